@@ -1,0 +1,170 @@
+//! Authentication server functions: thin wrappers over `services::auth`.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+
+use super::types::{LoginSettings, SessionInfo};
+use crate::csrf::CsrfClient;
+use crate::AppError;
+
+#[cfg(feature = "ssr")]
+mod imp {
+    use super::*;
+    use crate::features::auth::types::{OrgDto, UserDto};
+    use crate::ssr::{current_user_id, server_ctx};
+    use domain::{ErrorCode, Locale};
+
+    pub fn user_dto(u: &services::auth::UserModel) -> UserDto {
+        UserDto {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            locale: Locale::parse(&u.locale).unwrap_or_default(),
+        }
+    }
+
+    pub async fn session_info() -> Result<Option<SessionInfo>, AppError> {
+        let user_id = match current_user_id().await {
+            Ok(id) => id,
+            Err(e) if e.code == ErrorCode::Unauthenticated => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let ctx = server_ctx()?;
+        let user = match services::users::find(&ctx.db, user_id).await {
+            Ok(u) => u,
+            // The account was deleted under a live session: treat as logged out.
+            Err(e) if e.code == ErrorCode::Unauthenticated => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let orgs: Vec<OrgDto> = services::orgs::list_for_user(&ctx.db, user_id)
+            .await?
+            .into_iter()
+            .map(OrgDto::from)
+            .collect();
+        let current = user
+            .last_org_id
+            .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
+            .or_else(|| orgs.first().cloned());
+        Ok(Some(SessionInfo { user: user_dto(&user), orgs, current }))
+    }
+
+    /// Client-side locale from the cookie the i18n layer reads, for new accounts.
+    pub fn request_locale() -> Locale {
+        use_context::<http::request::Parts>()
+            .and_then(|p| {
+                let cookie = p.headers.get(http::header::COOKIE)?.to_str().ok()?.to_string();
+                cookie.split(';').find_map(|c| {
+                    let (k, v) = c.trim().split_once('=')?;
+                    (k == "i18n_pref_locale").then(|| Locale::parse(v)).flatten()
+                })
+            })
+            .unwrap_or_default()
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use imp::{request_locale, session_info, user_dto};
+
+/// The current visitor, or `None` when logged out.
+#[server(client = CsrfClient, endpoint = "get_session")]
+pub async fn get_session() -> Result<Option<SessionInfo>, AppError> {
+    session_info().await
+}
+
+#[server(client = CsrfClient, endpoint = "login_options")]
+pub async fn login_options() -> Result<LoginSettings, AppError> {
+    let ctx = crate::ssr::server_ctx()?;
+    Ok(LoginSettings { google: ctx.google_enabled, dev_login: ctx.dev_login })
+}
+
+#[server(client = CsrfClient, input = PostUrl, endpoint = "sign_up")]
+pub async fn sign_up(name: String, email: String, password: String) -> Result<(), AppError> {
+    let ctx = crate::ssr::server_ctx()?;
+    let user = services::auth::sign_up(
+        &ctx.db,
+        services::auth::SignUp { email: &email, name: &name, password: &password, locale: request_locale() },
+    )
+    .await?;
+    crate::ssr::start_session(user.id, &user.locale).await
+}
+
+#[server(client = CsrfClient, input = PostUrl, endpoint = "log_in")]
+pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    use domain::ErrorCode;
+    let ctx = crate::ssr::server_ctx()?;
+    let account_key = format!("acct:{}", email.trim().to_lowercase());
+    let ip_key = crate::ssr::client_ip().await.map(|ip| format!("ip:{ip}"));
+    for key in std::iter::once(&account_key).chain(ip_key.as_ref()) {
+        if let Err(retry_after) = ctx.login_limiter.check(key) {
+            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+                if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
+                    resp.insert_header(http::header::RETRY_AFTER, v);
+                }
+            }
+            return Err(AppError::new(ErrorCode::RateLimited));
+        }
+    }
+    match services::auth::log_in(&ctx.db, &email, &password).await {
+        Ok(user) => {
+            ctx.login_limiter.reset(&account_key);
+            crate::ssr::start_session(user.id, &user.locale).await
+        }
+        Err(e) => {
+            if e.code == ErrorCode::InvalidCredentials {
+                ctx.login_limiter.record_failure(&account_key);
+                if let Some(k) = &ip_key {
+                    ctx.login_limiter.record_failure(k);
+                }
+            }
+            Err(e.into())
+        }
+    }
+}
+
+#[server(client = CsrfClient, endpoint = "log_out")]
+pub async fn log_out() -> Result<(), AppError> {
+    let session = crate::ssr::session().await?;
+    session.flush().await.map_err(|e| {
+        tracing::error!(error = %e, "session flush failed");
+        AppError::new(domain::ErrorCode::Internal)
+    })
+}
+
+/// Development login: only when `HANDOO_DEV_LOGIN` is set; refused otherwise.
+#[server(client = CsrfClient, input = PostUrl, endpoint = "dev_login")]
+pub async fn dev_login(email: String) -> Result<(), AppError> {
+    use domain::ErrorCode;
+    let ctx = crate::ssr::server_ctx()?;
+    if !ctx.dev_login {
+        return Err(AppError::new(ErrorCode::DevLoginDisabled));
+    }
+    let email = domain::validation::normalize_email(&email).map_err(|e| AppError { code: e.code, field: Some(e.field) })?;
+    let user = services::auth::find_by_email(&ctx.db, &email)
+        .await?
+        .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
+    crate::ssr::start_session(user.id, &user.locale).await
+}
+
+/// The demo users offered by the development login.
+#[server(client = CsrfClient, endpoint = "dev_login_users")]
+pub async fn dev_login_users() -> Result<Vec<(String, String)>, AppError> {
+    let ctx = crate::ssr::server_ctx()?;
+    if !ctx.dev_login {
+        return Err(AppError::new(domain::ErrorCode::DevLoginDisabled));
+    }
+    Ok(services::seed::DEMO_USERS.iter().map(|(e, n, _)| (e.to_string(), n.to_string())).collect())
+}
+
+#[server(client = CsrfClient, input = PostUrl, endpoint = "set_locale")]
+pub async fn set_locale(locale: String) -> Result<(), AppError> {
+    let locale = domain::Locale::parse(&locale).ok_or_else(|| AppError {
+        code: domain::ErrorCode::Validation,
+        field: Some("locale".into()),
+    })?;
+    let user_id = crate::ssr::current_user_id().await?;
+    let ctx = crate::ssr::server_ctx()?;
+    services::users::set_locale(&ctx.db, user_id, locale).await?;
+    crate::ssr::set_locale_cookie(locale.as_str());
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! One folder per feature: `types` (DTOs shared with the browser), `api`
+//! (thin `#[server]` functions), `pages`/`components` (UI).
+
+pub mod account;
+pub mod audit;
+pub mod auth;
+pub mod invitations;
+pub mod members;
+pub mod orgs;

@@ -1,0 +1,57 @@
+//! Organisation server functions. Each authenticates, authorizes through
+//! `require_org`, and calls one service.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::types::OverviewDto;
+use crate::csrf::CsrfClient;
+use crate::features::auth::types::OrgDto;
+use crate::AppError;
+
+#[server(client = CsrfClient, endpoint = "create_org")]
+pub async fn create_org(name: String) -> Result<OrgDto, AppError> {
+    let user_id = crate::ssr::current_user_id().await?;
+    let ctx = crate::ssr::server_ctx()?;
+    Ok(services::orgs::create(&ctx.db, user_id, &name).await?.into())
+}
+
+#[server(client = CsrfClient, endpoint = "rename_org")]
+pub async fn rename_org(org_id: Uuid, name: String) -> Result<OrgDto, AppError> {
+    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::RenameOrganization).await?;
+    Ok(services::orgs::rename(&ctx.db, &org, &name).await?.into())
+}
+
+#[server(client = CsrfClient, endpoint = "switch_org")]
+pub async fn switch_org(org_id: Uuid) -> Result<OrgDto, AppError> {
+    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ViewOrganization).await?;
+    services::users::set_last_org(&ctx.db, org.user_id(), Some(org.org_id())).await?;
+    Ok(services::orgs::get(&ctx.db, &org).await?.into())
+}
+
+#[server(client = CsrfClient, endpoint = "org_overview")]
+pub async fn org_overview(org_id: Uuid) -> Result<OverviewDto, AppError> {
+    use domain::Permission;
+    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ViewOrganization).await?;
+    let summary = services::orgs::get(&ctx.db, &org).await?;
+    let member_count = services::orgs::members(&ctx.db, &org).await?.len() as u64;
+    let pending_invites = if org.role().allows(Permission::InviteMembers) {
+        Some(
+            services::invitations::list_open(&ctx.db, &org)
+                .await?
+                .iter()
+                .filter(|i| i.status == services::invitations::InviteStatus::Pending)
+                .count() as u64,
+        )
+    } else {
+        None
+    };
+    Ok(OverviewDto { org: summary.into(), member_count, pending_invites })
+}
+
+#[server(client = CsrfClient, endpoint = "leave_org")]
+pub async fn leave_org(org_id: Uuid) -> Result<(), AppError> {
+    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ViewOrganization).await?;
+    services::orgs::remove_member(&ctx.db, &org, org.user_id()).await?;
+    Ok(())
+}

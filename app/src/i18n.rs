@@ -1,0 +1,73 @@
+//! The generated translation module (see `build.rs`) plus helpers that bridge
+//! it to `domain` types.
+
+include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
+
+pub use i18n::*;
+
+use domain::ErrorCode;
+use leptos::prelude::*;
+use leptos_i18n::I18nContext;
+
+/// Our domain locale ↔ the generated one.
+pub fn to_domain(l: Locale) -> domain::Locale {
+    match l {
+        Locale::fr => domain::Locale::Fr,
+        Locale::en => domain::Locale::En,
+    }
+}
+
+pub fn from_domain(l: domain::Locale) -> Locale {
+    match l {
+        domain::Locale::Fr => Locale::fr,
+        domain::Locale::En => Locale::en,
+    }
+}
+
+/// The translated message for an error code, in the current locale.
+pub fn error_message(i18n: I18nContext<Locale>, code: ErrorCode) -> String {
+    use ErrorCode::*;
+    match code {
+        Validation => t_string!(i18n, errors.validation).to_string(),
+        InvalidEmail => t_string!(i18n, errors.invalid_email).to_string(),
+        WeakPassword => t_string!(i18n, errors.weak_password).to_string(),
+        PasswordTooLong => t_string!(i18n, errors.password_too_long).to_string(),
+        NameRequired => t_string!(i18n, errors.name_required).to_string(),
+        NameTooLong => t_string!(i18n, errors.name_too_long).to_string(),
+        EmailTaken => t_string!(i18n, errors.email_taken).to_string(),
+        InvalidCredentials => t_string!(i18n, errors.invalid_credentials).to_string(),
+        Unauthenticated => t_string!(i18n, errors.unauthenticated).to_string(),
+        Forbidden => t_string!(i18n, errors.forbidden).to_string(),
+        NotFound => t_string!(i18n, errors.not_found).to_string(),
+        RateLimited => t_string!(i18n, errors.rate_limited).to_string(),
+        CsrfMissing => t_string!(i18n, errors.csrf_missing).to_string(),
+        CsrfInvalid => t_string!(i18n, errors.csrf_invalid).to_string(),
+        InviteNotFound => t_string!(i18n, errors.invite_not_found).to_string(),
+        InviteExpired => t_string!(i18n, errors.invite_expired).to_string(),
+        InviteUsed => t_string!(i18n, errors.invite_used).to_string(),
+        InviteRevoked => t_string!(i18n, errors.invite_revoked).to_string(),
+        InviteEmailMismatch => t_string!(i18n, errors.invite_email_mismatch).to_string(),
+        AlreadyMember => t_string!(i18n, errors.already_member).to_string(),
+        AlreadyInvited => t_string!(i18n, errors.already_invited).to_string(),
+        LastOwner => t_string!(i18n, errors.last_owner).to_string(),
+        DevLoginDisabled => t_string!(i18n, errors.dev_login_disabled).to_string(),
+        OauthFailed => t_string!(i18n, errors.oauth_failed).to_string(),
+        OauthEmailUnverified => t_string!(i18n, errors.oauth_email_unverified).to_string(),
+        Conflict => t_string!(i18n, errors.conflict).to_string(),
+        Internal => t_string!(i18n, errors.internal).to_string(),
+    }
+}
+
+pub fn role_label(i18n: I18nContext<Locale>, role: domain::Role) -> String {
+    match role {
+        domain::Role::Owner => t_string!(i18n, roles.owner).to_string(),
+        domain::Role::Admin => t_string!(i18n, roles.admin).to_string(),
+        domain::Role::Member => t_string!(i18n, roles.member).to_string(),
+    }
+}
+
+/// Reactive current domain locale.
+pub fn use_locale() -> Signal<domain::Locale> {
+    let i18n = use_i18n();
+    Signal::derive(move || to_domain(i18n.get_locale()))
+}

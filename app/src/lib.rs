@@ -1,0 +1,27 @@
+//! Handoo's Leptos application: the UI and its typed server functions.
+//!
+//! Compiled twice: with `ssr` into the server (server functions run there,
+//! backed by `services`), and with `hydrate` into wasm (server functions become
+//! fetch calls). The wasm build depends only on `domain` + Leptos.
+
+#![recursion_limit = "256"]
+
+pub mod csrf;
+pub mod error;
+pub mod features;
+pub mod format;
+pub mod i18n;
+pub mod routes;
+pub mod shell;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+pub mod ui;
+
+pub use error::AppError;
+pub use shell::{shell, App};
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    leptos::mount::hydrate_body(App);
+}

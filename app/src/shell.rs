@@ -1,0 +1,272 @@
+//! The HTML shell, the root `App` and the signed-in layout (sidebar,
+//! organisation switcher, user menu, theme and language controls).
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Outlet, Redirect, Router, A};
+use leptos_router::hooks::use_location;
+
+use crate::features::auth::api::{get_session, LogOut, SetLocale};
+use crate::features::auth::types::{OrgDto, SessionInfo};
+use crate::features::orgs::api::SwitchOrg;
+use crate::i18n::{t, t_string, use_i18n, I18nContextProvider, Locale};
+use crate::ui::{Skeleton, Toaster, Toasts};
+
+/// Runs before first paint: applies the saved (or system) theme so dark mode
+/// does not flash.
+const THEME_SCRIPT: &str = "try{var t=localStorage.getItem('theme');if(t==='dark'||(!t&&matchMedia('(prefers-color-scheme: dark)').matches)){document.documentElement.classList.add('dark')}}catch(e){}";
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let csrf = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<crate::csrf::CsrfToken>().cloned())
+        .map(|t| t.0)
+        .unwrap_or_default();
+    #[cfg(not(feature = "ssr"))]
+    let csrf = String::new();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="csrf-token" content=csrf/>
+                <link rel="icon" href="data:,"/>
+                <script>{THEME_SCRIPT}</script>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body class="bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The session resource, shared by every page.
+#[derive(Clone, Copy)]
+pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, crate::AppError>>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(Toasts::new());
+    let session = Resource::new(|| (), |_| get_session());
+    provide_context(SessionResource(session));
+    view! {
+        <Stylesheet id="leptos" href="/pkg/handoo.css"/>
+        <Title text="Handoo"/>
+        <I18nContextProvider>
+            <Router>
+                <crate::routes::AppRoutes/>
+            </Router>
+            <Toaster/>
+        </I18nContextProvider>
+    }
+}
+
+/// The signed-in area. Logged-out visitors are sent to /login.
+#[component]
+pub fn AppLayout() -> impl IntoView {
+    let SessionResource(session) = expect_context();
+    view! {
+        <Suspense fallback=|| view! { <div class="p-8"><Skeleton lines=6/></div> }>
+            {move || session.get().map(|res| match res {
+                Ok(Some(info)) => {
+                    provide_context(info.clone());
+                    view! { <SignedIn info/> }.into_any()
+                }
+                Ok(None) | Err(_) => view! { <Redirect path="/login"/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// The current organisation, for pages under /app.
+pub fn use_current_org() -> Option<OrgDto> {
+    use_context::<SessionInfo>().and_then(|s| s.current)
+}
+
+#[component]
+fn SignedIn(info: SessionInfo) -> impl IntoView {
+    let i18n = use_i18n();
+    let menu_open = RwSignal::new(false);
+    let location = use_location();
+    // Close the mobile menu on navigation.
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
+    let is_admin = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ViewAuditLog));
+    let has_org = info.current.is_some();
+    let nav_link = move |href: &'static str, label: Signal<String>, testid: &'static str| {
+        let active = move || {
+            let p = location.pathname.get();
+            if href == "/app" { p == "/app" || p == "/app/" } else { p.starts_with(href) }
+        };
+        view! {
+            <A href=href attr:data-testid=testid attr:class=move || format!(
+                "flex items-center rounded-md px-3 py-2 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 {}",
+                if active() { "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300" } else { "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" },
+            )>{move || label.get()}</A>
+        }
+    };
+    let sidebar = view! {
+        <div class="flex h-full flex-col gap-4 p-4">
+            <div class="flex items-center gap-2 px-1">
+                <div class="flex h-8 w-8 items-center justify-center rounded-lg bg-indigo-600 font-bold text-white">"H"</div>
+                <span class="text-lg font-bold">"Handoo"</span>
+            </div>
+            <OrgSwitcher orgs=info.orgs.clone() current=info.current.clone()/>
+            <nav class="flex flex-col gap-1" aria-label="main">
+                {has_org.then(|| view! {
+                    {nav_link("/app", Signal::derive(move || t_string!(i18n, nav.dashboard).to_string()), "nav-dashboard")}
+                    {nav_link("/app/members", Signal::derive(move || t_string!(i18n, nav.members).to_string()), "nav-members")}
+                    {nav_link("/app/settings", Signal::derive(move || t_string!(i18n, nav.settings).to_string()), "nav-settings")}
+                })}
+                {is_admin.then(|| nav_link("/app/audit", Signal::derive(move || t_string!(i18n, nav.audit).to_string()), "nav-audit"))}
+            </nav>
+            <div class="mt-auto"><UserMenu user_name=info.user.name.clone() user_email=info.user.email.clone()/></div>
+        </div>
+    };
+    view! {
+        <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">{t!(i18n, common.skip_to_content)}</a>
+        <div class="flex min-h-screen">
+            <aside class=move || format!(
+                "fixed inset-y-0 left-0 z-30 w-64 transform border-r border-slate-200 bg-white transition md:static md:translate-x-0 dark:border-slate-800 dark:bg-slate-900 {}",
+                if menu_open.get() { "translate-x-0" } else { "-translate-x-full" },
+            ) data-testid="sidebar">
+                {sidebar}
+            </aside>
+            <div class="flex min-w-0 flex-1 flex-col">
+                <header class="flex items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 dark:border-slate-800 dark:bg-slate-900">
+                    <button type="button" class="rounded p-2 md:hidden focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                        aria-label=move || t_string!(i18n, nav.menu).to_string()
+                        aria-expanded=move || menu_open.get().to_string()
+                        on:click=move |_| menu_open.update(|o| *o = !*o)>"☰"</button>
+                    <div class="ml-auto flex items-center gap-2">
+                        <LanguageSwitcher/>
+                        <ThemeToggle/>
+                    </div>
+                </header>
+                <main id="main" class="mx-auto w-full max-w-6xl flex-1 p-4 md:p-8">
+                    <Outlet/>
+                </main>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn OrgSwitcher(orgs: Vec<OrgDto>, current: Option<OrgDto>) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<SwitchOrg>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = action.value().get() {
+            crate::features::auth::pages::hard_navigate("/app");
+        }
+    });
+    let current_id = current.as_ref().map(|o| o.id.to_string()).unwrap_or_default();
+    view! {
+        <div>
+            <label for="org-switcher" class="mb-1 block px-1 text-xs font-medium uppercase tracking-wide text-slate-500">{t!(i18n, nav.switch_org)}</label>
+            <select id="org-switcher" data-testid="org-switcher"
+                class="block w-full rounded-md border-0 bg-slate-50 px-2 py-2 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600"
+                on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    if v == "__new" {
+                        crate::features::auth::pages::hard_navigate("/app/orgs/new");
+                    } else if let Ok(id) = v.parse() {
+                        action.dispatch(crate::features::orgs::api::SwitchOrg { org_id: id });
+                    }
+                }>
+                {orgs.into_iter().map(|o| {
+                    let selected = o.id.to_string() == current_id;
+                    view! { <option value=o.id.to_string() selected=selected>{o.name}</option> }
+                }).collect_view()}
+                <option value="__new" selected=current.is_none()>{move || format!("+ {}", t_string!(i18n, nav.new_org))}</option>
+            </select>
+        </div>
+    }
+}
+
+#[component]
+fn UserMenu(user_name: String, user_email: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let open = RwSignal::new(false);
+    let logout = ServerAction::<LogOut>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = logout.value().get() {
+            crate::features::auth::pages::hard_navigate("/login");
+        }
+    });
+    view! {
+        <div class="relative" on:keydown=move |ev| if ev.key() == "Escape" { open.set(false) }>
+            <button type="button" data-testid="user-menu"
+                class="flex w-full items-center gap-2 rounded-md p-2 text-left text-sm hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:hover:bg-slate-800"
+                aria-haspopup="menu" aria-expanded=move || open.get().to_string()
+                aria-label=move || t_string!(i18n, nav.user_menu).to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                <span class="flex h-8 w-8 items-center justify-center rounded-full bg-slate-200 font-semibold dark:bg-slate-700">{user_name.chars().next().unwrap_or('?').to_string()}</span>
+                <span class="min-w-0 flex-1"><span class="block truncate font-medium">{user_name.clone()}</span><span class="block truncate text-xs text-slate-500" data-testid="user-email">{user_email}</span></span>
+            </button>
+            <Show when=move || open.get()>
+                <div role="menu" class="absolute bottom-full left-0 mb-2 w-full rounded-md border border-slate-200 bg-white py-1 shadow-lg dark:border-slate-700 dark:bg-slate-900">
+                    <A href="/app/account" attr:role="menuitem" attr:class="block px-3 py-2 text-sm hover:bg-slate-100 dark:hover:bg-slate-800">{t!(i18n, nav.account)}</A>
+                    <A href="/app/orgs/new" attr:role="menuitem" attr:class="block px-3 py-2 text-sm hover:bg-slate-100 dark:hover:bg-slate-800">{t!(i18n, nav.new_org)}</A>
+                    <button type="button" role="menuitem" data-testid="logout" class="block w-full px-3 py-2 text-left text-sm hover:bg-slate-100 dark:hover:bg-slate-800"
+                        on:click=move |_| { logout.dispatch(LogOut {}); }>{t!(i18n, nav.logout)}</button>
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+/// EN / FR switch: applies at once, and is saved on the account when signed in.
+#[component]
+pub fn LanguageSwitcher() -> impl IntoView {
+    let i18n = use_i18n();
+    let save = ServerAction::<SetLocale>::new();
+    let signed_in = use_context::<SessionInfo>().is_some();
+    view! {
+        <div class="inline-flex rounded-md ring-1 ring-slate-300 dark:ring-slate-600" role="group" aria-label=move || t_string!(i18n, nav.language).to_string()>
+            {[(Locale::en, "EN"), (Locale::fr, "FR")].into_iter().map(|(l, label)| view! {
+                <button type="button" data-testid=format!("lang-{}", label.to_lowercase())
+                    aria-pressed=move || (i18n.get_locale() == l).to_string()
+                    class=move || format!("px-2 py-1 text-xs font-semibold first:rounded-l-md last:rounded-r-md focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 {}",
+                        if i18n.get_locale() == l { "bg-indigo-600 text-white" } else { "text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" })
+                    on:click=move |_| {
+                        i18n.set_locale(l);
+                        if signed_in {
+                            save.dispatch(SetLocale { locale: crate::i18n::to_domain(l).as_str().to_string() });
+                        }
+                    }>{label}</button>
+            }).collect_view()}
+        </div>
+    }
+}
+
+#[component]
+pub fn ThemeToggle() -> impl IntoView {
+    let i18n = use_i18n();
+    let toggle = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
+            let Some(root) = doc.document_element() else { return };
+            let dark = root.class_list().toggle("dark").unwrap_or(false);
+            if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+                let _ = storage.set_item("theme", if dark { "dark" } else { "light" });
+            }
+        }
+    };
+    view! {
+        <button type="button" data-testid="theme-toggle" on:click=toggle
+            class="rounded-md p-2 text-sm ring-1 ring-slate-300 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:ring-slate-600 dark:hover:bg-slate-800"
+            aria-label=move || t_string!(i18n, nav.theme_toggle).to_string()>
+            <span class="dark:hidden" aria-hidden="true">"☾"</span>
+            <span class="hidden dark:inline" aria-hidden="true">"☀"</span>
+        </button>
+    }
+}

@@ -1,0 +1,26 @@
+//! The component kit. Every component is accessible (labels, focus rings,
+//! keyboard) and themed for light and dark. Attributes and event handlers
+//! given at the call site (`attr:type="submit"`, `on:click=…`) land on the
+//! component's root element (Leptos 0.8 attribute spreading).
+
+mod badge;
+mod button;
+mod card;
+mod dialog;
+mod empty;
+mod form;
+mod skeleton;
+mod table;
+mod tabs;
+mod toast;
+
+pub use badge::{Badge, Tone};
+pub use button::{Button, ButtonVariant};
+pub use card::Card;
+pub use dialog::Dialog;
+pub use empty::EmptyState;
+pub use form::{Checkbox, FormError, Input, Select, Switch, TextArea};
+pub use skeleton::Skeleton;
+pub use table::{Column, DataTable};
+pub use tabs::Tabs;
+pub use toast::{use_toasts, ToastKind, Toaster, Toasts};

@@ -1,0 +1,169 @@
+//! Stable error codes that cross every boundary (server functions, REST, UI).
+//!
+//! The UI translates a code into the user's language (`errors.<code>` in the
+//! locale files); the REST API returns the snake_case code verbatim. Codes are
+//! part of the public contract: add new ones, never rename.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Input failed validation; the accompanying `field` names the culprit.
+    Validation,
+    InvalidEmail,
+    WeakPassword,
+    PasswordTooLong,
+    NameRequired,
+    NameTooLong,
+    EmailTaken,
+    InvalidCredentials,
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    CsrfMissing,
+    CsrfInvalid,
+    InviteNotFound,
+    InviteExpired,
+    InviteUsed,
+    InviteRevoked,
+    InviteEmailMismatch,
+    AlreadyMember,
+    AlreadyInvited,
+    LastOwner,
+    DevLoginDisabled,
+    OauthFailed,
+    OauthEmailUnverified,
+    Conflict,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The snake_case wire name, identical to the serde representation.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
+        match self {
+            Validation => "validation",
+            InvalidEmail => "invalid_email",
+            WeakPassword => "weak_password",
+            PasswordTooLong => "password_too_long",
+            NameRequired => "name_required",
+            NameTooLong => "name_too_long",
+            EmailTaken => "email_taken",
+            InvalidCredentials => "invalid_credentials",
+            Unauthenticated => "unauthenticated",
+            Forbidden => "forbidden",
+            NotFound => "not_found",
+            RateLimited => "rate_limited",
+            CsrfMissing => "csrf_missing",
+            CsrfInvalid => "csrf_invalid",
+            InviteNotFound => "invite_not_found",
+            InviteExpired => "invite_expired",
+            InviteUsed => "invite_used",
+            InviteRevoked => "invite_revoked",
+            InviteEmailMismatch => "invite_email_mismatch",
+            AlreadyMember => "already_member",
+            AlreadyInvited => "already_invited",
+            LastOwner => "last_owner",
+            DevLoginDisabled => "dev_login_disabled",
+            OauthFailed => "oauth_failed",
+            OauthEmailUnverified => "oauth_email_unverified",
+            Conflict => "conflict",
+            Internal => "internal",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
+    /// HTTP status a REST client sees for this code.
+    pub fn http_status(self) -> u16 {
+        use ErrorCode::*;
+        match self {
+            Validation | InvalidEmail | WeakPassword | PasswordTooLong | NameRequired
+            | NameTooLong => 422,
+            EmailTaken | AlreadyMember | AlreadyInvited | Conflict | LastOwner => 409,
+            InvalidCredentials | Unauthenticated => 401,
+            Forbidden | CsrfMissing | CsrfInvalid | DevLoginDisabled | InviteEmailMismatch => 403,
+            NotFound | InviteNotFound => 404,
+            InviteExpired | InviteUsed | InviteRevoked => 410,
+            RateLimited => 429,
+            OauthFailed | OauthEmailUnverified => 400,
+            Internal => 500,
+        }
+    }
+}
+
+/// Every code, for exhaustive tests (e.g. "each code has a translation").
+pub const ALL: &[ErrorCode] = &[
+    ErrorCode::Validation,
+    ErrorCode::InvalidEmail,
+    ErrorCode::WeakPassword,
+    ErrorCode::PasswordTooLong,
+    ErrorCode::NameRequired,
+    ErrorCode::NameTooLong,
+    ErrorCode::EmailTaken,
+    ErrorCode::InvalidCredentials,
+    ErrorCode::Unauthenticated,
+    ErrorCode::Forbidden,
+    ErrorCode::NotFound,
+    ErrorCode::RateLimited,
+    ErrorCode::CsrfMissing,
+    ErrorCode::CsrfInvalid,
+    ErrorCode::InviteNotFound,
+    ErrorCode::InviteExpired,
+    ErrorCode::InviteUsed,
+    ErrorCode::InviteRevoked,
+    ErrorCode::InviteEmailMismatch,
+    ErrorCode::AlreadyMember,
+    ErrorCode::AlreadyInvited,
+    ErrorCode::LastOwner,
+    ErrorCode::DevLoginDisabled,
+    ErrorCode::OauthFailed,
+    ErrorCode::OauthEmailUnverified,
+    ErrorCode::Conflict,
+    ErrorCode::Internal,
+];
+
+/// A rule violation found by pure validation: which field, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{field}: {}", code.as_str())]
+pub struct FieldError {
+    pub field: String,
+    pub code: ErrorCode,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, code: ErrorCode) -> Self {
+        Self { field: field.into(), code }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_parse() {
+        for code in ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+            assert_eq!(ErrorCode::parse(code.as_str()), Some(*code));
+        }
+        assert_eq!(ErrorCode::parse("nope"), None);
+    }
+
+    #[test]
+    fn client_errors_are_4xx_and_internal_is_500() {
+        for code in ALL {
+            let s = code.http_status();
+            if *code == ErrorCode::Internal {
+                assert_eq!(s, 500);
+            } else {
+                assert!((400..500).contains(&s), "{code:?} -> {s}");
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+//! Pure business rules shared by the server and the browser (wasm).
+//!
+//! Nothing in here performs IO, so every rule can be unit-tested exhaustively and
+//! reused verbatim by the hydrated UI for instant, identical validation.
+
+pub mod error;
+pub mod locale;
+pub mod permissions;
+pub mod validation;
+
+pub use error::ErrorCode;
+pub use locale::Locale;
+pub use permissions::{Permission, Role};

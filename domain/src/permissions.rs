@@ -1,0 +1,245 @@
+//! Roles and the permission matrix: the single source of truth for who may do
+//! what inside an organisation. Services call [`Role::allows`] through
+//! `require_org`; the UI calls it to hide actions the user cannot take.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ErrorCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Admin, Role::Member];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+
+    /// The permission matrix.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match permission {
+            // Every member can see the organisation, its members and work in it.
+            ViewOrganization | ViewMembers | UseWorkspace => true,
+            // Admins run the team day to day.
+            InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers
+            | ViewAuditLog | RenameOrganization | ManageSettings => {
+                matches!(self, Role::Admin | Role::Owner)
+            }
+            // Owners alone decide about ownership, billing and deletion.
+            ManageOwners | ManageBilling | DeleteOrganization => self == Role::Owner,
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    ViewOrganization,
+    ViewMembers,
+    /// Day-to-day work inside the organisation (later: prospects, calls, ...).
+    UseWorkspace,
+    RenameOrganization,
+    ManageSettings,
+    InviteMembers,
+    RevokeInvitations,
+    ManageMemberRoles,
+    RemoveMembers,
+    ViewAuditLog,
+    /// Grant or take away the Owner role (and invite Owners).
+    ManageOwners,
+    ManageBilling,
+    DeleteOrganization,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 13] = [
+        Permission::ViewOrganization,
+        Permission::ViewMembers,
+        Permission::UseWorkspace,
+        Permission::RenameOrganization,
+        Permission::ManageSettings,
+        Permission::InviteMembers,
+        Permission::RevokeInvitations,
+        Permission::ManageMemberRoles,
+        Permission::RemoveMembers,
+        Permission::ViewAuditLog,
+        Permission::ManageOwners,
+        Permission::ManageBilling,
+        Permission::DeleteOrganization,
+    ];
+}
+
+/// May `actor` give `new_role` to someone who currently holds `current`?
+///
+/// `owner_count` is the number of Owners in the organisation right now; the
+/// last Owner can never be demoted, so an organisation is never orphaned.
+pub fn check_role_change(
+    actor: Role,
+    current: Role,
+    new_role: Role,
+    owner_count: u64,
+) -> Result<(), ErrorCode> {
+    if !actor.allows(Permission::ManageMemberRoles) {
+        return Err(ErrorCode::Forbidden);
+    }
+    // Touching ownership in either direction is an Owner-only act.
+    if (current == Role::Owner || new_role == Role::Owner) && !actor.allows(Permission::ManageOwners)
+    {
+        return Err(ErrorCode::Forbidden);
+    }
+    if current == Role::Owner && new_role != Role::Owner && owner_count <= 1 {
+        return Err(ErrorCode::LastOwner);
+    }
+    Ok(())
+}
+
+/// May `actor` remove a member holding `target` (`is_self` when leaving)?
+pub fn check_removal(
+    actor: Role,
+    target: Role,
+    is_self: bool,
+    owner_count: u64,
+) -> Result<(), ErrorCode> {
+    if target == Role::Owner && owner_count <= 1 {
+        return Err(ErrorCode::LastOwner);
+    }
+    if is_self {
+        // Anyone may leave (the last-owner rule above still applies).
+        return Ok(());
+    }
+    if !actor.allows(Permission::RemoveMembers) {
+        return Err(ErrorCode::Forbidden);
+    }
+    if target == Role::Owner && !actor.allows(Permission::ManageOwners) {
+        return Err(ErrorCode::Forbidden);
+    }
+    Ok(())
+}
+
+/// May `actor` invite someone with `role`?
+pub fn check_invite(actor: Role, role: Role) -> Result<(), ErrorCode> {
+    if !actor.allows(Permission::InviteMembers) {
+        return Err(ErrorCode::Forbidden);
+    }
+    if role == Role::Owner && !actor.allows(Permission::ManageOwners) {
+        return Err(ErrorCode::Forbidden);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Permission::*;
+
+    #[test]
+    fn matrix_is_exactly_as_documented() {
+        // (permission, member, admin, owner)
+        let expected = [
+            (ViewOrganization, true, true, true),
+            (ViewMembers, true, true, true),
+            (UseWorkspace, true, true, true),
+            (RenameOrganization, false, true, true),
+            (ManageSettings, false, true, true),
+            (InviteMembers, false, true, true),
+            (RevokeInvitations, false, true, true),
+            (ManageMemberRoles, false, true, true),
+            (RemoveMembers, false, true, true),
+            (ViewAuditLog, false, true, true),
+            (ManageOwners, false, false, true),
+            (ManageBilling, false, false, true),
+            (DeleteOrganization, false, false, true),
+        ];
+        assert_eq!(expected.len(), Permission::ALL.len(), "every permission is in the table");
+        for (p, m, a, o) in expected {
+            assert_eq!(Role::Member.allows(p), m, "member {p:?}");
+            assert_eq!(Role::Admin.allows(p), a, "admin {p:?}");
+            assert_eq!(Role::Owner.allows(p), o, "owner {p:?}");
+        }
+    }
+
+    #[test]
+    fn higher_roles_never_have_fewer_permissions() {
+        for p in Permission::ALL {
+            if Role::Member.allows(p) {
+                assert!(Role::Admin.allows(p));
+            }
+            if Role::Admin.allows(p) {
+                assert!(Role::Owner.allows(p));
+            }
+        }
+    }
+
+    #[test]
+    fn role_parse_round_trips() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse(" ADMIN "), Some(Role::Admin));
+        assert_eq!(Role::parse("superuser"), None);
+    }
+
+    #[test]
+    fn role_changes() {
+        use Role::*;
+        // Members change nothing.
+        assert_eq!(check_role_change(Member, Member, Admin, 1), Err(ErrorCode::Forbidden));
+        // Admins manage members and admins...
+        assert_eq!(check_role_change(Admin, Member, Admin, 1), Ok(()));
+        assert_eq!(check_role_change(Admin, Admin, Member, 1), Ok(()));
+        // ...but not ownership.
+        assert_eq!(check_role_change(Admin, Member, Owner, 1), Err(ErrorCode::Forbidden));
+        assert_eq!(check_role_change(Admin, Owner, Member, 2), Err(ErrorCode::Forbidden));
+        // Owners can, except demoting the last owner.
+        assert_eq!(check_role_change(Owner, Member, Owner, 1), Ok(()));
+        assert_eq!(check_role_change(Owner, Owner, Admin, 2), Ok(()));
+        assert_eq!(check_role_change(Owner, Owner, Admin, 1), Err(ErrorCode::LastOwner));
+        assert_eq!(check_role_change(Owner, Owner, Owner, 1), Ok(()));
+    }
+
+    #[test]
+    fn removals() {
+        use Role::*;
+        assert_eq!(check_removal(Member, Member, true, 1), Ok(()), "members may leave");
+        assert_eq!(check_removal(Member, Member, false, 1), Err(ErrorCode::Forbidden));
+        assert_eq!(check_removal(Admin, Member, false, 1), Ok(()));
+        assert_eq!(check_removal(Admin, Owner, false, 2), Err(ErrorCode::Forbidden));
+        assert_eq!(check_removal(Owner, Owner, true, 1), Err(ErrorCode::LastOwner));
+        assert_eq!(check_removal(Owner, Owner, true, 2), Ok(()));
+        assert_eq!(check_removal(Owner, Owner, false, 2), Ok(()));
+    }
+
+    #[test]
+    fn invites() {
+        assert_eq!(check_invite(Role::Member, Role::Member), Err(ErrorCode::Forbidden));
+        assert_eq!(check_invite(Role::Admin, Role::Admin), Ok(()));
+        assert_eq!(check_invite(Role::Admin, Role::Owner), Err(ErrorCode::Forbidden));
+        assert_eq!(check_invite(Role::Owner, Role::Owner), Ok(()));
+    }
+}

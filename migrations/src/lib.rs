@@ -1,0 +1,15 @@
+//! Forward-only migrations. They run at start-up and in every test, on SQLite
+//! and PostgreSQL alike, so they use sea-query's portable schema builder only.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m0001_accounts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_accounts::Migration)]
+    }
+}

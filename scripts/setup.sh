@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what Handoo needs, idempotently: each step is skipped when its
+# tool is already present at the pinned version. Sourced by scripts/dev and
+# scripts/test (it also exports CARGO_TARGET_DIR).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/handoo/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+
+CARGO_LEPTOS_VERSION=0.3.10
+WASM_BINDGEN_VERSION=0.2.130
+APT_PACKAGES=(chromium wrk brotli)
+
+step() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  step "apt-get install ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" \
+    || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; }
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (cold: ~15 min)"
+  # 0.3.11 with --locked needs rustc 1.96; stay on 0.3.10.
+  CARGO_TARGET_DIR="$HOME/.cache/handoo/tools-target" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+  # Not --locked (its lockfile does not build on this toolchain); the crate is pinned in Cargo.toml.
+  CARGO_TARGET_DIR="$HOME/.cache/handoo/tools-target" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+cd "$ROOT"
+stamp="node_modules/.handoo-lock-hash"
+want="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  step "npm ci"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
+fi

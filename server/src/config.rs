@@ -1,0 +1,272 @@
+//! Configuration from environment variables, validated once at start-up:
+//! every missing or invalid value is reported together, in one error.
+//! Secrets are kept out of `Debug` output.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use services::mailer::{SmtpConfig, SmtpSecurity};
+
+#[derive(Clone)]
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub userinfo_url: String,
+}
+
+impl fmt::Debug for GoogleConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GoogleConfig")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("auth_url", &self.auth_url)
+            .field("token_url", &self.token_url)
+            .field("userinfo_url", &self.userinfo_url)
+            .finish()
+    }
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub public_url: String,
+    pub dev_login: bool,
+    pub seed_demo: bool,
+    pub cookie_secure: bool,
+    pub google: Option<GoogleConfig>,
+    pub smtp: Option<SmtpConfig>,
+    /// Path of the Leptos site config used when not launched by cargo-leptos.
+    pub leptos_toml: String,
+    /// Overrides Leptos.toml's `site-addr` when set.
+    pub bind: Option<SocketAddr>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("dev_login", &self.dev_login)
+            .field("seed_demo", &self.seed_demo)
+            .field("cookie_secure", &self.cookie_secure)
+            .field("google", &self.google)
+            .field("smtp", &self.smtp.as_ref().map(|s| (&s.host, s.port)))
+            .field("leptos_toml", &self.leptos_toml)
+            .finish()
+    }
+}
+
+/// Hides the password part of `postgres://user:pass@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub Vec<String>);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "invalid configuration ({} problem(s)):", self.0.len())?;
+        for p in &self.0 {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn parse_bool(name: &str, value: &str, errors: &mut Vec<String>) -> bool {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => true,
+        "0" | "false" | "no" | "off" | "" => false,
+        other => {
+            errors.push(format!("{name}: expected true/false, got {other:?}"));
+            false
+        }
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `get` so tests can supply variables without touching
+    /// the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut errors = Vec::new();
+        let data_dir = get("HANDOO_DATA_DIR").unwrap_or_else(|| "data".into());
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{data_dir}/handoo.db"));
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            errors.push(format!("DATABASE_URL: must start with sqlite: or postgres://, got {:?}", redact_url(&database_url)));
+        }
+        let bind = match get("HANDOO_BIND") {
+            Some(v) => match v.parse::<SocketAddr>() {
+                Ok(a) => Some(a),
+                Err(_) => {
+                    errors.push(format!("HANDOO_BIND: not an address like 127.0.0.1:3000: {v:?}"));
+                    None
+                }
+            },
+            None => None,
+        };
+        let public_url = get("HANDOO_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:3000".into());
+        match url::Url::parse(&public_url) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+            _ => errors.push(format!("HANDOO_PUBLIC_URL: must be an http(s) URL, got {public_url:?}")),
+        }
+        let dev_login = parse_bool("HANDOO_DEV_LOGIN", &get("HANDOO_DEV_LOGIN").unwrap_or_default(), &mut errors);
+        let seed_demo = parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
+        let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
+            Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
+            None => public_url.starts_with("https://"),
+        };
+
+        let google = match (get("GOOGLE_CLIENT_ID"), get("GOOGLE_CLIENT_SECRET")) {
+            (Some(id), Some(secret)) if !id.is_empty() && !secret.is_empty() => {
+                let url_var = |name: &str, default: &str, errors: &mut Vec<String>| {
+                    let v = get(name).unwrap_or_else(|| default.to_string());
+                    if url::Url::parse(&v).is_err() {
+                        errors.push(format!("{name}: not a URL: {v:?}"));
+                    }
+                    v
+                };
+                Some(GoogleConfig {
+                    client_id: id,
+                    client_secret: secret,
+                    auth_url: url_var("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth", &mut errors),
+                    token_url: url_var("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token", &mut errors),
+                    userinfo_url: url_var("GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo", &mut errors),
+                })
+            }
+            (None, None) => None,
+            (Some(id), None) if id.is_empty() => None,
+            _ => {
+                errors.push("GOOGLE_CLIENT_ID and GOOGLE_CLIENT_SECRET must be set together".into());
+                None
+            }
+        };
+
+        let smtp = match get("SMTP_HOST").filter(|h| !h.is_empty()) {
+            None => None,
+            Some(host) => {
+                let security = match get("SMTP_SECURITY").unwrap_or_else(|| "starttls".into()).as_str() {
+                    "starttls" => SmtpSecurity::StartTls,
+                    "tls" => SmtpSecurity::Tls,
+                    "none" => SmtpSecurity::None,
+                    other => {
+                        errors.push(format!("SMTP_SECURITY: expected starttls, tls or none, got {other:?}"));
+                        SmtpSecurity::StartTls
+                    }
+                };
+                let default_port = match security {
+                    SmtpSecurity::StartTls => 587,
+                    SmtpSecurity::Tls => 465,
+                    SmtpSecurity::None => 25,
+                };
+                let port = match get("SMTP_PORT") {
+                    None => default_port,
+                    Some(p) => p.parse().unwrap_or_else(|_| {
+                        errors.push(format!("SMTP_PORT: not a port number: {p:?}"));
+                        default_port
+                    }),
+                };
+                let from = get("SMTP_FROM").unwrap_or_default();
+                if from.is_empty() {
+                    errors.push("SMTP_FROM: required when SMTP_HOST is set".into());
+                }
+                Some(SmtpConfig {
+                    host,
+                    port,
+                    username: get("SMTP_USERNAME"),
+                    password: get("SMTP_PASSWORD"),
+                    from,
+                    security,
+                })
+            }
+        };
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Config {
+            database_url,
+            public_url,
+            dev_login,
+            seed_demo,
+            cookie_secure,
+            google,
+            smtp,
+            leptos_toml: get("HANDOO_LEPTOS_TOML").unwrap_or_else(|| "Leptos.toml".into()),
+            bind,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_are_local_and_safe() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://data/handoo.db");
+        assert!(!c.dev_login, "development login is off unless asked for");
+        assert!(!c.cookie_secure);
+        assert!(c.google.is_none() && c.smtp.is_none());
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let err = cfg(&[
+            ("DATABASE_URL", "mysql://x"),
+            ("HANDOO_DEV_LOGIN", "maybe"),
+            ("HANDOO_PUBLIC_URL", "ftp://x"),
+            ("GOOGLE_CLIENT_ID", "abc"),
+            ("SMTP_HOST", "mail.example.com"),
+            ("SMTP_PORT", "seventy"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 6, "{err}");
+        let text = err.to_string();
+        for needle in ["DATABASE_URL", "HANDOO_DEV_LOGIN", "HANDOO_PUBLIC_URL", "GOOGLE_CLIENT_SECRET", "SMTP_PORT", "SMTP_FROM"] {
+            assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_output() {
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db/handoo"),
+            ("GOOGLE_CLIENT_ID", "id"),
+            ("GOOGLE_CLIENT_SECRET", "very-secret"),
+        ])
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("hunter2") && !dbg.contains("very-secret"), "{dbg}");
+        assert!(c.google.is_some());
+    }
+
+    #[test]
+    fn https_public_url_implies_secure_cookies() {
+        assert!(cfg(&[("HANDOO_PUBLIC_URL", "https://app.example.com")]).unwrap().cookie_secure);
+    }
+}

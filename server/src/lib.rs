@@ -1,0 +1,123 @@
+//! The Handoo server: configuration, router, layers and start-up.
+//! `main.rs` only parses arguments and calls [`run`]; tests call [`build`]
+//! to boot the real router on a random port.
+
+pub mod config;
+pub mod csrf;
+pub mod oauth;
+pub mod rest;
+pub mod sessions;
+pub mod site;
+pub mod state;
+
+use std::time::Duration;
+
+use app::ssr::{RateLimiter, ServerCtx};
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
+
+pub use config::Config;
+pub use state::AppState;
+
+/// Failed logins allowed per account (and per IP) in the window below.
+pub const LOGIN_MAX_FAILURES: u32 = 5;
+pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Connects to the database (running migrations), seeds the demo data when
+/// asked, and assembles the full router with every layer.
+pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Result<(Router, AppState)> {
+    let db = services::db::connect_and_migrate(&config.database_url).await?;
+    if config.seed_demo {
+        services::seed::seed_demo(&db).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
+    }
+    let mailer = services::mailer::Mailer::from_config(config.smtp.as_ref()).map_err(anyhow::Error::msg)?;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(15))
+        .build()?;
+    let server_ctx = ServerCtx {
+        db: db.clone(),
+        mailer,
+        public_url: config.public_url.clone(),
+        dev_login: config.dev_login,
+        google_enabled: config.google.is_some(),
+        login_limiter: RateLimiter::new(LOGIN_MAX_FAILURES, LOGIN_WINDOW),
+    };
+    let state = AppState { leptos_options: leptos_options.clone(), db: db.clone(), config: config.clone(), http, server_ctx };
+
+    let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
+    tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
+    let session_layer = SessionManagerLayer::new(store)
+        .with_name("handoo_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.cookie_secure)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
+
+    let routes = generate_route_list(App);
+    let ctx_for_pages = state.server_ctx.clone();
+    let router = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(ctx_for_pages.clone()),
+            {
+                let opts = leptos_options.clone();
+                move || shell(opts.clone())
+            },
+        )
+        .route("/api/{*fn_name}", get(server_fn_handler).post(server_fn_handler))
+        .nest("/api/v1", rest::router())
+        .route("/auth/google", get(oauth::start))
+        .route("/auth/google/callback", get(oauth::callback))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .with_state(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            csrf::CsrfConfig { secure: config.cookie_secure },
+            csrf::layer,
+        ))
+        .layer(session_layer)
+        .layer(tower_http::trace::TraceLayer::new_for_http());
+    Ok((router, state))
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    let ctx = state.server_ctx.clone();
+    handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await
+}
+
+/// Runs the server until Ctrl-C / SIGTERM.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let leptos_options = site::leptos_options(&config)?;
+    let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    let (router, _) = build(config.clone(), leptos_options).await?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!("Handoo listening on http://{addr} ({})", config::redact_url(&config.database_url));
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -1,0 +1,207 @@
+//! REST API `/api/v1`: JSON in and out, errors as `{code, field?, message}`.
+//! Authentication is the browser session for now (API keys come with the
+//! public API); every org-scoped handler goes through [`OrgAccess`], i.e.
+//! `services::require_org`, the same path as the server functions.
+
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use domain::{ErrorCode, Permission, Role};
+use serde::{Deserialize, Serialize};
+use tower_sessions::Session;
+use uuid::Uuid;
+
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    message: &'static str,
+}
+
+/// English fallback messages for API clients; the web UI translates codes.
+fn message(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::Unauthenticated => "authentication required",
+        ErrorCode::Forbidden => "not allowed for your role",
+        ErrorCode::NotFound => "not found",
+        ErrorCode::CsrfMissing => "missing CSRF token",
+        ErrorCode::CsrfInvalid => "invalid CSRF token",
+        ErrorCode::Validation => "invalid input",
+        ErrorCode::LastOwner => "the last owner cannot be removed or demoted",
+        ErrorCode::RateLimited => "too many requests",
+        ErrorCode::Internal => "internal error",
+        _ => "request refused",
+    }
+}
+
+pub fn error_response(status: StatusCode, code: ErrorCode, field: Option<String>) -> Response {
+    (status, Json(ErrorBody { code: code.as_str(), field, message: message(code) })).into_response()
+}
+
+pub struct ApiError(pub ErrorCode, pub Option<String>);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        error_response(status, self.0, self.1)
+    }
+}
+
+impl From<services::ServiceError> for ApiError {
+    fn from(e: services::ServiceError) -> Self {
+        ApiError(e.code, e.field)
+    }
+}
+
+/// The signed-in user (401 otherwise).
+pub struct AuthUser(pub Uuid);
+
+impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError(ErrorCode::Internal, None))?;
+        match session.get::<Uuid>(app::ssr::SESSION_USER).await {
+            Ok(Some(id)) => Ok(AuthUser(id)),
+            Ok(None) => Err(ApiError(ErrorCode::Unauthenticated, None)),
+            Err(_) => Err(ApiError(ErrorCode::Internal, None)),
+        }
+    }
+}
+
+fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
+    s.parse().map_err(|_| ApiError(ErrorCode::Validation, Some(field.to_string())))
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    database: &'static str,
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => Json(Health { status: "ok", database: "ok" }).into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded", database: "unreachable" })).into_response(),
+    }
+}
+
+#[derive(Serialize)]
+struct Me {
+    id: Uuid,
+    email: String,
+    name: String,
+    locale: String,
+}
+
+async fn me(State(state): State<AppState>, AuthUser(uid): AuthUser) -> Result<Json<Me>, ApiError> {
+    let u = services::users::find(&state.db, uid).await?;
+    Ok(Json(Me { id: u.id, email: u.email, name: u.name, locale: u.locale }))
+}
+
+async fn list_orgs(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+) -> Result<Json<Vec<services::orgs::OrgSummary>>, ApiError> {
+    Ok(Json(services::orgs::list_for_user(&state.db, uid).await?))
+}
+
+async fn get_org(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(org): Path<String>,
+) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
+    let org = parse_uuid(&org, "org_id")?;
+    let ctx = services::require_org(&state.db, uid, org, Permission::ViewOrganization).await?;
+    Ok(Json(services::orgs::get(&state.db, &ctx).await?))
+}
+
+#[derive(Deserialize)]
+struct RenameBody {
+    name: String,
+}
+
+async fn rename_org(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(org): Path<String>,
+    body: Result<Json<RenameBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
+    let Json(body) = body.map_err(|_| ApiError(ErrorCode::Validation, None))?;
+    let org = parse_uuid(&org, "org_id")?;
+    let ctx = services::require_org(&state.db, uid, org, Permission::RenameOrganization).await?;
+    Ok(Json(services::orgs::rename(&state.db, &ctx, &body.name).await?))
+}
+
+async fn list_members(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(org): Path<String>,
+) -> Result<Json<Vec<services::orgs::Member>>, ApiError> {
+    let org = parse_uuid(&org, "org_id")?;
+    let ctx = services::require_org(&state.db, uid, org, Permission::ViewMembers).await?;
+    Ok(Json(services::orgs::members(&state.db, &ctx).await?))
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+async fn change_role(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((org, user)): Path<(String, String)>,
+    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<services::orgs::Member>, ApiError> {
+    let Json(body) = body.map_err(|_| ApiError(ErrorCode::Validation, None))?;
+    let role = Role::parse(&body.role).ok_or(ApiError(ErrorCode::Validation, Some("role".into())))?;
+    let (org, user) = (parse_uuid(&org, "org_id")?, parse_uuid(&user, "user_id")?);
+    let ctx = services::require_org(&state.db, uid, org, Permission::ManageMemberRoles).await?;
+    Ok(Json(services::orgs::change_role(&state.db, &ctx, user, role).await?))
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((org, user)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (org, user) = (parse_uuid(&org, "org_id")?, parse_uuid(&user, "user_id")?);
+    let ctx = services::require_org(&state.db, uid, org, Permission::ViewOrganization).await?;
+    services::orgs::remove_member(&state.db, &ctx, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn audit(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(org): Path<String>,
+) -> Result<Json<Vec<services::audit::AuditEntry>>, ApiError> {
+    let org = parse_uuid(&org, "org_id")?;
+    let ctx = services::require_org(&state.db, uid, org, Permission::ViewAuditLog).await?;
+    Ok(Json(services::audit::list(&state.db, &ctx, 200).await?))
+}
+
+async fn not_found() -> ApiError {
+    ApiError(ErrorCode::NotFound, None)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/me", get(me))
+        .route("/orgs", get(list_orgs))
+        .route("/orgs/{org}", get(get_org).patch(rename_org))
+        .route("/orgs/{org}/members", get(list_members))
+        .route("/orgs/{org}/members/{user}", patch(change_role).delete(remove_member))
+        .route("/orgs/{org}/audit", get(audit))
+        .fallback(not_found)
+}

@@ -1,0 +1,94 @@
+//! Append-only audit trail of membership and role changes.
+
+use entity::{audit_log, users};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{new_id, now, OrgCtx, ServiceResult};
+use domain::Permission;
+
+/// Actions recorded in the log (stable strings: they are stored).
+pub mod action {
+    pub const ORG_CREATED: &str = "org.created";
+    pub const ORG_RENAMED: &str = "org.renamed";
+    pub const MEMBER_INVITED: &str = "member.invited";
+    pub const INVITE_RESENT: &str = "invite.resent";
+    pub const INVITE_REVOKED: &str = "invite.revoked";
+    pub const MEMBER_JOINED: &str = "member.joined";
+    pub const ROLE_CHANGED: &str = "member.role_changed";
+    pub const MEMBER_REMOVED: &str = "member.removed";
+    pub const MEMBER_LEFT: &str = "member.left";
+}
+
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    actor: Option<Uuid>,
+    action: &str,
+    target: Option<Uuid>,
+    details: serde_json::Value,
+) -> ServiceResult<()> {
+    let row = audit_log::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(org_id),
+        actor_user_id: Set(actor),
+        action: Set(action.to_string()),
+        target_user_id: Set(target),
+        details: Set(details),
+        created_at: Set(now()),
+    };
+    audit_log::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub action: String,
+    pub actor_email: Option<String>,
+    pub target_email: Option<String>,
+    pub details: serde_json::Value,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Newest first, at most `limit` (capped at 200).
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    limit: u64,
+) -> ServiceResult<Vec<AuditEntry>> {
+    ctx.require(Permission::ViewAuditLog)?;
+    let rows = audit_log::Entity::find()
+        .filter(audit_log::Column::OrgId.eq(ctx.org_id()))
+        .order_by_desc(audit_log::Column::CreatedAt)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit.clamp(1, 200))
+        .all(db)
+        .await?;
+    let mut ids: Vec<Uuid> =
+        rows.iter().flat_map(|r| [r.actor_user_id, r.target_user_id]).flatten().collect();
+    ids.sort();
+    ids.dedup();
+    let emails: std::collections::HashMap<Uuid, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            id: r.id,
+            actor_email: r.actor_user_id.and_then(|id| emails.get(&id).cloned()),
+            target_email: r.target_user_id.and_then(|id| emails.get(&id).cloned()),
+            action: r.action,
+            details: r.details,
+            created_at: r.created_at,
+        })
+        .collect())
+}

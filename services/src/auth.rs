@@ -1,0 +1,217 @@
+//! Accounts: email + password (argon2id) and OAuth identities.
+
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use domain::{validation, ErrorCode, Locale};
+use entity::{oauth_accounts, password_credentials, users};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+};
+use std::sync::OnceLock;
+
+use crate::{new_id, now, ServiceError, ServiceResult};
+
+pub use entity::users::Model as UserModel;
+
+pub struct SignUp<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+    pub locale: Locale,
+}
+
+/// Hashes with argon2id and the OWASP-recommended defaults of the crate
+/// (19 MiB, 2 iterations, 1 lane); parameters live in the PHC string, so they
+/// can be raised later without invalidating existing hashes.
+pub fn hash_password(password: &str) -> ServiceResult<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default().hash_password(password.as_bytes(), &salt).map(|h| h.to_string()).map_err(|e| {
+        tracing::error!(error = %e, "argon2 hashing failed");
+        ServiceError::internal()
+    })
+}
+
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A real hash to verify against when the account does not exist, so that a
+/// wrong email and a wrong password take the same time (no user enumeration).
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default())
+}
+
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> ServiceResult<Option<users::Model>> {
+    Ok(users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?)
+}
+
+/// Creates a user with a password. Validates everything before touching the
+/// database; the user and credential rows are written in one transaction.
+pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResult<users::Model> {
+    let email = validation::normalize_email(input.email)?;
+    let name = validation::normalize_name("name", input.name)?;
+    validation::check_password(input.password, Some(&email))?;
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
+    }
+    let hash = hash_password(input.password)?;
+    let txn = db.begin().await?;
+    let user = insert_user(&txn, &email, &name, input.locale, false).await.map_err(|e| {
+        // Two sign-ups racing for one address: the unique index decides.
+        if e.code == ErrorCode::Conflict {
+            ServiceError::field(ErrorCode::EmailTaken, "email")
+        } else {
+            e
+        }
+    })?;
+    password_credentials::Entity::insert(password_credentials::ActiveModel {
+        user_id: Set(user.id),
+        password_hash: Set(hash),
+        updated_at: Set(now()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+pub(crate) async fn insert_user<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    name: &str,
+    locale: Locale,
+    email_verified: bool,
+) -> ServiceResult<users::Model> {
+    let at = now();
+    let user = users::ActiveModel {
+        id: Set(new_id()),
+        email: Set(email.to_string()),
+        name: Set(name.to_string()),
+        locale: Set(locale.as_str().to_string()),
+        email_verified: Set(email_verified),
+        last_org_id: Set(None),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    Ok(user.insert(db).await?)
+}
+
+/// Checks an email and password. Every failure is the same `InvalidCredentials`.
+pub async fn log_in<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    password: &str,
+) -> ServiceResult<users::Model> {
+    let invalid = || ServiceError::new(ErrorCode::InvalidCredentials);
+    if password.len() > validation::PASSWORD_MAX_BYTES {
+        return Err(invalid());
+    }
+    let email = match validation::normalize_email(email) {
+        Ok(e) => e,
+        Err(_) => return Err(invalid()),
+    };
+    let user = find_by_email(db, &email).await?;
+    let credential = match &user {
+        Some(u) => password_credentials::Entity::find_by_id(u.id).one(db).await?,
+        None => None,
+    };
+    let phc = credential.as_ref().map(|c| c.password_hash.as_str()).unwrap_or_else(|| dummy_hash());
+    let password_ok = verify_password(password, phc);
+    match (user, credential, password_ok) {
+        (Some(user), Some(_), true) => Ok(user),
+        _ => Err(invalid()),
+    }
+}
+
+/// What an OpenID Connect provider told us about the person signing in.
+#[derive(Debug, Clone)]
+pub struct OauthIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+}
+
+/// Signs in with an external identity: a known (provider, subject) signs in
+/// its user; otherwise a *verified* email links to the existing account with
+/// that email, or creates a new one. Unverified emails are refused: linking on
+/// them would let anyone take over an account by claiming its address.
+pub async fn oauth_sign_in(
+    db: &DatabaseConnection,
+    identity: OauthIdentity,
+    locale: Locale,
+) -> ServiceResult<users::Model> {
+    if let Some(link) = oauth_accounts::Entity::find()
+        .filter(oauth_accounts::Column::Provider.eq(&identity.provider))
+        .filter(oauth_accounts::Column::Subject.eq(&identity.subject))
+        .one(db)
+        .await?
+    {
+        return users::Entity::find_by_id(link.user_id)
+            .one(db)
+            .await?
+            .ok_or_else(ServiceError::internal);
+    }
+    if !identity.email_verified {
+        return Err(ServiceError::new(ErrorCode::OauthEmailUnverified));
+    }
+    let email = validation::normalize_email(&identity.email)
+        .map_err(|_| ServiceError::new(ErrorCode::OauthFailed))?;
+    let txn = db.begin().await?;
+    let user = match find_by_email(&txn, &email).await? {
+        Some(existing) => {
+            if !existing.email_verified {
+                let mut am = existing.into_active_model();
+                am.email_verified = Set(true);
+                am.updated_at = Set(now());
+                am.update(&txn).await?
+            } else {
+                existing
+            }
+        }
+        None => {
+            let fallback = email.split('@').next().unwrap_or("user").to_string();
+            let name = identity
+                .name
+                .as_deref()
+                .and_then(|n| validation::normalize_name("name", n).ok())
+                .unwrap_or(fallback);
+            insert_user(&txn, &email, &name, locale, true).await?
+        }
+    };
+    oauth_accounts::Entity::insert(oauth_accounts::ActiveModel {
+        id: Set(new_id()),
+        user_id: Set(user.id),
+        provider: Set(identity.provider.clone()),
+        subject: Set(identity.subject.clone()),
+        email: Set(email),
+        created_at: Set(now()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argon2id_round_trip() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterY", &h));
+        assert!(!verify_password("x", "not a phc string"));
+    }
+}

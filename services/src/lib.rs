@@ -1,0 +1,27 @@
+//! Server-only use cases. Every organisation-scoped operation takes an
+//! [`OrgCtx`], which can only be built by [`authz::require_org`]: the one
+//! authorization path shared by server functions and REST handlers.
+
+pub mod audit;
+pub mod auth;
+pub mod authz;
+pub mod db;
+pub mod error;
+pub mod invitations;
+pub mod mailer;
+pub mod orgs;
+pub mod seed;
+pub mod tokens;
+pub mod users;
+
+pub use authz::{require_org, OrgCtx};
+pub use error::{ServiceError, ServiceResult};
+
+/// New primary keys are UUIDv7: time-ordered, so indexes stay compact.
+pub fn new_id() -> uuid::Uuid {
+    uuid::Uuid::now_v7()
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}

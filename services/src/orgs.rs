@@ -1,0 +1,282 @@
+//! Organisations and their members.
+
+use domain::permissions::{check_removal, check_role_change};
+use domain::{validation, ErrorCode, Permission, Role};
+use entity::{memberships, organizations, users};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, action};
+use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgSummary {
+    pub id: Uuid,
+    pub name: String,
+    pub slug: String,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn parse_role(s: &str) -> ServiceResult<Role> {
+    Role::parse(s).ok_or_else(|| {
+        tracing::error!(role = s, "unknown role in database");
+        ServiceError::internal()
+    })
+}
+
+/// Creates an organisation with the caller as its first Owner.
+pub async fn create(
+    db: &DatabaseConnection,
+    user_id: Uuid,
+    name: &str,
+) -> ServiceResult<OrgSummary> {
+    let name = validation::normalize_name("name", name)?;
+    let txn = db.begin().await?;
+    let slug = unique_slug(&txn, &validation::slugify(&name)).await?;
+    let at = now();
+    let org = organizations::ActiveModel {
+        id: Set(new_id()),
+        name: Set(name.clone()),
+        slug: Set(slug.clone()),
+        created_at: Set(at),
+        updated_at: Set(at),
+    }
+    .insert(&txn)
+    .await?;
+    insert_membership(&txn, org.id, user_id, Role::Owner).await?;
+    audit::record(&txn, org.id, Some(user_id), action::ORG_CREATED, None, json!({ "name": name }))
+        .await?;
+    crate::users::set_last_org(&txn, user_id, Some(org.id)).await?;
+    txn.commit().await?;
+    let ctx = OrgCtx::new_unchecked(org.id, user_id, Role::Owner);
+    tracing::info!(org = %ctx.org_id(), "organisation created");
+    Ok(OrgSummary { id: org.id, name, slug, role: Role::Owner })
+}
+
+async fn unique_slug<C: ConnectionTrait>(db: &C, base: &str) -> ServiceResult<String> {
+    let mut candidate = base.to_string();
+    for _ in 0..8 {
+        let taken = organizations::Entity::find()
+            .filter(organizations::Column::Slug.eq(&candidate))
+            .count(db)
+            .await?
+            > 0;
+        if !taken {
+            return Ok(candidate);
+        }
+        let suffix = &crate::tokens::random_token()[..6].to_ascii_lowercase();
+        candidate = format!("{base}-{suffix}");
+    }
+    Err(ServiceError::new(ErrorCode::Conflict))
+}
+
+pub(crate) async fn insert_membership<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    user_id: Uuid,
+    role: Role,
+) -> ServiceResult<()> {
+    memberships::Entity::insert(memberships::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(org_id),
+        user_id: Set(user_id),
+        role: Set(role.as_str().to_string()),
+        created_at: Set(now()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Every organisation the user belongs to, by name.
+pub async fn list_for_user<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> ServiceResult<Vec<OrgSummary>> {
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::UserId.eq(user_id))
+        .find_also_related(organizations::Entity)
+        .all(db)
+        .await?;
+    let mut orgs = rows
+        .into_iter()
+        .filter_map(|(m, o)| o.map(|o| (m, o)))
+        .map(|(m, o)| Ok(OrgSummary { id: o.id, name: o.name, slug: o.slug, role: parse_role(&m.role)? }))
+        .collect::<ServiceResult<Vec<_>>>()?;
+    orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    Ok(orgs)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgSummary> {
+    let org = organizations::Entity::find_by_id(ctx.org_id())
+        .one(db)
+        .await?
+        .ok_or_else(ServiceError::not_found)?;
+    Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role: ctx.role() })
+}
+
+pub async fn rename(db: &DatabaseConnection, ctx: &OrgCtx, name: &str) -> ServiceResult<OrgSummary> {
+    ctx.require(Permission::RenameOrganization)?;
+    let name = validation::normalize_name("name", name)?;
+    let txn = db.begin().await?;
+    let org = organizations::Entity::find_by_id(ctx.org_id())
+        .one(&txn)
+        .await?
+        .ok_or_else(ServiceError::not_found)?;
+    let old = org.name.clone();
+    let mut am = org.into_active_model();
+    am.name = Set(name.clone());
+    am.updated_at = Set(now());
+    let org = am.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx.org_id(),
+        Some(ctx.user_id()),
+        action::ORG_RENAMED,
+        None,
+        json!({ "from": old, "to": name }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role: ctx.role() })
+}
+
+pub async fn members<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Vec<Member>> {
+    ctx.require(Permission::ViewMembers)?;
+    let rows = memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(ctx.org_id()))
+        .find_also_related(users::Entity)
+        .order_by_asc(memberships::Column::CreatedAt)
+        .all(db)
+        .await?;
+    rows.into_iter()
+        .filter_map(|(m, u)| u.map(|u| (m, u)))
+        .map(|(m, u)| {
+            Ok(Member {
+                user_id: u.id,
+                email: u.email,
+                name: u.name,
+                role: parse_role(&m.role)?,
+                joined_at: m.created_at,
+            })
+        })
+        .collect()
+}
+
+/// Serialises membership changes within one organisation. PostgreSQL takes a
+/// row lock on the organisation so two concurrent demotions cannot both see
+/// "two owners left"; SQLite already serialises writers.
+async fn lock_org<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<()> {
+    let mut q = organizations::Entity::find_by_id(org_id);
+    if db.get_database_backend() == DbBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    q.one(db).await?.ok_or_else(ServiceError::not_found)?;
+    Ok(())
+}
+
+async fn owner_count<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<u64> {
+    Ok(memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org_id))
+        .filter(memberships::Column::Role.eq(Role::Owner.as_str()))
+        .count(db)
+        .await?)
+}
+
+async fn membership_of<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    user_id: Uuid,
+) -> ServiceResult<memberships::Model> {
+    memberships::Entity::find()
+        .filter(memberships::Column::OrgId.eq(org_id))
+        .filter(memberships::Column::UserId.eq(user_id))
+        .one(db)
+        .await?
+        .ok_or_else(ServiceError::not_found)
+}
+
+pub async fn change_role(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    target_user: Uuid,
+    new_role: Role,
+) -> ServiceResult<Member> {
+    ctx.require(Permission::ManageMemberRoles)?;
+    let txn = db.begin().await?;
+    lock_org(&txn, ctx.org_id()).await?;
+    let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
+    let current = parse_role(&membership.role)?;
+    let owners = owner_count(&txn, ctx.org_id()).await?;
+    check_role_change(ctx.role(), current, new_role, owners).map_err(ServiceError::new)?;
+    if current != new_role {
+        let mut am = membership.clone().into_active_model();
+        am.role = Set(new_role.as_str().to_string());
+        am.update(&txn).await?;
+        audit::record(
+            &txn,
+            ctx.org_id(),
+            Some(ctx.user_id()),
+            action::ROLE_CHANGED,
+            Some(target_user),
+            json!({ "from": current.as_str(), "to": new_role.as_str() }),
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    let user = crate::users::find(db, target_user).await?;
+    Ok(Member {
+        user_id: user.id,
+        email: user.email,
+        name: user.name,
+        role: new_role,
+        joined_at: membership.created_at,
+    })
+}
+
+/// Removes `target_user` (or leaves, when it is the caller).
+pub async fn remove_member(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    target_user: Uuid,
+) -> ServiceResult<()> {
+    let is_self = target_user == ctx.user_id();
+    let txn = db.begin().await?;
+    lock_org(&txn, ctx.org_id()).await?;
+    let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
+    let target_role = parse_role(&membership.role)?;
+    let owners = owner_count(&txn, ctx.org_id()).await?;
+    check_removal(ctx.role(), target_role, is_self, owners).map_err(ServiceError::new)?;
+    memberships::Entity::delete_by_id(membership.id).exec(&txn).await?;
+    audit::record(
+        &txn,
+        ctx.org_id(),
+        Some(ctx.user_id()),
+        if is_self { action::MEMBER_LEFT } else { action::MEMBER_REMOVED },
+        Some(target_user),
+        json!({ "role": target_role.as_str() }),
+    )
+    .await?;
+    // Forget the org as "last used" for the removed user.
+    let user = crate::users::find(&txn, target_user).await?;
+    if user.last_org_id == Some(ctx.org_id()) {
+        crate::users::set_last_org(&txn, target_user, None).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
