@@ -4,7 +4,7 @@
 //! backed by `services`), and with `hydrate` into wasm (server functions become
 //! fetch calls). The wasm build depends only on `domain` + Leptos.
 
-#![recursion_limit = "256"]
+#![recursion_limit = "512"]
 
 pub mod csrf;
 pub mod error;

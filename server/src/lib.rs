@@ -1,3 +1,5 @@
+#![recursion_limit = "512"]
+
 //! The Handoo server: configuration, router, layers and start-up.
 //! `main.rs` only parses arguments and calls [`run`]; tests call [`build`]
 //! to boot the real router on a random port.
