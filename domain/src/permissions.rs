@@ -126,18 +126,18 @@ pub fn check_removal(
     is_self: bool,
     owner_count: u64,
 ) -> Result<(), ErrorCode> {
+    // Anyone may leave; removing someone else needs the right permissions.
+    // Permission comes first so a non-owner learns nothing about owner counts.
+    if !is_self {
+        if !actor.allows(Permission::RemoveMembers) {
+            return Err(ErrorCode::Forbidden);
+        }
+        if target == Role::Owner && !actor.allows(Permission::ManageOwners) {
+            return Err(ErrorCode::Forbidden);
+        }
+    }
     if target == Role::Owner && owner_count <= 1 {
         return Err(ErrorCode::LastOwner);
-    }
-    if is_self {
-        // Anyone may leave (the last-owner rule above still applies).
-        return Ok(());
-    }
-    if !actor.allows(Permission::RemoveMembers) {
-        return Err(ErrorCode::Forbidden);
-    }
-    if target == Role::Owner && !actor.allows(Permission::ManageOwners) {
-        return Err(ErrorCode::Forbidden);
     }
     Ok(())
 }
@@ -230,6 +230,7 @@ mod tests {
         assert_eq!(check_removal(Member, Member, false, 1), Err(ErrorCode::Forbidden));
         assert_eq!(check_removal(Admin, Member, false, 1), Ok(()));
         assert_eq!(check_removal(Admin, Owner, false, 2), Err(ErrorCode::Forbidden));
+        assert_eq!(check_removal(Admin, Owner, false, 1), Err(ErrorCode::Forbidden));
         assert_eq!(check_removal(Owner, Owner, true, 1), Err(ErrorCode::LastOwner));
         assert_eq!(check_removal(Owner, Owner, true, 2), Ok(()));
         assert_eq!(check_removal(Owner, Owner, false, 2), Ok(()));

@@ -91,9 +91,14 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     Ok((router, state))
 }
 
-async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> axum::response::Response {
+    // `/api/{*fn_name}` also catches unknown `/api/v1/...` paths: answer
+    // those like the REST API does, not as a missing server function.
+    if req.uri().path().starts_with("/api/v1/") {
+        return rest::ApiError(domain::ErrorCode::NotFound, None).into_response();
+    }
     let ctx = state.server_ctx.clone();
-    handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await
+    handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
 }
 
 /// Runs the server until Ctrl-C / SIGTERM.
