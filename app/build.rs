@@ -9,9 +9,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("cargo::rerun-if-changed=Cargo.toml");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").ok_or("OUT_DIR unset")?).join("i18n");
     // interpolate_display: t_string! with variables (toasts, aria-labels).
-    let cfg = Config::new("en")?
-        .add_locale("fr")?
-        .parse_options(ParseOptions::default().interpolate_display(true));
+    let cfg =
+        Config::new("en")?.add_locale("fr")?.parse_options(ParseOptions::default().interpolate_display(true));
     let infos = TranslationsInfos::parse(cfg)?;
     infos.emit_diagnostics();
     infos.rerun_if_locales_changed();

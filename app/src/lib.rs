@@ -20,8 +20,12 @@ pub mod ui;
 pub use error::AppError;
 pub use shell::{shell, App};
 
+/// Hydrates the server-rendered page (called by the `frontend` crate).
 #[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     leptos::mount::hydrate_body(App);
+    // A flag for end-to-end tests (and curious humans) that hydration ran.
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &"__handooHydrated".into(), &true.into());
+    }
 }

@@ -103,7 +103,11 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
     let nav_link = move |href: &'static str, label: Signal<String>, testid: &'static str| {
         let active = move || {
             let p = location.pathname.get();
-            if href == "/app" { p == "/app" || p == "/app/" } else { p.starts_with(href) }
+            if href == "/app" {
+                p == "/app" || p == "/app/"
+            } else {
+                p.starts_with(href)
+            }
         };
         view! {
             <A href=href attr:data-testid=testid attr:class=move || format!(

@@ -93,10 +93,7 @@ fn internal(e: impl std::fmt::Display) -> AppError {
 
 /// The caller's IP as seen by the socket (not a spoofable header).
 pub async fn client_ip() -> Option<IpAddr> {
-    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .await
-        .ok()
-        .map(|ci| ci.0.ip())
+    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|ci| ci.0.ip())
 }
 
 /// Fixed-window limiter for failed logins, keyed by account and by IP.

@@ -82,8 +82,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         use ErrorCode::*;
         match self {
-            Validation | InvalidEmail | WeakPassword | PasswordTooLong | NameRequired
-            | NameTooLong => 422,
+            Validation | InvalidEmail | WeakPassword | PasswordTooLong | NameRequired | NameTooLong => 422,
             EmailTaken | AlreadyMember | AlreadyInvited | Conflict | LastOwner => 409,
             InvalidCredentials | Unauthenticated => 401,
             Forbidden | CsrfMissing | CsrfInvalid | DevLoginDisabled | InviteEmailMismatch => 403,

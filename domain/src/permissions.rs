@@ -41,8 +41,8 @@ impl Role {
             // Every member can see the organisation, its members and work in it.
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
-            InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers
-            | ViewAuditLog | RenameOrganization | ManageSettings => {
+            InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
+            | RenameOrganization | ManageSettings => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -109,8 +109,7 @@ pub fn check_role_change(
         return Err(ErrorCode::Forbidden);
     }
     // Touching ownership in either direction is an Owner-only act.
-    if (current == Role::Owner || new_role == Role::Owner) && !actor.allows(Permission::ManageOwners)
-    {
+    if (current == Role::Owner || new_role == Role::Owner) && !actor.allows(Permission::ManageOwners) {
         return Err(ErrorCode::Forbidden);
     }
     if current == Role::Owner && new_role != Role::Owner && owner_count <= 1 {
@@ -120,12 +119,7 @@ pub fn check_role_change(
 }
 
 /// May `actor` remove a member holding `target` (`is_self` when leaving)?
-pub fn check_removal(
-    actor: Role,
-    target: Role,
-    is_self: bool,
-    owner_count: u64,
-) -> Result<(), ErrorCode> {
+pub fn check_removal(actor: Role, target: Role, is_self: bool, owner_count: u64) -> Result<(), ErrorCode> {
     // Anyone may leave; removing someone else needs the right permissions.
     // Permission comes first so a non-owner learns nothing about owner counts.
     if !is_self {

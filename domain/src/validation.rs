@@ -11,11 +11,36 @@ pub const EMAIL_MAX_BYTES: usize = 254;
 
 /// Passwords that pass a length rule but appear at the top of every breach list.
 const COMMON_PASSWORDS: &[&str] = &[
-    "1234567890", "12345678910", "0123456789", "qwertyuiop", "password123", "password1234",
-    "passwordpassword", "iloveyou123", "qwerty12345", "qwerty123456", "1q2w3e4r5t", "1qaz2wsx3edc",
-    "abcdefghij", "abc1234567", "letmein123", "welcome123", "administrator", "motdepasse",
-    "motdepasse123", "azertyuiop", "azerty12345", "changeme123", "football123", "0000000000",
-    "1111111111", "aaaaaaaaaa", "trustno1234", "sunshine123", "princess123", "dragon12345",
+    "1234567890",
+    "12345678910",
+    "0123456789",
+    "qwertyuiop",
+    "password123",
+    "password1234",
+    "passwordpassword",
+    "iloveyou123",
+    "qwerty12345",
+    "qwerty123456",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "abcdefghij",
+    "abc1234567",
+    "letmein123",
+    "welcome123",
+    "administrator",
+    "motdepasse",
+    "motdepasse123",
+    "azertyuiop",
+    "azerty12345",
+    "changeme123",
+    "football123",
+    "0000000000",
+    "1111111111",
+    "aaaaaaaaaa",
+    "trustno1234",
+    "sunshine123",
+    "princess123",
+    "dragon12345",
 ];
 
 /// Trims, lowercases and checks an email address. Deliberately conservative:
@@ -140,9 +165,21 @@ mod tests {
         assert_eq!(normalize_email("  Ada@Example.COM ").unwrap(), "ada@example.com");
         assert_eq!(normalize_email("a.b+tag@sub.example.fr").unwrap(), "a.b+tag@sub.example.fr");
         for bad in [
-            "", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com", "ad a@example.com",
-            "ada@exa mple.com", "ada@-example.com", "ada@example.c", "ada@example.123", ".ada@example.com",
-            "ada..b@example.com", "ada@example..com", "<ada>@example.com",
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ad a@example.com",
+            "ada@exa mple.com",
+            "ada@-example.com",
+            "ada@example.c",
+            "ada@example.123",
+            ".ada@example.com",
+            "ada..b@example.com",
+            "ada@example..com",
+            "<ada>@example.com",
         ] {
             assert_eq!(
                 normalize_email(bad).unwrap_err().code,

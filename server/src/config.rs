@@ -109,8 +109,14 @@ impl Config {
         let mut errors = Vec::new();
         let data_dir = get("HANDOO_DATA_DIR").unwrap_or_else(|| "data".into());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| format!("sqlite://{data_dir}/handoo.db"));
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
-            errors.push(format!("DATABASE_URL: must start with sqlite: or postgres://, got {:?}", redact_url(&database_url)));
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            errors.push(format!(
+                "DATABASE_URL: must start with sqlite: or postgres://, got {:?}",
+                redact_url(&database_url)
+            ));
         }
         let bind = match get("HANDOO_BIND") {
             Some(v) => match v.parse::<SocketAddr>() {
@@ -127,8 +133,10 @@ impl Config {
             Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
             _ => errors.push(format!("HANDOO_PUBLIC_URL: must be an http(s) URL, got {public_url:?}")),
         }
-        let dev_login = parse_bool("HANDOO_DEV_LOGIN", &get("HANDOO_DEV_LOGIN").unwrap_or_default(), &mut errors);
-        let seed_demo = parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
+        let dev_login =
+            parse_bool("HANDOO_DEV_LOGIN", &get("HANDOO_DEV_LOGIN").unwrap_or_default(), &mut errors);
+        let seed_demo =
+            parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
             Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
             None => public_url.starts_with("https://"),
@@ -146,9 +154,21 @@ impl Config {
                 Some(GoogleConfig {
                     client_id: id,
                     client_secret: secret,
-                    auth_url: url_var("GOOGLE_AUTH_URL", "https://accounts.google.com/o/oauth2/v2/auth", &mut errors),
-                    token_url: url_var("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token", &mut errors),
-                    userinfo_url: url_var("GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo", &mut errors),
+                    auth_url: url_var(
+                        "GOOGLE_AUTH_URL",
+                        "https://accounts.google.com/o/oauth2/v2/auth",
+                        &mut errors,
+                    ),
+                    token_url: url_var(
+                        "GOOGLE_TOKEN_URL",
+                        "https://oauth2.googleapis.com/token",
+                        &mut errors,
+                    ),
+                    userinfo_url: url_var(
+                        "GOOGLE_USERINFO_URL",
+                        "https://openidconnect.googleapis.com/v1/userinfo",
+                        &mut errors,
+                    ),
                 })
             }
             (None, None) => None,
@@ -247,7 +267,14 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.0.len(), 6, "{err}");
         let text = err.to_string();
-        for needle in ["DATABASE_URL", "HANDOO_DEV_LOGIN", "HANDOO_PUBLIC_URL", "GOOGLE_CLIENT_SECRET", "SMTP_PORT", "SMTP_FROM"] {
+        for needle in [
+            "DATABASE_URL",
+            "HANDOO_DEV_LOGIN",
+            "HANDOO_PUBLIC_URL",
+            "GOOGLE_CLIENT_SECRET",
+            "SMTP_PORT",
+            "SMTP_FROM",
+        ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
     }

@@ -5,12 +5,12 @@
 //! A cross-site page can neither read the cookie nor the page, so it cannot
 //! produce a matching token.
 
+use app::csrf::{CsrfToken, COOKIE, FORM_FIELD, HEADER};
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use app::csrf::{CsrfToken, COOKIE, FORM_FIELD, HEADER};
 use domain::ErrorCode;
 use services::tokens::{constant_time_eq, random_token};
 
@@ -53,7 +53,13 @@ pub async fn layer(
             let (parts, body) = req.into_parts();
             let bytes = match to_bytes(body, MAX_FORM_BYTES).await {
                 Ok(b) => b,
-                Err(_) => return crate::rest::error_response(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::Validation, None),
+                Err(_) => {
+                    return crate::rest::error_response(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        ErrorCode::Validation,
+                        None,
+                    )
+                }
             };
             supplied = url::form_urlencoded::parse(&bytes)
                 .find(|(k, _)| k == FORM_FIELD)

@@ -53,7 +53,13 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         google_enabled: config.google.is_some(),
         login_limiter: RateLimiter::new(LOGIN_MAX_FAILURES, LOGIN_WINDOW),
     };
-    let state = AppState { leptos_options: leptos_options.clone(), db: db.clone(), config: config.clone(), http, server_ctx };
+    let state = AppState {
+        leptos_options: leptos_options.clone(),
+        db: db.clone(),
+        config: config.clone(),
+        http,
+        server_ctx,
+    };
 
     let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
     tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
@@ -67,15 +73,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let routes = generate_route_list(App);
     let ctx_for_pages = state.server_ctx.clone();
     let router = Router::new()
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(ctx_for_pages.clone()),
-            {
-                let opts = leptos_options.clone();
-                move || shell(opts.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(ctx_for_pages.clone()), {
+            let opts = leptos_options.clone();
+            move || shell(opts.clone())
+        })
         .route("/api/{*fn_name}", get(server_fn_handler).post(server_fn_handler))
         .nest("/api/v1", rest::router())
         .route("/auth/google", get(oauth::start))

@@ -80,7 +80,11 @@ struct UserInfo {
 
 /// GET /auth/google/callback — checks `state`, exchanges the code (with the
 /// PKCE verifier), reads the userinfo, signs the user in.
-pub async fn callback(State(state): State<AppState>, session: Session, Query(q): Query<Callback>) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<Callback>,
+) -> Response {
     let Some(cfg) = state.config.google.as_ref() else { return fail(ErrorCode::NotFound) };
     // The state and verifier are single-use whatever happens next.
     let expected: Option<String> = session.remove(STATE_KEY).await.ok().flatten();
@@ -89,7 +93,8 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(q):
         tracing::info!(%err, "provider returned an error");
         return fail(ErrorCode::OauthFailed);
     }
-    let (Some(code), Some(got), Some(expected), Some(verifier)) = (q.code, q.state, expected, verifier) else {
+    let (Some(code), Some(got), Some(expected), Some(verifier)) = (q.code, q.state, expected, verifier)
+    else {
         return fail(ErrorCode::OauthFailed);
     };
     if !services::tokens::constant_time_eq(got.as_bytes(), expected.as_bytes()) {

@@ -90,7 +90,10 @@ struct Health {
 async fn health(State(state): State<AppState>) -> Response {
     match state.db.ping().await {
         Ok(()) => Json(Health { status: "ok", database: "ok" }).into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded", database: "unreachable" })).into_response(),
+        Err(_) => {
+            (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "degraded", database: "unreachable" }))
+                .into_response()
+        }
     }
 }
 

@@ -52,7 +52,13 @@ on_both_backends!(login_is_rate_limited, |backend: Backend| async move {
     }
     // Even the right password is refused while the account is locked out.
     assert_eq!(c.log_in("ada@example.com", GOOD_PASSWORD).await, Err("rate_limited".into()));
-    let (status, _) = c.call_without_csrf("log_in", &[("email", "ada@example.com"), ("password", GOOD_PASSWORD)], Some(&c.csrf)).await;
+    let (status, _) = c
+        .call_without_csrf(
+            "log_in",
+            &[("email", "ada@example.com"), ("password", GOOD_PASSWORD)],
+            Some(&c.csrf),
+        )
+        .await;
     assert_eq!(status, 429);
 });
 
@@ -62,12 +68,12 @@ on_both_backends!(csrf_is_required_for_state_changes, |backend: Backend| async m
     c.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
     let (status, res) = c.call_without_csrf("create_org", &[("name", "Sneaky")], None).await;
     assert_eq!((status, res), (403, Err("csrf_missing".into())));
-    let (status, res) = c.call_without_csrf("create_org", &[("name", "Sneaky")], Some("x".repeat(43).as_str())).await;
+    let (status, res) =
+        c.call_without_csrf("create_org", &[("name", "Sneaky")], Some("x".repeat(43).as_str())).await;
     assert_eq!((status, res), (403, Err("csrf_invalid".into())));
     // A no-JS form post may carry the token as a field instead.
-    let (status, res) = c
-        .call_without_csrf("create_org", &[("name", "Via form"), ("_csrf", c.csrf.as_str())], None)
-        .await;
+    let (status, res) =
+        c.call_without_csrf("create_org", &[("name", "Via form"), ("_csrf", c.csrf.as_str())], None).await;
     assert_eq!(status, 200, "{res:?}");
     let orgs = c.session().await["orgs"].as_array().unwrap().clone();
     assert_eq!(orgs.len(), 1, "only the form post with a token created an org");
@@ -77,11 +83,18 @@ on_both_backends!(csrf_is_required_for_state_changes, |backend: Backend| async m
 on_both_backends!(dev_login_is_off_by_default, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let c = app.client().await;
-    assert_eq!(c.call("dev_login", &[("email", "owner@demo.handoo.test")]).await, Err("dev_login_disabled".into()));
+    assert_eq!(
+        c.call("dev_login", &[("email", "owner@demo.handoo.test")]).await,
+        Err("dev_login_disabled".into())
+    );
     assert_eq!(c.call("dev_login_users", &[]).await, Err("dev_login_disabled".into()));
     assert_eq!(c.session().await, serde_json::Value::Null);
 
-    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_DEV_LOGIN", "true"), ("HANDOO_SEED_DEMO", "true")]).await else { return };
+    let Some(app) =
+        TestApp::spawn_with(backend, &[("HANDOO_DEV_LOGIN", "true"), ("HANDOO_SEED_DEMO", "true")]).await
+    else {
+        return;
+    };
     let c = app.client().await;
     c.call("dev_login", &[("email", "owner@demo.handoo.test")]).await.expect("dev login when enabled");
     assert_eq!(c.session().await["current"]["name"], "Demo Motors");
@@ -98,7 +111,8 @@ on_both_backends!(session_cookie_is_hardened, |backend: Backend| async move {
         .send()
         .await
         .unwrap();
-    let cookies: Vec<String> = res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let cookies: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
     let session = cookies.iter().find(|c| c.starts_with("handoo_session=")).expect("session cookie");
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");

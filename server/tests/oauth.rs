@@ -25,7 +25,11 @@ struct Provider {
     tokens: Arc<Mutex<HashMap<String, serde_json::Value>>>,
 }
 
-async fn token(State(p): State<Provider>, headers: HeaderMap, Form(f): Form<HashMap<String, String>>) -> impl IntoResponse {
+async fn token(
+    State(p): State<Provider>,
+    headers: HeaderMap,
+    Form(f): Form<HashMap<String, String>>,
+) -> impl IntoResponse {
     let basic = base64::engine::general_purpose::STANDARD.encode("client-123:secret-456");
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(&format!("Basic {basic}")) {
         return (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_client"})));
@@ -33,21 +37,32 @@ async fn token(State(p): State<Provider>, headers: HeaderMap, Form(f): Form<Hash
     if f.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type"})));
     }
-    let Some((challenge, redirect, identity)) = f.get("code").and_then(|c| p.codes.lock().unwrap().remove(c)) else {
+    let Some((challenge, redirect, identity)) = f.get("code").and_then(|c| p.codes.lock().unwrap().remove(c))
+    else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"})));
     };
     let verifier = f.get("code_verifier").cloned().unwrap_or_default();
-    let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     if computed != challenge || f.get("redirect_uri") != Some(&redirect) {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"})));
     }
     let access = format!("at-{}", uuid::Uuid::now_v7());
     p.tokens.lock().unwrap().insert(access.clone(), identity);
-    (StatusCode::OK, Json(json!({"access_token": access, "token_type": "Bearer", "expires_in": 3599, "scope": "openid email profile"})))
+    (
+        StatusCode::OK,
+        Json(
+            json!({"access_token": access, "token_type": "Bearer", "expires_in": 3599, "scope": "openid email profile"}),
+        ),
+    )
 }
 
 async fn userinfo(State(p): State<Provider>, headers: HeaderMap) -> impl IntoResponse {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     match p.tokens.lock().unwrap().get(token) {
         Some(id) => (StatusCode::OK, Json(id.clone())),
         None => (StatusCode::UNAUTHORIZED, Json(json!({"error": "invalid_token"}))),
@@ -56,10 +71,8 @@ async fn userinfo(State(p): State<Provider>, headers: HeaderMap) -> impl IntoRes
 
 async fn spawn_provider() -> (String, Provider) {
     let p = Provider::default();
-    let router = Router::new()
-        .route("/token", post(token))
-        .route("/userinfo", get(userinfo))
-        .with_state(p.clone());
+    let router =
+        Router::new().route("/token", post(token)).route("/userinfo", get(userinfo)).with_state(p.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -68,7 +81,8 @@ async fn spawn_provider() -> (String, Provider) {
 
 async fn app_with_google(backend: Backend) -> Option<(TestApp, Provider)> {
     let (base, provider) = spawn_provider().await;
-    let (auth, token, info) = (format!("{base}/authorize"), format!("{base}/token"), format!("{base}/userinfo"));
+    let (auth, token, info) =
+        (format!("{base}/authorize"), format!("{base}/token"), format!("{base}/userinfo"));
     let app = TestApp::spawn_with(
         backend,
         &[
@@ -95,7 +109,10 @@ async fn sign_in(app: &TestApp, c: &common::Client, p: &Provider, identity: serd
     assert!(q["scope"].contains("openid") && q["scope"].contains("email"));
     assert_eq!(q["redirect_uri"], format!("{}/auth/google/callback", app.base));
     let code = format!("code-{}", uuid::Uuid::now_v7());
-    p.codes.lock().unwrap().insert(code.clone(), (q["code_challenge"].clone(), q["redirect_uri"].clone(), identity));
+    p.codes
+        .lock()
+        .unwrap()
+        .insert(code.clone(), (q["code_challenge"].clone(), q["redirect_uri"].clone(), identity));
     let cb = c.get(&format!("/auth/google/callback?code={code}&state={}", q["state"])).await;
     cb.headers()["location"].to_str().unwrap().to_string()
 }
@@ -107,21 +124,35 @@ on_both_backends!(google_sign_in_creates_and_links_accounts, |backend: Backend| 
     assert_eq!(c.call("login_options", &[]).await.unwrap()["google"], true);
 
     // New user.
-    let dest = sign_in(&app, &c, &p, json!({"sub": "g-1", "email": "Gina@Example.com", "email_verified": true, "name": "Gina"})).await;
+    let dest = sign_in(
+        &app,
+        &c,
+        &p,
+        json!({"sub": "g-1", "email": "Gina@Example.com", "email_verified": true, "name": "Gina"}),
+    )
+    .await;
     assert_eq!(dest, "/app");
     let s = c.session().await;
-    assert_eq!((s["user"]["email"].as_str(), s["user"]["name"].as_str()), (Some("gina@example.com"), Some("Gina")));
+    assert_eq!(
+        (s["user"]["email"].as_str(), s["user"]["name"].as_str()),
+        (Some("gina@example.com"), Some("Gina"))
+    );
 
     // Existing password account with the same verified email is linked, not duplicated.
     let ada = app.client().await;
     ada.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
     let ada_id = ada.session().await["user"]["id"].clone();
     let fresh = app.client().await;
-    assert_eq!(sign_in(&app, &fresh, &p, json!({"sub": "g-2", "email": "ada@example.com", "email_verified": true})).await, "/app");
+    assert_eq!(
+        sign_in(&app, &fresh, &p, json!({"sub": "g-2", "email": "ada@example.com", "email_verified": true}))
+            .await,
+        "/app"
+    );
     assert_eq!(fresh.session().await["user"]["id"], ada_id);
     // Next time the subject alone identifies her, whatever the email says.
     let again = app.client().await;
-    sign_in(&app, &again, &p, json!({"sub": "g-2", "email": "changed@example.com", "email_verified": true})).await;
+    sign_in(&app, &again, &p, json!({"sub": "g-2", "email": "changed@example.com", "email_verified": true}))
+        .await;
     assert_eq!(again.session().await["user"]["id"], ada_id);
 });
 
@@ -131,7 +162,9 @@ on_both_backends!(google_sign_in_refuses_bad_callbacks, |backend: Backend| async
     let victim = app.client().await;
     victim.sign_up("Vic", "vic@example.com", GOOD_PASSWORD).await.unwrap();
     let c = app.client().await;
-    let dest = sign_in(&app, &c, &p, json!({"sub": "evil", "email": "vic@example.com", "email_verified": false})).await;
+    let dest =
+        sign_in(&app, &c, &p, json!({"sub": "evil", "email": "vic@example.com", "email_verified": false}))
+            .await;
     assert_eq!(dest, "/login?error=oauth_email_unverified");
     assert_eq!(c.session().await, serde_json::Value::Null);
 

@@ -16,7 +16,10 @@ async fn user(app: &TestApp, name: &str, email: &str) -> Client {
 
 /// Invites `email` into `org` as `role` and returns the raw token from the link.
 async fn invite(owner: &Client, org: &str, email: &str, role: &str) -> (String, Value) {
-    let out = owner.call("invite_member", &[("org_id", org), ("email", email), ("role", role)]).await.expect("invite");
+    let out = owner
+        .call("invite_member", &[("org_id", org), ("email", email), ("role", role)])
+        .await
+        .expect("invite");
     let link = out["link"].as_str().expect("link shown when SMTP is not configured").to_string();
     let token = link.rsplit('/').next().unwrap().to_string();
     (token, out)
@@ -41,9 +44,13 @@ on_both_backends!(create_rename_switch, |backend: Backend| async move {
     let renamed = ada.call("rename_org", &[("org_id", &a), ("name", "  Acme   Motors ")]).await.unwrap();
     assert_eq!(renamed["name"], "Acme Motors");
     assert_eq!(ada.call("rename_org", &[("org_id", &a), ("name", "")]).await, Err("name_required".into()));
-    assert_eq!(ada.call("rename_org", &[("org_id", "not-a-uuid"), ("name", "x")]).await, Err("validation".into()));
+    assert_eq!(
+        ada.call("rename_org", &[("org_id", "not-a-uuid"), ("name", "x")]).await,
+        Err("validation".into())
+    );
     let audit = ada.call("audit_log", &[("org_id", &a)]).await.unwrap();
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     assert_eq!(actions, vec!["org.renamed", "org.created"]);
 });
 
@@ -55,12 +62,28 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     // New user accepts from the link, creating their account.
     let (token, out) = invite(&owner, &org, "Mia@Example.com", "member").await;
     assert_eq!(out["emailed"], false);
-    assert_eq!(owner.call("invite_member", &[("org_id", &org), ("email", "mia@example.com"), ("role", "member")]).await, Err("already_invited".into()));
+    assert_eq!(
+        owner
+            .call("invite_member", &[("org_id", &org), ("email", "mia@example.com"), ("role", "member")])
+            .await,
+        Err("already_invited".into())
+    );
     let guest = app.client().await;
     let preview = guest.call("invite_preview", &[("token", &token)]).await.unwrap();
-    assert_eq!((preview["org_name"].as_str(), preview["status"].as_str(), preview["account_exists"].as_bool()), (Some("Acme"), Some("pending"), Some(false)));
-    assert_eq!(guest.call("accept_invite_new_user", &[("token", &token), ("name", "Mia"), ("password", "weak")]).await, Err("weak_password".into()));
-    guest.call("accept_invite_new_user", &[("token", &token), ("name", "Mia"), ("password", GOOD_PASSWORD)]).await.expect("accept as new user");
+    assert_eq!(
+        (preview["org_name"].as_str(), preview["status"].as_str(), preview["account_exists"].as_bool()),
+        (Some("Acme"), Some("pending"), Some(false))
+    );
+    assert_eq!(
+        guest
+            .call("accept_invite_new_user", &[("token", &token), ("name", "Mia"), ("password", "weak")])
+            .await,
+        Err("weak_password".into())
+    );
+    guest
+        .call("accept_invite_new_user", &[("token", &token), ("name", "Mia"), ("password", GOOD_PASSWORD)])
+        .await
+        .expect("accept as new user");
     let s = guest.session().await;
     assert_eq!(s["user"]["email"], "mia@example.com");
     assert_eq!(s["current"]["id"], org, "the member sees the org");
@@ -68,14 +91,27 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
 
     // Single use.
     let again = app.client().await;
-    assert_eq!(again.call("accept_invite_new_user", &[("token", &token), ("name", "X"), ("password", GOOD_PASSWORD)]).await, Err("invite_used".into()));
+    assert_eq!(
+        again
+            .call("accept_invite_new_user", &[("token", &token), ("name", "X"), ("password", GOOD_PASSWORD)])
+            .await,
+        Err("invite_used".into())
+    );
     assert_eq!(guest.call("accept_invite", &[("token", &token)]).await, Err("invite_used".into()));
-    assert_eq!(owner.call("invite_member", &[("org_id", &org), ("email", "mia@example.com"), ("role", "member")]).await, Err("already_member".into()));
+    assert_eq!(
+        owner
+            .call("invite_member", &[("org_id", &org), ("email", "mia@example.com"), ("role", "member")])
+            .await,
+        Err("already_member".into())
+    );
 
     // Existing user, signed in, accepts; a different signed-in user cannot.
     let bob = user(&app, "Bob", "bob@example.com").await;
     let (token_b, _) = invite(&owner, &org, "bob@example.com", "admin").await;
-    assert_eq!(guest.call("accept_invite", &[("token", &token_b)]).await, Err("invite_email_mismatch".into()));
+    assert_eq!(
+        guest.call("accept_invite", &[("token", &token_b)]).await,
+        Err("invite_email_mismatch".into())
+    );
     bob.call("accept_invite", &[("token", &token_b)]).await.expect("bob accepts");
     assert_eq!(bob.session().await["current"]["role"], "admin");
 
@@ -83,30 +119,61 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     let (token_c, _) = invite(&owner, &org, "carol@example.com", "member").await;
     let list = owner.call("list_invitations", &[("org_id", &org)]).await.unwrap();
     let carol_id: uuid::Uuid = invitation_id(&list, "carol@example.com").parse().unwrap();
-    services::invitations::set_expiry_for_tests(&app.state.db, carol_id, chrono::Utc::now() - chrono::Duration::minutes(1)).await.unwrap();
+    services::invitations::set_expiry_for_tests(
+        &app.state.db,
+        carol_id,
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    )
+    .await
+    .unwrap();
     let carol = app.client().await;
     assert_eq!(carol.call("invite_preview", &[("token", &token_c)]).await.unwrap()["status"], "expired");
-    assert_eq!(carol.call("accept_invite_new_user", &[("token", &token_c), ("name", "Carol"), ("password", GOOD_PASSWORD)]).await, Err("invite_expired".into()));
+    assert_eq!(
+        carol
+            .call(
+                "accept_invite_new_user",
+                &[("token", &token_c), ("name", "Carol"), ("password", GOOD_PASSWORD)]
+            )
+            .await,
+        Err("invite_expired".into())
+    );
     assert_eq!(carol.session().await, Value::Null, "no account was created");
     // Resend renews it with a new token; the old link stays dead.
-    let renewed = owner.call("resend_invitation", &[("org_id", &org), ("invitation_id", &carol_id.to_string())]).await.unwrap();
+    let renewed = owner
+        .call("resend_invitation", &[("org_id", &org), ("invitation_id", &carol_id.to_string())])
+        .await
+        .unwrap();
     let new_token = renewed["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     assert_ne!(new_token, token_c);
     assert_eq!(carol.call("invite_preview", &[("token", &token_c)]).await, Err("invite_not_found".into()));
     assert_eq!(carol.call("invite_preview", &[("token", &new_token)]).await.unwrap()["status"], "pending");
 
     // Revoked.
-    owner.call("revoke_invitation", &[("org_id", &org), ("invitation_id", &carol_id.to_string())]).await.unwrap();
-    assert_eq!(carol.call("accept_invite_new_user", &[("token", &new_token), ("name", "Carol"), ("password", GOOD_PASSWORD)]).await, Err("invite_revoked".into()));
+    owner
+        .call("revoke_invitation", &[("org_id", &org), ("invitation_id", &carol_id.to_string())])
+        .await
+        .unwrap();
+    assert_eq!(
+        carol
+            .call(
+                "accept_invite_new_user",
+                &[("token", &new_token), ("name", "Carol"), ("password", GOOD_PASSWORD)]
+            )
+            .await,
+        Err("invite_revoked".into())
+    );
     assert_eq!(carol.call("invite_preview", &[("token", "garbage")]).await, Err("invite_not_found".into()));
 
     // The token is stored hashed, never in clear.
     use sea_orm::EntityTrait;
     let rows = entity::invitations::Entity::find().all(&app.state.db).await.unwrap();
-    assert!(rows.iter().all(|r| r.token_hash != token && r.token_hash != new_token && r.token_hash.len() == 64));
+    assert!(rows
+        .iter()
+        .all(|r| r.token_hash != token && r.token_hash != new_token && r.token_hash.len() == 64));
 
     let audit = owner.call("audit_log", &[("org_id", &org)]).await.unwrap();
-    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> =
+        audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for a in ["member.invited", "member.joined", "invite.resent", "invite.revoked"] {
         assert!(actions.contains(&a), "{a} missing from {actions:?}");
     }
@@ -118,30 +185,74 @@ on_both_backends!(roles_and_last_owner, |backend: Backend| async move {
     let org = owner.create_org("Acme").await;
     let admin = app.client().await;
     let (t, _) = invite(&owner, &org, "adam@example.com", "admin").await;
-    admin.call("accept_invite_new_user", &[("token", &t), ("name", "Adam"), ("password", GOOD_PASSWORD)]).await.unwrap();
+    admin
+        .call("accept_invite_new_user", &[("token", &t), ("name", "Adam"), ("password", GOOD_PASSWORD)])
+        .await
+        .unwrap();
     let member = app.client().await;
     let (t, _) = invite(&owner, &org, "mia@example.com", "member").await;
-    member.call("accept_invite_new_user", &[("token", &t), ("name", "Mia"), ("password", GOOD_PASSWORD)]).await.unwrap();
+    member
+        .call("accept_invite_new_user", &[("token", &t), ("name", "Mia"), ("password", GOOD_PASSWORD)])
+        .await
+        .unwrap();
     let ids = |s: Value| s["user"]["id"].as_str().unwrap().to_string();
-    let (owner_id, admin_id, member_id) = (ids(owner.session().await), ids(admin.session().await), ids(member.session().await));
+    let (owner_id, admin_id, member_id) =
+        (ids(owner.session().await), ids(admin.session().await), ids(member.session().await));
 
     // Members cannot manage; admins cannot touch ownership.
-    assert_eq!(member.call("change_role", &[("org_id", &org), ("user_id", &admin_id), ("role", "member")]).await, Err("forbidden".into()));
-    assert_eq!(member.call("invite_member", &[("org_id", &org), ("email", "x@example.com"), ("role", "member")]).await, Err("forbidden".into()));
-    assert_eq!(admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "owner")]).await, Err("forbidden".into()));
-    assert_eq!(admin.call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "member")]).await, Err("forbidden".into()));
-    assert_eq!(admin.call("remove_member", &[("org_id", &org), ("user_id", &owner_id)]).await, Err("forbidden".into()));
-    assert_eq!(admin.call("invite_member", &[("org_id", &org), ("email", "boss@example.com"), ("role", "owner")]).await, Err("forbidden".into()));
-    assert_eq!(admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "superuser")]).await, Err("validation".into()));
+    assert_eq!(
+        member.call("change_role", &[("org_id", &org), ("user_id", &admin_id), ("role", "member")]).await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        member
+            .call("invite_member", &[("org_id", &org), ("email", "x@example.com"), ("role", "member")])
+            .await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "owner")]).await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        admin.call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "member")]).await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        admin.call("remove_member", &[("org_id", &org), ("user_id", &owner_id)]).await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        admin
+            .call("invite_member", &[("org_id", &org), ("email", "boss@example.com"), ("role", "owner")])
+            .await,
+        Err("forbidden".into())
+    );
+    assert_eq!(
+        admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "superuser")]).await,
+        Err("validation".into())
+    );
     // Admins can promote a member to admin.
-    assert_eq!(admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "admin")]).await.unwrap()["role"], "admin");
+    assert_eq!(
+        admin
+            .call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "admin")])
+            .await
+            .unwrap()["role"],
+        "admin"
+    );
 
     // The last owner can neither leave nor be demoted...
-    assert_eq!(owner.call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "admin")]).await, Err("last_owner".into()));
+    assert_eq!(
+        owner.call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "admin")]).await,
+        Err("last_owner".into())
+    );
     assert_eq!(owner.call("leave_org", &[("org_id", &org)]).await, Err("last_owner".into()));
     // ...until another owner exists.
     owner.call("change_role", &[("org_id", &org), ("user_id", &admin_id), ("role", "owner")]).await.unwrap();
-    owner.call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "member")]).await.expect("demote self now");
+    owner
+        .call("change_role", &[("org_id", &org), ("user_id", &owner_id), ("role", "member")])
+        .await
+        .expect("demote self now");
     assert_eq!(owner.session().await["current"]["role"], "member");
     // Removal.
     admin.call("remove_member", &[("org_id", &org), ("user_id", &member_id)]).await.unwrap();
@@ -180,10 +291,16 @@ on_both_backends!(cross_tenant_denial, |backend: Backend| async move {
         assert_eq!(mallory.call(name, &args).await, Err("not_found".into()), "{name}");
     }
     // Using her own org id with Alice's user id does not reach Alice either.
-    assert_eq!(mallory.call("remove_member", &[("org_id", &org_b), ("user_id", &alice_id)]).await, Err("not_found".into()));
+    assert_eq!(
+        mallory.call("remove_member", &[("org_id", &org_b), ("user_id", &alice_id)]).await,
+        Err("not_found".into())
+    );
     // REST goes through the same authorization path.
     assert_eq!(mallory.rest(Method::GET, &format!("/orgs/{org_a}/members"), None).await.0, 404);
-    assert_eq!(mallory.rest(Method::PATCH, &format!("/orgs/{org_a}"), Some(json!({"name": "Pwned"}))).await.0, 404);
+    assert_eq!(
+        mallory.rest(Method::PATCH, &format!("/orgs/{org_a}"), Some(json!({"name": "Pwned"}))).await.0,
+        404
+    );
     assert_eq!(mallory.rest(Method::DELETE, &format!("/orgs/{org_a}/members/{alice_id}"), None).await.0, 404);
     // Nothing changed for Alice.
     let s = alice.session().await;
@@ -204,7 +321,10 @@ on_both_backends!(rest_api, |backend: Backend| async move {
     let (status, orgs) = ada.rest(Method::GET, "/orgs", None).await;
     assert_eq!((status, orgs[0]["id"].as_str()), (200, Some(org.as_str())));
     let (status, body) = ada.rest(Method::PATCH, &format!("/orgs/{org}"), Some(json!({"name": ""}))).await;
-    assert_eq!((status, body["code"].as_str(), body["field"].as_str()), (422, Some("name_required"), Some("name")));
+    assert_eq!(
+        (status, body["code"].as_str(), body["field"].as_str()),
+        (422, Some("name_required"), Some("name"))
+    );
     let (status, body) = ada.rest(Method::PATCH, &format!("/orgs/{org}"), Some(json!({"nom": 3}))).await;
     assert_eq!((status, body["code"].as_str()), (422, Some("validation")));
     let (status, body) = ada.rest(Method::GET, "/orgs/not-a-uuid/members", None).await;

@@ -2,8 +2,7 @@
 
 use entity::{audit_log, users};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -56,11 +55,7 @@ pub struct AuditEntry {
 }
 
 /// Newest first, at most `limit` (capped at 200).
-pub async fn list<C: ConnectionTrait>(
-    db: &C,
-    ctx: &OrgCtx,
-    limit: u64,
-) -> ServiceResult<Vec<AuditEntry>> {
+pub async fn list<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, limit: u64) -> ServiceResult<Vec<AuditEntry>> {
     ctx.require(Permission::ViewAuditLog)?;
     let rows = audit_log::Entity::find()
         .filter(audit_log::Column::OrgId.eq(ctx.org_id()))

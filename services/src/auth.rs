@@ -5,8 +5,8 @@ use argon2::Argon2;
 use domain::{validation, ErrorCode, Locale};
 use entity::{oauth_accounts, password_credentials, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    IntoActiveModel, QueryFilter, TransactionTrait,
 };
 use std::sync::OnceLock;
 
@@ -46,10 +46,7 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("not-a-real-password-0").unwrap_or_default())
 }
 
-pub async fn find_by_email<C: ConnectionTrait>(
-    db: &C,
-    email: &str,
-) -> ServiceResult<Option<users::Model>> {
+pub async fn find_by_email<C: ConnectionTrait>(db: &C, email: &str) -> ServiceResult<Option<users::Model>> {
     Ok(users::Entity::find().filter(users::Column::Email.eq(email)).one(db).await?)
 }
 
@@ -105,11 +102,7 @@ pub(crate) async fn insert_user<C: ConnectionTrait>(
 }
 
 /// Checks an email and password. Every failure is the same `InvalidCredentials`.
-pub async fn log_in<C: ConnectionTrait>(
-    db: &C,
-    email: &str,
-    password: &str,
-) -> ServiceResult<users::Model> {
+pub async fn log_in<C: ConnectionTrait>(db: &C, email: &str, password: &str) -> ServiceResult<users::Model> {
     let invalid = || ServiceError::new(ErrorCode::InvalidCredentials);
     if password.len() > validation::PASSWORD_MAX_BYTES {
         return Err(invalid());
@@ -156,10 +149,7 @@ pub async fn oauth_sign_in(
         .one(db)
         .await?
     {
-        return users::Entity::find_by_id(link.user_id)
-            .one(db)
-            .await?
-            .ok_or_else(ServiceError::internal);
+        return users::Entity::find_by_id(link.user_id).one(db).await?.ok_or_else(ServiceError::internal);
     }
     if !identity.email_verified {
         return Err(ServiceError::new(ErrorCode::OauthEmailUnverified));

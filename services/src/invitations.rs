@@ -6,8 +6,8 @@ use domain::{validation, ErrorCode, Locale, Permission, Role};
 use entity::{invitations, memberships, organizations, password_credentials};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -158,10 +158,7 @@ pub async fn invite(
 }
 
 /// Invitations not yet accepted or revoked (pending and expired), newest first.
-pub async fn list_open<C: ConnectionTrait>(
-    db: &C,
-    ctx: &OrgCtx,
-) -> ServiceResult<Vec<InvitationView>> {
+pub async fn list_open<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Vec<InvitationView>> {
     ctx.require(Permission::InviteMembers)?;
     let rows = invitations::Entity::find()
         .filter(invitations::Column::OrgId.eq(ctx.org_id()))
@@ -378,10 +375,8 @@ async fn accept_in<C: ConnectionTrait>(
     )
     .await?;
     crate::users::set_last_org(txn, user.id, Some(inv.org_id)).await?;
-    let org = organizations::Entity::find_by_id(inv.org_id)
-        .one(txn)
-        .await?
-        .ok_or_else(ServiceError::not_found)?;
+    let org =
+        organizations::Entity::find_by_id(inv.org_id).one(txn).await?.ok_or_else(ServiceError::not_found)?;
     Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role })
 }
 

@@ -25,7 +25,10 @@ pub enum SmtpSecurity {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, from: Mailbox },
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        from: Mailbox,
+    },
     /// No SMTP: messages are logged, links are shown to the inviter.
     LogOnly,
 }

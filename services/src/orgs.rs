@@ -4,9 +4,8 @@ use domain::permissions::{check_removal, check_role_change};
 use domain::{validation, ErrorCode, Permission, Role};
 use entity::{memberships, organizations, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DbBackend, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -40,11 +39,7 @@ fn parse_role(s: &str) -> ServiceResult<Role> {
 }
 
 /// Creates an organisation with the caller as its first Owner.
-pub async fn create(
-    db: &DatabaseConnection,
-    user_id: Uuid,
-    name: &str,
-) -> ServiceResult<OrgSummary> {
+pub async fn create(db: &DatabaseConnection, user_id: Uuid, name: &str) -> ServiceResult<OrgSummary> {
     let name = validation::normalize_name("name", name)?;
     let txn = db.begin().await?;
     let slug = unique_slug(&txn, &validation::slugify(&name)).await?;
@@ -59,8 +54,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     insert_membership(&txn, org.id, user_id, Role::Owner).await?;
-    audit::record(&txn, org.id, Some(user_id), action::ORG_CREATED, None, json!({ "name": name }))
-        .await?;
+    audit::record(&txn, org.id, Some(user_id), action::ORG_CREATED, None, json!({ "name": name })).await?;
     crate::users::set_last_org(&txn, user_id, Some(org.id)).await?;
     txn.commit().await?;
     let ctx = OrgCtx::new_unchecked(org.id, user_id, Role::Owner);
@@ -104,10 +98,7 @@ pub(crate) async fn insert_membership<C: ConnectionTrait>(
 }
 
 /// Every organisation the user belongs to, by name.
-pub async fn list_for_user<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-) -> ServiceResult<Vec<OrgSummary>> {
+pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> ServiceResult<Vec<OrgSummary>> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .find_also_related(organizations::Entity)
@@ -123,10 +114,8 @@ pub async fn list_for_user<C: ConnectionTrait>(
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgSummary> {
-    let org = organizations::Entity::find_by_id(ctx.org_id())
-        .one(db)
-        .await?
-        .ok_or_else(ServiceError::not_found)?;
+    let org =
+        organizations::Entity::find_by_id(ctx.org_id()).one(db).await?.ok_or_else(ServiceError::not_found)?;
     Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role: ctx.role() })
 }
 
@@ -250,11 +239,7 @@ pub async fn change_role(
 }
 
 /// Removes `target_user` (or leaves, when it is the caller).
-pub async fn remove_member(
-    db: &DatabaseConnection,
-    ctx: &OrgCtx,
-    target_user: Uuid,
-) -> ServiceResult<()> {
+pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: Uuid) -> ServiceResult<()> {
     let is_self = target_user == ctx.user_id();
     let txn = db.begin().await?;
     lock_org(&txn, ctx.org_id()).await?;

@@ -22,11 +22,8 @@ pub async fn seed_demo(db: &DatabaseConnection) -> ServiceResult<bool> {
     }
     let mut ids = Vec::new();
     for (email, name, _) in DEMO_USERS {
-        let user = auth::sign_up(
-            db,
-            SignUp { email, name, password: DEMO_PASSWORD, locale: Locale::En },
-        )
-        .await?;
+        let user =
+            auth::sign_up(db, SignUp { email, name, password: DEMO_PASSWORD, locale: Locale::En }).await?;
         ids.push(user.id);
     }
     let org = orgs::create(db, ids[0], DEMO_ORG).await?;

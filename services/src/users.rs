@@ -8,16 +8,13 @@ use uuid::Uuid;
 use crate::{now, ServiceError, ServiceResult};
 
 pub async fn find<C: ConnectionTrait>(db: &C, user_id: Uuid) -> ServiceResult<users::Model> {
-    users::Entity::find_by_id(user_id).one(db).await?.ok_or_else(|| {
-        ServiceError::new(domain::ErrorCode::Unauthenticated)
-    })
+    users::Entity::find_by_id(user_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::new(domain::ErrorCode::Unauthenticated))
 }
 
-pub async fn set_locale<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-    locale: Locale,
-) -> ServiceResult<()> {
+pub async fn set_locale<C: ConnectionTrait>(db: &C, user_id: Uuid, locale: Locale) -> ServiceResult<()> {
     let mut user = find(db, user_id).await?.into_active_model();
     user.locale = Set(locale.as_str().to_string());
     user.updated_at = Set(now());

@@ -13,8 +13,12 @@ pub enum Tone {
 #[component]
 pub fn Badge(#[prop(optional)] tone: Tone, children: Children) -> impl IntoView {
     let tone = match tone {
-        Tone::Neutral => "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-800 dark:text-slate-300",
-        Tone::Info => "bg-indigo-50 text-indigo-700 ring-indigo-600/20 dark:bg-indigo-950 dark:text-indigo-300",
+        Tone::Neutral => {
+            "bg-slate-100 text-slate-700 ring-slate-500/20 dark:bg-slate-800 dark:text-slate-300"
+        }
+        Tone::Info => {
+            "bg-indigo-50 text-indigo-700 ring-indigo-600/20 dark:bg-indigo-950 dark:text-indigo-300"
+        }
         Tone::Success => "bg-green-50 text-green-700 ring-green-600/20 dark:bg-green-950 dark:text-green-300",
         Tone::Warning => "bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-950 dark:text-amber-300",
         Tone::Danger => "bg-red-50 text-red-700 ring-red-600/20 dark:bg-red-950 dark:text-red-300",

@@ -102,7 +102,8 @@ pub fn Select(
     #[prop(into)] name: String,
     #[prop(into)] label: Signal<String>,
     /// (value, label) pairs.
-    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    #[prop(into)]
+    options: Signal<Vec<(String, String)>>,
     #[prop(optional)] value: Option<RwSignal<String>>,
     #[prop(optional, into)] error: Signal<Option<String>>,
 ) -> impl IntoView {

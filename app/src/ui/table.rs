@@ -72,7 +72,8 @@ where
     let view_rows = Memo::new(move |_| {
         let rows = rows.get();
         let cols = columns.read_value();
-        let sorter = sort.get().and_then(|(i, asc)| cols.get(i).and_then(|c| c.sort.clone()).map(|s| (s, asc)));
+        let sorter =
+            sort.get().and_then(|(i, asc)| cols.get(i).and_then(|c| c.sort.clone()).map(|s| (s, asc)));
         let (slice, pages) = match &sorter {
             Some((s, asc)) => page_of(&rows, Some((s.as_ref(), *asc)), page.get(), page_size),
             None => page_of(&rows, None, page.get(), page_size),

@@ -3,10 +3,7 @@ use leptos::prelude::*;
 /// Tabs with arrow-key navigation (WAI-ARIA tabs pattern). The caller renders
 /// the panel for `selected`.
 #[component]
-pub fn Tabs(
-    #[prop(into)] labels: Signal<Vec<String>>,
-    selected: RwSignal<usize>,
-) -> impl IntoView {
+pub fn Tabs(#[prop(into)] labels: Signal<Vec<String>>, selected: RwSignal<usize>) -> impl IntoView {
     view! {
         <div role="tablist" class="flex gap-1 border-b border-slate-200 dark:border-slate-700"
             on:keydown=move |ev| {

@@ -33,10 +33,7 @@ impl Toasts {
         self.next.set_value(id + 1);
         self.items.update(|v| v.push(Toast { id, kind, message: message.into() }));
         let items = self.items;
-        set_timeout(
-            move || items.update(|v| v.retain(|t| t.id != id)),
-            std::time::Duration::from_secs(5),
-        );
+        set_timeout(move || items.update(|v| v.retain(|t| t.id != id)), std::time::Duration::from_secs(5));
     }
 
     pub fn dismiss(&self, id: u64) {

@@ -68,7 +68,10 @@ impl TestDb {
                     }
                 };
                 let name = format!("handoo_t_{}", uuid::Uuid::now_v7().simple());
-                admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create test database");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create test database");
                 let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
                 Some(TestDb { url: format!("{base}/{name}"), _dir: None, pg_name: Some(name) })
             }
@@ -85,7 +88,9 @@ impl Drop for TestDb {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
                 rt.block_on(async move {
                     if let Ok(admin) = Database::connect(&url).await {
-                        let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
                     }
                 });
             })
@@ -101,7 +106,8 @@ pub struct TestApp {
 }
 
 pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
-    let mut vars: std::collections::HashMap<String, String> = extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let mut vars: std::collections::HashMap<String, String> =
+        extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.insert("DATABASE_URL".into(), db_url.to_string());
     vars.entry("HANDOO_PUBLIC_URL".into()).or_insert_with(|| "http://127.0.0.1:3000".into());
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
@@ -174,7 +180,12 @@ impl Client {
         decode(res).await
     }
 
-    pub async fn call_without_csrf(&self, name: &str, form: &[(&str, &str)], token: Option<&str>) -> (u16, FnResult) {
+    pub async fn call_without_csrf(
+        &self,
+        name: &str,
+        form: &[(&str, &str)],
+        token: Option<&str>,
+    ) -> (u16, FnResult) {
         let mut req = self.http.post(format!("{}/api/{name}", self.base)).form(form);
         if let Some(t) = token {
             req = req.header("x-csrf-token", t);
@@ -189,7 +200,10 @@ impl Client {
     }
 
     pub async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self.http.request(method, format!("{}/api/v1{path}", self.base)).header("x-csrf-token", &self.csrf);
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -224,7 +238,11 @@ async fn decode(res: reqwest::Response) -> FnResult {
     if ok {
         Ok(v)
     } else {
-        Err(v.get("code").and_then(|c| c.as_str()).map(str::to_string).unwrap_or_else(|| format!("undecodable error: {text}")))
+        Err(v
+            .get("code")
+            .and_then(|c| c.as_str())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("undecodable error: {text}")))
     }
 }
 

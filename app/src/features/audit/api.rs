@@ -28,11 +28,17 @@ fn summarize(v: &serde_json::Value) -> String {
     match v {
         serde_json::Value::Object(map) => {
             if let (Some(from), Some(to)) = (map.get("from"), map.get("to")) {
-                return format!("{} → {}", from.as_str().unwrap_or_default(), to.as_str().unwrap_or_default());
+                return format!(
+                    "{} → {}",
+                    from.as_str().unwrap_or_default(),
+                    to.as_str().unwrap_or_default()
+                );
             }
             map.iter()
                 .filter(|(k, _)| k.as_str() != "invitation")
-                .map(|(k, v)| format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                .map(|(k, v)| {
+                    format!("{k}: {}", v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         }

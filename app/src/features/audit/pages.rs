@@ -2,9 +2,9 @@ use leptos::prelude::*;
 
 use super::types::AuditEntryDto;
 use crate::i18n::{error_message, t, t_string, use_i18n, use_locale, Locale};
-use leptos_i18n::I18nContext;
 use crate::shell::use_current_org;
 use crate::ui::{Card, Column, DataTable, EmptyState, FormError, Skeleton};
+use leptos_i18n::I18nContext;
 
 fn action_label(i18n: I18nContext<Locale>, action: &str) -> String {
     match action {
@@ -25,23 +25,42 @@ fn action_label(i18n: I18nContext<Locale>, action: &str) -> String {
 pub fn AuditPage() -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
-    let Some(org) = use_current_org() else { return view! { <leptos_router::components::Redirect path="/app"/> }.into_any() };
+    let Some(org) = use_current_org() else {
+        return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
+    };
     let org_id = org.id;
     let entries = Resource::new(move || org_id, super::api::audit_log);
     let columns = vec![
-        Column::new(Signal::derive(move || t_string!(i18n, audit.col_when).to_string()), move |e: &AuditEntryDto| {
-            let at = e.at;
-            view! { {move || crate::format::datetime(locale.get(), at)} }.into_any()
-        })
+        Column::new(
+            Signal::derive(move || t_string!(i18n, audit.col_when).to_string()),
+            move |e: &AuditEntryDto| {
+                let at = e.at;
+                view! { {move || crate::format::datetime(locale.get(), at)} }.into_any()
+            },
+        )
         .sortable(|a: &AuditEntryDto, b: &AuditEntryDto| a.at.cmp(&b.at)),
-        Column::new(Signal::derive(move || t_string!(i18n, audit.col_action).to_string()), move |e: &AuditEntryDto| {
-            let a = e.action.clone();
-            view! { {move || action_label(i18n, &a)} }.into_any()
-        })
+        Column::new(
+            Signal::derive(move || t_string!(i18n, audit.col_action).to_string()),
+            move |e: &AuditEntryDto| {
+                let a = e.action.clone();
+                view! { {move || action_label(i18n, &a)} }.into_any()
+            },
+        )
         .sortable(|a: &AuditEntryDto, b: &AuditEntryDto| a.action.cmp(&b.action)),
-        Column::new(Signal::derive(move || t_string!(i18n, audit.col_actor).to_string()), |e: &AuditEntryDto| view! { {e.actor.clone().unwrap_or_default()} }.into_any()),
-        Column::new(Signal::derive(move || t_string!(i18n, audit.col_target).to_string()), |e: &AuditEntryDto| view! { {e.target.clone().unwrap_or_default()} }.into_any()),
-        Column::new(Signal::derive(move || t_string!(i18n, audit.col_details).to_string()), |e: &AuditEntryDto| view! { <span class="text-xs text-slate-500">{e.details.clone()}</span> }.into_any()),
+        Column::new(
+            Signal::derive(move || t_string!(i18n, audit.col_actor).to_string()),
+            |e: &AuditEntryDto| view! { {e.actor.clone().unwrap_or_default()} }.into_any(),
+        ),
+        Column::new(
+            Signal::derive(move || t_string!(i18n, audit.col_target).to_string()),
+            |e: &AuditEntryDto| view! { {e.target.clone().unwrap_or_default()} }.into_any(),
+        ),
+        Column::new(
+            Signal::derive(move || t_string!(i18n, audit.col_details).to_string()),
+            |e: &AuditEntryDto| {
+                view! { <span class="text-xs text-slate-500">{e.details.clone()}</span> }.into_any()
+            },
+        ),
     ];
     view! {
         <div class="space-y-6">

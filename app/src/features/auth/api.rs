@@ -36,11 +36,8 @@ mod imp {
             Err(e) if e.code == ErrorCode::Unauthenticated => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let orgs: Vec<OrgDto> = services::orgs::list_for_user(&ctx.db, user_id)
-            .await?
-            .into_iter()
-            .map(OrgDto::from)
-            .collect();
+        let orgs: Vec<OrgDto> =
+            services::orgs::list_for_user(&ctx.db, user_id).await?.into_iter().map(OrgDto::from).collect();
         let current = user
             .last_org_id
             .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
@@ -139,7 +136,8 @@ pub async fn dev_login(email: String) -> Result<(), AppError> {
     if !ctx.dev_login {
         return Err(AppError::new(ErrorCode::DevLoginDisabled));
     }
-    let email = domain::validation::normalize_email(&email).map_err(|e| AppError { code: e.code, field: Some(e.field) })?;
+    let email = domain::validation::normalize_email(&email)
+        .map_err(|e| AppError { code: e.code, field: Some(e.field) })?;
     let user = services::auth::find_by_email(&ctx.db, &email)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
@@ -158,10 +156,8 @@ pub async fn dev_login_users() -> Result<Vec<(String, String)>, AppError> {
 
 #[server(client = CsrfClient, input = PostUrl, endpoint = "set_locale")]
 pub async fn set_locale(locale: String) -> Result<(), AppError> {
-    let locale = domain::Locale::parse(&locale).ok_or_else(|| AppError {
-        code: domain::ErrorCode::Validation,
-        field: Some("locale".into()),
-    })?;
+    let locale = domain::Locale::parse(&locale)
+        .ok_or_else(|| AppError { code: domain::ErrorCode::Validation, field: Some("locale".into()) })?;
     let user_id = crate::ssr::current_user_id().await?;
     let ctx = crate::ssr::server_ctx()?;
     services::users::set_locale(&ctx.db, user_id, locale).await?;

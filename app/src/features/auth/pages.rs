@@ -23,7 +23,10 @@ pub fn field_error(err: Signal<Option<AppError>>, field: &'static str) -> Signal
     Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| error_message(i18n, e.code)))
 }
 
-pub fn banner_error(err: Signal<Option<AppError>>, fields: &'static [&'static str]) -> Signal<Option<String>> {
+pub fn banner_error(
+    err: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> Signal<Option<String>> {
     let i18n = use_i18n();
     Signal::derive(move || {
         err.get()
@@ -33,7 +36,11 @@ pub fn banner_error(err: Signal<Option<AppError>>, fields: &'static [&'static st
 }
 
 #[component]
-fn AuthLayout(#[prop(into)] title: Signal<String>, #[prop(into)] subtitle: Signal<String>, children: Children) -> impl IntoView {
+fn AuthLayout(
+    #[prop(into)] title: Signal<String>,
+    #[prop(into)] subtitle: Signal<String>,
+    children: Children,
+) -> impl IntoView {
     view! {
         <div class="flex min-h-screen items-center justify-center bg-slate-50 px-4 py-12 dark:bg-slate-950">
             <div class="w-full max-w-sm">

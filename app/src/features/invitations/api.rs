@@ -40,7 +40,11 @@ pub async fn accept_invite(token: String) -> Result<OrgDto, AppError> {
 
 /// A new user creates their account from the invitation and joins.
 #[server(client = CsrfClient, endpoint = "accept_invite_new_user")]
-pub async fn accept_invite_new_user(token: String, name: String, password: String) -> Result<OrgDto, AppError> {
+pub async fn accept_invite_new_user(
+    token: String,
+    name: String,
+    password: String,
+) -> Result<OrgDto, AppError> {
     let ctx = crate::ssr::server_ctx()?;
     let locale = crate::features::auth::api::request_locale();
     let (user, org) =

@@ -16,7 +16,9 @@ pub fn InvitePage() -> impl IntoView {
     let preview = Resource::new(token, super::api::invite_preview);
     let accept = ServerAction::<AcceptInvite>::new();
     let create = ServerAction::<AcceptInviteNewUser>::new();
-    let accept_err = Signal::derive(move || accept.value().get().and_then(|r| r.err()).map(|e| error_message(i18n, e.code)));
+    let accept_err = Signal::derive(move || {
+        accept.value().get().and_then(|r| r.err()).map(|e| error_message(i18n, e.code))
+    });
     let create_err = Signal::derive(move || create.value().get().and_then(|r| r.err()));
     Effect::new(move |_| {
         if matches!(accept.value().get(), Some(Ok(_))) || matches!(create.value().get(), Some(Ok(_))) {

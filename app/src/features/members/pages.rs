@@ -7,7 +7,7 @@ use crate::i18n::{error_message, role_label, t, t_string, use_i18n, use_locale};
 use crate::shell::use_current_org;
 use crate::ui::{
     use_toasts, Badge, Button, ButtonVariant, Card, Column, DataTable, Dialog, FormError, Input, Select,
-    Skeleton, Tone, ToastKind,
+    Skeleton, ToastKind, Tone,
 };
 use domain::{Permission, Role};
 
@@ -16,7 +16,9 @@ pub fn MembersPage() -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let toasts = use_toasts();
-    let Some(org) = use_current_org() else { return view! { <leptos_router::components::Redirect path="/app"/> }.into_any() };
+    let Some(org) = use_current_org() else {
+        return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
+    };
     let org_id = org.id;
     let my_role = org.role;
     let me = use_context::<crate::features::auth::types::SessionInfo>().map(|s| s.user.id);
@@ -35,7 +37,13 @@ pub fn MembersPage() -> impl IntoView {
     );
     let invitations = Resource::new(
         move || (invite.version().get(), revoke.version().get(), resend.version().get()),
-        move |_| async move { if can_invite { super::api::list_invitations(org_id).await } else { Ok(vec![]) } },
+        move |_| async move {
+            if can_invite {
+                super::api::list_invitations(org_id).await
+            } else {
+                Ok(vec![])
+            }
+        },
     );
 
     // The most recent invitation link to show (when email is not configured).
@@ -46,7 +54,10 @@ pub fn MembersPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(out)) = invite.value().get() {
             if out.emailed {
-                toasts.push(ToastKind::Success, t_string!(i18n, members.invite_sent, email = out.email.clone()).to_string());
+                toasts.push(
+                    ToastKind::Success,
+                    t_string!(i18n, members.invite_sent, email = out.email.clone()).to_string(),
+                );
             }
             invite_email.set(String::new());
             last_link.set(Some(out));
@@ -130,7 +141,11 @@ pub fn MembersPage() -> impl IntoView {
 
     let removal_open = RwSignal::new(false);
     Effect::new(move |_| removal_open.set(pending_removal.get().is_some()));
-    Effect::new(move |_| if !removal_open.get() { pending_removal.set(None) });
+    Effect::new(move |_| {
+        if !removal_open.get() {
+            pending_removal.set(None)
+        }
+    });
 
     view! {
         <div class="space-y-6">

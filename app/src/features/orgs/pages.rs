@@ -5,7 +5,10 @@ use super::api::{CreateOrg, LeaveOrg, RenameOrg};
 use crate::features::auth::pages::{banner_error, field_error, hard_navigate};
 use crate::i18n::{error_message, role_label, t, t_string, use_i18n, use_locale};
 use crate::shell::use_current_org;
-use crate::ui::{use_toasts, Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Input, Skeleton, Tone, ToastKind};
+use crate::ui::{
+    use_toasts, Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Input, Skeleton,
+    ToastKind, Tone,
+};
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -18,7 +21,8 @@ pub fn DashboardPage() -> impl IntoView {
             </EmptyState>
         }.into_any();
     };
-    let name = use_context::<crate::features::auth::types::SessionInfo>().map(|s| s.user.name).unwrap_or_default();
+    let name =
+        use_context::<crate::features::auth::types::SessionInfo>().map(|s| s.user.name).unwrap_or_default();
     let org_id = org.id;
     let overview = Resource::new(move || org_id, super::api::org_overview);
     view! {
@@ -80,7 +84,9 @@ pub fn NewOrgPage() -> impl IntoView {
 pub fn OrgSettingsPage() -> impl IntoView {
     let i18n = use_i18n();
     let toasts = use_toasts();
-    let Some(org) = use_current_org() else { return view! { <leptos_router::components::Redirect path="/app"/> }.into_any() };
+    let Some(org) = use_current_org() else {
+        return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
+    };
     let org_id = org.id;
     let can_rename = org.role.allows(domain::Permission::RenameOrganization);
     let name = RwSignal::new(org.name.clone());
@@ -88,7 +94,9 @@ pub fn OrgSettingsPage() -> impl IntoView {
     let leave = ServerAction::<LeaveOrg>::new();
     let confirm_leave = RwSignal::new(false);
     let err = Signal::derive(move || rename.value().get().and_then(|r| r.err()));
-    let leave_err = Signal::derive(move || leave.value().get().and_then(|r| r.err()).map(|e| error_message(i18n, e.code)));
+    let leave_err = Signal::derive(move || {
+        leave.value().get().and_then(|r| r.err()).map(|e| error_message(i18n, e.code))
+    });
     Effect::new(move |_| {
         if let Some(Ok(_)) = rename.value().get() {
             toasts.push(ToastKind::Success, t_string!(i18n, orgs.renamed).to_string());

@@ -1,0 +1,116 @@
+import { test, expect, Page } from '@playwright/test';
+
+const PASSWORD = 'correct horse battery staple';
+const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+async function waitHydrated(page: Page) {
+  // Set by app::hydrate() once the wasm app has taken over the page.
+  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
+}
+
+test('sign up, create an organisation, invite a member who accepts in another browser', async ({ page, browser }) => {
+  const id = unique();
+  const ownerEmail = `owner-${id}@example.com`;
+  const memberEmail = `member-${id}@example.com`;
+  const orgName = `Acme ${id}`;
+
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Olivia Owner');
+  await page.fill('#email', ownerEmail);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+
+  await waitHydrated(page);
+  await page.fill('#org-name', orgName);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await page.waitForURL(/\/app$/);
+  await expect(page.getByTestId('current-org')).toHaveText(orgName);
+
+  await page.getByTestId('nav-members').click();
+  await page.waitForURL('**/app/members');
+  await page.fill('#invite-email', memberEmail);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  const link = await page.getByTestId('invite-link').inputValue();
+  expect(link).toContain('/invite/');
+  await expect(page.getByTestId('invitations')).toContainText(memberEmail);
+
+  // The invitee, in a separate browser context (no shared cookies).
+  const other = await browser.newContext();
+  const guest = await other.newPage();
+  await guest.goto(new URL(link).pathname);
+  await waitHydrated(guest);
+  await expect(guest.getByTestId('invite-title')).toContainText(orgName);
+  await guest.fill('#name', 'Mia Member');
+  await guest.fill('#password', PASSWORD);
+  await guest.getByRole('button', { name: 'Create account and join' }).click();
+  await guest.waitForURL(/\/app$/);
+  await expect(guest.getByTestId('current-org')).toHaveText(orgName);
+  await expect(guest.getByTestId('user-email')).toHaveText(memberEmail);
+
+  // The owner sees the new member.
+  await page.reload();
+  await expect(page.getByTestId('members-table')).toContainText(memberEmail);
+  await other.close();
+});
+
+test('hydration: the password rule is checked in the browser as you type', async ({ page }) => {
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#email', 'someone@example.com');
+  await page.locator('#password').pressSequentially('short');
+  // No request was made: this message comes from domain::validation compiled to wasm.
+  await expect(page.locator('#password-error')).toContainText('too weak');
+  await page.locator('#password').pressSequentially(' but now long enough');
+  await expect(page.locator('#password-error')).toHaveCount(0);
+  await expect(page.locator('#password-hint')).toHaveText('Strong enough');
+});
+
+test('switch to French: the interface is translated and the choice persists', async ({ page }) => {
+  await page.goto('/login');
+  await waitHydrated(page);
+  await page.fill('#email', 'member@demo.handoo.test');
+  await page.fill('#password', 'handoo-demo-2026');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/app$/);
+  await expect(page.getByTestId('nav-members')).toHaveText('Members');
+
+  await page.getByTestId('lang-fr').click();
+  await expect(page.getByTestId('nav-members')).toHaveText('Membres');
+  await expect(page.getByTestId('dashboard-title')).toContainText('Bienvenue');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+
+  // Saved on the account: a fresh browser logging in gets French.
+  await page.reload();
+  await expect(page.getByTestId('nav-members')).toHaveText('Membres');
+  const ctx = await page.context().browser()!.newContext();
+  const p2 = await ctx.newPage();
+  await p2.goto('/login');
+  await waitHydrated(p2);
+  await p2.fill('#email', 'member@demo.handoo.test');
+  await p2.fill('#password', 'handoo-demo-2026');
+  await p2.getByRole('button', { name: 'Log in' }).click();
+  await p2.waitForURL(/\/app$/);
+  await expect(p2.getByTestId('nav-members')).toHaveText('Membres');
+  // Back to English for other tests.
+  await p2.getByTestId('lang-en').click();
+  await expect(p2.getByTestId('nav-members')).toHaveText('Members');
+  await ctx.close();
+});
+
+test('wrong password shows a translated error and stays on the login page', async ({ page }) => {
+  await page.goto('/login');
+  await waitHydrated(page);
+  await page.fill('#email', 'owner@demo.handoo.test');
+  await page.fill('#password', 'definitely not it');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await expect(page.getByTestId('form-error')).toHaveText('Wrong email or password.');
+  await expect(page).toHaveURL(/\/login$/);
+});
+
+test('logged-out visitors are sent to the login page', async ({ page }) => {
+  await page.goto('/app/members');
+  await page.waitForURL(/\/login$/);
+  await expect(page.getByRole('heading', { name: 'Log in to Handoo' })).toBeVisible();
+});
