@@ -32,6 +32,10 @@ pub struct ServerCtx {
     pub login_limiter: RateLimiter,
 }
 
+/// Login attempts allowed per account, and per client IP, per window.
+pub const LOGIN_MAX_PER_ACCOUNT: u32 = 5;
+pub const LOGIN_MAX_PER_IP: u32 = 50;
+
 pub fn server_ctx() -> Result<ServerCtx, AppError> {
     use_context::<ServerCtx>().ok_or_else(|| {
         tracing::error!("ServerCtx missing from context");
@@ -96,38 +100,30 @@ pub async fn client_ip() -> Option<IpAddr> {
     leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|ci| ci.0.ip())
 }
 
-/// Fixed-window limiter for failed logins, keyed by account and by IP.
+/// Fixed-window limiter for login attempts, keyed by account and by IP.
 /// In-process: one server node (the embedded default). Several nodes behind a
 /// balancer would each count separately, which only loosens the limit.
+/// Keys are bounded (normalised emails, IPs); past this many, stale ones are dropped.
+const MAX_TRACKED_KEYS: usize = 100_000;
+
 #[derive(Clone)]
 pub struct RateLimiter {
     inner: Arc<Mutex<HashMap<String, (Instant, u32)>>>,
-    max: u32,
     window: Duration,
 }
 
 impl RateLimiter {
-    pub fn new(max: u32, window: Duration) -> Self {
-        Self { inner: Arc::new(Mutex::new(HashMap::new())), max, window }
+    pub fn new(window: Duration) -> Self {
+        Self { inner: Arc::new(Mutex::new(HashMap::new())), window }
     }
 
-    /// Err(seconds until retry) when `key` is over its budget.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        let map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        if let Some((start, count)) = map.get(key) {
-            let elapsed = now.duration_since(*start);
-            if elapsed < self.window && *count >= self.max {
-                return Err((self.window - elapsed).as_secs().max(1));
-            }
-        }
-        Ok(())
-    }
-
-    pub fn record_failure(&self, key: &str) {
+    /// Counts one attempt for `key` and refuses it (Err(seconds until
+    /// retry)) when the budget is spent. Counting before the password check,
+    /// under one lock, means concurrent guesses cannot all slip through.
+    pub fn attempt(&self, key: &str, max: u32) -> Result<(), u64> {
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if map.len() > 100_000 {
+        if map.len() >= MAX_TRACKED_KEYS {
             let window = self.window;
             map.retain(|_, (start, _)| now.duration_since(*start) < window);
         }
@@ -135,7 +131,11 @@ impl RateLimiter {
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
+        if entry.1 >= max {
+            return Err((self.window - now.duration_since(entry.0)).as_secs().max(1));
+        }
         entry.1 += 1;
+        Ok(())
     }
 
     pub fn reset(&self, key: &str) {
@@ -148,24 +148,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_blocks_after_max_failures_and_resets_on_success() {
-        let l = RateLimiter::new(3, Duration::from_secs(60));
+    fn limiter_blocks_after_max_attempts_and_resets_on_success() {
+        let l = RateLimiter::new(Duration::from_secs(60));
         for _ in 0..3 {
-            assert!(l.check("a").is_ok());
-            l.record_failure("a");
+            assert!(l.attempt("a", 3).is_ok());
         }
-        assert!(l.check("a").is_err());
-        assert!(l.check("b").is_ok(), "keys are independent");
+        assert!(l.attempt("a", 3).is_err());
+        assert!(l.attempt("b", 3).is_ok(), "keys are independent");
         l.reset("a");
-        assert!(l.check("a").is_ok());
+        assert!(l.attempt("a", 3).is_ok());
     }
 
     #[test]
     fn limiter_window_expires() {
-        let l = RateLimiter::new(1, Duration::from_millis(20));
-        l.record_failure("k");
-        assert!(l.check("k").is_err());
+        let l = RateLimiter::new(Duration::from_millis(20));
+        assert!(l.attempt("k", 1).is_ok());
+        assert!(l.attempt("k", 1).is_err());
         std::thread::sleep(Duration::from_millis(30));
-        assert!(l.check("k").is_ok());
+        assert!(l.attempt("k", 1).is_ok());
     }
 }

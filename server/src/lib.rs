@@ -29,8 +29,8 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 pub use config::Config;
 pub use state::AppState;
 
-/// Failed logins allowed per account (and per IP) in the window below.
-pub const LOGIN_MAX_FAILURES: u32 = 5;
+/// Login attempts allowed per account in the window below (per IP: 50).
+pub const LOGIN_MAX_FAILURES: u32 = app::ssr::LOGIN_MAX_PER_ACCOUNT;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// Connects to the database (running migrations), seeds the demo data when
@@ -51,7 +51,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         public_url: config.public_url.clone(),
         dev_login: config.dev_login,
         google_enabled: config.google.is_some(),
-        login_limiter: RateLimiter::new(LOGIN_MAX_FAILURES, LOGIN_WINDOW),
+        login_limiter: RateLimiter::new(LOGIN_WINDOW),
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -99,7 +99,27 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
         return rest::ApiError(domain::ErrorCode::NotFound, None).into_response();
     }
     let ctx = state.server_ctx.clone();
-    handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
+    let res = handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response();
+    with_error_status(res).await
+}
+
+/// server_fn answers every `Err` with 500. Give typed errors their real
+/// status (401, 403, 404, 409, 422…) so clients, proxies and monitoring see
+/// what happened; the JSON body (`AppError`) is unchanged.
+async fn with_error_status(res: axum::response::Response) -> axum::response::Response {
+    if res.status() != axum::http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return axum::response::Response::from_parts(parts, Body::empty());
+    };
+    if let Ok(err) = serde_json::from_slice::<app::AppError>(&bytes) {
+        if let Ok(status) = axum::http::StatusCode::from_u16(err.code.http_status()) {
+            parts.status = status;
+        }
+    }
+    axum::response::Response::from_parts(parts, Body::from(bytes))
 }
 
 /// Runs the server until Ctrl-C / SIGTERM.

@@ -68,6 +68,10 @@ on_both_backends!(csrf_is_required_for_state_changes, |backend: Backend| async m
     c.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
     let (status, res) = c.call_without_csrf("create_org", &[("name", "Sneaky")], None).await;
     assert_eq!((status, res), (403, Err("csrf_missing".into())));
+    // Typed errors carry their HTTP status (not a blanket 500).
+    let anon = app.client().await;
+    let (status, res) = anon.call_without_csrf("list_members", &[("org_id", "00000000-0000-0000-0000-000000000000")], Some(&anon.csrf)).await;
+    assert_eq!((status, res), (401, Err("unauthenticated".into())));
     let (status, res) =
         c.call_without_csrf("create_org", &[("name", "Sneaky")], Some("x".repeat(43).as_str())).await;
     assert_eq!((status, res), (403, Err("csrf_invalid".into())));
@@ -97,6 +101,11 @@ on_both_backends!(dev_login_is_off_by_default, |backend: Backend| async move {
     };
     let c = app.client().await;
     c.call("dev_login", &[("email", "owner@demo.handoo.test")]).await.expect("dev login when enabled");
+    // Even when enabled it only opens the demo accounts.
+    let other = app.client().await;
+    other.sign_up("Real", "real@example.com", GOOD_PASSWORD).await.unwrap();
+    other.call("log_out", &[]).await.unwrap();
+    assert_eq!(other.call("dev_login", &[("email", "real@example.com")]).await, Err("not_found".into()));
     assert_eq!(c.session().await["current"]["name"], "Demo Motors");
 });
 

@@ -149,6 +149,10 @@ on_both_backends!(google_sign_in_creates_and_links_accounts, |backend: Backend| 
         "/app"
     );
     assert_eq!(fresh.session().await["user"]["id"], ada_id);
+    // The password set by whoever registered the (unverified) address is void:
+    // a squatter who signed up first cannot keep access.
+    let squatter = app.client().await;
+    assert_eq!(squatter.log_in("ada@example.com", GOOD_PASSWORD).await, Err("invalid_credentials".into()));
     // Next time the subject alone identifies her, whatever the email says.
     let again = app.client().await;
     sign_in(&app, &again, &p, json!({"sub": "g-2", "email": "changed@example.com", "email_verified": true}))

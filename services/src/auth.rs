@@ -32,6 +32,18 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
     })
 }
 
+/// Argon2 costs ~20 MiB and tens of milliseconds of CPU: run it on the
+/// blocking pool so request threads keep serving while it works.
+pub async fn hash_password_blocking(password: &str) -> ServiceResult<String> {
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ServiceError::internal())?
+}
+
+pub async fn verify_password_blocking(password: &str, phc: &str) -> bool {
+    let (password, phc) = (password.to_string(), phc.to_string());
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await.unwrap_or(false)
+}
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
     match PasswordHash::new(phc) {
         Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
@@ -59,7 +71,7 @@ pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResul
     if find_by_email(db, &email).await?.is_some() {
         return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
     }
-    let hash = hash_password(input.password)?;
+    let hash = hash_password_blocking(input.password).await?;
     let txn = db.begin().await?;
     let user = insert_user(&txn, &email, &name, input.locale, false).await.map_err(|e| {
         // Two sign-ups racing for one address: the unique index decides.
@@ -117,7 +129,7 @@ pub async fn log_in<C: ConnectionTrait>(db: &C, email: &str, password: &str) -> 
         None => None,
     };
     let phc = credential.as_ref().map(|c| c.password_hash.as_str()).unwrap_or_else(|| dummy_hash());
-    let password_ok = verify_password(password, phc);
+    let password_ok = verify_password_blocking(password, phc).await;
     match (user, credential, password_ok) {
         (Some(user), Some(_), true) => Ok(user),
         _ => Err(invalid()),
@@ -160,6 +172,10 @@ pub async fn oauth_sign_in(
     let user = match find_by_email(&txn, &email).await? {
         Some(existing) => {
             if !existing.email_verified {
+                // Whoever registered this address never proved they own it:
+                // the verified owner takes it over, and the unproven password
+                // goes (else a squatter could keep logging in).
+                password_credentials::Entity::delete_by_id(existing.id).exec(&txn).await?;
                 let mut am = existing.into_active_model();
                 am.email_verified = Set(true);
                 am.updated_at = Set(now());

@@ -198,11 +198,17 @@ pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
         InviteStatus::Revoked => return Err(ServiceError::new(ErrorCode::InviteRevoked)),
         InviteStatus::Pending | InviteStatus::Expired => {}
     }
-    invitations::Entity::update_many()
+    let revoked = invitations::Entity::update_many()
         .col_expr(invitations::Column::RevokedAt, Expr::value(now()))
         .filter(invitations::Column::Id.eq(inv.id))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
+    // Accepted (or revoked) concurrently: report what actually happened.
+    if revoked.rows_affected != 1 {
+        return Err(ServiceError::new(ErrorCode::InviteUsed));
+    }
     audit::record(
         &txn,
         ctx.org_id(),
@@ -231,13 +237,18 @@ pub async fn resend(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
     }
     let token = random_token();
     let at = now();
-    invitations::Entity::update_many()
+    let renewed = invitations::Entity::update_many()
         .col_expr(invitations::Column::TokenHash, Expr::value(hash_token(&token)))
         .col_expr(invitations::Column::LastSentAt, Expr::value(at))
         .col_expr(invitations::Column::ExpiresAt, Expr::value(at + Duration::days(INVITE_TTL_DAYS)))
         .filter(invitations::Column::Id.eq(inv.id))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
         .exec(&txn)
         .await?;
+    if renewed.rows_affected != 1 {
+        return Err(ServiceError::new(ErrorCode::InviteUsed));
+    }
     audit::record(
         &txn,
         ctx.org_id(),
@@ -314,7 +325,7 @@ pub async fn accept_as_new_user(
     if crate::auth::find_by_email(&txn, &inv.email).await?.is_some() {
         return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
     }
-    let hash = crate::auth::hash_password(password)?;
+    let hash = crate::auth::hash_password_blocking(password).await?;
     let user = crate::auth::insert_user(&txn, &inv.email, &name, locale, true).await?;
     password_credentials::Entity::insert(password_credentials::ActiveModel {
         user_id: Set(user.id),

@@ -4,7 +4,7 @@ use domain::permissions::{check_removal, check_role_change};
 use domain::{validation, ErrorCode, Permission, Role};
 use entity::{memberships, organizations, users};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
@@ -167,16 +167,22 @@ pub async fn members<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<
         .collect()
 }
 
-/// Serialises membership changes within one organisation. PostgreSQL takes a
-/// row lock on the organisation so two concurrent demotions cannot both see
-/// "two owners left"; SQLite already serialises writers.
-async fn lock_org<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<()> {
-    let mut q = organizations::Entity::find_by_id(org_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        q = q.lock_exclusive();
+/// Serialises membership changes within one organisation and re-reads the
+/// caller's role under that lock. The write takes the row lock on PostgreSQL
+/// and the database write lock on SQLite up front, so concurrent changes
+/// queue instead of both reading "two owners left"; re-reading the role stops
+/// a request that began before the caller was demoted from acting on the old role.
+async fn lock_org<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Role> {
+    let touched = organizations::Entity::update_many()
+        .col_expr(organizations::Column::UpdatedAt, sea_orm::sea_query::Expr::value(now()))
+        .filter(organizations::Column::Id.eq(ctx.org_id()))
+        .exec(db)
+        .await?;
+    if touched.rows_affected != 1 {
+        return Err(ServiceError::not_found());
     }
-    q.one(db).await?.ok_or_else(ServiceError::not_found)?;
-    Ok(())
+    let me = membership_of(db, ctx.org_id(), ctx.user_id()).await?;
+    parse_role(&me.role)
 }
 
 async fn owner_count<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<u64> {
@@ -208,11 +214,11 @@ pub async fn change_role(
 ) -> ServiceResult<Member> {
     ctx.require(Permission::ManageMemberRoles)?;
     let txn = db.begin().await?;
-    lock_org(&txn, ctx.org_id()).await?;
+    let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let current = parse_role(&membership.role)?;
     let owners = owner_count(&txn, ctx.org_id()).await?;
-    check_role_change(ctx.role(), current, new_role, owners).map_err(ServiceError::new)?;
+    check_role_change(actor, current, new_role, owners).map_err(ServiceError::new)?;
     if current != new_role {
         let mut am = membership.clone().into_active_model();
         am.role = Set(new_role.as_str().to_string());
@@ -242,11 +248,11 @@ pub async fn change_role(
 pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: Uuid) -> ServiceResult<()> {
     let is_self = target_user == ctx.user_id();
     let txn = db.begin().await?;
-    lock_org(&txn, ctx.org_id()).await?;
+    let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let target_role = parse_role(&membership.role)?;
     let owners = owner_count(&txn, ctx.org_id()).await?;
-    check_removal(ctx.role(), target_role, is_self, owners).map_err(ServiceError::new)?;
+    check_removal(actor, target_role, is_self, owners).map_err(ServiceError::new)?;
     memberships::Entity::delete_by_id(membership.id).exec(&txn).await?;
     audit::record(
         &txn,

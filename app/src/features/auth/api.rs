@@ -89,10 +89,16 @@ pub async fn sign_up(name: String, email: String, password: String) -> Result<()
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
     use domain::ErrorCode;
     let ctx = crate::ssr::server_ctx()?;
-    let account_key = format!("acct:{}", email.trim().to_lowercase());
+    // Key on the normalised address (bounded length); malformed input
+    // cannot match an account, so it only counts against the IP.
+    let account_key = domain::validation::normalize_email(&email).ok().map(|e| format!("acct:{e}"));
     let ip_key = crate::ssr::client_ip().await.map(|ip| format!("ip:{ip}"));
-    for key in std::iter::once(&account_key).chain(ip_key.as_ref()) {
-        if let Err(retry_after) = ctx.login_limiter.check(key) {
+    let keys = account_key
+        .iter()
+        .map(|k| (k, crate::ssr::LOGIN_MAX_PER_ACCOUNT))
+        .chain(ip_key.iter().map(|k| (k, crate::ssr::LOGIN_MAX_PER_IP)));
+    for (key, max) in keys {
+        if let Err(retry_after) = ctx.login_limiter.attempt(key, max) {
             if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
                 resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
                 if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
@@ -102,21 +108,12 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
             return Err(AppError::new(ErrorCode::RateLimited));
         }
     }
-    match services::auth::log_in(&ctx.db, &email, &password).await {
-        Ok(user) => {
-            ctx.login_limiter.reset(&account_key);
-            crate::ssr::start_session(user.id, &user.locale).await
-        }
-        Err(e) => {
-            if e.code == ErrorCode::InvalidCredentials {
-                ctx.login_limiter.record_failure(&account_key);
-                if let Some(k) = &ip_key {
-                    ctx.login_limiter.record_failure(k);
-                }
-            }
-            Err(e.into())
-        }
+    let user = services::auth::log_in(&ctx.db, &email, &password).await?;
+    // Success clears the account's counter (not the IP's).
+    if let Some(k) = &account_key {
+        ctx.login_limiter.reset(k);
     }
+    crate::ssr::start_session(user.id, &user.locale).await
 }
 
 #[server(client = CsrfClient, endpoint = "log_out")]
@@ -138,6 +135,10 @@ pub async fn dev_login(email: String) -> Result<(), AppError> {
     }
     let email = domain::validation::normalize_email(&email)
         .map_err(|e| AppError { code: e.code, field: Some(e.field) })?;
+    // Only the seeded demo accounts, never an arbitrary user.
+    if !services::seed::DEMO_USERS.iter().any(|(e, _, _)| *e == email) {
+        return Err(AppError::new(ErrorCode::NotFound));
+    }
     let user = services::auth::find_by_email(&ctx.db, &email)
         .await?
         .ok_or_else(|| AppError::new(ErrorCode::NotFound))?;
