@@ -71,3 +71,53 @@ pub fn use_locale() -> Signal<domain::Locale> {
     let i18n = use_i18n();
     Signal::derive(move || to_domain(i18n.get_locale()))
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::Value;
+    use std::collections::BTreeSet;
+
+    fn load(lang: &str) -> Value {
+        let path = format!("{}/locales/{lang}.json", env!("CARGO_MANIFEST_DIR"));
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn keys(v: &Value, prefix: &str, out: &mut BTreeSet<String>) {
+        if let Value::Object(map) = v {
+            for (k, v) in map {
+                let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                if v.is_object() {
+                    keys(v, &p, out);
+                } else {
+                    out.insert(p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn english_and_french_have_the_same_keys() {
+        let (mut en, mut fr) = (BTreeSet::new(), BTreeSet::new());
+        keys(&load("en"), "", &mut en);
+        keys(&load("fr"), "", &mut fr);
+        assert_eq!(en.symmetric_difference(&fr).collect::<Vec<_>>(), Vec::<&String>::new());
+    }
+
+    #[test]
+    fn every_error_code_is_translated() {
+        for lang in ["en", "fr"] {
+            let errors = &load(lang)["errors"];
+            for code in domain::error::ALL {
+                let msg = errors[code.as_str()].as_str().unwrap_or_default();
+                assert!(!msg.is_empty(), "{lang}: errors.{} missing", code.as_str());
+            }
+        }
+    }
+
+    #[test]
+    fn french_is_actually_french() {
+        let (en, fr) = (load("en"), load("fr"));
+        assert_ne!(en["nav"]["members"], fr["nav"]["members"]);
+        assert_eq!(fr["nav"]["members"], "Membres");
+    }
+}

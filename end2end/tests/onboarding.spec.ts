@@ -114,3 +114,8 @@ test('logged-out visitors are sent to the login page', async ({ page }) => {
   await page.waitForURL(/\/login$/);
   await expect(page.getByRole('heading', { name: 'Log in to Handoo' })).toBeVisible();
 });
+
+test('an OAuth failure sent back to the login page is explained', async ({ page }) => {
+  await page.goto('/login?error=oauth_failed');
+  await expect(page.getByTestId('form-error')).toHaveText('Sign-in with Google failed. Please try again.');
+});

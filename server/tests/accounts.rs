@@ -70,7 +70,13 @@ on_both_backends!(csrf_is_required_for_state_changes, |backend: Backend| async m
     assert_eq!((status, res), (403, Err("csrf_missing".into())));
     // Typed errors carry their HTTP status (not a blanket 500).
     let anon = app.client().await;
-    let (status, res) = anon.call_without_csrf("list_members", &[("org_id", "00000000-0000-0000-0000-000000000000")], Some(&anon.csrf)).await;
+    let (status, res) = anon
+        .call_without_csrf(
+            "list_members",
+            &[("org_id", "00000000-0000-0000-0000-000000000000")],
+            Some(&anon.csrf),
+        )
+        .await;
     assert_eq!((status, res), (401, Err("unauthenticated".into())));
     let (status, res) =
         c.call_without_csrf("create_org", &[("name", "Sneaky")], Some("x".repeat(43).as_str())).await;

@@ -36,7 +36,9 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
 /// blocking pool so request threads keep serving while it works.
 pub async fn hash_password_blocking(password: &str) -> ServiceResult<String> {
     let password = password.to_string();
-    tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(|_| ServiceError::internal())?
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|_| ServiceError::internal())?
 }
 
 pub async fn verify_password_blocking(password: &str, phc: &str) -> bool {
@@ -81,15 +83,24 @@ pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResul
             e
         }
     })?;
+    insert_password(&txn, user.id, hash).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+pub(crate) async fn insert_password<C: ConnectionTrait>(
+    db: &C,
+    user_id: uuid::Uuid,
+    hash: String,
+) -> ServiceResult<()> {
     password_credentials::Entity::insert(password_credentials::ActiveModel {
-        user_id: Set(user.id),
+        user_id: Set(user_id),
         password_hash: Set(hash),
         updated_at: Set(now()),
     })
-    .exec_without_returning(&txn)
+    .exec_without_returning(db)
     .await?;
-    txn.commit().await?;
-    Ok(user)
+    Ok(())
 }
 
 pub(crate) async fn insert_user<C: ConnectionTrait>(

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use domain::permissions::check_invite;
 use domain::{validation, ErrorCode, Locale, Permission, Role};
-use entity::{invitations, memberships, organizations, password_credentials};
+use entity::{invitations, memberships, organizations};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
@@ -187,17 +187,27 @@ async fn find_in_org<C: ConnectionTrait>(
         .ok_or_else(ServiceError::not_found)
 }
 
-pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
-    ctx.require(Permission::RevokeInvitations)?;
-    let txn = db.begin().await?;
-    let inv = find_in_org(&txn, ctx, id).await?;
+/// An invitation of `ctx`'s org that is still open (pending or expired) and
+/// whose role the caller may grant — the precondition of revoke and resend.
+async fn open_invitation_for_admin<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<invitations::Model> {
+    let inv = find_in_org(db, ctx, id).await?;
     let role = Role::parse(&inv.role).ok_or_else(ServiceError::internal)?;
     check_invite(ctx.role(), role).map_err(ServiceError::new)?;
     match status_of(&inv, now()) {
-        InviteStatus::Accepted => return Err(ServiceError::new(ErrorCode::InviteUsed)),
-        InviteStatus::Revoked => return Err(ServiceError::new(ErrorCode::InviteRevoked)),
-        InviteStatus::Pending | InviteStatus::Expired => {}
+        InviteStatus::Accepted => Err(ServiceError::new(ErrorCode::InviteUsed)),
+        InviteStatus::Revoked => Err(ServiceError::new(ErrorCode::InviteRevoked)),
+        InviteStatus::Pending | InviteStatus::Expired => Ok(inv),
     }
+}
+
+pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
+    ctx.require(Permission::RevokeInvitations)?;
+    let txn = db.begin().await?;
+    let inv = open_invitation_for_admin(&txn, ctx, id).await?;
     let revoked = invitations::Entity::update_many()
         .col_expr(invitations::Column::RevokedAt, Expr::value(now()))
         .filter(invitations::Column::Id.eq(inv.id))
@@ -227,14 +237,7 @@ pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
 pub async fn resend(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<IssuedInvite> {
     ctx.require(Permission::InviteMembers)?;
     let txn = db.begin().await?;
-    let inv = find_in_org(&txn, ctx, id).await?;
-    let role = Role::parse(&inv.role).ok_or_else(ServiceError::internal)?;
-    check_invite(ctx.role(), role).map_err(ServiceError::new)?;
-    match status_of(&inv, now()) {
-        InviteStatus::Accepted => return Err(ServiceError::new(ErrorCode::InviteUsed)),
-        InviteStatus::Revoked => return Err(ServiceError::new(ErrorCode::InviteRevoked)),
-        InviteStatus::Pending | InviteStatus::Expired => {}
-    }
+    let inv = open_invitation_for_admin(&txn, ctx, id).await?;
     let token = random_token();
     let at = now();
     let renewed = invitations::Entity::update_many()
@@ -327,13 +330,7 @@ pub async fn accept_as_new_user(
     }
     let hash = crate::auth::hash_password_blocking(password).await?;
     let user = crate::auth::insert_user(&txn, &inv.email, &name, locale, true).await?;
-    password_credentials::Entity::insert(password_credentials::ActiveModel {
-        user_id: Set(user.id),
-        password_hash: Set(hash),
-        updated_at: Set(now()),
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    crate::auth::insert_password(&txn, user.id, hash).await?;
     let summary = accept_in(&txn, &user, token).await?;
     txn.commit().await?;
     Ok((user, summary))

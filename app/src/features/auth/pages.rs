@@ -63,7 +63,12 @@ pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
     let action = ServerAction::<LogIn>::new();
     let options = Resource::new(|| (), |_| super::api::login_options());
-    let err = Signal::derive(move || action.value().get().and_then(|r| r.err()));
+    // `?error=<code>` comes back from the OAuth callback.
+    let query = leptos_router::hooks::use_query_map();
+    let redirected = Signal::derive(move || {
+        query.read().get("error").and_then(|c| domain::ErrorCode::parse(&c)).map(AppError::new)
+    });
+    let err = Signal::derive(move || action.value().get().and_then(|r| r.err()).or_else(|| redirected.get()));
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
             hard_navigate("/app");
