@@ -94,7 +94,10 @@ pub fn MembersPage() -> impl IntoView {
             .collect::<Vec<_>>()
     });
 
+    // Who the confirmation dialog is about; set together with opening it
+    // (two effects syncing these would feed each other forever).
     let pending_removal = RwSignal::new(None::<MemberDto>);
+    let removal_open = RwSignal::new(false);
     let member_columns = vec![
         Column::new(Signal::derive(move || t_string!(i18n, members.col_name).to_string()), move |m: &MemberDto| {
             let you = (Some(m.user_id) == me).then(|| view! { " " <span class="text-xs text-slate-400">"(" {t!(i18n, members.you)} ")"</span> });
@@ -134,18 +137,13 @@ pub fn MembersPage() -> impl IntoView {
             let removable = Some(m.user_id) != me && my_role.allows(Permission::RemoveMembers) && (m.role != Role::Owner || my_role.allows(Permission::ManageOwners));
             let m2 = m.clone();
             removable.then(|| view! {
-                <Button variant=ButtonVariant::Ghost class="text-red-600" on:click=move |_| pending_removal.set(Some(m2.clone()))>{t!(i18n, members.remove)}</Button>
+                <Button variant=ButtonVariant::Ghost class="text-red-600" on:click=move |_| {
+                    pending_removal.set(Some(m2.clone()));
+                    removal_open.set(true);
+                }>{t!(i18n, members.remove)}</Button>
             }).into_any()
         }),
     ];
-
-    let removal_open = RwSignal::new(false);
-    Effect::new(move |_| removal_open.set(pending_removal.get().is_some()));
-    Effect::new(move |_| {
-        if !removal_open.get() {
-            pending_removal.set(None)
-        }
-    });
 
     view! {
         <div class="space-y-6">
