@@ -88,7 +88,11 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             csrf::layer,
         ))
         .layer(session_layer)
-        .layer(tower_http::trace::TraceLayer::new_for_http());
+        // One span per request (method + URI) so failures in the log say which request failed.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO)),
+        );
     Ok((router, state))
 }
 
