@@ -1,3 +1,6 @@
+// The generated code is a `mod i18n` inside this `i18n` module, by leptos_i18n design.
+#![allow(clippy::module_inception)]
+
 //! The generated translation module (see `build.rs`) plus helpers that bridge
 //! it to `domain` types.
 

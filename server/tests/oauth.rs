@@ -18,10 +18,16 @@ use common::{Backend, TestApp, GOOD_PASSWORD};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+/// What the provider remembers about an issued code.
+struct Grant {
+    challenge: String,
+    redirect_uri: String,
+    identity: serde_json::Value,
+}
+
 #[derive(Clone, Default)]
 struct Provider {
-    /// code -> (code_challenge, redirect_uri, identity)
-    codes: Arc<Mutex<HashMap<String, (String, String, serde_json::Value)>>>,
+    codes: Arc<Mutex<HashMap<String, Grant>>>,
     tokens: Arc<Mutex<HashMap<String, serde_json::Value>>>,
 }
 
@@ -37,7 +43,8 @@ async fn token(
     if f.get("grant_type").map(String::as_str) != Some("authorization_code") {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "unsupported_grant_type"})));
     }
-    let Some((challenge, redirect, identity)) = f.get("code").and_then(|c| p.codes.lock().unwrap().remove(c))
+    let Some(Grant { challenge, redirect_uri: redirect, identity }) =
+        f.get("code").and_then(|c| p.codes.lock().unwrap().remove(c))
     else {
         return (StatusCode::BAD_REQUEST, Json(json!({"error": "invalid_grant"})));
     };
@@ -109,10 +116,10 @@ async fn sign_in(app: &TestApp, c: &common::Client, p: &Provider, identity: serd
     assert!(q["scope"].contains("openid") && q["scope"].contains("email"));
     assert_eq!(q["redirect_uri"], format!("{}/auth/google/callback", app.base));
     let code = format!("code-{}", uuid::Uuid::now_v7());
-    p.codes
-        .lock()
-        .unwrap()
-        .insert(code.clone(), (q["code_challenge"].clone(), q["redirect_uri"].clone(), identity));
+    p.codes.lock().unwrap().insert(
+        code.clone(),
+        Grant { challenge: q["code_challenge"].clone(), redirect_uri: q["redirect_uri"].clone(), identity },
+    );
     let cb = c.get(&format!("/auth/google/callback?code={code}&state={}", q["state"])).await;
     cb.headers()["location"].to_str().unwrap().to_string()
 }

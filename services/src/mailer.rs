@@ -26,7 +26,7 @@ pub enum SmtpSecurity {
 #[derive(Clone)]
 pub enum Mailer {
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
     /// No SMTP: messages are logged, links are shown to the inviter.
@@ -63,7 +63,7 @@ impl Mailer {
         if let (Some(u), Some(p)) = (&cfg.username, &cfg.password) {
             builder = builder.credentials(Credentials::new(u.clone(), p.clone()));
         }
-        Ok(Mailer::Smtp { transport: builder.build(), from })
+        Ok(Mailer::Smtp { transport: Box::new(builder.build()), from })
     }
 
     pub fn is_configured(&self) -> bool {

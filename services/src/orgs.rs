@@ -109,7 +109,7 @@ pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Service
         .filter_map(|(m, o)| o.map(|o| (m, o)))
         .map(|(m, o)| Ok(OrgSummary { id: o.id, name: o.name, slug: o.slug, role: parse_role(&m.role)? }))
         .collect::<ServiceResult<Vec<_>>>()?;
-    orgs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    orgs.sort_by_key(|o| o.name.to_lowercase());
     Ok(orgs)
 }
 

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use leptos::prelude::*;
 
 type SortFn<T> = Arc<dyn Fn(&T, &T) -> Ordering + Send + Sync>;
+/// A borrowed row comparator.
+pub type Comparator<'a, T> = &'a dyn Fn(&T, &T) -> Ordering;
 type CellFn<T> = Arc<dyn Fn(&T) -> AnyView + Send + Sync>;
 
 pub struct Column<T> {
@@ -38,7 +40,7 @@ impl<T> Column<T> {
 /// Sorts and slices `rows` for display: pure, so it is unit-tested.
 pub fn page_of<T: Clone>(
     rows: &[T],
-    sort: Option<(&dyn Fn(&T, &T) -> Ordering, bool)>,
+    sort: Option<(Comparator<'_, T>, bool)>,
     page: usize,
     page_size: usize,
 ) -> (Vec<T>, usize) {
