@@ -83,6 +83,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .route("/auth/google/callback", get(oauth::callback))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
+        .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn_with_state(
             csrf::CsrfConfig { secure: config.cookie_secure },
             csrf::layer,
@@ -103,8 +104,19 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
         return rest::ApiError(domain::ErrorCode::NotFound, None).into_response();
     }
     let ctx = state.server_ctx.clone();
-    let res = handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response();
-    with_error_status(res).await
+    handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
+}
+
+/// Applied to the whole router: leptos_axum registers each server function
+/// itself, so the status fix-up must sit outside those routes.
+async fn server_fn_status(req: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    let is_server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let res = next.run(req).await;
+    if is_server_fn {
+        with_error_status(res).await
+    } else {
+        res
+    }
 }
 
 /// server_fn answers every `Err` with 500. Give typed errors their real
