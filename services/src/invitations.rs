@@ -167,12 +167,28 @@ pub async fn list_open<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResul
         .order_by_desc(invitations::Column::CreatedAt)
         .all(db)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let inviter = crate::users::find(db, r.invited_by).await.ok().map(|u| u.email);
-        out.push(view(r, inviter)?);
-    }
-    Ok(out)
+    // One query for every inviter, not one per row.
+    let inviter_ids: Vec<Uuid> = rows.iter().map(|r| r.invited_by).collect();
+    let emails: std::collections::HashMap<Uuid, String> = entity::users::Entity::find()
+        .filter(entity::users::Column::Id.is_in(inviter_ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.email))
+        .collect();
+    rows.iter().map(|r| view(r, emails.get(&r.invited_by).cloned())).collect()
+}
+
+/// Invitations still waiting for an answer (not expired).
+pub async fn pending_count<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<u64> {
+    ctx.require(Permission::InviteMembers)?;
+    Ok(invitations::Entity::find()
+        .filter(invitations::Column::OrgId.eq(ctx.org_id()))
+        .filter(invitations::Column::AcceptedAt.is_null())
+        .filter(invitations::Column::RevokedAt.is_null())
+        .filter(invitations::Column::ExpiresAt.gt(now()))
+        .count(db)
+        .await?)
 }
 
 async fn find_in_org<C: ConnectionTrait>(

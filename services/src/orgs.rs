@@ -167,6 +167,11 @@ pub async fn members<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<
         .collect()
 }
 
+pub async fn member_count<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<u64> {
+    ctx.require(Permission::ViewMembers)?;
+    Ok(memberships::Entity::find().filter(memberships::Column::OrgId.eq(ctx.org_id())).count(db).await?)
+}
+
 /// Serialises membership changes within one organisation and re-reads the
 /// caller's role under that lock. The write takes the row lock on PostgreSQL
 /// and the database write lock on SQLite up front, so concurrent changes

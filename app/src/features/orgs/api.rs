@@ -34,15 +34,9 @@ pub async fn org_overview(org_id: Uuid) -> Result<OverviewDto, AppError> {
     use domain::Permission;
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::ViewOrganization).await?;
     let summary = services::orgs::get(&ctx.db, &org).await?;
-    let member_count = services::orgs::members(&ctx.db, &org).await?.len() as u64;
+    let member_count = services::orgs::member_count(&ctx.db, &org).await?;
     let pending_invites = if org.role().allows(Permission::InviteMembers) {
-        Some(
-            services::invitations::list_open(&ctx.db, &org)
-                .await?
-                .iter()
-                .filter(|i| i.status == services::invitations::InviteStatus::Pending)
-                .count() as u64,
-        )
+        Some(services::invitations::pending_count(&ctx.db, &org).await?)
     } else {
         None
     };
