@@ -143,7 +143,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let leptos_options = site::leptos_options(&config)?;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
     let (router, _) = build(config.clone(), leptos_options).await?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+    // TCP_NODELAY: SSR streams the page in several chunks; with Nagle's
+    // algorithm each later chunk waits for the client's delayed ACK (~40 ms).
+    let listener = axum::serve::ListenerExt::tap_io(tokio::net::TcpListener::bind(addr).await?, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     tracing::info!("Handoo listening on http://{addr} ({})", config::redact_url(&config.database_url));
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
