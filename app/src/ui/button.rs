@@ -7,6 +7,8 @@ pub enum ButtonVariant {
     Secondary,
     Ghost,
     Danger,
+    /// Quiet destructive action (row-level "Remove", "Revoke").
+    DangerGhost,
 }
 
 impl ButtonVariant {
@@ -16,6 +18,7 @@ impl ButtonVariant {
             ButtonVariant::Secondary => "bg-white text-slate-900 ring-1 ring-inset ring-slate-300 hover:bg-slate-50 dark:bg-slate-800 dark:text-slate-100 dark:ring-slate-600 dark:hover:bg-slate-700",
             ButtonVariant::Ghost => "text-slate-700 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800",
             ButtonVariant::Danger => "bg-red-600 text-white hover:bg-red-500",
+            ButtonVariant::DangerGhost => "text-red-600 shadow-none hover:bg-red-50 dark:text-red-400 dark:hover:bg-red-950",
         }
     }
 }

@@ -137,7 +137,7 @@ pub fn MembersPage() -> impl IntoView {
             let removable = Some(m.user_id) != me && my_role.allows(Permission::RemoveMembers) && (m.role != Role::Owner || my_role.allows(Permission::ManageOwners));
             let m2 = m.clone();
             removable.then(|| view! {
-                <Button variant=ButtonVariant::Ghost class="text-red-600" on:click=move |_| {
+                <Button variant=ButtonVariant::DangerGhost on:click=move |_| {
                     pending_removal.set(Some(m2.clone()));
                     removal_open.set(true);
                 }>{t!(i18n, members.remove)}</Button>
@@ -243,7 +243,7 @@ fn InvitationList(
                             <Badge tone=tone>{move || label.get()}</Badge>
                             <span class="text-xs text-slate-500">{t!(i18n, members.col_expires)} " " {move || crate::format::date(locale.get(), expires)}</span>
                             <Button variant=ButtonVariant::Ghost on:click=move |_| { resend.dispatch(ResendInvitation { org_id, invitation_id: id }); }>{t!(i18n, members.resend)}</Button>
-                            <Button variant=ButtonVariant::Ghost class="text-red-600" on:click=move |_| { revoke.dispatch(RevokeInvitation { org_id, invitation_id: id }); }>{t!(i18n, members.revoke)}</Button>
+                            <Button variant=ButtonVariant::DangerGhost on:click=move |_| { revoke.dispatch(RevokeInvitation { org_id, invitation_id: id }); }>{t!(i18n, members.revoke)}</Button>
                         </span>
                     </li>
                 }
