@@ -138,7 +138,9 @@ impl TestApp {
 
     /// A browser-like client with its own cookie jar and CSRF token.
     pub async fn client(&self) -> Client {
+        // A stuck request must fail the test with a message, not hang CI.
         let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(20))
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
