@@ -8,6 +8,15 @@ async function waitHydrated(page: Page) {
   await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
 }
 
+async function logIn(page: Page, email: string, password: string) {
+  await page.goto('/login');
+  await waitHydrated(page);
+  await page.fill('#email', email);
+  await page.fill('#password', password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/app$/);
+}
+
 test('sign up, create an organisation, invite a member who accepts in another browser', async ({ page, browser }) => {
   const id = unique();
   const ownerEmail = `owner-${id}@example.com`;
@@ -68,12 +77,7 @@ test('hydration: the password rule is checked in the browser as you type', async
 });
 
 test('switch to French: the interface is translated and the choice persists', async ({ page }) => {
-  await page.goto('/login');
-  await waitHydrated(page);
-  await page.fill('#email', 'member@demo.handoo.test');
-  await page.fill('#password', 'handoo-demo-2026');
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.waitForURL(/\/app$/);
+  await logIn(page, 'member@demo.handoo.test', 'handoo-demo-2026');
   await expect(page.getByTestId('nav-members')).toHaveText('Members');
 
   await page.getByTestId('lang-fr').click();
@@ -86,12 +90,7 @@ test('switch to French: the interface is translated and the choice persists', as
   await expect(page.getByTestId('nav-members')).toHaveText('Membres');
   const ctx = await page.context().browser()!.newContext();
   const p2 = await ctx.newPage();
-  await p2.goto('/login');
-  await waitHydrated(p2);
-  await p2.fill('#email', 'member@demo.handoo.test');
-  await p2.fill('#password', 'handoo-demo-2026');
-  await p2.getByRole('button', { name: 'Log in' }).click();
-  await p2.waitForURL(/\/app$/);
+  await logIn(p2, 'member@demo.handoo.test', 'handoo-demo-2026');
   await expect(p2.getByTestId('nav-members')).toHaveText('Membres');
   // Back to English for other tests.
   await p2.getByTestId('lang-en').click();
