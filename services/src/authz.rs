@@ -37,11 +37,6 @@ impl OrgCtx {
             Err(ServiceError::forbidden())
         }
     }
-
-    /// Only for code that has just created the membership itself (org creation).
-    pub(crate) fn new_unchecked(org_id: Uuid, user_id: Uuid, role: Role) -> Self {
-        Self { org_id, user_id, role }
-    }
 }
 
 /// Loads the caller's membership in `org_id` and checks `permission`.

@@ -57,8 +57,7 @@ pub async fn create(db: &DatabaseConnection, user_id: Uuid, name: &str) -> Servi
     audit::record(&txn, org.id, Some(user_id), action::ORG_CREATED, None, json!({ "name": name })).await?;
     crate::users::set_last_org(&txn, user_id, Some(org.id)).await?;
     txn.commit().await?;
-    let ctx = OrgCtx::new_unchecked(org.id, user_id, Role::Owner);
-    tracing::info!(org = %ctx.org_id(), "organisation created");
+    tracing::info!(org = %org.id, "organisation created");
     Ok(OrgSummary { id: org.id, name, slug, role: Role::Owner })
 }
 
