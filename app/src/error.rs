@@ -13,16 +13,29 @@ pub struct AppError {
     pub code: ErrorCode,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// A value the translated message quotes (an unknown variable, a range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl AppError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, field: None }
+        Self { code, field: None, detail: None }
+    }
+
+    pub fn field(code: ErrorCode, field: impl Into<String>) -> Self {
+        Self { code, field: Some(field.into()), detail: None }
     }
 
     /// True when the error concerns `field` (for inline form errors).
     pub fn is_for(&self, field: &str) -> bool {
         self.field.as_deref() == Some(field)
+    }
+}
+
+impl From<domain::error::FieldError> for AppError {
+    fn from(e: domain::error::FieldError) -> Self {
+        Self { code: e.code, field: Some(e.field), detail: e.detail }
     }
 }
 
@@ -41,7 +54,7 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
                 Self::new(ErrorCode::Validation)
             }
-            ServerFnErrorErr::MissingArg(field) => Self { code: ErrorCode::Validation, field: Some(field) },
+            ServerFnErrorErr::MissingArg(field) => Self::field(ErrorCode::Validation, field),
             _ => Self::new(ErrorCode::Internal),
         }
     }
@@ -50,6 +63,6 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<services::ServiceError> for AppError {
     fn from(e: services::ServiceError) -> Self {
-        Self { code: e.code, field: e.field }
+        Self { code: e.code, field: e.field, detail: e.detail }
     }
 }

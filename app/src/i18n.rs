@@ -29,6 +29,16 @@ pub fn from_domain(l: domain::Locale) -> Locale {
 
 /// The translated message for an error code, in the current locale.
 pub fn error_message(i18n: I18nContext<Locale>, code: ErrorCode) -> String {
+    error_message_with(i18n, code, "…")
+}
+
+/// The translated message for an error, quoting its detail (the unknown
+/// variable, the allowed range…) where the message has a place for it.
+pub fn describe(i18n: I18nContext<Locale>, err: &crate::AppError) -> String {
+    error_message_with(i18n, err.code, err.detail.as_deref().unwrap_or("…"))
+}
+
+fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) -> String {
     use ErrorCode::*;
     match code {
         Validation => t_string!(i18n, errors.validation).to_string(),
@@ -57,6 +67,34 @@ pub fn error_message(i18n: I18nContext<Locale>, code: ErrorCode) -> String {
         OauthFailed => t_string!(i18n, errors.oauth_failed).to_string(),
         OauthEmailUnverified => t_string!(i18n, errors.oauth_email_unverified).to_string(),
         Conflict => t_string!(i18n, errors.conflict).to_string(),
+        TemplateUnknownVariable => {
+            t_string!(i18n, errors.template_unknown_variable, detail = detail).to_string()
+        }
+        TemplateUnclosed => t_string!(i18n, errors.template_unclosed).to_string(),
+        InvalidFieldName => t_string!(i18n, errors.invalid_field_name).to_string(),
+        DuplicateFieldName => t_string!(i18n, errors.duplicate_field_name).to_string(),
+        EnumOptionsRequired => t_string!(i18n, errors.enum_options_required).to_string(),
+        TooManyFields => t_string!(i18n, errors.too_many_fields).to_string(),
+        InvalidValue => t_string!(i18n, errors.invalid_value).to_string(),
+        RequiredValue => t_string!(i18n, errors.required_value).to_string(),
+        InvalidLanguage => t_string!(i18n, errors.invalid_language).to_string(),
+        InvalidPhone => t_string!(i18n, errors.invalid_phone).to_string(),
+        UnknownProvider => t_string!(i18n, errors.unknown_provider).to_string(),
+        UnknownModel => t_string!(i18n, errors.unknown_model).to_string(),
+        OutOfRange => t_string!(i18n, errors.out_of_range, detail = detail).to_string(),
+        TextTooLong => t_string!(i18n, errors.text_too_long, detail = detail).to_string(),
+        ToolInvalidArguments => t_string!(i18n, errors.tool_invalid_arguments).to_string(),
+        AgentInactive => t_string!(i18n, errors.agent_inactive).to_string(),
+        ConversationEnded => t_string!(i18n, errors.conversation_ended).to_string(),
+        ProviderNotConfigured => t_string!(i18n, errors.provider_not_configured).to_string(),
+        ProviderAuth => t_string!(i18n, errors.provider_auth).to_string(),
+        ProviderRateLimited => t_string!(i18n, errors.provider_rate_limited).to_string(),
+        ProviderTimeout => t_string!(i18n, errors.provider_timeout).to_string(),
+        ProviderUnavailable => t_string!(i18n, errors.provider_unavailable).to_string(),
+        ProviderBadRequest => t_string!(i18n, errors.provider_bad_request).to_string(),
+        ProviderMalformed => t_string!(i18n, errors.provider_malformed).to_string(),
+        ProviderModelNotFound => t_string!(i18n, errors.provider_model_not_found).to_string(),
+        SecretKeyMissing => t_string!(i18n, errors.secret_key_missing).to_string(),
         Internal => t_string!(i18n, errors.internal).to_string(),
     }
 }

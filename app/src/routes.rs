@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::path;
 
-use crate::features::{account, audit, auth, invitations, members, orgs};
+use crate::features::{account, agents, audit, auth, invitations, members, orgs, playground, providers};
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
 
@@ -19,6 +19,11 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("") view=orgs::pages::DashboardPage/>
                 <Route path=path!("orgs/new") view=orgs::pages::NewOrgPage/>
                 <Route path=path!("settings") view=orgs::pages::OrgSettingsPage/>
+                <Route path=path!("settings/providers") view=providers::pages::ProvidersPage/>
+                <Route path=path!("agents") view=agents::pages::AgentsPage/>
+                <Route path=path!("agents/new") view=agents::editor::AgentEditorPage/>
+                <Route path=path!("agents/:id") view=agents::editor::AgentEditorPage/>
+                <Route path=path!("agents/:id/playground") view=playground::pages::PlaygroundPage/>
                 <Route path=path!("members") view=members::pages::MembersPage/>
                 <Route path=path!("audit") view=audit::pages::AuditPage/>
                 <Route path=path!("account") view=account::pages::AccountPage/>

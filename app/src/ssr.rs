@@ -30,6 +30,8 @@ pub struct ServerCtx {
     /// Whether Google sign-in is configured (shows the button).
     pub google_enabled: bool,
     pub login_limiter: RateLimiter,
+    /// Provider keys (sealed), server defaults and the outbound HTTP client.
+    pub providers: services::credentials::ProviderEnv,
 }
 
 /// Login attempts allowed per account, and per client IP, per window.

@@ -36,6 +36,32 @@ pub enum ErrorCode {
     OauthFailed,
     OauthEmailUnverified,
     Conflict,
+    TemplateUnknownVariable,
+    TemplateUnclosed,
+    InvalidFieldName,
+    DuplicateFieldName,
+    EnumOptionsRequired,
+    TooManyFields,
+    InvalidValue,
+    RequiredValue,
+    InvalidLanguage,
+    InvalidPhone,
+    UnknownProvider,
+    UnknownModel,
+    OutOfRange,
+    TextTooLong,
+    ToolInvalidArguments,
+    AgentInactive,
+    ConversationEnded,
+    ProviderNotConfigured,
+    ProviderAuth,
+    ProviderRateLimited,
+    ProviderTimeout,
+    ProviderUnavailable,
+    ProviderBadRequest,
+    ProviderMalformed,
+    ProviderModelNotFound,
+    SecretKeyMissing,
     Internal,
 }
 
@@ -70,12 +96,49 @@ impl ErrorCode {
             OauthFailed => "oauth_failed",
             OauthEmailUnverified => "oauth_email_unverified",
             Conflict => "conflict",
+            TemplateUnknownVariable => "template_unknown_variable",
+            TemplateUnclosed => "template_unclosed",
+            InvalidFieldName => "invalid_field_name",
+            DuplicateFieldName => "duplicate_field_name",
+            EnumOptionsRequired => "enum_options_required",
+            TooManyFields => "too_many_fields",
+            InvalidValue => "invalid_value",
+            RequiredValue => "required_value",
+            InvalidLanguage => "invalid_language",
+            InvalidPhone => "invalid_phone",
+            UnknownProvider => "unknown_provider",
+            UnknownModel => "unknown_model",
+            OutOfRange => "out_of_range",
+            TextTooLong => "text_too_long",
+            ToolInvalidArguments => "tool_invalid_arguments",
+            AgentInactive => "agent_inactive",
+            ConversationEnded => "conversation_ended",
+            ProviderNotConfigured => "provider_not_configured",
+            ProviderAuth => "provider_auth",
+            ProviderRateLimited => "provider_rate_limited",
+            ProviderTimeout => "provider_timeout",
+            ProviderUnavailable => "provider_unavailable",
+            ProviderBadRequest => "provider_bad_request",
+            ProviderMalformed => "provider_malformed",
+            ProviderModelNotFound => "provider_model_not_found",
+            SecretKeyMissing => "secret_key_missing",
             Internal => "internal",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         ALL.iter().copied().find(|c| c.as_str() == s)
+    }
+
+    /// Errors caused by an upstream provider or missing server setup, not by the request.
+    pub fn is_upstream(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ProviderTimeout
+                | ErrorCode::ProviderUnavailable
+                | ErrorCode::ProviderMalformed
+                | ErrorCode::SecretKeyMissing
+        )
     }
 
     /// HTTP status a REST client sees for this code.
@@ -90,6 +153,30 @@ impl ErrorCode {
             InviteExpired | InviteUsed | InviteRevoked => 410,
             RateLimited => 429,
             OauthFailed | OauthEmailUnverified => 400,
+            TemplateUnknownVariable
+            | TemplateUnclosed
+            | InvalidFieldName
+            | DuplicateFieldName
+            | EnumOptionsRequired
+            | TooManyFields
+            | InvalidValue
+            | RequiredValue
+            | InvalidLanguage
+            | InvalidPhone
+            | UnknownProvider
+            | UnknownModel
+            | OutOfRange
+            | TextTooLong
+            | ToolInvalidArguments
+            | ProviderNotConfigured
+            | ProviderBadRequest
+            | ProviderModelNotFound => 422,
+            AgentInactive | ConversationEnded => 409,
+            ProviderAuth => 424,
+            ProviderRateLimited => 429,
+            ProviderTimeout => 504,
+            ProviderUnavailable | ProviderMalformed => 502,
+            SecretKeyMissing => 503,
             Internal => 500,
         }
     }
@@ -123,6 +210,32 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::OauthFailed,
     ErrorCode::OauthEmailUnverified,
     ErrorCode::Conflict,
+    ErrorCode::TemplateUnknownVariable,
+    ErrorCode::TemplateUnclosed,
+    ErrorCode::InvalidFieldName,
+    ErrorCode::DuplicateFieldName,
+    ErrorCode::EnumOptionsRequired,
+    ErrorCode::TooManyFields,
+    ErrorCode::InvalidValue,
+    ErrorCode::RequiredValue,
+    ErrorCode::InvalidLanguage,
+    ErrorCode::InvalidPhone,
+    ErrorCode::UnknownProvider,
+    ErrorCode::UnknownModel,
+    ErrorCode::OutOfRange,
+    ErrorCode::TextTooLong,
+    ErrorCode::ToolInvalidArguments,
+    ErrorCode::AgentInactive,
+    ErrorCode::ConversationEnded,
+    ErrorCode::ProviderNotConfigured,
+    ErrorCode::ProviderAuth,
+    ErrorCode::ProviderRateLimited,
+    ErrorCode::ProviderTimeout,
+    ErrorCode::ProviderUnavailable,
+    ErrorCode::ProviderBadRequest,
+    ErrorCode::ProviderMalformed,
+    ErrorCode::ProviderModelNotFound,
+    ErrorCode::SecretKeyMissing,
     ErrorCode::Internal,
 ];
 
@@ -132,11 +245,20 @@ pub const ALL: &[ErrorCode] = &[
 pub struct FieldError {
     pub field: String,
     pub code: ErrorCode,
+    /// A value the message quotes (the unknown variable, the allowed range),
+    /// never free prose: the UI translates the code and inserts this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, code: ErrorCode) -> Self {
-        Self { field: field.into(), code }
+        Self { field: field.into(), code, detail: None }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 
@@ -160,6 +282,9 @@ mod tests {
             let s = code.http_status();
             if *code == ErrorCode::Internal {
                 assert_eq!(s, 500);
+            } else if code.is_upstream() {
+                // The fault is a provider's (or the server's own setup), not the caller's.
+                assert!(matches!(s, 502 | 503 | 504), "{code:?} -> {s}");
             } else {
                 assert!((400..500).contains(&s), "{code:?} -> {s}");
             }

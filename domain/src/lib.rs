@@ -3,10 +3,17 @@
 //! Nothing in here performs IO, so every rule can be unit-tested exhaustively and
 //! reused verbatim by the hydrated UI for instant, identical validation.
 
+pub mod agent;
+pub mod catalogue;
+pub mod data_schema;
 pub mod error;
 pub mod locale;
 pub mod permissions;
+pub mod playground;
+pub mod template;
+pub mod tools;
 pub mod validation;
+pub mod views;
 
 pub use error::ErrorCode;
 pub use locale::Locale;

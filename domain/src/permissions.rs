@@ -42,7 +42,7 @@ impl Role {
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
-            | RenameOrganization | ManageSettings => {
+            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -66,6 +66,10 @@ pub enum Permission {
     UseWorkspace,
     RenameOrganization,
     ManageSettings,
+    /// Create, edit, move, activate and delete agents and their folders.
+    ManageAgents,
+    /// Set, test and remove the organisation's provider API keys.
+    ManageProviderKeys,
     InviteMembers,
     RevokeInvitations,
     ManageMemberRoles,
@@ -78,12 +82,14 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 15] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
         Permission::RenameOrganization,
         Permission::ManageSettings,
+        Permission::ManageAgents,
+        Permission::ManageProviderKeys,
         Permission::InviteMembers,
         Permission::RevokeInvitations,
         Permission::ManageMemberRoles,
@@ -161,6 +167,8 @@ mod tests {
             (UseWorkspace, true, true, true),
             (RenameOrganization, false, true, true),
             (ManageSettings, false, true, true),
+            (ManageAgents, false, true, true),
+            (ManageProviderKeys, false, true, true),
             (InviteMembers, false, true, true),
             (RevokeInvitations, false, true, true),
             (ManageMemberRoles, false, true, true),

@@ -3,13 +3,15 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod cols;
 mod m0001_accounts;
+mod m0002_agents;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_accounts::Migration)]
+        vec![Box::new(m0001_accounts::Migration), Box::new(m0002_agents::Migration)]
     }
 }

@@ -5,7 +5,12 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use services::credentials::ServerDefault;
 use services::mailer::{SmtpConfig, SmtpSecurity};
+use services::secrets::SecretBox;
 
 #[derive(Clone)]
 pub struct GoogleConfig {
@@ -41,6 +46,41 @@ pub struct Config {
     pub leptos_toml: String,
     /// Overrides Leptos.toml's `site-addr` when set.
     pub bind: Option<SocketAddr>,
+    /// Seals provider API keys at rest.
+    pub secret_key: SecretKeySource,
+    /// Server-wide provider keys / base URLs (`<PROVIDER>_API_KEY`, `<PROVIDER>_BASE_URL`).
+    pub provider_defaults: BTreeMap<String, ServerDefault>,
+}
+
+/// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
+/// (created on first start) for the embedded setup.
+#[derive(Clone)]
+pub enum SecretKeySource {
+    Inline([u8; 32]),
+    File(PathBuf),
+}
+
+impl fmt::Debug for SecretKeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SecretKeySource::Inline(_) => f.write_str("Inline(<redacted>)"),
+            SecretKeySource::File(p) => write!(f, "File({})", p.display()),
+        }
+    }
+}
+
+impl SecretKeySource {
+    pub fn open(&self) -> Result<SecretBox, String> {
+        match self {
+            SecretKeySource::Inline(k) => Ok(SecretBox::new(k)),
+            SecretKeySource::File(p) => SecretBox::load_or_create(p),
+        }
+    }
+}
+
+/// `openai_compatible` → `OPENAI_COMPATIBLE`.
+pub fn provider_env_prefix(id: &str) -> String {
+    id.to_ascii_uppercase()
 }
 
 impl fmt::Debug for Config {
@@ -54,6 +94,8 @@ impl fmt::Debug for Config {
             .field("google", &self.google)
             .field("smtp", &self.smtp.as_ref().map(|s| (&s.host, s.port)))
             .field("leptos_toml", &self.leptos_toml)
+            .field("secret_key", &self.secret_key)
+            .field("provider_defaults", &self.provider_defaults)
             .finish()
     }
 }
@@ -218,6 +260,42 @@ impl Config {
             }
         };
 
+        let secret_key = match get("HANDOO_SECRET_KEY").filter(|k| !k.trim().is_empty()) {
+            Some(k) => match SecretBox::parse_key(&k) {
+                Ok(key) => SecretKeySource::Inline(key),
+                Err(e) => {
+                    errors.push(format!(
+                        "HANDOO_SECRET_KEY: {e} (generate one with `openssl rand -base64 32`)"
+                    ));
+                    SecretKeySource::Inline([0; 32])
+                }
+            },
+            None => SecretKeySource::File(
+                get("HANDOO_SECRET_KEY_FILE")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from(&data_dir).join("secret.key")),
+            ),
+        };
+
+        let mut provider_defaults = BTreeMap::new();
+        for p in domain::catalogue::PROVIDERS {
+            let prefix = provider_env_prefix(p.id);
+            let api_key = get(&format!("{prefix}_API_KEY")).filter(|k| !k.trim().is_empty());
+            let base_url = match get(&format!("{prefix}_BASE_URL")) {
+                None => None,
+                Some(u) => match services::credentials::normalize_base_url(&u) {
+                    Ok(u) => u,
+                    Err(_) => {
+                        errors.push(format!("{prefix}_BASE_URL: must be an http(s) or ws(s) URL, got {u:?}"));
+                        None
+                    }
+                },
+            };
+            if api_key.is_some() || base_url.is_some() {
+                provider_defaults.insert(p.id.to_string(), ServerDefault { base_url, api_key });
+            }
+        }
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
@@ -231,6 +309,8 @@ impl Config {
             smtp,
             leptos_toml: get("HANDOO_LEPTOS_TOML").unwrap_or_else(|| "Leptos.toml".into()),
             bind,
+            secret_key,
+            provider_defaults,
         })
     }
 }
@@ -290,6 +370,30 @@ mod tests {
         let dbg = format!("{c:?}");
         assert!(!dbg.contains("hunter2") && !dbg.contains("very-secret"), "{dbg}");
         assert!(c.google.is_some());
+    }
+
+    #[test]
+    fn secret_key_and_provider_defaults() {
+        let c = cfg(&[]).unwrap();
+        assert!(matches!(&c.secret_key, SecretKeySource::File(p) if p.ends_with("data/secret.key")));
+        assert!(c.provider_defaults.is_empty());
+        let key = "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=";
+        let c = cfg(&[
+            ("HANDOO_SECRET_KEY", key),
+            ("OPENAI_API_KEY", "sk-server"),
+            ("OPENAI_COMPATIBLE_BASE_URL", "http://127.0.0.1:11434/v1/"),
+        ])
+        .unwrap();
+        assert!(matches!(c.secret_key, SecretKeySource::Inline(k) if k == [1; 32]));
+        assert_eq!(c.provider_defaults["openai"].api_key.as_deref(), Some("sk-server"));
+        assert_eq!(
+            c.provider_defaults["openai_compatible"].base_url.as_deref(),
+            Some("http://127.0.0.1:11434/v1")
+        );
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("sk-server") && !dbg.contains(key), "{dbg}");
+        let err = cfg(&[("HANDOO_SECRET_KEY", "short"), ("GEMINI_BASE_URL", "ftp://x")]).unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! `main.rs` only parses arguments and calls [`run`]; tests call [`build`]
 //! to boot the real router on a random port.
 
+pub mod agents_api;
 pub mod config;
 pub mod csrf;
 pub mod oauth;
@@ -45,6 +46,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(15))
         .build()?;
+    let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
+    let providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     let server_ctx = ServerCtx {
         db: db.clone(),
         mailer,
@@ -52,6 +55,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         dev_login: config.dev_login,
         google_enabled: config.google.is_some(),
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
+        providers,
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),
@@ -101,7 +105,7 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
     // `/api/{*fn_name}` also catches unknown `/api/v1/...` paths: answer
     // those like the REST API does, not as a missing server function.
     if req.uri().path().starts_with("/api/v1/") {
-        return rest::ApiError(domain::ErrorCode::NotFound, None).into_response();
+        return rest::ApiError::new(domain::ErrorCode::NotFound).into_response();
     }
     let ctx = state.server_ctx.clone();
     handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()

@@ -21,41 +21,86 @@ struct ErrorBody<'a> {
     code: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<String>,
-    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    message: String,
 }
 
-/// English fallback messages for API clients; the web UI translates codes.
-fn message(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::Unauthenticated => "authentication required",
-        ErrorCode::Forbidden => "not allowed for your role",
-        ErrorCode::NotFound => "not found",
-        ErrorCode::CsrfMissing => "missing CSRF token",
-        ErrorCode::CsrfInvalid => "invalid CSRF token",
-        ErrorCode::Validation => "invalid input",
-        ErrorCode::LastOwner => "the last owner cannot be removed or demoted",
-        ErrorCode::RateLimited => "too many requests",
-        ErrorCode::Internal => "internal error",
-        _ => "request refused",
-    }
+/// English messages for API clients: the same texts the web UI shows in
+/// English (`app/locales/en.json`), so the two never drift apart.
+static MESSAGES: std::sync::LazyLock<std::collections::HashMap<String, String>> =
+    std::sync::LazyLock::new(|| {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../../app/locales/en.json")).expect("en.json is valid JSON");
+        all["errors"]
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default()
+    });
+
+fn message(code: ErrorCode, detail: Option<&str>) -> String {
+    let text = MESSAGES.get(code.as_str()).cloned().unwrap_or_else(|| "request refused".into());
+    text.replace("{{ detail }}", detail.unwrap_or("…"))
 }
 
 pub fn error_response(status: StatusCode, code: ErrorCode, field: Option<String>) -> Response {
-    (status, Json(ErrorBody { code: code.as_str(), field, message: message(code) })).into_response()
+    ApiError { code, field, detail: None }.with_status(status)
 }
 
-pub struct ApiError(pub ErrorCode, pub Option<String>);
+/// A typed API error: `{code, field?, detail?, message}` with the code's HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub field: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode) -> Self {
+        ApiError { code, field: None, detail: None }
+    }
+
+    pub fn field(code: ErrorCode, field: impl Into<String>) -> Self {
+        ApiError { code, field: Some(field.into()), detail: None }
+    }
+
+    fn with_status(self, status: StatusCode) -> Response {
+        let message = message(self.code, self.detail.as_deref());
+        (
+            status,
+            Json(ErrorBody { code: self.code.as_str(), field: self.field, detail: self.detail, message }),
+        )
+            .into_response()
+    }
+}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.0.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        error_response(status, self.0, self.1)
+        let status =
+            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        self.with_status(status)
     }
 }
 
 impl From<services::ServiceError> for ApiError {
     fn from(e: services::ServiceError) -> Self {
-        ApiError(e.code, e.field)
+        ApiError { code: e.code, field: e.field, detail: e.detail }
+    }
+}
+
+/// JSON bodies: a malformed one is a `validation` error, not axum's plain-text 400/422.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(rej) => {
+                Err(ApiError { code: ErrorCode::Validation, field: None, detail: Some(rej.body_text()) })
+            }
+        }
     }
 }
 
@@ -68,17 +113,17 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError(ErrorCode::Internal, None))?;
+            .map_err(|_| ApiError::new(ErrorCode::Internal))?;
         match session.get::<Uuid>(app::ssr::SESSION_USER).await {
             Ok(Some(id)) => Ok(AuthUser(id)),
-            Ok(None) => Err(ApiError(ErrorCode::Unauthenticated, None)),
-            Err(_) => Err(ApiError(ErrorCode::Internal, None)),
+            Ok(None) => Err(ApiError::new(ErrorCode::Unauthenticated)),
+            Err(_) => Err(ApiError::new(ErrorCode::Internal)),
         }
     }
 }
 
-fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
-    s.parse().map_err(|_| ApiError(ErrorCode::Validation, Some(field.to_string())))
+pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
+    s.parse().map_err(|_| ApiError::field(ErrorCode::Validation, field))
 }
 
 #[derive(Serialize)]
@@ -138,7 +183,7 @@ async fn rename_org(
     Path(org): Path<String>,
     body: Result<Json<RenameBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
-    let Json(body) = body.map_err(|_| ApiError(ErrorCode::Validation, None))?;
+    let Json(body) = body.map_err(|_| ApiError::new(ErrorCode::Validation))?;
     let org = parse_uuid(&org, "org_id")?;
     let ctx = services::require_org(&state.db, uid, org, Permission::RenameOrganization).await?;
     Ok(Json(services::orgs::rename(&state.db, &ctx, &body.name).await?))
@@ -165,8 +210,8 @@ async fn change_role(
     Path((org, user)): Path<(String, String)>,
     body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<services::orgs::Member>, ApiError> {
-    let Json(body) = body.map_err(|_| ApiError(ErrorCode::Validation, None))?;
-    let role = Role::parse(&body.role).ok_or(ApiError(ErrorCode::Validation, Some("role".into())))?;
+    let Json(body) = body.map_err(|_| ApiError::new(ErrorCode::Validation))?;
+    let role = Role::parse(&body.role).ok_or(ApiError::field(ErrorCode::Validation, "role"))?;
     let (org, user) = (parse_uuid(&org, "org_id")?, parse_uuid(&user, "user_id")?);
     let ctx = services::require_org(&state.db, uid, org, Permission::ManageMemberRoles).await?;
     Ok(Json(services::orgs::change_role(&state.db, &ctx, user, role).await?))
@@ -194,11 +239,12 @@ async fn audit(
 }
 
 async fn not_found() -> ApiError {
-    ApiError(ErrorCode::NotFound, None)
+    ApiError::new(ErrorCode::NotFound)
 }
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(crate::agents_api::router())
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/orgs", get(list_orgs))

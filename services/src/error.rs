@@ -9,17 +9,24 @@ use domain::ErrorCode;
 pub struct ServiceError {
     pub code: ErrorCode,
     pub field: Option<String>,
+    /// A value the translated message quotes (see `FieldError::detail`).
+    pub detail: Option<String>,
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
     pub fn new(code: ErrorCode) -> Self {
-        Self { code, field: None }
+        Self { code, field: None, detail: None }
     }
 
     pub fn field(code: ErrorCode, field: impl Into<String>) -> Self {
-        Self { code, field: Some(field.into()) }
+        Self { code, field: Some(field.into()), detail: None }
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 
     pub fn not_found() -> Self {
@@ -43,7 +50,7 @@ impl From<ErrorCode> for ServiceError {
 
 impl From<FieldError> for ServiceError {
     fn from(e: FieldError) -> Self {
-        Self { code: e.code, field: Some(e.field) }
+        Self { code: e.code, field: Some(e.field), detail: e.detail }
     }
 }
 

@@ -2,14 +2,18 @@
 //! [`OrgCtx`], which can only be built by [`authz::require_org`]: the one
 //! authorization path shared by server functions and REST handlers.
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod credentials;
 pub mod db;
 pub mod error;
 pub mod invitations;
 pub mod mailer;
 pub mod orgs;
+pub mod playground;
+pub mod secrets;
 pub mod seed;
 pub mod tokens;
 pub mod users;

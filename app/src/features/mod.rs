@@ -2,8 +2,11 @@
 //! (thin `#[server]` functions), `pages`/`components` (UI).
 
 pub mod account;
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod invitations;
 pub mod members;
 pub mod orgs;
+pub mod playground;
+pub mod providers;

@@ -110,6 +110,9 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.insert("DATABASE_URL".into(), db_url.to_string());
     vars.entry("HANDOO_PUBLIC_URL".into()).or_insert_with(|| "http://127.0.0.1:3000".into());
+    // A fixed key: tests must not write key files into the source tree.
+    vars.entry("HANDOO_SECRET_KEY".into())
+        .or_insert_with(|| "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into());
     Config::from_lookup(|k| vars.get(k).cloned()).expect("valid test config")
 }
 
@@ -180,6 +183,47 @@ impl Client {
             .await
             .unwrap();
         decode(res).await
+    }
+
+    /// A server function whose input is JSON (`input = Json`).
+    pub async fn call_json(&self, name: &str, body: Value) -> FnResult {
+        let res = self
+            .http
+            .post(format!("{}/api/{name}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .header("accept", "application/json")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        decode(res).await
+    }
+
+    /// POSTs to a REST endpoint answering `text/event-stream` and collects
+    /// every event; a non-2xx answer returns its JSON error body instead.
+    pub async fn rest_events(&self, path: &str, body: Value) -> (u16, Vec<Value>) {
+        let res = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        if !(200..300).contains(&status) {
+            return (status, vec![serde_json::from_str(&text).unwrap_or(Value::String(text))]);
+        }
+        let events = text
+            .split("\n\n")
+            .filter_map(|frame| {
+                let data: Vec<&str> =
+                    frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                (!data.is_empty()).then(|| serde_json::from_str(&data.join("\n")).expect("event is JSON"))
+            })
+            .collect();
+        (status, events)
     }
 
     pub async fn call_without_csrf(

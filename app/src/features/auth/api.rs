@@ -133,8 +133,7 @@ pub async fn dev_login(email: String) -> Result<(), AppError> {
     if !ctx.dev_login {
         return Err(AppError::new(ErrorCode::DevLoginDisabled));
     }
-    let email = domain::validation::normalize_email(&email)
-        .map_err(|e| AppError { code: e.code, field: Some(e.field) })?;
+    let email = domain::validation::normalize_email(&email).map_err(|e| AppError::from(e))?;
     // Only the seeded demo accounts, never an arbitrary user.
     if !services::seed::DEMO_USERS.iter().any(|(e, _, _)| *e == email) {
         return Err(AppError::new(ErrorCode::NotFound));
@@ -158,7 +157,7 @@ pub async fn dev_login_users() -> Result<Vec<(String, String)>, AppError> {
 #[server(client = CsrfClient, input = PostUrl, endpoint = "set_locale")]
 pub async fn set_locale(locale: String) -> Result<(), AppError> {
     let locale = domain::Locale::parse(&locale)
-        .ok_or_else(|| AppError { code: domain::ErrorCode::Validation, field: Some("locale".into()) })?;
+        .ok_or_else(|| AppError::field(domain::ErrorCode::Validation, "locale"))?;
     let user_id = crate::ssr::current_user_id().await?;
     let ctx = crate::ssr::server_ctx()?;
     services::users::set_locale(&ctx.db, user_id, locale).await?;

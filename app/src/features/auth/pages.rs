@@ -20,7 +20,7 @@ pub fn hard_navigate(path: &str) {
 /// Splits a server error into (field error for `field`, banner error).
 pub fn field_error(err: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     let i18n = use_i18n();
-    Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| error_message(i18n, e.code)))
+    Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| crate::i18n::describe(i18n, &e)))
 }
 
 pub fn banner_error(
@@ -31,7 +31,7 @@ pub fn banner_error(
     Signal::derive(move || {
         err.get()
             .filter(|e| !e.field.as_deref().is_some_and(|f| fields.contains(&f)))
-            .map(|e| error_message(i18n, e.code))
+            .map(|e| crate::i18n::describe(i18n, &e))
     })
 }
 

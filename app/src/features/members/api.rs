@@ -41,8 +41,8 @@ pub async fn list_members(org_id: Uuid) -> Result<Vec<MemberDto>, AppError> {
 
 #[server(client = CsrfClient, endpoint = "change_role")]
 pub async fn change_role(org_id: Uuid, user_id: Uuid, role: String) -> Result<MemberDto, AppError> {
-    let role = domain::Role::parse(&role)
-        .ok_or_else(|| AppError { code: domain::ErrorCode::Validation, field: Some("role".into()) })?;
+    let role =
+        domain::Role::parse(&role).ok_or_else(|| AppError::field(domain::ErrorCode::Validation, "role"))?;
     let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ManageMemberRoles).await?;
     Ok(services::orgs::change_role(&ctx.db, &org, user_id, role).await?.into())
 }
@@ -55,8 +55,8 @@ pub async fn remove_member(org_id: Uuid, user_id: Uuid) -> Result<(), AppError> 
 
 #[server(client = CsrfClient, endpoint = "invite_member")]
 pub async fn invite_member(org_id: Uuid, email: String, role: String) -> Result<InviteOutcome, AppError> {
-    let role = domain::Role::parse(&role)
-        .ok_or_else(|| AppError { code: domain::ErrorCode::Validation, field: Some("role".into()) })?;
+    let role =
+        domain::Role::parse(&role).ok_or_else(|| AppError::field(domain::ErrorCode::Validation, "role"))?;
     let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::InviteMembers).await?;
     let issued = services::invitations::invite(&ctx.db, &org, &email, role).await?;
     deliver(&ctx, org.user_id(), issued).await

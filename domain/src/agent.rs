@@ -1,0 +1,436 @@
+//! An agent's configuration and the rules it must satisfy before it is
+//! saved. The same [`AgentSettings::validate`] runs in the browser (instant
+//! inline errors) and in the service (the authority).
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalogue::{self, Capability};
+use crate::data_schema::DataSchema;
+use crate::error::FieldError;
+use crate::template;
+use crate::tools::ToolName;
+use crate::validation::normalize_name;
+use crate::ErrorCode;
+
+pub const MAX_DESCRIPTION_CHARS: usize = 1000;
+pub const MAX_PROMPT_CHARS: usize = 20_000;
+pub const MAX_FIRST_MESSAGE_CHARS: usize = 2000;
+pub const MAX_VOICEMAIL_CHARS: usize = 1000;
+pub const TEMPERATURE_MAX: f32 = 2.0;
+pub const MAX_TOKENS_RANGE: (u32, u32) = (16, 32_000);
+pub const CALL_SECONDS_RANGE: (u32, u32) = (30, 4 * 3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    Chat,
+    Voice,
+}
+
+impl AgentKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentKind::Chat => "chat",
+            AgentKind::Voice => "voice",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "chat" => Some(AgentKind::Chat),
+            "voice" => Some(AgentKind::Voice),
+            _ => None,
+        }
+    }
+}
+
+/// How eagerly the voice agent stops talking when the prospect speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Interruption {
+    Low,
+    Medium,
+    High,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Voicemail {
+    HangUp,
+    LeaveMessage { text: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LlmChoice {
+    pub provider: String,
+    pub model: String,
+    pub temperature: f32,
+    pub max_tokens: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SttChoice {
+    pub provider: String,
+    pub model: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TtsChoice {
+    pub provider: String,
+    pub model: String,
+    pub voice: String,
+}
+
+/// Everything an admin edits on an agent (identity and folder live beside it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentSettings {
+    pub name: String,
+    pub description: String,
+    pub kind: AgentKind,
+    pub system_prompt: String,
+    pub first_message: String,
+    /// BCP-47 tag ("en", "fr-FR").
+    pub language: String,
+    pub llm: LlmChoice,
+    /// Speech settings; required for voice agents, ignored by chat agents.
+    pub stt: Option<SttChoice>,
+    pub tts: Option<TtsChoice>,
+    pub interruption: Interruption,
+    pub max_call_seconds: u32,
+    pub voicemail: Voicemail,
+    /// E.164; `transferCall` may only dial this number.
+    pub transfer_number: Option<String>,
+    pub tools: Vec<ToolName>,
+    pub data_schema: DataSchema,
+}
+
+impl AgentSettings {
+    /// A sensible new agent: the form starts from this.
+    pub fn new_default(kind: AgentKind, language: &str) -> Self {
+        let voice = kind == AgentKind::Voice;
+        AgentSettings {
+            name: String::new(),
+            description: String::new(),
+            kind,
+            system_prompt: String::new(),
+            first_message: String::new(),
+            language: language.to_string(),
+            llm: LlmChoice {
+                provider: "openai".into(),
+                model: "gpt-4.1-mini".into(),
+                temperature: 0.7,
+                max_tokens: 512,
+            },
+            stt: voice.then(|| SttChoice { provider: "deepgram".into(), model: "nova-3".into() }),
+            tts: voice.then(|| TtsChoice {
+                provider: "cartesia".into(),
+                model: "sonic-2".into(),
+                voice: "694f9389-aac1-45b6-b726-9d9369183238".into(),
+            }),
+            interruption: Interruption::Medium,
+            max_call_seconds: 600,
+            voicemail: Voicemail::HangUp,
+            transfer_number: None,
+            tools: vec![ToolName::AddNote, ToolName::UpdateData, ToolName::EndCall],
+            data_schema: DataSchema::default(),
+        }
+    }
+
+    /// Checks every rule and returns the normalised settings, or the first
+    /// violation with the form field it belongs to.
+    pub fn validate(mut self) -> Result<AgentSettings, FieldError> {
+        self.name = normalize_name("name", &self.name)?;
+        self.description = bounded("description", self.description.trim(), MAX_DESCRIPTION_CHARS)?;
+        self.system_prompt = bounded("system_prompt", self.system_prompt.trim(), MAX_PROMPT_CHARS)?;
+        template::validate("system_prompt", &self.system_prompt)?;
+        self.first_message = bounded("first_message", self.first_message.trim(), MAX_FIRST_MESSAGE_CHARS)?;
+        template::validate("first_message", &self.first_message)?;
+        self.language = normalize_language(&self.language).ok_or_else(|| {
+            FieldError::new("language", ErrorCode::InvalidLanguage).with_detail(self.language.clone())
+        })?;
+
+        check_model("llm", Capability::Llm, &self.llm.provider, &self.llm.model)?;
+        if !(0.0..=TEMPERATURE_MAX).contains(&self.llm.temperature) || self.llm.temperature.is_nan() {
+            return Err(FieldError::new("llm.temperature", ErrorCode::OutOfRange)
+                .with_detail(format!("0–{TEMPERATURE_MAX}")));
+        }
+        let (lo, hi) = MAX_TOKENS_RANGE;
+        if !(lo..=hi).contains(&self.llm.max_tokens) {
+            return Err(
+                FieldError::new("llm.max_tokens", ErrorCode::OutOfRange).with_detail(format!("{lo}–{hi}"))
+            );
+        }
+
+        if self.kind == AgentKind::Voice {
+            let stt = self
+                .stt
+                .as_ref()
+                .ok_or_else(|| FieldError::new("stt.provider", ErrorCode::UnknownProvider))?;
+            check_model("stt", Capability::Stt, &stt.provider, &stt.model)?;
+            check_language("stt.provider", &stt.provider, &self.language)?;
+            let tts = self
+                .tts
+                .as_mut()
+                .ok_or_else(|| FieldError::new("tts.provider", ErrorCode::UnknownProvider))?;
+            check_model("tts", Capability::Tts, &tts.provider, &tts.model)?;
+            check_language("tts.provider", &tts.provider, &self.language)?;
+            tts.voice = tts.voice.trim().to_string();
+            // Voices are checked against the live list when a key is set, so
+            // only the shape is checked here.
+            if tts.voice.is_empty() || tts.voice.len() > 128 || tts.voice.chars().any(char::is_control) {
+                return Err(FieldError::new("tts.voice", ErrorCode::Validation));
+            }
+        } else {
+            self.stt = None;
+            self.tts = None;
+        }
+
+        let (lo, hi) = CALL_SECONDS_RANGE;
+        if !(lo..=hi).contains(&self.max_call_seconds) {
+            return Err(
+                FieldError::new("max_call_seconds", ErrorCode::OutOfRange).with_detail(format!("{lo}–{hi}"))
+            );
+        }
+        if let Voicemail::LeaveMessage { text } = &mut self.voicemail {
+            *text = bounded("voicemail", text.trim(), MAX_VOICEMAIL_CHARS)?;
+            if text.is_empty() {
+                return Err(FieldError::new("voicemail", ErrorCode::RequiredValue));
+            }
+            template::validate("voicemail", text)?;
+        }
+        self.transfer_number = match self.transfer_number.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(n) => Some(
+                normalize_e164(n)
+                    .ok_or_else(|| FieldError::new("transfer_number", ErrorCode::InvalidPhone))?,
+            ),
+        };
+        let mut tools: Vec<ToolName> = ToolName::ALL.into_iter().filter(|t| self.tools.contains(t)).collect();
+        tools.dedup();
+        self.tools = tools;
+        self.data_schema = self.data_schema.validate()?;
+        Ok(self)
+    }
+}
+
+fn bounded(field: &str, s: &str, max: usize) -> Result<String, FieldError> {
+    if s.chars().count() > max {
+        return Err(FieldError::new(field, ErrorCode::TextTooLong).with_detail(max.to_string()));
+    }
+    Ok(s.to_string())
+}
+
+fn check_model(prefix: &str, cap: Capability, provider: &str, model: &str) -> Result<(), FieldError> {
+    let p = catalogue::provider(provider).filter(|p| p.supports(cap)).ok_or_else(|| {
+        FieldError::new(format!("{prefix}.provider"), ErrorCode::UnknownProvider).with_detail(provider)
+    })?;
+    if !p.accepts_model(cap, model.trim()) {
+        return Err(FieldError::new(format!("{prefix}.model"), ErrorCode::UnknownModel).with_detail(model));
+    }
+    Ok(())
+}
+
+fn check_language(field: &str, provider: &str, language: &str) -> Result<(), FieldError> {
+    match catalogue::provider(provider) {
+        Some(p) if !p.speaks(language) => {
+            Err(FieldError::new(field, ErrorCode::InvalidLanguage).with_detail(language.to_string()))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Normalises a BCP-47 tag of the forms we support: `ll`, `ll-RR`,
+/// `ll-Ssss`, `ll-Ssss-RR`, `ll-419` (language 2–3 letters, script, region).
+pub fn normalize_language(tag: &str) -> Option<String> {
+    let parts: Vec<&str> = tag.trim().split(['-', '_']).collect();
+    let lang = parts.first()?;
+    if !(2..=3).contains(&lang.len()) || !lang.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let mut out = lang.to_ascii_lowercase();
+    let mut rest = &parts[1..];
+    if let Some(script) = rest.first().filter(|s| s.len() == 4 && s.chars().all(|c| c.is_ascii_alphabetic()))
+    {
+        out.push('-');
+        out.push_str(&script[..1].to_ascii_uppercase());
+        out.push_str(&script[1..].to_ascii_lowercase());
+        rest = &rest[1..];
+    }
+    if let Some(region) = rest.first() {
+        let ok = (region.len() == 2 && region.chars().all(|c| c.is_ascii_alphabetic()))
+            || (region.len() == 3 && region.chars().all(|c| c.is_ascii_digit()));
+        if !ok {
+            return None;
+        }
+        out.push('-');
+        out.push_str(&region.to_ascii_uppercase());
+        rest = &rest[1..];
+    }
+    rest.is_empty().then_some(out)
+}
+
+/// `+` then 8–15 digits, first digit not 0; spaces, dots, dashes and
+/// brackets are dropped. Full number-plan validation comes with prospects.
+pub fn normalize_e164(input: &str) -> Option<String> {
+    let cleaned: String = input.chars().filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')')).collect();
+    let digits = cleaned.strip_prefix('+')?;
+    let ok = (8..=15).contains(&digits.len())
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    ok.then_some(cleaned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data_schema::{DataField, FieldKind};
+
+    fn valid() -> AgentSettings {
+        AgentSettings {
+            name: "  Sales   Max ".into(),
+            system_prompt: "You sell cars to {{prospect.first_name}}.".into(),
+            first_message: "Bonjour {{prospect.first_name}}, {{agent.name}} ici.".into(),
+            ..AgentSettings::new_default(AgentKind::Voice, "fr_fr")
+        }
+    }
+
+    #[test]
+    fn defaults_are_valid_once_named() {
+        for kind in [AgentKind::Chat, AgentKind::Voice] {
+            let s = AgentSettings { name: "A".into(), ..AgentSettings::new_default(kind, "en") };
+            assert!(s.validate().is_ok(), "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn validation_normalises() {
+        let v = valid().validate().unwrap();
+        assert_eq!(v.name, "Sales Max");
+        assert_eq!(v.language, "fr-FR");
+        let chat = AgentSettings { kind: AgentKind::Chat, ..valid() }.validate().unwrap();
+        assert!(chat.stt.is_none() && chat.tts.is_none(), "chat agents keep no speech settings");
+        let s = AgentSettings {
+            transfer_number: Some(" +33 (6) 12-34-56-78 ".into()),
+            tools: vec![ToolName::EndCall, ToolName::AddNote, ToolName::EndCall],
+            ..valid()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(s.transfer_number.as_deref(), Some("+33612345678"));
+        assert_eq!(s.tools, vec![ToolName::AddNote, ToolName::EndCall]);
+        let blank = AgentSettings { transfer_number: Some("  ".into()), ..valid() }.validate().unwrap();
+        assert_eq!(blank.transfer_number, None);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let field = |s: AgentSettings| {
+            let e = s.validate().unwrap_err();
+            (e.field, e.code)
+        };
+        let f = |n: &str, c: ErrorCode| (n.to_string(), c);
+        assert_eq!(field(AgentSettings { name: " ".into(), ..valid() }), f("name", ErrorCode::NameRequired));
+        assert_eq!(
+            field(AgentSettings { system_prompt: "Hi {{prospect.age}}".into(), ..valid() }),
+            f("system_prompt", ErrorCode::TemplateUnknownVariable)
+        );
+        assert_eq!(
+            field(AgentSettings { first_message: "Hi {{today".into(), ..valid() }),
+            f("first_message", ErrorCode::TemplateUnclosed)
+        );
+        assert_eq!(
+            field(AgentSettings { system_prompt: "x".repeat(MAX_PROMPT_CHARS + 1), ..valid() }),
+            f("system_prompt", ErrorCode::TextTooLong)
+        );
+        assert_eq!(
+            field(AgentSettings { language: "french".into(), ..valid() }),
+            f("language", ErrorCode::InvalidLanguage)
+        );
+        let mut s = valid();
+        s.llm.provider = "skynet".into();
+        assert_eq!(field(s), f("llm.provider", ErrorCode::UnknownProvider));
+        let mut s = valid();
+        s.llm.model = "gpt-2".into();
+        assert_eq!(field(s), f("llm.model", ErrorCode::UnknownModel));
+        let mut s = valid();
+        s.llm.provider = "deepgram".into();
+        assert_eq!(field(s), f("llm.provider", ErrorCode::UnknownProvider), "an STT-only provider is no LLM");
+        let mut s = valid();
+        s.llm.temperature = 2.5;
+        assert_eq!(field(s), f("llm.temperature", ErrorCode::OutOfRange));
+        let mut s = valid();
+        s.llm.temperature = f32::NAN;
+        assert_eq!(field(s), f("llm.temperature", ErrorCode::OutOfRange));
+        let mut s = valid();
+        s.llm.max_tokens = 0;
+        assert_eq!(field(s), f("llm.max_tokens", ErrorCode::OutOfRange));
+        assert_eq!(
+            field(AgentSettings { stt: None, ..valid() }),
+            f("stt.provider", ErrorCode::UnknownProvider)
+        );
+        let mut s = valid();
+        s.tts.as_mut().unwrap().model = "tts-1".into();
+        assert_eq!(field(s), f("tts.model", ErrorCode::UnknownModel));
+        let mut s = AgentSettings { language: "ja".into(), ..valid() };
+        s.stt = Some(SttChoice { provider: "deepgram".into(), model: "nova-3".into() });
+        assert_eq!(field(s), f("stt.provider", ErrorCode::InvalidLanguage));
+        let mut s = valid();
+        s.tts.as_mut().unwrap().voice = " ".into();
+        assert_eq!(field(s), f("tts.voice", ErrorCode::Validation));
+        assert_eq!(
+            field(AgentSettings { max_call_seconds: 5, ..valid() }),
+            f("max_call_seconds", ErrorCode::OutOfRange)
+        );
+        assert_eq!(
+            field(AgentSettings { voicemail: Voicemail::LeaveMessage { text: " ".into() }, ..valid() }),
+            f("voicemail", ErrorCode::RequiredValue)
+        );
+        assert_eq!(
+            field(AgentSettings {
+                voicemail: Voicemail::LeaveMessage { text: "{{oops}}".into() },
+                ..valid()
+            }),
+            f("voicemail", ErrorCode::TemplateUnknownVariable)
+        );
+        assert_eq!(
+            field(AgentSettings { transfer_number: Some("0612345678".into()), ..valid() }),
+            f("transfer_number", ErrorCode::InvalidPhone)
+        );
+        let bad_schema = DataSchema {
+            fields: vec![DataField {
+                name: "9x".into(),
+                kind: FieldKind::String,
+                description: String::new(),
+                required: false,
+            }],
+        };
+        assert_eq!(
+            field(AgentSettings { data_schema: bad_schema, ..valid() }),
+            f("data_schema.0.name", ErrorCode::InvalidFieldName)
+        );
+    }
+
+    #[test]
+    fn languages() {
+        for (input, out) in [
+            ("en", "en"),
+            ("FR", "fr"),
+            ("fr_ca", "fr-CA"),
+            ("es-419", "es-419"),
+            ("zh-hant-tw", "zh-Hant-TW"),
+            ("yue", "yue"),
+        ] {
+            assert_eq!(normalize_language(input).as_deref(), Some(out), "{input}");
+        }
+        for bad in ["", "e", "english", "en-", "en-U", "en-USA1", "12", "en-US-x"] {
+            assert_eq!(normalize_language(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn e164() {
+        assert_eq!(normalize_e164("+1 (415) 555-0100").as_deref(), Some("+14155550100"));
+        for bad in ["+0123456789", "0612345678", "+12", "+1234567890123456", "+33 6a"] {
+            assert_eq!(normalize_e164(bad), None, "{bad}");
+        }
+    }
+}

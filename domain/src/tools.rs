@@ -1,0 +1,335 @@
+//! The built-in tools an agent can call: defined once here (name, purpose,
+//! JSON schema of the arguments) and parsed here, so the chat playground and
+//! the voice worker refuse exactly the same bad calls. The handlers (what a
+//! call does) live in `services`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use crate::data_schema::{DataSchema, ValueError};
+
+pub const MAX_NOTE_CHARS: usize = 2000;
+pub const MAX_REASON_CHARS: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ToolName {
+    #[serde(rename = "addNote")]
+    AddNote,
+    #[serde(rename = "updateData")]
+    UpdateData,
+    #[serde(rename = "endCall")]
+    EndCall,
+    #[serde(rename = "transferCall")]
+    TransferCall,
+}
+
+impl ToolName {
+    pub const ALL: [ToolName; 4] =
+        [ToolName::AddNote, ToolName::UpdateData, ToolName::EndCall, ToolName::TransferCall];
+
+    /// The name the LLM sees and calls.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::AddNote => "addNote",
+            ToolName::UpdateData => "updateData",
+            ToolName::EndCall => "endCall",
+            ToolName::TransferCall => "transferCall",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ToolName> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// A tool as offered to an LLM: the same shape OpenAI, Anthropic and Gemini
+/// accept (each provider client wraps it in its own envelope).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: Value,
+}
+
+/// What a tool needs to know about the agent to describe and check calls.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolContext<'a> {
+    pub enabled: &'a [ToolName],
+    pub schema: &'a DataSchema,
+    /// The only number `transferCall` may dial (E.164); `None` disables transfers.
+    pub transfer_number: Option<&'a str>,
+}
+
+impl ToolContext<'_> {
+    /// The specs to offer the LLM: enabled tools that can work for this agent
+    /// (`updateData` needs a schema, `transferCall` a configured number).
+    pub fn specs(&self) -> Vec<ToolSpec> {
+        ToolName::ALL.into_iter().filter(|t| self.enabled.contains(t)).filter_map(|t| self.spec(t)).collect()
+    }
+
+    fn spec(&self, tool: ToolName) -> Option<ToolSpec> {
+        let (description, parameters) = match tool {
+            ToolName::AddNote => (
+                "Save a short note about the conversation for the sales team (facts learned, follow-ups).".to_string(),
+                object(json!({"text": {"type": "string", "description": "The note", "maxLength": MAX_NOTE_CHARS}}), &["text"]),
+            ),
+            ToolName::UpdateData => {
+                if self.schema.fields.is_empty() {
+                    return None;
+                }
+                let fields: Vec<String> = self
+                    .schema
+                    .fields
+                    .iter()
+                    .map(|f| {
+                        let req = if f.required { ", required" } else { "" };
+                        let opts = match &f.kind {
+                            crate::data_schema::FieldKind::Enum { options } => format!(" one of [{}]", options.join(", ")),
+                            _ => String::new(),
+                        };
+                        format!("- {} ({}{req}{opts}): {}", f.name, f.kind.type_name(), f.description)
+                    })
+                    .collect();
+                (
+                    format!(
+                        "Record a value the prospect gave for one of these fields:\n{}",
+                        fields.join("\n")
+                    ),
+                    object(
+                        json!({
+                            "field": {"type": "string", "enum": self.schema.fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>()},
+                            "value": {"description": "The value, in the field's type (dates as YYYY-MM-DD)."}
+                        }),
+                        &["field", "value"],
+                    ),
+                )
+            }
+            ToolName::EndCall => (
+                "End the conversation politely once it is over (goal reached, prospect asks to stop, or nothing left to do)."
+                    .to_string(),
+                object(json!({"reason": {"type": "string", "description": "Why the call ends", "maxLength": MAX_REASON_CHARS}}), &["reason"]),
+            ),
+            ToolName::TransferCall => {
+                let number = self.transfer_number?;
+                (
+                    format!("Transfer the call to a human colleague at {number} when the prospect asks for a person."),
+                    object(json!({"number": {"type": "string", "enum": [number]}}), &["number"]),
+                )
+            }
+        };
+        Some(ToolSpec { name: tool.as_str().to_string(), description, parameters })
+    }
+
+    /// Checks a call the LLM made. The error text is sent back to the LLM as
+    /// the tool result, so it says how to call correctly.
+    pub fn parse_call(&self, name: &str, arguments: &str) -> Result<ToolCall, ToolError> {
+        let tool = ToolName::parse(name).ok_or_else(|| ToolError::UnknownTool(name.to_string()))?;
+        if !self.enabled.contains(&tool) {
+            return Err(ToolError::NotEnabled(tool));
+        }
+        let args: Value = if arguments.trim().is_empty() {
+            Value::Object(Map::new())
+        } else {
+            serde_json::from_str(arguments).map_err(|e| ToolError::InvalidJson(e.to_string()))?
+        };
+        let Value::Object(args) = args else {
+            return Err(ToolError::InvalidJson("arguments must be a JSON object".into()));
+        };
+        match tool {
+            ToolName::AddNote => {
+                let text = required_text(&args, "text", MAX_NOTE_CHARS)?;
+                Ok(ToolCall::AddNote { text })
+            }
+            ToolName::UpdateData => {
+                let field = required_text(&args, "field", 64)?;
+                let value = args.get("value").ok_or(ToolError::MissingArgument("value"))?;
+                let value = self.schema.check_value(&field, value).map_err(ToolError::Data)?;
+                Ok(ToolCall::UpdateData { field, value })
+            }
+            ToolName::EndCall => {
+                let reason = required_text(&args, "reason", MAX_REASON_CHARS)?;
+                Ok(ToolCall::EndCall { reason })
+            }
+            ToolName::TransferCall => {
+                let allowed = self.transfer_number.ok_or(ToolError::TransferNotConfigured)?;
+                let number = required_text(&args, "number", 32)?;
+                let normalised = crate::agent::normalize_e164(&number);
+                if normalised.as_deref() != Some(allowed) {
+                    return Err(ToolError::InvalidArgument {
+                        arg: "number",
+                        reason: format!("only {allowed} is allowed"),
+                    });
+                }
+                Ok(ToolCall::TransferCall { number: allowed.to_string() })
+            }
+        }
+    }
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({"type": "object", "properties": properties, "required": required, "additionalProperties": false})
+}
+
+fn required_text(args: &Map<String, Value>, name: &'static str, max: usize) -> Result<String, ToolError> {
+    let v = args.get(name).ok_or(ToolError::MissingArgument(name))?;
+    let s = v.as_str().ok_or(ToolError::InvalidArgument { arg: name, reason: "must be a string".into() })?;
+    let s = s.trim();
+    if s.is_empty() {
+        return Err(ToolError::InvalidArgument { arg: name, reason: "must not be empty".into() });
+    }
+    if s.chars().count() > max {
+        return Err(ToolError::InvalidArgument { arg: name, reason: format!("at most {max} characters") });
+    }
+    Ok(s.to_string())
+}
+
+/// A validated tool call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "tool", rename_all = "snake_case")]
+pub enum ToolCall {
+    AddNote { text: String },
+    UpdateData { field: String, value: Value },
+    EndCall { reason: String },
+    TransferCall { number: String },
+}
+
+impl ToolCall {
+    pub fn name(&self) -> ToolName {
+        match self {
+            ToolCall::AddNote { .. } => ToolName::AddNote,
+            ToolCall::UpdateData { .. } => ToolName::UpdateData,
+            ToolCall::EndCall { .. } => ToolName::EndCall,
+            ToolCall::TransferCall { .. } => ToolName::TransferCall,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ToolError {
+    #[error("there is no tool named '{0}'")]
+    UnknownTool(String),
+    #[error("the tool {} is not enabled for this agent", .0.as_str())]
+    NotEnabled(ToolName),
+    #[error("arguments are not valid JSON: {0}")]
+    InvalidJson(String),
+    #[error("missing argument '{0}'")]
+    MissingArgument(&'static str),
+    #[error("argument '{arg}' {reason}")]
+    InvalidArgument { arg: &'static str, reason: String },
+    #[error("{0}")]
+    Data(ValueError),
+    #[error("this agent has no transfer number")]
+    TransferNotConfigured,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data_schema::{DataField, FieldKind};
+
+    fn schema() -> DataSchema {
+        DataSchema {
+            fields: vec![
+                DataField {
+                    name: "budget".into(),
+                    kind: FieldKind::Number,
+                    description: "Monthly budget".into(),
+                    required: true,
+                },
+                DataField {
+                    name: "model".into(),
+                    kind: FieldKind::Enum { options: vec!["Clio".into(), "Megane".into()] },
+                    description: String::new(),
+                    required: false,
+                },
+            ],
+        }
+    }
+
+    fn ctx<'a>(schema: &'a DataSchema, enabled: &'a [ToolName]) -> ToolContext<'a> {
+        ToolContext { enabled, schema, transfer_number: Some("+33612345678") }
+    }
+
+    #[test]
+    fn specs_follow_enabled_tools_and_agent_setup() {
+        let s = schema();
+        let all = ToolName::ALL;
+        let specs = ctx(&s, &all).specs();
+        let names: Vec<_> = specs.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["addNote", "updateData", "endCall", "transferCall"]);
+        let update = &specs[1];
+        assert_eq!(update.parameters["properties"]["field"]["enum"], json!(["budget", "model"]));
+        assert!(update.description.contains("budget (number, required): Monthly budget"));
+        assert!(update.description.contains("one of [Clio, Megane]"));
+        assert_eq!(specs[3].parameters["properties"]["number"]["enum"], json!(["+33612345678"]));
+        for spec in &specs {
+            assert_eq!(spec.parameters["type"], "object");
+            assert_eq!(spec.parameters["additionalProperties"], false);
+        }
+
+        // No schema → no updateData; no number → no transferCall; disabled → absent.
+        let empty = DataSchema::default();
+        let c = ToolContext { enabled: &all, schema: &empty, transfer_number: None };
+        let names: Vec<_> = c.specs().into_iter().map(|t| t.name).collect();
+        assert_eq!(names, ["addNote", "endCall"]);
+        assert!(ctx(&s, &[ToolName::EndCall]).specs().iter().all(|t| t.name == "endCall"));
+    }
+
+    #[test]
+    fn valid_calls_parse_and_normalise() {
+        let s = schema();
+        let c = ctx(&s, &ToolName::ALL);
+        assert_eq!(
+            c.parse_call("updateData", r#"{"field":"budget","value":"450"}"#).unwrap(),
+            ToolCall::UpdateData { field: "budget".into(), value: json!(450) }
+        );
+        assert_eq!(
+            c.parse_call("addNote", r#"{"text":"  wants a hybrid "}"#).unwrap(),
+            ToolCall::AddNote { text: "wants a hybrid".into() }
+        );
+        assert_eq!(
+            c.parse_call("endCall", r#"{"reason":"meeting booked"}"#).unwrap().name(),
+            ToolName::EndCall
+        );
+        assert_eq!(
+            c.parse_call("transferCall", r#"{"number":"+33 6 12 34 56 78"}"#).unwrap(),
+            ToolCall::TransferCall { number: "+33612345678".into() }
+        );
+    }
+
+    #[test]
+    fn bad_calls_are_refused_with_a_useful_message() {
+        let s = schema();
+        let c = ctx(&s, &[ToolName::AddNote, ToolName::UpdateData, ToolName::TransferCall]);
+        let err = |n: &str, a: &str| c.parse_call(n, a).unwrap_err();
+        assert_eq!(err("sendEmail", "{}"), ToolError::UnknownTool("sendEmail".into()));
+        assert_eq!(err("endCall", r#"{"reason":"x"}"#), ToolError::NotEnabled(ToolName::EndCall));
+        assert!(matches!(err("addNote", "{text:"), ToolError::InvalidJson(_)));
+        assert!(matches!(err("addNote", "[1]"), ToolError::InvalidJson(_)));
+        assert_eq!(err("addNote", ""), ToolError::MissingArgument("text"));
+        assert!(matches!(err("addNote", r#"{"text": 5}"#), ToolError::InvalidArgument { arg: "text", .. }));
+        assert!(matches!(err("addNote", r#"{"text": "  "}"#), ToolError::InvalidArgument { .. }));
+        let long = format!(r#"{{"text":"{}"}}"#, "x".repeat(MAX_NOTE_CHARS + 1));
+        assert!(matches!(err("addNote", &long), ToolError::InvalidArgument { .. }));
+        assert_eq!(err("updateData", r#"{"field":"budget"}"#), ToolError::MissingArgument("value"));
+        let e = err("updateData", r#"{"field":"model","value":"Zoe"}"#);
+        assert_eq!(e.to_string(), "'model' expects one of: Clio, Megane");
+        assert!(matches!(err("updateData", r#"{"field":"colour","value":"red"}"#), ToolError::Data(_)));
+        let e = err("transferCall", r#"{"number":"+19005550100"}"#);
+        assert_eq!(e.to_string(), "argument 'number' only +33612345678 is allowed");
+        let no_number = ToolContext { transfer_number: None, ..c };
+        assert_eq!(
+            no_number.parse_call("transferCall", r#"{"number":"+1"}"#).unwrap_err(),
+            ToolError::TransferNotConfigured
+        );
+    }
+
+    #[test]
+    fn wire_names_round_trip() {
+        for t in ToolName::ALL {
+            assert_eq!(ToolName::parse(t.as_str()), Some(t));
+            assert_eq!(serde_json::to_value(t).unwrap(), json!(t.as_str()));
+        }
+    }
+}

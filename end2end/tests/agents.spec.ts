@@ -1,0 +1,103 @@
+import { test, expect, Page } from '@playwright/test';
+
+const PASSWORD = 'correct horse battery staple';
+const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+async function waitHydrated(page: Page) {
+  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
+}
+
+async function newOwner(page: Page) {
+  const id = unique();
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Ada Admin');
+  await page.fill('#email', `ada-${id}@example.com`);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+  await waitHydrated(page);
+  await page.fill('#org-name', `Motors ${id}`);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await page.waitForURL(/\/app$/);
+}
+
+test('create a folder and an agent with a schema, then chat with it in the playground', async ({ page }) => {
+  await newOwner(page);
+  await page.getByTestId('nav-agents').click();
+  await page.waitForURL('**/app/agents');
+  await waitHydrated(page);
+
+  // A folder, selected once created.
+  await page.getByTestId('new-folder-name').fill('Outbound');
+  await page.getByTestId('new-folder-name').press('Enter');
+  await expect(page.getByTestId('folder-Outbound')).toHaveAttribute('aria-pressed', 'true');
+
+  await page.getByTestId('new-agent').click();
+  await page.waitForURL(/\/app\/agents\/new\?folder=/);
+  await waitHydrated(page);
+  await page.fill('#agent-name', 'Max');
+  await page.fill('#system-prompt', 'You call {{prospect.first_name}} about a test drive.');
+
+  // An unknown variable is highlighted, previewed as an error, and refused on save.
+  await page.fill('#first-message', 'Hello {{prospect.nickname}}!');
+  await expect(page.getByTestId('preview-first-message')).toContainText('{{prospect.nickname}}');
+  await page.getByTestId('save-agent').click();
+  await expect(page.locator('#first-message-error')).toContainText('Unknown variable {{prospect.nickname}}');
+  await page.fill('#first-message', 'Hello {{prospect.first_name}}, this is {{agent.name}}.');
+  await expect(page.getByTestId('preview-first-message')).toContainText('Hello Alex, this is Max.');
+
+  // Data schema: a required number and a choice.
+  await page.getByTestId('schema-add').click();
+  await page.getByTestId('schema-name-0').fill('budget');
+  await page.getByTestId('schema-type-0').selectOption('number');
+  await page.getByTestId('schema-required-0').check();
+  await page.getByTestId('schema-description-0').fill('Monthly budget in euros');
+  await page.getByTestId('schema-add').click();
+  await page.getByTestId('schema-name-1').fill('model');
+  await page.getByTestId('schema-type-1').selectOption('enum');
+  await page.getByTestId('schema-options-1').fill('Clio, Megane');
+
+  await page.getByTestId('save-agent').click();
+  await page.waitForURL(/\/app\/agents\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('agent-title')).toHaveText('Max');
+
+  // Listed in its folder.
+  await page.goto('/app/agents');
+  await waitHydrated(page);
+  await page.getByTestId('folder-Outbound').click();
+  await expect(page.getByTestId('agent-list')).toContainText('Max');
+  await page.getByTestId('agent-search').fill('nobody');
+  await expect(page.getByTestId('agent-list')).toHaveCount(0);
+  await page.getByTestId('agent-search').fill('ma');
+  await page.getByTestId('playground-Max').click();
+
+  // The playground: streamed reply, then a tool call filling the data panel.
+  await page.waitForURL(/\/playground$/);
+  await waitHydrated(page);
+  await page.getByTestId('new-conversation').click();
+  await page.waitForURL(/\/playground\?c=/);
+  await expect(page.getByTestId('turn-assistant').first()).toHaveText('Hello Alex, this is Max.');
+  await page.getByTestId('playground-input').fill('Hello, who is this?');
+  await page.getByTestId('playground-send').click();
+  await expect(page.getByTestId('turn-assistant').last()).toHaveText('You said: Hello, who is this?');
+
+  await page.getByTestId('playground-input').fill('My budget is 450');
+  await page.getByTestId('playground-send').click();
+  await expect(page.getByTestId('turn-tool-call')).toContainText('updateData');
+  await expect(page.getByTestId('turn-tool-ok')).toBeVisible();
+  await expect(page.getByTestId('data-value-budget')).toHaveText('450');
+  await expect(page.getByTestId('turn-assistant').last()).toHaveText('Got it.');
+
+  // Saved: reloading shows the same conversation and data.
+  await page.reload();
+  await waitHydrated(page);
+  await expect(page.getByTestId('data-value-budget')).toHaveText('450');
+  await expect(page.getByTestId('conversation-history')).toContainText('turns');
+
+  // Goodbye ends it: the input is disabled.
+  await page.getByTestId('playground-input').fill('bye');
+  await page.getByTestId('playground-send').click();
+  await expect(page.getByTestId('conversation-ended')).toContainText('prospect said goodbye');
+  await expect(page.getByTestId('playground-input')).toBeDisabled();
+});

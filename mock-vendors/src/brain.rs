@@ -1,0 +1,135 @@
+//! What the mock model "says": a few deterministic rules so tests and the
+//! e2e playground can drive every path (text, each tool, tool results).
+//!
+//! - the last message is a tool result → "Got it." (or an apology if the tool failed)
+//! - "note: <text>"                      → addNote(text)
+//! - "<field> is <value>"                → updateData(field, value) when `field`
+//!   is one of updateData's declared fields
+//! - "bye" / "goodbye" / "au revoir"     → endCall("prospect said goodbye")
+//! - anything else                        → "You said: <message>", streamed word by word
+
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    Text(String),
+    Tool { name: String, args: Value },
+}
+
+/// The conversation as the mock needs it, whatever the vendor format.
+#[derive(Debug, Clone, Default)]
+pub struct Prompt {
+    pub last_user: Option<String>,
+    /// `Some(is_error)` when the last message is a tool result.
+    pub last_tool_result: Option<bool>,
+    pub tool_names: Vec<String>,
+    /// updateData's allowed field names.
+    pub data_fields: Vec<String>,
+}
+
+pub fn reply(p: &Prompt) -> Vec<Step> {
+    if let Some(is_error) = p.last_tool_result {
+        let text = if is_error { "Sorry, let me correct that." } else { "Got it." };
+        return vec![Step::Text(text.into())];
+    }
+    let msg = p.last_user.clone().unwrap_or_default();
+    let lower = msg.trim().to_lowercase();
+    let has = |t: &str| p.tool_names.iter().any(|n| n == t);
+    if let Some(note) =
+        lower.strip_prefix("note:").map(|rest| msg.trim().get(5..).unwrap_or(rest).trim().to_string())
+    {
+        if has("addNote") {
+            return vec![
+                Step::Text("Noting that.".into()),
+                Step::Tool { name: "addNote".into(), args: json!({"text": note}) },
+            ];
+        }
+    }
+    if has("updateData") {
+        for field in &p.data_fields {
+            let needle = format!("{} is ", field.replace('_', " "));
+            let alt = format!("{field} is ");
+            let pos = lower
+                .find(&alt)
+                .map(|i| i + alt.len())
+                .or_else(|| lower.find(&needle).map(|i| i + needle.len()));
+            if let Some(start) = pos {
+                let value = msg
+                    .get(start..)
+                    .unwrap_or(&lower[start..])
+                    .trim()
+                    .trim_end_matches(['.', '!'])
+                    .to_string();
+                return vec![Step::Tool {
+                    name: "updateData".into(),
+                    args: json!({"field": field, "value": value}),
+                }];
+            }
+        }
+    }
+    if has("endCall")
+        && ["bye", "goodbye", "au revoir"].iter().any(|w| lower.trim_end_matches(['.', '!']) == *w)
+    {
+        return vec![
+            Step::Text("Goodbye!".into()),
+            Step::Tool { name: "endCall".into(), args: json!({"reason": "prospect said goodbye"}) },
+        ];
+    }
+    vec![Step::Text(format!("You said: {}", msg.trim()))]
+}
+
+/// Splits text into streaming deltas (words with their trailing space).
+pub fn deltas(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        cur.push(c);
+        if c == ' ' {
+            out.push(std::mem::take(&mut cur));
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prompt(msg: &str) -> Prompt {
+        Prompt {
+            last_user: Some(msg.into()),
+            tool_names: vec!["addNote".into(), "updateData".into(), "endCall".into()],
+            data_fields: vec!["budget".into(), "test_drive".into()],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn rules() {
+        assert_eq!(reply(&prompt("Hello there")), vec![Step::Text("You said: Hello there".into())]);
+        assert_eq!(
+            reply(&prompt("My budget is 450 euros.")),
+            vec![Step::Tool {
+                name: "updateData".into(),
+                args: json!({"field": "budget", "value": "450 euros"})
+            }]
+        );
+        assert_eq!(
+            reply(&prompt("test drive is 2026-12-01"))[0],
+            Step::Tool {
+                name: "updateData".into(),
+                args: json!({"field": "test_drive", "value": "2026-12-01"})
+            }
+        );
+        assert!(
+            matches!(&reply(&prompt("Note: call back Friday"))[1], Step::Tool { name, args } if name == "addNote" && args["text"] == "call back Friday")
+        );
+        assert!(matches!(&reply(&prompt("Bye!"))[1], Step::Tool { name, .. } if name == "endCall"));
+        let after = Prompt { last_tool_result: Some(false), ..prompt("x") };
+        assert_eq!(reply(&after), vec![Step::Text("Got it.".into())]);
+        assert_eq!(deltas("a bc d"), vec!["a ", "bc ", "d"]);
+    }
+}

@@ -1,0 +1,266 @@
+//! Mock LLM / STT / TTS vendors on one local port, each under its own path
+//! prefix and speaking that vendor's real wire format:
+//!
+//! | vendor    | base URL to configure                  |
+//! |-----------|----------------------------------------|
+//! | OpenAI    | `http://{addr}/openai/v1`              |
+//! | Anthropic | `http://{addr}/anthropic/v1`           |
+//! | Gemini    | `http://{addr}/gemini/v1beta`          |
+//!
+//! The API key selects a failure to reproduce (see [`Fault`]); any other
+//! non-empty key works. Every request is recorded for assertions.
+
+pub mod anthropic;
+pub mod brain;
+pub mod gemini;
+pub mod openai;
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::Value;
+
+/// A failure chosen by the API key the client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// `bad-key`: 401 with the vendor's auth error body.
+    BadKey,
+    /// `rate-limited`: 429 with `retry-after: 1`.
+    RateLimited,
+    /// `rate-limited-long`: 429 with `retry-after: 120`.
+    RateLimitedLong,
+    /// `down`: 503 every time.
+    Down,
+    /// `flaky`: 503 on the first request of each kind, then fine.
+    Flaky,
+    /// `stall`: headers, one delta, then silence.
+    Stall,
+    /// `malformed`: a data line that is not JSON.
+    Malformed,
+    /// `truncated`: the stream stops before the vendor's end marker.
+    Truncated,
+    /// `slow`: a delta every 50 ms, for a long time (cancellation tests).
+    Slow,
+    /// `midstream-error`: a few deltas, then the vendor's in-stream error event.
+    MidstreamError,
+}
+
+impl Fault {
+    pub fn from_key(key: &str) -> Option<Fault> {
+        Some(match key {
+            "bad-key" => Fault::BadKey,
+            "rate-limited" => Fault::RateLimited,
+            "rate-limited-long" => Fault::RateLimitedLong,
+            "down" => Fault::Down,
+            "flaky" => Fault::Flaky,
+            "stall" => Fault::Stall,
+            "malformed" => Fault::Malformed,
+            "truncated" => Fault::Truncated,
+            "slow" => Fault::Slow,
+            "midstream-error" => Fault::MidstreamError,
+            _ => return None,
+        })
+    }
+}
+
+/// The model name that answers 404 on every vendor.
+pub const MISSING_MODEL: &str = "no-such-model";
+
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub vendor: &'static str,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub requests: Mutex<Vec<Recorded>>,
+    /// Streams whose client went away before the end (cancellation).
+    pub disconnects: AtomicUsize,
+    /// Per-vendor request counters (for `flaky`).
+    pub hits: Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl State {
+    pub(crate) fn record(&self, vendor: &'static str, path: String, headers: &HeaderMap, body: &Value) {
+        self.requests.lock().unwrap().push(Recorded {
+            vendor,
+            path,
+            headers: headers.clone(),
+            body: body.clone(),
+        });
+    }
+
+    /// 1 for the first request to `vendor`, 2 for the second…
+    pub(crate) fn hit(&self, vendor: &str) -> usize {
+        let mut hits = self.hits.lock().unwrap();
+        let n = hits.entry(vendor.to_string()).or_default();
+        *n += 1;
+        *n
+    }
+
+    pub fn requests_for(&self, vendor: &str) -> Vec<Recorded> {
+        self.requests.lock().unwrap().iter().filter(|r| r.vendor == vendor).cloned().collect()
+    }
+
+    pub fn disconnects(&self) -> usize {
+        self.disconnects.load(Ordering::SeqCst)
+    }
+}
+
+pub type Shared = Arc<State>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .nest("/openai/v1", openai::router())
+        .nest("/anthropic/v1", anthropic::router())
+        .nest("/gemini/v1beta", gemini::router())
+        .with_state(state)
+}
+
+/// A running mock server (for tests); it stops when the runtime does.
+pub struct MockVendors {
+    pub addr: SocketAddr,
+    pub state: Shared,
+}
+
+impl MockVendors {
+    pub async fn start() -> MockVendors {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    pub async fn start_on(addr: &str) -> MockVendors {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind mock vendors");
+        let addr = listener.local_addr().unwrap();
+        let state = Shared::default();
+        let app = router(state.clone());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.ok();
+        });
+        MockVendors { addr, state }
+    }
+
+    pub fn base_url(&self, vendor: &str) -> String {
+        match vendor {
+            "openai" => format!("http://{}/openai/v1", self.addr),
+            "anthropic" => format!("http://{}/anthropic/v1", self.addr),
+            "gemini" => format!("http://{}/gemini/v1beta", self.addr),
+            other => panic!("unknown mock vendor {other}"),
+        }
+    }
+}
+
+/// Increments `disconnects` when dropped before [`StreamGuard::finish`]:
+/// axum drops the body stream when the client goes away.
+pub(crate) struct StreamGuard {
+    state: Shared,
+    finished: bool,
+}
+
+impl StreamGuard {
+    pub(crate) fn new(state: Shared) -> Self {
+        StreamGuard { state, finished: false }
+    }
+    pub(crate) fn finish(&mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.state.disconnects.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+pub(crate) fn json_error(status: StatusCode, body: Value, retry_after: Option<u64>) -> Response {
+    let mut resp = (status, axum::Json(body)).into_response();
+    if let Some(s) = retry_after {
+        resp.headers_mut().insert("retry-after", s.to_string().parse().unwrap());
+    }
+    resp
+}
+
+/// An SSE response from pre-rendered frames, honouring the stream faults.
+/// `truncate_tail`: how many final frames `truncated` drops (enough to lose
+/// the vendor's completion marker).
+pub(crate) fn sse_response(
+    state: Shared,
+    frames: Vec<String>,
+    fault: Option<Fault>,
+    error_frame: String,
+    truncate_tail: usize,
+) -> Response {
+    let body = async_stream::stream! {
+        let mut guard = StreamGuard::new(state);
+        let n = frames.len();
+        for (i, frame) in frames.into_iter().enumerate() {
+            match fault {
+                Some(Fault::Stall) if i == 1 => {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                }
+                Some(Fault::Malformed) if i == 1 => {
+                    yield Ok::<_, std::io::Error>(bytes::Bytes::from("data: {not json\n\n"));
+                    break;
+                }
+                Some(Fault::Truncated) if i + truncate_tail >= n => break,
+                Some(Fault::MidstreamError) if i == 2 => {
+                    yield Ok(bytes::Bytes::from(error_frame.clone()));
+                    break;
+                }
+                Some(Fault::Slow) => tokio::time::sleep(Duration::from_millis(50)).await,
+                _ => {}
+            }
+            yield Ok(bytes::Bytes::from(frame));
+        }
+        if fault == Some(Fault::Slow) {
+            // Keep sending until the client hangs up.
+            loop {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                yield Ok(bytes::Bytes::from(": keep-alive\n\n"));
+            }
+        }
+        guard.finish();
+    };
+    Response::builder()
+        .header("content-type", "text/event-stream")
+        .header("cache-control", "no-cache")
+        .body(axum::body::Body::from_stream(body))
+        .unwrap()
+}
+
+/// The HTTP-level faults common to every vendor: returns the error response
+/// to send instead of a stream, if any. `auth_error` and `overloaded` are the
+/// vendor's own bodies.
+pub(crate) struct VendorErrors {
+    pub auth_status: StatusCode,
+    pub auth: Value,
+    pub rate: Value,
+    pub down_status: StatusCode,
+    pub down: Value,
+}
+
+pub(crate) fn http_fault(
+    state: &Shared,
+    vendor: &str,
+    fault: Option<Fault>,
+    e: VendorErrors,
+) -> Option<Response> {
+    let VendorErrors { auth_status, auth: auth_error, rate: rate_error, down_status, down: down_error } = e;
+    match fault? {
+        Fault::BadKey => Some(json_error(auth_status, auth_error, None)),
+        Fault::RateLimited => Some(json_error(StatusCode::TOO_MANY_REQUESTS, rate_error, Some(1))),
+        Fault::RateLimitedLong => Some(json_error(StatusCode::TOO_MANY_REQUESTS, rate_error, Some(120))),
+        Fault::Down => Some(json_error(down_status, down_error, None)),
+        Fault::Flaky if state.hit(vendor) == 1 => Some(json_error(down_status, down_error, None)),
+        _ => None,
+    }
+}

@@ -1,0 +1,260 @@
+//! REST for agents, folders, provider settings and the chat playground,
+//! under `/api/v1/orgs/{org}/…`. The playground's message endpoint answers
+//! with `text/event-stream`: one `PlaygroundEvent` JSON per event.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::agent::{AgentKind, AgentSettings};
+use domain::{ErrorCode, Permission};
+use serde::Deserialize;
+use services::agents::{self, AgentFilter, FolderFilter};
+use services::{credentials, playground, OrgCtx};
+use uuid::Uuid;
+
+use crate::rest::{parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::state::AppState;
+
+async fn org(state: &AppState, uid: Uuid, org: &str, p: Permission) -> Result<OrgCtx, ApiError> {
+    let org = parse_uuid(org, "org_id")?;
+    Ok(services::require_org(&state.db, uid, org, p).await?)
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    #[serde(default)]
+    search: String,
+    kind: Option<String>,
+    /// `root`, a folder id, or absent for all.
+    folder: Option<String>,
+    active: Option<bool>,
+}
+
+async fn list_agents(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<agents::AgentSummary>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let kind = match q.kind.as_deref() {
+        None | Some("") => None,
+        Some(k) => Some(AgentKind::parse(k).ok_or_else(|| ApiError::field(ErrorCode::Validation, "kind"))?),
+    };
+    let folder = match q.folder.as_deref() {
+        None | Some("") => FolderFilter::Any,
+        Some("root") => FolderFilter::Root,
+        Some(id) => FolderFilter::Folder(parse_uuid(id, "folder")?),
+    };
+    let filter = AgentFilter { search: q.search, kind, folder, active: q.active };
+    Ok(Json(agents::list(&state.db, &ctx, &filter).await?))
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    folder_id: Option<Uuid>,
+    settings: AgentSettings,
+}
+
+async fn create_agent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    Ok((StatusCode::CREATED, Json(agents::create(&state.db, &ctx, body.folder_id, body.settings).await?)))
+}
+
+async fn get_agent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<agents::Agent>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(agents::get(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
+}
+
+#[derive(Deserialize)]
+struct UpdateBody {
+    version: i32,
+    settings: AgentSettings,
+}
+
+async fn update_agent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<UpdateBody>,
+) -> Result<Json<agents::Agent>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    let id = parse_uuid(&id, "agent_id")?;
+    Ok(Json(agents::update(&state.db, &ctx, id, body.version, body.settings).await?))
+}
+
+async fn delete_agent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    agents::delete(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ActiveBody {
+    active: bool,
+}
+
+async fn set_active(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ActiveBody>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    agents::set_active(&state.db, &ctx, parse_uuid(&id, "agent_id")?, body.active).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn duplicate_agent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    Ok((StatusCode::CREATED, Json(agents::duplicate(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?)))
+}
+
+async fn list_folders(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<agents::Folder>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(agents::list_folders(&state.db, &ctx).await?))
+}
+
+#[derive(Deserialize)]
+struct NameBody {
+    name: String,
+}
+
+async fn create_folder(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(body): ApiJson<NameBody>,
+) -> Result<(StatusCode, Json<agents::Folder>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
+    Ok((StatusCode::CREATED, Json(agents::create_folder(&state.db, &ctx, &body.name).await?)))
+}
+
+async fn list_providers(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<credentials::CredentialView>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ViewOrganization).await?;
+    Ok(Json(credentials::list(&state.db, &ctx, &state.server_ctx.providers).await?))
+}
+
+#[derive(Deserialize, Default)]
+struct StartBody {
+    #[serde(default)]
+    prospect: BTreeMap<String, String>,
+}
+
+async fn start_conversation(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<(StatusCode, Json<playground::Conversation>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    // The body is optional: none means the sample prospect as is.
+    let prospect = if body.iter().all(u8::is_ascii_whitespace) {
+        BTreeMap::new()
+    } else {
+        serde_json::from_slice::<StartBody>(&body)
+            .map_err(|e| ApiError { code: ErrorCode::Validation, field: None, detail: Some(e.to_string()) })?
+            .prospect
+    };
+    let conv = playground::start(&state.db, &ctx, parse_uuid(&id, "agent_id")?, &prospect).await?;
+    Ok((StatusCode::CREATED, Json(conv)))
+}
+
+async fn list_conversations(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<Vec<playground::ConversationSummary>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(playground::list_for_agent(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
+}
+
+async fn get_conversation(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<playground::Conversation>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(playground::get(&state.db, &ctx, parse_uuid(&id, "conversation_id")?).await?))
+}
+
+#[derive(Deserialize)]
+struct MessageBody {
+    text: String,
+}
+
+/// Streams one turn. Refusals that need no model call come back as a plain
+/// JSON error with its status; once the stream starts, failures arrive as
+/// an `error` event.
+async fn send_message(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<MessageBody>,
+) -> Result<Response, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let id = parse_uuid(&id, "conversation_id")?;
+    let turn = playground::prepare(&state.db, &ctx, &state.server_ctx.providers, id, &body.text).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let db = state.db.clone();
+    tokio::spawn(async move {
+        if let Err(e) = turn.run(&db, tx).await {
+            tracing::error!(conversation = %id, error = %e, "playground turn could not be saved");
+        }
+    });
+    let events = futures::stream::unfold(rx, |mut rx| async move {
+        let ev = rx.recv().await?;
+        let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
+        Some((Ok::<_, Infallible>(event), rx))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+}
+
+async fn catalogue() -> Json<&'static [domain::catalogue::Provider]> {
+    Json(domain::catalogue::PROVIDERS)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/catalogue/providers", get(catalogue))
+        .route("/orgs/{org}/agents", get(list_agents).post(create_agent))
+        .route("/orgs/{org}/agents/{id}", get(get_agent).put(update_agent).delete(delete_agent))
+        .route("/orgs/{org}/agents/{id}/active", post(set_active))
+        .route("/orgs/{org}/agents/{id}/duplicate", post(duplicate_agent))
+        .route("/orgs/{org}/agents/{id}/conversations", get(list_conversations).post(start_conversation))
+        .route("/orgs/{org}/agent-folders", get(list_folders).post(create_folder))
+        .route("/orgs/{org}/providers", get(list_providers))
+        .route("/orgs/{org}/conversations/{id}", get(get_conversation))
+        .route("/orgs/{org}/conversations/{id}/messages", post(send_message))
+}
