@@ -54,7 +54,9 @@ pub enum FolderFilter {
     Folder(Uuid),
 }
 
+/// Missing keys mean "no constraint" (`{}` lists everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct AgentFilter {
     pub search: String,
     pub kind: Option<AgentKind>,

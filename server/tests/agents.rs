@@ -205,7 +205,7 @@ on_both_backends!(members_use_agents_but_cannot_manage_them, |backend: Backend| 
         .unwrap();
     let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let member = user(&app, "Mo", "mo@example.com").await;
-    member.call("accept_invitation", &[("token", &token)]).await.unwrap();
+    member.call("accept_invite", &[("token", &token)]).await.unwrap();
 
     assert_eq!(names(&list(&member, &org, json!({})).await), vec!["Max"]);
     assert_eq!(create_agent(&member, &org, None, settings("Mine")).await, Err("forbidden".into()));
