@@ -427,18 +427,21 @@ pub fn TemplateEditor(
         let mut current = value.get_untracked();
         let at = area.get_untracked().and_then(|el| el.selection_start().ok().flatten()).map(|i| i as usize);
         // selectionStart counts UTF-16 units; map it back to a char boundary.
-        let byte = at
-            .and_then(|units| {
+        let byte = match at {
+            None => current.len(),
+            Some(units) => {
                 let mut seen = 0usize;
-                for (b, c) in current.char_indices() {
-                    if seen >= units {
-                        return Some(b);
-                    }
-                    seen += c.len_utf16();
-                }
-                Some(current.len())
-            })
-            .unwrap_or(current.len());
+                current
+                    .char_indices()
+                    .find(|(_, c)| {
+                        let past = seen >= units;
+                        seen += c.len_utf16();
+                        past
+                    })
+                    .map(|(b, _)| b)
+                    .unwrap_or(current.len())
+            }
+        };
         current.insert_str(byte, &text);
         value.set(current);
     };

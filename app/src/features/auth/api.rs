@@ -133,7 +133,7 @@ pub async fn dev_login(email: String) -> Result<(), AppError> {
     if !ctx.dev_login {
         return Err(AppError::new(ErrorCode::DevLoginDisabled));
     }
-    let email = domain::validation::normalize_email(&email).map_err(|e| AppError::from(e))?;
+    let email = domain::validation::normalize_email(&email).map_err(AppError::from)?;
     // Only the seeded demo accounts, never an arbitrary user.
     if !services::seed::DEMO_USERS.iter().any(|(e, _, _)| *e == email) {
         return Err(AppError::new(ErrorCode::NotFound));
