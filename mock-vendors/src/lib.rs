@@ -6,6 +6,10 @@
 //! | OpenAI    | `http://{addr}/openai/v1`              |
 //! | Anthropic | `http://{addr}/anthropic/v1`           |
 //! | Gemini    | `http://{addr}/gemini/v1beta`          |
+//! | ElevenLabs| `http://{addr}/elevenlabs/v1`          |
+//! | Cartesia  | `ws://{addr}/cartesia`                 |
+//! | Deepgram  | `ws://{addr}/deepgram/v1`              |
+//! | AssemblyAI| `ws://{addr}/assemblyai/v3`            |
 //!
 //! The API key selects a failure to reproduce (see [`Fault`]); any other
 //! non-empty key works. Every request is recorded for assertions.
@@ -14,6 +18,7 @@ pub mod anthropic;
 pub mod brain;
 pub mod gemini;
 pub mod openai;
+pub mod speech;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -118,8 +123,13 @@ impl State {
 pub type Shared = Arc<State>;
 
 pub fn router(state: Shared) -> Router {
+    let (speech_openai, eleven, cartesia, deepgram, assembly) = speech::routers();
     Router::new()
-        .nest("/openai/v1", openai::router())
+        .nest("/openai/v1", openai::router().merge(speech_openai))
+        .nest("/elevenlabs/v1", eleven)
+        .nest("/cartesia", cartesia)
+        .nest("/deepgram/v1", deepgram)
+        .nest("/assemblyai/v3", assembly)
         .nest("/anthropic/v1", anthropic::router())
         .nest("/gemini/v1beta", gemini::router())
         .with_state(state)
@@ -152,6 +162,10 @@ impl MockVendors {
             "openai" => format!("http://{}/openai/v1", self.addr),
             "anthropic" => format!("http://{}/anthropic/v1", self.addr),
             "gemini" => format!("http://{}/gemini/v1beta", self.addr),
+            "elevenlabs" => format!("http://{}/elevenlabs/v1", self.addr),
+            "cartesia" => format!("ws://{}/cartesia", self.addr),
+            "deepgram" => format!("ws://{}/deepgram/v1", self.addr),
+            "assemblyai" => format!("ws://{}/assemblyai/v3", self.addr),
             other => panic!("unknown mock vendor {other}"),
         }
     }

@@ -8,6 +8,9 @@ pub mod error;
 pub mod http;
 pub mod llm;
 pub mod sse;
+pub mod stt;
+pub mod tts;
+pub mod ws;
 
 use domain::catalogue::{self, Protocol};
 
@@ -37,5 +40,41 @@ pub fn chat_model(
         Protocol::Anthropic => Box::new(llm::anthropic::AnthropicChat::new(http, endpoint)),
         Protocol::Gemini => Box::new(llm::gemini::GeminiChat::new(http, endpoint)),
         _ => return Err(ProviderError::BadRequest(format!("{} is not a chat provider", p.name))),
+    })
+}
+
+/// Builds the speech-to-text client for a catalogue provider id.
+pub fn speech_to_text(
+    http: reqwest::Client,
+    provider: &str,
+    endpoint: Endpoint,
+) -> ProviderResult<Box<dyn stt::SpeechToText>> {
+    let p = catalogue::provider(provider)
+        .ok_or_else(|| ProviderError::BadRequest(format!("unknown provider {provider}")))?;
+    Ok(match p.protocol {
+        Protocol::Deepgram => Box::new(stt::deepgram::Deepgram::new(endpoint)),
+        Protocol::AssemblyAi => Box::new(stt::assemblyai::AssemblyAi::new(endpoint)),
+        Protocol::OpenAi if p.supports(domain::catalogue::Capability::Stt) => {
+            Box::new(stt::openai::OpenAiTranscription::new(http, endpoint))
+        }
+        _ => return Err(ProviderError::BadRequest(format!("{} is not a speech-to-text provider", p.name))),
+    })
+}
+
+/// Builds the text-to-speech client for a catalogue provider id.
+pub fn text_to_speech(
+    http: reqwest::Client,
+    provider: &str,
+    endpoint: Endpoint,
+) -> ProviderResult<Box<dyn tts::TextToSpeech>> {
+    let p = catalogue::provider(provider)
+        .ok_or_else(|| ProviderError::BadRequest(format!("unknown provider {provider}")))?;
+    Ok(match p.protocol {
+        Protocol::Cartesia => Box::new(tts::cartesia::Cartesia::new(http, endpoint)),
+        Protocol::ElevenLabs => Box::new(tts::elevenlabs::ElevenLabs::new(http, endpoint)),
+        Protocol::OpenAi if p.supports(domain::catalogue::Capability::Tts) => {
+            Box::new(tts::openai::OpenAiSpeech::new(http, endpoint))
+        }
+        _ => return Err(ProviderError::BadRequest(format!("{} is not a text-to-speech provider", p.name))),
     })
 }

@@ -1,0 +1,93 @@
+//! AssemblyAI Universal Streaming v3 (`{base}/ws` websocket): binary PCM in,
+//! `Begin` / `Turn` / `Termination` messages out, `Terminate` to finish.
+
+use async_trait::async_trait;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
+use crate::error::{ProviderError, ProviderResult};
+use crate::http::Endpoint;
+use crate::ws;
+
+#[derive(Debug, Clone)]
+pub struct AssemblyAi {
+    endpoint: Endpoint,
+}
+
+impl AssemblyAi {
+    pub fn new(endpoint: Endpoint) -> Self {
+        AssemblyAi { endpoint }
+    }
+}
+
+#[async_trait]
+impl SpeechToText for AssemblyAi {
+    async fn start(&self, cfg: SttConfig) -> ProviderResult<SttSession> {
+        let key = self.endpoint.key("AssemblyAI")?.to_string();
+        let url = format!(
+            "{}?sample_rate={}&encoding=pcm_s16le&format_turns=true&speech_model={}",
+            ws::ws_url(&self.endpoint.url("ws")),
+            cfg.sample_rate,
+            cfg.model
+        );
+        let socket =
+            ws::connect(&url, &[("Authorization", key.as_str())], self.endpoint.request_timeout).await?;
+        let (mut sink, mut source) = socket.split();
+        let (audio_tx, mut audio_rx) = mpsc::channel::<bytes::Bytes>(64);
+        tokio::spawn(async move {
+            while let Some(frame) = audio_rx.recv().await {
+                if sink.send(Message::Binary(frame)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::Text(json!({"type": "Terminate"}).to_string().into())).await;
+        });
+        let idle = self.endpoint.idle_timeout;
+        let interim = cfg.interim;
+        let events = async_stream::try_stream! {
+            loop {
+                let next = tokio::time::timeout(idle, source.next()).await.map_err(|_| ProviderError::Timeout)?;
+                let Some(msg) = next else {
+                    Err(ProviderError::Malformed("connection closed before Termination".into()))?;
+                    break;
+                };
+                match msg.map_err(ws::error)? {
+                    Message::Text(text) => {
+                        let v: Value = serde_json::from_str(text.as_str())
+                            .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")))?;
+                        match v["type"].as_str() {
+                            Some("Turn") => {
+                                let text = v["transcript"].as_str().unwrap_or_default().to_string();
+                                let end = v["end_of_turn"].as_bool() == Some(true);
+                                // With format_turns, the formatted version of an ended turn is the final one.
+                                if end && v["turn_is_formatted"].as_bool() != Some(false) {
+                                    if !text.is_empty() {
+                                        let confidence = v["end_of_turn_confidence"].as_f64().map(|c| c as f32);
+                                        yield TranscriptEvent::Final { text, confidence };
+                                    }
+                                    yield TranscriptEvent::EndOfTurn;
+                                } else if interim && !text.is_empty() && !end {
+                                    yield TranscriptEvent::Partial { text };
+                                }
+                            }
+                            Some("Termination") => break,
+                            Some("Error") | Some("error") => {
+                                let message = v["error"].as_str().unwrap_or("error").to_string();
+                                Err(ProviderError::Upstream { status: 500, message })?;
+                            }
+                            _ => {} // Begin
+                        }
+                    }
+                    Message::Close(frame) => {
+                        Err(ws::close_error(frame))?;
+                    }
+                    _ => {}
+                }
+            }
+        };
+        Ok(SttSession { audio: audio_tx, events: Box::pin(events) })
+    }
+}

@@ -1,0 +1,98 @@
+//! Deepgram live transcription (`{base}/listen` websocket, `Token` auth):
+//! binary PCM frames in, `Results` messages out, `CloseStream` to finish.
+
+use async_trait::async_trait;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
+use crate::error::{ProviderError, ProviderResult};
+use crate::http::Endpoint;
+use crate::tts::primary_language;
+use crate::ws;
+
+#[derive(Debug, Clone)]
+pub struct Deepgram {
+    endpoint: Endpoint,
+}
+
+impl Deepgram {
+    pub fn new(endpoint: Endpoint) -> Self {
+        Deepgram { endpoint }
+    }
+}
+
+#[async_trait]
+impl SpeechToText for Deepgram {
+    async fn start(&self, cfg: SttConfig) -> ProviderResult<SttSession> {
+        let key = self.endpoint.key("Deepgram")?.to_string();
+        let url = format!(
+            "{}?model={}&language={}&encoding=linear16&sample_rate={}&channels=1&interim_results={}&punctuate=true&smart_format=true&endpointing=300",
+            ws::ws_url(&self.endpoint.url("listen")),
+            cfg.model,
+            primary_language(&cfg.language),
+            cfg.sample_rate,
+            cfg.interim
+        );
+        let auth = format!("Token {key}");
+        let socket =
+            ws::connect(&url, &[("Authorization", auth.as_str())], self.endpoint.request_timeout).await?;
+        let (mut sink, mut source) = socket.split();
+        let (audio_tx, mut audio_rx) = mpsc::channel::<bytes::Bytes>(64);
+        // Writer: audio frames, then CloseStream when the caller is done.
+        tokio::spawn(async move {
+            while let Some(frame) = audio_rx.recv().await {
+                if sink.send(Message::Binary(frame)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = sink.send(Message::Text(json!({"type": "CloseStream"}).to_string().into())).await;
+        });
+        let idle = self.endpoint.idle_timeout;
+        let events = async_stream::try_stream! {
+            loop {
+                let next = tokio::time::timeout(idle, source.next()).await.map_err(|_| ProviderError::Timeout)?;
+                let Some(msg) = next else { break };
+                match msg.map_err(ws::error)? {
+                    Message::Text(text) => {
+                        let v: Value = serde_json::from_str(text.as_str())
+                            .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")))?;
+                        match v["type"].as_str() {
+                            Some("Results") => {
+                                let alt = &v["channel"]["alternatives"][0];
+                                let text = alt["transcript"].as_str().unwrap_or_default().to_string();
+                                if v["is_final"].as_bool() == Some(true) {
+                                    if !text.is_empty() {
+                                        yield TranscriptEvent::Final { text, confidence: alt["confidence"].as_f64().map(|c| c as f32) };
+                                    }
+                                    if v["speech_final"].as_bool() == Some(true) {
+                                        yield TranscriptEvent::EndOfTurn;
+                                    }
+                                } else if !text.is_empty() {
+                                    yield TranscriptEvent::Partial { text };
+                                }
+                            }
+                            Some("UtteranceEnd") => yield TranscriptEvent::EndOfTurn,
+                            Some("Error") => {
+                                let message = v["description"].as_str().or(v["message"].as_str()).unwrap_or("error").to_string();
+                                Err(ProviderError::Upstream { status: 500, message })?;
+                            }
+                            _ => {} // Metadata, SpeechStarted
+                        }
+                    }
+                    Message::Close(frame) => {
+                        // A normal close after CloseStream ends the session.
+                        if frame.as_ref().is_some_and(|f| u16::from(f.code) != 1000) {
+                            Err(ws::close_error(frame))?;
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        };
+        Ok(SttSession { audio: audio_tx, events: Box::pin(events) })
+    }
+}

@@ -1,0 +1,104 @@
+//! Websocket plumbing shared by the streaming speech clients: connecting
+//! with auth headers and a deadline, and mapping handshake refusals and
+//! close frames to [`ProviderError`]s.
+
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Error as WsError;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::error::{ProviderError, ProviderResult};
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// `https://` → `wss://`, `http://` → `ws://` (base URLs may be given either way).
+pub fn ws_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+/// The inverse, for the vendors' REST endpoints next to their sockets.
+pub fn http_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("wss://") {
+        format!("https://{rest}")
+    } else if let Some(rest) = url.strip_prefix("ws://") {
+        format!("http://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+pub async fn connect(url: &str, headers: &[(&str, &str)], deadline: Duration) -> ProviderResult<Socket> {
+    let mut request =
+        url.into_client_request().map_err(|e| ProviderError::BadRequest(format!("bad URL: {e}")))?;
+    for (name, value) in headers {
+        let bad = || ProviderError::BadRequest(format!("invalid {name} header"));
+        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
+        let v = HeaderValue::from_str(value).map_err(|_| bad())?;
+        request.headers_mut().insert(n, v);
+    }
+    match tokio::time::timeout(deadline, tokio_tungstenite::connect_async(request)).await {
+        Err(_) => Err(ProviderError::Timeout),
+        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Err(e)) => Err(error(e)),
+    }
+}
+
+/// A refused handshake carries the vendor's HTTP status and body.
+pub fn error(e: WsError) -> ProviderError {
+    match e {
+        WsError::Http(resp) => {
+            let status = resp.status().as_u16();
+            let body =
+                resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
+            let message = serde_json::from_str::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| {
+                    crate::http::error_message(&v).or_else(|| v["err_msg"].as_str().map(str::to_string))
+                })
+                .unwrap_or(body);
+            ProviderError::from_status(status, message, None)
+        }
+        WsError::Io(e) => ProviderError::Network(e.to_string()),
+        WsError::ConnectionClosed | WsError::AlreadyClosed => {
+            ProviderError::Malformed("connection closed".into())
+        }
+        other => ProviderError::Network(other.to_string()),
+    }
+}
+
+/// A close frame before the end: policy violation (1008) and 4001/4003 mean
+/// the key was refused; 4029 / 1013 mean slow down; anything else is upstream.
+pub fn close_error(frame: Option<CloseFrame>) -> ProviderError {
+    let (code, reason) =
+        frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1006, String::new()));
+    match code {
+        1008 | 4001 | 4003 => ProviderError::Auth(reason),
+        4029 | 1013 => ProviderError::RateLimited { retry_after: None, message: reason },
+        1000 => ProviderError::Malformed(format!("closed before the end: {reason}")),
+        _ => ProviderError::Upstream { status: code, message: reason },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_schemes() {
+        assert_eq!(ws_url("https://api.x/v1/listen"), "wss://api.x/v1/listen");
+        assert_eq!(ws_url("http://127.0.0.1:1/a"), "ws://127.0.0.1:1/a");
+        assert_eq!(ws_url("wss://x"), "wss://x");
+        assert_eq!(http_url("wss://api.cartesia.ai/voices"), "https://api.cartesia.ai/voices");
+        assert_eq!(http_url("ws://127.0.0.1:1/v"), "http://127.0.0.1:1/v");
+    }
+}
