@@ -120,3 +120,11 @@ pub struct TestOutcome {
     pub message: Option<String>,
     pub latency_ms: u64,
 }
+
+/// A voice the agent form offers (live from the vendor, or shipped defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoiceOption {
+    pub id: String,
+    pub name: String,
+    pub language: Option<String>,
+}

@@ -584,3 +584,58 @@ on_both_backends!(server_default_keys_from_env_are_used, |backend: Backend| asyn
         "server"
     );
 });
+
+on_both_backends!(speech_providers_voices_and_tests, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mock = MockVendors::start().await;
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    // No key: the shipped voice list.
+    let shipped = owner.call("list_voices", &[("org_id", &org), ("provider", "elevenlabs")]).await.unwrap();
+    assert_eq!(shipped[0]["name"], "Rachel");
+    assert_eq!(
+        owner.call("list_voices", &[("org_id", &org), ("provider", "deepgram")]).await,
+        Err("unknown_provider".into())
+    );
+    // With a key: the vendor's live list.
+    for (provider, key) in
+        [("elevenlabs", "sk-el"), ("deepgram", "sk-dg"), ("assemblyai", "sk-aai"), ("cartesia", "sk-ca")]
+    {
+        let base = mock.base_url(provider);
+        owner
+            .call(
+                "save_provider_settings",
+                &[
+                    ("org_id", &org),
+                    ("provider", provider),
+                    ("api_key", key),
+                    ("base_url", &base),
+                    ("clear_key", "false"),
+                ],
+            )
+            .await
+            .unwrap();
+        let tested = owner.call("test_provider", &[("org_id", &org), ("provider", provider)]).await.unwrap();
+        assert_eq!(tested["ok"], true, "{provider}: {tested}");
+    }
+    let live = owner.call("list_voices", &[("org_id", &org), ("provider", "elevenlabs")]).await.unwrap();
+    assert!(live.as_array().unwrap().iter().any(|v| v["name"] == "Camille"), "{live}");
+    let cartesia = owner.call("list_voices", &[("org_id", &org), ("provider", "cartesia")]).await.unwrap();
+    assert!(cartesia.as_array().unwrap().iter().any(|v| v["name"] == "Hélène"), "{cartesia}");
+    // A refused key is reported by the test, and the voice list falls back.
+    owner
+        .call(
+            "save_provider_settings",
+            &[
+                ("org_id", &org),
+                ("provider", "deepgram"),
+                ("api_key", "bad-key"),
+                ("base_url", &mock.base_url("deepgram")),
+                ("clear_key", "false"),
+            ],
+        )
+        .await
+        .unwrap();
+    let bad = owner.call("test_provider", &[("org_id", &org), ("provider", "deepgram")]).await.unwrap();
+    assert_eq!((bad["ok"].as_bool(), bad["error"].as_str()), (Some(false), Some("provider_auth")));
+});

@@ -273,9 +273,60 @@ async fn probe(env: &ProviderEnv, p: &Provider, ep: Endpoint) -> Result<(), prov
             max_tokens: Some(16),
         };
         providers::llm::complete(chat.as_ref(), req).await.map(|_| ())
+    } else if p.supports(Capability::Tts) {
+        // Listing voices is authenticated and costs nothing.
+        providers::text_to_speech(env.http.clone(), p.id, ep)?.voices().await.map(|_| ())
     } else {
-        // Speech providers are probed by their clients (next to the voice pipeline).
-        Err(providers::ProviderError::BadRequest(format!("{} cannot be tested yet", p.name)))
+        // Half a second of silence through a real streaming session.
+        let stt = providers::speech_to_text(env.http.clone(), p.id, ep)?;
+        let config = providers::stt::SttConfig {
+            model: p.stt_models.first().copied().unwrap_or_default().to_string(),
+            language: "en".into(),
+            sample_rate: 16_000,
+            interim: false,
+        };
+        providers::stt::transcribe(stt.as_ref(), config, &[0u8; 16_000]).await.map(|_| ())
+    }
+}
+
+/// The voices `provider` offers this organisation: the vendor's live list
+/// when a key is configured, the catalogue's defaults otherwise (or when the
+/// vendor cannot be reached — the form must still work).
+pub async fn voices(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &ProviderEnv,
+    provider: &str,
+) -> ServiceResult<Vec<providers::tts::VoiceInfo>> {
+    ctx.require(Permission::UseWorkspace)?;
+    let p = known(provider)?;
+    let shipped = || {
+        p.voices
+            .iter()
+            .map(|v| providers::tts::VoiceInfo {
+                id: v.id.into(),
+                name: v.name.into(),
+                language: Some(v.language.into()),
+            })
+            .collect::<Vec<_>>()
+    };
+    if !p.supports(Capability::Tts) {
+        return Err(ServiceError::field(ErrorCode::UnknownProvider, "provider").with_detail(provider));
+    }
+    let ep = match endpoint(db, ctx, env, p.id).await {
+        Ok(ep) => ep,
+        Err(e) if e.code == ErrorCode::ProviderNotConfigured => return Ok(shipped()),
+        Err(e) => return Err(e),
+    };
+    let client =
+        providers::text_to_speech(env.http.clone(), p.id, ep).map_err(|e| ServiceError::new(e.code()))?;
+    match client.voices().await {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Ok(shipped()),
+        Err(e) => {
+            tracing::warn!(provider = p.id, error = %e, "voice list unavailable; using the shipped defaults");
+            Ok(shipped())
+        }
     }
 }
 

@@ -186,6 +186,12 @@ fn AgentForm(
         }
     });
 
+    // Live voice list for the chosen provider (shipped defaults without a key).
+    let voices = Resource::new(
+        move || tts_provider.get(),
+        move |p| async move { crate::features::providers::api::list_voices(org_id, p).await.ok() },
+    );
+
     let tools_for_build = tools.clone();
     let build = move || -> Result<AgentSettings, AppError> {
         let number = |field: &str, v: String| {
@@ -356,7 +362,7 @@ fn AgentForm(
                                 <Select id="tts-provider" name="tts_provider" value=tts_provider error=fe("tts.provider") label=label(|i| t_string!(i, agents.field_tts_provider).to_string()) options=Signal::derive(move || options_for(Capability::Tts))/>
                                 <Select id="tts-model" name="tts_model" value=tts_model error=fe("tts.model") label=label(|i| t_string!(i, agents.field_tts_model).to_string()) options=Signal::derive(move || models_for(&tts_provider.get(), Capability::Tts))/>
                                 <Select id="tts-voice" name="tts_voice" value=tts_voice error=fe("tts.voice") label=label(|i| t_string!(i, agents.field_voice).to_string())
-                                    options=Signal::derive(move || catalogue::provider(&tts_provider.get()).map(|p| p.voices.iter().map(|v| (v.id.to_string(), format!("{} ({})", v.name, v.language))).collect()).unwrap_or_default())/>
+                                    options=Signal::derive(move || voice_options(&tts_provider.get(), voices.get(), &tts_voice.get()))/>
                                 <Select id="interruption" name="interruption" value=interruption label=label(|i| t_string!(i, agents.field_interruption).to_string())
                                     options=Signal::derive(move || vec![
                                         ("low".into(), t_string!(i18n, agents.sensitivity_low).to_string()),
@@ -405,6 +411,29 @@ fn AgentForm(
             </div>
         </form>
     }
+}
+
+/// Voice choices: the live list when loaded, else the catalogue's; the
+/// current voice stays selectable even if the list does not contain it.
+fn voice_options(
+    provider: &str,
+    live: Option<Option<Vec<domain::views::VoiceOption>>>,
+    current: &str,
+) -> Vec<(String, String)> {
+    let label = |name: &str, lang: Option<&str>| match lang {
+        Some(l) => format!("{name} ({l})"),
+        None => name.to_string(),
+    };
+    let mut out: Vec<(String, String)> = match live.flatten() {
+        Some(list) => list.iter().map(|v| (v.id.clone(), label(&v.name, v.language.as_deref()))).collect(),
+        None => catalogue::provider(provider)
+            .map(|p| p.voices.iter().map(|v| (v.id.to_string(), label(v.name, Some(v.language)))).collect())
+            .unwrap_or_default(),
+    };
+    if !current.is_empty() && !out.iter().any(|(id, _)| id == current) {
+        out.insert(0, (current.to_string(), current.to_string()));
+    }
+    out
 }
 
 /// A textarea whose template variables are highlighted in place (a

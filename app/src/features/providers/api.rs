@@ -39,3 +39,18 @@ pub async fn test_provider(org_id: Uuid, provider: String) -> Result<TestOutcome
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManageProviderKeys).await?;
     Ok(services::credentials::test_connection(&ctx.db, &org, &ctx.providers, &provider).await?)
 }
+
+/// Voices for a text-to-speech provider: live when the organisation (or the
+/// server) has a key, the shipped list otherwise.
+#[server(client = CsrfClient, endpoint = "list_voices")]
+pub async fn list_voices(
+    org_id: Uuid,
+    provider: String,
+) -> Result<Vec<domain::views::VoiceOption>, AppError> {
+    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let voices = services::credentials::voices(&ctx.db, &org, &ctx.providers, &provider).await?;
+    Ok(voices
+        .into_iter()
+        .map(|v| domain::views::VoiceOption { id: v.id, name: v.name, language: v.language })
+        .collect())
+}
