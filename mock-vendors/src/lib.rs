@@ -123,13 +123,13 @@ impl State {
 pub type Shared = Arc<State>;
 
 pub fn router(state: Shared) -> Router {
-    let (speech_openai, eleven, cartesia, deepgram, assembly) = speech::routers();
+    let speech = speech::routers();
     Router::new()
-        .nest("/openai/v1", openai::router().merge(speech_openai))
-        .nest("/elevenlabs/v1", eleven)
-        .nest("/cartesia", cartesia)
-        .nest("/deepgram/v1", deepgram)
-        .nest("/assemblyai/v3", assembly)
+        .nest("/openai/v1", openai::router().merge(speech.openai))
+        .nest("/elevenlabs/v1", speech.elevenlabs)
+        .nest("/cartesia", speech.cartesia)
+        .nest("/deepgram/v1", speech.deepgram)
+        .nest("/assemblyai/v3", speech.assemblyai)
         .nest("/anthropic/v1", anthropic::router())
         .nest("/gemini/v1beta", gemini::router())
         .with_state(state)

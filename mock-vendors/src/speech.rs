@@ -177,10 +177,10 @@ pub async fn openai_transcriptions(State(state): State<Shared>, headers: HeaderM
 
 // ---- ElevenLabs --------------------------------------------------------------
 
-fn eleven_key(headers: &HeaderMap) -> Result<String, Response> {
+fn eleven_key(headers: &HeaderMap) -> Result<String, Box<Response>> {
     let key = headers.get("xi-api-key").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     let err = |status, code: &str, message: &str| {
-        json_error(status, json!({"detail": {"status": code, "message": message}}), None)
+        Box::new(json_error(status, json!({"detail": {"status": code, "message": message}}), None))
     };
     match key_fault(&key) {
         _ if key.is_empty() || key_fault(&key) == Some(Fault::BadKey) => {
@@ -206,7 +206,7 @@ pub async fn eleven_stream(
     state.record("elevenlabs", format!("/text-to-speech/{voice}/stream"), &headers, &body);
     let key = match eleven_key(&headers) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let rate =
         match q.get("output_format").and_then(|f| f.strip_prefix("pcm_")).and_then(|r| r.parse::<u32>().ok())
@@ -240,7 +240,7 @@ pub async fn eleven_stream(
 pub async fn eleven_voices(State(state): State<Shared>, headers: HeaderMap) -> Response {
     state.record("elevenlabs", "/voices".into(), &headers, &Value::Null);
     if let Err(r) = eleven_key(&headers) {
-        return r;
+        return *r;
     }
     Json(json!({"voices": [
         {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel", "labels": {"accent": "american", "language": "en"}},
@@ -254,7 +254,7 @@ pub async fn eleven_voices(State(state): State<Shared>, headers: HeaderMap) -> R
 fn cartesia_auth(
     headers: &HeaderMap,
     q: &std::collections::HashMap<String, String>,
-) -> Result<String, Response> {
+) -> Result<String, Box<Response>> {
     let key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
@@ -262,14 +262,18 @@ fn cartesia_auth(
         .or_else(|| q.get("api_key").cloned())
         .unwrap_or_default();
     if headers.get("cartesia-version").is_none() && !q.contains_key("cartesia_version") {
-        return Err(json_error(
+        return Err(Box::new(json_error(
             StatusCode::BAD_REQUEST,
             json!({"error": "Cartesia-Version header is required"}),
             None,
-        ));
+        )));
     }
     if key.is_empty() || key_fault(&key) == Some(Fault::BadKey) {
-        return Err(json_error(StatusCode::UNAUTHORIZED, json!({"error": "Invalid API key"}), None));
+        return Err(Box::new(json_error(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Invalid API key"}),
+            None,
+        )));
     }
     Ok(key)
 }
@@ -277,7 +281,7 @@ fn cartesia_auth(
 pub async fn cartesia_voices(State(state): State<Shared>, headers: HeaderMap) -> Response {
     state.record("cartesia", "/voices".into(), &headers, &Value::Null);
     if let Err(r) = cartesia_auth(&headers, &Default::default()) {
-        return r;
+        return *r;
     }
     Json(json!({"data": [
         {"id": "694f9389-aac1-45b6-b726-9d9369183238", "name": "Sarah", "language": "en"},
@@ -295,7 +299,7 @@ pub async fn cartesia_ws(
     state.record("cartesia", "/tts/websocket".into(), &headers, &json!(q));
     let key = match cartesia_auth(&headers, &q) {
         Ok(k) => k,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let fault = key_fault(&key);
     ws.on_upgrade(move |mut socket| async move {
@@ -463,16 +467,27 @@ pub async fn assemblyai_ws(
     })
 }
 
-pub fn routers() -> (Router<Shared>, Router<Shared>, Router<Shared>, Router<Shared>, Router<Shared>) {
-    let openai = Router::new()
-        .route("/audio/speech", post(openai_speech))
-        .route("/audio/transcriptions", post(openai_transcriptions));
-    let eleven = Router::new()
-        .route("/text-to-speech/{voice}/stream", post(eleven_stream))
-        .route("/voices", get(eleven_voices));
-    let cartesia =
-        Router::new().route("/tts/websocket", get(cartesia_ws)).route("/voices", get(cartesia_voices));
-    let deepgram = Router::new().route("/listen", get(deepgram_listen));
-    let assembly = Router::new().route("/ws", get(assemblyai_ws));
-    (openai, eleven, cartesia, deepgram, assembly)
+/// The speech routes, one router per vendor prefix.
+pub struct SpeechRouters {
+    pub openai: Router<Shared>,
+    pub elevenlabs: Router<Shared>,
+    pub cartesia: Router<Shared>,
+    pub deepgram: Router<Shared>,
+    pub assemblyai: Router<Shared>,
+}
+
+pub fn routers() -> SpeechRouters {
+    SpeechRouters {
+        openai: Router::new()
+            .route("/audio/speech", post(openai_speech))
+            .route("/audio/transcriptions", post(openai_transcriptions)),
+        elevenlabs: Router::new()
+            .route("/text-to-speech/{voice}/stream", post(eleven_stream))
+            .route("/voices", get(eleven_voices)),
+        cartesia: Router::new()
+            .route("/tts/websocket", get(cartesia_ws))
+            .route("/voices", get(cartesia_voices)),
+        deepgram: Router::new().route("/listen", get(deepgram_listen)),
+        assemblyai: Router::new().route("/ws", get(assemblyai_ws)),
+    }
 }

@@ -87,10 +87,8 @@ impl SpeechToText for OpenAiTranscription {
                 while let Some(ev) = events.next().await {
                     let v: Value = serde_json::from_str(&ev?.data).map_err(|e| ProviderError::Malformed(e.to_string()))?;
                     match v["type"].as_str() {
-                        Some("transcript.text.delta") => {
-                            if cfg.interim {
-                                yield TranscriptEvent::Partial { text: v["delta"].as_str().unwrap_or_default().to_string() };
-                            }
+                        Some("transcript.text.delta") if cfg.interim => {
+                            yield TranscriptEvent::Partial { text: v["delta"].as_str().unwrap_or_default().to_string() };
                         }
                         Some("transcript.text.done") => {
                             yield TranscriptEvent::Final { text: v["text"].as_str().unwrap_or_default().to_string(), confidence: None };
