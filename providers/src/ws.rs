@@ -11,6 +11,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use bytes::Bytes;
+use futures::stream::SplitStream;
+use futures::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+
 use crate::error::{ProviderError, ProviderResult};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -51,6 +57,27 @@ pub async fn connect(url: &str, headers: &[(&str, &str)], deadline: Duration) ->
         Ok(Ok((socket, _))) => Ok(socket),
         Ok(Err(e)) => Err(error(e)),
     }
+}
+
+/// Splits a streaming-STT socket: returns the sender the caller feeds PCM
+/// frames into and the socket's read half. A task forwards frames as binary
+/// messages and, once the caller drops the sender, sends the vendor's
+/// end-of-audio message (`finish`) so the last finals come back.
+pub fn split_with_audio_writer(
+    socket: Socket,
+    finish: serde_json::Value,
+) -> (mpsc::Sender<Bytes>, SplitStream<Socket>) {
+    let (mut sink, source) = socket.split();
+    let (tx, mut rx) = mpsc::channel::<Bytes>(64);
+    tokio::spawn(async move {
+        while let Some(frame) = rx.recv().await {
+            if sink.send(Message::Binary(frame)).await.is_err() {
+                return;
+            }
+        }
+        let _ = sink.send(Message::Text(finish.to_string().into())).await;
+    });
+    (tx, source)
 }
 
 /// A refused handshake carries the vendor's HTTP status and body.

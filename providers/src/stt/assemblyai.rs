@@ -2,9 +2,8 @@
 //! `Begin` / `Turn` / `Termination` messages out, `Terminate` to finish.
 
 use async_trait::async_trait;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
@@ -35,16 +34,7 @@ impl SpeechToText for AssemblyAi {
         );
         let socket =
             ws::connect(&url, &[("Authorization", key.as_str())], self.endpoint.request_timeout).await?;
-        let (mut sink, mut source) = socket.split();
-        let (audio_tx, mut audio_rx) = mpsc::channel::<bytes::Bytes>(64);
-        tokio::spawn(async move {
-            while let Some(frame) = audio_rx.recv().await {
-                if sink.send(Message::Binary(frame)).await.is_err() {
-                    return;
-                }
-            }
-            let _ = sink.send(Message::Text(json!({"type": "Terminate"}).to_string().into())).await;
-        });
+        let (audio_tx, mut source) = ws::split_with_audio_writer(socket, json!({"type": "Terminate"}));
         let idle = self.endpoint.idle_timeout;
         let interim = cfg.interim;
         let events = async_stream::try_stream! {

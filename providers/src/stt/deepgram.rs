@@ -2,9 +2,8 @@
 //! binary PCM frames in, `Results` messages out, `CloseStream` to finish.
 
 use async_trait::async_trait;
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use serde_json::{json, Value};
-use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
@@ -39,17 +38,7 @@ impl SpeechToText for Deepgram {
         let auth = format!("Token {key}");
         let socket =
             ws::connect(&url, &[("Authorization", auth.as_str())], self.endpoint.request_timeout).await?;
-        let (mut sink, mut source) = socket.split();
-        let (audio_tx, mut audio_rx) = mpsc::channel::<bytes::Bytes>(64);
-        // Writer: audio frames, then CloseStream when the caller is done.
-        tokio::spawn(async move {
-            while let Some(frame) = audio_rx.recv().await {
-                if sink.send(Message::Binary(frame)).await.is_err() {
-                    return;
-                }
-            }
-            let _ = sink.send(Message::Text(json!({"type": "CloseStream"}).to_string().into())).await;
-        });
+        let (audio_tx, mut source) = ws::split_with_audio_writer(socket, json!({"type": "CloseStream"}));
         let idle = self.endpoint.idle_timeout;
         let events = async_stream::try_stream! {
             loop {
