@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! Time to first token in the playground: what our stack adds between the
 //! browser's request and the first token on the wire, compared with asking
 //! the (local, mock) LLM directly. Prints p50 / p95 of both and of the
