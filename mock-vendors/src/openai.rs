@@ -129,7 +129,7 @@ async fn chat(State(state): State<Shared>, headers: HeaderMap, Json(body): Json<
     frames.push(chunk(json!({}), json!(finish)));
     if body["stream_options"]["include_usage"] == true {
         let prompt_tokens = body["messages"].to_string().len() / 4;
-        let usage = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "model": model, "choices": [],
+        let usage = json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 1_764_000_000, "model": model, "choices": [],
             "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": out_tokens, "total_tokens": prompt_tokens + out_tokens}});
         frames.push(format!("data: {usage}\n\n"));
     }
