@@ -70,7 +70,10 @@ async fn tts_errors_are_typed() {
         assert!(matches!(err("stall").await, ProviderError::Timeout), "{provider}");
         if provider != "cartesia" {
             // HTTP vendors: 429 with a Retry-After too long to wait out, and 5xx after retries.
-            assert!(matches!(err("rate-limited-long").await, ProviderError::RateLimited { .. }), "{provider}");
+            assert!(
+                matches!(err("rate-limited-long").await, ProviderError::RateLimited { .. }),
+                "{provider}"
+            );
             assert!(matches!(err("down").await, ProviderError::Upstream { .. }), "{provider}");
         }
     }
