@@ -80,6 +80,34 @@ pub fn split_with_audio_writer(
     (tx, source)
 }
 
+/// What a vendor socket says next: a JSON text message, or a close.
+pub enum Incoming {
+    Json(serde_json::Value),
+    Closed(Option<CloseFrame>),
+}
+
+/// The next JSON message or close from `source` (binary, ping and pong
+/// frames are skipped); `None` when the stream ends. Silence longer than
+/// `idle` is a timeout, a text frame that is not JSON is malformed.
+pub async fn next_json<S>(source: &mut S, idle: Duration) -> ProviderResult<Option<Incoming>>
+where
+    S: futures::Stream<Item = Result<Message, WsError>> + Unpin,
+{
+    loop {
+        let next = tokio::time::timeout(idle, source.next()).await.map_err(|_| ProviderError::Timeout)?;
+        let Some(msg) = next else { return Ok(None) };
+        match msg.map_err(error)? {
+            Message::Text(text) => {
+                return serde_json::from_str(text.as_str())
+                    .map(|v| Some(Incoming::Json(v)))
+                    .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")));
+            }
+            Message::Close(frame) => return Ok(Some(Incoming::Closed(frame))),
+            _ => {}
+        }
+    }
+}
+
 /// A refused handshake carries the vendor's HTTP status and body.
 pub fn error(e: WsError) -> ProviderError {
     match e {

@@ -2,9 +2,7 @@
 //! `Begin` / `Turn` / `Termination` messages out, `Terminate` to finish.
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
 use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
 use crate::error::{ProviderError, ProviderResult};
@@ -39,15 +37,12 @@ impl SpeechToText for AssemblyAi {
         let interim = cfg.interim;
         let events = async_stream::try_stream! {
             loop {
-                let next = tokio::time::timeout(idle, source.next()).await.map_err(|_| ProviderError::Timeout)?;
-                let Some(msg) = next else {
+                let Some(incoming) = ws::next_json(&mut source, idle).await? else {
                     Err(ProviderError::Malformed("connection closed before Termination".into()))?;
                     break;
                 };
-                match msg.map_err(ws::error)? {
-                    Message::Text(text) => {
-                        let v: Value = serde_json::from_str(text.as_str())
-                            .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")))?;
+                match incoming {
+                    ws::Incoming::Json(v) => {
                         match v["type"].as_str() {
                             Some("Turn") => {
                                 let text = v["transcript"].as_str().unwrap_or_default().to_string();
@@ -71,10 +66,9 @@ impl SpeechToText for AssemblyAi {
                             _ => {} // Begin
                         }
                     }
-                    Message::Close(frame) => {
+                    ws::Incoming::Closed(frame) => {
                         Err(ws::close_error(frame))?;
                     }
-                    _ => {}
                 }
             }
         };

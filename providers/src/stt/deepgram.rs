@@ -2,9 +2,7 @@
 //! binary PCM frames in, `Results` messages out, `CloseStream` to finish.
 
 use async_trait::async_trait;
-use futures::StreamExt;
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
+use serde_json::json;
 
 use super::{SpeechToText, SttConfig, SttSession, TranscriptEvent};
 use crate::error::{ProviderError, ProviderResult};
@@ -42,12 +40,9 @@ impl SpeechToText for Deepgram {
         let idle = self.endpoint.idle_timeout;
         let events = async_stream::try_stream! {
             loop {
-                let next = tokio::time::timeout(idle, source.next()).await.map_err(|_| ProviderError::Timeout)?;
-                let Some(msg) = next else { break };
-                match msg.map_err(ws::error)? {
-                    Message::Text(text) => {
-                        let v: Value = serde_json::from_str(text.as_str())
-                            .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")))?;
+                let Some(incoming) = ws::next_json(&mut source, idle).await? else { break };
+                match incoming {
+                    ws::Incoming::Json(v) => {
                         match v["type"].as_str() {
                             Some("Results") => {
                                 let alt = &v["channel"]["alternatives"][0];
@@ -71,14 +66,13 @@ impl SpeechToText for Deepgram {
                             _ => {} // Metadata, SpeechStarted
                         }
                     }
-                    Message::Close(frame) => {
+                    ws::Incoming::Closed(frame) => {
                         // A normal close after CloseStream ends the session.
                         if frame.as_ref().is_some_and(|f| u16::from(f.code) != 1000) {
                             Err(ws::close_error(frame))?;
                         }
                         break;
                     }
-                    _ => {}
                 }
             }
         };

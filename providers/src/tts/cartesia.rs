@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
-use futures::{SinkExt, StreamExt};
+use futures::SinkExt;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -53,15 +53,12 @@ impl TextToSpeech for Cartesia {
         let audio = async_stream::try_stream! {
             let mut socket = socket;
             loop {
-                let next = tokio::time::timeout(idle, socket.next()).await.map_err(|_| ProviderError::Timeout)?;
-                let Some(msg) = next else {
+                let Some(incoming) = ws::next_json(&mut socket, idle).await? else {
                     Err(ProviderError::Malformed("connection closed before done".into()))?;
                     break;
                 };
-                match msg.map_err(ws::error)? {
-                    Message::Text(text) => {
-                        let v: Value = serde_json::from_str(text.as_str())
-                            .map_err(|e| ProviderError::Malformed(format!("message is not JSON: {e}")))?;
+                match incoming {
+                    ws::Incoming::Json(v) => {
                         match v["type"].as_str() {
                             Some("chunk") => {
                                 let data = v["data"].as_str().ok_or_else(|| ProviderError::Malformed("chunk without data".into()))?;
@@ -77,10 +74,9 @@ impl TextToSpeech for Cartesia {
                             _ => {} // timestamps, flush acknowledgements
                         }
                     }
-                    Message::Close(frame) => {
+                    ws::Incoming::Closed(frame) => {
                         Err(ws::close_error(frame))?;
                     }
-                    _ => {}
                 }
             }
             let _ = socket.close(None).await;
