@@ -95,6 +95,16 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         ProviderMalformed => t_string!(i18n, errors.provider_malformed).to_string(),
         ProviderModelNotFound => t_string!(i18n, errors.provider_model_not_found).to_string(),
         SecretKeyMissing => t_string!(i18n, errors.secret_key_missing).to_string(),
+        InvalidTimezone => t_string!(i18n, errors.invalid_timezone, detail = detail).to_string(),
+        DuplicateProspect => t_string!(i18n, errors.duplicate_prospect).to_string(),
+        CsvEmpty => t_string!(i18n, errors.csv_empty).to_string(),
+        CsvTooLarge => t_string!(i18n, errors.csv_too_large, detail = detail).to_string(),
+        CsvTooManyRows => t_string!(i18n, errors.csv_too_many_rows, detail = detail).to_string(),
+        CsvMalformed => t_string!(i18n, errors.csv_malformed, detail = detail).to_string(),
+        MappingInvalid => t_string!(i18n, errors.mapping_invalid, detail = detail).to_string(),
+        ImportNotReady => t_string!(i18n, errors.import_not_ready).to_string(),
+        UndoExpired => t_string!(i18n, errors.undo_expired).to_string(),
+        ImportInterrupted => t_string!(i18n, errors.import_interrupted).to_string(),
         Internal => t_string!(i18n, errors.internal).to_string(),
     }
 }

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::path;
 
-use crate::features::{account, agents, audit, auth, invitations, members, orgs, playground, providers};
+use crate::features::{account, agents, audit, auth, invitations, members, orgs, playground, prospects, providers};
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
 
@@ -24,6 +24,10 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("agents/new") view=agents::editor::AgentEditorPage/>
                 <Route path=path!("agents/:id") view=agents::editor::AgentEditorPage/>
                 <Route path=path!("agents/:id/playground") view=playground::pages::PlaygroundPage/>
+                <Route path=path!("prospects") view=prospects::pages::ProspectsPage/>
+                <Route path=path!("prospects/import") view=prospects::import_page::ImportPage/>
+                <Route path=path!("prospects/:id") view=prospects::detail::ProspectPage/>
+                <Route path=path!("settings/prospects") view=prospects::settings::ProspectSettingsPage/>
                 <Route path=path!("members") view=members::pages::MembersPage/>
                 <Route path=path!("audit") view=audit::pages::AuditPage/>
                 <Route path=path!("account") view=account::pages::AccountPage/>

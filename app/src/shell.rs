@@ -126,9 +126,11 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
             <nav class="flex flex-col gap-1" aria-label="main">
                 {has_org.then(|| view! {
                     {nav_link("/app", Signal::derive(move || t_string!(i18n, nav.dashboard).to_string()), "nav-dashboard")}
+                    {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}
                     {nav_link("/app/members", Signal::derive(move || t_string!(i18n, nav.members).to_string()), "nav-members")}
                     {nav_link("/app/settings", Signal::derive(move || t_string!(i18n, nav.settings).to_string()), "nav-settings")}
+                    {nav_link("/app/settings/prospects", Signal::derive(move || t_string!(i18n, nav.compliance).to_string()), "nav-compliance")}
                 })}
                 {is_admin.then(|| nav_link("/app/settings/providers", Signal::derive(move || t_string!(i18n, nav.providers).to_string()), "nav-providers"))}
                 {is_admin.then(|| nav_link("/app/audit", Signal::derive(move || t_string!(i18n, nav.audit).to_string()), "nav-audit"))}

@@ -62,6 +62,16 @@ pub enum ErrorCode {
     ProviderMalformed,
     ProviderModelNotFound,
     SecretKeyMissing,
+    InvalidTimezone,
+    DuplicateProspect,
+    CsvEmpty,
+    CsvTooLarge,
+    CsvTooManyRows,
+    CsvMalformed,
+    MappingInvalid,
+    ImportNotReady,
+    UndoExpired,
+    ImportInterrupted,
     Internal,
 }
 
@@ -122,6 +132,16 @@ impl ErrorCode {
             ProviderMalformed => "provider_malformed",
             ProviderModelNotFound => "provider_model_not_found",
             SecretKeyMissing => "secret_key_missing",
+            InvalidTimezone => "invalid_timezone",
+            DuplicateProspect => "duplicate_prospect",
+            CsvEmpty => "csv_empty",
+            CsvTooLarge => "csv_too_large",
+            CsvTooManyRows => "csv_too_many_rows",
+            CsvMalformed => "csv_malformed",
+            MappingInvalid => "mapping_invalid",
+            ImportNotReady => "import_not_ready",
+            UndoExpired => "undo_expired",
+            ImportInterrupted => "import_interrupted",
             Internal => "internal",
         }
     }
@@ -177,6 +197,10 @@ impl ErrorCode {
             ProviderTimeout => 504,
             ProviderUnavailable | ProviderMalformed => 502,
             SecretKeyMissing => 503,
+            InvalidTimezone | CsvEmpty | CsvTooManyRows | CsvMalformed | MappingInvalid => 422,
+            DuplicateProspect | ImportNotReady | ImportInterrupted => 409,
+            CsvTooLarge => 413,
+            UndoExpired => 410,
             Internal => 500,
         }
     }
@@ -236,6 +260,16 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ProviderMalformed,
     ErrorCode::ProviderModelNotFound,
     ErrorCode::SecretKeyMissing,
+    ErrorCode::InvalidTimezone,
+    ErrorCode::DuplicateProspect,
+    ErrorCode::CsvEmpty,
+    ErrorCode::CsvTooLarge,
+    ErrorCode::CsvTooManyRows,
+    ErrorCode::CsvMalformed,
+    ErrorCode::MappingInvalid,
+    ErrorCode::ImportNotReady,
+    ErrorCode::UndoExpired,
+    ErrorCode::ImportInterrupted,
     ErrorCode::Internal,
 ];
 

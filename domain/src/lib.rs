@@ -5,11 +5,16 @@
 
 pub mod agent;
 pub mod catalogue;
+pub mod compliance;
 pub mod data_schema;
 pub mod error;
 pub mod locale;
 pub mod permissions;
+#[cfg(feature = "phone")]
+pub mod phone;
 pub mod playground;
+pub mod prospect;
+pub mod prospect_import;
 pub mod template;
 pub mod tools;
 pub mod validation;

@@ -42,7 +42,8 @@ impl Role {
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
-            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys => {
+            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys
+            | ExportProspects => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -62,7 +63,7 @@ impl std::fmt::Display for Role {
 pub enum Permission {
     ViewOrganization,
     ViewMembers,
-    /// Day-to-day work inside the organisation (later: prospects, calls, ...).
+    /// Day-to-day work inside the organisation: prospects, notes, imports, calls.
     UseWorkspace,
     RenameOrganization,
     ManageSettings,
@@ -70,6 +71,8 @@ pub enum Permission {
     ManageAgents,
     /// Set, test and remove the organisation's provider API keys.
     ManageProviderKeys,
+    /// Download the prospect base as CSV (a bulk copy of personal data).
+    ExportProspects,
     InviteMembers,
     RevokeInvitations,
     ManageMemberRoles,
@@ -82,7 +85,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 16] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -90,6 +93,7 @@ impl Permission {
         Permission::ManageSettings,
         Permission::ManageAgents,
         Permission::ManageProviderKeys,
+        Permission::ExportProspects,
         Permission::InviteMembers,
         Permission::RevokeInvitations,
         Permission::ManageMemberRoles,
@@ -169,6 +173,7 @@ mod tests {
             (ManageSettings, false, true, true),
             (ManageAgents, false, true, true),
             (ManageProviderKeys, false, true, true),
+            (ExportProspects, false, true, true),
             (InviteMembers, false, true, true),
             (RevokeInvitations, false, true, true),
             (ManageMemberRoles, false, true, true),

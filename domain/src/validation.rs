@@ -142,7 +142,7 @@ pub fn slugify(name: &str) -> String {
     s
 }
 
-fn fold_accent(c: char) -> char {
+pub fn fold_accent(c: char) -> char {
     match c {
         'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => 'a',
         'ç' | 'Ç' => 'c',

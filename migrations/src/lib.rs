@@ -6,12 +6,13 @@ pub use sea_orm_migration::prelude::*;
 mod cols;
 mod m0001_accounts;
 mod m0002_agents;
+mod m0003_prospects;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_accounts::Migration), Box::new(m0002_agents::Migration)]
+        vec![Box::new(m0001_accounts::Migration), Box::new(m0002_agents::Migration), Box::new(m0003_prospects::Migration)]
     }
 }

@@ -8,6 +8,7 @@ pub mod agents_api;
 pub mod config;
 pub mod csrf;
 pub mod oauth;
+pub mod prospects_api;
 pub mod rest;
 pub mod sessions;
 pub mod site;
@@ -41,6 +42,26 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     if config.seed_demo {
         services::seed::seed_demo(&db).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
     }
+    // An import cut short by a restart wrote nothing (one transaction): say so.
+    let interrupted = services::prospects::import::recover_interrupted(&db)
+        .await
+        .map_err(|e| anyhow::anyhow!("import recovery failed: {e}"))?;
+    if interrupted > 0 {
+        tracing::warn!(interrupted, "imports interrupted by a restart were marked failed");
+    }
+    // Soft-deleted prospects are purged once their undo window has passed.
+    tokio::spawn({
+        let db = db.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(15));
+            loop {
+                tick.tick().await;
+                if let Err(e) = services::prospects::bulk::purge_deleted(&db).await {
+                    tracing::warn!(error = %e, "purging deleted prospects failed");
+                }
+            }
+        }
+    });
     let mailer = services::mailer::Mailer::from_config(config.smtp.as_ref()).map_err(anyhow::Error::msg)?;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -245,6 +245,7 @@ async fn not_found() -> ApiError {
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(crate::agents_api::router())
+        .merge(crate::prospects_api::router())
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/orgs", get(list_orgs))

@@ -13,6 +13,7 @@ pub mod invitations;
 pub mod mailer;
 pub mod orgs;
 pub mod playground;
+pub mod prospects;
 pub mod secrets;
 pub mod seed;
 pub mod tokens;

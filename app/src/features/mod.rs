@@ -9,4 +9,5 @@ pub mod invitations;
 pub mod members;
 pub mod orgs;
 pub mod playground;
+pub mod prospects;
 pub mod providers;

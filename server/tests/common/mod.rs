@@ -142,15 +142,16 @@ impl TestApp {
     /// A browser-like client with its own cookie jar and CSRF token.
     pub async fn client(&self) -> Client {
         // A stuck request must fail the test with a message, not hang CI.
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         let http = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(20))
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
         let page = http.get(format!("{}/login", self.base)).send().await.unwrap().text().await.unwrap();
         let csrf = extract_meta_csrf(&page).expect("csrf meta tag on the login page");
-        Client { http, base: self.base.clone(), csrf }
+        Client { http, base: self.base.clone(), csrf, jar }
     }
 }
 
@@ -166,6 +167,7 @@ pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
     pub csrf: String,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 /// A server function's JSON result: Ok(value) or Err(error code).
@@ -257,6 +259,37 @@ impl Client {
         let status = res.status().as_u16();
         let text = res.text().await.unwrap();
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// The `Cookie` header this client would send to `base`.
+    pub fn http_cookie_header(&self, base: &str) -> String {
+        use reqwest::cookie::CookieStore;
+        let url: reqwest::Url = base.parse().unwrap();
+        self.jar.cookies(&url).and_then(|h| h.to_str().ok().map(str::to_string)).unwrap_or_default()
+    }
+
+    /// A REST call with a raw body (CSV uploads).
+    pub async fn rest_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let res = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// A GET answering text (CSV downloads): status, content type, body.
+    pub async fn get_text(&self, path: &str) -> (u16, String, String) {
+        let res = self.http.get(format!("{}/api/v1{path}", self.base)).send().await.unwrap();
+        let status = res.status().as_u16();
+        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        (status, ct, res.text().await.unwrap())
     }
 
     pub async fn sign_up(&self, name: &str, email: &str, password: &str) -> FnResult {

@@ -1,0 +1,322 @@
+//! Phone numbers with libphonenumber's rules (the `phonenumber` crate):
+//! parsing in a default region, validation against the real numbering plan,
+//! E.164 storage, and the prospect's time zone inferred from the number.
+//!
+//! Only compiled with the `phone` feature: the metadata tables are large and
+//! the browser never needs them (the server answers with typed errors).
+
+use phonenumber::{country, Mode};
+
+use crate::error::FieldError;
+use crate::ErrorCode;
+
+/// A validated number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phone {
+    /// `+33612345678`.
+    pub e164: String,
+    /// ISO 3166 region the number belongs to (`FR`, `US`), when known.
+    pub region: Option<String>,
+    /// The national significant number's digits (`612345678`), for search.
+    pub national: String,
+}
+
+/// Parses `input` (`06 12 34 56 78`, `+1 (415) 555-0100`, `0033 6…`) using
+/// `default_region` for numbers written without a country code.
+pub fn normalize_phone(input: &str, default_region: Option<&str>) -> Result<Phone, FieldError> {
+    let err = || FieldError::new("phone", ErrorCode::InvalidPhone).with_detail(input.trim().to_string());
+    let raw = input.trim();
+    if raw.is_empty() || raw.len() > 40 {
+        return Err(err());
+    }
+    // "0033…" is how many Europeans write an international number.
+    let owned;
+    let raw = if let Some(rest) = raw.strip_prefix("00") {
+        owned = format!("+{rest}");
+        owned.as_str()
+    } else {
+        raw
+    };
+    let region = default_region.and_then(|r| r.trim().to_ascii_uppercase().parse::<country::Id>().ok());
+    let number = phonenumber::parse(region, raw).map_err(|_| err())?;
+    if !phonenumber::is_valid(&number) {
+        return Err(err());
+    }
+    let e164 = number.format().mode(Mode::E164).to_string();
+    let region = number.country().id().map(|id| id.as_ref().to_string());
+    let national = number.national().value().to_string();
+    Ok(Phone { e164, region, national })
+}
+
+/// Whether `region` is an ISO 3166 region libphonenumber knows (`FR`, `US`).
+pub fn is_region(region: &str) -> bool {
+    region.len() == 2 && region.to_ascii_uppercase().parse::<country::Id>().is_ok()
+}
+
+/// The IANA zone a number most likely rings in: by area code inside the
+/// multi-zone NANP countries (US, Canada), Australia and Brazil, by country
+/// elsewhere. `None` for toll-free and non-geographic numbers.
+pub fn infer_timezone(phone: &Phone) -> Option<&'static str> {
+    let region = phone.region.as_deref()?;
+    match region {
+        "US" | "CA" => nanp_zone(phone.national.get(..3)?),
+        "AU" => australia_zone(&phone.national),
+        "BR" => brazil_zone(phone.national.get(..2)?),
+        _ => COUNTRY_ZONES.iter().find(|(c, _)| *c == region).map(|(_, z)| *z),
+    }
+}
+
+fn nanp_zone(area: &str) -> Option<&'static str> {
+    NANP_ZONES.iter().find(|(_, codes)| codes.split(' ').any(|c| c == area)).map(|(z, _)| *z)
+}
+
+fn australia_zone(national: &str) -> Option<&'static str> {
+    // Geographic numbers: 2 NSW/ACT, 3 VIC/TAS, 7 QLD, 8 SA/NT/WA.
+    Some(match national.get(..1)? {
+        "2" => "Australia/Sydney",
+        "3" => "Australia/Melbourne",
+        "7" => "Australia/Brisbane",
+        "8" => match national.get(..2)? {
+            "89" | "86" | "85" => "Australia/Perth",
+            _ => "Australia/Adelaide",
+        },
+        // Mobiles (4) and others are not geographic: the capital's zone.
+        _ => "Australia/Sydney",
+    })
+}
+
+fn brazil_zone(ddd: &str) -> Option<&'static str> {
+    Some(match ddd {
+        "65" | "66" | "67" => "America/Cuiaba",
+        "68" => "America/Rio_Branco",
+        "69" => "America/Porto_Velho",
+        "92" | "97" => "America/Manaus",
+        "95" => "America/Boa_Vista",
+        "91" | "93" | "94" => "America/Belem",
+        "81" | "87" => "America/Recife",
+        "85" | "88" => "America/Fortaleza",
+        "71" | "73" | "74" | "75" | "77" => "America/Bahia",
+        _ => "America/Sao_Paulo",
+    })
+}
+
+/// NANP area codes (US + Canada) by zone. Where a code straddles two zones
+/// the more populous side wins; the user can correct any prospect's zone.
+const NANP_ZONES: &[(&str, &str)] = &[
+    (
+        "America/New_York",
+        "201 202 203 207 212 215 216 220 223 229 234 239 240 252 267 272 283 301 302 304 305 313 315 \
+         321 326 329 330 332 336 339 347 351 352 363 380 386 401 404 407 410 412 413 419 423 434 436 \
+         440 443 445 448 470 472 475 478 484 502 508 513 516 518 540 551 561 567 570 571 582 585 586 \
+         603 606 607 609 610 614 617 624 631 640 646 656 667 678 680 681 689 703 704 706 716 717 718 \
+         724 727 732 734 740 743 754 757 762 770 771 772 774 781 786 802 803 804 810 813 814 821 826 \
+         828 835 838 839 843 845 848 850 854 856 857 859 860 862 863 864 865 878 904 908 910 912 914 \
+         917 919 929 934 937 941 943 947 948 954 959 973 978 980 984 989 231 248 269 517 616 679 906",
+    ),
+    (
+        "America/Chicago",
+        "205 210 214 217 218 219 224 225 228 251 254 256 262 270 274 281 309 312 314 316 318 319 320 \
+         325 327 331 334 337 346 353 361 364 402 405 409 414 417 430 432 447 464 469 479 501 504 507 \
+         512 515 531 534 539 557 563 572 573 580 601 605 608 612 615 618 620 629 630 636 641 651 659 \
+         660 662 682 701 708 712 713 715 726 730 731 737 763 769 773 779 785 806 815 816 817 830 832 \
+         847 861 870 872 901 903 913 918 920 931 936 938 940 945 952 956 972 975 979 985 308",
+    ),
+    ("America/Indiana/Indianapolis", "260 317 463 574 765 812 930"),
+    ("America/Denver", "303 307 385 406 435 505 575 719 720 801 915 970 983"),
+    ("America/Boise", "208 986"),
+    ("America/Phoenix", "480 520 602 623 928"),
+    (
+        "America/Los_Angeles",
+        "206 209 213 253 279 310 323 341 350 360 369 408 415 424 425 442 458 503 509 510 530 541 559 \
+         562 564 619 626 628 650 657 661 669 702 707 714 725 747 760 775 805 818 820 831 840 858 909 \
+         916 925 949 951 971",
+    ),
+    ("America/Anchorage", "907"),
+    ("Pacific/Honolulu", "808"),
+    ("America/Puerto_Rico", "787 939"),
+    (
+        "America/Toronto",
+        "226 249 263 289 343 354 365 367 382 416 418 437 438 450 468 514 519 548 579 581 613 647 683 705 \
+         742 753 807 819 873 905",
+    ),
+    ("America/Winnipeg", "204 431 584"),
+    ("America/Regina", "306 474 639"),
+    ("America/Edmonton", "368 403 587 780 825 867"),
+    ("America/Vancouver", "236 250 604 672 778"),
+    ("America/Halifax", "782 902"),
+    ("America/Moncton", "428 506"),
+    ("America/St_Johns", "709"),
+];
+
+/// Countries by their main zone (the capital's for the few large
+/// multi-zone ones not handled above).
+const COUNTRY_ZONES: &[(&str, &str)] = &[
+    ("FR", "Europe/Paris"),
+    ("BE", "Europe/Brussels"),
+    ("CH", "Europe/Zurich"),
+    ("LU", "Europe/Luxembourg"),
+    ("MC", "Europe/Monaco"),
+    ("DE", "Europe/Berlin"),
+    ("AT", "Europe/Vienna"),
+    ("NL", "Europe/Amsterdam"),
+    ("GB", "Europe/London"),
+    ("IE", "Europe/Dublin"),
+    ("ES", "Europe/Madrid"),
+    ("PT", "Europe/Lisbon"),
+    ("IT", "Europe/Rome"),
+    ("DK", "Europe/Copenhagen"),
+    ("SE", "Europe/Stockholm"),
+    ("NO", "Europe/Oslo"),
+    ("FI", "Europe/Helsinki"),
+    ("IS", "Atlantic/Reykjavik"),
+    ("PL", "Europe/Warsaw"),
+    ("CZ", "Europe/Prague"),
+    ("SK", "Europe/Bratislava"),
+    ("HU", "Europe/Budapest"),
+    ("RO", "Europe/Bucharest"),
+    ("BG", "Europe/Sofia"),
+    ("GR", "Europe/Athens"),
+    ("CY", "Asia/Nicosia"),
+    ("MT", "Europe/Malta"),
+    ("SI", "Europe/Ljubljana"),
+    ("HR", "Europe/Zagreb"),
+    ("RS", "Europe/Belgrade"),
+    ("BA", "Europe/Sarajevo"),
+    ("ME", "Europe/Podgorica"),
+    ("MK", "Europe/Skopje"),
+    ("AL", "Europe/Tirane"),
+    ("EE", "Europe/Tallinn"),
+    ("LV", "Europe/Riga"),
+    ("LT", "Europe/Vilnius"),
+    ("UA", "Europe/Kyiv"),
+    ("MD", "Europe/Chisinau"),
+    ("BY", "Europe/Minsk"),
+    ("RU", "Europe/Moscow"),
+    ("TR", "Europe/Istanbul"),
+    ("IL", "Asia/Jerusalem"),
+    ("AE", "Asia/Dubai"),
+    ("SA", "Asia/Riyadh"),
+    ("QA", "Asia/Qatar"),
+    ("KW", "Asia/Kuwait"),
+    ("BH", "Asia/Bahrain"),
+    ("OM", "Asia/Muscat"),
+    ("JO", "Asia/Amman"),
+    ("LB", "Asia/Beirut"),
+    ("EG", "Africa/Cairo"),
+    ("MA", "Africa/Casablanca"),
+    ("DZ", "Africa/Algiers"),
+    ("TN", "Africa/Tunis"),
+    ("SN", "Africa/Dakar"),
+    ("CI", "Africa/Abidjan"),
+    ("CM", "Africa/Douala"),
+    ("NG", "Africa/Lagos"),
+    ("GH", "Africa/Accra"),
+    ("KE", "Africa/Nairobi"),
+    ("ZA", "Africa/Johannesburg"),
+    ("MU", "Indian/Mauritius"),
+    ("RE", "Indian/Reunion"),
+    ("GP", "America/Guadeloupe"),
+    ("MQ", "America/Martinique"),
+    ("GF", "America/Cayenne"),
+    ("NC", "Pacific/Noumea"),
+    ("PF", "Pacific/Tahiti"),
+    ("IN", "Asia/Kolkata"),
+    ("PK", "Asia/Karachi"),
+    ("BD", "Asia/Dhaka"),
+    ("LK", "Asia/Colombo"),
+    ("CN", "Asia/Shanghai"),
+    ("HK", "Asia/Hong_Kong"),
+    ("TW", "Asia/Taipei"),
+    ("JP", "Asia/Tokyo"),
+    ("KR", "Asia/Seoul"),
+    ("SG", "Asia/Singapore"),
+    ("MY", "Asia/Kuala_Lumpur"),
+    ("TH", "Asia/Bangkok"),
+    ("VN", "Asia/Ho_Chi_Minh"),
+    ("PH", "Asia/Manila"),
+    ("ID", "Asia/Jakarta"),
+    ("NZ", "Pacific/Auckland"),
+    ("MX", "America/Mexico_City"),
+    ("GT", "America/Guatemala"),
+    ("CR", "America/Costa_Rica"),
+    ("PA", "America/Panama"),
+    ("CO", "America/Bogota"),
+    ("VE", "America/Caracas"),
+    ("EC", "America/Guayaquil"),
+    ("PE", "America/Lima"),
+    ("BO", "America/La_Paz"),
+    ("CL", "America/Santiago"),
+    ("AR", "America/Argentina/Buenos_Aires"),
+    ("UY", "America/Montevideo"),
+    ("PY", "America/Asuncion"),
+    ("DO", "America/Santo_Domingo"),
+    ("JM", "America/Jamaica"),
+    ("BS", "America/Nassau"),
+    ("BB", "America/Barbados"),
+    ("TT", "America/Port_of_Spain"),
+    ("HT", "America/Port-au-Prince"),
+    ("KZ", "Asia/Almaty"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn national_numbers_use_the_default_region() {
+        let p = normalize_phone("06 12 34 56 78", Some("FR")).unwrap();
+        assert_eq!(p.e164, "+33612345678");
+        assert_eq!(p.region.as_deref(), Some("FR"));
+        assert_eq!(p.national, "612345678");
+        assert_eq!(normalize_phone("(415) 555-2671", Some("us")).unwrap().e164, "+14155552671");
+    }
+
+    #[test]
+    fn international_forms_are_accepted() {
+        assert_eq!(normalize_phone("+33 6 12 34 56 78", None).unwrap().e164, "+33612345678");
+        assert_eq!(normalize_phone("0033 6 12 34 56 78", None).unwrap().e164, "+33612345678");
+        assert_eq!(normalize_phone("+44 20 7946 0958", Some("FR")).unwrap().region.as_deref(), Some("GB"));
+    }
+
+    #[test]
+    fn impossible_numbers_are_refused_with_the_input_quoted() {
+        for bad in ["", "12", "+33 1", "+1 555 555 5555 5555", "hello", "+999 123456789", "06 12"] {
+            let e = normalize_phone(bad, Some("FR")).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidPhone, "{bad}");
+            assert_eq!(e.field, "phone");
+        }
+        // Without a region a national number cannot be placed.
+        assert!(normalize_phone("06 12 34 56 78", None).is_err());
+    }
+
+    #[test]
+    fn time_zones_follow_area_codes_and_countries() {
+        let tz = |n: &str| infer_timezone(&normalize_phone(n, None).unwrap());
+        assert_eq!(tz("+1 415 555 2671"), Some("America/Los_Angeles"));
+        assert_eq!(tz("+1 212 555 0100"), Some("America/New_York"));
+        assert_eq!(tz("+1 312 555 0100"), Some("America/Chicago"));
+        assert_eq!(tz("+1 303 555 0100"), Some("America/Denver"));
+        assert_eq!(tz("+1 604 555 0100"), Some("America/Vancouver"));
+        assert_eq!(tz("+1 514 555 0100"), Some("America/Toronto"));
+        assert_eq!(tz("+33 6 12 34 56 78"), Some("Europe/Paris"));
+        assert_eq!(tz("+44 20 7946 0958"), Some("Europe/London"));
+        assert_eq!(tz("+61 2 9374 4000"), Some("Australia/Sydney"));
+        assert_eq!(tz("+61 8 9222 5555"), Some("Australia/Perth"));
+        assert_eq!(tz("+55 92 3232 1234"), Some("America/Manaus"));
+        // Toll-free numbers ring nowhere in particular.
+        assert_eq!(tz("+1 800 555 0100"), None);
+    }
+
+    #[test]
+    fn every_zone_in_the_tables_exists_in_the_tz_database() {
+        let zones = NANP_ZONES.iter().map(|(z, _)| *z).chain(COUNTRY_ZONES.iter().map(|(_, z)| *z));
+        for z in zones {
+            assert!(z.parse::<chrono_tz::Tz>().is_ok(), "{z}");
+        }
+        for area in NANP_ZONES.iter().flat_map(|(_, c)| c.split(' ').filter(|c| !c.is_empty())) {
+            assert_eq!(area.len(), 3, "{area:?}");
+            let n = NANP_ZONES.iter().filter(|(_, c)| c.split(' ').any(|x| x == area)).count();
+            assert_eq!(n, 1, "area code {area} in {n} zones");
+        }
+    }
+}

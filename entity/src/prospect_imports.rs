@@ -1,0 +1,31 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "prospect_imports")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub created_by: Option<Uuid>,
+    pub file_name: String,
+    /// The file decoded to UTF-8; cleared once the job has finished.
+    pub data: Option<Vec<u8>>,
+    pub encoding: String,
+    pub delimiter: String,
+    pub total_rows: i64,
+    /// `domain::prospect_import::JobState` wire name.
+    pub state: String,
+    pub options: Option<Json>,
+    pub processed_rows: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub error: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub finished_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

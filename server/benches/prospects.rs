@@ -1,0 +1,236 @@
+#![recursion_limit = "512"]
+//! Prospects at scale, through the real HTTP API, on SQLite and (when
+//! reachable) PostgreSQL: importing a 100,000-row CSV (upload + job),
+//! search latency (p50/p95 over mixed queries), filtered + sorted page
+//! loads, and export throughput. Prints figures; asserts nothing.
+//!
+//! Run: `cargo bench -p server --bench prospects` (or `scripts/bench`).
+//! Env: `PROSPECT_ROWS` (default 100000), `HANDOO_TEST_PG_URL`.
+
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+const FIRST: &[&str] = &[
+    "Jean", "Marie", "Pierre", "Sophie", "Luc", "Camille", "Hugo", "Léa", "Louis", "Chloé", "Paul", "Emma", "Jules",
+    "Inès", "Arthur", "Manon", "Nathan", "Sarah", "Tom", "Julie", "James", "Olivia", "Noah", "Ava", "Liam",
+];
+const LAST: &[&str] = &[
+    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
+    "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
+    "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Smith", "Johnson", "Brown",
+];
+const STATUS: &[&str] = &["new", "contacted", "interested", "meeting_scheduled", "callback_scheduled", "not_interested"];
+const INDUSTRY: &[&str] = &["Retail", "Auto", "Health", "Finance", "Energy"];
+
+fn csv(rows: usize) -> String {
+    let mut s = String::with_capacity(rows * 120);
+    s.push_str("Prénom;Nom;Société;Poste;Téléphone;Email;Statut;Tags;Industry\n");
+    for i in 0..rows {
+        let (f, l) = (FIRST[i % FIRST.len()], LAST[(i / 7) % LAST.len()]);
+        s.push_str(&format!(
+            "{f};{l};Company {c};Buyer;06 1{i:07};{fl}.{ll}{i}@company{c}.fr;{st};t{t}, batch;{ind}\n",
+            c = i % 5000,
+            fl = f.to_lowercase(),
+            ll = l.to_lowercase(),
+            st = STATUS[i % STATUS.len()],
+            t = i % 20,
+            ind = INDUSTRY[i % INDUSTRY.len()],
+        ));
+    }
+    s
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn report(name: &str, mut v: Vec<f64>) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!("  {name:<40} p50 {:7.2} ms   p95 {:7.2} ms   max {:7.2} ms   (n={})", pct(&v, 0.5), pct(&v, 0.95), v[v.len() - 1], v.len());
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl Client {
+    async fn new(base: &str) -> Client {
+        let http = reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(600)).build().unwrap();
+        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+        let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+        let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
+        Client { http, base: base.to_string(), csrf }
+    }
+
+    async fn call(&self, name: &str, form: &[(&str, &str)]) -> Value {
+        let r = self.http.post(format!("{}/api/{name}", self.base)).header("x-csrf-token", &self.csrf).form(form);
+        r.send().await.unwrap().json().await.unwrap()
+    }
+
+    async fn get(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self.http.get(format!("{}/api/v1{path}", self.base)).send().await.unwrap();
+        let s = r.status().as_u16();
+        (s, r.bytes().await.unwrap().to_vec())
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let r = self.http.post(format!("{}/api/v1{path}", self.base)).header("x-csrf-token", &self.csrf).json(&body);
+        r.send().await.unwrap().json().await.unwrap()
+    }
+}
+
+async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
+    println!("\n== {label} ({rows} prospects) ==");
+    let vars: std::collections::HashMap<&str, String> = [
+        ("DATABASE_URL", db_url.to_string()),
+        ("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let config = server::Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
+    let (router, _) = server::build(config, options).await.expect("build");
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+    });
+    let base = format!("http://{addr}");
+    let c = Client::new(&base).await;
+    c.call("sign_up", &[("name", "Bench"), ("email", "bench@example.com"), ("password", PASSWORD)]).await;
+    let org = c.call("create_org", &[("name", "Bench")]).await["id"].as_str().unwrap().to_string();
+
+    // ---- import ----
+    let started = Instant::now();
+    let r = c
+        .http
+        .post(format!("{base}/api/v1/orgs/{org}/prospect-imports?file_name=bench.csv"))
+        .header("x-csrf-token", &c.csrf)
+        .header("content-type", "text/csv")
+        .body(file.to_string())
+        .send()
+        .await
+        .unwrap();
+    let preview: Value = r.json().await.unwrap();
+    let uploaded = started.elapsed();
+    let id = preview["id"].as_str().expect("upload accepted").to_string();
+    let mut mapping = preview["suggested"].clone();
+    mapping[8] = json!({"to": "custom", "key": "industry"});
+    let options = json!({
+        "mapping": mapping,
+        "new_fields": [{"key": "industry", "label": "Industry", "type": "enum", "options": INDUSTRY}],
+        "default_region": "FR",
+    });
+    let dry = Instant::now();
+    let report_v = c.post(&format!("/orgs/{org}/prospect-imports/{id}/dry-run"), options.clone()).await;
+    let dry = dry.elapsed();
+    assert_eq!(report_v["to_create"].as_u64(), Some(rows as u64), "{report_v}");
+    let run_started = Instant::now();
+    let job = c.post(&format!("/orgs/{org}/prospect-imports/{id}/start"), options).await;
+    assert_eq!(job["state"], "running", "{job}");
+    let job = loop {
+        let (_, body) = c.get(&format!("/orgs/{org}/prospect-imports/{id}")).await;
+        let j: Value = serde_json::from_slice(&body).unwrap();
+        if j["state"] != "running" {
+            break j;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let ran = run_started.elapsed();
+    assert_eq!(job["created"].as_u64(), Some(rows as u64), "{job}");
+    println!(
+        "  import: upload+parse {:.2} s, dry run {:.2} s, job {:.2} s  → upload + job {:.2} s ({:.0} rows/s)",
+        uploaded.as_secs_f64(),
+        dry.as_secs_f64(),
+        ran.as_secs_f64(),
+        (uploaded + ran).as_secs_f64(),
+        rows as f64 / (uploaded + ran).as_secs_f64()
+    );
+
+    // ---- search ----
+    let queries = [
+        "martin", "dupont", "jean martin", "company 42", "company4217", "0610001", "+3361000", "@company77.fr",
+        "lefevre", "chloe", "smith3", "zzzz", "06 10 00 12", "buyer", "olivia johnson",
+    ];
+    for q in &queries {
+        // Warm-up (first use of each plan).
+        c.get(&format!("/orgs/{org}/prospects?search={}", urlencode(q))).await;
+    }
+    let mut times = Vec::new();
+    for round in 0..14 {
+        for q in &queries {
+            let t = Instant::now();
+            let (s, _) = c.get(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1)).await;
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            assert_eq!(s, 200);
+        }
+    }
+    report("search (15 kinds of query, page of 50)", times);
+
+    // ---- filtered, sorted pages ----
+    let mut times = Vec::new();
+    for i in 0..100 {
+        let path = match i % 4 {
+            0 => format!("/orgs/{org}/prospects?status=interested&sort=last_name"),
+            1 => format!("/orgs/{org}/prospects?tag=t3&sort=company&page=5"),
+            2 => format!("/orgs/{org}/prospects?custom=industry:auto&status=new,contacted&sort=updated_at&desc=true"),
+            _ => format!("/orgs/{org}/prospects?page={}&per_page=100", 1 + i * 7),
+        };
+        let t = Instant::now();
+        let (s, _) = c.get(&path).await;
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        assert_eq!(s, 200);
+    }
+    report("filtered + sorted page (4 shapes)", times);
+
+    // ---- export ----
+    let t = Instant::now();
+    let (s, body) = c.get(&format!("/orgs/{org}/prospects/export.csv")).await;
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(s, 200);
+    let lines = body.iter().filter(|b| **b == b'\n').count() - 1;
+    println!(
+        "  export: {lines} rows, {:.1} MB in {secs:.2} s → {:.0} rows/s, {:.1} MB/s",
+        body.len() as f64 / 1e6,
+        lines as f64 / secs,
+        body.len() as f64 / 1e6 / secs
+    );
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let rows: usize = std::env::var("PROSPECT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let file = csv(rows);
+    println!("CSV: {rows} rows, {:.1} MB", file.len() as f64 / 1e6);
+
+    let dir = std::env::temp_dir().join(format!("handoo-bench-prospects-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let admin_url = std::env::var("HANDOO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match Database::connect(&admin_url).await {
+        Ok(admin) => {
+            let name = format!("handoo_bench_{}", std::process::id());
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create bench database");
+            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+            run("PostgreSQL", &url, rows, &file).await;
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
+    }
+}

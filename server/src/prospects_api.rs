@@ -1,0 +1,562 @@
+//! REST for prospects under `/api/v1/orgs/{org}/…`: CRUD, search/filter
+//! list, bulk actions with undo, notes, activity, consent, custom fields,
+//! CSV import (upload → dry run → start → poll), streaming CSV export, the
+//! do-not-call list, calling hours and the `may-call` check.
+//!
+//! The import upload and the DNC list take the file as the raw request body
+//! (`Content-Type: text/csv`), which `curl --data-binary @file.csv` and the
+//! browser's `fetch(…, {body: file})` both send without multipart framing.
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use domain::prospect::{
+    Activity, BulkAction, BulkResult, ComplianceSettings, Consent, ConsentInput, CustomField, CustomFieldDef,
+    DncEntry, DncImportResult, ListQuery, Note, Prospect, ProspectFilter, ProspectInput, ProspectPage,
+    ProspectPatch, ProspectStatus, SavedView, SavedViewInput, Selection, SortKey,
+};
+use domain::prospect_import::{DryRunReport, ImportJob, ImportOptions, ImportPreview};
+use domain::{ErrorCode, Permission};
+use serde::{Deserialize, Serialize};
+use services::prospects::{self, bulk, compliance, custom_fields, export, import, timeline, views};
+use services::OrgCtx;
+use uuid::Uuid;
+
+use crate::rest::{parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::state::AppState;
+
+async fn org(state: &AppState, uid: Uuid, org: &str, p: Permission) -> Result<OrgCtx, ApiError> {
+    let org = parse_uuid(org, "org_id")?;
+    Ok(services::require_org(&state.db, uid, org, p).await?)
+}
+
+/// List and export filters as query parameters:
+/// `search`, `status` (comma-separated), `tag`, `owner` (a user id or `none`),
+/// `custom` (`key:value`), `dnc` (true/false), `sort`, `desc`, `page`, `per_page`.
+#[derive(Deserialize, Default)]
+pub struct FilterParams {
+    #[serde(default)]
+    search: String,
+    #[serde(default)]
+    status: String,
+    tag: Option<String>,
+    owner: Option<String>,
+    custom: Option<String>,
+    dnc: Option<bool>,
+    sort: Option<String>,
+    #[serde(default)]
+    desc: bool,
+    page: Option<u64>,
+    per_page: Option<u64>,
+}
+
+impl FilterParams {
+    fn filter(&self) -> Result<ProspectFilter, ApiError> {
+        let mut status = Vec::new();
+        for s in self.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            status.push(ProspectStatus::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "status"))?);
+        }
+        let owner = match self.owner.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some("none") => Some(None),
+            Some(id) => Some(Some(parse_uuid(id, "owner")?)),
+        };
+        let custom = match self.custom.as_deref().filter(|c| !c.is_empty()) {
+            None => None,
+            Some(c) => {
+                let (k, v) = c.split_once(':').ok_or_else(|| ApiError::field(ErrorCode::Validation, "custom"))?;
+                Some((k.trim().to_string(), v.trim().to_string()))
+            }
+        };
+        Ok(ProspectFilter {
+            search: self.search.clone(),
+            status,
+            tag: self.tag.clone().filter(|t| !t.trim().is_empty()),
+            owner,
+            custom,
+            do_not_call: self.dnc,
+        })
+    }
+
+    fn query(&self) -> Result<ListQuery, ApiError> {
+        let sort = match self.sort.as_deref() {
+            None | Some("") => SortKey::default(),
+            Some(s) => SortKey::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "sort"))?,
+        };
+        Ok(ListQuery {
+            filter: self.filter()?,
+            sort,
+            descending: self.desc,
+            page: self.page.unwrap_or(1),
+            per_page: self.per_page.unwrap_or(50),
+        })
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(q): Query<FilterParams>,
+) -> Result<Json<ProspectPage>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(prospects::list(&state.db, &ctx, &q.query()?).await?))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(body): ApiJson<ProspectInput>,
+) -> Result<(StatusCode, Json<Prospect>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok((StatusCode::CREATED, Json(prospects::create(&state.db, &ctx, body).await?)))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<Prospect>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(prospects::get(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(patch): ApiJson<ProspectPatch>,
+) -> Result<Json<Prospect>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(prospects::update(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, patch).await?))
+}
+
+async fn delete_one(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let id = parse_uuid(&id, "prospect_id")?;
+    // Existence check first: a wrong id is a 404, not "0 affected".
+    prospects::get(&state.db, &ctx, id).await?;
+    let sel = Selection::Ids { ids: vec![id] };
+    Ok(Json(bulk::apply(&state.db, &ctx, &sel, &BulkAction::Delete).await?))
+}
+
+#[derive(Deserialize)]
+struct BulkBody {
+    selection: Selection,
+    #[serde(flatten)]
+    action: BulkAction,
+}
+
+async fn bulk_action(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(body): ApiJson<BulkBody>,
+) -> Result<Json<BulkResult>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(bulk::apply(&state.db, &ctx, &body.selection, &body.action).await?))
+}
+
+#[derive(Deserialize)]
+struct UndoBody {
+    token: Uuid,
+}
+
+#[derive(Serialize)]
+struct Restored {
+    restored: u64,
+}
+
+async fn undo(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(body): ApiJson<UndoBody>,
+) -> Result<Json<Restored>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(Restored { restored: bulk::undo_delete(&state.db, &ctx, body.token).await? }))
+}
+
+async fn list_notes(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<Vec<Note>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(timeline::notes(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
+}
+
+#[derive(Deserialize)]
+struct NoteBody {
+    body: String,
+}
+
+async fn add_note(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<NoteBody>,
+) -> Result<(StatusCode, Json<Note>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let note = timeline::add_note(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, &b.body).await?;
+    Ok((StatusCode::CREATED, Json(note)))
+}
+
+async fn activity(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<Vec<Activity>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(timeline::activity(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
+}
+
+async fn list_consents(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<Vec<Consent>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(timeline::consents(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
+}
+
+async fn add_consent(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(input): ApiJson<ConsentInput>,
+) -> Result<(StatusCode, Json<Consent>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let c = timeline::add_consent(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, input).await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[derive(Serialize)]
+struct MayCall {
+    allowed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<domain::compliance::CallRefusal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AtParam {
+    /// RFC 3339 instant to check at (default: now).
+    at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn may_call(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    Query(p): Query<AtParam>,
+) -> Result<Json<MayCall>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let at = p.at.unwrap_or_else(chrono::Utc::now);
+    let res = compliance::may_call(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, at).await?;
+    Ok(Json(match res {
+        Ok(()) => MayCall { allowed: true, refusal: None, message: None },
+        Err(r) => MayCall { allowed: false, message: Some(r.to_string()), refusal: Some(r) },
+    }))
+}
+
+#[derive(Serialize)]
+struct TagCount {
+    tag: String,
+    count: u64,
+}
+
+async fn tag_counts(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<TagCount>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let tags = prospects::tag_counts(&state.db, &ctx).await?;
+    Ok(Json(tags.into_iter().map(|(tag, count)| TagCount { tag, count }).collect()))
+}
+
+async fn list_fields(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<CustomField>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(custom_fields::list(&state.db, &ctx).await?))
+}
+
+async fn create_field(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(def): ApiJson<CustomFieldDef>,
+) -> Result<(StatusCode, Json<CustomField>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
+    Ok((StatusCode::CREATED, Json(custom_fields::create(&state.db, &ctx, def).await?)))
+}
+
+async fn delete_field(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
+    custom_fields::delete(&state.db, &ctx, parse_uuid(&id, "field_id")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads a raw upload, refusing more than `max` bytes with a typed 413.
+async fn read_body(req: Request, max: usize, human: &str) -> Result<axum::body::Bytes, ApiError> {
+    let too_large = || ApiError { code: ErrorCode::CsvTooLarge, field: None, detail: Some(human.to_string()) };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(req.into_body(), max).await.map_err(|_| too_large())
+}
+
+#[derive(Deserialize)]
+struct UploadParams {
+    #[serde(default)]
+    file_name: String,
+}
+
+async fn upload(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(p): Query<UploadParams>,
+    req: Request,
+) -> Result<(StatusCode, Json<ImportPreview>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
+    Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, &data).await?)))
+}
+
+async fn list_imports(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<ImportJob>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(import::list_jobs(&state.db, &ctx).await?))
+}
+
+async fn get_import(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<Json<ImportJob>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(import::job(&state.db, &ctx, parse_uuid(&id, "import_id")?).await?))
+}
+
+async fn dry_run(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(options): ApiJson<ImportOptions>,
+) -> Result<Json<DryRunReport>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(import::dry_run(&state.db, &ctx, parse_uuid(&id, "import_id")?, &options).await?))
+}
+
+async fn start_import(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    ApiJson(options): ApiJson<ImportOptions>,
+) -> Result<(StatusCode, Json<ImportJob>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let job = import::start(&state.db, &ctx, parse_uuid(&id, "import_id")?, options).await?;
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+async fn export_csv(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(q): Query<FilterParams>,
+) -> Result<Response, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ExportProspects).await?;
+    let rx = export::start(&state.db, &ctx, q.filter()?).await?;
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await? {
+            Ok(chunk) => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)), rx)),
+            // Headers are gone already: cut the body so the client sees a failed download.
+            Err(e) => Some((Err(std::io::Error::other(e.code.as_str())), rx)),
+        }
+    });
+    let name = format!("prospects-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct DncParams {
+    #[serde(default)]
+    search: String,
+    limit: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct DncList {
+    entries: Vec<DncEntry>,
+    total: u64,
+}
+
+async fn list_dnc(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(p): Query<DncParams>,
+) -> Result<Json<DncList>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let (entries, total) = compliance::list_dnc(&state.db, &ctx, &p.search, p.limit.unwrap_or(100)).await?;
+    Ok(Json(DncList { entries, total }))
+}
+
+#[derive(Deserialize)]
+struct DncBody {
+    phone: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn add_dnc(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(b): ApiJson<DncBody>,
+) -> Result<(StatusCode, Json<DncEntry>), ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok((StatusCode::CREATED, Json(compliance::add_dnc(&state.db, &ctx, &b.phone, &b.reason).await?)))
+}
+
+async fn remove_dnc(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, phone)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
+    compliance::remove_dnc(&state.db, &ctx, &phone).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct ReasonParam {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn import_dnc(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(p): Query<ReasonParam>,
+    req: Request,
+) -> Result<Json<DncImportResult>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let data = read_body(req, compliance::MAX_DNC_IMPORT_BYTES, "10 MB").await?;
+    Ok(Json(compliance::import_dnc(&state.db, &ctx, &data, &p.reason).await?))
+}
+
+async fn get_compliance(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<ComplianceSettings>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(compliance::get_settings(&state.db, &ctx).await?))
+}
+
+async fn set_compliance(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(s): ApiJson<ComplianceSettings>,
+) -> Result<Json<ComplianceSettings>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
+    Ok(Json(compliance::set_settings(&state.db, &ctx, s).await?))
+}
+
+async fn list_views(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+) -> Result<Json<Vec<SavedView>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(views::list(&state.db, &ctx).await?))
+}
+
+async fn save_view(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    ApiJson(v): ApiJson<SavedViewInput>,
+) -> Result<Json<SavedView>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    Ok(Json(views::save(&state.db, &ctx, v).await?))
+}
+
+async fn delete_view(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    views::delete(&state.db, &ctx, parse_uuid(&id, "view_id")?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orgs/{org}/prospects", get(list).post(create))
+        .route("/orgs/{org}/prospects/export.csv", get(export_csv))
+        .route("/orgs/{org}/prospects/bulk", post(bulk_action))
+        .route("/orgs/{org}/prospects/bulk/undo", post(undo))
+        .route("/orgs/{org}/prospects/{id}", get(get_one).patch(update).delete(delete_one))
+        .route("/orgs/{org}/prospects/{id}/notes", get(list_notes).post(add_note))
+        .route("/orgs/{org}/prospects/{id}/activity", get(activity))
+        .route("/orgs/{org}/prospects/{id}/consents", get(list_consents).post(add_consent))
+        .route("/orgs/{org}/prospects/{id}/may-call", get(may_call))
+        .route("/orgs/{org}/prospect-tags", get(tag_counts))
+        .route("/orgs/{org}/custom-fields", get(list_fields).post(create_field))
+        .route("/orgs/{org}/custom-fields/{id}", delete(delete_field))
+        .route(
+            "/orgs/{org}/prospect-imports",
+            get(list_imports).post(upload).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES + 1024)),
+        )
+        .route("/orgs/{org}/prospect-imports/{id}", get(get_import))
+        .route("/orgs/{org}/prospect-imports/{id}/dry-run", post(dry_run))
+        .route("/orgs/{org}/prospect-imports/{id}/start", post(start_import))
+        .route("/orgs/{org}/dnc", get(list_dnc).post(add_dnc))
+        .route(
+            "/orgs/{org}/dnc/import",
+            post(import_dnc).layer(DefaultBodyLimit::max(compliance::MAX_DNC_IMPORT_BYTES + 1024)),
+        )
+        .route("/orgs/{org}/dnc/{phone}", delete(remove_dnc))
+        .route("/orgs/{org}/compliance", get(get_compliance).put(set_compliance))
+        .route("/orgs/{org}/saved-views", get(list_views).post(save_view))
+        .route("/orgs/{org}/saved-views/{id}", delete(delete_view))
+}

@@ -1,0 +1,701 @@
+//! Prospects through the HTTP boundary (REST and server functions), on
+//! SQLite and PostgreSQL: CRUD with phone/email/time-zone rules, search,
+//! filters, sorting and pagination, the activity timeline, notes, consent,
+//! bulk actions with undo, CSV import (dry run, job, idempotence, hostile
+//! files), streaming export, the do-not-call list and `may-call`, and
+//! cross-tenant denial.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Client, TestApp, GOOD_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn user(app: &TestApp, name: &str, email: &str) -> Client {
+    let c = app.client().await;
+    c.sign_up(name, email, GOOD_PASSWORD).await.expect("sign up");
+    c
+}
+
+async fn invite_member(app: &TestApp, owner: &Client, org: &str, name: &str, email: &str) -> (Client, String) {
+    let out = owner
+        .call("invite_member", &[("org_id", org), ("email", email), ("role", "member")])
+        .await
+        .expect("invite");
+    let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let c = app.client().await;
+    c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
+        .await
+        .expect("accept");
+    let me = c.session().await;
+    let id = me["user"]["id"].as_str().unwrap().to_string();
+    (c, id)
+}
+
+async fn set_region(c: &Client, org: &str, region: &str) {
+    let (s, v) = c
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/compliance"),
+            Some(json!({"window_start_minute": 480, "window_end_minute": 1260, "default_region": region})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+}
+
+async fn create(c: &Client, org: &str, body: Value) -> (u16, Value) {
+    c.rest(Method::POST, &format!("/orgs/{org}/prospects"), Some(body)).await
+}
+
+async fn list(c: &Client, org: &str, query: &str) -> Value {
+    let (s, v) = c.rest(Method::GET, &format!("/orgs/{org}/prospects?{query}"), None).await;
+    assert_eq!(s, 200, "{query}: {v}");
+    v
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["rows"].as_array().unwrap().iter().map(|r| r["last_name"].as_str().unwrap().to_string()).collect()
+}
+
+on_both_backends!(crud_search_filter_sort_paginate, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    set_region(&owner, &org, "FR").await;
+
+    // Phone normalised with the org's default region; time zone inferred.
+    let (s, p) = create(
+        &owner,
+        &org,
+        json!({"first_name": "Élodie", "last_name": "Durand", "company": "Garage Dupont", "phone": "06 12 34 56 78",
+               "email": "Elodie@Garage-Dupont.fr", "tags": ["VIP", "paris"]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{p}");
+    assert_eq!(p["phone"], "+33612345678");
+    assert_eq!(p["email"], "elodie@garage-dupont.fr");
+    assert_eq!(p["timezone"], "Europe/Paris");
+    assert_eq!(p["tags"], json!(["paris", "vip"]));
+    assert_eq!(p["status"], "new");
+    let elodie = p["id"].as_str().unwrap().to_string();
+    // A US number written internationally gets its own zone.
+    let (s, us) = create(&owner, &org, json!({"last_name": "Smith", "phone": "+1 415 555 2671"})).await;
+    assert_eq!(s, 201, "{us}");
+    assert_eq!(us["timezone"], "America/Los_Angeles");
+
+    // Bad input: typed errors naming the field, nothing written.
+    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "12"})).await;
+    assert_eq!((s, e["code"].as_str(), e["field"].as_str()), (422, Some("invalid_phone"), Some("phone")));
+    let (s, e) = create(&owner, &org, json!({"last_name": "X", "email": "not-an-email"})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_email")));
+    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33 6 12 34 56 78"})).await;
+    assert_eq!((s, e["code"].as_str(), e["field"].as_str()), (409, Some("duplicate_prospect"), Some("phone")));
+    assert_eq!(e["detail"], elodie.as_str());
+    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33 6 99 99 99 99", "timezone": "Mars/Base"})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_timezone")));
+    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33699999999", "custom": {"nope": 1}})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_field_name")));
+    let (s, e) = create(&owner, &org, json!({"first_name": "", "phone": "+33699999999"})).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("name_required")));
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects"), Some(json!("garbage"))).await;
+    assert_eq!(s, 422);
+
+    // A typed custom field, then 30 more prospects.
+    let (s, f) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/custom-fields"),
+            Some(json!({"key": "industry", "label": "Industry", "type": "enum", "options": ["Retail", "Auto"]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{f}");
+    for i in 0..30 {
+        let status = ["new", "contacted", "interested"][i % 3];
+        let industry = if i % 2 == 0 { "retail" } else { "AUTO" };
+        let (s, v) = create(
+            &owner,
+            &org,
+            json!({"first_name": format!("P{i}"), "last_name": format!("Name{i:02}"), "company": format!("Co {}", i % 5),
+                   "phone": format!("+3361000{i:04}"), "status": status, "tags": if i < 4 { vec!["hot"] } else { vec![] },
+                   "custom": {"industry": industry}}),
+        )
+        .await;
+        assert_eq!(s, 201, "{v}");
+        assert_eq!(v["custom"]["industry"], if i % 2 == 0 { "Retail" } else { "Auto" });
+    }
+
+    // Search: accent- and case-insensitive, phone fragments in any format, email parts.
+    assert_eq!(names(&list(&owner, &org, "search=elodie").await), vec!["Durand"]);
+    assert_eq!(names(&list(&owner, &org, "search=DUPONT").await), vec!["Durand"]);
+    assert_eq!(names(&list(&owner, &org, "search=06%2012%2034").await), vec!["Durand"]);
+    assert_eq!(names(&list(&owner, &org, "search=%2B33612").await), vec!["Durand"]);
+    assert_eq!(names(&list(&owner, &org, "search=garage-dupont.fr").await), vec!["Durand"]);
+    assert_eq!(list(&owner, &org, "search=name1").await["total"], 10);
+    assert_eq!(list(&owner, &org, "search=p11%20name11").await["total"], 1);
+    assert_eq!(list(&owner, &org, "search=p11%20name12").await["total"], 0, "every word must match");
+    assert_eq!(list(&owner, &org, "search=100%25").await["total"], 0, "% is literal");
+    assert_eq!(list(&owner, &org, "search=zzz").await["total"], 0);
+
+    // Filters.
+    assert_eq!(list(&owner, &org, "status=interested").await["total"], 10);
+    assert_eq!(list(&owner, &org, "status=interested,contacted").await["total"], 20);
+    assert_eq!(list(&owner, &org, "tag=hot").await["total"], 4);
+    assert_eq!(list(&owner, &org, "tag=HOT&status=new").await["total"], 2);
+    assert_eq!(list(&owner, &org, "custom=industry:auto").await["total"], 15);
+    assert_eq!(list(&owner, &org, "owner=none").await["total"], 32);
+    let (s, e) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects?status=bogus"), None).await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("status")));
+    let (s, e) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects?custom=industry:space"), None).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("invalid_value")));
+
+    // Sorting and pagination: stable, complete, no overlap.
+    let mut seen = Vec::new();
+    for page in 1..=4 {
+        let v = list(&owner, &org, &format!("search=name&sort=last_name&per_page=10&page={page}")).await;
+        assert_eq!(v["total"], 30);
+        seen.extend(names(&v));
+    }
+    let expected: Vec<String> = (0..30).map(|i| format!("Name{i:02}")).collect();
+    assert_eq!(seen, expected);
+    let v = list(&owner, &org, "sort=last_name&desc=true&per_page=1").await;
+    assert_eq!(names(&v), vec!["Smith"]);
+    assert_eq!(list(&owner, &org, "per_page=100000").await["per_page"], 200, "page size is capped");
+
+    // The UI's server function answers the same query.
+    let page = owner
+        .call_json(
+            "list_prospects",
+            json!({"org_id": org, "query": {"filter": {"search": "elodie"}, "sort": "created_at", "descending": true, "page": 1, "per_page": 10}}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1);
+});
+
+on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let (member, member_id) = invite_member(&app, &owner, &org, "Max", "max@example.com").await;
+    let (_, p) = create(&owner, &org, json!({"first_name": "Jean", "last_name": "Martin", "phone": "+33 6 11 22 33 44"})).await;
+    let id = p["id"].as_str().unwrap().to_string();
+    let path = format!("/orgs/{org}/prospects/{id}");
+
+    // Patch several fields; each change lands in the timeline.
+    let (s, v) = member
+        .rest(
+            Method::PATCH,
+            &path,
+            Some(json!({"status": "interested", "tags": ["b", "A"], "company": "Martin SA", "owner_id": member_id})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!((v["status"].as_str(), v["tags"].clone()), (Some("interested"), json!(["a", "b"])));
+    assert_eq!(v["owner_name"], "Max");
+    let (s, e) = member.rest(Method::PATCH, &path, Some(json!({"owner_id": "00000000-0000-0000-0000-000000000001"}))).await;
+    assert_eq!((s, e["field"].as_str()), (404, Some("owner_id")), "owners must be members");
+    let (s, e) = member.rest(Method::PATCH, &path, Some(json!({"phone": "", "email": ""}))).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("required_value")), "a prospect keeps a way to be reached");
+    let (_, v) = member.rest(Method::PATCH, &path, Some(json!({"owner_id": null}))).await;
+    assert_eq!(v["owner_id"], Value::Null);
+    let (_, acts) = member.rest(Method::GET, &format!("{path}/activity"), None).await;
+    let kinds: Vec<&str> = acts.as_array().unwrap().iter().map(|a| a["kind"].as_str().unwrap()).collect();
+    for k in ["status_changed", "tags_changed", "field_changed", "owner_changed", "created"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    assert_eq!(kinds.last(), Some(&"created"));
+    let status_change = acts.as_array().unwrap().iter().find(|a| a["kind"] == "status_changed").unwrap();
+    assert_eq!(status_change["data"], json!({"from": "new", "to": "interested"}));
+    assert_eq!(status_change["actor_name"], "Max");
+    // A patch that changes nothing records nothing.
+    member.rest(Method::PATCH, &path, Some(json!({"status": "interested"}))).await;
+    let (_, again) = member.rest(Method::GET, &format!("{path}/activity"), None).await;
+    assert_eq!(again.as_array().unwrap().len(), acts.as_array().unwrap().len());
+
+    // Notes: timestamped, with author, newest first; empty ones refused.
+    let (s, _) = member.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "  "}))).await;
+    assert_eq!(s, 422);
+    member.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "First call: busy"}))).await;
+    let (s, n) = owner.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "Call back Tuesday"}))).await;
+    assert_eq!(s, 201, "{n}");
+    let (_, notes) = member.rest(Method::GET, &format!("{path}/notes"), None).await;
+    let notes = notes.as_array().unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!((notes[0]["body"].as_str(), notes[0]["author_name"].as_str()), (Some("Call back Tuesday"), Some("Olivia")));
+
+    // Consent: recorded with who and when, never in the future.
+    let (s, c) = member
+        .rest(Method::POST, &format!("{path}/consents"), Some(json!({"source": "Website form", "method": "web_form"})))
+        .await;
+    assert_eq!(s, 201, "{c}");
+    assert_eq!((c["captured_by_name"].as_str(), c["granted"].as_bool()), (Some("Max"), Some(true)));
+    let (s, e) = member
+        .rest(
+            Method::POST,
+            &format!("{path}/consents"),
+            Some(json!({"source": "x", "method": "verbal", "captured_at": "2999-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!((s, e["field"].as_str()), (422, Some("captured_at")));
+    let (s, e) = member.rest(Method::POST, &format!("{path}/consents"), Some(json!({"source": "x", "method": "telepathy"}))).await;
+    assert_eq!(s, 422, "{e}");
+    let (_, cs) = member.rest(Method::GET, &format!("{path}/consents"), None).await;
+    assert_eq!(cs.as_array().unwrap().len(), 1);
+
+    // may-call: Paris local time decides; DNC list and flags refuse.
+    let may = |at: &'static str| {
+        let member = &member;
+        let path = path.clone();
+        async move { member.rest(Method::GET, &format!("{path}/may-call?at={at}"), None).await.1 }
+    };
+    assert_eq!(may("2026-01-15T09:00:00Z").await["allowed"], true);
+    let late = may("2026-01-15T20:30:00Z").await;
+    assert_eq!((late["allowed"].as_bool(), late["refusal"]["reason"].as_str()), (Some(false), Some("outside_window")));
+    assert_eq!(late["refusal"]["local_time"], "21:30");
+    // Admin narrows the window; members cannot.
+    let (s, _) = member
+        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 600, "window_end_minute": 720})))
+        .await;
+    assert_eq!(s, 403);
+    let (s, e) = owner
+        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 720, "window_end_minute": 600})))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("out_of_range")));
+    owner
+        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 600, "window_end_minute": 720})))
+        .await;
+    assert_eq!(may("2026-01-15T08:30:00Z").await["allowed"], false);
+    assert_eq!(may("2026-01-15T09:30:00Z").await["allowed"], true);
+    let (s, _) = member
+        .rest(Method::POST, &format!("/orgs/{org}/dnc"), Some(json!({"phone": "0033 6 11 22 33 44", "reason": "asked"})))
+        .await;
+    assert_eq!(s, 201);
+    assert_eq!(may("2026-01-15T09:30:00Z").await["refusal"]["reason"], "on_dnc_list");
+    let (_, detail) = member.rest(Method::GET, &path, None).await;
+    assert!(detail["call_block"].is_string(), "the detail page shows why calls are refused");
+    // Only admins take a number off the list.
+    let (s, _) = member.rest(Method::DELETE, &format!("/orgs/{org}/dnc/%2B33611223344"), None).await;
+    assert_eq!(s, 403);
+    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/dnc/%2B33611223344"), None).await;
+    assert_eq!(s, 204);
+    member.rest(Method::PATCH, &path, Some(json!({"opted_out": true}))).await;
+    assert_eq!(may("2026-01-15T09:30:00Z").await["refusal"]["reason"], "opted_out");
+
+    // DNC list import: numbers per line, header and junk reported, idempotent.
+    let file = "phone\n+33 6 00 00 00 01\n06 00 00 00 02\nnot a number\n+33600000001\n";
+    let (s, r) = owner.rest_raw(&format!("/orgs/{org}/dnc/import?reason=list"), "text/csv", file.into()).await;
+    assert_eq!(s, 200, "{r}");
+    // Without a default region a national number cannot be placed.
+    assert_eq!((r["invalid"].as_u64(), r["invalid_lines"].clone()), (Some(2), json!([3, 4])));
+    assert_eq!(r["added"], 1);
+    let (_, r) = owner.rest_raw(&format!("/orgs/{org}/dnc/import"), "text/csv", file.into()).await;
+    assert_eq!((r["added"].as_u64(), r["already_listed"].as_u64()), (Some(0), Some(1)));
+});
+
+on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let me = owner.session().await["user"]["id"].as_str().unwrap().to_string();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let (_, p) = create(&owner, &org, json!({"last_name": format!("B{i:02}"), "phone": format!("+3361100{i:04}")})).await;
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    let bulk = |body: Value| {
+        let owner = &owner;
+        let org = org.clone();
+        async move { owner.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk"), Some(body)).await }
+    };
+    // On explicit ids.
+    let (s, r) = bulk(json!({"selection": {"kind": "ids", "ids": &ids[..3]}, "action": "set_status", "status": "contacted"})).await;
+    assert_eq!((s, r["affected"].as_u64()), (200, Some(3)), "{r}");
+    assert_eq!(list(&owner, &org, "status=contacted").await["total"], 3);
+    let (_, acts) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}/activity", ids[0]), None).await;
+    assert_eq!(acts[0]["kind"], "status_changed");
+    // On everything a filter matches (more than one page).
+    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"search": "b0"}}, "action": "add_tag", "tag": "Q4"})).await;
+    assert_eq!(r["affected"], 10);
+    assert_eq!(list(&owner, &org, "tag=q4").await["total"], 10);
+    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"tag": "q4", "status": ["contacted"]}}, "action": "remove_tag", "tag": "q4"})).await;
+    assert_eq!(r["affected"], 3);
+    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {}}, "action": "assign_owner", "owner_id": me})).await;
+    assert_eq!(r["affected"], 12);
+    assert_eq!(list(&owner, &org, &format!("owner={me}")).await["total"], 12);
+    let (s, _) = bulk(json!({"selection": {"kind": "ids", "ids": []}, "action": "explode"})).await;
+    assert_eq!(s, 422);
+
+    // Delete is soft and undoable.
+    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"search": "b1"}}, "action": "delete"})).await;
+    assert_eq!(r["affected"], 2);
+    let token = r["undo_token"].as_str().unwrap().to_string();
+    assert_eq!(list(&owner, &org, "").await["total"], 10);
+    let (s, _) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}", ids[10]), None).await;
+    assert_eq!(s, 404, "deleted prospects are gone from every view");
+    let (s, v) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token}))).await;
+    assert_eq!((s, v["restored"].as_u64()), (200, Some(2)));
+    assert_eq!(list(&owner, &org, "").await["total"], 12);
+    let (s, e) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token})))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (410, Some("undo_expired")), "an undo works once");
+
+    // After the window the rows are purged for good and cannot come back.
+    let (_, r) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
+    let token = r["undo_token"].as_str().unwrap().to_string();
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::prospects::Entity::update_many()
+        .col_expr(
+            entity::prospects::Column::DeletedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(60)),
+        )
+        .filter(entity::prospects::Column::DeletedAt.is_not_null())
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token}))).await;
+    assert_eq!(s, 410);
+    assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
+    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
+    assert_eq!(s, 404);
+});
+
+/// Sends only the headers of a 60 MB upload: the server must refuse it from
+/// its declared length without reading (or waiting for) the body.
+async fn oversized_upload(app: &TestApp, c: &Client, org: &str) -> (u16, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://");
+    let cookies = c.http_cookie_header(&app.base);
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST /api/v1/orgs/{org}/prospect-imports?file_name=huge.csv HTTP/1.1\r\nHost: {addr}\r\n\
+         Content-Type: text/csv\r\nContent-Length: 60000000\r\nx-csrf-token: {}\r\nCookie: {cookies}\r\n\
+         Connection: close\r\n\r\n",
+        c.csrf
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut buf)).await.expect("answered").unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
+    // The body may be chunked: take the JSON object inside.
+    let json = body.find('{').and_then(|a| body.rfind('}').map(|b| &body[a..=b])).unwrap_or("null");
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
+async fn wait_for_job(c: &Client, org: &str, id: &str) -> Value {
+    for _ in 0..300 {
+        let (s, j) = c.rest(Method::GET, &format!("/orgs/{org}/prospect-imports/{id}"), None).await;
+        assert_eq!(s, 200, "{j}");
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            return j;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("import did not finish");
+}
+
+fn windows_1252(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            'é' => 0xE9,
+            'É' => 0xC9,
+            'è' => 0xE8,
+            'ç' => 0xE7,
+            c if (c as u32) < 0x80 => c as u8,
+            c => panic!("not in the test table: {c}"),
+        })
+        .collect()
+}
+
+on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let (_, existing) = create(&owner, &org, json!({"last_name": "Existing", "phone": "+33 6 50 00 00 09", "company": "Old Co"})).await;
+    let upload = |name: &str, body: Vec<u8>| {
+        let owner = &owner;
+        let path = format!("/orgs/{org}/prospect-imports?file_name={name}");
+        async move { owner.rest_raw(&path, "text/csv", body).await }
+    };
+
+    // A French spreadsheet: semicolons, Windows-1252, a quoted newline, bad rows.
+    let csv = "Prénom;Nom;Société;Téléphone;Email;Secteur;Notes\r\n\
+               Amélie;Roux;Café du Port;06 50 00 00 01;amelie@port.fr;Retail;\"Premier contact\r\nau salon\"\r\n\
+               Bruno;Petit;Boulangerie;06 50 00 00 02;;Food;\r\n\
+               Chloé;Faure;;12;chloe@x.fr;;\r\n\
+               Denis;Moreau;Garage;06 50 00 00 03;pas-un-email;;\r\n\
+               Émile;Roux;Café du Port;06 50 00 00 01;;;\r\n\
+               Ragged;Row\r\n\
+               Fanny;Leroy;Existing Co;06 50 00 00 09;;;\r\n\
+               ;;;;;;\r\n";
+    let (s, preview) = upload("salon.csv", windows_1252(csv)).await;
+    assert_eq!(s, 201, "{preview}");
+    assert_eq!((preview["encoding"].as_str(), preview["delimiter"].as_str()), (Some("windows1252"), Some(";")));
+    assert_eq!(preview["total_rows"], 7, "blank rows are not rows");
+    assert_eq!(preview["headers"][2], "Société");
+    let suggested: Vec<Value> = preview["suggested"].as_array().unwrap().clone();
+    assert_eq!(
+        suggested,
+        vec![
+            json!({"to": "first_name"}),
+            json!({"to": "last_name"}),
+            json!({"to": "company"}),
+            json!({"to": "phone"}),
+            json!({"to": "email"}),
+            json!({"to": "ignore"}),
+            json!({"to": "note"})
+        ]
+    );
+    let id = preview["id"].as_str().unwrap().to_string();
+    let mut mapping = suggested.clone();
+    mapping[5] = json!({"to": "custom", "key": "secteur"});
+    let options = json!({
+        "mapping": mapping,
+        "new_fields": [{"key": "secteur", "label": "Secteur", "type": "string"}],
+        "duplicates": "skip",
+        "default_region": "FR",
+        "tags": ["salon-2026"]
+    });
+
+    // Invalid mappings are refused before anything runs.
+    let (s, e) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(json!({"mapping": [{"to": "phone"}]})))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("mapping_invalid")));
+    let mut no_contact = options.clone();
+    no_contact["mapping"][3] = json!({"to": "ignore"});
+    no_contact["mapping"][4] = json!({"to": "ignore"});
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(no_contact)).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("mapping_invalid")));
+
+    let (s, report) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options.clone())).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(report["total_rows"], 7);
+    assert_eq!(report["to_create"], 2, "{report}");
+    assert_eq!(report["invalid"], 3);
+    assert_eq!(report["duplicates_in_file"], 1);
+    assert_eq!(report["duplicates_existing"], 1);
+    let issue = |row: u64| -> String {
+        report["rows"].as_array().unwrap().iter().find(|r| r["row"] == row).unwrap()["issues"][0]["kind"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(issue(3), "invalid_phone");
+    assert_eq!(issue(4), "invalid_email");
+    assert_eq!(issue(5), "duplicate_in_file");
+    assert_eq!(issue(6), "ragged");
+    assert_eq!(issue(7), "duplicate_existing");
+    // Row 2 starts on line 4: row 1 spans two lines.
+    assert_eq!(report["rows"].as_array().unwrap().iter().find(|r| r["row"] == 3).unwrap()["line"], 5);
+    assert_eq!(list(&owner, &org, "").await["total"], 1, "a dry run writes nothing");
+
+    // The job: started once, runs in the background, polled to completion.
+    let (s, job) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone())).await;
+    assert_eq!(s, 202, "{job}");
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone())).await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("import_not_ready")), "a second start is refused");
+    let job = wait_for_job(&owner, &org, &id).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!((job["created"].as_u64(), job["updated"].as_u64(), job["skipped"].as_u64()), (Some(2), Some(0), Some(5)));
+    assert_eq!(list(&owner, &org, "").await["total"], 3);
+    let amelie = &list(&owner, &org, "search=amelie").await["rows"][0];
+    assert_eq!((amelie["company"].as_str(), amelie["phone"].as_str()), (Some("Café du Port"), Some("+33650000001")));
+    assert_eq!(amelie["tags"], json!(["salon-2026"]));
+    let aid = amelie["id"].as_str().unwrap();
+    let (_, full) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}"), None).await;
+    assert_eq!(full["custom"]["secteur"], "Retail");
+    let (_, notes) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/notes"), None).await;
+    assert_eq!(notes[0]["body"], "Premier contact\r\nau salon");
+    let (_, acts) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/activity"), None).await;
+    assert_eq!((acts[0]["kind"].as_str(), acts[0]["data"]["file"].as_str()), (Some("imported"), Some("salon.csv")));
+    assert_eq!(list(&owner, &org, "custom=secteur:food").await["total"], 1, "the field created on the fly filters");
+
+    // Importing the same file again never duplicates; with `update` it merges.
+    let (_, again) = upload("salon.csv", windows_1252(csv)).await;
+    let id2 = again["id"].as_str().unwrap().to_string();
+    assert_eq!(again["suggested"][5], json!({"to": "custom", "key": "secteur"}), "existing custom fields are suggested");
+    let mut update = options.clone();
+    update["duplicates"] = json!("update");
+    update["new_fields"] = json!([]);
+    let (_, r) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id2}/dry-run"), Some(update.clone())).await;
+    assert_eq!((r["to_create"].as_u64(), r["to_update"].as_u64()), (Some(0), Some(3)), "{r}");
+    owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id2}/start"), Some(update)).await;
+    let job = wait_for_job(&owner, &org, &id2).await;
+    assert_eq!((job["created"].as_u64(), job["updated"].as_u64()), (Some(0), Some(3)), "{job}");
+    assert_eq!(list(&owner, &org, "").await["total"], 3);
+    let (_, merged) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}", existing["id"].as_str().unwrap()), None).await;
+    assert_eq!((merged["first_name"].as_str(), merged["company"].as_str()), (Some("Fanny"), Some("Existing Co")));
+
+    // A number column refuses text in the dry run; as text it imports.
+    let (_, third) = upload("more.csv", b"phone,name,extra\n+33650000050,Zoe Blanc,x\n".to_vec()).await;
+    let id3 = third["id"].as_str().unwrap().to_string();
+    let opts3 = json!({"mapping": [{"to": "phone"}, {"to": "full_name"}, {"to": "custom", "key": "extra"}],
+                       "new_fields": [{"key": "extra", "label": "Extra", "type": "number"}]});
+    let (s, r) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/dry-run"), Some(opts3.clone())).await;
+    assert_eq!((s, r["invalid"].as_u64()), (200, Some(1)), "'x' is not a number: {r}");
+    let ok3 = json!({"mapping": [{"to": "phone"}, {"to": "full_name"}, {"to": "custom", "key": "extra"}],
+                     "new_fields": [{"key": "extra", "label": "Extra", "type": "string"}]});
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/start"), Some(ok3)).await;
+    assert_eq!(s, 202);
+    let job = wait_for_job(&owner, &org, &id3).await;
+    assert_eq!(job["created"], 1);
+    assert_eq!(list(&owner, &org, "search=zoe").await["rows"][0]["first_name"], "Zoe");
+
+    // A job cut short by a restart: its transaction never committed, it is
+    // marked failed, and starting it again imports each row once.
+    let (_, fourth) = upload("restart.csv", b"name,phone\nYann Restart,+33650000088\n".to_vec()).await;
+    let id4 = fourth["id"].as_str().unwrap().to_string();
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::prospect_imports::Entity::update_many()
+            .col_expr(entity::prospect_imports::Column::State, sea_orm::sea_query::Expr::value("running"))
+            .filter(entity::prospect_imports::Column::Id.eq(id4.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(services::prospects::import::recover_interrupted(&app.state.db).await.unwrap(), 1);
+    let (_, j) = owner.rest(Method::GET, &format!("/orgs/{org}/prospect-imports/{id4}"), None).await;
+    assert_eq!((j["state"].as_str(), j["error"].as_str()), (Some("failed"), Some("import_interrupted")));
+    let opts4 = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}]});
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4.clone())).await;
+    assert_eq!(s, 202);
+    assert_eq!(wait_for_job(&owner, &org, &id4).await["created"], 1);
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4)).await;
+    assert_eq!(s, 409, "a finished import cannot run twice");
+    assert_eq!(list(&owner, &org, "search=restart").await["total"], 1);
+
+    // Hostile files.
+    let (s, e) = upload("empty.csv", vec![]).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("csv_empty")));
+    let (s, e) = upload("header.csv", b"name,phone\n".to_vec()).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("csv_empty")));
+    let (s, e) = upload("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await;
+    assert_eq!((s, e["code"].as_str()), (422, Some("csv_malformed")));
+    let (s, e) = oversized_upload(&app, &owner, &org).await;
+    assert_eq!((s, e["code"].as_str()), (413, Some("csv_too_large")), "refused from its Content-Length, unread");
+    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("name,phone\nAnna,+33650000077\n".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+    let (s, p) = upload("utf16.csv", utf16).await;
+    assert_eq!((s, p["encoding"].as_str(), p["total_rows"].as_u64()), (201, Some("utf16le"), Some(1)));
+    // A member of another organisation cannot see or run this import.
+    let stranger = user(&app, "Eve", "eve@example.com").await;
+    let other = stranger.create_org("Evil").await;
+    let (s, _) = stranger.rest(Method::GET, &format!("/orgs/{other}/prospect-imports/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = stranger.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options)).await;
+    assert_eq!(s, 404);
+});
+
+on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let (member, _) = invite_member(&app, &owner, &org, "Max", "max@example.com").await;
+    let mut file = String::from("first_name,last_name,phone,status,seats\n");
+    for i in 0..2500 {
+        let status = if i % 2 == 0 { "interested" } else { "new" };
+        file.push_str(&format!("P,L{i},+336200{i:05},{status},{i}\n"));
+    }
+    let (s, preview) = owner.rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=base.csv"), "text/csv", file.into()).await;
+    assert_eq!(s, 201, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_string();
+    let options = json!({"mapping": [{"to": "first_name"}, {"to": "last_name"}, {"to": "phone"}, {"to": "status"}, {"to": "custom", "key": "seats"}],
+                         "new_fields": [{"key": "seats", "label": "Seats", "type": "number"}]});
+    owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
+    assert_eq!(wait_for_job(&owner, &org, &id).await["created"], 2500);
+    let (_, p) = create(&owner, &org, json!({"first_name": "=HYPERLINK(\"http://x\")", "last_name": "Evil", "email": "evil@x.fr", "status": "interested"})).await;
+    let evil = p["id"].as_str().unwrap();
+    owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospects/{evil}/consents"), Some(json!({"source": "Trade show", "method": "written"})))
+        .await;
+
+    let (s, ct, body) = owner.get_text(&format!("/orgs/{org}/prospects/export.csv?status=interested")).await;
+    assert_eq!(s, 200);
+    assert!(ct.starts_with("text/csv"), "{ct}");
+    let mut rdr = csv::Reader::from_reader(body.as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    for h in ["phone", "consent_source", "consent_method", "consent_captured_at", "consent_captured_by", "custom.seats"] {
+        assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
+    }
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    assert_eq!(rows.len(), 1251, "every matching row, across several chunks");
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let evil_row = rows.iter().find(|r| &r[col("last_name")] == "Evil").unwrap();
+    assert_eq!(&evil_row[col("first_name")], "'=HYPERLINK(\"http://x\")", "formulas are neutralised");
+    assert_eq!((&evil_row[col("consent_source")], &evil_row[col("consent_method")]), ("Trade show", "written"));
+    assert_eq!(&evil_row[col("consent_captured_by")], "olivia@example.com");
+    let l10 = rows.iter().find(|r| &r[col("last_name")] == "L10").unwrap();
+    assert_eq!((&l10[col("phone")], &l10[col("custom.seats")]), ("+33620000010", "10"));
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.get(0).unwrap()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 1251, "no row twice at chunk boundaries");
+
+    // Exports are an admin's decision; members get a clear refusal.
+    let (s, _, body) = member.get_text(&format!("/orgs/{org}/prospects/export.csv")).await;
+    assert_eq!(s, 403, "{body}");
+});
+
+on_both_backends!(other_organisations_cannot_read_or_change_prospects, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let alice = user(&app, "Alice", "alice@example.com").await;
+    let org_a = alice.create_org("A").await;
+    let (_, p) = create(&alice, &org_a, json!({"last_name": "Secret", "phone": "+33 6 70 00 00 01"})).await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (_, f) = alice
+        .rest(Method::POST, &format!("/orgs/{org_a}/custom-fields"), Some(json!({"key": "k", "label": "K", "type": "string"})))
+        .await;
+    let fid = f["id"].as_str().unwrap().to_string();
+    let bob = user(&app, "Bob", "bob@example.com").await;
+    let org_b = bob.create_org("B").await;
+
+    // Through A's organisation: not a member, so nothing exists.
+    for (m, path) in [
+        (Method::GET, format!("/orgs/{org_a}/prospects")),
+        (Method::GET, format!("/orgs/{org_a}/prospects/{pid}")),
+        (Method::PATCH, format!("/orgs/{org_a}/prospects/{pid}")),
+        (Method::DELETE, format!("/orgs/{org_a}/prospects/{pid}")),
+        (Method::GET, format!("/orgs/{org_a}/prospects/{pid}/notes")),
+        (Method::GET, format!("/orgs/{org_a}/prospects/{pid}/may-call")),
+        (Method::GET, format!("/orgs/{org_a}/dnc")),
+        (Method::GET, format!("/orgs/{org_a}/prospects/export.csv")),
+    ] {
+        let body = (m == Method::PATCH).then(|| json!({"status": "contacted"}));
+        let (s, _) = bob.rest(m.clone(), &path, body).await;
+        assert_eq!(s, 404, "{m} {path}");
+    }
+    // Through B's own organisation with A's ids: still nothing.
+    let (s, _) = bob.rest(Method::GET, &format!("/orgs/{org_b}/prospects/{pid}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = bob.rest(Method::PATCH, &format!("/orgs/{org_b}/prospects/{pid}"), Some(json!({"last_name": "Pwned"}))).await;
+    assert_eq!(s, 404);
+    let (s, _) = bob.rest(Method::POST, &format!("/orgs/{org_b}/prospects/{pid}/notes"), Some(json!({"body": "hi"}))).await;
+    assert_eq!(s, 404);
+    let (s, _) = bob.rest(Method::DELETE, &format!("/orgs/{org_b}/custom-fields/{fid}"), None).await;
+    assert_eq!(s, 404);
+    let (s, r) = bob
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org_b}/prospects/bulk"),
+            Some(json!({"selection": {"kind": "ids", "ids": [pid]}, "action": "delete"})),
+        )
+        .await;
+    assert_eq!((s, r["affected"].as_u64()), (200, Some(0)));
+    let (s, r) = bob
+        .rest(Method::POST, &format!("/orgs/{org_b}/prospects/bulk"), Some(json!({"selection": {"kind": "filter", "filter": {}}, "action": "set_status", "status": "not_interested"})))
+        .await;
+    assert_eq!((s, r["affected"].as_u64()), (200, Some(0)));
+    assert_eq!(bob.call("get_prospect", &[("org_id", &org_a), ("prospect_id", &pid)]).await, Err("not_found".into()));
+    // Same phone in another organisation is not a duplicate there.
+    let (s, _) = create(&bob, &org_b, json!({"last_name": "Other", "phone": "+33 6 70 00 00 01"})).await;
+    assert_eq!(s, 201);
+    // A's data is untouched.
+    let (_, mine) = alice.rest(Method::GET, &format!("/orgs/{org_a}/prospects/{pid}"), None).await;
+    assert_eq!((mine["last_name"].as_str(), mine["status"].as_str()), (Some("Secret"), Some("new")));
+    assert_eq!(list(&bob, &org_b, "").await["total"], 1);
+});

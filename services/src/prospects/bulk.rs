@@ -1,0 +1,192 @@
+//! Bulk actions on a selection or on every row matching a filter: set
+//! status, add/remove a tag, assign an owner, delete (soft, undoable for
+//! [`UNDO_SECONDS`], then purged).
+
+use chrono::Duration;
+use domain::prospect::{BulkAction, BulkResult, Selection, MAX_BULK_IDS, UNDO_SECONDS};
+use domain::{ErrorCode, Permission};
+use entity::{prospect_activities as activities, prospect_tags as tags, prospects};
+use sea_orm::sea_query::{Expr, OnConflict, Query};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{check_owner, filter_condition};
+use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
+
+/// Ids (and current status) of the live prospects a selection designates.
+async fn resolve<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, sel: &Selection) -> ServiceResult<Vec<(Uuid, String)>> {
+    let cond = match sel {
+        Selection::Ids { ids } => {
+            if ids.len() > MAX_BULK_IDS {
+                return Err(ServiceError::field(ErrorCode::OutOfRange, "ids").with_detail(MAX_BULK_IDS.to_string()));
+            }
+            Condition::all()
+                .add(prospects::Column::OrgId.eq(ctx.org_id()))
+                .add(prospects::Column::DeletedAt.is_null())
+                .add(prospects::Column::Id.is_in(ids.clone()))
+        }
+        Selection::Filter { filter } => filter_condition(db, ctx, filter).await?,
+    };
+    Ok(prospects::Entity::find()
+        .select_only()
+        .columns([prospects::Column::Id, prospects::Column::Status])
+        .filter(cond)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, action: &BulkAction) -> ServiceResult<BulkResult> {
+    ctx.require(Permission::UseWorkspace)?;
+    let txn = db.begin().await?;
+    let targets = resolve(&txn, ctx, sel).await?;
+    let at = now();
+    let backend = txn.get_database_backend();
+    let mut undo_token = None;
+    let mut affected = 0u64;
+    for chunk in targets.chunks(500) {
+        let ids: Vec<Uuid> = chunk.iter().map(|(id, _)| *id).collect();
+        let in_chunk = || prospects::Column::Id.is_in(ids.clone());
+        let mut activity: Vec<(Uuid, &str, serde_json::Value)> = Vec::new();
+        match action {
+            BulkAction::SetStatus { status } => {
+                let changing: Vec<&(Uuid, String)> = chunk.iter().filter(|(_, s)| s.as_str() != status.as_str()).collect();
+                if changing.is_empty() {
+                    continue;
+                }
+                let changing_ids: Vec<Uuid> = changing.iter().map(|(id, _)| *id).collect();
+                prospects::Entity::update_many()
+                    .col_expr(prospects::Column::Status, Expr::value(status.as_str()))
+                    .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
+                    .filter(prospects::Column::Id.is_in(changing_ids))
+                    .exec(&txn)
+                    .await?;
+                for (id, from) in changing {
+                    activity.push((*id, "status_changed", json!({"from": from, "to": status.as_str(), "bulk": true})));
+                }
+                affected += activity.len() as u64;
+            }
+            BulkAction::AddTag { tag } => {
+                let tag = domain::prospect::normalize_tag(tag)?;
+                let mut stmt = Query::insert()
+                    .into_table(tags::Entity)
+                    .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
+                    .on_conflict(OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned())
+                    .to_owned();
+                for id in &ids {
+                    stmt.values_panic([(*id).into(), ctx.org_id().into(), tag.clone().into()]);
+                }
+                let res = txn.execute(backend.build(&stmt)).await?;
+                touch(&txn, &ids, at).await?;
+                affected += res.rows_affected();
+            }
+            BulkAction::RemoveTag { tag } => {
+                let tag = domain::prospect::normalize_tag(tag)?;
+                let res = tags::Entity::delete_many()
+                    .filter(tags::Column::OrgId.eq(ctx.org_id()))
+                    .filter(tags::Column::Tag.eq(tag))
+                    .filter(tags::Column::ProspectId.is_in(ids.clone()))
+                    .exec(&txn)
+                    .await?;
+                touch(&txn, &ids, at).await?;
+                affected += res.rows_affected;
+            }
+            BulkAction::AssignOwner { owner_id } => {
+                if affected == 0 {
+                    check_owner(&txn, ctx, *owner_id).await?;
+                }
+                let res = prospects::Entity::update_many()
+                    .col_expr(prospects::Column::OwnerId, Expr::value(*owner_id))
+                    .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
+                    .filter(in_chunk())
+                    .exec(&txn)
+                    .await?;
+                for id in &ids {
+                    activity.push((*id, "owner_changed", json!({"to": owner_id, "bulk": true})));
+                }
+                affected += res.rows_affected;
+            }
+            BulkAction::Delete => {
+                let token = *undo_token.get_or_insert_with(new_id);
+                let res = prospects::Entity::update_many()
+                    .col_expr(prospects::Column::DeletedAt, Expr::value(at))
+                    .col_expr(prospects::Column::DeleteBatch, Expr::value(token))
+                    .filter(in_chunk())
+                    .exec(&txn)
+                    .await?;
+                affected += res.rows_affected;
+            }
+        }
+        if !activity.is_empty() {
+            let mut stmt = Query::insert()
+                .into_table(activities::Entity)
+                .columns([
+                    activities::Column::Id,
+                    activities::Column::OrgId,
+                    activities::Column::ProspectId,
+                    activities::Column::ActorId,
+                    activities::Column::Kind,
+                    activities::Column::Data,
+                    activities::Column::CreatedAt,
+                ])
+                .to_owned();
+            for (id, kind, data) in activity {
+                stmt.values_panic([
+                    new_id().into(),
+                    ctx.org_id().into(),
+                    id.into(),
+                    Some(ctx.user_id()).into(),
+                    kind.into(),
+                    data.into(),
+                    at.into(),
+                ]);
+            }
+            txn.execute(backend.build(&stmt)).await?;
+        }
+    }
+    txn.commit().await?;
+    Ok(BulkResult { affected, undo_token })
+}
+
+async fn touch<C: ConnectionTrait>(db: &C, ids: &[Uuid], at: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
+    prospects::Entity::update_many()
+        .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
+        .filter(prospects::Column::Id.is_in(ids.to_vec()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Restores a bulk delete, within [`UNDO_SECONDS`] of it.
+pub async fn undo_delete(db: &DatabaseConnection, ctx: &OrgCtx, token: Uuid) -> ServiceResult<u64> {
+    ctx.require(Permission::UseWorkspace)?;
+    let cutoff = now() - Duration::seconds(UNDO_SECONDS);
+    let res = prospects::Entity::update_many()
+        .col_expr(prospects::Column::DeletedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+        .col_expr(prospects::Column::DeleteBatch, Expr::value(Option::<Uuid>::None))
+        .filter(prospects::Column::OrgId.eq(ctx.org_id()))
+        .filter(prospects::Column::DeleteBatch.eq(token))
+        .filter(prospects::Column::DeletedAt.gt(cutoff))
+        .exec(db)
+        .await?;
+    if res.rows_affected == 0 {
+        return Err(ServiceError::new(ErrorCode::UndoExpired));
+    }
+    Ok(res.rows_affected)
+}
+
+/// Deletes for good what was soft-deleted more than the undo window ago
+/// (with a small grace so an undo racing the purge wins). Run periodically.
+pub async fn purge_deleted(db: &DatabaseConnection) -> ServiceResult<u64> {
+    let cutoff = now() - Duration::seconds(UNDO_SECONDS + 5);
+    let res = prospects::Entity::delete_many()
+        .filter(prospects::Column::DeletedAt.is_not_null())
+        .filter(prospects::Column::DeletedAt.lt(cutoff))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}

@@ -1,0 +1,199 @@
+//! CSV export of every prospect matching a filter, streamed in chunks of
+//! [`CHUNK`] rows (keyset pagination on the time-ordered id), so memory stays
+//! constant whatever the size of the base. Consent is exported with each
+//! prospect (its latest record).
+
+use std::collections::HashMap;
+
+use domain::prospect::{ProspectFilter, CustomFieldDef};
+use domain::Permission;
+use entity::{consent_records as consents, prospects, users};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::{custom_fields, custom_of, filter_condition, tags_of};
+use crate::{OrgCtx, ServiceError, ServiceResult};
+
+pub const CHUNK: u64 = 1000;
+
+const FIXED: &[&str] = &[
+    "id",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "phone",
+    "email",
+    "timezone",
+    "status",
+    "owner_email",
+    "tags",
+    "do_not_call",
+    "opted_out",
+    "consent_source",
+    "consent_method",
+    "consent_granted",
+    "consent_captured_at",
+    "consent_captured_by",
+    "created_at",
+    "updated_at",
+];
+
+/// Spreadsheet formula injection: a cell starting with `=`, `@`, or a sign
+/// not followed by a digit is prefixed with `'` (phone numbers such as
+/// `+33…` stay as they are).
+fn safe(cell: &str) -> String {
+    let mut chars = cell.chars();
+    let risky = match chars.next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit()),
+        _ => false,
+    };
+    if risky {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+/// Starts the export; chunks of CSV bytes arrive on the receiver. The
+/// filter and permission are checked before anything is sent, so the caller
+/// can still answer with an error status.
+pub async fn start(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    filter: ProspectFilter,
+) -> ServiceResult<mpsc::Receiver<Result<Vec<u8>, ServiceError>>> {
+    ctx.require(Permission::ExportProspects)?;
+    let cond = filter_condition(db, ctx, &filter).await?;
+    let defs = custom_fields::defs(db, ctx).await?;
+    let (tx, rx) = mpsc::channel(4);
+    let db = db.clone();
+    let org = ctx.org_id();
+    tokio::spawn(async move {
+        if let Err(e) = pump(&db, org, cond, &defs, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    });
+    Ok(rx)
+}
+
+async fn pump(
+    db: &DatabaseConnection,
+    org: Uuid,
+    cond: sea_orm::Condition,
+    defs: &[CustomFieldDef],
+    tx: &mpsc::Sender<Result<Vec<u8>, ServiceError>>,
+) -> ServiceResult<()> {
+    let mut header: Vec<String> = FIXED.iter().map(|s| s.to_string()).collect();
+    header.extend(defs.iter().map(|d| format!("custom.{}", d.key)));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).map_err(|_| ServiceError::internal())?;
+    if tx.send(Ok(take(&mut w)?)).await.is_err() {
+        return Ok(());
+    }
+    let mut after: Option<Uuid> = None;
+    let mut emails: HashMap<Uuid, String> = HashMap::new();
+    loop {
+        let mut q = prospects::Entity::find().filter(cond.clone()).order_by_asc(prospects::Column::Id).limit(CHUNK);
+        if let Some(last) = after {
+            q = q.filter(prospects::Column::Id.gt(last));
+        }
+        let rows = q.all(db).await?;
+        let Some(last) = rows.last() else { break };
+        after = Some(last.id);
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let tag_map = tags_of(db, &ids).await?;
+        let latest = latest_consents(db, org, &ids).await?;
+        let mut missing: Vec<Uuid> = rows.iter().filter_map(|r| r.owner_id).collect();
+        missing.extend(latest.values().filter_map(|c| c.captured_by));
+        missing.retain(|u| !emails.contains_key(u));
+        missing.sort();
+        missing.dedup();
+        if !missing.is_empty() {
+            for u in users::Entity::find().filter(users::Column::Id.is_in(missing)).all(db).await? {
+                emails.insert(u.id, u.email);
+            }
+        }
+        for r in &rows {
+            let email_of = |u: Option<Uuid>| u.and_then(|u| emails.get(&u).cloned()).unwrap_or_default();
+            let c = latest.get(&r.id);
+            let custom = custom_of(r);
+            let mut rec: Vec<String> = vec![
+                r.id.to_string(),
+                safe(&r.first_name),
+                safe(&r.last_name),
+                safe(&r.company),
+                safe(&r.title),
+                r.phone.clone().unwrap_or_default(),
+                safe(r.email.as_deref().unwrap_or_default()),
+                r.timezone.clone(),
+                r.status.clone(),
+                email_of(r.owner_id),
+                tag_map.get(&r.id).map(|t| t.join(", ")).map(|t| safe(&t)).unwrap_or_default(),
+                r.do_not_call.to_string(),
+                r.opted_out.to_string(),
+                c.map(|c| safe(&c.source)).unwrap_or_default(),
+                c.map(|c| c.method.clone()).unwrap_or_default(),
+                c.map(|c| c.granted.to_string()).unwrap_or_default(),
+                c.map(|c| c.captured_at.to_rfc3339()).unwrap_or_default(),
+                email_of(c.and_then(|c| c.captured_by)),
+                r.created_at.to_rfc3339(),
+                r.updated_at.to_rfc3339(),
+            ];
+            for d in defs {
+                rec.push(match custom.get(&d.key) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => safe(s),
+                    Some(v) => v.to_string(),
+                });
+            }
+            w.write_record(&rec).map_err(|_| ServiceError::internal())?;
+        }
+        if tx.send(Ok(take(&mut w)?)).await.is_err() {
+            // The client went away: stop reading the database.
+            return Ok(());
+        }
+        if (rows.len() as u64) < CHUNK {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The bytes written so far; the writer starts over with an empty buffer.
+fn take(w: &mut csv::Writer<Vec<u8>>) -> ServiceResult<Vec<u8>> {
+    let full = std::mem::replace(w, csv::Writer::from_writer(Vec::new()));
+    full.into_inner().map_err(|_| ServiceError::internal())
+}
+
+async fn latest_consents(
+    db: &DatabaseConnection,
+    org: Uuid,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, consents::Model>> {
+    let rows = consents::Entity::find()
+        .filter(consents::Column::OrgId.eq(org))
+        .filter(consents::Column::ProspectId.is_in(ids.to_vec()))
+        .order_by_asc(consents::Column::CapturedAt)
+        .all(db)
+        .await?;
+    // Ascending order: the last insert per prospect is its latest record.
+    Ok(rows.into_iter().map(|c| (c.prospect_id, c)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe;
+
+    #[test]
+    fn formulas_are_neutralised_but_phone_numbers_are_not() {
+        assert_eq!(safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(safe("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
+        assert_eq!(safe("+33612345678"), "+33612345678");
+        assert_eq!(safe("-5"), "-5");
+        assert_eq!(safe("Dupont"), "Dupont");
+    }
+}
