@@ -68,7 +68,7 @@ pub fn suggest_mapping(headers: &[String], custom: &[(String, String)]) -> Vec<T
         let n = norm(h);
         let mut pick = Target::Ignore;
         for (target, names) in Target::standard() {
-            if names.iter().any(|x| *x == n) && !used.contains(&target) {
+            if names.iter().any(|x| norm(x) == n) && !used.contains(&target) {
                 pick = target;
                 break;
             }

@@ -510,7 +510,7 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let (_, full) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}"), None).await;
     assert_eq!(full["custom"]["secteur"], "Retail");
     let (_, notes) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/notes"), None).await;
-    assert_eq!(notes[0]["body"], "Premier contact\r\nau salon");
+    assert_eq!(notes[0]["body"], "Premier contact\nau salon");
     let (_, acts) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/activity"), None).await;
     assert_eq!((acts[0]["kind"].as_str(), acts[0]["data"]["file"].as_str()), (Some("imported"), Some("salon.csv")));
     assert_eq!(list(&owner, &org, "custom=secteur:food").await["total"], 1, "the field created on the fly filters");

@@ -41,8 +41,15 @@ const BATCH: usize = 400;
 
 /// Bytes → text. UTF-8 (BOM optional), UTF-16 with a BOM, and otherwise
 /// Windows-1252, which is what spreadsheet software in Western Europe
-/// writes when it does not write UTF-8.
+/// writes when it does not write UTF-8. Line endings become `\n` (Windows
+/// `\r\n`, old Mac `\r`), so reported line numbers match what an editor shows.
 pub fn decode(data: &[u8]) -> ServiceResult<(String, Encoding)> {
+    let (text, encoding) = decode_raw(data)?;
+    let text = if text.contains('\r') { text.replace("\r\n", "\n").replace('\r', "\n") } else { text };
+    Ok((text, encoding))
+}
+
+fn decode_raw(data: &[u8]) -> ServiceResult<(String, Encoding)> {
     if data.is_empty() {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }

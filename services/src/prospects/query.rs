@@ -131,25 +131,27 @@ async fn custom_condition<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, key: &str, v
         .check(&serde_json::Value::String(value.to_string()))?
         .ok_or_else(|| ServiceError::field(ErrorCode::InvalidValue, "custom").with_detail(value.to_string()))?;
     let pg = db.get_database_backend() == DbBackend::Postgres;
+    // sea-query's placeholder: `$1` for PostgreSQL, `?` for SQLite.
+    let p = if pg { "$1" } else { "?" };
     let path = if pg { format!("(custom->>'{key}')") } else { format!("json_extract(custom, '$.{key}')") };
     Ok(match (&def.kind, v) {
         (FieldKind::Number, serde_json::Value::Number(n)) => {
             let n = n.as_f64().unwrap_or_default();
-            let sql = if pg { format!("{path}::numeric = ?") } else { format!("{path} = ?") };
+            let sql = if pg { format!("{path}::numeric = $1") } else { format!("{path} = ?") };
             Expr::cust_with_values(sql, [Value::Double(Some(n))])
         }
         (FieldKind::Boolean, serde_json::Value::Bool(b)) => {
-            let sql = if pg { format!("{path}::boolean = ?") } else { format!("{path} = ?") };
+            let sql = if pg { format!("{path}::boolean = $1") } else { format!("{path} = ?") };
             let v = if pg { Value::Bool(Some(b)) } else { Value::Int(Some(b as i32)) };
             Expr::cust_with_values(sql, [v])
         }
         (FieldKind::String, serde_json::Value::String(s)) => {
-            let sql = format!("lower({path}) = ?");
+            let sql = format!("lower({path}) = {p}");
             Expr::cust_with_values(sql, [Value::String(Some(Box::new(s.to_lowercase())))])
         }
         (_, v) => {
             let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-            let sql = format!("{path} = ?");
+            let sql = format!("{path} = {p}");
             Expr::cust_with_values(sql, [Value::String(Some(Box::new(s)))])
         }
     })
