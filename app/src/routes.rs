@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::path;
 
-use crate::features::{account, agents, audit, auth, invitations, members, orgs, playground, prospects, providers};
+use crate::features::{
+    account, agents, audit, auth, invitations, members, orgs, playground, prospects, providers,
+};
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
 

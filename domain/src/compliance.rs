@@ -87,7 +87,11 @@ pub enum CallRefusal {
 
 /// The check (server side: it needs the tz database). `now` is passed in so callers (and tests) control the clock.
 #[cfg(feature = "phone")]
-pub fn may_call(target: &CallTarget<'_>, window: CallingWindow, now: DateTime<Utc>) -> Result<(), CallRefusal> {
+pub fn may_call(
+    target: &CallTarget<'_>,
+    window: CallingWindow,
+    now: DateTime<Utc>,
+) -> Result<(), CallRefusal> {
     if target.on_dnc_list {
         return Err(CallRefusal::OnDncList);
     }
@@ -152,7 +156,10 @@ mod tests {
     fn the_window_is_in_the_prospects_local_time() {
         // 06:59 UTC = 07:59 in Paris.
         let e = may_call(&target(), CallingWindow::default(), utc(6, 59)).unwrap_err();
-        assert_eq!(e, CallRefusal::OutsideWindow { local_time: "07:59".into(), window: "08:00–21:00".into() });
+        assert_eq!(
+            e,
+            CallRefusal::OutsideWindow { local_time: "07:59".into(), window: "08:00–21:00".into() }
+        );
         // 20:00 UTC = 21:00 Paris: the end is exclusive.
         assert!(may_call(&target(), CallingWindow::default(), utc(20, 0)).is_err());
         // The same instant is 15:00 in New York: fine there.
@@ -181,7 +188,10 @@ mod tests {
     fn do_not_call_and_opt_out_win_over_everything() {
         let w = CallingWindow::default();
         let noon = utc(11, 0);
-        assert_eq!(may_call(&CallTarget { on_dnc_list: true, ..target() }, w, noon), Err(CallRefusal::OnDncList));
+        assert_eq!(
+            may_call(&CallTarget { on_dnc_list: true, ..target() }, w, noon),
+            Err(CallRefusal::OnDncList)
+        );
         assert_eq!(
             may_call(&CallTarget { do_not_call: true, ..target() }, w, noon),
             Err(CallRefusal::FlaggedDoNotCall)

@@ -42,8 +42,7 @@ impl Role {
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
-            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys
-            | ExportProspects => {
+            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ExportProspects => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.

@@ -70,7 +70,9 @@ impl ProspectStatus {
             "callbackscheduled" | "callback" | "rappel" | "arappeler" | "rappelprevu" => {
                 ProspectStatus::CallbackScheduled
             }
-            "notinterested" | "pasinteresse" | "pasinteressee" | "noninteresse" => ProspectStatus::NotInterested,
+            "notinterested" | "pasinteresse" | "pasinteressee" | "noninteresse" => {
+                ProspectStatus::NotInterested
+            }
             _ => return None,
         })
     }
@@ -161,7 +163,12 @@ impl CustomFieldDef {
     }
 
     pub fn as_data_field(&self) -> DataField {
-        DataField { name: self.key.clone(), kind: self.kind.clone(), description: String::new(), required: false }
+        DataField {
+            name: self.key.clone(),
+            kind: self.kind.clone(),
+            description: String::new(),
+            required: false,
+        }
     }
 
     /// Checks and normalises one value; an empty string clears the field (`None`).
@@ -170,7 +177,8 @@ impl CustomFieldDef {
             return Ok(None);
         }
         self.as_data_field().check_value(value).map(Some).map_err(|e| {
-            FieldError::new(format!("custom.{}", self.key), ErrorCode::InvalidValue).with_detail(e.to_string())
+            FieldError::new(format!("custom.{}", self.key), ErrorCode::InvalidValue)
+                .with_detail(e.to_string())
         })
     }
 }
@@ -350,7 +358,9 @@ mod double_option {
         }
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
         Option::<T>::deserialize(d).map(Some)
     }
 }
@@ -568,7 +578,12 @@ mod tests {
     #[test]
     fn consent_needs_a_source_and_a_past_time() {
         let now = chrono::Utc::now();
-        let c = ConsentInput { source: " Web ".into(), method: ConsentMethod::WebForm, captured_at: None, granted: None };
+        let c = ConsentInput {
+            source: " Web ".into(),
+            method: ConsentMethod::WebForm,
+            captured_at: None,
+            granted: None,
+        };
         assert_eq!(c.validate(now).unwrap().source, "Web");
         let future = ConsentInput {
             source: "x".into(),

@@ -38,15 +38,52 @@ impl Target {
         [
             (Target::FirstName, &["first name", "firstname", "first", "given name", "prenom", "forename"]),
             (Target::LastName, &["last name", "lastname", "surname", "family name", "nom de famille", "nom"]),
-            (Target::FullName, &["name", "full name", "contact", "contact name", "nom complet", "prenom nom"]),
-            (Target::Company, &["company", "company name", "organization", "organisation", "account", "societe", "entreprise", "raison sociale"]),
+            (
+                Target::FullName,
+                &["name", "full name", "contact", "contact name", "nom complet", "prenom nom"],
+            ),
+            (
+                Target::Company,
+                &[
+                    "company",
+                    "company name",
+                    "organization",
+                    "organisation",
+                    "account",
+                    "societe",
+                    "entreprise",
+                    "raison sociale",
+                ],
+            ),
             (Target::Title, &["title", "job title", "position", "role", "poste", "fonction", "titre"]),
-            (Target::Phone, &["phone", "phone number", "mobile", "mobile phone", "cell", "telephone", "tel", "portable", "numero", "numero de telephone", "direct line", "ligne directe"]),
-            (Target::Email, &["email", "e-mail", "email address", "mail", "courriel", "adresse email", "adresse e-mail"]),
+            (
+                Target::Phone,
+                &[
+                    "phone",
+                    "phone number",
+                    "mobile",
+                    "mobile phone",
+                    "cell",
+                    "telephone",
+                    "tel",
+                    "portable",
+                    "numero",
+                    "numero de telephone",
+                    "direct line",
+                    "ligne directe",
+                ],
+            ),
+            (
+                Target::Email,
+                &["email", "e-mail", "email address", "mail", "courriel", "adresse email", "adresse e-mail"],
+            ),
             (Target::Timezone, &["timezone", "time zone", "tz", "fuseau horaire", "fuseau"]),
             (Target::Status, &["status", "lead status", "stage", "statut", "etape"]),
             (Target::Tags, &["tags", "tag", "labels", "label", "etiquettes", "etiquette"]),
-            (Target::Note, &["note", "notes", "comment", "comments", "commentaire", "commentaires", "remarques"]),
+            (
+                Target::Note,
+                &["note", "notes", "comment", "comments", "commentaire", "commentaires", "remarques"],
+            ),
         ]
     }
 }
@@ -57,7 +94,10 @@ impl Target {
 /// target is used once (the first matching column wins).
 pub fn suggest_mapping(headers: &[String], custom: &[(String, String)]) -> Vec<Target> {
     let norm = |s: &str| -> String {
-        fold(s).chars().map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' }).collect::<String>()
+        fold(s)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { ' ' })
+            .collect::<String>()
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
@@ -137,20 +177,40 @@ pub struct ImportOptions {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RowIssue {
     /// The row has a different number of columns than the header.
-    Ragged { expected: usize, found: usize },
-    InvalidPhone { value: String },
-    InvalidEmail { value: String },
+    Ragged {
+        expected: usize,
+        found: usize,
+    },
+    InvalidPhone {
+        value: String,
+    },
+    InvalidEmail {
+        value: String,
+    },
     /// No name and no company.
     MissingName,
     /// Neither phone nor email.
     MissingContact,
-    InvalidStatus { value: String },
-    InvalidTimezone { value: String },
-    InvalidValue { column: String, message: String },
+    InvalidStatus {
+        value: String,
+    },
+    InvalidTimezone {
+        value: String,
+    },
+    InvalidValue {
+        column: String,
+        message: String,
+    },
     /// Matches a prospect already in the organisation.
-    DuplicateExisting { prospect_id: Uuid, by: String },
+    DuplicateExisting {
+        prospect_id: Uuid,
+        by: String,
+    },
     /// Same phone or email as an earlier row of this file.
-    DuplicateInFile { first_row: u64, by: String },
+    DuplicateInFile {
+        first_row: u64,
+        by: String,
+    },
 }
 
 impl RowIssue {
@@ -269,15 +329,33 @@ mod tests {
 
     #[test]
     fn english_and_french_headers_are_recognised() {
-        let m = suggest_mapping(&h(&["First Name", "Last Name", "Company", "Phone Number", "E-mail", "Unknown"]), &[]);
-        assert_eq!(
-            m,
-            vec![Target::FirstName, Target::LastName, Target::Company, Target::Phone, Target::Email, Target::Ignore]
+        let m = suggest_mapping(
+            &h(&["First Name", "Last Name", "Company", "Phone Number", "E-mail", "Unknown"]),
+            &[],
         );
-        let m = suggest_mapping(&h(&["Prénom", "Nom", "Société", "Téléphone", "Courriel", "Étiquettes"]), &[]);
         assert_eq!(
             m,
-            vec![Target::FirstName, Target::LastName, Target::Company, Target::Phone, Target::Email, Target::Tags]
+            vec![
+                Target::FirstName,
+                Target::LastName,
+                Target::Company,
+                Target::Phone,
+                Target::Email,
+                Target::Ignore
+            ]
+        );
+        let m =
+            suggest_mapping(&h(&["Prénom", "Nom", "Société", "Téléphone", "Courriel", "Étiquettes"]), &[]);
+        assert_eq!(
+            m,
+            vec![
+                Target::FirstName,
+                Target::LastName,
+                Target::Company,
+                Target::Phone,
+                Target::Email,
+                Target::Tags
+            ]
         );
     }
 
@@ -301,7 +379,11 @@ mod tests {
     fn options_round_trip_as_json() {
         let o = ImportOptions {
             mapping: vec![Target::Phone, Target::Custom("seats".into()), Target::Ignore],
-            new_fields: vec![NewCustomField { key: "seats".into(), label: "Seats".into(), kind: FieldKind::Number }],
+            new_fields: vec![NewCustomField {
+                key: "seats".into(),
+                label: "Seats".into(),
+                kind: FieldKind::Number,
+            }],
             duplicates: DuplicatePolicy::Update,
             default_region: Some("FR".into()),
             tags: vec![],

@@ -13,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_accounts::Migration), Box::new(m0002_agents::Migration), Box::new(m0003_prospects::Migration)]
+        vec![
+            Box::new(m0001_accounts::Migration),
+            Box::new(m0002_agents::Migration),
+            Box::new(m0003_prospects::Migration),
+        ]
     }
 }

@@ -158,15 +158,27 @@ enum SavedViews {
     CreatedAt,
 }
 
-fn org_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn org_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Organizations::Table, Organizations::Id), ForeignKeyAction::Cascade)
 }
 
-fn prospect_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn prospect_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Prospects::Table, Prospects::Id), ForeignKeyAction::Cascade)
 }
 
-fn user_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn user_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Users::Table, Users::Id), ForeignKeyAction::SetNull)
 }
 
@@ -174,7 +186,12 @@ fn text(col: impl IntoIden, len: u32) -> ColumnDef {
     ColumnDef::new(col).string_len(len).not_null().to_owned()
 }
 
-async fn index(m: &SchemaManager<'_>, name: &str, table: impl IntoIden + 'static, cols: &[&'static str]) -> Result<(), DbErr> {
+async fn index(
+    m: &SchemaManager<'_>,
+    name: &str,
+    table: impl IntoIden + 'static,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
     let mut i = Index::create().name(name).table(table).to_owned();
     for c in cols {
         i.col(Alias::new(*c));
@@ -215,7 +232,8 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(Prospects::DeleteBatch).uuid().null())
                 .foreign_key(&mut org_fk("fk_prospect_org", Prospects::Table, Prospects::OrgId))
                 .foreign_key(&mut user_fk("fk_prospect_owner", Prospects::Table, Prospects::OwnerId))
-                .foreign_key(&mut user_fk("fk_prospect_creator", Prospects::Table, Prospects::CreatedBy))
+                // `created_by` is informational: no foreign key, so bulk imports
+                // do not pay a referential check per row.
                 .to_owned(),
         )
         .await?;
@@ -224,7 +242,12 @@ impl MigrationTrait for Migration {
         index(m, "ix_prospect_org_email", Prospects::Table, &["org_id", "email"]).await?;
         index(m, "ix_prospect_org_status", Prospects::Table, &["org_id", "status"]).await?;
         index(m, "ix_prospect_org_owner", Prospects::Table, &["org_id", "owner_id"]).await?;
-        index(m, "ix_prospect_delete_batch", Prospects::Table, &["delete_batch"]).await?;
+        // Partial: only the few rows waiting for purge or undo are indexed.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX ix_prospect_delete_batch ON prospects (delete_batch) WHERE delete_batch IS NOT NULL",
+            )
+            .await?;
 
         if m.get_database_backend() == DbBackend::Postgres {
             // Trigram index: substring search (`LIKE '%dupont%'`) without a
@@ -241,7 +264,8 @@ impl MigrationTrait for Migration {
                             AND has_database_privilege(current_database(), 'CREATE') AS installable",
                 ))
                 .await?;
-            let flag = |name: &str| row.as_ref().and_then(|r| r.try_get::<bool>("", name).ok()).unwrap_or(false);
+            let flag =
+                |name: &str| row.as_ref().and_then(|r| r.try_get::<bool>("", name).ok()).unwrap_or(false);
             let (installed, installable) = (flag("installed"), flag("installable"));
             if !installed && installable {
                 db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm").await?;
@@ -261,8 +285,13 @@ impl MigrationTrait for Migration {
                 .col(uuid_col(ProspectTags::OrgId))
                 .col(text(ProspectTags::Tag, 40))
                 .primary_key(Index::create().col(ProspectTags::ProspectId).col(ProspectTags::Tag))
-                .foreign_key(&mut prospect_fk("fk_prospect_tag_prospect", ProspectTags::Table, ProspectTags::ProspectId))
-                .foreign_key(&mut org_fk("fk_prospect_tag_org", ProspectTags::Table, ProspectTags::OrgId))
+                .foreign_key(&mut prospect_fk(
+                    "fk_prospect_tag_prospect",
+                    ProspectTags::Table,
+                    ProspectTags::ProspectId,
+                ))
+                // No org foreign key: the prospect's (cascading) is enough, and
+                // imports write a tag row per tag.
                 .to_owned(),
         )
         .await?;
@@ -278,8 +307,16 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ProspectNotes::Body).text().not_null())
                 .col(ts(ProspectNotes::CreatedAt))
                 .foreign_key(&mut org_fk("fk_prospect_note_org", ProspectNotes::Table, ProspectNotes::OrgId))
-                .foreign_key(&mut prospect_fk("fk_prospect_note_prospect", ProspectNotes::Table, ProspectNotes::ProspectId))
-                .foreign_key(&mut user_fk("fk_prospect_note_author", ProspectNotes::Table, ProspectNotes::AuthorId))
+                .foreign_key(&mut prospect_fk(
+                    "fk_prospect_note_prospect",
+                    ProspectNotes::Table,
+                    ProspectNotes::ProspectId,
+                ))
+                .foreign_key(&mut user_fk(
+                    "fk_prospect_note_author",
+                    ProspectNotes::Table,
+                    ProspectNotes::AuthorId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -295,17 +332,26 @@ impl MigrationTrait for Migration {
                 .col(text(ProspectActivities::Kind, 32))
                 .col(ColumnDef::new(ProspectActivities::Data).json().not_null())
                 .col(ts(ProspectActivities::CreatedAt))
-                .foreign_key(&mut org_fk("fk_prospect_activity_org", ProspectActivities::Table, ProspectActivities::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_prospect_activity_org",
+                    ProspectActivities::Table,
+                    ProspectActivities::OrgId,
+                ))
                 .foreign_key(&mut prospect_fk(
                     "fk_prospect_activity_prospect",
                     ProspectActivities::Table,
                     ProspectActivities::ProspectId,
                 ))
-                .foreign_key(&mut user_fk("fk_prospect_activity_actor", ProspectActivities::Table, ProspectActivities::ActorId))
+                .foreign_key(&mut user_fk(
+                    "fk_prospect_activity_actor",
+                    ProspectActivities::Table,
+                    ProspectActivities::ActorId,
+                ))
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_prospect_activity_prospect", ProspectActivities::Table, &["prospect_id", "created_at"]).await?;
+        index(m, "ix_prospect_activity_prospect", ProspectActivities::Table, &["prospect_id", "created_at"])
+            .await?;
 
         m.create_table(
             Table::create()
@@ -317,7 +363,11 @@ impl MigrationTrait for Migration {
                 // `domain::data_schema::FieldKind` as JSON (`{"type":"enum","options":[…]}`).
                 .col(ColumnDef::new(CustomFieldDefs::Kind).json().not_null())
                 .col(ts(CustomFieldDefs::CreatedAt))
-                .foreign_key(&mut org_fk("fk_custom_field_org", CustomFieldDefs::Table, CustomFieldDefs::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_custom_field_org",
+                    CustomFieldDefs::Table,
+                    CustomFieldDefs::OrgId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -345,8 +395,16 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ConsentRecords::CapturedBy).uuid().null())
                 .col(ts(ConsentRecords::CreatedAt))
                 .foreign_key(&mut org_fk("fk_consent_org", ConsentRecords::Table, ConsentRecords::OrgId))
-                .foreign_key(&mut prospect_fk("fk_consent_prospect", ConsentRecords::Table, ConsentRecords::ProspectId))
-                .foreign_key(&mut user_fk("fk_consent_user", ConsentRecords::Table, ConsentRecords::CapturedBy))
+                .foreign_key(&mut prospect_fk(
+                    "fk_consent_prospect",
+                    ConsentRecords::Table,
+                    ConsentRecords::ProspectId,
+                ))
+                .foreign_key(&mut user_fk(
+                    "fk_consent_user",
+                    ConsentRecords::Table,
+                    ConsentRecords::CapturedBy,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -375,7 +433,11 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ComplianceSettings::WindowEnd).integer().not_null())
                 .col(ColumnDef::new(ComplianceSettings::DefaultRegion).string_len(2).null())
                 .col(ts(ComplianceSettings::UpdatedAt))
-                .foreign_key(&mut org_fk("fk_compliance_org", ComplianceSettings::Table, ComplianceSettings::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_compliance_org",
+                    ComplianceSettings::Table,
+                    ComplianceSettings::OrgId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -403,7 +465,11 @@ impl MigrationTrait for Migration {
                 .col(ts(ProspectImports::CreatedAt))
                 .col(ts_null(ProspectImports::FinishedAt))
                 .foreign_key(&mut org_fk("fk_import_org", ProspectImports::Table, ProspectImports::OrgId))
-                .foreign_key(&mut user_fk("fk_import_user", ProspectImports::Table, ProspectImports::CreatedBy))
+                .foreign_key(&mut user_fk(
+                    "fk_import_user",
+                    ProspectImports::Table,
+                    ProspectImports::CreatedBy,
+                ))
                 .to_owned(),
         )
         .await?;

@@ -14,15 +14,46 @@ use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
 const FIRST: &[&str] = &[
-    "Jean", "Marie", "Pierre", "Sophie", "Luc", "Camille", "Hugo", "Léa", "Louis", "Chloé", "Paul", "Emma", "Jules",
-    "Inès", "Arthur", "Manon", "Nathan", "Sarah", "Tom", "Julie", "James", "Olivia", "Noah", "Ava", "Liam",
+    "Jean", "Marie", "Pierre", "Sophie", "Luc", "Camille", "Hugo", "Léa", "Louis", "Chloé", "Paul", "Emma",
+    "Jules", "Inès", "Arthur", "Manon", "Nathan", "Sarah", "Tom", "Julie", "James", "Olivia", "Noah", "Ava",
+    "Liam",
 ];
 const LAST: &[&str] = &[
-    "Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand", "Leroy", "Moreau", "Simon",
-    "Laurent", "Lefèvre", "Michel", "Garcia", "David", "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard",
-    "André", "Mercier", "Dupont", "Lambert", "Bonnet", "François", "Martinez", "Smith", "Johnson", "Brown",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+    "Dupont",
+    "Lambert",
+    "Bonnet",
+    "François",
+    "Martinez",
+    "Smith",
+    "Johnson",
+    "Brown",
 ];
-const STATUS: &[&str] = &["new", "contacted", "interested", "meeting_scheduled", "callback_scheduled", "not_interested"];
+const STATUS: &[&str] =
+    &["new", "contacted", "interested", "meeting_scheduled", "callback_scheduled", "not_interested"];
 const INDUSTRY: &[&str] = &["Retail", "Auto", "Health", "Finance", "Energy"];
 
 fn csv(rows: usize) -> String {
@@ -49,7 +80,13 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 
 fn report(name: &str, mut v: Vec<f64>) {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("  {name:<40} p50 {:7.2} ms   p95 {:7.2} ms   max {:7.2} ms   (n={})", pct(&v, 0.5), pct(&v, 0.95), v[v.len() - 1], v.len());
+    println!(
+        "  {name:<40} p50 {:7.2} ms   p95 {:7.2} ms   max {:7.2} ms   (n={})",
+        pct(&v, 0.5),
+        pct(&v, 0.95),
+        v[v.len() - 1],
+        v.len()
+    );
 }
 
 struct Client {
@@ -60,7 +97,8 @@ struct Client {
 
 impl Client {
     async fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(600)).build().unwrap();
+        let http =
+            reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(600)).build().unwrap();
         let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
         let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
         let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
@@ -68,7 +106,8 @@ impl Client {
     }
 
     async fn call(&self, name: &str, form: &[(&str, &str)]) -> Value {
-        let r = self.http.post(format!("{}/api/{name}", self.base)).header("x-csrf-token", &self.csrf).form(form);
+        let r =
+            self.http.post(format!("{}/api/{name}", self.base)).header("x-csrf-token", &self.csrf).form(form);
         r.send().await.unwrap().json().await.unwrap()
     }
 
@@ -79,7 +118,11 @@ impl Client {
     }
 
     async fn post(&self, path: &str, body: Value) -> Value {
-        let r = self.http.post(format!("{}/api/v1{path}", self.base)).header("x-csrf-token", &self.csrf).json(&body);
+        let r = self
+            .http
+            .post(format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body);
         r.send().await.unwrap().json().await.unwrap()
     }
 }
@@ -98,7 +141,9 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
     let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
     let (router, _) = server::build(config, options).await.expect("build");
     tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.unwrap();
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await
+            .unwrap();
     });
     let base = format!("http://{addr}");
     let c = Client::new(&base).await;
@@ -154,8 +199,21 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
 
     // ---- search ----
     let queries = [
-        "martin", "dupont", "jean martin", "company 42", "company4217", "0610001", "+3361000", "@company77.fr",
-        "lefevre", "chloe", "smith3", "zzzz", "06 10 00 12", "buyer", "olivia johnson",
+        "martin",
+        "dupont",
+        "jean martin",
+        "company 42",
+        "company4217",
+        "0610001",
+        "+3361000",
+        "@company77.fr",
+        "lefevre",
+        "chloe",
+        "smith3",
+        "zzzz",
+        "06 10 00 12",
+        "buyer",
+        "olivia johnson",
     ];
     for q in &queries {
         // Warm-up (first use of each plan).
@@ -165,7 +223,8 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
     for round in 0..14 {
         for q in &queries {
             let t = Instant::now();
-            let (s, _) = c.get(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1)).await;
+            let (s, _) =
+                c.get(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1)).await;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             assert_eq!(s, 200);
         }
@@ -178,7 +237,9 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
         let path = match i % 4 {
             0 => format!("/orgs/{org}/prospects?status=interested&sort=last_name"),
             1 => format!("/orgs/{org}/prospects?tag=t3&sort=company&page=5"),
-            2 => format!("/orgs/{org}/prospects?custom=industry:auto&status=new,contacted&sort=updated_at&desc=true"),
+            2 => format!(
+                "/orgs/{org}/prospects?custom=industry:auto&status=new,contacted&sort=updated_at&desc=true"
+            ),
             _ => format!("/orgs/{org}/prospects?page={}&per_page=100", 1 + i * 7),
         };
         let t = Instant::now();
@@ -222,11 +283,15 @@ async fn main() {
     run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file).await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     match Database::connect(&admin_url).await {
         Ok(admin) => {
             let name = format!("handoo_bench_{}", std::process::id());
-            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.expect("create bench database");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create bench database");
             let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
             run("PostgreSQL", &url, rows, &file).await;
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;

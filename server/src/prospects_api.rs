@@ -57,7 +57,9 @@ impl FilterParams {
     fn filter(&self) -> Result<ProspectFilter, ApiError> {
         let mut status = Vec::new();
         for s in self.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            status.push(ProspectStatus::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "status"))?);
+            status.push(
+                ProspectStatus::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "status"))?,
+            );
         }
         let owner = match self.owner.as_deref().map(str::trim) {
             None | Some("") => None,
@@ -67,7 +69,8 @@ impl FilterParams {
         let custom = match self.custom.as_deref().filter(|c| !c.is_empty()) {
             None => None,
             Some(c) => {
-                let (k, v) = c.split_once(':').ok_or_else(|| ApiError::field(ErrorCode::Validation, "custom"))?;
+                let (k, v) =
+                    c.split_once(':').ok_or_else(|| ApiError::field(ErrorCode::Validation, "custom"))?;
                 Some((k.trim().to_string(), v.trim().to_string()))
             }
         };
@@ -316,7 +319,8 @@ async fn delete_field(
 
 /// Reads a raw upload, refusing more than `max` bytes with a typed 413.
 async fn read_body(req: Request, max: usize, human: &str) -> Result<axum::body::Bytes, ApiError> {
-    let too_large = || ApiError { code: ErrorCode::CsvTooLarge, field: None, detail: Some(human.to_string()) };
+    let too_large =
+        || ApiError { code: ErrorCode::CsvTooLarge, field: None, detail: Some(human.to_string()) };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

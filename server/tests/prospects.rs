@@ -19,7 +19,13 @@ async fn user(app: &TestApp, name: &str, email: &str) -> Client {
     c
 }
 
-async fn invite_member(app: &TestApp, owner: &Client, org: &str, name: &str, email: &str) -> (Client, String) {
+async fn invite_member(
+    app: &TestApp,
+    owner: &Client,
+    org: &str,
+    name: &str,
+    email: &str,
+) -> (Client, String) {
     let out = owner
         .call("invite_member", &[("org_id", org), ("email", email), ("role", "member")])
         .await
@@ -91,11 +97,20 @@ on_both_backends!(crud_search_filter_sort_paginate, |backend: Backend| async mov
     let (s, e) = create(&owner, &org, json!({"last_name": "X", "email": "not-an-email"})).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("invalid_email")));
     let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33 6 12 34 56 78"})).await;
-    assert_eq!((s, e["code"].as_str(), e["field"].as_str()), (409, Some("duplicate_prospect"), Some("phone")));
+    assert_eq!(
+        (s, e["code"].as_str(), e["field"].as_str()),
+        (409, Some("duplicate_prospect"), Some("phone"))
+    );
     assert_eq!(e["detail"], elodie.as_str());
-    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33 6 99 99 99 99", "timezone": "Mars/Base"})).await;
+    let (s, e) = create(
+        &owner,
+        &org,
+        json!({"last_name": "X", "phone": "+33 6 99 99 99 99", "timezone": "Mars/Base"}),
+    )
+    .await;
     assert_eq!((s, e["code"].as_str()), (422, Some("invalid_timezone")));
-    let (s, e) = create(&owner, &org, json!({"last_name": "X", "phone": "+33699999999", "custom": {"nope": 1}})).await;
+    let (s, e) =
+        create(&owner, &org, json!({"last_name": "X", "phone": "+33699999999", "custom": {"nope": 1}})).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("invalid_field_name")));
     let (s, e) = create(&owner, &org, json!({"first_name": "", "phone": "+33699999999"})).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("name_required")));
@@ -179,7 +194,12 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
     let owner = user(&app, "Olivia", "olivia@example.com").await;
     let org = owner.create_org("Acme").await;
     let (member, member_id) = invite_member(&app, &owner, &org, "Max", "max@example.com").await;
-    let (_, p) = create(&owner, &org, json!({"first_name": "Jean", "last_name": "Martin", "phone": "+33 6 11 22 33 44"})).await;
+    let (_, p) = create(
+        &owner,
+        &org,
+        json!({"first_name": "Jean", "last_name": "Martin", "phone": "+33 6 11 22 33 44"}),
+    )
+    .await;
     let id = p["id"].as_str().unwrap().to_string();
     let path = format!("/orgs/{org}/prospects/{id}");
 
@@ -194,10 +214,16 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
     assert_eq!(s, 200, "{v}");
     assert_eq!((v["status"].as_str(), v["tags"].clone()), (Some("interested"), json!(["a", "b"])));
     assert_eq!(v["owner_name"], "Max");
-    let (s, e) = member.rest(Method::PATCH, &path, Some(json!({"owner_id": "00000000-0000-0000-0000-000000000001"}))).await;
+    let (s, e) = member
+        .rest(Method::PATCH, &path, Some(json!({"owner_id": "00000000-0000-0000-0000-000000000001"})))
+        .await;
     assert_eq!((s, e["field"].as_str()), (404, Some("owner_id")), "owners must be members");
     let (s, e) = member.rest(Method::PATCH, &path, Some(json!({"phone": "", "email": ""}))).await;
-    assert_eq!((s, e["code"].as_str()), (422, Some("required_value")), "a prospect keeps a way to be reached");
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (422, Some("required_value")),
+        "a prospect keeps a way to be reached"
+    );
     let (_, v) = member.rest(Method::PATCH, &path, Some(json!({"owner_id": null}))).await;
     assert_eq!(v["owner_id"], Value::Null);
     let (_, acts) = member.rest(Method::GET, &format!("{path}/activity"), None).await;
@@ -218,16 +244,24 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
     let (s, _) = member.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "  "}))).await;
     assert_eq!(s, 422);
     member.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "First call: busy"}))).await;
-    let (s, n) = owner.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "Call back Tuesday"}))).await;
+    let (s, n) =
+        owner.rest(Method::POST, &format!("{path}/notes"), Some(json!({"body": "Call back Tuesday"}))).await;
     assert_eq!(s, 201, "{n}");
     let (_, notes) = member.rest(Method::GET, &format!("{path}/notes"), None).await;
     let notes = notes.as_array().unwrap();
     assert_eq!(notes.len(), 2);
-    assert_eq!((notes[0]["body"].as_str(), notes[0]["author_name"].as_str()), (Some("Call back Tuesday"), Some("Olivia")));
+    assert_eq!(
+        (notes[0]["body"].as_str(), notes[0]["author_name"].as_str()),
+        (Some("Call back Tuesday"), Some("Olivia"))
+    );
 
     // Consent: recorded with who and when, never in the future.
     let (s, c) = member
-        .rest(Method::POST, &format!("{path}/consents"), Some(json!({"source": "Website form", "method": "web_form"})))
+        .rest(
+            Method::POST,
+            &format!("{path}/consents"),
+            Some(json!({"source": "Website form", "method": "web_form"})),
+        )
         .await;
     assert_eq!(s, 201, "{c}");
     assert_eq!((c["captured_by_name"].as_str(), c["granted"].as_bool()), (Some("Max"), Some(true)));
@@ -239,7 +273,9 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
         )
         .await;
     assert_eq!((s, e["field"].as_str()), (422, Some("captured_at")));
-    let (s, e) = member.rest(Method::POST, &format!("{path}/consents"), Some(json!({"source": "x", "method": "telepathy"}))).await;
+    let (s, e) = member
+        .rest(Method::POST, &format!("{path}/consents"), Some(json!({"source": "x", "method": "telepathy"})))
+        .await;
     assert_eq!(s, 422, "{e}");
     let (_, cs) = member.rest(Method::GET, &format!("{path}/consents"), None).await;
     assert_eq!(cs.as_array().unwrap().len(), 1);
@@ -252,24 +288,43 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
     };
     assert_eq!(may("2026-01-15T09:00:00Z").await["allowed"], true);
     let late = may("2026-01-15T20:30:00Z").await;
-    assert_eq!((late["allowed"].as_bool(), late["refusal"]["reason"].as_str()), (Some(false), Some("outside_window")));
+    assert_eq!(
+        (late["allowed"].as_bool(), late["refusal"]["reason"].as_str()),
+        (Some(false), Some("outside_window"))
+    );
     assert_eq!(late["refusal"]["local_time"], "21:30");
     // Admin narrows the window; members cannot.
     let (s, _) = member
-        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 600, "window_end_minute": 720})))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/compliance"),
+            Some(json!({"window_start_minute": 600, "window_end_minute": 720})),
+        )
         .await;
     assert_eq!(s, 403);
     let (s, e) = owner
-        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 720, "window_end_minute": 600})))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/compliance"),
+            Some(json!({"window_start_minute": 720, "window_end_minute": 600})),
+        )
         .await;
     assert_eq!((s, e["code"].as_str()), (422, Some("out_of_range")));
     owner
-        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 600, "window_end_minute": 720})))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/compliance"),
+            Some(json!({"window_start_minute": 600, "window_end_minute": 720})),
+        )
         .await;
     assert_eq!(may("2026-01-15T08:30:00Z").await["allowed"], false);
     assert_eq!(may("2026-01-15T09:30:00Z").await["allowed"], true);
     let (s, _) = member
-        .rest(Method::POST, &format!("/orgs/{org}/dnc"), Some(json!({"phone": "0033 6 11 22 33 44", "reason": "asked"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/dnc"),
+            Some(json!({"phone": "0033 6 11 22 33 44", "reason": "asked"})),
+        )
         .await;
     assert_eq!(s, 201);
     assert_eq!(may("2026-01-15T09:30:00Z").await["refusal"]["reason"], "on_dnc_list");
@@ -285,7 +340,8 @@ on_both_backends!(edits_timeline_notes_consent_and_may_call, |backend: Backend| 
 
     // DNC list import: numbers per line, header and junk reported, idempotent.
     let file = "phone\n+33 6 00 00 00 01\n06 00 00 00 02\nnot a number\n+33600000001\n";
-    let (s, r) = owner.rest_raw(&format!("/orgs/{org}/dnc/import?reason=list"), "text/csv", file.into()).await;
+    let (s, r) =
+        owner.rest_raw(&format!("/orgs/{org}/dnc/import?reason=list"), "text/csv", file.into()).await;
     assert_eq!(s, 200, "{r}");
     // Without a default region a national number cannot be placed.
     assert_eq!((r["invalid"].as_u64(), r["invalid_lines"].clone()), (Some(2), json!([3, 4])));
@@ -301,7 +357,12 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
     let me = owner.session().await["user"]["id"].as_str().unwrap().to_string();
     let mut ids = Vec::new();
     for i in 0..12 {
-        let (_, p) = create(&owner, &org, json!({"last_name": format!("B{i:02}"), "phone": format!("+3361100{i:04}")})).await;
+        let (_, p) = create(
+            &owner,
+            &org,
+            json!({"last_name": format!("B{i:02}"), "phone": format!("+3361100{i:04}")}),
+        )
+        .await;
         ids.push(p["id"].as_str().unwrap().to_string());
     }
     let bulk = |body: Value| {
@@ -313,7 +374,8 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
     let (s, r) = bulk(json!({"selection": {"kind": "ids", "ids": &ids[..3]}, "action": "set_status", "status": "contacted"})).await;
     assert_eq!((s, r["affected"].as_u64()), (200, Some(3)), "{r}");
     assert_eq!(list(&owner, &org, "status=contacted").await["total"], 3);
-    let (_, acts) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}/activity", ids[0]), None).await;
+    let (_, acts) =
+        owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}/activity", ids[0]), None).await;
     assert_eq!(acts[0]["kind"], "status_changed");
     // On everything a filter matches (more than one page).
     let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"search": "b0"}}, "action": "add_tag", "tag": "Q4"})).await;
@@ -321,20 +383,26 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
     assert_eq!(list(&owner, &org, "tag=q4").await["total"], 10);
     let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"tag": "q4", "status": ["contacted"]}}, "action": "remove_tag", "tag": "q4"})).await;
     assert_eq!(r["affected"], 3);
-    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {}}, "action": "assign_owner", "owner_id": me})).await;
+    let (_, r) = bulk(
+        json!({"selection": {"kind": "filter", "filter": {}}, "action": "assign_owner", "owner_id": me}),
+    )
+    .await;
     assert_eq!(r["affected"], 12);
     assert_eq!(list(&owner, &org, &format!("owner={me}")).await["total"], 12);
     let (s, _) = bulk(json!({"selection": {"kind": "ids", "ids": []}, "action": "explode"})).await;
     assert_eq!(s, 422);
 
     // Delete is soft and undoable.
-    let (_, r) = bulk(json!({"selection": {"kind": "filter", "filter": {"search": "b1"}}, "action": "delete"})).await;
+    let (_, r) =
+        bulk(json!({"selection": {"kind": "filter", "filter": {"search": "b1"}}, "action": "delete"})).await;
     assert_eq!(r["affected"], 2);
     let token = r["undo_token"].as_str().unwrap().to_string();
     assert_eq!(list(&owner, &org, "").await["total"], 10);
     let (s, _) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}", ids[10]), None).await;
     assert_eq!(s, 404, "deleted prospects are gone from every view");
-    let (s, v) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token}))).await;
+    let (s, v) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token})))
+        .await;
     assert_eq!((s, v["restored"].as_u64()), (200, Some(2)));
     assert_eq!(list(&owner, &org, "").await["total"], 12);
     let (s, e) = owner
@@ -355,7 +423,9 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
         .exec(&app.state.db)
         .await
         .unwrap();
-    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token}))).await;
+    let (s, _) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token})))
+        .await;
     assert_eq!(s, 410);
     assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
     let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
@@ -377,7 +447,10 @@ async fn oversized_upload(app: &TestApp, c: &Client, org: &str) -> (u16, Value) 
     );
     tcp.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut buf)).await.expect("answered").unwrap();
+    tokio::time::timeout(Duration::from_secs(10), tcp.read_to_end(&mut buf))
+        .await
+        .expect("answered")
+        .unwrap();
     let text = String::from_utf8_lossy(&buf).to_string();
     let status: u16 = text.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split("\r\n\r\n").nth(1).unwrap_or_default();
@@ -415,7 +488,12 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let Some(app) = TestApp::spawn(backend).await else { return };
     let owner = user(&app, "Olivia", "olivia@example.com").await;
     let org = owner.create_org("Acme").await;
-    let (_, existing) = create(&owner, &org, json!({"last_name": "Existing", "phone": "+33 6 50 00 00 09", "company": "Old Co"})).await;
+    let (_, existing) = create(
+        &owner,
+        &org,
+        json!({"last_name": "Existing", "phone": "+33 6 50 00 00 09", "company": "Old Co"}),
+    )
+    .await;
     let upload = |name: &str, body: Vec<u8>| {
         let owner = &owner;
         let path = format!("/orgs/{org}/prospect-imports?file_name={name}");
@@ -434,7 +512,10 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
                ;;;;;;\r\n";
     let (s, preview) = upload("salon.csv", windows_1252(csv)).await;
     assert_eq!(s, 201, "{preview}");
-    assert_eq!((preview["encoding"].as_str(), preview["delimiter"].as_str()), (Some("windows1252"), Some(";")));
+    assert_eq!(
+        (preview["encoding"].as_str(), preview["delimiter"].as_str()),
+        (Some("windows1252"), Some(";"))
+    );
     assert_eq!(preview["total_rows"], 7, "blank rows are not rows");
     assert_eq!(preview["headers"][2], "Société");
     let suggested: Vec<Value> = preview["suggested"].as_array().unwrap().clone();
@@ -463,16 +544,24 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
 
     // Invalid mappings are refused before anything runs.
     let (s, e) = owner
-        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(json!({"mapping": [{"to": "phone"}]})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospect-imports/{id}/dry-run"),
+            Some(json!({"mapping": [{"to": "phone"}]})),
+        )
         .await;
     assert_eq!((s, e["code"].as_str()), (422, Some("mapping_invalid")));
     let mut no_contact = options.clone();
     no_contact["mapping"][3] = json!({"to": "ignore"});
     no_contact["mapping"][4] = json!({"to": "ignore"});
-    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(no_contact)).await;
+    let (s, e) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(no_contact))
+        .await;
     assert_eq!((s, e["code"].as_str()), (422, Some("mapping_invalid")));
 
-    let (s, report) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options.clone())).await;
+    let (s, report) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options.clone()))
+        .await;
     assert_eq!(s, 200, "{report}");
     assert_eq!(report["total_rows"], 7);
     assert_eq!(report["to_create"], 2, "{report}");
@@ -495,16 +584,26 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     assert_eq!(list(&owner, &org, "").await["total"], 1, "a dry run writes nothing");
 
     // The job: started once, runs in the background, polled to completion.
-    let (s, job) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone())).await;
+    let (s, job) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone()))
+        .await;
     assert_eq!(s, 202, "{job}");
-    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone())).await;
+    let (s, e) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options.clone()))
+        .await;
     assert_eq!((s, e["code"].as_str()), (409, Some("import_not_ready")), "a second start is refused");
     let job = wait_for_job(&owner, &org, &id).await;
     assert_eq!(job["state"], "succeeded", "{job}");
-    assert_eq!((job["created"].as_u64(), job["updated"].as_u64(), job["skipped"].as_u64()), (Some(2), Some(0), Some(5)));
+    assert_eq!(
+        (job["created"].as_u64(), job["updated"].as_u64(), job["skipped"].as_u64()),
+        (Some(2), Some(0), Some(5))
+    );
     assert_eq!(list(&owner, &org, "").await["total"], 3);
     let amelie = &list(&owner, &org, "search=amelie").await["rows"][0];
-    assert_eq!((amelie["company"].as_str(), amelie["phone"].as_str()), (Some("Café du Port"), Some("+33650000001")));
+    assert_eq!(
+        (amelie["company"].as_str(), amelie["phone"].as_str()),
+        (Some("Café du Port"), Some("+33650000001"))
+    );
     assert_eq!(amelie["tags"], json!(["salon-2026"]));
     let aid = amelie["id"].as_str().unwrap();
     let (_, full) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}"), None).await;
@@ -512,35 +611,56 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let (_, notes) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/notes"), None).await;
     assert_eq!(notes[0]["body"], "Premier contact\nau salon");
     let (_, acts) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{aid}/activity"), None).await;
-    assert_eq!((acts[0]["kind"].as_str(), acts[0]["data"]["file"].as_str()), (Some("imported"), Some("salon.csv")));
-    assert_eq!(list(&owner, &org, "custom=secteur:food").await["total"], 1, "the field created on the fly filters");
+    assert_eq!(
+        (acts[0]["kind"].as_str(), acts[0]["data"]["file"].as_str()),
+        (Some("imported"), Some("salon.csv"))
+    );
+    assert_eq!(
+        list(&owner, &org, "custom=secteur:food").await["total"],
+        1,
+        "the field created on the fly filters"
+    );
 
     // Importing the same file again never duplicates; with `update` it merges.
     let (_, again) = upload("salon.csv", windows_1252(csv)).await;
     let id2 = again["id"].as_str().unwrap().to_string();
-    assert_eq!(again["suggested"][5], json!({"to": "custom", "key": "secteur"}), "existing custom fields are suggested");
+    assert_eq!(
+        again["suggested"][5],
+        json!({"to": "custom", "key": "secteur"}),
+        "existing custom fields are suggested"
+    );
     let mut update = options.clone();
     update["duplicates"] = json!("update");
     update["new_fields"] = json!([]);
-    let (_, r) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id2}/dry-run"), Some(update.clone())).await;
+    let (_, r) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id2}/dry-run"), Some(update.clone()))
+        .await;
     assert_eq!((r["to_create"].as_u64(), r["to_update"].as_u64()), (Some(0), Some(3)), "{r}");
     owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id2}/start"), Some(update)).await;
     let job = wait_for_job(&owner, &org, &id2).await;
     assert_eq!((job["created"].as_u64(), job["updated"].as_u64()), (Some(0), Some(3)), "{job}");
     assert_eq!(list(&owner, &org, "").await["total"], 3);
-    let (_, merged) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{}", existing["id"].as_str().unwrap()), None).await;
-    assert_eq!((merged["first_name"].as_str(), merged["company"].as_str()), (Some("Fanny"), Some("Existing Co")));
+    let (_, merged) = owner
+        .rest(Method::GET, &format!("/orgs/{org}/prospects/{}", existing["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(
+        (merged["first_name"].as_str(), merged["company"].as_str()),
+        (Some("Fanny"), Some("Existing Co"))
+    );
 
     // A number column refuses text in the dry run; as text it imports.
     let (_, third) = upload("more.csv", b"phone,name,extra\n+33650000050,Zoe Blanc,x\n".to_vec()).await;
     let id3 = third["id"].as_str().unwrap().to_string();
     let opts3 = json!({"mapping": [{"to": "phone"}, {"to": "full_name"}, {"to": "custom", "key": "extra"}],
                        "new_fields": [{"key": "extra", "label": "Extra", "type": "number"}]});
-    let (s, r) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/dry-run"), Some(opts3.clone())).await;
+    let (s, r) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/dry-run"), Some(opts3.clone()))
+        .await;
     assert_eq!((s, r["invalid"].as_u64()), (200, Some(1)), "'x' is not a number: {r}");
     let ok3 = json!({"mapping": [{"to": "phone"}, {"to": "full_name"}, {"to": "custom", "key": "extra"}],
                      "new_fields": [{"key": "extra", "label": "Extra", "type": "string"}]});
-    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/start"), Some(ok3)).await;
+    let (s, _) =
+        owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id3}/start"), Some(ok3)).await;
     assert_eq!(s, 202);
     let job = wait_for_job(&owner, &org, &id3).await;
     assert_eq!(job["created"], 1);
@@ -563,10 +683,13 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let (_, j) = owner.rest(Method::GET, &format!("/orgs/{org}/prospect-imports/{id4}"), None).await;
     assert_eq!((j["state"].as_str(), j["error"].as_str()), (Some("failed"), Some("import_interrupted")));
     let opts4 = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}]});
-    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4.clone())).await;
+    let (s, _) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4.clone()))
+        .await;
     assert_eq!(s, 202);
     assert_eq!(wait_for_job(&owner, &org, &id4).await["created"], 1);
-    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4)).await;
+    let (s, _) =
+        owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id4}/start"), Some(opts4)).await;
     assert_eq!(s, 409, "a finished import cannot run twice");
     assert_eq!(list(&owner, &org, "search=restart").await["total"], 1);
 
@@ -578,8 +701,15 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let (s, e) = upload("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()).await;
     assert_eq!((s, e["code"].as_str()), (422, Some("csv_malformed")));
     let (s, e) = oversized_upload(&app, &owner, &org).await;
-    assert_eq!((s, e["code"].as_str()), (413, Some("csv_too_large")), "refused from its Content-Length, unread");
-    let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("name,phone\nAnna,+33650000077\n".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+    assert_eq!(
+        (s, e["code"].as_str()),
+        (413, Some("csv_too_large")),
+        "refused from its Content-Length, unread"
+    );
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain("name,phone\nAnna,+33650000077\n".encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
     let (s, p) = upload("utf16.csv", utf16).await;
     assert_eq!((s, p["encoding"].as_str(), p["total_rows"].as_u64()), (201, Some("utf16le"), Some(1)));
     // A member of another organisation cannot see or run this import.
@@ -587,7 +717,9 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     let other = stranger.create_org("Evil").await;
     let (s, _) = stranger.rest(Method::GET, &format!("/orgs/{other}/prospect-imports/{id}"), None).await;
     assert_eq!(s, 404);
-    let (s, _) = stranger.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options)).await;
+    let (s, _) = stranger
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(options))
+        .await;
     assert_eq!(s, 404);
 });
 
@@ -601,7 +733,9 @@ on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| asy
         let status = if i % 2 == 0 { "interested" } else { "new" };
         file.push_str(&format!("P,L{i},+336200{i:05},{status},{i}\n"));
     }
-    let (s, preview) = owner.rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=base.csv"), "text/csv", file.into()).await;
+    let (s, preview) = owner
+        .rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=base.csv"), "text/csv", file.into())
+        .await;
     assert_eq!(s, 201, "{preview}");
     let id = preview["id"].as_str().unwrap().to_string();
     let options = json!({"mapping": [{"to": "first_name"}, {"to": "last_name"}, {"to": "phone"}, {"to": "status"}, {"to": "custom", "key": "seats"}],
@@ -611,7 +745,11 @@ on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| asy
     let (_, p) = create(&owner, &org, json!({"first_name": "=HYPERLINK(\"http://x\")", "last_name": "Evil", "email": "evil@x.fr", "status": "interested"})).await;
     let evil = p["id"].as_str().unwrap();
     owner
-        .rest(Method::POST, &format!("/orgs/{org}/prospects/{evil}/consents"), Some(json!({"source": "Trade show", "method": "written"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospects/{evil}/consents"),
+            Some(json!({"source": "Trade show", "method": "written"})),
+        )
         .await;
 
     let (s, ct, body) = owner.get_text(&format!("/orgs/{org}/prospects/export.csv?status=interested")).await;
@@ -619,7 +757,14 @@ on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| asy
     assert!(ct.starts_with("text/csv"), "{ct}");
     let mut rdr = csv::Reader::from_reader(body.as_bytes());
     let headers = rdr.headers().unwrap().clone();
-    for h in ["phone", "consent_source", "consent_method", "consent_captured_at", "consent_captured_by", "custom.seats"] {
+    for h in [
+        "phone",
+        "consent_source",
+        "consent_method",
+        "consent_captured_at",
+        "consent_captured_by",
+        "custom.seats",
+    ] {
         assert!(headers.iter().any(|x| x == h), "{h} in {headers:?}");
     }
     let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
@@ -627,7 +772,10 @@ on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| asy
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let evil_row = rows.iter().find(|r| &r[col("last_name")] == "Evil").unwrap();
     assert_eq!(&evil_row[col("first_name")], "'=HYPERLINK(\"http://x\")", "formulas are neutralised");
-    assert_eq!((&evil_row[col("consent_source")], &evil_row[col("consent_method")]), ("Trade show", "written"));
+    assert_eq!(
+        (&evil_row[col("consent_source")], &evil_row[col("consent_method")]),
+        ("Trade show", "written")
+    );
     assert_eq!(&evil_row[col("consent_captured_by")], "olivia@example.com");
     let l10 = rows.iter().find(|r| &r[col("last_name")] == "L10").unwrap();
     assert_eq!((&l10[col("phone")], &l10[col("custom.seats")]), ("+33620000010", "10"));
@@ -648,7 +796,11 @@ on_both_backends!(other_organisations_cannot_read_or_change_prospects, |backend:
     let (_, p) = create(&alice, &org_a, json!({"last_name": "Secret", "phone": "+33 6 70 00 00 01"})).await;
     let pid = p["id"].as_str().unwrap().to_string();
     let (_, f) = alice
-        .rest(Method::POST, &format!("/orgs/{org_a}/custom-fields"), Some(json!({"key": "k", "label": "K", "type": "string"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org_a}/custom-fields"),
+            Some(json!({"key": "k", "label": "K", "type": "string"})),
+        )
         .await;
     let fid = f["id"].as_str().unwrap().to_string();
     let bob = user(&app, "Bob", "bob@example.com").await;
@@ -672,9 +824,13 @@ on_both_backends!(other_organisations_cannot_read_or_change_prospects, |backend:
     // Through B's own organisation with A's ids: still nothing.
     let (s, _) = bob.rest(Method::GET, &format!("/orgs/{org_b}/prospects/{pid}"), None).await;
     assert_eq!(s, 404);
-    let (s, _) = bob.rest(Method::PATCH, &format!("/orgs/{org_b}/prospects/{pid}"), Some(json!({"last_name": "Pwned"}))).await;
+    let (s, _) = bob
+        .rest(Method::PATCH, &format!("/orgs/{org_b}/prospects/{pid}"), Some(json!({"last_name": "Pwned"})))
+        .await;
     assert_eq!(s, 404);
-    let (s, _) = bob.rest(Method::POST, &format!("/orgs/{org_b}/prospects/{pid}/notes"), Some(json!({"body": "hi"}))).await;
+    let (s, _) = bob
+        .rest(Method::POST, &format!("/orgs/{org_b}/prospects/{pid}/notes"), Some(json!({"body": "hi"})))
+        .await;
     assert_eq!(s, 404);
     let (s, _) = bob.rest(Method::DELETE, &format!("/orgs/{org_b}/custom-fields/{fid}"), None).await;
     assert_eq!(s, 404);
@@ -690,7 +846,10 @@ on_both_backends!(other_organisations_cannot_read_or_change_prospects, |backend:
         .rest(Method::POST, &format!("/orgs/{org_b}/prospects/bulk"), Some(json!({"selection": {"kind": "filter", "filter": {}}, "action": "set_status", "status": "not_interested"})))
         .await;
     assert_eq!((s, r["affected"].as_u64()), (200, Some(0)));
-    assert_eq!(bob.call("get_prospect", &[("org_id", &org_a), ("prospect_id", &pid)]).await, Err("not_found".into()));
+    assert_eq!(
+        bob.call("get_prospect", &[("org_id", &org_a), ("prospect_id", &pid)]).await,
+        Err("not_found".into())
+    );
     // Same phone in another organisation is not a duplicate there.
     let (s, _) = create(&bob, &org_b, json!({"last_name": "Other", "phone": "+33 6 70 00 00 01"})).await;
     assert_eq!(s, 201);

@@ -40,7 +40,9 @@ pub async fn seed_demo(db: &DatabaseConnection) -> ServiceResult<bool> {
 /// consent and one number on the do-not-call list, so every screen has data.
 async fn seed_prospects(db: &DatabaseConnection, owner: uuid::Uuid, org: uuid::Uuid) -> ServiceResult<()> {
     use domain::data_schema::FieldKind;
-    use domain::prospect::{ComplianceSettings, ConsentInput, ConsentMethod, CustomFieldDef, ProspectInput, ProspectStatus};
+    use domain::prospect::{
+        ComplianceSettings, ConsentInput, ConsentMethod, CustomFieldDef, ProspectInput, ProspectStatus,
+    };
 
     use crate::prospects;
 
@@ -55,22 +57,146 @@ async fn seed_prospects(db: &DatabaseConnection, owner: uuid::Uuid, org: uuid::U
     prospects::custom_fields::create(
         db,
         &ctx,
-        CustomFieldDef { key: "industry".into(), label: "Industry".into(), kind: FieldKind::Enum { options } },
+        CustomFieldDef {
+            key: "industry".into(),
+            label: "Industry".into(),
+            kind: FieldKind::Enum { options },
+        },
     )
     .await?;
     let people = [
-        ("Élodie", "Durand", "Garage Durand", "Gérante", "06 12 34 56 78", "elodie@garage-durand.fr", ProspectStatus::Interested, "Automotive", "vip"),
-        ("Jean", "Martin", "Boulangerie Martin", "Owner", "06 23 45 67 89", "jean@boulangerie-martin.fr", ProspectStatus::New, "Retail", "paris"),
-        ("Camille", "Bernard", "Pharmacie du Centre", "Pharmacienne", "04 78 12 34 56", "camille@pharmacie-centre.fr", ProspectStatus::Contacted, "Health", "lyon"),
-        ("Hugo", "Petit", "Petit Assurances", "Directeur", "05 56 12 34 56", "hugo@petit-assurances.fr", ProspectStatus::CallbackScheduled, "Finance", "bordeaux"),
-        ("Léa", "Moreau", "Moreau Auto", "Responsable ventes", "06 34 56 78 90", "lea@moreau-auto.fr", ProspectStatus::MeetingScheduled, "Automotive", "vip"),
-        ("Louis", "Roux", "Café du Port", "Patron", "06 45 67 89 01", "louis@cafeduport.fr", ProspectStatus::NotInterested, "Retail", "marseille"),
-        ("Sarah", "Johnson", "Bright Dental", "Practice manager", "+1 415 555 0132", "sarah@brightdental.com", ProspectStatus::New, "Health", "usa"),
-        ("Michael", "Brown", "Brown Motors", "Sales director", "+1 212 555 0187", "michael@brownmotors.com", ProspectStatus::Interested, "Automotive", "usa"),
-        ("Emily", "Clark", "Clark Realty", "Broker", "+1 312 555 0144", "emily@clarkrealty.com", ProspectStatus::Contacted, "Finance", "usa"),
-        ("Olivier", "Tremblay", "Tremblay Quincaillerie", "Propriétaire", "+1 514 555 0166", "olivier@tremblay.ca", ProspectStatus::New, "Retail", "quebec"),
-        ("Inès", "Lefèvre", "Lefèvre Optique", "Opticienne", "06 56 78 90 12", "ines@lefevre-optique.fr", ProspectStatus::New, "Health", "paris"),
-        ("Paul", "Girard", "Girard Transports", "Fleet manager", "06 67 89 01 23", "paul@girard-transports.fr", ProspectStatus::Contacted, "Automotive", "lyon"),
+        (
+            "Élodie",
+            "Durand",
+            "Garage Durand",
+            "Gérante",
+            "06 12 34 56 78",
+            "elodie@garage-durand.fr",
+            ProspectStatus::Interested,
+            "Automotive",
+            "vip",
+        ),
+        (
+            "Jean",
+            "Martin",
+            "Boulangerie Martin",
+            "Owner",
+            "06 23 45 67 89",
+            "jean@boulangerie-martin.fr",
+            ProspectStatus::New,
+            "Retail",
+            "paris",
+        ),
+        (
+            "Camille",
+            "Bernard",
+            "Pharmacie du Centre",
+            "Pharmacienne",
+            "04 78 12 34 56",
+            "camille@pharmacie-centre.fr",
+            ProspectStatus::Contacted,
+            "Health",
+            "lyon",
+        ),
+        (
+            "Hugo",
+            "Petit",
+            "Petit Assurances",
+            "Directeur",
+            "05 56 12 34 56",
+            "hugo@petit-assurances.fr",
+            ProspectStatus::CallbackScheduled,
+            "Finance",
+            "bordeaux",
+        ),
+        (
+            "Léa",
+            "Moreau",
+            "Moreau Auto",
+            "Responsable ventes",
+            "06 34 56 78 90",
+            "lea@moreau-auto.fr",
+            ProspectStatus::MeetingScheduled,
+            "Automotive",
+            "vip",
+        ),
+        (
+            "Louis",
+            "Roux",
+            "Café du Port",
+            "Patron",
+            "06 45 67 89 01",
+            "louis@cafeduport.fr",
+            ProspectStatus::NotInterested,
+            "Retail",
+            "marseille",
+        ),
+        (
+            "Sarah",
+            "Johnson",
+            "Bright Dental",
+            "Practice manager",
+            "+1 415 555 0132",
+            "sarah@brightdental.com",
+            ProspectStatus::New,
+            "Health",
+            "usa",
+        ),
+        (
+            "Michael",
+            "Brown",
+            "Brown Motors",
+            "Sales director",
+            "+1 212 555 0187",
+            "michael@brownmotors.com",
+            ProspectStatus::Interested,
+            "Automotive",
+            "usa",
+        ),
+        (
+            "Emily",
+            "Clark",
+            "Clark Realty",
+            "Broker",
+            "+1 312 555 0144",
+            "emily@clarkrealty.com",
+            ProspectStatus::Contacted,
+            "Finance",
+            "usa",
+        ),
+        (
+            "Olivier",
+            "Tremblay",
+            "Tremblay Quincaillerie",
+            "Propriétaire",
+            "+1 514 555 0166",
+            "olivier@tremblay.ca",
+            ProspectStatus::New,
+            "Retail",
+            "quebec",
+        ),
+        (
+            "Inès",
+            "Lefèvre",
+            "Lefèvre Optique",
+            "Opticienne",
+            "06 56 78 90 12",
+            "ines@lefevre-optique.fr",
+            ProspectStatus::New,
+            "Health",
+            "paris",
+        ),
+        (
+            "Paul",
+            "Girard",
+            "Girard Transports",
+            "Fleet manager",
+            "06 67 89 01 23",
+            "paul@girard-transports.fr",
+            ProspectStatus::Contacted,
+            "Automotive",
+            "lyon",
+        ),
     ];
     for (first, last, company, title, phone, email, status, industry, tag) in people {
         let mut custom = std::collections::BTreeMap::new();
@@ -95,7 +221,12 @@ async fn seed_prospects(db: &DatabaseConnection, owner: uuid::Uuid, org: uuid::U
         .await?;
         if status == ProspectStatus::Interested {
             prospects::timeline::add_note(db, &ctx, p.row.id, "Asked for a demo next week.").await?;
-            let consent = ConsentInput { source: "Website contact form".into(), method: ConsentMethod::WebForm, captured_at: None, granted: Some(true) };
+            let consent = ConsentInput {
+                source: "Website contact form".into(),
+                method: ConsentMethod::WebForm,
+                captured_at: None,
+                granted: Some(true),
+            };
             prospects::timeline::add_consent(db, &ctx, p.row.id, consent).await?;
         }
     }

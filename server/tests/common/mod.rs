@@ -288,7 +288,8 @@ impl Client {
     pub async fn get_text(&self, path: &str) -> (u16, String, String) {
         let res = self.http.get(format!("{}/api/v1{path}", self.base)).send().await.unwrap();
         let status = res.status().as_u16();
-        let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+        let ct =
+            res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
         (status, ct, res.text().await.unwrap())
     }
 

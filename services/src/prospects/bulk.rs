@@ -18,11 +18,17 @@ use super::{check_owner, filter_condition};
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 
 /// Ids (and current status) of the live prospects a selection designates.
-async fn resolve<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, sel: &Selection) -> ServiceResult<Vec<(Uuid, String)>> {
+async fn resolve<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    sel: &Selection,
+) -> ServiceResult<Vec<(Uuid, String)>> {
     let cond = match sel {
         Selection::Ids { ids } => {
             if ids.len() > MAX_BULK_IDS {
-                return Err(ServiceError::field(ErrorCode::OutOfRange, "ids").with_detail(MAX_BULK_IDS.to_string()));
+                return Err(
+                    ServiceError::field(ErrorCode::OutOfRange, "ids").with_detail(MAX_BULK_IDS.to_string())
+                );
             }
             Condition::all()
                 .add(prospects::Column::OrgId.eq(ctx.org_id()))
@@ -40,7 +46,12 @@ async fn resolve<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, sel: &Selection) -> S
         .await?)
 }
 
-pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, action: &BulkAction) -> ServiceResult<BulkResult> {
+pub async fn apply(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    sel: &Selection,
+    action: &BulkAction,
+) -> ServiceResult<BulkResult> {
     ctx.require(Permission::UseWorkspace)?;
     let txn = db.begin().await?;
     let targets = resolve(&txn, ctx, sel).await?;
@@ -54,7 +65,8 @@ pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, actio
         let mut activity: Vec<(Uuid, &str, serde_json::Value)> = Vec::new();
         match action {
             BulkAction::SetStatus { status } => {
-                let changing: Vec<&(Uuid, String)> = chunk.iter().filter(|(_, s)| s.as_str() != status.as_str()).collect();
+                let changing: Vec<&(Uuid, String)> =
+                    chunk.iter().filter(|(_, s)| s.as_str() != status.as_str()).collect();
                 if changing.is_empty() {
                     continue;
                 }
@@ -66,7 +78,11 @@ pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, actio
                     .exec(&txn)
                     .await?;
                 for (id, from) in changing {
-                    activity.push((*id, "status_changed", json!({"from": from, "to": status.as_str(), "bulk": true})));
+                    activity.push((
+                        *id,
+                        "status_changed",
+                        json!({"from": from, "to": status.as_str(), "bulk": true}),
+                    ));
                 }
                 affected += activity.len() as u64;
             }
@@ -75,7 +91,11 @@ pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, actio
                 let mut stmt = Query::insert()
                     .into_table(tags::Entity)
                     .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-                    .on_conflict(OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned())
+                    .on_conflict(
+                        OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag])
+                            .do_nothing()
+                            .to_owned(),
+                    )
                     .to_owned();
                 for id in &ids {
                     stmt.values_panic([(*id).into(), ctx.org_id().into(), tag.clone().into()]);
@@ -152,7 +172,11 @@ pub async fn apply(db: &DatabaseConnection, ctx: &OrgCtx, sel: &Selection, actio
     Ok(BulkResult { affected, undo_token })
 }
 
-async fn touch<C: ConnectionTrait>(db: &C, ids: &[Uuid], at: chrono::DateTime<chrono::Utc>) -> ServiceResult<()> {
+async fn touch<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
     prospects::Entity::update_many()
         .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
         .filter(prospects::Column::Id.is_in(ids.to_vec()))

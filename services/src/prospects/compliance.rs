@@ -10,8 +10,8 @@ use domain::{ErrorCode, Permission};
 use entity::{compliance_settings as settings_t, dnc_numbers as dnc, prospects};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -120,7 +120,11 @@ async fn check<C: ConnectionTrait>(
         opted_out: p.opted_out,
         on_dnc_list,
     };
-    Ok(rule(&target, CallingWindow { start_minute: s.window_start_minute, end_minute: s.window_end_minute }, at))
+    Ok(rule(
+        &target,
+        CallingWindow { start_minute: s.window_start_minute, end_minute: s.window_end_minute },
+        at,
+    ))
 }
 
 /// The check dialers call before placing a call to a prospect.
@@ -135,7 +139,12 @@ pub async fn may_call(
     check(db, ctx, &p, at).await
 }
 
-pub async fn list_dnc(db: &DatabaseConnection, ctx: &OrgCtx, search: &str, limit: u64) -> ServiceResult<(Vec<DncEntry>, u64)> {
+pub async fn list_dnc(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    search: &str,
+    limit: u64,
+) -> ServiceResult<(Vec<DncEntry>, u64)> {
     ctx.require(Permission::UseWorkspace)?;
     let mut q = dnc::Entity::find().filter(dnc::Column::OrgId.eq(ctx.org_id()));
     let digits: String = search.chars().filter(|c| c.is_ascii_digit()).collect();
@@ -144,12 +153,22 @@ pub async fn list_dnc(db: &DatabaseConnection, ctx: &OrgCtx, search: &str, limit
     }
     let total = q.clone().count(db).await?;
     let rows = q.order_by_desc(dnc::Column::CreatedAt).limit(limit.clamp(1, 500)).all(db).await?;
-    Ok((rows.into_iter().map(|r| DncEntry { phone: r.phone, reason: r.reason, created_at: r.created_at }).collect(), total))
+    Ok((
+        rows.into_iter()
+            .map(|r| DncEntry { phone: r.phone, reason: r.reason, created_at: r.created_at })
+            .collect(),
+        total,
+    ))
 }
 
 /// Adds a number (any member may: refusing calls is always safe).
 /// Adding a number already listed is not an error.
-pub async fn add_dnc(db: &DatabaseConnection, ctx: &OrgCtx, phone: &str, reason: &str) -> ServiceResult<DncEntry> {
+pub async fn add_dnc(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    phone: &str,
+    reason: &str,
+) -> ServiceResult<DncEntry> {
     ctx.require(Permission::UseWorkspace)?;
     let s = settings(db, ctx).await?;
     let phone = normalize_phone(phone, s.default_region.as_deref())?.e164;
@@ -159,7 +178,12 @@ pub async fn add_dnc(db: &DatabaseConnection, ctx: &OrgCtx, phone: &str, reason:
     Ok(DncEntry { phone, reason, created_at: at })
 }
 
-async fn insert_dnc<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, phones: &[String], reason: &str) -> ServiceResult<()> {
+async fn insert_dnc<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    phones: &[String],
+    reason: &str,
+) -> ServiceResult<()> {
     let at = now();
     for chunk in phones.chunks(1000) {
         let models = chunk.iter().map(|p| dnc::ActiveModel {
@@ -170,7 +194,9 @@ async fn insert_dnc<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, phones: &[String],
             created_at: Set(at),
         });
         dnc::Entity::insert_many(models)
-            .on_conflict(OnConflict::columns([dnc::Column::OrgId, dnc::Column::Phone]).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns([dnc::Column::OrgId, dnc::Column::Phone]).do_nothing().to_owned(),
+            )
             .do_nothing()
             .exec(db)
             .await?;
@@ -196,7 +222,12 @@ pub async fn remove_dnc(db: &DatabaseConnection, ctx: &OrgCtx, phone: &str) -> S
 
 /// Imports a list: one number per line (or the first column of a CSV).
 /// Lines that are not numbers are reported, the rest added in one transaction.
-pub async fn import_dnc(db: &DatabaseConnection, ctx: &OrgCtx, data: &[u8], reason: &str) -> ServiceResult<DncImportResult> {
+pub async fn import_dnc(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    data: &[u8],
+    reason: &str,
+) -> ServiceResult<DncImportResult> {
     ctx.require(Permission::UseWorkspace)?;
     if data.len() > MAX_DNC_IMPORT_BYTES {
         return Err(ServiceError::new(ErrorCode::CsvTooLarge).with_detail("10 MB"));

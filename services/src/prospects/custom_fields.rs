@@ -5,8 +5,8 @@ use domain::prospect::{CustomField, CustomFieldDef, MAX_CUSTOM_FIELDS};
 use domain::{ErrorCode, Permission};
 use entity::custom_field_defs as defs_t;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -39,7 +39,11 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<Cu
 }
 
 /// Adds a definition (admins, or any member through an import that creates fields).
-pub(crate) async fn create_in<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, def: CustomFieldDef) -> ServiceResult<CustomField> {
+pub(crate) async fn create_in<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    def: CustomFieldDef,
+) -> ServiceResult<CustomField> {
     let def = def.validate()?;
     let existing = defs_t::Entity::find().filter(defs_t::Column::OrgId.eq(ctx.org_id())).count(db).await?;
     if existing as usize >= MAX_CUSTOM_FIELDS {
@@ -66,7 +70,11 @@ pub(crate) async fn create_in<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, def: Cus
     Ok(CustomField { id: m.id, def })
 }
 
-pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, def: CustomFieldDef) -> ServiceResult<CustomField> {
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    def: CustomFieldDef,
+) -> ServiceResult<CustomField> {
     ctx.require(Permission::ManageSettings)?;
     create_in(db, ctx, def).await
 }

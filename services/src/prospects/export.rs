@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use domain::prospect::{ProspectFilter, CustomFieldDef};
+use domain::prospect::{CustomFieldDef, ProspectFilter};
 use domain::Permission;
 use entity::{consent_records as consents, prospects, users};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -96,7 +96,8 @@ async fn pump(
     let mut after: Option<Uuid> = None;
     let mut emails: HashMap<Uuid, String> = HashMap::new();
     loop {
-        let mut q = prospects::Entity::find().filter(cond.clone()).order_by_asc(prospects::Column::Id).limit(CHUNK);
+        let mut q =
+            prospects::Entity::find().filter(cond.clone()).order_by_asc(prospects::Column::Id).limit(CHUNK);
         if let Some(last) = after {
             q = q.filter(prospects::Column::Id.gt(last));
         }

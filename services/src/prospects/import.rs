@@ -16,15 +16,15 @@ use domain::data_schema::FieldKind;
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{normalize_tags, normalize_text, split_tags, CustomFieldDef, ProspectStatus};
 use domain::prospect_import::{
-    suggest_mapping, DryRunReport, DuplicatePolicy, Encoding, ImportJob, ImportOptions, ImportPreview, JobState,
-    RowIssue, RowReport, Target, MAX_REPORTED_ROWS,
+    suggest_mapping, DryRunReport, DuplicatePolicy, Encoding, ImportJob, ImportOptions, ImportPreview,
+    JobState, RowIssue, RowReport, Target, MAX_REPORTED_ROWS,
 };
 use domain::{ErrorCode, Permission};
 use entity::{prospect_imports as imports, prospect_notes as notes, prospect_tags as tags, prospects};
 use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -35,7 +35,10 @@ use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: u64 = 250_000;
 pub const MAX_COLUMNS: usize = 200;
+/// Rows per INSERT on SQLite (its parameter limit); PostgreSQL batches are
+/// one JSON document each and can be larger.
 const BATCH: usize = 400;
+const PG_BATCH: usize = 5000;
 
 // ---- decoding ----------------------------------------------------------------
 
@@ -54,9 +57,9 @@ fn decode_raw(data: &[u8]) -> ServiceResult<(String, Encoding)> {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
     if let Some(rest) = data.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
-        return std::str::from_utf8(rest)
-            .map(|s| (s.to_string(), Encoding::Utf8))
-            .map_err(|_| ServiceError::new(ErrorCode::CsvMalformed).with_detail("invalid UTF-8 after a UTF-8 mark"));
+        return std::str::from_utf8(rest).map(|s| (s.to_string(), Encoding::Utf8)).map_err(|_| {
+            ServiceError::new(ErrorCode::CsvMalformed).with_detail("invalid UTF-8 after a UTF-8 mark")
+        });
     }
     for (bom, enc) in [([0xFF, 0xFE], Encoding::Utf16le), ([0xFE, 0xFF], Encoding::Utf16be)] {
         if let Some(rest) = data.strip_prefix(&bom) {
@@ -94,8 +97,8 @@ fn decode_raw(data: &[u8]) -> ServiceResult<(String, Encoding)> {
 
 fn windows_1252(b: u8) -> char {
     const HIGH: [char; 32] = [
-        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}', '\u{90}', '‘',
-        '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
+        '€', '\u{81}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{8D}', 'Ž', '\u{8F}',
+        '\u{90}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{9D}', 'ž', 'Ÿ',
     ];
     match b {
         0x80..=0x9F => HIGH[(b - 0x80) as usize],
@@ -156,7 +159,8 @@ fn headers_of(rdr: &mut csv::Reader<&[u8]>) -> ServiceResult<Vec<String>> {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
     if headers.len() > MAX_COLUMNS {
-        return Err(ServiceError::new(ErrorCode::CsvMalformed).with_detail(format!("more than {MAX_COLUMNS} columns")));
+        return Err(ServiceError::new(ErrorCode::CsvMalformed)
+            .with_detail(format!("more than {MAX_COLUMNS} columns")));
     }
     Ok(headers)
 }
@@ -188,7 +192,12 @@ fn is_blank(r: &csv::StringRecord) -> bool {
 
 // ---- upload --------------------------------------------------------------------
 
-pub async fn upload(db: &DatabaseConnection, ctx: &OrgCtx, file_name: &str, data: &[u8]) -> ServiceResult<ImportPreview> {
+pub async fn upload(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    file_name: &str,
+    data: &[u8],
+) -> ServiceResult<ImportPreview> {
     ctx.require(Permission::UseWorkspace)?;
     if data.len() > MAX_IMPORT_BYTES {
         return Err(ServiceError::new(ErrorCode::CsvTooLarge).with_detail("50 MB"));
@@ -234,7 +243,10 @@ pub async fn upload(db: &DatabaseConnection, ctx: &OrgCtx, file_name: &str, data
         created_by: Set(Some(ctx.user_id())),
         file_name: Set(file_name.clone()),
         data: Set(Some(text.into_bytes())),
-        encoding: Set(serde_json::to_value(encoding).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()),
+        encoding: Set(serde_json::to_value(encoding)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()),
         delimiter: Set((delimiter as char).to_string()),
         total_rows: Set(total as i64),
         state: Set(JobState::Pending.as_str().into()),
@@ -337,11 +349,16 @@ fn check_options(
 ) -> ServiceResult<(Vec<CustomFieldDef>, Vec<String>)> {
     let bad = |detail: String| ServiceError::field(ErrorCode::MappingInvalid, "mapping").with_detail(detail);
     if options.mapping.len() != columns {
-        return Err(bad(format!("{} columns in the file, {} in the mapping", columns, options.mapping.len())));
+        return Err(bad(format!(
+            "{} columns in the file, {} in the mapping",
+            columns,
+            options.mapping.len()
+        )));
     }
     let mut all = defs.to_vec();
     for f in &options.new_fields {
-        let def = CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() }.validate()?;
+        let def =
+            CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() }.validate()?;
         if all.iter().any(|d| d.key == def.key) {
             return Err(ServiceError::field(ErrorCode::DuplicateFieldName, "new_fields").with_detail(def.key));
         }
@@ -357,7 +374,9 @@ fn check_options(
         }
         if let Target::Custom(k) = t {
             if !all.iter().any(|d| &d.key == k) {
-                return Err(ServiceError::field(ErrorCode::InvalidFieldName, "mapping").with_detail(k.clone()));
+                return Err(
+                    ServiceError::field(ErrorCode::InvalidFieldName, "mapping").with_detail(k.clone())
+                );
             }
         }
         seen.push(t);
@@ -475,8 +494,9 @@ fn plan(
                         Target::Company => row.company = text("company")?,
                         Target::Title => row.title = text("title")?,
                         Target::Phone => {
-                            let p = normalize_phone(cell, region)
-                                .map_err(|_| RowIssue::InvalidPhone { value: cell.chars().take(60).collect() })?;
+                            let p = normalize_phone(cell, region).map_err(|_| RowIssue::InvalidPhone {
+                                value: cell.chars().take(60).collect(),
+                            })?;
                             if tz_given.is_empty() {
                                 row.timezone = infer_timezone(&p).unwrap_or_default().to_string();
                             }
@@ -484,24 +504,27 @@ fn plan(
                             row.phone = Some(p.e164);
                         }
                         Target::Email => {
-                            row.email = Some(
-                                domain::validation::normalize_email(cell)
-                                    .map_err(|_| RowIssue::InvalidEmail { value: cell.chars().take(100).collect() })?,
-                            )
+                            row.email = Some(domain::validation::normalize_email(cell).map_err(|_| {
+                                RowIssue::InvalidEmail { value: cell.chars().take(100).collect() }
+                            })?)
                         }
                         Target::Timezone => {
                             if !domain::compliance::is_valid_timezone(cell) {
-                                return Err(RowIssue::InvalidTimezone { value: cell.chars().take(64).collect() });
+                                return Err(RowIssue::InvalidTimezone {
+                                    value: cell.chars().take(64).collect(),
+                                });
                             }
                             tz_given = cell.to_string();
                             row.timezone = tz_given.clone();
                         }
                         Target::Status => {
-                            row.status = ProspectStatus::parse(cell)
-                                .ok_or_else(|| RowIssue::InvalidStatus { value: cell.chars().take(60).collect() })?
+                            row.status = ProspectStatus::parse(cell).ok_or_else(|| {
+                                RowIssue::InvalidStatus { value: cell.chars().take(60).collect() }
+                            })?
                         }
                         Target::Tags => {
-                            let mut all = split_tags(cell).into_iter().map(str::to_string).collect::<Vec<_>>();
+                            let mut all =
+                                split_tags(cell).into_iter().map(str::to_string).collect::<Vec<_>>();
                             all.extend(row.tags.iter().cloned());
                             row.tags = normalize_tags(&all).map_err(|e| RowIssue::InvalidValue {
                                 column: column.clone(),
@@ -533,7 +556,9 @@ fn plan(
             if row.first.is_empty() && row.last.is_empty() && row.company.is_empty() {
                 issues.push(RowIssue::MissingName);
             }
-            let contact_issue = issues.iter().any(|i| matches!(i, RowIssue::InvalidPhone { .. } | RowIssue::InvalidEmail { .. }));
+            let contact_issue = issues
+                .iter()
+                .any(|i| matches!(i, RowIssue::InvalidPhone { .. } | RowIssue::InvalidEmail { .. }));
             if row.phone.is_none() && row.email.is_none() && !contact_issue {
                 issues.push(RowIssue::MissingContact);
             }
@@ -561,7 +586,9 @@ fn plan(
                     .phone
                     .as_ref()
                     .and_then(|p| existing.by_phone.get(p).map(|id| (*id, "phone")))
-                    .or_else(|| row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email"))));
+                    .or_else(|| {
+                        row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email")))
+                    });
                 match found {
                     Some((prospect_id, by)) => {
                         issues.push(RowIssue::DuplicateExisting { prospect_id, by: by.into() });
@@ -612,7 +639,16 @@ async fn prepare<C: ConnectionTrait>(
     let existing = existing(db, ctx).await?;
     let options = options.clone();
     tokio::task::spawn_blocking(move || {
-        plan(&text, delimiter, &options, &defs, &extra_tags, region.as_deref(), &existing, progress.as_deref())
+        plan(
+            &text,
+            delimiter,
+            &options,
+            &defs,
+            &extra_tags,
+            region.as_deref(),
+            &existing,
+            progress.as_deref(),
+        )
     })
     .await
     .map_err(|e| {
@@ -621,7 +657,12 @@ async fn prepare<C: ConnectionTrait>(
     })?
 }
 
-pub async fn dry_run(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, options: &ImportOptions) -> ServiceResult<DryRunReport> {
+pub async fn dry_run(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+    options: &ImportOptions,
+) -> ServiceResult<DryRunReport> {
     ctx.require(Permission::UseWorkspace)?;
     let m = find_import(db, ctx, id).await?;
     Ok(prepare(db, ctx, &m, options, None).await?.report)
@@ -692,7 +733,12 @@ pub async fn list_jobs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<V
 
 /// Starts the job in the background. Only a pending (or failed) import can
 /// start, and only once: the state change is a conditional update.
-pub async fn start(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, options: ImportOptions) -> ServiceResult<ImportJob> {
+pub async fn start(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+    options: ImportOptions,
+) -> ServiceResult<ImportJob> {
     ctx.require(Permission::UseWorkspace)?;
     let m = find_import(db, ctx, id).await?;
     if m.data.is_none() {
@@ -707,7 +753,10 @@ pub async fn start(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, options: Imp
     }
     let claimed = imports::Entity::update_many()
         .col_expr(imports::Column::State, Expr::value(JobState::Running.as_str()))
-        .col_expr(imports::Column::Options, Expr::value(serde_json::to_value(&options).unwrap_or(Value::Null)))
+        .col_expr(
+            imports::Column::Options,
+            Expr::value(serde_json::to_value(&options).unwrap_or(Value::Null)),
+        )
         .col_expr(imports::Column::Error, Expr::value(Option::<String>::None))
         .col_expr(imports::Column::ProcessedRows, Expr::value(0i64))
         .filter(imports::Column::Id.eq(id))
@@ -777,7 +826,8 @@ async fn run(
 
     let at = now();
     let mut done = skipped;
-    for chunk in creates.chunks(BATCH) {
+    let batch = if db.get_database_backend() == sea_orm::DbBackend::Postgres { PG_BATCH } else { BATCH };
+    for chunk in creates.chunks(batch) {
         insert_batch(&txn, ctx, id, chunk, at).await?;
         done += chunk.len() as u64;
         step(done);
@@ -800,6 +850,17 @@ async fn run(
         .exec(&txn)
         .await?;
     txn.commit().await?;
+    // A large import changes the table's statistics; without fresh ones the
+    // planner picks poor plans for searches until autovacuum gets to it.
+    if creates.len() >= 1000 {
+        let sql = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "ANALYZE prospects, prospect_tags",
+            _ => "ANALYZE prospects",
+        };
+        if let Err(e) = db.execute_unprepared(sql).await {
+            tracing::warn!(error = %e, "ANALYZE after import failed");
+        }
+    }
     Ok(())
 }
 
@@ -810,6 +871,10 @@ async fn insert_batch(
     rows: &[&NewRow],
     at: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<()> {
+    let ids: Vec<Uuid> = rows.iter().map(|_| new_id()).collect();
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        return insert_batch_pg(txn, ctx, import_id, rows, &ids, at).await;
+    }
     use prospects::Column as C;
     let mut stmt = Query::insert()
         .into_table(prospects::Entity)
@@ -836,8 +901,7 @@ async fn insert_batch(
         .to_owned();
     let mut tag_rows: Vec<(Uuid, &String)> = Vec::new();
     let mut note_rows: Vec<(Uuid, &String)> = Vec::new();
-    for r in rows {
-        let id = new_id();
+    for (r, id) in rows.iter().zip(ids.iter().copied()) {
         let values: [SimpleExpr; 18] = [
             id.into(),
             ctx.org_id().into(),
@@ -852,8 +916,15 @@ async fn insert_batch(
             json!(r.custom).into(),
             false.into(),
             false.into(),
-            search_text(&r.first, &r.last, &r.company, r.email.as_deref(), r.phone.as_deref(), r.national.as_deref())
-                .into(),
+            search_text(
+                &r.first,
+                &r.last,
+                &r.company,
+                r.email.as_deref(),
+                r.phone.as_deref(),
+                r.national.as_deref(),
+            )
+            .into(),
             Some(import_id).into(),
             Some(ctx.user_id()).into(),
             at.into(),
@@ -871,13 +942,25 @@ async fn insert_batch(
         let mut t = Query::insert()
             .into_table(tags::Entity)
             .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-            .on_conflict(OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
+            )
             .to_owned();
         for (pid, tag) in chunk {
             t.values_panic([(*pid).into(), ctx.org_id().into(), (*tag).clone().into()]);
         }
         txn.execute(backend.build(&t)).await?;
     }
+    insert_notes(txn, ctx, &note_rows, at).await
+}
+
+async fn insert_notes(
+    txn: &DatabaseTransaction,
+    ctx: &OrgCtx,
+    note_rows: &[(Uuid, &String)],
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    let backend = txn.get_database_backend();
     for chunk in note_rows.chunks(1000) {
         let mut n = Query::insert()
             .into_table(notes::Entity)
@@ -905,10 +988,81 @@ async fn insert_batch(
     Ok(())
 }
 
+/// PostgreSQL: the whole batch travels as one JSON parameter expanded by
+/// `json_to_recordset`. A multi-row `VALUES` with thousands of parameters
+/// spends most of its time binding and parsing; this does not.
+async fn insert_batch_pg(
+    txn: &DatabaseTransaction,
+    ctx: &OrgCtx,
+    import_id: Uuid,
+    rows: &[&NewRow],
+    ids: &[Uuid],
+    at: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    let mut records = Vec::with_capacity(rows.len());
+    let mut tag_records = Vec::new();
+    let mut note_rows: Vec<(Uuid, &String)> = Vec::new();
+    for (r, id) in rows.iter().zip(ids.iter().copied()) {
+        records.push(json!({
+            "id": id,
+            "first_name": r.first,
+            "last_name": r.last,
+            "company": r.company,
+            "title": r.title,
+            "phone": r.phone,
+            "email": r.email,
+            "timezone": r.timezone,
+            "status": r.status.as_str(),
+            "custom": r.custom,
+            "search_text": search_text(&r.first, &r.last, &r.company, r.email.as_deref(), r.phone.as_deref(), r.national.as_deref()),
+        }));
+        for t in &r.tags {
+            tag_records.push(json!({"p": id, "t": t}));
+        }
+        if let Some(n) = &r.note {
+            note_rows.push((id, n));
+        }
+    }
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        "INSERT INTO prospects (id, org_id, first_name, last_name, company, title, phone, email, timezone, status, \
+         custom, do_not_call, opted_out, search_text, import_id, created_by, created_at, updated_at) \
+         SELECT x.id, $1, x.first_name, x.last_name, x.company, x.title, x.phone, x.email, x.timezone, x.status, \
+         x.custom, false, false, x.search_text, $2, $3, $4, $4 \
+         FROM json_to_recordset($5::json) AS x(id uuid, first_name text, last_name text, company text, title text, \
+         phone text, email text, timezone text, status text, custom json, search_text text)",
+        [
+            ctx.org_id().into(),
+            import_id.into(),
+            ctx.user_id().into(),
+            at.into(),
+            serde_json::Value::Array(records).to_string().into(),
+        ],
+    );
+    txn.execute(stmt).await?;
+    if !tag_records.is_empty() {
+        let stmt = sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "INSERT INTO prospect_tags (prospect_id, org_id, tag) SELECT x.p, $1, x.t \
+             FROM json_to_recordset($2::json) AS x(p uuid, t text) ON CONFLICT DO NOTHING",
+            [ctx.org_id().into(), serde_json::Value::Array(tag_records).to_string().into()],
+        );
+        txn.execute(stmt).await?;
+    }
+    insert_notes(txn, ctx, &note_rows, at).await
+}
+
 /// Policy `update`: the row's non-empty values overwrite the prospect's;
 /// tags and custom values are added to what it has.
-async fn merge(txn: &DatabaseTransaction, ctx: &OrgCtx, id: Uuid, row: &NewRow, import_id: Uuid) -> ServiceResult<()> {
-    let Some(old) = prospects::Entity::find_by_id(id).filter(prospects::Column::OrgId.eq(ctx.org_id())).one(txn).await?
+async fn merge(
+    txn: &DatabaseTransaction,
+    ctx: &OrgCtx,
+    id: Uuid,
+    row: &NewRow,
+    import_id: Uuid,
+) -> ServiceResult<()> {
+    let Some(old) =
+        prospects::Entity::find_by_id(id).filter(prospects::Column::OrgId.eq(ctx.org_id())).one(txn).await?
     else {
         return Ok(());
     };
@@ -934,7 +1088,8 @@ async fn merge(txn: &DatabaseTransaction, ctx: &OrgCtx, id: Uuid, row: &NewRow, 
         }
     }
     let mut m: prospects::ActiveModel = old.clone().into();
-    m.search_text = Set(search_text(&first, &last, &company, email.as_deref(), phone.as_deref(), national.as_deref()));
+    m.search_text =
+        Set(search_text(&first, &last, &company, email.as_deref(), phone.as_deref(), national.as_deref()));
     m.first_name = Set(first);
     m.last_name = Set(last);
     m.company = Set(company);
@@ -954,7 +1109,9 @@ async fn merge(txn: &DatabaseTransaction, ctx: &OrgCtx, id: Uuid, row: &NewRow, 
         let mut t = Query::insert()
             .into_table(tags::Entity)
             .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-            .on_conflict(OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned())
+            .on_conflict(
+                OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
+            )
             .to_owned();
         for tag in &row.tags {
             t.values_panic([id.into(), ctx.org_id().into(), tag.clone().into()]);
@@ -973,7 +1130,8 @@ async fn merge(txn: &DatabaseTransaction, ctx: &OrgCtx, id: Uuid, row: &NewRow, 
         .insert(txn)
         .await?;
     }
-    timeline::record(txn, ctx, id, "updated_by_import", json!({"import_id": import_id, "fields": changed})).await?;
+    timeline::record(txn, ctx, id, "updated_by_import", json!({"import_id": import_id, "fields": changed}))
+        .await?;
     Ok(())
 }
 
@@ -1005,7 +1163,8 @@ mod tests {
         assert_eq!((t.as_str(), e), ("nom;prénom", Encoding::Utf8));
         let (t, e) = decode(b"soci\xE9t\xE9;\x80").unwrap();
         assert_eq!((t.as_str(), e), ("société;€", Encoding::Windows1252));
-        let utf16: Vec<u8> = [0xFF, 0xFE].into_iter().chain("é,b".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
+        let utf16: Vec<u8> =
+            [0xFF, 0xFE].into_iter().chain("é,b".encode_utf16().flat_map(|u| u.to_le_bytes())).collect();
         assert_eq!(decode(&utf16).unwrap(), ("é,b".to_string(), Encoding::Utf16le));
         assert_eq!(decode(b"").unwrap_err().code, ErrorCode::CsvEmpty);
         assert_eq!(decode(b"\x89PNG\r\n\x1a\n\0\0").unwrap_err().code, ErrorCode::CsvMalformed);
@@ -1020,7 +1179,13 @@ mod tests {
     }
 
     fn opts(mapping: Vec<Target>) -> ImportOptions {
-        ImportOptions { mapping, new_fields: vec![], duplicates: DuplicatePolicy::Skip, default_region: None, tags: vec![] }
+        ImportOptions {
+            mapping,
+            new_fields: vec![],
+            duplicates: DuplicatePolicy::Skip,
+            default_region: None,
+            tags: vec![],
+        }
     }
 
     #[test]
@@ -1047,7 +1212,11 @@ mod tests {
         assert_eq!(r.duplicates_existing, 1);
         assert_eq!(r.invalid, 6);
         let kinds = |row: u64| -> Vec<String> {
-            r.rows.iter().find(|x| x.row == row).map(|x| x.issues.iter().map(issue_key).collect()).unwrap_or_default()
+            r.rows
+                .iter()
+                .find(|x| x.row == row)
+                .map(|x| x.issues.iter().map(issue_key).collect())
+                .unwrap_or_default()
         };
         assert_eq!(kinds(2), vec!["invalid_phone"]);
         assert_eq!(kinds(3), vec!["missing_contact"]);

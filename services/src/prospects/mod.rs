@@ -25,8 +25,8 @@ use domain::{ErrorCode, Permission};
 use entity::{memberships, prospect_tags as tags, prospects, users};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -78,7 +78,11 @@ pub(crate) fn custom_of(m: &prospects::Model) -> BTreeMap<String, Value> {
 }
 
 /// A prospect in the caller's organisation (not soft-deleted), or `NotFound`.
-pub(crate) async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResult<prospects::Model> {
+pub(crate) async fn find<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<prospects::Model> {
     prospects::Entity::find_by_id(id)
         .filter(prospects::Column::OrgId.eq(ctx.org_id()))
         .filter(prospects::Column::DeletedAt.is_null())
@@ -88,10 +92,14 @@ pub(crate) async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> 
 }
 
 /// Tags of several prospects at once.
-pub(crate) async fn tags_of<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
+pub(crate) async fn tags_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
     let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
     for chunk in ids.chunks(500) {
-        let rows = tags::Entity::find().filter(tags::Column::ProspectId.is_in(chunk.to_vec())).all(db).await?;
+        let rows =
+            tags::Entity::find().filter(tags::Column::ProspectId.is_in(chunk.to_vec())).all(db).await?;
         for r in rows {
             out.entry(r.prospect_id).or_default().push(r.tag);
         }
@@ -103,7 +111,10 @@ pub(crate) async fn tags_of<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> Service
 }
 
 /// Display names of users, by id.
-pub(crate) async fn user_names<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> ServiceResult<HashMap<Uuid, String>> {
+pub(crate) async fn user_names<C: ConnectionTrait>(
+    db: &C,
+    ids: &[Uuid],
+) -> ServiceResult<HashMap<Uuid, String>> {
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
@@ -131,7 +142,9 @@ pub(crate) async fn set_tags<C: ConnectionTrait>(
         org_id: Set(ctx.org_id()),
     });
     tags::Entity::insert_many(models)
-        .on_conflict(OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
+        )
         .do_nothing()
         .exec(db)
         .await?;
@@ -139,7 +152,11 @@ pub(crate) async fn set_tags<C: ConnectionTrait>(
 }
 
 /// The owner must be a member of the organisation.
-pub(crate) async fn check_owner<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, owner: Option<Uuid>) -> ServiceResult<()> {
+pub(crate) async fn check_owner<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    owner: Option<Uuid>,
+) -> ServiceResult<()> {
     let Some(owner) = owner else { return Ok(()) };
     let found = memberships::Entity::find()
         .filter(memberships::Column::OrgId.eq(ctx.org_id()))
@@ -296,7 +313,12 @@ pub(crate) fn row_of(m: prospects::Model, tags: Vec<String>, names: &HashMap<Uui
 
 /// Applies the fields present in `patch`, recording each change in the
 /// activity timeline, in one transaction.
-pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, patch: ProspectPatch) -> ServiceResult<Prospect> {
+pub async fn update(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+    patch: ProspectPatch,
+) -> ServiceResult<Prospect> {
     ctx.require(Permission::UseWorkspace)?;
     let settings = compliance::settings(db, ctx).await?;
     let txn = db.begin().await?;
@@ -408,7 +430,10 @@ pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, patch: Pros
             let new = def.check(v)?;
             let before = custom.get(k).cloned();
             if new != before {
-                changes.push(("field_changed".into(), json!({"field": format!("custom.{k}"), "from": before, "to": new})));
+                changes.push((
+                    "field_changed".into(),
+                    json!({"field": format!("custom.{k}"), "from": before, "to": new}),
+                ));
                 match new {
                     Some(v) => custom.insert(k.clone(), v),
                     None => custom.remove(k),
@@ -429,7 +454,14 @@ pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, patch: Pros
     }
 
     if !changes.is_empty() {
-        m.search_text = Set(search_text(&next.0, &next.1, &next.2, email.as_deref(), phone.as_deref(), national.as_deref()));
+        m.search_text = Set(search_text(
+            &next.0,
+            &next.1,
+            &next.2,
+            email.as_deref(),
+            phone.as_deref(),
+            national.as_deref(),
+        ));
         m.first_name = Set(next.0);
         m.last_name = Set(next.1);
         m.company = Set(next.2);

@@ -7,8 +7,8 @@ use domain::ErrorCode;
 use entity::{prospect_tags as tags, prospects};
 use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Value,
 };
 
 use crate::{OrgCtx, ServiceError, ServiceResult};
@@ -121,15 +121,19 @@ pub async fn filter_condition<C: ConnectionTrait>(
 /// `custom.<key> = value`, compared by the field's type. The key is a
 /// validated identifier of an existing definition, so it can be spliced
 /// into the JSON path; the value is always bound.
-async fn custom_condition<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, key: &str, value: &str) -> ServiceResult<SimpleExpr> {
+async fn custom_condition<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    key: &str,
+    value: &str,
+) -> ServiceResult<SimpleExpr> {
     let defs = super::custom_fields::defs(db, ctx).await?;
-    let def = defs
-        .iter()
-        .find(|d| d.key == key)
-        .ok_or_else(|| ServiceError::field(ErrorCode::InvalidFieldName, "custom").with_detail(key.to_string()))?;
-    let v = def
-        .check(&serde_json::Value::String(value.to_string()))?
-        .ok_or_else(|| ServiceError::field(ErrorCode::InvalidValue, "custom").with_detail(value.to_string()))?;
+    let def = defs.iter().find(|d| d.key == key).ok_or_else(|| {
+        ServiceError::field(ErrorCode::InvalidFieldName, "custom").with_detail(key.to_string())
+    })?;
+    let v = def.check(&serde_json::Value::String(value.to_string()))?.ok_or_else(|| {
+        ServiceError::field(ErrorCode::InvalidValue, "custom").with_detail(value.to_string())
+    })?;
     let pg = db.get_database_backend() == DbBackend::Postgres;
     // sea-query's placeholder: `$1` for PostgreSQL, `?` for SQLite.
     let p = if pg { "$1" } else { "?" };

@@ -3,10 +3,12 @@
 
 use domain::prospect::{Activity, Consent, ConsentInput, ConsentMethod, Note, MAX_NOTE_CHARS};
 use domain::{ErrorCode, Permission};
-use entity::{consent_records as consents, prospect_activities as activities, prospect_imports, prospect_notes as notes};
+use entity::{
+    consent_records as consents, prospect_activities as activities, prospect_imports, prospect_notes as notes,
+};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -37,14 +39,21 @@ pub(crate) async fn record<C: ConnectionTrait>(
     Ok(())
 }
 
-pub async fn add_note(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid, body: &str) -> ServiceResult<Note> {
+pub async fn add_note(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+    body: &str,
+) -> ServiceResult<Note> {
     ctx.require(Permission::UseWorkspace)?;
     let body = body.trim();
     if body.is_empty() {
         return Err(ServiceError::field(ErrorCode::RequiredValue, "body"));
     }
     if body.chars().count() > MAX_NOTE_CHARS {
-        return Err(ServiceError::field(ErrorCode::TextTooLong, "body").with_detail(MAX_NOTE_CHARS.to_string()));
+        return Err(
+            ServiceError::field(ErrorCode::TextTooLong, "body").with_detail(MAX_NOTE_CHARS.to_string())
+        );
     }
     let txn = db.begin().await?;
     find(&txn, ctx, prospect_id).await?;
@@ -107,7 +116,11 @@ pub async fn notes(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -> 
 
 /// The activity timeline, newest first, ending with the creation entry
 /// (synthesised from the prospect itself: imports create many thousands).
-pub async fn activity(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -> ServiceResult<Vec<Activity>> {
+pub async fn activity(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+) -> ServiceResult<Vec<Activity>> {
     ctx.require(Permission::UseWorkspace)?;
     let p = find(db, ctx, prospect_id).await?;
     let rows = activities::Entity::find()
@@ -132,12 +145,14 @@ pub async fn activity(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) 
         })
         .collect();
     let file = match p.import_id {
-        Some(import) => prospect_imports::Entity::find_by_id(import)
-            .select_only()
-            .column(prospect_imports::Column::FileName)
-            .into_tuple::<String>()
-            .one(db)
-            .await?,
+        Some(import) => {
+            prospect_imports::Entity::find_by_id(import)
+                .select_only()
+                .column(prospect_imports::Column::FileName)
+                .into_tuple::<String>()
+                .one(db)
+                .await?
+        }
         None => None,
     };
     out.push(Activity {
@@ -202,7 +217,11 @@ fn to_consent(c: consents::Model, names: &std::collections::HashMap<Uuid, String
 }
 
 /// Consent records, newest first.
-pub async fn consents(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -> ServiceResult<Vec<Consent>> {
+pub async fn consents(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+) -> ServiceResult<Vec<Consent>> {
     ctx.require(Permission::UseWorkspace)?;
     find(db, ctx, prospect_id).await?;
     let rows = consents::Entity::find()

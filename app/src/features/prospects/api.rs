@@ -5,8 +5,8 @@
 
 use domain::prospect::{
     Activity, BulkAction, BulkResult, ComplianceSettings, Consent, ConsentInput, CustomField, CustomFieldDef,
-    DncEntry, ListQuery, Note, Prospect, ProspectInput, ProspectPage, ProspectPatch, SavedView, SavedViewInput,
-    Selection,
+    DncEntry, ListQuery, Note, Prospect, ProspectInput, ProspectPage, ProspectPatch, SavedView,
+    SavedViewInput, Selection,
 };
 use domain::prospect_import::{DryRunReport, ImportJob, ImportOptions};
 use leptos::prelude::*;
@@ -40,13 +40,21 @@ pub async fn create_prospect(org_id: Uuid, input: ProspectInput) -> Result<Prosp
 }
 
 #[server(client = CsrfClient, endpoint = "update_prospect", input = Json)]
-pub async fn update_prospect(org_id: Uuid, prospect_id: Uuid, patch: ProspectPatch) -> Result<Prospect, AppError> {
+pub async fn update_prospect(
+    org_id: Uuid,
+    prospect_id: Uuid,
+    patch: ProspectPatch,
+) -> Result<Prospect, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(svc::update(&ctx.db, &org, prospect_id, patch).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "bulk_prospects", input = Json)]
-pub async fn bulk_prospects(org_id: Uuid, selection: Selection, action: BulkAction) -> Result<BulkResult, AppError> {
+pub async fn bulk_prospects(
+    org_id: Uuid,
+    selection: Selection,
+    action: BulkAction,
+) -> Result<BulkResult, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(svc::bulk::apply(&ctx.db, &org, &selection, &action).await?)
 }
@@ -112,13 +120,21 @@ pub async fn list_tags(org_id: Uuid) -> Result<Vec<(String, u64)>, AppError> {
 }
 
 #[server(client = CsrfClient, endpoint = "import_dry_run", input = Json)]
-pub async fn import_dry_run(org_id: Uuid, import_id: Uuid, options: ImportOptions) -> Result<DryRunReport, AppError> {
+pub async fn import_dry_run(
+    org_id: Uuid,
+    import_id: Uuid,
+    options: ImportOptions,
+) -> Result<DryRunReport, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(svc::import::dry_run(&ctx.db, &org, import_id, &options).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "import_start", input = Json)]
-pub async fn import_start(org_id: Uuid, import_id: Uuid, options: ImportOptions) -> Result<ImportJob, AppError> {
+pub async fn import_start(
+    org_id: Uuid,
+    import_id: Uuid,
+    options: ImportOptions,
+) -> Result<ImportJob, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(svc::import::start(&ctx.db, &org, import_id, options).await?)
 }
@@ -160,7 +176,10 @@ pub async fn get_compliance(org_id: Uuid) -> Result<ComplianceSettings, AppError
 }
 
 #[server(client = CsrfClient, endpoint = "set_compliance", input = Json)]
-pub async fn set_compliance(org_id: Uuid, settings: ComplianceSettings) -> Result<ComplianceSettings, AppError> {
+pub async fn set_compliance(
+    org_id: Uuid,
+    settings: ComplianceSettings,
+) -> Result<ComplianceSettings, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManageSettings).await?;
     Ok(svc::compliance::set_settings(&ctx.db, &org, settings).await?)
 }

@@ -49,24 +49,33 @@ pub fn ProspectPage() -> impl IntoView {
     );
     let fields = Resource::new(|| (), move |_| super::api::list_custom_fields(org_id));
     let owners = Resource::new(|| (), move |_| super::api::list_owners(org_id));
-    let notes = Resource::new(move || (prospect_id(), add_note.version().get()), move |(id, _)| async move {
-        match id {
-            Some(id) => super::api::list_notes(org_id, id).await,
-            None => Ok(vec![]),
-        }
-    });
-    let activity = Resource::new(move || (prospect_id(), changes()), move |(id, _)| async move {
-        match id {
-            Some(id) => super::api::list_activity(org_id, id).await,
-            None => Ok(vec![]),
-        }
-    });
-    let consents = Resource::new(move || (prospect_id(), add_consent.version().get()), move |(id, _)| async move {
-        match id {
-            Some(id) => super::api::list_consents(org_id, id).await,
-            None => Ok(vec![]),
-        }
-    });
+    let notes = Resource::new(
+        move || (prospect_id(), add_note.version().get()),
+        move |(id, _)| async move {
+            match id {
+                Some(id) => super::api::list_notes(org_id, id).await,
+                None => Ok(vec![]),
+            }
+        },
+    );
+    let activity = Resource::new(
+        move || (prospect_id(), changes()),
+        move |(id, _)| async move {
+            match id {
+                Some(id) => super::api::list_activity(org_id, id).await,
+                None => Ok(vec![]),
+            }
+        },
+    );
+    let consents = Resource::new(
+        move || (prospect_id(), add_consent.version().get()),
+        move |(id, _)| async move {
+            match id {
+                Some(id) => super::api::list_consents(org_id, id).await,
+                None => Ok(vec![]),
+            }
+        },
+    );
 
     let patch = move |p: ProspectPatch| {
         if let Some(prospect_id) = prospect_id() {
@@ -198,10 +207,17 @@ fn EditableField(
 }
 
 #[component]
-fn Details(p: Prospect, patch: Callback<ProspectPatch>, fields: Vec<domain::prospect::CustomField>) -> impl IntoView {
+fn Details(
+    p: Prospect,
+    patch: Callback<ProspectPatch>,
+    fields: Vec<domain::prospect::CustomField>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let r = p.row.clone();
-    let text = move |label: Signal<String>, value: String, testid: &'static str, make: fn(String) -> ProspectPatch| {
+    let text = move |label: Signal<String>,
+                     value: String,
+                     testid: &'static str,
+                     make: fn(String) -> ProspectPatch| {
         view! { <EditableField label value testid on_save=Callback::new(move |v| patch.run(make(v)))/> }
     };
     let tag_draft = RwSignal::new(String::new());
@@ -275,7 +291,12 @@ fn Details(p: Prospect, patch: Callback<ProspectPatch>, fields: Vec<domain::pros
 }
 
 #[component]
-fn NotesPanel(org_id: Uuid, prospect_id: Uuid, add_note: ServerAction<AddNote>, notes: Vec<domain::prospect::Note>) -> impl IntoView {
+fn NotesPanel(
+    org_id: Uuid,
+    prospect_id: Uuid,
+    add_note: ServerAction<AddNote>,
+    notes: Vec<domain::prospect::Note>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let draft = RwSignal::new(String::new());
@@ -356,7 +377,8 @@ fn ConsentPanel(
     let source = RwSignal::new(String::new());
     let method = RwSignal::new(ConsentMethod::Verbal.as_str().to_string());
     let granted = RwSignal::new(true);
-    let error = Signal::derive(move || add_consent.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    let error =
+        Signal::derive(move || add_consent.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
     Effect::new(move |_| {
         if let Some(Ok(_)) = add_consent.value().get() {
             source.set(String::new());

@@ -146,16 +146,20 @@ pub fn ImportPage() -> impl IntoView {
             navigate(&format!("/app/prospects/import?job={}", job.id), Default::default());
         }
     });
-    let start_error = Signal::derive(move || start.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    let start_error =
+        Signal::derive(move || start.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
 
     // ---- polling the job ----
     let tick = RwSignal::new(0u32);
-    let job = Resource::new(move || (job_id(), tick.get()), move |(id, _)| async move {
-        match id {
-            Some(id) => super::api::get_import_job(org_id, id).await.map(Some),
-            None => Ok(None),
-        }
-    });
+    let job = Resource::new(
+        move || (job_id(), tick.get()),
+        move |(id, _)| async move {
+            match id {
+                Some(id) => super::api::get_import_job(org_id, id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     #[cfg(feature = "hydrate")]
     {
         let handle = leptos::prelude::set_interval_with_handle(
@@ -181,7 +185,9 @@ pub fn ImportPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         {
             use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+                return;
+            };
             let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
             uploading.set(true);
             upload_error.set(None);

@@ -84,8 +84,12 @@ pub fn issue_label(i18n: I18n, issue: &RowIssue) -> String {
         RowIssue::Ragged { expected, found } => {
             t_string!(i18n, prospects.issue_ragged, expected = *expected, found = *found).to_string()
         }
-        RowIssue::InvalidPhone { value } => t_string!(i18n, prospects.issue_invalid_phone, value = value.clone()).to_string(),
-        RowIssue::InvalidEmail { value } => t_string!(i18n, prospects.issue_invalid_email, value = value.clone()).to_string(),
+        RowIssue::InvalidPhone { value } => {
+            t_string!(i18n, prospects.issue_invalid_phone, value = value.clone()).to_string()
+        }
+        RowIssue::InvalidEmail { value } => {
+            t_string!(i18n, prospects.issue_invalid_email, value = value.clone()).to_string()
+        }
         RowIssue::MissingName => t_string!(i18n, prospects.issue_missing_name).to_string(),
         RowIssue::MissingContact => t_string!(i18n, prospects.issue_missing_contact).to_string(),
         RowIssue::InvalidStatus { value } => {
@@ -95,7 +99,8 @@ pub fn issue_label(i18n: I18n, issue: &RowIssue) -> String {
             t_string!(i18n, prospects.issue_invalid_timezone, value = value.clone()).to_string()
         }
         RowIssue::InvalidValue { column, message } => {
-            t_string!(i18n, prospects.issue_invalid_value, column = column.clone(), message = message.clone()).to_string()
+            t_string!(i18n, prospects.issue_invalid_value, column = column.clone(), message = message.clone())
+                .to_string()
         }
         RowIssue::DuplicateExisting { by, .. } => {
             t_string!(i18n, prospects.issue_duplicate_existing, by = by.clone()).to_string()
@@ -108,13 +113,24 @@ pub fn issue_label(i18n: I18n, issue: &RowIssue) -> String {
 
 /// One line of the activity timeline.
 pub fn activity_label(i18n: I18n, kind: &str, data: &serde_json::Value) -> String {
-    let s = |k: &str| data.get(k).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
-    let status = |k: &str| ProspectStatus::parse(&s(k)).map(|st| status_label(i18n, st)).unwrap_or_else(|| s(k));
+    let s = |k: &str| {
+        data.get(k)
+            .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+            .unwrap_or_default()
+    };
+    let status =
+        |k: &str| ProspectStatus::parse(&s(k)).map(|st| status_label(i18n, st)).unwrap_or_else(|| s(k));
     match kind {
         "created" => t_string!(i18n, prospects.act_created).to_string(),
         "imported" => t_string!(i18n, prospects.act_imported, file = s("file")).to_string(),
-        "status_changed" => t_string!(i18n, prospects.act_status_changed, from = status("from"), to = status("to")).to_string(),
-        "field_changed" => t_string!(i18n, prospects.act_field_changed, field = s("field"), from = s("from"), to = s("to")).to_string(),
+        "status_changed" => {
+            t_string!(i18n, prospects.act_status_changed, from = status("from"), to = status("to"))
+                .to_string()
+        }
+        "field_changed" => {
+            t_string!(i18n, prospects.act_field_changed, field = s("field"), from = s("from"), to = s("to"))
+                .to_string()
+        }
         "tags_changed" => {
             let list = |k: &str| {
                 data.get(k)
@@ -122,10 +138,13 @@ pub fn activity_label(i18n: I18n, kind: &str, data: &serde_json::Value) -> Strin
                     .map(|a| a.iter().filter_map(|t| t.as_str()).collect::<Vec<_>>().join(", "))
                     .unwrap_or_default()
             };
-            t_string!(i18n, prospects.act_tags_changed, added = list("added"), removed = list("removed")).to_string()
+            t_string!(i18n, prospects.act_tags_changed, added = list("added"), removed = list("removed"))
+                .to_string()
         }
         "owner_changed" => t_string!(i18n, prospects.act_owner_changed).to_string(),
-        "consent_recorded" => t_string!(i18n, prospects.act_consent_recorded, source = s("source")).to_string(),
+        "consent_recorded" => {
+            t_string!(i18n, prospects.act_consent_recorded, source = s("source")).to_string()
+        }
         "updated_by_import" => t_string!(i18n, prospects.act_updated_by_import).to_string(),
         other => other.to_string(),
     }

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use domain::prospect::{
-    BulkAction, ListQuery, ProspectFilter, ProspectInput, ProspectRow, ProspectStatus, SavedViewInput, Selection,
-    SortKey, COLUMNS,
+    BulkAction, ListQuery, ProspectFilter, ProspectInput, ProspectRow, ProspectStatus, SavedViewInput,
+    Selection, SortKey, COLUMNS,
 };
 use domain::Permission;
 use leptos::prelude::*;
@@ -18,7 +18,9 @@ use super::labels::{column_label, status_label};
 use crate::features::agents::pages::toast_result;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
 use crate::shell::use_current_org;
-use crate::ui::{use_toasts, Badge, Button, ButtonVariant, Dialog, EmptyState, FormError, Skeleton, ToastKind, Tone};
+use crate::ui::{
+    use_toasts, Badge, Button, ButtonVariant, Dialog, EmptyState, FormError, Skeleton, ToastKind, Tone,
+};
 
 const CONTROL: &str = "rounded-md border-0 bg-white py-2 pl-3 pr-8 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
 const DEFAULT_COLUMNS: &[&str] = &["name", "company", "phone", "email", "status", "owner", "tags"];
@@ -49,7 +51,10 @@ pub fn ProspectsPage() -> impl IntoView {
 
     let filter = Memo::new(move |_| ProspectFilter {
         search: search.get(),
-        status: ProspectStatus::parse(&status.get()).filter(|_| !status.get().is_empty()).into_iter().collect(),
+        status: ProspectStatus::parse(&status.get())
+            .filter(|_| !status.get().is_empty())
+            .into_iter()
+            .collect(),
         tag: Some(tag.get()).filter(|t| !t.is_empty()),
         owner: match owner.get().as_str() {
             "" => None,
@@ -90,16 +95,23 @@ pub fn ProspectsPage() -> impl IntoView {
         Some(Ok(r)) => {
             if let Some(token) = r.undo_token {
                 last_undo.set(Some(token));
-                toasts.push(ToastKind::Success, t_string!(i18n, prospects.deleted_undo, count = r.affected).to_string());
+                toasts.push(
+                    ToastKind::Success,
+                    t_string!(i18n, prospects.deleted_undo, count = r.affected).to_string(),
+                );
             } else {
-                toasts.push(ToastKind::Success, t_string!(i18n, prospects.bulk_done, count = r.affected).to_string());
+                toasts.push(
+                    ToastKind::Success,
+                    t_string!(i18n, prospects.bulk_done, count = r.affected).to_string(),
+                );
             }
         }
         Some(Err(e)) => toasts.push(ToastKind::Error, describe(i18n, &e)),
         None => {}
     });
     let changes = move || (bulk.version().get(), undo.version().get(), create.version().get());
-    let rows = Resource::new(move || (query.get(), changes()), move |(q, _)| super::api::list_prospects(org_id, q));
+    let rows =
+        Resource::new(move || (query.get(), changes()), move |(q, _)| super::api::list_prospects(org_id, q));
     let fields = Resource::new(|| (), move |_| super::api::list_custom_fields(org_id));
     let tags = Resource::new(changes, move |_| super::api::list_tags(org_id));
     let owners = Resource::new(|| (), move |_| super::api::list_owners(org_id));
@@ -172,7 +184,10 @@ pub fn ProspectsPage() -> impl IntoView {
     let new_open = RwSignal::new(false);
 
     let apply_view = move |id: String| {
-        let Some(v) = views.get_untracked().and_then(|r| r.ok()).and_then(|l| l.into_iter().find(|v| v.id.to_string() == id))
+        let Some(v) = views
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .and_then(|l| l.into_iter().find(|v| v.id.to_string() == id))
         else {
             return;
         };
@@ -462,12 +477,18 @@ fn encode(s: &str) -> String {
 }
 
 #[component]
-fn Row(row: ProspectRow, columns: Vec<String>, selected: RwSignal<BTreeSet<Uuid>>, all_matching: RwSignal<bool>) -> impl IntoView {
+fn Row(
+    row: ProspectRow,
+    columns: Vec<String>,
+    selected: RwSignal<BTreeSet<Uuid>>,
+    all_matching: RwSignal<bool>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let id = row.id;
     let name = row.display_name();
-    let testid = format!("prospect-row-{}", row.email.clone().or(row.phone.clone()).unwrap_or_else(|| name.clone()));
+    let testid =
+        format!("prospect-row-{}", row.email.clone().or(row.phone.clone()).unwrap_or_else(|| name.clone()));
     let cells = columns
         .into_iter()
         .map(|c| {
@@ -529,14 +550,19 @@ pub fn status_tone(s: ProspectStatus) -> Tone {
 }
 
 #[component]
-fn NewProspectDialog(open: RwSignal<bool>, org_id: Uuid, create: ServerAction<CreateProspect>) -> impl IntoView {
+fn NewProspectDialog(
+    open: RwSignal<bool>,
+    org_id: Uuid,
+    create: ServerAction<CreateProspect>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let first = RwSignal::new(String::new());
     let last = RwSignal::new(String::new());
     let company = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
-    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    let error =
+        Signal::derive(move || create.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(p)) = create.value().get() {
@@ -547,7 +573,10 @@ fn NewProspectDialog(open: RwSignal<bool>, org_id: Uuid, create: ServerAction<Cr
             navigate(&format!("/app/prospects/{}", p.row.id), Default::default());
         }
     });
-    let field = move |id: &'static str, label: Signal<String>, value: RwSignal<String>, kind: &'static str| {
+    let field = move |id: &'static str,
+                      label: Signal<String>,
+                      value: RwSignal<String>,
+                      kind: &'static str| {
         view! {
             <div>
                 <label for=id class="mb-1 block text-sm font-medium">{move || label.get()}</label>

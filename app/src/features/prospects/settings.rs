@@ -173,7 +173,8 @@ fn CustomFields(org_id: Uuid, is_admin: bool) -> impl IntoView {
             options.set(String::new());
         }
     });
-    let error = Signal::derive(move || create.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    let error =
+        Signal::derive(move || create.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
     view! {
         <Card>
             <h2 class="mb-3 font-semibold">{t!(i18n, prospects.custom_fields)}</h2>

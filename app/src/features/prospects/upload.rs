@@ -34,9 +34,12 @@ pub async fn upload(org_id: Uuid, file: web_sys::File) -> Result<ImportPreview, 
         .map_err(js_err)?
         .dyn_into()
         .map_err(js_err)?;
-    let text = JsFuture::from(resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
+    let text =
+        JsFuture::from(resp.text().map_err(js_err)?).await.map_err(js_err)?.as_string().unwrap_or_default();
     if !resp.ok() {
-        return Err(serde_json::from_str::<AppError>(&text).unwrap_or_else(|_| AppError::new(ErrorCode::Internal)));
+        return Err(
+            serde_json::from_str::<AppError>(&text).unwrap_or_else(|_| AppError::new(ErrorCode::Internal))
+        );
     }
     serde_json::from_str(&text).map_err(|_| AppError::new(ErrorCode::Internal))
 }
