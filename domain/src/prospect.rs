@@ -106,7 +106,7 @@ pub fn normalize_tag(input: &str) -> Result<String, FieldError> {
     if t.chars().count() > MAX_TAG_CHARS {
         return Err(FieldError::new("tags", ErrorCode::TextTooLong).with_detail(MAX_TAG_CHARS.to_string()));
     }
-    if t.chars().any(|c| c.is_control() || c == ',' || c == ';') {
+    if t.chars().any(|c| c.is_control() || matches!(c, ',' | ';' | '|')) {
         return Err(FieldError::new("tags", ErrorCode::InvalidValue).with_detail(t));
     }
     Ok(t)
@@ -126,6 +126,22 @@ pub fn normalize_tags<I: IntoIterator<Item = S>, S: AsRef<str>>(tags: I) -> Resu
     }
     out.sort();
     Ok(out)
+}
+
+/// Tags as stored in one column: `|a|b|` (empty string for none), so that
+/// "has tag t" is a substring test for `|t|` on either database.
+pub fn encode_tags(tags: &[String]) -> String {
+    if tags.is_empty() {
+        String::new()
+    } else {
+        format!("|{}|", tags.join("|"))
+    }
+}
+
+pub fn decode_tags(stored: &str) -> Vec<String> {
+    let mut v: Vec<String> = stored.split('|').filter(|t| !t.is_empty()).map(str::to_string).collect();
+    v.sort();
+    v
 }
 
 /// Splits a spreadsheet cell such as `"vip, paris; 2024"` into tags.
@@ -505,6 +521,16 @@ mod tests {
         assert!(normalize_tag(&"x".repeat(41)).is_err());
         let many: Vec<String> = (0..31).map(|i| format!("t{i}")).collect();
         assert_eq!(normalize_tags(&many).unwrap_err().code, ErrorCode::OutOfRange);
+    }
+
+    #[test]
+    fn tags_round_trip_through_their_column_form() {
+        let tags = normalize_tags(["b", "a"]).unwrap();
+        assert_eq!(encode_tags(&tags), "|a|b|");
+        assert_eq!(decode_tags("|b|a|"), tags);
+        assert_eq!(encode_tags(&[]), "");
+        assert!(decode_tags("").is_empty());
+        assert!(normalize_tag("a|b").is_err(), "the separator cannot be part of a tag");
     }
 
     #[test]

@@ -16,7 +16,6 @@ pub mod playground_conversations;
 pub mod prospect_activities;
 pub mod prospect_imports;
 pub mod prospect_notes;
-pub mod prospect_tags;
 pub mod prospects;
 pub mod provider_credentials;
 pub mod saved_views;

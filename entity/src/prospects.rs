@@ -19,6 +19,8 @@ pub struct Model {
     /// `domain::prospect::ProspectStatus` wire name.
     pub status: String,
     pub owner_id: Option<Uuid>,
+    /// `|a|b|`, see `domain::prospect::encode_tags`.
+    pub tags: String,
     /// Custom field values by key.
     pub custom: Json,
     pub do_not_call: bool,

@@ -1,4 +1,4 @@
-//! Prospects (CRM-lite): tags, notes, activity timeline, custom field
+//! Prospects (CRM-lite) with their tags, notes, activity timeline, custom field
 //! definitions, consent records, the do-not-call list, per-organisation
 //! calling hours, CSV import jobs and saved list views.
 
@@ -36,6 +36,7 @@ enum Prospects {
     Timezone,
     Status,
     OwnerId,
+    Tags,
     Custom,
     DoNotCall,
     OptedOut,
@@ -46,14 +47,6 @@ enum Prospects {
     UpdatedAt,
     DeletedAt,
     DeleteBatch,
-}
-
-#[derive(DeriveIden)]
-enum ProspectTags {
-    Table,
-    ProspectId,
-    OrgId,
-    Tag,
 }
 
 #[derive(DeriveIden)]
@@ -217,6 +210,9 @@ impl MigrationTrait for Migration {
                 .col(text(Prospects::Timezone, 64))
                 .col(text(Prospects::Status, 24))
                 .col(ColumnDef::new(Prospects::OwnerId).uuid().null())
+                // `|a|b|` (see `domain::prospect::encode_tags`): one column, not a
+                // join table, so imports write one row per prospect.
+                .col(ColumnDef::new(Prospects::Tags).text().not_null().default(""))
                 .col(ColumnDef::new(Prospects::Custom).json().not_null())
                 .col(ColumnDef::new(Prospects::DoNotCall).boolean().not_null())
                 .col(ColumnDef::new(Prospects::OptedOut).boolean().not_null())
@@ -277,25 +273,6 @@ impl MigrationTrait for Migration {
                 .await?;
             }
         }
-
-        m.create_table(
-            Table::create()
-                .table(ProspectTags::Table)
-                .col(uuid_col(ProspectTags::ProspectId))
-                .col(uuid_col(ProspectTags::OrgId))
-                .col(text(ProspectTags::Tag, 40))
-                .primary_key(Index::create().col(ProspectTags::ProspectId).col(ProspectTags::Tag))
-                .foreign_key(&mut prospect_fk(
-                    "fk_prospect_tag_prospect",
-                    ProspectTags::Table,
-                    ProspectTags::ProspectId,
-                ))
-                // No org foreign key: the prospect's (cascading) is enough, and
-                // imports write a tag row per tag.
-                .to_owned(),
-        )
-        .await?;
-        index(m, "ix_prospect_tag_org_tag", ProspectTags::Table, &["org_id", "tag"]).await?;
 
         m.create_table(
             Table::create()

@@ -5,11 +5,11 @@
 use chrono::Duration;
 use domain::prospect::{BulkAction, BulkResult, Selection, MAX_BULK_IDS, UNDO_SECONDS};
 use domain::{ErrorCode, Permission};
-use entity::{prospect_activities as activities, prospect_tags as tags, prospects};
-use sea_orm::sea_query::{Expr, OnConflict, Query};
+use entity::{prospect_activities as activities, prospects};
+use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
+    TransactionTrait, Value,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -57,6 +57,7 @@ pub async fn apply(
     let targets = resolve(&txn, ctx, sel).await?;
     let at = now();
     let backend = txn.get_database_backend();
+    let pg = backend == sea_orm::DbBackend::Postgres;
     let mut undo_token = None;
     let mut affected = 0u64;
     for chunk in targets.chunks(500) {
@@ -86,33 +87,50 @@ pub async fn apply(
                 }
                 affected += activity.len() as u64;
             }
-            BulkAction::AddTag { tag } => {
+            BulkAction::AddTag { tag } | BulkAction::RemoveTag { tag } => {
                 let tag = domain::prospect::normalize_tag(tag)?;
-                let mut stmt = Query::insert()
-                    .into_table(tags::Entity)
-                    .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-                    .on_conflict(
-                        OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag])
-                            .do_nothing()
-                            .to_owned(),
-                    )
-                    .to_owned();
-                for id in &ids {
-                    stmt.values_panic([(*id).into(), ctx.org_id().into(), tag.clone().into()]);
-                }
-                let res = txn.execute(backend.build(&stmt)).await?;
-                touch(&txn, &ids, at).await?;
-                affected += res.rows_affected();
-            }
-            BulkAction::RemoveTag { tag } => {
-                let tag = domain::prospect::normalize_tag(tag)?;
-                let res = tags::Entity::delete_many()
-                    .filter(tags::Column::OrgId.eq(ctx.org_id()))
-                    .filter(tags::Column::Tag.eq(tag))
-                    .filter(tags::Column::ProspectId.is_in(ids.clone()))
+                let needle = format!("|{tag}|");
+                let adding = matches!(action, BulkAction::AddTag { .. });
+                let v = |s: &str| Value::String(Some(Box::new(s.to_string())));
+                // Tags live in one `|a|b|` column: adding appends, removing
+                // cuts the `|t|` out; rows already in the wanted state are left alone.
+                let (has, set) = match (pg, adding) {
+                    (true, true) => (
+                        Expr::cust_with_values("strpos(tags, $1) = 0", [v(&needle)]),
+                        Expr::cust_with_values(
+                            "CASE WHEN tags = '' THEN $1 ELSE tags || $2 END",
+                            [v(&needle), v(&format!("{tag}|"))],
+                        ),
+                    ),
+                    (false, true) => (
+                        Expr::cust_with_values("instr(tags, ?) = 0", [v(&needle)]),
+                        Expr::cust_with_values(
+                            "CASE WHEN tags = '' THEN ? ELSE tags || ? END",
+                            [v(&needle), v(&format!("{tag}|"))],
+                        ),
+                    ),
+                    (true, false) => (
+                        Expr::cust_with_values("strpos(tags, $1) > 0", [v(&needle)]),
+                        Expr::cust_with_values(
+                            "CASE WHEN replace(tags, $1, '|') = '|' THEN '' ELSE replace(tags, $1, '|') END",
+                            [v(&needle)],
+                        ),
+                    ),
+                    (false, false) => (
+                        Expr::cust_with_values("instr(tags, ?) > 0", [v(&needle)]),
+                        Expr::cust_with_values(
+                            "CASE WHEN replace(tags, ?, '|') = '|' THEN '' ELSE replace(tags, ?, '|') END",
+                            [v(&needle), v(&needle)],
+                        ),
+                    ),
+                };
+                let res = prospects::Entity::update_many()
+                    .col_expr(prospects::Column::Tags, set)
+                    .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
+                    .filter(in_chunk())
+                    .filter(has)
                     .exec(&txn)
                     .await?;
-                touch(&txn, &ids, at).await?;
                 affected += res.rows_affected;
             }
             BulkAction::AssignOwner { owner_id } => {
@@ -170,19 +188,6 @@ pub async fn apply(
     }
     txn.commit().await?;
     Ok(BulkResult { affected, undo_token })
-}
-
-async fn touch<C: ConnectionTrait>(
-    db: &C,
-    ids: &[Uuid],
-    at: chrono::DateTime<chrono::Utc>,
-) -> ServiceResult<()> {
-    prospects::Entity::update_many()
-        .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
-        .filter(prospects::Column::Id.is_in(ids.to_vec()))
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// Restores a bulk delete, within [`UNDO_SECONDS`] of it.

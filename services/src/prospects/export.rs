@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOr
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::{custom_fields, custom_of, filter_condition, tags_of};
+use super::{custom_fields, custom_of, filter_condition};
 use crate::{OrgCtx, ServiceError, ServiceResult};
 
 pub const CHUNK: u64 = 1000;
@@ -105,7 +105,6 @@ async fn pump(
         let Some(last) = rows.last() else { break };
         after = Some(last.id);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let tag_map = tags_of(db, &ids).await?;
         let latest = latest_consents(db, org, &ids).await?;
         let mut missing: Vec<Uuid> = rows.iter().filter_map(|r| r.owner_id).collect();
         missing.extend(latest.values().filter_map(|c| c.captured_by));
@@ -132,7 +131,7 @@ async fn pump(
                 r.timezone.clone(),
                 r.status.clone(),
                 email_of(r.owner_id),
-                tag_map.get(&r.id).map(|t| t.join(", ")).map(|t| safe(&t)).unwrap_or_default(),
+                safe(&domain::prospect::decode_tags(&r.tags).join(", ")),
                 r.do_not_call.to_string(),
                 r.opted_out.to_string(),
                 c.map(|c| safe(&c.source)).unwrap_or_default(),

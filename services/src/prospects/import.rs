@@ -20,8 +20,8 @@ use domain::prospect_import::{
     JobState, RowIssue, RowReport, Target, MAX_REPORTED_ROWS,
 };
 use domain::{ErrorCode, Permission};
-use entity::{prospect_imports as imports, prospect_notes as notes, prospect_tags as tags, prospects};
-use sea_orm::sea_query::{Expr, OnConflict, Query, SimpleExpr};
+use entity::{prospect_imports as imports, prospect_notes as notes, prospects};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -854,7 +854,7 @@ async fn run(
     // planner picks poor plans for searches until autovacuum gets to it.
     if creates.len() >= 1000 {
         let sql = match db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "ANALYZE prospects, prospect_tags",
+            sea_orm::DbBackend::Postgres => "ANALYZE prospects",
             _ => "ANALYZE prospects",
         };
         if let Err(e) = db.execute_unprepared(sql).await {
@@ -890,6 +890,7 @@ async fn insert_batch(
             C::Timezone,
             C::Status,
             C::Custom,
+            C::Tags,
             C::DoNotCall,
             C::OptedOut,
             C::SearchText,
@@ -899,10 +900,9 @@ async fn insert_batch(
             C::UpdatedAt,
         ])
         .to_owned();
-    let mut tag_rows: Vec<(Uuid, &String)> = Vec::new();
     let mut note_rows: Vec<(Uuid, &String)> = Vec::new();
     for (r, id) in rows.iter().zip(ids.iter().copied()) {
-        let values: [SimpleExpr; 18] = [
+        let values: [SimpleExpr; 19] = [
             id.into(),
             ctx.org_id().into(),
             r.first.clone().into(),
@@ -914,6 +914,7 @@ async fn insert_batch(
             r.timezone.clone().into(),
             r.status.as_str().into(),
             json!(r.custom).into(),
+            domain::prospect::encode_tags(&r.tags).into(),
             false.into(),
             false.into(),
             search_text(
@@ -931,26 +932,12 @@ async fn insert_batch(
             at.into(),
         ];
         stmt.values_panic(values);
-        tag_rows.extend(r.tags.iter().map(|t| (id, t)));
         if let Some(n) = &r.note {
             note_rows.push((id, n));
         }
     }
     let backend = txn.get_database_backend();
     txn.execute(backend.build(&stmt)).await?;
-    for chunk in tag_rows.chunks(2000) {
-        let mut t = Query::insert()
-            .into_table(tags::Entity)
-            .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-            .on_conflict(
-                OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
-            )
-            .to_owned();
-        for (pid, tag) in chunk {
-            t.values_panic([(*pid).into(), ctx.org_id().into(), (*tag).clone().into()]);
-        }
-        txn.execute(backend.build(&t)).await?;
-    }
     insert_notes(txn, ctx, &note_rows, at).await
 }
 
@@ -1000,7 +987,6 @@ async fn insert_batch_pg(
     at: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<()> {
     let mut records = Vec::with_capacity(rows.len());
-    let mut tag_records = Vec::new();
     let mut note_rows: Vec<(Uuid, &String)> = Vec::new();
     for (r, id) in rows.iter().zip(ids.iter().copied()) {
         records.push(json!({
@@ -1014,11 +1000,9 @@ async fn insert_batch_pg(
             "timezone": r.timezone,
             "status": r.status.as_str(),
             "custom": r.custom,
+            "tags": domain::prospect::encode_tags(&r.tags),
             "search_text": search_text(&r.first, &r.last, &r.company, r.email.as_deref(), r.phone.as_deref(), r.national.as_deref()),
         }));
-        for t in &r.tags {
-            tag_records.push(json!({"p": id, "t": t}));
-        }
         if let Some(n) = &r.note {
             note_rows.push((id, n));
         }
@@ -1026,11 +1010,11 @@ async fn insert_batch_pg(
     let stmt = sea_orm::Statement::from_sql_and_values(
         sea_orm::DbBackend::Postgres,
         "INSERT INTO prospects (id, org_id, first_name, last_name, company, title, phone, email, timezone, status, \
-         custom, do_not_call, opted_out, search_text, import_id, created_by, created_at, updated_at) \
+         custom, tags, do_not_call, opted_out, search_text, import_id, created_by, created_at, updated_at) \
          SELECT x.id, $1, x.first_name, x.last_name, x.company, x.title, x.phone, x.email, x.timezone, x.status, \
-         x.custom, false, false, x.search_text, $2, $3, $4, $4 \
+         x.custom, x.tags, false, false, x.search_text, $2, $3, $4, $4 \
          FROM json_to_recordset($5::json) AS x(id uuid, first_name text, last_name text, company text, title text, \
-         phone text, email text, timezone text, status text, custom json, search_text text)",
+         phone text, email text, timezone text, status text, custom json, tags text, search_text text)",
         [
             ctx.org_id().into(),
             import_id.into(),
@@ -1040,15 +1024,6 @@ async fn insert_batch_pg(
         ],
     );
     txn.execute(stmt).await?;
-    if !tag_records.is_empty() {
-        let stmt = sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "INSERT INTO prospect_tags (prospect_id, org_id, tag) SELECT x.p, $1, x.t \
-             FROM json_to_recordset($2::json) AS x(p uuid, t text) ON CONFLICT DO NOTHING",
-            [ctx.org_id().into(), serde_json::Value::Array(tag_records).to_string().into()],
-        );
-        txn.execute(stmt).await?;
-    }
     insert_notes(txn, ctx, &note_rows, at).await
 }
 
@@ -1103,21 +1078,15 @@ async fn merge(
         m.status = Set(row.status.as_str().to_string());
     }
     m.custom = Set(json!(custom));
+    if !row.tags.is_empty() {
+        let mut all = domain::prospect::decode_tags(&old.tags);
+        all.extend(row.tags.iter().cloned());
+        all.sort();
+        all.dedup();
+        m.tags = Set(domain::prospect::encode_tags(&all));
+    }
     m.updated_at = Set(now());
     m.update(txn).await?;
-    if !row.tags.is_empty() {
-        let mut t = Query::insert()
-            .into_table(tags::Entity)
-            .columns([tags::Column::ProspectId, tags::Column::OrgId, tags::Column::Tag])
-            .on_conflict(
-                OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
-            )
-            .to_owned();
-        for tag in &row.tags {
-            t.values_panic([id.into(), ctx.org_id().into(), tag.clone().into()]);
-        }
-        txn.execute(txn.get_database_backend().build(&t)).await?;
-    }
     if let Some(n) = &row.note {
         notes::ActiveModel {
             id: Set(new_id()),

@@ -22,8 +22,7 @@ use domain::prospect::{
     fold, CustomFieldDef, Prospect, ProspectInput, ProspectPage, ProspectPatch, ProspectRow, ProspectStatus,
 };
 use domain::{ErrorCode, Permission};
-use entity::{memberships, prospect_tags as tags, prospects, users};
-use sea_orm::sea_query::{Expr, OnConflict};
+use entity::{memberships, prospects, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     QueryFilter, QuerySelect, TransactionTrait,
@@ -32,6 +31,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 pub use domain::prospect::ListQuery;
+use domain::prospect::{decode_tags, encode_tags};
 pub use query::filter_condition;
 
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
@@ -91,25 +91,6 @@ pub(crate) async fn find<C: ConnectionTrait>(
         .ok_or_else(ServiceError::not_found)
 }
 
-/// Tags of several prospects at once.
-pub(crate) async fn tags_of<C: ConnectionTrait>(
-    db: &C,
-    ids: &[Uuid],
-) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
-    let mut out: HashMap<Uuid, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows =
-            tags::Entity::find().filter(tags::Column::ProspectId.is_in(chunk.to_vec())).all(db).await?;
-        for r in rows {
-            out.entry(r.prospect_id).or_default().push(r.tag);
-        }
-    }
-    for v in out.values_mut() {
-        v.sort();
-    }
-    Ok(out)
-}
-
 /// Display names of users, by id.
 pub(crate) async fn user_names<C: ConnectionTrait>(
     db: &C,
@@ -123,32 +104,6 @@ pub(crate) async fn user_names<C: ConnectionTrait>(
     }
     let rows = users::Entity::find().filter(users::Column::Id.is_in(ids)).all(db).await?;
     Ok(rows.into_iter().map(|u| (u.id, u.name)).collect())
-}
-
-/// Replaces a prospect's tags.
-pub(crate) async fn set_tags<C: ConnectionTrait>(
-    db: &C,
-    ctx: &OrgCtx,
-    prospect_id: Uuid,
-    tag_list: &[String],
-) -> ServiceResult<()> {
-    tags::Entity::delete_many().filter(tags::Column::ProspectId.eq(prospect_id)).exec(db).await?;
-    if tag_list.is_empty() {
-        return Ok(());
-    }
-    let models = tag_list.iter().map(|t| tags::ActiveModel {
-        prospect_id: Set(prospect_id),
-        tag: Set(t.clone()),
-        org_id: Set(ctx.org_id()),
-    });
-    tags::Entity::insert_many(models)
-        .on_conflict(
-            OnConflict::columns([tags::Column::ProspectId, tags::Column::Tag]).do_nothing().to_owned(),
-        )
-        .do_nothing()
-        .exec(db)
-        .await?;
-    Ok(())
 }
 
 /// The owner must be a member of the organisation.
@@ -260,6 +215,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
         timezone: Set(reach.timezone),
         status: Set(input.status.as_str().to_string()),
         owner_id: Set(input.owner_id),
+        tags: Set(encode_tags(&input.tags)),
         custom: Set(json!(custom)),
         do_not_call: Set(input.do_not_call),
         opted_out: Set(input.opted_out),
@@ -272,7 +228,6 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
     }
     .insert(&txn)
     .await?;
-    set_tags(&txn, ctx, id, &input.tags).await?;
     txn.commit().await?;
     get(db, ctx, id).await
 }
@@ -280,19 +235,19 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
 pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<Prospect> {
     ctx.require(Permission::UseWorkspace)?;
     let m = find(db, ctx, id).await?;
-    let tags = tags_of(db, &[id]).await?.remove(&id).unwrap_or_default();
     let names = user_names(db, &m.owner_id.into_iter().collect::<Vec<_>>()).await?;
     let block = compliance::call_block(db, ctx, &m, now()).await?;
     Ok(Prospect {
         custom: custom_of(&m),
         created_at: m.created_at,
         call_block: block,
-        row: row_of(m, tags, &names),
+        row: row_of(m, &names),
     })
 }
 
-pub(crate) fn row_of(m: prospects::Model, tags: Vec<String>, names: &HashMap<Uuid, String>) -> ProspectRow {
+pub(crate) fn row_of(m: prospects::Model, names: &HashMap<Uuid, String>) -> ProspectRow {
     ProspectRow {
+        tags: decode_tags(&m.tags),
         status: status_of(&m),
         owner_name: m.owner_id.and_then(|o| names.get(&o).cloned()),
         id: m.id,
@@ -304,7 +259,6 @@ pub(crate) fn row_of(m: prospects::Model, tags: Vec<String>, names: &HashMap<Uui
         email: m.email,
         timezone: m.timezone,
         owner_id: m.owner_id,
-        tags,
         do_not_call: m.do_not_call,
         opted_out: m.opted_out,
         updated_at: m.updated_at,
@@ -444,12 +398,12 @@ pub async fn update(
     }
     if let Some(tag_list) = &patch.tags {
         let new_tags = domain::prospect::normalize_tags(tag_list)?;
-        let current = tags_of(&txn, &[id]).await?.remove(&id).unwrap_or_default();
+        let current = decode_tags(&old.tags);
         if new_tags != current {
             let added: Vec<&String> = new_tags.iter().filter(|t| !current.contains(t)).collect();
             let removed: Vec<&String> = current.iter().filter(|t| !new_tags.contains(t)).collect();
             changes.push(("tags_changed".into(), json!({"added": added, "removed": removed})));
-            set_tags(&txn, ctx, id, &new_tags).await?;
+            m.tags = Set(encode_tags(&new_tags));
         }
     }
 
@@ -484,33 +438,34 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &ListQuery) -> Servi
     ctx.require(Permission::UseWorkspace)?;
     let cond = filter_condition(db, ctx, &q.filter).await?;
     let (models, total) = query::page(db, cond, q).await?;
-    let ids: Vec<Uuid> = models.iter().map(|m| m.id).collect();
-    let mut tag_map = tags_of(db, &ids).await?;
     let owners: Vec<Uuid> = models.iter().filter_map(|m| m.owner_id).collect();
     let names = user_names(db, &owners).await?;
-    let rows = models
-        .into_iter()
-        .map(|m| {
-            let t = tag_map.remove(&m.id).unwrap_or_default();
-            row_of(m, t, &names)
-        })
-        .collect();
+    let rows = models.into_iter().map(|m| row_of(m, &names)).collect();
     Ok(ProspectPage { rows, total, page: q.page(), per_page: q.per_page() })
 }
 
-/// Every tag in use in the organisation, with how many prospects carry it.
+/// Every tag in use in the organisation, with how many prospects carry it
+/// (most used first).
 pub async fn tag_counts(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<(String, u64)>> {
     ctx.require(Permission::UseWorkspace)?;
-    let rows: Vec<(String, i64)> = tags::Entity::find()
+    let rows: Vec<String> = prospects::Entity::find()
         .select_only()
-        .column(tags::Column::Tag)
-        .column_as(Expr::col(tags::Column::ProspectId).count(), "n")
-        .filter(tags::Column::OrgId.eq(ctx.org_id()))
-        .group_by(tags::Column::Tag)
+        .column(prospects::Column::Tags)
+        .filter(prospects::Column::OrgId.eq(ctx.org_id()))
+        .filter(prospects::Column::DeletedAt.is_null())
+        .filter(prospects::Column::Tags.ne(""))
         .into_tuple()
         .all(db)
         .await?;
-    Ok(rows.into_iter().map(|(t, n)| (t, n.max(0) as u64)).collect())
+    let mut counts: HashMap<String, u64> = HashMap::new();
+    for stored in &rows {
+        for t in stored.split('|').filter(|t| !t.is_empty()) {
+            *counts.entry(t.to_string()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<(String, u64)> = counts.into_iter().collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
 }
 
 /// A page-independent summary for building forms: the organisation's custom field definitions.

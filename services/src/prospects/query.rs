@@ -4,8 +4,8 @@
 use domain::data_schema::FieldKind;
 use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey};
 use domain::ErrorCode;
-use entity::{prospect_tags as tags, prospects};
-use sea_orm::sea_query::{Expr, LikeExpr, Query, SimpleExpr};
+use entity::prospects;
+use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Value,
@@ -92,17 +92,9 @@ pub async fn filter_condition<C: ConnectionTrait>(
         cond = cond.add(prospects::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
     }
     if let Some(tag) = filter.tag.as_deref().filter(|t| !t.trim().is_empty()) {
-        let tag = domain::prospect::normalize_tag(tag)?;
-        cond = cond.add(
-            prospects::Column::Id.in_subquery(
-                Query::select()
-                    .column(tags::Column::ProspectId)
-                    .from(tags::Entity)
-                    .and_where(tags::Column::OrgId.eq(ctx.org_id()))
-                    .and_where(tags::Column::Tag.eq(tag))
-                    .to_owned(),
-            ),
-        );
+        let needle = format!("|{}|", domain::prospect::normalize_tag(tag)?);
+        let sql = if pg { "strpos(tags, $1) > 0" } else { "instr(tags, ?) > 0" };
+        cond = cond.add(Expr::cust_with_values(sql, [Value::String(Some(Box::new(needle)))]));
     }
     match filter.owner {
         Some(Some(owner)) => cond = cond.add(prospects::Column::OwnerId.eq(owner)),
