@@ -174,7 +174,7 @@ pub async fn add_dnc(
     let phone = normalize_phone(phone, s.default_region.as_deref())?.e164;
     let reason = domain::prospect::normalize_text("reason", reason)?;
     let at = now();
-    insert_dnc(db, ctx, &[phone.clone()], &reason).await?;
+    insert_dnc(db, ctx, std::slice::from_ref(&phone), &reason).await?;
     Ok(DncEntry { phone, reason, created_at: at })
 }
 

@@ -190,7 +190,11 @@ fn EditableField(
                 view! {
                     <input class=INPUT data-testid=format!("edit-{testid}") aria-label=move || label.get() autofocus=true
                         prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))
-                        on:keydown=move |ev| { if ev.key() == "Enter" { ev.prevent_default(); commit(); } if ev.key() == "Escape" { editing.set(false); } }
+                        on:keydown=move |ev| match ev.key().as_str() {
+                            "Enter" => { ev.prevent_default(); commit(); }
+                            "Escape" => editing.set(false),
+                            _ => {}
+                        }
                         on:blur=move |_| commit()/>
                 }.into_any()
             } else {
@@ -237,7 +241,8 @@ fn Details(
             <div class="grid grid-cols-[8rem_1fr] items-start gap-2 py-2 text-sm">
                 <span class="text-slate-500">{t!(i18n, prospects.col_tags)}</span>
                 <div class="flex flex-wrap items-center gap-1" data-testid="prospect-tags">
-                    {tags.iter().cloned().map(|tag| {
+                    {tags.iter().map(|tag| {
+                        let tag = tag.clone();
                         let rest: Vec<String> = tags.iter().filter(|t| **t != tag).cloned().collect();
                         view! {
                             <span class="inline-flex items-center gap-1 rounded bg-slate-100 px-2 py-0.5 text-xs dark:bg-slate-800" data-testid=format!("tag-{tag}")>

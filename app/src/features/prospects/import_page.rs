@@ -209,7 +209,7 @@ pub fn ImportPage() -> impl IntoView {
             <h1 class="text-2xl font-bold">{t!(i18n, prospects.import_title)}</h1>
             {move || match job.get().and_then(|r| r.ok()).flatten() {
                 Some(j) => {
-                    let pct = if j.total_rows == 0 { 100 } else { (j.processed_rows * 100 / j.total_rows).min(100) };
+                    let pct = j.processed_rows.saturating_mul(100).checked_div(j.total_rows).map_or(100, |p| p.min(100));
                     view! {
                         <Card>
                             <div class="space-y-3" data-testid="import-job" data-state=j.state.as_str()>

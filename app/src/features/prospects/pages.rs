@@ -238,7 +238,7 @@ pub fn ProspectsPage() -> impl IntoView {
             <div class="flex flex-wrap items-center justify-between gap-3">
                 <h1 class="text-2xl font-bold">{t!(i18n, prospects.title)}</h1>
                 <div class="flex flex-wrap gap-2">
-                    <Button variant=ButtonVariant::Secondary attr:data-testid="new-prospect" on:click=move |_| new_open.set(true)>{t!(i18n, prospects.new)}</Button>
+                    <Button variant=ButtonVariant::Secondary attr:data-testid="new-prospect" on:click=move |_| new_open.set(true)>{t!(i18n, prospects.new_prospect)}</Button>
                     <A href="/app/prospects/import" attr:data-testid="import-prospects"
                         attr:class="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
                         {t!(i18n, prospects.import)}
@@ -586,7 +586,7 @@ fn NewProspectDialog(
         }
     };
     view! {
-        <Dialog open title=Signal::derive(move || t_string!(i18n, prospects.new).to_string())>
+        <Dialog open title=Signal::derive(move || t_string!(i18n, prospects.new_prospect).to_string())>
             <form class="space-y-3" data-testid="new-prospect-form" on:submit=move |ev| {
                 ev.prevent_default();
                 create.dispatch(CreateProspect { org_id, input: ProspectInput {
