@@ -1,29 +1,8 @@
-import { test, expect, Page } from '@playwright/test';
-
-const PASSWORD = 'correct horse battery staple';
-const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-async function waitHydrated(page: Page) {
-  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
-}
-
-async function newOwner(page: Page) {
-  const id = unique();
-  await page.goto('/signup');
-  await waitHydrated(page);
-  await page.fill('#name', 'Ada Admin');
-  await page.fill('#email', `ada-${id}@example.com`);
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/app/orgs/new');
-  await waitHydrated(page);
-  await page.fill('#org-name', `Motors ${id}`);
-  await page.getByRole('button', { name: 'Create organisation' }).click();
-  await page.waitForURL(/\/app$/);
-}
+import { test, expect } from '@playwright/test';
+import { newOwner, waitHydrated } from './support';
 
 test('create a folder and an agent with a schema, then chat with it in the playground', async ({ page }) => {
-  await newOwner(page);
+  await newOwner(page, 'Motors');
   await page.getByTestId('nav-agents').click();
   await page.waitForURL('**/app/agents');
   await waitHydrated(page);

@@ -1,12 +1,5 @@
 import { test, expect, Page } from '@playwright/test';
-
-const PASSWORD = 'correct horse battery staple';
-const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-async function waitHydrated(page: Page) {
-  // Set by app::hydrate() once the wasm app has taken over the page.
-  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
-}
+import { PASSWORD, unique, waitHydrated } from './support';
 
 async function logIn(page: Page, email: string, password: string) {
   await page.goto('/login');

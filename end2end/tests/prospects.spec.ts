@@ -1,26 +1,5 @@
-import { test, expect, Page } from '@playwright/test';
-
-const PASSWORD = 'correct horse battery staple';
-const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-
-async function waitHydrated(page: Page) {
-  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
-}
-
-async function newOwner(page: Page) {
-  const id = unique();
-  await page.goto('/signup');
-  await waitHydrated(page);
-  await page.fill('#name', 'Ada Admin');
-  await page.fill('#email', `ada-${id}@example.com`);
-  await page.fill('#password', PASSWORD);
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.waitForURL('**/app/orgs/new');
-  await waitHydrated(page);
-  await page.fill('#org-name', `Prospects ${id}`);
-  await page.getByRole('button', { name: 'Create organisation' }).click();
-  await page.waitForURL(/\/app$/);
-}
+import { test, expect } from '@playwright/test';
+import { newOwner, waitHydrated } from './support';
 
 // A French export: semicolons, a header the mapper does not know
 // ("Mobile perso"), one bad phone number, one duplicate inside the file.
@@ -34,7 +13,7 @@ const CSV = [
 ].join('\n');
 
 test('import a CSV with a bad row, fix the mapping, import, search, open a prospect, add a note and a tag', async ({ page }) => {
-  await newOwner(page);
+  await newOwner(page, 'Prospects');
   await page.getByTestId('nav-prospects').click();
   await page.waitForURL('**/app/prospects');
   await waitHydrated(page);
@@ -117,7 +96,7 @@ test('import a CSV with a bad row, fix the mapping, import, search, open a prosp
 });
 
 test('bulk delete can be undone', async ({ page }) => {
-  await newOwner(page);
+  await newOwner(page, 'Prospects');
   await page.goto('/app/prospects');
   await waitHydrated(page);
   for (const [name, phone] of [['Alpha', '+33 6 40 00 00 01'], ['Beta', '+33 6 40 00 00 02']]) {

@@ -1,0 +1,26 @@
+// Helpers shared by the end-to-end specs.
+import { Page } from '@playwright/test';
+
+export const PASSWORD = 'correct horse battery staple';
+export const unique = () => `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+
+/** Waits until app::hydrate() has taken over the page (it sets this flag). */
+export async function waitHydrated(page: Page) {
+  await page.waitForFunction(() => (window as any).__handooHydrated === true, null, { timeout: 20_000 });
+}
+
+/** Signs up a fresh owner and creates an organisation named `${orgPrefix} <unique>`. */
+export async function newOwner(page: Page, orgPrefix: string) {
+  const id = unique();
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Ada Admin');
+  await page.fill('#email', `ada-${id}@example.com`);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+  await waitHydrated(page);
+  await page.fill('#org-name', `${orgPrefix} ${id}`);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await page.waitForURL(/\/app$/);
+}
