@@ -207,7 +207,7 @@ pub fn ImportPage() -> impl IntoView {
         <div class="space-y-6">
             <A href="/app/prospects" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, prospects.title))}</A>
             <h1 class="text-2xl font-bold">{t!(i18n, prospects.import_title)}</h1>
-            {move || match job.get().and_then(|r| r.ok()).flatten() {
+            <Transition fallback=|| ()>{move || match job.get().and_then(|r| r.ok()).flatten() {
                 Some(j) => {
                     let pct = j.processed_rows.saturating_mul(100).checked_div(j.total_rows).map_or(100, |p| p.min(100));
                     view! {
@@ -345,7 +345,7 @@ pub fn ImportPage() -> impl IntoView {
                         }
                     })}
                 }.into_any(),
-            }}
+            }}</Transition>
         </div>
     }
     .into_any()

@@ -265,25 +265,25 @@ pub fn ProspectsPage() -> impl IntoView {
                 <select class=CONTROL data-testid="filter-tag" aria-label=move || t_string!(i18n, prospects.col_tags).to_string()
                     prop:value=move || tag.get() on:change=move |ev| tag.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.all_tags)}</option>
-                    {move || tags.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(t, n)| {
+                    <Transition fallback=|| ()>{move || tags.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(t, n)| {
                         let label = format!("{t} ({n})");
                         view! { <option value=t>{label}</option> }
-                    }).collect_view()}
+                    }).collect_view()}</Transition>
                 </select>
                 <select class=CONTROL data-testid="filter-owner" aria-label=move || t_string!(i18n, prospects.col_owner).to_string()
                     prop:value=move || owner.get() on:change=move |ev| owner.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.all_owners)}</option>
                     <option value="none">{t!(i18n, prospects.unassigned)}</option>
-                    {move || owners.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| view! {
+                    <Transition fallback=|| ()>{move || owners.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| view! {
                         <option value=id.to_string()>{name}</option>
-                    }).collect_view()}
+                    }).collect_view()}</Transition>
                 </select>
                 <select class=CONTROL data-testid="filter-custom-key" aria-label=move || t_string!(i18n, prospects.custom_field).to_string()
                     prop:value=move || custom_key.get() on:change=move |ev| custom_key.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.any_field)}</option>
-                    {move || fields.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|f| view! {
+                    <Transition fallback=|| ()>{move || fields.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|f| view! {
                         <option value=f.def.key.clone()>{f.def.label.clone()}</option>
-                    }).collect_view()}
+                    }).collect_view()}</Transition>
                 </select>
                 <Show when=move || !custom_key.get().is_empty()>
                     <input data-testid="filter-custom-value" aria-label=move || t_string!(i18n, prospects.value).to_string()
@@ -297,9 +297,9 @@ pub fn ProspectsPage() -> impl IntoView {
                 <label for="saved-view" class="text-slate-500">{t!(i18n, prospects.views)}</label>
                 <select id="saved-view" class=CONTROL data-testid="saved-views" on:change=move |ev| apply_view(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.no_view)}</option>
-                    {move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|v| view! {
+                    <Transition fallback=|| ()>{move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|v| view! {
                         <option value=v.id.to_string()>{v.name.clone()}</option>
-                    }).collect_view()}
+                    }).collect_view()}</Transition>
                 </select>
                 <Button variant=ButtonVariant::Ghost attr:data-testid="save-view" on:click=move |_| view_open.set(true)>{t!(i18n, prospects.save_view)}</Button>
                 <div class="relative">
@@ -363,9 +363,9 @@ pub fn ProspectsPage() -> impl IntoView {
                         }>
                         <option value="">{t!(i18n, prospects.assign_owner)}</option>
                         <option value="none">{t!(i18n, prospects.unassigned)}</option>
-                        {move || owners.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| view! {
+                        <Transition fallback=|| ()>{move || owners.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| view! {
                             <option value=id.to_string()>{name}</option>
-                        }).collect_view()}
+                        }).collect_view()}</Transition>
                     </select>
                     <Button variant=ButtonVariant::Danger attr:data-testid="bulk-delete" on:click=move |_| confirm_delete.set(true)>{t!(i18n, prospects.delete)}</Button>
                 </div>
@@ -450,10 +450,10 @@ pub fn ProspectsPage() -> impl IntoView {
                     <input id="view-name" data-testid="view-name" required class="block w-full rounded-md border-0 px-3 py-2 text-sm ring-1 ring-slate-300 dark:bg-slate-800"
                         prop:value=move || view_name.get() on:input=move |ev| view_name.set(event_target_value(&ev))/>
                     <div class="flex justify-end gap-2">
-                        {move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().find(|v| v.name == view_name.get()).map(|v| {
+                        <Transition fallback=|| ()>{move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().find(|v| v.name == view_name.get()).map(|v| {
                             let view_id = v.id;
                             view! { <Button variant=ButtonVariant::DangerGhost on:click=move |_| { delete_view.dispatch(DeleteView { org_id, view_id }); view_open.set(false); }>{t!(i18n, prospects.delete_view)}</Button> }
-                        })}
+                        })}</Transition>
                         <Button variant=ButtonVariant::Secondary on:click=move |_| view_open.set(false)>{t!(i18n, common.cancel)}</Button>
                         <Button submit=true attr:data-testid="save-view-submit">{t!(i18n, common.save)}</Button>
                     </div>
