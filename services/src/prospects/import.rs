@@ -12,7 +12,6 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 
-use domain::data_schema::FieldKind;
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{normalize_tags, normalize_text, split_tags, CustomFieldDef, ProspectStatus};
 use domain::prospect_import::{
@@ -1122,11 +1121,6 @@ pub async fn recover_interrupted(db: &DatabaseConnection) -> ServiceResult<u64> 
         .exec(db)
         .await?;
     Ok(res.rows_affected)
-}
-
-/// Kind names the UI offers when creating a field during an import.
-pub fn field_kinds() -> Vec<FieldKind> {
-    vec![FieldKind::String, FieldKind::Number, FieldKind::Boolean, FieldKind::Date]
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{
-    fold, CustomFieldDef, Prospect, ProspectInput, ProspectPage, ProspectPatch, ProspectRow, ProspectStatus,
+    fold, Prospect, ProspectInput, ProspectPage, ProspectPatch, ProspectRow, ProspectStatus,
 };
 use domain::{ErrorCode, Permission};
 use entity::{memberships, prospects, users};
@@ -466,10 +466,4 @@ pub async fn tag_counts(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<
     let mut out: Vec<(String, u64)> = counts.into_iter().collect();
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     Ok(out)
-}
-
-/// A page-independent summary for building forms: the organisation's custom field definitions.
-pub async fn custom_defs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<CustomFieldDef>> {
-    ctx.require(Permission::UseWorkspace)?;
-    custom_fields::defs(db, ctx).await
 }
