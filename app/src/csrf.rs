@@ -9,6 +9,18 @@ use leptos::server_fn::response::browser::BrowserResponse;
 
 pub const HEADER: &str = "x-csrf-token";
 pub const COOKIE: &str = "handoo_csrf";
+/// Over https the cookie carries the `__Host-` prefix: browsers then only
+/// accept it with `Secure`, `Path=/` and no `Domain`, so a sibling subdomain
+/// (or a man-in-the-middle on plain http) cannot plant a token of its choosing.
+pub const SECURE_COOKIE: &str = "__Host-handoo_csrf";
+
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE
+    } else {
+        COOKIE
+    }
+}
 pub const FORM_FIELD: &str = "_csrf";
 
 /// The token minted for this request, placed in request extensions by the

@@ -3,7 +3,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::path;
 
 use crate::features::{
-    account, agents, audit, auth, invitations, members, orgs, playground, prospects, providers,
+    account, agents, audit, auth, gallery, invitations, members, orgs, playground, prospects, providers,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -17,6 +17,7 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/signup") view=auth::pages::SignupPage/>
             <Route path=path!("/dev-login") view=auth::pages::DevLoginPage/>
             <Route path=path!("/invite/:token") view=invitations::pages::InvitePage/>
+            <Route path=path!("/dev/gallery") view=gallery::pages::GalleryPage/>
             <ParentRoute path=path!("/app") view=AppLayout>
                 <Route path=path!("") view=orgs::pages::DashboardPage/>
                 <Route path=path!("orgs/new") view=orgs::pages::NewOrgPage/>

@@ -30,6 +30,8 @@ pub struct ServerCtx {
     /// Whether Google sign-in is configured (shows the button).
     pub google_enabled: bool,
     pub login_limiter: RateLimiter,
+    /// Sign-ups per client IP (window set by the server, an hour by default).
+    pub signup_limiter: RateLimiter,
     /// Provider keys (sealed), server defaults and the outbound HTTP client.
     pub providers: services::credentials::ProviderEnv,
 }
@@ -37,6 +39,24 @@ pub struct ServerCtx {
 /// Login attempts allowed per account, and per client IP, per window.
 pub const LOGIN_MAX_PER_ACCOUNT: u32 = 5;
 pub const LOGIN_MAX_PER_IP: u32 = 50;
+/// Accounts created per client IP per window (an office behind one NAT
+/// onboarding a team stays well under it).
+pub const SIGNUP_MAX_PER_IP: u32 = 20;
+
+/// Counts one attempt against `limiter`; when the budget is spent, answers
+/// 429 with `Retry-After` and the translated `rate_limited` error.
+pub fn limit(limiter: &RateLimiter, key: &str, max: u32) -> Result<(), AppError> {
+    let Err(retry_after) = limiter.attempt(key, max) else {
+        return Ok(());
+    };
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
+            resp.insert_header(http::header::RETRY_AFTER, v);
+        }
+    }
+    Err(AppError::new(ErrorCode::RateLimited))
+}
 
 pub fn server_ctx() -> Result<ServerCtx, AppError> {
     use_context::<ServerCtx>().ok_or_else(|| {
@@ -65,12 +85,40 @@ pub async fn current_user_id() -> Result<Uuid, AppError> {
     }
 }
 
-/// Authenticates, then applies the one authorization path.
+/// Authenticates, then applies the one authorization path: from this
+/// request's membership snapshot when the page has already read it (see
+/// [`RequestMemo`]), otherwise from the database.
 pub async fn require_org(org_id: Uuid, permission: Permission) -> Result<(ServerCtx, OrgCtx), AppError> {
     let user_id = current_user_id().await?;
     let ctx = server_ctx()?;
+    if let Some(m) = RequestMemo::current().and_then(|m| m.0.get().cloned()) {
+        if m.user_id() == user_id {
+            return Ok((ctx, m.require(org_id, permission)?));
+        }
+    }
     let org = services::require_org(&ctx.db, user_id, org_id, permission).await?;
     Ok((ctx, org))
+}
+
+/// Per-request memo, placed in the request's extensions by the server. A
+/// server-rendered page reads the signed-in user's memberships once (for the
+/// organisation switcher) and every server function it then calls is
+/// authorised from that snapshot, not by another query. It lives and dies
+/// with the request, so it can never serve another request's answer.
+#[derive(Clone, Default)]
+pub struct RequestMemo(pub Arc<std::sync::OnceLock<services::Memberships>>);
+
+impl RequestMemo {
+    pub fn current() -> Option<RequestMemo> {
+        use_context::<http::request::Parts>().and_then(|p| p.extensions.get::<RequestMemo>().cloned())
+    }
+
+    /// Records the snapshot (the first one read in a request wins).
+    pub fn remember(memberships: services::Memberships) {
+        if let Some(m) = Self::current() {
+            let _ = m.0.set(memberships);
+        }
+    }
 }
 
 /// Starts an authenticated session: a new session id (no fixation), the

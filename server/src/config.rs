@@ -38,6 +38,8 @@ pub struct Config {
     pub database_url: String,
     pub public_url: String,
     pub dev_login: bool,
+    /// `HANDOO_COMPONENT_GALLERY`: serve the component gallery at `/dev/gallery`.
+    pub component_gallery: bool,
     pub seed_demo: bool,
     pub cookie_secure: bool,
     pub google: Option<GoogleConfig>,
@@ -89,6 +91,7 @@ impl fmt::Debug for Config {
             .field("database_url", &redact_url(&self.database_url))
             .field("public_url", &self.public_url)
             .field("dev_login", &self.dev_login)
+            .field("component_gallery", &self.component_gallery)
             .field("seed_demo", &self.seed_demo)
             .field("cookie_secure", &self.cookie_secure)
             .field("google", &self.google)
@@ -177,6 +180,11 @@ impl Config {
         }
         let dev_login =
             parse_bool("HANDOO_DEV_LOGIN", &get("HANDOO_DEV_LOGIN").unwrap_or_default(), &mut errors);
+        let component_gallery = parse_bool(
+            "HANDOO_COMPONENT_GALLERY",
+            &get("HANDOO_COMPONENT_GALLERY").unwrap_or_default(),
+            &mut errors,
+        );
         let seed_demo =
             parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
@@ -303,6 +311,7 @@ impl Config {
             database_url,
             public_url,
             dev_login,
+            component_gallery,
             seed_demo,
             cookie_secure,
             google,
@@ -330,6 +339,7 @@ mod tests {
         let c = cfg(&[]).unwrap();
         assert_eq!(c.database_url, "sqlite://data/handoo.db");
         assert!(!c.dev_login, "development login is off unless asked for");
+        assert!(!c.component_gallery, "the component gallery is off unless asked for");
         assert!(!c.cookie_secure);
         assert!(c.google.is_none() && c.smtp.is_none());
     }

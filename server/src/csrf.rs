@@ -3,9 +3,11 @@
 //! `<meta name="csrf-token">`; every unsafe request must echo it in the
 //! `x-csrf-token` header (or a `_csrf` form field for no-JS form posts).
 //! A cross-site page can neither read the cookie nor the page, so it cannot
-//! produce a matching token.
+//! produce a matching token. Over https the cookie is `__Host-` prefixed
+//! (see [`app::csrf::SECURE_COOKIE`]), which closes the cookie-planting hole
+//! double-submit otherwise has.
 
-use app::csrf::{CsrfToken, COOKIE, FORM_FIELD, HEADER};
+use app::csrf::{cookie_name, CsrfToken, FORM_FIELD, HEADER};
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -43,7 +45,8 @@ pub async fn layer(
     mut req: Request,
     next: Next,
 ) -> Response {
-    let existing = cookie_value(req.headers(), COOKIE).filter(|t| t.len() >= 32 && t.len() <= 64);
+    let name = cookie_name(cfg.secure);
+    let existing = cookie_value(req.headers(), name).filter(|t| t.len() >= 32 && t.len() <= 64);
     if !is_safe(req.method()) {
         let Some(expected) = existing.clone() else {
             return reject(ErrorCode::CsrfMissing);
@@ -82,7 +85,7 @@ pub async fn layer(
     let mut res = next.run(req).await;
     if fresh {
         let cookie = format!(
-            "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{}",
+            "{name}={token}; Path=/; HttpOnly; SameSite=Lax{}",
             if cfg.secure { "; Secure" } else { "" }
         );
         if let Ok(v) = HeaderValue::from_str(&cookie) {

@@ -34,6 +34,9 @@ pub use state::AppState;
 /// Login attempts allowed per account in the window below (per IP: 50).
 pub const LOGIN_MAX_FAILURES: u32 = app::ssr::LOGIN_MAX_PER_ACCOUNT;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Sign-ups allowed per client IP in the window below.
+pub const SIGNUP_MAX_PER_IP: u32 = app::ssr::SIGNUP_MAX_PER_IP;
+pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// Connects to the database (running migrations), seeds the demo data when
 /// asked, and assembles the full router with every layer.
@@ -76,6 +79,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         dev_login: config.dev_login,
         google_enabled: config.google.is_some(),
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
+        signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
         providers,
     };
     let state = AppState {
@@ -89,7 +93,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
     tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let session_layer = SessionManagerLayer::new(store)
-        .with_name("handoo_session")
+        // `__Host-` over https: only this exact origin can set it.
+        .with_name(if config.cookie_secure { "__Host-handoo_session" } else { "handoo_session" })
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.cookie_secure)
@@ -109,6 +114,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(server_fn_status))
+        .layer(axum::middleware::from_fn(request_memo))
+        .layer(axum::middleware::from_fn_with_state(config.component_gallery, gallery_gate))
         .layer(axum::middleware::from_fn_with_state(
             csrf::CsrfConfig { secure: config.cookie_secure },
             csrf::layer,
@@ -130,6 +137,25 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
     }
     let ctx = state.server_ctx.clone();
     handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
+}
+
+/// Gives each request its own [`app::ssr::RequestMemo`].
+async fn request_memo(mut req: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
+    req.extensions_mut().insert(app::ssr::RequestMemo::default());
+    next.run(req).await
+}
+
+/// The component gallery is a development tool: unless switched on, its
+/// route answers like any unknown page.
+async fn gallery_gate(
+    State(enabled): State<bool>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    if !enabled && req.uri().path().trim_end_matches('/') == app::features::gallery::PATH {
+        return axum::http::StatusCode::NOT_FOUND.into_response();
+    }
+    next.run(req).await
 }
 
 /// Applied to the whole router: leptos_axum registers each server function

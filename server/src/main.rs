@@ -2,6 +2,11 @@
 
 use server::Config;
 
+// SSR allocates many small short-lived strings; glibc malloc spent ~15% of
+// the CPU of a page view under load (perf), mimalloc a fraction of that.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() {
     tracing_subscriber::fmt()

@@ -62,6 +62,32 @@ on_both_backends!(login_is_rate_limited, |backend: Backend| async move {
     assert_eq!(status, 429);
 });
 
+on_both_backends!(sign_up_is_rate_limited_per_ip, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let c = app.client().await;
+    // Every attempt counts, failed ones too (they are counted before any work).
+    for i in 0..server::SIGNUP_MAX_PER_IP - 1 {
+        let email = format!("user{i}@example.com");
+        assert_eq!(c.sign_up("Bot", &email, "short").await, Err("weak_password".into()));
+    }
+    c.sign_up("Last", "last@example.com", GOOD_PASSWORD).await.expect("the budget's last sign-up");
+    let other = app.client().await;
+    assert_eq!(
+        other.sign_up("Too many", "more@example.com", GOOD_PASSWORD).await,
+        Err("rate_limited".into())
+    );
+    let (status, _) = other
+        .call_without_csrf(
+            "sign_up",
+            &[("name", "Again"), ("email", "again@example.com"), ("password", GOOD_PASSWORD)],
+            Some(&other.csrf),
+        )
+        .await;
+    assert_eq!(status, 429);
+    // The refused sign-ups created nothing.
+    assert_eq!(other.log_in("more@example.com", GOOD_PASSWORD).await, Err("invalid_credentials".into()));
+});
+
 on_both_backends!(csrf_is_required_for_state_changes, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let c = app.client().await;
@@ -132,4 +158,59 @@ on_both_backends!(session_cookie_is_hardened, |backend: Backend| async move {
     assert!(session.contains("HttpOnly"), "{session}");
     assert!(session.contains("SameSite=Lax"), "{session}");
     assert!(!session.contains("Secure"), "plain http in tests: {session}");
+});
+
+on_both_backends!(https_cookies_carry_the_host_prefix, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_COOKIE_SECURE", "true")]).await else { return };
+    let http = reqwest::Client::new();
+    let base = app.base.clone();
+    let res = http.get(format!("{base}/login")).send().await.unwrap();
+    let set: Vec<String> =
+        res.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let csrf = set.iter().find(|c| c.starts_with("__Host-handoo_csrf=")).expect("prefixed csrf cookie");
+    assert!(csrf.contains("Secure") && csrf.contains("Path=/") && !csrf.contains("Domain"), "{csrf}");
+    let token = csrf.split(';').next().unwrap().split_once('=').unwrap().1.to_string();
+
+    let sign_up = |cookie: String, token: String| {
+        let http = http.clone();
+        let url = format!("{base}/api/sign_up");
+        async move {
+            http.post(url)
+                .header("cookie", cookie)
+                .header("x-csrf-token", token)
+                .form(&[("name", "Ada"), ("email", "ada@example.com"), ("password", GOOD_PASSWORD)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // A token planted under the unprefixed name (what a sibling subdomain could set) is ignored.
+    let planted = sign_up(format!("handoo_csrf={token}"), token.clone()).await;
+    assert_eq!(planted.status(), 403);
+    assert_eq!(planted.json::<serde_json::Value>().await.unwrap()["code"], "csrf_missing");
+
+    let ok = sign_up(format!("__Host-handoo_csrf={token}"), token.clone()).await;
+    assert_eq!(ok.status(), 200);
+    let set: Vec<String> =
+        ok.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let session = set.iter().find(|c| c.starts_with("__Host-handoo_session=")).expect("prefixed session");
+    assert!(session.contains("Secure") && session.contains("HttpOnly"), "{session}");
+});
+
+on_both_backends!(component_gallery_is_off_by_default, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let c = app.client().await;
+    assert_eq!(c.get("/dev/gallery").await.status(), 404);
+    assert_eq!(c.get("/dev/gallery/").await.status(), 404);
+
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_COMPONENT_GALLERY", "true")]).await else {
+        return;
+    };
+    let c = app.client().await;
+    let res = c.get("/dev/gallery").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    for section in ["buttons", "inputs", "badges", "cards", "tabs", "table", "overlays"] {
+        assert!(html.contains(&format!("data-testid=\"gallery-{section}\"")), "section {section} missing");
+    }
 });

@@ -15,6 +15,12 @@ async fn user(app: &TestApp, name: &str, email: &str) -> Client {
 }
 
 /// Invites `email` into `org` as `role` and returns the raw token from the link.
+/// The dashboard's (member count, pending invitations).
+async fn overview(c: &Client, org: &str) -> (u64, Option<u64>) {
+    let o = c.call("org_overview", &[("org_id", org)]).await.expect("overview");
+    (o["member_count"].as_u64().unwrap(), o["pending_invites"].as_u64())
+}
+
 async fn invite(owner: &Client, org: &str, email: &str, role: &str) -> (String, Value) {
     let out = owner
         .call("invite_member", &[("org_id", org), ("email", email), ("role", role)])
@@ -58,10 +64,12 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let owner = user(&app, "Olivia", "olivia@example.com").await;
     let org = owner.create_org("Acme").await;
+    assert_eq!(overview(&owner, &org).await, (1, Some(0)));
 
     // New user accepts from the link, creating their account.
     let (token, out) = invite(&owner, &org, "Mia@Example.com", "member").await;
     assert_eq!(out["emailed"], false);
+    assert_eq!(overview(&owner, &org).await, (1, Some(1)), "one pending invitation");
     assert_eq!(
         owner
             .call("invite_member", &[("org_id", &org), ("email", "mia@example.com"), ("role", "member")])
@@ -88,6 +96,8 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     assert_eq!(s["user"]["email"], "mia@example.com");
     assert_eq!(s["current"]["id"], org, "the member sees the org");
     assert_eq!(s["current"]["role"], "member");
+    assert_eq!(overview(&owner, &org).await, (2, Some(0)), "accepted: a member, no longer pending");
+    assert_eq!(overview(&guest, &org).await, (2, None), "members do not see invitation counts");
 
     // Single use.
     let again = app.client().await;
@@ -170,6 +180,9 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     assert!(rows
         .iter()
         .all(|r| r.token_hash != token && r.token_hash != new_token && r.token_hash.len() == 64));
+
+    // Mia and Bob joined; Carol's invitation expired, was resent, then revoked.
+    assert_eq!(overview(&owner, &org).await, (3, Some(0)));
 
     let audit = owner.call("audit_log", &[("org_id", &org)]).await.unwrap();
     let actions: Vec<&str> =

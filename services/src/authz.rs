@@ -1,6 +1,9 @@
 //! The one authorization path. Every organisation-scoped service function
 //! takes an [`OrgCtx`]; the only way to get one is [`require_org`], which
-//! checks membership and the permission matrix in `domain`.
+//! checks membership and the permission matrix in `domain` (or, within one
+//! request that has already read them, [`Memberships::require`]).
+
+use std::collections::HashMap;
 
 use domain::{Permission, Role};
 use entity::memberships;
@@ -62,4 +65,49 @@ pub async fn require_org<C: ConnectionTrait>(
     let ctx = OrgCtx { org_id, user_id, role };
     ctx.require(permission)?;
     Ok(ctx)
+}
+
+/// A user's memberships as read by one query ([`crate::orgs::memberships_of`]).
+/// A request that has loaded them (every signed-in page does, for the
+/// organisation switcher) authorises its further calls from this snapshot
+/// instead of re-reading: the same answer one query would give at that
+/// instant. Only this crate can build one, so it is as unforgeable as [`OrgCtx`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Memberships {
+    user_id: Uuid,
+    roles: HashMap<Uuid, Role>,
+}
+
+impl Memberships {
+    pub(crate) fn new(user_id: Uuid, roles: HashMap<Uuid, Role>) -> Self {
+        Self { user_id, roles }
+    }
+
+    pub fn user_id(&self) -> Uuid {
+        self.user_id
+    }
+
+    /// [`require_org`] against the snapshot: `NotFound` for a non-member,
+    /// `Forbidden` when the role lacks `permission`.
+    pub fn require(&self, org_id: Uuid, permission: Permission) -> ServiceResult<OrgCtx> {
+        let role = *self.roles.get(&org_id).ok_or_else(ServiceError::not_found)?;
+        let ctx = OrgCtx { org_id, user_id: self.user_id, role };
+        ctx.require(permission)?;
+        Ok(ctx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snapshot_authorises_like_the_query_path() {
+        let (user, a, b) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let m = Memberships::new(user, HashMap::from([(a, Role::Member)]));
+        let ctx = m.require(a, Permission::ViewOrganization).unwrap();
+        assert_eq!((ctx.org_id(), ctx.user_id(), ctx.role()), (a, user, Role::Member));
+        assert_eq!(m.require(a, Permission::InviteMembers).unwrap_err().code, domain::ErrorCode::Forbidden);
+        assert_eq!(m.require(b, Permission::ViewOrganization).unwrap_err().code, domain::ErrorCode::NotFound);
+    }
 }

@@ -180,17 +180,6 @@ pub async fn list_open<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResul
 }
 
 /// Invitations still waiting for an answer (not expired).
-pub async fn pending_count<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<u64> {
-    ctx.require(Permission::InviteMembers)?;
-    Ok(invitations::Entity::find()
-        .filter(invitations::Column::OrgId.eq(ctx.org_id()))
-        .filter(invitations::Column::AcceptedAt.is_null())
-        .filter(invitations::Column::RevokedAt.is_null())
-        .filter(invitations::Column::ExpiresAt.gt(now()))
-        .count(db)
-        .await?)
-}
-
 async fn find_in_org<C: ConnectionTrait>(
     db: &C,
     ctx: &OrgCtx,

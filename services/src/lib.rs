@@ -19,7 +19,7 @@ pub mod seed;
 pub mod tokens;
 pub mod users;
 
-pub use authz::{require_org, OrgCtx};
+pub use authz::{require_org, Memberships, OrgCtx};
 pub use error::{ServiceError, ServiceResult};
 
 /// New primary keys are UUIDv7: time-ordered, so indexes stay compact.

@@ -98,6 +98,15 @@ pub(crate) async fn insert_membership<C: ConnectionTrait>(
 
 /// Every organisation the user belongs to, by name.
 pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> ServiceResult<Vec<OrgSummary>> {
+    Ok(memberships_of(db, user_id).await?.0)
+}
+
+/// The user's organisations (sorted by name) and, from the same read, the
+/// [`Memberships`](crate::Memberships) snapshot that authorises the rest of the request.
+pub async fn memberships_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> ServiceResult<(Vec<OrgSummary>, crate::Memberships)> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .find_also_related(organizations::Entity)
@@ -109,7 +118,8 @@ pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> Service
         .map(|(m, o)| Ok(OrgSummary { id: o.id, name: o.name, slug: o.slug, role: parse_role(&m.role)? }))
         .collect::<ServiceResult<Vec<_>>>()?;
     orgs.sort_by_key(|o| o.name.to_lowercase());
-    Ok(orgs)
+    let roles = orgs.iter().map(|o| (o.id, o.role)).collect();
+    Ok((orgs, crate::Memberships::new(user_id, roles)))
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgSummary> {
@@ -166,9 +176,58 @@ pub async fn members<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<
         .collect()
 }
 
-pub async fn member_count<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<u64> {
-    ctx.require(Permission::ViewMembers)?;
-    Ok(memberships::Entity::find().filter(memberships::Column::OrgId.eq(ctx.org_id())).count(db).await?)
+/// What the dashboard shows of an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overview {
+    pub org: OrgSummary,
+    pub member_count: u64,
+    /// Open invitations; `None` for roles that cannot invite.
+    pub pending_invites: Option<u64>,
+}
+
+/// The organisation with its member and pending-invitation counts, in one
+/// query (it runs on every dashboard view; three queries cost three round
+/// trips, each a thread hop with SQLite's driver).
+pub async fn overview<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Overview> {
+    ctx.require(Permission::ViewOrganization)?;
+    let invites = ctx.role().allows(Permission::InviteMembers);
+    let pg = db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    let (p_org, p_now) = if pg { ("$1", "$2") } else { ("?", "?") };
+    let pending = if invites {
+        format!(
+            "(SELECT count(*) FROM invitations i WHERE i.org_id = o.id AND i.accepted_at IS NULL \
+             AND i.revoked_at IS NULL AND i.expires_at > {p_now})"
+        )
+    } else {
+        "NULL".to_string()
+    };
+    let sql = format!(
+        "SELECT o.name, o.slug, (SELECT count(*) FROM memberships m WHERE m.org_id = o.id) AS members, \
+         {pending} AS pending FROM organizations o WHERE o.id = {p_org}"
+    );
+    // SQLite numbers `?` by position: the subquery's comes first.
+    let values: Vec<sea_orm::Value> = match (invites, pg) {
+        (false, _) => vec![ctx.org_id().into()],
+        (true, true) => vec![ctx.org_id().into(), now().into()],
+        (true, false) => vec![now().into(), ctx.org_id().into()],
+    };
+    let row = db
+        .query_one(sea_orm::Statement::from_sql_and_values(db.get_database_backend(), sql, values))
+        .await?
+        .ok_or_else(ServiceError::not_found)?;
+    let count = |col: &str| -> ServiceResult<Option<u64>> {
+        Ok(row.try_get::<Option<i64>>("", col)?.map(|n| n.max(0) as u64))
+    };
+    Ok(Overview {
+        org: OrgSummary {
+            id: ctx.org_id(),
+            name: row.try_get("", "name")?,
+            slug: row.try_get("", "slug")?,
+            role: ctx.role(),
+        },
+        member_count: count("members")?.unwrap_or(0),
+        pending_invites: count("pending")?,
+    })
 }
 
 /// Serialises membership changes within one organisation and re-reads the

@@ -36,8 +36,9 @@ mod imp {
             Err(e) if e.code == ErrorCode::Unauthenticated => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let orgs: Vec<OrgDto> =
-            services::orgs::list_for_user(&ctx.db, user_id).await?.into_iter().map(OrgDto::from).collect();
+        let (orgs, memberships) = services::orgs::memberships_of(&ctx.db, user_id).await?;
+        crate::ssr::RequestMemo::remember(memberships);
+        let orgs: Vec<OrgDto> = orgs.into_iter().map(OrgDto::from).collect();
         let current = user
             .last_org_id
             .and_then(|id| orgs.iter().find(|o| o.id == id).cloned())
@@ -77,6 +78,11 @@ pub async fn login_options() -> Result<LoginSettings, AppError> {
 #[server(client = CsrfClient, input = PostUrl, endpoint = "sign_up")]
 pub async fn sign_up(name: String, email: String, password: String) -> Result<(), AppError> {
     let ctx = crate::ssr::server_ctx()?;
+    // Per IP, counted before the (argon2) work: a script cannot mint
+    // accounts or burn CPU faster than this.
+    if let Some(ip) = crate::ssr::client_ip().await {
+        crate::ssr::limit(&ctx.signup_limiter, &format!("ip:{ip}"), crate::ssr::SIGNUP_MAX_PER_IP)?;
+    }
     let user = services::auth::sign_up(
         &ctx.db,
         services::auth::SignUp { email: &email, name: &name, password: &password, locale: request_locale() },
@@ -87,7 +93,6 @@ pub async fn sign_up(name: String, email: String, password: String) -> Result<()
 
 #[server(client = CsrfClient, input = PostUrl, endpoint = "log_in")]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
-    use domain::ErrorCode;
     let ctx = crate::ssr::server_ctx()?;
     // Key on the normalised address (bounded length); malformed input
     // cannot match an account, so it only counts against the IP.
@@ -98,15 +103,7 @@ pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
         .map(|k| (k, crate::ssr::LOGIN_MAX_PER_ACCOUNT))
         .chain(ip_key.iter().map(|k| (k, crate::ssr::LOGIN_MAX_PER_IP)));
     for (key, max) in keys {
-        if let Err(retry_after) = ctx.login_limiter.attempt(key, max) {
-            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
-                if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
-                    resp.insert_header(http::header::RETRY_AFTER, v);
-                }
-            }
-            return Err(AppError::new(ErrorCode::RateLimited));
-        }
+        crate::ssr::limit(&ctx.login_limiter, key, max)?;
     }
     let user = services::auth::log_in(&ctx.db, &email, &password).await?;
     // Success clears the account's counter (not the IP's).

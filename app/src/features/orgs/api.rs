@@ -33,14 +33,8 @@ pub async fn switch_org(org_id: Uuid) -> Result<OrgDto, AppError> {
 pub async fn org_overview(org_id: Uuid) -> Result<OverviewDto, AppError> {
     use domain::Permission;
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::ViewOrganization).await?;
-    let summary = services::orgs::get(&ctx.db, &org).await?;
-    let member_count = services::orgs::member_count(&ctx.db, &org).await?;
-    let pending_invites = if org.role().allows(Permission::InviteMembers) {
-        Some(services::invitations::pending_count(&ctx.db, &org).await?)
-    } else {
-        None
-    };
-    Ok(OverviewDto { org: summary.into(), member_count, pending_invites })
+    let o = services::orgs::overview(&ctx.db, &org).await?;
+    Ok(OverviewDto { org: o.org.into(), member_count: o.member_count, pending_invites: o.pending_invites })
 }
 
 #[server(client = CsrfClient, endpoint = "leave_org")]
