@@ -654,10 +654,17 @@ impl ProspectRow {
     }
 }
 
+/// Where counting a search's matches stops (see [`ProspectPage::total_capped`]).
+pub const SEARCH_COUNT_CAP: u64 = 1_000;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProspectPage {
     pub rows: Vec<ProspectRow>,
     pub total: u64,
+    /// A search matched more than [`SEARCH_COUNT_CAP`] rows and counting
+    /// stopped there: show "1,000+" (an exact count would read every match).
+    #[serde(default)]
+    pub total_capped: bool,
     pub page: u64,
     pub per_page: u64,
 }

@@ -7,6 +7,7 @@ mod cols;
 mod m0001_accounts;
 mod m0002_agents;
 mod m0003_prospects;
+mod m0004_prospect_search;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_accounts::Migration),
             Box::new(m0002_agents::Migration),
             Box::new(m0003_prospects::Migration),
+            Box::new(m0004_prospect_search::Migration),
         ]
     }
 }

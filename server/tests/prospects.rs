@@ -858,3 +858,70 @@ on_both_backends!(other_organisations_cannot_read_or_change_prospects, |backend:
     assert_eq!((mine["last_name"].as_str(), mine["status"].as_str()), (Some("Secret"), Some("new")));
     assert_eq!(list(&bob, &org_b, "").await["total"], 1);
 });
+
+on_both_backends!(broad_searches_cap_the_count_and_the_index_follows_edits, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    // 2,400 prospects (more than SQLite's index narrows to), all at an "Acme"
+    // company; "Rare" only on every 800th.
+    let mut csv = String::from("first_name,last_name,company,phone,title\n");
+    for i in 0..2400 {
+        let last = if i % 800 == 7 { format!("Rare{i}") } else { format!("Common{i}") };
+        csv.push_str(&format!("P{i},{last},Acme {i},06 12 {i:06},Buyer\n"));
+    }
+    let (s, preview) = owner
+        .rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=big.csv"), "text/csv", csv.into_bytes())
+        .await;
+    assert_eq!(s, 201, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_string();
+    let options = json!({"mapping": preview["suggested"], "duplicates": "skip", "default_region": "FR"});
+    let (s, job) =
+        owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
+    assert_eq!(s, 202, "{job}");
+    let job = wait_for_job(&owner, &org, &id).await;
+    assert_eq!((job["state"].as_str(), job["created"].as_u64()), (Some("succeeded"), Some(2400)), "{job}");
+
+    // No search: the exact count.
+    let all = list(&owner, &org, "per_page=50").await;
+    assert_eq!((all["total"].as_u64(), all["total_capped"].as_bool()), (Some(2400), Some(false)));
+    // A search matching everything stops counting at the cap, still pages.
+    let broad = list(&owner, &org, "search=acme&per_page=50&page=3").await;
+    assert_eq!((broad["total"].as_u64(), broad["total_capped"].as_bool()), (Some(1000), Some(true)));
+    assert_eq!(broad["rows"].as_array().unwrap().len(), 50);
+    // Broad terms under three characters (no trigram) too.
+    assert_eq!(list(&owner, &org, "search=co").await["total_capped"], true);
+    // A selective search is exact.
+    let rare = list(&owner, &org, "search=rare").await;
+    assert_eq!((rare["total"].as_u64(), rare["total_capped"].as_bool()), (Some(3), Some(false)));
+    assert_eq!(list(&owner, &org, "search=rare%20acme").await["total"], 3, "every word must match");
+    assert_eq!(list(&owner, &org, "search=rare%20zebra").await["total"], 0);
+
+    // Edits and deletions reach the search index at once.
+    let first = rare["rows"][0]["id"].as_str().unwrap().to_string();
+    let (s, v) = owner
+        .rest(
+            Method::PATCH,
+            &format!("/orgs/{org}/prospects/{first}"),
+            Some(json!({"last_name": "Zygomorph"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(list(&owner, &org, "search=rare").await["total"], 2);
+    assert_eq!(names(&list(&owner, &org, "search=zygomorph").await), vec!["Zygomorph"]);
+    let (s, v) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospects/bulk"),
+            Some(json!({"selection": {"kind": "ids", "ids": [first]}, "action": "delete"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(list(&owner, &org, "search=zygomorph").await["total"], 0, "deleted rows are not found");
+
+    // Another organisation's rows never count, however the index answers.
+    let other = user(&app, "Mallory", "mallory@example.com").await;
+    let other_org = other.create_org("Other").await;
+    let v = list(&other, &other_org, "search=rare").await;
+    assert_eq!((v["total"].as_u64(), v["rows"].as_array().unwrap().len()), (Some(0), 0));
+});

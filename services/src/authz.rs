@@ -67,7 +67,7 @@ pub async fn require_org<C: ConnectionTrait>(
     Ok(ctx)
 }
 
-/// A user's memberships as read by one query ([`crate::orgs::memberships_of`]).
+/// A user's memberships as read by one query ([`crate::orgs::identity_of`]).
 /// A request that has loaded them (every signed-in page does, for the
 /// organisation switcher) authorises its further calls from this snapshot
 /// instead of re-reading: the same answer one query would give at that

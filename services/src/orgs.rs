@@ -98,15 +98,6 @@ pub(crate) async fn insert_membership<C: ConnectionTrait>(
 
 /// Every organisation the user belongs to, by name.
 pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> ServiceResult<Vec<OrgSummary>> {
-    Ok(memberships_of(db, user_id).await?.0)
-}
-
-/// The user's organisations (sorted by name) and, from the same read, the
-/// [`Memberships`](crate::Memberships) snapshot that authorises the rest of the request.
-pub async fn memberships_of<C: ConnectionTrait>(
-    db: &C,
-    user_id: Uuid,
-) -> ServiceResult<(Vec<OrgSummary>, crate::Memberships)> {
     let rows = memberships::Entity::find()
         .filter(memberships::Column::UserId.eq(user_id))
         .find_also_related(organizations::Entity)
@@ -118,8 +109,42 @@ pub async fn memberships_of<C: ConnectionTrait>(
         .map(|(m, o)| Ok(OrgSummary { id: o.id, name: o.name, slug: o.slug, role: parse_role(&m.role)? }))
         .collect::<ServiceResult<Vec<_>>>()?;
     orgs.sort_by_key(|o| o.name.to_lowercase());
+    Ok(orgs)
+}
+
+/// The signed-in user, their organisations (sorted by name) and the
+/// [`Memberships`](crate::Memberships) snapshot, in one query: every signed-in
+/// page starts with it. `Unauthenticated` when the user no longer exists.
+pub async fn identity_of<C: ConnectionTrait>(
+    db: &C,
+    user_id: Uuid,
+) -> ServiceResult<(users::Model, Vec<OrgSummary>, crate::Memberships)> {
+    use sea_orm::{FromQueryResult, Statement};
+    let p = if db.get_database_backend() == sea_orm::DbBackend::Postgres { "$1" } else { "?" };
+    // Organisation columns are aliased so `u.*` keeps the user's names.
+    let sql = format!(
+        "SELECT u.*, m.role AS m_role, o.id AS o_id, o.name AS o_name, o.slug AS o_slug \
+         FROM users u LEFT JOIN memberships m ON m.user_id = u.id \
+         LEFT JOIN organizations o ON o.id = m.org_id WHERE u.id = {p}"
+    );
+    let rows = db
+        .query_all(Statement::from_sql_and_values(db.get_database_backend(), sql, [user_id.into()]))
+        .await?;
+    let first = rows.first().ok_or_else(|| ServiceError::new(ErrorCode::Unauthenticated))?;
+    let user = users::Model::from_query_result(first, "")?;
+    let mut orgs = Vec::new();
+    for r in &rows {
+        let Some(id) = r.try_get::<Option<Uuid>>("", "o_id")? else { continue };
+        orgs.push(OrgSummary {
+            id,
+            name: r.try_get("", "o_name")?,
+            slug: r.try_get("", "o_slug")?,
+            role: parse_role(&r.try_get::<String>("", "m_role")?)?,
+        });
+    }
+    orgs.sort_by_key(|o| o.name.to_lowercase());
     let roles = orgs.iter().map(|o| (o.id, o.role)).collect();
-    Ok((orgs, crate::Memberships::new(user_id, roles)))
+    Ok((user, orgs, crate::Memberships::new(user_id, roles)))
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgSummary> {

@@ -436,12 +436,12 @@ pub async fn update(
 /// One page of the list.
 pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &ListQuery) -> ServiceResult<ProspectPage> {
     ctx.require(Permission::UseWorkspace)?;
-    let cond = filter_condition(db, ctx, &q.filter).await?;
-    let (models, total) = query::page(db, cond, q).await?;
+    let (cond, cap_count) = query::filter_plan(db, ctx, &q.filter).await?;
+    let (models, total, total_capped) = query::page(db, cond, cap_count, q).await?;
     let owners: Vec<Uuid> = models.iter().filter_map(|m| m.owner_id).collect();
     let names = user_names(db, &owners).await?;
     let rows = models.into_iter().map(|m| row_of(m, &names)).collect();
-    Ok(ProspectPage { rows, total, page: q.page(), per_page: q.per_page() })
+    Ok(ProspectPage { rows, total, total_capped, page: q.page(), per_page: q.per_page() })
 }
 
 /// Every tag in use in the organisation, with how many prospects carry it

@@ -2,7 +2,7 @@
 //! export, so "every row matching the filter" means the same thing in all three).
 
 use domain::data_schema::FieldKind;
-use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey};
+use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey, SEARCH_COUNT_CAP};
 use domain::ErrorCode;
 use entity::prospects;
 use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
@@ -67,24 +67,47 @@ fn like_pattern(term: &str) -> String {
     p
 }
 
+/// Above this many candidates from SQLite's trigram index, a search is
+/// "dense": walking the table in sort order finds a page sooner than
+/// fetching every candidate, and the count is capped.
+const FTS_MAX_CANDIDATES: i64 = 2_000;
+
 /// The WHERE clause for `filter` in the caller's organisation (live rows only).
 pub async fn filter_condition<C: ConnectionTrait>(
     db: &C,
     ctx: &OrgCtx,
     filter: &ProspectFilter,
 ) -> ServiceResult<Condition> {
+    Ok(filter_plan(db, ctx, filter).await?.0)
+}
+
+/// The WHERE clause, and whether counting its matches should stop at
+/// [`SEARCH_COUNT_CAP`] (a search whose matches no index narrows down).
+pub(crate) async fn filter_plan<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    filter: &ProspectFilter,
+) -> ServiceResult<(Condition, bool)> {
     let mut cond = Condition::all()
         .add(prospects::Column::OrgId.eq(ctx.org_id()))
         .add(prospects::Column::DeletedAt.is_null());
     let pg = db.get_database_backend() == DbBackend::Postgres;
-    for term in search_terms(&filter.search) {
+    let terms = search_terms(&filter.search);
+    let mut cap_count = !terms.is_empty();
+    if !pg {
+        if let Some(narrow) = fts_candidates(db, &terms).await? {
+            cond = cond.add(narrow);
+            cap_count = false;
+        }
+    }
+    for term in terms {
         cond = cond.add(if pg {
             // LIKE, so the trigram index can answer it.
             Expr::col(prospects::Column::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\'))
         } else {
-            // SQLite scans either way; `instr` is a plain substring search,
-            // several times cheaper than LIKE's pattern matcher. The text and
-            // the term are both folded already, so case needs no handling.
+            // The exact test (the FTS narrowing above is only a pre-filter).
+            // `instr` is a plain substring search, several times cheaper
+            // than LIKE's pattern matcher; text and term are both folded.
             Expr::cust_with_values("instr(search_text, ?) > 0", [Value::String(Some(Box::new(term)))])
         });
     }
@@ -107,7 +130,40 @@ pub async fn filter_condition<C: ConnectionTrait>(
     if let Some((key, value)) = &filter.custom {
         cond = cond.add(custom_condition(db, ctx, key, value).await?);
     }
-    Ok(cond)
+    Ok((cond, cap_count))
+}
+
+/// SQLite: when the trigram index (m0004) narrows the search to a few
+/// candidates, the condition `rowid IN (candidates)`. `None` when it cannot
+/// help: no term of three characters or more (a trigram), terms with LIKE
+/// wildcards (the index ignores LIKE … ESCAPE), or too many candidates. The
+/// probe stops at the threshold, so it costs a few milliseconds at most.
+async fn fts_candidates<C: ConnectionTrait>(db: &C, terms: &[String]) -> ServiceResult<Option<SimpleExpr>> {
+    let usable: Vec<&String> =
+        terms.iter().filter(|t| t.chars().count() >= 3 && !t.contains(['%', '_', '\\'])).collect();
+    if usable.is_empty() {
+        return Ok(None);
+    }
+    let where_ = vec!["search_text LIKE ?"; usable.len()].join(" AND ");
+    let patterns: Vec<Value> =
+        usable.iter().map(|t| Value::String(Some(Box::new(format!("%{t}%"))))).collect();
+    let probe = format!(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM prospects_fts WHERE {where_} LIMIT {})",
+        FTS_MAX_CANDIDATES + 1
+    );
+    let n: i64 = db
+        .query_one(sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, probe, patterns.clone()))
+        .await?
+        .map(|r| r.try_get("", "n"))
+        .transpose()?
+        .unwrap_or(0);
+    if n > FTS_MAX_CANDIDATES {
+        return Ok(None);
+    }
+    Ok(Some(Expr::cust_with_values(
+        format!("rowid IN (SELECT rowid FROM prospects_fts WHERE {where_})"),
+        patterns,
+    )))
 }
 
 /// `custom.<key> = value`, compared by the field's type. The key is a
@@ -153,12 +209,14 @@ async fn custom_condition<C: ConnectionTrait>(
     })
 }
 
-/// One sorted page and the total count for `cond`.
+/// One sorted page and the total count for `cond` (stopped at
+/// [`SEARCH_COUNT_CAP`] + 1 when `cap_count`; the flag says it was reached).
 pub(crate) async fn page<C: ConnectionTrait>(
     db: &C,
     cond: Condition,
+    cap_count: bool,
     q: &ListQuery,
-) -> ServiceResult<(Vec<prospects::Model>, u64)> {
+) -> ServiceResult<(Vec<prospects::Model>, u64, bool)> {
     let order = if q.descending { Order::Desc } else { Order::Asc };
     let col = match q.sort {
         SortKey::CreatedAt => prospects::Column::CreatedAt,
@@ -168,7 +226,12 @@ pub(crate) async fn page<C: ConnectionTrait>(
         SortKey::Status => prospects::Column::Status,
     };
     let base = prospects::Entity::find().filter(cond);
-    let total = base.clone().count(db).await?;
+    let (total, capped) = if cap_count {
+        let n = capped_count(db, base.clone()).await?;
+        (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
+    } else {
+        (base.clone().count(db).await?, false)
+    };
     let per_page = q.per_page();
     let rows = base
         .order_by(col, order.clone())
@@ -178,7 +241,23 @@ pub(crate) async fn page<C: ConnectionTrait>(
         .limit(per_page)
         .all(db)
         .await?;
-    Ok((rows, total))
+    Ok((rows, total, capped))
+}
+
+/// `count(*)` over at most `SEARCH_COUNT_CAP + 1` rows: the scan stops there.
+async fn capped_count<C: ConnectionTrait>(
+    db: &C,
+    base: sea_orm::Select<prospects::Entity>,
+) -> ServiceResult<u64> {
+    use sea_orm::sea_query::{Alias, Query};
+    use sea_orm::QueryTrait;
+    let mut inner = base.select_only().expr(Expr::val(1)).limit(SEARCH_COUNT_CAP + 1).into_query();
+    let stmt = Query::select()
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .from_subquery(std::mem::take(&mut inner), Alias::new("matches"))
+        .to_owned();
+    let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
 }
 
 #[cfg(test)]

@@ -30,13 +30,12 @@ mod imp {
             Err(e) => return Err(e),
         };
         let ctx = server_ctx()?;
-        let user = match services::users::find(&ctx.db, user_id).await {
-            Ok(u) => u,
+        let (user, orgs, memberships) = match services::orgs::identity_of(&ctx.db, user_id).await {
+            Ok(found) => found,
             // The account was deleted under a live session: treat as logged out.
             Err(e) if e.code == ErrorCode::Unauthenticated => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let (orgs, memberships) = services::orgs::memberships_of(&ctx.db, user_id).await?;
         crate::ssr::RequestMemo::remember(memberships);
         let orgs: Vec<OrgDto> = orgs.into_iter().map(OrgDto::from).collect();
         let current = user

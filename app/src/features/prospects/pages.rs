@@ -146,7 +146,13 @@ pub fn ProspectsPage() -> impl IntoView {
     let confirm_delete = RwSignal::new(false);
     let page_rows = move || rows.get().and_then(|r| r.ok()).map(|p| p.rows).unwrap_or_default();
     let total = move || rows.get().and_then(|r| r.ok()).map(|p| p.total).unwrap_or(0);
+    // A broad search stops counting at SEARCH_COUNT_CAP: shown as "1,000+".
+    let capped = move || rows.get().and_then(|r| r.ok()).is_some_and(|p| p.total_capped);
+    let count_label = move |n: u64, capped: bool| {
+        format!("{}{}", crate::format::integer(locale.get(), n as i64), if capped { "+" } else { "" })
+    };
     let selected_count = move || if all_matching.get() { total() } else { selected.get().len() as u64 };
+    let selected_label = move || count_label(selected_count(), all_matching.get() && capped());
 
     let toggle_sort = move |key: SortKey| {
         if sort.get_untracked() == key {
@@ -331,10 +337,10 @@ pub fn ProspectsPage() -> impl IntoView {
 
             <Show when=move || { selected_count() > 0 }>
                 <div class="flex flex-wrap items-center gap-2 rounded-md bg-indigo-50 p-2 text-sm dark:bg-indigo-950" data-testid="bulk-bar">
-                    <span class="font-semibold" data-testid="selected-count">{move || t_string!(i18n, prospects.selected, count = selected_count()).to_string()}</span>
+                    <span class="font-semibold" data-testid="selected-count">{move || t_string!(i18n, prospects.selected, count = selected_label()).to_string()}</span>
                     <Show when=move || { !all_matching.get() && (selected.get().len() as u64) < total() }>
                         <button type="button" class="text-indigo-700 underline dark:text-indigo-300" data-testid="select-all-matching"
-                            on:click=move |_| all_matching.set(true)>{move || t_string!(i18n, prospects.select_all_matching, count = total()).to_string()}</button>
+                            on:click=move |_| all_matching.set(true)>{move || t_string!(i18n, prospects.select_all_matching, count = count_label(total(), capped())).to_string()}</button>
                     </Show>
                     <select class=CONTROL data-testid="bulk-status" aria-label=move || t_string!(i18n, prospects.set_status).to_string()
                         prop:value=move || bulk_status.get()
@@ -392,6 +398,7 @@ pub fn ProspectsPage() -> impl IntoView {
                         let pages = p.total.div_ceil(p.per_page.max(1)).max(1);
                         let page_now = p.page;
                         let total_n = p.total;
+                        let more = p.total_capped;
                         view! {
                             <div class="overflow-x-auto rounded-lg ring-1 ring-slate-200 dark:ring-slate-700">
                                 <table class="min-w-full divide-y divide-slate-200 text-sm dark:divide-slate-700" data-testid="prospect-table">
@@ -415,7 +422,7 @@ pub fn ProspectsPage() -> impl IntoView {
                                 </table>
                             </div>
                             <nav class="flex items-center justify-between text-sm" aria-label="pagination">
-                                <span data-testid="page-info">{move || t_string!(i18n, prospects.page_of, page = page_now, pages = pages, total = crate::format::integer(locale.get(), total_n as i64)).to_string()}</span>
+                                <span data-testid="page-info">{move || t_string!(i18n, prospects.page_of, page = page_now, pages = count_label(pages, more), total = count_label(total_n, more)).to_string()}</span>
                                 <div class="flex items-center gap-2">
                                     <select class=CONTROL aria-label=move || t_string!(i18n, prospects.per_page).to_string()
                                         prop:value=move || per_page.get().to_string()
@@ -424,7 +431,7 @@ pub fn ProspectsPage() -> impl IntoView {
                                     </select>
                                     <Button variant=ButtonVariant::Secondary disabled=Signal::derive(move || { page_now <= 1 }) attr:data-testid="prev-page"
                                         on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>{t!(i18n, common.previous)}</Button>
-                                    <Button variant=ButtonVariant::Secondary disabled=Signal::derive(move || { page_now >= pages }) attr:data-testid="next-page"
+                                    <Button variant=ButtonVariant::Secondary disabled=Signal::derive(move || { page_now >= pages && !more }) attr:data-testid="next-page"
                                         on:click=move |_| page.update(|p| *p += 1)>{t!(i18n, common.next)}</Button>
                                 </div>
                             </nav>
@@ -434,7 +441,7 @@ pub fn ProspectsPage() -> impl IntoView {
             </Transition>
 
             <Dialog open=confirm_delete title=Signal::derive(move || t_string!(i18n, prospects.delete_title).to_string())>
-                <p class="mb-4 text-sm">{move || t_string!(i18n, prospects.delete_body, count = selected_count()).to_string()}</p>
+                <p class="mb-4 text-sm">{move || t_string!(i18n, prospects.delete_body, count = selected_label()).to_string()}</p>
                 <div class="flex justify-end gap-2">
                     <Button variant=ButtonVariant::Secondary on:click=move |_| confirm_delete.set(false)>{t!(i18n, common.cancel)}</Button>
                     <Button variant=ButtonVariant::Danger attr:data-testid="confirm-bulk-delete" on:click=move |_| { run_bulk(BulkAction::Delete); confirm_delete.set(false); }>{t!(i18n, prospects.delete)}</Button>
