@@ -45,7 +45,7 @@ test('gallery components work', async ({ page }) => {
   await expect(page.getByTestId('gallery-tab-panel')).toHaveText('Panel 2');
 
   // Table: sorting by score descending puts the highest score first; pages.
-  const table = page.getByTestId('gallery-table');
+  const table = page.getByTestId('gallery-datatable');
   const firstName = table.locator('tbody tr').first().locator('td').first();
   await expect(firstName).toHaveText('Ada');
   await table.getByRole('button', { name: 'Sort by Score' }).click();

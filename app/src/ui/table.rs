@@ -158,7 +158,7 @@ where
                                 {crate::i18n::t!(i18n, common.previous)}
                             </button>
                             <span>{crate::i18n::t!(i18n, common.page_of, page = current + 1, pages = pages)}</span>
-                            <button type="button" class="rounded px-2 py-1 hover:bg-slate-100 disabled:opacity-40 dark:hover:bg-slate-800" disabled=current + 1 >= pages on:click=move |_| page.update(|p| *p += 1)>
+                            <button type="button" class="rounded px-2 py-1 hover:bg-slate-100 disabled:opacity-40 dark:hover:bg-slate-800" disabled={current + 1 >= pages} on:click=move |_| page.update(|p| *p += 1)>
                                 {crate::i18n::t!(i18n, common.next)}
                             </button>
                         </nav>

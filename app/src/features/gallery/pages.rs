@@ -160,7 +160,7 @@ pub fn GalleryPage() -> impl IntoView {
 
             <Section id="table" title=Signal::derive(move || t_string!(i18n, gallery.table).to_string())>
                 <div class="w-full">
-                    <DataTable rows=Signal::derive(samples) columns=columns page_size=5 testid="gallery-table"
+                    <DataTable rows=Signal::derive(samples) columns=columns page_size=5 testid="gallery-datatable"
                         caption=Signal::derive(move || t_string!(i18n, gallery.table_caption).to_string())/>
                 </div>
             </Section>
