@@ -220,16 +220,29 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
         c.get(&format!("/orgs/{org}/prospects?search={}", urlencode(q))).await;
     }
     let mut times = Vec::new();
+    let mut by_query = vec![Vec::new(); queries.len()];
     for round in 0..14 {
-        for q in &queries {
+        for (i, q) in queries.iter().enumerate() {
             let t = Instant::now();
             let (s, _) =
                 c.get(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1)).await;
-            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            times.push(ms);
+            by_query[i].push(ms);
             assert_eq!(s, 200);
         }
     }
     report("search (15 kinds of query, page of 50)", times);
+    // Which kinds are slow: the median of each.
+    let medians: Vec<String> = queries
+        .iter()
+        .zip(by_query.iter_mut())
+        .map(|(q, v)| {
+            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+            format!("{q:?} {:.1}", pct(v, 0.5))
+        })
+        .collect();
+    println!("    per query (median ms): {}", medians.join(", "));
 
     // ---- filtered, sorted pages ----
     let mut times = Vec::new();
