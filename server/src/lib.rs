@@ -100,7 +100,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .with_secure(config.cookie_secure)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)));
 
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let ctx_for_pages = state.server_ctx.clone();
     let router = Router::new()
         .leptos_routes_with_context(&state, routes, move || provide_context(ctx_for_pages.clone()), {
@@ -127,6 +127,18 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
                 .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO)),
         );
     Ok((router, state))
+}
+
+/// The app's routes, generated once per process. Leptos generates them by
+/// rendering the app with resource loading suppressed through a
+/// process-global flag (`SuppressResourceLoad`): while that runs, every page
+/// being rendered anywhere in the process waits forever for its data. A
+/// server builds its router once, before serving, so this only bit when
+/// one process builds several (the integration tests: about one run in
+/// three hung a page for the 20 s client timeout).
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> axum::response::Response {
