@@ -98,18 +98,7 @@ pub(crate) async fn insert_membership<C: ConnectionTrait>(
 
 /// Every organisation the user belongs to, by name.
 pub async fn list_for_user<C: ConnectionTrait>(db: &C, user_id: Uuid) -> ServiceResult<Vec<OrgSummary>> {
-    let rows = memberships::Entity::find()
-        .filter(memberships::Column::UserId.eq(user_id))
-        .find_also_related(organizations::Entity)
-        .all(db)
-        .await?;
-    let mut orgs = rows
-        .into_iter()
-        .filter_map(|(m, o)| o.map(|o| (m, o)))
-        .map(|(m, o)| Ok(OrgSummary { id: o.id, name: o.name, slug: o.slug, role: parse_role(&m.role)? }))
-        .collect::<ServiceResult<Vec<_>>>()?;
-    orgs.sort_by_key(|o| o.name.to_lowercase());
-    Ok(orgs)
+    Ok(identity_of(db, user_id).await?.1)
 }
 
 /// The signed-in user, their organisations (sorted by name) and the
