@@ -3,8 +3,10 @@
 //!
 //! On SQLite the store also keeps the records it has read or written in
 //! memory. SQLite means one server process (the embedded default), and every
-//! write goes through this store, so the cache is exact: a logout deletes
-//! the entry before it answers. It spares every page view a database round
+//! write goes through this store, so the cache is exact: only loads fill it,
+//! every write empties the entry (before and after the database write), and
+//! a load that raced a write does not store what it read (a write counter
+//! moved meanwhile) — so a logout is never undone by a concurrent page view. It spares every page view a database round
 //! trip (a thread hop in sqlx's SQLite driver). On PostgreSQL, where several
 //! nodes may share the table, every load goes to the database.
 
@@ -28,10 +30,18 @@ enum Backend {
     Postgres(PostgresStore),
 }
 
+#[derive(Debug, Default)]
+struct Cache {
+    records: HashMap<Id, Record>,
+    /// Bumped by every write: a load keeps what it read only if no write
+    /// happened while it was reading.
+    writes: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct DbSessionStore {
     backend: Backend,
-    cache: Option<Arc<Mutex<HashMap<Id, Record>>>>,
+    cache: Option<Arc<Mutex<Cache>>>,
 }
 
 impl DbSessionStore {
@@ -54,84 +64,99 @@ impl DbSessionStore {
         })
     }
 
-    fn cached(&self, id: &Id) -> Option<Record> {
-        let cache = self.cache.as_ref()?.lock().unwrap_or_else(|p| p.into_inner());
-        cache.get(id).filter(|r| r.expiry_date > OffsetDateTime::now_utc()).cloned()
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, Cache>> {
+        self.cache.as_ref().map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn remember(&self, record: &Record) {
-        let Some(cache) = &self.cache else { return };
-        let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHE_MAX && !cache.contains_key(&record.id) {
+    /// A live cached record, or the write count to hand to [`Self::remember`].
+    fn cached(&self, id: &Id) -> Result<Record, Option<u64>> {
+        let Some(cache) = self.lock() else { return Err(None) };
+        match cache.records.get(id).filter(|r| r.expiry_date > OffsetDateTime::now_utc()) {
+            Some(r) => Ok(r.clone()),
+            None => Err(Some(cache.writes)),
+        }
+    }
+
+    /// Keeps `record`, read when the write count was `writes`, unless a
+    /// write has happened since.
+    fn remember(&self, writes: u64, record: &Record) {
+        let Some(mut cache) = self.lock() else { return };
+        if cache.writes != writes {
+            return;
+        }
+        if cache.records.len() >= CACHE_MAX && !cache.records.contains_key(&record.id) {
             let now = OffsetDateTime::now_utc();
-            cache.retain(|_, r| r.expiry_date > now);
-            if cache.len() >= CACHE_MAX {
-                cache.clear();
+            cache.records.retain(|_, r| r.expiry_date > now);
+            if cache.records.len() >= CACHE_MAX {
+                cache.records.clear();
             }
         }
-        cache.insert(record.id, record.clone());
+        cache.records.insert(record.id, record.clone());
     }
 
     fn forget(&self, id: &Id) {
-        if let Some(cache) = &self.cache {
-            cache.lock().unwrap_or_else(|p| p.into_inner()).remove(id);
+        if let Some(mut cache) = self.lock() {
+            cache.records.remove(id);
+            cache.writes += 1;
         }
     }
 
     #[cfg(test)]
     fn cached_len(&self) -> usize {
-        self.cache.as_ref().map_or(0, |c| c.lock().unwrap().len())
+        self.lock().map_or(0, |c| c.records.len())
     }
 }
 
 #[async_trait]
 impl SessionStore for DbSessionStore {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.create(record).await?,
-            Backend::Postgres(s) => s.create(record).await?,
-        }
-        self.remember(record);
-        Ok(())
+        let res = match &self.backend {
+            Backend::Sqlite(s) => s.create(record).await,
+            Backend::Postgres(s) => s.create(record).await,
+        };
+        self.forget(&record.id);
+        res
     }
     async fn save(&self, record: &Record) -> session_store::Result<()> {
-        // Forget first: if the write fails, the next load reads the database.
         self.forget(&record.id);
-        match &self.backend {
-            Backend::Sqlite(s) => s.save(record).await?,
-            Backend::Postgres(s) => s.save(record).await?,
-        }
-        self.remember(record);
-        Ok(())
+        let res = match &self.backend {
+            Backend::Sqlite(s) => s.save(record).await,
+            Backend::Postgres(s) => s.save(record).await,
+        };
+        self.forget(&record.id);
+        res
     }
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        if let Some(hit) = self.cached(id) {
-            return Ok(Some(hit));
-        }
+        let writes = match self.cached(id) {
+            Ok(hit) => return Ok(Some(hit)),
+            Err(writes) => writes,
+        };
         let loaded = match &self.backend {
             Backend::Sqlite(s) => s.load(id).await?,
             Backend::Postgres(s) => s.load(id).await?,
         };
-        if let Some(r) = &loaded {
-            self.remember(r);
+        if let (Some(writes), Some(r)) = (writes, &loaded) {
+            self.remember(writes, r);
         }
         Ok(loaded)
     }
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         self.forget(id);
-        match &self.backend {
+        let res = match &self.backend {
             Backend::Sqlite(s) => s.delete(id).await,
             Backend::Postgres(s) => s.delete(id).await,
-        }
+        };
+        self.forget(id);
+        res
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for DbSessionStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
-        if let Some(cache) = &self.cache {
+        if let Some(mut cache) = self.lock() {
             let now = OffsetDateTime::now_utc();
-            cache.lock().unwrap_or_else(|p| p.into_inner()).retain(|_, r| r.expiry_date > now);
+            cache.records.retain(|_, r| r.expiry_date > now);
         }
         match &self.backend {
             Backend::Sqlite(s) => s.delete_expired().await,
@@ -202,11 +227,27 @@ mod tests {
         let mut old = record(10);
         store.create(&mut old).await.unwrap();
         old.expiry_date = OffsetDateTime::now_utc() - time::Duration::seconds(1);
-        store.remember(&old);
+        let writes = store.cached(&old.id).unwrap_err().unwrap();
+        store.remember(writes, &old);
         db.execute_unprepared("DELETE FROM sessions").await.unwrap();
         assert_eq!(store.load(&old.id).await.unwrap(), None);
         store.delete_expired().await.unwrap();
         assert_eq!(store.cached_len(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_load_that_raced_a_logout_does_not_cache_what_it_read() {
+        let (store, _db, _dir) = store().await;
+        let mut r = record(10);
+        store.create(&mut r).await.unwrap();
+        // A page view missed the cache and read the row…
+        let writes = store.cached(&r.id).unwrap_err().unwrap();
+        // …while the same session logged out…
+        store.delete(&r.id).await.unwrap();
+        // …so what it read is not kept.
+        store.remember(writes, &r);
+        assert_eq!(store.cached_len(), 0);
+        assert_eq!(store.load(&r.id).await.unwrap(), None);
     }
 
     #[tokio::test]
