@@ -23,9 +23,17 @@ pub use shell::{shell, App};
 /// Hydrates the server-rendered page (called by the `frontend` crate).
 #[cfg(feature = "hydrate")]
 pub fn hydrate() {
-    leptos::mount::hydrate_body(App);
-    // A flag for end-to-end tests (and curious humans) that hydration ran.
-    if let Some(w) = web_sys::window() {
-        let _ = js_sys::Reflect::set(&w, &"__handooHydrated".into(), &true.into());
-    }
+    // Like `leptos::mount::hydrate_lazy`: a server-rendered page may be a
+    // lazy route whose chunk must load before its DOM can be hydrated, so
+    // hydration is async. The flag is set once it is done, for end-to-end
+    // tests (and curious humans).
+    wasm_bindgen_futures::spawn_local(async {
+        let owner =
+            leptos::mount::hydrate_from_async(leptos::prelude::document().body().expect("a <body>"), App)
+                .await;
+        owner.forget();
+        if let Some(w) = web_sys::window() {
+            let _ = js_sys::Reflect::set(&w, &"__handooHydrated".into(), &true.into());
+        }
+    });
 }

@@ -1,6 +1,14 @@
+//! The route table. The signed-in shell (`AppLayout`) and the dashboard are
+//! in the main wasm bundle: they are what every visit starts with. Every
+//! other page is a lazy route: with `cargo leptos build --split` its code is
+//! cut into its own chunk, fetched when the page is first visited (and
+//! preloaded by a `modulepreload` link when the server renders that page),
+//! so the first load does not pay for the prospects table, the agent editor
+//! or the playground. Without `--split` the same routes simply load eagerly.
+
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::features::{
     account, agents, audit, auth, gallery, invitations, members, orgs, playground, prospects, providers,
@@ -13,30 +21,71 @@ pub fn AppRoutes() -> impl IntoView {
     view! {
         <Routes fallback=NotFound>
             <Route path=path!("/") view=|| view! { <Redirect path="/app"/> }/>
-            <Route path=path!("/login") view=auth::pages::LoginPage/>
-            <Route path=path!("/signup") view=auth::pages::SignupPage/>
-            <Route path=path!("/dev-login") view=auth::pages::DevLoginPage/>
-            <Route path=path!("/invite/:token") view=invitations::pages::InvitePage/>
-            <Route path=path!("/dev/gallery") view=gallery::pages::GalleryPage/>
+            <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+            <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()}/>
+            <Route path=path!("/dev-login") view={Lazy::<DevLoginRoute>::new()}/>
+            <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
+            <Route path=path!("/dev/gallery") view={Lazy::<GalleryRoute>::new()}/>
             <ParentRoute path=path!("/app") view=AppLayout>
                 <Route path=path!("") view=orgs::pages::DashboardPage/>
-                <Route path=path!("orgs/new") view=orgs::pages::NewOrgPage/>
-                <Route path=path!("settings") view=orgs::pages::OrgSettingsPage/>
-                <Route path=path!("settings/providers") view=providers::pages::ProvidersPage/>
-                <Route path=path!("agents") view=agents::pages::AgentsPage/>
-                <Route path=path!("agents/new") view=agents::editor::AgentEditorPage/>
-                <Route path=path!("agents/:id") view=agents::editor::AgentEditorPage/>
-                <Route path=path!("agents/:id/playground") view=playground::pages::PlaygroundPage/>
-                <Route path=path!("prospects") view=prospects::pages::ProspectsPage/>
-                <Route path=path!("prospects/import") view=prospects::import_page::ImportPage/>
-                <Route path=path!("prospects/:id") view=prospects::detail::ProspectPage/>
-                <Route path=path!("settings/prospects") view=prospects::settings::ProspectSettingsPage/>
-                <Route path=path!("members") view=members::pages::MembersPage/>
-                <Route path=path!("audit") view=audit::pages::AuditPage/>
-                <Route path=path!("account") view=account::pages::AccountPage/>
+                <Route path=path!("orgs/new") view={Lazy::<NewOrgRoute>::new()}/>
+                <Route path=path!("settings") view={Lazy::<OrgSettingsRoute>::new()}/>
+                <Route path=path!("settings/providers") view={Lazy::<ProvidersRoute>::new()}/>
+                <Route path=path!("agents") view={Lazy::<AgentsRoute>::new()}/>
+                <Route path=path!("agents/new") view={Lazy::<AgentEditorRoute>::new()}/>
+                <Route path=path!("agents/:id") view={Lazy::<AgentEditorRoute>::new()}/>
+                <Route path=path!("agents/:id/playground") view={Lazy::<PlaygroundRoute>::new()}/>
+                <Route path=path!("prospects") view={Lazy::<ProspectsRoute>::new()}/>
+                <Route path=path!("prospects/import") view={Lazy::<ImportRoute>::new()}/>
+                <Route path=path!("prospects/:id") view={Lazy::<ProspectRoute>::new()}/>
+                <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
+                <Route path=path!("members") view={Lazy::<MembersRoute>::new()}/>
+                <Route path=path!("audit") view={Lazy::<AuditRoute>::new()}/>
+                <Route path=path!("account") view={Lazy::<AccountRoute>::new()}/>
             </ParentRoute>
         </Routes>
     }
+}
+
+/// Declares a lazy route rendering one page component. The pages load their
+/// own data (resources in the component), so the route's data half is empty.
+macro_rules! lazy_page {
+    ($($route:ident => $($module:ident)::+, $page:ident;)*) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                use $($module)::+::$page;
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_page! {
+    LoginRoute => auth::pages, LoginPage;
+    SignupRoute => auth::pages, SignupPage;
+    DevLoginRoute => auth::pages, DevLoginPage;
+    InviteRoute => invitations::pages, InvitePage;
+    GalleryRoute => gallery::pages, GalleryPage;
+    NewOrgRoute => orgs::pages, NewOrgPage;
+    OrgSettingsRoute => orgs::pages, OrgSettingsPage;
+    ProvidersRoute => providers::pages, ProvidersPage;
+    AgentsRoute => agents::pages, AgentsPage;
+    AgentEditorRoute => agents::editor, AgentEditorPage;
+    PlaygroundRoute => playground::pages, PlaygroundPage;
+    ProspectsRoute => prospects::pages, ProspectsPage;
+    ImportRoute => prospects::import_page, ImportPage;
+    ProspectRoute => prospects::detail, ProspectPage;
+    ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
+    MembersRoute => members::pages, MembersPage;
+    AuditRoute => audit::pages, AuditPage;
+    AccountRoute => account::pages, AccountPage;
 }
 
 #[component]

@@ -743,7 +743,7 @@ on_both_backends!(export_streams_the_filter_with_consent, |backend: Backend| asy
     owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
     assert_eq!(wait_for_job(&owner, &org, &id).await["created"], 2500);
     let (_, p) = create(&owner, &org, json!({"first_name": "=HYPERLINK(\"http://x\")", "last_name": "Evil", "email": "evil@x.fr", "status": "interested"})).await;
-    let evil = p["id"].as_str().unwrap();
+    let evil = p["id"].as_str().unwrap_or_else(|| panic!("create failed: {p}"));
     owner
         .rest(
             Method::POST,

@@ -740,7 +740,12 @@ pub async fn start(
 ) -> ServiceResult<ImportJob> {
     ctx.require(Permission::UseWorkspace)?;
     let m = find_import(db, ctx, id).await?;
-    if m.data.is_none() {
+    // A job already running (or done) is refused before its options are
+    // checked: a second start racing the first would otherwise report the
+    // custom fields the first one just created as duplicates. The claim
+    // below stays the atomic guard.
+    let startable = [JobState::Pending.as_str(), JobState::Failed.as_str()].contains(&m.state.as_str());
+    if m.data.is_none() || !startable {
         return Err(ServiceError::new(ErrorCode::ImportNotReady));
     }
     // Refuse bad options now, with a clear error, rather than in the job.
