@@ -2,17 +2,22 @@
 // the dashboard loads without any page chunk, a page's chunk is fetched the
 // first time it is visited client-side, and a lazy page rendered by the
 // server hydrates once its chunk has loaded.
-import { test, expect, Request } from '@playwright/test';
+import { test, expect, Page } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
 
-const isPageChunk = (r: Request) => /\/pkg\/split_.*\.wasm$/.test(new URL(r.url()).pathname);
+/** Records, from now on, every page chunk (`/pkg/split_*.wasm`) the page requests. */
+function recordPageChunks(page: Page): string[] {
+  const chunks: string[] = [];
+  page.on('request', (r) => {
+    const path = new URL(r.url()).pathname;
+    if (/\/pkg\/split_.*\.wasm$/.test(path)) chunks.push(path);
+  });
+  return chunks;
+}
 
 test('the dashboard loads no page chunk; navigating fetches the page chunk on demand', async ({ page }) => {
   await newOwner(page, 'Split');
-  const chunks: string[] = [];
-  page.on('request', (r) => {
-    if (isPageChunk(r)) chunks.push(new URL(r.url()).pathname);
-  });
+  const chunks = recordPageChunks(page);
 
   await page.goto('/app');
   await waitHydrated(page);
@@ -39,10 +44,7 @@ test('the dashboard loads no page chunk; navigating fetches the page chunk on de
 
 test('a lazy page rendered by the server hydrates after its chunk loads', async ({ page }) => {
   await newOwner(page, 'SplitSSR');
-  const chunks: string[] = [];
-  page.on('request', (r) => {
-    if (isPageChunk(r)) chunks.push(new URL(r.url()).pathname);
-  });
+  const chunks = recordPageChunks(page);
   await page.goto('/app/members');
   await waitHydrated(page);
   // Interactive: the invite form submits through the hydrated handler (a
