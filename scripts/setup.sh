@@ -19,7 +19,7 @@ step() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
 # disk fails the build halfway ("No space left on device"). Below this much
 # free space, drop what is cheapest to rebuild first (incremental state), then
 # the whole cache: a cold build is slower but finishes.
-MIN_FREE_GB="${HANDOO_MIN_FREE_GB:-20}"
+MIN_FREE_GB="${HANDOO_MIN_FREE_GB:-30}"
 free_gb() { df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 { print int($4 / 1048576) }'; }
 if [ "$(free_gb)" -lt "$MIN_FREE_GB" ]; then
   step "only $(free_gb) GB free: removing incremental build state"
