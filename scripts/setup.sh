@@ -20,11 +20,13 @@ step() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
 # free space, drop what is cheapest to rebuild first (incremental state), then
 # the whole cache: a cold build is slower but finishes.
 MIN_FREE_GB="${HANDOO_MIN_FREE_GB:-30}"
+# Where `cargo install` builds the tools; removed after each install.
+TOOLS_TARGET="$HOME/.cache/handoo/tools-target"
 free_gb() { df -Pk "$CARGO_TARGET_DIR" | awk 'NR==2 { print int($4 / 1048576) }'; }
 if [ "$(free_gb)" -lt "$MIN_FREE_GB" ]; then
   step "only $(free_gb) GB free: removing incremental build state"
   find "$CARGO_TARGET_DIR" -maxdepth 4 -type d -name incremental -prune -exec rm -rf {} +
-  rm -rf "$HOME/.cache/handoo/tools-target"
+  rm -rf "$TOOLS_TARGET"
   if [ "$(free_gb)" -lt "$MIN_FREE_GB" ]; then
     step "still only $(free_gb) GB free: removing the build cache $CARGO_TARGET_DIR"
     rm -rf "$CARGO_TARGET_DIR" && mkdir -p "$CARGO_TARGET_DIR"
@@ -48,15 +50,15 @@ fi
 if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
   step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (cold: ~15 min)"
   # 0.3.11 with --locked needs rustc 1.96; stay on 0.3.10.
-  CARGO_TARGET_DIR="$HOME/.cache/handoo/tools-target" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
-  rm -rf "$HOME/.cache/handoo/tools-target"  # GBs of objects nothing reuses
+  CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  rm -rf "$TOOLS_TARGET"  # GBs of objects nothing reuses
 fi
 
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
   step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
   # Not --locked (its lockfile does not build on this toolchain); the crate is pinned in Cargo.toml.
-  CARGO_TARGET_DIR="$HOME/.cache/handoo/tools-target" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  rm -rf "$HOME/.cache/handoo/tools-target"
+  CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  rm -rf "$TOOLS_TARGET"
 fi
 
 cd "$ROOT"
