@@ -105,6 +105,12 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         ImportNotReady => t_string!(i18n, errors.import_not_ready).to_string(),
         UndoExpired => t_string!(i18n, errors.undo_expired).to_string(),
         ImportInterrupted => t_string!(i18n, errors.import_interrupted).to_string(),
+        TriggerTooBroad => t_string!(i18n, errors.trigger_too_broad, detail = detail).to_string(),
+        TriggerInvalid => t_string!(i18n, errors.trigger_invalid, detail = detail).to_string(),
+        UnknownPhase => t_string!(i18n, errors.unknown_phase, detail = detail).to_string(),
+        StaleVersion => t_string!(i18n, errors.stale_version).to_string(),
+        InvalidTransition => t_string!(i18n, errors.invalid_transition).to_string(),
+        CallNotAllowed => t_string!(i18n, errors.call_not_allowed, detail = detail).to_string(),
         Internal => t_string!(i18n, errors.internal).to_string(),
     }
 }

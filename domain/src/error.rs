@@ -72,6 +72,12 @@ pub enum ErrorCode {
     ImportNotReady,
     UndoExpired,
     ImportInterrupted,
+    TriggerTooBroad,
+    TriggerInvalid,
+    UnknownPhase,
+    StaleVersion,
+    InvalidTransition,
+    CallNotAllowed,
     Internal,
 }
 
@@ -142,6 +148,12 @@ impl ErrorCode {
             ImportNotReady => "import_not_ready",
             UndoExpired => "undo_expired",
             ImportInterrupted => "import_interrupted",
+            TriggerTooBroad => "trigger_too_broad",
+            TriggerInvalid => "trigger_invalid",
+            UnknownPhase => "unknown_phase",
+            StaleVersion => "stale_version",
+            InvalidTransition => "invalid_transition",
+            CallNotAllowed => "call_not_allowed",
             Internal => "internal",
         }
     }
@@ -201,6 +213,8 @@ impl ErrorCode {
             DuplicateProspect | ImportNotReady | ImportInterrupted => 409,
             CsvTooLarge => 413,
             UndoExpired => 410,
+            TriggerTooBroad | TriggerInvalid | UnknownPhase => 422,
+            StaleVersion | InvalidTransition | CallNotAllowed => 409,
             Internal => 500,
         }
     }
@@ -270,6 +284,12 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ImportNotReady,
     ErrorCode::UndoExpired,
     ErrorCode::ImportInterrupted,
+    ErrorCode::TriggerTooBroad,
+    ErrorCode::TriggerInvalid,
+    ErrorCode::UnknownPhase,
+    ErrorCode::StaleVersion,
+    ErrorCode::InvalidTransition,
+    ErrorCode::CallNotAllowed,
     ErrorCode::Internal,
 ];
 

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod catalogue;
 pub mod compliance;
+pub mod copilot;
 pub mod data_schema;
 pub mod error;
 pub mod locale;

@@ -42,7 +42,8 @@ impl Role {
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
-            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ExportProspects => {
+            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ExportProspects
+            | ManagePlaybook | ReviewKnowledge => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -72,6 +73,10 @@ pub enum Permission {
     ManageProviderKeys,
     /// Download the prospect base as CSV (a bulk copy of personal data).
     ExportProspects,
+    /// Edit the organisation's call scripts and sales-technique library.
+    ManagePlaybook,
+    /// Approve or reject knowledge-base items (members write drafts and submit).
+    ReviewKnowledge,
     InviteMembers,
     RevokeInvitations,
     ManageMemberRoles,
@@ -84,7 +89,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 16] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -93,6 +98,8 @@ impl Permission {
         Permission::ManageAgents,
         Permission::ManageProviderKeys,
         Permission::ExportProspects,
+        Permission::ManagePlaybook,
+        Permission::ReviewKnowledge,
         Permission::InviteMembers,
         Permission::RevokeInvitations,
         Permission::ManageMemberRoles,
@@ -173,6 +180,8 @@ mod tests {
             (ManageAgents, false, true, true),
             (ManageProviderKeys, false, true, true),
             (ExportProspects, false, true, true),
+            (ManagePlaybook, false, true, true),
+            (ReviewKnowledge, false, true, true),
             (InviteMembers, false, true, true),
             (RevokeInvitations, false, true, true),
             (ManageMemberRoles, false, true, true),

@@ -1,0 +1,356 @@
+//! The knowledge base (vehicle insights) and its approval workflow.
+//!
+//! Anyone in the organisation writes drafts and submits them; Admins and
+//! Owners ([`Permission::ReviewKnowledge`]) approve or reject with a comment.
+//! SDRs see approved items only. Every status change goes through
+//! [`KnowledgeStatus::apply`], the one place that knows the workflow.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::objection::ObjectionKind;
+use crate::error::{ErrorCode, FieldError};
+use crate::{Permission, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnowledgeKind {
+    BestSeller,
+    MileageTip,
+    PartsInfo,
+    ObjectionHandler,
+    PricingTip,
+}
+
+/// One structured field of a kind (besides title, body and tags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KindField {
+    pub name: &'static str,
+    pub required: bool,
+    pub max_chars: usize,
+}
+
+const fn field(name: &'static str, required: bool) -> KindField {
+    KindField { name, required, max_chars: 300 }
+}
+
+impl KnowledgeKind {
+    pub const ALL: [KnowledgeKind; 5] = [
+        KnowledgeKind::BestSeller,
+        KnowledgeKind::MileageTip,
+        KnowledgeKind::PartsInfo,
+        KnowledgeKind::ObjectionHandler,
+        KnowledgeKind::PricingTip,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnowledgeKind::BestSeller => "best_seller",
+            KnowledgeKind::MileageTip => "mileage_tip",
+            KnowledgeKind::PartsInfo => "parts_info",
+            KnowledgeKind::ObjectionHandler => "objection_handler",
+            KnowledgeKind::PricingTip => "pricing_tip",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    /// The fields each kind carries, in display order.
+    pub fn fields(self) -> &'static [KindField] {
+        const BEST_SELLER: &[KindField] = &[field("model", true), field("price_range", false), field("why_it_sells", false)];
+        const MILEAGE_TIP: &[KindField] = &[field("model", false), field("mileage_range", true)];
+        const PARTS_INFO: &[KindField] = &[field("part", true), field("compatible_models", false), field("lead_time", false)];
+        const OBJECTION_HANDLER: &[KindField] = &[field("objection", true), field("example_phrases", false)];
+        const PRICING_TIP: &[KindField] = &[field("applies_to", false), field("conditions", false)];
+        match self {
+            KnowledgeKind::BestSeller => BEST_SELLER,
+            KnowledgeKind::MileageTip => MILEAGE_TIP,
+            KnowledgeKind::PartsInfo => PARTS_INFO,
+            KnowledgeKind::ObjectionHandler => OBJECTION_HANDLER,
+            KnowledgeKind::PricingTip => PRICING_TIP,
+        }
+    }
+}
+
+pub const TITLE_MAX_CHARS: usize = 160;
+pub const BODY_MAX_CHARS: usize = 8_000;
+pub const TAGS_MAX: usize = 20;
+pub const TAG_MAX_CHARS: usize = 40;
+pub const COMMENT_MAX_CHARS: usize = 1_000;
+
+/// What a user submits when creating or editing an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KnowledgeDraft {
+    pub kind: KnowledgeKind,
+    pub title: String,
+    pub body: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+impl KnowledgeDraft {
+    /// Trims and checks a draft, returning the normalised copy or every problem.
+    pub fn normalized(&self) -> Result<KnowledgeDraft, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let title = self.title.trim().to_string();
+        if title.is_empty() {
+            errors.push(FieldError::new("title", ErrorCode::RequiredValue));
+        } else if title.chars().count() > TITLE_MAX_CHARS {
+            errors.push(FieldError::new("title", ErrorCode::TextTooLong).with_detail(TITLE_MAX_CHARS.to_string()));
+        }
+        let body = self.body.trim().to_string();
+        if body.is_empty() {
+            errors.push(FieldError::new("body", ErrorCode::RequiredValue));
+        } else if body.chars().count() > BODY_MAX_CHARS {
+            errors.push(FieldError::new("body", ErrorCode::TextTooLong).with_detail(BODY_MAX_CHARS.to_string()));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for t in &self.tags {
+            let t = t.trim().to_lowercase();
+            if t.is_empty() {
+                continue;
+            }
+            if t.chars().count() > TAG_MAX_CHARS {
+                errors.push(FieldError::new("tags", ErrorCode::TextTooLong).with_detail(TAG_MAX_CHARS.to_string()));
+            } else if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        if tags.len() > TAGS_MAX {
+            errors.push(FieldError::new("tags", ErrorCode::OutOfRange).with_detail(TAGS_MAX.to_string()));
+        }
+        let spec = self.kind.fields();
+        let mut fields = BTreeMap::new();
+        for (name, value) in &self.fields {
+            let Some(f) = spec.iter().find(|f| f.name == name) else {
+                errors.push(FieldError::new(format!("fields.{name}"), ErrorCode::InvalidFieldName));
+                continue;
+            };
+            let value = value.trim();
+            if value.chars().count() > f.max_chars {
+                errors.push(FieldError::new(format!("fields.{name}"), ErrorCode::TextTooLong).with_detail(f.max_chars.to_string()));
+            } else if !value.is_empty() {
+                fields.insert(name.clone(), value.to_string());
+            }
+        }
+        for f in spec.iter().filter(|f| f.required) {
+            if !fields.contains_key(f.name) && !errors.iter().any(|e| e.field == format!("fields.{}", f.name)) {
+                errors.push(FieldError::new(format!("fields.{}", f.name), ErrorCode::RequiredValue));
+            }
+        }
+        if let Some(o) = fields.get("objection") {
+            if ObjectionKind::parse(o).is_none() {
+                errors.push(FieldError::new("fields.objection", ErrorCode::InvalidValue).with_detail(o.clone()));
+            }
+        }
+        if errors.is_empty() {
+            Ok(KnowledgeDraft { kind: self.kind, title, body, tags, fields })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnowledgeStatus {
+    Draft,
+    PendingReview,
+    Approved,
+    Rejected,
+}
+
+impl KnowledgeStatus {
+    pub const ALL: [KnowledgeStatus; 4] =
+        [KnowledgeStatus::Draft, KnowledgeStatus::PendingReview, KnowledgeStatus::Approved, KnowledgeStatus::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnowledgeStatus::Draft => "draft",
+            KnowledgeStatus::PendingReview => "pending_review",
+            KnowledgeStatus::Approved => "approved",
+            KnowledgeStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    /// The status after `action` by someone with `role` (`is_author` when they
+    /// wrote the item), or why it is refused. Checks permission before state,
+    /// so a member learns nothing from probing.
+    pub fn apply(self, action: &ReviewAction, role: Role, is_author: bool) -> Result<KnowledgeStatus, FieldError> {
+        use KnowledgeStatus::*;
+        let reviewer = role.allows(Permission::ReviewKnowledge);
+        let forbidden = || FieldError::new("status", ErrorCode::Forbidden);
+        let invalid = || FieldError::new("status", ErrorCode::InvalidTransition).with_detail(self.as_str());
+        match action {
+            ReviewAction::Submit => {
+                if !(is_author || reviewer) {
+                    return Err(forbidden());
+                }
+                match self {
+                    Draft | Rejected => Ok(PendingReview),
+                    _ => Err(invalid()),
+                }
+            }
+            ReviewAction::Withdraw => {
+                if !(is_author || reviewer) {
+                    return Err(forbidden());
+                }
+                match self {
+                    PendingReview | Rejected | Approved => Ok(Draft),
+                    Draft => Err(invalid()),
+                }
+            }
+            ReviewAction::Approve => {
+                if !reviewer {
+                    return Err(forbidden());
+                }
+                match self {
+                    PendingReview => Ok(Approved),
+                    _ => Err(invalid()),
+                }
+            }
+            ReviewAction::Reject { comment } => {
+                if !reviewer {
+                    return Err(forbidden());
+                }
+                let comment = comment.trim();
+                if comment.is_empty() {
+                    return Err(FieldError::new("comment", ErrorCode::RequiredValue));
+                }
+                if comment.chars().count() > COMMENT_MAX_CHARS {
+                    return Err(FieldError::new("comment", ErrorCode::TextTooLong).with_detail(COMMENT_MAX_CHARS.to_string()));
+                }
+                match self {
+                    PendingReview => Ok(Rejected),
+                    _ => Err(invalid()),
+                }
+            }
+        }
+    }
+
+    /// Status after an edit of the content: a reviewer's edit keeps the item
+    /// where it is; anyone else's sends an approved or rejected item back to
+    /// draft, so nothing unreviewed reaches SDRs.
+    pub fn after_edit(self, role: Role) -> KnowledgeStatus {
+        if role.allows(Permission::ReviewKnowledge) {
+            self
+        } else {
+            match self {
+                KnowledgeStatus::Approved | KnowledgeStatus::Rejected => KnowledgeStatus::Draft,
+                other => other,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum ReviewAction {
+    Submit,
+    Withdraw,
+    Approve,
+    Reject { comment: String },
+}
+
+/// How a rep used an item in the copilot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageKind {
+    Shown,
+    Copied,
+    Helpful,
+}
+
+impl UsageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageKind::Shown => "shown",
+            UsageKind::Copied => "copied",
+            UsageKind::Helpful => "helpful",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [UsageKind::Shown, UsageKind::Copied, UsageKind::Helpful].into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KnowledgeStatus::*;
+    use super::*;
+
+    fn draft(kind: KnowledgeKind, fields: &[(&str, &str)]) -> KnowledgeDraft {
+        KnowledgeDraft {
+            kind,
+            title: "  Clio V is our best seller ".into(),
+            body: "Why it sells".into(),
+            tags: vec![" Clio ".into(), "clio".into(), "".into(), "CITY".into()],
+            fields: fields.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn drafts_are_normalised_and_checked_per_kind() {
+        let ok = draft(KnowledgeKind::BestSeller, &[("model", " Clio V "), ("price_range", "")]).normalized().unwrap();
+        assert_eq!(ok.title, "Clio V is our best seller");
+        assert_eq!(ok.tags, ["clio", "city"]);
+        assert_eq!(ok.fields.len(), 1);
+        assert_eq!(ok.fields["model"], "Clio V");
+
+        let errs = draft(KnowledgeKind::BestSeller, &[("part", "x")]).normalized().unwrap_err();
+        let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(got, [("fields.part", ErrorCode::InvalidFieldName), ("fields.model", ErrorCode::RequiredValue)]);
+
+        let errs = draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_cheap")]).normalized().unwrap_err();
+        assert_eq!(errs[0].code, ErrorCode::InvalidValue);
+        assert!(draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_expensive")]).normalized().is_ok());
+
+        let mut empty = draft(KnowledgeKind::PricingTip, &[]);
+        empty.title = " ".into();
+        empty.body = "x".repeat(BODY_MAX_CHARS + 1);
+        let codes: Vec<_> = empty.normalized().unwrap_err().into_iter().map(|e| e.code).collect();
+        assert_eq!(codes, [ErrorCode::RequiredValue, ErrorCode::TextTooLong]);
+    }
+
+    #[test]
+    fn the_approval_workflow() {
+        let reject = ReviewAction::Reject { comment: "Source?".into() };
+        // Members write and submit their own drafts, never review.
+        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
+        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, false).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(PendingReview.apply(&ReviewAction::Approve, Role::Member, true).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(PendingReview.apply(&reject, Role::Member, false).unwrap_err().code, ErrorCode::Forbidden);
+        // Admins and owners review.
+        assert_eq!(PendingReview.apply(&ReviewAction::Approve, Role::Admin, false), Ok(Approved));
+        assert_eq!(PendingReview.apply(&reject, Role::Owner, false), Ok(Rejected));
+        // A rejection needs a comment.
+        let blank = ReviewAction::Reject { comment: "  ".into() };
+        assert_eq!(PendingReview.apply(&blank, Role::Admin, false).unwrap_err().code, ErrorCode::RequiredValue);
+        // Only pending items are reviewed.
+        assert_eq!(Draft.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code, ErrorCode::InvalidTransition);
+        assert_eq!(Approved.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code, ErrorCode::InvalidTransition);
+        assert_eq!(Approved.apply(&ReviewAction::Submit, Role::Member, true).unwrap_err().code, ErrorCode::InvalidTransition);
+        // Rejected items are reworked and resubmitted.
+        assert_eq!(Rejected.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
+        assert_eq!(Approved.apply(&ReviewAction::Withdraw, Role::Admin, false), Ok(Draft));
+        assert_eq!(Draft.apply(&ReviewAction::Withdraw, Role::Member, true).unwrap_err().code, ErrorCode::InvalidTransition);
+    }
+
+    #[test]
+    fn a_members_edit_sends_reviewed_items_back_to_draft() {
+        assert_eq!(Approved.after_edit(Role::Member), Draft);
+        assert_eq!(Rejected.after_edit(Role::Member), Draft);
+        assert_eq!(PendingReview.after_edit(Role::Member), PendingReview);
+        assert_eq!(Approved.after_edit(Role::Admin), Approved);
+    }
+}

@@ -1,0 +1,392 @@
+//! Objection detection on live transcript utterances, in English and French.
+//!
+//! Rules are phrase patterns ([`super::text::Pattern`]) per objection kind and
+//! language. Every utterance is checked against both languages: reps and
+//! prospects switch ("c'est too expensive") and STT may mislabel the language.
+//! Detection is deterministic and takes microseconds, so the copilot can run it
+//! on every partial transcript and show a card well inside its 300 ms budget.
+
+use std::sync::OnceLock;
+
+use serde::{Deserialize, Serialize};
+
+use super::text::{normalize, Pattern};
+use crate::Locale;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectionKind {
+    TooExpensive,
+    NotInterested,
+    SendEmail,
+    AlreadyHaveSupplier,
+    CallLater,
+    NotDecisionMaker,
+    NeedToThink,
+}
+
+impl ObjectionKind {
+    pub const ALL: [ObjectionKind; 7] = [
+        ObjectionKind::TooExpensive,
+        ObjectionKind::NotInterested,
+        ObjectionKind::SendEmail,
+        ObjectionKind::AlreadyHaveSupplier,
+        ObjectionKind::CallLater,
+        ObjectionKind::NotDecisionMaker,
+        ObjectionKind::NeedToThink,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ObjectionKind::TooExpensive => "too_expensive",
+            ObjectionKind::NotInterested => "not_interested",
+            ObjectionKind::SendEmail => "send_email",
+            ObjectionKind::AlreadyHaveSupplier => "already_have_supplier",
+            ObjectionKind::CallLater => "call_later",
+            ObjectionKind::NotDecisionMaker => "not_decision_maker",
+            ObjectionKind::NeedToThink => "need_to_think",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// The built-in phrase rules: (kind, language, patterns).
+const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
+    (
+        ObjectionKind::TooExpensive,
+        Locale::En,
+        &[
+            "too expensive",
+            "too * expensive",
+            "so expensive",
+            "expensive for us",
+            "price|prices|cost|costs|pricing|rate|rates * too|way high|steep",
+            "cost|costs * too much",
+            "costs an arm",
+            "can t afford",
+            "cannot afford",
+            "no budget",
+            "out of * budget",
+            "over * budget",
+            "beyond * budget",
+            "cheaper * elsewhere|somewhere|option|offer",
+            "not worth the money|price",
+        ],
+    ),
+    (
+        ObjectionKind::TooExpensive,
+        Locale::Fr,
+        &[
+            "trop cher~",
+            "trop * cher~",
+            "hors de prix",
+            "prix * trop eleve~",
+            "tarif~ * trop eleve~",
+            "coute * trop",
+            "pas les moyens",
+            "pas de budget",
+            "pas le budget",
+            "plus de budget",
+            "au dessus de * budget",
+            "moins cher~ ailleurs",
+        ],
+    ),
+    (
+        ObjectionKind::NotInterested,
+        Locale::En,
+        &[
+            "not interested",
+            "no interest",
+            "don t need it|this|that|your|any",
+            "we re good|fine thanks|thank",
+            "not for us",
+            "stop calling",
+            "take me off * list",
+            "remove me from * list",
+            "no thanks",
+            "no thank you",
+        ],
+    ),
+    (
+        ObjectionKind::NotInterested,
+        Locale::Fr,
+        &[
+            "pas interesse~",
+            "interesse~ pas",
+            "ca ne m interesse",
+            "ca m interesse pas",
+            "pas besoin",
+            "pas pour nous",
+            "non merci",
+            "arretez de m appeler",
+            "ne m appelez plus",
+            "ne me rappelez plus",
+        ],
+    ),
+    (
+        ObjectionKind::SendEmail,
+        Locale::En,
+        &[
+            "send me|us * email|mail|brochure|information|info|something|details|documentation",
+            "email me",
+            "put it in an|writing",
+            "just email",
+        ],
+    ),
+    (
+        ObjectionKind::SendEmail,
+        Locale::Fr,
+        &[
+            "envoy~ moi|nous * mail|email|courriel|documentation|brochure|plaquette|infos|informations",
+            "m envoyer * mail|email|courriel|documentation|brochure|infos|informations",
+            "par mail|email|courriel|ecrit",
+        ],
+    ),
+    (
+        ObjectionKind::AlreadyHaveSupplier,
+        Locale::En,
+        &[
+            "already have|use|got|work * supplier|provider|vendor|someone|somebody|solution|partner|contract|company",
+            "already working with",
+            "happy with our|my|the * supplier|provider|vendor|current|solution|partner",
+            "under contract",
+            "locked into|in * contract",
+        ],
+    ),
+    (
+        ObjectionKind::AlreadyHaveSupplier,
+        Locale::Fr,
+        &[
+            "deja un|une|notre|nos * fournisseur~|prestataire~|partenaire~|solution|contrat",
+            "deja equipe~",
+            "deja ce qu il faut",
+            "travaill~ deja avec",
+            "satisfait~ de notre|nos|mon|ma * fournisseur~|prestataire~|solution|partenaire~",
+            "sous contrat",
+        ],
+    ),
+    (
+        ObjectionKind::CallLater,
+        Locale::En,
+        &[
+            "call me|us * back|later|tomorrow|next|another",
+            "call back later|tomorrow",
+            "not a good time",
+            "bad time",
+            "busy * now|moment",
+            "in a meeting",
+            "don t have time",
+            "no time right|now|for",
+            "try me|us * later|again|next",
+        ],
+    ),
+    (
+        ObjectionKind::CallLater,
+        Locale::Fr,
+        &[
+            "rappel~ moi|nous",
+            "rappelez plus tard",
+            "pas le temps",
+            "pas le moment",
+            "mauvais moment",
+            "en reunion",
+            "occupe~ * moment|maintenant|instant",
+            "plus tard",
+        ],
+    ),
+    (
+        ObjectionKind::NotDecisionMaker,
+        Locale::En,
+        &[
+            "not my decision",
+            "not the decision maker",
+            "not the right person",
+            "not up to me",
+            "talk|speak|check to|with my|our * boss|manager|director|partner|team",
+            "someone else decides|handles",
+        ],
+    ),
+    (
+        ObjectionKind::NotDecisionMaker,
+        Locale::Fr,
+        &[
+            "pas moi qui decide~",
+            "pas a moi de decider",
+            "pas la bonne personne",
+            "voir avec * patron|directeur|directrice|responsable|associe~|equipe|chef",
+            "en parler * patron|directeur|directrice|responsable|associe~|equipe|chef",
+            "c est mon|ma * patron|directeur|directrice|responsable|chef * qui decide~",
+        ],
+    ),
+    (
+        ObjectionKind::NeedToThink,
+        Locale::En,
+        &[
+            "think about it|this|that",
+            "think it over",
+            "sleep on it",
+            "need some time",
+            "let me consider|reflect",
+            "get back to you",
+        ],
+    ),
+    (
+        ObjectionKind::NeedToThink,
+        Locale::Fr,
+        &["reflechir", "y penser", "prendre le temps de voir", "je reviens vers vous", "revenir vers vous"],
+    ),
+];
+
+struct CompiledRule {
+    kind: ObjectionKind,
+    language: Locale,
+    pattern: Pattern,
+}
+
+fn rules() -> &'static [CompiledRule] {
+    static RULES_COMPILED: OnceLock<Vec<CompiledRule>> = OnceLock::new();
+    RULES_COMPILED.get_or_init(|| {
+        RULES
+            .iter()
+            .flat_map(|(kind, language, patterns)| {
+                patterns.iter().map(move |p| CompiledRule {
+                    kind: *kind,
+                    language: *language,
+                    // The built-in table is covered by a unit test; a broken
+                    // pattern is a programming error caught there.
+                    pattern: Pattern::parse(p).unwrap_or_else(|e| panic!("built-in objection rule {p:?}: {e:?}")),
+                })
+            })
+            .collect()
+    })
+}
+
+/// One objection found in an utterance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detection {
+    pub kind: ObjectionKind,
+    /// Language of the rule that matched.
+    pub language: Locale,
+    /// The rule's source pattern, to explain why the card appeared.
+    pub rule: String,
+    /// The words that matched (normalised).
+    pub matched: String,
+}
+
+/// Longest utterance inspected, in words: STT segments are a sentence or two;
+/// a pathological one is cut rather than slowing every session down.
+pub const MAX_WORDS: usize = 400;
+
+/// Objections raised in `utterance`, one per kind, in order of appearance.
+pub fn detect(utterance: &str) -> Vec<Detection> {
+    let mut words = normalize(utterance);
+    words.truncate(MAX_WORDS);
+    detect_words(&words)
+}
+
+/// As [`detect`], on words already [`normalize`]d.
+pub fn detect_words(words: &[String]) -> Vec<Detection> {
+    let mut found: Vec<(usize, Detection)> = Vec::new();
+    for rule in rules() {
+        if found.iter().any(|(_, d)| d.kind == rule.kind) {
+            continue;
+        }
+        if let Some(span) = rule.pattern.find(words) {
+            found.push((
+                span.start,
+                Detection {
+                    kind: rule.kind,
+                    language: rule.language,
+                    rule: rule.pattern.source().to_string(),
+                    matched: words[span.start..span.end].join(" "),
+                },
+            ));
+        }
+    }
+    found.sort_by_key(|(start, d)| (*start, d.kind));
+    found.into_iter().map(|(_, d)| d).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ObjectionKind::*;
+    use super::*;
+
+    #[test]
+    fn every_built_in_rule_compiles() {
+        assert!(rules().len() > 60);
+    }
+
+    /// The reference table: utterances as STT delivers them, with what a
+    /// seasoned SDR would call the objection (or none).
+    #[test]
+    fn english_and_french_utterances() {
+        let cases: &[(&str, &[ObjectionKind])] = &[
+            // English
+            ("Honestly, that's way too expensive for us.", &[TooExpensive]),
+            ("The price is a bit too high", &[TooExpensive]),
+            ("We can't afford that right now", &[TooExpensive]),
+            ("That's out of our budget this year", &[TooExpensive]),
+            ("I'm not interested, thanks.", &[NotInterested]),
+            ("We don't need this.", &[NotInterested]),
+            ("Please take me off your list", &[NotInterested]),
+            ("Can you just send me an email?", &[SendEmail]),
+            ("Send us some information and we'll see", &[SendEmail]),
+            ("We already have a supplier for that", &[AlreadyHaveSupplier]),
+            ("We're already working with Acme", &[AlreadyHaveSupplier]),
+            ("We're happy with our current provider", &[AlreadyHaveSupplier]),
+            ("Call me back next week", &[CallLater]),
+            ("It's not a good time, I'm in a meeting", &[CallLater]),
+            ("I'd have to check with my boss", &[NotDecisionMaker]),
+            ("Let me think about it", &[NeedToThink]),
+            ("I'll get back to you", &[NeedToThink]),
+            ("Too expensive. Send me an email.", &[TooExpensive, SendEmail]),
+            // French
+            ("Ah non, c'est trop cher pour nous.", &[TooExpensive]),
+            ("Vos tarifs sont vraiment trop élevés", &[TooExpensive]),
+            ("On n'a pas le budget", &[TooExpensive]),
+            ("Ça ne m'intéresse pas.", &[NotInterested]),
+            ("Je ne suis pas intéressé", &[NotInterested]),
+            ("Non merci, au revoir", &[NotInterested]),
+            ("Envoyez-moi un mail", &[SendEmail]),
+            ("Vous pouvez m'envoyer une documentation ?", &[SendEmail]),
+            ("On a déjà un fournisseur", &[AlreadyHaveSupplier]),
+            ("Nous sommes déjà équipés", &[AlreadyHaveSupplier]),
+            ("Rappelez-moi la semaine prochaine", &[CallLater]),
+            ("Je n'ai pas le temps, je suis en réunion", &[CallLater]),
+            ("Ce n'est pas moi qui décide", &[NotDecisionMaker]),
+            ("Je dois en parler à mon directeur", &[NotDecisionMaker]),
+            ("Je vais réfléchir", &[NeedToThink]),
+            // No objection
+            ("Yes, this is Marie speaking", &[]),
+            ("It's not too expensive actually", &[]),
+            ("That sounds interesting, tell me more", &[]),
+            ("Ce n'est pas trop cher en fait", &[]),
+            ("Oui, c'est bien moi", &[]),
+            ("We have about forty vehicles in the fleet", &[]),
+            ("", &[]),
+        ];
+        for (utterance, expected) in cases {
+            let got: Vec<_> = detect(utterance).into_iter().map(|d| d.kind).collect();
+            assert_eq!(&got, expected, "{utterance:?}");
+        }
+    }
+
+    #[test]
+    fn a_detection_says_why() {
+        let d = &detect("Bon, c'est trop cher.")[0];
+        assert_eq!(d.language, Locale::Fr);
+        assert_eq!(d.matched, "trop cher");
+        assert_eq!(d.rule, "trop cher~");
+    }
+
+    #[test]
+    fn huge_utterances_are_cut_not_slow() {
+        let huge = "blah ".repeat(100_000) + "too expensive";
+        assert!(detect(&huge).is_empty());
+        assert_eq!(detect(&("too expensive ".to_string() + &"blah ".repeat(100_000)))[0].kind, TooExpensive);
+    }
+}
