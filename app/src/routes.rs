@@ -11,7 +11,7 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::features::{
-    account, agents, audit, auth, gallery, invitations, members, orgs, playground, prospects, providers,
+    account, agents, audit, auth, copilot, gallery, invitations, members, orgs, playground, prospects, providers,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -39,6 +39,11 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("prospects/import") view={Lazy::<ImportRoute>::new()}/>
                 <Route path=path!("prospects/:id") view={Lazy::<ProspectRoute>::new()}/>
                 <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
+                <Route path=path!("copilot") view={Lazy::<CopilotRoute>::new()}/>
+                <Route path=path!("knowledge") view={Lazy::<KnowledgeRoute>::new()}/>
+                <Route path=path!("scripts") view={Lazy::<ScriptsRoute>::new()}/>
+                <Route path=path!("scripts/new") view={Lazy::<ScriptEditorRoute>::new()}/>
+                <Route path=path!("scripts/:id") view={Lazy::<ScriptEditorRoute>::new()}/>
                 <Route path=path!("members") view={Lazy::<MembersRoute>::new()}/>
                 <Route path=path!("audit") view={Lazy::<AuditRoute>::new()}/>
                 <Route path=path!("account") view={Lazy::<AccountRoute>::new()}/>
@@ -83,6 +88,10 @@ lazy_page! {
     ImportRoute => prospects::import_page, ImportPage;
     ProspectRoute => prospects::detail, ProspectPage;
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
+    CopilotRoute => copilot::dashboard, CopilotPage;
+    KnowledgeRoute => copilot::knowledge, KnowledgePage;
+    ScriptsRoute => copilot::scripts, ScriptsPage;
+    ScriptEditorRoute => copilot::scripts, ScriptEditorPage;
     MembersRoute => members::pages, MembersPage;
     AuditRoute => audit::pages, AuditPage;
     AccountRoute => account::pages, AccountPage;

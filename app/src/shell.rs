@@ -126,7 +126,10 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
             <nav class="flex flex-col gap-1" aria-label="main">
                 {has_org.then(|| view! {
                     {nav_link("/app", Signal::derive(move || t_string!(i18n, nav.dashboard).to_string()), "nav-dashboard")}
+                    {nav_link("/app/copilot", Signal::derive(move || t_string!(i18n, nav.copilot).to_string()), "nav-copilot")}
                     {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
+                    {nav_link("/app/knowledge", Signal::derive(move || t_string!(i18n, nav.knowledge).to_string()), "nav-knowledge")}
+                    {nav_link("/app/scripts", Signal::derive(move || t_string!(i18n, nav.scripts).to_string()), "nav-scripts")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}
                     {nav_link("/app/members", Signal::derive(move || t_string!(i18n, nav.members).to_string()), "nav-members")}
                     {nav_link("/app/settings", Signal::derive(move || t_string!(i18n, nav.settings).to_string()), "nav-settings")}

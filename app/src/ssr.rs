@@ -34,6 +34,8 @@ pub struct ServerCtx {
     pub signup_limiter: RateLimiter,
     /// Provider keys (sealed), server defaults and the outbound HTTP client.
     pub providers: services::credentials::ProviderEnv,
+    /// Live copilot sessions served by this process.
+    pub copilot: std::sync::Arc<services::copilot::CopilotHub>,
 }
 
 /// Login attempts allowed per account, and per client IP, per window.

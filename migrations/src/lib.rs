@@ -8,6 +8,7 @@ mod m0001_accounts;
 mod m0002_agents;
 mod m0003_prospects;
 mod m0004_prospect_search;
+mod m0005_copilot;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_agents::Migration),
             Box::new(m0003_prospects::Migration),
             Box::new(m0004_prospect_search::Migration),
+            Box::new(m0005_copilot::Migration),
         ]
     }
 }

@@ -41,6 +41,11 @@ fn prompt(body: &Value) -> Prompt {
     });
     let tools = body["tools"].as_array().cloned().unwrap_or_default();
     Prompt {
+        system: match &body["system"] {
+            Value::String(s) => s.clone(),
+            Value::Array(blocks) => blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n"),
+            _ => String::new(),
+        },
         last_user: msgs.iter().rev().filter(|m| m["role"] == "user").find_map(text_of),
         last_tool_result,
         tool_names: tools.iter().filter_map(|t| t["name"].as_str().map(str::to_string)).collect(),

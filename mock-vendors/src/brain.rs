@@ -6,6 +6,9 @@
 //! - "<field> is <value>"                → updateData(field, value) when `field`
 //!   is one of updateData's declared fields
 //! - "bye" / "goodbye" / "au revoir"     → endCall("prospect said goodbye")
+//! - system prompt asks for a sales script → a valid phase-structured script
+//!   (JSON) about the product named in the request
+//! - system prompt asks for a pre-call brief → a brief (JSON)
 //! - anything else                        → "You said: <message>", streamed word by word
 
 use serde_json::{json, Value};
@@ -25,9 +28,22 @@ pub struct Prompt {
     pub tool_names: Vec<String>,
     /// updateData's allowed field names.
     pub data_fields: Vec<String>,
+    /// The system prompt (all vendors' forms), for the copilot's structured requests.
+    pub system: String,
 }
 
 pub fn reply(p: &Prompt) -> Vec<Step> {
+    if p.system.contains("You write phone sales scripts") {
+        return vec![Step::Text(sales_script(p.last_user.as_deref().unwrap_or_default()))];
+    }
+    if p.system.contains("You prepare a sales rep for a cold call") {
+        let brief = json!({
+            "opening_angle": "Mention their fleet renewal season and ask how they handle it today.",
+            "likely_objections": ["already_have_supplier", "too_expensive"],
+            "questions": ["How many vehicles do you run?", "When is your next renewal?", "Who signs off on it?"]
+        });
+        return vec![Step::Text(format!("Here you go:\n{brief}"))];
+    }
     if let Some(is_error) = p.last_tool_result {
         let text = if is_error { "Sorry, let me correct that." } else { "Got it." };
         return vec![Step::Text(text.into())];
@@ -76,6 +92,29 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
         ];
     }
     vec![Step::Text(format!("You said: {}", msg.trim()))]
+}
+
+/// A script for the product in the request context (`{"product": …, "language": …}`).
+fn sales_script(context: &str) -> String {
+    let ctx: Value = serde_json::from_str(context).unwrap_or(Value::Null);
+    let product = ctx["product"].as_str().unwrap_or("our product");
+    let fr = ctx["language"] == "fr";
+    let (open, disc, pres, obj, close) = if fr {
+        ("Bonjour {{prospect.first_name}}, ici {{agent.name}}.", "Comment gérez-vous cela aujourd'hui ?", "Voici", "Je comprends.", "Mardi ou jeudi ?")
+    } else {
+        ("Hi {{prospect.first_name}}, this is {{agent.name}}.", "How do you handle this today?", "Here is", "I understand.", "Tuesday or Thursday?")
+    };
+    json!({
+        "phases": [
+            {"phase": "opening", "text": open, "tips": ["Smile"], "triggers": [{"type": "intent", "intent": "available"}]},
+            {"phase": "discovery", "text": disc, "tips": [], "triggers": [{"type": "intent", "intent": "need_expressed"}]},
+            {"phase": "presentation", "text": format!("{pres} {product}."), "tips": [], "triggers": [{"type": "intent", "intent": "objection"}]},
+            {"phase": "objection_handling", "text": obj, "tips": [], "triggers": [{"type": "phrase", "pattern": "makes sense"}]},
+            {"phase": "closing", "text": close, "tips": [], "triggers": []}
+        ],
+        "handlers": [{"objection": "too_expensive", "response": format!("{product} pays for itself."), "examples": []}]
+    })
+    .to_string()
 }
 
 /// Splits text into streaming deltas (words with their trailing space).

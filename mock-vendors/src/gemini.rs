@@ -35,6 +35,10 @@ fn prompt(body: &Value) -> Prompt {
         .flat_map(|t| t["functionDeclarations"].as_array().cloned().unwrap_or_default())
         .collect();
     Prompt {
+        system: body["systemInstruction"]["parts"]
+            .as_array()
+            .map(|parts| parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default(),
         last_user: contents
             .iter()
             .rev()

@@ -91,6 +91,13 @@ pub struct State {
     pub disconnects: AtomicUsize,
     /// Per-vendor request counters (for `flaky`).
     pub hits: Mutex<std::collections::HashMap<String, usize>>,
+    /// Scripted speech-to-text (`POST /__control/stt-script`): when set, each
+    /// stretch of speech the streaming STT hears (energy above a threshold,
+    /// ended by 300 ms of silence) is transcribed as the next of these
+    /// utterances, with growing partials while it lasts. The mock cannot
+    /// recognise speech; this is how tests feed it real audio (espeak-ng in
+    /// Chromium's fake microphone) and still get known words back.
+    pub stt_script: Mutex<Option<std::collections::VecDeque<String>>>,
 }
 
 impl State {
@@ -118,6 +125,24 @@ impl State {
     pub fn disconnects(&self) -> usize {
         self.disconnects.load(Ordering::SeqCst)
     }
+
+    /// Sets (or with `None` clears) the scripted transcript.
+    pub fn script_stt(&self, utterances: Option<Vec<String>>) {
+        *self.stt_script.lock().unwrap() = utterances.map(Into::into);
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct SttScript {
+    utterances: Option<Vec<String>>,
+}
+
+async fn control_stt_script(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    axum::Json(body): axum::Json<SttScript>,
+) -> StatusCode {
+    state.script_stt(body.utterances);
+    StatusCode::NO_CONTENT
 }
 
 pub type Shared = Arc<State>;
@@ -132,6 +157,7 @@ pub fn router(state: Shared) -> Router {
         .nest("/assemblyai/v3", speech.assemblyai)
         .nest("/anthropic/v1", anthropic::router())
         .nest("/gemini/v1beta", gemini::router())
+        .route("/__control/stt-script", axum::routing::post(control_stt_script))
         .with_state(state)
 }
 

@@ -23,6 +23,12 @@ fn prompt(body: &Value) -> Prompt {
     let last = msgs.last();
     let tools = body["tools"].as_array().cloned().unwrap_or_default();
     Prompt {
+        system: msgs
+            .iter()
+            .filter(|m| m["role"] == "system" || m["role"] == "developer")
+            .filter_map(|m| m["content"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
         last_user: msgs
             .iter()
             .rev()

@@ -370,7 +370,99 @@ pub async fn deepgram_listen(
     let rate: u32 = q.get("sample_rate").and_then(|r| r.parse().ok()).unwrap_or(16_000);
     let interim = q.get("interim_results").map(String::as_str) == Some("true");
     let fault = key_fault(&key);
-    ws.on_upgrade(move |socket| deepgram_session(socket, rate, interim, fault))
+    ws.on_upgrade(move |socket| deepgram_session(socket, state, rate, interim, fault))
+}
+
+/// Splits incoming PCM into stretches of speech by energy: a 20 ms frame is
+/// voiced above [`VOICE_RMS`]; a stretch ends after 300 ms of silence.
+struct Segmenter {
+    frame: usize,
+    pending: Vec<i16>,
+    in_speech: bool,
+    silent_frames: usize,
+    voiced_frames: usize,
+}
+
+const VOICE_RMS: f64 = 300.0;
+const END_SILENCE_FRAMES: usize = 15;
+
+enum SegmentEvent {
+    /// Still speaking; `voiced_frames` so far in this stretch.
+    Speaking(usize),
+    Ended,
+}
+
+impl Segmenter {
+    fn new(rate: u32) -> Self {
+        Segmenter { frame: (rate as usize / 50).max(1), pending: Vec::new(), in_speech: false, silent_frames: 0, voiced_frames: 0 }
+    }
+
+    fn push(&mut self, bytes: &[u8]) -> Vec<SegmentEvent> {
+        self.pending.extend(bytes.chunks_exact(2).map(|b| i16::from_le_bytes([b[0], b[1]])));
+        let mut out = Vec::new();
+        while self.pending.len() >= self.frame {
+            let frame: Vec<i16> = self.pending.drain(..self.frame).collect();
+            let rms = (frame.iter().map(|s| (*s as f64).powi(2)).sum::<f64>() / frame.len() as f64).sqrt();
+            if rms > VOICE_RMS {
+                self.in_speech = true;
+                self.silent_frames = 0;
+                self.voiced_frames += 1;
+                out.push(SegmentEvent::Speaking(self.voiced_frames));
+            } else if self.in_speech {
+                self.silent_frames += 1;
+                if self.silent_frames >= END_SILENCE_FRAMES {
+                    self.in_speech = false;
+                    self.voiced_frames = 0;
+                    out.push(SegmentEvent::Ended);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The first words of `text`: a growing partial.
+fn first_words(text: &str, n: usize) -> String {
+    text.split_whitespace().take(n.max(1)).collect::<Vec<_>>().join(" ")
+}
+
+/// A scripted session (see `State::stt_script`): partials every 0.5 s of
+/// speech, the utterance as final when the stretch ends.
+async fn scripted_session(mut socket: WebSocket, state: Shared, rate: u32, interim: bool) {
+    let mut seg = Segmenter::new(rate);
+    let next = |state: &Shared| state.stt_script.lock().unwrap().as_ref().and_then(|q| q.front().cloned());
+    while let Some(Ok(msg)) = socket.recv().await {
+        match msg {
+            Message::Binary(b) => {
+                for ev in seg.push(&b) {
+                    let out = match ev {
+                        SegmentEvent::Speaking(n) if interim && n % 25 == 0 => {
+                            next(&state).map(|t| dg_results(&first_words(&t, 2 * n / 25), false, false))
+                        }
+                        SegmentEvent::Speaking(_) => None,
+                        SegmentEvent::Ended => {
+                            let popped = state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front());
+                            popped.map(|t| dg_results(&t, true, true))
+                        }
+                    };
+                    if let Some(m) = out {
+                        if socket.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+            Message::Text(t) if t.as_str().contains("CloseStream") => {
+                let last = if seg.in_speech { state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front()) } else { None };
+                if let Some(t) = last {
+                    let _ = socket.send(dg_results(&t, true, true)).await;
+                }
+                let _ = socket.send(Message::Close(Some(CloseFrame { code: 1000, reason: "".into() }))).await;
+                return;
+            }
+            _ => {}
+        }
+    }
 }
 
 fn dg_results(text: &str, is_final: bool, speech_final: bool) -> Message {
@@ -379,7 +471,10 @@ fn dg_results(text: &str, is_final: bool, speech_final: bool) -> Message {
     Message::Text(v.to_string().into())
 }
 
-async fn deepgram_session(mut socket: WebSocket, rate: u32, interim: bool, fault: Option<Fault>) {
+async fn deepgram_session(mut socket: WebSocket, state: Shared, rate: u32, interim: bool, fault: Option<Fault>) {
+    if fault.is_none() && state.stt_script.lock().unwrap().is_some() {
+        return scripted_session(socket, state, rate, interim).await;
+    }
     let mut received = 0usize;
     let mut next_partial = rate as usize; // every 0.5 s of audio
     while let Some(Ok(msg)) = socket.recv().await {
@@ -489,5 +584,27 @@ pub fn routers() -> SpeechRouters {
             .route("/voices", get(cartesia_voices)),
         deepgram: Router::new().route("/listen", get(deepgram_listen)),
         assemblyai: Router::new().route("/ws", get(assemblyai_ws)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speech_stretches_end_after_300_ms_of_silence() {
+        let rate = 16_000;
+        let mut seg = Segmenter::new(rate);
+        let speech = tone("one second of speech here, more or less......................................................", rate);
+        let silence = vec![0u8; rate as usize / 5 * 2]; // 200 ms
+        let voiced = seg.push(&speech).into_iter().filter(|e| matches!(e, SegmentEvent::Speaking(_))).count();
+        assert!(voiced >= 45, "{voiced} voiced frames");
+        // 200 ms of silence is a pause, not the end…
+        assert!(seg.push(&silence).is_empty());
+        // …another 200 ms ends the stretch, once.
+        let ended = seg.push(&silence).into_iter().filter(|e| matches!(e, SegmentEvent::Ended)).count();
+        assert_eq!(ended, 1);
+        assert!(seg.push(&silence).is_empty());
+        assert_eq!(first_words("Yes I have a minute", 2), "Yes I");
     }
 }

@@ -15,16 +15,11 @@ use domain::agent::{AgentKind, AgentSettings};
 use domain::{ErrorCode, Permission};
 use serde::Deserialize;
 use services::agents::{self, AgentFilter, FolderFilter};
-use services::{credentials, playground, OrgCtx};
+use services::{credentials, playground};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser};
 use crate::state::AppState;
-
-async fn org(state: &AppState, uid: Uuid, org: &str, p: Permission) -> Result<OrgCtx, ApiError> {
-    let org = parse_uuid(org, "org_id")?;
-    Ok(services::require_org(&state.db, uid, org, p).await?)
-}
 
 #[derive(Deserialize, Default)]
 struct ListQuery {

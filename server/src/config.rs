@@ -52,6 +52,9 @@ pub struct Config {
     pub secret_key: SecretKeySource,
     /// Server-wide provider keys / base URLs (`<PROVIDER>_API_KEY`, `<PROVIDER>_BASE_URL`).
     pub provider_defaults: BTreeMap<String, ServerDefault>,
+    /// `HANDOO_LLM_TIMEOUT_SECS`: longest a non-interactive LLM call (brief,
+    /// script generation) may take before it is abandoned.
+    pub llm_timeout: std::time::Duration,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -187,6 +190,16 @@ impl Config {
         );
         let seed_demo =
             parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
+        let llm_timeout = match get("HANDOO_LLM_TIMEOUT_SECS") {
+            None => std::time::Duration::from_secs(45),
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(secs) if secs > 0.0 && secs <= 600.0 => std::time::Duration::from_secs_f64(secs),
+                _ => {
+                    errors.push(format!("HANDOO_LLM_TIMEOUT_SECS: seconds between 0 and 600, got {v:?}"));
+                    std::time::Duration::from_secs(45)
+                }
+            },
+        };
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
             Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
             None => public_url.starts_with("https://"),
@@ -320,6 +333,7 @@ impl Config {
             bind,
             secret_key,
             provider_defaults,
+            llm_timeout,
         })
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod agents_api;
 pub mod config;
+pub mod copilot_api;
+pub mod copilot_audio;
 pub mod csrf;
 pub mod oauth;
 pub mod prospects_api;
@@ -71,7 +73,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .timeout(Duration::from_secs(15))
         .build()?;
     let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
-    let providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
+    let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
+    providers.llm_timeout = config.llm_timeout;
     let server_ctx = ServerCtx {
         db: db.clone(),
         mailer,
@@ -81,6 +84,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
         providers,
+        copilot: services::copilot::CopilotHub::new(),
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),

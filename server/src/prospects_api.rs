@@ -22,16 +22,10 @@ use domain::prospect_import::{DryRunReport, ImportJob, ImportOptions, ImportPrev
 use domain::{ErrorCode, Permission};
 use serde::{Deserialize, Serialize};
 use services::prospects::{self, bulk, compliance, custom_fields, export, import, timeline, views};
-use services::OrgCtx;
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser};
 use crate::state::AppState;
-
-async fn org(state: &AppState, uid: Uuid, org: &str, p: Permission) -> Result<OrgCtx, ApiError> {
-    let org = parse_uuid(org, "org_id")?;
-    Ok(services::require_org(&state.db, uid, org, p).await?)
-}
 
 /// List and export filters as query parameters:
 /// `search`, `status` (comma-separated), `tag`, `owner` (a user id or `none`),

@@ -122,6 +122,13 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
+/// The one authorization path for REST handlers: the org id from the path,
+/// the caller's membership and `permission` (see `services::require_org`).
+pub async fn org(state: &AppState, uid: Uuid, org: &str, permission: Permission) -> Result<services::OrgCtx, ApiError> {
+    let org = parse_uuid(org, "org_id")?;
+    Ok(services::require_org(&state.db, uid, org, permission).await?)
+}
+
 pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
     s.parse().map_err(|_| ApiError::field(ErrorCode::Validation, field))
 }
@@ -246,6 +253,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(crate::agents_api::router())
         .merge(crate::prospects_api::router())
+        .merge(crate::copilot_api::router())
         .route("/health", get(health))
         .route("/me", get(me))
         .route("/orgs", get(list_orgs))

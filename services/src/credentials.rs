@@ -45,6 +45,8 @@ pub struct ProviderEnv {
     /// By catalogue provider id.
     pub defaults: BTreeMap<String, ServerDefault>,
     pub http: reqwest::Client,
+    /// Longest a non-interactive LLM call (brief, script generation) may take.
+    pub llm_timeout: Duration,
 }
 
 impl ProviderEnv {
@@ -53,7 +55,7 @@ impl ProviderEnv {
             .connect_timeout(Duration::from_secs(10))
             .build()
             .expect("reqwest client with default TLS");
-        ProviderEnv { secrets, defaults, http }
+        ProviderEnv { secrets, defaults, http, llm_timeout: Duration::from_secs(45) }
     }
 }
 

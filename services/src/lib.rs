@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod audit;
+pub mod copilot;
 pub mod auth;
 pub mod authz;
 pub mod credentials;

@@ -32,8 +32,52 @@ pub async fn seed_demo(db: &DatabaseConnection) -> ServiceResult<bool> {
         crate::users::set_last_org(db, ids[idx], Some(org.id)).await?;
     }
     seed_prospects(db, ids[0], org.id).await?;
+    seed_knowledge(db, ids[0], org.id).await?;
     tracing::info!("seeded demo organisation");
     Ok(true)
+}
+
+/// Approved knowledge items (a vehicle best seller, a mileage tip, an
+/// objection handler) so the copilot's right column has content.
+async fn seed_knowledge(db: &DatabaseConnection, owner: uuid::Uuid, org: uuid::Uuid) -> ServiceResult<()> {
+    use domain::copilot::knowledge::{KnowledgeDraft, KnowledgeKind, ReviewAction};
+
+    use crate::copilot::knowledge;
+
+    let ctx = crate::require_org(db, owner, org, domain::Permission::ReviewKnowledge).await?;
+    let items = [
+        (
+            KnowledgeKind::BestSeller,
+            "Clio V E-Tech: our best seller for city fleets",
+            "Low running costs, 4.3 l/100 km in town, resale value above segment average. Lead with total cost of ownership.",
+            vec![("model", "Renault Clio V E-Tech"), ("price_range", "€22k–27k"), ("why_it_sells", "Hybrid economy in urban use")],
+        ),
+        (
+            KnowledgeKind::MileageTip,
+            "Above 30,000 km a year, propose diesel or full hybrid",
+            "High-mileage users recover the price difference within 18 months; show the fuel comparison.",
+            vec![("mileage_range", "30,000 km+ / year")],
+        ),
+        (
+            KnowledgeKind::ObjectionHandler,
+            "“Too expensive”: compare total cost, not sticker price",
+            "Ask what they compare with, then walk through fuel, maintenance and resale over 4 years: most fleets save 8–12 %.",
+            vec![("objection", "too_expensive"), ("example_phrases", "Compared with what, exactly?")],
+        ),
+    ];
+    for (kind, title, body, fields) in items {
+        let draft = KnowledgeDraft {
+            kind,
+            title: title.into(),
+            body: body.into(),
+            tags: vec!["demo".into()],
+            fields: fields.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        };
+        let item = knowledge::create(db, &ctx, &draft).await?;
+        knowledge::review(db, &ctx, item.id, &ReviewAction::Submit).await?;
+        knowledge::review(db, &ctx, item.id, &ReviewAction::Approve).await?;
+    }
+    Ok(())
 }
 
 /// A dozen prospects in France and North America, a custom field, notes,

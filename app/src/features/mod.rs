@@ -5,6 +5,7 @@ pub mod account;
 pub mod agents;
 pub mod audit;
 pub mod auth;
+pub mod copilot;
 pub mod gallery;
 pub mod invitations;
 pub mod members;

@@ -255,6 +255,56 @@ impl Trigger {
         self
     }
 
+    /// The editor's one-line form: `[rep:|prospect:]<phrase>` or
+    /// `[rep:|prospect:]intent:<name>`, optionally followed by `-> <phase>`.
+    pub fn parse_line(line: &str) -> Result<Trigger, FieldError> {
+        let (body, goto) = match line.split_once("->") {
+            Some((b, g)) => (b, Some(Phase::parse(g.trim())?)),
+            None => (line, None),
+        };
+        let body = body.trim();
+        let (speaker, body) = if let Some(rest) = body.strip_prefix("rep:") {
+            (Some(Speaker::Rep), rest.trim())
+        } else if let Some(rest) = body.strip_prefix("prospect:") {
+            (Some(Speaker::Prospect), rest.trim())
+        } else {
+            (None, body)
+        };
+        let condition = match body.strip_prefix("intent:") {
+            Some(name) => Condition::Intent {
+                intent: Intent::parse(name).ok_or_else(|| {
+                    FieldError::new("trigger", ErrorCode::InvalidValue).with_detail(name.trim().to_string())
+                })?,
+            },
+            None => {
+                Pattern::parse(body)?;
+                Condition::Phrase { pattern: body.to_string() }
+            }
+        };
+        Ok(Trigger { condition, speaker, goto })
+    }
+
+    /// The inverse of [`Trigger::parse_line`].
+    pub fn to_line(&self) -> String {
+        let mut out = match self.speaker {
+            Some(Speaker::Rep) => "rep: ".to_string(),
+            Some(Speaker::Prospect) => "prospect: ".to_string(),
+            _ => String::new(),
+        };
+        match &self.condition {
+            Condition::Phrase { pattern } => out.push_str(pattern),
+            Condition::Intent { intent } => {
+                out.push_str("intent:");
+                out.push_str(intent.as_str());
+            }
+        }
+        if let Some(g) = self.goto {
+            out.push_str(" -> ");
+            out.push_str(g.as_str());
+        }
+        out
+    }
+
     pub fn describe(&self) -> String {
         match &self.condition {
             Condition::Phrase { pattern } => format!("\"{pattern}\""),
@@ -624,6 +674,17 @@ mod tests {
         let plain: Trigger = serde_json::from_str(r#"{"type":"intent","intent":"agreement"}"#).unwrap();
         assert_eq!(plain, Trigger::intent(Intent::Agreement));
         assert!(serde_json::from_str::<Trigger>(r#"{"type":"intent","intent":"telepathy"}"#).is_err());
+    }
+
+    #[test]
+    fn triggers_have_a_one_line_form_for_the_editor() {
+        for line in ["prospect: intent:meeting_accepted -> closing", "rep: how do you * today", "go ahead", "intent:agreement"] {
+            let t = Trigger::parse_line(line).unwrap();
+            assert_eq!(t.to_line(), line);
+        }
+        assert_eq!(Trigger::parse_line("intent:telepathy").unwrap_err().code, ErrorCode::InvalidValue);
+        assert_eq!(Trigger::parse_line("go ahead -> haggling").unwrap_err().code, ErrorCode::UnknownPhase);
+        assert_eq!(Trigger::parse_line("rep: the").unwrap_err().code, ErrorCode::TriggerTooBroad);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct ScriptSummary {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ScriptDetail {
+    #[serde(flatten)]
     pub summary: ScriptSummary,
     pub description: String,
     pub content: ScriptContent,

@@ -33,6 +33,7 @@ use uuid::Uuid;
 pub use domain::prospect::ListQuery;
 use domain::prospect::{decode_tags, encode_tags};
 pub use query::filter_condition;
+pub(crate) use query::like_pattern;
 
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 

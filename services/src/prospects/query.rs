@@ -54,7 +54,7 @@ pub(crate) fn search_terms(q: &str) -> Vec<String> {
     out
 }
 
-fn like_pattern(term: &str) -> String {
+pub(crate) fn like_pattern(term: &str) -> String {
     let mut p = String::with_capacity(term.len() + 2);
     p.push('%');
     for c in term.chars() {

@@ -1,0 +1,139 @@
+//! The browser-audio transport: the microphone, as 16 kHz 16-bit mono PCM,
+//! streamed over a WebSocket. Reusable by any page that talks to a live
+//! audio endpoint (the copilot's practice mode; the voice agent's in-browser
+//! test call).
+//!
+//! getUserMedia → AudioContext → AudioWorklet (`/pcm-capture.js`, which
+//! downsamples to 16 kHz and cuts 20 ms frames) → WebSocket binary frames.
+//! The worklet runs off the main thread, so a busy UI does not drop audio.
+
+/// Why the microphone could not start (shown to the user, translated by the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MicError {
+    /// No `getUserMedia` / AudioWorklet (old browser, insecure origin).
+    Unsupported,
+    /// The user (or policy) refused the microphone.
+    Denied,
+    /// The socket could not be opened.
+    Network,
+}
+
+/// A running capture; [`BrowserAudio::stop`] (or dropping it) ends it.
+pub struct BrowserAudio {
+    #[cfg(feature = "hydrate")]
+    inner: hydrate::Running,
+}
+
+impl BrowserAudio {
+    /// Starts capturing and streaming to `ws_path` (a same-origin path).
+    /// `on_close` runs when the server closes the socket.
+    pub async fn start(ws_path: &str, on_close: impl FnMut() + 'static) -> Result<BrowserAudio, MicError> {
+        #[cfg(feature = "hydrate")]
+        {
+            Ok(BrowserAudio { inner: hydrate::start(ws_path, on_close).await? })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (ws_path, on_close);
+            Err(MicError::Unsupported)
+        }
+    }
+
+    /// Ends the audio: the server still delivers the last transcript.
+    pub fn stop(self) {}
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for BrowserAudio {
+    fn drop(&mut self) {
+        self.inner.stop();
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod hydrate {
+    use js_sys::{Object, Reflect};
+    use wasm_bindgen::closure::Closure;
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{
+        AudioContext, AudioWorkletNode, BinaryType, MediaStream, MediaStreamConstraints, MessageEvent, WebSocket,
+    };
+
+    use super::MicError;
+
+    pub struct Running {
+        ctx: AudioContext,
+        stream: MediaStream,
+        socket: WebSocket,
+        _node: AudioWorkletNode,
+        _on_frame: Closure<dyn FnMut(MessageEvent)>,
+        _on_close: Closure<dyn FnMut(web_sys::CloseEvent)>,
+    }
+
+    impl Running {
+        pub fn stop(&self) {
+            if self.socket.ready_state() == WebSocket::OPEN {
+                let _ = self.socket.send_with_str(r#"{"type":"stop"}"#);
+            }
+            for track in self.stream.get_tracks().iter() {
+                if let Ok(t) = track.dyn_into::<web_sys::MediaStreamTrack>() {
+                    t.stop();
+                }
+            }
+            let _ = self.ctx.close();
+        }
+    }
+
+    fn ws_url(path: &str) -> Option<String> {
+        let loc = web_sys::window()?.location();
+        let scheme = if loc.protocol().ok()? == "https:" { "wss" } else { "ws" };
+        Some(format!("{scheme}://{}{path}", loc.host().ok()?))
+    }
+
+    pub async fn start(path: &str, mut on_close: impl FnMut() + 'static) -> Result<Running, MicError> {
+        let window = web_sys::window().ok_or(MicError::Unsupported)?;
+        let devices = window.navigator().media_devices().map_err(|_| MicError::Unsupported)?;
+        let audio = Object::new();
+        for (k, v) in [("channelCount", JsValue::from(1)), ("echoCancellation", JsValue::TRUE), ("noiseSuppression", JsValue::TRUE)] {
+            let _ = Reflect::set(&audio, &k.into(), &v);
+        }
+        let constraints = MediaStreamConstraints::new();
+        constraints.set_audio(&audio);
+        let promise = devices.get_user_media_with_constraints(&constraints).map_err(|_| MicError::Unsupported)?;
+        let stream: MediaStream =
+            JsFuture::from(promise).await.map_err(|_| MicError::Denied)?.dyn_into().map_err(|_| MicError::Denied)?;
+
+        let ctx = AudioContext::new().map_err(|_| MicError::Unsupported)?;
+        let worklet = ctx.audio_worklet().map_err(|_| MicError::Unsupported)?;
+        JsFuture::from(worklet.add_module("/pcm-capture.js").map_err(|_| MicError::Unsupported)?)
+            .await
+            .map_err(|_| MicError::Unsupported)?;
+        let source = ctx.create_media_stream_source(&stream).map_err(|_| MicError::Unsupported)?;
+        let node = AudioWorkletNode::new(&ctx, "pcm-capture").map_err(|_| MicError::Unsupported)?;
+        source.connect_with_audio_node(&node).map_err(|_| MicError::Unsupported)?;
+        // A silent path to the output keeps the graph (and the worklet) running everywhere.
+        let mute = ctx.create_gain().map_err(|_| MicError::Unsupported)?;
+        mute.gain().set_value(0.0);
+        node.connect_with_audio_node(&mute).map_err(|_| MicError::Unsupported)?;
+        mute.connect_with_audio_node(&ctx.destination()).map_err(|_| MicError::Unsupported)?;
+
+        let url = ws_url(path).ok_or(MicError::Network)?;
+        let socket = WebSocket::new(&url).map_err(|_| MicError::Network)?;
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let sender = socket.clone();
+        let on_frame = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            // Frames captured before the socket opened are dropped: a fraction
+            // of a second at most, and never stale audio later.
+            if sender.ready_state() == WebSocket::OPEN {
+                if let Ok(buf) = ev.data().dyn_into::<js_sys::ArrayBuffer>() {
+                    let _ = sender.send_with_array_buffer(&buf);
+                }
+            }
+        });
+        node.port().map_err(|_| MicError::Unsupported)?.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
+        let on_close_cb = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| on_close());
+        socket.set_onclose(Some(on_close_cb.as_ref().unchecked_ref()));
+        Ok(Running { ctx, stream, socket, _node: node, _on_frame: on_frame, _on_close: on_close_cb })
+    }
+}

@@ -1,0 +1,54 @@
+//! The browser end of a session's live stream: an `EventSource` on the
+//! session's events URL, each message one `CopilotEvent`. EventSource
+//! reconnects by itself after a network blip; the page reloads the session
+//! (with its stored history) when the stream reopens, so nothing is missed.
+
+use domain::copilot::views::CopilotEvent;
+
+/// A running subscription; dropping it closes the stream.
+pub struct LiveStream {
+    #[cfg(feature = "hydrate")]
+    source: web_sys::EventSource,
+    #[cfg(feature = "hydrate")]
+    _on_message: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::MessageEvent)>,
+    #[cfg(feature = "hydrate")]
+    _on_open: wasm_bindgen::closure::Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl LiveStream {
+    /// Opens `url`; `on_event` gets every event, `on_open` every (re)connection.
+    #[cfg(feature = "hydrate")]
+    pub fn open(
+        url: &str,
+        mut on_event: impl FnMut(CopilotEvent) + 'static,
+        mut on_open: impl FnMut() + 'static,
+    ) -> Option<LiveStream> {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let source = web_sys::EventSource::new(url).ok()?;
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if let Some(text) = ev.data().as_string() {
+                if let Ok(event) = serde_json::from_str::<CopilotEvent>(&text) {
+                    on_event(event);
+                }
+            }
+        });
+        source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_open_cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_open());
+        source.set_onopen(Some(on_open_cb.as_ref().unchecked_ref()));
+        Some(LiveStream { source, _on_message: on_message, _on_open: on_open_cb })
+    }
+
+    /// On the server there is no live stream.
+    #[cfg(not(feature = "hydrate"))]
+    pub fn open(_: &str, _: impl FnMut(CopilotEvent) + 'static, _: impl FnMut() + 'static) -> Option<LiveStream> {
+        None
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for LiveStream {
+    fn drop(&mut self) {
+        self.source.close();
+    }
+}

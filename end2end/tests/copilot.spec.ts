@@ -1,0 +1,132 @@
+import { test, expect, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { newOwner, waitHydrated } from './support';
+
+// Real speech, made by espeak-ng: the rep's microphone in practice mode is
+// Chromium's fake capture device playing this file once. The mock STT speaks
+// Deepgram's streaming protocol; it cannot recognise words, so the test
+// scripts what it "hears" (one utterance per stretch of speech it detects in
+// the audio), while everything else — getUserMedia, the AudioWorklet
+// resampling, the WebSocket, the server's STT client, the phase engine, the
+// objection detector and the live event stream — is the real thing.
+const dir = mkdtempSync(join(tmpdir(), 'handoo-e2e-'));
+const wav = join(dir, 'call.wav');
+execFileSync('espeak-ng', [
+  '-m',
+  '-s', '150',
+  '-w', wav,
+  '<speak>Yes, I have a minute, go ahead.<break time="1500ms"/>Honestly, that is too expensive for us.<break time="2500ms"/></speak>',
+]);
+
+test.use({
+  launchOptions: {
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${wav}%noloop`,
+    ],
+  },
+});
+
+const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
+
+async function scriptStt(utterances: string[] | null) {
+  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/stt-script`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ utterances }),
+  });
+  expect(res.status).toBe(204);
+}
+
+/** Creates a prospect through the REST API with the page's session and CSRF token. */
+async function createProspect(page: Page, body: object): Promise<string> {
+  return page.evaluate(async (body) => {
+    const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+    const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+    const res = await fetch(`/api/v1/orgs/${org}/prospects`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify(body),
+    });
+    if (res.status !== 201) throw new Error(`prospect: ${res.status} ${await res.text()}`);
+    return (await res.json()).id as string;
+  }, body);
+}
+
+test.afterAll(async () => {
+  await scriptStt(null);
+});
+
+test('practice with the microphone: the script advances, an objection card appears, the outcome updates the prospect', async ({ page }) => {
+  await newOwner(page, 'Copilot');
+  await waitHydrated(page);
+  await createProspect(page, { first_name: 'Paul', last_name: 'Roux', company: 'Roux Transports', phone: '+33 6 12 34 56 78' });
+
+  await page.getByTestId('nav-copilot').click();
+  await page.waitForURL('**/app/copilot');
+  await waitHydrated(page);
+  await page.getByTestId('queue-item').filter({ hasText: 'Paul Roux' }).click();
+  await expect(page.getByTestId('profile-name')).toHaveText('Paul Roux');
+  await expect(page.getByTestId('brief')).toBeVisible();
+
+  await page.getByTestId('start-practice').click();
+  await page.waitForURL(/\/app\/copilot\?p=.+&s=.+/);
+  await expect(page.getByTestId('phase-opening')).toHaveAttribute('aria-current', 'step');
+  await expect(page.getByTestId('phase-text')).toContainText('Hi Paul');
+
+  await scriptStt(['Yes, I have a minute, go ahead.', 'Honestly, that is too expensive for us.']);
+  await page.getByTestId('mic-toggle').click();
+  await expect(page.getByTestId('mic-live')).toBeVisible();
+
+  // Opening → Discovery when the prospect says they have a minute.
+  await expect(page.getByTestId('phase-discovery')).toHaveAttribute('aria-current', 'step', { timeout: 20_000 });
+  await expect(page.getByTestId('transcript')).toContainText('I have a minute');
+  // The objection card, with the script's handler.
+  const card = page.getByTestId('objection-card');
+  await expect(card).toHaveAttribute('data-objection', 'too_expensive', { timeout: 20_000 });
+  await expect(card.getByTestId('handler-response')).toContainText('Compared with what');
+
+  // Manual navigation still works alongside.
+  await page.getByTestId('phase-next').click();
+  await expect(page.getByTestId('phase-presentation')).toHaveAttribute('aria-current', 'step');
+
+  // Log the outcome; the prospect's status follows.
+  await page.getByTestId('end-call').click();
+  await page.getByTestId('outcome-interested').check();
+  await page.getByTestId('end-notes').fill('Wants a TCO comparison');
+  await page.getByTestId('end-submit').click();
+  await expect(page.getByTestId('session-ended')).toBeVisible();
+  await expect(page.getByTestId('mic-live')).toHaveCount(0);
+  await expect(page.getByTestId('profile-status')).toContainText('Interested');
+  await expect(page.getByTestId('call-history')).toContainText('Wants a TCO comparison');
+});
+
+test('typed transcript drives a session and French objections are recognised', async ({ page }) => {
+  await newOwner(page, 'Copilot FR');
+  await waitHydrated(page);
+  await createProspect(page, { first_name: 'Léa', last_name: 'Martin', company: 'Martin SA', phone: '+33 6 98 76 54 32' });
+  await page.goto('/app/copilot');
+  await waitHydrated(page);
+  await page.getByTestId('queue-item').filter({ hasText: 'Léa Martin' }).click();
+  await page.getByTestId('start-practice').click();
+  await page.waitForURL(/&s=/);
+  await page.getByTestId('say-input').fill('Envoyez-moi un mail, je suis déjà équipé');
+  await page.getByTestId('say-send').click();
+  await expect(page.locator('[data-objection="send_email"]')).toBeVisible();
+  await expect(page.locator('[data-objection="already_have_supplier"]')).toBeVisible();
+  await expect(page.getByTestId('transcript-line')).toHaveCount(1);
+  // A reload replays the stored session.
+  await page.reload();
+  await waitHydrated(page);
+  await expect(page.getByTestId('transcript-line')).toHaveCount(1);
+  await expect(page.getByTestId('objection-card')).toHaveCount(2);
+});

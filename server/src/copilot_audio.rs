@@ -1,0 +1,121 @@
+//! Live audio into a copilot session: the browser-audio transport.
+//!
+//! `GET /api/v1/orgs/{org}/copilot/sessions/{id}/audio` upgrades to a
+//! WebSocket. The browser (getUserMedia → AudioWorklet → 16 kHz 16-bit mono
+//! PCM) sends binary frames; the server streams them to the organisation's
+//! speech-to-text provider and feeds every partial and final transcript to
+//! the session, whose events reach the dashboard through its event stream.
+//! A text frame `{"type":"stop"}` (or closing the socket) ends the audio; the
+//! provider's last finals are still delivered.
+//!
+//! Refusals that need no audio (not a member, session ended, no STT
+//! configured) are plain HTTP errors before the upgrade. A provider failure
+//! mid-stream reaches the dashboard as a `source_error` event; the session
+//! goes on (typed transcript still works).
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use domain::copilot::script::{Speaker, Utterance};
+use domain::{ErrorCode, Permission};
+use futures::StreamExt;
+use providers::stt::{SpeechToText, SttConfig, TranscriptEvent};
+use services::copilot::{sessions, speech};
+use services::OrgCtx;
+use uuid::Uuid;
+
+use crate::rest::{org, parse_uuid, ApiError, AuthUser};
+use crate::state::AppState;
+
+/// Largest binary frame accepted (1 s of 16 kHz audio is 32 KB; browsers send 20–100 ms).
+const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Cross-site WebSocket hijacking guard: when the browser names an origin,
+/// it must be this server's.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else { return true };
+    let Some(host) = headers.get("host").and_then(|v| v.to_str().ok()) else { return false };
+    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
+}
+
+pub async fn audio_socket(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path((o, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    if !same_origin(&headers) {
+        return Err(ApiError::new(ErrorCode::Forbidden));
+    }
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let id = parse_uuid(&id, "session_id")?;
+    let lang = sessions::language(&state.db, &ctx, id).await?;
+    let (stt, config) = speech::pick_stt(&state.db, &ctx, &state.server_ctx.providers, lang).await?;
+    Ok(ws
+        .max_message_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| async move { bridge(socket, state, ctx, id, stt, config).await })
+        .into_response())
+}
+
+async fn bridge(
+    mut socket: WebSocket,
+    state: AppState,
+    ctx: OrgCtx,
+    id: Uuid,
+    stt: Box<dyn SpeechToText>,
+    config: SttConfig,
+) {
+    let hub = state.server_ctx.copilot.clone();
+    let session = match stt.start(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(session = %id, error = %e, "speech-to-text did not start");
+            sessions::report_source_error(&hub, id, e.code());
+            let _ = socket.send(Message::Close(None)).await;
+            return;
+        }
+    };
+    let audio = session.audio;
+    let mut transcripts = session.events;
+    let (mut sink, mut stream) = socket.split();
+    // Browser → provider. Dropping `audio` tells the provider the audio ended.
+    let pump = tokio::spawn(async move {
+        while let Some(Ok(msg)) = stream.next().await {
+            match msg {
+                Message::Binary(b) => {
+                    if b.len() % 2 != 0 || audio.send(b).await.is_err() {
+                        break;
+                    }
+                }
+                Message::Text(t) if t.as_str().contains("\"stop\"") => break,
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+    });
+    // Provider → session.
+    while let Some(ev) = transcripts.next().await {
+        let (text, is_final) = match ev {
+            Ok(TranscriptEvent::Partial { text }) => (text, false),
+            Ok(TranscriptEvent::Final { text, .. }) => (text, true),
+            Ok(TranscriptEvent::EndOfTurn) => continue,
+            Err(e) => {
+                tracing::warn!(session = %id, error = %e, "speech-to-text failed mid-stream");
+                sessions::report_source_error(&hub, id, e.code());
+                break;
+            }
+        };
+        let u = Utterance { speaker: Speaker::Unknown, text, is_final };
+        match sessions::observe(&state.db, &hub, &ctx, id, u).await {
+            Ok(_) => {}
+            // The session ended while audio was still flowing: stop listening.
+            Err(e) if e.code == ErrorCode::ConversationEnded => break,
+            Err(e) => tracing::warn!(session = %id, code = e.code.as_str(), "transcript not applied"),
+        }
+    }
+    pump.abort();
+    use futures::SinkExt;
+    let _ = sink.send(Message::Close(None)).await;
+}

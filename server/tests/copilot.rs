@@ -1,0 +1,519 @@
+//! The SDR copilot through the HTTP boundary, on SQLite and PostgreSQL:
+//! scripts (seeded defaults, versions, stale-save detection, hostile content),
+//! AI script generation against the mock LLM (success, malformed answer,
+//! timeout), the knowledge base's approval workflow and visibility, the
+//! technique library and ratings, pre-call briefs, live sessions (phase
+//! engine, objection cards, the live event stream, outcomes changing the
+//! prospect, double ends), the queue, and cross-tenant denial.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Backend, Client, TestApp, GOOD_PASSWORD};
+use mock_vendors::MockVendors;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+async fn user(app: &TestApp, name: &str, email: &str) -> Client {
+    let c = app.client().await;
+    c.sign_up(name, email, GOOD_PASSWORD).await.expect("sign up");
+    c
+}
+
+async fn invite(app: &TestApp, owner: &Client, org: &str, name: &str, email: &str, role: &str) -> Client {
+    let out = owner.call("invite_member", &[("org_id", org), ("email", email), ("role", role)]).await.expect("invite");
+    let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    let c = app.client().await;
+    c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
+        .await
+        .expect("accept");
+    c
+}
+
+async fn prospect(c: &Client, org: &str, body: Value) -> String {
+    let (s, p) = c.rest(Method::POST, &format!("/orgs/{org}/prospects"), Some(body)).await;
+    assert_eq!(s, 201, "{p}");
+    p["id"].as_str().unwrap().to_string()
+}
+
+fn code(v: &Value) -> &str {
+    v["code"].as_str().unwrap_or_default()
+}
+
+fn script_body(name: &str, version: Option<i64>, opening: &str) -> Value {
+    json!({
+        "name": name, "language": "en", "expected_version": version,
+        "content": {
+            "phases": [
+                {"phase": "opening", "text": opening, "tips": ["Smile"], "triggers": [{"type": "phrase", "pattern": "go ahead"}]},
+                {"phase": "closing", "text": "Tuesday or Thursday?", "triggers": []}
+            ],
+            "handlers": [{"objection": "too_expensive", "response": "Compared with what?", "examples": []}]
+        }
+    })
+}
+
+on_both_backends!(scripts_are_seeded_versioned_and_guarded, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let member = invite(&app, &owner, &org, "Mia", "mia@example.com", "member").await;
+
+    // Every organisation starts with the default script in English and French.
+    let (s, list) = member.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await;
+    assert_eq!(s, 200, "{list}");
+    let langs: Vec<_> = list.as_array().unwrap().iter().map(|s| s["language"].as_str().unwrap()).collect();
+    assert_eq!(langs.len(), 2, "{list}");
+    assert!(langs.contains(&"en") && langs.contains(&"fr"));
+    // Listing again (or concurrently) seeds nothing more.
+    let scripts_path = format!("/orgs/{org}/scripts");
+    let (a, b) = tokio::join!(
+        owner.rest(Method::GET, &scripts_path, None),
+        member.rest(Method::GET, &scripts_path, None)
+    );
+    assert_eq!((a.1.as_array().unwrap().len(), b.1.as_array().unwrap().len()), (2, 2));
+    let fr = list.as_array().unwrap().iter().find(|s| s["language"] == "fr").unwrap();
+    let (_, fr) = member.rest(Method::GET, &format!("/orgs/{org}/scripts/{}", fr["id"].as_str().unwrap()), None).await;
+    assert_eq!(fr["content"]["phases"].as_array().unwrap().len(), 5);
+    assert!(fr["content"]["phases"][0]["text"].as_str().unwrap().starts_with("Bonjour {{prospect.first_name}}"));
+
+    // Members use scripts; only admins and owners write them.
+    let (s, e) = member.rest(Method::POST, &format!("/orgs/{org}/scripts"), Some(script_body("Mine", None, "Hi"))).await;
+    assert_eq!((s, code(&e)), (403, "forbidden"));
+    let (s, created) =
+        owner.rest(Method::POST, &format!("/orgs/{org}/scripts"), Some(script_body("Renewals", None, "Hi {{prospect.first_name}}"))).await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!((created["version"].as_i64(), created["source"].as_str()), (Some(1), Some("manual")));
+    let id = created["id"].as_str().unwrap().to_string();
+
+    // Hostile content: a trigger that matches everything, an unknown phase,
+    // an unknown variable, phases out of order, a huge text.
+    let mut broad = script_body("X", Some(1), "Hi");
+    broad["content"]["phases"][0]["triggers"] = json!([{"type": "phrase", "pattern": "the"}]);
+    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(broad)).await;
+    assert_eq!((s, code(&e), e["field"].as_str()), (422, "trigger_too_broad", Some("phases[0].triggers[0]")));
+    let mut unknown = script_body("X", Some(1), "Hi");
+    unknown["content"]["phases"][0]["phase"] = json!("haggling");
+    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(unknown)).await;
+    assert_eq!((s, code(&e)), (422, "validation"), "{e}");
+    let (s, e) = owner
+        .rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", Some(1), "Hi {{prospect.shoe_size}}")))
+        .await;
+    assert_eq!((s, code(&e)), (422, "template_unknown_variable"));
+    let mut order = script_body("X", Some(1), "Hi");
+    order["content"]["phases"] = json!([{"phase": "closing", "text": "a"}, {"phase": "opening", "text": "b"}]);
+    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(order)).await;
+    assert_eq!((s, code(&e)), (422, "invalid_value"));
+    let (s, e) = owner
+        .rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", Some(1), &"x".repeat(5_000))))
+        .await;
+    assert_eq!((s, code(&e)), (422, "text_too_long"));
+    // An edit must say which version it edited.
+    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", None, "Hi"))).await;
+    assert_eq!((s, code(&e)), (422, "required_value"));
+
+    // Two editors load version 1; the first save wins, the second is told, not overwritten.
+    let (s, v2) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("Renewals", Some(1), "Hello A"))).await;
+    assert_eq!((s, v2["version"].as_i64()), (200, Some(2)), "{v2}");
+    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("Renewals", Some(1), "Hello B"))).await;
+    assert_eq!((s, code(&e), e["detail"].as_str()), (409, "stale_version", Some("2")));
+    let (_, now) = owner.rest(Method::GET, &format!("/orgs/{org}/scripts/{id}"), None).await;
+    assert_eq!(now["content"]["phases"][0]["text"], "Hello A");
+    // Truly concurrent saves of the same version: exactly one lands.
+    let script_path = format!("/orgs/{org}/scripts/{id}");
+    let (a, b) = tokio::join!(
+        owner.rest(Method::PUT, &script_path, Some(script_body("Renewals", Some(2), "C"))),
+        owner.rest(Method::PUT, &script_path, Some(script_body("Renewals", Some(2), "D")))
+    );
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
+    let (_, versions) = member.rest(Method::GET, &format!("/orgs/{org}/scripts/{id}/versions"), None).await;
+    let numbers: Vec<_> = versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [3, 2, 1]);
+    assert_eq!(versions[0]["edited_by"], "Olivia");
+
+    // Defaults cannot be archived; others can, and leave the list.
+    let default_id = list[0]["id"].as_str().unwrap();
+    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/scripts/{default_id}"), None).await;
+    assert_eq!(s, 422);
+    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/scripts/{id}"), None).await;
+    assert_eq!(s, 204);
+    let (_, list) = owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await;
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    // Another organisation sees none of it.
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    let other = stranger.create_org("Other").await;
+    let (s, _) = stranger.rest(Method::GET, &format!("/orgs/{org}/scripts/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = stranger.rest(Method::GET, &format!("/orgs/{other}/scripts/{id}"), None).await;
+    assert_eq!(s, 404);
+    let (s, _) = stranger
+        .rest(Method::PUT, &format!("/orgs/{other}/scripts/{default_id}"), Some(script_body("Steal", Some(1), "x")))
+        .await;
+    assert_eq!(s, 404);
+});
+
+on_both_backends!(ai_script_generation_and_briefs, |backend: Backend| async move {
+    let mock = MockVendors::start().await;
+    let base = mock.base_url("openai");
+    let Some(app) =
+        TestApp::spawn_with(backend, &[("OPENAI_BASE_URL", &base), ("HANDOO_LLM_TIMEOUT_SECS", "1.5")]).await
+    else {
+        return;
+    };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let p = prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "company": "Roux Transports", "title": "Fleet manager", "phone": "+33612345678"})).await;
+
+    // No LLM configured: generation says so; the brief comes from rules, labelled.
+    let gen = json!({"name": "Fleet renewal", "language": "en", "product": "Fleet leasing with 24h replacement"});
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
+    assert_eq!((s, code(&e)), (422, "provider_not_configured"));
+    let (s, b) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief?language=fr"), None).await;
+    assert_eq!((s, b["source"].as_str()), (200, Some("rules")), "{b}");
+    assert!(b["opening_angle"].as_str().unwrap().starts_with("Premier appel"), "{b}");
+    assert!(b["likely_objections"].as_array().unwrap().contains(&json!("not_decision_maker")));
+
+    // With the organisation's LLM: a stored script carrying its provenance.
+    let set_key = |key: &'static str| {
+        let (owner, org) = (&owner, org.clone());
+        async move {
+            owner
+                .call(
+                    "save_provider_settings",
+                    &[("org_id", &org), ("provider", "openai"), ("api_key", key), ("base_url", ""), ("clear_key", "false")],
+                )
+                .await
+                .expect("save key")
+        }
+    };
+    set_key("sk-test").await;
+    let techniques = owner.rest(Method::GET, &format!("/orgs/{org}/techniques?language=en&phase=closing"), None).await.1;
+    let close = techniques[0]["id"].clone();
+    let mut req = gen.clone();
+    req["technique_ids"] = json!([close]);
+    req["prospect_id"] = json!(p);
+    let (s, script) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(req)).await;
+    assert_eq!(s, 201, "{script}");
+    assert_eq!(script["source"], "ai");
+    assert_eq!(script["ai"]["model"], "gpt-4.1");
+    assert_eq!(script["ai"]["context"]["product"], "Fleet leasing with 24h replacement");
+    assert_eq!(script["ai"]["context"]["prospect"]["company"], "Roux Transports");
+    assert_eq!(script["ai"]["context"]["techniques"][0]["phase"], "closing");
+    assert!(script["ai"]["generation_ms"].as_i64().unwrap() >= 0);
+    assert!(script["content"]["phases"][2]["text"].as_str().unwrap().contains("Fleet leasing"));
+    // The brief now comes from the model, and is cached until the prospect changes.
+    let (_, b) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief"), None).await;
+    assert_eq!((b["source"].as_str(), b["model"].as_str()), (Some("llm"), Some("gpt-4.1")), "{b}");
+    let calls = mock.state.requests_for("openai").len();
+    let (_, again) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief"), None).await;
+    assert_eq!(again["generated_at"], b["generated_at"]);
+    assert_eq!(mock.state.requests_for("openai").len(), calls, "served from the cache");
+    owner.rest(Method::PATCH, &format!("/orgs/{org}/prospects/{p}"), Some(json!({"title": "CEO"}))).await;
+    let (_, fresh) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief"), None).await;
+    assert_ne!(fresh["generated_at"], b["generated_at"]);
+
+    // Bad requests and a model that fails: clear errors, nothing stored.
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(json!({"name": "X", "language": "en", "product": " "}))).await;
+    assert_eq!((s, code(&e)), (422, "required_value"));
+    let (s, e) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(json!({"name": "X", "language": "en", "product": "p", "technique_ids": [uuid::Uuid::now_v7()]})))
+        .await;
+    assert_eq!((s, code(&e)), (404, "not_found"));
+    let before = owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
+    set_key("stall").await;
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
+    assert_eq!((s, code(&e)), (504, "provider_timeout"), "{e}");
+    set_key("truncated").await;
+    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
+    assert!(s >= 500, "{s} {e}");
+    let after = owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
+    assert_eq!(before, after, "a failed generation stores nothing");
+    // A failing model still gives the rep a brief (rules, not cached).
+    let (s, b) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief?refresh=true"), None).await;
+    assert_eq!((s, b["source"].as_str()), (200, Some("rules")));
+});
+
+fn knowledge(title: &str) -> Value {
+    json!({"kind": "objection_handler", "title": title, "body": "Compare with total cost of ownership.",
+           "tags": ["Price"], "fields": {"objection": "too_expensive", "example_phrases": "What is it compared with?"}})
+}
+
+on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let mia = invite(&app, &owner, &org, "Mia", "mia@example.com", "member").await;
+    let max = invite(&app, &owner, &org, "Max", "max@example.com", "member").await;
+    let ada = invite(&app, &owner, &org, "Ada", "ada@example.com", "admin").await;
+    let path = format!("/orgs/{org}/knowledge");
+
+    // Bad input is refused with the field named.
+    let (s, e) = mia.rest(Method::POST, &path, Some(json!({"kind": "best_seller", "title": "x", "body": "y"}))).await;
+    assert_eq!((s, code(&e), e["field"].as_str()), (422, "required_value", Some("fields.model")));
+    let (s, e) = mia.rest(Method::POST, &path, Some(json!({"kind": "gossip", "title": "x", "body": "y"}))).await;
+    assert_eq!((s, code(&e)), (422, "validation"));
+    let mut bad = knowledge("x");
+    bad["fields"]["objection"] = json!("too_cheap");
+    let (s, e) = mia.rest(Method::POST, &path, Some(bad)).await;
+    assert_eq!((s, code(&e)), (422, "invalid_value"));
+
+    // A member's draft is theirs alone until approved.
+    let (s, item) = mia.rest(Method::POST, &path, Some(knowledge("Price objection: TCO"))).await;
+    assert_eq!((s, item["status"].as_str()), (201, Some("draft")), "{item}");
+    assert_eq!(item["tags"], json!(["price"]));
+    let id = item["id"].as_str().unwrap().to_string();
+    assert_eq!(max.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
+    assert!(max.rest(Method::GET, &path, None).await.1.as_array().unwrap().is_empty());
+    // Only the author (or a reviewer) submits; members never approve.
+    let review = |action: Value| (format!("{path}/{id}/review"), action);
+    let (p, a) = review(json!({"action": "submit"}));
+    assert_eq!(max.rest(Method::POST, &p, Some(a.clone())).await.0, 404);
+    let (s, item) = mia.rest(Method::POST, &p, Some(a.clone())).await;
+    assert_eq!((s, item["status"].as_str()), (200, Some("pending_review")));
+    let (s, e) = mia.rest(Method::POST, &p, Some(a)).await;
+    assert_eq!((s, code(&e)), (409, "invalid_transition"));
+    let (p, a) = review(json!({"action": "approve"}));
+    let (s, e) = mia.rest(Method::POST, &p, Some(a.clone())).await;
+    assert_eq!((s, code(&e)), (403, "forbidden"));
+    // A rejection needs a comment; then the author reworks and resubmits.
+    let (s, e) = ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": " "}))).await;
+    assert_eq!((s, code(&e)), (422, "required_value"));
+    let (s, item) = ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": "Add a source"}))).await;
+    assert_eq!((s, item["status"].as_str(), item["review_comment"].as_str()), (200, Some("rejected"), Some("Add a source")));
+    assert_eq!(item["reviewer_name"], "Ada");
+    mia.rest(Method::PUT, &format!("{path}/{id}"), Some(knowledge("Price objection: TCO (source: 2025 study)"))).await;
+    mia.rest(Method::POST, &p, Some(json!({"action": "submit"}))).await;
+    let (s, item) = ada.rest(Method::POST, &p, Some(a)).await;
+    assert_eq!((s, item["status"].as_str()), (200, Some("approved")), "{item}");
+
+    // Approved: everyone sees it, searches find it, usage is counted.
+    let (_, found) = max.rest(Method::GET, &format!("{path}?q=tco%20study&objection=too_expensive"), None).await;
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    let (_, none) = max.rest(Method::GET, &format!("{path}?q=warranty"), None).await;
+    assert!(none.as_array().unwrap().is_empty());
+    let (_, by_tag) = max.rest(Method::GET, &format!("{path}?tag=PRICE"), None).await;
+    assert_eq!(by_tag.as_array().unwrap().len(), 1);
+    for kind in ["shown", "copied", "helpful", "helpful"] {
+        assert_eq!(max.rest(Method::POST, &format!("{path}/{id}/usage"), Some(json!({"kind": kind}))).await.0, 204);
+    }
+    let (s, _) = max.rest(Method::POST, &format!("{path}/{id}/usage"), Some(json!({"kind": "loved"}))).await;
+    assert_eq!(s, 422);
+    let (_, most) = max.rest(Method::GET, &format!("{path}/most-used"), None).await;
+    assert_eq!((most[0]["id"].as_str(), most[0]["helpful"].as_i64(), most[0]["copied"].as_i64()), (Some(id.as_str()), Some(2), Some(1)));
+    // A member's edit of an approved item takes it off the shelf until re-approved.
+    let (_, edited) = mia.rest(Method::PUT, &format!("{path}/{id}"), Some(knowledge("TCO, shorter"))).await;
+    assert_eq!(edited["status"], "draft");
+    assert_eq!(max.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
+    // Someone else's item cannot be edited or deleted by a member.
+    let (_, other) = max.rest(Method::POST, &path, Some(knowledge("Max's"))).await;
+    let other_id = other["id"].as_str().unwrap();
+    assert_eq!(mia.rest(Method::DELETE, &format!("{path}/{other_id}"), None).await.0, 404);
+    assert_eq!(ada.rest(Method::DELETE, &format!("{path}/{other_id}"), None).await.0, 204);
+
+    // Another organisation can neither read nor review.
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    let their = stranger.create_org("Other").await;
+    assert_eq!(stranger.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
+    let (s, _) = stranger
+        .rest(Method::POST, &format!("/orgs/{their}/knowledge/{id}/review"), Some(json!({"action": "approve"})))
+        .await;
+    assert_eq!(s, 404);
+    assert!(stranger.rest(Method::GET, &format!("/orgs/{their}/knowledge"), None).await.1.as_array().unwrap().is_empty());
+});
+
+on_both_backends!(technique_library_and_ratings, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let mia = invite(&app, &owner, &org, "Mia", "mia@example.com", "member").await;
+    let (s, en) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=en"), None).await;
+    assert_eq!(s, 200);
+    let phases: std::collections::BTreeSet<_> = en.as_array().unwrap().iter().map(|t| t["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases.len(), 5, "every phase has techniques: {phases:?}");
+    let (_, fr) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=fr&phase=discovery"), None).await;
+    assert!(fr.as_array().unwrap().iter().any(|t| t["name"] == "Questions SPIN"), "{fr}");
+    let (s, e) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?phase=haggling"), None).await;
+    assert_eq!((s, code(&e)), (422, "unknown_phase"));
+    let (s, _) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=de"), None).await;
+    assert_eq!(s, 422);
+
+    let id = en[0]["id"].as_str().unwrap();
+    let path = format!("/orgs/{org}/techniques/{id}/rating");
+    let rate = |r: i64| Some(json!({"rating": r}));
+    assert_eq!(mia.rest(Method::POST, &path, rate(6)).await.0, 422);
+    assert_eq!(mia.rest(Method::POST, &path, rate(0)).await.0, 422);
+    mia.rest(Method::POST, &path, rate(5)).await;
+    let (s, t) = mia.rest(Method::POST, &path, rate(2)).await;
+    assert_eq!((s, t["ratings"].as_i64(), t["my_rating"].as_i64()), (200, Some(1), Some(2)), "a second rating replaces the first");
+    let (_, t) = owner.rest(Method::POST, &path, rate(4)).await;
+    assert_eq!((t["ratings"].as_i64(), t["rating"].as_f64()), (Some(2), Some(3.0)));
+
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    let their = stranger.create_org("Other").await;
+    let (s, _) = stranger.rest(Method::POST, &format!("/orgs/{their}/techniques/{id}/rating"), Some(json!({"rating": 1}))).await;
+    assert_eq!(s, 404);
+});
+
+/// Reads `n` events from a session's live stream (with a deadline).
+async fn read_events(mut res: reqwest::Response, n: usize) -> Vec<Value> {
+    let mut buf = String::new();
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while out.len() < n {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk()).await.expect("events in time");
+        let Ok(Some(bytes)) = chunk else { break };
+        buf.push_str(&String::from_utf8_lossy(&bytes));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let data: Vec<&str> = frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+            if !data.is_empty() {
+                out.push(serde_json::from_str(&data.join("\n")).unwrap());
+            }
+        }
+    }
+    out
+}
+
+on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let rep = invite(&app, &owner, &org, "Remy", "remy@example.com", "member").await;
+    let p = prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "company": "Roux Transports", "phone": "+33612345678"})).await;
+    let dnc = prospect(&owner, &org, json!({"first_name": "Dina", "last_name": "Nope", "phone": "+33699999999", "do_not_call": true})).await;
+
+    // The rep's queue: open prospects, new first.
+    let (_, queue) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/queue"), None).await;
+    let ids: Vec<_> = queue.as_array().unwrap().iter().map(|q| q["prospect_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [p.as_str()], "do-not-call prospects never queue: {queue}");
+    assert_eq!(queue[0]["reason"], "new");
+
+    // A real call to a do-not-call prospect is refused; practice is allowed.
+    let start = |prospect: &str, mode: &str| json!({"prospect_id": prospect, "mode": mode, "language": "en"});
+    let (s, e) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "call"))).await;
+    assert_eq!((s, code(&e)), (409, "call_not_allowed"));
+    let (s, practice) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "practice"))).await;
+    assert_eq!(s, 201, "{practice}");
+
+    // Calling hours around the clock, so the real call below is allowed whenever the test runs.
+    let (s, v) = owner
+        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let (s, session) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&p, "call"))).await;
+    assert_eq!(s, 201, "{session}");
+    let sid = session["id"].as_str().unwrap().to_string();
+    assert_eq!((session["phase"].as_str(), session["progress"].as_i64()), (Some("opening"), Some(0)));
+    let opening = session["script"]["phases"][0]["text"].as_str().unwrap();
+    assert!(opening.starts_with("Hi Paul, this is Remy."), "variables filled for this prospect and rep: {opening}");
+
+    // Watch the live stream while the transcript comes in.
+    let events = rep.http.get(format!("{}/api/v1/orgs/{org}/copilot/sessions/{sid}/events", app.base)).send().await.unwrap();
+    assert_eq!(events.status(), 200);
+    let watcher = tokio::spawn(read_events(events, 6));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let say = |speaker: &'static str, text: &'static str, is_final: bool| {
+        let path = format!("/orgs/{org}/copilot/sessions/{sid}/transcript");
+        let rep = &rep;
+        async move { rep.rest(Method::POST, &path, Some(json!({"speaker": speaker, "text": text, "is_final": is_final}))).await }
+    };
+    let (s, out) = say("prospect", "Yes, I have a minute, go ahead", true).await;
+    assert_eq!(s, 200, "{out}");
+    let phase = out.as_array().unwrap().iter().find(|e| e["type"] == "phase").expect("advanced");
+    assert_eq!((phase["advance"]["from"].as_str(), phase["advance"]["to"].as_str()), (Some("opening"), Some("discovery")));
+    // An objection in a partial result raises the card at once, with the script's handler.
+    let (_, out) = say("prospect", "honestly that's too expensive", false).await;
+    let card = out.as_array().unwrap().iter().find(|e| e["type"] == "objection").expect("card");
+    assert_eq!(card["detection"]["kind"], "too_expensive");
+    assert!(card["handler"]["response"].as_str().unwrap().contains("Compared with what"), "{card}");
+    // …and its final does not raise it twice.
+    let (_, out) = say("prospect", "Honestly that's too expensive.", true).await;
+    assert!(!out.as_array().unwrap().iter().any(|e| e["type"] == "objection"));
+    // French works in the same session.
+    let (_, out) = say("prospect", "Envoyez-moi un mail", true).await;
+    assert!(out.as_array().unwrap().iter().any(|e| e["detection"]["kind"] == "send_email"), "{out}");
+
+    let seen = watcher.await.unwrap();
+    let types: Vec<_> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["transcript", "phase", "transcript", "objection", "transcript", "transcript"], "{seen:?}");
+
+    // Empty and huge utterances; manual navigation; unknown phases.
+    let (s, out) = say("prospect", "   ", true).await;
+    assert_eq!((s, out), (200, json!([])));
+    let huge = "blah ".repeat(2_000);
+    let (s, e) = rep
+        .rest(Method::POST, &format!("/orgs/{org}/copilot/sessions/{sid}/transcript"), Some(json!({"text": huge})))
+        .await;
+    assert_eq!((s, code(&e)), (422, "text_too_long"));
+    let nav = format!("/orgs/{org}/copilot/sessions/{sid}/navigate");
+    let (_, ev) = rep.rest(Method::POST, &nav, Some(json!({"to": "next"}))).await;
+    assert_eq!(ev["advance"]["to"], "presentation");
+    let (s, e) = rep.rest(Method::POST, &nav, Some(json!({"to": "phase", "phase": "haggling"}))).await;
+    assert_eq!((s, code(&e)), (422, "validation"));
+    let (_, ev) = rep.rest(Method::POST, &nav, Some(json!({"to": "phase", "phase": "closing"}))).await;
+    assert_eq!((ev["advance"]["to"].as_str(), ev["progress"].as_i64()), (Some("closing"), Some(100)));
+
+    // Reopening the session replays what happened.
+    let (_, view) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await;
+    assert_eq!(view["phase"], "closing");
+    let replay = view["events"].as_array().unwrap();
+    assert!(replay.iter().all(|e| e["type"] != "transcript" || e["is_final"] == true), "partials are not stored");
+    assert_eq!(replay.iter().filter(|e| e["type"] == "objection").count(), 2);
+
+    // Another member's session is not theirs; another org's even less.
+    let other_rep = invite(&app, &owner, &org, "Nina", "nina@example.com", "member").await;
+    assert_eq!(other_rep.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await.0, 404);
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    let their = stranger.create_org("Other").await;
+    for path in [format!("/orgs/{org}/copilot/sessions/{sid}"), format!("/orgs/{their}/copilot/sessions/{sid}")] {
+        assert_eq!(stranger.rest(Method::GET, &path, None).await.0, 404);
+    }
+    let (s, _) = stranger
+        .rest(Method::POST, &format!("/orgs/{their}/copilot/sessions/{sid}/transcript"), Some(json!({"text": "too expensive"})))
+        .await;
+    assert_eq!(s, 404);
+    assert_eq!(stranger.rest(Method::POST, &format!("/orgs/{their}/copilot/sessions"), Some(start(&p, "practice"))).await.0, 404);
+
+    // Ending: a callback needs a future date; the outcome moves the prospect.
+    let end = format!("/orgs/{org}/copilot/sessions/{sid}/end");
+    let (s, e) = rep.rest(Method::POST, &end, Some(json!({"outcome": "callback_scheduled"}))).await;
+    assert_eq!((s, code(&e), e["field"].as_str()), (422, "required_value", Some("callback_at")));
+    let (s, _) = rep.rest(Method::POST, &end, Some(json!({"outcome": "no_idea"}))).await;
+    assert_eq!(s, 422);
+    let when = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let (s, ended) = rep
+        .rest(Method::POST, &end, Some(json!({"outcome": "callback_scheduled", "callback_at": when, "notes": "Call back after the board meeting"})))
+        .await;
+    assert_eq!((s, ended["outcome"].as_str()), (200, Some("callback_scheduled")), "{ended}");
+    // Twice (a double click, a retry): refused, nothing changes.
+    let (s, e) = rep.rest(Method::POST, &end, Some(json!({"outcome": "not_interested"}))).await;
+    assert_eq!((s, code(&e)), (409, "conversation_ended"));
+    let (s, _) = say("prospect", "one more thing", true).await;
+    assert_eq!(s, 409);
+
+    let (_, pr) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}"), None).await;
+    let (_, calls) = rep.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/calls"), None).await;
+    assert_eq!(calls[0]["outcome"], "callback_scheduled");
+    assert_eq!(calls[0]["rep"], "Remy");
+    assert_eq!(pr["status"], "callback_scheduled", "{pr}");
+    let (_, queue) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/queue"), None).await;
+    assert_eq!((queue[0]["reason"].as_str(), queue[0]["callback_at"].is_string()), (Some("callback"), true), "{queue}");
+    let (_, notes) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/notes"), None).await;
+    assert_eq!(notes[0]["body"], "Call back after the board meeting");
+    let (_, activity) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/activity"), None).await;
+    assert!(activity.as_array().unwrap().iter().any(|a| a["kind"] == "call_logged"), "{activity}");
+
+    // Practice mode (the rep's microphone as the source) logs on the prospect too.
+    let psid = practice["id"].as_str().unwrap();
+    let (s, _) = rep
+        .rest(Method::POST, &format!("/orgs/{org}/copilot/sessions/{psid}/end"), Some(json!({"outcome": "not_interested"})))
+        .await;
+    assert_eq!(s, 200);
+    let (_, d) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{dnc}"), None).await;
+    assert_eq!(d["status"], "not_interested");
+});

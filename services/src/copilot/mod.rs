@@ -1,0 +1,12 @@
+//! The SDR copilot: scripts, the knowledge base, the technique library,
+//! pre-call briefs and AI script generation, and live sessions.
+
+pub mod ai;
+pub mod defaults;
+pub mod knowledge;
+pub mod scripts;
+pub mod sessions;
+pub mod speech;
+pub mod techniques;
+
+pub use sessions::CopilotHub;

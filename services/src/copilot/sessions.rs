@@ -1,0 +1,689 @@
+//! Copilot sessions: one per call or practice run. A session follows its
+//! script with `domain`'s [`PhaseEngine`], turns transcript utterances into
+//! events (transcript lines, phase advances, objection cards), stores them
+//! and pushes them live to whoever watches the session through [`CopilotHub`].
+//! Ending a session logs the outcome on the prospect, in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use chrono::Datelike;
+use domain::copilot::objection::ObjectionKind;
+use domain::copilot::outcome::{CallOutcome, OutcomeReport};
+use domain::copilot::script::{Phase, PhaseEngine, ScriptContent, Utterance};
+use domain::copilot::views::{
+    CopilotEvent, HandlerCard, QueueEntry, SessionMode, SessionView, TranscriptLine,
+};
+use domain::prospect::ProspectStatus;
+use domain::template::{RenderContext, Template};
+use domain::{ErrorCode, Locale, Permission};
+use entity::{copilot_events as events, copilot_sessions as sessions, prospect_notes, prospects, sales_techniques, users};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use super::{knowledge, scripts};
+use crate::prospects::{self as prospect_svc, compliance, custom_of, status_of};
+use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
+
+/// Longest utterance accepted, in characters (a few minutes of speech).
+pub const UTTERANCE_MAX_CHARS: usize = 5_000;
+/// Events replayed when a dashboard (re)opens a session.
+pub const REPLAY_MAX: u64 = 500;
+
+/// Live state of the sessions this process is serving.
+#[derive(Default)]
+pub struct CopilotHub {
+    live: Mutex<HashMap<Uuid, Arc<LiveSession>>>,
+}
+
+pub struct LiveSession {
+    org_id: Uuid,
+    state: tokio::sync::Mutex<LiveState>,
+    tx: broadcast::Sender<CopilotEvent>,
+}
+
+struct LiveState {
+    engine: PhaseEngine,
+    script: ScriptContent,
+    next_seq: i64,
+    ended: bool,
+}
+
+impl CopilotHub {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    fn get(&self, id: Uuid) -> Option<Arc<LiveSession>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+    }
+
+    fn insert(&self, id: Uuid, s: Arc<LiveSession>) -> Arc<LiveSession> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_insert(s).clone()
+    }
+
+    fn remove(&self, id: Uuid) {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).remove(&id);
+    }
+
+    /// Sessions currently held in memory (metrics, tests).
+    pub fn live_count(&self) -> usize {
+        self.live.lock().unwrap_or_else(|p| p.into_inner()).len()
+    }
+}
+
+fn mode_of(s: &str) -> SessionMode {
+    if s == "call" {
+        SessionMode::Call
+    } else {
+        SessionMode::Practice
+    }
+}
+
+async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResult<sessions::Model> {
+    let row = sessions::Entity::find_by_id(id)
+        .filter(sessions::Column::OrgId.eq(ctx.org_id()))
+        .one(db)
+        .await?
+        .ok_or_else(ServiceError::not_found)?;
+    // A rep works their own sessions; admins may watch and steer anyone's.
+    if row.user_id != Some(ctx.user_id()) && !ctx.role().allows(Permission::ReviewKnowledge) {
+        return Err(ServiceError::not_found());
+    }
+    Ok(row)
+}
+
+/// The variables a script is filled with for this prospect and rep.
+fn render_context(p: &prospects::Model, rep_name: &str, lang: Locale) -> RenderContext {
+    let today = chrono::Utc::now().date_naive();
+    let mut prospect = BTreeMap::new();
+    let full = format!("{} {}", p.first_name, p.last_name).trim().to_string();
+    for (k, v) in [
+        ("first_name", p.first_name.clone()),
+        ("last_name", p.last_name.clone()),
+        ("full_name", full),
+        ("company", p.company.clone()),
+        ("title", p.title.clone()),
+        ("phone", p.phone.clone().unwrap_or_default()),
+        ("email", p.email.clone().unwrap_or_default()),
+    ] {
+        prospect.insert(k.to_string(), v);
+    }
+    let custom = custom_of(p)
+        .into_iter()
+        .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+        .collect();
+    RenderContext {
+        prospect,
+        custom,
+        agent_name: rep_name.to_string(),
+        today: lang.format_date(today.year(), today.month(), today.day()),
+    }
+}
+
+fn fill(src: &str, ctx: &RenderContext) -> String {
+    Template::parse(src).map(|t| t.render(ctx).text).unwrap_or_else(|_| src.to_string())
+}
+
+/// The script with every text filled for one prospect.
+fn rendered(mut script: ScriptContent, ctx: &RenderContext) -> ScriptContent {
+    for p in &mut script.phases {
+        p.text = fill(&p.text, ctx);
+    }
+    for h in &mut script.handlers {
+        h.response = fill(&h.response, ctx);
+    }
+    script
+}
+
+async fn rep_name<C: ConnectionTrait>(db: &C, user: Option<Uuid>) -> ServiceResult<String> {
+    let Some(id) = user else { return Ok(String::new()) };
+    Ok(users::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_default())
+}
+
+/// Loads (or finds) the live state of a session.
+async fn live(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &sessions::Model) -> ServiceResult<Arc<LiveSession>> {
+    if let Some(s) = hub.get(row.id) {
+        return Ok(s);
+    }
+    let lang_hint = Locale::En;
+    let (script_row, content) = match scripts::for_session(db, ctx, row.script_id, lang_hint).await {
+        Ok(found) => found,
+        // The script was archived since: keep following the default.
+        Err(_) => scripts::for_session(db, ctx, None, lang_hint).await?,
+    };
+    let lang = Locale::parse(&script_row.language).unwrap_or_default();
+    let p = prospect_svc::find(db, ctx, row.prospect_id).await?;
+    let script = rendered(content, &render_context(&p, &rep_name(db, row.user_id).await?, lang));
+    let mut engine = PhaseEngine::new(&script);
+    if let Ok(phase) = Phase::parse(&row.phase) {
+        engine.go_to(phase);
+    }
+    let last = events::Entity::find()
+        .filter(events::Column::SessionId.eq(row.id))
+        .order_by_desc(events::Column::Seq)
+        .one(db)
+        .await?
+        .map_or(0, |e| e.seq);
+    let (tx, _) = broadcast::channel(256);
+    let state = LiveState { engine, script, next_seq: last + 1, ended: row.ended_at.is_some() };
+    Ok(hub.insert(row.id, Arc::new(LiveSession { org_id: row.org_id, state: tokio::sync::Mutex::new(state), tx })))
+}
+
+/// Starts a session on a prospect with a script (or the default one in the
+/// caller's language). A real call is refused when compliance forbids it.
+pub async fn start(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+    script_id: Option<Uuid>,
+    mode: SessionMode,
+    lang: Locale,
+) -> ServiceResult<SessionView> {
+    ctx.require(Permission::UseWorkspace)?;
+    let p = prospect_svc::find(db, ctx, prospect_id).await?;
+    if mode == SessionMode::Call {
+        if let Err(refusal) = compliance::may_call(db, ctx, prospect_id, now()).await? {
+            return Err(ServiceError::field(ErrorCode::CallNotAllowed, "prospect_id").with_detail(refusal.to_string()));
+        }
+    }
+    let (script_row, content) = scripts::for_session(db, ctx, script_id, lang).await?;
+    let first = content.phases.first().map(|p| p.phase).unwrap_or(Phase::Opening);
+    let row = sessions::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(ctx.org_id()),
+        user_id: Set(Some(ctx.user_id())),
+        prospect_id: Set(p.id),
+        script_id: Set(Some(script_row.id)),
+        script_version: Set(script_row.version),
+        mode: Set(mode.as_str().to_string()),
+        phase: Set(first.as_str().to_string()),
+        started_at: Set(now()),
+        ended_at: Set(None),
+        outcome: Set(None),
+        callback_at: Set(None),
+        notes: Set(String::new()),
+        technique_ids: Set(json!([])),
+    }
+    .insert(db)
+    .await?;
+    view(db, hub, ctx, &row).await
+}
+
+async fn view(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &sessions::Model) -> ServiceResult<SessionView> {
+    let live = live(db, hub, ctx, row).await?;
+    let state = live.state.lock().await;
+    let stored = events::Entity::find()
+        .filter(events::Column::SessionId.eq(row.id))
+        .order_by_desc(events::Column::Seq)
+        .limit(REPLAY_MAX)
+        .all(db)
+        .await?;
+    let events = stored.into_iter().rev().filter_map(|e| serde_json::from_value(e.data).ok()).collect();
+    Ok(SessionView {
+        id: row.id,
+        prospect_id: row.prospect_id,
+        script_id: row.script_id,
+        script_version: row.script_version,
+        mode: mode_of(&row.mode),
+        phase: state.engine.phase().unwrap_or(Phase::Opening),
+        progress: state.engine.progress_percent(),
+        started_at: row.started_at,
+        ended_at: row.ended_at,
+        outcome: row.outcome.as_deref().and_then(CallOutcome::parse),
+        script: state.script.clone(),
+        events,
+    })
+}
+
+pub async fn get(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, id: Uuid) -> ServiceResult<SessionView> {
+    ctx.require(Permission::UseWorkspace)?;
+    let row = find(db, ctx, id).await?;
+    view(db, hub, ctx, &row).await
+}
+
+/// Subscribes to a session's live events (after authorisation).
+pub async fn subscribe(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<broadcast::Receiver<CopilotEvent>> {
+    ctx.require(Permission::UseWorkspace)?;
+    let row = find(db, ctx, id).await?;
+    let live = live(db, hub, ctx, &row).await?;
+    Ok(live.tx.subscribe())
+}
+
+async fn persist<C: ConnectionTrait>(db: &C, org_id: Uuid, session: Uuid, ev: &CopilotEvent, seq: i64) -> ServiceResult<()> {
+    let kind = match ev {
+        CopilotEvent::Transcript(_) => "transcript",
+        CopilotEvent::Phase { .. } => "phase",
+        CopilotEvent::Objection { .. } => "objection",
+        CopilotEvent::Ended { .. } => "ended",
+        CopilotEvent::SourceError { .. } => "source_error",
+    };
+    events::ActiveModel {
+        id: Set(new_id()),
+        org_id: Set(org_id),
+        session_id: Set(session),
+        seq: Set(seq),
+        kind: Set(kind.into()),
+        data: Set(serde_json::to_value(ev).map_err(|_| ServiceError::internal())?),
+        created_at: Set(now()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+async fn handler_card(
+    db: &DatabaseConnection,
+    org_id: Uuid,
+    script: &ScriptContent,
+    kind: ObjectionKind,
+) -> ServiceResult<Option<HandlerCard>> {
+    let knowledge = knowledge::handlers_for(db, org_id, kind).await?;
+    let scripted = script.handler(kind);
+    if scripted.is_none() && knowledge.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(HandlerCard {
+        response: scripted.map(|h| h.response.clone()).unwrap_or_default(),
+        examples: scripted.map(|h| h.examples.clone()).unwrap_or_default(),
+        knowledge,
+    }))
+}
+
+/// Feeds one utterance to a session: returns (and publishes) what it caused.
+/// Final lines are stored; partials are only published.
+pub async fn observe(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+    utterance: Utterance,
+) -> ServiceResult<Vec<CopilotEvent>> {
+    ctx.require(Permission::UseWorkspace)?;
+    if utterance.text.chars().count() > UTTERANCE_MAX_CHARS {
+        return Err(ServiceError::field(ErrorCode::TextTooLong, "text").with_detail(UTTERANCE_MAX_CHARS.to_string()));
+    }
+    let text = utterance.text.trim().to_string();
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let live = match hub.get(id) {
+        Some(l) if l.org_id == ctx.org_id() => {
+            // Cached, but the caller must still be allowed on this session.
+            find(db, ctx, id).await?;
+            l
+        }
+        _ => {
+            let row = find(db, ctx, id).await?;
+            live(db, hub, ctx, &row).await?
+        }
+    };
+    let mut state = live.state.lock().await;
+    if state.ended {
+        return Err(ServiceError::new(ErrorCode::ConversationEnded));
+    }
+    let utterance = Utterance { text, ..utterance };
+    let obs = state.engine.observe(&utterance);
+    let mut out = Vec::new();
+    let at = now();
+    out.push(CopilotEvent::Transcript(TranscriptLine {
+        seq: 0,
+        speaker: utterance.speaker,
+        text: utterance.text.clone(),
+        is_final: utterance.is_final,
+        at,
+    }));
+    for detection in obs.objections {
+        let handler = handler_card(db, live.org_id, &state.script, detection.kind).await?;
+        out.push(CopilotEvent::Objection { seq: 0, detection, handler });
+    }
+    if let Some(advance) = obs.advance {
+        out.push(CopilotEvent::Phase { seq: 0, advance, progress: state.engine.progress_percent() });
+    }
+    // Number and store what must survive a reload, in one transaction; then publish.
+    let txn = db.begin().await?;
+    for ev in &mut out {
+        let persist_it = !matches!(ev, CopilotEvent::Transcript(l) if !l.is_final);
+        let seq = state.next_seq;
+        match ev {
+            CopilotEvent::Transcript(l) => l.seq = seq,
+            CopilotEvent::Phase { seq: s, .. } | CopilotEvent::Objection { seq: s, .. } => *s = seq,
+            _ => {}
+        }
+        if persist_it {
+            persist(&txn, live.org_id, id, ev, seq).await?;
+            state.next_seq += 1;
+        }
+    }
+    if let Some(phase) = state.engine.phase() {
+        sessions::Entity::update_many()
+            .col_expr(sessions::Column::Phase, Expr::value(phase.as_str()))
+            .filter(sessions::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    for ev in &out {
+        let _ = live.tx.send(ev.clone());
+    }
+    Ok(out)
+}
+
+/// Tells a session's watchers that its live source failed (not stored:
+/// the session itself is unaffected and can go on with typed transcript).
+pub fn report_source_error(hub: &CopilotHub, id: Uuid, code: ErrorCode) {
+    if let Some(live) = hub.get(id) {
+        let _ = live.tx.send(CopilotEvent::SourceError { code });
+    }
+}
+
+/// The language of a session's script (what its live source should transcribe).
+pub async fn language(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<Locale> {
+    ctx.require(Permission::UseWorkspace)?;
+    let row = find(db, ctx, id).await?;
+    if row.ended_at.is_some() {
+        return Err(ServiceError::new(ErrorCode::ConversationEnded));
+    }
+    let script = match row.script_id {
+        Some(s) => scripts::find(db, ctx, s).await.ok(),
+        None => None,
+    };
+    Ok(script.and_then(|s| Locale::parse(&s.language)).unwrap_or_default())
+}
+
+/// Manual navigation in the script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "to", content = "phase")]
+pub enum Nav {
+    Next,
+    Previous,
+    Phase(Phase),
+}
+
+pub async fn navigate(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+    nav: Nav,
+) -> ServiceResult<Option<CopilotEvent>> {
+    ctx.require(Permission::UseWorkspace)?;
+    let row = find(db, ctx, id).await?;
+    let live = live(db, hub, ctx, &row).await?;
+    let mut state = live.state.lock().await;
+    if state.ended {
+        return Err(ServiceError::new(ErrorCode::ConversationEnded));
+    }
+    let advance = match nav {
+        Nav::Next => state.engine.next(),
+        Nav::Previous => state.engine.previous(),
+        Nav::Phase(p) => {
+            if !state.script.phases.iter().any(|s| s.phase == p) {
+                return Err(ServiceError::field(ErrorCode::UnknownPhase, "phase").with_detail(p.as_str()));
+            }
+            state.engine.go_to(p)
+        }
+    };
+    let Some(advance) = advance else { return Ok(None) };
+    let seq = state.next_seq;
+    let ev = CopilotEvent::Phase { seq, advance: advance.clone(), progress: state.engine.progress_percent() };
+    let txn = db.begin().await?;
+    persist(&txn, live.org_id, id, &ev, seq).await?;
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::Phase, Expr::value(advance.to.as_str()))
+        .filter(sessions::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    state.next_seq += 1;
+    let _ = live.tx.send(ev.clone());
+    Ok(Some(ev))
+}
+
+/// Ends a session with its outcome: the prospect's status follows the
+/// outcome, the call is logged on the prospect's timeline (with the rep's
+/// notes as a note), all in one transaction. Ending twice is refused without
+/// changing anything.
+pub async fn end(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+    report: OutcomeReport,
+) -> ServiceResult<SessionView> {
+    ctx.require(Permission::UseWorkspace)?;
+    let at = now();
+    report.validate(at)?;
+    let notes = report.notes.trim().to_string();
+    let row = find(db, ctx, id).await?;
+    let lang = scripts::find(db, ctx, row.script_id.unwrap_or_default())
+        .await
+        .ok()
+        .and_then(|s| Locale::parse(&s.language))
+        .unwrap_or_default();
+    let live = live(db, hub, ctx, &row).await?;
+    // Held across the transaction: no utterance slips in after the end.
+    let mut state = live.state.lock().await;
+    let txn = db.begin().await?;
+    // The claim: only one end can move ended_at from NULL.
+    let claimed = sessions::Entity::update_many()
+        .col_expr(sessions::Column::EndedAt, Expr::value(Some(at)))
+        .col_expr(sessions::Column::Outcome, Expr::value(Some(report.outcome.as_str())))
+        .col_expr(sessions::Column::CallbackAt, Expr::value(report.callback_at))
+        .col_expr(sessions::Column::Notes, Expr::value(notes.clone()))
+        .filter(sessions::Column::Id.eq(id))
+        .filter(sessions::Column::OrgId.eq(ctx.org_id()))
+        .filter(sessions::Column::EndedAt.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected == 0 {
+        return Err(ServiceError::new(ErrorCode::ConversationEnded));
+    }
+    // Techniques shown: the library entries of every phase the call went through.
+    let mut visited: Vec<String> = vec![row.phase.clone()];
+    let phase_events = events::Entity::find()
+        .filter(events::Column::SessionId.eq(id))
+        .filter(events::Column::Kind.eq("phase"))
+        .all(&txn)
+        .await?;
+    for e in phase_events {
+        if let Ok(CopilotEvent::Phase { advance, .. }) = serde_json::from_value::<CopilotEvent>(e.data) {
+            visited.push(advance.from.as_str().to_string());
+            visited.push(advance.to.as_str().to_string());
+        }
+    }
+    visited.sort();
+    visited.dedup();
+    let technique_ids: Vec<Uuid> = sales_techniques::Entity::find()
+        .select_only()
+        .column(sales_techniques::Column::Id)
+        .filter(sales_techniques::Column::OrgId.eq(ctx.org_id()))
+        .filter(sales_techniques::Column::Language.eq(lang.as_str()))
+        .filter(sales_techniques::Column::Phase.is_in(visited))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    sessions::Entity::update_many()
+        .col_expr(sessions::Column::TechniqueIds, Expr::value(json!(technique_ids)))
+        .filter(sessions::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+
+    // Both modes log on the prospect: "practice" names the live source (the
+    // rep's microphone, e.g. beside a desk phone), not a pretend call.
+    {
+        let p = prospect_svc::find(&txn, ctx, row.prospect_id).await?;
+        let from = status_of(&p);
+        let to = report.outcome.next_status(from);
+        if to != from {
+            prospects::Entity::update_many()
+                .col_expr(prospects::Column::Status, Expr::value(to.as_str()))
+                .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
+                .filter(prospects::Column::Id.eq(p.id))
+                .exec(&txn)
+                .await?;
+            prospect_svc::timeline::record(&txn, ctx, p.id, "status_changed", json!({"from": from.as_str(), "to": to.as_str()}))
+                .await?;
+        }
+        prospect_svc::timeline::record(
+            &txn,
+            ctx,
+            p.id,
+            "call_logged",
+            json!({"session_id": id, "outcome": report.outcome.as_str(), "callback_at": report.callback_at}),
+        )
+        .await?;
+        if !notes.is_empty() {
+            prospect_notes::ActiveModel {
+                id: Set(new_id()),
+                org_id: Set(ctx.org_id()),
+                prospect_id: Set(p.id),
+                author_id: Set(Some(ctx.user_id())),
+                body: Set(notes.chars().take(domain::prospect::MAX_NOTE_CHARS).collect()),
+                created_at: Set(at),
+            }
+            .insert(&txn)
+            .await?;
+        }
+    }
+    let seq = state.next_seq;
+    let ev = CopilotEvent::Ended { outcome: report.outcome };
+    persist(&txn, ctx.org_id(), id, &ev, seq).await?;
+    txn.commit().await?;
+    state.next_seq += 1;
+    state.ended = true;
+    let _ = live.tx.send(ev);
+    drop(state);
+    let row = find(db, ctx, id).await?;
+    let out = view(db, hub, ctx, &row).await;
+    // Nobody needs the engine any more; watchers still hold the channel.
+    hub.remove(id);
+    out
+}
+
+/// The caller's queue: callbacks that are due, new prospects, interested
+/// ones, future callbacks, then contacted ones. Assigned to the caller or to
+/// nobody; never do-not-call, opted out, not interested or already booked.
+pub async fn queue(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> ServiceResult<Vec<QueueEntry>> {
+    ctx.require(Permission::UseWorkspace)?;
+    let open = [
+        ProspectStatus::New,
+        ProspectStatus::Contacted,
+        ProspectStatus::Interested,
+        ProspectStatus::CallbackScheduled,
+    ];
+    let rows = prospects::Entity::find()
+        .filter(prospects::Column::OrgId.eq(ctx.org_id()))
+        .filter(prospects::Column::DeletedAt.is_null())
+        .filter(prospects::Column::DoNotCall.eq(false))
+        .filter(prospects::Column::OptedOut.eq(false))
+        .filter(prospects::Column::Status.is_in(open.map(|s| s.as_str())))
+        .filter(
+            Condition::any()
+                .add(prospects::Column::OwnerId.eq(ctx.user_id()))
+                .add(prospects::Column::OwnerId.is_null()),
+        )
+        .order_by_asc(prospects::Column::CreatedAt)
+        .limit(1_000)
+        .all(db)
+        .await?;
+    let callback_ids: Vec<Uuid> =
+        rows.iter().filter(|p| status_of(p) == ProspectStatus::CallbackScheduled).map(|p| p.id).collect();
+    let mut callbacks: HashMap<Uuid, chrono::DateTime<chrono::Utc>> = HashMap::new();
+    if !callback_ids.is_empty() {
+        let rows = sessions::Entity::find()
+            .filter(sessions::Column::OrgId.eq(ctx.org_id()))
+            .filter(sessions::Column::ProspectId.is_in(callback_ids))
+            .filter(sessions::Column::CallbackAt.is_not_null())
+            .order_by_asc(sessions::Column::EndedAt)
+            .all(db)
+            .await?;
+        for s in rows {
+            if let Some(at) = s.callback_at {
+                // Ordered by end time: the latest logged callback wins.
+                callbacks.insert(s.prospect_id, at);
+            }
+        }
+    }
+    let at = now();
+    let mut entries: Vec<(u8, i64, QueueEntry)> = rows
+        .into_iter()
+        .map(|p| {
+            let status = status_of(&p);
+            let callback_at = callbacks.get(&p.id).copied();
+            let (rank, reason, key) = match (status, callback_at) {
+                (ProspectStatus::CallbackScheduled, Some(c)) if c <= at => (0, "callback_due", c.timestamp()),
+                (ProspectStatus::New, _) => (1, "new", p.created_at.timestamp()),
+                (ProspectStatus::Interested, _) => (2, "interested", p.updated_at.timestamp()),
+                (ProspectStatus::CallbackScheduled, Some(c)) => (3, "callback", c.timestamp()),
+                (ProspectStatus::CallbackScheduled, None) => (3, "callback", i64::MAX),
+                _ => (4, "contacted", p.updated_at.timestamp()),
+            };
+            let name = format!("{} {}", p.first_name, p.last_name).trim().to_string();
+            (
+                rank,
+                key,
+                QueueEntry {
+                    prospect_id: p.id,
+                    name,
+                    company: p.company,
+                    phone: p.phone,
+                    status,
+                    reason: reason.to_string(),
+                    callback_at,
+                },
+            )
+        })
+        .collect();
+    entries.sort_by_key(|(rank, key, _)| (*rank, *key));
+    Ok(entries.into_iter().take(limit.clamp(1, 200) as usize).map(|(_, _, e)| e).collect())
+}
+
+/// Past sessions on a prospect (call history in the brief), newest first.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PastSession {
+    pub id: Uuid,
+    pub mode: SessionMode,
+    pub rep: Option<String>,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub outcome: Option<CallOutcome>,
+    pub notes: String,
+}
+
+pub async fn history(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -> ServiceResult<Vec<PastSession>> {
+    ctx.require(Permission::UseWorkspace)?;
+    prospect_svc::find(db, ctx, prospect_id).await?;
+    let rows = sessions::Entity::find()
+        .filter(sessions::Column::OrgId.eq(ctx.org_id()))
+        .filter(sessions::Column::ProspectId.eq(prospect_id))
+        .filter(sessions::Column::EndedAt.is_not_null())
+        .order_by_desc(sessions::Column::StartedAt)
+        .limit(50)
+        .all(db)
+        .await?;
+    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.user_id).collect();
+    let names = prospect_svc::user_names(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| PastSession {
+            id: r.id,
+            mode: mode_of(&r.mode),
+            rep: r.user_id.and_then(|u| names.get(&u).cloned()),
+            started_at: r.started_at,
+            outcome: r.outcome.as_deref().and_then(CallOutcome::parse),
+            notes: r.notes,
+        })
+        .collect())
+}

@@ -1,0 +1,53 @@
+//! The organisation's speech-to-text for live copilot sources (practice
+//! mode's microphone): a provider with a key (the organisation's own first)
+//! that speaks the session's language, preferring real-time streaming
+//! vendors (Deepgram, AssemblyAI) over OpenAI's, which only transcribes once
+//! the audio ends.
+
+use domain::catalogue::{self, Capability};
+use domain::views::KeySource;
+use domain::{ErrorCode, Locale};
+use providers::stt::{SpeechToText, SttConfig};
+use sea_orm::DatabaseConnection;
+
+use crate::credentials::{self, ProviderEnv};
+use crate::{OrgCtx, ServiceError, ServiceResult};
+
+/// Sample rate the browser sends (16-bit mono PCM).
+pub const SAMPLE_RATE: u32 = 16_000;
+
+pub async fn pick_stt(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &ProviderEnv,
+    lang: Locale,
+) -> ServiceResult<(Box<dyn SpeechToText>, SttConfig)> {
+    let creds = credentials::list(db, ctx, env).await?;
+    let mut ranked: Vec<_> = creds
+        .iter()
+        .filter(|c| c.capabilities.contains(&Capability::Stt) && c.source != KeySource::None)
+        .collect();
+    let batch_only = |id: &str| catalogue::provider(id).is_some_and(|p| p.protocol == catalogue::Protocol::OpenAi);
+    ranked.sort_by_key(|c| (batch_only(&c.provider), c.source != KeySource::Organization));
+    for c in ranked {
+        let Some(p) = catalogue::provider(&c.provider) else { continue };
+        if !p.speaks(lang.as_str()) {
+            continue;
+        }
+        let Some(model) = p.models(Capability::Stt).first() else { continue };
+        let endpoint = credentials::endpoint(db, ctx, env, p.id).await?;
+        match providers::speech_to_text(env.http.clone(), p.id, endpoint) {
+            Ok(stt) => {
+                let config = SttConfig {
+                    model: model.to_string(),
+                    language: lang.as_str().to_string(),
+                    sample_rate: SAMPLE_RATE,
+                    interim: true,
+                };
+                return Ok((stt, config));
+            }
+            Err(e) => tracing::warn!(provider = p.id, error = %e, "configured STT unusable"),
+        }
+    }
+    Err(ServiceError::field(ErrorCode::ProviderNotConfigured, "provider").with_detail("speech-to-text"))
+}
