@@ -46,7 +46,7 @@ try {
   const csrf = await page.evaluate(() => document.querySelector('meta[name="csrf-token"]').getAttribute('content'));
   const write = { 'x-csrf-token': csrf };
   const org = (await api('GET', '/orgs'))[0].id;
-  const prospects = (await api('GET', `/orgs/${org}/prospects?page_size=50`)).rows;
+  const prospects = (await api("GET", `/orgs/${org}/prospects?per_page=50`)).rows;
   const prospect = prospects[0].id;
 
   // N sessions; all but the first watched by SSE clients that drain their streams.

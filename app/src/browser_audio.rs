@@ -57,7 +57,8 @@ mod hydrate {
     use wasm_bindgen::{JsCast, JsValue};
     use wasm_bindgen_futures::JsFuture;
     use web_sys::{
-        AudioContext, AudioWorkletNode, BinaryType, MediaStream, MediaStreamConstraints, MessageEvent, WebSocket,
+        AudioContext, AudioWorkletNode, BinaryType, MediaStream, MediaStreamConstraints, MessageEvent,
+        WebSocket,
     };
 
     use super::MicError;
@@ -95,14 +96,22 @@ mod hydrate {
         let window = web_sys::window().ok_or(MicError::Unsupported)?;
         let devices = window.navigator().media_devices().map_err(|_| MicError::Unsupported)?;
         let audio = Object::new();
-        for (k, v) in [("channelCount", JsValue::from(1)), ("echoCancellation", JsValue::TRUE), ("noiseSuppression", JsValue::TRUE)] {
+        for (k, v) in [
+            ("channelCount", JsValue::from(1)),
+            ("echoCancellation", JsValue::TRUE),
+            ("noiseSuppression", JsValue::TRUE),
+        ] {
             let _ = Reflect::set(&audio, &k.into(), &v);
         }
         let constraints = MediaStreamConstraints::new();
         constraints.set_audio(&audio);
-        let promise = devices.get_user_media_with_constraints(&constraints).map_err(|_| MicError::Unsupported)?;
-        let stream: MediaStream =
-            JsFuture::from(promise).await.map_err(|_| MicError::Denied)?.dyn_into().map_err(|_| MicError::Denied)?;
+        let promise =
+            devices.get_user_media_with_constraints(&constraints).map_err(|_| MicError::Unsupported)?;
+        let stream: MediaStream = JsFuture::from(promise)
+            .await
+            .map_err(|_| MicError::Denied)?
+            .dyn_into()
+            .map_err(|_| MicError::Denied)?;
 
         let ctx = AudioContext::new().map_err(|_| MicError::Unsupported)?;
         let worklet = ctx.audio_worklet().map_err(|_| MicError::Unsupported)?;
@@ -131,7 +140,9 @@ mod hydrate {
                 }
             }
         });
-        node.port().map_err(|_| MicError::Unsupported)?.set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
+        node.port()
+            .map_err(|_| MicError::Unsupported)?
+            .set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
         let on_close_cb = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| on_close());
         socket.set_onclose(Some(on_close_cb.as_ref().unchecked_ref()));
         Ok(Running { ctx, stream, socket, _node: node, _on_frame: on_frame, _on_close: on_close_cb })

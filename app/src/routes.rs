@@ -11,7 +11,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 use crate::features::{
-    account, agents, audit, auth, copilot, gallery, invitations, members, orgs, playground, prospects, providers,
+    account, agents, audit, auth, copilot, gallery, invitations, members, orgs, playground, prospects,
+    providers,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;

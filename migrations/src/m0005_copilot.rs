@@ -169,11 +169,19 @@ enum CopilotEvents {
     CreatedAt,
 }
 
-fn org_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn org_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Organizations::Table, Organizations::Id), ForeignKeyAction::Cascade)
 }
 
-fn user_fk(name: &str, table: impl IntoIden + 'static, col: impl IntoIden + 'static) -> ForeignKeyCreateStatement {
+fn user_fk(
+    name: &str,
+    table: impl IntoIden + 'static,
+    col: impl IntoIden + 'static,
+) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Users::Table, Users::Id), ForeignKeyAction::SetNull)
 }
 
@@ -246,7 +254,11 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(ScriptVersions::Content).json().not_null())
                 .col(ColumnDef::new(ScriptVersions::EditedBy).uuid().null())
                 .col(ts(ScriptVersions::CreatedAt))
-                .foreign_key(&mut org_fk("fk_script_version_org", ScriptVersions::Table, ScriptVersions::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_script_version_org",
+                    ScriptVersions::Table,
+                    ScriptVersions::OrgId,
+                ))
                 .foreign_key(&mut fk(
                     "fk_script_version_script",
                     (ScriptVersions::Table, ScriptVersions::ScriptId),
@@ -281,12 +293,21 @@ impl MigrationTrait for Migration {
                 .col(ts(KnowledgeItems::CreatedAt))
                 .col(ts(KnowledgeItems::UpdatedAt))
                 .foreign_key(&mut org_fk("fk_knowledge_org", KnowledgeItems::Table, KnowledgeItems::OrgId))
-                .foreign_key(&mut user_fk("fk_knowledge_author", KnowledgeItems::Table, KnowledgeItems::AuthorId))
-                .foreign_key(&mut user_fk("fk_knowledge_reviewer", KnowledgeItems::Table, KnowledgeItems::ReviewerId))
+                .foreign_key(&mut user_fk(
+                    "fk_knowledge_author",
+                    KnowledgeItems::Table,
+                    KnowledgeItems::AuthorId,
+                ))
+                .foreign_key(&mut user_fk(
+                    "fk_knowledge_reviewer",
+                    KnowledgeItems::Table,
+                    KnowledgeItems::ReviewerId,
+                ))
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_knowledge_org_status", KnowledgeItems::Table, &["org_id", "status", "kind"], false).await?;
+        index(m, "ix_knowledge_org_status", KnowledgeItems::Table, &["org_id", "status", "kind"], false)
+            .await?;
 
         m.create_table(
             Table::create()
@@ -297,14 +318,22 @@ impl MigrationTrait for Migration {
                 .col(ColumnDef::new(KnowledgeUsage::UserId).uuid().null())
                 .col(text(KnowledgeUsage::Kind, 16))
                 .col(ts(KnowledgeUsage::CreatedAt))
-                .foreign_key(&mut org_fk("fk_knowledge_usage_org", KnowledgeUsage::Table, KnowledgeUsage::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_knowledge_usage_org",
+                    KnowledgeUsage::Table,
+                    KnowledgeUsage::OrgId,
+                ))
                 .foreign_key(&mut fk(
                     "fk_knowledge_usage_item",
                     (KnowledgeUsage::Table, KnowledgeUsage::ItemId),
                     (KnowledgeItems::Table, KnowledgeItems::Id),
                     ForeignKeyAction::Cascade,
                 ))
-                .foreign_key(&mut user_fk("fk_knowledge_usage_user", KnowledgeUsage::Table, KnowledgeUsage::UserId))
+                .foreign_key(&mut user_fk(
+                    "fk_knowledge_usage_user",
+                    KnowledgeUsage::Table,
+                    KnowledgeUsage::UserId,
+                ))
                 .to_owned(),
         )
         .await?;
@@ -330,7 +359,8 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_technique_org_phase", SalesTechniques::Table, &["org_id", "language", "phase"], false).await?;
+        index(m, "ix_technique_org_phase", SalesTechniques::Table, &["org_id", "language", "phase"], false)
+            .await?;
 
         m.create_table(
             Table::create()
@@ -341,7 +371,11 @@ impl MigrationTrait for Migration {
                 .col(uuid_col(TechniqueFeedback::UserId))
                 .col(ColumnDef::new(TechniqueFeedback::Rating).small_integer().not_null())
                 .col(ts(TechniqueFeedback::CreatedAt))
-                .foreign_key(&mut org_fk("fk_technique_feedback_org", TechniqueFeedback::Table, TechniqueFeedback::OrgId))
+                .foreign_key(&mut org_fk(
+                    "fk_technique_feedback_org",
+                    TechniqueFeedback::Table,
+                    TechniqueFeedback::OrgId,
+                ))
                 .foreign_key(&mut fk(
                     "fk_technique_feedback_technique",
                     (TechniqueFeedback::Table, TechniqueFeedback::TechniqueId),
@@ -358,7 +392,8 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // One rating per rep and technique: a second one replaces the first.
-        index(m, "ux_technique_feedback", TechniqueFeedback::Table, &["technique_id", "user_id"], true).await?;
+        index(m, "ux_technique_feedback", TechniqueFeedback::Table, &["technique_id", "user_id"], true)
+            .await?;
 
         m.create_table(
             Table::create()
@@ -402,8 +437,16 @@ impl MigrationTrait for Migration {
                 .col(ts_null(CopilotSessions::CallbackAt))
                 .col(ColumnDef::new(CopilotSessions::Notes).text().not_null().default(""))
                 .col(ColumnDef::new(CopilotSessions::TechniqueIds).json().not_null())
-                .foreign_key(&mut org_fk("fk_copilot_session_org", CopilotSessions::Table, CopilotSessions::OrgId))
-                .foreign_key(&mut user_fk("fk_copilot_session_user", CopilotSessions::Table, CopilotSessions::UserId))
+                .foreign_key(&mut org_fk(
+                    "fk_copilot_session_org",
+                    CopilotSessions::Table,
+                    CopilotSessions::OrgId,
+                ))
+                .foreign_key(&mut user_fk(
+                    "fk_copilot_session_user",
+                    CopilotSessions::Table,
+                    CopilotSessions::UserId,
+                ))
                 .foreign_key(&mut fk(
                     "fk_copilot_session_prospect",
                     (CopilotSessions::Table, CopilotSessions::ProspectId),
@@ -419,8 +462,16 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_copilot_session_prospect", CopilotSessions::Table, &["prospect_id", "started_at"], false).await?;
-        index(m, "ix_copilot_session_script", CopilotSessions::Table, &["script_id", "ended_at"], false).await?;
+        index(
+            m,
+            "ix_copilot_session_prospect",
+            CopilotSessions::Table,
+            &["prospect_id", "started_at"],
+            false,
+        )
+        .await?;
+        index(m, "ix_copilot_session_script", CopilotSessions::Table, &["script_id", "ended_at"], false)
+            .await?;
 
         m.create_table(
             Table::create()

@@ -43,7 +43,9 @@ fn prompt(body: &Value) -> Prompt {
     Prompt {
         system: match &body["system"] {
             Value::String(s) => s.clone(),
-            Value::Array(blocks) => blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n"),
+            Value::Array(blocks) => {
+                blocks.iter().filter_map(|b| b["text"].as_str()).collect::<Vec<_>>().join("\n")
+            }
             _ => String::new(),
         },
         last_user: msgs.iter().rev().filter(|m| m["role"] == "user").find_map(text_of),

@@ -100,9 +100,21 @@ fn sales_script(context: &str) -> String {
     let product = ctx["product"].as_str().unwrap_or("our product");
     let fr = ctx["language"] == "fr";
     let (open, disc, pres, obj, close) = if fr {
-        ("Bonjour {{prospect.first_name}}, ici {{agent.name}}.", "Comment gérez-vous cela aujourd'hui ?", "Voici", "Je comprends.", "Mardi ou jeudi ?")
+        (
+            "Bonjour {{prospect.first_name}}, ici {{agent.name}}.",
+            "Comment gérez-vous cela aujourd'hui ?",
+            "Voici",
+            "Je comprends.",
+            "Mardi ou jeudi ?",
+        )
     } else {
-        ("Hi {{prospect.first_name}}, this is {{agent.name}}.", "How do you handle this today?", "Here is", "I understand.", "Tuesday or Thursday?")
+        (
+            "Hi {{prospect.first_name}}, this is {{agent.name}}.",
+            "How do you handle this today?",
+            "Here is",
+            "I understand.",
+            "Tuesday or Thursday?",
+        )
     };
     json!({
         "phases": [

@@ -394,7 +394,13 @@ enum SegmentEvent {
 
 impl Segmenter {
     fn new(rate: u32) -> Self {
-        Segmenter { frame: (rate as usize / 50).max(1), pending: Vec::new(), in_speech: false, silent_frames: 0, voiced_frames: 0 }
+        Segmenter {
+            frame: (rate as usize / 50).max(1),
+            pending: Vec::new(),
+            in_speech: false,
+            silent_frames: 0,
+            voiced_frames: 0,
+        }
     }
 
     fn push(&mut self, bytes: &[u8]) -> Vec<SegmentEvent> {
@@ -441,7 +447,8 @@ async fn scripted_session(mut socket: WebSocket, state: Shared, rate: u32, inter
                         }
                         SegmentEvent::Speaking(_) => None,
                         SegmentEvent::Ended => {
-                            let popped = state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front());
+                            let popped =
+                                state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front());
                             popped.map(|t| dg_results(&t, true, true))
                         }
                     };
@@ -453,7 +460,11 @@ async fn scripted_session(mut socket: WebSocket, state: Shared, rate: u32, inter
                 }
             }
             Message::Text(t) if t.as_str().contains("CloseStream") => {
-                let last = if seg.in_speech { state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front()) } else { None };
+                let last = if seg.in_speech {
+                    state.stt_script.lock().unwrap().as_mut().and_then(|q| q.pop_front())
+                } else {
+                    None
+                };
                 if let Some(t) = last {
                     let _ = socket.send(dg_results(&t, true, true)).await;
                 }
@@ -471,7 +482,13 @@ fn dg_results(text: &str, is_final: bool, speech_final: bool) -> Message {
     Message::Text(v.to_string().into())
 }
 
-async fn deepgram_session(mut socket: WebSocket, state: Shared, rate: u32, interim: bool, fault: Option<Fault>) {
+async fn deepgram_session(
+    mut socket: WebSocket,
+    state: Shared,
+    rate: u32,
+    interim: bool,
+    fault: Option<Fault>,
+) {
     if fault.is_none() && state.stt_script.lock().unwrap().is_some() {
         return scripted_session(socket, state, rate, interim).await;
     }
@@ -595,7 +612,10 @@ mod tests {
     fn speech_stretches_end_after_300_ms_of_silence() {
         let rate = 16_000;
         let mut seg = Segmenter::new(rate);
-        let speech = tone("one second of speech here, more or less......................................................", rate);
+        let speech = tone(
+            "one second of speech here, more or less......................................................",
+            rate,
+        );
         let silence = vec![0u8; rate as usize / 5 * 2]; // 200 ms
         let voiced = seg.push(&speech).into_iter().filter(|e| matches!(e, SegmentEvent::Speaking(_))).count();
         assert!(voiced >= 45, "{voiced} voiced frames");

@@ -290,7 +290,8 @@ async fn start_session(
     let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let lang = lang(body.language.as_deref())?;
     let hub = &state.server_ctx.copilot;
-    let view = sessions::start(&state.db, hub, &ctx, body.prospect_id, body.script_id, body.mode, lang).await?;
+    let view =
+        sessions::start(&state.db, hub, &ctx, body.prospect_id, body.script_id, body.mode, lang).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -369,7 +370,8 @@ async fn session_events(
             match rx.recv().await {
                 Ok(ev) => {
                     let ended = matches!(ev, CopilotEvent::Ended { .. });
-                    let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
+                    let event =
+                        Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
                     return Some((Ok::<_, Infallible>(event), (!ended).then_some(rx)));
                 }
                 Err(RecvError::Lagged(_)) => continue,
@@ -388,7 +390,10 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/scripts/{id}/versions", get(script_versions))
         .route("/orgs/{org}/knowledge", get(list_knowledge).post(create_knowledge))
         .route("/orgs/{org}/knowledge/most-used", get(most_used_knowledge))
-        .route("/orgs/{org}/knowledge/{id}", get(get_knowledge).put(update_knowledge).delete(delete_knowledge))
+        .route(
+            "/orgs/{org}/knowledge/{id}",
+            get(get_knowledge).put(update_knowledge).delete(delete_knowledge),
+        )
         .route("/orgs/{org}/knowledge/{id}/review", post(review_knowledge))
         .route("/orgs/{org}/knowledge/{id}/usage", post(knowledge_usage))
         .route("/orgs/{org}/techniques", get(list_techniques))

@@ -124,7 +124,12 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
 
 /// The one authorization path for REST handlers: the org id from the path,
 /// the caller's membership and `permission` (see `services::require_org`).
-pub async fn org(state: &AppState, uid: Uuid, org: &str, permission: Permission) -> Result<services::OrgCtx, ApiError> {
+pub async fn org(
+    state: &AppState,
+    uid: Uuid,
+    org: &str,
+    permission: Permission,
+) -> Result<services::OrgCtx, ApiError> {
     let org = parse_uuid(org, "org_id")?;
     Ok(services::require_org(&state.db, uid, org, permission).await?)
 }

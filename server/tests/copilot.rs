@@ -22,7 +22,10 @@ async fn user(app: &TestApp, name: &str, email: &str) -> Client {
 }
 
 async fn invite(app: &TestApp, owner: &Client, org: &str, name: &str, email: &str, role: &str) -> Client {
-    let out = owner.call("invite_member", &[("org_id", org), ("email", email), ("role", role)]).await.expect("invite");
+    let out = owner
+        .call("invite_member", &[("org_id", org), ("email", email), ("role", role)])
+        .await
+        .expect("invite");
     let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
     let c = app.client().await;
     c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
@@ -74,15 +77,26 @@ on_both_backends!(scripts_are_seeded_versioned_and_guarded, |backend: Backend| a
     );
     assert_eq!((a.1.as_array().unwrap().len(), b.1.as_array().unwrap().len()), (2, 2));
     let fr = list.as_array().unwrap().iter().find(|s| s["language"] == "fr").unwrap();
-    let (_, fr) = member.rest(Method::GET, &format!("/orgs/{org}/scripts/{}", fr["id"].as_str().unwrap()), None).await;
+    let (_, fr) =
+        member.rest(Method::GET, &format!("/orgs/{org}/scripts/{}", fr["id"].as_str().unwrap()), None).await;
     assert_eq!(fr["content"]["phases"].as_array().unwrap().len(), 5);
-    assert!(fr["content"]["phases"][0]["text"].as_str().unwrap().starts_with("Bonjour {{prospect.first_name}}"));
+    assert!(fr["content"]["phases"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("Bonjour {{prospect.first_name}}"));
 
     // Members use scripts; only admins and owners write them.
-    let (s, e) = member.rest(Method::POST, &format!("/orgs/{org}/scripts"), Some(script_body("Mine", None, "Hi"))).await;
+    let (s, e) = member
+        .rest(Method::POST, &format!("/orgs/{org}/scripts"), Some(script_body("Mine", None, "Hi")))
+        .await;
     assert_eq!((s, code(&e)), (403, "forbidden"));
-    let (s, created) =
-        owner.rest(Method::POST, &format!("/orgs/{org}/scripts"), Some(script_body("Renewals", None, "Hi {{prospect.first_name}}"))).await;
+    let (s, created) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/scripts"),
+            Some(script_body("Renewals", None, "Hi {{prospect.first_name}}")),
+        )
+        .await;
     assert_eq!(s, 201, "{created}");
     assert_eq!((created["version"].as_i64(), created["source"].as_str()), (Some(1), Some("manual")));
     let id = created["id"].as_str().unwrap().to_string();
@@ -98,25 +112,48 @@ on_both_backends!(scripts_are_seeded_versioned_and_guarded, |backend: Backend| a
     let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(unknown)).await;
     assert_eq!((s, code(&e)), (422, "validation"), "{e}");
     let (s, e) = owner
-        .rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", Some(1), "Hi {{prospect.shoe_size}}")))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/scripts/{id}"),
+            Some(script_body("X", Some(1), "Hi {{prospect.shoe_size}}")),
+        )
         .await;
     assert_eq!((s, code(&e)), (422, "template_unknown_variable"));
     let mut order = script_body("X", Some(1), "Hi");
-    order["content"]["phases"] = json!([{"phase": "closing", "text": "a"}, {"phase": "opening", "text": "b"}]);
+    order["content"]["phases"] =
+        json!([{"phase": "closing", "text": "a"}, {"phase": "opening", "text": "b"}]);
     let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(order)).await;
     assert_eq!((s, code(&e)), (422, "invalid_value"));
     let (s, e) = owner
-        .rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", Some(1), &"x".repeat(5_000))))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/scripts/{id}"),
+            Some(script_body("X", Some(1), &"x".repeat(5_000))),
+        )
         .await;
     assert_eq!((s, code(&e)), (422, "text_too_long"));
     // An edit must say which version it edited.
-    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", None, "Hi"))).await;
+    let (s, e) = owner
+        .rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("X", None, "Hi")))
+        .await;
     assert_eq!((s, code(&e)), (422, "required_value"));
 
     // Two editors load version 1; the first save wins, the second is told, not overwritten.
-    let (s, v2) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("Renewals", Some(1), "Hello A"))).await;
+    let (s, v2) = owner
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/scripts/{id}"),
+            Some(script_body("Renewals", Some(1), "Hello A")),
+        )
+        .await;
     assert_eq!((s, v2["version"].as_i64()), (200, Some(2)), "{v2}");
-    let (s, e) = owner.rest(Method::PUT, &format!("/orgs/{org}/scripts/{id}"), Some(script_body("Renewals", Some(1), "Hello B"))).await;
+    let (s, e) = owner
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/scripts/{id}"),
+            Some(script_body("Renewals", Some(1), "Hello B")),
+        )
+        .await;
     assert_eq!((s, code(&e), e["detail"].as_str()), (409, "stale_version", Some("2")));
     let (_, now) = owner.rest(Method::GET, &format!("/orgs/{org}/scripts/{id}"), None).await;
     assert_eq!(now["content"]["phases"][0]["text"], "Hello A");
@@ -130,7 +167,8 @@ on_both_backends!(scripts_are_seeded_versioned_and_guarded, |backend: Backend| a
     statuses.sort();
     assert_eq!(statuses, [200, 409], "{a:?} {b:?}");
     let (_, versions) = member.rest(Method::GET, &format!("/orgs/{org}/scripts/{id}/versions"), None).await;
-    let numbers: Vec<_> = versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+    let numbers: Vec<_> =
+        versions.as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
     assert_eq!(numbers, [3, 2, 1]);
     assert_eq!(versions[0]["edited_by"], "Olivia");
 
@@ -151,7 +189,11 @@ on_both_backends!(scripts_are_seeded_versioned_and_guarded, |backend: Backend| a
     let (s, _) = stranger.rest(Method::GET, &format!("/orgs/{other}/scripts/{id}"), None).await;
     assert_eq!(s, 404);
     let (s, _) = stranger
-        .rest(Method::PUT, &format!("/orgs/{other}/scripts/{default_id}"), Some(script_body("Steal", Some(1), "x")))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{other}/scripts/{default_id}"),
+            Some(script_body("Steal", Some(1), "x")),
+        )
         .await;
     assert_eq!(s, 404);
 });
@@ -169,7 +211,8 @@ on_both_backends!(ai_script_generation_and_briefs, |backend: Backend| async move
     let p = prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "company": "Roux Transports", "title": "Fleet manager", "phone": "+33612345678"})).await;
 
     // No LLM configured: generation says so; the brief comes from rules, labelled.
-    let gen = json!({"name": "Fleet renewal", "language": "en", "product": "Fleet leasing with 24h replacement"});
+    let gen =
+        json!({"name": "Fleet renewal", "language": "en", "product": "Fleet leasing with 24h replacement"});
     let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
     assert_eq!((s, code(&e)), (422, "provider_not_configured"));
     let (s, b) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief?language=fr"), None).await;
@@ -184,14 +227,21 @@ on_both_backends!(ai_script_generation_and_briefs, |backend: Backend| async move
             owner
                 .call(
                     "save_provider_settings",
-                    &[("org_id", &org), ("provider", "openai"), ("api_key", key), ("base_url", ""), ("clear_key", "false")],
+                    &[
+                        ("org_id", &org),
+                        ("provider", "openai"),
+                        ("api_key", key),
+                        ("base_url", ""),
+                        ("clear_key", "false"),
+                    ],
                 )
                 .await
                 .expect("save key")
         }
     };
     set_key("sk-test").await;
-    let techniques = owner.rest(Method::GET, &format!("/orgs/{org}/techniques?language=en&phase=closing"), None).await.1;
+    let techniques =
+        owner.rest(Method::GET, &format!("/orgs/{org}/techniques?language=en&phase=closing"), None).await.1;
     let close = techniques[0]["id"].clone();
     let mut req = gen.clone();
     req["technique_ids"] = json!([close]);
@@ -217,23 +267,32 @@ on_both_backends!(ai_script_generation_and_briefs, |backend: Backend| async move
     assert_ne!(fresh["generated_at"], b["generated_at"]);
 
     // Bad requests and a model that fails: clear errors, nothing stored.
-    let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(json!({"name": "X", "language": "en", "product": " "}))).await;
+    let (s, e) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/scripts/generate"),
+            Some(json!({"name": "X", "language": "en", "product": " "})),
+        )
+        .await;
     assert_eq!((s, code(&e)), (422, "required_value"));
     let (s, e) = owner
         .rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(json!({"name": "X", "language": "en", "product": "p", "technique_ids": [uuid::Uuid::now_v7()]})))
         .await;
     assert_eq!((s, code(&e)), (404, "not_found"));
-    let before = owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
+    let before =
+        owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
     set_key("stall").await;
     let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
     assert_eq!((s, code(&e)), (504, "provider_timeout"), "{e}");
     set_key("truncated").await;
     let (s, e) = owner.rest(Method::POST, &format!("/orgs/{org}/scripts/generate"), Some(gen.clone())).await;
     assert!(s >= 500, "{s} {e}");
-    let after = owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
+    let after =
+        owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await.1.as_array().unwrap().len();
     assert_eq!(before, after, "a failed generation stores nothing");
     // A failing model still gives the rep a brief (rules, not cached).
-    let (s, b) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief?refresh=true"), None).await;
+    let (s, b) =
+        owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/brief?refresh=true"), None).await;
     assert_eq!((s, b["source"].as_str()), (200, Some("rules")));
 });
 
@@ -252,9 +311,11 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
     let path = format!("/orgs/{org}/knowledge");
 
     // Bad input is refused with the field named.
-    let (s, e) = mia.rest(Method::POST, &path, Some(json!({"kind": "best_seller", "title": "x", "body": "y"}))).await;
+    let (s, e) =
+        mia.rest(Method::POST, &path, Some(json!({"kind": "best_seller", "title": "x", "body": "y"}))).await;
     assert_eq!((s, code(&e), e["field"].as_str()), (422, "required_value", Some("fields.model")));
-    let (s, e) = mia.rest(Method::POST, &path, Some(json!({"kind": "gossip", "title": "x", "body": "y"}))).await;
+    let (s, e) =
+        mia.rest(Method::POST, &path, Some(json!({"kind": "gossip", "title": "x", "body": "y"}))).await;
     assert_eq!((s, code(&e)), (422, "validation"));
     let mut bad = knowledge("x");
     bad["fields"]["objection"] = json!("too_cheap");
@@ -282,28 +343,44 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
     // A rejection needs a comment; then the author reworks and resubmits.
     let (s, e) = ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": " "}))).await;
     assert_eq!((s, code(&e)), (422, "required_value"));
-    let (s, item) = ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": "Add a source"}))).await;
-    assert_eq!((s, item["status"].as_str(), item["review_comment"].as_str()), (200, Some("rejected"), Some("Add a source")));
+    let (s, item) =
+        ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": "Add a source"}))).await;
+    assert_eq!(
+        (s, item["status"].as_str(), item["review_comment"].as_str()),
+        (200, Some("rejected"), Some("Add a source"))
+    );
     assert_eq!(item["reviewer_name"], "Ada");
-    mia.rest(Method::PUT, &format!("{path}/{id}"), Some(knowledge("Price objection: TCO (source: 2025 study)"))).await;
+    mia.rest(
+        Method::PUT,
+        &format!("{path}/{id}"),
+        Some(knowledge("Price objection: TCO (source: 2025 study)")),
+    )
+    .await;
     mia.rest(Method::POST, &p, Some(json!({"action": "submit"}))).await;
     let (s, item) = ada.rest(Method::POST, &p, Some(a)).await;
     assert_eq!((s, item["status"].as_str()), (200, Some("approved")), "{item}");
 
     // Approved: everyone sees it, searches find it, usage is counted.
-    let (_, found) = max.rest(Method::GET, &format!("{path}?q=tco%20study&objection=too_expensive"), None).await;
+    let (_, found) =
+        max.rest(Method::GET, &format!("{path}?q=tco%20study&objection=too_expensive"), None).await;
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     let (_, none) = max.rest(Method::GET, &format!("{path}?q=warranty"), None).await;
     assert!(none.as_array().unwrap().is_empty());
     let (_, by_tag) = max.rest(Method::GET, &format!("{path}?tag=PRICE"), None).await;
     assert_eq!(by_tag.as_array().unwrap().len(), 1);
     for kind in ["shown", "copied", "helpful", "helpful"] {
-        assert_eq!(max.rest(Method::POST, &format!("{path}/{id}/usage"), Some(json!({"kind": kind}))).await.0, 204);
+        assert_eq!(
+            max.rest(Method::POST, &format!("{path}/{id}/usage"), Some(json!({"kind": kind}))).await.0,
+            204
+        );
     }
     let (s, _) = max.rest(Method::POST, &format!("{path}/{id}/usage"), Some(json!({"kind": "loved"}))).await;
     assert_eq!(s, 422);
     let (_, most) = max.rest(Method::GET, &format!("{path}/most-used"), None).await;
-    assert_eq!((most[0]["id"].as_str(), most[0]["helpful"].as_i64(), most[0]["copied"].as_i64()), (Some(id.as_str()), Some(2), Some(1)));
+    assert_eq!(
+        (most[0]["id"].as_str(), most[0]["helpful"].as_i64(), most[0]["copied"].as_i64()),
+        (Some(id.as_str()), Some(2), Some(1))
+    );
     // A member's edit of an approved item takes it off the shelf until re-approved.
     let (_, edited) = mia.rest(Method::PUT, &format!("{path}/{id}"), Some(knowledge("TCO, shorter"))).await;
     assert_eq!(edited["status"], "draft");
@@ -319,10 +396,20 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
     let their = stranger.create_org("Other").await;
     assert_eq!(stranger.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
     let (s, _) = stranger
-        .rest(Method::POST, &format!("/orgs/{their}/knowledge/{id}/review"), Some(json!({"action": "approve"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{their}/knowledge/{id}/review"),
+            Some(json!({"action": "approve"})),
+        )
         .await;
     assert_eq!(s, 404);
-    assert!(stranger.rest(Method::GET, &format!("/orgs/{their}/knowledge"), None).await.1.as_array().unwrap().is_empty());
+    assert!(stranger
+        .rest(Method::GET, &format!("/orgs/{their}/knowledge"), None)
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .is_empty());
 });
 
 on_both_backends!(technique_library_and_ratings, |backend: Backend| async move {
@@ -332,9 +419,11 @@ on_both_backends!(technique_library_and_ratings, |backend: Backend| async move {
     let mia = invite(&app, &owner, &org, "Mia", "mia@example.com", "member").await;
     let (s, en) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=en"), None).await;
     assert_eq!(s, 200);
-    let phases: std::collections::BTreeSet<_> = en.as_array().unwrap().iter().map(|t| t["phase"].as_str().unwrap()).collect();
+    let phases: std::collections::BTreeSet<_> =
+        en.as_array().unwrap().iter().map(|t| t["phase"].as_str().unwrap()).collect();
     assert_eq!(phases.len(), 5, "every phase has techniques: {phases:?}");
-    let (_, fr) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=fr&phase=discovery"), None).await;
+    let (_, fr) =
+        mia.rest(Method::GET, &format!("/orgs/{org}/techniques?language=fr&phase=discovery"), None).await;
     assert!(fr.as_array().unwrap().iter().any(|t| t["name"] == "Questions SPIN"), "{fr}");
     let (s, e) = mia.rest(Method::GET, &format!("/orgs/{org}/techniques?phase=haggling"), None).await;
     assert_eq!((s, code(&e)), (422, "unknown_phase"));
@@ -348,13 +437,19 @@ on_both_backends!(technique_library_and_ratings, |backend: Backend| async move {
     assert_eq!(mia.rest(Method::POST, &path, rate(0)).await.0, 422);
     mia.rest(Method::POST, &path, rate(5)).await;
     let (s, t) = mia.rest(Method::POST, &path, rate(2)).await;
-    assert_eq!((s, t["ratings"].as_i64(), t["my_rating"].as_i64()), (200, Some(1), Some(2)), "a second rating replaces the first");
+    assert_eq!(
+        (s, t["ratings"].as_i64(), t["my_rating"].as_i64()),
+        (200, Some(1), Some(2)),
+        "a second rating replaces the first"
+    );
     let (_, t) = owner.rest(Method::POST, &path, rate(4)).await;
     assert_eq!((t["ratings"].as_i64(), t["rating"].as_f64()), (Some(2), Some(3.0)));
 
     let stranger = user(&app, "Sam", "sam@example.com").await;
     let their = stranger.create_org("Other").await;
-    let (s, _) = stranger.rest(Method::POST, &format!("/orgs/{their}/techniques/{id}/rating"), Some(json!({"rating": 1}))).await;
+    let (s, _) = stranger
+        .rest(Method::POST, &format!("/orgs/{their}/techniques/{id}/rating"), Some(json!({"rating": 1})))
+        .await;
     assert_eq!(s, 404);
 });
 
@@ -369,7 +464,8 @@ async fn read_events(mut res: reqwest::Response, n: usize) -> Vec<Value> {
         buf.push_str(&String::from_utf8_lossy(&bytes));
         while let Some(end) = buf.find("\n\n") {
             let frame: String = buf.drain(..end + 2).collect();
-            let data: Vec<&str> = frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+            let data: Vec<&str> =
+                frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
             if !data.is_empty() {
                 out.push(serde_json::from_str(&data.join("\n")).unwrap());
             }
@@ -384,7 +480,12 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     let org = owner.create_org("Acme").await;
     let rep = invite(&app, &owner, &org, "Remy", "remy@example.com", "member").await;
     let p = prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "company": "Roux Transports", "phone": "+33612345678"})).await;
-    let dnc = prospect(&owner, &org, json!({"first_name": "Dina", "last_name": "Nope", "phone": "+33699999999", "do_not_call": true})).await;
+    let dnc = prospect(
+        &owner,
+        &org,
+        json!({"first_name": "Dina", "last_name": "Nope", "phone": "+33699999999", "do_not_call": true}),
+    )
+    .await;
 
     // The rep's queue: open prospects, new first.
     let (_, queue) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/queue"), None).await;
@@ -394,25 +495,40 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
 
     // A real call to a do-not-call prospect is refused; practice is allowed.
     let start = |prospect: &str, mode: &str| json!({"prospect_id": prospect, "mode": mode, "language": "en"});
-    let (s, e) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "call"))).await;
+    let (s, e) =
+        rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "call"))).await;
     assert_eq!((s, code(&e)), (409, "call_not_allowed"));
-    let (s, practice) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "practice"))).await;
+    let (s, practice) =
+        rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&dnc, "practice"))).await;
     assert_eq!(s, 201, "{practice}");
 
     // Calling hours around the clock, so the real call below is allowed whenever the test runs.
     let (s, v) = owner
-        .rest(Method::PUT, &format!("/orgs/{org}/compliance"), Some(json!({"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})))
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org}/compliance"),
+            Some(json!({"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})),
+        )
         .await;
     assert_eq!(s, 200, "{v}");
-    let (s, session) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&p, "call"))).await;
+    let (s, session) =
+        rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start(&p, "call"))).await;
     assert_eq!(s, 201, "{session}");
     let sid = session["id"].as_str().unwrap().to_string();
     assert_eq!((session["phase"].as_str(), session["progress"].as_i64()), (Some("opening"), Some(0)));
     let opening = session["script"]["phases"][0]["text"].as_str().unwrap();
-    assert!(opening.starts_with("Hi Paul, this is Remy."), "variables filled for this prospect and rep: {opening}");
+    assert!(
+        opening.starts_with("Hi Paul, this is Remy."),
+        "variables filled for this prospect and rep: {opening}"
+    );
 
     // Watch the live stream while the transcript comes in.
-    let events = rep.http.get(format!("{}/api/v1/orgs/{org}/copilot/sessions/{sid}/events", app.base)).send().await.unwrap();
+    let events = rep
+        .http
+        .get(format!("{}/api/v1/orgs/{org}/copilot/sessions/{sid}/events", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(events.status(), 200);
     let watcher = tokio::spawn(read_events(events, 6));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -420,12 +536,22 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     let say = |speaker: &'static str, text: &'static str, is_final: bool| {
         let path = format!("/orgs/{org}/copilot/sessions/{sid}/transcript");
         let rep = &rep;
-        async move { rep.rest(Method::POST, &path, Some(json!({"speaker": speaker, "text": text, "is_final": is_final}))).await }
+        async move {
+            rep.rest(
+                Method::POST,
+                &path,
+                Some(json!({"speaker": speaker, "text": text, "is_final": is_final})),
+            )
+            .await
+        }
     };
     let (s, out) = say("prospect", "Yes, I have a minute, go ahead", true).await;
     assert_eq!(s, 200, "{out}");
     let phase = out.as_array().unwrap().iter().find(|e| e["type"] == "phase").expect("advanced");
-    assert_eq!((phase["advance"]["from"].as_str(), phase["advance"]["to"].as_str()), (Some("opening"), Some("discovery")));
+    assert_eq!(
+        (phase["advance"]["from"].as_str(), phase["advance"]["to"].as_str()),
+        (Some("opening"), Some("discovery"))
+    );
     // An objection in a partial result raises the card at once, with the script's handler.
     let (_, out) = say("prospect", "honestly that's too expensive", false).await;
     let card = out.as_array().unwrap().iter().find(|e| e["type"] == "objection").expect("card");
@@ -440,14 +566,22 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
 
     let seen = watcher.await.unwrap();
     let types: Vec<_> = seen.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["transcript", "phase", "transcript", "objection", "transcript", "transcript"], "{seen:?}");
+    assert_eq!(
+        types,
+        ["transcript", "phase", "transcript", "objection", "transcript", "transcript"],
+        "{seen:?}"
+    );
 
     // Empty and huge utterances; manual navigation; unknown phases.
     let (s, out) = say("prospect", "   ", true).await;
     assert_eq!((s, out), (200, json!([])));
     let huge = "blah ".repeat(2_000);
     let (s, e) = rep
-        .rest(Method::POST, &format!("/orgs/{org}/copilot/sessions/{sid}/transcript"), Some(json!({"text": huge})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/copilot/sessions/{sid}/transcript"),
+            Some(json!({"text": huge})),
+        )
         .await;
     assert_eq!((s, code(&e)), (422, "text_too_long"));
     let nav = format!("/orgs/{org}/copilot/sessions/{sid}/navigate");
@@ -462,22 +596,40 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     let (_, view) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await;
     assert_eq!(view["phase"], "closing");
     let replay = view["events"].as_array().unwrap();
-    assert!(replay.iter().all(|e| e["type"] != "transcript" || e["is_final"] == true), "partials are not stored");
+    assert!(
+        replay.iter().all(|e| e["type"] != "transcript" || e["is_final"] == true),
+        "partials are not stored"
+    );
     assert_eq!(replay.iter().filter(|e| e["type"] == "objection").count(), 2);
 
     // Another member's session is not theirs; another org's even less.
     let other_rep = invite(&app, &owner, &org, "Nina", "nina@example.com", "member").await;
-    assert_eq!(other_rep.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await.0, 404);
+    assert_eq!(
+        other_rep.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await.0,
+        404
+    );
     let stranger = user(&app, "Sam", "sam@example.com").await;
     let their = stranger.create_org("Other").await;
-    for path in [format!("/orgs/{org}/copilot/sessions/{sid}"), format!("/orgs/{their}/copilot/sessions/{sid}")] {
+    for path in
+        [format!("/orgs/{org}/copilot/sessions/{sid}"), format!("/orgs/{their}/copilot/sessions/{sid}")]
+    {
         assert_eq!(stranger.rest(Method::GET, &path, None).await.0, 404);
     }
     let (s, _) = stranger
-        .rest(Method::POST, &format!("/orgs/{their}/copilot/sessions/{sid}/transcript"), Some(json!({"text": "too expensive"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{their}/copilot/sessions/{sid}/transcript"),
+            Some(json!({"text": "too expensive"})),
+        )
         .await;
     assert_eq!(s, 404);
-    assert_eq!(stranger.rest(Method::POST, &format!("/orgs/{their}/copilot/sessions"), Some(start(&p, "practice"))).await.0, 404);
+    assert_eq!(
+        stranger
+            .rest(Method::POST, &format!("/orgs/{their}/copilot/sessions"), Some(start(&p, "practice")))
+            .await
+            .0,
+        404
+    );
 
     // Ending: a callback needs a future date; the outcome moves the prospect.
     let end = format!("/orgs/{org}/copilot/sessions/{sid}/end");
@@ -502,7 +654,11 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     assert_eq!(calls[0]["rep"], "Remy");
     assert_eq!(pr["status"], "callback_scheduled", "{pr}");
     let (_, queue) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/queue"), None).await;
-    assert_eq!((queue[0]["reason"].as_str(), queue[0]["callback_at"].is_string()), (Some("callback"), true), "{queue}");
+    assert_eq!(
+        (queue[0]["reason"].as_str(), queue[0]["callback_at"].is_string()),
+        (Some("callback"), true),
+        "{queue}"
+    );
     let (_, notes) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/notes"), None).await;
     assert_eq!(notes[0]["body"], "Call back after the board meeting");
     let (_, activity) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/activity"), None).await;
@@ -511,7 +667,11 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     // Practice mode (the rep's microphone as the source) logs on the prospect too.
     let psid = practice["id"].as_str().unwrap();
     let (s, _) = rep
-        .rest(Method::POST, &format!("/orgs/{org}/copilot/sessions/{psid}/end"), Some(json!({"outcome": "not_interested"})))
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/copilot/sessions/{psid}/end"),
+            Some(json!({"outcome": "not_interested"})),
+        )
         .await;
     assert_eq!(s, 200);
     let (_, d) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{dnc}"), None).await;

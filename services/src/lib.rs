@@ -4,9 +4,9 @@
 
 pub mod agents;
 pub mod audit;
-pub mod copilot;
 pub mod auth;
 pub mod authz;
+pub mod copilot;
 pub mod credentials;
 pub mod db;
 pub mod error;

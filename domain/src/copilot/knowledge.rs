@@ -60,9 +60,11 @@ impl KnowledgeKind {
 
     /// The fields each kind carries, in display order.
     pub fn fields(self) -> &'static [KindField] {
-        const BEST_SELLER: &[KindField] = &[field("model", true), field("price_range", false), field("why_it_sells", false)];
+        const BEST_SELLER: &[KindField] =
+            &[field("model", true), field("price_range", false), field("why_it_sells", false)];
         const MILEAGE_TIP: &[KindField] = &[field("model", false), field("mileage_range", true)];
-        const PARTS_INFO: &[KindField] = &[field("part", true), field("compatible_models", false), field("lead_time", false)];
+        const PARTS_INFO: &[KindField] =
+            &[field("part", true), field("compatible_models", false), field("lead_time", false)];
         const OBJECTION_HANDLER: &[KindField] = &[field("objection", true), field("example_phrases", false)];
         const PRICING_TIP: &[KindField] = &[field("applies_to", false), field("conditions", false)];
         match self {
@@ -101,13 +103,17 @@ impl KnowledgeDraft {
         if title.is_empty() {
             errors.push(FieldError::new("title", ErrorCode::RequiredValue));
         } else if title.chars().count() > TITLE_MAX_CHARS {
-            errors.push(FieldError::new("title", ErrorCode::TextTooLong).with_detail(TITLE_MAX_CHARS.to_string()));
+            errors.push(
+                FieldError::new("title", ErrorCode::TextTooLong).with_detail(TITLE_MAX_CHARS.to_string()),
+            );
         }
         let body = self.body.trim().to_string();
         if body.is_empty() {
             errors.push(FieldError::new("body", ErrorCode::RequiredValue));
         } else if body.chars().count() > BODY_MAX_CHARS {
-            errors.push(FieldError::new("body", ErrorCode::TextTooLong).with_detail(BODY_MAX_CHARS.to_string()));
+            errors.push(
+                FieldError::new("body", ErrorCode::TextTooLong).with_detail(BODY_MAX_CHARS.to_string()),
+            );
         }
         let mut tags: Vec<String> = Vec::new();
         for t in &self.tags {
@@ -116,7 +122,9 @@ impl KnowledgeDraft {
                 continue;
             }
             if t.chars().count() > TAG_MAX_CHARS {
-                errors.push(FieldError::new("tags", ErrorCode::TextTooLong).with_detail(TAG_MAX_CHARS.to_string()));
+                errors.push(
+                    FieldError::new("tags", ErrorCode::TextTooLong).with_detail(TAG_MAX_CHARS.to_string()),
+                );
             } else if !tags.contains(&t) {
                 tags.push(t);
             }
@@ -133,19 +141,25 @@ impl KnowledgeDraft {
             };
             let value = value.trim();
             if value.chars().count() > f.max_chars {
-                errors.push(FieldError::new(format!("fields.{name}"), ErrorCode::TextTooLong).with_detail(f.max_chars.to_string()));
+                errors.push(
+                    FieldError::new(format!("fields.{name}"), ErrorCode::TextTooLong)
+                        .with_detail(f.max_chars.to_string()),
+                );
             } else if !value.is_empty() {
                 fields.insert(name.clone(), value.to_string());
             }
         }
         for f in spec.iter().filter(|f| f.required) {
-            if !fields.contains_key(f.name) && !errors.iter().any(|e| e.field == format!("fields.{}", f.name)) {
+            if !fields.contains_key(f.name) && !errors.iter().any(|e| e.field == format!("fields.{}", f.name))
+            {
                 errors.push(FieldError::new(format!("fields.{}", f.name), ErrorCode::RequiredValue));
             }
         }
         if let Some(o) = fields.get("objection") {
             if ObjectionKind::parse(o).is_none() {
-                errors.push(FieldError::new("fields.objection", ErrorCode::InvalidValue).with_detail(o.clone()));
+                errors.push(
+                    FieldError::new("fields.objection", ErrorCode::InvalidValue).with_detail(o.clone()),
+                );
             }
         }
         if errors.is_empty() {
@@ -166,8 +180,12 @@ pub enum KnowledgeStatus {
 }
 
 impl KnowledgeStatus {
-    pub const ALL: [KnowledgeStatus; 4] =
-        [KnowledgeStatus::Draft, KnowledgeStatus::PendingReview, KnowledgeStatus::Approved, KnowledgeStatus::Rejected];
+    pub const ALL: [KnowledgeStatus; 4] = [
+        KnowledgeStatus::Draft,
+        KnowledgeStatus::PendingReview,
+        KnowledgeStatus::Approved,
+        KnowledgeStatus::Rejected,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -185,7 +203,12 @@ impl KnowledgeStatus {
     /// The status after `action` by someone with `role` (`is_author` when they
     /// wrote the item), or why it is refused. Checks permission before state,
     /// so a member learns nothing from probing.
-    pub fn apply(self, action: &ReviewAction, role: Role, is_author: bool) -> Result<KnowledgeStatus, FieldError> {
+    pub fn apply(
+        self,
+        action: &ReviewAction,
+        role: Role,
+        is_author: bool,
+    ) -> Result<KnowledgeStatus, FieldError> {
         use KnowledgeStatus::*;
         let reviewer = role.allows(Permission::ReviewKnowledge);
         let forbidden = || FieldError::new("status", ErrorCode::Forbidden);
@@ -227,7 +250,8 @@ impl KnowledgeStatus {
                     return Err(FieldError::new("comment", ErrorCode::RequiredValue));
                 }
                 if comment.chars().count() > COMMENT_MAX_CHARS {
-                    return Err(FieldError::new("comment", ErrorCode::TextTooLong).with_detail(COMMENT_MAX_CHARS.to_string()));
+                    return Err(FieldError::new("comment", ErrorCode::TextTooLong)
+                        .with_detail(COMMENT_MAX_CHARS.to_string()));
                 }
                 match self {
                     PendingReview => Ok(Rejected),
@@ -301,7 +325,9 @@ mod tests {
 
     #[test]
     fn drafts_are_normalised_and_checked_per_kind() {
-        let ok = draft(KnowledgeKind::BestSeller, &[("model", " Clio V "), ("price_range", "")]).normalized().unwrap();
+        let ok = draft(KnowledgeKind::BestSeller, &[("model", " Clio V "), ("price_range", "")])
+            .normalized()
+            .unwrap();
         assert_eq!(ok.title, "Clio V is our best seller");
         assert_eq!(ok.tags, ["clio", "city"]);
         assert_eq!(ok.fields.len(), 1);
@@ -309,11 +335,17 @@ mod tests {
 
         let errs = draft(KnowledgeKind::BestSeller, &[("part", "x")]).normalized().unwrap_err();
         let got: Vec<_> = errs.iter().map(|e| (e.field.as_str(), e.code)).collect();
-        assert_eq!(got, [("fields.part", ErrorCode::InvalidFieldName), ("fields.model", ErrorCode::RequiredValue)]);
+        assert_eq!(
+            got,
+            [("fields.part", ErrorCode::InvalidFieldName), ("fields.model", ErrorCode::RequiredValue)]
+        );
 
-        let errs = draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_cheap")]).normalized().unwrap_err();
+        let errs =
+            draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_cheap")]).normalized().unwrap_err();
         assert_eq!(errs[0].code, ErrorCode::InvalidValue);
-        assert!(draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_expensive")]).normalized().is_ok());
+        assert!(draft(KnowledgeKind::ObjectionHandler, &[("objection", "too_expensive")])
+            .normalized()
+            .is_ok());
 
         let mut empty = draft(KnowledgeKind::PricingTip, &[]);
         empty.title = " ".into();
@@ -327,23 +359,44 @@ mod tests {
         let reject = ReviewAction::Reject { comment: "Source?".into() };
         // Members write and submit their own drafts, never review.
         assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
-        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, false).unwrap_err().code, ErrorCode::Forbidden);
-        assert_eq!(PendingReview.apply(&ReviewAction::Approve, Role::Member, true).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(
+            Draft.apply(&ReviewAction::Submit, Role::Member, false).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        assert_eq!(
+            PendingReview.apply(&ReviewAction::Approve, Role::Member, true).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
         assert_eq!(PendingReview.apply(&reject, Role::Member, false).unwrap_err().code, ErrorCode::Forbidden);
         // Admins and owners review.
         assert_eq!(PendingReview.apply(&ReviewAction::Approve, Role::Admin, false), Ok(Approved));
         assert_eq!(PendingReview.apply(&reject, Role::Owner, false), Ok(Rejected));
         // A rejection needs a comment.
         let blank = ReviewAction::Reject { comment: "  ".into() };
-        assert_eq!(PendingReview.apply(&blank, Role::Admin, false).unwrap_err().code, ErrorCode::RequiredValue);
+        assert_eq!(
+            PendingReview.apply(&blank, Role::Admin, false).unwrap_err().code,
+            ErrorCode::RequiredValue
+        );
         // Only pending items are reviewed.
-        assert_eq!(Draft.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code, ErrorCode::InvalidTransition);
-        assert_eq!(Approved.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code, ErrorCode::InvalidTransition);
-        assert_eq!(Approved.apply(&ReviewAction::Submit, Role::Member, true).unwrap_err().code, ErrorCode::InvalidTransition);
+        assert_eq!(
+            Draft.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code,
+            ErrorCode::InvalidTransition
+        );
+        assert_eq!(
+            Approved.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code,
+            ErrorCode::InvalidTransition
+        );
+        assert_eq!(
+            Approved.apply(&ReviewAction::Submit, Role::Member, true).unwrap_err().code,
+            ErrorCode::InvalidTransition
+        );
         // Rejected items are reworked and resubmitted.
         assert_eq!(Rejected.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
         assert_eq!(Approved.apply(&ReviewAction::Withdraw, Role::Admin, false), Ok(Draft));
-        assert_eq!(Draft.apply(&ReviewAction::Withdraw, Role::Member, true).unwrap_err().code, ErrorCode::InvalidTransition);
+        assert_eq!(
+            Draft.apply(&ReviewAction::Withdraw, Role::Member, true).unwrap_err().code,
+            ErrorCode::InvalidTransition
+        );
     }
 
     #[test]

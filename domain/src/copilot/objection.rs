@@ -257,7 +257,8 @@ fn rules() -> &'static [CompiledRule] {
                     language: *language,
                     // The built-in table is covered by a unit test; a broken
                     // pattern is a programming error caught there.
-                    pattern: Pattern::parse(p).unwrap_or_else(|e| panic!("built-in objection rule {p:?}: {e:?}")),
+                    pattern: Pattern::parse(p)
+                        .unwrap_or_else(|e| panic!("built-in objection rule {p:?}: {e:?}")),
                 })
             })
             .collect()

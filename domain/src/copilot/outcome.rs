@@ -102,7 +102,9 @@ impl OutcomeReport {
             _ => {}
         }
         if self.notes.chars().count() > NOTES_MAX_CHARS {
-            return Err(FieldError::new("notes", ErrorCode::TextTooLong).with_detail(NOTES_MAX_CHARS.to_string()));
+            return Err(
+                FieldError::new("notes", ErrorCode::TextTooLong).with_detail(NOTES_MAX_CHARS.to_string())
+            );
         }
         Ok(())
     }
@@ -129,12 +131,19 @@ mod tests {
     fn a_callback_needs_a_future_date() {
         let now = Utc::now();
         let report = |outcome, callback_at| OutcomeReport { outcome, callback_at, notes: String::new() };
-        assert_eq!(report(CallOutcome::CallbackScheduled, None).validate(now).unwrap_err().code, ErrorCode::RequiredValue);
+        assert_eq!(
+            report(CallOutcome::CallbackScheduled, None).validate(now).unwrap_err().code,
+            ErrorCode::RequiredValue
+        );
         let past = report(CallOutcome::CallbackScheduled, Some(now - Duration::minutes(1)));
         assert_eq!(past.validate(now).unwrap_err().code, ErrorCode::OutOfRange);
         assert!(report(CallOutcome::CallbackScheduled, Some(now + Duration::days(1))).validate(now).is_ok());
         assert!(report(CallOutcome::NoAnswer, None).validate(now).is_ok());
-        let long = OutcomeReport { outcome: CallOutcome::Interested, callback_at: None, notes: "x".repeat(NOTES_MAX_CHARS + 1) };
+        let long = OutcomeReport {
+            outcome: CallOutcome::Interested,
+            callback_at: None,
+            notes: "x".repeat(NOTES_MAX_CHARS + 1),
+        };
         assert_eq!(long.validate(now).unwrap_err().code, ErrorCode::TextTooLong);
     }
 }

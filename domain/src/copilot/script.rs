@@ -45,10 +45,10 @@ impl Phase {
 
     /// Parses a phase name; an unknown one is a clear, field-named error.
     pub fn parse(s: &str) -> Result<Phase, FieldError> {
-        Self::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s.trim())
-            .ok_or_else(|| FieldError::new("phase", ErrorCode::UnknownPhase).with_detail(s.chars().take(40).collect::<String>()))
+        Self::ALL.into_iter().find(|p| p.as_str() == s.trim()).ok_or_else(|| {
+            FieldError::new("phase", ErrorCode::UnknownPhase)
+                .with_detail(s.chars().take(40).collect::<String>())
+        })
     }
 }
 
@@ -204,7 +204,9 @@ fn intent_patterns(intent: Intent) -> &'static [Pattern] {
                         .patterns()
                         .iter()
                         // Covered by a unit test over every built-in pattern.
-                        .map(|p| Pattern::parse(p).unwrap_or_else(|e| panic!("built-in intent rule {p:?}: {e:?}")))
+                        .map(|p| {
+                            Pattern::parse(p).unwrap_or_else(|e| panic!("built-in intent rule {p:?}: {e:?}"))
+                        })
                         .collect();
                     (i, compiled)
                 })
@@ -362,18 +364,25 @@ impl ScriptContent {
         for (i, p) in self.phases.iter().enumerate() {
             let at = |f: &str| format!("phases[{i}].{f}");
             if last.is_some_and(|l| p.phase <= l) {
-                errors.push(FieldError::new(at("phase"), ErrorCode::InvalidValue).with_detail(p.phase.as_str()));
+                errors.push(
+                    FieldError::new(at("phase"), ErrorCode::InvalidValue).with_detail(p.phase.as_str()),
+                );
             }
             last = Some(p.phase);
             if p.text.trim().is_empty() {
                 errors.push(FieldError::new(at("text"), ErrorCode::RequiredValue));
             } else if p.text.chars().count() > PHASE_TEXT_MAX_CHARS {
-                errors.push(FieldError::new(at("text"), ErrorCode::TextTooLong).with_detail(PHASE_TEXT_MAX_CHARS.to_string()));
+                errors.push(
+                    FieldError::new(at("text"), ErrorCode::TextTooLong)
+                        .with_detail(PHASE_TEXT_MAX_CHARS.to_string()),
+                );
             } else if let Err(e) = crate::template::validate(&at("text"), &p.text) {
                 errors.push(e);
             }
             if p.tips.len() > TIPS_MAX {
-                errors.push(FieldError::new(at("tips"), ErrorCode::OutOfRange).with_detail(TIPS_MAX.to_string()));
+                errors.push(
+                    FieldError::new(at("tips"), ErrorCode::OutOfRange).with_detail(TIPS_MAX.to_string()),
+                );
             }
             for (j, tip) in p.tips.iter().enumerate() {
                 if tip.trim().is_empty() || tip.chars().count() > TIP_MAX_CHARS {
@@ -381,7 +390,10 @@ impl ScriptContent {
                 }
             }
             if p.triggers.len() > TRIGGERS_MAX {
-                errors.push(FieldError::new(at("triggers"), ErrorCode::OutOfRange).with_detail(TRIGGERS_MAX.to_string()));
+                errors.push(
+                    FieldError::new(at("triggers"), ErrorCode::OutOfRange)
+                        .with_detail(TRIGGERS_MAX.to_string()),
+                );
             }
             for (j, t) in p.triggers.iter().enumerate() {
                 if let Condition::Phrase { pattern } = &t.condition {
@@ -393,8 +405,11 @@ impl ScriptContent {
                 if let Some(goto) = t.goto {
                     if goto == p.phase || !self.phases.iter().any(|q| q.phase == goto) {
                         errors.push(
-                            FieldError::new(format!("phases[{i}].triggers[{j}].goto"), ErrorCode::UnknownPhase)
-                                .with_detail(goto.as_str()),
+                            FieldError::new(
+                                format!("phases[{i}].triggers[{j}].goto"),
+                                ErrorCode::UnknownPhase,
+                            )
+                            .with_detail(goto.as_str()),
                         );
                     }
                 }
@@ -414,7 +429,8 @@ impl ScriptContent {
             } else if h.response.chars().count() > HANDLER_MAX_CHARS {
                 errors.push(FieldError::new(format!("handlers[{i}].response"), ErrorCode::TextTooLong));
             }
-            if h.examples.len() > EXAMPLES_MAX || h.examples.iter().any(|e| e.chars().count() > TIP_MAX_CHARS) {
+            if h.examples.len() > EXAMPLES_MAX || h.examples.iter().any(|e| e.chars().count() > TIP_MAX_CHARS)
+            {
                 errors.push(FieldError::new(format!("handlers[{i}].examples"), ErrorCode::OutOfRange));
             }
         }
@@ -494,7 +510,9 @@ impl PhaseEngine {
                         Condition::Phrase { pattern } => Pattern::parse(pattern)
                             .ok()
                             .map(|compiled| CompiledTrigger { trigger: t.clone(), pattern: Some(compiled) }),
-                        Condition::Intent { .. } => Some(CompiledTrigger { trigger: t.clone(), pattern: None }),
+                        Condition::Intent { .. } => {
+                            Some(CompiledTrigger { trigger: t.clone(), pattern: None })
+                        }
                     })
                     .collect()
             })
@@ -564,7 +582,9 @@ impl PhaseEngine {
                 triggers.iter().find(|t| {
                     u.speaker.satisfies(t.trigger.speaker)
                         && match &t.trigger.condition {
-                            Condition::Phrase { .. } => t.pattern.as_ref().is_some_and(|p| p.find(&words).is_some()),
+                            Condition::Phrase { .. } => {
+                                t.pattern.as_ref().is_some_and(|p| p.find(&words).is_some())
+                            }
                             // Same speaker rule as the cards above.
                             Condition::Intent { intent: Intent::Objection } => objection_heard,
                             Condition::Intent { intent } => intent.matches(&words),
@@ -600,12 +620,20 @@ mod tests {
     }
 
     fn script() -> ScriptContent {
-        let phase = |phase, triggers| PhaseScript { phase, text: "Hi {{prospect.first_name}}".into(), tips: vec![], triggers };
+        let phase = |phase, triggers| PhaseScript {
+            phase,
+            text: "Hi {{prospect.first_name}}".into(),
+            tips: vec![],
+            triggers,
+        };
         ScriptContent {
             phases: vec![
                 phase(Phase::Opening, vec![intent(Intent::Available), phrase("how do you * today")]),
                 phase(Phase::Discovery, vec![intent(Intent::NeedExpressed)]),
-                phase(Phase::Presentation, vec![intent(Intent::Objection), intent(Intent::MeetingAccepted).to(Phase::Closing)]),
+                phase(
+                    Phase::Presentation,
+                    vec![intent(Intent::Objection), intent(Intent::MeetingAccepted).to(Phase::Closing)],
+                ),
                 phase(Phase::ObjectionHandling, vec![intent(Intent::Agreement)]),
                 phase(Phase::Closing, vec![]),
             ],
@@ -635,7 +663,11 @@ mod tests {
         assert_eq!(e.phase(), Some(Phase::Opening));
         assert_eq!(e.progress_percent(), 0);
         // A partial never advances.
-        let o = e.observe(&Utterance { speaker: Speaker::Prospect, text: "yes I have a minute".into(), is_final: false });
+        let o = e.observe(&Utterance {
+            speaker: Speaker::Prospect,
+            text: "yes I have a minute".into(),
+            is_final: false,
+        });
         assert!(o.advance.is_none());
         // The rep's line does not satisfy a prospect-only intent…
         assert!(say(&mut e, Speaker::Rep, "Do you have a minute?").advance.is_none());
@@ -650,7 +682,10 @@ mod tests {
         let o = say(&mut e, Speaker::Prospect, "Hmm, that's too expensive for us");
         assert_eq!(o.advance.unwrap().to, Phase::ObjectionHandling);
         assert_eq!(o.objections[0].kind, ObjectionKind::TooExpensive);
-        assert_eq!(say(&mut e, Speaker::Prospect, "OK, that makes sense").advance.unwrap().to, Phase::Closing);
+        assert_eq!(
+            say(&mut e, Speaker::Prospect, "OK, that makes sense").advance.unwrap().to,
+            Phase::Closing
+        );
         assert_eq!(e.progress_percent(), 100);
         // The last phase has nowhere to go.
         assert!(say(&mut e, Speaker::Prospect, "Sounds good").advance.is_none());
@@ -669,7 +704,10 @@ mod tests {
     fn triggers_round_trip_as_json() {
         let t = Trigger::phrase("how many vehicles").from(Speaker::Rep).to(Phase::Closing);
         let json = serde_json::to_value(&t).unwrap();
-        assert_eq!(json, serde_json::json!({"type": "phrase", "pattern": "how many vehicles", "speaker": "rep", "goto": "closing"}));
+        assert_eq!(
+            json,
+            serde_json::json!({"type": "phrase", "pattern": "how many vehicles", "speaker": "rep", "goto": "closing"})
+        );
         assert_eq!(serde_json::from_value::<Trigger>(json).unwrap(), t);
         let plain: Trigger = serde_json::from_str(r#"{"type":"intent","intent":"agreement"}"#).unwrap();
         assert_eq!(plain, Trigger::intent(Intent::Agreement));
@@ -678,7 +716,12 @@ mod tests {
 
     #[test]
     fn triggers_have_a_one_line_form_for_the_editor() {
-        for line in ["prospect: intent:meeting_accepted -> closing", "rep: how do you * today", "go ahead", "intent:agreement"] {
+        for line in [
+            "prospect: intent:meeting_accepted -> closing",
+            "rep: how do you * today",
+            "go ahead",
+            "intent:agreement",
+        ] {
             let t = Trigger::parse_line(line).unwrap();
             assert_eq!(t.to_line(), line);
         }
@@ -735,7 +778,11 @@ mod tests {
         s.phases[4].text = " ".into();
         s.phases[4].triggers.push(phrase("budget approved").to(Phase::Closing));
         s.handlers = vec![
-            ObjectionHandler { objection: ObjectionKind::CallLater, response: "When?".into(), examples: vec![] },
+            ObjectionHandler {
+                objection: ObjectionKind::CallLater,
+                response: "When?".into(),
+                examples: vec![],
+            },
             ObjectionHandler { objection: ObjectionKind::CallLater, response: "".into(), examples: vec![] },
         ];
         let errors = s.validate().unwrap_err();

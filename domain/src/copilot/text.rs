@@ -55,8 +55,9 @@ pub fn normalize(text: &str) -> Vec<String> {
 /// (or of gaps) would fire on nearly every utterance.
 const FILLER: &[&str] = &[
     "a", "an", "the", "and", "or", "to", "of", "is", "it", "i", "you", "we", "yes", "no", "ok", "okay", "so",
-    "well", "um", "uh", "yeah", "le", "la", "les", "l", "un", "une", "des", "de", "du", "et", "ou", "je", "j",
-    "tu", "vous", "nous", "il", "elle", "c", "est", "oui", "non", "ben", "euh", "bon", "d", "s", "t", "n",
+    "well", "um", "uh", "yeah", "le", "la", "les", "l", "un", "une", "des", "de", "du", "et", "ou", "je",
+    "j", "tu", "vous", "nous", "il", "elle", "c", "est", "oui", "non", "ben", "euh", "bon", "d", "s", "t",
+    "n",
 ];
 
 /// Words that negate the phrase right after them. French `ne`/`n'` and
@@ -105,7 +106,8 @@ impl Pattern {
     /// Compiles a pattern, refusing one that would match (nearly) everything:
     /// empty, only gaps, only filler words, or prefixes shorter than 3 letters.
     pub fn parse(source: &str) -> Result<Pattern, FieldError> {
-        let err = |code| FieldError::new("trigger", code).with_detail(source.chars().take(60).collect::<String>());
+        let err =
+            |code| FieldError::new("trigger", code).with_detail(source.chars().take(60).collect::<String>());
         if source.chars().count() > PATTERN_MAX_CHARS {
             return Err(err(ErrorCode::TextTooLong));
         }
@@ -131,7 +133,8 @@ impl Pattern {
                         // A plain word with an apostrophe: expand to its words.
                         let last = many.len() - 1;
                         for (i, w) in many.iter().enumerate() {
-                            slots.push(Slot::Word(vec![Alt { word: w.clone(), prefix: prefix && i == last }]));
+                            slots
+                                .push(Slot::Word(vec![Alt { word: w.clone(), prefix: prefix && i == last }]));
                         }
                     }
                 }

@@ -176,11 +176,23 @@ pub struct TranscriptLine {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CopilotEvent {
     Transcript(TranscriptLine),
-    Phase { seq: i64, advance: Advance, progress: u8 },
-    Objection { seq: i64, detection: Detection, handler: Option<HandlerCard> },
-    Ended { outcome: CallOutcome },
+    Phase {
+        seq: i64,
+        advance: Advance,
+        progress: u8,
+    },
+    Objection {
+        seq: i64,
+        detection: Detection,
+        handler: Option<HandlerCard>,
+    },
+    Ended {
+        outcome: CallOutcome,
+    },
     /// The live source failed (STT down…); the session itself goes on.
-    SourceError { code: crate::ErrorCode },
+    SourceError {
+        code: crate::ErrorCode,
+    },
 }
 
 /// What the objection card shows: the script's handler plus approved

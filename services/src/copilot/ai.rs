@@ -139,7 +139,15 @@ async fn brief_input(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -
 fn rules_brief(input: &BriefInput, lang: Locale) -> Brief {
     let p = &input.prospect;
     let fr = lang == Locale::Fr;
-    let company = if p.company.is_empty() { if fr { "leur entreprise" } else { "their company" } } else { &p.company };
+    let company = if p.company.is_empty() {
+        if fr {
+            "leur entreprise"
+        } else {
+            "their company"
+        }
+    } else {
+        &p.company
+    };
     let status = status_of(p);
     let called_before = !input.outcomes.is_empty();
     let opening_angle = match (status, called_before) {
@@ -152,9 +160,11 @@ fn rules_brief(input: &BriefInput, lang: Locale) -> Brief {
         }
         (domain::prospect::ProspectStatus::Interested, _) => {
             if fr {
-                "Intérêt déjà exprimé : allez droit à ce qui a retenu son attention et proposez une date.".to_string()
+                "Intérêt déjà exprimé : allez droit à ce qui a retenu son attention et proposez une date."
+                    .to_string()
             } else {
-                "Interest already shown: go straight to what caught their attention and propose a date.".to_string()
+                "Interest already shown: go straight to what caught their attention and propose a date."
+                    .to_string()
             }
         }
         (_, true) => {
@@ -197,7 +207,8 @@ fn rules_brief(input: &BriefInput, lang: Locale) -> Brief {
         }
     }
     let title = p.title.to_lowercase();
-    if ["ceo", "founder", "owner", "gérant", "directeur général", "pdg"].iter().any(|t| title.contains(t)) {
+    if ["ceo", "founder", "owner", "gérant", "directeur général", "pdg"].iter().any(|t| title.contains(t))
+    {
         likely.push(ObjectionKind::TooExpensive);
     } else if !title.is_empty() && !likely.contains(&ObjectionKind::NotDecisionMaker) {
         likely.push(ObjectionKind::NotDecisionMaker);
@@ -219,7 +230,14 @@ fn rules_brief(input: &BriefInput, lang: Locale) -> Brief {
             "Who else takes part in this kind of decision?".to_string(),
         ]
     };
-    Brief { source: "rules".into(), model: None, opening_angle, likely_objections: likely, questions, generated_at: now() }
+    Brief {
+        source: "rules".into(),
+        model: None,
+        opening_angle,
+        likely_objections: likely,
+        questions,
+        generated_at: now(),
+    }
 }
 
 #[derive(Deserialize)]
@@ -288,7 +306,12 @@ pub async fn brief(
         source: "llm".into(),
         model: Some(name.clone()),
         opening_angle: llm.opening_angle.chars().take(1_000).collect(),
-        likely_objections: llm.likely_objections.iter().filter_map(|k| ObjectionKind::parse(k)).take(4).collect(),
+        likely_objections: llm
+            .likely_objections
+            .iter()
+            .filter_map(|k| ObjectionKind::parse(k))
+            .take(4)
+            .collect(),
         questions: llm.questions.into_iter().map(|q| q.chars().take(300).collect()).take(5).collect(),
         generated_at: now(),
     };
@@ -385,11 +408,16 @@ pub async fn generate_script(
     let started = Instant::now();
     let text = ask(model.as_ref(), &name, env.llm_timeout, system, context.to_string()).await?;
     let generation_ms = started.elapsed().as_millis() as i64;
-    let content: ScriptContent = json_in(&text)
-        .and_then(|j| serde_json::from_str(j).ok())
-        .ok_or_else(|| ServiceError::new(ErrorCode::ProviderMalformed).with_detail("the model's answer is not a script"))?;
+    let content: ScriptContent =
+        json_in(&text).and_then(|j| serde_json::from_str(j).ok()).ok_or_else(|| {
+            ServiceError::new(ErrorCode::ProviderMalformed).with_detail("the model's answer is not a script")
+        })?;
     if let Err(errors) = content.validate() {
-        let first = errors.into_iter().next().map(|e| format!("{}: {}", e.field, e.code.as_str())).unwrap_or_default();
+        let first = errors
+            .into_iter()
+            .next()
+            .map(|e| format!("{}: {}", e.field, e.code.as_str()))
+            .unwrap_or_default();
         return Err(ServiceError::new(ErrorCode::ProviderMalformed).with_detail(first));
     }
     let input = ScriptInput {
@@ -399,5 +427,6 @@ pub async fn generate_script(
         content,
         expected_version: None,
     };
-    scripts::create_with(db, ctx, input, Origin::Ai(AiGeneration { model: name, context, generation_ms })).await
+    scripts::create_with(db, ctx, input, Origin::Ai(AiGeneration { model: name, context, generation_ms }))
+        .await
 }

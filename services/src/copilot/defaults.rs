@@ -4,7 +4,9 @@
 //! requests at once — inserts nothing new.
 
 use domain::copilot::objection::ObjectionKind;
-use domain::copilot::script::{Intent, ObjectionHandler, Phase, PhaseScript, ScriptContent, Speaker, Trigger};
+use domain::copilot::script::{
+    Intent, ObjectionHandler, Phase, PhaseScript, ScriptContent, Speaker, Trigger,
+};
 use domain::Locale;
 use uuid::Uuid;
 

@@ -15,8 +15,8 @@ use domain::{ErrorCode, Permission};
 use entity::{knowledge_items as items, knowledge_usage as usage};
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -59,7 +59,9 @@ async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResu
 }
 
 fn draft_of(d: &KnowledgeDraft) -> ServiceResult<KnowledgeDraft> {
-    d.normalized().map_err(|errors| errors.into_iter().next().map(ServiceError::from).unwrap_or_else(ServiceError::internal))
+    d.normalized().map_err(|errors| {
+        errors.into_iter().next().map(ServiceError::from).unwrap_or_else(ServiceError::internal)
+    })
 }
 
 fn status_of(m: &items::Model) -> ServiceResult<KnowledgeStatus> {
@@ -101,7 +103,11 @@ async fn one(db: &DatabaseConnection, row: items::Model) -> ServiceResult<Knowle
 }
 
 /// A new draft by the caller.
-pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, draft: &KnowledgeDraft) -> ServiceResult<KnowledgeItem> {
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    draft: &KnowledgeDraft,
+) -> ServiceResult<KnowledgeItem> {
     ctx.require(Permission::UseWorkspace)?;
     let d = draft_of(draft)?;
     let at = now();
@@ -154,7 +160,10 @@ pub async fn update(
         .col_expr(items::Column::Title, Expr::value(d.title.clone()))
         .col_expr(items::Column::Body, Expr::value(d.body.clone()))
         .col_expr(items::Column::Tags, Expr::value(encode_tags(&d.tags)))
-        .col_expr(items::Column::Fields, Expr::value(serde_json::to_value(&d.fields).map_err(|_| ServiceError::internal())?))
+        .col_expr(
+            items::Column::Fields,
+            Expr::value(serde_json::to_value(&d.fields).map_err(|_| ServiceError::internal())?),
+        )
         .col_expr(items::Column::SearchText, Expr::value(search_text(&d)))
         .col_expr(items::Column::Status, Expr::value(status.as_str()))
         .col_expr(items::Column::UpdatedAt, Expr::value(now()))
@@ -216,14 +225,19 @@ pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResu
 }
 
 /// Search and filter, newest first. Every word of `q` must appear.
-pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &KnowledgeQuery) -> ServiceResult<Vec<KnowledgeItem>> {
+pub async fn list(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    q: &KnowledgeQuery,
+) -> ServiceResult<Vec<KnowledgeItem>> {
     ctx.require(Permission::UseWorkspace)?;
     if q.q.chars().count() > 200 {
         return Err(ServiceError::field(ErrorCode::TextTooLong, "q").with_detail("200"));
     }
     let mut cond = visible(ctx);
     for word in fold(&q.q).split_whitespace().take(8) {
-        cond = cond.add(Expr::col(items::Column::SearchText).like(LikeExpr::new(like_pattern(word)).escape('\\')));
+        cond = cond
+            .add(Expr::col(items::Column::SearchText).like(LikeExpr::new(like_pattern(word)).escape('\\')));
     }
     if let Some(kind) = q.kind {
         cond = cond.add(items::Column::Kind.eq(kind.as_str()));
@@ -233,7 +247,8 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &KnowledgeQuery) -> 
     }
     if let Some(tag) = q.tag.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty()) {
         cond = cond.add(
-            Expr::col(items::Column::Tags).like(LikeExpr::new(like_pattern(&format!("|{tag}|"))).escape('\\')),
+            Expr::col(items::Column::Tags)
+                .like(LikeExpr::new(like_pattern(&format!("|{tag}|"))).escape('\\')),
         );
     }
     if let Some(o) = q.objection {
@@ -252,7 +267,11 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &KnowledgeQuery) -> 
 }
 
 /// Approved items reps used most (copied and marked helpful weigh more than shown).
-pub async fn most_used(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> ServiceResult<Vec<KnowledgeItem>> {
+pub async fn most_used(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    limit: u64,
+) -> ServiceResult<Vec<KnowledgeItem>> {
     ctx.require(Permission::UseWorkspace)?;
     let score = Expr::col(items::Column::ShownCount)
         .add(Expr::col(items::Column::CopiedCount).mul(3))
@@ -269,7 +288,12 @@ pub async fn most_used(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> Ser
 }
 
 /// Records that the caller was shown, copied or found helpful an approved item.
-pub async fn record_usage(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, kind: UsageKind) -> ServiceResult<()> {
+pub async fn record_usage(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+    kind: UsageKind,
+) -> ServiceResult<()> {
     ctx.require(Permission::UseWorkspace)?;
     let row = find(db, ctx, id).await?;
     if status_of(&row)? != KnowledgeStatus::Approved {

@@ -11,8 +11,8 @@ use domain::{validation, ErrorCode, Locale, Permission};
 use entity::{copilot_sessions, script_versions, scripts};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -101,7 +101,8 @@ async fn effectiveness<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResul
         .await?;
     let mut acc: HashMap<Uuid, (u64, u64)> = HashMap::new();
     for r in rows {
-        let (Some(id), Some(outcome)) = (r.script_id, r.outcome.as_deref().and_then(CallOutcome::parse)) else {
+        let (Some(id), Some(outcome)) = (r.script_id, r.outcome.as_deref().and_then(CallOutcome::parse))
+        else {
             continue;
         };
         let e = acc.entry(id).or_default();
@@ -163,7 +164,11 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<Sc
     rows.iter().map(|r| summary(r, &eff)).collect()
 }
 
-pub(crate) async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResult<scripts::Model> {
+pub(crate) async fn find<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<scripts::Model> {
     scripts::Entity::find_by_id(id)
         .filter(scripts::Column::OrgId.eq(ctx.org_id()))
         .one(db)
@@ -215,7 +220,11 @@ pub(crate) enum Origin {
     Ai(AiGeneration),
 }
 
-pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ScriptInput) -> ServiceResult<ScriptDetail> {
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    input: ScriptInput,
+) -> ServiceResult<ScriptDetail> {
     create_with(db, ctx, input, Origin::Manual).await
 }
 
@@ -286,11 +295,17 @@ async fn insert_version<C: ConnectionTrait>(
 /// Saves a new version. The caller names the version it edited; if someone
 /// saved in between, nothing is written and `stale_version` says so (with
 /// the current version as detail) — never a silent overwrite.
-pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, input: ScriptInput) -> ServiceResult<ScriptDetail> {
+pub async fn update(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+    input: ScriptInput,
+) -> ServiceResult<ScriptDetail> {
     ctx.require(Permission::ManagePlaybook)?;
     let name = check(&input)?;
-    let expected =
-        input.expected_version.ok_or_else(|| ServiceError::field(ErrorCode::RequiredValue, "expected_version"))?;
+    let expected = input
+        .expected_version
+        .ok_or_else(|| ServiceError::field(ErrorCode::RequiredValue, "expected_version"))?;
     let content = serde_json::to_value(&input.content).map_err(|_| ServiceError::internal())?;
     // The version check and the write are one statement, and the
     // transaction's first: two saves of the same version cannot both match it,
@@ -316,7 +331,8 @@ pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, input: Scri
         if current.archived_at.is_some() {
             return Err(ServiceError::not_found());
         }
-        return Err(ServiceError::field(ErrorCode::StaleVersion, "expected_version").with_detail(current.version.to_string()));
+        return Err(ServiceError::field(ErrorCode::StaleVersion, "expected_version")
+            .with_detail(current.version.to_string()));
     }
     insert_version(&txn, ctx, id, expected + 1, &name, content).await?;
     txn.commit().await?;
@@ -324,7 +340,11 @@ pub async fn update(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, input: Scri
     detail(&row, &effectiveness(db, ctx.org_id()).await?)
 }
 
-pub async fn versions(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<Vec<ScriptVersionInfo>> {
+pub async fn versions(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<Vec<ScriptVersionInfo>> {
     ctx.require(Permission::UseWorkspace)?;
     find(db, ctx, id).await?;
     let rows = script_versions::Entity::find()

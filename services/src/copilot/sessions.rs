@@ -17,11 +17,14 @@ use domain::copilot::views::{
 use domain::prospect::ProspectStatus;
 use domain::template::{RenderContext, Template};
 use domain::{ErrorCode, Locale, Permission};
-use entity::{copilot_events as events, copilot_sessions as sessions, prospect_notes, prospects, sales_techniques, users};
+use entity::{
+    copilot_events as events, copilot_sessions as sessions, prospect_notes, prospects, sales_techniques,
+    users,
+};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -46,6 +49,23 @@ pub struct LiveSession {
     org_id: Uuid,
     state: tokio::sync::Mutex<LiveState>,
     tx: broadcast::Sender<CopilotEvent>,
+    /// Unix seconds of the last use, for evicting abandoned sessions.
+    last_used: std::sync::atomic::AtomicI64,
+}
+
+/// A session nobody watches and nobody fed for this long leaves memory (it
+/// is rebuilt from the database if it comes back).
+const IDLE_EVICT_SECS: i64 = 30 * 60;
+
+impl LiveSession {
+    fn touch(&self) {
+        self.last_used.store(now().timestamp(), std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn idle(&self, at: i64) -> bool {
+        self.tx.receiver_count() == 0
+            && at - self.last_used.load(std::sync::atomic::Ordering::Relaxed) > IDLE_EVICT_SECS
+    }
 }
 
 struct LiveState {
@@ -61,11 +81,22 @@ impl CopilotHub {
     }
 
     fn get(&self, id: Uuid) -> Option<Arc<LiveSession>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned()
+        let s = self.live.lock().unwrap_or_else(|p| p.into_inner()).get(&id).cloned();
+        if let Some(s) = &s {
+            s.touch();
+        }
+        s
     }
 
+    /// Adds a session (or returns the one another request added first) and
+    /// evicts abandoned ones.
     fn insert(&self, id: Uuid, s: Arc<LiveSession>) -> Arc<LiveSession> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner()).entry(id).or_insert(s).clone()
+        let at = now().timestamp();
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        live.retain(|_, s| !s.idle(at));
+        let s = live.entry(id).or_insert(s).clone();
+        s.touch();
+        s
     }
 
     fn remove(&self, id: Uuid) {
@@ -148,7 +179,12 @@ async fn rep_name<C: ConnectionTrait>(db: &C, user: Option<Uuid>) -> ServiceResu
 }
 
 /// Loads (or finds) the live state of a session.
-async fn live(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &sessions::Model) -> ServiceResult<Arc<LiveSession>> {
+async fn live(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    row: &sessions::Model,
+) -> ServiceResult<Arc<LiveSession>> {
     if let Some(s) = hub.get(row.id) {
         return Ok(s);
     }
@@ -173,7 +209,13 @@ async fn live(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &ses
         .map_or(0, |e| e.seq);
     let (tx, _) = broadcast::channel(256);
     let state = LiveState { engine, script, next_seq: last + 1, ended: row.ended_at.is_some() };
-    Ok(hub.insert(row.id, Arc::new(LiveSession { org_id: row.org_id, state: tokio::sync::Mutex::new(state), tx })))
+    let session = LiveSession {
+        org_id: row.org_id,
+        state: tokio::sync::Mutex::new(state),
+        tx,
+        last_used: std::sync::atomic::AtomicI64::new(now().timestamp()),
+    };
+    Ok(hub.insert(row.id, Arc::new(session)))
 }
 
 /// Starts a session on a prospect with a script (or the default one in the
@@ -191,7 +233,8 @@ pub async fn start(
     let p = prospect_svc::find(db, ctx, prospect_id).await?;
     if mode == SessionMode::Call {
         if let Err(refusal) = compliance::may_call(db, ctx, prospect_id, now()).await? {
-            return Err(ServiceError::field(ErrorCode::CallNotAllowed, "prospect_id").with_detail(refusal.to_string()));
+            return Err(ServiceError::field(ErrorCode::CallNotAllowed, "prospect_id")
+                .with_detail(refusal.to_string()));
         }
     }
     let (script_row, content) = scripts::for_session(db, ctx, script_id, lang).await?;
@@ -217,7 +260,12 @@ pub async fn start(
     view(db, hub, ctx, &row).await
 }
 
-async fn view(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &sessions::Model) -> ServiceResult<SessionView> {
+async fn view(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    row: &sessions::Model,
+) -> ServiceResult<SessionView> {
     let live = live(db, hub, ctx, row).await?;
     let state = live.state.lock().await;
     let stored = events::Entity::find()
@@ -243,7 +291,12 @@ async fn view(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, row: &ses
     })
 }
 
-pub async fn get(db: &DatabaseConnection, hub: &CopilotHub, ctx: &OrgCtx, id: Uuid) -> ServiceResult<SessionView> {
+pub async fn get(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<SessionView> {
     ctx.require(Permission::UseWorkspace)?;
     let row = find(db, ctx, id).await?;
     view(db, hub, ctx, &row).await
@@ -262,7 +315,13 @@ pub async fn subscribe(
     Ok(live.tx.subscribe())
 }
 
-async fn persist<C: ConnectionTrait>(db: &C, org_id: Uuid, session: Uuid, ev: &CopilotEvent, seq: i64) -> ServiceResult<()> {
+async fn persist<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    session: Uuid,
+    ev: &CopilotEvent,
+    seq: i64,
+) -> ServiceResult<()> {
     let kind = match ev {
         CopilotEvent::Transcript(_) => "transcript",
         CopilotEvent::Phase { .. } => "phase",
@@ -313,7 +372,9 @@ pub async fn observe(
 ) -> ServiceResult<Vec<CopilotEvent>> {
     ctx.require(Permission::UseWorkspace)?;
     if utterance.text.chars().count() > UTTERANCE_MAX_CHARS {
-        return Err(ServiceError::field(ErrorCode::TextTooLong, "text").with_detail(UTTERANCE_MAX_CHARS.to_string()));
+        return Err(
+            ServiceError::field(ErrorCode::TextTooLong, "text").with_detail(UTTERANCE_MAX_CHARS.to_string())
+        );
     }
     let text = utterance.text.trim().to_string();
     if text.is_empty() {
@@ -534,8 +595,14 @@ pub async fn end(
                 .filter(prospects::Column::Id.eq(p.id))
                 .exec(&txn)
                 .await?;
-            prospect_svc::timeline::record(&txn, ctx, p.id, "status_changed", json!({"from": from.as_str(), "to": to.as_str()}))
-                .await?;
+            prospect_svc::timeline::record(
+                &txn,
+                ctx,
+                p.id,
+                "status_changed",
+                json!({"from": from.as_str(), "to": to.as_str()}),
+            )
+            .await?;
         }
         prospect_svc::timeline::record(
             &txn,
@@ -662,7 +729,11 @@ pub struct PastSession {
     pub notes: String,
 }
 
-pub async fn history(db: &DatabaseConnection, ctx: &OrgCtx, prospect_id: Uuid) -> ServiceResult<Vec<PastSession>> {
+pub async fn history(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+) -> ServiceResult<Vec<PastSession>> {
     ctx.require(Permission::UseWorkspace)?;
     prospect_svc::find(db, ctx, prospect_id).await?;
     let rows = sessions::Entity::find()

@@ -27,7 +27,8 @@ pub async fn pick_stt(
         .iter()
         .filter(|c| c.capabilities.contains(&Capability::Stt) && c.source != KeySource::None)
         .collect();
-    let batch_only = |id: &str| catalogue::provider(id).is_some_and(|p| p.protocol == catalogue::Protocol::OpenAi);
+    let batch_only =
+        |id: &str| catalogue::provider(id).is_some_and(|p| p.protocol == catalogue::Protocol::OpenAi);
     ranked.sort_by_key(|c| (batch_only(&c.provider), c.source != KeySource::Organization));
     for c in ranked {
         let Some(p) = catalogue::provider(&c.provider) else { continue };

@@ -11,8 +11,8 @@ use domain::{ErrorCode, Locale, Permission};
 use entity::{copilot_sessions, sales_techniques as techniques, technique_feedback as feedback};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -86,7 +86,11 @@ async fn outcome_scores<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResu
     Ok(acc.into_iter().map(|(id, (sum, n))| (id, (sum / n.max(1)) as u8)).collect())
 }
 
-fn view(t: techniques::Model, scores: &HashMap<Uuid, u8>, mine: &HashMap<Uuid, i16>) -> ServiceResult<Technique> {
+fn view(
+    t: techniques::Model,
+    scores: &HashMap<Uuid, u8>,
+    mine: &HashMap<Uuid, i16>,
+) -> ServiceResult<Technique> {
     Ok(Technique {
         id: t.id,
         phase: Phase::parse(&t.phase).map_err(|_| ServiceError::internal())?,
@@ -131,7 +135,10 @@ pub async fn list(
         .collect();
     let mut out = rows.into_iter().map(|t| view(t, &scores, &mine)).collect::<ServiceResult<Vec<_>>>()?;
     out.sort_by(|a, b| {
-        a.phase.cmp(&b.phase).then(b.rating.unwrap_or(0.0).total_cmp(&a.rating.unwrap_or(0.0))).then(a.name.cmp(&b.name))
+        a.phase
+            .cmp(&b.phase)
+            .then(b.rating.unwrap_or(0.0).total_cmp(&a.rating.unwrap_or(0.0)))
+            .then(a.name.cmp(&b.name))
     });
     Ok(out)
 }

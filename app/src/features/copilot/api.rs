@@ -27,7 +27,12 @@ pub async fn queue(org_id: Uuid) -> Result<Vec<QueueEntry>, AppError> {
 }
 
 #[server(client = CsrfClient, endpoint = "copilot_brief")]
-pub async fn prospect_brief(org_id: Uuid, prospect_id: Uuid, language: Locale, refresh: bool) -> Result<Brief, AppError> {
+pub async fn prospect_brief(
+    org_id: Uuid,
+    prospect_id: Uuid,
+    language: Locale,
+    refresh: bool,
+) -> Result<Brief, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(services::copilot::ai::brief(&ctx.db, &org, &ctx.providers, prospect_id, language, refresh).await?)
 }
@@ -38,7 +43,14 @@ pub async fn call_history(org_id: Uuid, prospect_id: Uuid) -> Result<Vec<PastCal
     let rows = services::copilot::sessions::history(&ctx.db, &org, prospect_id).await?;
     Ok(rows
         .into_iter()
-        .map(|r| PastCall { id: r.id, mode: r.mode, rep: r.rep, started_at: r.started_at, outcome: r.outcome, notes: r.notes })
+        .map(|r| PastCall {
+            id: r.id,
+            mode: r.mode,
+            rep: r.rep,
+            started_at: r.started_at,
+            outcome: r.outcome,
+            notes: r.notes,
+        })
         .collect())
 }
 
@@ -51,7 +63,16 @@ pub async fn start_session(
     language: Locale,
 ) -> Result<SessionView, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
-    Ok(services::copilot::sessions::start(&ctx.db, &ctx.copilot, &org, prospect_id, script_id, mode, language).await?)
+    Ok(services::copilot::sessions::start(
+        &ctx.db,
+        &ctx.copilot,
+        &org,
+        prospect_id,
+        script_id,
+        mode,
+        language,
+    )
+    .await?)
 }
 
 #[server(client = CsrfClient, endpoint = "copilot_session")]
@@ -63,14 +84,23 @@ pub async fn get_session(org_id: Uuid, session_id: Uuid) -> Result<SessionView, 
 /// Typed transcript (the rep notes what the prospect said, or drives a
 /// session without a live audio source).
 #[server(client = CsrfClient, endpoint = "copilot_say")]
-pub async fn say(org_id: Uuid, session_id: Uuid, speaker: Speaker, text: String) -> Result<Vec<CopilotEvent>, AppError> {
+pub async fn say(
+    org_id: Uuid,
+    session_id: Uuid,
+    speaker: Speaker,
+    text: String,
+) -> Result<Vec<CopilotEvent>, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     let u = domain::copilot::script::Utterance { speaker, text, is_final: true };
     Ok(services::copilot::sessions::observe(&ctx.db, &ctx.copilot, &org, session_id, u).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "copilot_navigate", input = Json)]
-pub async fn navigate(org_id: Uuid, session_id: Uuid, to: Navigation) -> Result<Option<CopilotEvent>, AppError> {
+pub async fn navigate(
+    org_id: Uuid,
+    session_id: Uuid,
+    to: Navigation,
+) -> Result<Option<CopilotEvent>, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     let nav = match to {
         Navigation::Next => services::copilot::sessions::Nav::Next,
@@ -81,7 +111,11 @@ pub async fn navigate(org_id: Uuid, session_id: Uuid, to: Navigation) -> Result<
 }
 
 #[server(client = CsrfClient, endpoint = "copilot_end", input = Json)]
-pub async fn end_session(org_id: Uuid, session_id: Uuid, report: OutcomeReport) -> Result<SessionView, AppError> {
+pub async fn end_session(
+    org_id: Uuid,
+    session_id: Uuid,
+    report: OutcomeReport,
+) -> Result<SessionView, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(services::copilot::sessions::end(&ctx.db, &ctx.copilot, &org, session_id, report).await?)
 }
@@ -106,7 +140,11 @@ pub async fn script_versions(org_id: Uuid, script_id: Uuid) -> Result<Vec<Script
 
 /// Creates (`script_id` absent) or saves a new version of a script.
 #[server(client = CsrfClient, endpoint = "save_script", input = Json)]
-pub async fn save_script(org_id: Uuid, script_id: Option<Uuid>, input: ScriptInput) -> Result<ScriptDetail, AppError> {
+pub async fn save_script(
+    org_id: Uuid,
+    script_id: Option<Uuid>,
+    input: ScriptInput,
+) -> Result<ScriptDetail, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManagePlaybook).await?;
     Ok(match script_id {
         Some(id) => services::copilot::scripts::update(&ctx.db, &org, id, input).await?,
@@ -141,7 +179,11 @@ pub async fn most_used_knowledge(org_id: Uuid) -> Result<Vec<KnowledgeItem>, App
 
 /// Creates (`item_id` absent) or edits a knowledge item.
 #[server(client = CsrfClient, endpoint = "save_knowledge", input = Json)]
-pub async fn save_knowledge(org_id: Uuid, item_id: Option<Uuid>, draft: KnowledgeDraft) -> Result<KnowledgeItem, AppError> {
+pub async fn save_knowledge(
+    org_id: Uuid,
+    item_id: Option<Uuid>,
+    draft: KnowledgeDraft,
+) -> Result<KnowledgeItem, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(match item_id {
         Some(id) => services::copilot::knowledge::update(&ctx.db, &org, id, &draft).await?,
@@ -150,7 +192,11 @@ pub async fn save_knowledge(org_id: Uuid, item_id: Option<Uuid>, draft: Knowledg
 }
 
 #[server(client = CsrfClient, endpoint = "review_knowledge", input = Json)]
-pub async fn review_knowledge(org_id: Uuid, item_id: Uuid, action: ReviewAction) -> Result<KnowledgeItem, AppError> {
+pub async fn review_knowledge(
+    org_id: Uuid,
+    item_id: Uuid,
+    action: ReviewAction,
+) -> Result<KnowledgeItem, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(services::copilot::knowledge::review(&ctx.db, &org, item_id, &action).await?)
 }
@@ -168,7 +214,11 @@ pub async fn delete_knowledge(org_id: Uuid, item_id: Uuid) -> Result<(), AppErro
 }
 
 #[server(client = CsrfClient, endpoint = "list_techniques")]
-pub async fn list_techniques(org_id: Uuid, language: Locale, phase: Option<Phase>) -> Result<Vec<Technique>, AppError> {
+pub async fn list_techniques(
+    org_id: Uuid,
+    language: Locale,
+    phase: Option<Phase>,
+) -> Result<Vec<Technique>, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
     Ok(services::copilot::techniques::list(&ctx.db, &org, language, phase).await?)
 }

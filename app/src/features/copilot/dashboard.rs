@@ -12,14 +12,15 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::copilot::knowledge::{KnowledgeStatus, UsageKind};
+use domain::copilot::objection::Detection;
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::copilot::script::{Phase, Speaker};
 use domain::copilot::views::{
     CopilotEvent, HandlerCard, KnowledgeQuery, SessionMode, SessionView, TranscriptLine,
 };
-use domain::copilot::objection::Detection;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use send_wrapper::SendWrapper;
 use uuid::Uuid;
 
 use super::api;
@@ -134,7 +135,9 @@ pub fn CopilotPage() -> impl IntoView {
             }
         }
     });
-    let stream = StoredValue::new_local(None::<LiveStream>);
+    // JS handles live in the browser only: the slot is `None` during SSR, and
+    // the wrapper keeps the browser's value on its one thread.
+    let stream = StoredValue::new(None::<SendWrapper<LiveStream>>);
     Effect::new(move |_| {
         let sid = session_id.get();
         stream.set_value(None);
@@ -151,7 +154,7 @@ pub fn CopilotPage() -> impl IntoView {
                     opened.update(|n| *n += 1);
                 },
             );
-            stream.set_value(s);
+            stream.set_value(s.map(SendWrapper::new));
         }
     });
 
@@ -224,7 +227,10 @@ fn QueuePanel(
 fn ProspectPanel(org_id: Uuid, prospect_id: Uuid, refresh: RwSignal<u32>) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
-    let prospect = Resource::new(move || refresh.get(), move |_| crate::features::prospects::api::get_prospect(org_id, prospect_id));
+    let prospect = Resource::new(
+        move || refresh.get(),
+        move |_| crate::features::prospects::api::get_prospect(org_id, prospect_id),
+    );
     let history = Resource::new(move || refresh.get(), move |_| api::call_history(org_id, prospect_id));
     let regenerate = RwSignal::new(false);
     let brief = Resource::new(
@@ -492,7 +498,7 @@ fn RunningSession(
 fn MicControl(org_id: Uuid, session_id: Uuid, live: Live) -> impl IntoView {
     use crate::browser_audio::{BrowserAudio, MicError};
     let i18n = use_i18n();
-    let running = StoredValue::new_local(None::<BrowserAudio>);
+    let running = StoredValue::new(None::<SendWrapper<BrowserAudio>>);
     let on = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
@@ -510,7 +516,7 @@ fn MicControl(org_id: Uuid, session_id: Uuid, live: Live) -> impl IntoView {
             busy.set(false);
             match r {
                 Ok(a) => {
-                    running.set_value(Some(a));
+                    running.set_value(Some(SendWrapper::new(a)));
                     on.set(true);
                     error.set(None);
                 }
@@ -620,7 +626,13 @@ fn TranscriptPanel(org_id: Uuid, session_id: Uuid, live: Live) -> impl IntoView 
 }
 
 #[component]
-fn EndDialog(org_id: Uuid, session: Uuid, open: RwSignal<bool>, live: Live, refresh_queue: RwSignal<u32>) -> impl IntoView {
+fn EndDialog(
+    org_id: Uuid,
+    session: Uuid,
+    open: RwSignal<bool>,
+    live: Live,
+    refresh_queue: RwSignal<u32>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let outcome = RwSignal::new(String::from("interested"));
     let callback = RwSignal::new(String::new());
@@ -715,7 +727,12 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
             if q.trim().is_empty() {
                 api::most_used_knowledge(org_id).await
             } else {
-                let query = KnowledgeQuery { q, status: Some(KnowledgeStatus::Approved), limit: Some(10), ..Default::default() };
+                let query = KnowledgeQuery {
+                    q,
+                    status: Some(KnowledgeStatus::Approved),
+                    limit: Some(10),
+                    ..Default::default()
+                };
                 api::list_knowledge(org_id, query).await
             }
         },
@@ -738,11 +755,14 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
                         {list.into_iter().take(4).map(|t| view! {
                             <li>
                                 <details>
-                                    <summary class="cursor-pointer font-medium">{t.name.clone()}</summary>
+                                    <summary class="cursor-pointer font-medium">{t.name.clone()}
+                                        {t.rating.map(|r| view! { <span class="ml-2 text-xs font-normal text-slate-500">{format!("★ {r:.1} ({})", t.ratings)}</span> })}
+                                    </summary>
                                     <p class="mt-1">{t.summary.clone()}</p>
                                     <ol class="mt-1 list-decimal pl-5">{t.steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view()}</ol>
                                     <p class="mt-1 text-xs text-slate-500">{t.psychological_basis.clone()}</p>
                                     {t.example_phrases.first().map(|e| view! { <p class="mt-1 italic">{format!("“{e}”")}</p> })}
+                                    <RateTechnique org_id id=t.id mine=t.my_rating/>
                                 </details>
                             </li>
                         }).collect_view()}
@@ -777,6 +797,29 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
                 })}
             </Suspense>
         </Card>
+    }
+}
+
+/// Rep feedback on a technique: 1–5, changeable.
+#[component]
+fn RateTechnique(org_id: Uuid, id: Uuid, mine: Option<i16>) -> impl IntoView {
+    let i18n = use_i18n();
+    let rating = RwSignal::new(mine);
+    let rate = move |r: i16| {
+        rating.set(Some(r));
+        leptos::task::spawn_local(async move {
+            let _ = api::rate_technique(org_id, id, r).await;
+        });
+    };
+    view! {
+        <div class="mt-2 flex items-center gap-1" role="group" aria-label=move || t_string!(i18n, copilot.rate_technique).to_string()>
+            {(1..=5).map(|r| view! {
+                <button type="button" class=move || format!("text-base leading-none {}", if rating.get().is_some_and(|m| m >= r) { "text-amber-500" } else { "text-slate-300 hover:text-amber-400" })
+                    aria-label=move || t_string!(i18n, copilot.rate_n, n = r).to_string()
+                    aria-pressed=move || (rating.get() == Some(r)).to_string()
+                    on:click=move |_| rate(r)>"★"</button>
+            }).collect_view()}
+        </div>
     }
 }
 

@@ -192,7 +192,12 @@ fn ItemRow(
 }
 
 #[component]
-fn Editor(org_id: Uuid, item: Option<KnowledgeItem>, open: RwSignal<bool>, refresh: RwSignal<u32>) -> impl IntoView {
+fn Editor(
+    org_id: Uuid,
+    item: Option<KnowledgeItem>,
+    open: RwSignal<bool>,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let id = item.as_ref().map(|i| i.id);
     let kind = RwSignal::new(item.as_ref().map_or(KnowledgeKind::BestSeller, |i| i.kind));
@@ -207,7 +212,12 @@ fn Editor(org_id: Uuid, item: Option<KnowledgeItem>, open: RwSignal<bool>, refre
             kind: kind.get_untracked(),
             title: title.get_untracked(),
             body: body.get_untracked(),
-            tags: tags.get_untracked().split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect(),
+            tags: tags
+                .get_untracked()
+                .split(',')
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+                .collect(),
             fields: fields
                 .get_untracked()
                 .into_iter()

@@ -26,13 +26,14 @@ impl LiveStream {
         use wasm_bindgen::closure::Closure;
         use wasm_bindgen::JsCast;
         let source = web_sys::EventSource::new(url).ok()?;
-        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if let Some(text) = ev.data().as_string() {
-                if let Ok(event) = serde_json::from_str::<CopilotEvent>(&text) {
-                    on_event(event);
+        let on_message =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if let Some(text) = ev.data().as_string() {
+                    if let Ok(event) = serde_json::from_str::<CopilotEvent>(&text) {
+                        on_event(event);
+                    }
                 }
-            }
-        });
+            });
         source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         let on_open_cb = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| on_open());
         source.set_onopen(Some(on_open_cb.as_ref().unchecked_ref()));
@@ -41,7 +42,11 @@ impl LiveStream {
 
     /// On the server there is no live stream.
     #[cfg(not(feature = "hydrate"))]
-    pub fn open(_: &str, _: impl FnMut(CopilotEvent) + 'static, _: impl FnMut() + 'static) -> Option<LiveStream> {
+    pub fn open(
+        _: &str,
+        _: impl FnMut(CopilotEvent) + 'static,
+        _: impl FnMut() + 'static,
+    ) -> Option<LiveStream> {
         None
     }
 }

@@ -20,7 +20,8 @@ use crate::shell::use_current_org;
 use crate::ui::{Badge, Button, ButtonVariant, Card, Dialog, FormError, Skeleton, Tone};
 use crate::AppError;
 
-const CONTROL: &str = "block w-full rounded-md px-3 py-2 text-sm ring-1 ring-slate-300 dark:bg-slate-800 dark:ring-slate-600";
+const CONTROL: &str =
+    "block w-full rounded-md px-3 py-2 text-sm ring-1 ring-slate-300 dark:bg-slate-800 dark:ring-slate-600";
 
 #[component]
 pub fn ScriptsPage() -> impl IntoView {
@@ -95,7 +96,8 @@ fn GenerateForm(org_id: Uuid, open: RwSignal<bool>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let product = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<Uuid>::new());
-    let techniques = Resource::new(move || locale.get(), move |lang| api::list_techniques(org_id, lang, None));
+    let techniques =
+        Resource::new(move || locale.get(), move |lang| api::list_techniques(org_id, lang, None));
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let navigate = use_navigate();
@@ -230,7 +232,8 @@ fn Editor(
                 text: RwSignal::new(p.map(|p| p.text.clone()).unwrap_or_default()),
                 tips: RwSignal::new(p.map(|p| p.tips.join("\n")).unwrap_or_default()),
                 triggers: RwSignal::new(
-                    p.map(|p| p.triggers.iter().map(Trigger::to_line).collect::<Vec<_>>().join("\n")).unwrap_or_default(),
+                    p.map(|p| p.triggers.iter().map(Trigger::to_line).collect::<Vec<_>>().join("\n"))
+                        .unwrap_or_default(),
                 ),
             }
         })
@@ -271,7 +274,12 @@ fn Editor(
                     }
                 }
             }
-            built.push(PhaseScript { phase: p.phase, text: p.text.get_untracked(), tips: lines(&p.tips.get_untracked()), triggers });
+            built.push(PhaseScript {
+                phase: p.phase,
+                text: p.text.get_untracked(),
+                tips: lines(&p.tips.get_untracked()),
+                triggers,
+            });
         }
         let handlers = handlers_sv
             .get_value()
@@ -285,7 +293,11 @@ fn Editor(
             .collect();
         let content = ScriptContent { phases: built, handlers };
         if let Err(errors) = content.validate() {
-            error.set(errors.first().map(|e| format!("{} — {}", e.field, describe(i18n, &AppError::from(e.clone())))));
+            error.set(
+                errors
+                    .first()
+                    .map(|e| format!("{} — {}", e.field, describe(i18n, &AppError::from(e.clone())))),
+            );
             return;
         }
         let input = ScriptInput {
