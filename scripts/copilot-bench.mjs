@@ -40,8 +40,21 @@ const browser = await chromium.launch({
 });
 const controllers = [];
 try {
-  const page = await browser.newPage();
-  await page.setExtraHTTPHeaders({ cookie });
+  // The signed-in cookies, in the browser's own jar (every request, the
+  // EventSource included, sends them as a browser would).
+  const context = await browser.newContext();
+  const host = new URL(base).hostname;
+  await context.addCookies(
+    cookie
+      .split(';')
+      .map((c) => c.trim())
+      .filter(Boolean)
+      .map((c) => {
+        const i = c.indexOf('=');
+        return { name: c.slice(0, i), value: c.slice(i + 1), domain: host, path: '/' };
+      }),
+  );
+  const page = await context.newPage();
   await page.goto(`${base}/app`, { waitUntil: 'load' });
   const csrf = await page.evaluate(() => document.querySelector('meta[name="csrf-token"]').getAttribute('content'));
   const write = { 'x-csrf-token': csrf };
@@ -82,7 +95,10 @@ try {
   const watched = sessions[0];
   await page.goto(`${base}/app/copilot?p=${prospect}&s=${watched}`, { waitUntil: 'load' });
   await page.waitForFunction(() => window.__handooHydrated === true, null, { timeout: 30_000 });
-  await page.waitForSelector('[data-testid="current-phase"]');
+  await page.waitForSelector('[data-testid="current-phase"]', { timeout: 15_000 }).catch(async (e) => {
+    console.error(page.url(), (await page.locator('body').innerText()).slice(0, 600));
+    throw e;
+  });
   await page.waitForTimeout(500);
   await page.evaluate(() => {
     window.__cards = new Map();
@@ -135,8 +151,8 @@ try {
   // First load of the copilot page: navigation start → hydrated.
   const loads = [];
   for (let i = 0; i < 15; i++) {
-    const p = await browser.newPage();
-    await p.setExtraHTTPHeaders({ cookie });
+    const p = await context.newPage();
+    await p.route('**/*', (route) => route.continue()); // no HTTP cache between loads
     await p.goto(`${base}/app/copilot?p=${prospect}&s=${watched}`, { waitUntil: 'commit' });
     await p.waitForFunction(() => window.__handooHydrated === true, null, { timeout: 30_000 });
     loads.push(await p.evaluate(() => window.__handooHydratedAt));
