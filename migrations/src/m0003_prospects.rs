@@ -5,16 +5,10 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-use crate::cols::{fk, ts, ts_null, uuid_col, uuid_pk};
+use crate::cols::{fk, index, org_fk, text, ts, ts_null, user_fk, uuid_col, uuid_pk};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-#[derive(DeriveIden)]
-enum Organizations {
-    Table,
-    Id,
-}
 
 #[derive(DeriveIden)]
 enum Users {
@@ -151,45 +145,12 @@ enum SavedViews {
     CreatedAt,
 }
 
-fn org_fk(
-    name: &str,
-    table: impl IntoIden + 'static,
-    col: impl IntoIden + 'static,
-) -> ForeignKeyCreateStatement {
-    fk(name, (table, col), (Organizations::Table, Organizations::Id), ForeignKeyAction::Cascade)
-}
-
 fn prospect_fk(
     name: &str,
     table: impl IntoIden + 'static,
     col: impl IntoIden + 'static,
 ) -> ForeignKeyCreateStatement {
     fk(name, (table, col), (Prospects::Table, Prospects::Id), ForeignKeyAction::Cascade)
-}
-
-fn user_fk(
-    name: &str,
-    table: impl IntoIden + 'static,
-    col: impl IntoIden + 'static,
-) -> ForeignKeyCreateStatement {
-    fk(name, (table, col), (Users::Table, Users::Id), ForeignKeyAction::SetNull)
-}
-
-fn text(col: impl IntoIden, len: u32) -> ColumnDef {
-    ColumnDef::new(col).string_len(len).not_null().to_owned()
-}
-
-async fn index(
-    m: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    cols: &[&'static str],
-) -> Result<(), DbErr> {
-    let mut i = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    m.create_index(i).await
 }
 
 #[async_trait::async_trait]

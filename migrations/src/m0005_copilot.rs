@@ -5,16 +5,10 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::cols::{fk, ts, ts_null, uuid_col, uuid_pk};
+use crate::cols::{fk, index, org_fk, text, ts, ts_null, unique_index, user_fk, uuid_col, uuid_pk};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
-
-#[derive(DeriveIden)]
-enum Organizations {
-    Table,
-    Id,
-}
 
 #[derive(DeriveIden)]
 enum Users {
@@ -169,45 +163,8 @@ enum CopilotEvents {
     CreatedAt,
 }
 
-fn org_fk(
-    name: &str,
-    table: impl IntoIden + 'static,
-    col: impl IntoIden + 'static,
-) -> ForeignKeyCreateStatement {
-    fk(name, (table, col), (Organizations::Table, Organizations::Id), ForeignKeyAction::Cascade)
-}
-
-fn user_fk(
-    name: &str,
-    table: impl IntoIden + 'static,
-    col: impl IntoIden + 'static,
-) -> ForeignKeyCreateStatement {
-    fk(name, (table, col), (Users::Table, Users::Id), ForeignKeyAction::SetNull)
-}
-
-fn text(col: impl IntoIden, len: u32) -> ColumnDef {
-    ColumnDef::new(col).string_len(len).not_null().to_owned()
-}
-
 fn int(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).big_integer().not_null().default(0).to_owned()
-}
-
-async fn index(
-    m: &SchemaManager<'_>,
-    name: &str,
-    table: impl IntoIden + 'static,
-    cols: &[&'static str],
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut i = Index::create().name(name).table(table).to_owned();
-    for c in cols {
-        i.col(Alias::new(*c));
-    }
-    if unique {
-        i.unique();
-    }
-    m.create_index(i).await
 }
 
 #[async_trait::async_trait]
@@ -241,7 +198,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_script_org", Scripts::Table, &["org_id", "language"], false).await?;
+        index(m, "ix_script_org", Scripts::Table, &["org_id", "language"]).await?;
 
         m.create_table(
             Table::create()
@@ -269,7 +226,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // Unique: two concurrent saves of the same version cannot both land.
-        index(m, "ux_script_version", ScriptVersions::Table, &["script_id", "version"], true).await?;
+        unique_index(m, "ux_script_version", ScriptVersions::Table, &["script_id", "version"]).await?;
 
         m.create_table(
             Table::create()
@@ -306,8 +263,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_knowledge_org_status", KnowledgeItems::Table, &["org_id", "status", "kind"], false)
-            .await?;
+        index(m, "ix_knowledge_org_status", KnowledgeItems::Table, &["org_id", "status", "kind"]).await?;
 
         m.create_table(
             Table::create()
@@ -337,7 +293,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_knowledge_usage_item", KnowledgeUsage::Table, &["item_id", "created_at"], false).await?;
+        index(m, "ix_knowledge_usage_item", KnowledgeUsage::Table, &["item_id", "created_at"]).await?;
 
         m.create_table(
             Table::create()
@@ -359,8 +315,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ix_technique_org_phase", SalesTechniques::Table, &["org_id", "language", "phase"], false)
-            .await?;
+        index(m, "ix_technique_org_phase", SalesTechniques::Table, &["org_id", "language", "phase"]).await?;
 
         m.create_table(
             Table::create()
@@ -392,7 +347,7 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // One rating per rep and technique: a second one replaces the first.
-        index(m, "ux_technique_feedback", TechniqueFeedback::Table, &["technique_id", "user_id"], true)
+        unique_index(m, "ux_technique_feedback", TechniqueFeedback::Table, &["technique_id", "user_id"])
             .await?;
 
         m.create_table(
@@ -462,16 +417,9 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(
-            m,
-            "ix_copilot_session_prospect",
-            CopilotSessions::Table,
-            &["prospect_id", "started_at"],
-            false,
-        )
-        .await?;
-        index(m, "ix_copilot_session_script", CopilotSessions::Table, &["script_id", "ended_at"], false)
+        index(m, "ix_copilot_session_prospect", CopilotSessions::Table, &["prospect_id", "started_at"])
             .await?;
+        index(m, "ix_copilot_session_script", CopilotSessions::Table, &["script_id", "ended_at"]).await?;
 
         m.create_table(
             Table::create()
@@ -494,7 +442,7 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
-        index(m, "ux_copilot_event_seq", CopilotEvents::Table, &["session_id", "seq"], true).await?;
+        unique_index(m, "ux_copilot_event_seq", CopilotEvents::Table, &["session_id", "seq"]).await?;
         Ok(())
     }
 

@@ -83,15 +83,15 @@ async fn bridge(
     // Browser → provider. Dropping `audio` tells the provider the audio ended.
     let pump = tokio::spawn(async move {
         while let Some(Ok(msg)) = stream.next().await {
-            match msg {
-                Message::Binary(b) => {
-                    if b.len() % 2 != 0 || audio.send(b).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Text(t) if t.as_str().contains("\"stop\"") => break,
-                Message::Close(_) => break,
-                _ => {}
+            // Odd-length frames cannot be 16-bit PCM: a broken client, stop.
+            let go_on = match msg {
+                Message::Binary(b) => b.len() % 2 == 0 && audio.send(b).await.is_ok(),
+                Message::Text(t) => !t.as_str().contains("\"stop\""),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !go_on {
+                break;
             }
         }
     });

@@ -22,16 +22,7 @@ async fn user(app: &TestApp, name: &str, email: &str) -> Client {
 }
 
 async fn invite(app: &TestApp, owner: &Client, org: &str, name: &str, email: &str, role: &str) -> Client {
-    let out = owner
-        .call("invite_member", &[("org_id", org), ("email", email), ("role", role)])
-        .await
-        .expect("invite");
-    let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-    let c = app.client().await;
-    c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
-        .await
-        .expect("accept");
-    c
+    owner.invite_new_user(app, org, name, email, role).await.0
 }
 
 async fn prospect(c: &Client, org: &str, body: Value) -> String {

@@ -26,18 +26,7 @@ async fn invite_member(
     name: &str,
     email: &str,
 ) -> (Client, String) {
-    let out = owner
-        .call("invite_member", &[("org_id", org), ("email", email), ("role", "member")])
-        .await
-        .expect("invite");
-    let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
-    let c = app.client().await;
-    c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
-        .await
-        .expect("accept");
-    let me = c.session().await;
-    let id = me["user"]["id"].as_str().unwrap().to_string();
-    (c, id)
+    owner.invite_new_user(app, org, name, email, "member").await
 }
 
 async fn set_region(c: &Client, org: &str, region: &str) {

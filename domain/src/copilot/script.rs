@@ -548,12 +548,12 @@ impl PhaseEngine {
         Some(Advance { from, to: phase, reason: "manual".into() })
     }
 
-    pub fn next(&mut self) -> Option<Advance> {
+    pub fn next_phase(&mut self) -> Option<Advance> {
         let to = *self.phases.get(self.current + 1)?;
         self.go_to(to)
     }
 
-    pub fn previous(&mut self) -> Option<Advance> {
+    pub fn previous_phase(&mut self) -> Option<Advance> {
         let to = *self.phases.get(self.current.checked_sub(1)?)?;
         self.go_to(to)
     }
@@ -733,11 +733,11 @@ mod tests {
     #[test]
     fn manual_navigation_stays_inside_the_script() {
         let mut e = PhaseEngine::new(&script());
-        assert!(e.previous().is_none());
-        assert_eq!(e.next().unwrap().to, Phase::Discovery);
+        assert!(e.previous_phase().is_none());
+        assert_eq!(e.next_phase().unwrap().to, Phase::Discovery);
         assert_eq!(e.go_to(Phase::Closing).unwrap().reason, "manual");
-        assert!(e.next().is_none());
-        assert_eq!(e.previous().unwrap().to, Phase::ObjectionHandling);
+        assert!(e.next_phase().is_none());
+        assert_eq!(e.previous_phase().unwrap().to, Phase::ObjectionHandling);
         let short = ScriptContent { phases: vec![script().phases[0].clone()], handlers: vec![] };
         let mut e = PhaseEngine::new(&short);
         assert!(e.go_to(Phase::Closing).is_none());

@@ -309,6 +309,30 @@ impl Client {
         self.call("get_session", &[]).await.expect("get_session")
     }
 
+    /// Invites `email` into `org` with `role` and accepts as a new user:
+    /// the new member's client and user id.
+    pub async fn invite_new_user(
+        &self,
+        app: &TestApp,
+        org: &str,
+        name: &str,
+        email: &str,
+        role: &str,
+    ) -> (Client, String) {
+        let out = self
+            .call("invite_member", &[("org_id", org), ("email", email), ("role", role)])
+            .await
+            .expect("invite");
+        let token = out["link"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let c = app.client().await;
+        c.call("accept_invite_new_user", &[("token", &token), ("name", name), ("password", GOOD_PASSWORD)])
+            .await
+            .expect("accept");
+        let me = c.session().await;
+        let id = me["user"]["id"].as_str().unwrap().to_string();
+        (c, id)
+    }
+
     pub async fn create_org(&self, name: &str) -> String {
         let org = self.call("create_org", &[("name", name)]).await.expect("create_org");
         org["id"].as_str().unwrap().to_string()

@@ -185,18 +185,13 @@ fn rules_brief(input: &BriefInput, lang: Locale) -> Brief {
     };
     let mut likely = Vec::new();
     for o in &input.outcomes {
-        match o {
-            CallOutcome::NoAnswer | CallOutcome::Voicemail => {
-                if !likely.contains(&ObjectionKind::CallLater) {
-                    likely.push(ObjectionKind::CallLater);
-                }
-            }
-            CallOutcome::NotInterested => {
-                if !likely.contains(&ObjectionKind::NotInterested) {
-                    likely.push(ObjectionKind::NotInterested);
-                }
-            }
-            _ => {}
+        let kind = match o {
+            CallOutcome::NoAnswer | CallOutcome::Voicemail => ObjectionKind::CallLater,
+            CallOutcome::NotInterested => ObjectionKind::NotInterested,
+            _ => continue,
+        };
+        if !likely.contains(&kind) {
+            likely.push(kind);
         }
     }
     for note in &input.notes {

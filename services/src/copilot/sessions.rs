@@ -488,8 +488,8 @@ pub async fn navigate(
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let advance = match nav {
-        Nav::Next => state.engine.next(),
-        Nav::Previous => state.engine.previous(),
+        Nav::Next => state.engine.next_phase(),
+        Nav::Previous => state.engine.previous_phase(),
         Nav::Phase(p) => {
             if !state.script.phases.iter().any(|s| s.phase == p) {
                 return Err(ServiceError::field(ErrorCode::UnknownPhase, "phase").with_detail(p.as_str()));

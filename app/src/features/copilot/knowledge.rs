@@ -62,7 +62,7 @@ pub fn KnowledgePage() -> impl IntoView {
         <div class="space-y-4">
             <div class="flex flex-wrap items-center justify-between gap-2">
                 <h1 class="text-2xl font-bold">{t!(i18n, knowledge.title)}</h1>
-                <Button attr:data-testid="knowledge-new" on:click=move |_| { editing.set(Some(None)); open.set(true); }>{t!(i18n, knowledge.new)}</Button>
+                <Button attr:data-testid="knowledge-new" on:click=move |_| { editing.set(Some(None)); open.set(true); }>{t!(i18n, knowledge.new_item)}</Button>
             </div>
             <div class="flex flex-wrap gap-2">
                 <input type="search" class=select data-testid="knowledge-filter-q" aria-label=move || t_string!(i18n, knowledge.search).to_string()

@@ -41,7 +41,7 @@ pub fn ScriptsPage() -> impl IntoView {
                 {can_edit.then(|| view! {
                     <div class="flex gap-2">
                         <Button variant=ButtonVariant::Secondary attr:data-testid="script-generate" on:click=move |_| generate_open.set(true)>{t!(i18n, scripts.generate)}</Button>
-                        <A href="/app/scripts/new" attr:class="inline-flex items-center rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500" attr:data-testid="script-new">{t!(i18n, scripts.new)}</A>
+                        <A href="/app/scripts/new" attr:class="inline-flex items-center rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white hover:bg-indigo-500" attr:data-testid="script-new">{t!(i18n, scripts.new_script)}</A>
                     </div>
                 })}
             </div>
@@ -342,7 +342,7 @@ fn Editor(
     view! {
         <form class="space-y-4" data-testid="script-editor" on:submit=move |ev| { ev.prevent_default(); save(); }>
             <div class="flex flex-wrap items-center justify-between gap-2">
-                <h1 class="text-2xl font-bold">{move || if script_id.is_some() { t_string!(i18n, scripts.edit_title).to_string() } else { t_string!(i18n, scripts.new).to_string() }}</h1>
+                <h1 class="text-2xl font-bold">{move || if script_id.is_some() { t_string!(i18n, scripts.edit_title).to_string() } else { t_string!(i18n, scripts.new_script).to_string() }}</h1>
                 {move || version.get().map(|v| view! { <Badge>{move || t_string!(i18n, scripts.version, n = v).to_string()}</Badge> })}
             </div>
             {ai.map(|g| view! {
