@@ -110,6 +110,24 @@ pub async fn list(
     Ok(catalogue::PROVIDERS.iter().map(|p| view(p, rows.iter().find(|r| r.provider == p.id), env)).collect())
 }
 
+/// The catalogue providers offering `cap` that this organisation can use
+/// (its own key first, then the server's), for features that pick "the
+/// organisation's" model by themselves (copilot briefs, live transcription).
+pub async fn configured(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &ProviderEnv,
+    cap: Capability,
+) -> ServiceResult<Vec<&'static Provider>> {
+    let mut usable: Vec<_> = list(db, ctx, env)
+        .await?
+        .into_iter()
+        .filter(|c| c.capabilities.contains(&cap) && c.source != KeySource::None)
+        .collect();
+    usable.sort_by_key(|c| c.source != KeySource::Organization);
+    Ok(usable.iter().filter_map(|c| catalogue::provider(&c.provider)).collect())
+}
+
 /// Checks an override base URL: http(s) or ws(s), no embedded credentials.
 pub fn normalize_base_url(input: &str) -> ServiceResult<Option<String>> {
     let t = input.trim().trim_end_matches('/');

@@ -5,12 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use domain::catalogue::{self, Capability};
+use domain::catalogue::Capability;
 use domain::copilot::objection::ObjectionKind;
 use domain::copilot::outcome::CallOutcome;
 use domain::copilot::script::{Phase, ScriptContent};
 use domain::copilot::views::{AiGeneration, Brief, ScriptDetail, ScriptInput};
-use domain::views::KeySource;
 use domain::{ErrorCode, Locale, Permission};
 use entity::{copilot_sessions as sessions, prospect_briefs as briefs, prospect_notes, prospects};
 use providers::llm::{complete, ChatMessage, ChatRequest};
@@ -36,14 +35,7 @@ pub(crate) async fn pick_llm(
     ctx: &OrgCtx,
     env: &ProviderEnv,
 ) -> ServiceResult<Option<(Box<dyn providers::ChatModel>, String)>> {
-    let creds = credentials::list(db, ctx, env).await?;
-    let mut ranked: Vec<_> = creds
-        .iter()
-        .filter(|c| c.capabilities.contains(&Capability::Llm) && c.source != KeySource::None)
-        .collect();
-    ranked.sort_by_key(|c| c.source != KeySource::Organization);
-    for c in ranked {
-        let Some(p) = catalogue::provider(&c.provider) else { continue };
+    for p in credentials::configured(db, ctx, env, Capability::Llm).await? {
         let Some(model) = p.models(Capability::Llm).first() else { continue };
         let endpoint = credentials::endpoint(db, ctx, env, p.id).await?;
         match providers::chat_model(env.http.clone(), p.id, endpoint) {

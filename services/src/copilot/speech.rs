@@ -5,7 +5,6 @@
 //! the audio ends.
 
 use domain::catalogue::{self, Capability};
-use domain::views::KeySource;
 use domain::{ErrorCode, Locale};
 use providers::stt::{SpeechToText, SttConfig};
 use sea_orm::DatabaseConnection;
@@ -22,16 +21,10 @@ pub async fn pick_stt(
     env: &ProviderEnv,
     lang: Locale,
 ) -> ServiceResult<(Box<dyn SpeechToText>, SttConfig)> {
-    let creds = credentials::list(db, ctx, env).await?;
-    let mut ranked: Vec<_> = creds
-        .iter()
-        .filter(|c| c.capabilities.contains(&Capability::Stt) && c.source != KeySource::None)
-        .collect();
-    let batch_only =
-        |id: &str| catalogue::provider(id).is_some_and(|p| p.protocol == catalogue::Protocol::OpenAi);
-    ranked.sort_by_key(|c| (batch_only(&c.provider), c.source != KeySource::Organization));
-    for c in ranked {
-        let Some(p) = catalogue::provider(&c.provider) else { continue };
+    let mut usable = credentials::configured(db, ctx, env, Capability::Stt).await?;
+    // Stable sort: the organisation's own keys stay first within each group.
+    usable.sort_by_key(|p| p.protocol == catalogue::Protocol::OpenAi);
+    for p in usable {
         if !p.speaks(lang.as_str()) {
             continue;
         }
