@@ -2,6 +2,21 @@ import { defineConfig } from '@playwright/test';
 
 const port = process.env.HANDOO_E2E_PORT ?? '3107';
 
+/** How every spec launches Debian's Chromium (specs that need more flags extend it). */
+export const chromium = {
+  // Debian's Chromium; browsers are never downloaded.
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
+
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,
@@ -14,18 +29,6 @@ export default defineConfig({
   use: {
     baseURL: `http://127.0.0.1:${port}`,
     trace: 'retain-on-failure',
-    launchOptions: {
-      // Debian's Chromium; browsers are never downloaded.
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    },
+    launchOptions: chromium,
   },
 });

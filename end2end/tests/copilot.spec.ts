@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newOwner, waitHydrated } from './support';
+import { chromium } from '../playwright.config';
 
 // Real speech, made by espeak-ng: the rep's microphone in practice mode is
 // Chromium's fake capture device playing this file once. The mock STT speaks
@@ -23,12 +24,9 @@ execFileSync('espeak-ng', [
 
 test.use({
   launchOptions: {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    ...chromium,
     args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
+      ...chromium.args,
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       `--use-file-for-fake-audio-capture=${wav}%noloop`,
