@@ -40,6 +40,14 @@ fn search_text(d: &KnowledgeDraft) -> String {
     s
 }
 
+/// Objection-handler items for `kind` (found by the token [`search_text`] writes).
+fn handlers_of(kind: ObjectionKind) -> Condition {
+    Condition::all().add(items::Column::Kind.eq(KnowledgeKind::ObjectionHandler.as_str())).add(
+        Expr::col(items::Column::SearchText)
+            .like(LikeExpr::new(like_pattern(&format!("objection:{}", kind.as_str()))).escape('\\')),
+    )
+}
+
 /// Rows this caller may see.
 fn visible(ctx: &OrgCtx) -> Condition {
     let c = Condition::all().add(items::Column::OrgId.eq(ctx.org_id()));
@@ -252,10 +260,7 @@ pub async fn list(
         );
     }
     if let Some(o) = q.objection {
-        cond = cond.add(items::Column::Kind.eq(KnowledgeKind::ObjectionHandler.as_str())).add(
-            Expr::col(items::Column::SearchText)
-                .like(LikeExpr::new(like_pattern(&format!("objection:{}", o.as_str()))).escape('\\')),
-        );
+        cond = cond.add(handlers_of(o));
     }
     let rows = items::Entity::find()
         .filter(cond)
@@ -351,11 +356,7 @@ pub(crate) async fn handlers_for<C: ConnectionTrait>(
     let rows = items::Entity::find()
         .filter(items::Column::OrgId.eq(org_id))
         .filter(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
-        .filter(items::Column::Kind.eq(KnowledgeKind::ObjectionHandler.as_str()))
-        .filter(
-            Expr::col(items::Column::SearchText)
-                .like(LikeExpr::new(like_pattern(&format!("objection:{}", kind.as_str()))).escape('\\')),
-        )
+        .filter(handlers_of(kind))
         .order_by_desc(items::Column::HelpfulCount)
         .limit(3)
         .all(db)
