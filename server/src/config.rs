@@ -55,6 +55,9 @@ pub struct Config {
     /// `HANDOO_LLM_TIMEOUT_SECS`: longest a non-interactive LLM call (brief,
     /// script generation) may take before it is abandoned.
     pub llm_timeout: std::time::Duration,
+    /// `HANDOO_EMBEDDING_MODEL`: a sentence-transformers model directory for
+    /// the copilot's semantic objection matcher; unset means rules only.
+    pub embedding_model: Option<PathBuf>,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -102,6 +105,7 @@ impl fmt::Debug for Config {
             .field("leptos_toml", &self.leptos_toml)
             .field("secret_key", &self.secret_key)
             .field("provider_defaults", &self.provider_defaults)
+            .field("embedding_model", &self.embedding_model)
             .finish()
     }
 }
@@ -200,6 +204,18 @@ impl Config {
                 }
             },
         };
+        let embedding_model =
+            get("HANDOO_EMBEDDING_MODEL").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
+        if let Some(dir) = &embedding_model {
+            // Set but wrong is a typo to report now, not a feature that
+            // silently stays off.
+            if !dir.join("model.safetensors").is_file() {
+                errors.push(format!(
+                    "HANDOO_EMBEDDING_MODEL: {} holds no model.safetensors (see scripts/setup.sh)",
+                    dir.display()
+                ));
+            }
+        }
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
             Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
             None => public_url.starts_with("https://"),
@@ -334,6 +350,7 @@ impl Config {
             secret_key,
             provider_defaults,
             llm_timeout,
+            embedding_model,
         })
     }
 }
@@ -381,6 +398,20 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn the_embedding_model_is_optional_but_checked_when_set() {
+        assert_eq!(cfg(&[]).unwrap().embedding_model, None);
+        assert_eq!(cfg(&[("HANDOO_EMBEDDING_MODEL", " ")]).unwrap().embedding_model, None);
+        let err = cfg(&[("HANDOO_EMBEDDING_MODEL", "/nonexistent/minilm")]).unwrap_err().to_string();
+        assert!(err.contains("HANDOO_EMBEDDING_MODEL") && err.contains("model.safetensors"), "{err}");
+        let dir = std::env::temp_dir().join(format!("handoo-model-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("model.safetensors"), b"").unwrap();
+        let c = cfg(&[("HANDOO_EMBEDDING_MODEL", dir.to_str().unwrap())]).unwrap();
+        assert_eq!(c.embedding_model.as_deref(), Some(dir.as_path()));
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

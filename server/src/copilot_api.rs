@@ -131,6 +131,24 @@ async fn most_used_knowledge(
     Ok(Json(knowledge::most_used(&state.db, &ctx, 10).await?))
 }
 
+#[derive(serde::Deserialize)]
+struct RelatedQuery {
+    text: String,
+    limit: Option<u64>,
+}
+
+/// Approved items relevant to an utterance (the copilot's knowledge panel).
+async fn related_knowledge(
+    State(state): State<AppState>,
+    AuthUser(uid): AuthUser,
+    Path(o): Path<String>,
+    Query(q): Query<RelatedQuery>,
+) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
+    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let semantic = state.server_ctx.copilot.semantic();
+    Ok(Json(knowledge::related(&state.db, &ctx, semantic, &q.text, q.limit.unwrap_or(5)).await?))
+}
+
 async fn create_knowledge(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
@@ -390,6 +408,7 @@ pub fn router() -> Router<AppState> {
         .route("/orgs/{org}/scripts/{id}/versions", get(script_versions))
         .route("/orgs/{org}/knowledge", get(list_knowledge).post(create_knowledge))
         .route("/orgs/{org}/knowledge/most-used", get(most_used_knowledge))
+        .route("/orgs/{org}/knowledge/related", get(related_knowledge))
         .route(
             "/orgs/{org}/knowledge/{id}",
             get(get_knowledge).put(update_knowledge).delete(delete_knowledge),

@@ -84,7 +84,12 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
         providers,
-        copilot: services::copilot::CopilotHub::new(),
+        copilot: match &config.embedding_model {
+            Some(dir) => {
+                services::copilot::CopilotHub::with_semantic(services::copilot::Semantic::shared(dir))
+            }
+            None => services::copilot::CopilotHub::new(),
+        },
     };
     let state = AppState {
         leptos_options: leptos_options.clone(),

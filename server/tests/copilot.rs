@@ -403,6 +403,70 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
         .is_empty());
 });
 
+on_both_backends!(knowledge_related_to_what_was_just_said, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let path = format!("/orgs/{org}/knowledge");
+    let add = |title: &'static str, body: &'static str, tags: Value, approve: bool| {
+        let (owner, path) = (&owner, &path);
+        async move {
+            let mut item = knowledge(title);
+            item["body"] = json!(body);
+            item["tags"] = tags;
+            let (s, item) = owner.rest(Method::POST, path, Some(item)).await;
+            assert_eq!(s, 201, "{item}");
+            let id = item["id"].as_str().unwrap().to_string();
+            if approve {
+                for action in ["submit", "approve"] {
+                    let (s, v) = owner
+                        .rest(Method::POST, &format!("{path}/{id}/review"), Some(json!({"action": action})))
+                        .await;
+                    assert_eq!(s, 200, "{v}");
+                }
+            }
+            id
+        }
+    };
+    let warranty = add(
+        "Battery warranty on electric vans",
+        "Eight years or 160,000 km on the battery.",
+        json!(["EV"]),
+        true,
+    )
+    .await;
+    let discount =
+        add("Fleet discount", "From ten vehicles, 8% off the list price.", json!(["pricing"]), true).await;
+    add("Battery warranty draft", "Not reviewed yet: never shown to reps.", json!(["EV"]), false).await;
+    let related = |text: &str| format!("{path}/related?text={}", text.replace(' ', "%20"));
+
+    let (s, found) = owner
+        .rest(Method::GET, &related("How long is the battery warranty on your electric vans"), None)
+        .await;
+    assert_eq!(s, 200, "{found}");
+    let ids: Vec<_> = found.as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.first(), Some(&warranty.as_str()), "{found}");
+    assert!(
+        found.as_array().unwrap().iter().all(|i| i["status"] == "approved"),
+        "drafts never show: {found}"
+    );
+    let (_, found) = owner.rest(Method::GET, &related("what discount for twelve vehicles"), None).await;
+    assert_eq!(found[0]["id"].as_str(), Some(discount.as_str()), "{found}");
+    // Small talk finds nothing rather than padding the panel.
+    let (s, found) = owner.rest(Method::GET, &related("yes sure go ahead"), None).await;
+    assert_eq!((s, found), (200, json!([])));
+    let (s, e) = owner.rest(Method::GET, &related(&"word ".repeat(500)), None).await;
+    assert_eq!((s, code(&e)), (422, "text_too_long"));
+    // Another organisation sees none of it.
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    let their = stranger.create_org("Other").await;
+    assert_eq!(stranger.rest(Method::GET, &related("battery warranty"), None).await.0, 404);
+    let (s, found) = stranger
+        .rest(Method::GET, &format!("/orgs/{their}/knowledge/related?text=battery%20warranty"), None)
+        .await;
+    assert_eq!((s, found), (200, json!([])));
+});
+
 on_both_backends!(technique_library_and_ratings, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let owner = user(&app, "Olivia", "olivia@example.com").await;
@@ -667,4 +731,76 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     assert_eq!(s, 200);
     let (_, d) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{dnc}"), None).await;
     assert_eq!(d["status"], "not_interested");
+});
+
+/// The embedding model directory, when installed (scripts/setup.sh); with
+/// CI=true its absence fails the run.
+fn embedding_model() -> Option<String> {
+    match std::env::var("HANDOO_EMBEDDING_MODEL") {
+        Ok(p) if std::path::Path::new(&p).join("model.safetensors").exists() => Some(p),
+        _ if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("HANDOO_EMBEDDING_MODEL is not an installed model and CI=true (source scripts/setup.sh)")
+        }
+        _ => {
+            eprintln!("semantic objection test skipped: no HANDOO_EMBEDDING_MODEL");
+            None
+        }
+    }
+}
+
+on_both_backends!(objections_are_caught_by_meaning_when_no_rule_matches, |backend: Backend| async move {
+    let Some(model) = embedding_model() else { return };
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_EMBEDDING_MODEL", &model)]).await else { return };
+    assert!(
+        app.state.server_ctx.copilot.semantic().wait_loaded(Duration::from_secs(120)).await,
+        "model loads"
+    );
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let p =
+        prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "phone": "+33612345678"}))
+            .await;
+    let (s, session) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/copilot/sessions"),
+            Some(json!({"prospect_id": p, "mode": "practice", "language": "en"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{session}");
+    let path = format!("/orgs/{org}/copilot/sessions/{}/transcript", session["id"].as_str().unwrap());
+    let say = |speaker: &'static str, text: &'static str, is_final: bool| {
+        let (owner, path) = (&owner, &path);
+        async move {
+            let (s, out) = owner
+                .rest(
+                    Method::POST,
+                    path,
+                    Some(json!({"speaker": speaker, "text": text, "is_final": is_final})),
+                )
+                .await;
+            assert_eq!(s, 200, "{out}");
+            out.as_array().unwrap().iter().filter(|e| e["type"] == "objection").cloned().collect::<Vec<_>>()
+        }
+    };
+    let paraphrase = "Honestly that's a lot more than we budgeted for this kind of thing";
+    assert!(say("prospect", paraphrase, false).await.is_empty(), "partials are left to the rules");
+    assert!(say("rep", paraphrase, true).await.is_empty(), "the rep's own words raise nothing");
+    let cards = say("prospect", paraphrase, true).await;
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    let d = &cards[0]["detection"];
+    assert_eq!(d["kind"], "too_expensive");
+    assert!(d["similarity"].as_u64().is_some_and(|s| (55..=100).contains(&s)), "{d}");
+    assert_eq!(d["matched"], paraphrase);
+    assert!(
+        cards[0]["handler"]["response"].as_str().is_some_and(|r| !r.is_empty()),
+        "the script's handler: {cards:?}"
+    );
+    // Ordinary answers stay quiet; a rule's match is reported as the rule's.
+    assert!(say("prospect", "Sounds good, tell me how it works", true).await.is_empty());
+    let cards = say("prospect", "I'd have to check with my boss", true).await;
+    assert_eq!(
+        (cards[0]["detection"]["kind"].as_str(), cards[0]["detection"].get("similarity")),
+        (Some("not_decision_maker"), None)
+    );
 });

@@ -9,7 +9,7 @@ use entity::{agent_folders as folders, agents};
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -102,7 +102,7 @@ async fn folder_name_taken<C: ConnectionTrait>(
 pub async fn create_folder(db: &DatabaseConnection, ctx: &OrgCtx, name: &str) -> ServiceResult<Folder> {
     ctx.require(Permission::ManageAgents)?;
     let name = validation::normalize_name("name", name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if folder_name_taken(&txn, ctx, &name, None).await? {
         return Err(ServiceError::field(ErrorCode::Conflict, "name"));
     }
@@ -125,7 +125,7 @@ pub async fn create_folder(db: &DatabaseConnection, ctx: &OrgCtx, name: &str) ->
 pub async fn rename_folder(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, name: &str) -> ServiceResult<()> {
     ctx.require(Permission::ManageAgents)?;
     let name = validation::normalize_name("name", name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let f = folder_in_org(&txn, ctx, id).await?;
     if folder_name_taken(&txn, ctx, &name, Some(id)).await? {
         return Err(ServiceError::field(ErrorCode::Conflict, "name"));
@@ -141,7 +141,7 @@ pub async fn rename_folder(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, name
 /// Returns how many agents moved.
 pub async fn delete_folder(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<u64> {
     ctx.require(Permission::ManageAgents)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     folder_in_org(&txn, ctx, id).await?;
     let moved = agents::Entity::update_many()
         .col_expr(agents::Column::FolderId, Expr::value(Option::<Uuid>::None))
@@ -231,7 +231,7 @@ async fn insert(
 ) -> ServiceResult<Agent> {
     ctx.require(Permission::ManageAgents)?;
     let settings = settings.validate()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(f) = folder_id {
         folder_in_org(&txn, ctx, f).await?;
     }
@@ -315,7 +315,7 @@ pub async fn move_to_folder(
     folder_id: Option<Uuid>,
 ) -> ServiceResult<()> {
     ctx.require(Permission::ManageAgents)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(f) = folder_id {
         folder_in_org(&txn, ctx, f).await?;
     }

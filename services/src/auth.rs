@@ -6,7 +6,7 @@ use domain::{validation, ErrorCode, Locale};
 use entity::{oauth_accounts, password_credentials, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, TransactionTrait,
+    IntoActiveModel, QueryFilter,
 };
 use std::sync::OnceLock;
 
@@ -74,7 +74,7 @@ pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResul
         return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
     }
     let hash = hash_password_blocking(input.password).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = insert_user(&txn, &email, &name, input.locale, false).await.map_err(|e| {
         // Two sign-ups racing for one address: the unique index decides.
         if e.code == ErrorCode::Conflict {
@@ -179,7 +179,7 @@ pub async fn oauth_sign_in(
     }
     let email = validation::normalize_email(&identity.email)
         .map_err(|_| ServiceError::new(ErrorCode::OauthFailed))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = match find_by_email(&txn, &email).await? {
         Some(existing) => {
             if !existing.email_verified {

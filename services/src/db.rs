@@ -3,7 +3,10 @@
 use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    TransactionTrait,
+};
 
 /// Connects (creating the SQLite file and its directory when needed) and runs
 /// every pending migration.
@@ -52,6 +55,27 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// Opens a transaction that will write.
+///
+/// SQLite starts every `BEGIN` as a reader and upgrades it at the first write.
+/// In WAL mode that upgrade fails at once with `SQLITE_BUSY` — `busy_timeout`
+/// does not apply — when another connection committed after this one's first
+/// read: the snapshot is stale and waiting cannot fix it. A create that read
+/// its duplicates while an import ran `ANALYZE` failed that way. Taking the
+/// write lock with the first statement (what `BEGIN IMMEDIATE` does; sea-orm
+/// cannot issue it) makes concurrent writers queue behind the busy timeout
+/// instead. PostgreSQL needs nothing: its writers wait on row locks.
+pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    if txn.get_database_backend() == DbBackend::Sqlite {
+        // A write statement that touches no row still takes the RESERVED lock.
+        txn.execute_unprepared("DELETE FROM seaql_migrations WHERE 0").await?;
+    }
+    Ok(txn)
+}
+
 fn ensure_sqlite_dir(url: &str) {
     let path = url
         .trim_start_matches("sqlite://")
@@ -66,5 +90,57 @@ fn ensure_sqlite_dir(url: &str) {
         if !parent.as_os_str().is_empty() {
             let _ = std::fs::create_dir_all(parent);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    use super::*;
+
+    async fn sqlite_file() -> (DatabaseConnection, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("handoo-db-{}", crate::new_id()));
+        let url = format!("sqlite://{}/t.db", dir.display());
+        let db = connect_and_migrate(&url).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (n INTEGER)").await.unwrap();
+        (db, dir)
+    }
+
+    /// Reads, lets another connection commit, then writes: the interleaving
+    /// that made a deferred SQLite transaction fail with "database is locked".
+    async fn read_then_write_while_another_commits(
+        txn: DatabaseTransaction,
+        db: &DatabaseConnection,
+    ) -> Result<(), DbErr> {
+        txn.execute_unprepared("SELECT count(*) FROM t").await?;
+        let other = db.clone();
+        let writer = tokio::spawn(async move { other.execute_unprepared("INSERT INTO t VALUES (2)").await });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        txn.execute_unprepared("INSERT INTO t VALUES (1)").await?;
+        txn.commit().await?;
+        writer.await.unwrap()?;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn write_transactions_queue_instead_of_failing_on_sqlite() {
+        let (db, dir) = sqlite_file().await;
+        let txn = begin_write(&db).await.unwrap();
+        read_then_write_while_another_commits(txn, &db).await.unwrap();
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(DbBackend::Sqlite, "SELECT n FROM t ORDER BY rowid"))
+            .await
+            .unwrap();
+        let order: Vec<i64> = rows.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+        assert_eq!(order, [1, 2], "the other writer waited for the transaction");
+
+        // The failure this guards against, so the test proves its point.
+        let plain = db.begin().await.unwrap();
+        let err = read_then_write_while_another_commits(plain, &db).await.unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -7,7 +7,7 @@ use entity::{invitations, memberships, organizations};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, TransactionTrait,
+    QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -100,7 +100,7 @@ pub async fn invite(
     ctx.require(Permission::InviteMembers)?;
     check_invite(ctx.role(), role).map_err(ServiceError::new)?;
     let email = validation::normalize_email(email)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let org = organizations::Entity::find_by_id(ctx.org_id())
         .one(&txn)
         .await?
@@ -211,7 +211,7 @@ async fn open_invitation_for_admin<C: ConnectionTrait>(
 
 pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
     ctx.require(Permission::RevokeInvitations)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inv = open_invitation_for_admin(&txn, ctx, id).await?;
     let revoked = invitations::Entity::update_many()
         .col_expr(invitations::Column::RevokedAt, Expr::value(now()))
@@ -241,7 +241,7 @@ pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
 /// and restarts its seven days.
 pub async fn resend(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<IssuedInvite> {
     ctx.require(Permission::InviteMembers)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inv = open_invitation_for_admin(&txn, ctx, id).await?;
     let token = random_token();
     let at = now();
@@ -306,7 +306,7 @@ pub async fn preview<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
 /// The signed-in user accepts. The invitation's email must be theirs: a
 /// forwarded link must not hand membership to someone else.
 pub async fn accept(db: &DatabaseConnection, user_id: Uuid, token: &str) -> ServiceResult<OrgSummary> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let user = crate::users::find(&txn, user_id).await?;
     let summary = accept_in(&txn, &user, token).await?;
     txn.commit().await?;
@@ -323,7 +323,7 @@ pub async fn accept_as_new_user(
     locale: Locale,
 ) -> ServiceResult<(entity::users::Model, OrgSummary)> {
     let name = validation::normalize_name("name", name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inv = find_by_token(&txn, token).await?;
     let status = status_of(&inv, now());
     if status != InviteStatus::Pending {

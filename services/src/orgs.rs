@@ -5,7 +5,7 @@ use domain::{validation, ErrorCode, Permission, Role};
 use entity::{memberships, organizations, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -41,7 +41,7 @@ fn parse_role(s: &str) -> ServiceResult<Role> {
 /// Creates an organisation with the caller as its first Owner.
 pub async fn create(db: &DatabaseConnection, user_id: Uuid, name: &str) -> ServiceResult<OrgSummary> {
     let name = validation::normalize_name("name", name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let slug = unique_slug(&txn, &validation::slugify(&name)).await?;
     let at = now();
     let org = organizations::ActiveModel {
@@ -145,7 +145,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgS
 pub async fn rename(db: &DatabaseConnection, ctx: &OrgCtx, name: &str) -> ServiceResult<OrgSummary> {
     ctx.require(Permission::RenameOrganization)?;
     let name = validation::normalize_name("name", name)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let org = organizations::Entity::find_by_id(ctx.org_id())
         .one(&txn)
         .await?
@@ -290,7 +290,7 @@ pub async fn change_role(
     new_role: Role,
 ) -> ServiceResult<Member> {
     ctx.require(Permission::ManageMemberRoles)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let current = parse_role(&membership.role)?;
@@ -324,7 +324,7 @@ pub async fn change_role(
 /// Removes `target_user` (or leaves, when it is the caller).
 pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: Uuid) -> ServiceResult<()> {
     let is_self = target_user == ctx.user_id();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let target_role = parse_role(&membership.role)?;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::objection::ObjectionKind;
+use super::text::normalize;
 use crate::error::{ErrorCode, FieldError};
 use crate::{Permission, Role};
 
@@ -308,6 +309,62 @@ impl UsageKind {
     }
 }
 
+/// Words of an utterance worth looking up: [`normalize`]d, without the
+/// function words of English and French and without one- and two-letter
+/// fragments, each once, in order.
+pub fn content_words(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for w in normalize(text) {
+        if w.chars().count() >= 3 && !STOPWORDS.contains(&w.as_str()) && !out.contains(&w) {
+            out.push(w);
+        }
+    }
+    out.truncate(RELEVANCE_TERMS_MAX);
+    out
+}
+
+/// Most words of an utterance that count towards relevance.
+pub const RELEVANCE_TERMS_MAX: usize = 24;
+
+const STOPWORDS: &[&str] = &[
+    "the", "and", "but", "for", "are", "was", "were", "been", "being", "have", "has", "had", "not", "you",
+    "your", "yours", "our", "ours", "they", "them", "their", "this", "that", "these", "those", "with",
+    "from", "what", "which", "who", "whom", "when", "where", "why", "how", "all", "any", "can", "could",
+    "would", "should", "will", "just", "don", "does", "did", "doing", "about", "into", "than", "then",
+    "there", "here", "some", "very", "too", "also", "only", "more", "most", "much", "really", "yes", "yeah",
+    "okay", "well", "its", "it's", "we're", "let", "get", "got", "like", "know", "think", "one", "out",
+    "off", "over", "now", "les", "des", "une", "est", "sont", "pas", "pour", "par", "avec", "dans", "sur",
+    "vous", "nous", "mais", "que", "qui", "quoi", "quand", "comme", "tout", "tous", "toute", "toutes",
+    "cette", "ces", "son", "sa", "ses", "leur", "leurs", "notre", "nos", "votre", "vos", "elle", "ils",
+    "elles", "bien", "tres", "plus", "moins", "aussi", "oui", "non", "alors", "donc", "fait", "faire",
+    "etre", "avoir", "ete", "ai", "avez", "avons", "ont", "suis", "sommes", "etes", "deja", "encore",
+];
+
+/// How relevant an item is to what was just said: each content word of the
+/// utterance found in the item counts once, twice when it is in the title
+/// or the tags. A word matches an item word it begins when it has five
+/// letters or more ("vehicle" finds "vehicles", "garant" finds "garantie").
+pub fn keyword_relevance(terms: &[String], title: &str, body: &str, tags: &[String]) -> u32 {
+    let title_words: Vec<String> =
+        normalize(title).into_iter().chain(tags.iter().flat_map(|t| normalize(t))).collect();
+    let body_words = normalize(body);
+    let hit = |words: &[String], term: &str| {
+        words.iter().any(|w| w == term || (term.chars().count() >= 5 && w.starts_with(term)))
+    };
+    terms
+        .iter()
+        .map(|t| {
+            if hit(&title_words, t) {
+                2
+            } else if hit(&body_words, t) {
+                1
+            } else {
+                0
+            }
+        })
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::KnowledgeStatus::*;
@@ -405,5 +462,31 @@ mod tests {
         assert_eq!(Rejected.after_edit(Role::Member), Draft);
         assert_eq!(PendingReview.after_edit(Role::Member), PendingReview);
         assert_eq!(Approved.after_edit(Role::Admin), Approved);
+    }
+
+    #[test]
+    fn content_words_drop_function_words_and_repeats() {
+        assert_eq!(
+            content_words("Are your vehicles covered by the warranty? The WARRANTY!"),
+            ["vehicles", "covered", "warranty"]
+        );
+        assert_eq!(content_words("Est-ce que vos véhicules sont garantis ?"), ["vehicules", "garantis"]);
+        assert!(content_words("yes, ok, and you?").is_empty());
+        assert_eq!(content_words(&"word ".repeat(1000)).len(), 1);
+    }
+
+    #[test]
+    fn relevance_weighs_titles_and_matches_word_starts() {
+        let terms = content_words("How long is the warranty on your electric vans?");
+        let tags = vec!["EV".to_string()];
+        let title_hit =
+            keyword_relevance(&terms, "Warranty for electric vans", "Eight years on the battery.", &tags);
+        let body_hit = keyword_relevance(&terms, "Battery facts", "The warranty covers eight years.", &tags);
+        let none = keyword_relevance(&terms, "Pricing tiers", "Three plans per seat.", &[]);
+        assert!(title_hit > body_hit && body_hit > none, "{title_hit} {body_hit} {none}");
+        assert_eq!(none, 0);
+        // "garant" (6 letters) begins "garantie"; "van" (3) must match whole words only.
+        assert_eq!(keyword_relevance(&content_words("garant"), "Garantie constructeur", "", &[]), 2);
+        assert_eq!(keyword_relevance(&content_words("van"), "Vantage point", "", &[]), 0);
     }
 }

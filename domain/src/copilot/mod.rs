@@ -2,6 +2,7 @@
 //! scripts and the phase engine, the knowledge-base workflow and call outcomes.
 //! Pure and wasm-safe, so the browser can run the same engine as the server.
 
+pub mod examples;
 pub mod knowledge;
 pub mod objection;
 pub mod outcome;

@@ -275,6 +275,11 @@ pub struct Detection {
     pub rule: String,
     /// The words that matched (normalised).
     pub matched: String,
+    /// Set when the semantic matcher found it rather than a rule: cosine
+    /// similarity to the nearest example, in percent; `rule` is then that
+    /// example and `matched` the utterance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub similarity: Option<u8>,
 }
 
 /// Longest utterance inspected, in words: STT segments are a sentence or two;
@@ -303,6 +308,7 @@ pub fn detect_words(words: &[String]) -> Vec<Detection> {
                     language: rule.language,
                     rule: rule.pattern.source().to_string(),
                     matched: words[span.start..span.end].join(" "),
+                    similarity: None,
                 },
             ));
         }

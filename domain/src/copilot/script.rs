@@ -559,12 +559,24 @@ impl PhaseEngine {
     }
 
     pub fn observe(&mut self, u: &Utterance) -> Observation {
+        self.observe_with(u, Vec::new())
+    }
+
+    /// As [`Self::observe`], with objections another detector found in the
+    /// same utterance (the server's semantic matcher). They count like the
+    /// rules' own, after them: a kind both found is reported once, as the
+    /// rule saw it.
+    pub fn observe_with(&mut self, u: &Utterance, mut also: Vec<objection::Detection>) -> Observation {
         let mut words = normalize(&u.text);
         words.truncate(objection::MAX_WORDS);
         let mut out = Observation::default();
+        let mut heard = Vec::new();
         if u.speaker != Speaker::Rep {
+            heard = objection::detect_words(&words);
+            also.retain(|a| !heard.iter().any(|d| d.kind == a.kind));
+            heard.extend(also);
             let seq = self.finals;
-            for d in objection::detect_words(&words) {
+            for d in heard.iter().cloned() {
                 let fresh = match self.raised.get(&d.kind) {
                     None => true,
                     Some(at) => seq.saturating_sub(*at) >= Self::REPEAT_AFTER,
@@ -577,7 +589,7 @@ impl PhaseEngine {
         }
         if u.is_final && !words.is_empty() {
             self.finals += 1;
-            let objection_heard = u.speaker != Speaker::Rep && !objection::detect_words(&words).is_empty();
+            let objection_heard = !heard.is_empty();
             let fired = self.triggers.get(self.current).and_then(|triggers| {
                 triggers.iter().find(|t| {
                     u.speaker.satisfies(t.trigger.speaker)
@@ -643,6 +655,40 @@ mod tests {
 
     fn say(engine: &mut PhaseEngine, speaker: Speaker, text: &str) -> Observation {
         engine.observe(&Utterance { speaker, text: text.into(), is_final: true })
+    }
+
+    #[test]
+    fn another_detectors_objections_count_like_the_rules() {
+        let semantic = |kind| objection::Detection {
+            kind,
+            language: crate::Locale::En,
+            rule: "that is way more than we planned to spend".into(),
+            matched: "a lot more than we budgeted".into(),
+            similarity: Some(71),
+        };
+        let mut e = PhaseEngine::new(&script());
+        say(&mut e, Speaker::Prospect, "yes I have a minute");
+        say(&mut e, Speaker::Prospect, "Our main problem is downtime");
+        assert_eq!(e.phase(), Some(Phase::Presentation));
+        let said = |t: &str| Utterance { speaker: Speaker::Prospect, text: t.into(), is_final: true };
+        // It raises a card and fires an objection-intent trigger…
+        let o =
+            e.observe_with(&said("a lot more than we budgeted"), vec![semantic(ObjectionKind::TooExpensive)]);
+        assert_eq!(o.objections.len(), 1);
+        assert_eq!(o.objections[0].similarity, Some(71));
+        assert_eq!(o.advance.unwrap().to, Phase::ObjectionHandling);
+        // …is deduplicated like a rule's own card…
+        let again =
+            e.observe_with(&said("still more than budgeted"), vec![semantic(ObjectionKind::TooExpensive)]);
+        assert!(again.objections.is_empty());
+        // …yields to a rule that saw the same kind, and never comes from the rep.
+        let o = e.observe_with(
+            &said("I'd have to check with my boss"),
+            vec![semantic(ObjectionKind::NotDecisionMaker)],
+        );
+        assert_eq!((o.objections.len(), o.objections[0].similarity), (1, None));
+        let rep = Utterance { speaker: Speaker::Rep, text: "we could do that".into(), is_final: true };
+        assert!(e.observe_with(&rep, vec![semantic(ObjectionKind::CallLater)]).objections.is_empty());
     }
 
     #[test]

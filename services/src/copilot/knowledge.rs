@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use domain::copilot::knowledge::{KnowledgeDraft, KnowledgeKind, KnowledgeStatus, ReviewAction, UsageKind};
+use domain::copilot::knowledge::{
+    content_words, keyword_relevance, KnowledgeDraft, KnowledgeKind, KnowledgeStatus, ReviewAction, UsageKind,
+};
 use domain::copilot::objection::ObjectionKind;
 use domain::copilot::views::{KnowledgeItem, KnowledgeQuery, KnowledgeRef};
 use domain::prospect::{decode_tags, encode_tags, fold};
@@ -16,7 +18,7 @@ use entity::{knowledge_items as items, knowledge_usage as usage};
 use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -306,7 +308,7 @@ pub async fn record_usage(
     }
     // Writes first: on SQLite a transaction that starts by reading cannot
     // always upgrade to writing under concurrency.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     usage::ActiveModel {
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
@@ -345,6 +347,60 @@ pub async fn delete(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Longest text [`related`] accepts, in characters (a few utterances).
+pub const RELATED_TEXT_MAX: usize = 2_000;
+/// Approved items [`related`] considers: the most recently updated.
+const RELATED_CANDIDATES: u64 = 300;
+/// Cosine similarity below which the embedding model's opinion adds
+/// nothing; each 0.1 above it weighs like one word found in a body.
+const SEMANTIC_FLOOR: f32 = 0.4;
+
+/// Approved items relevant to what was just said, most relevant first: the
+/// utterance's content words found in each item (see
+/// [`domain::copilot::knowledge::keyword_relevance`]), plus, with an
+/// embedding model, closeness in meaning. Small talk ("yes, sure") finds
+/// nothing rather than padding the panel.
+pub async fn related(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    semantic: &super::Semantic,
+    text: &str,
+    limit: u64,
+) -> ServiceResult<Vec<KnowledgeItem>> {
+    ctx.require(Permission::UseWorkspace)?;
+    if text.chars().count() > RELATED_TEXT_MAX {
+        return Err(
+            ServiceError::field(ErrorCode::TextTooLong, "text").with_detail(RELATED_TEXT_MAX.to_string())
+        );
+    }
+    let terms = content_words(text);
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = items::Entity::find()
+        .filter(items::Column::OrgId.eq(ctx.org_id()))
+        .filter(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
+        .order_by_desc(items::Column::UpdatedAt)
+        .limit(RELATED_CANDIDATES)
+        .all(db)
+        .await?;
+    let documents =
+        rows.iter().map(|r| (r.id, r.updated_at.timestamp_millis(), format!("{}. {}", r.title, r.body)));
+    let similar = semantic.similarities(text, documents.collect()).await.unwrap_or_default();
+    let mut scored: Vec<(f32, items::Model)> = rows
+        .into_iter()
+        .filter_map(|r| {
+            let words = keyword_relevance(&terms, &r.title, &r.body, &decode_tags(&r.tags)) as f32;
+            let meaning = similar.get(&r.id).map_or(0.0, |s| ((s - SEMANTIC_FLOOR) * 10.0).max(0.0));
+            let score = words + meaning;
+            (score > 0.0).then_some((score, r))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.truncate(limit.clamp(1, 10) as usize);
+    to_views(db, scored.into_iter().map(|(_, r)| r).collect()).await
 }
 
 /// Approved handlers for `kind`, most helpful first (for objection cards).

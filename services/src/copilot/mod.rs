@@ -5,8 +5,10 @@ pub mod ai;
 pub mod defaults;
 pub mod knowledge;
 pub mod scripts;
+pub mod semantic;
 pub mod sessions;
 pub mod speech;
 pub mod techniques;
 
+pub use semantic::Semantic;
 pub use sessions::CopilotHub;

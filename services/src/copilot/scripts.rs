@@ -12,7 +12,7 @@ use entity::{copilot_sessions, script_versions, scripts};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    FromQueryResult, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -243,7 +243,7 @@ pub(crate) async fn create_with(
     };
     let at = now();
     let id = new_id();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = scripts::ActiveModel {
         id: Set(id),
         org_id: Set(ctx.org_id()),
@@ -311,7 +311,7 @@ pub async fn update(
     // transaction's first: two saves of the same version cannot both match it,
     // and on SQLite the second waits for the first's lock instead of failing
     // to upgrade a read snapshot.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let res = scripts::Entity::update_many()
         .col_expr(scripts::Column::Name, Expr::value(name.clone()))
         .col_expr(scripts::Column::Language, Expr::value(input.language.as_str()))

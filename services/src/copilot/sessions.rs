@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::Datelike;
-use domain::copilot::objection::ObjectionKind;
+use domain::copilot::objection::{self, ObjectionKind};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
-use domain::copilot::script::{Phase, PhaseEngine, ScriptContent, Utterance};
+use domain::copilot::script::{Phase, PhaseEngine, ScriptContent, Speaker, Utterance};
 use domain::copilot::views::{
     CopilotEvent, HandlerCard, QueueEntry, SessionMode, SessionView, TranscriptLine,
 };
@@ -24,7 +24,7 @@ use entity::{
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -43,6 +43,8 @@ pub const REPLAY_MAX: u64 = 500;
 #[derive(Default)]
 pub struct CopilotHub {
     live: Mutex<HashMap<Uuid, Arc<LiveSession>>>,
+    /// Objection matching by meaning, when a model is configured.
+    semantic: super::Semantic,
 }
 
 pub struct LiveSession {
@@ -78,6 +80,14 @@ struct LiveState {
 impl CopilotHub {
     pub fn new() -> Arc<Self> {
         Arc::new(Self::default())
+    }
+
+    pub fn with_semantic(semantic: super::Semantic) -> Arc<Self> {
+        Arc::new(CopilotHub { semantic, ..Self::default() })
+    }
+
+    pub fn semantic(&self) -> &super::Semantic {
+        &self.semantic
     }
 
     fn get(&self, id: Uuid) -> Option<Arc<LiveSession>> {
@@ -391,12 +401,19 @@ pub async fn observe(
             live(db, hub, ctx, &row).await?
         }
     };
+    // Before taking the session's lock: inference takes milliseconds and
+    // the next partial line must not wait for it. Finals only (partials are
+    // rewritten a moment later), and only when the rules found nothing.
+    let mut semantic = Vec::new();
+    if utterance.is_final && utterance.speaker != Speaker::Rep && objection::detect(&text).is_empty() {
+        semantic.extend(hub.semantic.detect(&text).await);
+    }
     let mut state = live.state.lock().await;
     if state.ended {
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let utterance = Utterance { text, ..utterance };
-    let obs = state.engine.observe(&utterance);
+    let obs = state.engine.observe_with(&utterance, semantic);
     let mut out = Vec::new();
     let at = now();
     out.push(CopilotEvent::Transcript(TranscriptLine {
@@ -414,7 +431,7 @@ pub async fn observe(
         out.push(CopilotEvent::Phase { seq: 0, advance, progress: state.engine.progress_percent() });
     }
     // Number and store what must survive a reload, in one transaction; then publish.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for ev in &mut out {
         let persist_it = !matches!(ev, CopilotEvent::Transcript(l) if !l.is_final);
         let seq = state.next_seq;
@@ -500,7 +517,7 @@ pub async fn navigate(
     let Some(advance) = advance else { return Ok(None) };
     let seq = state.next_seq;
     let ev = CopilotEvent::Phase { seq, advance: advance.clone(), progress: state.engine.progress_percent() };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     persist(&txn, live.org_id, id, &ev, seq).await?;
     sessions::Entity::update_many()
         .col_expr(sessions::Column::Phase, Expr::value(advance.to.as_str()))
@@ -537,7 +554,7 @@ pub async fn end(
     let live = live(db, hub, ctx, &row).await?;
     // Held across the transaction: no utterance slips in after the end.
     let mut state = live.state.lock().await;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // The claim: only one end can move ended_at from NULL.
     let claimed = sessions::Entity::update_many()
         .col_expr(sessions::Column::EndedAt, Expr::value(Some(at)))

@@ -12,7 +12,7 @@ use entity::{copilot_sessions, sales_techniques as techniques, technique_feedbac
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -155,7 +155,7 @@ pub async fn rate(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, rating: i16) 
         .await?
         .ok_or_else(ServiceError::not_found)?;
     // Writes first (see knowledge::record_usage), then the aggregate.
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     feedback::Entity::insert(feedback::ActiveModel {
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),

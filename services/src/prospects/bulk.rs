@@ -8,8 +8,7 @@ use domain::{ErrorCode, Permission};
 use entity::{prospect_activities as activities, prospects};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Value,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -53,7 +52,7 @@ pub async fn apply(
     action: &BulkAction,
 ) -> ServiceResult<BulkResult> {
     ctx.require(Permission::UseWorkspace)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let targets = resolve(&txn, ctx, sel).await?;
     let at = now();
     let backend = txn.get_database_backend();

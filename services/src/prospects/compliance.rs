@@ -11,7 +11,7 @@ use entity::{compliance_settings as settings_t, dnc_numbers as dnc, prospects};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -262,7 +262,7 @@ pub async fn import_dnc(
     }
     phones.sort();
     phones.dedup();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let before = dnc::Entity::find().filter(dnc::Column::OrgId.eq(ctx.org_id())).count(&txn).await?;
     insert_dnc(&txn, ctx, &phones, &reason).await?;
     let after = dnc::Entity::find().filter(dnc::Column::OrgId.eq(ctx.org_id())).count(&txn).await?;

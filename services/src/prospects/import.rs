@@ -23,7 +23,7 @@ use entity::{prospect_imports as imports, prospect_notes as notes, prospects};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -812,7 +812,7 @@ async fn run(
     let half = total / 2;
     progress.store(half, Ordering::Relaxed);
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Write first: on SQLite a transaction that reads and only later writes
     // fails outright (SQLITE_BUSY_SNAPSHOT) if another connection committed
     // in between; taking the write lock up front makes it wait its turn instead.

@@ -25,7 +25,7 @@ use domain::{ErrorCode, Permission};
 use entity::{memberships, prospects, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait,
+    QueryFilter, QuerySelect,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -187,7 +187,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
     let settings = compliance::settings(db, ctx).await?;
     let reach = reach(&input.phone, &input.timezone, settings.default_region.as_deref())?;
     let email = (!input.email.is_empty()).then(|| input.email.clone());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let defs = custom_fields::defs(&txn, ctx).await?;
     let custom = domain::prospect::check_custom(&defs, &input.custom)?;
     check_owner(&txn, ctx, input.owner_id).await?;
@@ -276,7 +276,7 @@ pub async fn update(
 ) -> ServiceResult<Prospect> {
     ctx.require(Permission::UseWorkspace)?;
     let settings = compliance::settings(db, ctx).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let old = find(&txn, ctx, id).await?;
     let mut changes: Vec<(String, Value)> = Vec::new();
     let mut m: prospects::ActiveModel = old.clone().into();

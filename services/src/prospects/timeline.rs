@@ -8,7 +8,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -55,7 +55,7 @@ pub async fn add_note(
             ServiceError::field(ErrorCode::TextTooLong, "body").with_detail(MAX_NOTE_CHARS.to_string())
         );
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     find(&txn, ctx, prospect_id).await?;
     let n = notes::ActiveModel {
         id: Set(new_id()),
@@ -174,7 +174,7 @@ pub async fn add_consent(
     ctx.require(Permission::UseWorkspace)?;
     let at = now();
     let input = input.validate(at)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     find(&txn, ctx, prospect_id).await?;
     let granted = input.granted.unwrap_or(true);
     let c = consents::ActiveModel {

@@ -177,6 +177,14 @@ pub async fn most_used_knowledge(org_id: Uuid) -> Result<Vec<KnowledgeItem>, App
     Ok(services::copilot::knowledge::most_used(&ctx.db, &org, 5).await?)
 }
 
+/// Approved items relevant to what the prospect just said.
+#[server(client = CsrfClient, endpoint = "related_knowledge")]
+pub async fn related_knowledge(org_id: Uuid, text: String) -> Result<Vec<KnowledgeItem>, AppError> {
+    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let semantic = ctx.copilot.semantic();
+    Ok(services::copilot::knowledge::related(&ctx.db, &org, semantic, &text, 3).await?)
+}
+
 /// Creates (`item_id` absent) or edits a knowledge item.
 #[server(client = CsrfClient, endpoint = "save_knowledge", input = Json)]
 pub async fn save_knowledge(

@@ -742,12 +742,46 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
             let _ = api::knowledge_usage(org_id, id, kind).await;
         });
     };
+    // What the prospect said last (a final line), looked up as it arrives.
+    let last_said = Memo::new(move |_| {
+        live.lines.with(|lines| {
+            lines.iter().rev().find(|l| l.is_final && l.speaker != Speaker::Rep).map(|l| l.text.clone())
+        })
+    });
+    let related = Resource::new(
+        move || last_said.get(),
+        move |said| async move {
+            match said {
+                Some(text) => api::related_knowledge(org_id, text).await.unwrap_or_default(),
+                None => Vec::new(),
+            }
+        },
+    );
     view! {
         <div class="space-y-3" data-testid="objection-cards" aria-live="assertive">
             <For each=move || live.cards.get() key=|(seq, d, _)| (*seq, d.kind) children=move |card| view! {
                 <ObjectionCard seq=card.0 detection=card.1 handler=card.2 used/>
             }/>
         </div>
+        <Transition>
+            {move || related.get().filter(|items| !items.is_empty()).map(|items| view! {
+                <Card title=Signal::derive(move || t_string!(i18n, copilot.related_knowledge).to_string())>
+                    <ul class="space-y-2 text-sm" data-testid="related-knowledge" aria-live="polite">
+                        {items.into_iter().map(|k| {
+                            let id = k.id;
+                            used(id, UsageKind::Shown);
+                            view! {
+                                <li class="rounded-md border border-indigo-200 p-2 dark:border-indigo-800">
+                                    <p class="font-medium">{k.title.clone()}</p>
+                                    <p class="text-slate-600 dark:text-slate-400">{k.body.clone()}</p>
+                                    <CopyButton text=k.body.clone() on_copy=move || used(id, UsageKind::Copied)/>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                </Card>
+            })}
+        </Transition>
         <Card title=Signal::derive(move || t_string!(i18n, copilot.techniques).to_string())>
             <Suspense fallback=|| view! { <Skeleton lines=3/> }>
                 {move || techniques.get().and_then(|r| r.ok()).map(|list| view! {
@@ -843,6 +877,14 @@ fn ObjectionCard(
             data-testid="objection-card" data-objection=kind.as_str() data-seq=seq.to_string()>
             <h2 class="font-semibold">{move || objection_label(i18n, kind)}</h2>
             <p class="text-xs text-slate-500">{format!("“{}”", detection.matched)}</p>
+            {detection.similarity.map(|pct| {
+                let example = detection.rule.clone();
+                view! {
+                    <p class="text-xs text-amber-800 dark:text-amber-300" data-testid="semantic-match">
+                        {move || t!(i18n, copilot.semantic_match, pct = pct, example = example.clone())}
+                    </p>
+                }
+            })}
             {handler.map(|h| view! {
                 {(!h.response.is_empty()).then(|| view! { <p class="mt-2 text-sm" data-testid="handler-response">{h.response.clone()}</p> })}
                 {(!h.examples.is_empty()).then(|| view! {

