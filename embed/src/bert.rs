@@ -44,7 +44,7 @@ impl Config {
             vocab: n("vocab_size")?,
             eps: v["layer_norm_eps"].as_f64().unwrap_or(1e-12) as f32,
         };
-        if c.hidden % c.heads != 0 {
+        if !c.hidden.is_multiple_of(c.heads) {
             return Err(EmbedError::Config("hidden_size must divide into the heads".into()));
         }
         Ok(c)
