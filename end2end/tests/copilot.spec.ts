@@ -45,19 +45,34 @@ async function scriptStt(utterances: string[] | null) {
   expect(res.status).toBe(204);
 }
 
-/** Creates a prospect through the REST API with the page's session and CSRF token. */
+/** POSTs JSON to the page user's first organisation through the REST API, with the page's session and CSRF token. */
+async function orgPost(page: Page, path: string, body: object): Promise<any> {
+  return page.evaluate(
+    async ({ path, body }) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+      const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+      const res = await fetch(`/api/v1/orgs/${org}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { path, body },
+  );
+}
+
 async function createProspect(page: Page, body: object): Promise<string> {
-  return page.evaluate(async (body) => {
-    const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
-    const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
-    const res = await fetch(`/api/v1/orgs/${org}/prospects`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-      body: JSON.stringify(body),
-    });
-    if (res.status !== 201) throw new Error(`prospect: ${res.status} ${await res.text()}`);
-    return (await res.json()).id as string;
-  }, body);
+  return (await orgPost(page, '/prospects', body)).id;
+}
+
+/** Creates a knowledge item and approves it (the page's user is the owner). */
+async function approvedKnowledge(page: Page, item: object): Promise<string> {
+  const { id } = await orgPost(page, '/knowledge', item);
+  for (const action of ['submit', 'approve']) await orgPost(page, `/knowledge/${id}/review`, { action });
+  return id;
 }
 
 test.afterAll(async () => {
@@ -128,28 +143,6 @@ test('typed transcript drives a session and French objections are recognised', a
   await expect(page.getByTestId('transcript-line')).toHaveCount(1);
   await expect(page.getByTestId('objection-card')).toHaveCount(2);
 });
-
-/** Creates a knowledge item through the REST API and approves it (the page's user is the owner). */
-async function approvedKnowledge(page: Page, item: object): Promise<string> {
-  return page.evaluate(async (item) => {
-    const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
-    const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
-    const post = (path: string, body: object) =>
-      fetch(`/api/v1/orgs/${org}${path}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify(body),
-      });
-    const res = await post('/knowledge', item);
-    if (res.status !== 201) throw new Error(`knowledge: ${res.status} ${await res.text()}`);
-    const id = (await res.json()).id as string;
-    for (const action of ['submit', 'approve']) {
-      const r = await post(`/knowledge/${id}/review`, { action });
-      if (r.status !== 200) throw new Error(`${action}: ${r.status} ${await r.text()}`);
-    }
-    return id;
-  }, item);
-}
 
 test('an objection said in other words is caught by meaning, and knowledge follows the conversation', async ({ page }) => {
   await newOwner(page, 'Copilot semantic');
