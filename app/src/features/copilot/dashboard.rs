@@ -16,7 +16,7 @@ use domain::copilot::objection::Detection;
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::copilot::script::{Phase, Speaker};
 use domain::copilot::views::{
-    CopilotEvent, HandlerCard, KnowledgeQuery, SessionMode, SessionView, TranscriptLine,
+    CopilotEvent, HandlerCard, KnowledgeItem, KnowledgeQuery, SessionMode, SessionView, TranscriptLine,
 };
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -764,22 +764,14 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
             }/>
         </div>
         <Transition>
-            {move || related.get().filter(|items| !items.is_empty()).map(|items| view! {
-                <Card title=Signal::derive(move || t_string!(i18n, copilot.related_knowledge).to_string())>
-                    <ul class="space-y-2 text-sm" data-testid="related-knowledge" aria-live="polite">
-                        {items.into_iter().map(|k| {
-                            let id = k.id;
-                            used(id, UsageKind::Shown);
-                            view! {
-                                <li class="rounded-md border border-indigo-200 p-2 dark:border-indigo-800">
-                                    <p class="font-medium">{k.title.clone()}</p>
-                                    <p class="text-slate-600 dark:text-slate-400">{k.body.clone()}</p>
-                                    <CopyButton text=k.body.clone() on_copy=move || used(id, UsageKind::Copied)/>
-                                </li>
-                            }
-                        }).collect_view()}
-                    </ul>
-                </Card>
+            {move || related.get().filter(|items| !items.is_empty()).map(|items| {
+                // The rep saw these.
+                items.iter().for_each(|k| used(k.id, UsageKind::Shown));
+                view! {
+                    <Card title=Signal::derive(move || t_string!(i18n, copilot.related_knowledge).to_string())>
+                        <KnowledgeList items testid="related-knowledge" used/>
+                    </Card>
+                }
             })}
         </Transition>
         <Card title=Signal::derive(move || t_string!(i18n, copilot.techniques).to_string())>
@@ -813,21 +805,7 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
                 {move || results.get().and_then(|r| r.ok()).map(|items| if items.is_empty() {
                     view! { <p class="text-sm text-slate-500">{t!(i18n, copilot.no_knowledge)}</p> }.into_any()
                 } else {
-                    view! {
-                        <ul class="space-y-2 text-sm" data-testid="knowledge-results">
-                            {items.into_iter().map(|k| {
-                                let id = k.id;
-                                let body = k.body.clone();
-                                view! {
-                                    <li class="rounded-md border border-slate-200 p-2 dark:border-slate-700">
-                                        <p class="font-medium">{k.title.clone()}</p>
-                                        <p class="text-slate-600 dark:text-slate-400">{k.body.clone()}</p>
-                                        <CopyButton text=body on_copy=move || used(id, UsageKind::Copied)/>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
+                    view! { <KnowledgeList items testid="knowledge-results" used/> }.into_any()
                 })}
             </Suspense>
         </Card>
@@ -835,6 +813,30 @@ fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
 }
 
 /// Rep feedback on a technique: 1–5, changeable.
+/// Knowledge items with their copy button (search results, and what relates
+/// to the conversation).
+#[component]
+fn KnowledgeList(
+    items: Vec<KnowledgeItem>,
+    testid: &'static str,
+    used: impl Fn(Uuid, UsageKind) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <ul class="space-y-2 text-sm" data-testid=testid>
+            {items.into_iter().map(|k| {
+                let id = k.id;
+                view! {
+                    <li class="rounded-md border border-slate-200 p-2 dark:border-slate-700">
+                        <p class="font-medium">{k.title}</p>
+                        <p class="text-slate-600 dark:text-slate-400">{k.body.clone()}</p>
+                        <CopyButton text=k.body on_copy=move || used(id, UsageKind::Copied)/>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
 #[component]
 fn RateTechnique(org_id: Uuid, id: Uuid, mine: Option<i16>) -> impl IntoView {
     let i18n = use_i18n();
@@ -881,7 +883,7 @@ fn ObjectionCard(
                 let example = detection.rule.clone();
                 view! {
                     <p class="text-xs text-amber-800 dark:text-amber-300" data-testid="semantic-match">
-                        {move || t!(i18n, copilot.semantic_match, pct = pct, example = example.clone())}
+                        {t!(i18n, copilot.semantic_match)}{format!(" {pct}% · “{example}”")}
                     </p>
                 }
             })}
