@@ -145,23 +145,37 @@ impl Semantic {
         self.is_ready()
     }
 
+    /// Runs `work` with the loaded matcher on the blocking pool, holding one
+    /// of the inference slots. `None` without a model (yet) or without a
+    /// free slot within [`SLOT_WAIT`].
+    async fn on_model<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&SemanticMatcher) -> Option<T> + Send + 'static,
+    ) -> Option<T> {
+        if !self.is_ready() {
+            return None;
+        }
+        let permit = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await.ok()?.ok()?;
+        let cell = self.matcher.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            cell.get().and_then(Option::as_ref).and_then(work)
+        })
+        .await
+        .ok()
+        .flatten()
+    }
+
     /// Cosine similarity of `text` to each document `(id, version, text)`
     /// that has a vector. Vectors are cached per document version; at most
-    /// [`NEW_DOCUMENTS_PER_CALL`] new ones are computed per call. `None`
-    /// without a model or without a free slot in time.
+    /// [`NEW_DOCUMENTS_PER_CALL`] new ones are computed per call.
     pub async fn similarities(
         &self,
         text: &str,
         documents: Vec<(uuid::Uuid, i64, String)>,
     ) -> Option<HashMap<uuid::Uuid, f32>> {
-        if !self.is_ready() {
-            return None;
-        }
-        let permit = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await.ok()?.ok()?;
-        let (cell, cache, text) = (self.matcher.clone(), self.documents.clone(), text.to_string());
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let m = cell.get().and_then(Option::as_ref)?;
+        let (cache, text) = (self.documents.clone(), text.to_string());
+        self.on_model(move |m| {
             let query = m.encoder.embed(&text);
             let mut fresh = 0;
             let mut out = HashMap::new();
@@ -193,25 +207,12 @@ impl Semantic {
             Some(out)
         })
         .await
-        .ok()
-        .flatten()
     }
 
-    /// Runs the matcher on `text` off the async threads. `None` when there
-    /// is no model yet, no match, or no free slot in time.
+    /// The objection `text` expresses, found by meaning, off the async threads.
     pub async fn detect(&self, text: &str) -> Option<Detection> {
-        if !self.is_ready() {
-            return None;
-        }
-        let permit = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await.ok()?.ok()?;
-        let (cell, text) = (self.matcher.clone(), text.to_string());
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            cell.get().and_then(Option::as_ref).and_then(|m| m.detect(&text))
-        })
-        .await
-        .ok()
-        .flatten()
+        let text = text.to_string();
+        self.on_model(move |m| m.detect(&text)).await
     }
 }
 
