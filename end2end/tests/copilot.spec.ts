@@ -75,6 +75,15 @@ async function approvedKnowledge(page: Page, item: object): Promise<string> {
   return id;
 }
 
+/** Opens the copilot, picks the prospect from the queue and starts a practice session. */
+async function startPractice(page: Page, prospect: string) {
+  await page.goto('/app/copilot');
+  await waitHydrated(page);
+  await page.getByTestId('queue-item').filter({ hasText: prospect }).click();
+  await page.getByTestId('start-practice').click();
+  await page.waitForURL(/&s=/);
+}
+
 test.afterAll(async () => {
   await scriptStt(null);
 });
@@ -127,11 +136,7 @@ test('typed transcript drives a session and French objections are recognised', a
   await newOwner(page, 'Copilot FR');
   await waitHydrated(page);
   await createProspect(page, { first_name: 'Léa', last_name: 'Martin', company: 'Martin SA', phone: '+33 6 98 76 54 32' });
-  await page.goto('/app/copilot');
-  await waitHydrated(page);
-  await page.getByTestId('queue-item').filter({ hasText: 'Léa Martin' }).click();
-  await page.getByTestId('start-practice').click();
-  await page.waitForURL(/&s=/);
+  await startPractice(page, 'Léa Martin');
   await page.getByTestId('say-input').fill('Envoyez-moi un mail, je suis déjà équipé');
   await page.getByTestId('say-send').click();
   await expect(page.locator('[data-objection="send_email"]')).toBeVisible();
@@ -155,11 +160,7 @@ test('an objection said in other words is caught by meaning, and knowledge follo
     tags: ['EV'],
     fields: { objection: 'need_to_think', example_phrases: 'What would make you sure?' },
   });
-  await page.goto('/app/copilot');
-  await waitHydrated(page);
-  await page.getByTestId('queue-item').filter({ hasText: 'Hugo Petit' }).click();
-  await page.getByTestId('start-practice').click();
-  await page.waitForURL(/&s=/);
+  await startPractice(page, 'Hugo Petit');
 
   // No phrase rule knows this sentence; the embedding model does.
   await page.getByTestId('say-input').fill("Honestly that's a lot more than we budgeted for this kind of thing");
