@@ -50,6 +50,13 @@ fn handlers_of(kind: ObjectionKind) -> Condition {
     )
 }
 
+/// Approved items of one organisation: what the copilot offers reps.
+fn approved_in(org_id: Uuid) -> Condition {
+    Condition::all()
+        .add(items::Column::OrgId.eq(org_id))
+        .add(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
+}
+
 /// Rows this caller may see.
 fn visible(ctx: &OrgCtx) -> Condition {
     let c = Condition::all().add(items::Column::OrgId.eq(ctx.org_id()));
@@ -284,8 +291,7 @@ pub async fn most_used(
         .add(Expr::col(items::Column::CopiedCount).mul(3))
         .add(Expr::col(items::Column::HelpfulCount).mul(5));
     let rows = items::Entity::find()
-        .filter(items::Column::OrgId.eq(ctx.org_id()))
-        .filter(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
+        .filter(approved_in(ctx.org_id()))
         .order_by(score, sea_orm::Order::Desc)
         .order_by_desc(items::Column::UpdatedAt)
         .limit(limit.clamp(1, 50))
@@ -306,8 +312,6 @@ pub async fn record_usage(
     if status_of(&row)? != KnowledgeStatus::Approved {
         return Err(ServiceError::field(ErrorCode::InvalidTransition, "status"));
     }
-    // Writes first: on SQLite a transaction that starts by reading cannot
-    // always upgrade to writing under concurrency.
     let txn = crate::db::begin_write(db).await?;
     usage::ActiveModel {
         id: Set(new_id()),
@@ -380,8 +384,7 @@ pub async fn related(
         return Ok(Vec::new());
     }
     let rows = items::Entity::find()
-        .filter(items::Column::OrgId.eq(ctx.org_id()))
-        .filter(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
+        .filter(approved_in(ctx.org_id()))
         .order_by_desc(items::Column::UpdatedAt)
         .limit(RELATED_CANDIDATES)
         .all(db)
@@ -410,8 +413,7 @@ pub(crate) async fn handlers_for<C: ConnectionTrait>(
     kind: ObjectionKind,
 ) -> ServiceResult<Vec<KnowledgeRef>> {
     let rows = items::Entity::find()
-        .filter(items::Column::OrgId.eq(org_id))
-        .filter(items::Column::Status.eq(KnowledgeStatus::Approved.as_str()))
+        .filter(approved_in(org_id))
         .filter(handlers_of(kind))
         .order_by_desc(items::Column::HelpfulCount)
         .limit(3)

@@ -154,7 +154,7 @@ pub async fn rate(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, rating: i16) 
         .one(db)
         .await?
         .ok_or_else(ServiceError::not_found)?;
-    // Writes first (see knowledge::record_usage), then the aggregate.
+    // The rating, then the aggregate recomputed from all ratings.
     let txn = crate::db::begin_write(db).await?;
     feedback::Entity::insert(feedback::ActiveModel {
         id: Set(new_id()),

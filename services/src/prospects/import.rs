@@ -813,14 +813,6 @@ async fn run(
     progress.store(half, Ordering::Relaxed);
 
     let txn = crate::db::begin_write(db).await?;
-    // Write first: on SQLite a transaction that reads and only later writes
-    // fails outright (SQLITE_BUSY_SNAPSHOT) if another connection committed
-    // in between; taking the write lock up front makes it wait its turn instead.
-    imports::Entity::update_many()
-        .col_expr(imports::Column::ProcessedRows, Expr::value(0i64))
-        .filter(imports::Column::Id.eq(id))
-        .exec(&txn)
-        .await?;
     for f in &options.new_fields {
         let def = CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() };
         custom_fields::create_in(&txn, ctx, def).await?;
