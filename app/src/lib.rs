@@ -7,6 +7,8 @@
 #![recursion_limit = "512"]
 
 pub mod browser_audio;
+#[cfg(feature = "ssr")]
+pub mod client_ip;
 pub mod csrf;
 pub mod error;
 pub mod features;

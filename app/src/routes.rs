@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
     account, agents, audit, auth, copilot, gallery, invitations, members, orgs, playground, prospects,
@@ -30,7 +30,11 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
             <Route path=path!("/dev/gallery") view={Lazy::<GalleryRoute>::new()}/>
             <ParentRoute path=path!("/app") view=AppLayout>
-                <Route path=path!("") view=orgs::pages::DashboardPage/>
+                // Async: the dashboard's data is two indexed queries (~1 ms), so
+                // the server answers with the finished page in one piece: no
+                // skeleton, no out-of-order <template> swaps, ~15 % less HTML
+                // and less render work per view (see `scripts/bench`).
+                <Route path=path!("") view=orgs::pages::DashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("orgs/new") view={Lazy::<NewOrgRoute>::new()}/>
                 <Route path=path!("settings") view={Lazy::<OrgSettingsRoute>::new()}/>
                 <Route path=path!("settings/providers") view={Lazy::<ProvidersRoute>::new()}/>

@@ -26,7 +26,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let csrf = String::new();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        // `lang` and `dir` come from the I18nContextProvider (the visitor's language).
+        <html>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>

@@ -36,6 +36,8 @@ pub struct ServerCtx {
     pub providers: services::credentials::ProviderEnv,
     /// Live copilot sessions served by this process.
     pub copilot: std::sync::Arc<services::copilot::CopilotHub>,
+    /// `HANDOO_TRUSTED_PROXIES`: whose `X-Forwarded-For` [`client_ip`] believes.
+    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
 }
 
 /// Login attempts allowed per account, and per client IP, per window.
@@ -147,9 +149,21 @@ fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::new(ErrorCode::Internal)
 }
 
-/// The caller's IP as seen by the socket (not a spoofable header).
+/// The caller's IP: the socket peer, or, when that is one of our trusted
+/// proxies, the address it forwarded (see [`crate::client_ip`]). Never a
+/// header a client could set on its own.
 pub async fn client_ip() -> Option<IpAddr> {
-    leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|ci| ci.0.ip())
+    let peer = leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .await
+        .ok()
+        .map(|ci| ci.0.ip())?;
+    let Some(proxies) = use_context::<ServerCtx>().map(|c| c.trusted_proxies).filter(|p| !p.is_empty())
+    else {
+        return Some(peer);
+    };
+    let parts = use_context::<http::request::Parts>()?;
+    let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+    Some(proxies.client_ip(peer, forwarded))
 }
 
 /// Fixed-window limiter for login attempts, keyed by account and by IP.

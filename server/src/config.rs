@@ -58,6 +58,8 @@ pub struct Config {
     /// `HANDOO_EMBEDDING_MODEL`: a sentence-transformers model directory for
     /// the copilot's semantic objection matcher; unset means rules only.
     pub embedding_model: Option<PathBuf>,
+    /// `HANDOO_TRUSTED_PROXIES`: reverse proxies believed about `X-Forwarded-For`.
+    pub trusted_proxies: app::client_ip::TrustedProxies,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -106,6 +108,7 @@ impl fmt::Debug for Config {
             .field("secret_key", &self.secret_key)
             .field("provider_defaults", &self.provider_defaults)
             .field("embedding_model", &self.embedding_model)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -216,6 +219,12 @@ impl Config {
                 ));
             }
         }
+        let trusted_proxies =
+            app::client_ip::TrustedProxies::parse(&get("HANDOO_TRUSTED_PROXIES").unwrap_or_default())
+                .unwrap_or_else(|e| {
+                    errors.push(format!("HANDOO_TRUSTED_PROXIES: {e}"));
+                    Default::default()
+                });
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
             Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
             None => public_url.starts_with("https://"),
@@ -351,6 +360,7 @@ impl Config {
             provider_defaults,
             llm_timeout,
             embedding_model,
+            trusted_proxies,
         })
     }
 }
@@ -398,6 +408,15 @@ mod tests {
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_are_parsed_and_typos_reported() {
+        assert!(cfg(&[]).unwrap().trusted_proxies.is_empty(), "no proxy is trusted by default");
+        let c = cfg(&[("HANDOO_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8")]).unwrap();
+        assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
+        let err = cfg(&[("HANDOO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")]).unwrap_err().to_string();
+        assert!(err.contains("HANDOO_TRUSTED_PROXIES") && err.contains("proxy.internal"), "{err}");
     }
 
     #[test]

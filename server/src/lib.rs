@@ -76,6 +76,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
     let server_ctx = ServerCtx {
+        trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         db: db.clone(),
         mailer,
         public_url: config.public_url.clone(),

@@ -14,6 +14,9 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::config::GoogleConfig;
+
+/// The cookie leptos_i18n reads the language from (see `app::ssr::set_locale_cookie`).
+const LOCALE_COOKIE: &str = "i18n_pref_locale";
 use crate::state::AppState;
 
 const STATE_KEY: &str = "oauth_state";
@@ -83,6 +86,7 @@ struct UserInfo {
 pub async fn callback(
     State(state): State<AppState>,
     session: Session,
+    headers: axum::http::HeaderMap,
     Query(q): Query<Callback>,
 ) -> Response {
     let Some(cfg) = state.config.google.as_ref() else { return fail(ErrorCode::NotFound) };
@@ -147,7 +151,11 @@ pub async fn callback(
         email_verified: verified,
         name: info.name,
     };
-    let locale = domain::Locale::En;
+    // A new account gets the language the visitor was using; an existing
+    // one keeps its own, and the page switches to it (as after a password login).
+    let locale = crate::csrf::cookie_value(&headers, LOCALE_COOKIE)
+        .and_then(|v| domain::Locale::parse(&v))
+        .unwrap_or_default();
     match services::auth::oauth_sign_in(&state.db, identity, locale).await {
         Ok(user) => {
             if session.cycle_id().await.is_err()
@@ -155,7 +163,12 @@ pub async fn callback(
             {
                 return fail(ErrorCode::Internal);
             }
-            Redirect::to("/app").into_response()
+            let mut res = Redirect::to("/app").into_response();
+            let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", LOCALE_COOKIE, user.locale);
+            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+                res.headers_mut().append(axum::http::header::SET_COOKIE, v);
+            }
+            res
         }
         Err(e) => fail(e.code),
     }

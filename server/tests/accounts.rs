@@ -214,3 +214,51 @@ on_both_backends!(component_gallery_is_off_by_default, |backend: Backend| async 
         assert!(html.contains(&format!("data-testid=\"gallery-{section}\"")), "section {section} missing");
     }
 });
+
+/// A sign-up attempt (weak password: refused by validation, after the
+/// limiter counted it) arriving through a proxy that reports `forwarded_for`.
+async fn sign_up_via_proxy(c: &common::Client, forwarded_for: &str, email: &str) -> u16 {
+    c.http
+        .post(format!("{}/api/sign_up", c.base))
+        .header("x-csrf-token", &c.csrf)
+        .header("accept", "application/json")
+        .header("x-forwarded-for", forwarded_for)
+        .form(&[("name", "Bot"), ("email", email), ("password", "short")])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+on_both_backends!(behind_a_trusted_proxy_each_visitor_has_its_own_budget, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_TRUSTED_PROXIES", "127.0.0.1")]).await else {
+        return;
+    };
+    let c = app.client().await;
+    for i in 0..server::SIGNUP_MAX_PER_IP {
+        assert_ne!(sign_up_via_proxy(&c, "198.51.100.1", &format!("a{i}@example.com")).await, 429);
+    }
+    assert_eq!(
+        sign_up_via_proxy(&c, "198.51.100.1", "a@example.com").await,
+        429,
+        "that visitor's budget is spent"
+    );
+    // A hop the visitor wrote itself (left of what our proxy appended) changes nothing.
+    assert_eq!(sign_up_via_proxy(&c, "203.0.113.5, 198.51.100.1", "b@example.com").await, 429);
+    // Another visitor behind the same proxy is not affected.
+    assert_ne!(sign_up_via_proxy(&c, "198.51.100.2", "c@example.com").await, 429);
+});
+
+on_both_backends!(forwarded_for_is_ignored_unless_the_peer_is_trusted, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let c = app.client().await;
+    // Each attempt claims a new address; without a trusted proxy they all count against the socket's.
+    for i in 0..server::SIGNUP_MAX_PER_IP {
+        assert_ne!(
+            sign_up_via_proxy(&c, &format!("198.51.100.{i}"), &format!("a{i}@example.com")).await,
+            429
+        );
+    }
+    assert_eq!(sign_up_via_proxy(&c, "198.51.100.250", "z@example.com").await, 429);
+});

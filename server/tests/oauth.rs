@@ -145,6 +145,29 @@ on_both_backends!(google_sign_in_creates_and_links_accounts, |backend: Backend| 
         (Some("gina@example.com"), Some("Gina"))
     );
 
+    assert_eq!(s["user"]["locale"], "en");
+
+    // A visitor browsing in French gets a French account, and the page follows
+    // the account's language after any Google sign-in.
+    let fr = app.client().await;
+    fr.jar.add_cookie_str("i18n_pref_locale=fr", &app.base.parse::<reqwest::Url>().unwrap());
+    sign_in(&app, &fr, &p, json!({"sub": "g-fr", "email": "francoise@example.com", "email_verified": true}))
+        .await;
+    assert_eq!(fr.session().await["user"]["locale"], "fr");
+    let fr_again = app.client().await;
+    sign_in(
+        &app,
+        &fr_again,
+        &p,
+        json!({"sub": "g-fr", "email": "francoise@example.com", "email_verified": true}),
+    )
+    .await;
+    assert!(
+        fr_again.http_cookie_header(&app.base).contains("i18n_pref_locale=fr"),
+        "the callback sets the account's language: {}",
+        fr_again.http_cookie_header(&app.base)
+    );
+
     // Existing password account with the same verified email is linked, not duplicated.
     let ada = app.client().await;
     ada.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
