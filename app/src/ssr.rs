@@ -135,10 +135,17 @@ pub async fn start_session(user_id: Uuid, locale: &str) -> Result<(), AppError> 
     Ok(())
 }
 
+/// The cookie leptos_i18n reads the language from.
+pub const LOCALE_COOKIE: &str = "i18n_pref_locale";
+
+/// The `Set-Cookie` value that keeps `locale` for a year.
+pub fn locale_cookie(locale: &str) -> String {
+    format!("{LOCALE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax")
+}
+
 pub fn set_locale_cookie(locale: &str) {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        let value = format!("i18n_pref_locale={locale}; Path=/; Max-Age=31536000; SameSite=Lax");
-        if let Ok(v) = http::HeaderValue::from_str(&value) {
+        if let Ok(v) = http::HeaderValue::from_str(&locale_cookie(locale)) {
             resp.append_header(http::header::SET_COOKIE, v);
         }
     }

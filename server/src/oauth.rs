@@ -14,9 +14,6 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::config::GoogleConfig;
-
-/// The cookie leptos_i18n reads the language from (see `app::ssr::set_locale_cookie`).
-const LOCALE_COOKIE: &str = "i18n_pref_locale";
 use crate::state::AppState;
 
 const STATE_KEY: &str = "oauth_state";
@@ -153,7 +150,7 @@ pub async fn callback(
     };
     // A new account gets the language the visitor was using; an existing
     // one keeps its own, and the page switches to it (as after a password login).
-    let locale = crate::csrf::cookie_value(&headers, LOCALE_COOKIE)
+    let locale = crate::csrf::cookie_value(&headers, app::ssr::LOCALE_COOKIE)
         .and_then(|v| domain::Locale::parse(&v))
         .unwrap_or_default();
     match services::auth::oauth_sign_in(&state.db, identity, locale).await {
@@ -164,7 +161,7 @@ pub async fn callback(
                 return fail(ErrorCode::Internal);
             }
             let mut res = Redirect::to("/app").into_response();
-            let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", LOCALE_COOKIE, user.locale);
+            let cookie = app::ssr::locale_cookie(&user.locale);
             if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(axum::http::header::SET_COOKIE, v);
             }

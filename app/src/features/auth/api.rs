@@ -52,7 +52,7 @@ mod imp {
                 let cookie = p.headers.get(http::header::COOKIE)?.to_str().ok()?.to_string();
                 cookie.split(';').find_map(|c| {
                     let (k, v) = c.trim().split_once('=')?;
-                    (k == "i18n_pref_locale").then(|| Locale::parse(v)).flatten()
+                    (k == crate::ssr::LOCALE_COOKIE).then(|| Locale::parse(v)).flatten()
                 })
             })
             .unwrap_or_default()
