@@ -99,6 +99,7 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         DuplicateProspect => t_string!(i18n, errors.duplicate_prospect).to_string(),
         CsvEmpty => t_string!(i18n, errors.csv_empty).to_string(),
         CsvTooLarge => t_string!(i18n, errors.csv_too_large, detail = detail).to_string(),
+        RequestTooLarge => t_string!(i18n, errors.request_too_large).to_string(),
         CsvTooManyRows => t_string!(i18n, errors.csv_too_many_rows, detail = detail).to_string(),
         CsvMalformed => t_string!(i18n, errors.csv_malformed, detail = detail).to_string(),
         MappingInvalid => t_string!(i18n, errors.mapping_invalid, detail = detail).to_string(),

@@ -19,6 +19,7 @@ pub mod shell;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 pub mod ui;
+pub mod url;
 
 pub use error::AppError;
 pub use shell::{shell, App};

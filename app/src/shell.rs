@@ -71,6 +71,18 @@ pub fn App() -> impl IntoView {
 #[component]
 pub fn AppLayout() -> impl IntoView {
     let SessionResource(session) = expect_context();
+    let location = use_location();
+    // Signing in brings the visitor back to the page they asked for.
+    let login = move || {
+        let search = location.search.get_untracked();
+        let search = search.trim_start_matches('?');
+        let here = if search.is_empty() {
+            location.pathname.get_untracked()
+        } else {
+            format!("{}?{search}", location.pathname.get_untracked())
+        };
+        format!("/login?next={}", crate::url::encode_component(&here))
+    };
     view! {
         <Suspense fallback=|| view! { <div class="p-8"><Skeleton lines=6/></div> }>
             {move || session.get().map(|res| match res {
@@ -78,7 +90,7 @@ pub fn AppLayout() -> impl IntoView {
                     provide_context(info.clone());
                     view! { <SignedIn info/> }.into_any()
                 }
-                Ok(None) | Err(_) => view! { <Redirect path="/login"/> }.into_any(),
+                Ok(None) | Err(_) => view! { <Redirect path=login()/> }.into_any(),
             })}
         </Suspense>
     }
@@ -93,6 +105,7 @@ pub fn use_current_org() -> Option<OrgDto> {
 fn SignedIn(info: SessionInfo) -> impl IntoView {
     let i18n = use_i18n();
     let menu_open = RwSignal::new(false);
+    let menu_button = NodeRef::<leptos::html::Button>::new();
     let location = use_location();
     // Close the mobile menu on navigation.
     Effect::new(move |_| {
@@ -124,7 +137,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                 <span class="text-lg font-bold">"Handoo"</span>
             </div>
             <OrgSwitcher orgs=info.orgs.clone() current=info.current.clone()/>
-            <nav class="flex flex-col gap-1" aria-label="main">
+            <nav class="flex flex-col gap-1" aria-label=move || t_string!(i18n, nav.main).to_string()>
                 {has_org.then(|| view! {
                     {nav_link("/app", Signal::derive(move || t_string!(i18n, nav.dashboard).to_string()), "nav-dashboard")}
                     {nav_link("/app/copilot", Signal::derive(move || t_string!(i18n, nav.copilot).to_string()), "nav-copilot")}
@@ -144,16 +157,30 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
     };
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:left-2 focus:top-2 focus:z-50 focus:rounded focus:bg-white focus:p-2">{t!(i18n, common.skip_to_content)}</a>
-        <div class="flex min-h-screen">
+        // On narrow screens the sidebar is a drawer: a backdrop closes it, so
+        // does Escape, and while closed it is `invisible` (out of the tab
+        // order and the accessibility tree) rather than merely off-screen.
+        <div class="flex min-h-screen" on:keydown=move |ev| {
+            if ev.key() == "Escape" && menu_open.get_untracked() {
+                menu_open.set(false);
+                if let Some(b) = menu_button.get() {
+                    let _ = b.focus();
+                }
+            }
+        }>
+            {move || menu_open.get().then(|| view! {
+                <div class="fixed inset-0 z-20 bg-slate-900/40 md:hidden" aria-hidden="true" data-testid="sidebar-backdrop"
+                    on:click=move |_| menu_open.set(false)></div>
+            })}
             <aside class=move || format!(
-                "fixed inset-y-0 left-0 z-30 w-64 transform border-r border-slate-200 bg-white transition md:static md:translate-x-0 dark:border-slate-800 dark:bg-slate-900 {}",
-                if menu_open.get() { "translate-x-0" } else { "-translate-x-full" },
+                "fixed inset-y-0 left-0 z-30 w-64 transform border-r border-slate-200 bg-white transition md:visible md:static md:translate-x-0 dark:border-slate-800 dark:bg-slate-900 {}",
+                if menu_open.get() { "translate-x-0" } else { "invisible -translate-x-full" },
             ) data-testid="sidebar">
                 {sidebar}
             </aside>
             <div class="flex min-w-0 flex-1 flex-col">
                 <header class="flex items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 dark:border-slate-800 dark:bg-slate-900">
-                    <button type="button" class="rounded p-2 md:hidden focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
+                    <button type="button" node_ref=menu_button data-testid="menu-button" class="rounded p-2 md:hidden focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500"
                         aria-label=move || t_string!(i18n, nav.menu).to_string()
                         aria-expanded=move || menu_open.get().to_string()
                         on:click=move |_| menu_open.update(|o| *o = !*o)>"☰"</button>

@@ -135,6 +135,17 @@ pub async fn start_session(user_id: Uuid, locale: &str) -> Result<(), AppError> 
     Ok(())
 }
 
+/// The value of cookie `name` in a request's `Cookie` headers (the first
+/// non-empty one).
+pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(http::header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
+        line.split(';').find_map(|c| {
+            let (k, v) = c.trim().split_once('=')?;
+            (k == name && !v.is_empty()).then(|| v.to_string())
+        })
+    })
+}
+
 /// The cookie leptos_i18n reads the language from.
 pub const LOCALE_COOKIE: &str = "i18n_pref_locale";
 

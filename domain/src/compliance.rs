@@ -92,16 +92,18 @@ pub fn may_call(
     window: CallingWindow,
     now: DateTime<Utc>,
 ) -> Result<(), CallRefusal> {
-    if target.on_dnc_list {
-        return Err(CallRefusal::OnDncList);
-    }
-    if target.do_not_call {
-        return Err(CallRefusal::FlaggedDoNotCall);
-    }
+    // The most specific reason first: an opt-out also puts the number on the
+    // organisation's list, and the person's own request is what to show.
     // An opt-out ("do not contact me again", usually given with a "not
     // interested") binds whatever the sales status says.
     if target.opted_out {
         return Err(CallRefusal::OptedOut);
+    }
+    if target.do_not_call {
+        return Err(CallRefusal::FlaggedDoNotCall);
+    }
+    if target.on_dnc_list {
+        return Err(CallRefusal::OnDncList);
     }
     if target.phone.is_empty() {
         return Err(CallRefusal::NoPhone);
@@ -200,6 +202,11 @@ mod tests {
         assert_eq!(may_call(&opted, w, noon), Err(CallRefusal::OptedOut));
         let opted_later = CallTarget { opted_out: true, status: ProspectStatus::Interested, ..target() };
         assert_eq!(may_call(&opted_later, w, noon), Err(CallRefusal::OptedOut));
+        // Several reasons: the person's own request is the one shown.
+        let all = CallTarget { opted_out: true, do_not_call: true, on_dnc_list: true, ..target() };
+        assert_eq!(may_call(&all, w, noon), Err(CallRefusal::OptedOut));
+        let flagged_and_listed = CallTarget { do_not_call: true, on_dnc_list: true, ..target() };
+        assert_eq!(may_call(&flagged_and_listed, w, noon), Err(CallRefusal::FlaggedDoNotCall));
         // "Not interested" alone is a sales outcome, not a legal opt-out.
         let not_interested = CallTarget { status: ProspectStatus::NotInterested, ..target() };
         assert_eq!(may_call(&not_interested, w, noon), Ok(()));

@@ -189,11 +189,8 @@ impl DataField {
             FieldKind::Number => {
                 let n = match value {
                     Value::Number(n) => n.as_f64(),
-                    // LLMs often quote numbers; accept "42", "3.5", "1 200" and "3,5".
-                    Value::String(s) => {
-                        let cleaned: String = s.trim().chars().filter(|c| !c.is_whitespace()).collect();
-                        cleaned.replace(',', ".").parse::<f64>().ok()
-                    }
+                    // LLMs and spreadsheets often quote numbers.
+                    Value::String(s) => parse_written_number(s),
                     _ => None,
                 }
                 .filter(|n| n.is_finite())
@@ -274,9 +271,68 @@ pub fn days_in_month(year: i32, month: u32) -> u32 {
     }
 }
 
+/// A number as people write it: "42", "3.5", "3,5", "1 200", "1,200,000",
+/// "1.234,5", "1'200". A single comma followed by exactly three digits
+/// ("1,200") is refused: it is 1200 in English and 1.2 in French, and
+/// guessing would silently corrupt the value.
+pub fn parse_written_number(s: &str) -> Option<f64> {
+    let cleaned: String = s.trim().chars().filter(|c| !c.is_whitespace() && *c != '\'').collect();
+    let commas = cleaned.matches(',').count();
+    let dots = cleaned.matches('.').count();
+    let normalised = match (commas, dots) {
+        (0, 0) => cleaned,
+        // Both: the last one is the decimal mark, the other groups thousands.
+        (_, _) if commas > 0 && dots > 0 => {
+            let (group, decimal) =
+                if cleaned.rfind(',') > cleaned.rfind('.') { ('.', ',') } else { (',', '.') };
+            if cleaned.matches(decimal).count() > 1 {
+                return None;
+            }
+            cleaned.replace(group, "").replace(decimal, ".")
+        }
+        (1, 0) => {
+            let (whole, decimals) = cleaned.split_once(',').unwrap_or_default();
+            let whole = whole.trim_start_matches(['-', '+']);
+            // "0,125" cannot be a thousands group; "1,200" can.
+            let grouped = !whole.is_empty() && whole != "0";
+            if grouped && decimals.len() == 3 && decimals.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            cleaned.replace(',', ".")
+        }
+        (0, 1) => cleaned,
+        // Several of one mark: thousands groups ("1,200,000", "1.200.000").
+        _ => cleaned.replace([',', '.'], ""),
+    };
+    normalised.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn written_numbers_parse_without_guessing() {
+        for (text, n) in [
+            ("42", 42.0),
+            ("3.5", 3.5),
+            ("3,5", 3.5),
+            ("1 200", 1200.0),
+            ("1\u{a0}200,50", 1200.5),
+            ("1,200,000", 1_200_000.0),
+            ("1.200.000", 1_200_000.0),
+            ("1,234.5", 1234.5),
+            ("1.234,5", 1234.5),
+            ("1'200", 1200.0),
+            ("-7", -7.0),
+            ("0,125", 0.125),
+        ] {
+            assert_eq!(parse_written_number(text), Some(n), "{text}");
+        }
+        for bad in ["1,200", "12,345", "1,2,3.4.5", "", "abc", "NaN", "inf", "1.2.3,4,5"] {
+            assert_eq!(parse_written_number(bad), None, "{bad}");
+        }
+    }
     use serde_json::json;
 
     fn field(name: &str, kind: FieldKind) -> DataField {

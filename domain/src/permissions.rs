@@ -43,7 +43,7 @@ impl Role {
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
             | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ExportProspects
-            | ManagePlaybook | ReviewKnowledge => {
+            | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -73,6 +73,12 @@ pub enum Permission {
     ManageProviderKeys,
     /// Download the prospect base as CSV (a bulk copy of personal data).
     ExportProspects,
+    /// Delete prospects (one, a selection or every match of a filter).
+    DeleteProspects,
+    /// Make a number callable again: clear a prospect's do-not-call or
+    /// opt-out flag, remove a number from the do-not-call list. Adding a
+    /// restriction is always allowed; lifting one is a compliance decision.
+    LiftCallRestrictions,
     /// Edit the organisation's call scripts and sales-technique library.
     ManagePlaybook,
     /// Approve or reject knowledge-base items (members write drafts and submit).
@@ -89,7 +95,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 20] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -98,6 +104,8 @@ impl Permission {
         Permission::ManageAgents,
         Permission::ManageProviderKeys,
         Permission::ExportProspects,
+        Permission::DeleteProspects,
+        Permission::LiftCallRestrictions,
         Permission::ManagePlaybook,
         Permission::ReviewKnowledge,
         Permission::InviteMembers,
@@ -180,6 +188,8 @@ mod tests {
             (ManageAgents, false, true, true),
             (ManageProviderKeys, false, true, true),
             (ExportProspects, false, true, true),
+            (DeleteProspects, false, true, true),
+            (LiftCallRestrictions, false, true, true),
             (ManagePlaybook, false, true, true),
             (ReviewKnowledge, false, true, true),
             (InviteMembers, false, true, true),

@@ -62,6 +62,14 @@ pub fn infer_timezone(phone: &Phone) -> Option<&'static str> {
         "US" | "CA" => nanp_zone(phone.national.get(..3)?),
         "AU" => australia_zone(&phone.national),
         "BR" => brazil_zone(phone.national.get(..2)?),
+        "MX" => Some(mexico_zone(&phone.national)),
+        "RU" => russia_zone(&phone.national),
+        "ID" => indonesia_zone(&phone.national),
+        // Islands an hour behind the mainland, by their area codes.
+        "ES" if ["922", "928"].iter().any(|c| phone.national.starts_with(c)) => Some("Atlantic/Canary"),
+        "PT" if ["292", "295", "296"].iter().any(|c| phone.national.starts_with(c)) => {
+            Some("Atlantic/Azores")
+        }
         _ => COUNTRY_ZONES.iter().find(|(c, _)| *c == region).map(|(_, z)| *z),
     }
 }
@@ -80,9 +88,40 @@ fn australia_zone(national: &str) -> Option<&'static str> {
             "89" | "86" | "85" => "Australia/Perth",
             _ => "Australia/Adelaide",
         },
-        // Mobiles (4) and others are not geographic: the capital's zone.
-        _ => "Australia/Sydney",
+        // Mobiles (4) and 1300/1800 numbers say nothing of where the person
+        // is, and the country spans three hours: no guess.
+        _ => return None,
     })
+}
+
+/// Mexico's area codes are shared by landlines and mobiles, so they place
+/// both; the states off Central time are listed, the rest is Central.
+fn mexico_zone(national: &str) -> &'static str {
+    let area = national.get(..3).unwrap_or_default();
+    MEXICO_ZONES
+        .iter()
+        .find(|(_, codes)| codes.split(' ').any(|c| c == area))
+        .map_or("America/Mexico_City", |(zone, _)| *zone)
+}
+
+const MEXICO_ZONES: &[(&str, &str)] = &[
+    ("America/Tijuana", "664 686 646 665 661 653 658"),
+    ("America/Hermosillo", "662 631 642 644 633 647 637 641"),
+    ("America/Mazatlan", "669 667 668 612 613 615 624 311 319 323 324 325 694 695 696 697 698"),
+    ("America/Cancun", "998 984 983"),
+    ("America/Chihuahua", "614 625 627 628 629 635 636 639 648 649"),
+];
+
+/// Russia spans eleven zones and its mobiles (9xx) are not geographic: only
+/// Moscow's and Saint Petersburg's landlines are placed.
+fn russia_zone(national: &str) -> Option<&'static str> {
+    ["495", "496", "498", "499", "812"].iter().any(|c| national.starts_with(c)).then_some("Europe/Moscow")
+}
+
+/// Indonesia spans three zones and its mobiles (8xx) are not geographic:
+/// only the big Western (Java) landline areas are placed.
+fn indonesia_zone(national: &str) -> Option<&'static str> {
+    ["21", "22", "24", "31"].iter().any(|c| national.starts_with(c)).then_some("Asia/Jakarta")
 }
 
 fn brazil_zone(ddd: &str) -> Option<&'static str> {
@@ -148,8 +187,8 @@ const NANP_ZONES: &[(&str, &str)] = &[
     ("America/St_Johns", "709"),
 ];
 
-/// Countries by their main zone (the capital's for the few large
-/// multi-zone ones not handled above).
+/// Countries in one zone (or, for ES and PT, the mainland's once their
+/// islands are placed above). Multi-zone countries are handled by number.
 const COUNTRY_ZONES: &[(&str, &str)] = &[
     ("FR", "Europe/Paris"),
     ("BE", "Europe/Brussels"),
@@ -191,7 +230,6 @@ const COUNTRY_ZONES: &[(&str, &str)] = &[
     ("UA", "Europe/Kyiv"),
     ("MD", "Europe/Chisinau"),
     ("BY", "Europe/Minsk"),
-    ("RU", "Europe/Moscow"),
     ("TR", "Europe/Istanbul"),
     ("IL", "Asia/Jerusalem"),
     ("AE", "Asia/Dubai"),
@@ -234,9 +272,7 @@ const COUNTRY_ZONES: &[(&str, &str)] = &[
     ("TH", "Asia/Bangkok"),
     ("VN", "Asia/Ho_Chi_Minh"),
     ("PH", "Asia/Manila"),
-    ("ID", "Asia/Jakarta"),
     ("NZ", "Pacific/Auckland"),
-    ("MX", "America/Mexico_City"),
     ("GT", "America/Guatemala"),
     ("CR", "America/Costa_Rica"),
     ("PA", "America/Panama"),
@@ -307,9 +343,54 @@ mod tests {
         assert_eq!(tz("+1 800 555 0100"), None);
     }
 
+    /// Multi-zone countries: placed by area code where the code says where
+    /// the line is, never guessed where it does not (calling hours would be
+    /// checked in the wrong zone).
+    #[test]
+    fn numbers_that_do_not_say_where_they_ring_get_no_zone() {
+        let at = |region: &str, national: &str| {
+            infer_timezone(&Phone {
+                e164: String::new(),
+                region: Some(region.into()),
+                national: national.into(),
+            })
+        };
+        assert_eq!(at("AU", "412345678"), None, "Australian mobile");
+        assert_eq!(at("AU", "1300123456"), None);
+        assert_eq!(at("AU", "892225555"), Some("Australia/Perth"));
+        assert_eq!(at("RU", "4951234567"), Some("Europe/Moscow"));
+        assert_eq!(at("RU", "9123456789"), None, "Russian mobile");
+        assert_eq!(at("RU", "3832123456"), None, "Novosibirsk is four hours ahead of Moscow");
+        assert_eq!(at("ID", "2112345678"), Some("Asia/Jakarta"));
+        assert_eq!(at("ID", "81234567890"), None, "Indonesian mobile");
+        assert_eq!(at("MX", "5512345678"), Some("America/Mexico_City"));
+        assert_eq!(at("MX", "6641234567"), Some("America/Tijuana"));
+        assert_eq!(at("MX", "9981234567"), Some("America/Cancun"));
+        assert_eq!(at("MX", "6621234567"), Some("America/Hermosillo"));
+        assert_eq!(at("ES", "922123456"), Some("Atlantic/Canary"));
+        assert_eq!(at("ES", "911234567"), Some("Europe/Madrid"));
+        assert_eq!(at("PT", "296123456"), Some("Atlantic/Azores"));
+        assert_eq!(at("PT", "211234567"), Some("Europe/Lisbon"));
+        // Through the parser too.
+        let tz = |n: &str| infer_timezone(&normalize_phone(n, None).unwrap());
+        assert_eq!(tz("+61 412 345 678"), None);
+        assert_eq!(tz("+7 912 345 67 89"), None);
+    }
+
     #[test]
     fn every_zone_in_the_tables_exists_in_the_tz_database() {
-        let zones = NANP_ZONES.iter().map(|(z, _)| *z).chain(COUNTRY_ZONES.iter().map(|(_, z)| *z));
+        let zones = NANP_ZONES
+            .iter()
+            .chain(MEXICO_ZONES)
+            .map(|(z, _)| *z)
+            .chain(COUNTRY_ZONES.iter().map(|(_, z)| *z))
+            .chain([
+                "Atlantic/Canary",
+                "Atlantic/Azores",
+                "Europe/Moscow",
+                "Asia/Jakarta",
+                "America/Mexico_City",
+            ]);
         for z in zones {
             assert!(z.parse::<chrono_tz::Tz>().is_ok(), "{z}");
         }

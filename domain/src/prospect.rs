@@ -390,12 +390,26 @@ pub enum SortKey {
     UpdatedAt,
     LastName,
     Company,
+    /// In pipeline order (new → … → not interested), not alphabetically.
     Status,
+    Title,
+    Phone,
+    Email,
+    Timezone,
 }
 
 impl SortKey {
-    pub const ALL: [SortKey; 5] =
-        [SortKey::CreatedAt, SortKey::UpdatedAt, SortKey::LastName, SortKey::Company, SortKey::Status];
+    pub const ALL: [SortKey; 9] = [
+        SortKey::CreatedAt,
+        SortKey::UpdatedAt,
+        SortKey::LastName,
+        SortKey::Company,
+        SortKey::Status,
+        SortKey::Title,
+        SortKey::Phone,
+        SortKey::Email,
+        SortKey::Timezone,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -404,6 +418,10 @@ impl SortKey {
             SortKey::LastName => "last_name",
             SortKey::Company => "company",
             SortKey::Status => "status",
+            SortKey::Title => "title",
+            SortKey::Phone => "phone",
+            SortKey::Email => "email",
+            SortKey::Timezone => "timezone",
         }
     }
 
@@ -440,9 +458,14 @@ pub struct ListQuery {
     pub per_page: u64,
 }
 
+/// The last page number a list serves (ten million rows at the largest page size).
+pub const MAX_PAGE: u64 = 100_000;
+
 impl ListQuery {
+    /// Past [`MAX_PAGE`] there is nothing to show anyway; the cap keeps a
+    /// hostile `?page=` from overflowing the offset.
     pub fn page(&self) -> u64 {
-        self.page.max(1)
+        self.page.clamp(1, MAX_PAGE)
     }
     pub fn per_page(&self) -> u64 {
         if self.per_page == 0 {
@@ -500,6 +523,16 @@ pub const MAX_BULK_IDS: usize = 10_000;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_page_numbers_stay_in_range() {
+        let q = |page, per_page| ListQuery { page, per_page, ..Default::default() };
+        assert_eq!(q(0, 0).page(), 1);
+        assert_eq!(q(u64::MAX, MAX_PAGE_SIZE).page(), MAX_PAGE);
+        // The offset a list computes from them cannot overflow.
+        let worst = q(u64::MAX, u64::MAX);
+        assert!((worst.page() - 1).checked_mul(worst.per_page()).is_some());
+    }
 
     #[test]
     fn statuses_parse_from_wire_names_and_spreadsheet_labels() {
@@ -725,6 +758,11 @@ pub struct SavedView {
     pub query: ListQuery,
     pub columns: Vec<String>,
 }
+
+/// Reasons the system writes on do-not-call entries it adds by itself (the
+/// UI translates them; a reason typed by a person is shown as typed).
+pub const DNC_REASON_OPT_OUT: &str = "system:opt_out";
+pub const DNC_REASON_DELETED_DNC: &str = "system:deleted_do_not_call";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DncEntry {

@@ -142,6 +142,18 @@ pub fn slugify(name: &str) -> String {
     s
 }
 
+/// The page to return to after signing in (`?next=`), if it is safe to
+/// follow: a path on this site. Anything that a browser could resolve to
+/// another origin (`//evil`, `/\evil`, `https:…`, control characters that
+/// browsers strip) is refused, so the parameter cannot become an open redirect.
+pub fn local_return_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && next.len() <= 2048
+        && !next.starts_with("//")
+        && !next.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+    ok.then_some(next)
+}
+
 pub fn fold_accent(c: char) -> char {
     match c {
         'à' | 'á' | 'â' | 'ä' | 'ã' | 'å' | 'À' | 'Á' | 'Â' | 'Ä' | 'Ã' | 'Å' => 'a',
@@ -159,6 +171,28 @@ pub fn fold_accent(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn return_paths_stay_on_this_site() {
+        for ok in ["/app", "/invite/abc123", "/app/prospects?q=ada&page=2", "/app#x"] {
+            assert_eq!(local_return_path(ok), Some(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "app",
+            "//evil.example",
+            "/\\evil.example",
+            "/\\/evil.example",
+            "https://evil.example",
+            "javascript:alert(1)",
+            "/\t/evil.example",
+            "/ /evil",
+            "/app\r\nSet-Cookie: x=1",
+        ] {
+            assert_eq!(local_return_path(bad), None, "{bad:?}");
+        }
+        assert_eq!(local_return_path(&format!("/{}", "a".repeat(3000))), None);
+    }
 
     #[test]
     fn emails() {

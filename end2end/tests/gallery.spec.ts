@@ -38,11 +38,17 @@ test('gallery components work', async ({ page }) => {
   await sw.press('Space');
   await expect(sw).toHaveAttribute('aria-checked', 'false');
 
-  // Tabs: arrow keys move the selection.
+  // Tabs: arrow keys move the selection and the focus; the panel is labelled by its tab.
   await page.getByRole('tab', { name: 'First' }).click();
   await page.getByRole('tab', { name: 'First' }).press('ArrowRight');
   await expect(page.getByRole('tab', { name: 'Second' })).toHaveAttribute('aria-selected', 'true');
-  await expect(page.getByTestId('gallery-tab-panel')).toHaveText('Panel 2');
+  await expect(page.getByRole('tab', { name: 'Second' })).toBeFocused();
+  await expect(page.getByRole('tabpanel', { name: 'Second' })).toHaveText('Panel 2');
+  await page.keyboard.press('End');
+  await expect(page.getByRole('tab', { name: 'Third' })).toBeFocused();
+  await page.keyboard.press('ArrowRight');
+  await expect(page.getByRole('tab', { name: 'First' })).toBeFocused();
+  await expect(page.getByRole('tab', { name: 'First' })).toHaveAttribute('aria-controls', 'gallery-tabs-panel');
 
   // Table: sorting by score descending puts the highest score first; pages.
   const table = page.getByTestId('gallery-datatable');
@@ -55,13 +61,24 @@ test('gallery components work', async ({ page }) => {
   await table.getByRole('button', { name: 'Next' }).click();
   await expect(table).toContainText('Page 2 of 3');
 
-  // Dialog: opens with focus inside, Escape closes.
-  await page.getByTestId('gallery-open-dialog').click();
+  // Dialog: opens with focus inside, Tab stays inside, Escape closes and
+  // gives the focus back to the button that opened it.
+  const opener = page.getByTestId('gallery-open-dialog');
+  await opener.click();
   const dialog = page.getByRole('dialog', { name: 'Dialog title' });
   await expect(dialog).toBeVisible();
   await expect(dialog).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(dialog.getByRole('button', { name: 'Cancel' })).toBeFocused();
+  await page.keyboard.press('Shift+Tab');
+  await expect(dialog.getByRole('button', { name: 'Confirm' })).toBeFocused();
   await page.keyboard.press('Escape');
   await expect(dialog).toHaveCount(0);
+  await expect(opener).toBeFocused();
 
   // Toast: announced in the live region.
   await page.getByTestId('gallery-toast-success').click();

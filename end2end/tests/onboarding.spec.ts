@@ -101,10 +101,113 @@ test('wrong password shows a translated error and stays on the login page', asyn
   await expect(page).toHaveURL(/\/login$/);
 });
 
-test('logged-out visitors are sent to the login page', async ({ page }) => {
-  await page.goto('/app/members');
-  await page.waitForURL(/\/login$/);
+test('logged-out visitors are sent to the login page, and back where they were going after it', async ({ page }) => {
+  const email = `back-${unique()}@example.com`;
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Bea Back');
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+  await page.context().clearCookies();
+
+  await page.goto('/app/account?tab=security');
+  await page.waitForURL(/\/login\?next=%2Fapp%2Faccount%3Ftab%3Dsecurity$/);
   await expect(page.getByRole('heading', { name: 'Log in to Handoo' })).toBeVisible();
+  await waitHydrated(page);
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/app\/account\?tab=security$/);
+
+  // A `next` that leaves the site is ignored.
+  await page.context().clearCookies();
+  await page.goto('/login?next=//evil.example/');
+  await waitHydrated(page);
+  await page.fill('#email', email);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/127\.0\.0\.1:\d+\/app$/);
+});
+
+test('an invitation for an existing account: log in, come back to it, accept', async ({ page, browser }) => {
+  const id = unique();
+  const memberEmail = `known-${id}@example.com`;
+  // The invitee already has an account.
+  const other = await browser.newContext();
+  const guest = await other.newPage();
+  await guest.goto('/signup');
+  await waitHydrated(guest);
+  await guest.fill('#name', 'Kim Known');
+  await guest.fill('#email', memberEmail);
+  await guest.fill('#password', PASSWORD);
+  await guest.getByRole('button', { name: 'Create account' }).click();
+  await guest.waitForURL('**/app/orgs/new');
+  await other.clearCookies();
+
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Olga Owner');
+  await page.fill('#email', `olga-${id}@example.com`);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+  await waitHydrated(page);
+  await page.fill('#org-name', `Known ${id}`);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await page.waitForURL(/\/app$/);
+  await page.getByTestId('nav-members').click();
+  await page.waitForURL('**/app/members');
+  await page.fill('#invite-email', memberEmail);
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  const link = new URL(await page.getByTestId('invite-link').inputValue()).pathname;
+
+  await guest.goto(link);
+  await waitHydrated(guest);
+  await guest.getByTestId('invite-login').click();
+  await guest.waitForURL(/\/login\?next=/);
+  await waitHydrated(guest);
+  await guest.fill('#email', memberEmail);
+  await guest.fill('#password', PASSWORD);
+  await guest.getByRole('button', { name: 'Log in' }).click();
+  await guest.waitForURL((u) => u.pathname === link);
+  await waitHydrated(guest);
+  await guest.getByTestId('accept-invite').click();
+  await guest.waitForURL(/\/app$/);
+  await expect(guest.getByTestId('current-org')).toHaveText(`Known ${id}`);
+  await other.close();
+});
+
+test('on a narrow screen the menu is a drawer: backdrop and Escape close it, closed links are not tabbable', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 700, height: 900 } });
+  const page = await context.newPage();
+  const id = unique();
+  await page.goto('/signup');
+  await waitHydrated(page);
+  await page.fill('#name', 'Nadia Narrow');
+  await page.fill('#email', `narrow-${id}@example.com`);
+  await page.fill('#password', PASSWORD);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.waitForURL('**/app/orgs/new');
+  await waitHydrated(page);
+  await page.fill('#org-name', `Narrow ${id}`);
+  await page.getByRole('button', { name: 'Create organisation' }).click();
+  await page.waitForURL(/\/app$/);
+  await waitHydrated(page);
+
+  const members = page.getByTestId('nav-members');
+  await expect(members).toBeHidden();
+  await page.getByTestId('menu-button').click();
+  await expect(members).toBeVisible();
+  await expect(page.getByRole('navigation', { name: 'Main navigation' })).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(members).toBeHidden();
+  await expect(page.getByTestId('menu-button')).toBeFocused();
+  await page.getByTestId('menu-button').click();
+  await page.getByTestId('sidebar-backdrop').click({ position: { x: 650, y: 450 } });
+  await expect(members).toBeHidden();
+  await context.close();
 });
 
 test('an OAuth failure sent back to the login page is explained', async ({ page }) => {

@@ -93,6 +93,12 @@ test('import a CSV with a bad row, fix the mapping, import, search, open a prosp
   await waitHydrated(page);
   await page.getByTestId('filter-tag').selectOption('vip');
   await expect(page.getByTestId('prospect-table').locator('tbody tr')).toHaveCount(1);
+  // The list's state is in the URL: a reload keeps it.
+  await expect(page).toHaveURL(/\/app\/prospects\?tag=vip$/);
+  await page.reload();
+  await waitHydrated(page);
+  await expect(page.getByTestId('filter-tag')).toHaveValue('vip');
+  await expect(page.getByTestId('prospect-table').locator('tbody tr')).toHaveCount(1);
 });
 
 test('bulk delete can be undone', async ({ page }) => {
@@ -116,4 +122,46 @@ test('bulk delete can be undone', async ({ page }) => {
   await expect(page.getByText('No prospects match')).toBeVisible();
   await page.getByTestId('undo-delete').click();
   await expect(page.getByTestId('prospect-table').locator('tbody tr')).toHaveCount(2);
+});
+
+test('withdrawn consent opts out, the number is barred, and a do-not-call list imports from a file', async ({ page }) => {
+  await newOwner(page, 'Compliance');
+  await page.goto('/app/prospects');
+  await waitHydrated(page);
+  await page.getByTestId('new-prospect').click();
+  await page.getByTestId('np-last').fill('Consent');
+  await page.getByTestId('np-phone').fill('+33 6 41 00 00 01');
+  await page.getByTestId('np-submit').click();
+  await page.waitForURL(/\/app\/prospects\/[0-9a-f-]{36}$/);
+  await waitHydrated(page);
+  await expect(page.getByTestId('call-history-empty')).toBeVisible();
+
+  // Half-typed note survives a save elsewhere on the page.
+  await page.getByTestId('note-body').fill('Draft that must survive');
+  await page.getByTestId('prospect-status').selectOption('contacted');
+  await expect(page.getByTestId('activity')).toContainText('Status: New → Contacted');
+  await expect(page.getByTestId('note-body')).toHaveValue('Draft that must survive');
+
+  // The prospect withdraws consent on a call.
+  await page.getByTestId('consent-source').fill('Phone call');
+  await page.getByTestId('consent-granted').uncheck();
+  await page.getByTestId('add-consent').click();
+  await expect(page.getByTestId('consents')).toContainText('Withdrawn');
+  await expect(page.getByTestId('flag-opted-out')).toBeChecked();
+  await expect(page.getByTestId('call-status')).toContainText('Opted out');
+  await expect(page.getByTestId('activity')).toContainText('Opted out: No → Yes');
+
+  // The number is on the organisation's list, with a translated reason.
+  await page.goto('/app/settings/prospects');
+  await waitHydrated(page);
+  await expect(page.getByTestId('dnc-+33641000001')).toContainText('Opted out');
+
+  // A list from a file: a header, two numbers (one already listed), junk.
+  await page.getByTestId('dnc-import').setInputFiles({
+    name: 'dnc.txt',
+    mimeType: 'text/plain',
+    buffer: Buffer.from('phone\n+33 6 41 00 00 02\n+33641000001\nnot a number\n', 'utf-8'),
+  });
+  await expect(page.getByTestId('dnc-import-result')).toContainText('1 added, 1 already listed, 1 invalid lines (4)');
+  await expect(page.getByTestId('dnc-+33641000002')).toBeVisible();
 });

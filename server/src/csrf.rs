@@ -23,15 +23,6 @@ pub struct CsrfConfig {
     pub secure: bool,
 }
 
-pub fn cookie_value(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|line| {
-        line.split(';').find_map(|c| {
-            let (k, v) = c.trim().split_once('=')?;
-            (k == name && !v.is_empty()).then(|| v.to_string())
-        })
-    })
-}
-
 pub fn reject(code: ErrorCode) -> Response {
     crate::rest::error_response(StatusCode::FORBIDDEN, code, None)
 }
@@ -46,7 +37,7 @@ pub async fn layer(
     next: Next,
 ) -> Response {
     let name = cookie_name(cfg.secure);
-    let existing = cookie_value(req.headers(), name).filter(|t| t.len() >= 32 && t.len() <= 64);
+    let existing = app::ssr::cookie_value(req.headers(), name).filter(|t| t.len() >= 32 && t.len() <= 64);
     if !is_safe(req.method()) {
         let Some(expected) = existing.clone() else {
             return reject(ErrorCode::CsrfMissing);

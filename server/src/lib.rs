@@ -54,7 +54,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     if interrupted > 0 {
         tracing::warn!(interrupted, "imports interrupted by a restart were marked failed");
     }
-    // Soft-deleted prospects are purged once their undo window has passed.
+    // Soft-deleted prospects are purged once their undo window has passed,
+    // and uploaded files nobody imported are dropped after a day.
     tokio::spawn({
         let db = db.clone();
         async move {
@@ -63,6 +64,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
                 tick.tick().await;
                 if let Err(e) = services::prospects::bulk::purge_deleted(&db).await {
                     tracing::warn!(error = %e, "purging deleted prospects failed");
+                }
+                if let Err(e) = services::prospects::import::forget_stale_uploads(&db).await {
+                    tracing::warn!(error = %e, "dropping stale import files failed");
                 }
             }
         }
@@ -92,15 +96,16 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             None => services::copilot::CopilotHub::new(),
         },
     };
+    let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
     let state = AppState {
         leptos_options: leptos_options.clone(),
         db: db.clone(),
         config: config.clone(),
         http,
         server_ctx,
+        sessions: store.clone(),
     };
 
-    let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
     tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let session_layer = SessionManagerLayer::new(store)
         // `__Host-` over https: only this exact origin can set it.
@@ -151,12 +156,27 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The largest body a server function accepts (10,000 ids for a bulk action
+/// are ~400 KB). Server functions read their whole body into memory, so it
+/// is capped here: by the declared length with a clear error, and by a
+/// limit on the stream itself for bodies sent without one.
+pub const SERVER_FN_MAX_BODY: usize = 4 * 1024 * 1024;
+
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> axum::response::Response {
     // `/api/{*fn_name}` also catches unknown `/api/v1/...` paths: answer
     // those like the REST API does, not as a missing server function.
     if req.uri().path().starts_with("/api/v1/") {
         return rest::ApiError::new(domain::ErrorCode::NotFound).into_response();
     }
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > SERVER_FN_MAX_BODY as u64) {
+        return rest::ApiError::new(domain::ErrorCode::RequestTooLarge).into_response();
+    }
+    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, SERVER_FN_MAX_BODY)));
     let ctx = state.server_ctx.clone();
     handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
 }

@@ -18,6 +18,9 @@ use crate::state::AppState;
 
 const STATE_KEY: &str = "oauth_state";
 const VERIFIER_KEY: &str = "oauth_pkce";
+/// Where to go after signing in (`/auth/google?next=/invite/…`), checked again
+/// when it is used.
+const NEXT_KEY: &str = "oauth_next";
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
@@ -36,8 +39,18 @@ fn fail(code: ErrorCode) -> Response {
     Redirect::to(&format!("/login?error={}", code.as_str())).into_response()
 }
 
+#[derive(Debug, Deserialize)]
+pub struct Start {
+    next: Option<String>,
+}
+
 /// GET /auth/google — redirects to the provider.
-pub async fn start(State(state): State<AppState>, session: Session) -> Response {
+pub async fn start(
+    State(state): State<AppState>,
+    session: Session,
+    // An unreadable query is ignored like a foreign `next`: sign-in still works.
+    q: Result<Query<Start>, axum::extract::rejection::QueryRejection>,
+) -> Response {
     let Some(cfg) = state.config.google.as_ref() else { return fail(ErrorCode::NotFound) };
     let client = match client(cfg, &state.config.public_url) {
         Ok(c) => c,
@@ -57,6 +70,15 @@ pub async fn start(State(state): State<AppState>, session: Session) -> Response 
     if session.insert(STATE_KEY, csrf.secret()).await.is_err()
         || session.insert(VERIFIER_KEY, verifier.secret()).await.is_err()
     {
+        return fail(ErrorCode::Internal);
+    }
+    let next =
+        q.as_ref().ok().and_then(|q| q.next.as_deref()).and_then(domain::validation::local_return_path);
+    let stored = match next {
+        Some(n) => session.insert(NEXT_KEY, n).await,
+        None => session.remove::<String>(NEXT_KEY).await.map(|_| ()),
+    };
+    if stored.is_err() {
         return fail(ErrorCode::Internal);
     }
     Redirect::to(url.as_str()).into_response()
@@ -90,6 +112,7 @@ pub async fn callback(
     // The state and verifier are single-use whatever happens next.
     let expected: Option<String> = session.remove(STATE_KEY).await.ok().flatten();
     let verifier: Option<String> = session.remove(VERIFIER_KEY).await.ok().flatten();
+    let next: Option<String> = session.remove(NEXT_KEY).await.ok().flatten();
     if let Some(err) = q.error {
         tracing::info!(%err, "provider returned an error");
         return fail(ErrorCode::OauthFailed);
@@ -150,17 +173,31 @@ pub async fn callback(
     };
     // A new account gets the language the visitor was using; an existing
     // one keeps its own, and the page switches to it (as after a password login).
-    let locale = crate::csrf::cookie_value(&headers, app::ssr::LOCALE_COOKIE)
+    let locale = app::ssr::cookie_value(&headers, app::ssr::LOCALE_COOKIE)
         .and_then(|v| domain::Locale::parse(&v))
         .unwrap_or_default();
     match services::auth::oauth_sign_in(&state.db, identity, locale).await {
-        Ok(user) => {
+        Ok(services::auth::OauthSignIn { user, took_over }) => {
+            if took_over {
+                // The voided password may still be signed in elsewhere.
+                let uid = serde_json::json!(user.id);
+                match state.sessions.end_sessions_where(&state.db, app::ssr::SESSION_USER, &uid).await {
+                    Ok(n) => {
+                        tracing::info!(user = %user.id, sessions = n, "account taken over by its verified owner; its sessions ended")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not end the taken-over account's sessions");
+                        return fail(ErrorCode::Internal);
+                    }
+                }
+            }
             if session.cycle_id().await.is_err()
                 || session.insert(app::ssr::SESSION_USER, user.id).await.is_err()
             {
                 return fail(ErrorCode::Internal);
             }
-            let mut res = Redirect::to("/app").into_response();
+            let to = next.as_deref().and_then(domain::validation::local_return_path).unwrap_or("/app");
+            let mut res = Redirect::to(to).into_response();
             let cookie = app::ssr::locale_cookie(&user.locale);
             if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(axum::http::header::SET_COOKIE, v);

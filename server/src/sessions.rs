@@ -101,6 +101,36 @@ impl DbSessionStore {
         }
     }
 
+    /// Ends every session whose `key` holds `value` (all of a user's
+    /// sessions, when the account's credentials changed hands), and says how
+    /// many. The rows are opaque MessagePack, so this reads them all: it runs
+    /// on rare security events, never per request.
+    pub async fn end_sessions_where(
+        &self,
+        db: &DatabaseConnection,
+        key: &str,
+        value: &serde_json::Value,
+    ) -> Result<usize, String> {
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                "SELECT data FROM sessions",
+            ))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut ended = 0;
+        for row in rows {
+            let data: Vec<u8> = row.try_get("", "data").map_err(|e| e.to_string())?;
+            // A row this version cannot read is nobody's session to end.
+            let Ok(record) = rmp_serde::from_slice::<Record>(&data) else { continue };
+            if record.data.get(key) == Some(value) {
+                self.delete(&record.id).await.map_err(|e| e.to_string())?;
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
     #[cfg(test)]
     fn cached_len(&self) -> usize {
         self.lock().map_or(0, |c| c.records.len())
@@ -248,6 +278,22 @@ mod tests {
         store.remember(writes, &r);
         assert_eq!(store.cached_len(), 0);
         assert_eq!(store.load(&r.id).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn ending_a_users_sessions_spares_everyone_else() {
+        let (store, db, _dir) = store().await;
+        let (mut mine, mut mine_too, mut theirs) = (record(10), record(10), record(10));
+        for (r, uid) in [(&mut mine, "me"), (&mut mine_too, "me"), (&mut theirs, "them")] {
+            r.data.insert("uid".into(), serde_json::json!(uid));
+            store.create(r).await.unwrap();
+            store.load(&r.id).await.unwrap(); // cached: the end must reach memory too
+        }
+        let ended = store.end_sessions_where(&db, "uid", &serde_json::json!("me")).await.unwrap();
+        assert_eq!(ended, 2);
+        assert_eq!(store.load(&mine.id).await.unwrap(), None);
+        assert_eq!(store.load(&mine_too.id).await.unwrap(), None);
+        assert_eq!(store.load(&theirs.id).await.unwrap(), Some(theirs));
     }
 
     #[tokio::test]

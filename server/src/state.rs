@@ -14,6 +14,8 @@ pub struct AppState {
     /// endpoints must answer directly (SSRF hardening, as oauth2 advises).
     pub http: reqwest::Client,
     pub server_ctx: app::ssr::ServerCtx,
+    /// The session store, for ending a user's sessions (see `oauth`).
+    pub sessions: crate::sessions::DbSessionStore,
 }
 
 impl FromRef<AppState> for LeptosOptions {

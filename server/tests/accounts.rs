@@ -262,3 +262,32 @@ on_both_backends!(forwarded_for_is_ignored_unless_the_peer_is_trusted, |backend:
     }
     assert_eq!(sign_up_via_proxy(&c, "198.51.100.250", "z@example.com").await, 429);
 });
+
+on_both_backends!(oversized_server_function_bodies_are_refused, |backend: Backend| async move {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let c = app.client().await;
+    c.sign_up("Ada Lovelace", "ada@example.com", GOOD_PASSWORD).await.expect("sign up");
+    // Only the headers of a body one byte over the cap: refused from its
+    // declared length, before (and without) reading it, with our error.
+    let addr = app.base.trim_start_matches("http://");
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST /api/set_locale HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nx-csrf-token: {}\r\nCookie: {}\r\nConnection: close\r\n\r\n",
+        server::SERVER_FN_MAX_BODY + 1,
+        c.csrf,
+        c.http_cookie_header(&app.base)
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut buf = Vec::new();
+    tokio::time::timeout(std::time::Duration::from_secs(10), tcp.read_to_end(&mut buf))
+        .await
+        .expect("answered without the body")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("request_too_large"), "{text}");
+    // The session is unharmed.
+    assert_eq!(c.session().await["user"]["email"], "ada@example.com");
+});

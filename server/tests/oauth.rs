@@ -106,7 +106,18 @@ async fn app_with_google(backend: Backend) -> Option<(TestApp, Provider)> {
 
 /// Plays the browser: start, "consent" at the provider, return to the callback.
 async fn sign_in(app: &TestApp, c: &common::Client, p: &Provider, identity: serde_json::Value) -> String {
-    let res = c.get("/auth/google").await;
+    sign_in_from(app, c, p, identity, "/auth/google").await
+}
+
+/// [`sign_in`] starting at `start` (e.g. with a `?next=`).
+async fn sign_in_from(
+    app: &TestApp,
+    c: &common::Client,
+    p: &Provider,
+    identity: serde_json::Value,
+    start: &str,
+) -> String {
+    let res = c.get(start).await;
     assert_eq!(res.status(), 303);
     let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
     let q: HashMap<String, String> = loc.query_pairs().into_owned().collect();
@@ -183,11 +194,35 @@ on_both_backends!(google_sign_in_creates_and_links_accounts, |backend: Backend| 
     // a squatter who signed up first cannot keep access.
     let squatter = app.client().await;
     assert_eq!(squatter.log_in("ada@example.com", GOOD_PASSWORD).await, Err("invalid_credentials".into()));
+    // …nor stay signed in with it: the session opened by the sign-up is over.
+    assert_eq!(ada.session().await, serde_json::Value::Null, "the squatter's session survived the takeover");
+    // The verified owner's own session is not.
+    assert_eq!(fresh.session().await["user"]["id"], ada_id);
     // Next time the subject alone identifies her, whatever the email says.
     let again = app.client().await;
     sign_in(&app, &again, &p, json!({"sub": "g-2", "email": "changed@example.com", "email_verified": true}))
         .await;
     assert_eq!(again.session().await["user"]["id"], ada_id);
+});
+
+on_both_backends!(google_sign_in_returns_to_a_local_next_only, |backend: Backend| async move {
+    let Some((app, p)) = app_with_google(backend).await else { return };
+    let who = |sub: &str| json!({"sub": sub, "email": format!("{sub}@example.com"), "email_verified": true});
+    let c = app.client().await;
+    let dest = sign_in_from(&app, &c, &p, who("n1"), "/auth/google?next=%2Finvite%2Ftok-123%3Fx%3D1").await;
+    assert_eq!(dest, "/invite/tok-123?x=1");
+    // Anything that would leave the site is ignored: back to the app.
+    for hostile in
+        ["//evil.example", "https://evil.example/", "/%5Cevil.example", "%2F%2Fevil", "/%09/evil", "%ZZ"]
+    {
+        let c = app.client().await;
+        let dest = sign_in_from(&app, &c, &p, who("n2"), &format!("/auth/google?next={hostile}")).await;
+        assert_eq!(dest, "/app", "next={hostile}");
+    }
+    // A `next` is used once: a later sign-in without one goes to the app.
+    let c = app.client().await;
+    sign_in_from(&app, &c, &p, who("n3"), "/auth/google?next=/app/prospects").await;
+    assert_eq!(sign_in(&app, &c, &p, who("n3")).await, "/app");
 });
 
 on_both_backends!(google_sign_in_refuses_bad_callbacks, |backend: Backend| async move {

@@ -129,13 +129,19 @@ on_both_backends!(invitation_lifecycle, |backend: Backend| async move {
     let (token_c, _) = invite(&owner, &org, "carol@example.com", "member").await;
     let list = owner.call("list_invitations", &[("org_id", &org)]).await.unwrap();
     let carol_id: uuid::Uuid = invitation_id(&list, "carol@example.com").parse().unwrap();
-    services::invitations::set_expiry_for_tests(
-        &app.state.db,
-        carol_id,
-        chrono::Utc::now() - chrono::Duration::minutes(1),
-    )
-    .await
-    .unwrap();
+    {
+        // Time passes: the invitation's expiry moves into the past.
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::invitations::Entity::update_many()
+            .col_expr(
+                entity::invitations::Column::ExpiresAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            )
+            .filter(entity::invitations::Column::Id.eq(carol_id))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
     let carol = app.client().await;
     assert_eq!(carol.call("invite_preview", &[("token", &token_c)]).await.unwrap()["status"], "expired");
     assert_eq!(
@@ -244,6 +250,36 @@ on_both_backends!(roles_and_last_owner, |backend: Backend| async move {
     assert_eq!(
         admin.call("change_role", &[("org_id", &org), ("user_id", &member_id), ("role", "superuser")]).await,
         Err("validation".into())
+    );
+    // Every refusal above changed nothing: same roles, no pending invitation,
+    // nothing in the audit log but the two invitations accepted.
+    let roles: Vec<(String, String)> = owner
+        .call("list_members", &[("org_id", &org)])
+        .await
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap().to_string(), m["role"].as_str().unwrap().to_string()))
+        .collect();
+    for (email, role) in
+        [("olivia@example.com", "owner"), ("adam@example.com", "admin"), ("mia@example.com", "member")]
+    {
+        assert!(roles.contains(&(email.to_string(), role.to_string())), "{email} is still {role}: {roles:?}");
+    }
+    let pending = owner.call("list_invitations", &[("org_id", &org)]).await.unwrap();
+    assert!(
+        !pending.to_string().contains("x@example.com") && !pending.to_string().contains("boss@example.com"),
+        "refused invitations were not created: {pending}"
+    );
+    let audit = owner.call("audit_log", &[("org_id", &org)]).await.unwrap();
+    assert!(
+        !audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "member.role_changed" || e["action"] == "member.removed"),
+        "{audit}"
     );
     // Admins can promote a member to admin.
     assert_eq!(

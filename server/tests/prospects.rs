@@ -166,6 +166,21 @@ on_both_backends!(crud_search_filter_sort_paginate, |backend: Backend| async mov
     let v = list(&owner, &org, "sort=last_name&desc=true&per_page=1").await;
     assert_eq!(names(&v), vec!["Smith"]);
     assert_eq!(list(&owner, &org, "per_page=100000").await["per_page"], 200, "page size is capped");
+    // Status sorts in pipeline order, not alphabetically ("contacted" < "interested" < "new").
+    let by_status: Vec<String> = list(&owner, &org, "sort=status&per_page=200").await["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_string())
+        .collect();
+    let mut pipeline = by_status.clone();
+    pipeline.sort_by_key(|s| ["new", "contacted", "interested"].iter().position(|x| x == s));
+    assert_eq!(by_status, pipeline);
+    assert_eq!(by_status.first().map(String::as_str), Some("new"));
+    let v = list(&owner, &org, "sort=email&desc=true&per_page=1").await;
+    assert_eq!(v["rows"][0]["email"], "elodie@garage-dupont.fr");
+    let v = list(&owner, &org, "sort=phone&per_page=1").await;
+    assert_eq!(v["rows"][0]["phone"], "+14155552671");
 
     // The UI's server function answers the same query.
     let page = owner
@@ -913,4 +928,257 @@ on_both_backends!(broad_searches_cap_the_count_and_the_index_follows_edits, |bac
     let other_org = other.create_org("Other").await;
     let v = list(&other, &other_org, "search=rare").await;
     assert_eq!((v["total"].as_u64(), v["rows"].as_array().unwrap().len()), (Some(0), 0));
+});
+
+on_both_backends!(call_restrictions_survive_edits_deletes_and_reimports, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let (member, _) = invite_member(&app, &owner, &org, "Max", "max@example.com").await;
+    let prospect = |c: &Client, last: &'static str, phone: &'static str| {
+        let (c, org) = (c.clone(), org.clone());
+        async move {
+            let (s, p) = create(&c, &org, json!({"last_name": last, "phone": phone})).await;
+            assert_eq!(s, 201, "{p}");
+            format!("/orgs/{org}/prospects/{}", p["id"].as_str().unwrap())
+        }
+    };
+    let dnc_reason = |phone: &'static str| {
+        let (owner, org) = (owner.clone(), org.clone());
+        async move {
+            let (_, l) = owner.rest(Method::GET, &format!("/orgs/{org}/dnc?search={phone}"), None).await;
+            l["entries"].as_array().unwrap().first().map(|e| e["reason"].as_str().unwrap().to_string())
+        }
+    };
+
+    // A member may restrict calls but not lift a restriction; an admin may.
+    let jean = prospect(&member, "Jean", "+33 6 11 22 33 01").await;
+    let (s, v) = member.rest(Method::PATCH, &jean, Some(json!({"do_not_call": true}))).await;
+    assert_eq!((s, v["do_not_call"].as_bool()), (200, Some(true)), "{v}");
+    let (s, e) = member.rest(Method::PATCH, &jean, Some(json!({"do_not_call": false, "company": "X"}))).await;
+    assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")));
+    let (_, v) = member.rest(Method::GET, &jean, None).await;
+    assert_eq!(
+        (v["do_not_call"].as_bool(), v["company"].as_str()),
+        (Some(true), Some("")),
+        "nothing changed"
+    );
+    let (s, v) = owner.rest(Method::PATCH, &jean, Some(json!({"do_not_call": false}))).await;
+    assert_eq!((s, v["do_not_call"].as_bool()), (200, Some(false)));
+
+    // An opt-out is about the number: it goes on the organisation's list.
+    let (s, _) = member.rest(Method::PATCH, &jean, Some(json!({"opted_out": true}))).await;
+    assert_eq!(s, 200);
+    assert_eq!(dnc_reason("33611223301").await.as_deref(), Some("system:opt_out"));
+    let (s, _) = member.rest(Method::PATCH, &jean, Some(json!({"opted_out": false}))).await;
+    assert_eq!(s, 403);
+
+    // Withdrawing consent opts out: calls stop at once, the number is listed.
+    let anna = prospect(&member, "Anna", "+33 6 11 22 33 02").await;
+    let (s, c) = member
+        .rest(
+            Method::POST,
+            &format!("{anna}/consents"),
+            Some(json!({"source": "Phone call", "method": "verbal", "granted": false})),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    let (_, v) = member.rest(Method::GET, &anna, None).await;
+    assert_eq!(v["opted_out"], true);
+    let (_, may) = member.rest(Method::GET, &format!("{anna}/may-call?at=2026-01-15T10:00:00Z"), None).await;
+    assert_eq!(may["allowed"], false);
+    assert_eq!(dnc_reason("33611223302").await.as_deref(), Some("system:opt_out"));
+    let (_, acts) = member.rest(Method::GET, &format!("{anna}/activity"), None).await;
+    assert!(acts.as_array().unwrap().iter().any(|a| a["data"]["field"] == "opted_out"), "{acts}");
+
+    // Deleting prospects is for admins; a member's attempt changes nothing.
+    let bob = prospect(&member, "Bob", "+33 6 11 22 33 03").await;
+    owner.rest(Method::PATCH, &bob, Some(json!({"do_not_call": true}))).await;
+    let bulk_delete = json!({"selection": {"kind": "filter", "filter": {}}, "action": "delete"});
+    let (s, e) =
+        member.rest(Method::POST, &format!("/orgs/{org}/prospects/bulk"), Some(bulk_delete.clone())).await;
+    assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")));
+    let (s, _) = member.rest(Method::DELETE, &bob, None).await;
+    assert_eq!(s, 403);
+    assert_eq!(list(&owner, &org, "").await["total"], 3, "nothing deleted");
+    // The owner deletes Bob (do-not-call) for good: his number stays barred,
+    // so a re-import cannot make it callable again.
+    let (s, _) = owner.rest(Method::DELETE, &bob, None).await;
+    assert_eq!(s, 200);
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::prospects::Entity::update_many()
+            .col_expr(
+                entity::prospects::Column::DeletedAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(60)),
+            )
+            .filter(entity::prospects::Column::DeletedAt.is_not_null())
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
+    assert_eq!(dnc_reason("33611223303").await.as_deref(), Some("system:deleted_do_not_call"));
+    let bob_again = prospect(&owner, "Bob", "+33 6 11 22 33 03").await;
+    let (_, may) =
+        owner.rest(Method::GET, &format!("{bob_again}/may-call?at=2026-01-15T10:00:00Z"), None).await;
+    assert_eq!(may["refusal"]["reason"], "on_dnc_list");
+
+    // Creating custom fields during an import is an admin's decision too.
+    let (_, preview) = member
+        .rest_raw(
+            &format!("/orgs/{org}/prospect-imports?file_name=m.csv"),
+            "text/csv",
+            b"name,phone,segment\nZed Member,+33650000061,Retail\n".to_vec(),
+        )
+        .await;
+    let id = preview["id"].as_str().unwrap();
+    let with_field = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}, {"to": "custom", "key": "segment"}],
+                            "new_fields": [{"key": "segment", "label": "Segment", "type": "string"}]});
+    let (s, e) = member
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(with_field))
+        .await;
+    assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")));
+    let (_, fields) = owner.rest(Method::GET, &format!("/orgs/{org}/custom-fields"), None).await;
+    assert_eq!(fields.as_array().unwrap().len(), 0, "no field was created");
+    let plain = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}, {"to": "ignore"}]});
+    let (s, _) =
+        member.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(plain)).await;
+    assert_eq!(s, 202, "without new fields a member imports");
+    assert_eq!(wait_for_job(&member, &org, id).await["created"], 1);
+});
+
+on_both_backends!(time_zones_pages_numbers_and_trailing_delimiters, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+
+    // A number that does not say where it rings gets no zone, and calls wait
+    // for one to be set rather than be checked against a guess.
+    let (s, p) = create(&owner, &org, json!({"last_name": "Mobile", "phone": "+61 412 345 678"})).await;
+    assert_eq!((s, p["timezone"].as_str()), (201, Some("")), "{p}");
+    let path = format!("/orgs/{org}/prospects/{}", p["id"].as_str().unwrap());
+    let (_, may) = owner.rest(Method::GET, &format!("{path}/may-call?at=2026-01-15T01:00:00Z"), None).await;
+    assert_eq!(may["refusal"]["reason"], "unknown_timezone");
+    // A Paris number moved to such a number loses Paris's zone.
+    let (_, p) = create(&owner, &org, json!({"last_name": "Moved", "phone": "+33 6 11 22 33 10"})).await;
+    let moved = format!("/orgs/{org}/prospects/{}", p["id"].as_str().unwrap());
+    assert_eq!(p["timezone"], "Europe/Paris");
+    let (_, v) = owner.rest(Method::PATCH, &moved, Some(json!({"phone": "+61 412 345 679"}))).await;
+    assert_eq!(v["timezone"], "", "{v}");
+    // A zone set by hand survives an import that only updates the name.
+    owner.rest(Method::PATCH, &moved, Some(json!({"timezone": "Australia/Perth"}))).await;
+    let (_, preview) = owner
+        .rest_raw(
+            &format!("/orgs/{org}/prospect-imports?file_name=u.csv"),
+            "text/csv",
+            // Trailing delimiters, as spreadsheets write them, are not ragged rows.
+            b"name;phone\nMia Moved;+61 412 345 679;\nNew Person;+33 6 11 22 33 11;;\n".to_vec(),
+        )
+        .await;
+    let id = preview["id"].as_str().unwrap();
+    let opts = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}], "duplicates": "update"});
+    let (s, r) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/dry-run"), Some(opts.clone()))
+        .await;
+    assert_eq!((s, r["invalid"].as_u64(), r["to_update"].as_u64()), (200, Some(0), Some(1)), "{r}");
+    owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(opts)).await;
+    assert_eq!(wait_for_job(&owner, &org, id).await["state"], "succeeded");
+    let (_, v) = owner.rest(Method::GET, &moved, None).await;
+    assert_eq!((v["first_name"].as_str(), v["timezone"].as_str()), (Some("Mia"), Some("Australia/Perth")));
+
+    // A hostile page number is served (empty), not an overflow.
+    let v = list(&owner, &org, "page=18446744073709551615&per_page=200").await;
+    assert_eq!(v["rows"], json!([]));
+
+    // "1,200" is 1200 in English and 1.2 in French: refused, not guessed.
+    owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/custom-fields"),
+            Some(json!({"key": "seats", "label": "Seats", "type": "number"})),
+        )
+        .await;
+    let (s, e) = owner.rest(Method::PATCH, &moved, Some(json!({"custom": {"seats": "1,200"}}))).await;
+    assert_eq!(
+        (s, e["code"].as_str(), e["field"].as_str()),
+        (422, Some("invalid_value"), Some("custom.seats"))
+    );
+    let (_, v) = owner.rest(Method::PATCH, &moved, Some(json!({"custom": {"seats": "1 200"}}))).await;
+    assert_eq!(v["custom"]["seats"], 1200);
+
+    // An uploaded file nobody imports is dropped after a day.
+    let (_, preview) = owner
+        .rest_raw(
+            &format!("/orgs/{org}/prospect-imports?file_name=old.csv"),
+            "text/csv",
+            b"name,phone
+Old File,+33650000099
+"
+            .to_vec(),
+        )
+        .await;
+    let old = preview["id"].as_str().unwrap();
+    {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        entity::prospect_imports::Entity::update_many()
+            .col_expr(
+                entity::prospect_imports::Column::CreatedAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::hours(25)),
+            )
+            .filter(entity::prospect_imports::Column::Id.eq(old.parse::<uuid::Uuid>().unwrap()))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(services::prospects::import::forget_stale_uploads(&app.state.db).await.unwrap(), 1);
+    let (s, e) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospect-imports/{old}/start"),
+            Some(json!({"mapping": [{"to": "full_name"}, {"to": "phone"}]})),
+        )
+        .await;
+    assert_eq!((s, e["code"].as_str()), (409, Some("import_not_ready")));
+});
+
+on_both_backends!(concurrent_imports_of_one_file_never_duplicate, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..300 {
+        csv.push_str(&format!("Person {i},+3365001{i:04}\n"));
+    }
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let (_, p) = owner
+            .rest_raw(
+                &format!("/orgs/{org}/prospect-imports?file_name=same-{n}.csv"),
+                "text/csv",
+                csv.clone().into_bytes(),
+            )
+            .await;
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    // Three people start the same list at once.
+    let opts = json!({"mapping": [{"to": "full_name"}, {"to": "phone"}], "duplicates": "skip"});
+    let starts = ids.iter().map(|id| {
+        let (owner, org, opts) = (owner.clone(), org.clone(), opts.clone());
+        let id = id.clone();
+        async move {
+            owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(opts)).await
+        }
+    });
+    for (s, v) in futures::future::join_all(starts).await {
+        assert_eq!(s, 202, "{v}");
+    }
+    let mut created = 0;
+    for id in &ids {
+        let j = wait_for_job(&owner, &org, id).await;
+        assert_eq!(j["state"], "succeeded", "{j}");
+        created += j["created"].as_u64().unwrap();
+    }
+    assert_eq!(created, 300, "each row created once in all");
+    assert_eq!(list(&owner, &org, "").await["total"], 300);
 });

@@ -157,6 +157,16 @@ pub struct OauthIdentity {
     pub name: Option<String>,
 }
 
+/// Who an external identity signed in as.
+#[derive(Debug)]
+pub struct OauthSignIn {
+    pub user: users::Model,
+    /// The account existed with an unproven email and its password was just
+    /// voided: whoever is signed in to it with that password must be signed
+    /// out too (the caller owns the sessions).
+    pub took_over: bool,
+}
+
 /// Signs in with an external identity: a known (provider, subject) signs in
 /// its user; otherwise a *verified* email links to the existing account with
 /// that email, or creates a new one. Unverified emails are refused: linking on
@@ -165,14 +175,16 @@ pub async fn oauth_sign_in(
     db: &DatabaseConnection,
     identity: OauthIdentity,
     locale: Locale,
-) -> ServiceResult<users::Model> {
+) -> ServiceResult<OauthSignIn> {
     if let Some(link) = oauth_accounts::Entity::find()
         .filter(oauth_accounts::Column::Provider.eq(&identity.provider))
         .filter(oauth_accounts::Column::Subject.eq(&identity.subject))
         .one(db)
         .await?
     {
-        return users::Entity::find_by_id(link.user_id).one(db).await?.ok_or_else(ServiceError::internal);
+        let user =
+            users::Entity::find_by_id(link.user_id).one(db).await?.ok_or_else(ServiceError::internal)?;
+        return Ok(OauthSignIn { user, took_over: false });
     }
     if !identity.email_verified {
         return Err(ServiceError::new(ErrorCode::OauthEmailUnverified));
@@ -180,9 +192,11 @@ pub async fn oauth_sign_in(
     let email = validation::normalize_email(&identity.email)
         .map_err(|_| ServiceError::new(ErrorCode::OauthFailed))?;
     let txn = crate::db::begin_write(db).await?;
+    let mut took_over = false;
     let user = match find_by_email(&txn, &email).await? {
         Some(existing) => {
             if !existing.email_verified {
+                took_over = true;
                 // Whoever registered this address never proved they own it:
                 // the verified owner takes it over, and the unproven password
                 // goes (else a squatter could keep logging in).
@@ -216,7 +230,7 @@ pub async fn oauth_sign_in(
     .exec_without_returning(&txn)
     .await?;
     txn.commit().await?;
-    Ok(user)
+    Ok(OauthSignIn { user, took_over })
 }
 
 #[cfg(test)]

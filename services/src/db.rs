@@ -76,6 +76,35 @@ pub async fn begin_write<C: TransactionTrait + ConnectionTrait>(
     Ok(txn)
 }
 
+/// [`begin_write`] for changes that must not interleave with other writers
+/// of the same organisation's prospects: the duplicate checks by phone and
+/// email read, then insert. SQLite's write lock already serialises them; on
+/// PostgreSQL two transactions could both read "no duplicate" and both
+/// insert, so they take a transaction-scoped advisory lock on the
+/// organisation first (released at commit or rollback).
+pub async fn begin_org_write<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+    org_id: uuid::Uuid,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1)",
+            [org_lock_key(org_id).into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
+}
+
+/// A 64-bit advisory-lock key for an organisation (both halves of the id
+/// folded together: v7 ids share their leading timestamp bits).
+fn org_lock_key(org_id: uuid::Uuid) -> i64 {
+    let (hi, lo) = org_id.as_u64_pair();
+    (hi ^ lo.rotate_left(17)) as i64
+}
+
 fn ensure_sqlite_dir(url: &str) {
     let path = url
         .trim_start_matches("sqlite://")

@@ -392,17 +392,3 @@ async fn accept_in<C: ConnectionTrait>(
         organizations::Entity::find_by_id(inv.org_id).one(txn).await?.ok_or_else(ServiceError::not_found)?;
     Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role })
 }
-
-/// Test and tooling hook: moves an invitation's expiry (e.g. into the past).
-pub async fn set_expiry_for_tests<C: ConnectionTrait>(
-    db: &C,
-    id: Uuid,
-    expires_at: DateTime<Utc>,
-) -> ServiceResult<()> {
-    invitations::Entity::update_many()
-        .col_expr(invitations::Column::ExpiresAt, Expr::value(expires_at))
-        .filter(invitations::Column::Id.eq(id))
-        .exec(db)
-        .await?;
-    Ok(())
-}

@@ -22,5 +22,5 @@ pub use empty::EmptyState;
 pub use form::{Checkbox, FormError, Input, Select, Switch, TextArea};
 pub use skeleton::Skeleton;
 pub use table::{Column, DataTable};
-pub use tabs::Tabs;
+pub use tabs::{TabPanel, Tabs};
 pub use toast::{use_toasts, ToastKind, Toaster, Toasts};

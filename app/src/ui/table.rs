@@ -153,7 +153,7 @@ where
                 (pages > 1).then(|| {
                     let current = page.get().min(pages - 1);
                     view! {
-                        <nav class="mt-3 flex items-center justify-between text-sm" aria-label="pagination">
+                        <nav class="mt-3 flex items-center justify-between text-sm" aria-label=move || crate::i18n::t_string!(i18n, common.pagination).to_string()>
                             <button type="button" class="rounded px-2 py-1 hover:bg-slate-100 disabled:opacity-40 dark:hover:bg-slate-800" disabled=current == 0 on:click=move |_| page.update(|p| *p = p.saturating_sub(1))>
                                 {crate::i18n::t!(i18n, common.previous)}
                             </button>

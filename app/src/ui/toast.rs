@@ -58,6 +58,7 @@ pub fn use_toasts() -> Toasts {
 #[component]
 pub fn Toaster() -> impl IntoView {
     let toasts = use_toasts();
+    let i18n = crate::i18n::use_i18n();
     view! {
         <div aria-live="polite" class="pointer-events-none fixed bottom-4 right-4 z-50 flex w-80 flex-col gap-2">
             <For each=move || toasts.items.get() key=|t| t.id let:toast>
@@ -71,7 +72,7 @@ pub fn Toaster() -> impl IntoView {
                     view! {
                         <div role="status" data-testid="toast" class=format!("pointer-events-auto flex items-start justify-between gap-3 rounded-md border p-3 text-sm shadow-lg {tone}")>
                             <span>{toast.message}</span>
-                            <button type="button" aria-label="×" class="opacity-60 hover:opacity-100 focus:outline-none focus-visible:ring-2" on:click=move |_| toasts.dismiss(id)>"×"</button>
+                            <button type="button" aria-label=move || crate::i18n::t_string!(i18n, common.dismiss).to_string() class="opacity-60 hover:opacity-100 focus:outline-none focus-visible:ring-2" on:click=move |_| toasts.dismiss(id)>"×"</button>
                         </div>
                     }
                 }

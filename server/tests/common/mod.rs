@@ -167,6 +167,7 @@ pub fn extract_meta_csrf(html: &str) -> Option<String> {
     Some(rest[c..c + end].to_string())
 }
 
+#[derive(Clone)]
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,

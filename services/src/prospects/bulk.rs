@@ -3,7 +3,9 @@
 //! [`UNDO_SECONDS`], then purged).
 
 use chrono::Duration;
-use domain::prospect::{BulkAction, BulkResult, Selection, MAX_BULK_IDS, UNDO_SECONDS};
+use domain::prospect::{
+    BulkAction, BulkResult, Selection, DNC_REASON_DELETED_DNC, DNC_REASON_OPT_OUT, MAX_BULK_IDS, UNDO_SECONDS,
+};
 use domain::{ErrorCode, Permission};
 use entity::{prospect_activities as activities, prospects};
 use sea_orm::sea_query::{Expr, Query};
@@ -52,6 +54,9 @@ pub async fn apply(
     action: &BulkAction,
 ) -> ServiceResult<BulkResult> {
     ctx.require(Permission::UseWorkspace)?;
+    if matches!(action, BulkAction::Delete) {
+        ctx.require(Permission::DeleteProspects)?;
+    }
     let txn = crate::db::begin_write(db).await?;
     let targets = resolve(&txn, ctx, sel).await?;
     let at = now();
@@ -191,7 +196,7 @@ pub async fn apply(
 
 /// Restores a bulk delete, within [`UNDO_SECONDS`] of it.
 pub async fn undo_delete(db: &DatabaseConnection, ctx: &OrgCtx, token: Uuid) -> ServiceResult<u64> {
-    ctx.require(Permission::UseWorkspace)?;
+    ctx.require(Permission::DeleteProspects)?;
     let cutoff = now() - Duration::seconds(UNDO_SECONDS);
     let res = prospects::Entity::update_many()
         .col_expr(prospects::Column::DeletedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
@@ -211,10 +216,25 @@ pub async fn undo_delete(db: &DatabaseConnection, ctx: &OrgCtx, token: Uuid) -> 
 /// (with a small grace so an undo racing the purge wins). Run periodically.
 pub async fn purge_deleted(db: &DatabaseConnection) -> ServiceResult<u64> {
     let cutoff = now() - Duration::seconds(UNDO_SECONDS + 5);
-    let res = prospects::Entity::delete_many()
-        .filter(prospects::Column::DeletedAt.is_not_null())
-        .filter(prospects::Column::DeletedAt.lt(cutoff))
-        .exec(db)
+    let due = || prospects::Column::DeletedAt.is_not_null().and(prospects::Column::DeletedAt.lt(cutoff));
+    let txn = crate::db::begin_write(db).await?;
+    // A restriction outlives the prospect: the number of a deleted prospect
+    // flagged do-not-call or opted out goes on the organisation's list, so
+    // re-importing it later does not make it callable again.
+    let restricted: Vec<(Uuid, String, bool)> = prospects::Entity::find()
+        .select_only()
+        .columns([prospects::Column::OrgId, prospects::Column::Phone, prospects::Column::OptedOut])
+        .filter(due())
+        .filter(prospects::Column::Phone.is_not_null())
+        .filter(prospects::Column::DoNotCall.eq(true).or(prospects::Column::OptedOut.eq(true)))
+        .into_tuple()
+        .all(&txn)
         .await?;
+    for (org_id, phone, opted_out) in restricted {
+        let reason = if opted_out { DNC_REASON_OPT_OUT } else { DNC_REASON_DELETED_DNC };
+        super::compliance::list_numbers(&txn, org_id, None, &[phone], reason).await?;
+    }
+    let res = prospects::Entity::delete_many().filter(due()).exec(&txn).await?;
+    txn.commit().await?;
     Ok(res.rows_affected)
 }

@@ -174,39 +174,46 @@ pub async fn add_dnc(
     let phone = normalize_phone(phone, s.default_region.as_deref())?.e164;
     let reason = domain::prospect::normalize_text("reason", reason)?;
     let at = now();
-    insert_dnc(db, ctx, std::slice::from_ref(&phone), &reason).await?;
+    list_numbers(db, ctx.org_id(), Some(ctx.user_id()), std::slice::from_ref(&phone), &reason).await?;
     Ok(DncEntry { phone, reason, created_at: at })
 }
 
-async fn insert_dnc<C: ConnectionTrait>(
+/// Puts E.164 `phones` on `org_id`'s list (those already there keep their
+/// entry) and says how many were new.
+pub(crate) async fn list_numbers<C: ConnectionTrait>(
     db: &C,
-    ctx: &OrgCtx,
+    org_id: Uuid,
+    added_by: Option<Uuid>,
     phones: &[String],
     reason: &str,
-) -> ServiceResult<()> {
+) -> ServiceResult<u64> {
     let at = now();
+    let mut added = 0;
     for chunk in phones.chunks(1000) {
         let models = chunk.iter().map(|p| dnc::ActiveModel {
-            org_id: Set(ctx.org_id()),
+            org_id: Set(org_id),
             phone: Set(p.clone()),
             reason: Set(reason.to_string()),
-            added_by: Set(Some(ctx.user_id())),
+            added_by: Set(added_by),
             created_at: Set(at),
         });
-        dnc::Entity::insert_many(models)
+        let res = dnc::Entity::insert_many(models)
             .on_conflict(
                 OnConflict::columns([dnc::Column::OrgId, dnc::Column::Phone]).do_nothing().to_owned(),
             )
             .do_nothing()
-            .exec(db)
+            .exec_without_returning(db)
             .await?;
+        if let sea_orm::TryInsertResult::Inserted(n) = res {
+            added += n;
+        }
     }
-    Ok(())
+    Ok(added)
 }
 
 /// Removing a number re-allows calls: admins only.
 pub async fn remove_dnc(db: &DatabaseConnection, ctx: &OrgCtx, phone: &str) -> ServiceResult<()> {
-    ctx.require(Permission::ManageSettings)?;
+    ctx.require(Permission::LiftCallRestrictions)?;
     let s = settings(db, ctx).await?;
     let phone = normalize_phone(phone, s.default_region.as_deref())?.e164;
     let res = dnc::Entity::delete_many()
@@ -263,10 +270,10 @@ pub async fn import_dnc(
     phones.sort();
     phones.dedup();
     let txn = crate::db::begin_write(db).await?;
-    let before = dnc::Entity::find().filter(dnc::Column::OrgId.eq(ctx.org_id())).count(&txn).await?;
-    insert_dnc(&txn, ctx, &phones, &reason).await?;
-    let after = dnc::Entity::find().filter(dnc::Column::OrgId.eq(ctx.org_id())).count(&txn).await?;
+    // Counted from the inserts themselves: a count before and after could be
+    // skewed by a concurrent change to the list.
+    let added = list_numbers(&txn, ctx.org_id(), Some(ctx.user_id()), &phones, &reason).await?;
     txn.commit().await?;
-    let added = after - before;
-    Ok(DncImportResult { added, already_listed: phones.len() as u64 - added, invalid_lines, invalid })
+    let already_listed = (phones.len() as u64).saturating_sub(added);
+    Ok(DncImportResult { added, already_listed, invalid_lines, invalid })
 }

@@ -40,16 +40,16 @@ const FIXED: &[&str] = &[
     "updated_at",
 ];
 
-/// Spreadsheet formula injection: a cell starting with `=`, `@`, or a sign
-/// not followed by a digit is prefixed with `'` (phone numbers such as
-/// `+33…` stay as they are).
+/// Spreadsheet formula injection (OWASP "CSV injection"): a cell starting
+/// with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`,
+/// unless the whole cell is a plain number or phone number (`+33 6 12…`,
+/// `-5`, `1.5`), which a spreadsheet cannot run.
 fn safe(cell: &str) -> String {
-    let mut chars = cell.chars();
-    let risky = match chars.next() {
-        Some('=' | '@' | '\t' | '\r') => true,
-        Some('+' | '-') => !chars.next().is_some_and(|c| c.is_ascii_digit()),
-        _ => false,
-    };
+    let numeric = cell.chars().any(|c| c.is_ascii_digit())
+        && cell.chars().enumerate().all(|(i, c)| {
+            c.is_ascii_digit() || matches!(c, ' ' | '.' | '(' | ')') || (i == 0 && matches!(c, '+' | '-'))
+        });
+    let risky = !numeric && matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'));
     if risky {
         format!("'{cell}")
     } else {
@@ -130,7 +130,7 @@ async fn pump(
                 safe(r.email.as_deref().unwrap_or_default()),
                 r.timezone.clone(),
                 r.status.clone(),
-                email_of(r.owner_id),
+                safe(&email_of(r.owner_id)),
                 safe(&domain::prospect::decode_tags(&r.tags).join(", ")),
                 r.do_not_call.to_string(),
                 r.opted_out.to_string(),
@@ -138,7 +138,7 @@ async fn pump(
                 c.map(|c| c.method.clone()).unwrap_or_default(),
                 c.map(|c| c.granted.to_string()).unwrap_or_default(),
                 c.map(|c| c.captured_at.to_rfc3339()).unwrap_or_default(),
-                email_of(c.and_then(|c| c.captured_by)),
+                safe(&email_of(c.and_then(|c| c.captured_by))),
                 r.created_at.to_rfc3339(),
                 r.updated_at.to_rfc3339(),
             ];
@@ -177,6 +177,7 @@ async fn latest_consents(
         .filter(consents::Column::OrgId.eq(org))
         .filter(consents::Column::ProspectId.is_in(ids.to_vec()))
         .order_by_asc(consents::Column::CapturedAt)
+        .order_by_asc(consents::Column::CreatedAt)
         .all(db)
         .await?;
     // Ascending order: the last insert per prospect is its latest record.
@@ -194,6 +195,16 @@ mod tests {
         assert_eq!(safe("+cmd|' /C calc'!A0"), "'+cmd|' /C calc'!A0");
         assert_eq!(safe("+33612345678"), "+33612345678");
         assert_eq!(safe("-5"), "-5");
+        assert_eq!(safe("+1 (415) 555-0100"), "'+1 (415) 555-0100", "a dash after the start is not a number");
+        assert_eq!(safe("+1 (415) 555 0100"), "+1 (415) 555 0100");
+        assert_eq!(safe("-1.5"), "-1.5");
         assert_eq!(safe("Dupont"), "Dupont");
+        assert_eq!(safe("Jean-Pierre"), "Jean-Pierre");
+        // A digit after the sign used to be enough to pass; a formula can start so.
+        assert_eq!(safe("-2+3+cmd|' /C calc'!A0"), "'-2+3+cmd|' /C calc'!A0");
+        assert_eq!(safe("+1+HYPERLINK(\"http://x\")"), "'+1+HYPERLINK(\"http://x\")");
+        assert_eq!(safe("\t=1+1"), "'\t=1+1");
+        assert_eq!(safe("-"), "'-");
+        assert_eq!(safe(""), "");
     }
 }

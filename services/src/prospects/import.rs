@@ -217,7 +217,8 @@ pub async fn upload(
             return Err(ServiceError::new(ErrorCode::CsvTooManyRows).with_detail(MAX_IMPORT_ROWS.to_string()));
         }
         if sample.len() < 5 {
-            sample.push(rec.iter().map(|s| s.chars().take(200).collect()).collect());
+            // As wide as the header: a row of 10,000 stray cells is not shown.
+            sample.push(rec.iter().take(headers.len()).map(|s| s.chars().take(200).collect()).collect());
         }
     }
     if total == 0 {
@@ -298,6 +299,8 @@ struct NewRow {
     national: Option<String>,
     email: Option<String>,
     timezone: String,
+    /// The zone came from the file, not inferred from the number.
+    timezone_given: bool,
     status: ProspectStatus,
     tags: Vec<String>,
     custom: BTreeMap<String, Value>,
@@ -444,7 +447,9 @@ fn plan(
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         let mut issues: Vec<RowIssue> = Vec::new();
-        if rec.len() != headers.len() {
+        // Spreadsheets often end every row with a delimiter: empty cells past
+        // the header are not data. A short row, or text past the header, is.
+        if rec.len() < headers.len() || rec.iter().skip(headers.len()).any(|c| !c.trim().is_empty()) {
             issues.push(RowIssue::Ragged { expected: headers.len(), found: rec.len() });
         }
         let mut row = NewRow {
@@ -456,6 +461,7 @@ fn plan(
             national: None,
             email: None,
             timezone: String::new(),
+            timezone_given: false,
             status: ProspectStatus::New,
             tags: extra_tags.to_vec(),
             custom: BTreeMap::new(),
@@ -463,7 +469,7 @@ fn plan(
         };
         let mut tz_given = String::new();
         if issues.is_empty() {
-            for (i, cell) in rec.iter().enumerate() {
+            for (i, cell) in rec.iter().take(headers.len()).enumerate() {
                 let cell = cell.trim();
                 let target = &mapping[i];
                 if cell.is_empty() || *target == Target::Ignore {
@@ -515,6 +521,7 @@ fn plan(
                             }
                             tz_given = cell.to_string();
                             row.timezone = tz_given.clone();
+                            row.timezone_given = true;
                         }
                         Target::Status => {
                             row.status = ProspectStatus::parse(cell).ok_or_else(|| {
@@ -693,13 +700,31 @@ fn to_job(m: &imports::Model) -> ImportJob {
 
 pub async fn job(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<ImportJob> {
     ctx.require(Permission::UseWorkspace)?;
-    Ok(to_job(&find_import(db, ctx, id).await?))
+    // Polled twice a second while a job runs: never read the file for it.
+    let m = summaries(ctx)
+        .filter(imports::Column::Id.eq(id))
+        .into_model::<imports::Model>()
+        .one(db)
+        .await?
+        .ok_or_else(ServiceError::not_found)?;
+    Ok(to_job(&m))
 }
 
 /// Recent imports, newest first.
 pub async fn list_jobs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<ImportJob>> {
     ctx.require(Permission::UseWorkspace)?;
-    let rows = imports::Entity::find()
+    let rows = summaries(ctx)
+        .order_by_desc(imports::Column::CreatedAt)
+        .limit(20)
+        .into_model::<imports::Model>()
+        .all(db)
+        .await?;
+    Ok(rows.iter().map(to_job).collect())
+}
+
+/// The organisation's imports without their file (up to 50 MB each) or options.
+fn summaries(ctx: &OrgCtx) -> sea_orm::Select<imports::Entity> {
+    imports::Entity::find()
         .select_only()
         .columns([
             imports::Column::Id,
@@ -718,16 +743,9 @@ pub async fn list_jobs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<V
             imports::Column::CreatedAt,
             imports::Column::FinishedAt,
         ])
-        // The file itself is not needed for a list.
         .column_as(Expr::value(Option::<Vec<u8>>::None), "data")
         .column_as(Expr::value(Option::<Value>::None), "options")
         .filter(imports::Column::OrgId.eq(ctx.org_id()))
-        .order_by_desc(imports::Column::CreatedAt)
-        .limit(20)
-        .into_model::<imports::Model>()
-        .all(db)
-        .await?;
-    Ok(rows.iter().map(to_job).collect())
 }
 
 /// Starts the job in the background. Only a pending (or failed) import can
@@ -739,6 +757,10 @@ pub async fn start(
     options: ImportOptions,
 ) -> ServiceResult<ImportJob> {
     ctx.require(Permission::UseWorkspace)?;
+    // Creating custom fields is an admin's decision, here as in settings.
+    if !options.new_fields.is_empty() {
+        ctx.require(Permission::ManageSettings)?;
+    }
     let m = find_import(db, ctx, id).await?;
     // A job already running (or done) is refused before its options are
     // checked: a second start racing the first would otherwise report the
@@ -812,7 +834,7 @@ async fn run(
     let half = total / 2;
     progress.store(half, Ordering::Relaxed);
 
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_org_write(db, ctx.org_id()).await?;
     for f in &options.new_fields {
         let def = CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() };
         custom_fields::create_in(&txn, ctx, def).await?;
@@ -1073,11 +1095,14 @@ async fn merge(
     m.last_name = Set(last);
     m.company = Set(company);
     m.title = Set(pick(&row.title, &old.title));
-    m.phone = Set(phone);
-    m.email = Set(email);
-    if !row.timezone.is_empty() {
+    // A zone someone set by hand is kept unless the file gives one or the
+    // number changes (then the new number's zone, or none, as on an edit).
+    let number_changed = row.phone.is_some() && row.phone != old.phone;
+    if row.timezone_given || number_changed || old.timezone.is_empty() {
         m.timezone = Set(row.timezone.clone());
     }
+    m.phone = Set(phone);
+    m.email = Set(email);
     if row.status != ProspectStatus::New {
         m.status = Set(row.status.as_str().to_string());
     }
@@ -1115,6 +1140,25 @@ pub async fn recover_interrupted(db: &DatabaseConnection) -> ServiceResult<u64> 
         .col_expr(imports::Column::State, Expr::value(JobState::Failed.as_str()))
         .col_expr(imports::Column::Error, Expr::value(ErrorCode::ImportInterrupted.as_str()))
         .filter(imports::Column::State.eq(JobState::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// How long an uploaded file waits for its import to be started (or
+/// restarted after a failure) before it is dropped.
+pub const UPLOAD_TTL_HOURS: i64 = 24;
+
+/// Drops the files of imports that were never run, or failed, more than
+/// [`UPLOAD_TTL_HOURS`] ago: they are personal data nobody is using. Run
+/// periodically; returns how many were dropped.
+pub async fn forget_stale_uploads(db: &DatabaseConnection) -> ServiceResult<u64> {
+    let cutoff = now() - chrono::Duration::hours(UPLOAD_TTL_HOURS);
+    let res = imports::Entity::update_many()
+        .col_expr(imports::Column::Data, Expr::value(Option::<Vec<u8>>::None))
+        .filter(imports::Column::State.is_in([JobState::Pending.as_str(), JobState::Failed.as_str()]))
+        .filter(imports::Column::Data.is_not_null())
+        .filter(imports::Column::CreatedAt.lt(cutoff))
         .exec(db)
         .await?;
     Ok(res.rows_affected)

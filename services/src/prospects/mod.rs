@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, HashMap};
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{
     fold, Prospect, ProspectInput, ProspectPage, ProspectPatch, ProspectRow, ProspectStatus,
+    DNC_REASON_OPT_OUT,
 };
 use domain::{ErrorCode, Permission};
 use entity::{memberships, prospects, users};
@@ -187,7 +188,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
     let settings = compliance::settings(db, ctx).await?;
     let reach = reach(&input.phone, &input.timezone, settings.default_region.as_deref())?;
     let email = (!input.email.is_empty()).then(|| input.email.clone());
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_org_write(db, ctx.org_id()).await?;
     let defs = custom_fields::defs(&txn, ctx).await?;
     let custom = domain::prospect::check_custom(&defs, &input.custom)?;
     check_owner(&txn, ctx, input.owner_id).await?;
@@ -211,7 +212,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
         last_name: Set(input.last_name),
         company: Set(input.company),
         title: Set(input.title),
-        phone: Set(reach.phone),
+        phone: Set(reach.phone.clone()),
         email: Set(email),
         timezone: Set(reach.timezone),
         status: Set(input.status.as_str().to_string()),
@@ -229,6 +230,18 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
     }
     .insert(&txn)
     .await?;
+    if input.opted_out {
+        if let Some(p) = &reach.phone {
+            compliance::list_numbers(
+                &txn,
+                ctx.org_id(),
+                Some(ctx.user_id()),
+                std::slice::from_ref(p),
+                DNC_REASON_OPT_OUT,
+            )
+            .await?;
+        }
+    }
     txn.commit().await?;
     get(db, ctx, id).await
 }
@@ -276,7 +289,7 @@ pub async fn update(
 ) -> ServiceResult<Prospect> {
     ctx.require(Permission::UseWorkspace)?;
     let settings = compliance::settings(db, ctx).await?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_org_write(db, ctx.org_id()).await?;
     let old = find(&txn, ctx, id).await?;
     let mut changes: Vec<(String, Value)> = Vec::new();
     let mut m: prospects::ActiveModel = old.clone().into();
@@ -318,8 +331,10 @@ pub async fn update(
         if r.phone != old.phone {
             phone = r.phone;
             national = r.national;
-            // A new number in another region moves the zone, unless one is given.
-            if patch.timezone.is_none() && !r.timezone.is_empty() {
+            // A new number moves the zone to its own, unless one is given.
+            // When the new number's zone cannot be known the old one goes
+            // too: calling hours must never be checked in the wrong zone.
+            if patch.timezone.is_none() {
                 timezone = r.timezone;
             }
         }
@@ -367,6 +382,9 @@ pub async fn update(
         ("opted_out", patch.opted_out, old.opted_out, 1),
     ] {
         if let Some(v) = new.filter(|v| *v != current) {
+            if !v {
+                ctx.require(Permission::LiftCallRestrictions)?;
+            }
             changes.push(("field_changed".into(), json!({"field": field, "from": current, "to": v})));
             if col == 0 {
                 m.do_not_call = Set(v);
@@ -408,6 +426,20 @@ pub async fn update(
         }
     }
 
+    // An opt-out is a request about the number: it goes on the
+    // organisation's list too, where it outlives this prospect.
+    if patch.opted_out == Some(true) {
+        if let Some(p) = &phone {
+            compliance::list_numbers(
+                &txn,
+                ctx.org_id(),
+                Some(ctx.user_id()),
+                std::slice::from_ref(p),
+                DNC_REASON_OPT_OUT,
+            )
+            .await?;
+        }
+    }
     if !changes.is_empty() {
         m.search_text = Set(search_text(
             &next.0,

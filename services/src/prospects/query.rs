@@ -7,8 +7,8 @@ use domain::ErrorCode;
 use entity::prospects;
 use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoSimpleExpr, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Value,
 };
 
 use crate::{OrgCtx, ServiceError, ServiceResult};
@@ -218,12 +218,16 @@ pub(crate) async fn page<C: ConnectionTrait>(
     q: &ListQuery,
 ) -> ServiceResult<(Vec<prospects::Model>, u64, bool)> {
     let order = if q.descending { Order::Desc } else { Order::Asc };
-    let col = match q.sort {
-        SortKey::CreatedAt => prospects::Column::CreatedAt,
-        SortKey::UpdatedAt => prospects::Column::UpdatedAt,
-        SortKey::LastName => prospects::Column::LastName,
-        SortKey::Company => prospects::Column::Company,
-        SortKey::Status => prospects::Column::Status,
+    let col: SimpleExpr = match q.sort {
+        SortKey::CreatedAt => prospects::Column::CreatedAt.into_simple_expr(),
+        SortKey::UpdatedAt => prospects::Column::UpdatedAt.into_simple_expr(),
+        SortKey::LastName => prospects::Column::LastName.into_simple_expr(),
+        SortKey::Company => prospects::Column::Company.into_simple_expr(),
+        SortKey::Title => prospects::Column::Title.into_simple_expr(),
+        SortKey::Phone => prospects::Column::Phone.into_simple_expr(),
+        SortKey::Email => prospects::Column::Email.into_simple_expr(),
+        SortKey::Timezone => prospects::Column::Timezone.into_simple_expr(),
+        SortKey::Status => status_rank(),
     };
     let base = prospects::Entity::find().filter(cond);
     let (total, capped) = if cap_count {
@@ -233,7 +237,18 @@ pub(crate) async fn page<C: ConnectionTrait>(
         (base.clone().count(db).await?, false)
     };
     let per_page = q.per_page();
-    let rows = base
+    // Prospects without a phone or email come last either way (PostgreSQL
+    // and SQLite disagree on where NULLs sort).
+    let nulls_last = match q.sort {
+        SortKey::Phone => Some(prospects::Column::Phone.is_null()),
+        SortKey::Email => Some(prospects::Column::Email.is_null()),
+        _ => None,
+    };
+    let mut sorted = base;
+    if let Some(missing) = nulls_last {
+        sorted = sorted.order_by(missing, Order::Asc);
+    }
+    let rows = sorted
         .order_by(col, order.clone())
         // Ties (same name, same status) must not shuffle between pages.
         .order_by(prospects::Column::Id, order)
@@ -242,6 +257,17 @@ pub(crate) async fn page<C: ConnectionTrait>(
         .all(db)
         .await?;
     Ok((rows, total, capped))
+}
+
+/// The status's place in the pipeline, for sorting (the stored values are
+/// the fixed wire names, never user input).
+fn status_rank() -> SimpleExpr {
+    let arms: String = domain::prospect::ProspectStatus::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!(" WHEN '{}' THEN {i}", s.as_str()))
+        .collect();
+    Expr::cust(format!("CASE status{arms} ELSE 99 END"))
 }
 
 /// `count(*)` over at most `SEARCH_COUNT_CAP + 1` rows: the scan stops there.

@@ -175,7 +175,7 @@ pub async fn add_consent(
     let at = now();
     let input = input.validate(at)?;
     let txn = crate::db::begin_write(db).await?;
-    find(&txn, ctx, prospect_id).await?;
+    let prospect = find(&txn, ctx, prospect_id).await?;
     let granted = input.granted.unwrap_or(true);
     let c = consents::ActiveModel {
         id: Set(new_id()),
@@ -198,6 +198,35 @@ pub async fn add_consent(
         json!({"source": input.source, "method": input.method.as_str(), "granted": granted}),
     )
     .await?;
+    if !granted {
+        // A withdrawal is an opt-out: calls stop now, and the number goes on
+        // the organisation's list (where it outlives the prospect).
+        if !prospect.opted_out {
+            entity::prospects::Entity::update_many()
+                .col_expr(entity::prospects::Column::OptedOut, sea_orm::sea_query::Expr::value(true))
+                .filter(entity::prospects::Column::Id.eq(prospect_id))
+                .exec(&txn)
+                .await?;
+            record(
+                &txn,
+                ctx,
+                prospect_id,
+                "field_changed",
+                json!({"field": "opted_out", "from": false, "to": true}),
+            )
+            .await?;
+        }
+        if let Some(phone) = &prospect.phone {
+            super::compliance::list_numbers(
+                &txn,
+                ctx.org_id(),
+                Some(ctx.user_id()),
+                std::slice::from_ref(phone),
+                domain::prospect::DNC_REASON_OPT_OUT,
+            )
+            .await?;
+        }
+    }
     touch(&txn, prospect_id).await?;
     txn.commit().await?;
     let names = user_names(db, &[ctx.user_id()]).await?;

@@ -48,13 +48,8 @@ mod imp {
     /// Client-side locale from the cookie the i18n layer reads, for new accounts.
     pub fn request_locale() -> Locale {
         use_context::<http::request::Parts>()
-            .and_then(|p| {
-                let cookie = p.headers.get(http::header::COOKIE)?.to_str().ok()?.to_string();
-                cookie.split(';').find_map(|c| {
-                    let (k, v) = c.trim().split_once('=')?;
-                    (k == crate::ssr::LOCALE_COOKIE).then(|| Locale::parse(v)).flatten()
-                })
-            })
+            .and_then(|p| crate::ssr::cookie_value(&p.headers, crate::ssr::LOCALE_COOKIE))
+            .and_then(|v| Locale::parse(&v))
             .unwrap_or_default()
     }
 }

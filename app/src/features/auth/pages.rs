@@ -69,11 +69,19 @@ pub fn LoginPage() -> impl IntoView {
         query.read().get("error").and_then(|c| domain::ErrorCode::parse(&c)).map(AppError::new)
     });
     let err = Signal::derive(move || action.value().get().and_then(|r| r.err()).or_else(|| redirected.get()));
+    // `?next=` brings the visitor back where sign-in interrupted them (an
+    // invitation, a deep link); only paths on this site are followed.
+    let next =
+        move || query.read().get("next").filter(|n| domain::validation::local_return_path(n).is_some());
     Effect::new(move |_| {
         if let Some(Ok(())) = action.value().get() {
-            hard_navigate("/app");
+            hard_navigate(&next().unwrap_or_else(|| "/app".into()));
         }
     });
+    let google_href = move || match next() {
+        Some(n) => format!("/auth/google?next={}", crate::url::encode_component(&n)),
+        None => "/auth/google".into(),
+    };
     view! {
         <AuthLayout title=Signal::derive(move || t_string!(i18n, auth.login_title).to_string()) subtitle=Signal::derive(move || t_string!(i18n, auth.login_subtitle).to_string())>
             <ActionForm action=action attr:class="space-y-4" attr:data-testid="login-form">
@@ -86,7 +94,7 @@ pub fn LoginPage() -> impl IntoView {
                 {move || options.get().and_then(|o| o.ok()).map(|o| view! {
                     {o.google.then(|| view! {
                         <div class="my-4 flex items-center gap-3 text-xs text-slate-400"><span class="h-px flex-1 bg-slate-200 dark:bg-slate-700"></span>{t!(i18n, auth.or)}<span class="h-px flex-1 bg-slate-200 dark:bg-slate-700"></span></div>
-                        <a href="/auth/google" rel="external" class="flex w-full items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-semibold ring-1 ring-slate-300 hover:bg-slate-50 dark:ring-slate-600 dark:hover:bg-slate-800" data-testid="google-login">
+                        <a href=google_href rel="external" class="flex w-full items-center justify-center gap-2 rounded-md px-3 py-2 text-sm font-semibold ring-1 ring-slate-300 hover:bg-slate-50 dark:ring-slate-600 dark:hover:bg-slate-800" data-testid="google-login">
                             {t!(i18n, auth.google)}
                         </a>
                     })}

@@ -231,7 +231,6 @@ fn ProspectPanel(org_id: Uuid, prospect_id: Uuid, refresh: RwSignal<u32>) -> imp
         move || refresh.get(),
         move |_| crate::features::prospects::api::get_prospect(org_id, prospect_id),
     );
-    let history = Resource::new(move || refresh.get(), move |_| api::call_history(org_id, prospect_id));
     let regenerate = RwSignal::new(false);
     let brief = Resource::new(
         move || (locale.get(), regenerate.get()),
@@ -295,23 +294,7 @@ fn ProspectPanel(org_id: Uuid, prospect_id: Uuid, refresh: RwSignal<u32>) -> imp
             </Suspense>
         </Card>
         <Card title=Signal::derive(move || t_string!(i18n, copilot.history).to_string())>
-            <Suspense fallback=|| view! { <Skeleton lines=2/> }>
-                {move || history.get().map(|r| match r {
-                    Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
-                    Ok(calls) if calls.is_empty() => view! { <p class="text-sm text-slate-500">{t!(i18n, copilot.no_history)}</p> }.into_any(),
-                    Ok(calls) => view! {
-                        <ul class="space-y-2 text-sm" data-testid="call-history">
-                            {calls.into_iter().map(|c| view! {
-                                <li>
-                                    <span class="font-medium">{move || c.outcome.map(|o| outcome_label(i18n, o)).unwrap_or_default()}</span>
-                                    <span class="text-xs text-slate-500">{format!(" · {} · {}", crate::format::datetime(locale.get_untracked(), c.started_at), c.rep.clone().unwrap_or_default())}</span>
-                                    {(!c.notes.is_empty()).then(|| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{c.notes.clone()}</p> })}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                })}
-            </Suspense>
+            <super::history::CallHistory org_id prospect_id refresh/>
         </Card>
     }
 }

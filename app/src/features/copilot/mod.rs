@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod dashboard;
+pub mod history;
 pub mod knowledge;
 pub mod labels;
 pub mod live;

@@ -3,7 +3,7 @@ use leptos::prelude::*;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::ui::{
     use_toasts, Badge, Button, ButtonVariant, Card, Checkbox, Column, DataTable, Dialog, EmptyState,
-    FormError, Input, Select, Skeleton, Switch, Tabs, TextArea, ToastKind, Tone,
+    FormError, Input, Select, Skeleton, Switch, TabPanel, Tabs, TextArea, ToastKind, Tone,
 };
 
 /// A row of the sample table: a name, a number to sort by.
@@ -147,14 +147,16 @@ pub fn GalleryPage() -> impl IntoView {
 
             <Section id="tabs" title=Signal::derive(move || t_string!(i18n, gallery.tabs).to_string())>
                 <div class="w-full">
-                    <Tabs selected=tab labels=Signal::derive(move || vec![
+                    <Tabs id="gallery-tabs" selected=tab labels=Signal::derive(move || vec![
                         t_string!(i18n, gallery.tab_one).to_string(),
                         t_string!(i18n, gallery.tab_two).to_string(),
                         t_string!(i18n, gallery.tab_three).to_string(),
                     ])/>
-                    <p class="p-3 text-sm text-slate-600 dark:text-slate-300" data-testid="gallery-tab-panel">
-                        {move || t_string!(i18n, gallery.tab_panel, n = tab.get() + 1).to_string()}
-                    </p>
+                    <TabPanel id="gallery-tabs" selected=tab>
+                        <p class="p-3 text-sm text-slate-600 dark:text-slate-300" data-testid="gallery-tab-panel">
+                            {move || t_string!(i18n, gallery.tab_panel, n = tab.get() + 1).to_string()}
+                        </p>
+                    </TabPanel>
                 </div>
             </Section>
 

@@ -60,8 +60,9 @@ pub fn InvitePage() -> impl IntoView {
                                         on:click=move |_| { accept.dispatch(AcceptInvite { token: tok.clone() }); }>{t!(i18n, invite.accept)}</Button>
                                 }.into_any()
                             } else if p.account_exists {
+                                let login = format!("/login?next={}", crate::url::encode_component(&format!("/invite/{tok}")));
                                 view! {
-                                    <a href="/login" class="block w-full rounded-md bg-indigo-600 px-3 py-2 text-center text-sm font-semibold text-white">{t!(i18n, invite.login_to_accept)}</a>
+                                    <a href=login data-testid="invite-login" class="block w-full rounded-md bg-indigo-600 px-3 py-2 text-center text-sm font-semibold text-white">{t!(i18n, invite.login_to_accept)}</a>
                                 }.into_any()
                             } else {
                                 let tok2 = tok.clone();

@@ -37,10 +37,11 @@ pub fn ProspectPage() -> impl IntoView {
     toast_result(add_note, move || None);
     toast_result(add_consent, move || None);
 
-    let changes = move || (update.version().get(), add_note.version().get(), add_consent.version().get());
+    let can_lift = org.role.allows(domain::Permission::LiftCallRestrictions);
+    // A consent withdrawal changes the prospect (it opts out); a note does not.
     let prospect = Resource::new(
-        move || (prospect_id(), changes()),
-        move |(id, _)| async move {
+        move || (prospect_id(), update.version().get(), add_consent.version().get()),
+        move |(id, _, _)| async move {
             match id {
                 Some(id) => super::api::get_prospect(org_id, id).await,
                 None => Err(crate::AppError::new(domain::ErrorCode::NotFound)),
@@ -58,6 +59,7 @@ pub fn ProspectPage() -> impl IntoView {
             }
         },
     );
+    let changes = move || (update.version().get(), add_note.version().get(), add_consent.version().get());
     let activity = Resource::new(
         move || (prospect_id(), changes()),
         move |(id, _)| async move {
@@ -77,6 +79,25 @@ pub fn ProspectPage() -> impl IntoView {
         },
     );
 
+    // Drafts live here, not in the panels: the panels are rebuilt when the
+    // prospect reloads after a save, and what is being typed must survive it.
+    let drafts = Drafts {
+        note: RwSignal::new(String::new()),
+        consent_source: RwSignal::new(String::new()),
+        consent_method: RwSignal::new(ConsentMethod::Verbal.as_str().to_string()),
+        consent_granted: RwSignal::new(true),
+    };
+    // A saved note or consent empties its form (once, here: the panels come and go).
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add_note.value().get() {
+            drafts.note.set(String::new());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add_consent.value().get() {
+            drafts.consent_source.set(String::new());
+        }
+    });
     let patch = move |p: ProspectPatch| {
         if let Some(prospect_id) = prospect_id() {
             update.dispatch(UpdateProspect { org_id, prospect_id, patch: p });
@@ -86,31 +107,40 @@ pub fn ProspectPage() -> impl IntoView {
     view! {
         <div class="space-y-6">
             <A href="/app/prospects" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, prospects.title))}</A>
-            <Suspense fallback=|| view! { <Skeleton lines=8/> }>
+            <Transition fallback=|| view! { <Skeleton lines=8/> }>
                 {move || prospect.get().map(|r| match r {
                     Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
                     Ok(p) => view! {
                         <Header p=p.clone() patch=Callback::new(patch) owners=owners.get().and_then(|r| r.ok()).unwrap_or_default()/>
                         <div class="grid gap-6 lg:grid-cols-[2fr_3fr]">
                             <div class="space-y-6">
-                                <Details p=p.clone() patch=Callback::new(patch) fields=fields.get().and_then(|r| r.ok()).unwrap_or_default()/>
-                                <ConsentPanel org_id prospect_id=p.row.id add_consent consents=consents.get().and_then(|r| r.ok()).unwrap_or_default()/>
+                                <Details p=p.clone() patch=Callback::new(patch) can_lift fields=fields.get().and_then(|r| r.ok()).unwrap_or_default()/>
+                                <ConsentPanel org_id prospect_id=p.row.id add_consent drafts consents=consents.get().and_then(|r| r.ok()).unwrap_or_default()/>
                             </div>
                             <div class="space-y-6">
-                                <NotesPanel org_id prospect_id=p.row.id add_note notes=notes.get().and_then(|r| r.ok()).unwrap_or_default()/>
+                                <NotesPanel org_id prospect_id=p.row.id add_note draft=drafts.note notes=notes.get().and_then(|r| r.ok()).unwrap_or_default()/>
                                 <Card>
                                     <h2 class="mb-3 font-semibold">{t!(i18n, prospects.call_history)}</h2>
-                                    <p class="text-sm text-slate-500" data-testid="call-history">{t!(i18n, prospects.no_calls)}</p>
+                                    <crate::features::copilot::history::CallHistory org_id prospect_id=p.row.id refresh=Signal::stored(0)/>
                                 </Card>
                                 <ActivityPanel items=activity.get().and_then(|r| r.ok()).unwrap_or_default()/>
                             </div>
                         </div>
                     }.into_any(),
                 })}
-            </Suspense>
+            </Transition>
         </div>
     }
     .into_any()
+}
+
+/// What the user is typing in the notes and consent forms.
+#[derive(Clone, Copy)]
+struct Drafts {
+    note: RwSignal<String>,
+    consent_source: RwSignal<String>,
+    consent_method: RwSignal<String>,
+    consent_granted: RwSignal<bool>,
 }
 
 #[component]
@@ -214,6 +244,8 @@ fn EditableField(
 fn Details(
     p: Prospect,
     patch: Callback<ProspectPatch>,
+    /// May clear the do-not-call and opt-out flags (admins).
+    can_lift: bool,
     fields: Vec<domain::prospect::CustomField>,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -267,31 +299,106 @@ fn Details(
             </div>
             {(!fields.is_empty()).then(|| view! { <h3 class="mt-3 text-xs font-semibold uppercase tracking-wide text-slate-500">{t!(i18n, prospects.custom_fields)}</h3> })}
             {fields.into_iter().map(|f| {
-                let key = f.def.key.clone();
-                let value = custom.get(&key).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())).unwrap_or_default();
-                let label = f.def.label.clone();
-                view! {
-                    <EditableField label=Signal::derive(move || label.clone()) value testid="custom"
-                        on_save=Callback::new(move |v: String| {
-                            let mut m = BTreeMap::new();
-                            m.insert(key.clone(), serde_json::Value::String(v));
-                            patch.run(ProspectPatch { custom: Some(m), ..Default::default() })
-                        })/>
-                }
+                let value = custom.get(&f.def.key).cloned();
+                view! { <CustomFieldEditor def=f.def value patch/> }
             }).collect_view()}
             <div class="mt-3 flex flex-wrap gap-4 border-t border-slate-100 pt-3 text-sm dark:border-slate-800">
                 <label class="flex items-center gap-2">
-                    <input type="checkbox" data-testid="flag-dnc" prop:checked=r.do_not_call
+                    <input type="checkbox" data-testid="flag-dnc" prop:checked=r.do_not_call disabled=r.do_not_call && !can_lift
                         on:change=move |ev| patch.run(ProspectPatch { do_not_call: Some(event_target_checked(&ev)), ..Default::default() })/>
                     {t!(i18n, prospects.do_not_call)}
                 </label>
                 <label class="flex items-center gap-2">
-                    <input type="checkbox" data-testid="flag-opted-out" prop:checked=r.opted_out
+                    <input type="checkbox" data-testid="flag-opted-out" prop:checked=r.opted_out disabled=r.opted_out && !can_lift
                         on:change=move |ev| patch.run(ProspectPatch { opted_out: Some(event_target_checked(&ev)), ..Default::default() })/>
                     {t!(i18n, prospects.opted_out)}
                 </label>
+                {((r.do_not_call || r.opted_out) && !can_lift).then(|| view! {
+                    <p class="w-full text-xs text-slate-500" data-testid="lift-hint">{t!(i18n, prospects.lift_admin_only)}</p>
+                })}
             </div>
         </Card>
+    }
+}
+
+/// A custom value edited with the control its type calls for: a list for
+/// yes/no and choice fields, a date picker for dates, text otherwise (numbers
+/// are checked by the server, which accepts "1 200" and "3,5").
+#[component]
+fn CustomFieldEditor(
+    def: domain::prospect::CustomFieldDef,
+    value: Option<serde_json::Value>,
+    patch: Callback<ProspectPatch>,
+) -> impl IntoView {
+    use domain::data_schema::FieldKind;
+    use serde_json::Value;
+    let i18n = use_i18n();
+    let key = def.key.clone();
+    let save = Callback::new(move |v: Value| {
+        let mut m = BTreeMap::new();
+        m.insert(key.clone(), v);
+        patch.run(ProspectPatch { custom: Some(m), ..Default::default() })
+    });
+    let label = def.label.clone();
+    let label_sig = Signal::derive(move || label.clone());
+    let as_text = value
+        .as_ref()
+        .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+        .unwrap_or_default();
+    let choice = |options: Vec<(String, Signal<String>)>, current: String| {
+        view! {
+            <label class="grid grid-cols-[8rem_1fr] items-center gap-2 py-1 text-sm">
+                <span class="text-slate-500">{move || label_sig.get()}</span>
+                <select class=INPUT data-testid=format!("custom-{}", def.key)
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        save.run(if v.is_empty() { Value::Null } else { Value::String(v) });
+                    }>
+                    <option value="" selected=current.is_empty()>"—"</option>
+                    {options.into_iter().map(|(v, shown)| {
+                        let selected = v == current;
+                        view! { <option value=v selected=selected>{move || shown.get()}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+        .into_any()
+    };
+    match def.kind.clone() {
+        FieldKind::Boolean => {
+            let current = match value {
+                Some(Value::Bool(true)) => "true".to_string(),
+                Some(Value::Bool(false)) => "false".to_string(),
+                _ => String::new(),
+            };
+            choice(
+                vec![
+                    ("true".into(), Signal::derive(move || t_string!(i18n, prospects.yes).to_string())),
+                    ("false".into(), Signal::derive(move || t_string!(i18n, prospects.no).to_string())),
+                ],
+                current,
+            )
+        }
+        FieldKind::Enum { options } => {
+            let options = options.into_iter().map(|o| (o.clone(), Signal::stored(o))).collect();
+            choice(options, as_text)
+        }
+        FieldKind::Date => view! {
+            <label class="grid grid-cols-[8rem_1fr] items-center gap-2 py-1 text-sm">
+                <span class="text-slate-500">{move || label_sig.get()}</span>
+                <input type="date" class=INPUT data-testid=format!("custom-{}", def.key) prop:value=as_text
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        save.run(if v.is_empty() { Value::Null } else { Value::String(v) });
+                    }/>
+            </label>
+        }
+        .into_any(),
+        FieldKind::String | FieldKind::Number => view! {
+            <EditableField label=label_sig value=as_text testid="custom"
+                on_save=Callback::new(move |v: String| save.run(Value::String(v)))/>
+        }
+        .into_any(),
     }
 }
 
@@ -300,16 +407,11 @@ fn NotesPanel(
     org_id: Uuid,
     prospect_id: Uuid,
     add_note: ServerAction<AddNote>,
+    draft: RwSignal<String>,
     notes: Vec<domain::prospect::Note>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
-    let draft = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add_note.value().get() {
-            draft.set(String::new());
-        }
-    });
     view! {
         <Card>
             <h2 class="mb-3 font-semibold">{t!(i18n, prospects.notes)}</h2>
@@ -375,20 +477,14 @@ fn ConsentPanel(
     org_id: Uuid,
     prospect_id: Uuid,
     add_consent: ServerAction<AddConsent>,
+    drafts: Drafts,
     consents: Vec<domain::prospect::Consent>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
-    let source = RwSignal::new(String::new());
-    let method = RwSignal::new(ConsentMethod::Verbal.as_str().to_string());
-    let granted = RwSignal::new(true);
+    let Drafts { consent_source: source, consent_method: method, consent_granted: granted, .. } = drafts;
     let error =
         Signal::derive(move || add_consent.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add_consent.value().get() {
-            source.set(String::new());
-        }
-    });
     view! {
         <Card>
             <h2 class="mb-3 font-semibold">{t!(i18n, prospects.consent)}</h2>
@@ -426,10 +522,10 @@ fn ConsentPanel(
                 <div class="flex flex-wrap items-center gap-2">
                     <select class=INPUT.replace("block w-full", "inline-block") data-testid="consent-method" aria-label=move || t_string!(i18n, prospects.consent_method).to_string()
                         on:change=move |ev| method.set(event_target_value(&ev))>
-                        {ConsentMethod::ALL.into_iter().map(|m| view! { <option value=m.as_str()>{move || method_label(i18n, m)}</option> }).collect_view()}
+                        {ConsentMethod::ALL.into_iter().map(|m| view! { <option value=m.as_str() selected=move || method.get() == m.as_str()>{move || method_label(i18n, m)}</option> }).collect_view()}
                     </select>
                     <label class="flex items-center gap-1">
-                        <input type="checkbox" prop:checked=move || granted.get() on:change=move |ev| granted.set(event_target_checked(&ev))/>
+                        <input type="checkbox" data-testid="consent-granted" prop:checked=move || granted.get() on:change=move |ev| granted.set(event_target_checked(&ev))/>
                         {t!(i18n, prospects.consent_granted)}
                     </label>
                     <Button variant=ButtonVariant::Secondary submit=true attr:data-testid="add-consent">{t!(i18n, prospects.add_consent)}</Button>

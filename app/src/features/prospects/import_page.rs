@@ -71,6 +71,8 @@ pub fn ImportPage() -> impl IntoView {
         return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
     };
     let org_id = org.id;
+    // Creating custom fields on the fly is for those who may manage them.
+    let can_create_fields = org.role.allows(domain::Permission::ManageSettings);
     let query = use_query_map();
     let job_id = move || query.read().get("job").and_then(|j| j.parse::<Uuid>().ok());
 
@@ -267,7 +269,7 @@ pub fn ImportPage() -> impl IntoView {
                                                                 on:change=move |ev| { let v = event_target_value(&ev); mapping.update(|m| if let Some(x) = m.get_mut(i) { *x = v; }); }>
                                                                 {STANDARD.iter().map(|t| { let t = t.clone(); let v = value_of(&t); view! { <option value=v>{move || target_label(i18n, &t)}</option> } }).collect_view()}
                                                                 {custom.into_iter().map(|f| view! { <option value=format!("custom:{}", f.def.key)>{format!("{} · {}", t_string!(i18n, prospects.custom_field), f.def.label)}</option> }).collect_view()}
-                                                                <option value="new">{t!(i18n, prospects.new_field)}</option>
+                                                                {can_create_fields.then(|| view! { <option value="new">{t!(i18n, prospects.new_field)}</option> })}
                                                             </select>
                                                             <Show when=move || mapping.get().get(i).is_some_and(|v| v == "new")>
                                                                 <select class=format!("{SELECT} ml-2") aria-label=move || t_string!(i18n, prospects.field_type).to_string()

@@ -112,6 +112,22 @@ pub fn issue_label(i18n: I18n, issue: &RowIssue) -> String {
 }
 
 /// One line of the activity timeline.
+/// A prospect field as the timeline names it (custom fields by their key).
+pub fn field_label(i18n: I18n, field: &str) -> String {
+    match field {
+        "first_name" => t_string!(i18n, prospects.first_name).to_string(),
+        "last_name" => t_string!(i18n, prospects.last_name).to_string(),
+        "company" => t_string!(i18n, prospects.col_company).to_string(),
+        "title" => t_string!(i18n, prospects.col_title).to_string(),
+        "phone" => t_string!(i18n, prospects.col_phone).to_string(),
+        "email" => t_string!(i18n, prospects.col_email).to_string(),
+        "timezone" => t_string!(i18n, prospects.col_timezone).to_string(),
+        "do_not_call" => t_string!(i18n, prospects.do_not_call).to_string(),
+        "opted_out" => t_string!(i18n, prospects.opted_out).to_string(),
+        other => other.strip_prefix("custom.").unwrap_or(other).to_string(),
+    }
+}
+
 pub fn activity_label(i18n: I18n, kind: &str, data: &serde_json::Value) -> String {
     let s = |k: &str| {
         data.get(k)
@@ -128,8 +144,22 @@ pub fn activity_label(i18n: I18n, kind: &str, data: &serde_json::Value) -> Strin
                 .to_string()
         }
         "field_changed" => {
-            t_string!(i18n, prospects.act_field_changed, field = s("field"), from = s("from"), to = s("to"))
-                .to_string()
+            let field = s("field");
+            let value = |k: &str| match data.get(k) {
+                None | Some(serde_json::Value::Null) => "—".to_string(),
+                Some(serde_json::Value::String(v)) if v.is_empty() => "—".to_string(),
+                Some(serde_json::Value::Bool(true)) => t_string!(i18n, prospects.yes).to_string(),
+                Some(serde_json::Value::Bool(false)) => t_string!(i18n, prospects.no).to_string(),
+                Some(_) => s(k),
+            };
+            t_string!(
+                i18n,
+                prospects.act_field_changed,
+                field = field_label(i18n, &field),
+                from = value("from"),
+                to = value("to")
+            )
+            .to_string()
         }
         "tags_changed" => {
             let list = |k: &str| {

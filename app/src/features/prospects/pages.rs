@@ -35,18 +35,47 @@ pub fn ProspectsPage() -> impl IntoView {
     };
     let org_id = org.id;
     let can_export = org.role.allows(Permission::ExportProspects);
+    let can_delete = org.role.allows(Permission::DeleteProspects);
 
     // ---- query state ----
-    let search = RwSignal::new(String::new());
-    let status = RwSignal::new(String::new());
-    let tag = RwSignal::new(String::new());
-    let owner = RwSignal::new(String::new());
-    let custom_key = RwSignal::new(String::new());
-    let custom_value = RwSignal::new(String::new());
-    let sort = RwSignal::new(SortKey::CreatedAt);
-    let descending = RwSignal::new(true);
-    let page = RwSignal::new(1u64);
-    let per_page = RwSignal::new(50u64);
+    // The list's state lives in the URL too: a reload, Back from a prospect
+    // or a shared link shows the same list.
+    let url = leptos_router::hooks::use_query_map().get_untracked();
+    let from_url = |k: &str| url.get(k).unwrap_or_default();
+    let search = RwSignal::new(from_url("q"));
+    // What is in the search box; `search` follows it once typing pauses, so
+    // a word typed is one query, not one per keystroke.
+    let search_box = RwSignal::new(search.get_untracked());
+    let on_search_input = move |ev: leptos::ev::Event| {
+        let typed = event_target_value(&ev);
+        search_box.set(typed.clone());
+        set_timeout(
+            move || {
+                if search_box.get_untracked() == typed {
+                    search.set(typed);
+                }
+            },
+            std::time::Duration::from_millis(250),
+        );
+    };
+    let status = RwSignal::new(from_url("status"));
+    let tag = RwSignal::new(from_url("tag"));
+    let owner = RwSignal::new(from_url("owner"));
+    let (url_key, url_value) =
+        from_url("custom").split_once(':').map(|(k, v)| (k.to_string(), v.to_string())).unwrap_or_default();
+    let custom_key = RwSignal::new(url_key);
+    let custom_value = RwSignal::new(url_value);
+    let url_sort = SortKey::parse(&from_url("sort"));
+    let sort = RwSignal::new(url_sort.unwrap_or(SortKey::CreatedAt));
+    let descending = RwSignal::new(match from_url("desc").as_str() {
+        "true" => true,
+        "false" => false,
+        _ => url_sort.is_none_or(|k| matches!(k, SortKey::CreatedAt | SortKey::UpdatedAt)),
+    });
+    let page = RwSignal::new(from_url("page").parse::<u64>().unwrap_or(1).max(1));
+    let per_page = RwSignal::new(
+        from_url("per_page").parse::<u64>().ok().filter(|n| [25, 50, 100, 200].contains(n)).unwrap_or(50),
+    );
     let columns = RwSignal::new(DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<_>>());
 
     let filter = Memo::new(move |_| ProspectFilter {
@@ -80,6 +109,32 @@ pub fn ProspectsPage() -> impl IntoView {
         }
         f
     });
+    // …and the URL follows the list (replacing the entry: one Back leaves the list).
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |prev: Option<String>| {
+        let q = query.get();
+        let mut params = filter_params(&q.filter);
+        if q.sort != SortKey::CreatedAt || !q.descending {
+            params.push(("sort".into(), q.sort.as_str().into()));
+            params.push(("desc".into(), q.descending.to_string()));
+        }
+        if q.page() > 1 {
+            params.push(("page".into(), q.page().to_string()));
+        }
+        if q.per_page() != 50 {
+            params.push(("per_page".into(), q.per_page().to_string()));
+        }
+        let qs = query_string(&params);
+        if prev.as_ref().is_some_and(|p| *p != qs) {
+            let to =
+                if qs.is_empty() { "/app/prospects".to_string() } else { format!("/app/prospects?{qs}") };
+            navigate(
+                &to,
+                leptos_router::NavigateOptions { replace: true, scroll: false, ..Default::default() },
+            );
+        }
+        qs
+    });
 
     // ---- actions ----
     let bulk = ServerAction::<BulkProspects>::new();
@@ -95,6 +150,15 @@ pub fn ProspectsPage() -> impl IntoView {
         Some(Ok(r)) => {
             if let Some(token) = r.undo_token {
                 last_undo.set(Some(token));
+                // The server refuses the undo after the window: so does the page.
+                set_timeout(
+                    move || {
+                        if last_undo.get_untracked() == Some(token) {
+                            last_undo.set(None);
+                        }
+                    },
+                    std::time::Duration::from_secs(domain::prospect::UNDO_SECONDS as u64),
+                );
                 toasts.push(
                     ToastKind::Success,
                     t_string!(i18n, prospects.deleted_undo, count = r.affected).to_string(),
@@ -140,6 +204,18 @@ pub fn ProspectsPage() -> impl IntoView {
         selected.set(BTreeSet::new());
         all_matching.set(false);
     };
+    // A change to *every* match of a filter can touch thousands of rows: it
+    // is confirmed first, with the count. A change to ticked rows is not.
+    let pending_bulk = RwSignal::new(None::<BulkAction>);
+    let confirm_all = RwSignal::new(false);
+    let request_bulk = move |action: BulkAction| {
+        if all_matching.get_untracked() {
+            pending_bulk.set(Some(action));
+            confirm_all.set(true);
+        } else {
+            run_bulk(action);
+        }
+    };
     let bulk_status = RwSignal::new(String::new());
     let bulk_tag = RwSignal::new(String::new());
     let bulk_owner = RwSignal::new(String::new());
@@ -164,24 +240,11 @@ pub fn ProspectsPage() -> impl IntoView {
     };
 
     let export_href = move || {
-        let f = filter.get();
-        let mut params: Vec<(String, String)> = vec![("search".into(), f.search.clone())];
-        if let Some(s) = f.status.first() {
-            params.push(("status".into(), s.as_str().into()));
-        }
-        if let Some(t) = f.tag {
-            params.push(("tag".into(), t));
-        }
-        match f.owner {
-            Some(Some(id)) => params.push(("owner".into(), id.to_string())),
-            Some(None) => params.push(("owner".into(), "none".into())),
-            None => {}
-        }
-        if let Some((k, v)) = f.custom {
-            params.push(("custom".into(), format!("{k}:{v}")));
-        }
-        let qs: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
-        format!("/api/v1/orgs/{org_id}/prospects/export.csv?{}", qs.join("&"))
+        let params = filter_params(&filter.get());
+        // The REST API names the search `search`; the page's URL says `q`.
+        let params: Vec<(String, String)> =
+            params.into_iter().map(|(k, v)| (if k == "q" { "search".into() } else { k }, v)).collect();
+        format!("/api/v1/orgs/{org_id}/prospects/export.csv?{}", query_string(&params))
     };
 
     let view_name = RwSignal::new(String::new());
@@ -189,7 +252,13 @@ pub fn ProspectsPage() -> impl IntoView {
     let columns_open = RwSignal::new(false);
     let new_open = RwSignal::new(false);
 
+    // The saved view last applied: it can be deleted, or saved over by name.
+    let active_view = RwSignal::new(None::<(Uuid, String)>);
     let apply_view = move |id: String| {
+        if id.is_empty() {
+            active_view.set(None);
+            return;
+        }
         let Some(v) = views
             .get_untracked()
             .and_then(|r| r.ok())
@@ -197,7 +266,9 @@ pub fn ProspectsPage() -> impl IntoView {
         else {
             return;
         };
+        per_page.set(v.query.per_page());
         let f = v.query.filter;
+        search_box.set(f.search.clone());
         search.set(f.search);
         status.set(f.status.first().map(|s| s.as_str().to_string()).unwrap_or_default());
         tag.set(f.tag.unwrap_or_default());
@@ -213,6 +284,7 @@ pub fn ProspectsPage() -> impl IntoView {
         descending.set(v.query.descending);
         columns.set(v.columns);
         page.set(1);
+        active_view.set(Some((v.id, v.name)));
     };
 
     let header = move |col: &'static str| {
@@ -221,6 +293,10 @@ pub fn ProspectsPage() -> impl IntoView {
             "company" => Some(SortKey::Company),
             "status" => Some(SortKey::Status),
             "updated_at" => Some(SortKey::UpdatedAt),
+            "title" => Some(SortKey::Title),
+            "phone" => Some(SortKey::Phone),
+            "email" => Some(SortKey::Email),
+            "timezone" => Some(SortKey::Timezone),
             _ => None,
         };
         let label = move || column_label(i18n, col);
@@ -262,26 +338,27 @@ pub fn ProspectsPage() -> impl IntoView {
                 <label for="prospect-search" class="sr-only">{t!(i18n, prospects.search)}</label>
                 <input id="prospect-search" type="search" data-testid="prospect-search" placeholder=move || t_string!(i18n, prospects.search).to_string()
                     class="min-w-[14rem] flex-1 rounded-md border-0 bg-white px-3 py-2 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600"
-                    prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+                    prop:value=move || search_box.get() on:input=on_search_input/>
                 <select class=CONTROL data-testid="filter-status" aria-label=move || t_string!(i18n, prospects.col_status).to_string()
                     prop:value=move || status.get() on:change=move |ev| status.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.all_statuses)}</option>
-                    {ProspectStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str()>{move || status_label(i18n, s)}</option> }).collect_view()}
+                    {ProspectStatus::ALL.into_iter().map(|s| view! { <option value=s.as_str() selected=move || status.get() == s.as_str()>{move || status_label(i18n, s)}</option> }).collect_view()}
                 </select>
                 <select class=CONTROL data-testid="filter-tag" aria-label=move || t_string!(i18n, prospects.col_tags).to_string()
                     prop:value=move || tag.get() on:change=move |ev| tag.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.all_tags)}</option>
                     <Transition fallback=|| ()>{move || tags.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(t, n)| {
                         let label = format!("{t} ({n})");
-                        view! { <option value=t>{label}</option> }
+                        let chosen = t.clone();
+                        view! { <option value=t selected=move || tag.get() == chosen>{label}</option> }
                     }).collect_view()}</Transition>
                 </select>
                 <select class=CONTROL data-testid="filter-owner" aria-label=move || t_string!(i18n, prospects.col_owner).to_string()
                     prop:value=move || owner.get() on:change=move |ev| owner.set(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.all_owners)}</option>
-                    <option value="none">{t!(i18n, prospects.unassigned)}</option>
+                    <option value="none" selected=move || owner.get() == "none">{t!(i18n, prospects.unassigned)}</option>
                     <Transition fallback=|| ()>{move || owners.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| view! {
-                        <option value=id.to_string()>{name}</option>
+                        <option value=id.to_string() selected=move || owner.get() == id.to_string()>{name}</option>
                     }).collect_view()}</Transition>
                 </select>
                 <select class=CONTROL data-testid="filter-custom-key" aria-label=move || t_string!(i18n, prospects.custom_field).to_string()
@@ -301,13 +378,26 @@ pub fn ProspectsPage() -> impl IntoView {
 
             <div class="flex flex-wrap items-center gap-2 text-sm">
                 <label for="saved-view" class="text-slate-500">{t!(i18n, prospects.views)}</label>
-                <select id="saved-view" class=CONTROL data-testid="saved-views" on:change=move |ev| apply_view(event_target_value(&ev))>
+                <select id="saved-view" class=CONTROL data-testid="saved-views"
+                    prop:value=move || active_view.get().map(|(id, _)| id.to_string()).unwrap_or_default()
+                    on:change=move |ev| apply_view(event_target_value(&ev))>
                     <option value="">{t!(i18n, prospects.no_view)}</option>
                     <Transition fallback=|| ()>{move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|v| view! {
                         <option value=v.id.to_string()>{v.name.clone()}</option>
                     }).collect_view()}</Transition>
                 </select>
-                <Button variant=ButtonVariant::Ghost attr:data-testid="save-view" on:click=move |_| view_open.set(true)>{t!(i18n, prospects.save_view)}</Button>
+                <Button variant=ButtonVariant::Ghost attr:data-testid="save-view" on:click=move |_| {
+                    if let Some((_, name)) = active_view.get_untracked() {
+                        view_name.set(name);
+                    }
+                    view_open.set(true);
+                }>{t!(i18n, prospects.save_view)}</Button>
+                {move || active_view.get().map(|(view_id, _)| view! {
+                    <Button variant=ButtonVariant::DangerGhost attr:data-testid="delete-active-view" on:click=move |_| {
+                        delete_view.dispatch(DeleteView { org_id, view_id });
+                        active_view.set(None);
+                    }>{t!(i18n, prospects.delete_view)}</Button>
+                })}
                 <div class="relative">
                     <Button variant=ButtonVariant::Ghost attr:data-testid="columns-button" attr:aria-expanded=move || columns_open.get().to_string()
                         on:click=move |_| columns_open.update(|o| *o = !*o)>{t!(i18n, prospects.columns)}</Button>
@@ -346,7 +436,7 @@ pub fn ProspectsPage() -> impl IntoView {
                         prop:value=move || bulk_status.get()
                         on:change=move |ev| {
                             if let Some(s) = ProspectStatus::parse(&event_target_value(&ev)).filter(|_| !event_target_value(&ev).is_empty()) {
-                                run_bulk(BulkAction::SetStatus { status: s });
+                                request_bulk(BulkAction::SetStatus { status: s });
                             }
                             bulk_status.set(String::new());
                         }>
@@ -356,14 +446,14 @@ pub fn ProspectsPage() -> impl IntoView {
                     <input data-testid="bulk-tag" class="w-32 rounded-md border-0 bg-white px-2 py-2 text-sm ring-1 ring-slate-300 dark:bg-slate-800"
                         aria-label=move || t_string!(i18n, prospects.tag).to_string() placeholder=move || t_string!(i18n, prospects.tag).to_string()
                         prop:value=move || bulk_tag.get() on:input=move |ev| bulk_tag.set(event_target_value(&ev))/>
-                    <Button variant=ButtonVariant::Secondary attr:data-testid="bulk-add-tag" on:click=move |_| run_bulk(BulkAction::AddTag { tag: bulk_tag.get_untracked() })>{t!(i18n, prospects.add_tag)}</Button>
-                    <Button variant=ButtonVariant::Secondary attr:data-testid="bulk-remove-tag" on:click=move |_| run_bulk(BulkAction::RemoveTag { tag: bulk_tag.get_untracked() })>{t!(i18n, prospects.remove_tag)}</Button>
+                    <Button variant=ButtonVariant::Secondary attr:data-testid="bulk-add-tag" on:click=move |_| request_bulk(BulkAction::AddTag { tag: bulk_tag.get_untracked() })>{t!(i18n, prospects.add_tag)}</Button>
+                    <Button variant=ButtonVariant::Secondary attr:data-testid="bulk-remove-tag" on:click=move |_| request_bulk(BulkAction::RemoveTag { tag: bulk_tag.get_untracked() })>{t!(i18n, prospects.remove_tag)}</Button>
                     <select class=CONTROL data-testid="bulk-owner" aria-label=move || t_string!(i18n, prospects.assign_owner).to_string()
                         prop:value=move || bulk_owner.get()
                         on:change=move |ev| {
                             let v = event_target_value(&ev);
                             if !v.is_empty() {
-                                run_bulk(BulkAction::AssignOwner { owner_id: v.parse().ok() });
+                                request_bulk(BulkAction::AssignOwner { owner_id: v.parse().ok() });
                             }
                             bulk_owner.set(String::new());
                         }>
@@ -373,7 +463,9 @@ pub fn ProspectsPage() -> impl IntoView {
                             <option value=id.to_string()>{name}</option>
                         }).collect_view()}</Transition>
                     </select>
-                    <Button variant=ButtonVariant::Danger attr:data-testid="bulk-delete" on:click=move |_| confirm_delete.set(true)>{t!(i18n, prospects.delete)}</Button>
+                    {can_delete.then(|| view! {
+                        <Button variant=ButtonVariant::Danger attr:data-testid="bulk-delete" on:click=move |_| confirm_delete.set(true)>{t!(i18n, prospects.delete)}</Button>
+                    })}
                 </div>
             </Show>
             <Show when=move || last_undo.get().is_some()>
@@ -421,7 +513,7 @@ pub fn ProspectsPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             </div>
-                            <nav class="flex items-center justify-between text-sm" aria-label="pagination">
+                            <nav class="flex items-center justify-between text-sm" aria-label=move || t_string!(i18n, common.pagination).to_string()>
                                 <span data-testid="page-info">{move || t_string!(i18n, prospects.page_of, page = page_now, pages = count_label(pages, more), total = count_label(total_n, more)).to_string()}</span>
                                 <div class="flex items-center gap-2">
                                     <select class=CONTROL aria-label=move || t_string!(i18n, prospects.per_page).to_string()
@@ -445,6 +537,19 @@ pub fn ProspectsPage() -> impl IntoView {
                 <div class="flex justify-end gap-2">
                     <Button variant=ButtonVariant::Secondary on:click=move |_| confirm_delete.set(false)>{t!(i18n, common.cancel)}</Button>
                     <Button variant=ButtonVariant::Danger attr:data-testid="confirm-bulk-delete" on:click=move |_| { run_bulk(BulkAction::Delete); confirm_delete.set(false); }>{t!(i18n, prospects.delete)}</Button>
+                </div>
+            </Dialog>
+            <Dialog open=confirm_all title=Signal::derive(move || t_string!(i18n, prospects.confirm_all_title).to_string())>
+                <p class="mb-4 text-sm" data-testid="confirm-all-body">{move || t_string!(i18n, prospects.confirm_all_body, count = selected_label()).to_string()}</p>
+                <div class="flex justify-end gap-2">
+                    <Button variant=ButtonVariant::Secondary on:click=move |_| { pending_bulk.set(None); confirm_all.set(false); }>{t!(i18n, common.cancel)}</Button>
+                    <Button attr:data-testid="confirm-all" on:click=move |_| {
+                        if let Some(action) = pending_bulk.get_untracked() {
+                            run_bulk(action);
+                        }
+                        pending_bulk.set(None);
+                        confirm_all.set(false);
+                    }>{t!(i18n, common.confirm)}</Button>
                 </div>
             </Dialog>
             <Dialog open=view_open title=Signal::derive(move || t_string!(i18n, prospects.save_view).to_string())>
@@ -472,15 +577,36 @@ pub fn ProspectsPage() -> impl IntoView {
     .into_any()
 }
 
-fn encode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
+/// A filter as query parameters (`q`, `status`, `tag`, `owner`, `custom`),
+/// for the page's URL and the export link; empty ones are left out.
+fn filter_params(f: &ProspectFilter) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = Vec::new();
+    if !f.search.is_empty() {
+        params.push(("q".into(), f.search.clone()));
     }
-    out
+    if let Some(s) = f.status.first() {
+        params.push(("status".into(), s.as_str().into()));
+    }
+    if let Some(t) = &f.tag {
+        params.push(("tag".into(), t.clone()));
+    }
+    match f.owner {
+        Some(Some(id)) => params.push(("owner".into(), id.to_string())),
+        Some(None) => params.push(("owner".into(), "none".into())),
+        None => {}
+    }
+    if let Some((k, v)) = &f.custom {
+        params.push(("custom".into(), format!("{k}:{v}")));
+    }
+    params
+}
+
+fn query_string(params: &[(String, String)]) -> String {
+    params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", crate::url::encode_component(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[component]

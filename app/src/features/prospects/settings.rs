@@ -25,11 +25,12 @@ pub fn ProspectSettingsPage() -> impl IntoView {
     };
     let org_id = org.id;
     let is_admin = org.role.allows(Permission::ManageSettings);
+    let can_lift = org.role.allows(Permission::LiftCallRestrictions);
     view! {
         <div class="space-y-6">
             <h1 class="text-2xl font-bold">{t!(i18n, prospects.settings_title)}</h1>
             <CallingHours org_id is_admin/>
-            <DncList org_id is_admin/>
+            <DncList org_id can_lift/>
             <CustomFields org_id is_admin/>
         </div>
     }
@@ -88,7 +89,7 @@ fn CallingHours(org_id: Uuid, is_admin: bool) -> impl IntoView {
 }
 
 #[component]
-fn DncList(org_id: Uuid, is_admin: bool) -> impl IntoView {
+fn DncList(org_id: Uuid, can_lift: bool) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let add = ServerAction::<AddDnc>::new();
@@ -96,9 +97,11 @@ fn DncList(org_id: Uuid, is_admin: bool) -> impl IntoView {
     toast_result(add, move || None);
     toast_result(remove, move || None);
     let search = RwSignal::new(String::new());
+    // Bumped after a list import.
+    let reload = RwSignal::new(0u32);
     let list = Resource::new(
-        move || (search.get(), add.version().get(), remove.version().get()),
-        move |(s, _, _)| super::api::list_dnc(org_id, s),
+        move || (search.get(), add.version().get(), remove.version().get(), reload.get()),
+        move |(s, _, _, _)| super::api::list_dnc(org_id, s),
     );
     let phone = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
@@ -109,6 +112,42 @@ fn DncList(org_id: Uuid, is_admin: bool) -> impl IntoView {
         }
     });
     let error = Signal::derive(move || add.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    // Importing a list (one number per line) goes through the REST upload.
+    let imported = RwSignal::new(None::<Result<domain::prospect::DncImportResult, crate::AppError>>);
+    let importing = RwSignal::new(false);
+    let on_file = move |ev: leptos::ev::Event| {
+        let _ = &ev;
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+                return;
+            };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            input.set_value("");
+            importing.set(true);
+            imported.set(None);
+            leptos::task::spawn_local(async move {
+                imported.set(Some(super::upload::upload_dnc(org_id, file).await));
+                importing.set(false);
+                reload.update(|n| *n += 1);
+            });
+        }
+    };
+    let import_report = move || {
+        imported.get().map(|r| match r {
+            Ok(r) => {
+                let lines = r.invalid_lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(", ");
+                view! {
+                    <p class="mb-2 text-sm" data-testid="dnc-import-result">
+                        {move || t_string!(i18n, prospects.dnc_import_result, added = r.added, listed = r.already_listed, invalid = r.invalid).to_string()}
+                        {(!lines.is_empty()).then(|| format!(" ({lines})"))}
+                    </p>
+                }.into_any()
+            }
+            Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
+        })
+    };
     view! {
         <Card>
             <h2 class="mb-1 font-semibold">{t!(i18n, prospects.dnc_title)}</h2>
@@ -124,6 +163,11 @@ fn DncList(org_id: Uuid, is_admin: bool) -> impl IntoView {
                 <Button submit=true attr:data-testid="dnc-add">{t!(i18n, prospects.dnc_add)}</Button>
             </form>
             <FormError message=error/>
+            <label class="mb-3 flex flex-wrap items-center gap-2 text-sm">
+                <span class="text-slate-500">{t!(i18n, prospects.dnc_import)}</span>
+                <input type="file" accept=".csv,.txt,text/csv,text/plain" data-testid="dnc-import" disabled=move || importing.get() on:change=on_file/>
+            </label>
+            {import_report}
             <input type="search" class=format!("{INPUT} mb-2 w-full") placeholder=move || t_string!(i18n, prospects.search).to_string()
                 aria-label=move || t_string!(i18n, prospects.search).to_string() prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
             <Transition fallback=|| view! { <Skeleton lines=3/> }>
@@ -138,9 +182,16 @@ fn DncList(org_id: Uuid, is_admin: bool) -> impl IntoView {
                                 view! {
                                     <li class="flex items-center justify-between gap-2 py-1.5" data-testid=format!("dnc-{}", e.phone)>
                                         <span class="font-mono">{e.phone.clone()}</span>
-                                        <span class="flex-1 truncate text-slate-500">{e.reason.clone()}</span>
+                                        <span class="flex-1 truncate text-slate-500">{
+                                            let reason = e.reason.clone();
+                                            move || match reason.as_str() {
+                                                domain::prospect::DNC_REASON_OPT_OUT => t_string!(i18n, prospects.dnc_reason_opt_out).to_string(),
+                                                domain::prospect::DNC_REASON_DELETED_DNC => t_string!(i18n, prospects.dnc_reason_deleted).to_string(),
+                                                typed => typed.to_string(),
+                                            }
+                                        }</span>
                                         <span class="text-xs text-slate-400">{move || crate::format::date(locale.get(), at)}</span>
-                                        {is_admin.then(|| view! {
+                                        {can_lift.then(|| view! {
                                             <Button variant=ButtonVariant::DangerGhost on:click=move |_| { remove.dispatch(RemoveDnc { org_id, phone: p.clone() }); }>{t!(i18n, prospects.dnc_remove)}</Button>
                                         })}
                                     </li>

@@ -1,6 +1,7 @@
-//! Browser side of the CSV upload: the file goes as the raw request body
-//! (no multipart framing) with the CSRF header; the answer is the preview.
+//! Browser side of file uploads (prospects CSV, do-not-call list): the file
+//! goes as the raw request body (no multipart framing) with the CSRF header.
 
+use domain::prospect::DncImportResult;
 use domain::prospect_import::ImportPreview;
 use domain::ErrorCode;
 use uuid::Uuid;
@@ -14,7 +15,18 @@ fn js_err(_: JsValue) -> AppError {
     AppError::new(ErrorCode::Internal)
 }
 
+/// A prospects CSV: the answer is the import's preview.
 pub async fn upload(org_id: Uuid, file: web_sys::File) -> Result<ImportPreview, AppError> {
+    let name = js_sys::encode_uri_component(&file.name());
+    post_file(&format!("/api/v1/orgs/{org_id}/prospect-imports?file_name={name}"), file).await
+}
+
+/// A do-not-call list, one number per line: the answer says what was added.
+pub async fn upload_dnc(org_id: Uuid, file: web_sys::File) -> Result<DncImportResult, AppError> {
+    post_file(&format!("/api/v1/orgs/{org_id}/dnc/import"), file).await
+}
+
+async fn post_file<T: serde::de::DeserializeOwned>(url: &str, file: web_sys::File) -> Result<T, AppError> {
     let window = web_sys::window().ok_or_else(|| AppError::new(ErrorCode::Internal))?;
     let headers = Headers::new().map_err(js_err)?;
     headers.set("content-type", "text/csv").map_err(js_err)?;
@@ -26,9 +38,7 @@ pub async fn upload(org_id: Uuid, file: web_sys::File) -> Result<ImportPreview, 
     init.set_headers(&headers);
     init.set_body(&file);
     init.set_credentials(RequestCredentials::SameOrigin);
-    let name = js_sys::encode_uri_component(&file.name());
-    let url = format!("/api/v1/orgs/{org_id}/prospect-imports?file_name={name}");
-    let request = Request::new_with_str_and_init(&url, &init).map_err(js_err)?;
+    let request = Request::new_with_str_and_init(url, &init).map_err(js_err)?;
     let resp: Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(js_err)?
