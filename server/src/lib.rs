@@ -168,15 +168,6 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
     if req.uri().path().starts_with("/api/v1/") {
         return rest::ApiError::new(domain::ErrorCode::NotFound).into_response();
     }
-    let declared = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > SERVER_FN_MAX_BODY as u64) {
-        return rest::ApiError::new(domain::ErrorCode::RequestTooLarge).into_response();
-    }
-    let req = req.map(|body| Body::new(http_body_util::Limited::new(body, SERVER_FN_MAX_BODY)));
     let ctx = state.server_ctx.clone();
     handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
 }
@@ -201,9 +192,22 @@ async fn gallery_gate(
 }
 
 /// Applied to the whole router: leptos_axum registers each server function
-/// itself, so the status fix-up must sit outside those routes.
+/// itself, so the body cap and the status fix-up must sit outside those routes.
 async fn server_fn_status(req: Request<Body>, next: axum::middleware::Next) -> axum::response::Response {
     let is_server_fn = req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/");
+    let req = if is_server_fn {
+        let declared = req
+            .headers()
+            .get(axum::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > SERVER_FN_MAX_BODY as u64) {
+            return rest::ApiError::new(domain::ErrorCode::RequestTooLarge).into_response();
+        }
+        req.map(|body| Body::new(http_body_util::Limited::new(body, SERVER_FN_MAX_BODY)))
+    } else {
+        req
+    };
     let res = next.run(req).await;
     if is_server_fn {
         with_error_status(res).await
