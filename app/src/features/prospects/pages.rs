@@ -111,6 +111,7 @@ pub fn ProspectsPage() -> impl IntoView {
     });
     // …and the URL follows the list (replacing the entry: one Back leaves the list).
     let navigate = leptos_router::hooks::use_navigate();
+    let location = leptos_router::hooks::use_location();
     Effect::new(move |prev: Option<String>| {
         let q = query.get();
         let mut params = filter_params(&q.filter);
@@ -125,7 +126,10 @@ pub fn ProspectsPage() -> impl IntoView {
             params.push(("per_page".into(), q.per_page().to_string()));
         }
         let qs = query_string(&params);
-        if prev.as_ref().is_some_and(|p| *p != qs) {
+        // Only while the list is on screen: a search that settles after the
+        // user opened a prospect must not pull them back to the list.
+        let on_list = location.pathname.get_untracked().trim_end_matches('/') == "/app/prospects";
+        if on_list && prev.as_ref().is_some_and(|p| *p != qs) {
             let to =
                 if qs.is_empty() { "/app/prospects".to_string() } else { format!("/app/prospects?{qs}") };
             navigate(
