@@ -417,6 +417,18 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
     // After the window the rows are purged for good and cannot come back.
     let (_, r) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
     let token = r["undo_token"].as_str().unwrap().to_string();
+    end_undo_window(&app).await;
+    let (s, _) = owner
+        .rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token})))
+        .await;
+    assert_eq!(s, 410);
+    assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
+    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
+    assert_eq!(s, 404);
+});
+
+/// Time passes: every soft delete's undo window is over.
+async fn end_undo_window(app: &TestApp) {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::prospects::Entity::update_many()
         .col_expr(
@@ -427,14 +439,7 @@ on_both_backends!(bulk_actions_and_undo, |backend: Backend| async move {
         .exec(&app.state.db)
         .await
         .unwrap();
-    let (s, _) = owner
-        .rest(Method::POST, &format!("/orgs/{org}/prospects/bulk/undo"), Some(json!({"token": token})))
-        .await;
-    assert_eq!(s, 410);
-    assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
-    let (s, _) = owner.rest(Method::DELETE, &format!("/orgs/{org}/prospects/{}", ids[0]), None).await;
-    assert_eq!(s, 404);
-});
+}
 
 /// Sends only the headers of a 60 MB upload: the server must refuse it from
 /// its declared length without reading (or waiting for) the body.
@@ -1005,18 +1010,7 @@ on_both_backends!(call_restrictions_survive_edits_deletes_and_reimports, |backen
     // so a re-import cannot make it callable again.
     let (s, _) = owner.rest(Method::DELETE, &bob, None).await;
     assert_eq!(s, 200);
-    {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        entity::prospects::Entity::update_many()
-            .col_expr(
-                entity::prospects::Column::DeletedAt,
-                sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::seconds(60)),
-            )
-            .filter(entity::prospects::Column::DeletedAt.is_not_null())
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-    }
+    end_undo_window(&app).await;
     assert_eq!(services::prospects::bulk::purge_deleted(&app.state.db).await.unwrap(), 1);
     assert_eq!(dnc_reason("33611223303").await.as_deref(), Some("system:deleted_do_not_call"));
     let bob_again = prospect(&owner, "Bob", "+33 6 11 22 33 03").await;

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::compliance::{may_call as rule, CallRefusal, CallTarget, CallingWindow};
 use domain::phone::normalize_phone;
-use domain::prospect::{ComplianceSettings, DncEntry, DncImportResult};
+use domain::prospect::{ComplianceSettings, DncEntry, DncImportResult, DNC_REASON_OPT_OUT};
 use domain::{ErrorCode, Permission};
 use entity::{compliance_settings as settings_t, dnc_numbers as dnc, prospects};
 use sea_orm::sea_query::OnConflict;
@@ -176,6 +176,20 @@ pub async fn add_dnc(
     let at = now();
     list_numbers(db, ctx.org_id(), Some(ctx.user_id()), std::slice::from_ref(&phone), &reason).await?;
     Ok(DncEntry { phone, reason, created_at: at })
+}
+
+/// An opt-out is a request about the number: it goes on the organisation's
+/// list (where it outlives the prospect), in the caller's transaction.
+pub(crate) async fn list_opted_out<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    phone: Option<&String>,
+) -> ServiceResult<()> {
+    if let Some(p) = phone {
+        list_numbers(db, ctx.org_id(), Some(ctx.user_id()), std::slice::from_ref(p), DNC_REASON_OPT_OUT)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Puts E.164 `phones` on `org_id`'s list (those already there keep their

@@ -20,7 +20,6 @@ use std::collections::{BTreeMap, HashMap};
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{
     fold, Prospect, ProspectInput, ProspectPage, ProspectPatch, ProspectRow, ProspectStatus,
-    DNC_REASON_OPT_OUT,
 };
 use domain::{ErrorCode, Permission};
 use entity::{memberships, prospects, users};
@@ -231,16 +230,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
     .insert(&txn)
     .await?;
     if input.opted_out {
-        if let Some(p) = &reach.phone {
-            compliance::list_numbers(
-                &txn,
-                ctx.org_id(),
-                Some(ctx.user_id()),
-                std::slice::from_ref(p),
-                DNC_REASON_OPT_OUT,
-            )
-            .await?;
-        }
+        compliance::list_opted_out(&txn, ctx, reach.phone.as_ref()).await?;
     }
     txn.commit().await?;
     get(db, ctx, id).await
@@ -426,19 +416,8 @@ pub async fn update(
         }
     }
 
-    // An opt-out is a request about the number: it goes on the
-    // organisation's list too, where it outlives this prospect.
     if patch.opted_out == Some(true) {
-        if let Some(p) = &phone {
-            compliance::list_numbers(
-                &txn,
-                ctx.org_id(),
-                Some(ctx.user_id()),
-                std::slice::from_ref(p),
-                DNC_REASON_OPT_OUT,
-            )
-            .await?;
-        }
+        compliance::list_opted_out(&txn, ctx, phone.as_ref()).await?;
     }
     if !changes.is_empty() {
         m.search_text = Set(search_text(

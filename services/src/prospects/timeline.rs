@@ -216,16 +216,7 @@ pub async fn add_consent(
             )
             .await?;
         }
-        if let Some(phone) = &prospect.phone {
-            super::compliance::list_numbers(
-                &txn,
-                ctx.org_id(),
-                Some(ctx.user_id()),
-                std::slice::from_ref(phone),
-                domain::prospect::DNC_REASON_OPT_OUT,
-            )
-            .await?;
-        }
+        super::compliance::list_opted_out(&txn, ctx, prospect.phone.as_ref()).await?;
     }
     touch(&txn, prospect_id).await?;
     txn.commit().await?;
