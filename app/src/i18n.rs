@@ -12,6 +12,51 @@ use domain::ErrorCode;
 use leptos::prelude::*;
 use leptos_i18n::I18nContext;
 
+/// The cookie that keeps the visitor's language: the server renders in it
+/// (see [`ssr_locale_source`]); signing in sets it to the account's
+/// language, and the language switcher to the one picked. We keep it
+/// ourselves rather than through leptos_i18n's `cookie` feature, whose
+/// cookie handling (leptos-use's `use_cookie` with the `cookie` and `time`
+/// crates) was ~60 KB of the browser bundle for one `document.cookie` write.
+pub const LOCALE_COOKIE: &str = "i18n_pref_locale";
+
+/// The cookie value that keeps `locale` for a year (`Set-Cookie` on the
+/// server, `document.cookie` in the browser).
+pub fn locale_cookie(locale: &str) -> String {
+    format!("{LOCALE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax")
+}
+
+/// Where the server takes the page's language from: the language cookie
+/// when it names a language we have, otherwise the best match for the
+/// browser's `Accept-Language` (q-weights honoured). (leptos_i18n reads "the Accept-Language header" through
+/// this getter; a bare `fr` is a valid one.) The browser then hydrates in the
+/// `<html lang>` the server chose.
+#[cfg(feature = "ssr")]
+pub fn ssr_locale_source() -> leptos_i18n::context::UseLocalesOptions {
+    leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| {
+        let parts = use_context::<http::request::Parts>()?;
+        crate::ssr::cookie_value(&parts.headers, LOCALE_COOKIE)
+            .and_then(|v| domain::Locale::parse(&v))
+            .or_else(|| {
+                let header = parts.headers.get(http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+                domain::Locale::negotiate(header)
+            })
+            .map(|l| l.as_str().to_string())
+    })
+}
+
+/// Keeps the language the visitor picked for their next visits.
+pub fn remember_locale(locale: Locale) {
+    let _ = locale;
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(doc) = document().dyn_into::<web_sys::HtmlDocument>().ok() {
+            let _ = doc.set_cookie(&locale_cookie(to_domain(locale).as_str()));
+        }
+    }
+}
+
 /// Our domain locale ↔ the generated one.
 pub fn to_domain(l: Locale) -> domain::Locale {
     match l {

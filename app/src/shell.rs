@@ -45,6 +45,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The language source leptos_i18n consults: ours on the server, the
+/// default (unused: the browser hydrates in `<html lang>`) in the browser.
+fn locale_source() -> leptos_i18n::context::UseLocalesOptions {
+    #[cfg(feature = "ssr")]
+    return crate::i18n::ssr_locale_source();
+    #[cfg(not(feature = "ssr"))]
+    leptos_i18n::context::UseLocalesOptions::default()
+}
+
 /// The session resource, shared by every page.
 #[derive(Clone, Copy)]
 pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, crate::AppError>>);
@@ -58,7 +67,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/handoo.css"/>
         <Title text="Handoo"/>
-        <I18nContextProvider>
+        <I18nContextProvider ssr_lang_header_getter=locale_source()>
             <Router>
                 <crate::routes::AppRoutes/>
             </Router>
@@ -277,6 +286,7 @@ pub fn LanguageSwitcher() -> impl IntoView {
                         if i18n.get_locale() == l { "bg-indigo-600 text-white" } else { "text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" })
                     on:click=move |_| {
                         i18n.set_locale(l);
+                        crate::i18n::remember_locale(l);
                         if signed_in {
                             save.dispatch(SetLocale { locale: crate::i18n::to_domain(l).as_str().to_string() });
                         }

@@ -146,13 +146,7 @@ pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-/// The cookie leptos_i18n reads the language from.
-pub const LOCALE_COOKIE: &str = "i18n_pref_locale";
-
-/// The `Set-Cookie` value that keeps `locale` for a year.
-pub fn locale_cookie(locale: &str) -> String {
-    format!("{LOCALE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax")
-}
+pub use crate::i18n::{locale_cookie, LOCALE_COOKIE};
 
 pub fn set_locale_cookie(locale: &str) {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {

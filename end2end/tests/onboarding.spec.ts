@@ -91,6 +91,34 @@ test('switch to French: the interface is translated and the choice persists', as
   await ctx.close();
 });
 
+test('a visitor who is not signed in keeps the language they picked', async ({ browser }) => {
+  // A fresh context: no account, no cookie. The browser writes the language
+  // cookie itself and the server renders the next page in it.
+  const ctx = await browser.newContext({ locale: 'en-US' });
+  const page = await ctx.newPage();
+  await page.goto('/login');
+  await waitHydrated(page);
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await page.getByTestId('lang-fr').click();
+  await expect(page.getByRole('button', { name: 'Se connecter' })).toBeVisible();
+  expect((await ctx.cookies()).find((c) => c.name === 'i18n_pref_locale')?.value).toBe('fr');
+  await page.goto('/signup');
+  await expect(page.locator('html')).toHaveAttribute('lang', 'fr');
+  await waitHydrated(page);
+  await page.getByTestId('lang-en').click();
+  await page.reload();
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await ctx.close();
+  // No cookie yet: the browser's own language decides.
+  const frCtx = await browser.newContext({ locale: 'fr-FR' });
+  const frPage = await frCtx.newPage();
+  await frPage.goto('/login');
+  await expect(frPage.locator('html')).toHaveAttribute('lang', 'fr');
+  await waitHydrated(frPage);
+  await expect(frPage.getByRole('button', { name: 'Se connecter' })).toBeVisible();
+  await frCtx.close();
+});
+
 test('wrong password shows a translated error and stays on the login page', async ({ page }) => {
   await page.goto('/login');
   await waitHydrated(page);

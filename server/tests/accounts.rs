@@ -300,3 +300,42 @@ on_both_backends!(oversized_server_function_bodies_are_refused, |backend: Backen
     // The session is unharmed.
     assert_eq!(c.session().await["user"]["email"], "ada@example.com");
 });
+
+/// The server renders in the language cookie's language when it names one we
+/// have, otherwise in the best match for Accept-Language (q-weights count),
+/// otherwise in English; the browser hydrates in the `<html lang>` it chose.
+#[tokio::test]
+async fn pages_render_in_the_cookie_language_then_accept_language() {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
+    let http = reqwest::Client::new();
+    let lang_of = |cookie: Option<&'static str>, accept: Option<&'static str>| {
+        let (http, url) = (http.clone(), format!("{}/login", app.base));
+        async move {
+            let mut req = http.get(url);
+            if let Some(c) = cookie {
+                req = req.header("cookie", c);
+            }
+            if let Some(a) = accept {
+                req = req.header("accept-language", a);
+            }
+            let html = req.send().await.unwrap().text().await.unwrap();
+            let tag = html.split("<html").nth(1).and_then(|s| s.split('>').next()).unwrap_or_default();
+            let lang = tag.split("lang=\"").nth(1).and_then(|s| s.split('"').next()).map(str::to_string);
+            (lang.expect("html lang"), html)
+        }
+    };
+    let (lang, html) = lang_of(None, None).await;
+    assert_eq!(lang, "en");
+    assert!(html.contains("Log in"));
+    let (lang, html) = lang_of(Some("i18n_pref_locale=fr"), Some("en-GB,en;q=0.9")).await;
+    assert_eq!(lang, "fr", "the cookie wins over the header");
+    assert!(html.contains("Se connecter"), "the page itself is French");
+    assert_eq!(lang_of(None, Some("de-DE, en;q=0.5, fr-CA;q=0.8")).await.0, "fr", "best weighted match");
+    assert_eq!(lang_of(None, Some("de, es")).await.0, "en", "nothing we have: English");
+    assert_eq!(
+        lang_of(Some("i18n_pref_locale=xx"), Some("fr")).await.0,
+        "fr",
+        "a cookie naming no language is ignored"
+    );
+    assert_eq!(lang_of(Some("other=1; i18n_pref_locale=EN"), Some("fr")).await.0, "en");
+}

@@ -186,11 +186,7 @@ pub fn ImportPage() -> impl IntoView {
         let _ = &ev;
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-                return;
-            };
-            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+            let Some(file) = super::upload::chosen_file(&ev, false) else { return };
             uploading.set(true);
             upload_error.set(None);
             preview.set(None);

@@ -119,12 +119,7 @@ fn DncList(org_id: Uuid, can_lift: bool) -> impl IntoView {
         let _ = &ev;
         #[cfg(feature = "hydrate")]
         {
-            use wasm_bindgen::JsCast;
-            let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
-                return;
-            };
-            let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
-            input.set_value("");
+            let Some(file) = super::upload::chosen_file(&ev, true) else { return };
             importing.set(true);
             imported.set(None);
             leptos::task::spawn_local(async move {

@@ -11,6 +11,18 @@ use web_sys::{Headers, Request, RequestCredentials, RequestInit, Response};
 
 use crate::AppError;
 
+/// The file picked in the `<input type="file">` that fired `ev`, if any.
+/// With `clear`, the input is emptied so picking the same file again fires
+/// `change` again.
+pub fn chosen_file(ev: &leptos::ev::Event, clear: bool) -> Option<web_sys::File> {
+    let input = ev.target()?.dyn_into::<web_sys::HtmlInputElement>().ok()?;
+    let file = input.files()?.get(0)?;
+    if clear {
+        input.set_value("");
+    }
+    Some(file)
+}
+
 fn js_err(_: JsValue) -> AppError {
     AppError::new(ErrorCode::Internal)
 }
