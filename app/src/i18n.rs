@@ -51,7 +51,7 @@ pub fn remember_locale(locale: Locale) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
-        if let Some(doc) = document().dyn_into::<web_sys::HtmlDocument>().ok() {
+        if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
             let _ = doc.set_cookie(&locale_cookie(to_domain(locale).as_str()));
         }
     }
