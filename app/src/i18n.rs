@@ -26,22 +26,28 @@ pub fn locale_cookie(locale: &str) -> String {
     format!("{LOCALE_COOKIE}={locale}; Path=/; Max-Age=31536000; SameSite=Lax")
 }
 
-/// Where the server takes the page's language from: the language cookie
-/// when it names a language we have, otherwise the best match for the
-/// browser's `Accept-Language` (q-weights honoured). (leptos_i18n reads "the Accept-Language header" through
-/// this getter; a bare `fr` is a valid one.) The browser then hydrates in the
-/// `<html lang>` the server chose.
+/// The visitor's language, from their request: the language cookie when it
+/// names a language we have, otherwise the best match for the browser's
+/// `Accept-Language` (q-weights honoured). The page is rendered in it, and a
+/// new account (password, invitation or Google) is created in it, so what a
+/// visitor reads before signing up is what they read after.
+#[cfg(feature = "ssr")]
+pub fn visitor_locale(headers: &http::HeaderMap) -> Option<domain::Locale> {
+    crate::ssr::cookie_value(headers, LOCALE_COOKIE).and_then(|v| domain::Locale::parse(&v)).or_else(|| {
+        let header = headers.get(http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
+        domain::Locale::negotiate(header)
+    })
+}
+
+/// Where leptos_i18n takes the page's language from on the server
+/// ([`visitor_locale`]; it asks for "the Accept-Language header", and a bare
+/// `fr` is a valid one). The browser then hydrates in the `<html lang>` the
+/// server chose.
 #[cfg(feature = "ssr")]
 pub fn ssr_locale_source() -> leptos_i18n::context::UseLocalesOptions {
     leptos_i18n::context::UseLocalesOptions::default().ssr_lang_header_getter(|| {
         let parts = use_context::<http::request::Parts>()?;
-        crate::ssr::cookie_value(&parts.headers, LOCALE_COOKIE)
-            .and_then(|v| domain::Locale::parse(&v))
-            .or_else(|| {
-                let header = parts.headers.get(http::header::ACCEPT_LANGUAGE)?.to_str().ok()?;
-                domain::Locale::negotiate(header)
-            })
-            .map(|l| l.as_str().to_string())
+        visitor_locale(&parts.headers).map(|l| l.as_str().to_string())
     })
 }
 

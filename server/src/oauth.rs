@@ -173,9 +173,7 @@ pub async fn callback(
     };
     // A new account gets the language the visitor was using; an existing
     // one keeps its own, and the page switches to it (as after a password login).
-    let locale = app::ssr::cookie_value(&headers, app::ssr::LOCALE_COOKIE)
-        .and_then(|v| domain::Locale::parse(&v))
-        .unwrap_or_default();
+    let locale = app::i18n::visitor_locale(&headers).unwrap_or_default();
     match services::auth::oauth_sign_in(&state.db, identity, locale).await {
         Ok(services::auth::OauthSignIn { user, took_over }) => {
             if took_over {

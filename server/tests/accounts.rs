@@ -338,4 +338,27 @@ async fn pages_render_in_the_cookie_language_then_accept_language() {
         "a cookie naming no language is ignored"
     );
     assert_eq!(lang_of(Some("other=1; i18n_pref_locale=EN"), Some("fr")).await.0, "en");
+
+    // Signing up from a French browser (no cookie yet) makes a French account:
+    // the pages after sign-up stay in the language of the pages before it.
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let fr = reqwest::Client::builder().cookie_provider(jar.clone()).build().unwrap();
+    let page = fr
+        .get(format!("{}/signup", app.base))
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    let csrf = common::extract_meta_csrf(&page.text().await.unwrap()).expect("csrf");
+    let res = fr
+        .post(format!("{}/api/sign_up", app.base))
+        .header("x-csrf-token", csrf)
+        .header("accept-language", "fr-FR,fr;q=0.9")
+        .form(&[("name", "Fleur"), ("email", "fleur@example.com"), ("password", GOOD_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "sign up: {}", res.status());
+    let cookies = reqwest::cookie::CookieStore::cookies(&*jar, &app.base.parse().unwrap()).unwrap();
+    assert!(cookies.to_str().unwrap().contains("i18n_pref_locale=fr"), "{cookies:?}");
 }

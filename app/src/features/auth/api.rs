@@ -45,11 +45,10 @@ mod imp {
         Ok(Some(SessionInfo { user: user_dto(&user), orgs, current }))
     }
 
-    /// Client-side locale from the cookie the i18n layer reads, for new accounts.
+    /// The language the visitor is reading in, for new accounts.
     pub fn request_locale() -> Locale {
         use_context::<http::request::Parts>()
-            .and_then(|p| crate::ssr::cookie_value(&p.headers, crate::ssr::LOCALE_COOKIE))
-            .and_then(|v| Locale::parse(&v))
+            .and_then(|p| crate::i18n::visitor_locale(&p.headers))
             .unwrap_or_default()
     }
 }
