@@ -146,11 +146,10 @@ pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-pub use crate::i18n::{locale_cookie, LOCALE_COOKIE};
-
+/// Sets the language cookie ([`crate::i18n::locale_cookie`]) on the response.
 pub fn set_locale_cookie(locale: &str) {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        if let Ok(v) = http::HeaderValue::from_str(&locale_cookie(locale)) {
+        if let Ok(v) = http::HeaderValue::from_str(&crate::i18n::locale_cookie(locale)) {
             resp.append_header(http::header::SET_COOKIE, v);
         }
     }

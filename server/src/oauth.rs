@@ -196,7 +196,7 @@ pub async fn callback(
             }
             let to = next.as_deref().and_then(domain::validation::local_return_path).unwrap_or("/app");
             let mut res = Redirect::to(to).into_response();
-            let cookie = app::ssr::locale_cookie(&user.locale);
+            let cookie = app::i18n::locale_cookie(&user.locale);
             if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
                 res.headers_mut().append(axum::http::header::SET_COOKIE, v);
             }
