@@ -10,7 +10,7 @@ use crate::features::auth::api::{get_session, LogOut, SetLocale};
 use crate::features::auth::types::{OrgDto, SessionInfo};
 use crate::features::orgs::api::SwitchOrg;
 use crate::i18n::{t, t_string, use_i18n, I18nContextProvider, Locale};
-use crate::ui::{Skeleton, Toaster, Toasts};
+use crate::ui::{Toaster, Toasts};
 
 /// Runs before first paint: applies the saved (or system) theme so dark mode
 /// does not flash.
@@ -93,15 +93,15 @@ pub fn AppLayout() -> impl IntoView {
         format!("/login?next={}", crate::url::encode_component(&here))
     };
     view! {
-        <Suspense fallback=|| view! { <div class="p-8"><Skeleton lines=6/></div> }>
-            {move || session.get().map(|res| match res {
+        {move || Suspend::new(async move {
+            match session.await {
                 Ok(Some(info)) => {
                     provide_context(info.clone());
                     view! { <SignedIn info/> }.into_any()
                 }
                 Ok(None) | Err(_) => view! { <Redirect path=login()/> }.into_any(),
-            })}
-        </Suspense>
+            }
+        })}
     }
 }
 

@@ -19,8 +19,28 @@ use crate::AppError;
 pub const SESSION_USER: &str = "uid";
 
 /// What server functions need from the server, provided as Leptos context.
+/// A handle (one `Arc`): every page view and server call clones it into
+/// its context several times, and the parts (provider defaults, URLs,
+/// clients) are not cheap to copy.
 #[derive(Clone)]
-pub struct ServerCtx {
+pub struct ServerCtx(Arc<ServerParts>);
+
+impl ServerCtx {
+    pub fn new(parts: ServerParts) -> Self {
+        ServerCtx(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for ServerCtx {
+    type Target = ServerParts;
+
+    fn deref(&self) -> &ServerParts {
+        &self.0
+    }
+}
+
+/// What a [`ServerCtx`] holds.
+pub struct ServerParts {
     pub db: DatabaseConnection,
     pub mailer: Mailer,
     /// Public base URL, for links in emails ("https://handoo.example.com").
@@ -168,7 +188,8 @@ pub async fn client_ip() -> Option<IpAddr> {
         .await
         .ok()
         .map(|ci| ci.0.ip())?;
-    let Some(proxies) = use_context::<ServerCtx>().map(|c| c.trusted_proxies).filter(|p| !p.is_empty())
+    let Some(proxies) =
+        use_context::<ServerCtx>().map(|c| c.trusted_proxies.clone()).filter(|p| !p.is_empty())
     else {
         return Some(peer);
     };

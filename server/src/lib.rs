@@ -18,7 +18,7 @@ pub mod state;
 
 use std::time::Duration;
 
-use app::ssr::{RateLimiter, ServerCtx};
+use app::ssr::{RateLimiter, ServerCtx, ServerParts};
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -31,7 +31,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 
 pub use config::Config;
-pub use state::AppState;
+pub use state::{AppState, Shared};
 
 /// Login attempts allowed per account in the window below (per IP: 50).
 pub const LOGIN_MAX_FAILURES: u32 = app::ssr::LOGIN_MAX_PER_ACCOUNT;
@@ -79,7 +79,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
-    let server_ctx = ServerCtx {
+    let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
         db: db.clone(),
         mailer,
@@ -95,16 +95,16 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             }
             None => services::copilot::CopilotHub::new(),
         },
-    };
+    });
     let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
-    let state = AppState {
+    let state = AppState::new(Shared {
         leptos_options: leptos_options.clone(),
         db: db.clone(),
         config: config.clone(),
         http,
         server_ctx,
         sessions: store.clone(),
-    };
+    });
 
     tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let session_layer = SessionManagerLayer::new(store)
