@@ -11,7 +11,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
-APT_PACKAGES=(chromium wrk brotli espeak-ng)
+APT_PACKAGES=(chromium wrk brotli espeak-ng valgrind)
 
 step() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
 
