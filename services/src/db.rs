@@ -33,6 +33,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false);
     if is_sqlite {
+        // sqlx pings a connection on every acquire by default, to catch one
+        // a network dropped. An SQLite connection is a thread in this
+        // process: nothing can drop it, and the ping is a round trip to that
+        // thread (two context switches) in front of every query. (sqlx also
+        // pings on release, unconditionally.)
+        opts.test_before_acquire(false);
         // Per-connection settings must be on the connect options (a PRAGMA
         // would reach one pooled connection only). WAL lets readers run during
         // writes; busy_timeout turns lock contention into waits, not errors.
