@@ -381,31 +381,35 @@ fn testid_text<'a>(html: &'a str, id: &str) -> &'a str {
 // The signed-in shell waits for the session on the server (a `Suspend`), so
 // the first response is the finished page for the right person, and a
 // visitor without a session is redirected before any HTML is sent.
-on_both_backends!(signed_in_pages_render_whole_and_visitors_are_sent_to_log_in, |backend: Backend| async move {
-    let Some(app) = TestApp::spawn(backend).await else { return };
-    let visitor = app.client().await;
-    for path in ["/app", "/app/prospects", "/app/members?tab=invites"] {
-        let (status, location, _) = page(&visitor, path).await;
-        assert_eq!(status, 302, "{path}: a visitor is redirected");
-        let next = format!("/login?next={}", path.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D"));
-        assert_eq!(location.as_deref(), Some(next.as_str()), "{path}: back to the page after logging in");
+on_both_backends!(
+    signed_in_pages_render_whole_and_visitors_are_sent_to_log_in,
+    |backend: Backend| async move {
+        let Some(app) = TestApp::spawn(backend).await else { return };
+        let visitor = app.client().await;
+        for path in ["/app", "/app/prospects", "/app/members?tab=invites"] {
+            let (status, location, _) = page(&visitor, path).await;
+            assert_eq!(status, 302, "{path}: a visitor is redirected");
+            let next =
+                format!("/login?next={}", path.replace('/', "%2F").replace('?', "%3F").replace('=', "%3D"));
+            assert_eq!(location.as_deref(), Some(next.as_str()), "{path}: back to the page after logging in");
+        }
+
+        let c = app.client().await;
+        c.sign_up("Grace <Hopper>", "grace@example.com", GOOD_PASSWORD).await.unwrap();
+        c.create_org("Compilers & Co").await;
+        let (status, _, html) = page(&c, "/app").await;
+        assert_eq!(status, 200);
+        assert_eq!(testid_text(&html, "current-org"), "Compilers &amp; Co", "{html}");
+        assert!(html.contains("Grace &lt;Hopper&gt;"), "the user's name, escaped");
+        assert_eq!(testid_text(&html, "member-count"), "1", "the overview loaded before sending");
+        assert!(!html.contains("animate-pulse"), "no skeleton in a finished page");
+
+        // Another member's page shows their own organisation, never this one.
+        let other = app.client().await;
+        other.sign_up("Alan", "alan@example.com", GOOD_PASSWORD).await.unwrap();
+        other.create_org("Bletchley").await;
+        let (_, _, html) = page(&other, "/app").await;
+        assert_eq!(testid_text(&html, "current-org"), "Bletchley");
+        assert!(!html.contains("Compilers"), "nothing of another tenant");
     }
-
-    let c = app.client().await;
-    c.sign_up("Grace <Hopper>", "grace@example.com", GOOD_PASSWORD).await.unwrap();
-    c.create_org("Compilers & Co").await;
-    let (status, _, html) = page(&c, "/app").await;
-    assert_eq!(status, 200);
-    assert_eq!(testid_text(&html, "current-org"), "Compilers &amp; Co", "{html}");
-    assert!(html.contains("Grace &lt;Hopper&gt;"), "the user's name, escaped");
-    assert_eq!(testid_text(&html, "member-count"), "1", "the overview loaded before sending");
-    assert!(!html.contains("animate-pulse"), "no skeleton in a finished page");
-
-    // Another member's page shows their own organisation, never this one.
-    let other = app.client().await;
-    other.sign_up("Alan", "alan@example.com", GOOD_PASSWORD).await.unwrap();
-    other.create_org("Bletchley").await;
-    let (_, _, html) = page(&other, "/app").await;
-    assert_eq!(testid_text(&html, "current-org"), "Bletchley");
-    assert!(!html.contains("Compilers"), "nothing of another tenant");
-});
+);
