@@ -57,7 +57,7 @@ pub struct ServerParts {
     /// Live copilot sessions served by this process.
     pub copilot: std::sync::Arc<services::copilot::CopilotHub>,
     /// `HANDOO_TRUSTED_PROXIES`: whose `X-Forwarded-For` [`client_ip`] believes.
-    pub trusted_proxies: Arc<crate::client_ip::TrustedProxies>,
+    pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
 /// Login attempts allowed per account, and per client IP, per window.
@@ -188,14 +188,12 @@ pub async fn client_ip() -> Option<IpAddr> {
         .await
         .ok()
         .map(|ci| ci.0.ip())?;
-    let Some(proxies) =
-        use_context::<ServerCtx>().map(|c| c.trusted_proxies.clone()).filter(|p| !p.is_empty())
-    else {
+    let Some(ctx) = use_context::<ServerCtx>().filter(|c| !c.trusted_proxies.is_empty()) else {
         return Some(peer);
     };
     let parts = use_context::<http::request::Parts>()?;
     let forwarded = parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
-    Some(proxies.client_ip(peer, forwarded))
+    Some(ctx.trusted_proxies.client_ip(peer, forwarded))
 }
 
 /// Fixed-window limiter for login attempts, keyed by account and by IP.

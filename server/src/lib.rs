@@ -80,7 +80,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
     let server_ctx = ServerCtx::new(ServerParts {
-        trusted_proxies: std::sync::Arc::new(config.trusted_proxies.clone()),
+        trusted_proxies: config.trusted_proxies.clone(),
         db: db.clone(),
         mailer,
         public_url: config.public_url.clone(),
