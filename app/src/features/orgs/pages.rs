@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 use super::api::{CreateOrg, LeaveOrg, RenameOrg};
 use crate::features::auth::pages::{banner_error, field_error, hard_navigate};
@@ -17,14 +16,15 @@ pub fn DashboardPage() -> impl IntoView {
     let Some(org) = use_current_org() else {
         return view! {
             <EmptyState title=Signal::derive(move || t_string!(i18n, dashboard.no_org_title).to_string()) body=Signal::derive(move || t_string!(i18n, dashboard.no_org_body).to_string())>
-                <A href="/app/orgs/new" attr:class="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white">{t!(i18n, nav.new_org)}</A>
+                <a href="/app/orgs/new" class="rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white">{t!(i18n, nav.new_org)}</a>
             </EmptyState>
         }.into_any();
     };
     let name =
         use_context::<crate::features::auth::types::SessionInfo>().map(|s| s.user.name).unwrap_or_default();
     let org_id = org.id;
-    let overview = Resource::new(move || org_id, super::api::org_overview);
+    // Boxed for the same reason as the session resource (see `shell::App`).
+    let overview = Resource::new(move || org_id, |id| Box::pin(super::api::org_overview(id)));
     view! {
         <div class="space-y-6">
             <div>
@@ -47,9 +47,9 @@ pub fn DashboardPage() -> impl IntoView {
             </Suspense>
             <Card title=Signal::derive(move || t_string!(i18n, dashboard.getting_started).to_string())>
                 <ul class="list-inside list-disc space-y-1 text-sm">
-                    <li><A href="/app/members" attr:class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_invite)}</A></li>
-                    <li><A href="/app/settings" attr:class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_settings)}</A></li>
-                    <li><A href="/app/account" attr:class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_language)}</A></li>
+                    <li><a href="/app/members" class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_invite)}</a></li>
+                    <li><a href="/app/settings" class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_settings)}</a></li>
+                    <li><a href="/app/account" class="text-indigo-600 hover:underline dark:text-indigo-400">{t!(i18n, dashboard.step_language)}</a></li>
                 </ul>
             </Card>
         </div>
