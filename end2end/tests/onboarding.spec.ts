@@ -69,6 +69,22 @@ test('hydration: the password rule is checked in the browser as you type', async
   await expect(page.locator('#password-hint')).toHaveText('Strong enough');
 });
 
+test('sidebar links navigate inside the app (no page load) and mark the current page', async ({ page }) => {
+  await logIn(page, 'member@demo.handoo.test', 'handoo-demo-2026');
+  await waitHydrated(page);
+  await expect(page.getByTestId('nav-dashboard')).toHaveAttribute('aria-current', 'page');
+  // A full page load would wipe this.
+  await page.evaluate(() => { (window as any).__sameDocument = true; });
+  await page.getByTestId('nav-members').click();
+  await page.waitForURL(/\/app\/members$/);
+  await expect(page.getByTestId('nav-members')).toHaveAttribute('aria-current', 'page');
+  await expect(page.getByTestId('nav-dashboard')).not.toHaveAttribute('aria-current', /.*/);
+  await page.getByTestId('nav-dashboard').click();
+  await page.waitForURL(/\/app$/);
+  await expect(page.getByTestId('dashboard-title')).toBeVisible();
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});
+
 test('switch to French: the interface is translated and the choice persists', async ({ page }) => {
   await logIn(page, 'member@demo.handoo.test', 'handoo-demo-2026');
   await expect(page.getByTestId('nav-members')).toHaveText('Members');
