@@ -143,8 +143,8 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
         };
         // A plain `<a>`: the router already turns every same-origin link
         // click into a client-side navigation, and these hrefs are absolute,
-        // so `<A>`'s path resolution (a tenth of a dashboard render's work
-        // for the 11 links) would buy nothing. `aria-current` is ours.
+        // so `<A>`'s path resolution and memos (~6 % of a dashboard render's
+        // instructions for its links) would buy nothing. `aria-current` is ours.
         view! {
             <a href=href data-testid=testid aria-current=move || active().then_some("page") class=move || format!(
                 "flex items-center rounded-md px-3 py-2 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 {}",
