@@ -1,7 +1,7 @@
 //! Open-loop latency of one page at fixed request rates, over a fixed number
 //! of keep-alive connections. Prints figures; asserts nothing.
 //!
-//! Run: `cargo bench -p server --bench open_loop -- <url> <cookie> <connections> <seconds> <rate>...`
+//! Run: `cargo run --release -p loadgen -- <url> <cookie> <connections> <seconds> <rate>...`
 //! (`scripts/bench` runs it against the signed-in dashboard).
 //!
 //! Why not only wrk: wrk is a closed loop — each connection sends its next
@@ -150,10 +150,9 @@ fn parse_target(url: &str, cookie: String) -> Result<Target, String> {
 }
 
 fn main() {
-    // `cargo bench` appends `--bench`; skip flags.
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 5 {
-        eprintln!("usage: open_loop <url> <cookie header> <connections> <seconds> <rate> [rate...]");
+        eprintln!("usage: loadgen <url> <cookie header> <connections> <seconds> <rate> [rate...]");
         std::process::exit(2);
     }
     let parse = |s: &str, what: &str| -> f64 {
