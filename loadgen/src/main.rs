@@ -31,8 +31,8 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, Mutex};
 
 struct Target {
-    addr: String,
-    host: String,
+    /// `host:port`: where to connect, and the `Host` header.
+    authority: String,
     path: String,
     cookie: String,
 }
@@ -40,7 +40,8 @@ struct Target {
 type Sender = http1::SendRequest<Empty<Bytes>>;
 
 async fn connect(t: &Target) -> Result<Sender, String> {
-    let stream = TcpStream::connect(&t.addr).await.map_err(|e| format!("connect {}: {e}", t.addr))?;
+    let stream =
+        TcpStream::connect(&t.authority).await.map_err(|e| format!("connect {}: {e}", t.authority))?;
     stream.set_nodelay(true).map_err(|e| e.to_string())?;
     let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.map_err(|e| e.to_string())?;
     tokio::spawn(conn);
@@ -50,7 +51,7 @@ async fn connect(t: &Target) -> Result<Sender, String> {
 /// One GET, body read to the end. `Ok(false)` for a non-200 answer.
 async fn get(sender: &mut Sender, t: &Target) -> Result<bool, String> {
     sender.ready().await.map_err(|e| e.to_string())?;
-    let mut req = hyper::Request::get(&t.path).header("host", &t.host);
+    let mut req = hyper::Request::get(&t.path).header("host", &t.authority);
     if !t.cookie.is_empty() {
         req = req.header("cookie", &t.cookie);
     }
@@ -84,16 +85,16 @@ async fn run(t: Arc<Target>, connections: usize, duration: Duration, rate: f64) 
     for mut sender in senders {
         let (rx, t) = (rx.clone(), t.clone());
         workers.push(tokio::spawn(async move {
-            let mut out = Outcome { latencies: Vec::new(), failed: 0, elapsed: Duration::ZERO };
+            let (mut latencies, mut failed) = (Vec::new(), 0);
             loop {
                 // A due request waits here until a connection is free: that
                 // wait is part of its latency.
                 let Some(due) = rx.lock().await.recv().await else { break };
                 match get(&mut sender, &t).await {
-                    Ok(true) => out.latencies.push(due.elapsed()),
-                    Ok(false) => out.failed += 1,
+                    Ok(true) => latencies.push(due.elapsed()),
+                    Ok(false) => failed += 1,
                     Err(_) => {
-                        out.failed += 1;
+                        failed += 1;
                         match connect(&t).await {
                             Ok(s) => sender = s,
                             Err(_) => break,
@@ -101,7 +102,7 @@ async fn run(t: Arc<Target>, connections: usize, duration: Duration, rate: f64) 
                     }
                 }
             }
-            out
+            (latencies, failed)
         }));
     }
     let total = (duration.as_secs_f64() * rate) as u64;
@@ -117,15 +118,15 @@ async fn run(t: Arc<Target>, connections: usize, duration: Duration, rate: f64) 
             }
         }
     });
-    let mut all = Outcome { latencies: Vec::new(), failed: 0, elapsed: Duration::ZERO };
+    let (mut latencies, mut failed) = (Vec::new(), 0);
     for w in workers {
-        let out = w.await.map_err(|e| e.to_string())?;
-        all.latencies.extend(out.latencies);
-        all.failed += out.failed;
+        let (l, f) = w.await.map_err(|e| e.to_string())?;
+        latencies.extend(l);
+        failed += f;
     }
-    all.elapsed = start.elapsed();
+    let elapsed = start.elapsed();
     schedule.join().map_err(|_| "the schedule thread panicked".to_string())?;
-    Ok(all)
+    Ok(Outcome { latencies, failed, elapsed })
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -146,7 +147,7 @@ fn parse_target(url: &str, cookie: String) -> Result<Target, String> {
         Some(q) => format!("{}?{q}", u.path()),
         None => u.path().to_string(),
     };
-    Ok(Target { addr: format!("{host}:{port}"), host: format!("{host}:{port}"), path, cookie })
+    Ok(Target { authority: format!("{host}:{port}"), path, cookie })
 }
 
 fn main() {
