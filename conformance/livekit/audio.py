@@ -1,0 +1,69 @@
+"""Small, dependable measurements of what a participant heard."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+import numpy as np
+
+
+def rms(samples: np.ndarray) -> float:
+    if samples.size == 0:
+        return 0.0
+    return float(np.sqrt(np.mean(samples.astype(np.float64) ** 2)))
+
+
+def dominant_frequency(samples: np.ndarray, sample_rate: int) -> float:
+    """The strongest frequency above 50 Hz (windowed FFT over the whole clip)."""
+    x = samples.astype(np.float64)
+    x = x - x.mean()
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(x.size)))
+    freqs = np.fft.rfftfreq(x.size, 1.0 / sample_rate)
+    spectrum[freqs < 50] = 0
+    return float(freqs[int(np.argmax(spectrum))])
+
+
+def voiced_fraction(samples: np.ndarray, sample_rate: int, threshold: float = 300.0) -> float:
+    """Share of 20 ms windows louder than `threshold` (int16 RMS)."""
+    win = max(1, sample_rate // 50)
+    n = samples.size // win
+    if n == 0:
+        return 0.0
+    frames = samples[: n * win].astype(np.float64).reshape(n, win)
+    loud = np.sqrt((frames**2).mean(axis=1)) > threshold
+    return float(loud.mean())
+
+
+def read_wav(path: Path) -> tuple[np.ndarray, int]:
+    """Mono int16 samples of a WAV file (the first channel if there are more)."""
+    with wave.open(str(path), "rb") as w:
+        if w.getsampwidth() != 2:
+            raise ValueError(f"{path}: {8 * w.getsampwidth()}-bit samples, expected 16")
+        data = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        return data[:: w.getnchannels()].copy(), w.getframerate()
+
+
+def tone_wav(path: Path, freq: float, seconds: float, rate: int = 48000, amplitude: int = 12000) -> Path:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (np.sin(2 * np.pi * freq * t) * amplitude).astype(np.int16)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def speech_wav(path: Path, text: str, rate: int = 8000) -> Path:
+    """Speech made by espeak-ng, resampled by sox to `rate`, mono, with 0.5 s
+    of silence in front (a device or call loses its first instants)."""
+    raw = path.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path), "pad", "0.5", "0.5"],
+        check=True,
+    )
+    raw.unlink()
+    return path

@@ -1,0 +1,289 @@
+"""Starts the real LiveKit stack on loopback for the tests: Redis, LiveKit's
+own server, its SIP bridge, and a SIP phone (baresip) playing the prospect.
+
+Every process binds to 127.0.0.1 on ports picked free at start, writes its log
+to the run's directory (printed when a test fails), and is stopped when the
+test session ends. Nothing here talks to anything but loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+API_KEY = "handoo-test"
+# LiveKit refuses secrets shorter than 32 characters.
+API_SECRET = "handoo-test-secret-not-for-production-0123"
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free for both TCP and UDP right now (LiveKit uses one of each)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+        try:
+            with socket.socket(socket.AF_INET, other) as s:
+                s.bind(("127.0.0.1", port))
+            return port
+        except OSError:
+            continue
+    raise RuntimeError("no free port on 127.0.0.1")
+
+
+def free_port_range(count: int) -> tuple[int, int]:
+    """`count` consecutive ports free for UDP (RTP media ranges)."""
+    for _ in range(200):
+        start = free_port(socket.SOCK_DGRAM)
+        if start + count > 65000:
+            continue
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(start, start + count):
+                    s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+                    s.bind(("127.0.0.1", port))
+            return start, start + count - 1
+        except OSError:
+            continue
+    raise RuntimeError(f"no {count} consecutive free UDP ports")
+
+
+def wait_for(check, what: str, timeout: float, proc: "Service | None" = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.process.poll() is not None:
+            raise RuntimeError(f"{what}: process exited with {proc.process.returncode}\n{proc.tail()}")
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{what}: not ready after {timeout:.0f} s" + (f"\n{proc.tail()}" if proc else ""))
+
+
+def tcp_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Service:
+    name: str
+    process: subprocess.Popen
+    log: Path
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log.read_text(errors="replace").splitlines()
+        except OSError:
+            return ""
+        return f"--- {self.name} ({self.log}) ---\n" + "\n".join(text[-lines:])
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+def spawn(name: str, argv: list[str], workdir: Path, env: dict | None = None) -> Service:
+    log = workdir / f"{name}.log"
+    out = open(log, "wb")
+    proc = subprocess.Popen(
+        argv,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=workdir,
+        env={**os.environ, **(env or {})},
+        start_new_session=True,
+    )
+    out.close()
+    return Service(name, proc, log)
+
+
+@dataclass
+class Stack:
+    """The running services and how to reach them."""
+
+    workdir: Path
+    redis_port: int
+    http_port: int
+    sip_port: int | None = None
+    sip_rtp: tuple[int, int] | None = None
+    services: list[Service] = field(default_factory=list)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.http_port}"
+
+    def logs(self) -> str:
+        return "\n".join(s.tail() for s in self.services)
+
+    def stop(self) -> None:
+        for s in reversed(self.services):
+            s.stop()
+
+
+def start_redis(workdir: Path) -> tuple[Service, int]:
+    redis = shutil.which("redis-server")
+    if not redis:
+        raise RuntimeError("redis-server is not installed (scripts/setup.sh installs it)")
+    port = free_port()
+    svc = spawn(
+        "redis",
+        [redis, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no",
+         "--dir", str(workdir)],
+        workdir,
+    )
+    wait_for(lambda: tcp_open(port), "redis", 10, svc)
+    return svc, port
+
+
+def start_livekit(binary: str, workdir: Path, redis_port: int, webhook_url: str | None) -> tuple[Service, int]:
+    http, tcp, udp = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
+    config = f"""\
+port: {http}
+bind_addresses: ["127.0.0.1"]
+rtc:
+  tcp_port: {tcp}
+  udp_port: {udp}
+  use_external_ip: false
+  node_ip: 127.0.0.1
+  enable_loopback_candidate: true
+redis:
+  address: 127.0.0.1:{redis_port}
+keys:
+  {API_KEY}: {API_SECRET}
+room:
+  empty_timeout: 60
+logging:
+  level: info
+"""
+    if webhook_url:
+        config += f"webhook:\n  api_key: {API_KEY}\n  urls:\n    - {webhook_url}\n"
+    path = workdir / "livekit.yaml"
+    path.write_text(config)
+    svc = spawn("livekit-server", [binary, "--config", str(path)], workdir)
+
+    def ready() -> bool:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http}/", timeout=1) as r:
+            return r.status == 200
+
+    wait_for(ready, "livekit-server", 30, svc)
+    return svc, http
+
+
+def start_sip(binary: str, workdir: Path, redis_port: int, http_port: int) -> tuple[Service, int, tuple[int, int]]:
+    sip_port = free_port()
+    rtp = free_port_range(40)
+    config = f"""\
+api_key: {API_KEY}
+api_secret: {API_SECRET}
+ws_url: ws://127.0.0.1:{http_port}
+redis:
+  address: 127.0.0.1:{redis_port}
+sip_port: {sip_port}
+sip_port_listen: {sip_port}
+listen_ip: 127.0.0.1
+local_net: 127.0.0.1/8
+nat_1_to_1_ip: 127.0.0.1
+use_external_ip: false
+rtp_port: {rtp[0]}-{rtp[1]}
+health_port: {free_port()}
+# The bridge refuses calls while the machine's CPU is above this share. The
+# tests share two cores with compilers; 1.0 turns the guard off (production
+# keeps the default 0.9).
+max_cpu_utilization: 1.0
+logging:
+  level: debug
+"""
+    path = workdir / "sip.yaml"
+    path.write_text(config)
+    svc = spawn("livekit-sip", [binary, "--config", str(path)], workdir)
+    wait_for(lambda: "service ready" in svc.log.read_text(errors="replace").lower()
+             or "starting sip" in svc.log.read_text(errors="replace").lower()
+             or tcp_open(sip_port), "livekit-sip", 30, svc)
+    return svc, sip_port, rtp
+
+
+@dataclass
+class Phone:
+    """baresip answering `number` on loopback: plays `speech` and records what it hears."""
+
+    service: Service
+    number: str
+    port: int
+    recordings: Path
+
+    @property
+    def uri_host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def heard(self) -> list[Path]:
+        """WAV files of the audio the phone received (decoded), newest last."""
+        return sorted(self.recordings.glob("*-dec.wav"), key=lambda p: p.stat().st_mtime)
+
+    def log(self) -> str:
+        return self.service.log.read_text(errors="replace")
+
+
+def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100") -> Phone:
+    baresip = shutil.which("baresip")
+    if not baresip:
+        raise RuntimeError("baresip is not installed (scripts/setup.sh installs baresip-core)")
+    port = free_port()
+    rtp = free_port_range(20)
+    home = workdir / "phone"
+    recordings = home / "heard"
+    recordings.mkdir(parents=True, exist_ok=True)
+    modules = "/usr/lib/baresip/modules"
+    (home / "config").write_text(f"""\
+poll_method epoll
+sip_listen 127.0.0.1:{port}
+sip_transports udp
+audio_player alsa,null
+audio_alert alsa,null
+audio_source aufile,{speech_wav}
+audio_path /usr/share/baresip
+rtp_ports {rtp[0]}-{rtp[1]}
+net_interface lo
+module_path {modules}
+module g711.so
+module aufile.so
+module alsa.so
+module sndfile.so
+module_app account.so
+module_app menu.so
+snd_path {recordings}
+""")
+    # baresip routes an incoming INVITE to the account whose user part is the
+    # dialled number; that account answers at once.
+    (home / "accounts").write_text(f"<sip:{number}@127.0.0.1:{port}>;regint=0;answermode=auto\n")
+    (home / "contacts").write_text("")
+    svc = spawn("phone", [baresip, "-f", str(home), "-n", "127.0.0.1"], workdir)
+    wait_for(lambda: "baresip is ready" in svc.log.read_text(errors="replace"), "baresip", 15, svc)
+    return Phone(svc, number, port, recordings)
+
+
+def make_workdir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="handoo-livekit-"))
