@@ -11,7 +11,12 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
-APT_PACKAGES=(chromium wrk brotli espeak-ng valgrind)
+# chromium: Playwright's browser. wrk, valgrind: the bench. brotli: payload
+# sizes. espeak-ng, sox: speech fixtures. postgresql-15: the test database.
+# redis-server, baresip-core: the LiveKit tests (SIP bridge state, the phone).
+# libopus-dev, libopusfile-dev, libsoxr-dev, pkg-config: livekit-sip's cgo build.
+APT_PACKAGES=(chromium wrk brotli espeak-ng sox valgrind postgresql-15 redis-server baresip-core
+  libopus-dev libopusfile-dev libsoxr-dev pkg-config)
 
 step() { printf '\033[1;34m==> %s\033[0m\n' "$*"; }
 
@@ -38,9 +43,19 @@ for p in "${APT_PACKAGES[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"
 if ((${#missing[@]})); then
   step "apt-get install ${missing[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  $SUDO apt-get install -y --no-install-recommends "${missing[@]}" \
-    || { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; }
+  # RUNLEVEL=1: Debian's maintainer scripts start no daemon (redis-server's
+  # would otherwise take port 6379); the tests start their own on free ports.
+  $SUDO env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" \
+    || { $SUDO apt-get update && $SUDO env RUNLEVEL=1 DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${missing[@]}"; }
 fi
+
+# The machine starts no service: PostgreSQL (127.0.0.1:5432, trust, database
+# `test`) comes up here, idempotently. scripts/test fails when CI=true and it
+# is still unreachable.
+source "$ROOT/scripts/postgres.sh"
+step "PostgreSQL 15 on 127.0.0.1:5432"
+handoo_start_postgres
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   step "rustup target add wasm32-unknown-unknown"

@@ -61,7 +61,12 @@ pub struct AudioStream {
 impl AudioStream {
     /// Opens a stream on a subscribed track (from `TrackSubscribed`). The
     /// track's handle is taken over and released with the stream.
-    pub fn open(client: &'static FfiClient, track: &proto::OwnedTrack, sample_rate: u32, num_channels: u32) -> Result<AudioStream, Error> {
+    pub fn open(
+        client: &'static FfiClient,
+        track: &proto::OwnedTrack,
+        sample_rate: u32,
+        num_channels: u32,
+    ) -> Result<AudioStream, Error> {
         let track_handle = OwnedHandle::new(track.handle.as_ref());
         let stream_handle = Arc::new(AtomicU64::new(0));
         let filter_handle = stream_handle.clone();
@@ -71,16 +76,19 @@ impl AudioStream {
         };
         let events = client.subscribe(move |e| match e {
             Event::AudioFrame { stream_handle, .. } => matches(*stream_handle),
-            Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::AudioStreamEvent(ev)) }) => matches(ev.stream_handle()),
+            Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::AudioStreamEvent(ev)) }) => {
+                matches(ev.stream_handle())
+            }
             _ => false,
         });
-        let response = client.request(ffi_request::Message::NewAudioStream(proto::NewAudioStreamRequest {
-            track_handle: Some(track_handle.id()),
-            r#type: Some(proto::AudioStreamType::AudioStreamNative as i32),
-            sample_rate: Some(sample_rate),
-            num_channels: Some(num_channels),
-            ..Default::default()
-        }))?;
+        let response =
+            client.request(ffi_request::Message::NewAudioStream(proto::NewAudioStreamRequest {
+                track_handle: Some(track_handle.id()),
+                r#type: Some(proto::AudioStreamType::AudioStreamNative as i32),
+                sample_rate: Some(sample_rate),
+                num_channels: Some(num_channels),
+                ..Default::default()
+            }))?;
         let ffi_response::Message::NewAudioStream(response) = response else {
             return Err(Error::Unexpected(format!("{response:?}")));
         };
@@ -94,7 +102,9 @@ impl AudioStream {
     pub async fn next(&mut self) -> Option<AudioFrame> {
         loop {
             match self.events.recv().await? {
-                Event::AudioFrame { stream_handle, frame } if stream_handle == self.handle.id() => return Some(frame),
+                Event::AudioFrame { stream_handle, frame } if stream_handle == self.handle.id() => {
+                    return Some(frame)
+                }
                 Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::AudioStreamEvent(ev)) })
                     if ev.stream_handle() == self.handle.id()
                         && matches!(ev.message, Some(audio_stream_event::Message::Eos(_))) =>

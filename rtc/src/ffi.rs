@@ -53,7 +53,11 @@ impl FfiClient {
     pub fn load(path: &str) -> Result<&'static FfiClient, Error> {
         let mut slot = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(client) = *slot {
-            return if client.path == path { Ok(client) } else { Err(Error::AlreadyLoaded(client.path.clone())) };
+            return if client.path == path {
+                Ok(client)
+            } else {
+                Err(Error::AlreadyLoaded(client.path.clone()))
+            };
         }
         let load_err = |e: libloading::Error| Error::Load { path: path.to_string(), reason: e.to_string() };
         // SAFETY: loading runs the library's initialisers; liblivekit_ffi has
@@ -103,7 +107,10 @@ impl FfiClient {
     }
 
     /// One synchronous request/response round.
-    pub fn request(&self, message: proto::ffi_request::Message) -> Result<proto::ffi_response::Message, Error> {
+    pub fn request(
+        &self,
+        message: proto::ffi_request::Message,
+    ) -> Result<proto::ffi_response::Message, Error> {
         let bytes = proto::FfiRequest { message: Some(message) }.encode_to_vec();
         let mut res_ptr: *const u8 = std::ptr::null();
         let mut res_len: usize = 0;
@@ -121,7 +128,10 @@ impl FfiClient {
     }
 
     /// Events accepted by `filter`, in the order the library sent them.
-    pub fn subscribe(&self, filter: impl Fn(&Event) -> bool + Send + 'static) -> mpsc::UnboundedReceiver<Event> {
+    pub fn subscribe(
+        &self,
+        filter: impl Fn(&Event) -> bool + Send + 'static,
+    ) -> mpsc::UnboundedReceiver<Event> {
         let (tx, rx) = mpsc::unbounded_channel();
         SUBSCRIBERS.lock().unwrap_or_else(|p| p.into_inner()).push((Box::new(filter), tx));
         rx
@@ -190,7 +200,10 @@ fn dispatch(event: proto::FfiEvent) {
                 Event::AudioFrame { stream_handle: ev.stream_handle(), frame }
             }
             other => Event::Ffi(proto::FfiEvent {
-                message: Some(M::AudioStreamEvent(proto::AudioStreamEvent { stream_handle: ev.stream_handle, message: other })),
+                message: Some(M::AudioStreamEvent(proto::AudioStreamEvent {
+                    stream_handle: ev.stream_handle,
+                    message: other,
+                })),
             }),
         },
         other => Event::Ffi(proto::FfiEvent { message: other }),
@@ -217,5 +230,92 @@ fn log_record(r: &proto::LogRecord) {
         L::LogInfo => tracing::info!(target: "livekit_ffi", "{target}: {msg}"),
         L::LogDebug => tracing::debug!(target: "livekit_ffi", "{target}: {msg}"),
         L::LogTrace => tracing::trace!(target: "livekit_ffi", "{target}: {msg}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::{audio_stream_event, ffi_event, room_event};
+
+    fn room_event(handle: u64) -> proto::FfiEvent {
+        proto::FfiEvent {
+            message: Some(ffi_event::Message::RoomEvent(proto::RoomEvent {
+                room_handle: Some(handle),
+                message: Some(room_event::Message::Eos(proto::RoomEos {})),
+            })),
+        }
+    }
+
+    fn subscribe(filter: impl Fn(&Event) -> bool + Send + 'static) -> mpsc::UnboundedReceiver<Event> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        SUBSCRIBERS.lock().unwrap().push((Box::new(filter), tx));
+        rx
+    }
+
+    fn room_of(e: &Event) -> Option<u64> {
+        match e {
+            Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => {
+                ev.room_handle
+            }
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn events_go_to_every_subscriber_whose_filter_accepts_them() {
+        // Handles far from those other tests use: the dispatcher is process-wide.
+        let mut a = subscribe(|e| room_of(e) == Some(9_001));
+        let mut both = subscribe(|e| matches!(room_of(e), Some(9_001 | 9_002)));
+        dispatch(room_event(9_001));
+        dispatch(room_event(9_002));
+        assert_eq!(room_of(&a.try_recv().unwrap()), Some(9_001));
+        assert!(a.try_recv().is_err());
+        assert_eq!(room_of(&both.try_recv().unwrap()), Some(9_001));
+        assert_eq!(room_of(&both.try_recv().unwrap()), Some(9_002));
+    }
+
+    #[test]
+    fn a_dropped_subscriber_is_forgotten() {
+        let rx = subscribe(|e| room_of(e) == Some(9_100));
+        drop(rx);
+        dispatch(room_event(9_100));
+        let left =
+            SUBSCRIBERS.lock().unwrap().iter().filter(|(f, _)| f(&Event::Ffi(room_event(9_100)))).count();
+        assert_eq!(left, 0);
+    }
+
+    #[test]
+    fn audio_frames_are_copied_out_of_the_library_buffer() {
+        let samples: Vec<i16> = vec![1, -2, 300, -400, 5, -6];
+        let mut rx = subscribe(|e| matches!(e, Event::AudioFrame { stream_handle: 9_200, .. }));
+        dispatch(proto::FfiEvent {
+            message: Some(ffi_event::Message::AudioStreamEvent(proto::AudioStreamEvent {
+                stream_handle: Some(9_200),
+                message: Some(audio_stream_event::Message::FrameReceived(proto::AudioFrameReceived {
+                    frame: Some(proto::OwnedAudioFrameBuffer {
+                        handle: Some(proto::FfiOwnedHandle { id: 0 }),
+                        info: Some(proto::AudioFrameBufferInfo {
+                            data_ptr: Some(samples.as_ptr() as u64),
+                            num_channels: Some(2),
+                            sample_rate: Some(48_000),
+                            samples_per_channel: Some(3),
+                        }),
+                    }),
+                })),
+            })),
+        });
+        let Event::AudioFrame { frame, .. } = rx.try_recv().unwrap() else { panic!("not a frame") };
+        assert_eq!(frame.data, samples);
+        assert_eq!((frame.num_channels, frame.sample_rate, frame.samples_per_channel), (2, 48_000, 3));
+        assert!((frame.duration() - 3.0 / 48_000.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_library_that_cannot_be_loaded_is_a_typed_error() {
+        match FfiClient::load("/nonexistent/liblivekit_ffi.so") {
+            Err(Error::Load { path, .. }) => assert_eq!(path, "/nonexistent/liblivekit_ffi.so"),
+            other => panic!("{:?}", other.map(|c| c.path().to_string())),
+        }
     }
 }

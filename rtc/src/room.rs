@@ -38,7 +38,12 @@ pub struct Room {
 
 impl Room {
     /// Connects to `url` (ws:// or wss://) with an access token.
-    pub async fn connect(client: &'static FfiClient, url: &str, token: &str, options: RoomOptions) -> Result<Room, Error> {
+    pub async fn connect(
+        client: &'static FfiClient,
+        url: &str,
+        token: &str,
+        options: RoomOptions,
+    ) -> Result<Room, Error> {
         let async_id = client.next_async_id();
         // Listen before asking: the callback and the room's first events can
         // arrive before `request` returns. Until the room's handle is known,
@@ -46,7 +51,9 @@ impl Room {
         let room_handle = Arc::new(AtomicU64::new(0));
         let filter_handle = room_handle.clone();
         let mut events = client.subscribe(move |e| match e {
-            Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Connect(cb)) }) => cb.async_id() == async_id,
+            Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Connect(cb)) }) => {
+                cb.async_id() == async_id
+            }
             Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => {
                 let mine = filter_handle.load(Ordering::Acquire);
                 mine == 0 || ev.room_handle() == mine
@@ -72,12 +79,16 @@ impl Room {
         let mut pending = Vec::new();
         let result = loop {
             match events.recv().await.ok_or(Error::Closed)? {
-                Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Connect(cb)) }) => match cb.message {
-                    Some(proto::connect_callback::Message::Result(result)) => break result,
-                    Some(proto::connect_callback::Message::Error(e)) => return Err(Error::Connect(e)),
-                    None => return Err(Error::Connect("no result".into())),
-                },
-                Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => pending.push(ev),
+                Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Connect(cb)) }) => {
+                    match cb.message {
+                        Some(proto::connect_callback::Message::Result(result)) => break result,
+                        Some(proto::connect_callback::Message::Error(e)) => return Err(Error::Connect(e)),
+                        None => return Err(Error::Connect("no result".into())),
+                    }
+                }
+                Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => {
+                    pending.push(ev)
+                }
                 _ => {}
             }
         };

@@ -46,10 +46,13 @@ fn parse(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--token" => args.token = value()?,
             "--from" => args.from = Some(value()?),
             "--seconds" => args.seconds = value()?.parse().map_err(|e| format!("--seconds: {e}"))?,
-            "--sample-rate" => args.sample_rate = value()?.parse().map_err(|e| format!("--sample-rate: {e}"))?,
+            "--sample-rate" => {
+                args.sample_rate = value()?.parse().map_err(|e| format!("--sample-rate: {e}"))?
+            }
             "--wav" => args.wav = Some(value()?.into()),
             "--connect-timeout-ms" => {
-                args.connect_timeout_ms = value()?.parse().map_err(|e| format!("--connect-timeout-ms: {e}"))?
+                args.connect_timeout_ms =
+                    value()?.parse().map_err(|e| format!("--connect-timeout-ms: {e}"))?
             }
             other => return Err(format!("unknown argument {other}")),
         }
