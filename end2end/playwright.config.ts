@@ -17,6 +17,19 @@ export const chromium = {
   ],
 };
 
+/** Chromium whose fake microphone plays `file` (in a loop, unless the path ends in `%noloop`). */
+export function fakeMicrophone(file: string) {
+  return {
+    ...chromium,
+    args: [
+      ...chromium.args,
+      '--use-fake-ui-for-media-stream',
+      '--use-fake-device-for-media-stream',
+      `--use-file-for-fake-audio-capture=${file}`,
+    ],
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   timeout: 60_000,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import wave
 from pathlib import Path
 
 import numpy as np
+from livekit import rtc
 
 
 def rms(samples: np.ndarray) -> float:
@@ -67,3 +69,31 @@ def speech_wav(path: Path, text: str, rate: int = 8000) -> Path:
     )
     raw.unlink()
     return path
+
+
+async def record(
+    track: rtc.Track, seconds: float, rate: int = 16000, skip_leading_silence: bool = False, timeout: float = 20
+) -> np.ndarray:
+    """`seconds` of a subscribed audio track, mono int16 at `rate`. With
+    `skip_leading_silence`, recording starts at the first audible frame (a
+    microphone or a phone line is silent while it opens)."""
+    stream = rtc.AudioStream(track, sample_rate=rate, num_channels=1)
+    chunks: list[np.ndarray] = []
+    got = 0
+
+    async def collect() -> None:
+        nonlocal got
+        async for ev in stream:
+            frame = np.frombuffer(ev.frame.data, dtype=np.int16).copy()
+            if skip_leading_silence and got == 0 and rms(frame) < 100:
+                continue
+            chunks.append(frame)
+            got += frame.size
+            if got >= seconds * rate:
+                return
+
+    try:
+        await asyncio.wait_for(collect(), timeout + seconds)
+    finally:
+        await stream.aclose()
+    return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)

@@ -7,10 +7,9 @@ import os
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
 from livekit import rtc
 
-from audio import dominant_frequency, rms, tone_wav
+from audio import dominant_frequency, record, rms, tone_wav
 from conftest import ROOT, token
 
 TONE_HZ = 660.0
@@ -77,24 +76,7 @@ async def test_browser_microphone_is_heard_in_the_room(stack, room_name, tmp_pat
     browser_output = asyncio.ensure_future(browser.communicate())
     try:
         track = await asyncio.wait_for(subscribed, 60)
-        stream = rtc.AudioStream(track, sample_rate=16000, num_channels=1)
-        chunks, got = [], 0
-
-        async def collect():
-            nonlocal got
-            async for ev in stream:
-                frame = np.frombuffer(ev.frame.data, dtype=np.int16).copy()
-                # The first instants are silence while the device opens.
-                if got == 0 and rms(frame) < 100:
-                    continue
-                chunks.append(frame)
-                got += frame.size
-                if got >= 2 * 16000:
-                    break
-
-        await asyncio.wait_for(collect(), 30)
-        await stream.aclose()
-        heard = np.concatenate(chunks)
+        heard = await record(track, 2, rate=16000, skip_leading_silence=True, timeout=30)
         tail = heard[len(heard) // 4 :]
         assert rms(tail) > 1000, f"too quiet: rms {rms(tail):.0f}"
         assert abs(dominant_frequency(tail, 16000) - TONE_HZ) < 10

@@ -10,10 +10,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-import pytest
-from livekit import api, rtc
+from livekit import rtc
 
-from audio import dominant_frequency, read_wav, rms
+from audio import dominant_frequency, read_wav, record, rms
 from conftest import ROOT, required_file, token
 
 
@@ -62,18 +61,7 @@ async def listen(url: str, tok: str, from_identity: str, seconds: float, rate: i
     await room.connect(url, tok)
     try:
         track = await asyncio.wait_for(subscribed, timeout)
-        stream = rtc.AudioStream(track, sample_rate=rate, num_channels=1)
-        chunks, got = [], 0
-        async def collect():
-            nonlocal got
-            async for ev in stream:
-                chunks.append(np.frombuffer(ev.frame.data, dtype=np.int16).copy())
-                got += ev.frame.samples_per_channel
-                if got >= seconds * rate:
-                    break
-        await asyncio.wait_for(collect(), timeout + seconds)
-        await stream.aclose()
-        return np.concatenate(chunks)
+        return await record(track, seconds, rate, timeout=timeout)
     finally:
         await room.disconnect()
 

@@ -8,10 +8,9 @@ LiveKit's official Python server SDK.
 
 import asyncio
 
-import numpy as np
-from livekit import api, rtc
+from livekit import api
 
-from audio import dominant_frequency, read_wav, rms, voiced_fraction
+from audio import dominant_frequency, read_wav, record, rms, voiced_fraction
 from conftest import token
 from test_media import TonePublisher
 
@@ -64,18 +63,7 @@ async def test_outbound_call_rings_the_phone_and_both_sides_hear_each_other(sip_
         assert participant.attributes.get("sip.phoneNumber") == "+15550100"
         assert participant.attributes.get("sip.callStatus") == "active"
 
-        stream = rtc.AudioStream(track, sample_rate=8000, num_channels=1)
-        chunks, got = [], 0
-        async def collect():
-            nonlocal got
-            async for ev in stream:
-                chunks.append(np.frombuffer(ev.frame.data, dtype=np.int16).copy())
-                got += ev.frame.samples_per_channel
-                if got >= 6 * 8000:
-                    break
-        await asyncio.wait_for(collect(), 20)
-        await stream.aclose()
-        prospect = np.concatenate(chunks)
+        prospect = await record(track, 6, rate=8000)
         # Speech, not silence or a constant tone: loud stretches and quiet gaps.
         assert rms(prospect) > 200, f"the room heard almost nothing: rms {rms(prospect):.0f}"
         assert 0.2 < voiced_fraction(prospect, 8000) < 0.98

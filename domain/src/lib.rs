@@ -4,6 +4,7 @@
 //! reused verbatim by the hydrated UI for instant, identical validation.
 
 pub mod agent;
+pub mod audio;
 pub mod catalogue;
 pub mod compliance;
 pub mod copilot;

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { chromium } from '../playwright.config';
+import { fakeMicrophone } from '../playwright.config';
 
 // Set by conformance/livekit/test_browser.py.
 const url = process.env.LIVEKIT_WS_URL ?? '';
@@ -9,18 +9,8 @@ const audio = process.env.FAKE_AUDIO_FILE ?? '';
 // window.LivekitClient), served by the test.
 const pageUrl = process.env.PAGE_URL ?? '';
 
-test.use({
-  launchOptions: {
-    ...chromium,
-    args: [
-      ...chromium.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      // The fake microphone plays this file (a tone the listener checks for), in a loop.
-      `--use-file-for-fake-audio-capture=${audio}`,
-    ],
-  },
-});
+// The fake microphone plays this file (a tone the listener checks for), in a loop.
+test.use({ launchOptions: fakeMicrophone(audio) });
 
 test('a browser joins the room with its microphone and the Python participant hears it', async ({ page }) => {
   expect(url, 'LIVEKIT_WS_URL').not.toBe('');

@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { newOwner, waitHydrated } from './support';
-import { chromium } from '../playwright.config';
+import { fakeMicrophone } from '../playwright.config';
 
 // Real speech, made by espeak-ng: the rep's microphone in practice mode is
 // Chromium's fake capture device playing this file once. The mock STT speaks
@@ -22,17 +22,7 @@ execFileSync('espeak-ng', [
   '<speak>Yes, I have a minute, go ahead.<break time="1500ms"/>Honestly, that is too expensive for us.<break time="2500ms"/></speak>',
 ]);
 
-test.use({
-  launchOptions: {
-    ...chromium,
-    args: [
-      ...chromium.args,
-      '--use-fake-ui-for-media-stream',
-      '--use-fake-device-for-media-stream',
-      `--use-file-for-fake-audio-capture=${wav}%noloop`,
-    ],
-  },
-});
+test.use({ launchOptions: fakeMicrophone(`${wav}%noloop`) });
 
 const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
 

@@ -32,22 +32,7 @@ impl OpenAiTranscription {
 
 /// A WAV container around 16-bit mono PCM.
 pub fn wav(pcm: &[u8], sample_rate: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(44 + pcm.len());
-    let data_len = pcm.len() as u32;
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_len).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&1u16.to_le_bytes()); // mono
-    out.extend_from_slice(&sample_rate.to_le_bytes());
-    out.extend_from_slice(&(sample_rate * 2).to_le_bytes());
-    out.extend_from_slice(&2u16.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend_from_slice(pcm);
-    out
+    domain::audio::wav_pcm16_mono(pcm, sample_rate)
 }
 
 #[async_trait]
