@@ -134,6 +134,11 @@ impl Room {
     }
 
     /// The room's next event; `None` once the library stops sending any.
+    ///
+    /// Events that hand over an object (a subscribed track, a participant)
+    /// carry its `FfiOwnedHandle`: wrap the ones you keep in [`OwnedHandle`]
+    /// (an [`AudioStream`](crate::AudioStream) takes its track's), and drop an
+    /// `OwnedHandle` of the others to give them back.
     pub async fn next_event(&mut self) -> Option<room_event::Message> {
         if let Some(ev) = self.early.pop_front() {
             return Some(ev);

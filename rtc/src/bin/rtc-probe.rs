@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rtc::proto::{room_event, TrackKind};
-use rtc::{AudioStream, FfiClient, Room, RoomOptions};
+use rtc::{AudioStream, FfiClient, OwnedHandle, Room, RoomOptions};
 
 struct Args {
     lib: String,
@@ -122,6 +122,8 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
                 if kind == TrackKind::KindAudio && wanted(sub.participant_identity()) {
                     return Some((sub.participant_identity().to_string(), track));
                 }
+                // Not the one we listen to: give its handle back.
+                drop(OwnedHandle::new(track.handle.as_ref()));
             }
         }
         None
