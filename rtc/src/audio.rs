@@ -21,8 +21,8 @@ pub struct AudioFrame {
 impl AudioFrame {
     /// Copies a frame out of a buffer the library owns.
     pub(crate) fn copy_from(info: &proto::AudioFrameBufferInfo) -> AudioFrame {
-        let samples = info.num_channels() as usize * info.samples_per_channel() as usize;
-        let ptr = info.data_ptr() as usize as *const i16;
+        let samples = info.num_channels as usize * info.samples_per_channel as usize;
+        let ptr = info.data_ptr as usize as *const i16;
         let data = if ptr.is_null() || samples == 0 {
             Vec::new()
         } else {
@@ -33,9 +33,9 @@ impl AudioFrame {
         };
         AudioFrame {
             data,
-            sample_rate: info.sample_rate(),
-            num_channels: info.num_channels(),
-            samples_per_channel: info.samples_per_channel(),
+            sample_rate: info.sample_rate,
+            num_channels: info.num_channels,
+            samples_per_channel: info.samples_per_channel,
         }
     }
 
@@ -67,7 +67,7 @@ impl AudioStream {
         sample_rate: u32,
         num_channels: u32,
     ) -> Result<AudioStream, Error> {
-        let track_handle = OwnedHandle::new(track.handle.as_ref());
+        let track_handle = OwnedHandle::new(&track.handle);
         let stream_handle = Arc::new(AtomicU64::new(0));
         let filter_handle = stream_handle.clone();
         let matches = move |h: u64| {
@@ -77,14 +77,14 @@ impl AudioStream {
         let events = client.subscribe(move |e| match e {
             Event::AudioFrame { stream_handle, .. } => matches(*stream_handle),
             Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::AudioStreamEvent(ev)) }) => {
-                matches(ev.stream_handle())
+                matches(ev.stream_handle)
             }
             _ => false,
         });
         let response =
             client.request(ffi_request::Message::NewAudioStream(proto::NewAudioStreamRequest {
-                track_handle: Some(track_handle.id()),
-                r#type: Some(proto::AudioStreamType::AudioStreamNative as i32),
+                track_handle: track_handle.id(),
+                r#type: proto::AudioStreamType::AudioStreamNative as i32,
                 sample_rate: Some(sample_rate),
                 num_channels: Some(num_channels),
                 ..Default::default()
@@ -92,8 +92,7 @@ impl AudioStream {
         let ffi_response::Message::NewAudioStream(response) = response else {
             return Err(Error::Unexpected(format!("{response:?}")));
         };
-        let stream = response.stream.ok_or_else(|| Error::Unexpected("no audio stream".into()))?;
-        let handle = OwnedHandle::new(stream.handle.as_ref());
+        let handle = OwnedHandle::new(&response.stream.handle);
         stream_handle.store(handle.id(), Ordering::Release);
         Ok(AudioStream { handle, _track: track_handle, events })
     }
@@ -106,7 +105,7 @@ impl AudioStream {
                     return Some(frame)
                 }
                 Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::AudioStreamEvent(ev)) })
-                    if ev.stream_handle() == self.handle.id()
+                    if ev.stream_handle == self.handle.id()
                         && matches!(ev.message, Some(audio_stream_event::Message::Eos(_))) =>
                 {
                     return None

@@ -36,6 +36,10 @@ pub struct FfiClient {
 static CLIENT: Mutex<Option<&'static FfiClient>> = Mutex::new(None);
 
 /// What the dispatcher delivers.
+// Not boxed: an event is moved once into a channel, and audio frames (the
+// small variant) are the hot path; an extra allocation per room event buys
+// nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Event {
     /// Any event but audio frames and logs, as the library sent it.
@@ -81,7 +85,8 @@ impl FfiClient {
         }));
         *slot = Some(client);
         drop(slot);
-        let sdk = CString::new("rust-ffi").expect("no NUL");
+        // One of the SDK names the server knows (it warns about others).
+        let sdk = CString::new("rust").expect("no NUL");
         let version = CString::new(env!("CARGO_PKG_VERSION")).expect("no NUL");
         // SAFETY: `on_event` matches the callback type and never unwinds; the
         // strings outlive the call (the library copies them).
@@ -148,8 +153,8 @@ impl FfiClient {
 pub struct OwnedHandle(u64);
 
 impl OwnedHandle {
-    pub fn new(owned: Option<&proto::FfiOwnedHandle>) -> Self {
-        OwnedHandle(owned.map(|h| h.id).unwrap_or(0))
+    pub fn new(owned: &proto::FfiOwnedHandle) -> Self {
+        OwnedHandle(owned.id)
     }
     pub fn id(&self) -> u64 {
         self.0
@@ -188,16 +193,16 @@ fn dispatch(event: proto::FfiEvent) {
             return;
         }
         Some(M::Panic(p)) => {
-            tracing::error!(target: "livekit_ffi", "panic inside liblivekit_ffi: {}", p.message());
+            tracing::error!(target: "livekit_ffi", "panic inside liblivekit_ffi: {}", p.message);
             Event::Ffi(proto::FfiEvent { message: Some(M::Panic(p)) })
         }
         Some(M::AudioStreamEvent(ev)) => match ev.message {
             Some(proto::audio_stream_event::Message::FrameReceived(received)) => {
-                let Some(buffer) = received.frame else { return };
-                let handle = OwnedHandle::new(buffer.handle.as_ref());
-                let frame = buffer.info.as_ref().map(AudioFrame::copy_from).unwrap_or_default();
+                let buffer = received.frame;
+                let handle = OwnedHandle::new(&buffer.handle);
+                let frame = AudioFrame::copy_from(&buffer.info);
                 drop(handle);
-                Event::AudioFrame { stream_handle: ev.stream_handle(), frame }
+                Event::AudioFrame { stream_handle: ev.stream_handle, frame }
             }
             other => Event::Ffi(proto::FfiEvent {
                 message: Some(M::AudioStreamEvent(proto::AudioStreamEvent {
@@ -223,7 +228,7 @@ fn dispatch(event: proto::FfiEvent) {
 
 fn log_record(r: &proto::LogRecord) {
     use proto::LogLevel as L;
-    let (target, msg) = (r.target(), r.message());
+    let (target, msg) = (&r.target, &r.message);
     match r.level() {
         L::LogError => tracing::error!(target: "livekit_ffi", "{target}: {msg}"),
         L::LogWarn => tracing::warn!(target: "livekit_ffi", "{target}: {msg}"),
@@ -241,7 +246,7 @@ mod tests {
     fn room_event(handle: u64) -> proto::FfiEvent {
         proto::FfiEvent {
             message: Some(ffi_event::Message::RoomEvent(proto::RoomEvent {
-                room_handle: Some(handle),
+                room_handle: handle,
                 message: Some(room_event::Message::Eos(proto::RoomEos {})),
             })),
         }
@@ -256,7 +261,7 @@ mod tests {
     fn room_of(e: &Event) -> Option<u64> {
         match e {
             Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => {
-                ev.room_handle
+                Some(ev.room_handle)
             }
             _ => None,
         }
@@ -291,17 +296,17 @@ mod tests {
         let mut rx = subscribe(|e| matches!(e, Event::AudioFrame { stream_handle: 9_200, .. }));
         dispatch(proto::FfiEvent {
             message: Some(ffi_event::Message::AudioStreamEvent(proto::AudioStreamEvent {
-                stream_handle: Some(9_200),
+                stream_handle: 9_200,
                 message: Some(audio_stream_event::Message::FrameReceived(proto::AudioFrameReceived {
-                    frame: Some(proto::OwnedAudioFrameBuffer {
-                        handle: Some(proto::FfiOwnedHandle { id: 0 }),
-                        info: Some(proto::AudioFrameBufferInfo {
-                            data_ptr: Some(samples.as_ptr() as u64),
-                            num_channels: Some(2),
-                            sample_rate: Some(48_000),
-                            samples_per_channel: Some(3),
-                        }),
-                    }),
+                    frame: proto::OwnedAudioFrameBuffer {
+                        handle: proto::FfiOwnedHandle { id: 0 },
+                        info: proto::AudioFrameBufferInfo {
+                            data_ptr: samples.as_ptr() as u64,
+                            num_channels: 2,
+                            sample_rate: 48_000,
+                            samples_per_channel: 3,
+                        },
+                    },
                 })),
             })),
         });

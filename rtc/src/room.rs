@@ -34,6 +34,7 @@ pub struct Room {
     remote: Vec<proto::connect_callback::ParticipantWithTracks>,
     events: mpsc::UnboundedReceiver<Event>,
     early: VecDeque<room_event::Message>,
+    _handles: Vec<OwnedHandle>,
 }
 
 impl Room {
@@ -52,24 +53,24 @@ impl Room {
         let filter_handle = room_handle.clone();
         let mut events = client.subscribe(move |e| match e {
             Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Connect(cb)) }) => {
-                cb.async_id() == async_id
+                cb.async_id == async_id
             }
             Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) }) => {
                 let mine = filter_handle.load(Ordering::Acquire);
-                mine == 0 || ev.room_handle() == mine
+                mine == 0 || ev.room_handle == mine
             }
             _ => false,
         });
         let request = proto::ConnectRequest {
-            url: Some(url.to_string()),
-            token: Some(token.to_string()),
-            options: Some(proto::RoomOptions {
+            url: url.to_string(),
+            token: token.to_string(),
+            options: proto::RoomOptions {
                 auto_subscribe: Some(options.auto_subscribe),
                 adaptive_stream: Some(false),
                 dynacast: Some(false),
                 connect_timeout_ms: Some(options.connect_timeout_ms),
                 ..Default::default()
-            }),
+            },
             request_async_id: Some(async_id),
         };
         match client.request(ffi_request::Message::Connect(request))? {
@@ -92,32 +93,43 @@ impl Room {
                 _ => {}
             }
         };
-        let room = result.room.ok_or_else(|| Error::Unexpected("connect result without a room".into()))?;
-        let handle = OwnedHandle::new(room.handle.as_ref());
+        let room = result.room;
+        let handle = OwnedHandle::new(&room.handle);
         room_handle.store(handle.id(), Ordering::Release);
         let early = pending
             .into_iter()
-            .filter(|ev| ev.room_handle() == handle.id())
+            .filter(|ev| ev.room_handle == handle.id())
             .filter_map(|ev| ev.message)
             .collect();
-        let local_identity = result
-            .local_participant
-            .and_then(|p| p.info)
-            .map(|i| i.identity().to_string())
-            .unwrap_or_default();
+        // The library holds the room's events back until we say we listen
+        // (and gives up on the room if we never do).
+        match client.request(ffi_request::Message::ReadyForRoomEvent(proto::ReadyForRoomEventRequest {
+            room_handle: handle.id(),
+        }))? {
+            ffi_response::Message::ReadyForRoomEvent(_) => {}
+            other => return Err(Error::Unexpected(format!("{other:?}"))),
+        }
+        // The library hands us the participants and publications present at
+        // connect time; they are ours to release, with the room.
+        let mut handles = vec![OwnedHandle::new(&result.local_participant.handle)];
+        for p in &result.participants {
+            handles.push(OwnedHandle::new(&p.participant.handle));
+            handles.extend(p.publications.iter().map(|publication| OwnedHandle::new(&publication.handle)));
+        }
         Ok(Room {
             client,
             handle,
-            info: room.info.unwrap_or_default(),
-            local_identity,
+            info: room.info,
+            local_identity: result.local_participant.info.identity,
             remote: result.participants,
             events,
             early,
+            _handles: handles,
         })
     }
 
     pub fn name(&self) -> &str {
-        self.info.name()
+        &self.info.name
     }
 
     pub fn local_identity(&self) -> &str {
@@ -146,7 +158,7 @@ impl Room {
         loop {
             match self.events.recv().await? {
                 Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::RoomEvent(ev)) })
-                    if ev.room_handle() == self.handle.id() =>
+                    if ev.room_handle == self.handle.id() =>
                 {
                     if let Some(m) = ev.message {
                         return Some(m);
@@ -161,10 +173,10 @@ impl Room {
     pub async fn disconnect(self) -> Result<(), Error> {
         let async_id = self.client.next_async_id();
         let mut done = self.client.subscribe(move |e| {
-            matches!(e, Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Disconnect(cb)) }) if cb.async_id() == async_id)
+            matches!(e, Event::Ffi(proto::FfiEvent { message: Some(ffi_event::Message::Disconnect(cb)) }) if cb.async_id == async_id)
         });
         self.client.request(ffi_request::Message::Disconnect(proto::DisconnectRequest {
-            room_handle: Some(self.handle.id()),
+            room_handle: self.handle.id(),
             request_async_id: Some(async_id),
             reason: Some(proto::DisconnectReason::ClientInitiated as i32),
         }))?;

@@ -117,13 +117,12 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
     let (participant, track) = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(event) = room.next_event().await {
             if let room_event::Message::TrackSubscribed(sub) = event {
-                let Some(track) = sub.track else { continue };
-                let kind = track.info.as_ref().map(|i| i.kind()).unwrap_or(TrackKind::KindUnknown);
-                if kind == TrackKind::KindAudio && wanted(sub.participant_identity()) {
-                    return Some((sub.participant_identity().to_string(), track));
+                let track = sub.track;
+                if track.info.kind() == TrackKind::KindAudio && wanted(&sub.participant_identity) {
+                    return Some((sub.participant_identity, track));
                 }
                 // Not the one we listen to: give its handle back.
-                drop(OwnedHandle::new(track.handle.as_ref()));
+                drop(OwnedHandle::new(&track.handle));
             }
         }
         None
@@ -132,7 +131,7 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
     .map_err(|_| "no matching audio track within 20 s".to_string())?
     .ok_or("the room closed before an audio track arrived")?;
 
-    let track_sid = track.info.as_ref().map(|i| i.sid().to_string()).unwrap_or_default();
+    let track_sid = track.info.sid.clone();
     let mut stream = AudioStream::open(client, &track, args.sample_rate, 1).map_err(|e| e.to_string())?;
     let wanted_samples = (args.seconds * args.sample_rate as f64) as usize;
     let mut samples: Vec<i16> = Vec::with_capacity(wanted_samples);
