@@ -63,9 +63,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (cold: ~15 min)"
+  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (first time only)"
   # 0.3.11 with --locked needs rustc 1.96; stay on 0.3.10.
-  CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+  # Its release profile asks for fat LTO and one codegen unit: 27 min on two
+  # cores, most of it one thread linking. A build tool gains little from that.
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+    CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
   rm -rf "$TOOLS_TARGET"  # GBs of objects nothing reuses
 fi
 
