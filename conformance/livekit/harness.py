@@ -246,6 +246,11 @@ class Phone:
     def log(self) -> str:
         return self.service.log.read_text(errors="replace")
 
+    def wait_hung_up(self, timeout: float = 10) -> None:
+        """Until baresip reports the call over: only then are its recordings
+        closed (the WAV header's sizes are written on close)."""
+        wait_for(lambda: " terminated (duration:" in self.log(), "phone hang-up", timeout, self.service)
+
 
 def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100") -> Phone:
     baresip = shutil.which("baresip")

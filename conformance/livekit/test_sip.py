@@ -78,13 +78,10 @@ async def test_outbound_call_rings_the_phone_and_both_sides_hear_each_other(sip_
     assert "+15550100" in log, "the phone never saw the INVITE"
 
     # The phone recorded the agent's tone.
-    async def recording():
-        while True:
-            files = phone.heard()
-            if files and files[-1].stat().st_size > 16000:
-                return files[-1]
-            await asyncio.sleep(0.1)
-    path = await asyncio.wait_for(recording(), 10)
+    await asyncio.to_thread(phone.wait_hung_up)
+    recordings = phone.heard()
+    assert recordings, "the phone recorded nothing"
+    path = recordings[-1]
     samples, rate = read_wav(path)
     tail = samples[len(samples) // 3 :]
     assert rms(tail) > 1000, f"the phone heard almost nothing: rms {rms(tail):.0f}"

@@ -59,11 +59,11 @@ pub struct AudioStream {
 }
 
 impl AudioStream {
-    /// Opens a stream on a subscribed track (from `TrackSubscribed`). The
-    /// track's handle is taken over and released with the stream.
+    /// Opens a stream on a subscribed track (from `TrackSubscribed`); the
+    /// stream owns the track from then on and releases it with itself.
     pub fn open(
         client: &'static FfiClient,
-        track: &proto::OwnedTrack,
+        track: proto::OwnedTrack,
         sample_rate: u32,
         num_channels: u32,
     ) -> Result<AudioStream, Error> {

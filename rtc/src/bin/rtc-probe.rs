@@ -132,7 +132,7 @@ async fn run(args: Args) -> Result<serde_json::Value, String> {
     .ok_or("the room closed before an audio track arrived")?;
 
     let track_sid = track.info.sid.clone();
-    let mut stream = AudioStream::open(client, &track, args.sample_rate, 1).map_err(|e| e.to_string())?;
+    let mut stream = AudioStream::open(client, track, args.sample_rate, 1).map_err(|e| e.to_string())?;
     let wanted_samples = (args.seconds * args.sample_rate as f64) as usize;
     let mut samples: Vec<i16> = Vec::with_capacity(wanted_samples);
     let mut frames = 0usize;
