@@ -94,7 +94,24 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
     match code {
         Validation => t_string!(i18n, errors.validation).to_string(),
         InvalidEmail => t_string!(i18n, errors.invalid_email).to_string(),
-        WeakPassword => t_string!(i18n, errors.weak_password).to_string(),
+        WeakPassword => {
+            // The server's estimator says what made it guessable.
+            let hint = match detail {
+                "keyboard" => t_string!(i18n, password_hints.keyboard).to_string(),
+                "repeats" => t_string!(i18n, password_hints.repeats).to_string(),
+                "sequence" => t_string!(i18n, password_hints.sequence).to_string(),
+                "dates" => t_string!(i18n, password_hints.dates).to_string(),
+                "common" => t_string!(i18n, password_hints.common).to_string(),
+                "guessable" => t_string!(i18n, password_hints.guessable).to_string(),
+                _ => String::new(),
+            };
+            let base = t_string!(i18n, errors.weak_password).to_string();
+            if hint.is_empty() {
+                base
+            } else {
+                format!("{base} {hint}")
+            }
+        }
         PasswordTooLong => t_string!(i18n, errors.password_too_long).to_string(),
         NameRequired => t_string!(i18n, errors.name_required).to_string(),
         NameTooLong => t_string!(i18n, errors.name_too_long).to_string(),
@@ -163,6 +180,8 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         StaleVersion => t_string!(i18n, errors.stale_version).to_string(),
         InvalidTransition => t_string!(i18n, errors.invalid_transition).to_string(),
         CallNotAllowed => t_string!(i18n, errors.call_not_allowed, detail = detail).to_string(),
+        ProviderAddressRefused => t_string!(i18n, errors.provider_address_refused).to_string(),
+        UploadQuota => t_string!(i18n, errors.upload_quota, detail = detail).to_string(),
         Internal => t_string!(i18n, errors.internal).to_string(),
     }
 }

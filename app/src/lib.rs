@@ -14,6 +14,8 @@ pub mod error;
 pub mod features;
 pub mod format;
 pub mod i18n;
+#[cfg(feature = "ssr")]
+pub mod login_throttle;
 pub mod routes;
 pub mod shell;
 #[cfg(feature = "ssr")]

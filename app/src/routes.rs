@@ -29,7 +29,13 @@ pub fn AppRoutes() -> impl IntoView {
             <Route path=path!("/dev-login") view={Lazy::<DevLoginRoute>::new()}/>
             <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
             <Route path=path!("/dev/gallery") view={Lazy::<GalleryRoute>::new()}/>
-            <ParentRoute path=path!("/app") view=AppLayout>
+            // Async for every signed-in page: the layout awaits the session
+            // in a top-level `Suspend`, and out-of-order streaming would swap
+            // it in with an inline script that Leptos 0.8 emits without the
+            // page's CSP nonce (tachys `reactive_graph/suspense.rs`), which
+            // the policy then blocks. Pages' data are indexed queries, so
+            // the finished page in one piece costs no visible latency.
+            <ParentRoute path=path!("/app") view=AppLayout ssr=SsrMode::Async>
                 // Async: the dashboard's data is two indexed queries (~1 ms), so
                 // the server answers with the finished page in one piece: no
                 // skeleton, no out-of-order <template> swaps, ~15 % less HTML

@@ -24,6 +24,15 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         .unwrap_or_default();
     #[cfg(not(feature = "ssr"))]
     let csrf = String::new();
+    // leptos_axum draws a fresh nonce for every page; its hydration and
+    // streaming scripts carry it, so does ours, and the policy names it.
+    let nonce = leptos::nonce::use_nonce();
+    #[cfg(feature = "ssr")]
+    if let (Some(n), Some(resp)) = (&nonce, use_context::<leptos_axum::ResponseOptions>()) {
+        if let Ok(v) = http::HeaderValue::from_str(&crate::ssr::content_security_policy(n)) {
+            resp.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     view! {
         <!DOCTYPE html>
         // `lang` and `dir` come from the I18nContextProvider (the visitor's language).
@@ -33,7 +42,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="csrf-token" content=csrf/>
                 <link rel="icon" href="data:,"/>
-                <script>{THEME_SCRIPT}</script>
+                <script nonce=nonce>{THEME_SCRIPT}</script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>

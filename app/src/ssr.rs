@@ -18,6 +18,20 @@ use crate::AppError;
 
 pub const SESSION_USER: &str = "uid";
 
+/// The page policy: scripts only from our origin or carrying this page's
+/// nonce (no `unsafe-inline`), WebAssembly allowed to compile, no framing,
+/// no plugins, forms and `<base>` kept on our origin. Inline *styles* stay
+/// allowed: components set widths and colours through `style` attributes,
+/// and styles cannot run code.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
+         connect-src 'self'; worker-src 'self' blob:; font-src 'self'; object-src 'none'; \
+         base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// What server functions need from the server, provided as Leptos context.
 /// A handle (one `Arc`): every page view and server call clones it into
 /// its context several times, and the parts (provider defaults, URLs,
@@ -49,9 +63,15 @@ pub struct ServerParts {
     pub dev_login: bool,
     /// Whether Google sign-in is configured (shows the button).
     pub google_enabled: bool,
+    /// Login attempts per client IP (any account).
     pub login_limiter: RateLimiter,
+    /// Failures per (account, client) and the account-wide slowdown.
+    pub login_throttle: crate::login_throttle::LoginThrottle,
     /// Sign-ups per client IP (window set by the server, an hour by default).
     pub signup_limiter: RateLimiter,
+    /// Invitations (new and resent) per organisation and per inviter: each
+    /// one is an e-mail sent from the operator's server.
+    pub invite_limiter: RateLimiter,
     /// Provider keys (sealed), server defaults and the outbound HTTP client.
     pub providers: services::credentials::ProviderEnv,
     /// Live copilot sessions served by this process.
@@ -60,26 +80,43 @@ pub struct ServerParts {
     pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
 
-/// Login attempts allowed per account, and per client IP, per window.
-pub const LOGIN_MAX_PER_ACCOUNT: u32 = 5;
+/// Failed logins one client may make on one account per window (see
+/// [`crate::login_throttle`]), and attempts per client IP on any account.
+pub const LOGIN_MAX_PER_ACCOUNT: u32 = crate::login_throttle::MAX_FAILURES_PER_CLIENT;
 pub const LOGIN_MAX_PER_IP: u32 = 50;
 /// Accounts created per client IP per window (an office behind one NAT
 /// onboarding a team stays well under it).
 pub const SIGNUP_MAX_PER_IP: u32 = 20;
+/// Invitation e-mails per organisation, and per inviting user, per window
+/// (an hour by default): a team onboarding stays well under it, a spammer
+/// using our mail server does not get far.
+pub const INVITES_MAX_PER_ORG: u32 = 50;
+pub const INVITES_MAX_PER_USER: u32 = 30;
+
+/// Counts one invitation e-mail for `org` and `user`.
+pub fn limit_invites(ctx: &ServerCtx, org: Uuid, user: Uuid) -> Result<(), AppError> {
+    limit(&ctx.invite_limiter, &format!("org:{org}"), INVITES_MAX_PER_ORG)?;
+    limit(&ctx.invite_limiter, &format!("user:{user}"), INVITES_MAX_PER_USER)
+}
 
 /// Counts one attempt against `limiter`; when the budget is spent, answers
 /// 429 with `Retry-After` and the translated `rate_limited` error.
 pub fn limit(limiter: &RateLimiter, key: &str, max: u32) -> Result<(), AppError> {
-    let Err(retry_after) = limiter.attempt(key, max) else {
-        return Ok(());
-    };
+    match limiter.attempt(key, max) {
+        Ok(()) => Ok(()),
+        Err(retry_after) => Err(too_many(retry_after)),
+    }
+}
+
+/// The 429 answer: status, `Retry-After`, and the `rate_limited` error.
+pub fn too_many(retry_after: u64) -> AppError {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(http::StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = http::HeaderValue::from_str(&retry_after.to_string()) {
             resp.insert_header(http::header::RETRY_AFTER, v);
         }
     }
-    Err(AppError::new(ErrorCode::RateLimited))
+    AppError::new(ErrorCode::RateLimited)
 }
 
 pub fn server_ctx() -> Result<ServerCtx, AppError> {
@@ -219,9 +256,19 @@ impl RateLimiter {
     pub fn attempt(&self, key: &str, max: u32) -> Result<(), u64> {
         let mut map = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
-        if map.len() >= MAX_TRACKED_KEYS {
+        if map.len() >= MAX_TRACKED_KEYS && !map.contains_key(key) {
             let window = self.window;
             map.retain(|_, (start, _)| now.duration_since(*start) < window);
+            // Still full of live keys (a flood of distinct addresses): drop
+            // the oldest tenth instead of growing without bound.
+            if map.len() >= MAX_TRACKED_KEYS {
+                let mut starts: Vec<(Instant, String)> =
+                    map.iter().map(|(k, (s, _))| (*s, k.clone())).collect();
+                starts.sort_by_key(|(s, _)| *s);
+                for (_, k) in starts.into_iter().take(MAX_TRACKED_KEYS / 10) {
+                    map.remove(&k);
+                }
+            }
         }
         let entry = map.entry(key.to_string()).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {

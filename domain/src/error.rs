@@ -83,6 +83,11 @@ pub enum ErrorCode {
     StaleVersion,
     InvalidTransition,
     CallNotAllowed,
+    /// A tenant-supplied provider URL points somewhere the egress policy
+    /// refuses (loopback, private, link-local… addresses).
+    ProviderAddressRefused,
+    /// The organisation holds too many (or too large) uploads not yet imported.
+    UploadQuota,
     Internal,
 }
 
@@ -160,6 +165,8 @@ impl ErrorCode {
             StaleVersion => "stale_version",
             InvalidTransition => "invalid_transition",
             CallNotAllowed => "call_not_allowed",
+            ProviderAddressRefused => "provider_address_refused",
+            UploadQuota => "upload_quota",
             Internal => "internal",
         }
     }
@@ -208,7 +215,8 @@ impl ErrorCode {
             | ToolInvalidArguments
             | ProviderNotConfigured
             | ProviderBadRequest
-            | ProviderModelNotFound => 422,
+            | ProviderModelNotFound
+            | ProviderAddressRefused => 422,
             AgentInactive | ConversationEnded => 409,
             ProviderAuth => 424,
             ProviderRateLimited => 429,
@@ -221,7 +229,7 @@ impl ErrorCode {
             RequestTooLarge => 413,
             UndoExpired => 410,
             TriggerTooBroad | TriggerInvalid | UnknownPhase => 422,
-            StaleVersion | InvalidTransition | CallNotAllowed => 409,
+            StaleVersion | InvalidTransition | CallNotAllowed | UploadQuota => 409,
             Internal => 500,
         }
     }
@@ -325,6 +333,8 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::StaleVersion,
     ErrorCode::InvalidTransition,
     ErrorCode::CallNotAllowed,
+    ErrorCode::ProviderAddressRefused,
+    ErrorCode::UploadQuota,
     ErrorCode::Internal,
 ];
 

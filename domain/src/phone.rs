@@ -37,7 +37,14 @@ pub fn normalize_phone(input: &str, default_region: Option<&str>) -> Result<Phon
     } else {
         raw
     };
-    let region = default_region.and_then(|r| r.trim().to_ascii_uppercase().parse::<country::Id>().ok());
+    // A number written with its country code does not depend on the default
+    // region, and phonenumber 0.3 mishandles the pair: it strips the default
+    // region's national prefix from it ("+33 1 42 76 49 78" read with `US`
+    // lost its leading 1 and was refused). Fixed upstream in 0.4.
+    let international = raw.starts_with(['+', '\u{FF0B}']);
+    let region = default_region
+        .filter(|_| !international)
+        .and_then(|r| r.trim().to_ascii_uppercase().parse::<country::Id>().ok());
     let number = phonenumber::parse(region, raw).map_err(|_| err())?;
     if !phonenumber::is_valid(&number) {
         return Err(err());
@@ -398,6 +405,103 @@ mod tests {
             assert_eq!(area.len(), 3, "{area:?}");
             let n = NANP_ZONES.iter().filter(|(_, c)| c.split(' ').any(|x| x == area)).count();
             assert_eq!(n, 1, "area code {area} in {n} zones");
+        }
+    }
+}
+
+/// Property tests: any text is safe to parse, and what parses is stable.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn region() -> impl Strategy<Value = Option<String>> {
+        prop_oneof![
+            Just(None),
+            prop::sample::select(vec![
+                "FR", "fr", " us ", "GB", "DE", "IT", "AU", "BR", "MX", "CA", "ZZ", "", "F", "FRA", "é"
+            ])
+            .prop_map(|r| Some(r.to_string())),
+            "\\PC{0,4}".prop_map(Some),
+        ]
+    }
+
+    /// Text shaped like phone numbers: prefixes, digits and the separators
+    /// people type, so a good share of inputs are valid numbers.
+    fn phone_like() -> impl Strategy<Value = String> {
+        let prefix = prop::sample::select(vec![
+            "", "+", "00", "0", "+33 ", "+1 ", "0033", "+44 ", "+61 ", "+55 ", "+39 0", "+7 ", "tel:",
+            "+800 ",
+        ]);
+        let piece = prop_oneof![
+            4 => "[0-9]{1,3}",
+            1 => prop::sample::select(vec![" ", "-", ".", "(", ")", "/", " x", " ext. ", "#", "*", "+", "٣", "０", "\u{a0}"]).prop_map(str::to_string),
+        ];
+        (prefix, prop::collection::vec(piece, 0..12)).prop_map(|(p, rest)| format!("{p}{}", rest.concat()))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_parses_or_is_refused(input in prop_oneof![phone_like(), "\\PC{0,64}"], region in region()) {
+            match normalize_phone(&input, region.as_deref()) {
+                Ok(p) => {
+                    prop_assert!(input.trim().len() <= 40);
+                    let digits = p.e164.strip_prefix('+');
+                    prop_assert!(digits.is_some_and(|d| !d.is_empty() && d.len() <= 15 && d.bytes().all(|b| b.is_ascii_digit())), "{:?}", p);
+                    prop_assert!(!p.national.is_empty() && p.national.bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert!(p.e164.ends_with(&p.national), "{:?}", p);
+                    // The stored form is a fixed point: it parses to itself, in any region.
+                    let again = normalize_phone(&p.e164, None);
+                    prop_assert_eq!(again.as_ref(), Ok(&p));
+                    let again = normalize_phone(&p.e164, region.as_deref());
+                    prop_assert_eq!(again.as_ref(), Ok(&p));
+                    if let Some(zone) = infer_timezone(&p) {
+                        prop_assert!(zone.parse::<chrono_tz::Tz>().is_ok(), "{}", zone);
+                    }
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.code, ErrorCode::InvalidPhone);
+                    prop_assert_eq!(e.field, "phone");
+                }
+            }
+        }
+
+        #[test]
+        fn the_international_format_reads_back_as_the_same_number(
+            input in phone_like(),
+            region in region(),
+        ) {
+            // Separators placed at random ("+790-00-0-0") are not a format
+            // people write; the grouping the library itself prints (spaces
+            // and dashes, as on a business card) must read back exactly.
+            let Ok(p) = normalize_phone(&input, region.as_deref()) else { return Ok(()) };
+            let number = phonenumber::parse(None, &p.e164).expect("E.164 parses");
+            let grouped = number.format().mode(Mode::International).to_string();
+            prop_assert_eq!(normalize_phone(&grouped, None), Ok(p.clone()));
+            let dashed = grouped.replace(' ', "-");
+            prop_assert_eq!(normalize_phone(&dashed, None), Ok(p));
+        }
+
+        #[test]
+        fn zones_are_inferred_for_any_region_and_digits(region in "[A-Z]{2}|\\PC{0,3}", national in "[0-9]{0,12}|\\PC{0,6}") {
+            let p = Phone { e164: String::new(), region: Some(region), national };
+            if let Some(zone) = infer_timezone(&p) {
+                prop_assert!(zone.parse::<chrono_tz::Tz>().is_ok(), "{}", zone);
+            }
+        }
+    }
+
+    /// The default region only applies to numbers written without a country
+    /// code: it must not strip its own national prefix from other countries'.
+    #[test]
+    fn a_default_region_does_not_alter_international_numbers() {
+        for region in [None, Some("US"), Some("FR"), Some("RU"), Some("GB")] {
+            let p = normalize_phone("+33 1 42 76 49 78", region).unwrap();
+            assert_eq!((p.e164.as_str(), p.region.as_deref()), ("+33142764978", Some("FR")), "{region:?}");
+            assert_eq!(normalize_phone("0033 1 42 76 49 78", region).unwrap(), p, "{region:?}");
         }
     }
 }

@@ -320,11 +320,12 @@ fn tokenize(src: &str) -> Vec<Token> {
         }
         let inner_start = open + 2;
         // A placeholder ends at the first `}}`; a new `{{` before it means this
-        // one was never closed.
-        let close = src[inner_start..].find("}}").map(|i| inner_start + i);
+        // one was never closed. Looking for `}}` only up to that `{{` keeps the
+        // scan linear: `{{a{{a{{a…` would otherwise search to the end each time.
         let reopen = src[inner_start..].find("{{").map(|i| inner_start + i);
+        let close = src[inner_start..reopen.unwrap_or(src.len())].find("}}").map(|i| inner_start + i);
         match close {
-            Some(close) if reopen.is_none_or(|r| r > close) => {
+            Some(close) => {
                 let name = src[inner_start..close].trim();
                 let kind = match Var::parse(name) {
                     Some(var) => TokenKind::Var(var),
@@ -461,5 +462,204 @@ mod tests {
         assert_eq!(e.code, crate::ErrorCode::TemplateUnknownVariable);
         assert_eq!(e.detail.as_deref(), Some("{{prospect.age}}"));
         assert!(validate("first_message", "ok {{today}}").is_ok());
+    }
+}
+
+/// Property tests: any text is safe to parse, highlight and render, and the
+/// three entry points agree with each other.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Pieces of the template syntax, so generated sources hit placeholders,
+    /// nested and unclosed braces, whitespace and near-miss names.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop::sample::select(vec![
+                "{{", "}}", "{", "}", "{{{", "}}}", " ", "\n", "|", "\"", ",", "today", "agent.name",
+                "prospect.", "prospect.first_name", "prospect.full_name", "prospect.nickname", "custom.",
+                "custom.budget", "custom.a_1", "custom.Budget", "Today", "{{today}}", "{{ agent.name }}",
+                "{{custom.x}}", "{{nope}}", "é", "✓", "\u{0}",
+            ])
+            .prop_map(str::to_string),
+            1 => "\\PC{0,8}",
+        ]
+    }
+
+    fn source() -> impl Strategy<Value = String> {
+        prop_oneof![prop::collection::vec(piece(), 0..48).prop_map(|p| p.concat()), "\\PC{0,512}",]
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![Just(String::new()), Just("  ".to_string()), "\\PC{0,24}", "\\{\\{[a-z.]{0,12}\\}\\}"]
+    }
+
+    fn context() -> impl Strategy<Value = RenderContext> {
+        (value(), value(), value(), value(), value(), value()).prop_map(
+            |(first, last, company, budget, agent_name, today)| RenderContext {
+                prospect: [("first_name", first), ("last_name", last), ("company", company)]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                custom: [("budget".to_string(), budget)].into_iter().collect(),
+                agent_name,
+                today,
+            },
+        )
+    }
+
+    fn longest_value(ctx: &RenderContext) -> usize {
+        let values = ctx.prospect.values().chain(ctx.custom.values());
+        let longest = values.map(String::len).chain([ctx.agent_name.len(), ctx.today.len()]).max();
+        // `full_name` joins two values with a space.
+        2 * longest.unwrap_or(0) + 1
+    }
+
+    /// A piece of a template built on purpose: text or a variable.
+    #[derive(Debug, Clone)]
+    enum Part {
+        Text(String),
+        Var(Var, bool),
+    }
+
+    fn part() -> impl Strategy<Value = Part> {
+        let var = prop_oneof![
+            prop::sample::select(Var::builtins()),
+            "[a-z][a-z0-9_]{0,20}".prop_map(Var::Custom),
+            Just(Var::Custom("budget".into())),
+        ];
+        prop_oneof![
+            // No `{` in text: two pieces side by side must not form a `{{`.
+            "[^{]{0,16}".prop_map(Part::Text),
+            (var, any::<bool>()).prop_map(|(v, spaced)| Part::Var(v, spaced)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn highlight_partitions_the_source_and_agrees_with_parse(src in source()) {
+            let spans = highlight(&src);
+            prop_assert_eq!(spans.iter().map(|s| s.text.as_str()).collect::<String>(), src.as_str());
+            prop_assert!(spans.iter().all(|s| !s.text.is_empty()));
+            prop_assert!(spans.len() <= src.len());
+            let first_bad = spans
+                .iter()
+                .scan(0, |offset, s| {
+                    let at = *offset;
+                    *offset += s.text.len();
+                    Some((at, s))
+                })
+                .find(|(_, s)| matches!(s.kind, HighlightKind::Unknown | HighlightKind::Unclosed));
+            match (Template::parse(&src), first_bad) {
+                (Ok(t), None) => {
+                    let vars = spans.iter().filter(|s| s.kind == HighlightKind::Variable).count();
+                    prop_assert!(t.variables().len() <= vars);
+                }
+                (Err(TemplateError::UnknownVariable { offset, .. }), Some((at, s))) => {
+                    prop_assert_eq!(offset, at);
+                    prop_assert_eq!(s.kind, HighlightKind::Unknown);
+                }
+                (Err(TemplateError::Unclosed { offset }), Some((at, s))) => {
+                    prop_assert_eq!(offset, at);
+                    prop_assert_eq!(s.kind, HighlightKind::Unclosed);
+                    prop_assert!(s.text.starts_with("{{"));
+                }
+                (parsed, bad) => prop_assert!(false, "parse {:?} but first bad span {:?}", parsed, bad),
+            }
+            // Each variable span is a template of exactly that one variable.
+            for s in spans.iter().filter(|s| s.kind == HighlightKind::Variable) {
+                let t = Template::parse(&s.text);
+                prop_assert!(matches!(&t, Ok(t) if t.variables().len() == 1), "{:?}", s.text);
+            }
+            prop_assert_eq!(validate("f", &src).is_ok(), Template::parse(&src).is_ok());
+        }
+
+        #[test]
+        fn rendering_is_bounded_and_reports_missing_values_once(src in source(), ctx in context()) {
+            let Ok(t) = Template::parse(&src) else { return Ok(()) };
+            let r = t.render(&ctx);
+            let vars = highlight(&src).iter().filter(|s| s.kind == HighlightKind::Variable).count();
+            prop_assert!(r.text.len() <= src.len() + vars * longest_value(&ctx));
+            let names: Vec<String> = t.variables().iter().map(Var::name).collect();
+            for (i, m) in r.missing.iter().enumerate() {
+                prop_assert!(names.contains(m));
+                prop_assert!(!r.missing[..i].contains(m));
+            }
+        }
+
+        #[test]
+        fn text_without_placeholders_renders_unchanged(src in "[^{]{0,256}|\\PC{0,256}", ctx in context()) {
+            prop_assume!(!src.contains("{{"));
+            let r = render(&src, &ctx).unwrap();
+            prop_assert_eq!(r.text, src);
+            prop_assert!(r.missing.is_empty());
+        }
+
+        #[test]
+        fn variable_values_are_inserted_verbatim(v in "\\PC{0,64}|\\{\\{[a-z. ]{0,16}\\}\\}", before in "[^{]{0,8}", after in "[^{]{0,8}") {
+            let ctx = RenderContext { agent_name: v.clone(), ..RenderContext::default() };
+            let r = render(&format!("{before}{{{{agent.name}}}}{after}"), &ctx).unwrap();
+            if v.trim().is_empty() {
+                prop_assert_eq!(r.text, format!("{before}{after}"));
+                prop_assert_eq!(r.missing, vec!["agent.name".to_string()]);
+            } else {
+                // A value that looks like a placeholder is not expanded again.
+                prop_assert_eq!(r.text, format!("{before}{v}{after}"));
+                prop_assert!(r.missing.is_empty());
+            }
+        }
+
+        #[test]
+        fn built_templates_render_as_their_parts(parts in prop::collection::vec(part(), 0..16), ctx in context()) {
+            let mut src = String::new();
+            let mut want = String::new();
+            let mut missing: Vec<String> = Vec::new();
+            for p in &parts {
+                match p {
+                    Part::Text(t) => {
+                        src.push_str(t);
+                        want.push_str(t);
+                    }
+                    Part::Var(v, spaced) => {
+                        let pad = if *spaced { " " } else { "" };
+                        src.push_str(&format!("{{{{{pad}{}{pad}}}}}", v.name()));
+                        match ctx.value(v) {
+                            Some(value) => want.push_str(&value),
+                            None if !missing.contains(&v.name()) => missing.push(v.name()),
+                            None => {}
+                        }
+                    }
+                }
+            }
+            let r = render(&src, &ctx).unwrap();
+            prop_assert_eq!(r.text, want);
+            prop_assert_eq!(r.missing, missing);
+        }
+
+        #[test]
+        fn custom_names_round_trip(name in "[a-z][a-z0-9_]{0,80}|\\PC{0,16}") {
+            match Var::parse(&format!("custom.{name}")) {
+                Some(v) => {
+                    prop_assert!(is_ident(&name));
+                    prop_assert_eq!(Var::parse(&v.name()), Some(v));
+                }
+                None => prop_assert!(!is_ident(&name)),
+            }
+        }
+    }
+
+    /// `{{a{{a{{a…` used to search to the end of the text for `}}` at each
+    /// `{{`: quadratic in the length, on every keystroke in the editor.
+    #[test]
+    fn many_unclosed_placeholders_are_scanned_in_linear_time() {
+        let src = "{{a".repeat(200_000);
+        let started = std::time::Instant::now();
+        assert_eq!(highlight(&src).len(), 200_000);
+        assert_eq!(Template::parse(&src).unwrap_err(), TemplateError::Unclosed { offset: 0 });
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

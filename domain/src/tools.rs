@@ -333,3 +333,196 @@ mod tests {
         }
     }
 }
+
+/// Property tests: whatever name and argument text an LLM produces (cut
+/// short mid-stream, nested, mistyped), checking it never panics and what
+/// passes is exactly what the handlers may trust.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::data_schema::{DataField, FieldKind};
+
+    fn schema() -> DataSchema {
+        let field = |name: &str, kind: FieldKind| DataField {
+            name: name.into(),
+            kind,
+            description: String::new(),
+            required: false,
+        };
+        DataSchema {
+            fields: vec![
+                field("budget", FieldKind::Number),
+                field("model", FieldKind::Enum { options: vec!["Clio".into(), "Megane".into()] }),
+                field("visit", FieldKind::Date),
+                field("hybrid", FieldKind::Boolean),
+                field("notes", FieldKind::String),
+            ],
+        }
+    }
+
+    const NUMBER: &str = "+33612345678";
+
+    fn tool_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(ToolName::ALL.iter().map(|t| t.as_str()).collect::<Vec<_>>()).prop_map(str::to_string),
+            1 => prop::sample::select(vec!["", "addnote", "AddNote", "sendEmail", " endCall"]).prop_map(str::to_string),
+            1 => "\\PC{0,12}",
+        ]
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+            "\\PC{0,24}".prop_map(Value::String),
+            prop::sample::select(vec![
+                "450",
+                "3,5",
+                "1,200",
+                "1.234,5",
+                "1e400",
+                "NaN",
+                "-0",
+                "2024-02-29",
+                "2023-02-29",
+                "clio ",
+                "MEGANE",
+                "oui",
+                "0",
+                "  ",
+                "+33 6 12 34 56 78",
+                "+19005550100",
+                "budget",
+                "notes",
+            ])
+            .prop_map(|s| Value::String(s.to_string())),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-z]{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Argument objects shaped like real calls: the expected keys, often
+    /// with plausible values, plus strays.
+    fn arguments() -> impl Strategy<Value = Map<String, Value>> {
+        let key = prop::sample::select(vec!["text", "reason", "field", "value", "number", "extra", ""]);
+        let field = prop::sample::select(vec!["budget", "model", "visit", "hybrid", "notes", "colour"])
+            .prop_map(|f| Value::String(f.to_string()));
+        let value = prop_oneof![json_value(), field];
+        prop::collection::btree_map(key.prop_map(str::to_string), value, 0..5)
+            .prop_map(|m| m.into_iter().collect())
+    }
+
+    /// Argument text: serialized objects (whole, cut short, padded), JSON
+    /// syntax soup, deep nesting and arbitrary text.
+    fn argument_text() -> impl Strategy<Value = String> {
+        let soup = prop::sample::select(vec![
+            "{", "}", "[", "]", "\"", ":", ",", "\\", "\\u", "\\ud800", "null", "1e999", "-", "\"text\"",
+            "\"x\"", " ", "\n", "true",
+        ]);
+        prop_oneof![
+            4 => arguments().prop_map(|a| Value::Object(a).to_string()),
+            2 => (arguments(), any::<prop::sample::Index>()).prop_map(|(a, cut)| {
+                let s = Value::Object(a).to_string();
+                let ends: Vec<usize> = (0..=s.len()).filter(|i| s.is_char_boundary(*i)).collect();
+                s[..*cut.get(&ends)].to_string()
+            }),
+            2 => prop::collection::vec(soup, 0..32).prop_map(|p| p.concat()),
+            1 => (1usize..3000, prop::sample::select(vec!["[", "{\"a\":", "[{\"text\":"])).prop_map(|(n, open)| open.repeat(n)),
+            1 => "\\PC{0,128}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_call_is_checked_and_what_passes_is_trustworthy(
+            name in tool_name(),
+            args in argument_text(),
+            enabled in prop::sample::subsequence(ToolName::ALL.to_vec(), 0..=4),
+            transfer in any::<bool>(),
+        ) {
+            let s = schema();
+            let ctx = ToolContext { enabled: &enabled, schema: &s, transfer_number: transfer.then_some(NUMBER) };
+            let Ok(call) = ctx.parse_call(&name, &args) else { return Ok(()) };
+            prop_assert_eq!(call.name().as_str(), name.as_str());
+            prop_assert!(enabled.contains(&call.name()));
+            match &call {
+                ToolCall::AddNote { text } => {
+                    prop_assert!(!text.is_empty() && text.trim() == text.as_str() && text.chars().count() <= MAX_NOTE_CHARS)
+                }
+                ToolCall::EndCall { reason } => {
+                    prop_assert!(!reason.is_empty() && reason.trim() == reason.as_str() && reason.chars().count() <= MAX_REASON_CHARS)
+                }
+                ToolCall::UpdateData { field, value } => {
+                    // The stored value is already in its checked form.
+                    let checked = s.check_value(field, value);
+                    prop_assert_eq!(checked.as_ref(), Ok(value));
+                }
+                ToolCall::TransferCall { number } => {
+                    prop_assert!(transfer);
+                    prop_assert_eq!(number.as_str(), NUMBER);
+                }
+            }
+            // Whitespace around the JSON changes nothing.
+            prop_assert_eq!(ctx.parse_call(&name, &format!(" \n{args}\t ")), Ok(call));
+        }
+
+        #[test]
+        fn arguments_cut_short_are_never_accepted(name in tool_name(), args in arguments(), cut in any::<prop::sample::Index>()) {
+            let s = schema();
+            let ctx = ToolContext { enabled: &ToolName::ALL, schema: &s, transfer_number: Some(NUMBER) };
+            let whole = Value::Object(args).to_string();
+            let ends: Vec<usize> = (0..whole.len()).filter(|i| whole.is_char_boundary(*i)).collect();
+            let partial = &whole[..*cut.get(&ends)];
+            prop_assert!(ctx.parse_call(&name, partial).is_err(), "{:?}", partial);
+        }
+
+        #[test]
+        fn text_arguments_survive_json_escaping(text in "\\PC{0,64}|[\\s\\S]{0,64}", tool in prop::sample::select(vec![ToolName::AddNote, ToolName::EndCall])) {
+            let s = schema();
+            let ctx = ToolContext { enabled: &ToolName::ALL, schema: &s, transfer_number: None };
+            let key = if tool == ToolName::AddNote { "text" } else { "reason" };
+            let args = Value::Object([(key.to_string(), Value::String(text.clone()))].into_iter().collect());
+            let got = ctx.parse_call(tool.as_str(), &args.to_string());
+            let t = text.trim();
+            if t.is_empty() {
+                prop_assert!(matches!(got, Err(ToolError::InvalidArgument { .. })), "{:?}", got);
+            } else {
+                let want = match tool {
+                    ToolName::AddNote => ToolCall::AddNote { text: t.to_string() },
+                    _ => ToolCall::EndCall { reason: t.to_string() },
+                };
+                prop_assert_eq!(got, Ok(want));
+            }
+        }
+    }
+
+    #[test]
+    fn deeply_nested_arguments_are_refused_without_overflowing_the_stack() {
+        let s = schema();
+        let ctx = ToolContext { enabled: &ToolName::ALL, schema: &s, transfer_number: None };
+        for depth in [10, 100, 1_000, 100_000] {
+            for open in ["[", "{\"text\":"] {
+                let args =
+                    format!("{}1{}", open.repeat(depth), if open == "[" { "]" } else { "}" }.repeat(depth));
+                let got = ctx.parse_call("addNote", &args);
+                // Shallow ones are JSON, just not a note; past serde_json's
+                // recursion limit (128) they are refused as JSON.
+                assert!(got.is_err(), "{depth}");
+                if depth > 128 {
+                    assert!(matches!(got, Err(ToolError::InvalidJson(_))), "{depth}: {got:?}");
+                }
+            }
+        }
+    }
+}

@@ -60,8 +60,10 @@ async function createProspect(page: Page, body: object): Promise<string> {
 
 /** Creates a knowledge item and approves it (the page's user is the owner). */
 async function approvedKnowledge(page: Page, item: object): Promise<string> {
-  const { id } = await orgPost(page, '/knowledge', item);
-  for (const action of ['submit', 'approve']) await orgPost(page, `/knowledge/${id}/review`, { action });
+  const { id, version } = await orgPost(page, '/knowledge', item);
+  await orgPost(page, `/knowledge/${id}/review`, { action: 'submit' });
+  // An approval names the version the reviewer read.
+  await orgPost(page, `/knowledge/${id}/review`, { action: 'approve', expected_version: version });
   return id;
 }
 

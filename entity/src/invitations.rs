@@ -18,6 +18,9 @@ pub struct Model {
     pub accepted_at: Option<DateTimeUtc>,
     pub accepted_by: Option<Uuid>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// The link went out by e-mail (last send). Accepting then proves the
+    /// address; a link shown to the inviter does not.
+    pub emailed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -16,6 +16,9 @@ pub struct Model {
     pub fields: Json,
     /// `domain::copilot::knowledge::KnowledgeStatus` wire name.
     pub status: String,
+    /// Starts at 1, bumped by every content edit. Approve and reject name the
+    /// version the reviewer read and only apply while it is still current.
+    pub version: i64,
     pub author_id: Option<Uuid>,
     pub reviewer_id: Option<Uuid>,
     pub review_comment: Option<String>,

@@ -9,6 +9,8 @@ mod m0002_agents;
 mod m0003_prospects;
 mod m0004_prospect_search;
 mod m0005_copilot;
+mod m0006_invitation_delivery;
+mod m0007_knowledge_version;
 
 pub struct Migrator;
 
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_prospects::Migration),
             Box::new(m0004_prospect_search::Migration),
             Box::new(m0005_copilot::Migration),
+            Box::new(m0006_invitation_delivery::Migration),
+            Box::new(m0007_knowledge_version::Migration),
         ]
     }
 }

@@ -36,6 +36,9 @@ pub enum ProviderError {
     /// The caller cancelled the request.
     #[error("cancelled")]
     Cancelled,
+    /// The destination is refused by the egress policy (see [`crate::egress`]).
+    #[error("the provider address is not allowed (it points into a private or local network)")]
+    AddressRefused,
 }
 
 impl ProviderError {
@@ -52,6 +55,7 @@ impl ProviderError {
                 ErrorCode::ProviderUnavailable
             }
             ProviderError::Malformed(_) => ErrorCode::ProviderMalformed,
+            ProviderError::AddressRefused => ErrorCode::ProviderAddressRefused,
         }
     }
 
@@ -70,6 +74,9 @@ impl ProviderError {
     /// message when the body had one.
     pub fn from_status(status: u16, message: String, retry_after: Option<Duration>) -> ProviderError {
         match status {
+            // Redirects are never followed (they would replay the key to
+            // another host): an API that answers one is misconfigured.
+            300..=399 => ProviderError::BadRequest(message),
             401 | 403 => ProviderError::Auth(message),
             404 => ProviderError::ModelNotFound(message),
             408 => ProviderError::Timeout,
@@ -80,12 +87,20 @@ impl ProviderError {
     }
 
     pub(crate) fn from_reqwest(e: reqwest::Error) -> ProviderError {
+        if crate::egress::is_refused(&e) {
+            return ProviderError::AddressRefused;
+        }
+        // The details (which socket error, which address) are for the
+        // operator: told to a tenant they would map the network for it.
+        tracing::warn!(target: "provider", error = %without_url(&e), "provider request failed");
         if e.is_timeout() {
             ProviderError::Timeout
         } else if e.is_decode() || e.is_body() {
-            ProviderError::Malformed(e.to_string())
+            ProviderError::Malformed("the response body could not be read".into())
+        } else if e.is_connect() {
+            ProviderError::Network("could not connect to the provider".into())
         } else {
-            ProviderError::Network(without_url(&e))
+            ProviderError::Network("the request to the provider failed".into())
         }
     }
 }
@@ -97,6 +112,23 @@ fn without_url(e: &reqwest::Error) -> String {
         s = s.replace(url.as_str(), &format!("{}://{}", url.scheme(), url.host_str().unwrap_or("?")));
     }
     s
+}
+
+/// An error the vendor reported inside a stream: logged for the operator,
+/// replaced by a fixed text for the tenant.
+pub fn reported(vendor_message: String) -> String {
+    tracing::warn!(target: "provider", message = %vendor_message, "provider reported an error in its stream");
+    "the provider reported an error".to_string()
+}
+
+/// What a tenant is told about an error response: the status and its
+/// standard reason, never the body (which the operator's log keeps).
+pub fn safe_status_message(status: u16) -> String {
+    let reason = reqwest::StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason());
+    match reason {
+        Some(r) => format!("the provider answered {status} {r}"),
+        None => format!("the provider answered {status}"),
+    }
 }
 
 pub type ProviderResult<T> = Result<T, ProviderError>;
@@ -116,6 +148,11 @@ mod tests {
         assert!(matches!(m(429), ProviderError::RateLimited { .. }));
         assert!(matches!(m(500), ProviderError::Upstream { status: 500, .. }));
         assert!(matches!(m(529), ProviderError::Upstream { status: 529, .. }));
+        assert!(matches!(m(302), ProviderError::BadRequest(_)) && !m(307).is_transient());
+        assert_eq!(
+            ProviderError::from_status(401, safe_status_message(401), None).to_string(),
+            "authentication failed: the provider answered 401 Unauthorized"
+        );
         assert!(m(503).is_transient() && m(429).is_transient());
         assert!(!m(400).is_transient() && !m(401).is_transient());
     }

@@ -4,6 +4,7 @@
 //! base URL is configuration, which is how tests point clients at
 //! `mock-vendors`.
 
+pub mod egress;
 pub mod error;
 pub mod http;
 pub mod llm;
@@ -14,6 +15,7 @@ pub mod ws;
 
 use domain::catalogue::{self, Protocol};
 
+pub use egress::EgressPolicy;
 pub use error::{ProviderError, ProviderResult};
 pub use http::Endpoint;
 pub use llm::{
@@ -28,6 +30,8 @@ pub fn chat_model(
 ) -> ProviderResult<Box<dyn ChatModel>> {
     let p = catalogue::provider(provider)
         .ok_or_else(|| ProviderError::BadRequest(format!("unknown provider {provider}")))?;
+    // A tenant's URL is only ever reached through its egress policy's client.
+    let http = endpoint.client(http);
     Ok(match p.protocol {
         Protocol::OpenAi => {
             let flavor =
@@ -51,6 +55,8 @@ pub fn speech_to_text(
 ) -> ProviderResult<Box<dyn stt::SpeechToText>> {
     let p = catalogue::provider(provider)
         .ok_or_else(|| ProviderError::BadRequest(format!("unknown provider {provider}")))?;
+    // A tenant's URL is only ever reached through its egress policy's client.
+    let http = endpoint.client(http);
     Ok(match p.protocol {
         Protocol::Deepgram => Box::new(stt::deepgram::Deepgram::new(endpoint)),
         Protocol::AssemblyAi => Box::new(stt::assemblyai::AssemblyAi::new(endpoint)),
@@ -69,6 +75,8 @@ pub fn text_to_speech(
 ) -> ProviderResult<Box<dyn tts::TextToSpeech>> {
     let p = catalogue::provider(provider)
         .ok_or_else(|| ProviderError::BadRequest(format!("unknown provider {provider}")))?;
+    // A tenant's URL is only ever reached through its egress policy's client.
+    let http = endpoint.client(http);
     Ok(match p.protocol {
         Protocol::Cartesia => Box::new(tts::cartesia::Cartesia::new(http, endpoint)),
         Protocol::ElevenLabs => Box::new(tts::elevenlabs::ElevenLabs::new(http, endpoint)),

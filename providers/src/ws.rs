@@ -17,6 +17,7 @@ use futures::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::egress::EgressPolicy;
 use crate::error::{ProviderError, ProviderResult};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -43,19 +44,52 @@ pub fn http_url(url: &str) -> String {
     }
 }
 
-pub async fn connect(url: &str, headers: &[(&str, &str)], deadline: Duration) -> ProviderResult<Socket> {
+/// Opens a vendor socket. With an egress policy (a tenant-supplied URL) the
+/// host is resolved and checked here and the TCP connection goes to the
+/// checked address; without one (the operator's own URL) tungstenite
+/// connects by itself. Handshake redirects are never followed either way.
+pub async fn connect(
+    url: &str,
+    headers: &[(&str, &str)],
+    deadline: Duration,
+    egress: Option<&EgressPolicy>,
+) -> ProviderResult<Socket> {
     let mut request =
-        url.into_client_request().map_err(|e| ProviderError::BadRequest(format!("bad URL: {e}")))?;
+        url.into_client_request().map_err(|_| ProviderError::BadRequest("invalid socket URL".into()))?;
     for (name, value) in headers {
         let bad = || ProviderError::BadRequest(format!("invalid {name} header"));
         let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| bad())?;
         let v = HeaderValue::from_str(value).map_err(|_| bad())?;
         request.headers_mut().insert(n, v);
     }
-    match tokio::time::timeout(deadline, tokio_tungstenite::connect_async(request)).await {
+    let open = async {
+        match egress {
+            None => tokio_tungstenite::connect_async(request).await.map_err(error),
+            Some(policy) => {
+                let parsed = url::Url::parse(url)
+                    .map_err(|_| ProviderError::BadRequest("invalid socket URL".into()))?;
+                policy.check_url(&parsed)?;
+                let host = parsed
+                    .host_str()
+                    .ok_or_else(|| ProviderError::BadRequest("URL without a host".into()))?;
+                let port = parsed
+                    .port_or_known_default()
+                    .ok_or_else(|| ProviderError::BadRequest("URL without a port".into()))?;
+                let addrs = policy.resolve(host, port).await?;
+                let stream = TcpStream::connect(&addrs[..]).await.map_err(|e| {
+                    tracing::warn!(target: "provider", host, error = %e, "provider socket connect failed");
+                    ProviderError::Network("could not connect to the provider".into())
+                })?;
+                tokio_tungstenite::client_async_tls_with_config(request, stream, None, None)
+                    .await
+                    .map_err(error)
+            }
+        }
+    };
+    match tokio::time::timeout(deadline, open).await {
         Err(_) => Err(ProviderError::Timeout),
         Ok(Ok((socket, _))) => Ok(socket),
-        Ok(Err(e)) => Err(error(e)),
+        Ok(Err(e)) => Err(e),
     }
 }
 
@@ -108,39 +142,42 @@ where
     }
 }
 
-/// A refused handshake carries the vendor's HTTP status and body.
+/// A refused handshake: the status decides the kind; the body goes to the
+/// operator's log, never into the tenant's error message.
 pub fn error(e: WsError) -> ProviderError {
     match e {
         WsError::Http(resp) => {
             let status = resp.status().as_u16();
             let body =
-                resp.body().as_ref().map(|b| String::from_utf8_lossy(b).to_string()).unwrap_or_default();
-            let message = serde_json::from_str::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| {
-                    crate::http::error_message(&v).or_else(|| v["err_msg"].as_str().map(str::to_string))
-                })
-                .unwrap_or(body);
-            ProviderError::from_status(status, message, None)
+                resp.body().as_ref().map(|b| String::from_utf8_lossy(&b[..b.len().min(300)]).to_string());
+            tracing::warn!(target: "provider", status, body = body.as_deref().unwrap_or_default(), "provider refused the socket");
+            ProviderError::from_status(status, crate::error::safe_status_message(status), None)
         }
-        WsError::Io(e) => ProviderError::Network(e.to_string()),
         WsError::ConnectionClosed | WsError::AlreadyClosed => {
             ProviderError::Malformed("connection closed".into())
         }
-        other => ProviderError::Network(other.to_string()),
+        other => {
+            tracing::warn!(target: "provider", error = %other, "provider socket failed");
+            ProviderError::Network("the connection to the provider failed".into())
+        }
     }
 }
 
 /// A close frame before the end: policy violation (1008) and 4001/4003 mean
 /// the key was refused; 4029 / 1013 mean slow down; anything else is upstream.
+/// The vendor's close reason is logged, not passed on.
 pub fn close_error(frame: Option<CloseFrame>) -> ProviderError {
     let (code, reason) =
         frame.map(|f| (u16::from(f.code), f.reason.to_string())).unwrap_or((1006, String::new()));
+    if !reason.is_empty() {
+        tracing::warn!(target: "provider", code, reason, "provider closed the socket");
+    }
+    let message = format!("the provider closed the connection ({code})");
     match code {
-        1008 | 4001 | 4003 => ProviderError::Auth(reason),
-        4029 | 1013 => ProviderError::RateLimited { retry_after: None, message: reason },
-        1000 => ProviderError::Malformed(format!("closed before the end: {reason}")),
-        _ => ProviderError::Upstream { status: code, message: reason },
+        1008 | 4001 | 4003 => ProviderError::Auth(message),
+        4029 | 1013 => ProviderError::RateLimited { retry_after: None, message },
+        1000 => ProviderError::Malformed(message),
+        _ => ProviderError::Upstream { status: code, message },
     }
 }
 

@@ -18,8 +18,9 @@ use services::agents::{self, AgentFilter, FolderFilter};
 use services::{credentials, playground};
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser, Principal};
 use crate::state::AppState;
+use crate::stream_guard::StreamGuard;
 
 #[derive(Deserialize, Default)]
 struct ListQuery {
@@ -211,14 +212,15 @@ struct MessageBody {
 
 /// Streams one turn. Refusals that need no model call come back as a plain
 /// JSON error with its status; once the stream starts, failures arrive as
-/// an `error` event.
+/// an `error` event. When the caller's session or membership ends midway,
+/// the stream ends with `event: revoked` and generation stops.
 async fn send_message(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
+    caller: Principal,
     Path((o, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Response, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "conversation_id")?;
     let turn = playground::prepare(&state.db, &ctx, &state.server_ctx.providers, id, &body.text).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -233,6 +235,8 @@ async fn send_message(
         let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
         Some((Ok::<_, Infallible>(event), rx))
     });
+    // Ending the stream drops `rx`: the turn stops at its next event.
+    let events = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).sse(events);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 

@@ -40,6 +40,9 @@ pub struct Config {
     pub dev_login: bool,
     /// `HANDOO_COMPONENT_GALLERY`: serve the component gallery at `/dev/gallery`.
     pub component_gallery: bool,
+    /// `HANDOO_DEV_TOOLS_ON_NETWORK`: let the development login and the
+    /// gallery run on a non-loopback address (logged loudly at start-up).
+    pub dev_tools_on_network: bool,
     pub seed_demo: bool,
     pub cookie_secure: bool,
     pub google: Option<GoogleConfig>,
@@ -60,6 +63,14 @@ pub struct Config {
     pub embedding_model: Option<PathBuf>,
     /// `HANDOO_TRUSTED_PROXIES`: reverse proxies believed about `X-Forwarded-For`.
     pub trusted_proxies: app::client_ip::TrustedProxies,
+    /// `HANDOO_EGRESS_ALLOW`: private networks an organisation's provider URL
+    /// may reach (e.g. a self-hosted Ollama at `10.0.0.0/8`); public
+    /// addresses only when empty.
+    pub egress_allow: Vec<providers::egress::IpNet>,
+    /// `HANDOO_STREAM_RECHECK_MS`: how often an open event stream or socket
+    /// re-checks that its session and membership still stand (2 s by
+    /// default); a removed member or a logged-out session loses it by then.
+    pub stream_recheck: std::time::Duration,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -109,8 +120,37 @@ impl fmt::Debug for Config {
             .field("provider_defaults", &self.provider_defaults)
             .field("embedding_model", &self.embedding_model)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("egress_allow", &self.egress_allow)
+            .field("stream_recheck", &self.stream_recheck)
             .finish()
     }
+}
+
+/// The development login and the gallery listen on loopback only, unless
+/// `HANDOO_DEV_TOOLS_ON_NETWORK` says otherwise (then loudly).
+pub fn check_dev_tools(config: &Config, addr: SocketAddr) -> Result<(), String> {
+    let on: Vec<&str> =
+        [(config.dev_login, "HANDOO_DEV_LOGIN"), (config.component_gallery, "HANDOO_COMPONENT_GALLERY")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+    if on.is_empty() || addr.ip().is_loopback() {
+        return Ok(());
+    }
+    if config.dev_tools_on_network {
+        tracing::warn!(
+            %addr,
+            tools = ?on,
+            "DEVELOPMENT TOOLS ARE REACHABLE FROM THE NETWORK (HANDOO_DEV_TOOLS_ON_NETWORK): anyone who reaches \
+             this address can sign in as a demo user"
+        );
+        return Ok(());
+    }
+    Err(format!(
+        "{} on, but the server would listen on {addr}, which is not loopback: bind to 127.0.0.1 \
+         (HANDOO_BIND), switch them off, or set HANDOO_DEV_TOOLS_ON_NETWORK=true if you really mean it",
+        on.join(" and ")
+    ))
 }
 
 /// Hides the password part of `postgres://user:pass@host/db`.
@@ -197,6 +237,23 @@ impl Config {
         );
         let seed_demo =
             parse_bool("HANDOO_SEED_DEMO", &get("HANDOO_SEED_DEMO").unwrap_or_default(), &mut errors);
+        let dev_tools_on_network = parse_bool(
+            "HANDOO_DEV_TOOLS_ON_NETWORK",
+            &get("HANDOO_DEV_TOOLS_ON_NETWORK").unwrap_or_default(),
+            &mut errors,
+        );
+        // Anyone could sign in as a demo user: never on a public https site.
+        if public_url.starts_with("https://") {
+            for (on, name) in
+                [(dev_login, "HANDOO_DEV_LOGIN"), (component_gallery, "HANDOO_COMPONENT_GALLERY")]
+            {
+                if on {
+                    errors.push(format!(
+                        "{name}: development tools cannot be on when HANDOO_PUBLIC_URL is https (a production site)"
+                    ));
+                }
+            }
+        }
         let llm_timeout = match get("HANDOO_LLM_TIMEOUT_SECS") {
             None => std::time::Duration::from_secs(45),
             Some(v) => match v.trim().parse::<f64>() {
@@ -204,6 +261,18 @@ impl Config {
                 _ => {
                     errors.push(format!("HANDOO_LLM_TIMEOUT_SECS: seconds between 0 and 600, got {v:?}"));
                     std::time::Duration::from_secs(45)
+                }
+            },
+        };
+        let stream_recheck = match get("HANDOO_STREAM_RECHECK_MS") {
+            None => std::time::Duration::from_secs(2),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms) if (10..=60_000).contains(&ms) => std::time::Duration::from_millis(ms),
+                _ => {
+                    errors.push(format!(
+                        "HANDOO_STREAM_RECHECK_MS: milliseconds between 10 and 60000, got {v:?}"
+                    ));
+                    std::time::Duration::from_secs(2)
                 }
             },
         };
@@ -224,6 +293,12 @@ impl Config {
                 .unwrap_or_else(|e| {
                     errors.push(format!("HANDOO_TRUSTED_PROXIES: {e}"));
                     Default::default()
+                });
+        let egress_allow =
+            providers::EgressPolicy::parse_allow_list(&get("HANDOO_EGRESS_ALLOW").unwrap_or_default())
+                .unwrap_or_else(|e| {
+                    errors.push(format!("HANDOO_EGRESS_ALLOW: {e}"));
+                    Vec::new()
                 });
         let cookie_secure = match get("HANDOO_COOKIE_SECURE") {
             Some(v) => parse_bool("HANDOO_COOKIE_SECURE", &v, &mut errors),
@@ -349,6 +424,7 @@ impl Config {
             database_url,
             public_url,
             dev_login,
+            dev_tools_on_network,
             component_gallery,
             seed_demo,
             cookie_secure,
@@ -361,6 +437,8 @@ impl Config {
             llm_timeout,
             embedding_model,
             trusted_proxies,
+            egress_allow,
+            stream_recheck,
         })
     }
 }
@@ -417,6 +495,53 @@ mod tests {
         assert!(c.trusted_proxies.contains("10.1.2.3".parse().unwrap()));
         let err = cfg(&[("HANDOO_TRUSTED_PROXIES", "10.0.0.0/8, proxy.internal")]).unwrap_err().to_string();
         assert!(err.contains("HANDOO_TRUSTED_PROXIES") && err.contains("proxy.internal"), "{err}");
+    }
+
+    #[test]
+    fn development_tools_stay_on_loopback_and_off_https() {
+        let loopback: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let network: SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        let dev = cfg(&[("HANDOO_DEV_LOGIN", "true")]).unwrap();
+        assert_eq!(check_dev_tools(&dev, loopback), Ok(()));
+        let err = check_dev_tools(&dev, network).unwrap_err();
+        assert!(err.contains("HANDOO_DEV_LOGIN") && err.contains("0.0.0.0"), "{err}");
+        let gallery = cfg(&[("HANDOO_COMPONENT_GALLERY", "true")]).unwrap();
+        assert!(check_dev_tools(&gallery, "[::]:3000".parse().unwrap()).is_err());
+        let forced = cfg(&[("HANDOO_DEV_LOGIN", "true"), ("HANDOO_DEV_TOOLS_ON_NETWORK", "true")]).unwrap();
+        assert_eq!(check_dev_tools(&forced, network), Ok(()));
+        assert_eq!(check_dev_tools(&cfg(&[]).unwrap(), network), Ok(()), "nothing to guard");
+        // Never on a public https site, override or not.
+        for var in ["HANDOO_DEV_LOGIN", "HANDOO_COMPONENT_GALLERY"] {
+            let err = cfg(&[
+                (var, "true"),
+                ("HANDOO_DEV_TOOLS_ON_NETWORK", "true"),
+                ("HANDOO_PUBLIC_URL", "https://handoo.example.com"),
+            ])
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains(var) && err.contains("https"), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_egress_allow_list_is_parsed_and_typos_reported() {
+        assert!(cfg(&[]).unwrap().egress_allow.is_empty(), "public destinations only by default");
+        let c = cfg(&[("HANDOO_EGRESS_ALLOW", "10.0.0.0/8, fd00::/8")]).unwrap();
+        assert_eq!(c.egress_allow.len(), 2);
+        assert!(c.egress_allow[0].contains("10.9.8.7".parse().unwrap()));
+        let err = cfg(&[("HANDOO_EGRESS_ALLOW", "10.0.0.0/8, ollama.internal")]).unwrap_err().to_string();
+        assert!(err.contains("HANDOO_EGRESS_ALLOW") && err.contains("ollama.internal"), "{err}");
+    }
+
+    #[test]
+    fn open_streams_recheck_every_two_seconds_unless_told() {
+        assert_eq!(cfg(&[]).unwrap().stream_recheck, std::time::Duration::from_secs(2));
+        let c = cfg(&[("HANDOO_STREAM_RECHECK_MS", "150")]).unwrap();
+        assert_eq!(c.stream_recheck, std::time::Duration::from_millis(150));
+        for bad in ["0", "soon", "600000"] {
+            let err = cfg(&[("HANDOO_STREAM_RECHECK_MS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("HANDOO_STREAM_RECHECK_MS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -30,8 +30,9 @@ use services::copilot::{knowledge, scripts, techniques};
 use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser, Principal};
 use crate::state::AppState;
+use crate::stream_guard::StreamGuard;
 
 fn lang(s: Option<&str>) -> Result<Locale, ApiError> {
     match s {
@@ -372,13 +373,14 @@ async fn end_session(
 
 /// The live event stream of a session. A watcher too slow to keep up
 /// (lagged) is told nothing special: it keeps receiving from where the
-/// channel is, and can reload the session for the full history.
+/// channel is, and can reload the session for the full history. It ends
+/// (`event: revoked`) when the watcher's session or membership does.
 async fn session_events(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
+    caller: Principal,
     Path((o, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     let rx = sessions::subscribe(&state.db, &state.server_ctx.copilot, &ctx, id).await?;
     // The state is `None` once `ended` went out: the stream then closes.
@@ -397,6 +399,7 @@ async fn session_events(
             }
         }
     });
+    let events = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).sse(events);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 

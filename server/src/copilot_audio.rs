@@ -11,9 +11,11 @@
 //! Refusals that need no audio (not a member, session ended, no STT
 //! configured) are plain HTTP errors before the upgrade. A provider failure
 //! mid-stream reaches the dashboard as a `source_error` event; the session
-//! goes on (typed transcript still works).
+//! goes on (typed transcript still works). When the caller's session or
+//! membership ends, the socket closes with 1008 "access revoked"
+//! ([`crate::stream_guard`]).
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -25,8 +27,9 @@ use services::copilot::{sessions, speech};
 use services::OrgCtx;
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, AuthUser};
+use crate::rest::{org, parse_uuid, ApiError, Principal};
 use crate::state::AppState;
+use crate::stream_guard::{StreamGuard, REVOKED_REASON};
 
 /// Largest binary frame accepted (1 s of 16 kHz audio is 32 KB; browsers send 20–100 ms).
 const MAX_FRAME_BYTES: usize = 64 * 1024;
@@ -41,7 +44,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 pub async fn audio_socket(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
+    caller: Principal,
     Path((o, id)): Path<(String, String)>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
@@ -49,13 +52,14 @@ pub async fn audio_socket(
     if !same_origin(&headers) {
         return Err(ApiError::new(ErrorCode::Forbidden));
     }
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
+    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     let lang = sessions::language(&state.db, &ctx, id).await?;
     let (stt, config) = speech::pick_stt(&state.db, &ctx, &state.server_ctx.providers, lang).await?;
+    let guard = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace);
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| async move { bridge(socket, state, ctx, id, stt, config).await })
+        .on_upgrade(move |socket| async move { bridge(socket, state, ctx, id, stt, config, guard).await })
         .into_response())
 }
 
@@ -66,6 +70,7 @@ async fn bridge(
     id: Uuid,
     stt: Box<dyn SpeechToText>,
     config: SttConfig,
+    guard: StreamGuard,
 ) {
     let hub = state.server_ctx.copilot.clone();
     let session = match stt.start(config).await {
@@ -95,8 +100,14 @@ async fn bridge(
             }
         }
     });
-    // Provider → session.
-    while let Some(ev) = transcripts.next().await {
+    // Provider → session, until the audio ends or the caller's access does.
+    let revoked = loop {
+        let ev = tokio::select! {
+            biased;
+            _ = guard.revoked() => break true,
+            ev = transcripts.next() => ev,
+        };
+        let Some(ev) = ev else { break false };
         let (text, is_final) = match ev {
             Ok(TranscriptEvent::Partial { text }) => (text, false),
             Ok(TranscriptEvent::Final { text, .. }) => (text, true),
@@ -104,18 +115,20 @@ async fn bridge(
             Err(e) => {
                 tracing::warn!(session = %id, error = %e, "speech-to-text failed mid-stream");
                 sessions::report_source_error(&hub, id, e.code());
-                break;
+                break false;
             }
         };
         let u = Utterance { speaker: Speaker::Unknown, text, is_final };
         match sessions::observe(&state.db, &hub, &ctx, id, u).await {
             Ok(_) => {}
             // The session ended while audio was still flowing: stop listening.
-            Err(e) if e.code == ErrorCode::ConversationEnded => break,
+            Err(e) if e.code == ErrorCode::ConversationEnded => break false,
             Err(e) => tracing::warn!(session = %id, code = e.code.as_str(), "transcript not applied"),
         }
-    }
+    };
+    // Aborting the pump drops `audio`: the provider's session ends too.
     pump.abort();
+    let close = revoked.then(|| CloseFrame { code: close_code::POLICY, reason: REVOKED_REASON.into() });
     use futures::SinkExt;
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = sink.send(Message::Close(close)).await;
 }

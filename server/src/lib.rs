@@ -12,9 +12,11 @@ pub mod csrf;
 pub mod oauth;
 pub mod prospects_api;
 pub mod rest;
+pub mod security_headers;
 pub mod sessions;
 pub mod site;
 pub mod state;
+pub mod stream_guard;
 
 use std::time::Duration;
 
@@ -33,12 +35,15 @@ use tower_sessions::{ExpiredDeletion, Expiry, SessionManagerLayer};
 pub use config::Config;
 pub use state::{AppState, Shared};
 
-/// Login attempts allowed per account in the window below (per IP: 50).
+/// Failed logins allowed per (account, client) in the window below (per IP: 50 attempts).
 pub const LOGIN_MAX_FAILURES: u32 = app::ssr::LOGIN_MAX_PER_ACCOUNT;
 pub const LOGIN_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Sign-ups allowed per client IP in the window below.
 pub const SIGNUP_MAX_PER_IP: u32 = app::ssr::SIGNUP_MAX_PER_IP;
 pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
+/// Invitation e-mails allowed per organisation in the window below.
+pub const INVITES_MAX_PER_ORG: u32 = app::ssr::INVITES_MAX_PER_ORG;
+pub const INVITE_WINDOW: Duration = Duration::from_secs(60 * 60);
 
 /// Connects to the database (running migrations), seeds the demo data when
 /// asked, and assembles the full router with every layer.
@@ -79,6 +84,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
+    providers.egress = ::providers::EgressPolicy::new(config.egress_allow.clone());
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
         db: db.clone(),
@@ -87,7 +93,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         dev_login: config.dev_login,
         google_enabled: config.google.is_some(),
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
+        login_throttle: app::login_throttle::LoginThrottle::new(LOGIN_WINDOW),
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
+        invite_limiter: RateLimiter::new(INVITE_WINDOW),
         providers,
         copilot: match &config.embedding_model {
             Some(dir) => {
@@ -136,11 +144,15 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             csrf::layer,
         ))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            security_headers::HeaderConfig { https: config.public_url.starts_with("https://") },
+            security_headers::layer,
+        ))
         // One span per request (method + URI) so failures in the log say which request failed.
-        .layer(
-            tower_http::trace::TraceLayer::new_for_http()
-                .make_span_with(tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO)),
-        );
+        // Paths are redacted: invitation tokens and OAuth codes never reach the log.
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+            tracing::info_span!("request", method = %req.method(), path = %redact_path(req.uri()))
+        }));
     Ok((router, state))
 }
 
@@ -239,6 +251,7 @@ async fn with_error_status(res: axum::response::Response) -> axum::response::Res
 pub async fn run(config: Config) -> anyhow::Result<()> {
     let leptos_options = site::leptos_options(&config)?;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
+    config::check_dev_tools(&config, addr).map_err(anyhow::Error::msg)?;
     let (router, _) = build(config.clone(), leptos_options).await?;
     // TCP_NODELAY: SSR streams the page in several chunks; with Nagle's
     // algorithm each later chunk waits for the client's delayed ACK (~40 ms).
@@ -265,4 +278,42 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// A request path fit for the log: no query string (OAuth codes, states,
+/// search terms), and no secret path segments (invitation tokens).
+pub fn redact_path(uri: &axum::http::Uri) -> String {
+    let path = uri.path();
+    let mut out = String::with_capacity(path.len());
+    let mut secret_next = false;
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        if secret_next && !segment.is_empty() {
+            out.push_str("<redacted>");
+        } else {
+            out.push_str(segment);
+        }
+        secret_next = matches!(segment, "invite" | "invites" | "reset" | "verify");
+    }
+    if uri.query().is_some() {
+        out.push_str("?<redacted>");
+    }
+    out
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_path;
+
+    #[test]
+    fn tokens_and_codes_stay_out_of_the_log() {
+        let r = |s: &str| redact_path(&s.parse().unwrap());
+        assert_eq!(r("/invite/Zm9vYmFyYmF6"), "/invite/<redacted>");
+        assert_eq!(r("/api/invite_preview"), "/api/invite_preview");
+        assert_eq!(r("/auth/google/callback?code=4/0Ab&state=xyz"), "/auth/google/callback?<redacted>");
+        assert_eq!(r("/prospects"), "/prospects");
+        assert_eq!(r("/"), "/");
+    }
 }

@@ -341,7 +341,7 @@ async fn upload(
 ) -> Result<(StatusCode, Json<ImportPreview>), ApiError> {
     let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
-    Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, &data).await?)))
+    Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, data.into()).await?)))
 }
 
 async fn list_imports(

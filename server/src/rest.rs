@@ -122,6 +122,41 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
+/// The signed-in user and the credential the request came with: what a
+/// stream that stays open re-checks until access ends (see
+/// [`crate::stream_guard`]). 401 like [`AuthUser`] otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Principal {
+    pub user_id: Uuid,
+    pub credential: Credential,
+}
+
+/// How a request authenticated. API keys will be a second kind, which the
+/// stream guard checks against its own revocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// A browser session, by its id in the session store.
+    Session(tower_sessions::session::Id),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::Internal))?;
+        let user_id = match session.get::<Uuid>(app::ssr::SESSION_USER).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(ApiError::new(ErrorCode::Unauthenticated)),
+            Err(_) => return Err(ApiError::new(ErrorCode::Internal)),
+        };
+        // Read after the record was loaded: the id of the stored session.
+        let id = session.id().ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
+        Ok(Principal { user_id, credential: Credential::Session(id) })
+    }
+}
+
 /// The one authorization path for REST handlers: the org id from the path,
 /// the caller's membership and `permission` (see `services::require_org`).
 pub async fn org(

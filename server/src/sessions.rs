@@ -177,6 +177,9 @@ impl SessionStore for DbSessionStore {
             Backend::Postgres(s) => s.delete(id).await,
         };
         self.forget(id);
+        // A logout (or a new id at sign-in, or every session of an account
+        // ended): streams opened with this session end now (`stream_guard`).
+        services::authz::access_changed();
         res
     }
 }

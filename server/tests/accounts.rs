@@ -42,24 +42,72 @@ on_both_backends!(bad_sign_ups_change_nothing, |backend: Backend| async move {
     assert_eq!(other.log_in("bob@example.com", GOOD_PASSWORD).await, Err("invalid_credentials".into()));
 });
 
-on_both_backends!(login_is_rate_limited, |backend: Backend| async move {
-    let Some(app) = TestApp::spawn(backend).await else { return };
-    let c = app.client().await;
-    c.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
-    c.call("log_out", &[]).await.unwrap();
+/// A log-in attempt arriving through a trusted proxy for `client`.
+async fn log_in_from(c: &common::Client, client: &str, email: &str, password: &str) -> (u16, String) {
+    let res = c
+        .http
+        .post(format!("{}/api/log_in", c.base))
+        .header("x-csrf-token", &c.csrf)
+        .header("accept", "application/json")
+        .header("x-forwarded-for", client)
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+on_both_backends!(a_stranger_cannot_lock_the_owner_out, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_TRUSTED_PROXIES", "127.0.0.1")]).await else {
+        return;
+    };
+    let owner = app.client().await;
+    owner.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
+    owner.call("log_out", &[]).await.unwrap();
+    let attacker = app.client().await;
     for _ in 0..server::LOGIN_MAX_FAILURES {
-        assert_eq!(c.log_in("ada@example.com", "wrong password!!").await, Err("invalid_credentials".into()));
+        let (status, body) =
+            log_in_from(&attacker, "203.0.113.9", "ada@example.com", "wrong password!!").await;
+        assert_eq!(status, 401, "{body}");
     }
-    // Even the right password is refused while the account is locked out.
-    assert_eq!(c.log_in("ada@example.com", GOOD_PASSWORD).await, Err("rate_limited".into()));
-    let (status, _) = c
-        .call_without_csrf(
-            "log_in",
-            &[("email", "ada@example.com"), ("password", GOOD_PASSWORD)],
-            Some(&c.csrf),
-        )
-        .await;
-    assert_eq!(status, 429);
+    // The failing client is refused, even with the right password…
+    let (status, body) = log_in_from(&attacker, "203.0.113.9", "ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+    assert!(body.contains("rate_limited"), "{body}");
+    // …while the owner, on another network, logs in at once.
+    let (status, body) = log_in_from(&owner, "198.51.100.7", "ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(owner.session().await["user"]["email"] == "ada@example.com");
+});
+
+on_both_backends!(an_account_under_attack_slows_down_instead_of_locking, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn_with(backend, &[("HANDOO_TRUSTED_PROXIES", "127.0.0.1")]).await else {
+        return;
+    };
+    let owner = app.client().await;
+    owner.sign_up("Ada", "ada@example.com", GOOD_PASSWORD).await.unwrap();
+    owner.call("log_out", &[]).await.unwrap();
+    let bot = app.client().await;
+    // Many addresses, a few guesses each: none is refused outright.
+    for i in 0..4 {
+        for _ in 0..3 {
+            let (status, _) =
+                log_in_from(&bot, &format!("203.0.113.{i}"), "ada@example.com", "guess guess guess").await;
+            assert_eq!(status, 401);
+        }
+    }
+    // A client that has been failing now waits before its password is checked.
+    let started = std::time::Instant::now();
+    let (status, _) = log_in_from(&bot, "203.0.113.1", "ada@example.com", "guess guess guess").await;
+    assert_eq!(status, 401);
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(500),
+        "no slowdown: {:?}",
+        started.elapsed()
+    );
+    // The owner still gets in.
+    let (status, body) = log_in_from(&owner, "198.51.100.7", "ada@example.com", GOOD_PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
 });
 
 on_both_backends!(sign_up_is_rate_limited_per_ip, |backend: Backend| async move {

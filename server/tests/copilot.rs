@@ -315,7 +315,11 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
 
     // A member's draft is theirs alone until approved.
     let (s, item) = mia.rest(Method::POST, &path, Some(knowledge("Price objection: TCO"))).await;
-    assert_eq!((s, item["status"].as_str()), (201, Some("draft")), "{item}");
+    assert_eq!(
+        (s, item["status"].as_str(), item["version"].as_i64()),
+        (201, Some("draft"), Some(1)),
+        "{item}"
+    );
     assert_eq!(item["tags"], json!(["price"]));
     let id = item["id"].as_str().unwrap().to_string();
     assert_eq!(max.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
@@ -328,27 +332,37 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
     assert_eq!((s, item["status"].as_str()), (200, Some("pending_review")));
     let (s, e) = mia.rest(Method::POST, &p, Some(a)).await;
     assert_eq!((s, code(&e)), (409, "invalid_transition"));
-    let (p, a) = review(json!({"action": "approve"}));
-    let (s, e) = mia.rest(Method::POST, &p, Some(a.clone())).await;
+    let (p, a) = review(json!({"action": "approve", "expected_version": 1}));
+    let (s, e) = mia.rest(Method::POST, &p, Some(a)).await;
     assert_eq!((s, code(&e)), (403, "forbidden"));
     // A rejection needs a comment; then the author reworks and resubmits.
-    let (s, e) = ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": " "}))).await;
-    assert_eq!((s, code(&e)), (422, "required_value"));
-    let (s, item) =
-        ada.rest(Method::POST, &p, Some(json!({"action": "reject", "comment": "Add a source"}))).await;
+    let (s, e) = ada
+        .rest(Method::POST, &p, Some(json!({"action": "reject", "comment": " ", "expected_version": 1})))
+        .await;
+    assert_eq!((s, code(&e), e["field"].as_str()), (422, "required_value", Some("comment")));
+    let (s, item) = ada
+        .rest(
+            Method::POST,
+            &p,
+            Some(json!({"action": "reject", "comment": "Add a source", "expected_version": 1})),
+        )
+        .await;
     assert_eq!(
         (s, item["status"].as_str(), item["review_comment"].as_str()),
         (200, Some("rejected"), Some("Add a source"))
     );
     assert_eq!(item["reviewer_name"], "Ada");
-    mia.rest(
-        Method::PUT,
-        &format!("{path}/{id}"),
-        Some(knowledge("Price objection: TCO (source: 2025 study)")),
-    )
-    .await;
+    let (_, reworked) = mia
+        .rest(
+            Method::PUT,
+            &format!("{path}/{id}"),
+            Some(knowledge("Price objection: TCO (source: 2025 study)")),
+        )
+        .await;
+    assert_eq!((reworked["status"].as_str(), reworked["version"].as_i64()), (Some("draft"), Some(2)));
     mia.rest(Method::POST, &p, Some(json!({"action": "submit"}))).await;
-    let (s, item) = ada.rest(Method::POST, &p, Some(a)).await;
+    let (s, item) =
+        ada.rest(Method::POST, &p, Some(json!({"action": "approve", "expected_version": 2}))).await;
     assert_eq!((s, item["status"].as_str()), (200, Some("approved")), "{item}");
 
     // Approved: everyone sees it, searches find it, usage is counted.
@@ -374,7 +388,7 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
     );
     // A member's edit of an approved item takes it off the shelf until re-approved.
     let (_, edited) = mia.rest(Method::PUT, &format!("{path}/{id}"), Some(knowledge("TCO, shorter"))).await;
-    assert_eq!(edited["status"], "draft");
+    assert_eq!((edited["status"].as_str(), edited["version"].as_i64()), (Some("pending_review"), Some(3)));
     assert_eq!(max.rest(Method::GET, &format!("{path}/{id}"), None).await.0, 404);
     // Someone else's item cannot be edited or deleted by a member.
     let (_, other) = max.rest(Method::POST, &path, Some(knowledge("Max's"))).await;
@@ -403,6 +417,106 @@ on_both_backends!(knowledge_approval_workflow_and_visibility, |backend: Backend|
         .is_empty());
 });
 
+on_both_backends!(knowledge_review_applies_to_the_version_the_reviewer_read, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let mia = invite(&app, &owner, &org, "Mia", "mia@example.com", "member").await;
+    let max = invite(&app, &owner, &org, "Max", "max@example.com", "member").await;
+    let ada = invite(&app, &owner, &org, "Ada", "ada@example.com", "admin").await;
+    let path = format!("/orgs/{org}/knowledge");
+    let (_, item) = mia.rest(Method::POST, &path, Some(knowledge("Price objection: TCO"))).await;
+    let id = item["id"].as_str().unwrap().to_string();
+    let item_path = format!("{path}/{id}");
+    let review_path = format!("{path}/{id}/review");
+    let approve = |v: i64| Some(json!({"action": "approve", "expected_version": v}));
+    let (s, pending) = mia.rest(Method::POST, &review_path, Some(json!({"action": "submit"}))).await;
+    assert_eq!(
+        (s, pending["status"].as_str(), pending["version"].as_i64()),
+        (200, Some("pending_review"), Some(1))
+    );
+
+    // Ada opens it at version 1; meanwhile Mia rewrites it.
+    let (_, seen) = ada.rest(Method::GET, &item_path, None).await;
+    assert_eq!(seen["version"].as_i64(), Some(1));
+    let mut rewrite = knowledge("Price objection: it is free, promise");
+    rewrite["body"] = json!("Tell them it costs nothing.");
+    let (s, edited) = mia.rest(Method::PUT, &item_path, Some(rewrite)).await;
+    assert_eq!(
+        (s, edited["status"].as_str(), edited["version"].as_i64()),
+        (200, Some("pending_review"), Some(2))
+    );
+
+    // Approving or rejecting what Ada read is refused, naming the current version…
+    let (s, e) = ada.rest(Method::POST, &review_path, approve(1)).await;
+    assert_eq!(
+        (s, code(&e), e["field"].as_str(), e["detail"].as_str()),
+        (409, "stale_version", Some("expected_version"), Some("2"))
+    );
+    let (s, e) = ada
+        .rest(
+            Method::POST,
+            &review_path,
+            Some(json!({"action": "reject", "comment": "No", "expected_version": 1})),
+        )
+        .await;
+    assert_eq!((s, code(&e)), (409, "stale_version"));
+    // …and a decision that names no version at all is refused too.
+    let (s, e) = ada.rest(Method::POST, &review_path, Some(json!({"action": "approve"}))).await;
+    assert_eq!((s, code(&e), e["field"].as_str()), (422, "required_value", Some("expected_version")));
+    // Nothing changed: still pending, with Mia's text, never reviewed, invisible to reps.
+    let (_, now) = ada.rest(Method::GET, &item_path, None).await;
+    assert_eq!(
+        (now["status"].as_str(), now["version"].as_i64(), now["title"].as_str(), now["body"].as_str()),
+        (
+            Some("pending_review"),
+            Some(2),
+            Some("Price objection: it is free, promise"),
+            Some("Tell them it costs nothing.")
+        )
+    );
+    assert_eq!((now["reviewer_name"].clone(), now["review_comment"].clone()), (Value::Null, Value::Null));
+    assert_eq!(max.rest(Method::GET, &item_path, None).await.0, 404);
+
+    // Approving the version on screen works.
+    let (s, approved) = ada.rest(Method::POST, &review_path, approve(2)).await;
+    assert_eq!(
+        (s, approved["status"].as_str(), approved["version"].as_i64()),
+        (200, Some("approved"), Some(2))
+    );
+    assert_eq!(max.rest(Method::GET, &item_path, None).await.1["body"], "Tell them it costs nothing.");
+
+    // Editing the approved item sends it back to review at a new version:
+    // reps stop seeing it, and the old approval cannot be replayed.
+    let (_, reedited) =
+        mia.rest(Method::PUT, &item_path, Some(knowledge("Price objection: TCO, again"))).await;
+    assert_eq!(
+        (reedited["status"].as_str(), reedited["version"].as_i64()),
+        (Some("pending_review"), Some(3))
+    );
+    assert_eq!(max.rest(Method::GET, &item_path, None).await.0, 404);
+    let (s, e) = ada.rest(Method::POST, &review_path, approve(2)).await;
+    assert_eq!((s, code(&e), e["detail"].as_str()), (409, "stale_version", Some("3")));
+    let (s, approved) = owner.rest(Method::POST, &review_path, approve(3)).await;
+    assert_eq!(
+        (s, approved["status"].as_str(), approved["reviewer_name"].as_str()),
+        (200, Some("approved"), Some("Olivia"))
+    );
+    assert_eq!(max.rest(Method::GET, &item_path, None).await.1["title"], "Price objection: TCO, again");
+
+    // A reviewer's own edit is their review of the new text: it stays on the
+    // shelf, at a new version, under their name.
+    let (_, fixed) =
+        ada.rest(Method::PUT, &item_path, Some(knowledge("Price objection: TCO (typo fixed)"))).await;
+    assert_eq!(
+        (fixed["status"].as_str(), fixed["version"].as_i64(), fixed["reviewer_name"].as_str()),
+        (Some("approved"), Some(4), Some("Ada"))
+    );
+    // A review of an item that is no longer pending stays a state error.
+    let (s, e) = ada.rest(Method::POST, &review_path, approve(4)).await;
+    assert_eq!((s, code(&e)), (409, "invalid_transition"));
+});
+
 on_both_backends!(knowledge_related_to_what_was_just_said, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let owner = user(&app, "Olivia", "olivia@example.com").await;
@@ -418,10 +532,11 @@ on_both_backends!(knowledge_related_to_what_was_just_said, |backend: Backend| as
             assert_eq!(s, 201, "{item}");
             let id = item["id"].as_str().unwrap().to_string();
             if approve {
-                for action in ["submit", "approve"] {
-                    let (s, v) = owner
-                        .rest(Method::POST, &format!("{path}/{id}/review"), Some(json!({"action": action})))
-                        .await;
+                let version = item["version"].as_i64();
+                for action in
+                    [json!({"action": "submit"}), json!({"action": "approve", "expected_version": version})]
+                {
+                    let (s, v) = owner.rest(Method::POST, &format!("{path}/{id}/review"), Some(action)).await;
                     assert_eq!(s, 200, "{v}");
                 }
             }

@@ -70,6 +70,7 @@ pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResul
     let email = validation::normalize_email(input.email)?;
     let name = validation::normalize_name("name", input.name)?;
     validation::check_password(input.password, Some(&email))?;
+    crate::passwords::check_strength(input.password, &[&email, &name])?;
     if find_by_email(db, &email).await?.is_some() {
         return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
     }

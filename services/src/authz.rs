@@ -4,10 +4,12 @@
 //! request that has already read them, [`Memberships::require`]).
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use domain::{Permission, Role};
 use entity::memberships;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{ServiceError, ServiceResult};
@@ -65,6 +67,24 @@ pub async fn require_org<C: ConnectionTrait>(
     let ctx = OrgCtx { org_id, user_id, role };
     ctx.require(permission)?;
     Ok(ctx)
+}
+
+/// Bumped by [`access_changed`]; see there.
+static ACCESS_CHANGES: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Says that someone's access may just have shrunk: a membership removed or
+/// its role changed, a session ended (later: an API key revoked). Streams
+/// that stay open (server-sent events, sockets) re-check their caller at
+/// once instead of at their next periodic check. It names no one — a
+/// re-check that finds access intact costs one query — and it reaches this
+/// process only: other nodes notice at their next periodic check.
+pub fn access_changed() {
+    ACCESS_CHANGES.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Wakes (`changed()`) after every [`access_changed`] from now on.
+pub fn access_changes() -> watch::Receiver<u64> {
+    ACCESS_CHANGES.subscribe()
 }
 
 /// A user's memberships as read by one query ([`crate::orgs::identity_of`]).

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use domain::catalogue::{self, Capability, Provider};
 use domain::{ErrorCode, Permission};
 use entity::provider_credentials as creds;
-use providers::Endpoint;
+use providers::{EgressPolicy, Endpoint};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
@@ -44,18 +44,30 @@ pub struct ProviderEnv {
     pub secrets: SecretBox,
     /// By catalogue provider id.
     pub defaults: BTreeMap<String, ServerDefault>,
+    /// For the operator's own base URLs. Tenants' URLs use `egress`'s client.
     pub http: reqwest::Client,
+    /// Where a tenant-supplied base URL may lead (`HANDOO_EGRESS_ALLOW`).
+    pub egress: EgressPolicy,
     /// Longest a non-interactive LLM call (brief, script generation) may take.
     pub llm_timeout: Duration,
 }
 
 impl ProviderEnv {
+    /// Public destinations only for tenants' URLs; see [`ProviderEnv::egress`].
     pub fn new(secrets: SecretBox, defaults: BTreeMap<String, ServerDefault>) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // A redirect would replay the vendor key header to another host.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("reqwest client with default TLS");
-        ProviderEnv { secrets, defaults, http, llm_timeout: Duration::from_secs(45) }
+        ProviderEnv {
+            secrets,
+            defaults,
+            http,
+            egress: EgressPolicy::new(Vec::new()),
+            llm_timeout: Duration::from_secs(45),
+        }
     }
 }
 
@@ -128,23 +140,36 @@ pub async fn configured(
     Ok(usable.iter().filter_map(|c| catalogue::provider(&c.provider)).collect())
 }
 
-/// Checks an override base URL: http(s) or ws(s), no embedded credentials.
+/// Checks an override base URL: http(s) or ws(s), a host, no embedded
+/// credentials, no query or fragment (a `#` would turn the vendor path we
+/// append into a fragment, leaving the tenant's own path). Whether the host
+/// may be reached is the egress policy's decision, made when it is used.
 pub fn normalize_base_url(input: &str) -> ServiceResult<Option<String>> {
     let t = input.trim().trim_end_matches('/');
     if t.is_empty() {
         return Ok(None);
     }
     let bad = || ServiceError::field(ErrorCode::Validation, "base_url");
+    if t.len() > 500 || t.contains(['#', '?']) || t.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(bad());
+    }
     let url = url::Url::parse(t).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https" | "ws" | "wss")
-        || url.host_str().is_none()
+        || url.host_str().is_none_or(str::is_empty)
         || !url.username().is_empty()
         || url.password().is_some()
-        || t.len() > 500
     {
         return Err(bad());
     }
-    Ok(Some(t.to_string()))
+    Ok(Some(url.as_str().trim_end_matches('/').to_string()))
+}
+
+/// Saving a URL the policy refuses outright (an address literal such as
+/// `127.0.0.1` or `169.254.169.254`) fails at once with a clear error;
+/// names are checked each time they are resolved.
+fn check_egress(env: &ProviderEnv, base_url: Option<&str>) -> ServiceResult<()> {
+    let Some(u) = base_url.and_then(|b| url::Url::parse(b).ok()) else { return Ok(()) };
+    env.egress.check_url(&u).map_err(|_| ServiceError::field(ErrorCode::ProviderAddressRefused, "base_url"))
 }
 
 /// Saves the key and/or base URL. `api_key: None` keeps the stored key;
@@ -160,6 +185,7 @@ pub async fn save(
     ctx.require(Permission::ManageProviderKeys)?;
     let p = known(provider)?;
     let base_url = normalize_base_url(base_url)?;
+    check_egress(env, base_url.as_deref())?;
     let key = api_key.map(str::trim);
     if let Some(k) = key {
         if k.len() > MAX_KEY_BYTES || k.chars().any(|c| c.is_control() || c.is_whitespace()) {
@@ -232,16 +258,25 @@ pub async fn endpoint(
         Some(sealed) => Some(env.secrets.open(sealed, &aad(ctx.org_id(), p.id))?),
         None => None,
     };
-    let base = row
-        .as_ref()
-        .and_then(|r| r.base_url.clone())
-        .or(default.base_url)
-        .unwrap_or_else(|| p.default_base_url.to_string());
-    let key = org_key.or(default.api_key);
+    let org_base = row.as_ref().and_then(|r| r.base_url.clone());
+    // The operator's key goes only where the operator sends it: an
+    // organisation that points the provider elsewhere brings its own key.
+    let key = if org_base.is_some() { org_key } else { org_key.or(default.api_key) };
     if key.is_none() && !p.key_optional {
         return Err(ServiceError::field(ErrorCode::ProviderNotConfigured, "provider").with_detail(p.name));
     }
-    Ok(Endpoint::new(base, key))
+    let guarded = |base: String| {
+        Endpoint::guarded(base, key.clone(), env.egress.clone()).map_err(|e| ServiceError::new(e.code()))
+    };
+    match (org_base, default.base_url) {
+        // The tenant's URL: every request passes the egress policy.
+        (Some(base), _) => guarded(base),
+        // The operator's own URL (`<ID>_BASE_URL`): trusted as configured.
+        (None, Some(base)) => Ok(Endpoint::new(base, key)),
+        // The catalogue's vendor URL: public by design, but a local default
+        // (Ollama on loopback) is only reachable when the operator says so.
+        (None, None) => guarded(p.default_base_url.to_string()),
+    }
 }
 
 /// Makes one small real request with the organisation's settings and
@@ -258,6 +293,9 @@ pub async fn test_connection(
     let result = match endpoint(db, ctx, env, p.id).await {
         Err(e) if e.code == ErrorCode::ProviderNotConfigured => {
             Err(providers::ProviderError::NotConfigured(p.name.into()))
+        }
+        Err(e) if e.code == ErrorCode::ProviderAddressRefused => {
+            Err(providers::ProviderError::AddressRefused)
         }
         Err(e) => return Err(e),
         Ok(mut ep) => {
@@ -365,7 +403,16 @@ mod tests {
             normalize_base_url("wss://api.deepgram.com/v1").unwrap().as_deref(),
             Some("wss://api.deepgram.com/v1")
         );
-        for bad in ["ftp://x", "not a url", "https://user:pw@host/v1", "file:///etc/passwd", "http://"] {
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "https://user:pw@host/v1",
+            "file:///etc/passwd",
+            "http://",
+            "http://internal/admin#",
+            "http://internal/admin?x=",
+            "http://host/a b",
+        ] {
             assert!(normalize_base_url(bad).is_err(), "{bad}");
         }
     }

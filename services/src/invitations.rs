@@ -142,6 +142,7 @@ pub async fn invite(
         accepted_at: Set(None),
         accepted_by: Set(None),
         revoked_at: Set(None),
+        emailed: Set(false),
     };
     let inv = invitations::Entity::insert(row).exec_with_returning(&txn).await?;
     audit::record(
@@ -248,6 +249,8 @@ pub async fn resend(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
     let renewed = invitations::Entity::update_many()
         .col_expr(invitations::Column::TokenHash, Expr::value(hash_token(&token)))
         .col_expr(invitations::Column::LastSentAt, Expr::value(at))
+        // A new token: not delivered until the mailer says so.
+        .col_expr(invitations::Column::Emailed, Expr::value(false))
         .col_expr(invitations::Column::ExpiresAt, Expr::value(at + Duration::days(INVITE_TTL_DAYS)))
         .filter(invitations::Column::Id.eq(inv.id))
         .filter(invitations::Column::AcceptedAt.is_null())
@@ -303,6 +306,17 @@ pub async fn preview<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
     })
 }
 
+/// Records that the invitation's current link was delivered by e-mail.
+pub async fn mark_emailed(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
+    invitations::Entity::update_many()
+        .col_expr(invitations::Column::Emailed, Expr::value(true))
+        .filter(invitations::Column::Id.eq(id))
+        .filter(invitations::Column::OrgId.eq(ctx.org_id()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// The signed-in user accepts. The invitation's email must be theirs: a
 /// forwarded link must not hand membership to someone else.
 pub async fn accept(db: &DatabaseConnection, user_id: Uuid, token: &str) -> ServiceResult<OrgSummary> {
@@ -314,7 +328,7 @@ pub async fn accept(db: &DatabaseConnection, user_id: Uuid, token: &str) -> Serv
 }
 
 /// Creates the account and accepts in one transaction: a bad token creates
-/// no user; the email is verified by possession of the emailed token.
+/// no user. The address counts as verified only when the token was e-mailed.
 pub async fn accept_as_new_user(
     db: &DatabaseConnection,
     token: &str,
@@ -330,11 +344,13 @@ pub async fn accept_as_new_user(
         return Err(status_error(status));
     }
     validation::check_password(password, Some(&inv.email))?;
+    crate::passwords::check_strength(password, &[&inv.email, &name])?;
     if crate::auth::find_by_email(&txn, &inv.email).await?.is_some() {
         return Err(ServiceError::field(ErrorCode::EmailTaken, "email"));
     }
     let hash = crate::auth::hash_password_blocking(password).await?;
-    let user = crate::auth::insert_user(&txn, &inv.email, &name, locale, true).await?;
+    // Holding the token proves the mailbox only if the token went there.
+    let user = crate::auth::insert_user(&txn, &inv.email, &name, locale, inv.emailed).await?;
     crate::auth::insert_password(&txn, user.id, hash).await?;
     let summary = accept_in(&txn, &user, token).await?;
     txn.commit().await?;

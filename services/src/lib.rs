@@ -13,6 +13,7 @@ pub mod error;
 pub mod invitations;
 pub mod mailer;
 pub mod orgs;
+pub mod passwords;
 pub mod playground;
 pub mod prospects;
 pub mod secrets;

@@ -71,6 +71,10 @@ impl Mailer {
     }
 
     pub async fn send_invite(&self, mail: InviteMail<'_>) -> Delivery {
+        // Both names are free text typed by whoever signed up: they go out
+        // from the operator's server, so they are made inert first.
+        let (inviter, org) = (inert(mail.inviter_name), inert(mail.org_name));
+        let mail = InviteMail { inviter_name: &inviter, org_name: &org, ..mail };
         let (subject, body) = if mail.french {
             (
                 format!("{} vous invite à rejoindre {} sur Handoo", mail.inviter_name, mail.org_name),
@@ -90,8 +94,11 @@ impl Mailer {
         };
         match self {
             Mailer::LogOnly => {
-                // Local installs have no SMTP: the link goes to the log and the UI.
-                tracing::info!(to = mail.to, link = mail.link, "invitation link (SMTP not configured)");
+                // Local installs have no SMTP: the link is shown in the UI
+                // (never logged: it is a bearer token).
+                tracing::info!(
+                    "invitation not e-mailed (SMTP not configured); the link is shown to the inviter"
+                );
                 Delivery::NotConfigured
             }
             Mailer::Smtp { transport, from } => {
@@ -124,5 +131,54 @@ impl Mailer {
                 }
             }
         }
+    }
+}
+
+/// Longest name quoted in an e-mail.
+const MAX_NAME_CHARS: usize = 60;
+
+/// A user-typed name made safe to quote in an e-mail sent in the
+/// operator's name: control and bidirectional-override characters removed
+/// (no forged lines or reversed text), whitespace collapsed, length capped,
+/// and anything a mail client would turn into a link defanged (`evil.com`
+/// → `evil[.]com`, `https://` → `https[:]//`), so a sign-up cannot make
+/// our invitations carry its phishing link.
+pub fn inert(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(*c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}'))
+        .collect();
+    let words: Vec<String> = cleaned.split_whitespace().map(defang).collect();
+    let mut out = words.join(" ");
+    if out.chars().count() > MAX_NAME_CHARS {
+        out = out.chars().take(MAX_NAME_CHARS - 1).collect::<String>() + "…";
+    }
+    out
+}
+
+fn defang(word: &str) -> String {
+    let mut w = word.replace("://", "[:]//");
+    let chars: Vec<char> = w.chars().collect();
+    let linkish = chars.windows(3).any(|t| t[1] == '.' && t[0].is_alphanumeric() && t[2].is_alphanumeric());
+    if linkish || w.contains('@') {
+        w = w.replace('.', "[.]").replace('@', "[at]");
+    }
+    w
+}
+
+#[cfg(test)]
+mod inert_tests {
+    use super::inert;
+
+    #[test]
+    fn names_in_mail_cannot_carry_links_or_forged_lines() {
+        assert_eq!(inert("Ada Lovelace"), "Ada Lovelace");
+        assert_eq!(inert("J. Smith & Co."), "J. Smith & Co.");
+        assert_eq!(inert("Acme\r\nBcc: victim@example.com"), "AcmeBcc: victim[at]example[.]com");
+        assert_eq!(inert("Claim at https://evil.example/win"), "Claim at https[:]//evil[.]example/win");
+        assert_eq!(inert("visit evil.com now"), "visit evil[.]com now");
+        assert_eq!(inert("abc\u{202e}moc.live"), "abcmoc[.]live");
+        let long = "x".repeat(500);
+        assert_eq!(inert(&long).chars().count(), 60);
     }
 }

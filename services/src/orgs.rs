@@ -311,6 +311,10 @@ pub async fn change_role(
         .await?;
     }
     txn.commit().await?;
+    if current != new_role {
+        // A lower role may no longer cover what an open stream was opened for.
+        crate::authz::access_changed();
+    }
     let user = crate::users::find(db, target_user).await?;
     Ok(Member {
         user_id: user.id,
@@ -346,5 +350,7 @@ pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: U
         crate::users::set_last_org(&txn, target_user, None).await?;
     }
     txn.commit().await?;
+    // The removed member's open streams end now, not at their next check.
+    crate::authz::access_changed();
     Ok(())
 }

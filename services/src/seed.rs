@@ -75,7 +75,8 @@ async fn seed_knowledge(db: &DatabaseConnection, owner: uuid::Uuid, org: uuid::U
         };
         let item = knowledge::create(db, &ctx, &draft).await?;
         knowledge::review(db, &ctx, item.id, &ReviewAction::Submit).await?;
-        knowledge::review(db, &ctx, item.id, &ReviewAction::Approve).await?;
+        let approve = ReviewAction::Approve { expected_version: Some(item.version) };
+        knowledge::review(db, &ctx, item.id, &approve).await?;
     }
     Ok(())
 }

@@ -4,6 +4,11 @@
 //! Owners ([`Permission::ReviewKnowledge`]) approve or reject with a comment.
 //! SDRs see approved items only. Every status change goes through
 //! [`KnowledgeStatus::apply`], the one place that knows the workflow.
+//!
+//! Every content edit bumps an item's version (it starts at 1). A review
+//! decision names the version the reviewer read, so approving or rejecting
+//! text that was edited in the meantime is refused (`stale_version`) rather
+//! than vouching for words nobody reviewed.
 
 use std::collections::BTreeMap;
 
@@ -202,13 +207,17 @@ impl KnowledgeStatus {
     }
 
     /// The status after `action` by someone with `role` (`is_author` when they
-    /// wrote the item), or why it is refused. Checks permission before state,
-    /// so a member learns nothing from probing.
+    /// wrote the item) on an item now at `version`, or why it is refused.
+    /// Checks permission before state, so a member learns nothing from
+    /// probing. Approve and reject must name the version the reviewer read
+    /// (`expected_version`); if the item has been edited since, the decision
+    /// is refused with `stale_version` and the current version as detail.
     pub fn apply(
         self,
         action: &ReviewAction,
         role: Role,
         is_author: bool,
+        version: i64,
     ) -> Result<KnowledgeStatus, FieldError> {
         use KnowledgeStatus::*;
         let reviewer = role.allows(Permission::ReviewKnowledge);
@@ -233,16 +242,17 @@ impl KnowledgeStatus {
                     Draft => Err(invalid()),
                 }
             }
-            ReviewAction::Approve => {
+            ReviewAction::Approve { expected_version } => {
                 if !reviewer {
                     return Err(forbidden());
                 }
+                let expected = required_version(*expected_version)?;
                 match self {
-                    PendingReview => Ok(Approved),
+                    PendingReview => same_version(expected, version).map(|()| Approved),
                     _ => Err(invalid()),
                 }
             }
-            ReviewAction::Reject { comment } => {
+            ReviewAction::Reject { comment, expected_version } => {
                 if !reviewer {
                     return Err(forbidden());
                 }
@@ -254,36 +264,78 @@ impl KnowledgeStatus {
                     return Err(FieldError::new("comment", ErrorCode::TextTooLong)
                         .with_detail(COMMENT_MAX_CHARS.to_string()));
                 }
+                let expected = required_version(*expected_version)?;
                 match self {
-                    PendingReview => Ok(Rejected),
+                    PendingReview => same_version(expected, version).map(|()| Rejected),
                     _ => Err(invalid()),
                 }
             }
         }
     }
 
-    /// Status after an edit of the content: a reviewer's edit keeps the item
-    /// where it is; anyone else's sends an approved or rejected item back to
-    /// draft, so nothing unreviewed reaches SDRs.
+    /// Status after an edit of the content (which also bumps the version, so
+    /// a decision made on the old text no longer applies). A reviewer's edit
+    /// keeps the item where it is: it is their own review of the new text.
+    /// Anyone else's edit sends an approved item back to review, so nothing
+    /// unreviewed reaches SDRs, and a rejected one back to draft for its
+    /// author to rework and resubmit; drafts stay drafts and pending items
+    /// stay pending (at the new version).
     pub fn after_edit(self, role: Role) -> KnowledgeStatus {
         if role.allows(Permission::ReviewKnowledge) {
             self
         } else {
             match self {
-                KnowledgeStatus::Approved | KnowledgeStatus::Rejected => KnowledgeStatus::Draft,
+                KnowledgeStatus::Approved => KnowledgeStatus::PendingReview,
+                KnowledgeStatus::Rejected => KnowledgeStatus::Draft,
                 other => other,
             }
         }
     }
 }
 
+/// A review decision's version, which it must name.
+fn required_version(expected: Option<i64>) -> Result<i64, FieldError> {
+    expected.ok_or_else(|| FieldError::new("expected_version", ErrorCode::RequiredValue))
+}
+
+/// Refuses a decision made on another version than the current one.
+fn same_version(expected: i64, current: i64) -> Result<(), FieldError> {
+    if expected == current {
+        Ok(())
+    } else {
+        Err(FieldError::new("expected_version", ErrorCode::StaleVersion).with_detail(current.to_string()))
+    }
+}
+
+/// A status change asked for. Approve and reject carry `expected_version`,
+/// the version of the item the reviewer read; it is required (optional on
+/// the wire only so that its absence is reported as a named field error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ReviewAction {
     Submit,
     Withdraw,
-    Approve,
-    Reject { comment: String },
+    Approve {
+        #[serde(default)]
+        expected_version: Option<i64>,
+    },
+    Reject {
+        comment: String,
+        #[serde(default)]
+        expected_version: Option<i64>,
+    },
+}
+
+impl ReviewAction {
+    /// The version a decision was made on (approve and reject only).
+    pub fn expected_version(&self) -> Option<i64> {
+        match self {
+            ReviewAction::Approve { expected_version } | ReviewAction::Reject { expected_version, .. } => {
+                *expected_version
+            }
+            ReviewAction::Submit | ReviewAction::Withdraw => None,
+        }
+    }
 }
 
 /// How a rep used an item in the copilot.
@@ -411,57 +463,112 @@ mod tests {
         assert_eq!(codes, [ErrorCode::RequiredValue, ErrorCode::TextTooLong]);
     }
 
+    fn approve(v: i64) -> ReviewAction {
+        ReviewAction::Approve { expected_version: Some(v) }
+    }
+
+    fn reject(comment: &str, v: i64) -> ReviewAction {
+        ReviewAction::Reject { comment: comment.into(), expected_version: Some(v) }
+    }
+
     #[test]
     fn the_approval_workflow() {
-        let reject = ReviewAction::Reject { comment: "Source?".into() };
+        let reject = reject("Source?", 1);
         // Members write and submit their own drafts, never review.
-        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
+        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true, 1), Ok(PendingReview));
         assert_eq!(
-            Draft.apply(&ReviewAction::Submit, Role::Member, false).unwrap_err().code,
+            Draft.apply(&ReviewAction::Submit, Role::Member, false, 1).unwrap_err().code,
             ErrorCode::Forbidden
         );
         assert_eq!(
-            PendingReview.apply(&ReviewAction::Approve, Role::Member, true).unwrap_err().code,
+            PendingReview.apply(&approve(1), Role::Member, true, 1).unwrap_err().code,
             ErrorCode::Forbidden
         );
-        assert_eq!(PendingReview.apply(&reject, Role::Member, false).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(
+            PendingReview.apply(&reject, Role::Member, false, 1).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
         // Admins and owners review.
-        assert_eq!(PendingReview.apply(&ReviewAction::Approve, Role::Admin, false), Ok(Approved));
-        assert_eq!(PendingReview.apply(&reject, Role::Owner, false), Ok(Rejected));
+        assert_eq!(PendingReview.apply(&approve(1), Role::Admin, false, 1), Ok(Approved));
+        assert_eq!(PendingReview.apply(&reject, Role::Owner, false, 1), Ok(Rejected));
         // A rejection needs a comment.
-        let blank = ReviewAction::Reject { comment: "  ".into() };
+        let blank = ReviewAction::Reject { comment: "  ".into(), expected_version: Some(1) };
         assert_eq!(
-            PendingReview.apply(&blank, Role::Admin, false).unwrap_err().code,
+            PendingReview.apply(&blank, Role::Admin, false, 1).unwrap_err().code,
             ErrorCode::RequiredValue
         );
         // Only pending items are reviewed.
         assert_eq!(
-            Draft.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code,
+            Draft.apply(&approve(1), Role::Admin, false, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
         assert_eq!(
-            Approved.apply(&ReviewAction::Approve, Role::Admin, false).unwrap_err().code,
+            Approved.apply(&approve(1), Role::Admin, false, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
         assert_eq!(
-            Approved.apply(&ReviewAction::Submit, Role::Member, true).unwrap_err().code,
+            Approved.apply(&ReviewAction::Submit, Role::Member, true, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
         // Rejected items are reworked and resubmitted.
-        assert_eq!(Rejected.apply(&ReviewAction::Submit, Role::Member, true), Ok(PendingReview));
-        assert_eq!(Approved.apply(&ReviewAction::Withdraw, Role::Admin, false), Ok(Draft));
+        assert_eq!(Rejected.apply(&ReviewAction::Submit, Role::Member, true, 1), Ok(PendingReview));
+        assert_eq!(Approved.apply(&ReviewAction::Withdraw, Role::Admin, false, 1), Ok(Draft));
         assert_eq!(
-            Draft.apply(&ReviewAction::Withdraw, Role::Member, true).unwrap_err().code,
+            Draft.apply(&ReviewAction::Withdraw, Role::Member, true, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
     }
 
     #[test]
-    fn a_members_edit_sends_reviewed_items_back_to_draft() {
-        assert_eq!(Approved.after_edit(Role::Member), Draft);
+    fn a_review_decides_on_the_version_the_reviewer_read() {
+        // The version read is the current one: the decision stands.
+        assert_eq!(PendingReview.apply(&approve(3), Role::Admin, false, 3), Ok(Approved));
+        assert_eq!(PendingReview.apply(&reject("Source?", 3), Role::Owner, false, 3), Ok(Rejected));
+        // The item was edited since: refused, naming the current version.
+        for action in [approve(2), reject("Source?", 2)] {
+            let e = PendingReview.apply(&action, Role::Admin, false, 3).unwrap_err();
+            assert_eq!(
+                (e.field.as_str(), e.code, e.detail.as_deref()),
+                ("expected_version", ErrorCode::StaleVersion, Some("3")),
+                "{action:?}"
+            );
+        }
+        // A decision must say which version it is about.
+        for action in [
+            ReviewAction::Approve { expected_version: None },
+            ReviewAction::Reject { comment: "Source?".into(), expected_version: None },
+        ] {
+            let e = PendingReview.apply(&action, Role::Admin, false, 1).unwrap_err();
+            assert_eq!((e.field.as_str(), e.code), ("expected_version", ErrorCode::RequiredValue));
+        }
+        // Members still learn nothing about versions: permission comes first.
+        assert_eq!(
+            PendingReview.apply(&approve(2), Role::Member, true, 3).unwrap_err().code,
+            ErrorCode::Forbidden
+        );
+        // Submit and withdraw change no content and name no version.
+        assert_eq!(ReviewAction::Submit.expected_version(), None);
+        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true, 7), Ok(PendingReview));
+        // On the wire, the version rides along with the action.
+        let wire: ReviewAction =
+            serde_json::from_str(r#"{"action":"approve","expected_version":4}"#).unwrap();
+        assert_eq!(wire, approve(4));
+        let bare: ReviewAction = serde_json::from_str(r#"{"action":"approve"}"#).unwrap();
+        assert_eq!(bare, ReviewAction::Approve { expected_version: None });
+    }
+
+    #[test]
+    fn an_edit_sends_reviewed_items_back() {
+        // A member's edit of an approved item needs review again; a rejected
+        // one is reworked as a draft; drafts and pending items stay put.
+        assert_eq!(Approved.after_edit(Role::Member), PendingReview);
         assert_eq!(Rejected.after_edit(Role::Member), Draft);
         assert_eq!(PendingReview.after_edit(Role::Member), PendingReview);
+        assert_eq!(Draft.after_edit(Role::Member), Draft);
+        // A reviewer's edit is their own review of the new text.
         assert_eq!(Approved.after_edit(Role::Admin), Approved);
+        assert_eq!(PendingReview.after_edit(Role::Owner), PendingReview);
+        assert_eq!(Draft.after_edit(Role::Admin), Draft);
     }
 
     #[test]

@@ -858,3 +858,100 @@ mod tests {
         assert!(err.is_err());
     }
 }
+
+/// Property tests of the trigger's one-line form: any line parses or is
+/// refused, and what parses prints back to a line that parses the same.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn line() -> impl Strategy<Value = String> {
+        let speaker =
+            prop::sample::select(vec!["", "rep:", "prospect:", "rep: ", " prospect:  ", "REP:", "rep:rep:"]);
+        let body = prop_oneof![
+            prop::sample::select(vec![
+                "intent:agreement",
+                "intent: objection ",
+                "intent:",
+                "intent:telepathy",
+                "intent:intent:",
+                "too expensive",
+                "price|cost * high",
+                "expens~",
+                "the",
+                "*",
+                "go ahead",
+                "c'est trop cher",
+                "don't|never",
+                "a->b",
+                "-",
+                ">",
+                "x-",
+                "rep: budget",
+                "",
+            ])
+            .prop_map(str::to_string),
+            "\\PC{0,64}",
+        ];
+        let goto = prop::sample::select(vec![
+            "",
+            "",
+            "-> closing",
+            " ->discovery",
+            "->  objection_handling ",
+            "-> haggling",
+            "->",
+            "-> closing -> opening",
+        ]);
+        prop_oneof![
+            3 => (speaker, body, goto).prop_map(|(s, b, g)| format!("{s}{b} {g}")),
+            1 => "\\PC{0,128}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn parsed_lines_print_back_to_the_same_trigger(l in line()) {
+            let Ok(t) = Trigger::parse_line(&l) else { return Ok(()) };
+            let printed = t.to_line();
+            prop_assert_eq!(Trigger::parse_line(&printed), Ok(t.clone()));
+            prop_assert_eq!(Trigger::parse_line(&printed).map(|t| t.to_line()), Ok(printed));
+            if let Condition::Phrase { pattern } = &t.condition {
+                prop_assert!(Pattern::parse(pattern).is_ok());
+                prop_assert!(!pattern.contains("->"));
+            }
+            // And the JSON form stored in scripts round-trips too.
+            let json = serde_json::to_string(&t).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Trigger>(&json).unwrap(), t);
+        }
+
+        #[test]
+        fn an_engine_over_any_triggers_follows_any_utterances(
+            lines in prop::collection::vec(line(), 0..6),
+            said in prop::collection::vec(("\\PC{0,80}", any::<bool>(), 0u8..3), 0..12),
+        ) {
+            let triggers: Vec<Trigger> = lines.iter().filter_map(|l| Trigger::parse_line(l).ok()).collect();
+            let phases = Phase::ALL
+                .into_iter()
+                .map(|phase| PhaseScript { phase, text: String::new(), tips: vec![], triggers: triggers.clone() })
+                .collect();
+            let mut engine = PhaseEngine::new(&ScriptContent { phases, handlers: vec![] });
+            for (text, is_final, who) in said {
+                let speaker = [Speaker::Rep, Speaker::Prospect, Speaker::Unknown][who as usize];
+                let before = engine.phase();
+                let seen = engine.observe(&Utterance { speaker, text, is_final });
+                if let Some(a) = seen.advance {
+                    prop_assert!(is_final);
+                    prop_assert_eq!(Some(a.from), before);
+                    prop_assert_eq!(engine.phase(), Some(a.to));
+                    prop_assert_ne!(a.from, a.to);
+                }
+                prop_assert!(engine.progress_percent() <= 100);
+            }
+        }
+    }
+}

@@ -176,14 +176,15 @@ impl Pattern {
 
     /// The first non-negated match in `words` (already [`normalize`]d).
     pub fn find(&self, words: &[String]) -> Option<Span> {
+        let mut failed = FailedGaps::new(self, words.len());
         (0..words.len()).find_map(|start| {
-            let end = self.match_at(words, start, 0)?;
+            let end = self.match_at(words, start, 0, &mut failed)?;
             (!negated(words, start)).then_some(Span { start, end })
         })
     }
 
     /// Matches slots[slot..] starting at word `at`; returns the end (exclusive).
-    fn match_at(&self, words: &[String], at: usize, slot: usize) -> Option<usize> {
+    fn match_at(&self, words: &[String], at: usize, slot: usize, failed: &mut FailedGaps) -> Option<usize> {
         let Some(current) = self.slots.get(slot) else {
             return Some(at);
         };
@@ -191,17 +192,56 @@ impl Pattern {
             Slot::Word(alts) => {
                 let token = words.get(at)?;
                 if alts.iter().any(|a| a.matches(token)) {
-                    self.match_at(words, at + 1, slot + 1)
+                    self.match_at(words, at + 1, slot + 1, failed)
                 } else {
                     None
                 }
             }
-            Slot::Gap => (0..=GAP_MAX).find_map(|skip| {
-                if at + skip > words.len() {
+            Slot::Gap => {
+                if failed.contains(at, slot) {
                     return None;
                 }
-                self.match_at(words, at + skip, slot + 1)
-            }),
+                let end = (0..=GAP_MAX).find_map(|skip| {
+                    if at + skip > words.len() {
+                        return None;
+                    }
+                    self.match_at(words, at + skip, slot + 1, failed)
+                });
+                if end.is_none() {
+                    failed.insert(at, slot);
+                }
+                end
+            }
+        }
+    }
+}
+
+/// The (word, gap) positions from which the rest of a pattern is known not
+/// to match. That depends only on the position, not on the path that led
+/// there, so each is explored once: without this, `a * a * a * … zebra` over
+/// "a a a a …" tries every combination of skips, 4^gaps of them.
+struct FailedGaps {
+    bits: Vec<u64>,
+    slots: usize,
+}
+
+impl FailedGaps {
+    fn new(pattern: &Pattern, words: usize) -> FailedGaps {
+        let slots = pattern.slots.len();
+        // Without a gap there is one path per start: nothing to remember.
+        let bits = if pattern.slots.contains(&Slot::Gap) { ((words + 1) * slots).div_ceil(64) } else { 0 };
+        FailedGaps { bits: vec![0; bits], slots }
+    }
+
+    fn contains(&self, at: usize, slot: usize) -> bool {
+        let i = at * self.slots + slot;
+        self.bits.get(i / 64).is_some_and(|w| *w & (1u64 << (i % 64)) != 0)
+    }
+
+    fn insert(&mut self, at: usize, slot: usize) {
+        let i = at * self.slots + slot;
+        if let Some(w) = self.bits.get_mut(i / 64) {
+            *w |= 1u64 << (i % 64);
         }
     }
 }
@@ -267,5 +307,226 @@ mod tests {
         let pattern = Pattern::parse("a * b * c * d * zebra").unwrap();
         let words = normalize(&"a b c d ".repeat(5_000));
         assert!(pattern.find(&words).is_none());
+    }
+}
+
+/// Property tests: any pattern text compiles or is refused (never panics),
+/// and matching stays fast and agrees with the plain backtracking definition.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Words and operators of the phrase language, so generated patterns
+    /// reach alternatives, prefixes, gaps, apostrophes and filler checks.
+    fn pattern_source() -> impl Strategy<Value = String> {
+        let token = prop::sample::select(vec![
+            "*",
+            "*",
+            "|",
+            "~",
+            "too",
+            "expensive",
+            "expens~",
+            "price|cost",
+            "cost|",
+            "|price",
+            "the",
+            "a",
+            "not",
+            "don't",
+            "don't|never",
+            "c'est",
+            "déjà",
+            "équipé~",
+            "œuvre",
+            "?!",
+            "-",
+            "'",
+            "ex~",
+            "ab~",
+            "budget",
+            "zebra",
+            "a|the",
+            "le",
+            "pas",
+            "CAPS",
+            "İstanbul",
+            "~~",
+            "x|y|z",
+        ]);
+        let sep = prop::sample::select(vec![" ", " ", "  ", "\t", "\n"]);
+        prop_oneof![
+            3 => prop::collection::vec((token, sep), 0..24)
+                .prop_map(|t| t.into_iter().flat_map(|(a, b)| [a, b]).collect::<String>()),
+            1 => "\\PC{0,256}",
+        ]
+    }
+
+    fn utterance() -> impl Strategy<Value = Vec<String>> {
+        let word = prop::sample::select(vec![
+            "too",
+            "expensive",
+            "expensif",
+            "price",
+            "cost",
+            "the",
+            "a",
+            "not",
+            "t",
+            "pas",
+            "budget",
+            "zebra",
+            "c",
+            "est",
+            "deja",
+            "equipe",
+            "equipes",
+            "oeuvre",
+            "x",
+            "y",
+            "z",
+            "ex",
+        ]);
+        prop_oneof![
+            3 => prop::collection::vec(word.prop_map(str::to_string), 0..24),
+            1 => "\\PC{0,128}".prop_map(|s| normalize(&s)),
+        ]
+    }
+
+    /// The matcher as first written: plain backtracking, exponential in the
+    /// number of gaps, so only run on small patterns.
+    fn naive_match_at(p: &Pattern, words: &[String], at: usize, slot: usize) -> Option<usize> {
+        let Some(current) = p.slots.get(slot) else { return Some(at) };
+        match current {
+            Slot::Word(alts) => {
+                let token = words.get(at)?;
+                alts.iter().any(|a| a.matches(token)).then_some(())?;
+                naive_match_at(p, words, at + 1, slot + 1)
+            }
+            Slot::Gap => (0..=GAP_MAX)
+                .filter(|skip| at + skip <= words.len())
+                .find_map(|skip| naive_match_at(p, words, at + skip, slot + 1)),
+        }
+    }
+
+    fn naive_find(p: &Pattern, words: &[String]) -> Option<Span> {
+        (0..words.len()).find_map(|start| {
+            let end = naive_match_at(p, words, start, 0)?;
+            (!negated(words, start)).then_some(Span { start, end })
+        })
+    }
+
+    fn gaps(p: &Pattern) -> usize {
+        p.slots.iter().filter(|s| **s == Slot::Gap).count()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn patterns_compile_to_well_formed_slots_or_are_refused(src in pattern_source()) {
+            match Pattern::parse(&src) {
+                Ok(p) => {
+                    prop_assert!(src.chars().count() <= PATTERN_MAX_CHARS);
+                    prop_assert_eq!(p.source(), src.trim());
+                    prop_assert!(matches!(p.slots.first(), Some(Slot::Word(_))));
+                    prop_assert!(matches!(p.slots.last(), Some(Slot::Word(_))));
+                    prop_assert!(p.slots.windows(2).all(|w| !(w[0] == Slot::Gap && w[1] == Slot::Gap)));
+                    for s in &p.slots {
+                        if let Slot::Word(alts) = s {
+                            prop_assert!(!alts.is_empty());
+                            prop_assert!(alts.iter().all(|a| !a.word.is_empty() && !a.word.contains(char::is_whitespace)));
+                            prop_assert!(alts.iter().all(|a| !a.prefix || a.word.chars().count() >= 3));
+                        }
+                    }
+                    // Every word yields at most a few slots: the pattern stays small.
+                    prop_assert!(p.slots.len() <= 2 * src.chars().count());
+                }
+                Err(e) => {
+                    prop_assert_eq!(&e.field, "trigger");
+                    if src.chars().count() > PATTERN_MAX_CHARS {
+                        prop_assert_eq!(e.code, ErrorCode::TextTooLong);
+                    } else {
+                        prop_assert!(matches!(e.code, ErrorCode::TriggerInvalid | ErrorCode::TriggerTooBroad), "{:?}", e.code);
+                    }
+                    prop_assert!(e.detail.as_deref().unwrap_or_default().chars().count() <= 60);
+                }
+            }
+        }
+
+        #[test]
+        fn find_agrees_with_plain_backtracking(src in pattern_source(), words in utterance()) {
+            let Ok(p) = Pattern::parse(&src) else { return Ok(()) };
+            let found = p.find(&words);
+            if let Some(span) = found {
+                prop_assert!(span.start < span.end && span.end <= words.len());
+                prop_assert!(!negated(&words, span.start));
+            }
+            if gaps(&p) <= 4 {
+                prop_assert_eq!(found, naive_find(&p, &words));
+            }
+        }
+
+        #[test]
+        fn a_pattern_matches_the_utterance_it_describes(
+            src in pattern_source(),
+            picks in prop::collection::vec(0usize..4, 1..8),
+            skips in prop::collection::vec(0..=GAP_MAX, 1..8),
+            lead in prop::collection::vec(prop::sample::select(vec!["x", "budget", "zebra"]), 0..4),
+        ) {
+            let Ok(p) = Pattern::parse(&src) else { return Ok(()) };
+            let mut words: Vec<String> = lead.iter().map(|w| w.to_string()).collect();
+            let start = words.len();
+            for (i, s) in p.slots.iter().enumerate() {
+                match s {
+                    Slot::Word(alts) => {
+                        let a = &alts[picks[i % picks.len()] % alts.len()];
+                        words.push(if a.prefix { format!("{}zz", a.word) } else { a.word.clone() });
+                    }
+                    Slot::Gap => words.extend(std::iter::repeat_n("filler".to_string(), skips[i % skips.len()])),
+                }
+            }
+            let span = p.find(&words);
+            prop_assert!(span.is_some(), "{:?} in {:?}", src, words);
+            // The leading words hold no negation, so the match starts at or before ours.
+            prop_assert!(span.unwrap().start <= start);
+        }
+
+        #[test]
+        fn normalized_words_are_bounded_and_clean(text in "\\PC{0,512}") {
+            let words = normalize(&text);
+            prop_assert!(words.iter().all(|w| !w.is_empty() && !w.contains(char::is_whitespace)));
+            prop_assert!(words.iter().map(String::len).sum::<usize>() <= 3 * text.len());
+            prop_assert!(words.len() <= text.chars().count());
+        }
+
+        #[test]
+        fn ascii_normalization_is_lowercase_alphanumeric_runs(text in "[ -~]{0,256}") {
+            let want: Vec<String> = text
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .map(|w| w.to_ascii_lowercase())
+                .collect();
+            prop_assert_eq!(normalize(&text), want);
+        }
+    }
+
+    /// Forty gaps over four hundred matching words (the engine's cap) used to
+    /// backtrack through 4^40 paths.
+    #[test]
+    fn many_gaps_over_many_matching_words_finish_quickly() {
+        let source = format!("{}zebra", "ab * ".repeat(39));
+        assert!(source.chars().count() <= PATTERN_MAX_CHARS);
+        let pattern = Pattern::parse(&source).unwrap();
+        assert_eq!(gaps(&pattern), 39);
+        let words = vec!["ab".to_string(); 400];
+        let started = std::time::Instant::now();
+        assert!(pattern.find(&words).is_none());
+        let mut hit = words.clone();
+        hit.push("zebra".into());
+        assert!(pattern.find(&hit).is_some());
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -73,6 +73,8 @@ pub struct KnowledgeItem {
     pub tags: Vec<String>,
     pub fields: std::collections::BTreeMap<String, String>,
     pub status: KnowledgeStatus,
+    /// Bumped by every content edit; a review names the version it read.
+    pub version: i64,
     pub author_id: Option<Uuid>,
     pub author_name: Option<String>,
     pub reviewer_name: Option<String>,

@@ -100,7 +100,7 @@ impl ChatModel for AnthropicChat {
     async fn stream(&self, request: ChatRequest) -> ProviderResult<ChatStream> {
         let key = self.endpoint.key("anthropic")?.to_string();
         let body = self.body(&request);
-        let url = self.endpoint.url("messages");
+        let url = self.endpoint.url(&["messages"], &[])?;
         let resp = http::send(&self.endpoint, http::error_message, || {
             self.http
                 .post(&url)
@@ -199,7 +199,7 @@ pub fn decode(
                     break;
                 }
                 "error" => {
-                    let message = http::error_message(&data).unwrap_or_else(|| data.to_string());
+                    let message = crate::error::reported(http::error_message(&data).unwrap_or_else(|| data.to_string()));
                     let status = match data["error"]["type"].as_str() {
                         Some("overloaded_error") => 529,
                         _ => 500,

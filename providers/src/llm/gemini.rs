@@ -128,16 +128,14 @@ impl ChatModel for GeminiChat {
     async fn stream(&self, request: ChatRequest) -> ProviderResult<ChatStream> {
         let key = self.endpoint.key("gemini")?.to_string();
         let body = self.body(&request);
-        let url = self.endpoint.url(&format!("models/{}:streamGenerateContent?alt=sse", request.model));
+        let url = self.endpoint.url(
+            &["models", format!("{}:streamGenerateContent", request.model).as_str()],
+            &[("alt", "sse")],
+        )?;
         let resp = http::send(&self.endpoint, http::error_message, || {
             self.http.post(&url).header("x-goog-api-key", &key).json(&body)
         })
-        .await
-        // Gemini reports a bad key as 400 `API_KEY_INVALID`, not 401.
-        .map_err(|e| match e {
-            ProviderError::BadRequest(m) if m.contains("API key") => ProviderError::Auth(m),
-            other => other,
-        })?;
+        .await?;
         Ok(Box::pin(decode(sse::events(resp.bytes_stream(), self.endpoint.idle_timeout))))
     }
 }
@@ -155,7 +153,7 @@ pub fn decode(
             let chunk: Value = serde_json::from_str(&ev.data)
                 .map_err(|e| ProviderError::Malformed(format!("chunk is not JSON: {e}")))?;
             if chunk.get("error").is_some() {
-                let message = http::error_message(&chunk).unwrap_or_default();
+                let message = crate::error::reported(http::error_message(&chunk).unwrap_or_default());
                 let status = chunk["error"]["code"].as_u64().unwrap_or(500) as u16;
                 Err(ProviderError::from_status(status, message, None))?;
             }

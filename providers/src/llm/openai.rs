@@ -103,7 +103,7 @@ impl ChatModel for OpenAiChat {
             (Flavor::OpenAi, None) => return Err(ProviderError::NotConfigured(self.provider.clone())),
         };
         let body = self.body(&request);
-        let url = self.endpoint.url("chat/completions");
+        let url = self.endpoint.url(&["chat", "completions"], &[])?;
         let resp = http::send(&self.endpoint, http::error_message, || {
             let rb = self.http.post(&url).json(&body);
             match &key {
@@ -135,7 +135,7 @@ pub fn decode(
             let chunk: Value = serde_json::from_str(&ev.data)
                 .map_err(|e| ProviderError::Malformed(format!("chunk is not JSON: {e}")))?;
             if let Some(err) = chunk.get("error") {
-                let message = http::error_message(&chunk).unwrap_or_else(|| err.to_string());
+                let message = crate::error::reported(http::error_message(&chunk).unwrap_or_else(|| err.to_string()));
                 Err(ProviderError::Upstream { status: 500, message })?;
             }
             if let Some(u) = chunk.get("usage").filter(|u| !u.is_null()) {

@@ -24,14 +24,23 @@ impl AssemblyAi {
 impl SpeechToText for AssemblyAi {
     async fn start(&self, cfg: SttConfig) -> ProviderResult<SttSession> {
         let key = self.endpoint.key("AssemblyAI")?.to_string();
-        let url = format!(
-            "{}?sample_rate={}&encoding=pcm_s16le&format_turns=true&speech_model={}",
-            ws::ws_url(&self.endpoint.url("ws")),
-            cfg.sample_rate,
-            cfg.model
-        );
-        let socket =
-            ws::connect(&url, &[("Authorization", key.as_str())], self.endpoint.request_timeout).await?;
+        let rate = cfg.sample_rate.to_string();
+        let url = ws::ws_url(&self.endpoint.url(
+            &["ws"],
+            &[
+                ("sample_rate", rate.as_str()),
+                ("encoding", "pcm_s16le"),
+                ("format_turns", "true"),
+                ("speech_model", cfg.model.as_str()),
+            ],
+        )?);
+        let socket = ws::connect(
+            &url,
+            &[("Authorization", key.as_str())],
+            self.endpoint.request_timeout,
+            self.endpoint.egress.as_ref(),
+        )
+        .await?;
         let (audio_tx, mut source) = ws::split_with_audio_writer(socket, json!({"type": "Terminate"}));
         let idle = self.endpoint.idle_timeout;
         let interim = cfg.interim;
@@ -60,7 +69,7 @@ impl SpeechToText for AssemblyAi {
                             }
                             Some("Termination") => break,
                             Some("Error") | Some("error") => {
-                                let message = v["error"].as_str().unwrap_or("error").to_string();
+                                let message = crate::error::reported(v["error"].as_str().unwrap_or("error").to_string());
                                 Err(ProviderError::Upstream { status: 500, message })?;
                             }
                             _ => {} // Begin

@@ -25,17 +25,31 @@ impl Deepgram {
 impl SpeechToText for Deepgram {
     async fn start(&self, cfg: SttConfig) -> ProviderResult<SttSession> {
         let key = self.endpoint.key("Deepgram")?.to_string();
-        let url = format!(
-            "{}?model={}&language={}&encoding=linear16&sample_rate={}&channels=1&interim_results={}&punctuate=true&smart_format=true&endpointing=300",
-            ws::ws_url(&self.endpoint.url("listen")),
-            cfg.model,
-            primary_language(&cfg.language),
-            cfg.sample_rate,
-            cfg.interim
-        );
+        let rate = cfg.sample_rate.to_string();
+        let interim = cfg.interim.to_string();
+        let language = primary_language(&cfg.language);
+        let url = ws::ws_url(&self.endpoint.url(
+            &["listen"],
+            &[
+                ("model", cfg.model.as_str()),
+                ("language", language.as_str()),
+                ("encoding", "linear16"),
+                ("sample_rate", rate.as_str()),
+                ("channels", "1"),
+                ("interim_results", interim.as_str()),
+                ("punctuate", "true"),
+                ("smart_format", "true"),
+                ("endpointing", "300"),
+            ],
+        )?);
         let auth = format!("Token {key}");
-        let socket =
-            ws::connect(&url, &[("Authorization", auth.as_str())], self.endpoint.request_timeout).await?;
+        let socket = ws::connect(
+            &url,
+            &[("Authorization", auth.as_str())],
+            self.endpoint.request_timeout,
+            self.endpoint.egress.as_ref(),
+        )
+        .await?;
         let (audio_tx, mut source) = ws::split_with_audio_writer(socket, json!({"type": "CloseStream"}));
         let idle = self.endpoint.idle_timeout;
         let events = async_stream::try_stream! {
@@ -60,7 +74,7 @@ impl SpeechToText for Deepgram {
                             }
                             Some("UtteranceEnd") => yield TranscriptEvent::EndOfTurn,
                             Some("Error") => {
-                                let message = v["description"].as_str().or(v["message"].as_str()).unwrap_or("error").to_string();
+                                let message = crate::error::reported(v["description"].as_str().or(v["message"].as_str()).unwrap_or("error").to_string());
                                 Err(ProviderError::Upstream { status: 500, message })?;
                             }
                             _ => {} // Metadata, SpeechStarted

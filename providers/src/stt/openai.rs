@@ -54,7 +54,7 @@ impl SpeechToText for OpenAiTranscription {
                 return;
             }
             let streaming = cfg.model != "whisper-1";
-            let url = endpoint.url("audio/transcriptions");
+            let url = endpoint.url(&["audio", "transcriptions"], &[])?;
             let file = wav(&pcm, cfg.sample_rate);
             let language = primary_language(&cfg.language);
             let resp = http::send(&endpoint, http::error_message, || {

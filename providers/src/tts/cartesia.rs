@@ -31,11 +31,12 @@ impl Cartesia {
 impl TextToSpeech for Cartesia {
     async fn synthesize(&self, req: SpeechRequest) -> ProviderResult<SpeechAudio> {
         let key = self.endpoint.key("Cartesia")?.to_string();
-        let url = ws::ws_url(&self.endpoint.url("tts/websocket"));
+        let url = ws::ws_url(&self.endpoint.url(&["tts", "websocket"], &[])?);
         let mut socket = ws::connect(
             &url,
             &[("X-API-Key", key.as_str()), ("Cartesia-Version", API_VERSION)],
             self.endpoint.request_timeout,
+            self.endpoint.egress.as_ref(),
         )
         .await?;
         let context = format!("ctx-{}", std::process::id());
@@ -68,7 +69,7 @@ impl TextToSpeech for Cartesia {
                             Some("done") => break,
                             Some("error") => {
                                 let status = v["status_code"].as_u64().unwrap_or(500) as u16;
-                                let message = v["error"].as_str().unwrap_or("error").to_string();
+                                let message = crate::error::reported(v["error"].as_str().unwrap_or("error").to_string());
                                 Err(ProviderError::from_status(status, message, None))?;
                             }
                             _ => {} // timestamps, flush acknowledgements
@@ -86,7 +87,7 @@ impl TextToSpeech for Cartesia {
 
     async fn voices(&self) -> ProviderResult<Vec<VoiceInfo>> {
         let key = self.endpoint.key("Cartesia")?.to_string();
-        let url = ws::http_url(&self.endpoint.url("voices"));
+        let url = ws::http_url(&self.endpoint.url(&["voices"], &[])?);
         let resp = http::send(&self.endpoint, http::error_message, || {
             self.http.get(&url).header("X-API-Key", &key).header("Cartesia-Version", API_VERSION)
         })

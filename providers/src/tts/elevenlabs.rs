@@ -40,7 +40,10 @@ impl TextToSpeech for ElevenLabs {
             return Err(ProviderError::BadRequest(format!("invalid voice id {:?}", req.voice)));
         }
         let rate = RATES.into_iter().min_by_key(|r| r.abs_diff(req.sample_rate)).unwrap_or(16_000);
-        let url = self.endpoint.url(&format!("text-to-speech/{}/stream?output_format=pcm_{rate}", req.voice));
+        let url = self.endpoint.url(
+            &["text-to-speech", req.voice.as_str(), "stream"],
+            &[("output_format", format!("pcm_{rate}").as_str())],
+        )?;
         let mut body = json!({"text": req.text, "model_id": req.model});
         if req.model.contains("v2_5") {
             body["language_code"] = json!(primary_language(&req.language));
@@ -54,7 +57,7 @@ impl TextToSpeech for ElevenLabs {
 
     async fn voices(&self) -> ProviderResult<Vec<VoiceInfo>> {
         let key = self.endpoint.key("ElevenLabs")?.to_string();
-        let url = self.endpoint.url("voices");
+        let url = self.endpoint.url(&["voices"], &[])?;
         let resp =
             http::send(&self.endpoint, message, || self.http.get(&url).header("xi-api-key", &key)).await?;
         let v: Value = resp.json().await.map_err(ProviderError::from_reqwest)?;

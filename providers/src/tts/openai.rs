@@ -27,7 +27,7 @@ impl TextToSpeech for OpenAiSpeech {
         let key = self.endpoint.key("OpenAI")?.to_string();
         let body =
             json!({"model": req.model, "input": req.text, "voice": req.voice, "response_format": "pcm"});
-        let url = self.endpoint.url("audio/speech");
+        let url = self.endpoint.url(&["audio", "speech"], &[])?;
         let resp = http::send(&self.endpoint, http::error_message, || {
             self.http.post(&url).bearer_auth(&key).json(&body)
         })

@@ -110,6 +110,10 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         extra.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     vars.insert("DATABASE_URL".into(), db_url.to_string());
     vars.entry("HANDOO_PUBLIC_URL".into()).or_insert_with(|| "http://127.0.0.1:3000".into());
+    // The mock vendors listen on loopback, which the egress policy refuses
+    // to tenants' URLs unless the operator allows it (tests of the policy
+    // itself override this).
+    vars.entry("HANDOO_EGRESS_ALLOW".into()).or_insert_with(|| "127.0.0.0/8".into());
     // A fixed key: tests must not write key files into the source tree.
     vars.entry("HANDOO_SECRET_KEY".into())
         .or_insert_with(|| "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into());

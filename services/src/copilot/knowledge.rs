@@ -4,6 +4,11 @@
 //! Visibility is one rule, in [`visible`]: reviewers see everything; members
 //! see approved items plus their own drafts. Status changes all go through
 //! `domain::copilot::knowledge::KnowledgeStatus::apply`.
+//!
+//! Every content edit bumps the item's `version`; approve and reject name the
+//! version the reviewer read and are written with one conditional UPDATE on
+//! id, organisation, version and status, so a decision never lands on text
+//! edited after the reviewer loaded it.
 
 use std::collections::BTreeMap;
 
@@ -97,6 +102,7 @@ async fn to_views<C: ConnectionTrait>(db: &C, rows: Vec<items::Model>) -> Servic
                 id: r.id,
                 kind: KnowledgeKind::parse(&r.kind).ok_or_else(ServiceError::internal)?,
                 status: status_of(&r)?,
+                version: r.version,
                 title: r.title,
                 body: r.body,
                 tags: decode_tags(&r.tags),
@@ -137,6 +143,7 @@ pub async fn create(
         tags: Set(encode_tags(&d.tags)),
         fields: Set(serde_json::to_value(&d.fields).map_err(|_| ServiceError::internal())?),
         status: Set(KnowledgeStatus::Draft.as_str().to_string()),
+        version: Set(1),
         author_id: Set(Some(ctx.user_id())),
         reviewer_id: Set(None),
         review_comment: Set(None),
@@ -153,8 +160,10 @@ pub async fn create(
     one(db, row).await
 }
 
-/// Edits an item: its author or a reviewer. A member's edit of a reviewed
-/// item sends it back to draft (see `KnowledgeStatus::after_edit`).
+/// Edits an item: its author or a reviewer. Every edit bumps the version, so
+/// a review decision made on the previous text is refused. A member's edit of
+/// an approved item sends it back to review, of a rejected one back to draft
+/// (see `KnowledgeStatus::after_edit`).
 pub async fn update(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
@@ -171,8 +180,18 @@ pub async fn update(
     let from = status_of(&row)?;
     let status = from.after_edit(ctx.role());
     // One conditional statement: an edit racing a review does not resurrect
-    // the status it read (the loser is told, and can reload).
-    let res = items::Entity::update_many()
+    // the status it read (the loser is told, and can reload). The version is
+    // bumped in the same statement, so a review that read the old text and
+    // runs after this edit no longer matches it.
+    let mut update = items::Entity::update_many();
+    if status == KnowledgeStatus::Approved {
+        // Only a reviewer's edit keeps an item approved: it is their review
+        // of the new text, and the item says so.
+        update = update
+            .col_expr(items::Column::ReviewerId, Expr::value(Some(ctx.user_id())))
+            .col_expr(items::Column::ReviewedAt, Expr::value(Some(now())));
+    }
+    let res = update
         .col_expr(items::Column::Kind, Expr::value(d.kind.as_str()))
         .col_expr(items::Column::Title, Expr::value(d.title.clone()))
         .col_expr(items::Column::Body, Expr::value(d.body.clone()))
@@ -183,6 +202,7 @@ pub async fn update(
         )
         .col_expr(items::Column::SearchText, Expr::value(search_text(&d)))
         .col_expr(items::Column::Status, Expr::value(status.as_str()))
+        .col_expr(items::Column::Version, Expr::col(items::Column::Version).add(1))
         .col_expr(items::Column::UpdatedAt, Expr::value(now()))
         .filter(items::Column::Id.eq(id))
         .filter(items::Column::OrgId.eq(ctx.org_id()))
@@ -197,7 +217,10 @@ pub async fn update(
 }
 
 /// Submit, withdraw, approve or reject. The status is changed only if it is
-/// still the one the decision was made on (a concurrent review loses cleanly).
+/// still the one the decision was made on (a concurrent review loses
+/// cleanly), and an approval or rejection only if the item is still at the
+/// version the reviewer read (`expected_version`): otherwise nothing changes
+/// and `stale_version` names the current version.
 pub async fn review(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
@@ -207,14 +230,14 @@ pub async fn review(
     ctx.require(Permission::UseWorkspace)?;
     let row = find(db, ctx, id).await?;
     let from = status_of(&row)?;
-    let to = from.apply(action, ctx.role(), row.author_id == Some(ctx.user_id()))?;
+    let to = from.apply(action, ctx.role(), row.author_id == Some(ctx.user_id()), row.version)?;
     let mut update = items::Entity::update_many()
         .col_expr(items::Column::Status, Expr::value(to.as_str()))
         .col_expr(items::Column::UpdatedAt, Expr::value(now()));
     match action {
-        ReviewAction::Approve | ReviewAction::Reject { .. } => {
+        ReviewAction::Approve { .. } | ReviewAction::Reject { .. } => {
             let comment = match action {
-                ReviewAction::Reject { comment } => Some(comment.trim().to_string()),
+                ReviewAction::Reject { comment, .. } => Some(comment.trim().to_string()),
                 _ => None,
             };
             update = update
@@ -224,6 +247,13 @@ pub async fn review(
         }
         ReviewAction::Submit | ReviewAction::Withdraw => {}
     }
+    let expected = action.expected_version();
+    if let Some(v) = expected {
+        // The version check is part of the write, not a read before it: an
+        // edit landing between the read above and this statement bumps the
+        // version and this matches no row.
+        update = update.filter(items::Column::Version.eq(v));
+    }
     let res = update
         .filter(items::Column::Id.eq(id))
         .filter(items::Column::OrgId.eq(ctx.org_id()))
@@ -231,6 +261,12 @@ pub async fn review(
         .exec(db)
         .await?;
     if res.rows_affected == 0 {
+        // Lost a race; say to what (nothing was written either way).
+        let current = find(db, ctx, id).await?;
+        if expected.is_some_and(|v| v != current.version) {
+            return Err(ServiceError::field(ErrorCode::StaleVersion, "expected_version")
+                .with_detail(current.version.to_string()));
+        }
         return Err(ServiceError::field(ErrorCode::InvalidTransition, "status"));
     }
     one(db, find(db, ctx, id).await?).await

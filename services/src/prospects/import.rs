@@ -191,16 +191,24 @@ fn is_blank(r: &csv::StringRecord) -> bool {
 
 // ---- upload --------------------------------------------------------------------
 
-pub async fn upload(
-    db: &DatabaseConnection,
-    ctx: &OrgCtx,
-    file_name: &str,
-    data: &[u8],
-) -> ServiceResult<ImportPreview> {
-    ctx.require(Permission::UseWorkspace)?;
-    if data.len() > MAX_IMPORT_BYTES {
-        return Err(ServiceError::new(ErrorCode::CsvTooLarge).with_detail("50 MB"));
-    }
+/// Uploads waiting to be imported that one organisation may hold, and
+/// their total size: past either, it must import or discard some first.
+pub const MAX_PENDING_UPLOADS: u64 = 10;
+pub const MAX_PENDING_UPLOAD_BYTES: i64 = 200 * 1024 * 1024;
+
+/// What the first pass over an uploaded file found.
+struct Scanned {
+    text: String,
+    encoding: Encoding,
+    delimiter: u8,
+    headers: Vec<String>,
+    total: u64,
+    sample: Vec<Vec<String>>,
+}
+
+/// Decodes, sniffs and counts a whole file: CPU-bound (tens of MB), so
+/// it runs on the blocking pool, never on the request threads.
+fn scan(data: &[u8]) -> ServiceResult<Scanned> {
     let (text, encoding) = decode(data)?;
     let delimiter = sniff_delimiter(&text);
     let mut rdr = reader(&text, delimiter);
@@ -224,6 +232,51 @@ pub async fn upload(
     if total == 0 {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
+    drop(rdr);
+    Ok(Scanned { text, encoding, delimiter, headers, total, sample })
+}
+
+/// Refuses a new upload when the organisation already holds its quota of
+/// files waiting to be imported (count or bytes).
+async fn check_upload_quota(db: &DatabaseConnection, ctx: &OrgCtx, incoming: usize) -> ServiceResult<()> {
+    let (count, bytes): (i64, i64) = imports::Entity::find()
+        .select_only()
+        .column_as(Expr::cust("COUNT(*)"), "n")
+        .column_as(Expr::cust("COALESCE(SUM(LENGTH(data)), 0)"), "bytes")
+        .filter(imports::Column::OrgId.eq(ctx.org_id()))
+        .filter(imports::Column::State.is_in([JobState::Pending.as_str(), JobState::Failed.as_str()]))
+        .filter(imports::Column::Data.is_not_null())
+        .into_tuple()
+        .one(db)
+        .await?
+        .unwrap_or((0, 0));
+    if count as u64 >= MAX_PENDING_UPLOADS {
+        return Err(
+            ServiceError::new(ErrorCode::UploadQuota).with_detail(format!("{MAX_PENDING_UPLOADS} files"))
+        );
+    }
+    if bytes.saturating_add(incoming as i64) > MAX_PENDING_UPLOAD_BYTES {
+        return Err(ServiceError::new(ErrorCode::UploadQuota).with_detail("200 MB"));
+    }
+    Ok(())
+}
+
+pub async fn upload(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    file_name: &str,
+    data: Vec<u8>,
+) -> ServiceResult<ImportPreview> {
+    ctx.require(Permission::UseWorkspace)?;
+    if data.len() > MAX_IMPORT_BYTES {
+        return Err(ServiceError::new(ErrorCode::CsvTooLarge).with_detail("50 MB"));
+    }
+    check_upload_quota(db, ctx, data.len()).await?;
+    let Scanned { text, encoding, delimiter, headers, total, sample } =
+        tokio::task::spawn_blocking(move || scan(&data)).await.map_err(|e| {
+            tracing::error!(error = %e, "upload scan panicked");
+            ServiceError::internal()
+        })??;
     let defs = custom_fields::defs(db, ctx).await?;
     let known: Vec<(String, String)> = defs.iter().map(|d| (d.key.clone(), d.label.clone())).collect();
     let suggested = suggest_mapping(&headers, &known);
@@ -1258,5 +1311,240 @@ mod tests {
         let e = check_options(&opts(vec![Target::Phone, Target::Custom("nope".into())]), 2, &[]).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidFieldName);
         assert!(check_options(&opts(vec![Target::Phone, Target::Ignore]), 2, &[]).is_ok());
+    }
+}
+
+/// Property tests of the pure import pipeline (decode → sniff → read →
+/// plan): any bytes are either refused with a CSV error or read, never a
+/// panic, and what is read is bounded by what was uploaded.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn is_csv_error(e: &ServiceError) -> bool {
+        matches!(e.code, ErrorCode::CsvEmpty | ErrorCode::CsvMalformed)
+    }
+
+    /// Bytes built from what CSV files are made of — delimiters, quotes,
+    /// line endings, byte-order marks, Windows-1252 and UTF-8 text, NULs —
+    /// so inputs reach every branch of the decoder and the reader.
+    fn csv_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            8 => prop::sample::select(vec![
+                &b","[..], b";", b"\t", b"|", b"\"", b"\"\"", b"\n", b"\n", b"\r", b"\r\n", b" ", b"a", b"Jean Dupont",
+                b"name", b"phone", b"email", b"tags", b"Nom", b"06 12 34 56 78", b"+33612345678", b"x@y.fr", b"new",
+                b"Europe/Paris", b"\xEF\xBB\xBF", b"\xFF\xFE", b"\xFE\xFF", b"\0", b"\xE9", b"\x80", b"\x9D",
+                b"\xC3\xA9", b"\xC3", b"\xF0\x9F\x98\x80",
+            ])
+            .prop_map(<[u8]>::to_vec),
+            1 => prop::collection::vec(any::<u8>(), 0..16),
+        ];
+        prop_oneof![
+            6 => prop::collection::vec(piece, 0..96).prop_map(|p| p.concat()),
+            2 => prop::collection::vec(any::<u8>(), 0..4096),
+            // A quoted field that never ends, or ends far away.
+            1 => (1usize..16_384, any::<bool>()).prop_map(|(n, close)| {
+                let mut v = b"name,phone\n\"".to_vec();
+                v.extend(std::iter::repeat_n(b'x', n));
+                if close {
+                    v.extend_from_slice(b"\",0612345678\n");
+                }
+                v
+            }),
+        ]
+    }
+
+    /// Files that look like real prospect lists, so the planner gets rows
+    /// worth validating: known headers, valid and invalid values, quoted
+    /// cells with delimiters and newlines, ragged and blank rows.
+    fn prospect_file() -> impl Strategy<Value = String> {
+        let header = prop::sample::select(vec![
+            "name",
+            "First name",
+            "Nom",
+            "Prénom",
+            "Société",
+            "phone",
+            "Téléphone",
+            "email",
+            "Courriel",
+            "tags",
+            "status",
+            "timezone",
+            "note",
+            "title",
+            "",
+            "Unknown",
+            "phone",
+        ]);
+        let cell = prop::sample::select(vec![
+            "",
+            " ",
+            "Jean Dupont",
+            "Ada",
+            "06 12 34 56 78",
+            "+33 6 12 34 56 79",
+            "0612345670",
+            "12",
+            "+1 415 555 2671",
+            "x@y.fr",
+            "bad@",
+            "X@Y.FR",
+            "new",
+            "interested",
+            "maybe",
+            "Europe/Paris",
+            "Mars/Base",
+            "vip, salon;2026",
+            "\"a,b\"",
+            "\"multi\nline\"",
+            "\"quote \"\"here\"\"\"",
+            "é✓",
+            "\"",
+            "a\"b",
+        ]);
+        let delimiter = prop::sample::select(vec![",", ";", "\t", "|"]);
+        (
+            delimiter,
+            prop::collection::vec(header, 1..8),
+            prop::collection::vec(prop::collection::vec(cell, 0..9), 0..24),
+            any::<bool>(),
+        )
+            .prop_map(|(d, headers, rows, crlf)| {
+                let eol = if crlf { "\r\n" } else { "\n" };
+                let mut out = headers.join(d);
+                for row in rows {
+                    out.push_str(eol);
+                    out.push_str(&row.join(d));
+                }
+                out
+            })
+    }
+
+    fn plan_of(text: &str, delimiter: u8, duplicates: DuplicatePolicy) -> Option<Plan> {
+        let headers = headers_of(&mut reader(text, delimiter)).ok()?;
+        let options = ImportOptions {
+            mapping: suggest_mapping(&headers, &[]),
+            new_fields: vec![],
+            duplicates,
+            default_region: Some("FR".into()),
+            tags: vec![],
+        };
+        let mut existing = Existing::default();
+        existing.by_phone.insert("+33612345679".into(), Uuid::nil());
+        existing.by_email.insert("x@y.fr".into(), Uuid::nil());
+        plan(text, delimiter, &options, &[], &[], Some("FR"), &existing, None).ok()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, max_shrink_iters: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_bytes_decode_to_bounded_text_or_a_csv_error(data in csv_bytes()) {
+            let (text, encoding) = match decode(&data) {
+                Ok(ok) => ok,
+                Err(e) => {
+                    prop_assert!(is_csv_error(&e), "{:?}", e);
+                    return Ok(());
+                }
+            };
+            prop_assert!(!text.contains('\r'));
+            prop_assert!(text.len() <= 3 * data.len());
+            let crlf = data.windows(2).filter(|w| *w == b"\r\n").count();
+            match encoding {
+                Encoding::Windows1252 => {
+                    prop_assert!(std::str::from_utf8(&data).is_err());
+                    // One character per byte, less the `\r` of each `\r\n`.
+                    prop_assert_eq!(text.chars().count(), data.len() - crlf);
+                }
+                Encoding::Utf8 if !data.starts_with(b"\xEF\xBB\xBF") => {
+                    let raw = std::str::from_utf8(&data).unwrap();
+                    prop_assert_eq!(text, raw.replace("\r\n", "\n").replace('\r', "\n"));
+                }
+                _ => {}
+            }
+        }
+
+        #[test]
+        fn any_file_is_scanned_within_bounds_or_refused(data in csv_bytes()) {
+            match scan(&data) {
+                Ok(s) => {
+                    prop_assert_eq!(&s.text, &decode(&data).unwrap().0);
+                    prop_assert!(b",;\t|".contains(&s.delimiter));
+                    prop_assert_eq!(s.delimiter, sniff_delimiter(&s.text));
+                    prop_assert!(!s.headers.is_empty() && s.headers.len() <= MAX_COLUMNS);
+                    prop_assert!(s.headers.iter().all(|h| !h.is_empty() && h.chars().count() <= 100));
+                    // Every record but the last ends a line, and the header is one.
+                    prop_assert!(s.total >= 1 && s.total <= s.text.matches('\n').count() as u64);
+                    prop_assert!(s.sample.len() <= 5 && s.sample.len() as u64 <= s.total);
+                    prop_assert!(s.sample.iter().all(|r| r.len() <= s.headers.len()));
+                    prop_assert!(s.sample.iter().flatten().all(|c| c.chars().count() <= 200));
+                }
+                Err(e) => prop_assert!(is_csv_error(&e), "{:?}", e),
+            }
+        }
+
+        #[test]
+        fn utf16_with_a_mark_decodes_to_the_same_text(s in "\\PC{0,256}", big_endian in any::<bool>()) {
+            let mut data = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
+            for unit in s.encode_utf16() {
+                data.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
+            }
+            let want = s.replace("\r\n", "\n").replace('\r', "\n");
+            let enc = if big_endian { Encoding::Utf16be } else { Encoding::Utf16le };
+            prop_assert_eq!(decode(&data).unwrap(), (want.clone(), enc));
+            // An odd byte count is a truncated file, refused.
+            data.push(0);
+            prop_assert_eq!(decode(&data).unwrap_err().code, ErrorCode::CsvMalformed);
+            // And with a UTF-8 mark, UTF-8 text.
+            let mut utf8 = b"\xEF\xBB\xBF".to_vec();
+            utf8.extend_from_slice(s.as_bytes());
+            prop_assert_eq!(decode(&utf8).unwrap(), (want, Encoding::Utf8));
+        }
+
+        #[test]
+        fn the_sniffed_delimiter_splits_the_header_best(file in prospect_file()) {
+            let Ok((text, _)) = decode(file.as_bytes()) else { return Ok(()) };
+            let d = sniff_delimiter(&text);
+            let header = text.lines().next().unwrap_or_default();
+            // Counted outside quotes, no other candidate occurs more often.
+            let count = |c: u8| {
+                let mut quoted = false;
+                header
+                    .bytes()
+                    .filter(|b| {
+                        if *b == b'"' {
+                            quoted = !quoted;
+                        }
+                        !quoted && *b == c
+                    })
+                    .count()
+            };
+            prop_assert!(b",;\t|".iter().all(|c| count(*c) <= count(d)));
+        }
+
+        #[test]
+        fn the_plan_accounts_for_every_row(file in prospect_file(), update in any::<bool>()) {
+            let Ok(scanned) = scan(file.as_bytes()) else { return Ok(()) };
+            let policy = if update { DuplicatePolicy::Update } else { DuplicatePolicy::Skip };
+            let Some(plan) = plan_of(&scanned.text, scanned.delimiter, policy) else { return Ok(()) };
+            let r = &plan.report;
+            // The dry run counts the rows the upload counted.
+            prop_assert_eq!(r.total_rows, scanned.total);
+            prop_assert_eq!(r.total_rows, r.invalid + r.duplicates_in_file + r.duplicates_existing + r.to_create);
+            prop_assert_eq!(plan.creates.len() as u64, r.to_create);
+            prop_assert_eq!(plan.updates.len() as u64, r.to_update);
+            prop_assert_eq!(r.to_update, if update { r.duplicates_existing } else { 0 });
+            prop_assert!(r.rows.len() <= MAX_REPORTED_ROWS);
+            prop_assert!(r.rows.windows(2).all(|w| w[0].row < w[1].row && w[0].line <= w[1].line));
+            prop_assert!(r.rows.iter().all(|x| x.row >= 1 && x.row <= r.total_rows && !x.issues.is_empty()));
+            for row in plan.creates.iter().chain(plan.updates.iter().map(|(_, row)| row)) {
+                prop_assert!(row.phone.is_some() || row.email.is_some());
+                prop_assert!(row.phone.as_deref().is_none_or(|p| p.starts_with('+')));
+                prop_assert!(!(row.first.is_empty() && row.last.is_empty() && row.company.is_empty()));
+            }
+        }
     }
 }

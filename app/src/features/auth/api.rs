@@ -86,24 +86,39 @@ pub async fn sign_up(name: String, email: String, password: String) -> Result<()
 
 #[server(client = CsrfClient, input = PostUrl, endpoint = "log_in")]
 pub async fn log_in(email: String, password: String) -> Result<(), AppError> {
+    use crate::login_throttle::Admission;
     let ctx = crate::ssr::server_ctx()?;
-    // Key on the normalised address (bounded length); malformed input
-    // cannot match an account, so it only counts against the IP.
-    let account_key = domain::validation::normalize_email(&email).ok().map(|e| format!("acct:{e}"));
-    let ip_key = crate::ssr::client_ip().await.map(|ip| format!("ip:{ip}"));
-    let keys = account_key
-        .iter()
-        .map(|k| (k, crate::ssr::LOGIN_MAX_PER_ACCOUNT))
-        .chain(ip_key.iter().map(|k| (k, crate::ssr::LOGIN_MAX_PER_IP)));
-    for (key, max) in keys {
-        crate::ssr::limit(&ctx.login_limiter, key, max)?;
+    let ip = crate::ssr::client_ip().await;
+    // Every attempt counts against the client's address, before any work.
+    if let Some(ip) = ip {
+        crate::ssr::limit(&ctx.login_limiter, &format!("ip:{ip}"), crate::ssr::LOGIN_MAX_PER_IP)?;
     }
-    let user = services::auth::log_in(&ctx.db, &email, &password).await?;
-    // Success clears the account's counter (not the IP's).
-    if let Some(k) = &account_key {
-        ctx.login_limiter.reset(k);
+    // Failures count per (account, client): a stranger failing on this
+    // address is refused, the owner elsewhere is not. Malformed input cannot
+    // match an account, so it only counts against the IP.
+    let client = ip.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+    let account = domain::validation::normalize_email(&email).ok();
+    if let Some(account) = &account {
+        match ctx.login_throttle.admit(account, client) {
+            Admission::Refused(retry_after) => return Err(crate::ssr::too_many(retry_after)),
+            Admission::Proceed(delay) if !delay.is_zero() => tokio::time::sleep(delay).await,
+            Admission::Proceed(_) => {}
+        }
     }
-    crate::ssr::start_session(user.id, &user.locale).await
+    match services::auth::log_in(&ctx.db, &email, &password).await {
+        Ok(user) => {
+            if let Some(account) = &account {
+                ctx.login_throttle.succeeded(account, client);
+            }
+            crate::ssr::start_session(user.id, &user.locale).await
+        }
+        Err(e) => {
+            if let (Some(account), domain::ErrorCode::InvalidCredentials) = (&account, e.code) {
+                ctx.login_throttle.failed(account, client);
+            }
+            Err(e.into())
+        }
+    }
 }
 
 #[server(client = CsrfClient, endpoint = "log_out")]

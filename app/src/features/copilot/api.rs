@@ -199,6 +199,8 @@ pub async fn save_knowledge(
     })
 }
 
+/// Submits, withdraws, approves or rejects. Approve and reject carry the
+/// version the reviewer was shown; an item edited since answers `stale_version`.
 #[server(client = CsrfClient, endpoint = "review_knowledge", input = Json)]
 pub async fn review_knowledge(
     org_id: Uuid,

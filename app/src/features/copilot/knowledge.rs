@@ -1,12 +1,15 @@
 //! The knowledge base page: search and filter, write drafts (fields per
 //! kind), submit for review, and — for Admins and Owners — approve or reject
 //! with a comment. Members see approved items and their own drafts.
+//!
+//! A review names the version shown: if the item was edited since, nothing
+//! is recorded, the list reloads with the new text and the row says why.
 
 use std::collections::BTreeMap;
 
 use domain::copilot::knowledge::{KnowledgeDraft, KnowledgeKind, KnowledgeStatus, ReviewAction};
 use domain::copilot::views::{KnowledgeItem, KnowledgeQuery};
-use domain::Permission;
+use domain::{ErrorCode, Permission};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -37,6 +40,9 @@ pub fn KnowledgePage() -> impl IntoView {
     let status = RwSignal::new(if reviewer { "pending_review".to_string() } else { String::new() });
     let kind = RwSignal::new(String::new());
     let refresh = RwSignal::new(0u32);
+    // The item whose review was refused because it changed after it was
+    // shown: kept here, above the rows, so the notice survives the reload.
+    let stale = RwSignal::new(None::<Uuid>);
     let items = Resource::new(
         move || (q.get(), status.get(), kind.get(), refresh.get()),
         move |(q, status, kind, _)| {
@@ -88,7 +94,7 @@ pub fn KnowledgePage() -> impl IntoView {
                     Ok(list) => view! {
                         <ul class="space-y-3" data-testid="knowledge-list">
                             {list.into_iter().map(|item| view! {
-                                <ItemRow org_id item reviewer refresh on_edit=move |it| { editing.set(Some(Some(it))); open.set(true); }/>
+                                <ItemRow org_id item reviewer refresh stale on_edit=move |it| { editing.set(Some(Some(it))); open.set(true); }/>
                             }).collect_view()}
                         </ul>
                     }.into_any(),
@@ -108,6 +114,7 @@ fn ItemRow(
     item: KnowledgeItem,
     reviewer: bool,
     refresh: RwSignal<u32>,
+    stale: RwSignal<Option<Uuid>>,
     on_edit: impl Fn(KnowledgeItem) + Send + Sync + 'static,
 ) -> impl IntoView {
     let i18n = use_i18n();
@@ -115,12 +122,23 @@ fn ItemRow(
     let mine = item.author_id.is_some() && item.author_id == me;
     let status = item.status;
     let id = item.id;
+    // The version this row shows: what an approval or rejection vouches for.
+    let version = item.version;
     let comment = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let act = move |action: ReviewAction| {
         leptos::task::spawn_local(async move {
             match api::review_knowledge(org_id, id, action).await {
-                Ok(_) => refresh.update(|n| *n += 1),
+                Ok(_) => {
+                    stale.set(None);
+                    refresh.update(|n| *n += 1);
+                }
+                // Edited since it was shown: nothing was recorded. Reload so
+                // the reviewer reads the new text, and say why.
+                Err(e) if e.code == ErrorCode::StaleVersion => {
+                    stale.set(Some(id));
+                    refresh.update(|n| *n += 1);
+                }
                 Err(e) => error.set(Some(describe(i18n, &e))),
             }
         });
@@ -132,7 +150,7 @@ fn ItemRow(
     view! {
         <li>
             <Card>
-                <div class="flex flex-wrap items-start justify-between gap-2" data-testid="knowledge-item" data-status=status.as_str()>
+                <div class="flex flex-wrap items-start justify-between gap-2" data-testid="knowledge-item" data-status=status.as_str() data-version=version.to_string()>
                     <div>
                         <h2 class="font-semibold">{item.title.clone()}</h2>
                         <div class="mt-1 flex flex-wrap gap-1">
@@ -166,13 +184,13 @@ fn ItemRow(
                         <Button attr:data-testid="knowledge-submit" on:click=move |_| act(ReviewAction::Submit)>{t!(i18n, knowledge.submit)}</Button>
                     })}
                     {(reviewer && status == KnowledgeStatus::PendingReview).then(|| view! {
-                        <Button attr:data-testid="knowledge-approve" on:click=move |_| act(ReviewAction::Approve)>{t!(i18n, knowledge.approve)}</Button>
+                        <Button attr:data-testid="knowledge-approve" on:click=move |_| act(ReviewAction::Approve { expected_version: Some(version) })>{t!(i18n, knowledge.approve)}</Button>
                         <input class="rounded-md px-2 py-1.5 text-sm ring-1 ring-slate-300 dark:bg-slate-800" data-testid="knowledge-comment"
                             aria-label=move || t_string!(i18n, knowledge.comment).to_string()
                             placeholder=move || t_string!(i18n, knowledge.comment).to_string()
                             on:input=move |ev| comment.set(event_target_value(&ev))/>
                         <Button variant=ButtonVariant::Danger attr:data-testid="knowledge-reject"
-                            on:click=move |_| act(ReviewAction::Reject { comment: comment.get_untracked() })>{t!(i18n, knowledge.reject)}</Button>
+                            on:click=move |_| act(ReviewAction::Reject { comment: comment.get_untracked(), expected_version: Some(version) })>{t!(i18n, knowledge.reject)}</Button>
                     })}
                     {((mine && status == KnowledgeStatus::Draft) || reviewer).then(|| view! {
                         <Button variant=ButtonVariant::DangerGhost on:click=move |_| {
@@ -185,6 +203,11 @@ fn ItemRow(
                         }>{t!(i18n, common.delete)}</Button>
                     })}
                 </div>
+                <Show when=move || stale.get() == Some(id)>
+                    <p class="mt-2 text-sm text-amber-700 dark:text-amber-300" role="alert" data-testid="knowledge-stale">
+                        {t!(i18n, knowledge.changed_since_read)}
+                    </p>
+                </Show>
                 <FormError message=error/>
             </Card>
         </li>

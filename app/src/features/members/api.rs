@@ -8,9 +8,10 @@ use crate::AppError;
 #[cfg(feature = "ssr")]
 async fn deliver(
     ctx: &crate::ssr::ServerCtx,
-    inviter: Uuid,
+    org: &services::OrgCtx,
     issued: services::invitations::IssuedInvite,
 ) -> Result<InviteOutcome, AppError> {
+    let inviter = org.user_id();
     use services::mailer::{Delivery, InviteMail};
     let link = format!("{}/invite/{}", ctx.public_url.trim_end_matches('/'), issued.token);
     let inviter = services::users::find(&ctx.db, inviter).await?;
@@ -25,6 +26,9 @@ async fn deliver(
         })
         .await;
     let emailed = delivery == Delivery::Sent;
+    if emailed {
+        services::invitations::mark_emailed(&ctx.db, org, issued.invitation.id).await?;
+    }
     Ok(InviteOutcome {
         email: issued.invitation.email,
         emailed,
@@ -58,8 +62,9 @@ pub async fn invite_member(org_id: Uuid, email: String, role: String) -> Result<
     let role =
         domain::Role::parse(&role).ok_or_else(|| AppError::field(domain::ErrorCode::Validation, "role"))?;
     let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::InviteMembers).await?;
+    crate::ssr::limit_invites(&ctx, org_id, org.user_id())?;
     let issued = services::invitations::invite(&ctx.db, &org, &email, role).await?;
-    deliver(&ctx, org.user_id(), issued).await
+    deliver(&ctx, &org, issued).await
 }
 
 #[server(client = CsrfClient, endpoint = "list_invitations")]
@@ -77,6 +82,7 @@ pub async fn revoke_invitation(org_id: Uuid, invitation_id: Uuid) -> Result<(), 
 #[server(client = CsrfClient, endpoint = "resend_invitation")]
 pub async fn resend_invitation(org_id: Uuid, invitation_id: Uuid) -> Result<InviteOutcome, AppError> {
     let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::InviteMembers).await?;
+    crate::ssr::limit_invites(&ctx, org_id, org.user_id())?;
     let issued = services::invitations::resend(&ctx.db, &org, invitation_id).await?;
-    deliver(&ctx, org.user_id(), issued).await
+    deliver(&ctx, &org, issued).await
 }

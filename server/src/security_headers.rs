@@ -1,0 +1,82 @@
+//! Browser security headers on every response.
+//!
+//! Pages get their Content-Security-Policy from the shell (it carries the
+//! page's nonce, see `app::ssr::content_security_policy`); everything else
+//! (JSON, event streams, errors) gets a policy that allows nothing, which is
+//! right for a document that is not HTML. Responses other than static
+//! assets are private (`no-store`): signed-in pages and API answers must
+//! not be kept by a shared cache or the browser's back button after logout.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::header::{
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderName, HeaderValue, Request};
+use axum::response::Response;
+
+/// What the layer needs from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct HeaderConfig {
+    /// Served over https (`HANDOO_PUBLIC_URL`): send HSTS.
+    pub https: bool,
+}
+
+const NON_HTML_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+const PERMISSIONS_POLICY: &str = "camera=(), geolocation=(), payment=(), usb=(), microphone=(self)";
+
+pub async fn layer(
+    State(cfg): State<HeaderConfig>,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let static_asset = is_static_asset(req.uri().path());
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(NON_HTML_CSP));
+    h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // For browsers that predate `frame-ancestors`.
+    h.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Invitation links carry their token in the path: never in a Referer
+    // sent to another site.
+    h.insert(REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(HeaderName::from_static("permissions-policy"), HeaderValue::from_static(PERMISSIONS_POLICY));
+    h.insert(HeaderName::from_static("cross-origin-opener-policy"), HeaderValue::from_static("same-origin"));
+    if cfg.https {
+        h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if !static_asset {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
+}
+
+/// The build's assets and the files in `public/`: same for everyone.
+fn is_static_asset(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path.rsplit_once('.').is_some_and(|(_, ext)| {
+            matches!(ext, "js" | "css" | "wasm" | "png" | "svg" | "ico" | "woff2" | "txt")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_assets_are_cacheable() {
+        assert!(is_static_asset("/pkg/handoo.wasm"));
+        assert!(is_static_asset("/pcm-capture.js"));
+        for private in [
+            "/",
+            "/dashboard",
+            "/api/get_session",
+            "/api/v1/prospects",
+            "/invite/abc",
+            "/prospects/export.csv",
+        ] {
+            assert!(!is_static_asset(private), "{private}");
+        }
+    }
+}
