@@ -117,7 +117,7 @@ impl Events {
     }
 
     /// Every event left, to the end of the stream.
-    async fn to_end(mut self) -> Vec<(String, Value)> {
+    async fn read_to_end(mut self) -> Vec<(String, Value)> {
         let mut out = Vec::new();
         while let Some(ev) = self.next().await {
             out.push(ev);
@@ -142,7 +142,7 @@ on_both_backends!(a_removed_member_loses_the_live_stream_at_once, |backend: Back
 
     // Removed the way the members page does it.
     s.owner.call("remove_member", &[("org_id", &s.org), ("user_id", &s.member_id)]).await.expect("remove");
-    let rest = events.to_end().await;
+    let rest = events.read_to_end().await;
     assert_eq!(rest.last(), Some(&revoked("not_found")), "{rest:?}");
 
     // Still signed in, no longer a member: the stream does not reopen.
@@ -164,7 +164,7 @@ on_both_backends!(a_logged_out_session_loses_its_streams_and_only_its_own, |back
     assert_eq!(laptop_events.next_transcript().await, "Hello, who is this?");
 
     s.member.call("log_out", &[]).await.expect("log out");
-    let rest = phone_events.to_end().await;
+    let rest = phone_events.read_to_end().await;
     assert_eq!(rest.last(), Some(&revoked("unauthenticated")), "{rest:?}");
 
     // The other session's stream goes on.
@@ -194,7 +194,7 @@ on_both_backends!(removal_on_another_node_ends_the_stream_at_the_next_check, |ba
         .exec(&app.state.db)
         .await
         .unwrap();
-    let rest = events.to_end().await;
+    let rest = events.read_to_end().await;
     assert_eq!(rest.last(), Some(&revoked("not_found")), "{rest:?}");
 });
 
