@@ -25,14 +25,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let csrf = String::new();
     // leptos_axum draws a fresh nonce for every page; its hydration and
-    // streaming scripts carry it, so does ours, and the policy names it.
+    // streaming scripts carry it, so does ours (the first script of the
+    // page: the server's header layer reads the policy's nonce from it).
     let nonce = leptos::nonce::use_nonce();
-    #[cfg(feature = "ssr")]
-    if let (Some(n), Some(resp)) = (&nonce, use_context::<leptos_axum::ResponseOptions>()) {
-        if let Ok(v) = http::HeaderValue::from_str(&crate::ssr::content_security_policy(n)) {
-            resp.insert_header(http::header::CONTENT_SECURITY_POLICY, v);
-        }
-    }
     view! {
         <!DOCTYPE html>
         // `lang` and `dir` come from the I18nContextProvider (the visitor's language).

@@ -23,9 +23,10 @@ pub const SESSION_USER: &str = "uid";
 /// no plugins, forms and `<base>` kept on our origin. Inline *styles* stay
 /// allowed: components set widths and colours through `style` attributes,
 /// and styles cannot run code.
-pub fn content_security_policy(nonce: &str) -> String {
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
     format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+        "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
          connect-src 'self'; worker-src 'self' blob:; font-src 'self'; object-src 'none'; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'none'"

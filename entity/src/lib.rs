@@ -9,6 +9,7 @@ pub mod copilot_events;
 pub mod copilot_sessions;
 pub mod custom_field_defs;
 pub mod dnc_numbers;
+pub mod email_verifications;
 pub mod invitations;
 pub mod knowledge_items;
 pub mod knowledge_usage;

@@ -11,6 +11,7 @@ mod m0004_prospect_search;
 mod m0005_copilot;
 mod m0006_invitation_delivery;
 mod m0007_knowledge_version;
+mod m0008_email_verifications;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_copilot::Migration),
             Box::new(m0006_invitation_delivery::Migration),
             Box::new(m0007_knowledge_version::Migration),
+            Box::new(m0008_email_verifications::Migration),
         ]
     }
 }

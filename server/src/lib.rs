@@ -17,6 +17,7 @@ pub mod sessions;
 pub mod site;
 pub mod state;
 pub mod stream_guard;
+pub mod verify_email;
 
 use std::time::Duration;
 
@@ -134,6 +135,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .nest("/api/v1", rest::router())
         .route("/auth/google", get(oauth::start))
         .route("/auth/google/callback", get(oauth::callback))
+        .route("/auth/verify-email", get(verify_email::verify))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(server_fn_status))

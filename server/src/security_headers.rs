@@ -10,11 +10,12 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{
-    CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
+    CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY,
     X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, Request};
 use axum::response::Response;
+use futures::StreamExt;
 
 /// What the layer needs from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +33,8 @@ pub async fn layer(
     next: axum::middleware::Next,
 ) -> Response {
     let static_asset = is_static_asset(req.uri().path());
-    let mut resp = next.run(req).await;
+    let resp = next.run(req).await;
+    let mut resp = with_page_policy(resp).await;
     let h = resp.headers_mut();
     h.entry(CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(NON_HTML_CSP));
     h.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -52,6 +54,42 @@ pub async fn layer(
     resp
 }
 
+/// An HTML page's policy names the nonce its own scripts carry, read from
+/// the page itself (its first chunk holds the `<head>`, whose first script
+/// is the shell's): the header and the page cannot disagree, whichever way
+/// Leptos rendered it. A page without a nonce gets a policy without one
+/// (its inline scripts do not run).
+async fn with_page_policy(resp: Response) -> Response {
+    let is_html = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !is_html {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let mut stream = body.into_data_stream();
+    let first = stream.next().await;
+    let nonce = first.as_ref().and_then(|r| r.as_ref().ok()).and_then(|b| page_nonce(b));
+    let policy = app::ssr::content_security_policy(nonce.as_deref());
+    if let Ok(v) = HeaderValue::from_str(&policy) {
+        parts.headers.insert(CONTENT_SECURITY_POLICY, v);
+    }
+    Response::from_parts(parts, Body::from_stream(futures::stream::iter(first).chain(stream)))
+}
+
+/// The value of the first `<script nonce="…">` in `html`, if well formed.
+fn page_nonce(html: &[u8]) -> Option<String> {
+    const OPEN: &[u8] = b"<script nonce=\"";
+    let at = html.windows(OPEN.len()).position(|w| w == OPEN)? + OPEN.len();
+    let len = html[at..].iter().take(65).position(|&c| c == b'"')?;
+    let nonce = std::str::from_utf8(&html[at..at + len]).ok()?;
+    let ok =
+        !nonce.is_empty() && nonce.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_'));
+    ok.then(|| nonce.to_string())
+}
+
 /// The build's assets and the files in `public/`: same for everyone.
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
@@ -63,6 +101,15 @@ fn is_static_asset(path: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_nonce_is_read_from_the_page() {
+        let page = br#"<!DOCTYPE html><html><head><meta charset="utf-8"/><script nonce="AJ0-mWx5bsxHjWiG5rytfA">try{}</script>"#;
+        assert_eq!(page_nonce(page).as_deref(), Some("AJ0-mWx5bsxHjWiG5rytfA"));
+        assert_eq!(page_nonce(b"<html><script>x</script>"), None);
+        assert_eq!(page_nonce(br#"<script nonce="a' 'unsafe-inline">"#), None, "only nonce characters");
+        assert_eq!(page_nonce(br#"<script nonce=""#), None);
+    }
 
     #[test]
     fn only_assets_are_cacheable() {

@@ -3,7 +3,7 @@
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use domain::{validation, ErrorCode, Locale};
-use entity::{oauth_accounts, password_credentials, users};
+use entity::{email_verifications, oauth_accounts, password_credentials, users};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter,
@@ -85,6 +85,87 @@ pub async fn sign_up(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResul
         }
     })?;
     insert_password(&txn, user.id, hash).await?;
+    txn.commit().await?;
+    Ok(user)
+}
+
+/// What a sign-up did, when the answer must not tell which (see
+/// [`sign_up_private`]).
+#[derive(Debug)]
+pub enum SignUpOutcome {
+    /// A new account (not yet verified).
+    Created(users::Model),
+    /// The address already had an account: nothing was changed.
+    Existing(users::Model),
+}
+
+/// Sign-up that does not reveal whether an address has an account: an
+/// existing address is not an error but [`SignUpOutcome::Existing`], after
+/// the same validation and the same password hashing work as a new one (so
+/// the answer takes as long). The caller answers both alike and e-mails the
+/// address: a verification link, or "you already have an account".
+pub async fn sign_up_private(db: &DatabaseConnection, input: SignUp<'_>) -> ServiceResult<SignUpOutcome> {
+    let email = validation::normalize_email(input.email)?;
+    let name = validation::normalize_name("name", input.name)?;
+    validation::check_password(input.password, Some(&email))?;
+    crate::passwords::check_strength(input.password, &[&email, &name])?;
+    if let Some(existing) = find_by_email(db, &email).await? {
+        let _ = hash_password_blocking(input.password).await?;
+        return Ok(SignUpOutcome::Existing(existing));
+    }
+    match sign_up(db, input).await {
+        Ok(user) => Ok(SignUpOutcome::Created(user)),
+        // Lost a race with another sign-up for the same address.
+        Err(e) if e.code == ErrorCode::EmailTaken => match find_by_email(db, &email).await? {
+            Some(existing) => Ok(SignUpOutcome::Existing(existing)),
+            None => Err(e),
+        },
+        Err(e) => Err(e),
+    }
+}
+
+/// How long an e-mail verification link stays valid.
+pub const VERIFY_TTL_HOURS: i64 = 48;
+
+/// A fresh verification token for `user_id` (only its hash is stored).
+pub async fn issue_verification(db: &DatabaseConnection, user_id: uuid::Uuid) -> ServiceResult<String> {
+    let token = crate::tokens::random_token();
+    let at = now();
+    email_verifications::Entity::insert(email_verifications::ActiveModel {
+        token_hash: Set(crate::tokens::hash_token(&token)),
+        user_id: Set(user_id),
+        created_at: Set(at),
+        expires_at: Set(at + chrono::Duration::hours(VERIFY_TTL_HOURS)),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(token)
+}
+
+/// Follows a verification link: marks the address verified and spends every
+/// link of that user. Unknown, used or expired tokens are all `NotFound`.
+pub async fn verify_email(db: &DatabaseConnection, token: &str) -> ServiceResult<users::Model> {
+    let not_found = || ServiceError::new(ErrorCode::NotFound);
+    if token.len() > 128 {
+        return Err(not_found());
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let row = email_verifications::Entity::find_by_id(crate::tokens::hash_token(token))
+        .one(&txn)
+        .await?
+        .ok_or_else(not_found)?;
+    if row.expires_at < now() {
+        return Err(not_found());
+    }
+    email_verifications::Entity::delete_many()
+        .filter(email_verifications::Column::UserId.eq(row.user_id))
+        .exec(&txn)
+        .await?;
+    let user = users::Entity::find_by_id(row.user_id).one(&txn).await?.ok_or_else(not_found)?;
+    let mut am = user.into_active_model();
+    am.email_verified = Set(true);
+    am.updated_at = Set(now());
+    let user = am.update(&txn).await?;
     txn.commit().await?;
     Ok(user)
 }

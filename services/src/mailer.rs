@@ -92,17 +92,62 @@ impl Mailer {
                 ),
             )
         };
+        if !self.is_configured() {
+            // Local installs have no SMTP: the link is shown in the UI
+            // (never logged: it is a bearer token).
+            tracing::info!("invitation not e-mailed (SMTP not configured); the link is shown to the inviter");
+            return Delivery::NotConfigured;
+        }
+        self.send(mail.to, subject, body).await
+    }
+
+    /// A new account's verification link.
+    pub async fn send_verification(&self, to: &str, french: bool, link: &str) -> Delivery {
+        let (subject, body) = if french {
+            (
+                "Confirmez votre adresse e-mail sur Handoo".to_string(),
+                format!(
+                    "Bonjour,\n\nConfirmez votre adresse pour terminer la création de votre compte Handoo (lien valable 48 heures) :\n{link}\n\nSi vous n'avez pas créé de compte, ignorez ce message.\n"
+                ),
+            )
+        } else {
+            (
+                "Confirm your e-mail address on Handoo".to_string(),
+                format!(
+                    "Hello,\n\nConfirm your address to finish creating your Handoo account (link valid for 48 hours):\n{link}\n\nIf you did not create an account, ignore this message.\n"
+                ),
+            )
+        };
+        self.send(to, subject, body).await
+    }
+
+    /// Someone signed up with an address that already has an account: tell
+    /// its owner (instead of telling the visitor that the address is taken).
+    pub async fn send_account_exists(&self, to: &str, french: bool, login_link: &str) -> Delivery {
+        let (subject, body) = if french {
+            (
+                "Vous avez déjà un compte Handoo".to_string(),
+                format!(
+                    "Bonjour,\n\nQuelqu'un (peut-être vous) a essayé de créer un compte Handoo avec cette adresse, qui en a déjà un. Connectez-vous ici :\n{login_link}\n\nSi ce n'était pas vous, ignorez ce message : rien n'a été modifié.\n"
+                ),
+            )
+        } else {
+            (
+                "You already have a Handoo account".to_string(),
+                format!(
+                    "Hello,\n\nSomeone (perhaps you) tried to create a Handoo account with this address, which already has one. Log in here:\n{login_link}\n\nIf it was not you, ignore this message: nothing was changed.\n"
+                ),
+            )
+        };
+        self.send(to, subject, body).await
+    }
+
+    /// Sends one plain-text message.
+    pub async fn send(&self, to: &str, subject: String, body: String) -> Delivery {
         match self {
-            Mailer::LogOnly => {
-                // Local installs have no SMTP: the link is shown in the UI
-                // (never logged: it is a bearer token).
-                tracing::info!(
-                    "invitation not e-mailed (SMTP not configured); the link is shown to the inviter"
-                );
-                Delivery::NotConfigured
-            }
+            Mailer::LogOnly => Delivery::NotConfigured,
             Mailer::Smtp { transport, from } => {
-                let to: Mailbox = match mail.to.parse() {
+                let to: Mailbox = match to.parse() {
                     Ok(m) => m,
                     Err(e) => {
                         tracing::warn!(error = %e, "invalid recipient");

@@ -68,20 +68,48 @@ pub async fn login_options() -> Result<LoginSettings, AppError> {
     Ok(LoginSettings { google: ctx.google_enabled, dev_login: ctx.dev_login })
 }
 
+/// Creates an account. Answers `true` when the visitor is now signed in
+/// (no mail server: the embedded setup), `false` when a link went to the
+/// address instead. With a mail server the answer is the same whether or not
+/// the address already had an account (its owner is e-mailed instead), so
+/// sign-up cannot be used to find out who has one.
 #[server(client = CsrfClient, input = PostUrl, endpoint = "sign_up")]
-pub async fn sign_up(name: String, email: String, password: String) -> Result<(), AppError> {
+pub async fn sign_up(name: String, email: String, password: String) -> Result<bool, AppError> {
+    use services::auth::{SignUp, SignUpOutcome};
     let ctx = crate::ssr::server_ctx()?;
     // Per IP, counted before the (argon2) work: a script cannot mint
     // accounts or burn CPU faster than this.
     if let Some(ip) = crate::ssr::client_ip().await {
         crate::ssr::limit(&ctx.signup_limiter, &format!("ip:{ip}"), crate::ssr::SIGNUP_MAX_PER_IP)?;
     }
-    let user = services::auth::sign_up(
-        &ctx.db,
-        services::auth::SignUp { email: &email, name: &name, password: &password, locale: request_locale() },
-    )
-    .await?;
-    crate::ssr::start_session(user.id, &user.locale).await
+    let input = SignUp { email: &email, name: &name, password: &password, locale: request_locale() };
+    if !ctx.mailer.is_configured() {
+        // Nothing can reach the address: sign in at once. (Without a mail
+        // server, a taken address has to be said: see README, Security.)
+        let user = services::auth::sign_up(&ctx.db, input).await?;
+        crate::ssr::start_session(user.id, &user.locale).await?;
+        return Ok(true);
+    }
+    let base = ctx.public_url.trim_end_matches('/').to_string();
+    // Both answers leave before any mail is sent, so delivery time does not
+    // tell them apart either.
+    let mailer = ctx.mailer.clone();
+    match services::auth::sign_up_private(&ctx.db, input).await? {
+        SignUpOutcome::Created(user) => {
+            let token = services::auth::issue_verification(&ctx.db, user.id).await?;
+            let link = format!("{base}/auth/verify-email?token={token}");
+            tokio::spawn(async move {
+                mailer.send_verification(&user.email, user.locale == "fr", &link).await;
+            });
+        }
+        SignUpOutcome::Existing(user) => {
+            let link = format!("{base}/login");
+            tokio::spawn(async move {
+                mailer.send_account_exists(&user.email, user.locale == "fr", &link).await;
+            });
+        }
+    }
+    Ok(false)
 }
 
 #[server(client = CsrfClient, input = PostUrl, endpoint = "log_in")]

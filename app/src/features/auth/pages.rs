@@ -134,12 +134,19 @@ pub fn SignupPage() -> impl IntoView {
     let pw_field = field_error(err, "password");
     let pw_error = Signal::derive(move || live.get().or_else(|| pw_field.get()));
     Effect::new(move |_| {
-        if let Some(Ok(())) = action.value().get() {
+        if let Some(Ok(true)) = action.value().get() {
             hard_navigate("/app/orgs/new");
         }
     });
+    // A link went to the address (a mail server is configured).
+    let check_inbox = move || matches!(action.value().get(), Some(Ok(false)));
     view! {
         <AuthLayout title=Signal::derive(move || t_string!(i18n, auth.signup_title).to_string()) subtitle=Signal::derive(move || t_string!(i18n, auth.signup_subtitle).to_string())>
+            <Show when=check_inbox>
+                <p class="mb-4 rounded-md bg-indigo-50 p-3 text-sm text-indigo-900 dark:bg-indigo-950 dark:text-indigo-100" role="status" data-testid="signup-check-inbox">
+                    {t!(i18n, auth.signup_check_inbox)}
+                </p>
+            </Show>
             <ActionForm action=action attr:class="space-y-4" attr:data-testid="signup-form">
                 <FormError message=banner_error(err, &["name", "email", "password"]) />
                 <Input id="name" name="name" autocomplete="name" required=true error=field_error(err, "name") label=Signal::derive(move || t_string!(i18n, auth.name).to_string()) />
