@@ -13,8 +13,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
-    account, agents, audit, auth, copilot, gallery, invitations, members, orgs, playground, prospects,
-    providers,
+    account, agents, api_keys, audit, auth, copilot, gallery, invitations, members, orgs, playground,
+    prospects, providers,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -44,6 +44,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("orgs/new") view={Lazy::<NewOrgRoute>::new()}/>
                 <Route path=path!("settings") view={Lazy::<OrgSettingsRoute>::new()}/>
                 <Route path=path!("settings/providers") view={Lazy::<ProvidersRoute>::new()}/>
+                <Route path=path!("settings/api-keys") view={Lazy::<ApiKeysRoute>::new()}/>
                 <Route path=path!("agents") view={Lazy::<AgentsRoute>::new()}/>
                 <Route path=path!("agents/new") view={Lazy::<AgentEditorRoute>::new()}/>
                 <Route path=path!("agents/:id") view={Lazy::<AgentEditorRoute>::new()}/>
@@ -94,6 +95,7 @@ lazy_page! {
     NewOrgRoute => orgs::pages, NewOrgPage;
     OrgSettingsRoute => orgs::pages, OrgSettingsPage;
     ProvidersRoute => providers::pages, ProvidersPage;
+    ApiKeysRoute => api_keys::pages, ApiKeysPage;
     AgentsRoute => agents::pages, AgentsPage;
     AgentEditorRoute => agents::editor, AgentEditorPage;
     PlaygroundRoute => playground::pages, PlaygroundPage;

@@ -176,6 +176,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/settings/prospects", Signal::derive(move || t_string!(i18n, nav.compliance).to_string()), "nav-compliance")}
                 })}
                 {is_admin.then(|| nav_link("/app/settings/providers", Signal::derive(move || t_string!(i18n, nav.providers).to_string()), "nav-providers"))}
+                {is_admin.then(|| nav_link("/app/settings/api-keys", Signal::derive(move || t_string!(i18n, nav.api_keys).to_string()), "nav-api-keys"))}
                 {is_admin.then(|| nav_link("/app/audit", Signal::derive(move || t_string!(i18n, nav.audit).to_string()), "nav-audit"))}
             </nav>
             <div class="mt-auto"><UserMenu user_name=info.user.name.clone() user_email=info.user.email.clone()/></div>

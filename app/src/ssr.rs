@@ -77,6 +77,10 @@ pub struct ServerParts {
     pub providers: services::credentials::ProviderEnv,
     /// Live copilot sessions served by this process.
     pub copilot: std::sync::Arc<services::copilot::CopilotHub>,
+    /// Live events to watchers on any node.
+    pub bus: services::events::EventBus,
+    /// API-key requests counted on this node, written in batches.
+    pub key_usage: std::sync::Arc<services::api_keys::usage::UsageCounter>,
     /// `HANDOO_TRUSTED_PROXIES`: whose `X-Forwarded-For` [`client_ip`] believes.
     pub trusted_proxies: crate::client_ip::TrustedProxies,
 }
@@ -150,7 +154,7 @@ pub async fn current_user_id() -> Result<Uuid, AppError> {
 /// Authenticates, then applies the one authorization path: from this
 /// request's membership snapshot when the page has already read it (see
 /// [`RequestMemo`]), otherwise from the database.
-pub async fn require_org(org_id: Uuid, permission: Permission) -> Result<(ServerCtx, OrgCtx), AppError> {
+async fn require_org(org_id: Uuid, permission: Permission) -> Result<(ServerCtx, OrgCtx), AppError> {
     let user_id = current_user_id().await?;
     let ctx = server_ctx()?;
     if let Some(m) = RequestMemo::current().and_then(|m| m.0.get().cloned()) {
@@ -160,6 +164,13 @@ pub async fn require_org(org_id: Uuid, permission: Permission) -> Result<(Server
     }
     let org = services::require_org(&ctx.db, user_id, org_id, permission).await?;
     Ok((ctx, org))
+}
+
+/// The one way a server function enters an organisation: the signed-in
+/// user must be a member of `org_id` (a non-member gets `NotFound`). The
+/// service it then calls decides the permission its action needs.
+pub async fn require_member(org_id: Uuid) -> Result<(ServerCtx, OrgCtx), AppError> {
+    require_org(org_id, Permission::ViewOrganization).await
 }
 
 /// Per-request memo, placed in the request's extensions by the server. A

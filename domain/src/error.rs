@@ -88,6 +88,11 @@ pub enum ErrorCode {
     ProviderAddressRefused,
     /// The organisation holds too many (or too large) uploads not yet imported.
     UploadQuota,
+    /// An `Authorization: Bearer` key that is unknown, malformed or revoked.
+    ApiKeyInvalid,
+    /// The action belongs to a person (saved views, ratings, invitations…);
+    /// an API key or a background job cannot take it.
+    PersonRequired,
     Internal,
 }
 
@@ -167,6 +172,8 @@ impl ErrorCode {
             CallNotAllowed => "call_not_allowed",
             ProviderAddressRefused => "provider_address_refused",
             UploadQuota => "upload_quota",
+            ApiKeyInvalid => "api_key_invalid",
+            PersonRequired => "person_required",
             Internal => "internal",
         }
     }
@@ -192,8 +199,9 @@ impl ErrorCode {
         match self {
             Validation | InvalidEmail | WeakPassword | PasswordTooLong | NameRequired | NameTooLong => 422,
             EmailTaken | AlreadyMember | AlreadyInvited | Conflict | LastOwner => 409,
-            InvalidCredentials | Unauthenticated => 401,
-            Forbidden | CsrfMissing | CsrfInvalid | DevLoginDisabled | InviteEmailMismatch => 403,
+            InvalidCredentials | Unauthenticated | ApiKeyInvalid => 401,
+            Forbidden | PersonRequired | CsrfMissing | CsrfInvalid | DevLoginDisabled
+            | InviteEmailMismatch => 403,
             NotFound | InviteNotFound => 404,
             InviteExpired | InviteUsed | InviteRevoked => 410,
             RateLimited => 429,
@@ -335,6 +343,8 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::CallNotAllowed,
     ErrorCode::ProviderAddressRefused,
     ErrorCode::UploadQuota,
+    ErrorCode::ApiKeyInvalid,
+    ErrorCode::PersonRequired,
     ErrorCode::Internal,
 ];
 

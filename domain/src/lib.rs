@@ -24,4 +24,4 @@ pub mod views;
 
 pub use error::ErrorCode;
 pub use locale::Locale;
-pub use permissions::{Permission, Role};
+pub use permissions::{Permission, PermissionSet, Role};

@@ -42,8 +42,8 @@ impl Role {
             ViewOrganization | ViewMembers | UseWorkspace => true,
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
-            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ExportProspects
-            | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge => {
+            | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ManageApiKeys
+            | ExportProspects | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -71,6 +71,8 @@ pub enum Permission {
     ManageAgents,
     /// Set, test and remove the organisation's provider API keys.
     ManageProviderKeys,
+    /// Create, list and revoke the organisation's own API keys (Handoo's API).
+    ManageApiKeys,
     /// Download the prospect base as CSV (a bulk copy of personal data).
     ExportProspects,
     /// Delete prospects (one, a selection or every match of a filter).
@@ -95,7 +97,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 20] = [
+    pub const ALL: [Permission; 21] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -103,6 +105,7 @@ impl Permission {
         Permission::ManageSettings,
         Permission::ManageAgents,
         Permission::ManageProviderKeys,
+        Permission::ManageApiKeys,
         Permission::ExportProspects,
         Permission::DeleteProspects,
         Permission::LiftCallRestrictions,
@@ -117,6 +120,112 @@ impl Permission {
         Permission::ManageBilling,
         Permission::DeleteOrganization,
     ];
+}
+
+impl Permission {
+    /// The stable snake_case name (stored with API keys, shown in the API).
+    pub fn as_str(self) -> &'static str {
+        use Permission::*;
+        match self {
+            ViewOrganization => "view_organization",
+            ViewMembers => "view_members",
+            UseWorkspace => "use_workspace",
+            RenameOrganization => "rename_organization",
+            ManageSettings => "manage_settings",
+            ManageAgents => "manage_agents",
+            ManageProviderKeys => "manage_provider_keys",
+            ManageApiKeys => "manage_api_keys",
+            ExportProspects => "export_prospects",
+            DeleteProspects => "delete_prospects",
+            LiftCallRestrictions => "lift_call_restrictions",
+            ManagePlaybook => "manage_playbook",
+            ReviewKnowledge => "review_knowledge",
+            InviteMembers => "invite_members",
+            RevokeInvitations => "revoke_invitations",
+            ManageMemberRoles => "manage_member_roles",
+            RemoveMembers => "remove_members",
+            ViewAuditLog => "view_audit_log",
+            ManageOwners => "manage_owners",
+            ManageBilling => "manage_billing",
+            DeleteOrganization => "delete_organization",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == s.trim())
+    }
+
+    /// May an API key hold this permission? Ownership, billing, deleting the
+    /// organisation and minting keys stay with people: a leaked key must
+    /// never take the organisation from its owners, spend its money or
+    /// outlive its own revocation by creating another.
+    pub fn grantable_to_keys(self) -> bool {
+        !matches!(
+            self,
+            Permission::ManageOwners
+                | Permission::ManageBilling
+                | Permission::DeleteOrganization
+                | Permission::ManageApiKeys
+        )
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// A set of permissions (what an API key was granted). Stored as the list of
+/// stable names, so adding a permission later never changes an old key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct PermissionSet(u32);
+
+impl PermissionSet {
+    pub const EMPTY: PermissionSet = PermissionSet(0);
+
+    /// Everything `role` allows.
+    pub fn of_role(role: Role) -> PermissionSet {
+        Permission::ALL.into_iter().filter(|p| role.allows(*p)).collect()
+    }
+
+    pub fn contains(self, p: Permission) -> bool {
+        self.0 & p.bit() != 0
+    }
+
+    pub fn insert(&mut self, p: Permission) {
+        self.0 |= p.bit();
+    }
+
+    pub fn is_subset_of(self, other: PermissionSet) -> bool {
+        self.0 & !other.0 == 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    pub fn iter(self) -> impl Iterator<Item = Permission> {
+        Permission::ALL.into_iter().filter(move |p| self.contains(*p))
+    }
+
+    /// The stable names, in matrix order.
+    pub fn names(self) -> Vec<&'static str> {
+        self.iter().map(Permission::as_str).collect()
+    }
+
+    /// Parses stored or submitted names; `Err` carries the first unknown one.
+    pub fn parse_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<PermissionSet, String> {
+        names.into_iter().map(|n| Permission::parse(n).ok_or_else(|| n.to_string())).collect()
+    }
+}
+
+impl FromIterator<Permission> for PermissionSet {
+    fn from_iter<I: IntoIterator<Item = Permission>>(iter: I) -> Self {
+        let mut set = PermissionSet::EMPTY;
+        for p in iter {
+            set.insert(p);
+        }
+        set
+    }
 }
 
 /// May `actor` give `new_role` to someone who currently holds `current`?
@@ -187,6 +296,7 @@ mod tests {
             (ManageSettings, false, true, true),
             (ManageAgents, false, true, true),
             (ManageProviderKeys, false, true, true),
+            (ManageApiKeys, false, true, true),
             (ExportProspects, false, true, true),
             (DeleteProspects, false, true, true),
             (LiftCallRestrictions, false, true, true),
@@ -219,6 +329,26 @@ mod tests {
                 assert!(Role::Owner.allows(p));
             }
         }
+    }
+
+    #[test]
+    fn permission_names_round_trip_and_sets_behave() {
+        for p in Permission::ALL {
+            assert_eq!(Permission::parse(p.as_str()), Some(p));
+        }
+        let member = PermissionSet::of_role(Role::Member);
+        let admin = PermissionSet::of_role(Role::Admin);
+        assert!(member.is_subset_of(admin) && !admin.is_subset_of(member));
+        assert_eq!(member.names(), ["view_organization", "view_members", "use_workspace"]);
+        let parsed = PermissionSet::parse_names(["use_workspace", "view_organization"]).unwrap();
+        assert!(
+            parsed.contains(UseWorkspace)
+                && parsed.contains(ViewOrganization)
+                && !parsed.contains(ViewMembers)
+        );
+        assert_eq!(PermissionSet::parse_names(["use_workspace", "root"]), Err("root".into()));
+        assert!(!ManageBilling.grantable_to_keys() && !ManageOwners.grantable_to_keys());
+        assert!(ManageAgents.grantable_to_keys() && !ManageApiKeys.grantable_to_keys());
     }
 
     #[test]

@@ -37,6 +37,7 @@ test('every page hydrates under the Content-Security-Policy', async ({ page }) =
     '/app',
     '/app/settings',
     '/app/settings/providers',
+    '/app/settings/api-keys',
     '/app/agents',
     '/app/agents/new',
     '/app/prospects',

@@ -7,6 +7,10 @@ pub struct Model {
     pub id: Uuid,
     pub org_id: Uuid,
     pub actor_user_id: Option<Uuid>,
+    /// The API key that acted, when one did (no person then).
+    pub actor_api_key_id: Option<Uuid>,
+    /// The system job that acted, when one did.
+    pub actor_system: Option<String>,
     pub action: String,
     pub target_user_id: Option<Uuid>,
     pub details: Json,

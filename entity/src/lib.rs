@@ -2,6 +2,8 @@
 
 pub mod agent_folders;
 pub mod agents;
+pub mod api_key_usage;
+pub mod api_keys;
 pub mod audit_log;
 pub mod compliance_settings;
 pub mod consent_records;

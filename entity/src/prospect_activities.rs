@@ -8,6 +8,10 @@ pub struct Model {
     pub org_id: Uuid,
     pub prospect_id: Uuid,
     pub actor_id: Option<Uuid>,
+    /// The API key that acted, when one did (no person then).
+    pub actor_api_key_id: Option<Uuid>,
+    /// The system job that acted, when one did.
+    pub actor_system: Option<String>,
     /// `created`, `status_changed`, `field_changed`, `tags_changed`, …
     pub kind: String,
     pub data: Json,

@@ -12,6 +12,8 @@ mod m0005_copilot;
 mod m0006_invitation_delivery;
 mod m0007_knowledge_version;
 mod m0008_email_verifications;
+mod m0009_api_keys;
+mod m0010_event_payloads;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_invitation_delivery::Migration),
             Box::new(m0007_knowledge_version::Migration),
             Box::new(m0008_email_verifications::Migration),
+            Box::new(m0009_api_keys::Migration),
+            Box::new(m0010_event_payloads::Migration),
         ]
     }
 }

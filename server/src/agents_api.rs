@@ -9,8 +9,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::agent::{AgentKind, AgentSettings};
 use domain::{ErrorCode, Permission};
 use serde::Deserialize;
@@ -18,7 +17,7 @@ use services::agents::{self, AgentFilter, FolderFilter};
 use services::{credentials, playground};
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser, Principal};
+use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
@@ -34,11 +33,9 @@ struct ListQuery {
 
 async fn list_agents(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Vec<agents::AgentSummary>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
         Some(k) => Some(AgentKind::parse(k).ok_or_else(|| ApiError::field(ErrorCode::Validation, "kind"))?),
@@ -60,20 +57,17 @@ struct CreateBody {
 
 async fn create_agent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     Ok((StatusCode::CREATED, Json(agents::create(&state.db, &ctx, body.folder_id, body.settings).await?)))
 }
 
 async fn get_agent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<agents::Agent>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(agents::get(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
 }
 
@@ -85,21 +79,19 @@ struct UpdateBody {
 
 async fn update_agent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateBody>,
 ) -> Result<Json<agents::Agent>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     let id = parse_uuid(&id, "agent_id")?;
     Ok(Json(agents::update(&state.db, &ctx, id, body.version, body.settings).await?))
 }
 
 async fn delete_agent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     agents::delete(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,30 +103,26 @@ struct ActiveBody {
 
 async fn set_active(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<ActiveBody>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     agents::set_active(&state.db, &ctx, parse_uuid(&id, "agent_id")?, body.active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn duplicate_agent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     Ok((StatusCode::CREATED, Json(agents::duplicate(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?)))
 }
 
 async fn list_folders(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<agents::Folder>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(agents::list_folders(&state.db, &ctx).await?))
 }
 
@@ -145,20 +133,16 @@ struct NameBody {
 
 async fn create_folder(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<NameBody>,
 ) -> Result<(StatusCode, Json<agents::Folder>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageAgents).await?;
     Ok((StatusCode::CREATED, Json(agents::create_folder(&state.db, &ctx, &body.name).await?)))
 }
 
 async fn list_providers(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<credentials::CredentialView>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ViewOrganization).await?;
     Ok(Json(credentials::list(&state.db, &ctx, &state.server_ctx.providers).await?))
 }
 
@@ -170,11 +154,10 @@ struct StartBody {
 
 async fn start_conversation(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<playground::Conversation>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     // The body is optional: none means the sample prospect as is.
     let prospect = if body.iter().all(u8::is_ascii_whitespace) {
         BTreeMap::new()
@@ -189,19 +172,17 @@ async fn start_conversation(
 
 async fn list_conversations(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<playground::ConversationSummary>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(playground::list_for_agent(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
 }
 
 async fn get_conversation(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<playground::Conversation>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(playground::get(&state.db, &ctx, parse_uuid(&id, "conversation_id")?).await?))
 }
 
@@ -216,11 +197,10 @@ struct MessageBody {
 /// the stream ends with `event: revoked` and generation stops.
 async fn send_message(
     State(state): State<AppState>,
-    caller: Principal,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, caller }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MessageBody>,
 ) -> Result<Response, ApiError> {
-    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "conversation_id")?;
     let turn = playground::prepare(&state.db, &ctx, &state.server_ctx.providers, id, &body.text).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);
@@ -244,16 +224,15 @@ async fn catalogue() -> Json<&'static [domain::catalogue::Provider]> {
     Json(domain::catalogue::PROVIDERS)
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/catalogue/providers", get(catalogue))
-        .route("/orgs/{org}/agents", get(list_agents).post(create_agent))
-        .route("/orgs/{org}/agents/{id}", get(get_agent).put(update_agent).delete(delete_agent))
-        .route("/orgs/{org}/agents/{id}/active", post(set_active))
-        .route("/orgs/{org}/agents/{id}/duplicate", post(duplicate_agent))
-        .route("/orgs/{org}/agents/{id}/conversations", get(list_conversations).post(start_conversation))
-        .route("/orgs/{org}/agent-folders", get(list_folders).post(create_folder))
-        .route("/orgs/{org}/providers", get(list_providers))
-        .route("/orgs/{org}/conversations/{id}", get(get_conversation))
-        .route("/orgs/{org}/conversations/{id}/messages", post(send_message))
+api_routes! {
+    "/catalogue/providers" => get(catalogue);
+    "/orgs/{org}/agents" => get(list_agents).post(create_agent);
+    "/orgs/{org}/agents/{id}" => get(get_agent).put(update_agent).delete(delete_agent);
+    "/orgs/{org}/agents/{id}/active" => post(set_active);
+    "/orgs/{org}/agents/{id}/duplicate" => post(duplicate_agent);
+    "/orgs/{org}/agents/{id}/conversations" => get(list_conversations).post(start_conversation);
+    "/orgs/{org}/agent-folders" => get(list_folders).post(create_folder);
+    "/orgs/{org}/providers" => get(list_providers);
+    "/orgs/{org}/conversations/{id}" => get(get_conversation);
+    "/orgs/{org}/conversations/{id}/messages" => post(send_message);
 }

@@ -71,6 +71,12 @@ pub struct Config {
     /// re-checks that its session and membership still stand (2 s by
     /// default); a removed member or a logged-out session loses it by then.
     pub stream_recheck: std::time::Duration,
+    /// `HANDOO_API_KEY_RATE_PER_MINUTE`: requests one API key may make per
+    /// minute on one node (600 by default); beyond it, `429` with `Retry-After`.
+    pub api_key_rate_per_minute: u32,
+    /// `HANDOO_USAGE_FLUSH_MS`: how often counted API-key usage is written
+    /// (10 s by default; also written at shutdown and when keys are listed).
+    pub usage_flush: std::time::Duration,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -122,6 +128,8 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("egress_allow", &self.egress_allow)
             .field("stream_recheck", &self.stream_recheck)
+            .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
+            .field("usage_flush", &self.usage_flush)
             .finish()
     }
 }
@@ -273,6 +281,30 @@ impl Config {
                         "HANDOO_STREAM_RECHECK_MS: milliseconds between 10 and 60000, got {v:?}"
                     ));
                     std::time::Duration::from_secs(2)
+                }
+            },
+        };
+        let api_key_rate_per_minute = match get("HANDOO_API_KEY_RATE_PER_MINUTE") {
+            None => 600,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=1_000_000).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "HANDOO_API_KEY_RATE_PER_MINUTE: a number from 1 to 1000000, got {v:?}"
+                    ));
+                    600
+                }
+            },
+        };
+        let usage_flush = match get("HANDOO_USAGE_FLUSH_MS") {
+            None => std::time::Duration::from_secs(10),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms) if (10..=600_000).contains(&ms) => std::time::Duration::from_millis(ms),
+                _ => {
+                    errors.push(format!(
+                        "HANDOO_USAGE_FLUSH_MS: milliseconds between 10 and 600000, got {v:?}"
+                    ));
+                    std::time::Duration::from_secs(10)
                 }
             },
         };
@@ -439,6 +471,8 @@ impl Config {
             trusted_proxies,
             egress_allow,
             stream_recheck,
+            api_key_rate_per_minute,
+            usage_flush,
         })
     }
 }

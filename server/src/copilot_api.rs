@@ -13,8 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::copilot::knowledge::{KnowledgeDraft, ReviewAction, UsageKind};
 use domain::copilot::outcome::OutcomeReport;
 use domain::copilot::script::{Phase, Speaker, Utterance};
@@ -23,14 +22,14 @@ use domain::copilot::views::{
     ScriptVersionInfo, SessionMode, SessionView, Technique,
 };
 use domain::{ErrorCode, Locale, Permission};
+use futures::StreamExt;
 use serde::Deserialize;
 use services::copilot::ai::{self, GenerateRequest};
 use services::copilot::sessions::{self, Nav, PastSession};
 use services::copilot::{knowledge, scripts, techniques};
-use tokio::sync::broadcast::error::RecvError;
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser, Principal};
+use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
@@ -45,68 +44,58 @@ fn lang(s: Option<&str>) -> Result<Locale, ApiError> {
 
 async fn list_scripts(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<ScriptSummary>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(scripts::list(&state.db, &ctx).await?))
 }
 
 async fn create_script(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(input): ApiJson<ScriptInput>,
 ) -> Result<(StatusCode, Json<ScriptDetail>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManagePlaybook).await?;
     Ok((StatusCode::CREATED, Json(scripts::create(&state.db, &ctx, input).await?)))
 }
 
 async fn get_script(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<ScriptDetail>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(scripts::get(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?))
 }
 
 async fn update_script(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<ScriptInput>,
 ) -> Result<Json<ScriptDetail>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManagePlaybook).await?;
     Ok(Json(scripts::update(&state.db, &ctx, parse_uuid(&id, "script_id")?, input).await?))
 }
 
 async fn archive_script(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManagePlaybook).await?;
     scripts::archive(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn script_versions(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<ScriptVersionInfo>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(scripts::versions(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?))
 }
 
 async fn generate_script(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(req): ApiJson<GenerateRequest>,
 ) -> Result<(StatusCode, Json<ScriptDetail>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManagePlaybook).await?;
     let script = ai::generate_script(&state.db, &ctx, &state.server_ctx.providers, req).await?;
     Ok((StatusCode::CREATED, Json(script)))
 }
@@ -115,20 +104,16 @@ async fn generate_script(
 
 async fn list_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<KnowledgeQuery>,
 ) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(knowledge::list(&state.db, &ctx, &q).await?))
 }
 
 async fn most_used_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(knowledge::most_used(&state.db, &ctx, 10).await?))
 }
 
@@ -141,61 +126,53 @@ struct RelatedQuery {
 /// Approved items relevant to an utterance (the copilot's knowledge panel).
 async fn related_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<RelatedQuery>,
 ) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let semantic = state.server_ctx.copilot.semantic();
     Ok(Json(knowledge::related(&state.db, &ctx, semantic, &q.text, q.limit.unwrap_or(5)).await?))
 }
 
 async fn create_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(draft): ApiJson<KnowledgeDraft>,
 ) -> Result<(StatusCode, Json<KnowledgeItem>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok((StatusCode::CREATED, Json(knowledge::create(&state.db, &ctx, &draft).await?)))
 }
 
 async fn get_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<KnowledgeItem>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(knowledge::get(&state.db, &ctx, parse_uuid(&id, "item_id")?).await?))
 }
 
 async fn update_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(draft): ApiJson<KnowledgeDraft>,
 ) -> Result<Json<KnowledgeItem>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(knowledge::update(&state.db, &ctx, parse_uuid(&id, "item_id")?, &draft).await?))
 }
 
 async fn delete_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     knowledge::delete(&state.db, &ctx, parse_uuid(&id, "item_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn review_knowledge(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(action): ApiJson<ReviewAction>,
 ) -> Result<Json<KnowledgeItem>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(knowledge::review(&state.db, &ctx, parse_uuid(&id, "item_id")?, &action).await?))
 }
 
@@ -206,11 +183,10 @@ struct UsageBody {
 
 async fn knowledge_usage(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UsageBody>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     knowledge::record_usage(&state.db, &ctx, parse_uuid(&id, "item_id")?, body.kind).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -225,11 +201,9 @@ struct TechniqueQuery {
 
 async fn list_techniques(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<TechniqueQuery>,
 ) -> Result<Json<Vec<Technique>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let phase = q.phase.as_deref().map(Phase::parse).transpose().map_err(services::ServiceError::from)?;
     Ok(Json(techniques::list(&state.db, &ctx, lang(q.language.as_deref())?, phase).await?))
 }
@@ -241,11 +215,10 @@ struct RatingBody {
 
 async fn rate_technique(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RatingBody>,
 ) -> Result<Json<Technique>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(techniques::rate(&state.db, &ctx, parse_uuid(&id, "technique_id")?, body.rating).await?))
 }
 
@@ -253,10 +226,8 @@ async fn rate_technique(
 
 async fn queue(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<QueueEntry>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(sessions::queue(&state.db, &ctx, 50).await?))
 }
 
@@ -269,11 +240,10 @@ struct BriefQuery {
 
 async fn brief(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     Query(q): Query<BriefQuery>,
 ) -> Result<Json<Brief>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "prospect_id")?;
     let lang = lang(q.language.as_deref())?;
     Ok(Json(ai::brief(&state.db, &ctx, &state.server_ctx.providers, id, lang, q.refresh).await?))
@@ -281,10 +251,9 @@ async fn brief(
 
 async fn call_history(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<PastSession>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(sessions::history(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -302,11 +271,9 @@ struct StartBody {
 
 async fn start_session(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<StartBody>,
 ) -> Result<(StatusCode, Json<SessionView>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let lang = lang(body.language.as_deref())?;
     let hub = &state.server_ctx.copilot;
     let view =
@@ -316,10 +283,9 @@ async fn start_session(
 
 async fn get_session(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::get(&state.db, &state.server_ctx.copilot, &ctx, id).await?))
 }
@@ -339,11 +305,10 @@ fn yes() -> bool {
 
 async fn post_transcript(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<TranscriptBody>,
 ) -> Result<Json<Vec<CopilotEvent>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     let u = Utterance { speaker: body.speaker, text: body.text, is_final: body.is_final };
     Ok(Json(sessions::observe(&state.db, &state.server_ctx.copilot, &ctx, id, u).await?))
@@ -351,83 +316,68 @@ async fn post_transcript(
 
 async fn navigate(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(nav): ApiJson<Nav>,
 ) -> Result<Json<Option<CopilotEvent>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::navigate(&state.db, &state.server_ctx.copilot, &ctx, id, nav).await?))
 }
 
 async fn end_session(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(report): ApiJson<OutcomeReport>,
 ) -> Result<Json<SessionView>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::end(&state.db, &state.server_ctx.copilot, &ctx, id, report).await?))
 }
 
-/// The live event stream of a session. A watcher too slow to keep up
-/// (lagged) is told nothing special: it keeps receiving from where the
-/// channel is, and can reload the session for the full history. It ends
-/// (`event: revoked`) when the watcher's session or membership does.
+/// The live event stream of a session, from whichever node produces its
+/// events (the event bus). A watcher too slow to keep up skips what it
+/// missed and can reload the session for the full history. It ends with the
+/// session's `ended` event, or (`event: revoked`) when the watcher's access does.
 async fn session_events(
     State(state): State<AppState>,
-    caller: Principal,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, caller }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "session_id")?;
-    let rx = sessions::subscribe(&state.db, &state.server_ctx.copilot, &ctx, id).await?;
+    let live = sessions::subscribe(&state.db, &state.server_ctx.copilot, &ctx, id).await?;
     // The state is `None` once `ended` went out: the stream then closes.
-    let events = futures::stream::unfold(Some(rx), |rx| async move {
-        let mut rx = rx?;
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let ended = matches!(ev, CopilotEvent::Ended { .. });
-                    let event =
-                        Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
-                    return Some((Ok::<_, Infallible>(event), (!ended).then_some(rx)));
-                }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
-            }
-        }
+    let events = futures::stream::unfold(Some(Box::pin(live)), |live| async move {
+        let mut live = live?;
+        let ev = live.next().await?;
+        let ended = matches!(ev, CopilotEvent::Ended { .. });
+        let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
+        Some((Ok::<_, Infallible>(event), (!ended).then_some(live)))
     });
     let events = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).sse(events);
     Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{org}/scripts", get(list_scripts).post(create_script))
-        .route("/orgs/{org}/scripts/generate", post(generate_script))
-        .route("/orgs/{org}/scripts/{id}", get(get_script).put(update_script).delete(archive_script))
-        .route("/orgs/{org}/scripts/{id}/versions", get(script_versions))
-        .route("/orgs/{org}/knowledge", get(list_knowledge).post(create_knowledge))
-        .route("/orgs/{org}/knowledge/most-used", get(most_used_knowledge))
-        .route("/orgs/{org}/knowledge/related", get(related_knowledge))
-        .route(
-            "/orgs/{org}/knowledge/{id}",
-            get(get_knowledge).put(update_knowledge).delete(delete_knowledge),
-        )
-        .route("/orgs/{org}/knowledge/{id}/review", post(review_knowledge))
-        .route("/orgs/{org}/knowledge/{id}/usage", post(knowledge_usage))
-        .route("/orgs/{org}/techniques", get(list_techniques))
-        .route("/orgs/{org}/techniques/{id}/rating", post(rate_technique))
-        .route("/orgs/{org}/copilot/queue", get(queue))
-        .route("/orgs/{org}/prospects/{id}/brief", get(brief))
-        .route("/orgs/{org}/prospects/{id}/calls", get(call_history))
-        .route("/orgs/{org}/copilot/sessions", post(start_session))
-        .route("/orgs/{org}/copilot/sessions/{id}", get(get_session))
-        .route("/orgs/{org}/copilot/sessions/{id}/transcript", post(post_transcript))
-        .route("/orgs/{org}/copilot/sessions/{id}/navigate", post(navigate))
-        .route("/orgs/{org}/copilot/sessions/{id}/end", post(end_session))
-        .route("/orgs/{org}/copilot/sessions/{id}/events", get(session_events))
-        .route("/orgs/{org}/copilot/sessions/{id}/audio", get(crate::copilot_audio::audio_socket))
+api_routes! {
+    "/orgs/{org}/scripts" => get(list_scripts).post(create_script);
+    "/orgs/{org}/scripts/generate" => post(generate_script);
+    "/orgs/{org}/scripts/{id}" => get(get_script).put(update_script).delete(archive_script);
+    "/orgs/{org}/scripts/{id}/versions" => get(script_versions);
+    "/orgs/{org}/knowledge" => get(list_knowledge).post(create_knowledge);
+    "/orgs/{org}/knowledge/most-used" => get(most_used_knowledge);
+    "/orgs/{org}/knowledge/related" => get(related_knowledge);
+    "/orgs/{org}/knowledge/{id}" => get(get_knowledge).put(update_knowledge).delete(delete_knowledge);
+    "/orgs/{org}/knowledge/{id}/review" => post(review_knowledge);
+    "/orgs/{org}/knowledge/{id}/usage" => post(knowledge_usage);
+    "/orgs/{org}/techniques" => get(list_techniques);
+    "/orgs/{org}/techniques/{id}/rating" => post(rate_technique);
+    "/orgs/{org}/copilot/queue" => get(queue);
+    "/orgs/{org}/prospects/{id}/brief" => get(brief);
+    "/orgs/{org}/prospects/{id}/calls" => get(call_history);
+    "/orgs/{org}/copilot/sessions" => post(start_session);
+    "/orgs/{org}/copilot/sessions/{id}" => get(get_session);
+    "/orgs/{org}/copilot/sessions/{id}/transcript" => post(post_transcript);
+    "/orgs/{org}/copilot/sessions/{id}/navigate" => post(navigate);
+    "/orgs/{org}/copilot/sessions/{id}/end" => post(end_session);
+    "/orgs/{org}/copilot/sessions/{id}/events" => get(session_events);
+    "/orgs/{org}/copilot/sessions/{id}/audio" => get(crate::copilot_audio::audio_socket);
 }

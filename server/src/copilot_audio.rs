@@ -27,7 +27,7 @@ use services::copilot::{sessions, speech};
 use services::OrgCtx;
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, Principal};
+use crate::rest::{parse_uuid, ApiError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::{StreamGuard, REVOKED_REASON};
 
@@ -44,15 +44,15 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 pub async fn audio_socket(
     State(state): State<AppState>,
-    caller: Principal,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, caller }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
     if !same_origin(&headers) {
         return Err(ApiError::new(ErrorCode::Forbidden));
     }
-    let ctx = org(&state, caller.user_id, &o, Permission::UseWorkspace).await?;
+    ctx.require(Permission::UseWorkspace)?;
     let id = parse_uuid(&id, "session_id")?;
     let lang = sessions::language(&state.db, &ctx, id).await?;
     let (stt, config) = speech::pick_stt(&state.db, &ctx, &state.server_ctx.providers, lang).await?;
@@ -77,7 +77,7 @@ async fn bridge(
         Ok(s) => s,
         Err(e) => {
             tracing::warn!(session = %id, error = %e, "speech-to-text did not start");
-            sessions::report_source_error(&hub, id, e.code());
+            sessions::report_source_error(&hub, &ctx, id, e.code()).await;
             let _ = socket.send(Message::Close(None)).await;
             return;
         }
@@ -114,7 +114,7 @@ async fn bridge(
             Ok(TranscriptEvent::EndOfTurn) => continue,
             Err(e) => {
                 tracing::warn!(session = %id, error = %e, "speech-to-text failed mid-stream");
-                sessions::report_source_error(&hub, id, e.code());
+                sessions::report_source_error(&hub, &ctx, id, e.code()).await;
                 break false;
             }
         };

@@ -36,6 +36,11 @@ pub async fn layer(
     mut req: Request,
     next: Next,
 ) -> Response {
+    // A key or a signature authenticates it, and it carries no cookie
+    // (see `crate::bearer`): there is no ambient credential to forge with.
+    if req.extensions().get::<crate::bearer::CookieFree>().is_some() {
+        return next.run(req).await;
+    }
     let name = cookie_name(cfg.secure);
     let existing = app::ssr::cookie_value(req.headers(), name).filter(|t| t.len() >= 32 && t.len() <= 64);
     if !is_safe(req.method()) {

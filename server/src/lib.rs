@@ -4,7 +4,37 @@
 //! `main.rs` only parses arguments and calls [`run`]; tests call [`build`]
 //! to boot the real router on a random port.
 
+/// Declares a module's `/api/v1` routes once, giving both its `router()` and
+/// `ROUTES`, the (method, path) list the authorization test walks — so the
+/// list cannot drift from what is served:
+///
+/// ```ignore
+/// api_routes! {
+///     "/orgs/{org}/things" => get(list).post(create);
+///     "/orgs/{org}/things/upload" => post(upload) [limit = 10 * 1024 * 1024];
+/// }
+/// ```
+macro_rules! api_routes {
+    ($($path:literal => $first:ident($fh:path) $(. $m:ident($h:path))* $([limit = $lim:expr])? ;)*) => {
+        pub fn router() -> axum::Router<crate::state::AppState> {
+            axum::Router::new()$(.route($path, {
+                let r = axum::routing::$first($fh)$(.$m($h))*;
+                $(let r = r.layer(axum::extract::DefaultBodyLimit::max($lim));)?
+                r
+            }))*
+        }
+
+        pub const ROUTES: &[(&str, &str)] = &[$((api_routes!(@method $first), $path), $((api_routes!(@method $m), $path),)*)*];
+    };
+    (@method get) => { "GET" };
+    (@method post) => { "POST" };
+    (@method put) => { "PUT" };
+    (@method patch) => { "PATCH" };
+    (@method delete) => { "DELETE" };
+}
+
 pub mod agents_api;
+pub mod bearer;
 pub mod config;
 pub mod copilot_api;
 pub mod copilot_audio;
@@ -86,6 +116,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
     providers.egress = ::providers::EgressPolicy::new(config.egress_allow.clone());
+    // PostgreSQL's LISTEN/NOTIFY when the database is PostgreSQL (events
+    // reach watchers on every node), in-process on SQLite.
+    let bus =
+        services::events::EventBus::for_database(&db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
         db: db.clone(),
@@ -99,11 +133,14 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         invite_limiter: RateLimiter::new(INVITE_WINDOW),
         providers,
         copilot: match &config.embedding_model {
-            Some(dir) => {
-                services::copilot::CopilotHub::with_semantic(services::copilot::Semantic::shared(dir))
-            }
-            None => services::copilot::CopilotHub::new(),
+            Some(dir) => services::copilot::CopilotHub::with_semantic(
+                services::copilot::Semantic::shared(dir),
+                bus.clone(),
+            ),
+            None => services::copilot::CopilotHub::new(bus.clone()),
         },
+        bus,
+        key_usage: Default::default(),
     });
     let store = sessions::DbSessionStore::new(&db).map_err(anyhow::Error::msg)?;
     let state = AppState::new(Shared {
@@ -113,7 +150,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         http,
         server_ctx,
         sessions: store.clone(),
+        api_key_limiter: RateLimiter::new(std::time::Duration::from_secs(60)),
     });
+    spawn_usage_flush(db.clone(), state.server_ctx.key_usage.clone(), config.usage_flush);
 
     tokio::spawn(store.clone().continuously_delete_expired(tokio::time::Duration::from_secs(3600)));
     let session_layer = SessionManagerLayer::new(store)
@@ -132,7 +171,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             move || shell(opts.clone())
         })
         .route("/api/{*fn_name}", get(server_fn_handler).post(server_fn_handler))
-        .nest("/api/v1", rest::router())
+        .nest("/api/v1", rest::api_router())
         .route("/auth/google", get(oauth::start))
         .route("/auth/google/callback", get(oauth::callback))
         .route("/auth/verify-email", get(verify_email::verify))
@@ -146,6 +185,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             csrf::layer,
         ))
         .layer(session_layer)
+        .layer(axum::middleware::from_fn(bearer::layer))
         .layer(axum::middleware::from_fn_with_state(
             security_headers::HeaderConfig { https: config.public_url.starts_with("https://") },
             security_headers::layer,
@@ -254,7 +294,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let leptos_options = site::leptos_options(&config)?;
     let addr = config.bind.unwrap_or(leptos_options.site_addr);
     config::check_dev_tools(&config, addr).map_err(anyhow::Error::msg)?;
-    let (router, _) = build(config.clone(), leptos_options).await?;
+    let (router, state) = build(config.clone(), leptos_options).await?;
     // TCP_NODELAY: SSR streams the page in several chunks; with Nagle's
     // algorithm each later chunk waits for the client's delayed ACK (~40 ms).
     let listener = axum::serve::ListenerExt::tap_io(tokio::net::TcpListener::bind(addr).await?, |tcp| {
@@ -264,7 +304,29 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // What was counted since the last periodic write.
+    if let Err(e) = state.server_ctx.key_usage.flush(&state.db).await {
+        tracing::warn!(error = %e, "API key usage not written at shutdown");
+    }
     Ok(())
+}
+
+/// Writes counted API-key usage every `every` (see `services::api_keys::usage`).
+fn spawn_usage_flush(
+    db: sea_orm::DatabaseConnection,
+    usage: std::sync::Arc<services::api_keys::usage::UsageCounter>,
+    every: std::time::Duration,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = usage.flush(&db).await {
+                tracing::warn!(error = %e, "API key usage not written; retrying at the next tick");
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

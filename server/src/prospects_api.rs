@@ -8,23 +8,22 @@
 //! browser's `fetch(…, {body: file})` both send without multipart framing.
 
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use domain::prospect::{
     Activity, BulkAction, BulkResult, ComplianceSettings, Consent, ConsentInput, CustomField, CustomFieldDef,
     DncEntry, DncImportResult, ListQuery, Note, Prospect, ProspectFilter, ProspectInput, ProspectPage,
     ProspectPatch, ProspectStatus, SavedView, SavedViewInput, Selection, SortKey,
 };
 use domain::prospect_import::{DryRunReport, ImportJob, ImportOptions, ImportPreview};
-use domain::{ErrorCode, Permission};
+use domain::ErrorCode;
 use serde::{Deserialize, Serialize};
 use services::prospects::{self, bulk, compliance, custom_fields, export, import, timeline, views};
 use uuid::Uuid;
 
-use crate::rest::{org, parse_uuid, ApiError, ApiJson, AuthUser};
+use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
 use crate::state::AppState;
 
 /// List and export filters as query parameters:
@@ -95,49 +94,42 @@ impl FilterParams {
 
 async fn list(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<FilterParams>,
 ) -> Result<Json<ProspectPage>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(prospects::list(&state.db, &ctx, &q.query()?).await?))
 }
 
 async fn create(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<ProspectInput>,
 ) -> Result<(StatusCode, Json<Prospect>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok((StatusCode::CREATED, Json(prospects::create(&state.db, &ctx, body).await?)))
 }
 
 async fn get_one(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Prospect>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(prospects::get(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
 async fn update(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(patch): ApiJson<ProspectPatch>,
 ) -> Result<Json<Prospect>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(prospects::update(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, patch).await?))
 }
 
 async fn delete_one(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<BulkResult>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let id = parse_uuid(&id, "prospect_id")?;
     // Existence check first: a wrong id is a 404, not "0 affected".
     prospects::get(&state.db, &ctx, id).await?;
@@ -154,11 +146,9 @@ struct BulkBody {
 
 async fn bulk_action(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<BulkBody>,
 ) -> Result<Json<BulkResult>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(bulk::apply(&state.db, &ctx, &body.selection, &body.action).await?))
 }
 
@@ -174,20 +164,17 @@ struct Restored {
 
 async fn undo(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<UndoBody>,
 ) -> Result<Json<Restored>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(Restored { restored: bulk::undo_delete(&state.db, &ctx, body.token).await? }))
 }
 
 async fn list_notes(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<Note>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(timeline::notes(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -198,40 +185,36 @@ struct NoteBody {
 
 async fn add_note(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<NoteBody>,
 ) -> Result<(StatusCode, Json<Note>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let note = timeline::add_note(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, &b.body).await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
 
 async fn activity(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<Activity>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(timeline::activity(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
 async fn list_consents(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<Vec<Consent>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(timeline::consents(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
 async fn add_consent(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<ConsentInput>,
 ) -> Result<(StatusCode, Json<Consent>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let c = timeline::add_consent(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, input).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -253,11 +236,10 @@ struct AtParam {
 
 async fn may_call(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     Query(p): Query<AtParam>,
 ) -> Result<Json<MayCall>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let at = p.at.unwrap_or_else(chrono::Utc::now);
     let res = compliance::may_call(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, at).await?;
     Ok(Json(match res {
@@ -274,39 +256,32 @@ struct TagCount {
 
 async fn tag_counts(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<TagCount>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let tags = prospects::tag_counts(&state.db, &ctx).await?;
     Ok(Json(tags.into_iter().map(|(tag, count)| TagCount { tag, count }).collect()))
 }
 
 async fn list_fields(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<CustomField>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(custom_fields::list(&state.db, &ctx).await?))
 }
 
 async fn create_field(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(def): ApiJson<CustomFieldDef>,
 ) -> Result<(StatusCode, Json<CustomField>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
     Ok((StatusCode::CREATED, Json(custom_fields::create(&state.db, &ctx, def).await?)))
 }
 
 async fn delete_field(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
     custom_fields::delete(&state.db, &ctx, parse_uuid(&id, "field_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -334,62 +309,53 @@ struct UploadParams {
 
 async fn upload(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<UploadParams>,
     req: Request,
 ) -> Result<(StatusCode, Json<ImportPreview>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
     Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, data.into()).await?)))
 }
 
 async fn list_imports(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<ImportJob>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(import::list_jobs(&state.db, &ctx).await?))
 }
 
 async fn get_import(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<ImportJob>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(import::job(&state.db, &ctx, parse_uuid(&id, "import_id")?).await?))
 }
 
 async fn dry_run(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(options): ApiJson<ImportOptions>,
 ) -> Result<Json<DryRunReport>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(import::dry_run(&state.db, &ctx, parse_uuid(&id, "import_id")?, &options).await?))
 }
 
 async fn start_import(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
     ApiJson(options): ApiJson<ImportOptions>,
 ) -> Result<(StatusCode, Json<ImportJob>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let job = import::start(&state.db, &ctx, parse_uuid(&id, "import_id")?, options).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
 
 async fn export_csv(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<FilterParams>,
 ) -> Result<Response, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ExportProspects).await?;
     let rx = export::start(&state.db, &ctx, q.filter()?).await?;
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await? {
@@ -425,11 +391,9 @@ struct DncList {
 
 async fn list_dnc(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<DncParams>,
 ) -> Result<Json<DncList>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let (entries, total) = compliance::list_dnc(&state.db, &ctx, &p.search, p.limit.unwrap_or(100)).await?;
     Ok(Json(DncList { entries, total }))
 }
@@ -443,20 +407,17 @@ struct DncBody {
 
 async fn add_dnc(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(b): ApiJson<DncBody>,
 ) -> Result<(StatusCode, Json<DncEntry>), ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok((StatusCode::CREATED, Json(compliance::add_dnc(&state.db, &ctx, &b.phone, &b.reason).await?)))
 }
 
 async fn remove_dnc(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, phone)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, phone)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
     compliance::remove_dnc(&state.db, &ctx, &phone).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -469,92 +430,74 @@ struct ReasonParam {
 
 async fn import_dnc(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<ReasonParam>,
     req: Request,
 ) -> Result<Json<DncImportResult>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     let data = read_body(req, compliance::MAX_DNC_IMPORT_BYTES, "10 MB").await?;
     Ok(Json(compliance::import_dnc(&state.db, &ctx, &data, &p.reason).await?))
 }
 
 async fn get_compliance(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<ComplianceSettings>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(compliance::get_settings(&state.db, &ctx).await?))
 }
 
 async fn set_compliance(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(s): ApiJson<ComplianceSettings>,
 ) -> Result<Json<ComplianceSettings>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::ManageSettings).await?;
     Ok(Json(compliance::set_settings(&state.db, &ctx, s).await?))
 }
 
 async fn list_views(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<SavedView>>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(views::list(&state.db, &ctx).await?))
 }
 
 async fn save_view(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(o): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(v): ApiJson<SavedViewInput>,
 ) -> Result<Json<SavedView>, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     Ok(Json(views::save(&state.db, &ctx, v).await?))
 }
 
 async fn delete_view(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((o, id)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let ctx = org(&state, uid, &o, Permission::UseWorkspace).await?;
     views::delete(&state.db, &ctx, parse_uuid(&id, "view_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/orgs/{org}/prospects", get(list).post(create))
-        .route("/orgs/{org}/prospects/export.csv", get(export_csv))
-        .route("/orgs/{org}/prospects/bulk", post(bulk_action))
-        .route("/orgs/{org}/prospects/bulk/undo", post(undo))
-        .route("/orgs/{org}/prospects/{id}", get(get_one).patch(update).delete(delete_one))
-        .route("/orgs/{org}/prospects/{id}/notes", get(list_notes).post(add_note))
-        .route("/orgs/{org}/prospects/{id}/activity", get(activity))
-        .route("/orgs/{org}/prospects/{id}/consents", get(list_consents).post(add_consent))
-        .route("/orgs/{org}/prospects/{id}/may-call", get(may_call))
-        .route("/orgs/{org}/prospect-tags", get(tag_counts))
-        .route("/orgs/{org}/custom-fields", get(list_fields).post(create_field))
-        .route("/orgs/{org}/custom-fields/{id}", delete(delete_field))
-        .route(
-            "/orgs/{org}/prospect-imports",
-            get(list_imports).post(upload).layer(DefaultBodyLimit::max(import::MAX_IMPORT_BYTES + 1024)),
-        )
-        .route("/orgs/{org}/prospect-imports/{id}", get(get_import))
-        .route("/orgs/{org}/prospect-imports/{id}/dry-run", post(dry_run))
-        .route("/orgs/{org}/prospect-imports/{id}/start", post(start_import))
-        .route("/orgs/{org}/dnc", get(list_dnc).post(add_dnc))
-        .route(
-            "/orgs/{org}/dnc/import",
-            post(import_dnc).layer(DefaultBodyLimit::max(compliance::MAX_DNC_IMPORT_BYTES + 1024)),
-        )
-        .route("/orgs/{org}/dnc/{phone}", delete(remove_dnc))
-        .route("/orgs/{org}/compliance", get(get_compliance).put(set_compliance))
-        .route("/orgs/{org}/saved-views", get(list_views).post(save_view))
-        .route("/orgs/{org}/saved-views/{id}", delete(delete_view))
+api_routes! {
+    "/orgs/{org}/prospects" => get(list).post(create);
+    "/orgs/{org}/prospects/export.csv" => get(export_csv);
+    "/orgs/{org}/prospects/bulk" => post(bulk_action);
+    "/orgs/{org}/prospects/bulk/undo" => post(undo);
+    "/orgs/{org}/prospects/{id}" => get(get_one).patch(update).delete(delete_one);
+    "/orgs/{org}/prospects/{id}/notes" => get(list_notes).post(add_note);
+    "/orgs/{org}/prospects/{id}/activity" => get(activity);
+    "/orgs/{org}/prospects/{id}/consents" => get(list_consents).post(add_consent);
+    "/orgs/{org}/prospects/{id}/may-call" => get(may_call);
+    "/orgs/{org}/prospect-tags" => get(tag_counts);
+    "/orgs/{org}/custom-fields" => get(list_fields).post(create_field);
+    "/orgs/{org}/custom-fields/{id}" => delete(delete_field);
+    "/orgs/{org}/prospect-imports" => get(list_imports).post(upload) [limit = import::MAX_IMPORT_BYTES+1024];
+    "/orgs/{org}/prospect-imports/{id}" => get(get_import);
+    "/orgs/{org}/prospect-imports/{id}/dry-run" => post(dry_run);
+    "/orgs/{org}/prospect-imports/{id}/start" => post(start_import);
+    "/orgs/{org}/dnc" => get(list_dnc).post(add_dnc);
+    "/orgs/{org}/dnc/import" => post(import_dnc) [limit = compliance::MAX_DNC_IMPORT_BYTES+1024];
+    "/orgs/{org}/dnc/{phone}" => delete(remove_dnc);
+    "/orgs/{org}/compliance" => get(get_compliance).put(set_compliance);
+    "/orgs/{org}/saved-views" => get(list_views).post(save_view);
+    "/orgs/{org}/saved-views/{id}" => delete(delete_view);
 }

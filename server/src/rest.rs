@@ -1,13 +1,12 @@
 //! REST API `/api/v1`: JSON in and out, errors as `{code, field?, message}`.
-//! Authentication is the browser session for now (API keys come with the
-//! public API); every org-scoped handler goes through [`OrgAccess`], i.e.
-//! `services::require_org`, the same path as the server functions.
+//! Every org-scoped handler takes [`OrgAccess`]: a browser session that is a
+//! member of `{org}`, or `Authorization: Bearer <API key>` of that
+//! organisation. The service it calls decides the permission.
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch};
 use axum::{Json, Router};
 use domain::{ErrorCode, Permission, Role};
 use serde::{Deserialize, Serialize};
@@ -122,51 +121,97 @@ impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
     }
 }
 
-/// The signed-in user and the credential the request came with: what a
-/// stream that stays open re-checks until access ends (see
-/// [`crate::stream_guard`]). 401 like [`AuthUser`] otherwise.
+/// Who is calling, and the credential that stays valid as long as access
+/// does: what a stream that stays open re-checks (see [`crate::stream_guard`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Principal {
-    pub user_id: Uuid,
-    pub credential: Credential,
-}
-
-/// How a request authenticated. API keys will be a second kind, which the
-/// stream guard checks against its own revocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Credential {
+pub enum Caller {
     /// A browser session, by its id in the session store.
-    Session(tower_sessions::session::Id),
+    Session { user_id: Uuid, session_id: tower_sessions::session::Id },
+    /// An integration, by its API key's id.
+    ApiKey { key_id: Uuid },
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for Principal {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let session = Session::from_request_parts(parts, state)
-            .await
-            .map_err(|_| ApiError::new(ErrorCode::Internal))?;
-        let user_id = match session.get::<Uuid>(app::ssr::SESSION_USER).await {
-            Ok(Some(id)) => id,
-            Ok(None) => return Err(ApiError::new(ErrorCode::Unauthenticated)),
-            Err(_) => return Err(ApiError::new(ErrorCode::Internal)),
-        };
-        // Read after the record was loaded: the id of the stored session.
-        let id = session.id().ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
-        Ok(Principal { user_id, credential: Credential::Session(id) })
+impl std::fmt::Display for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Caller::Session { user_id, .. } => write!(f, "user:{user_id}"),
+            Caller::ApiKey { key_id } => write!(f, "api_key:{key_id}"),
+        }
     }
 }
 
-/// The one authorization path for REST handlers: the org id from the path,
-/// the caller's membership and `permission` (see `services::require_org`).
-pub async fn org(
-    state: &AppState,
-    uid: Uuid,
-    org: &str,
-    permission: Permission,
-) -> Result<services::OrgCtx, ApiError> {
-    let org = parse_uuid(org, "org_id")?;
-    Ok(services::require_org(&state.db, uid, org, permission).await?)
+/// The key in `Authorization: Bearer <key>`, if the request carries one.
+/// Such a request never reaches here with cookies: [`crate::bearer`] strips them.
+pub fn bearer_key(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim_start();
+    let (scheme, key) = v.split_once(' ').unwrap_or((v, ""));
+    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
+}
+
+/// The one way into an organisation for REST handlers: `{org}` from the
+/// path, and either the session's membership or an API key of that
+/// organisation (`Authorization: Bearer`). It establishes access only; the
+/// service called decides the permission its action needs. A non-member
+/// and a key of another organisation both get `404`; an unknown or revoked
+/// key `401`; a key over its rate `429` with `Retry-After`.
+pub struct OrgAccess {
+    pub ctx: services::OrgCtx,
+    pub caller: Caller,
+}
+
+impl FromRequestParts<AppState> for OrgAccess {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::NotFound).into_response())?;
+        let org = params
+            .iter()
+            .find(|(k, _)| *k == "org")
+            .map(|(_, v)| v.to_string())
+            .ok_or_else(|| ApiError::new(ErrorCode::NotFound).into_response())?;
+        let org = parse_uuid(&org, "org_id").map_err(IntoResponse::into_response)?;
+        if let Some(key) = bearer_key(parts) {
+            let ctx = services::api_keys::authenticate(&state.db, key, org)
+                .await
+                .map_err(|e| ApiError::from(e).into_response())?;
+            let services::Principal::ApiKey { key_id, .. } = ctx.principal() else {
+                return Err(ApiError::new(ErrorCode::Internal).into_response());
+            };
+            if let Err(retry_after) =
+                state.api_key_limiter.attempt(&key_id.to_string(), state.config.api_key_rate_per_minute)
+            {
+                return Err(too_many(retry_after));
+            }
+            state.server_ctx.key_usage.record(key_id);
+            return Ok(OrgAccess { ctx, caller: Caller::ApiKey { key_id } });
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(ErrorCode::Internal).into_response())?;
+        let user_id = match session.get::<Uuid>(app::ssr::SESSION_USER).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(ApiError::new(ErrorCode::Unauthenticated).into_response()),
+            Err(_) => return Err(ApiError::new(ErrorCode::Internal).into_response()),
+        };
+        // Read after the record was loaded: the id of the stored session.
+        let session_id =
+            session.id().ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated).into_response())?;
+        let ctx = services::require_org(&state.db, user_id, org, Permission::ViewOrganization)
+            .await
+            .map_err(|e| ApiError::from(e).into_response())?;
+        Ok(OrgAccess { ctx, caller: Caller::Session { user_id, session_id } })
+    }
+}
+
+/// `429` with `Retry-After` and the `rate_limited` error.
+pub fn too_many(retry_after: u64) -> Response {
+    let mut res = ApiError::new(ErrorCode::RateLimited).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.max(1).to_string()) {
+        res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+    }
+    res
 }
 
 pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
@@ -211,11 +256,8 @@ async fn list_orgs(
 
 async fn get_org(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(org): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
-    let org = parse_uuid(&org, "org_id")?;
-    let ctx = services::require_org(&state.db, uid, org, Permission::ViewOrganization).await?;
     Ok(Json(services::orgs::get(&state.db, &ctx).await?))
 }
 
@@ -226,23 +268,16 @@ struct RenameBody {
 
 async fn rename_org(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(org): Path<String>,
-    body: Result<Json<RenameBody>, axum::extract::rejection::JsonRejection>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    ApiJson(body): ApiJson<RenameBody>,
 ) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
-    let Json(body) = body.map_err(|_| ApiError::new(ErrorCode::Validation))?;
-    let org = parse_uuid(&org, "org_id")?;
-    let ctx = services::require_org(&state.db, uid, org, Permission::RenameOrganization).await?;
     Ok(Json(services::orgs::rename(&state.db, &ctx, &body.name).await?))
 }
 
 async fn list_members(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(org): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<services::orgs::Member>>, ApiError> {
-    let org = parse_uuid(&org, "org_id")?;
-    let ctx = services::require_org(&state.db, uid, org, Permission::ViewMembers).await?;
     Ok(Json(services::orgs::members(&state.db, &ctx).await?))
 }
 
@@ -253,35 +288,29 @@ struct RoleBody {
 
 async fn change_role(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((org, user)): Path<(String, String)>,
-    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RoleBody>,
 ) -> Result<Json<services::orgs::Member>, ApiError> {
-    let Json(body) = body.map_err(|_| ApiError::new(ErrorCode::Validation))?;
     let role = Role::parse(&body.role).ok_or(ApiError::field(ErrorCode::Validation, "role"))?;
-    let (org, user) = (parse_uuid(&org, "org_id")?, parse_uuid(&user, "user_id")?);
-    let ctx = services::require_org(&state.db, uid, org, Permission::ManageMemberRoles).await?;
+    let user = parse_uuid(&user, "user_id")?;
     Ok(Json(services::orgs::change_role(&state.db, &ctx, user, role).await?))
 }
 
 async fn remove_member(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path((org, user)): Path<(String, String)>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, user)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let (org, user) = (parse_uuid(&org, "org_id")?, parse_uuid(&user, "user_id")?);
-    let ctx = services::require_org(&state.db, uid, org, Permission::ViewOrganization).await?;
+    let user = parse_uuid(&user, "user_id")?;
     services::orgs::remove_member(&state.db, &ctx, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn audit(
     State(state): State<AppState>,
-    AuthUser(uid): AuthUser,
-    Path(org): Path<String>,
+    OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<Vec<services::audit::AuditEntry>>, ApiError> {
-    let org = parse_uuid(&org, "org_id")?;
-    let ctx = services::require_org(&state.db, uid, org, Permission::ViewAuditLog).await?;
     Ok(Json(services::audit::list(&state.db, &ctx, 200).await?))
 }
 
@@ -289,17 +318,27 @@ async fn not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound)
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
+api_routes! {
+    "/health" => get(health);
+    "/me" => get(me);
+    "/orgs" => get(list_orgs);
+    "/orgs/{org}" => get(get_org).patch(rename_org);
+    "/orgs/{org}/members" => get(list_members);
+    "/orgs/{org}/members/{user}" => patch(change_role).delete(remove_member);
+    "/orgs/{org}/audit" => get(audit);
+}
+
+/// The whole `/api/v1` router.
+pub fn api_router() -> Router<AppState> {
+    router()
         .merge(crate::agents_api::router())
         .merge(crate::prospects_api::router())
         .merge(crate::copilot_api::router())
-        .route("/health", get(health))
-        .route("/me", get(me))
-        .route("/orgs", get(list_orgs))
-        .route("/orgs/{org}", get(get_org).patch(rename_org))
-        .route("/orgs/{org}/members", get(list_members))
-        .route("/orgs/{org}/members/{user}", patch(change_role).delete(remove_member))
-        .route("/orgs/{org}/audit", get(audit))
         .fallback(not_found)
+}
+
+/// Every `/api/v1` route as (method, path): what the authorization test
+/// walks, so a route added anywhere is a route it checks.
+pub fn all_routes() -> Vec<(&'static str, &'static str)> {
+    [ROUTES, crate::agents_api::ROUTES, crate::prospects_api::ROUTES, crate::copilot_api::ROUTES].concat()
 }

@@ -38,6 +38,8 @@ pub struct Shared {
     pub server_ctx: app::ssr::ServerCtx,
     /// The session store, for ending a user's sessions (see `oauth`).
     pub sessions: crate::sessions::DbSessionStore,
+    /// Requests per API key per minute (`HANDOO_API_KEY_RATE_PER_MINUTE`).
+    pub api_key_limiter: app::ssr::RateLimiter,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -30,7 +30,7 @@ use tokio::sync::watch;
 use tower_sessions::session_store::SessionStore;
 use uuid::Uuid;
 
-use crate::rest::{Credential, Principal};
+use crate::rest::Caller;
 use crate::sessions::DbSessionStore;
 use crate::state::AppState;
 
@@ -57,8 +57,7 @@ impl StreamGuard {
     /// Starts watching `caller`'s access to `ctx`'s organisation with
     /// `permission` — the permission the stream was authorised with, as
     /// `ctx` was just built.
-    pub fn start(state: &AppState, caller: Principal, ctx: &OrgCtx, permission: Permission) -> StreamGuard {
-        debug_assert_eq!(caller.user_id, ctx.user_id());
+    pub fn start(state: &AppState, caller: Caller, ctx: &OrgCtx, permission: Permission) -> StreamGuard {
         let access = Access {
             db: state.db.clone(),
             sessions: state.sessions.clone(),
@@ -132,7 +131,7 @@ pub fn revoked_event(why: Revoked) -> Event {
 struct Access {
     db: DatabaseConnection,
     sessions: DbSessionStore,
-    caller: Principal,
+    caller: Caller,
     org_id: Uuid,
     permission: Permission,
 }
@@ -157,7 +156,7 @@ impl Access {
                 Ok(()) => unanswered = 0,
                 Err(Some(why)) => {
                     tracing::info!(
-                        user = %self.caller.user_id,
+                        caller = %self.caller,
                         org = %self.org_id,
                         code = why.0.as_str(),
                         "access ended: closing the stream"
@@ -168,7 +167,7 @@ impl Access {
                     unanswered += 1;
                     if unanswered >= MAX_UNANSWERED {
                         tracing::warn!(
-                            user = %self.caller.user_id,
+                            caller = %self.caller,
                             org = %self.org_id,
                             "access could not be re-checked: closing the stream"
                         );
@@ -185,19 +184,24 @@ impl Access {
             Ok(true) => {}
             Ok(false) => return Err(Some(Revoked(ErrorCode::Unauthenticated))),
             Err(e) => {
-                tracing::warn!(user = %self.caller.user_id, error = %e, "stream credential check failed");
+                tracing::warn!(caller = %self.caller, error = %e, "stream credential check failed");
                 return Err(None);
             }
         }
         // The same rule as when the stream was opened.
-        match services::require_org(&self.db, self.caller.user_id, self.org_id, self.permission).await {
+        let user_id = match self.caller {
+            Caller::Session { user_id, .. } => user_id,
+            // `credential_holds` has re-read the key and its grant.
+            Caller::ApiKey { .. } => return Ok(()),
+        };
+        match services::require_org(&self.db, user_id, self.org_id, self.permission).await {
             Ok(_) => Ok(()),
             Err(e) if matches!(e.code, ErrorCode::NotFound | ErrorCode::Forbidden) => {
                 Err(Some(Revoked(e.code)))
             }
             Err(e) => {
                 tracing::warn!(
-                    user = %self.caller.user_id,
+                    caller = %self.caller,
                     code = e.code.as_str(),
                     "stream membership check failed"
                 );
@@ -208,8 +212,14 @@ impl Access {
 
     /// The credential the stream was opened with still stands.
     async fn credential_holds(&self) -> Result<bool, String> {
-        match self.caller.credential {
-            Credential::Session(id) => {
+        match self.caller {
+            Caller::ApiKey { key_id } => {
+                // Not revoked, still this organisation's, still granting it.
+                services::api_keys::still_allows(&self.db, key_id, self.org_id, self.permission)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            Caller::Session { user_id, session_id: id } => {
                 // Logout deletes the record; a new sign-in replaces its id;
                 // an expired one is not loaded.
                 let record = self.sessions.load(&id).await.map_err(|e| e.to_string())?;
@@ -217,7 +227,7 @@ impl Access {
                     r.data
                         .get(app::ssr::SESSION_USER)
                         .and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok())
-                        == Some(self.caller.user_id)
+                        == Some(user_id)
                 }))
             }
         }

@@ -249,7 +249,7 @@ async fn insert(
         active: Set(active),
         settings: Set(settings_json(&settings)?),
         version: Set(1),
-        created_by: Set(Some(ctx.user_id())),
+        created_by: Set(ctx.user_id()),
         created_at: Set(at),
         updated_at: Set(at),
     }

@@ -1,12 +1,13 @@
 //! Append-only audit trail of membership and role changes.
 
-use entity::{audit_log, users};
+use entity::{api_keys, audit_log, users};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::authz::Actor;
 use crate::{new_id, now, OrgCtx, ServiceResult};
 use domain::Permission;
 
@@ -26,15 +27,18 @@ pub mod action {
 pub async fn record<C: ConnectionTrait>(
     db: &C,
     org_id: Uuid,
-    actor: Option<Uuid>,
+    actor: impl Into<Actor>,
     action: &str,
     target: Option<Uuid>,
     details: serde_json::Value,
 ) -> ServiceResult<()> {
+    let actor = actor.into();
     let row = audit_log::ActiveModel {
         id: Set(new_id()),
         org_id: Set(org_id),
-        actor_user_id: Set(actor),
+        actor_user_id: Set(actor.user_id),
+        actor_api_key_id: Set(actor.api_key_id),
+        actor_system: Set(actor.system.map(str::to_string)),
         action: Set(action.to_string()),
         target_user_id: Set(target),
         details: Set(details),
@@ -49,6 +53,10 @@ pub struct AuditEntry {
     pub id: Uuid,
     pub action: String,
     pub actor_email: Option<String>,
+    /// When an API key acted: its name and prefix (`CRM sync (hdo_k3x9q2ab)`).
+    pub actor_api_key: Option<String>,
+    /// When our own code acted: the job's name (`dialer`, `webhook:livekit`…).
+    pub actor_system: Option<String>,
     pub target_email: Option<String>,
     pub details: serde_json::Value,
     pub created_at: chrono::DateTime<chrono::Utc>,
@@ -75,11 +83,27 @@ pub async fn list<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, limit: u64) -> Servi
         .into_iter()
         .map(|u| (u.id, u.email))
         .collect();
+    let key_ids: Vec<Uuid> = rows.iter().filter_map(|r| r.actor_api_key_id).collect();
+    let keys: std::collections::HashMap<Uuid, String> = if key_ids.is_empty() {
+        Default::default()
+    } else {
+        api_keys::Entity::find()
+            .filter(api_keys::Column::Id.is_in(key_ids))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|k| (k.id, format!("{} ({})", k.name, k.prefix)))
+            .collect()
+    };
     Ok(rows
         .into_iter()
         .map(|r| AuditEntry {
             id: r.id,
             actor_email: r.actor_user_id.and_then(|id| emails.get(&id).cloned()),
+            actor_api_key: r
+                .actor_api_key_id
+                .map(|id| keys.get(&id).cloned().unwrap_or_else(|| id.to_string())),
+            actor_system: r.actor_system,
             target_email: r.target_user_id.and_then(|id| emails.get(&id).cloned()),
             action: r.action,
             details: r.details,

@@ -219,7 +219,7 @@ pub async fn save(
                 base_url: Set(base_url),
                 key_ciphertext: Set(s.as_ref().map(|(c, _)| c.clone())),
                 key_hint: Set(s.map(|(_, h)| h)),
-                created_by: Set(Some(ctx.user_id())),
+                created_by: Set(ctx.user_id()),
                 created_at: Set(at),
                 updated_at: Set(at),
                 last_tested_at: Set(None),

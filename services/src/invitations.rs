@@ -135,7 +135,7 @@ pub async fn invite(
         email: Set(email.clone()),
         role: Set(role.as_str().to_string()),
         token_hash: Set(hash_token(&token)),
-        invited_by: Set(ctx.user_id()),
+        invited_by: Set(ctx.person()?),
         created_at: Set(at),
         last_sent_at: Set(at),
         expires_at: Set(at + Duration::days(INVITE_TTL_DAYS)),
@@ -148,7 +148,7 @@ pub async fn invite(
     audit::record(
         &txn,
         ctx.org_id(),
-        Some(ctx.user_id()),
+        ctx,
         action::MEMBER_INVITED,
         None,
         json!({ "email": email, "role": role.as_str() }),
@@ -225,15 +225,8 @@ pub async fn revoke(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
     if revoked.rows_affected != 1 {
         return Err(ServiceError::new(ErrorCode::InviteUsed));
     }
-    audit::record(
-        &txn,
-        ctx.org_id(),
-        Some(ctx.user_id()),
-        action::INVITE_REVOKED,
-        None,
-        json!({ "email": inv.email }),
-    )
-    .await?;
+    audit::record(&txn, ctx.org_id(), ctx, action::INVITE_REVOKED, None, json!({ "email": inv.email }))
+        .await?;
     txn.commit().await?;
     Ok(())
 }
@@ -260,15 +253,8 @@ pub async fn resend(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceR
     if renewed.rows_affected != 1 {
         return Err(ServiceError::new(ErrorCode::InviteUsed));
     }
-    audit::record(
-        &txn,
-        ctx.org_id(),
-        Some(ctx.user_id()),
-        action::INVITE_RESENT,
-        None,
-        json!({ "email": inv.email }),
-    )
-    .await?;
+    audit::record(&txn, ctx.org_id(), ctx, action::INVITE_RESENT, None, json!({ "email": inv.email }))
+        .await?;
     let org = organizations::Entity::find_by_id(ctx.org_id())
         .one(&txn)
         .await?
@@ -308,6 +294,7 @@ pub async fn preview<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
 
 /// Records that the invitation's current link was delivered by e-mail.
 pub async fn mark_emailed(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
+    ctx.require(Permission::InviteMembers)?;
     invitations::Entity::update_many()
         .col_expr(invitations::Column::Emailed, Expr::value(true))
         .filter(invitations::Column::Id.eq(id))

@@ -3,6 +3,7 @@
 //! authorization path shared by server functions and REST handlers.
 
 pub mod agents;
+pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authz;
@@ -10,6 +11,7 @@ pub mod copilot;
 pub mod credentials;
 pub mod db;
 pub mod error;
+pub mod events;
 pub mod invitations;
 pub mod mailer;
 pub mod orgs;
@@ -21,7 +23,7 @@ pub mod seed;
 pub mod tokens;
 pub mod users;
 
-pub use authz::{require_org, Memberships, OrgCtx};
+pub use authz::{require_org, Actor, Memberships, OrgCtx, Principal};
 pub use error::{ServiceError, ServiceResult};
 
 /// New primary keys are UUIDv7: time-ordered, so indexes stay compact.

@@ -137,6 +137,7 @@ pub async fn identity_of<C: ConnectionTrait>(
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<OrgSummary> {
+    ctx.require(Permission::ViewOrganization)?;
     let org =
         organizations::Entity::find_by_id(ctx.org_id()).one(db).await?.ok_or_else(ServiceError::not_found)?;
     Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role: ctx.role() })
@@ -155,15 +156,8 @@ pub async fn rename(db: &DatabaseConnection, ctx: &OrgCtx, name: &str) -> Servic
     am.name = Set(name.clone());
     am.updated_at = Set(now());
     let org = am.update(&txn).await?;
-    audit::record(
-        &txn,
-        ctx.org_id(),
-        Some(ctx.user_id()),
-        action::ORG_RENAMED,
-        None,
-        json!({ "from": old, "to": name }),
-    )
-    .await?;
+    audit::record(&txn, ctx.org_id(), ctx, action::ORG_RENAMED, None, json!({ "from": old, "to": name }))
+        .await?;
     txn.commit().await?;
     Ok(OrgSummary { id: org.id, name: org.name, slug: org.slug, role: ctx.role() })
 }
@@ -204,7 +198,7 @@ pub struct Overview {
 /// trips, each a thread hop with SQLite's driver).
 pub async fn overview<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Overview> {
     ctx.require(Permission::ViewOrganization)?;
-    let invites = ctx.role().allows(Permission::InviteMembers);
+    let invites = ctx.allows(Permission::InviteMembers);
     let pg = db.get_database_backend() == sea_orm::DbBackend::Postgres;
     let (p_org, p_now) = if pg { ("$1", "$2") } else { ("?", "?") };
     let pending = if invites {
@@ -258,8 +252,11 @@ async fn lock_org<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Rol
     if touched.rows_affected != 1 {
         return Err(ServiceError::not_found());
     }
-    let me = membership_of(db, ctx.org_id(), ctx.user_id()).await?;
-    parse_role(&me.role)
+    match ctx.user_id() {
+        Some(user_id) => parse_role(&membership_of(db, ctx.org_id(), user_id).await?.role),
+        // A key's grant was read on this request; the system is not a member.
+        None => Ok(ctx.role()),
+    }
 }
 
 async fn owner_count<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<u64> {
@@ -294,6 +291,10 @@ pub async fn change_role(
     let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let current = parse_role(&membership.role)?;
+    // The grant as well as the role: an API key holds less than its ceiling.
+    if current == Role::Owner || new_role == Role::Owner {
+        ctx.require(Permission::ManageOwners)?;
+    }
     let owners = owner_count(&txn, ctx.org_id()).await?;
     check_role_change(actor, current, new_role, owners).map_err(ServiceError::new)?;
     if current != new_role {
@@ -303,7 +304,7 @@ pub async fn change_role(
         audit::record(
             &txn,
             ctx.org_id(),
-            Some(ctx.user_id()),
+            ctx,
             action::ROLE_CHANGED,
             Some(target_user),
             json!({ "from": current.as_str(), "to": new_role.as_str() }),
@@ -327,18 +328,25 @@ pub async fn change_role(
 
 /// Removes `target_user` (or leaves, when it is the caller).
 pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: Uuid) -> ServiceResult<()> {
-    let is_self = target_user == ctx.user_id();
+    let is_self = ctx.is_user(Some(target_user));
     let txn = crate::db::begin_write(db).await?;
     let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let target_role = parse_role(&membership.role)?;
+    // The grant as well as the role: an API key holds less than its ceiling.
+    if !is_self {
+        ctx.require(Permission::RemoveMembers)?;
+        if target_role == Role::Owner {
+            ctx.require(Permission::ManageOwners)?;
+        }
+    }
     let owners = owner_count(&txn, ctx.org_id()).await?;
     check_removal(actor, target_role, is_self, owners).map_err(ServiceError::new)?;
     memberships::Entity::delete_by_id(membership.id).exec(&txn).await?;
     audit::record(
         &txn,
         ctx.org_id(),
-        Some(ctx.user_id()),
+        ctx,
         if is_self { action::MEMBER_LEFT } else { action::MEMBER_REMOVED },
         Some(target_user),
         json!({ "role": target_role.as_str() }),

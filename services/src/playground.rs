@@ -139,7 +139,7 @@ pub async fn start(
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         agent_id: Set(agent.id),
-        user_id: Set(ctx.user_id()),
+        user_id: Set(ctx.person()?),
         status: Set(ConversationStatus::Active.as_str().into()),
         end_reason: Set(None),
         turns: Set(serde_json::to_value(&turns).unwrap_or_default()),

@@ -1,7 +1,7 @@
 //! The knowledge base (vehicle insights) and its approval workflow.
 //!
 //! Anyone in the organisation writes drafts and submits them; Admins and
-//! Owners ([`Permission::ReviewKnowledge`]) approve or reject with a comment.
+//! Owners ([`crate::Permission::ReviewKnowledge`]) approve or reject with a comment.
 //! SDRs see approved items only. Every status change goes through
 //! [`KnowledgeStatus::apply`], the one place that knows the workflow.
 //!
@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::objection::ObjectionKind;
 use super::text::normalize;
 use crate::error::{ErrorCode, FieldError};
-use crate::{Permission, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -206,8 +205,8 @@ impl KnowledgeStatus {
         Self::ALL.into_iter().find(|k| k.as_str() == s.trim())
     }
 
-    /// The status after `action` by someone with `role` (`is_author` when they
-    /// wrote the item) on an item now at `version`, or why it is refused.
+    /// The status after `action` by a `reviewer` (one who holds
+    /// [`crate::Permission::ReviewKnowledge`]) or not (`is_author` when they wrote the item) on an item now at `version`, or why it is refused.
     /// Checks permission before state, so a member learns nothing from
     /// probing. Approve and reject must name the version the reviewer read
     /// (`expected_version`); if the item has been edited since, the decision
@@ -215,12 +214,11 @@ impl KnowledgeStatus {
     pub fn apply(
         self,
         action: &ReviewAction,
-        role: Role,
+        reviewer: bool,
         is_author: bool,
         version: i64,
     ) -> Result<KnowledgeStatus, FieldError> {
         use KnowledgeStatus::*;
-        let reviewer = role.allows(Permission::ReviewKnowledge);
         let forbidden = || FieldError::new("status", ErrorCode::Forbidden);
         let invalid = || FieldError::new("status", ErrorCode::InvalidTransition).with_detail(self.as_str());
         match action {
@@ -280,8 +278,8 @@ impl KnowledgeStatus {
     /// unreviewed reaches SDRs, and a rejected one back to draft for its
     /// author to rework and resubmit; drafts stay drafts and pending items
     /// stay pending (at the new version).
-    pub fn after_edit(self, role: Role) -> KnowledgeStatus {
-        if role.allows(Permission::ReviewKnowledge) {
+    pub fn after_edit(self, reviewer: bool) -> KnowledgeStatus {
+        if reviewer {
             self
         } else {
             match self {
@@ -475,46 +473,34 @@ mod tests {
     fn the_approval_workflow() {
         let reject = reject("Source?", 1);
         // Members write and submit their own drafts, never review.
-        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true, 1), Ok(PendingReview));
+        assert_eq!(Draft.apply(&ReviewAction::Submit, false, true, 1), Ok(PendingReview));
         assert_eq!(
-            Draft.apply(&ReviewAction::Submit, Role::Member, false, 1).unwrap_err().code,
+            Draft.apply(&ReviewAction::Submit, false, false, 1).unwrap_err().code,
             ErrorCode::Forbidden
         );
-        assert_eq!(
-            PendingReview.apply(&approve(1), Role::Member, true, 1).unwrap_err().code,
-            ErrorCode::Forbidden
-        );
-        assert_eq!(
-            PendingReview.apply(&reject, Role::Member, false, 1).unwrap_err().code,
-            ErrorCode::Forbidden
-        );
+        assert_eq!(PendingReview.apply(&approve(1), false, true, 1).unwrap_err().code, ErrorCode::Forbidden);
+        assert_eq!(PendingReview.apply(&reject, false, false, 1).unwrap_err().code, ErrorCode::Forbidden);
         // Admins and owners review.
-        assert_eq!(PendingReview.apply(&approve(1), Role::Admin, false, 1), Ok(Approved));
-        assert_eq!(PendingReview.apply(&reject, Role::Owner, false, 1), Ok(Rejected));
+        assert_eq!(PendingReview.apply(&approve(1), true, false, 1), Ok(Approved));
+        assert_eq!(PendingReview.apply(&reject, true, false, 1), Ok(Rejected));
         // A rejection needs a comment.
         let blank = ReviewAction::Reject { comment: "  ".into(), expected_version: Some(1) };
-        assert_eq!(
-            PendingReview.apply(&blank, Role::Admin, false, 1).unwrap_err().code,
-            ErrorCode::RequiredValue
-        );
+        assert_eq!(PendingReview.apply(&blank, true, false, 1).unwrap_err().code, ErrorCode::RequiredValue);
         // Only pending items are reviewed.
+        assert_eq!(Draft.apply(&approve(1), true, false, 1).unwrap_err().code, ErrorCode::InvalidTransition);
         assert_eq!(
-            Draft.apply(&approve(1), Role::Admin, false, 1).unwrap_err().code,
+            Approved.apply(&approve(1), true, false, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
         assert_eq!(
-            Approved.apply(&approve(1), Role::Admin, false, 1).unwrap_err().code,
-            ErrorCode::InvalidTransition
-        );
-        assert_eq!(
-            Approved.apply(&ReviewAction::Submit, Role::Member, true, 1).unwrap_err().code,
+            Approved.apply(&ReviewAction::Submit, false, true, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
         // Rejected items are reworked and resubmitted.
-        assert_eq!(Rejected.apply(&ReviewAction::Submit, Role::Member, true, 1), Ok(PendingReview));
-        assert_eq!(Approved.apply(&ReviewAction::Withdraw, Role::Admin, false, 1), Ok(Draft));
+        assert_eq!(Rejected.apply(&ReviewAction::Submit, false, true, 1), Ok(PendingReview));
+        assert_eq!(Approved.apply(&ReviewAction::Withdraw, true, false, 1), Ok(Draft));
         assert_eq!(
-            Draft.apply(&ReviewAction::Withdraw, Role::Member, true, 1).unwrap_err().code,
+            Draft.apply(&ReviewAction::Withdraw, false, true, 1).unwrap_err().code,
             ErrorCode::InvalidTransition
         );
     }
@@ -522,11 +508,11 @@ mod tests {
     #[test]
     fn a_review_decides_on_the_version_the_reviewer_read() {
         // The version read is the current one: the decision stands.
-        assert_eq!(PendingReview.apply(&approve(3), Role::Admin, false, 3), Ok(Approved));
-        assert_eq!(PendingReview.apply(&reject("Source?", 3), Role::Owner, false, 3), Ok(Rejected));
+        assert_eq!(PendingReview.apply(&approve(3), true, false, 3), Ok(Approved));
+        assert_eq!(PendingReview.apply(&reject("Source?", 3), true, false, 3), Ok(Rejected));
         // The item was edited since: refused, naming the current version.
         for action in [approve(2), reject("Source?", 2)] {
-            let e = PendingReview.apply(&action, Role::Admin, false, 3).unwrap_err();
+            let e = PendingReview.apply(&action, true, false, 3).unwrap_err();
             assert_eq!(
                 (e.field.as_str(), e.code, e.detail.as_deref()),
                 ("expected_version", ErrorCode::StaleVersion, Some("3")),
@@ -538,17 +524,14 @@ mod tests {
             ReviewAction::Approve { expected_version: None },
             ReviewAction::Reject { comment: "Source?".into(), expected_version: None },
         ] {
-            let e = PendingReview.apply(&action, Role::Admin, false, 1).unwrap_err();
+            let e = PendingReview.apply(&action, true, false, 1).unwrap_err();
             assert_eq!((e.field.as_str(), e.code), ("expected_version", ErrorCode::RequiredValue));
         }
         // Members still learn nothing about versions: permission comes first.
-        assert_eq!(
-            PendingReview.apply(&approve(2), Role::Member, true, 3).unwrap_err().code,
-            ErrorCode::Forbidden
-        );
+        assert_eq!(PendingReview.apply(&approve(2), false, true, 3).unwrap_err().code, ErrorCode::Forbidden);
         // Submit and withdraw change no content and name no version.
         assert_eq!(ReviewAction::Submit.expected_version(), None);
-        assert_eq!(Draft.apply(&ReviewAction::Submit, Role::Member, true, 7), Ok(PendingReview));
+        assert_eq!(Draft.apply(&ReviewAction::Submit, false, true, 7), Ok(PendingReview));
         // On the wire, the version rides along with the action.
         let wire: ReviewAction =
             serde_json::from_str(r#"{"action":"approve","expected_version":4}"#).unwrap();
@@ -561,14 +544,14 @@ mod tests {
     fn an_edit_sends_reviewed_items_back() {
         // A member's edit of an approved item needs review again; a rejected
         // one is reworked as a draft; drafts and pending items stay put.
-        assert_eq!(Approved.after_edit(Role::Member), PendingReview);
-        assert_eq!(Rejected.after_edit(Role::Member), Draft);
-        assert_eq!(PendingReview.after_edit(Role::Member), PendingReview);
-        assert_eq!(Draft.after_edit(Role::Member), Draft);
+        assert_eq!(Approved.after_edit(false), PendingReview);
+        assert_eq!(Rejected.after_edit(false), Draft);
+        assert_eq!(PendingReview.after_edit(false), PendingReview);
+        assert_eq!(Draft.after_edit(false), Draft);
         // A reviewer's edit is their own review of the new text.
-        assert_eq!(Approved.after_edit(Role::Admin), Approved);
-        assert_eq!(PendingReview.after_edit(Role::Owner), PendingReview);
-        assert_eq!(Draft.after_edit(Role::Admin), Draft);
+        assert_eq!(Approved.after_edit(true), Approved);
+        assert_eq!(PendingReview.after_edit(true), PendingReview);
+        assert_eq!(Draft.after_edit(true), Draft);
     }
 
     #[test]

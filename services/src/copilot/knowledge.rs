@@ -65,7 +65,7 @@ fn approved_in(org_id: Uuid) -> Condition {
 /// Rows this caller may see.
 fn visible(ctx: &OrgCtx) -> Condition {
     let c = Condition::all().add(items::Column::OrgId.eq(ctx.org_id()));
-    if ctx.role().allows(Permission::ReviewKnowledge) {
+    if ctx.allows(Permission::ReviewKnowledge) {
         c
     } else {
         c.add(
@@ -144,7 +144,7 @@ pub async fn create(
         fields: Set(serde_json::to_value(&d.fields).map_err(|_| ServiceError::internal())?),
         status: Set(KnowledgeStatus::Draft.as_str().to_string()),
         version: Set(1),
-        author_id: Set(Some(ctx.user_id())),
+        author_id: Set(ctx.user_id()),
         reviewer_id: Set(None),
         review_comment: Set(None),
         reviewed_at: Set(None),
@@ -173,12 +173,12 @@ pub async fn update(
     ctx.require(Permission::UseWorkspace)?;
     let d = draft_of(draft)?;
     let row = find(db, ctx, id).await?;
-    let is_author = row.author_id == Some(ctx.user_id());
-    if !is_author && !ctx.role().allows(Permission::ReviewKnowledge) {
+    let is_author = ctx.is_user(row.author_id);
+    if !is_author && !ctx.allows(Permission::ReviewKnowledge) {
         return Err(ServiceError::forbidden());
     }
     let from = status_of(&row)?;
-    let status = from.after_edit(ctx.role());
+    let status = from.after_edit(ctx.allows(Permission::ReviewKnowledge));
     // One conditional statement: an edit racing a review does not resurrect
     // the status it read (the loser is told, and can reload). The version is
     // bumped in the same statement, so a review that read the old text and
@@ -188,7 +188,7 @@ pub async fn update(
         // Only a reviewer's edit keeps an item approved: it is their review
         // of the new text, and the item says so.
         update = update
-            .col_expr(items::Column::ReviewerId, Expr::value(Some(ctx.user_id())))
+            .col_expr(items::Column::ReviewerId, Expr::value(ctx.user_id()))
             .col_expr(items::Column::ReviewedAt, Expr::value(Some(now())));
     }
     let res = update
@@ -230,7 +230,8 @@ pub async fn review(
     ctx.require(Permission::UseWorkspace)?;
     let row = find(db, ctx, id).await?;
     let from = status_of(&row)?;
-    let to = from.apply(action, ctx.role(), row.author_id == Some(ctx.user_id()), row.version)?;
+    let to =
+        from.apply(action, ctx.allows(Permission::ReviewKnowledge), ctx.is_user(row.author_id), row.version)?;
     let mut update = items::Entity::update_many()
         .col_expr(items::Column::Status, Expr::value(to.as_str()))
         .col_expr(items::Column::UpdatedAt, Expr::value(now()));
@@ -241,7 +242,7 @@ pub async fn review(
                 _ => None,
             };
             update = update
-                .col_expr(items::Column::ReviewerId, Expr::value(Some(ctx.user_id())))
+                .col_expr(items::Column::ReviewerId, Expr::value(ctx.user_id()))
                 .col_expr(items::Column::ReviewedAt, Expr::value(Some(now())))
                 .col_expr(items::Column::ReviewComment, Expr::value(comment));
         }
@@ -353,7 +354,7 @@ pub async fn record_usage(
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         item_id: Set(id),
-        user_id: Set(Some(ctx.user_id())),
+        user_id: Set(ctx.user_id()),
         kind: Set(kind.as_str().to_string()),
         created_at: Set(now()),
     }
@@ -377,8 +378,8 @@ pub async fn record_usage(
 pub async fn delete(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
     ctx.require(Permission::UseWorkspace)?;
     let row = find(db, ctx, id).await?;
-    let own_draft = row.author_id == Some(ctx.user_id()) && status_of(&row)? == KnowledgeStatus::Draft;
-    if !own_draft && !ctx.role().allows(Permission::ReviewKnowledge) {
+    let own_draft = ctx.is_user(row.author_id) && status_of(&row)? == KnowledgeStatus::Draft;
+    if !own_draft && !ctx.allows(Permission::ReviewKnowledge) {
         return Err(ServiceError::forbidden());
     }
     items::Entity::delete_many()

@@ -257,8 +257,8 @@ pub(crate) async fn create_with(
         ai_model: Set(ai.as_ref().map(|g| g.model.clone())),
         ai_context: Set(ai.as_ref().map(|g| g.context.clone())),
         ai_generation_ms: Set(ai.as_ref().map(|g| g.generation_ms)),
-        created_by: Set(Some(ctx.user_id())),
-        updated_by: Set(Some(ctx.user_id())),
+        created_by: Set(ctx.user_id()),
+        updated_by: Set(ctx.user_id()),
         created_at: Set(at),
         updated_at: Set(at),
         archived_at: Set(None),
@@ -284,7 +284,7 @@ async fn insert_version<C: ConnectionTrait>(
         version: Set(version),
         name: Set(name.to_string()),
         content: Set(content),
-        edited_by: Set(Some(ctx.user_id())),
+        edited_by: Set(ctx.user_id()),
         created_at: Set(now()),
     })
     .exec_without_returning(db)

@@ -21,13 +21,15 @@ use entity::{
     copilot_events as events, copilot_sessions as sessions, prospect_notes, prospects, sales_techniques,
     users,
 };
+use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
-use tokio::sync::broadcast;
+
+use crate::events::EventBus;
 use uuid::Uuid;
 
 use super::{knowledge, scripts};
@@ -39,24 +41,25 @@ pub const UTTERANCE_MAX_CHARS: usize = 5_000;
 /// Events replayed when a dashboard (re)opens a session.
 pub const REPLAY_MAX: u64 = 500;
 
-/// Live state of the sessions this process is serving.
+/// Live state of the sessions this process is serving, and the bus their
+/// events travel on to watchers on any node.
 #[derive(Default)]
 pub struct CopilotHub {
     live: Mutex<HashMap<Uuid, Arc<LiveSession>>>,
     /// Objection matching by meaning, when a model is configured.
     semantic: super::Semantic,
+    bus: EventBus,
 }
 
 pub struct LiveSession {
     org_id: Uuid,
     state: tokio::sync::Mutex<LiveState>,
-    tx: broadcast::Sender<CopilotEvent>,
     /// Unix seconds of the last use, for evicting abandoned sessions.
     last_used: std::sync::atomic::AtomicI64,
 }
 
-/// A session nobody watches and nobody fed for this long leaves memory (it
-/// is rebuilt from the database if it comes back).
+/// A session nobody fed for this long leaves memory (it is rebuilt from the
+/// database if it comes back).
 const IDLE_EVICT_SECS: i64 = 30 * 60;
 
 impl LiveSession {
@@ -65,8 +68,8 @@ impl LiveSession {
     }
 
     fn idle(&self, at: i64) -> bool {
-        self.tx.receiver_count() == 0
-            && at - self.last_used.load(std::sync::atomic::Ordering::Relaxed) > IDLE_EVICT_SECS
+        // Watchers listen on the bus, not here: evicting only costs a rebuild.
+        at - self.last_used.load(std::sync::atomic::Ordering::Relaxed) > IDLE_EVICT_SECS
     }
 }
 
@@ -78,12 +81,21 @@ struct LiveState {
 }
 
 impl CopilotHub {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
+    pub fn new(bus: EventBus) -> Arc<Self> {
+        Arc::new(CopilotHub { bus, ..Self::default() })
     }
 
-    pub fn with_semantic(semantic: super::Semantic) -> Arc<Self> {
-        Arc::new(CopilotHub { semantic, ..Self::default() })
+    pub fn with_semantic(semantic: super::Semantic, bus: EventBus) -> Arc<Self> {
+        Arc::new(CopilotHub { semantic, bus, ..Self::default() })
+    }
+
+    /// Sends `ev` to the session's watchers, wherever they are connected.
+    /// The event is already stored (or deliberately not): a failed
+    /// publication is logged, and watchers catch up when they reload.
+    async fn publish(&self, org_id: Uuid, id: Uuid, ev: &CopilotEvent) {
+        if let Err(e) = self.bus.publish(org_id, &topic(id), ev).await {
+            tracing::warn!(session = %id, code = e.code.as_str(), "copilot event not published");
+        }
     }
 
     pub fn semantic(&self) -> &super::Semantic {
@@ -134,7 +146,10 @@ async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResu
         .await?
         .ok_or_else(ServiceError::not_found)?;
     // A rep works their own sessions; admins may watch and steer anyone's.
-    if row.user_id != Some(ctx.user_id()) && !ctx.role().allows(Permission::ReviewKnowledge) {
+    // Machines (the voice pipeline, an integration pushing the transcript)
+    // serve every rep's, within the workspace permission their callers check.
+    let person = ctx.user_id().is_some();
+    if person && !ctx.is_user(row.user_id) && !ctx.allows(Permission::ReviewKnowledge) {
         return Err(ServiceError::not_found());
     }
     Ok(row)
@@ -217,12 +232,10 @@ async fn live(
         .one(db)
         .await?
         .map_or(0, |e| e.seq);
-    let (tx, _) = broadcast::channel(256);
     let state = LiveState { engine, script, next_seq: last + 1, ended: row.ended_at.is_some() };
     let session = LiveSession {
         org_id: row.org_id,
         state: tokio::sync::Mutex::new(state),
-        tx,
         last_used: std::sync::atomic::AtomicI64::new(now().timestamp()),
     };
     Ok(hub.insert(row.id, Arc::new(session)))
@@ -252,7 +265,7 @@ pub async fn start(
     let row = sessions::ActiveModel {
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
-        user_id: Set(Some(ctx.user_id())),
+        user_id: Set(ctx.user_id()),
         prospect_id: Set(p.id),
         script_id: Set(Some(script_row.id)),
         script_version: Set(script_row.version),
@@ -312,17 +325,28 @@ pub async fn get(
     view(db, hub, ctx, &row).await
 }
 
-/// Subscribes to a session's live events (after authorisation).
+/// The event-bus topic of a session's live events.
+pub fn topic(id: Uuid) -> String {
+    format!("copilot.session.{id}")
+}
+
+/// Subscribes to a session's live events (after authorisation), from
+/// whichever node produces them.
 pub async fn subscribe(
     db: &DatabaseConnection,
     hub: &CopilotHub,
     ctx: &OrgCtx,
     id: Uuid,
-) -> ServiceResult<broadcast::Receiver<CopilotEvent>> {
+) -> ServiceResult<impl futures::Stream<Item = CopilotEvent> + Send + 'static> {
     ctx.require(Permission::UseWorkspace)?;
-    let row = find(db, ctx, id).await?;
-    let live = live(db, hub, ctx, &row).await?;
-    Ok(live.tx.subscribe())
+    find(db, ctx, id).await?;
+    Ok(hub.bus.subscribe(ctx.org_id(), &topic(id)).filter_map(|ev| {
+        let decoded = serde_json::from_value::<CopilotEvent>(ev.payload.clone());
+        if decoded.is_err() {
+            tracing::warn!(topic = %ev.topic, "undecodable copilot event skipped");
+        }
+        futures::future::ready(decoded.ok())
+    }))
 }
 
 async fn persist<C: ConnectionTrait>(
@@ -454,17 +478,15 @@ pub async fn observe(
     }
     txn.commit().await?;
     for ev in &out {
-        let _ = live.tx.send(ev.clone());
+        hub.publish(live.org_id, id, ev).await;
     }
     Ok(out)
 }
 
 /// Tells a session's watchers that its live source failed (not stored:
 /// the session itself is unaffected and can go on with typed transcript).
-pub fn report_source_error(hub: &CopilotHub, id: Uuid, code: ErrorCode) {
-    if let Some(live) = hub.get(id) {
-        let _ = live.tx.send(CopilotEvent::SourceError { code });
-    }
+pub async fn report_source_error(hub: &CopilotHub, ctx: &OrgCtx, id: Uuid, code: ErrorCode) {
+    hub.publish(ctx.org_id(), id, &CopilotEvent::SourceError { code }).await;
 }
 
 /// The language of a session's script (what its live source should transcribe).
@@ -526,7 +548,7 @@ pub async fn navigate(
         .await?;
     txn.commit().await?;
     state.next_seq += 1;
-    let _ = live.tx.send(ev.clone());
+    hub.publish(live.org_id, id, &ev).await;
     Ok(Some(ev))
 }
 
@@ -634,7 +656,9 @@ pub async fn end(
                 id: Set(new_id()),
                 org_id: Set(ctx.org_id()),
                 prospect_id: Set(p.id),
-                author_id: Set(Some(ctx.user_id())),
+                author_id: Set(ctx.user_id()),
+                actor_api_key_id: Set(ctx.actor().api_key_id),
+                actor_system: Set(ctx.actor().system.map(str::to_string)),
                 body: Set(notes.chars().take(domain::prospect::MAX_NOTE_CHARS).collect()),
                 created_at: Set(at),
             }
@@ -648,11 +672,11 @@ pub async fn end(
     txn.commit().await?;
     state.next_seq += 1;
     state.ended = true;
-    let _ = live.tx.send(ev);
+    hub.publish(ctx.org_id(), id, &ev).await;
     drop(state);
     let row = find(db, ctx, id).await?;
     let out = view(db, hub, ctx, &row).await;
-    // Nobody needs the engine any more; watchers still hold the channel.
+    // Nobody needs the engine any more; watchers listen on the bus.
     hub.remove(id);
     out
 }

@@ -146,6 +146,7 @@ pub async fn list(
 /// The caller rates a technique 1–5; rating again replaces their rating.
 pub async fn rate(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, rating: i16) -> ServiceResult<Technique> {
     ctx.require(Permission::UseWorkspace)?;
+    let me = ctx.person()?;
     if !(1..=5).contains(&rating) {
         return Err(ServiceError::field(ErrorCode::OutOfRange, "rating").with_detail("1–5"));
     }
@@ -160,7 +161,7 @@ pub async fn rate(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid, rating: i16) 
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         technique_id: Set(id),
-        user_id: Set(ctx.user_id()),
+        user_id: Set(me),
         rating: Set(rating),
         created_at: Set(now()),
     })

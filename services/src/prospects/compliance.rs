@@ -174,7 +174,7 @@ pub async fn add_dnc(
     let phone = normalize_phone(phone, s.default_region.as_deref())?.e164;
     let reason = domain::prospect::normalize_text("reason", reason)?;
     let at = now();
-    list_numbers(db, ctx.org_id(), Some(ctx.user_id()), std::slice::from_ref(&phone), &reason).await?;
+    list_numbers(db, ctx.org_id(), ctx.user_id(), std::slice::from_ref(&phone), &reason).await?;
     Ok(DncEntry { phone, reason, created_at: at })
 }
 
@@ -186,8 +186,7 @@ pub(crate) async fn list_opted_out<C: ConnectionTrait>(
     phone: Option<&String>,
 ) -> ServiceResult<()> {
     if let Some(p) = phone {
-        list_numbers(db, ctx.org_id(), Some(ctx.user_id()), std::slice::from_ref(p), DNC_REASON_OPT_OUT)
-            .await?;
+        list_numbers(db, ctx.org_id(), ctx.user_id(), std::slice::from_ref(p), DNC_REASON_OPT_OUT).await?;
     }
     Ok(())
 }
@@ -286,7 +285,7 @@ pub async fn import_dnc(
     let txn = crate::db::begin_write(db).await?;
     // Counted from the inserts themselves: a count before and after could be
     // skewed by a concurrent change to the list.
-    let added = list_numbers(&txn, ctx.org_id(), Some(ctx.user_id()), &phones, &reason).await?;
+    let added = list_numbers(&txn, ctx.org_id(), ctx.user_id(), &phones, &reason).await?;
     txn.commit().await?;
     let already_listed = (phones.len() as u64).saturating_sub(added);
     Ok(DncImportResult { added, already_listed, invalid_lines, invalid })

@@ -293,7 +293,7 @@ pub async fn upload(
     imports::ActiveModel {
         id: Set(id),
         org_id: Set(ctx.org_id()),
-        created_by: Set(Some(ctx.user_id())),
+        created_by: Set(ctx.user_id()),
         file_name: Set(file_name.clone()),
         data: Set(Some(text.into_bytes())),
         encoding: Set(serde_json::to_value(encoding)
@@ -1006,7 +1006,7 @@ async fn insert_batch(
             )
             .into(),
             Some(import_id).into(),
-            Some(ctx.user_id()).into(),
+            ctx.user_id().into(),
             at.into(),
             at.into(),
         ];
@@ -1035,6 +1035,8 @@ async fn insert_notes(
                 notes::Column::OrgId,
                 notes::Column::ProspectId,
                 notes::Column::AuthorId,
+                notes::Column::ActorApiKeyId,
+                notes::Column::ActorSystem,
                 notes::Column::Body,
                 notes::Column::CreatedAt,
             ])
@@ -1044,7 +1046,9 @@ async fn insert_notes(
                 new_id().into(),
                 ctx.org_id().into(),
                 (*pid).into(),
-                Some(ctx.user_id()).into(),
+                ctx.user_id().into(),
+                ctx.actor().api_key_id.into(),
+                ctx.actor().system.map(str::to_string).into(),
                 (*body).clone().into(),
                 at.into(),
             ]);
@@ -1174,7 +1178,9 @@ async fn merge(
             id: Set(new_id()),
             org_id: Set(ctx.org_id()),
             prospect_id: Set(id),
-            author_id: Set(Some(ctx.user_id())),
+            author_id: Set(ctx.user_id()),
+            actor_api_key_id: Set(ctx.actor().api_key_id),
+            actor_system: Set(ctx.actor().system.map(str::to_string)),
             body: Set(n.clone()),
             created_at: Set(now()),
         }

@@ -221,7 +221,7 @@ pub async fn create(db: &DatabaseConnection, ctx: &OrgCtx, input: ProspectInput)
         do_not_call: Set(input.do_not_call),
         opted_out: Set(input.opted_out),
         import_id: Set(None),
-        created_by: Set(Some(ctx.user_id())),
+        created_by: Set(ctx.user_id()),
         created_at: Set(at),
         updated_at: Set(at),
         deleted_at: Set(None),

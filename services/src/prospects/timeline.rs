@@ -29,7 +29,9 @@ pub(crate) async fn record<C: ConnectionTrait>(
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         prospect_id: Set(prospect_id),
-        actor_id: Set(Some(ctx.user_id())),
+        actor_id: Set(ctx.user_id()),
+        actor_api_key_id: Set(ctx.actor().api_key_id),
+        actor_system: Set(ctx.actor().system.map(str::to_string)),
         kind: Set(kind.to_string()),
         data: Set(data),
         created_at: Set(now()),
@@ -61,7 +63,9 @@ pub async fn add_note(
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         prospect_id: Set(prospect_id),
-        author_id: Set(Some(ctx.user_id())),
+        author_id: Set(ctx.user_id()),
+        actor_api_key_id: Set(ctx.actor().api_key_id),
+        actor_system: Set(ctx.actor().system.map(str::to_string)),
         body: Set(body.to_string()),
         created_at: Set(now()),
     }
@@ -69,11 +73,11 @@ pub async fn add_note(
     .await?;
     touch(&txn, prospect_id).await?;
     txn.commit().await?;
-    let names = user_names(db, &[ctx.user_id()]).await?;
+    let names = user_names(db, &n.author_id.into_iter().collect::<Vec<_>>()).await?;
     Ok(Note {
         id: n.id,
         author_id: n.author_id,
-        author_name: names.get(&ctx.user_id()).cloned(),
+        author_name: n.author_id.and_then(|a| names.get(&a).cloned()),
         body: n.body,
         created_at: n.created_at,
     })
@@ -185,7 +189,7 @@ pub async fn add_consent(
         method: Set(input.method.as_str().to_string()),
         granted: Set(granted),
         captured_at: Set(input.captured_at.unwrap_or(at)),
-        captured_by: Set(Some(ctx.user_id())),
+        captured_by: Set(ctx.user_id()),
         created_at: Set(at),
     }
     .insert(&txn)
@@ -220,7 +224,7 @@ pub async fn add_consent(
     }
     touch(&txn, prospect_id).await?;
     txn.commit().await?;
-    let names = user_names(db, &[ctx.user_id()]).await?;
+    let names = user_names(db, &c.captured_by.into_iter().collect::<Vec<_>>()).await?;
     Ok(to_consent(c, &names))
 }
 

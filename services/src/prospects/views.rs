@@ -24,9 +24,10 @@ fn to_view(m: views_t::Model) -> SavedView {
 
 pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<SavedView>> {
     ctx.require(Permission::UseWorkspace)?;
+    let me = ctx.person()?;
     let rows = views_t::Entity::find()
         .filter(views_t::Column::OrgId.eq(ctx.org_id()))
-        .filter(views_t::Column::UserId.eq(ctx.user_id()))
+        .filter(views_t::Column::UserId.eq(me))
         .order_by_asc(views_t::Column::Name)
         .all(db)
         .await?;
@@ -36,10 +37,11 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<Sa
 /// Saves a view; saving under an existing name replaces that view.
 pub async fn save(db: &DatabaseConnection, ctx: &OrgCtx, input: SavedViewInput) -> ServiceResult<SavedView> {
     ctx.require(Permission::UseWorkspace)?;
+    let me = ctx.person()?;
     let input = input.validate()?;
     let mine = views_t::Entity::find()
         .filter(views_t::Column::OrgId.eq(ctx.org_id()))
-        .filter(views_t::Column::UserId.eq(ctx.user_id()));
+        .filter(views_t::Column::UserId.eq(me));
     let query = serde_json::to_value(&input.query).map_err(|_| ServiceError::internal())?;
     let columns = serde_json::to_value(&input.columns).map_err(|_| ServiceError::internal())?;
     if let Some(existing) = mine.clone().filter(views_t::Column::Name.eq(input.name.clone())).one(db).await? {
@@ -54,7 +56,7 @@ pub async fn save(db: &DatabaseConnection, ctx: &OrgCtx, input: SavedViewInput) 
     let m = views_t::ActiveModel {
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
-        user_id: Set(ctx.user_id()),
+        user_id: Set(me),
         name: Set(input.name),
         query: Set(query),
         columns: Set(columns),
@@ -67,10 +69,11 @@ pub async fn save(db: &DatabaseConnection, ctx: &OrgCtx, input: SavedViewInput) 
 
 pub async fn delete(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<()> {
     ctx.require(Permission::UseWorkspace)?;
+    let me = ctx.person()?;
     let res = views_t::Entity::delete_many()
         .filter(views_t::Column::Id.eq(id))
         .filter(views_t::Column::OrgId.eq(ctx.org_id()))
-        .filter(views_t::Column::UserId.eq(ctx.user_id()))
+        .filter(views_t::Column::UserId.eq(me))
         .exec(db)
         .await?;
     if res.rows_affected == 0 {

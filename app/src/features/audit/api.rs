@@ -1,20 +1,25 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::types::AuditEntryDto;
+use super::types::{ActorDto, AuditEntryDto};
 use crate::csrf::CsrfClient;
 use crate::AppError;
 
 #[server(client = CsrfClient, endpoint = "audit_log")]
 pub async fn audit_log(org_id: Uuid) -> Result<Vec<AuditEntryDto>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ViewAuditLog).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::audit::list(&ctx.db, &org, 200)
         .await?
         .into_iter()
         .map(|e| AuditEntryDto {
             id: e.id,
             action: e.action,
-            actor: e.actor_email,
+            actor: match (e.actor_email, e.actor_api_key, e.actor_system) {
+                (Some(email), _, _) => Some(ActorDto::Person(email)),
+                (None, Some(key), _) => Some(ActorDto::ApiKey(key)),
+                (None, None, Some(job)) => Some(ActorDto::System(job)),
+                _ => None,
+            },
             target: e.target_email,
             details: summarize(&e.details),
             at: e.created_at,

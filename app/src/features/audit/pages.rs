@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::types::AuditEntryDto;
+use super::types::{ActorDto, AuditEntryDto};
 use crate::i18n::{error_message, t, t_string, use_i18n, use_locale, Locale};
 use crate::shell::use_current_org;
 use crate::ui::{Card, Column, DataTable, EmptyState, FormError, Skeleton};
@@ -17,6 +17,8 @@ fn action_label(i18n: I18nContext<Locale>, action: &str) -> String {
         "member.role_changed" => t_string!(i18n, audit.member_role_changed).to_string(),
         "member.removed" => t_string!(i18n, audit.member_removed).to_string(),
         "member.left" => t_string!(i18n, audit.member_left).to_string(),
+        "api_key.created" => t_string!(i18n, audit.api_key_created).to_string(),
+        "api_key.revoked" => t_string!(i18n, audit.api_key_revoked).to_string(),
         other => other.to_string(),
     }
 }
@@ -49,7 +51,16 @@ pub fn AuditPage() -> impl IntoView {
         .sortable(|a: &AuditEntryDto, b: &AuditEntryDto| a.action.cmp(&b.action)),
         Column::new(
             Signal::derive(move || t_string!(i18n, audit.col_actor).to_string()),
-            |e: &AuditEntryDto| view! { {e.actor.clone().unwrap_or_default()} }.into_any(),
+            move |e: &AuditEntryDto| {
+                let actor = e.actor.clone();
+                view! { {move || match actor.clone() {
+                    Some(ActorDto::Person(email)) => email,
+                    Some(ActorDto::ApiKey(key)) => t_string!(i18n, audit.actor_api_key, name = key).to_string(),
+                    Some(ActorDto::System(job)) => t_string!(i18n, audit.actor_system, name = job).to_string(),
+                    None => String::new(),
+                }} }
+                .into_any()
+            },
         ),
         Column::new(
             Signal::derive(move || t_string!(i18n, audit.col_target).to_string()),

@@ -6,8 +6,17 @@ use uuid::Uuid;
 pub struct AuditEntryDto {
     pub id: Uuid,
     pub action: String,
-    pub actor: Option<String>,
+    pub actor: Option<ActorDto>,
     pub target: Option<String>,
     pub details: String,
     pub at: DateTime<Utc>,
+}
+
+/// Who acted: a person (their e-mail), an API key (name and prefix) or one
+/// of our own jobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ActorDto {
+    Person(String),
+    ApiKey(String),
+    System(String),
 }

@@ -17,12 +17,9 @@ use super::types::{GenerateScript, Navigation, PastCall};
 use crate::csrf::CsrfClient;
 use crate::AppError;
 
-#[cfg(feature = "ssr")]
-use domain::Permission;
-
 #[server(client = CsrfClient, endpoint = "copilot_queue")]
 pub async fn queue(org_id: Uuid) -> Result<Vec<QueueEntry>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::sessions::queue(&ctx.db, &org, 50).await?)
 }
 
@@ -33,13 +30,13 @@ pub async fn prospect_brief(
     language: Locale,
     refresh: bool,
 ) -> Result<Brief, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::ai::brief(&ctx.db, &org, &ctx.providers, prospect_id, language, refresh).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "copilot_call_history")]
 pub async fn call_history(org_id: Uuid, prospect_id: Uuid) -> Result<Vec<PastCall>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let rows = services::copilot::sessions::history(&ctx.db, &org, prospect_id).await?;
     Ok(rows
         .into_iter()
@@ -62,7 +59,7 @@ pub async fn start_session(
     mode: SessionMode,
     language: Locale,
 ) -> Result<SessionView, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::sessions::start(
         &ctx.db,
         &ctx.copilot,
@@ -77,7 +74,7 @@ pub async fn start_session(
 
 #[server(client = CsrfClient, endpoint = "copilot_session")]
 pub async fn get_session(org_id: Uuid, session_id: Uuid) -> Result<SessionView, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::sessions::get(&ctx.db, &ctx.copilot, &org, session_id).await?)
 }
 
@@ -90,7 +87,7 @@ pub async fn say(
     speaker: Speaker,
     text: String,
 ) -> Result<Vec<CopilotEvent>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let u = domain::copilot::script::Utterance { speaker, text, is_final: true };
     Ok(services::copilot::sessions::observe(&ctx.db, &ctx.copilot, &org, session_id, u).await?)
 }
@@ -101,7 +98,7 @@ pub async fn navigate(
     session_id: Uuid,
     to: Navigation,
 ) -> Result<Option<CopilotEvent>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let nav = match to {
         Navigation::Next => services::copilot::sessions::Nav::Next,
         Navigation::Previous => services::copilot::sessions::Nav::Previous,
@@ -116,25 +113,25 @@ pub async fn end_session(
     session_id: Uuid,
     report: OutcomeReport,
 ) -> Result<SessionView, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::sessions::end(&ctx.db, &ctx.copilot, &org, session_id, report).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "list_scripts")]
 pub async fn list_scripts(org_id: Uuid) -> Result<Vec<ScriptSummary>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::scripts::list(&ctx.db, &org).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "get_script")]
 pub async fn get_script(org_id: Uuid, script_id: Uuid) -> Result<ScriptDetail, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::scripts::get(&ctx.db, &org, script_id).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "script_versions")]
 pub async fn script_versions(org_id: Uuid, script_id: Uuid) -> Result<Vec<ScriptVersionInfo>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::scripts::versions(&ctx.db, &org, script_id).await?)
 }
 
@@ -145,7 +142,7 @@ pub async fn save_script(
     script_id: Option<Uuid>,
     input: ScriptInput,
 ) -> Result<ScriptDetail, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManagePlaybook).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(match script_id {
         Some(id) => services::copilot::scripts::update(&ctx.db, &org, id, input).await?,
         None => services::copilot::scripts::create(&ctx.db, &org, input).await?,
@@ -154,7 +151,7 @@ pub async fn save_script(
 
 #[server(client = CsrfClient, endpoint = "generate_script", input = Json)]
 pub async fn generate_ai_script(org_id: Uuid, request: GenerateScript) -> Result<ScriptDetail, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManagePlaybook).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let req = services::copilot::ai::GenerateRequest {
         name: request.name,
         language: request.language,
@@ -167,20 +164,20 @@ pub async fn generate_ai_script(org_id: Uuid, request: GenerateScript) -> Result
 
 #[server(client = CsrfClient, endpoint = "list_knowledge", input = Json)]
 pub async fn list_knowledge(org_id: Uuid, query: KnowledgeQuery) -> Result<Vec<KnowledgeItem>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::knowledge::list(&ctx.db, &org, &query).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "most_used_knowledge")]
 pub async fn most_used_knowledge(org_id: Uuid) -> Result<Vec<KnowledgeItem>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::knowledge::most_used(&ctx.db, &org, 5).await?)
 }
 
 /// Approved items relevant to what the prospect just said.
 #[server(client = CsrfClient, endpoint = "related_knowledge")]
 pub async fn related_knowledge(org_id: Uuid, text: String) -> Result<Vec<KnowledgeItem>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let semantic = ctx.copilot.semantic();
     Ok(services::copilot::knowledge::related(&ctx.db, &org, semantic, &text, 3).await?)
 }
@@ -192,7 +189,7 @@ pub async fn save_knowledge(
     item_id: Option<Uuid>,
     draft: KnowledgeDraft,
 ) -> Result<KnowledgeItem, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(match item_id {
         Some(id) => services::copilot::knowledge::update(&ctx.db, &org, id, &draft).await?,
         None => services::copilot::knowledge::create(&ctx.db, &org, &draft).await?,
@@ -207,19 +204,19 @@ pub async fn review_knowledge(
     item_id: Uuid,
     action: ReviewAction,
 ) -> Result<KnowledgeItem, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::knowledge::review(&ctx.db, &org, item_id, &action).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "knowledge_usage")]
 pub async fn knowledge_usage(org_id: Uuid, item_id: Uuid, kind: UsageKind) -> Result<(), AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::knowledge::record_usage(&ctx.db, &org, item_id, kind).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "delete_knowledge")]
 pub async fn delete_knowledge(org_id: Uuid, item_id: Uuid) -> Result<(), AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::knowledge::delete(&ctx.db, &org, item_id).await?)
 }
 
@@ -229,13 +226,13 @@ pub async fn list_techniques(
     language: Locale,
     phase: Option<Phase>,
 ) -> Result<Vec<Technique>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::techniques::list(&ctx.db, &org, language, phase).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "rate_technique")]
 pub async fn rate_technique(org_id: Uuid, technique_id: Uuid, rating: i16) -> Result<Technique, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::techniques::rate(&ctx.db, &org, technique_id, rating).await?)
 }
 

@@ -18,28 +18,27 @@ pub async fn create_org(name: String) -> Result<OrgDto, AppError> {
 
 #[server(client = CsrfClient, endpoint = "rename_org")]
 pub async fn rename_org(org_id: Uuid, name: String) -> Result<OrgDto, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::RenameOrganization).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::orgs::rename(&ctx.db, &org, &name).await?.into())
 }
 
 #[server(client = CsrfClient, endpoint = "switch_org")]
 pub async fn switch_org(org_id: Uuid) -> Result<OrgDto, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ViewOrganization).await?;
-    services::users::set_last_org(&ctx.db, org.user_id(), Some(org.org_id())).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    services::users::set_last_org(&ctx.db, org.person()?, Some(org.org_id())).await?;
     Ok(services::orgs::get(&ctx.db, &org).await?.into())
 }
 
 #[server(client = CsrfClient, endpoint = "org_overview")]
 pub async fn org_overview(org_id: Uuid) -> Result<OverviewDto, AppError> {
-    use domain::Permission;
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ViewOrganization).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let o = services::orgs::overview(&ctx.db, &org).await?;
     Ok(OverviewDto { org: o.org.into(), member_count: o.member_count, pending_invites: o.pending_invites })
 }
 
 #[server(client = CsrfClient, endpoint = "leave_org")]
 pub async fn leave_org(org_id: Uuid) -> Result<(), AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, domain::Permission::ViewOrganization).await?;
-    services::orgs::remove_member(&ctx.db, &org, org.user_id()).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    services::orgs::remove_member(&ctx.db, &org, org.person()?).await?;
     Ok(())
 }

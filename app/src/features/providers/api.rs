@@ -5,12 +5,9 @@ use uuid::Uuid;
 use crate::csrf::CsrfClient;
 use crate::AppError;
 
-#[cfg(feature = "ssr")]
-use domain::Permission;
-
 #[server(client = CsrfClient, endpoint = "list_provider_settings")]
 pub async fn list_provider_settings(org_id: Uuid) -> Result<Vec<CredentialView>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ViewOrganization).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::credentials::list(&ctx.db, &org, &ctx.providers).await?)
 }
 
@@ -23,20 +20,20 @@ pub async fn save_provider_settings(
     base_url: String,
     clear_key: bool,
 ) -> Result<CredentialView, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManageProviderKeys).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let key = if clear_key { Some("") } else { Some(api_key.as_str()).filter(|k| !k.trim().is_empty()) };
     Ok(services::credentials::save(&ctx.db, &org, &ctx.providers, &provider, key, &base_url).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "remove_provider_settings")]
 pub async fn remove_provider_settings(org_id: Uuid, provider: String) -> Result<(), AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManageProviderKeys).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::credentials::remove(&ctx.db, &org, &provider).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "test_provider")]
 pub async fn test_provider(org_id: Uuid, provider: String) -> Result<TestOutcome, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::ManageProviderKeys).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::credentials::test_connection(&ctx.db, &org, &ctx.providers, &provider).await?)
 }
 
@@ -47,7 +44,7 @@ pub async fn list_voices(
     org_id: Uuid,
     provider: String,
 ) -> Result<Vec<domain::views::VoiceOption>, AppError> {
-    let (ctx, org) = crate::ssr::require_org(org_id, Permission::UseWorkspace).await?;
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
     let voices = services::credentials::voices(&ctx.db, &org, &ctx.providers, &provider).await?;
     Ok(voices
         .into_iter()

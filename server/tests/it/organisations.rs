@@ -1,8 +1,7 @@
-#![recursion_limit = "512"]
 //! Organisations, roles, invitations, audit and cross-tenant isolation,
 //! through server functions and REST, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Client, TestApp, GOOD_PASSWORD};
 use reqwest::Method;

@@ -1,12 +1,10 @@
-#![recursion_limit = "512"]
-
 //! Pages keep rendering while another server is built in the same process.
 //! Regression test: Leptos generates the route list by rendering the app
 //! with resource loading suppressed through a process-global flag, so a
 //! page rendered meanwhile waited forever for its data. `server::build`
 //! now generates the list once per process.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //! at the next periodic re-check when it comes from elsewhere (another node,
 //! straight in the database) — and only the streams of the access that ended.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,8 +1,6 @@
-#![recursion_limit = "512"]
-
 //! Accounts and sessions through the HTTP boundary, on SQLite and PostgreSQL.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp, GOOD_PASSWORD};
 

@@ -6,7 +6,7 @@
 //! engine, objection cards, the live event stream, outcomes changing the
 //! prospect, double ends), the queue, and cross-tenant denial.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

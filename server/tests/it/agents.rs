@@ -1,9 +1,8 @@
-#![recursion_limit = "512"]
 //! Agents, folders, provider keys and the chat playground through the HTTP
 //! boundary (server functions and REST), on SQLite and PostgreSQL, with the
 //! LLM played by `mock-vendors` speaking OpenAI's and Anthropic's wire formats.
 
-mod common;
+use crate::common;
 
 use common::{Backend, Client, TestApp, GOOD_PASSWORD};
 use mock_vendors::MockVendors;

@@ -3,7 +3,7 @@
 //! addresses, carry the operator's key elsewhere, follow redirects, or
 //! echo what an upstream answered.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,9 +1,8 @@
-#![recursion_limit = "512"]
 //! Google sign-in end to end against a local mock OAuth 2.0 / OpenID Connect
 //! provider that checks what Google checks: client credentials, the
 //! redirect URI, single-use codes and the PKCE S256 verifier.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,8 +1,7 @@
-#![recursion_limit = "512"]
 //! Invitations go out through SMTP (lettre) when it is configured: checked
 //! against a minimal SMTP server that records what it receives.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,7 @@
 //! Security edges through the HTTP boundary: invitation limits, browser
 //! security headers, production guards.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp, GOOD_PASSWORD};
 

@@ -5,7 +5,7 @@
 //! files), streaming export, the do-not-call list and `may-call`, and
 //! cross-tenant denial.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

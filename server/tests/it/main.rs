@@ -1,0 +1,25 @@
+#![recursion_limit = "512"]
+
+//! The server's integration tests, one binary: each module boots the real
+//! router (or, in `multi_node`, the real binary) against fresh databases.
+//! One binary rather than one per file: each links the whole app (≈1.4 GB
+//! with line tables), so fourteen of them cost minutes of linking and
+//! twenty gigabytes of disk per build.
+
+#[macro_use]
+mod common;
+
+mod accounts;
+mod agents;
+mod api_keys;
+mod copilot;
+mod egress;
+mod mail;
+mod multi_node;
+mod oauth;
+mod organisations;
+mod prospects;
+mod security;
+mod site_config;
+mod ssr_concurrency;
+mod streams;

@@ -1,0 +1,172 @@
+//! Two `server` processes on one PostgreSQL database: what one node
+//! publishes reaches a watcher connected to the other (the event bus over
+//! LISTEN/NOTIFY), including payloads too large for a notification, and
+//! an API key revoked on one node is refused by the other at once.
+
+use crate::common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Backend, Client, TestDb, GOOD_PASSWORD};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A server process; killed when dropped.
+struct Node {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+async fn start_node(db_url: &str) -> Node {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .current_dir(root)
+        .env("DATABASE_URL", db_url)
+        .env("HANDOO_BIND", format!("127.0.0.1:{port}"))
+        .env("HANDOO_PUBLIC_URL", &base)
+        .env("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=")
+        .env("HANDOO_SEED_DEMO", "false")
+        .env("RUST_LOG", "warn")
+        .env_remove("LEPTOS_OUTPUT_NAME")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server binary");
+    let node = Node { child, base };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(format!("{}/api/v1/health", node.base)).await {
+            if r.status() == 200 {
+                return node;
+            }
+        }
+        assert!(Instant::now() < deadline, "node at {} did not come up", node.base);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Reads server-sent events one at a time. Bytes are kept until a frame is
+/// complete: a chunk may end inside a multi-byte character.
+struct Events {
+    res: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    async fn next(&mut self) -> Value {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = self.buf.drain(..i + 2).collect();
+                let frame = String::from_utf8(frame).expect("frames are UTF-8");
+                let data: Vec<&str> =
+                    frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                if !data.is_empty() {
+                    return serde_json::from_str(&data.join("\n")).expect("event is JSON");
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(Duration::from_secs(10), self.res.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("the stream is still open");
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The next transcript line's text.
+    async fn next_transcript(&mut self) -> String {
+        loop {
+            let ev = self.next().await;
+            if ev["type"] == "transcript" {
+                return ev["text"].as_str().unwrap_or_default().to_string();
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_and_revocations_cross_nodes() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    // One after the other: the first runs the migrations.
+    let one = start_node(&db.url).await;
+    let two = start_node(&db.url).await;
+
+    let on_one = Client::connect(&one.base).await;
+    on_one.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
+    let org = on_one.create_org("Acme").await;
+    let prospect = json!({"first_name": "Paul", "phone": "+33612345678"});
+    let (s, p) = on_one.rest(Method::POST, &format!("/orgs/{org}/prospects"), Some(prospect)).await;
+    assert_eq!(s, 201, "{p}");
+    let start = json!({"prospect_id": p["id"], "mode": "practice", "language": "en"});
+    let (s, session) = on_one.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start)).await;
+    assert_eq!(s, 201, "{session}");
+    let sid = session["id"].as_str().unwrap();
+
+    // The same person watches from the other node.
+    let on_two = Client::connect(&two.base).await;
+    on_two.log_in("olivia@example.com", GOOD_PASSWORD).await.expect("log in on node two");
+    let res = on_two
+        .http
+        .get(format!("{}/api/v1/orgs/{org}/copilot/sessions/{sid}/events", two.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut events = Events { res, buf: Vec::new() };
+
+    let transcript = format!("/orgs/{org}/copilot/sessions/{sid}/transcript");
+    let mut lags = Vec::new();
+    for i in 0..20 {
+        let text = format!("line {i} from node one");
+        let sent = Instant::now();
+        let body = json!({"speaker": "prospect", "text": text, "is_final": true});
+        let (s, out) = on_one.rest(Method::POST, &transcript, Some(body)).await;
+        assert_eq!(s, 200, "{out}");
+        assert_eq!(events.next_transcript().await, text);
+        lags.push(sent.elapsed());
+    }
+    lags.sort();
+    // Printed for the record (benchmarks, not this test, hold the targets).
+    eprintln!(
+        "node one POST → node two SSE, 20 lines: p50 {:?}, max {:?} (includes the POST itself)",
+        lags[lags.len() / 2],
+        lags[lags.len() - 1]
+    );
+
+    // A line too large for a notification travels by reference.
+    let big = "é".repeat(4_900);
+    let body = json!({"speaker": "prospect", "text": big, "is_final": true});
+    let (s, out) = on_one.rest(Method::POST, &transcript, Some(body)).await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(events.next_transcript().await, big);
+
+    // A key revoked on node one is refused on node two at its next request.
+    let created = on_one
+        .call_json("create_api_key", json!({"org_id": org, "name": "Sync", "permissions": ["use_workspace"]}))
+        .await
+        .expect("create key");
+    let (secret, key_id) = (created["secret"].as_str().unwrap(), created["key"]["id"].as_str().unwrap());
+    let with_key = |base: &str| {
+        reqwest::Client::new()
+            .get(format!("{base}/api/v1/orgs/{org}/prospects"))
+            .header("authorization", format!("Bearer {secret}"))
+    };
+    assert_eq!(with_key(&two.base).send().await.unwrap().status(), 200);
+    on_one.call("revoke_api_key", &[("org_id", &org), ("key_id", key_id)]).await.expect("revoke");
+    assert_eq!(with_key(&two.base).send().await.unwrap().status(), 401);
+}
