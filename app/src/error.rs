@@ -1,6 +1,8 @@
-//! `AppError`: the one error type that crosses the server-function boundary.
-//! It carries a stable code (translated by the UI) and, for validation
-//! errors, the offending field. It never carries database text.
+//! `AppError`: the one error type that crosses every boundary — server
+//! functions (JSON `{code, field?, detail?}`, translated by the UI) and the
+//! REST API (the same fields plus an English `message`, with the code's HTTP
+//! status). It carries a stable code and, for validation errors, the
+//! offending field. It never carries database text.
 
 use domain::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -64,5 +66,66 @@ impl FromServerFnError for AppError {
 impl From<services::ServiceError> for AppError {
     fn from(e: services::ServiceError) -> Self {
         Self { code: e.code, field: e.field, detail: e.detail }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod http_answer {
+    use std::collections::HashMap;
+    use std::sync::LazyLock;
+
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+    use axum::Json;
+    use serde::Serialize;
+
+    use super::AppError;
+
+    /// English messages for API clients: the same texts the web UI shows in
+    /// English (`locales/en.json`), so the two never drift apart.
+    static MESSAGES: LazyLock<HashMap<String, String>> = LazyLock::new(|| {
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../locales/en.json")).expect("en.json is valid JSON");
+        all["errors"]
+            .as_object()
+            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
+            .unwrap_or_default()
+    });
+
+    #[derive(Serialize)]
+    struct Body<'a> {
+        code: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        field: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<&'a str>,
+        message: String,
+    }
+
+    impl AppError {
+        /// The English message for this error (what the UI shows in English).
+        pub fn message(&self) -> String {
+            let text = MESSAGES.get(self.code.as_str()).cloned().unwrap_or_else(|| "request refused".into());
+            text.replace("{{ detail }}", self.detail.as_deref().unwrap_or("…"))
+        }
+
+        /// The REST answer with an explicit status (e.g. CSRF's 403).
+        pub fn with_status(self, status: StatusCode) -> Response {
+            let body = Body {
+                code: self.code.as_str(),
+                field: self.field.as_deref(),
+                detail: self.detail.as_deref(),
+                message: self.message(),
+            };
+            (status, Json(body)).into_response()
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            let status =
+                StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            self.with_status(status)
+        }
     }
 }

@@ -14,6 +14,7 @@ mod m0007_knowledge_version;
 mod m0008_email_verifications;
 mod m0009_api_keys;
 mod m0010_event_payloads;
+mod m0011_jobs;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_email_verifications::Migration),
             Box::new(m0009_api_keys::Migration),
             Box::new(m0010_event_payloads::Migration),
+            Box::new(m0011_jobs::Migration),
         ]
     }
 }

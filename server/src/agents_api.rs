@@ -17,7 +17,7 @@ use services::agents::{self, AgentFilter, FolderFilter};
 use services::{credentials, playground};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
@@ -35,10 +35,10 @@ async fn list_agents(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<ListQuery>,
-) -> Result<Json<Vec<agents::AgentSummary>>, ApiError> {
+) -> Result<Json<Vec<agents::AgentSummary>>, AppError> {
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
-        Some(k) => Some(AgentKind::parse(k).ok_or_else(|| ApiError::field(ErrorCode::Validation, "kind"))?),
+        Some(k) => Some(AgentKind::parse(k).ok_or_else(|| AppError::field(ErrorCode::Validation, "kind"))?),
     };
     let folder = match q.folder.as_deref() {
         None | Some("") => FolderFilter::Any,
@@ -59,7 +59,7 @@ async fn create_agent(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
+) -> Result<(StatusCode, Json<agents::Agent>), AppError> {
     Ok((StatusCode::CREATED, Json(agents::create(&state.db, &ctx, body.folder_id, body.settings).await?)))
 }
 
@@ -67,7 +67,7 @@ async fn get_agent(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<agents::Agent>, ApiError> {
+) -> Result<Json<agents::Agent>, AppError> {
     Ok(Json(agents::get(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
 }
 
@@ -82,7 +82,7 @@ async fn update_agent(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UpdateBody>,
-) -> Result<Json<agents::Agent>, ApiError> {
+) -> Result<Json<agents::Agent>, AppError> {
     let id = parse_uuid(&id, "agent_id")?;
     Ok(Json(agents::update(&state.db, &ctx, id, body.version, body.settings).await?))
 }
@@ -91,7 +91,7 @@ async fn delete_agent(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     agents::delete(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -106,7 +106,7 @@ async fn set_active(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<ActiveBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     agents::set_active(&state.db, &ctx, parse_uuid(&id, "agent_id")?, body.active).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -115,14 +115,14 @@ async fn duplicate_agent(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<(StatusCode, Json<agents::Agent>), ApiError> {
+) -> Result<(StatusCode, Json<agents::Agent>), AppError> {
     Ok((StatusCode::CREATED, Json(agents::duplicate(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?)))
 }
 
 async fn list_folders(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<agents::Folder>>, ApiError> {
+) -> Result<Json<Vec<agents::Folder>>, AppError> {
     Ok(Json(agents::list_folders(&state.db, &ctx).await?))
 }
 
@@ -135,14 +135,14 @@ async fn create_folder(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<NameBody>,
-) -> Result<(StatusCode, Json<agents::Folder>), ApiError> {
+) -> Result<(StatusCode, Json<agents::Folder>), AppError> {
     Ok((StatusCode::CREATED, Json(agents::create_folder(&state.db, &ctx, &body.name).await?)))
 }
 
 async fn list_providers(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<credentials::CredentialView>>, ApiError> {
+) -> Result<Json<Vec<credentials::CredentialView>>, AppError> {
     Ok(Json(credentials::list(&state.db, &ctx, &state.server_ctx.providers).await?))
 }
 
@@ -157,13 +157,13 @@ async fn start_conversation(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<playground::Conversation>), ApiError> {
+) -> Result<(StatusCode, Json<playground::Conversation>), AppError> {
     // The body is optional: none means the sample prospect as is.
     let prospect = if body.iter().all(u8::is_ascii_whitespace) {
         BTreeMap::new()
     } else {
         serde_json::from_slice::<StartBody>(&body)
-            .map_err(|e| ApiError { code: ErrorCode::Validation, field: None, detail: Some(e.to_string()) })?
+            .map_err(|e| AppError { code: ErrorCode::Validation, field: None, detail: Some(e.to_string()) })?
             .prospect
     };
     let conv = playground::start(&state.db, &ctx, parse_uuid(&id, "agent_id")?, &prospect).await?;
@@ -174,7 +174,7 @@ async fn list_conversations(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<playground::ConversationSummary>>, ApiError> {
+) -> Result<Json<Vec<playground::ConversationSummary>>, AppError> {
     Ok(Json(playground::list_for_agent(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
 }
 
@@ -182,7 +182,7 @@ async fn get_conversation(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<playground::Conversation>, ApiError> {
+) -> Result<Json<playground::Conversation>, AppError> {
     Ok(Json(playground::get(&state.db, &ctx, parse_uuid(&id, "conversation_id")?).await?))
 }
 
@@ -200,7 +200,7 @@ async fn send_message(
     OrgAccess { ctx, caller }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<MessageBody>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let id = parse_uuid(&id, "conversation_id")?;
     let turn = playground::prepare(&state.db, &ctx, &state.server_ctx.providers, id, &body.text).await?;
     let (tx, rx) = tokio::sync::mpsc::channel(64);

@@ -77,6 +77,10 @@ pub struct Config {
     /// `HANDOO_USAGE_FLUSH_MS`: how often counted API-key usage is written
     /// (10 s by default; also written at shutdown and when keys are listed).
     pub usage_flush: std::time::Duration,
+    /// `HANDOO_JOB_LEASE_MS` / `HANDOO_JOB_POLL_MS` / `HANDOO_JOB_CONCURRENCY`:
+    /// the job runner's lease (a dead node's jobs are taken over after it),
+    /// idle poll interval, and jobs run at once on this node.
+    pub jobs: services::jobs::RunnerConfig,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -130,6 +134,7 @@ impl fmt::Debug for Config {
             .field("stream_recheck", &self.stream_recheck)
             .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
             .field("usage_flush", &self.usage_flush)
+            .field("jobs", &self.jobs)
             .finish()
     }
 }
@@ -308,6 +313,33 @@ impl Config {
                 }
             },
         };
+        let mut ms = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
+            None => std::time::Duration::from_millis(default),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if range.contains(&n) => std::time::Duration::from_millis(n),
+                _ => {
+                    errors.push(format!(
+                        "{name}: milliseconds between {} and {}, got {v:?}",
+                        range.start(),
+                        range.end()
+                    ));
+                    std::time::Duration::from_millis(default)
+                }
+            },
+        };
+        let lease = ms("HANDOO_JOB_LEASE_MS", 30_000, 300..=3_600_000);
+        let poll = ms("HANDOO_JOB_POLL_MS", 500, 10..=60_000);
+        let concurrency = match get("HANDOO_JOB_CONCURRENCY") {
+            None => 2,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=64).contains(&n) => n,
+                _ => {
+                    errors.push(format!("HANDOO_JOB_CONCURRENCY: a number from 1 to 64, got {v:?}"));
+                    2
+                }
+            },
+        };
+        let jobs = services::jobs::RunnerConfig { lease, poll, concurrency, ..Default::default() };
         let embedding_model =
             get("HANDOO_EMBEDDING_MODEL").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         if let Some(dir) = &embedding_model {
@@ -473,6 +505,7 @@ impl Config {
             stream_recheck,
             api_key_rate_per_minute,
             usage_flush,
+            jobs,
         })
     }
 }

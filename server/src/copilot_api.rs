@@ -29,14 +29,14 @@ use services::copilot::sessions::{self, Nav, PastSession};
 use services::copilot::{knowledge, scripts, techniques};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
-fn lang(s: Option<&str>) -> Result<Locale, ApiError> {
+fn lang(s: Option<&str>) -> Result<Locale, AppError> {
     match s {
         None => Ok(Locale::En),
-        Some(l) => Locale::parse(l).ok_or_else(|| ApiError::field(ErrorCode::InvalidLanguage, "language")),
+        Some(l) => Locale::parse(l).ok_or_else(|| AppError::field(ErrorCode::InvalidLanguage, "language")),
     }
 }
 
@@ -45,7 +45,7 @@ fn lang(s: Option<&str>) -> Result<Locale, ApiError> {
 async fn list_scripts(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<ScriptSummary>>, ApiError> {
+) -> Result<Json<Vec<ScriptSummary>>, AppError> {
     Ok(Json(scripts::list(&state.db, &ctx).await?))
 }
 
@@ -53,7 +53,7 @@ async fn create_script(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(input): ApiJson<ScriptInput>,
-) -> Result<(StatusCode, Json<ScriptDetail>), ApiError> {
+) -> Result<(StatusCode, Json<ScriptDetail>), AppError> {
     Ok((StatusCode::CREATED, Json(scripts::create(&state.db, &ctx, input).await?)))
 }
 
@@ -61,7 +61,7 @@ async fn get_script(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<ScriptDetail>, ApiError> {
+) -> Result<Json<ScriptDetail>, AppError> {
     Ok(Json(scripts::get(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?))
 }
 
@@ -70,7 +70,7 @@ async fn update_script(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<ScriptInput>,
-) -> Result<Json<ScriptDetail>, ApiError> {
+) -> Result<Json<ScriptDetail>, AppError> {
     Ok(Json(scripts::update(&state.db, &ctx, parse_uuid(&id, "script_id")?, input).await?))
 }
 
@@ -78,7 +78,7 @@ async fn archive_script(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     scripts::archive(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -87,7 +87,7 @@ async fn script_versions(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<ScriptVersionInfo>>, ApiError> {
+) -> Result<Json<Vec<ScriptVersionInfo>>, AppError> {
     Ok(Json(scripts::versions(&state.db, &ctx, parse_uuid(&id, "script_id")?).await?))
 }
 
@@ -95,7 +95,7 @@ async fn generate_script(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(req): ApiJson<GenerateRequest>,
-) -> Result<(StatusCode, Json<ScriptDetail>), ApiError> {
+) -> Result<(StatusCode, Json<ScriptDetail>), AppError> {
     let script = ai::generate_script(&state.db, &ctx, &state.server_ctx.providers, req).await?;
     Ok((StatusCode::CREATED, Json(script)))
 }
@@ -106,14 +106,14 @@ async fn list_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<KnowledgeQuery>,
-) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
+) -> Result<Json<Vec<KnowledgeItem>>, AppError> {
     Ok(Json(knowledge::list(&state.db, &ctx, &q).await?))
 }
 
 async fn most_used_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
+) -> Result<Json<Vec<KnowledgeItem>>, AppError> {
     Ok(Json(knowledge::most_used(&state.db, &ctx, 10).await?))
 }
 
@@ -128,7 +128,7 @@ async fn related_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<RelatedQuery>,
-) -> Result<Json<Vec<KnowledgeItem>>, ApiError> {
+) -> Result<Json<Vec<KnowledgeItem>>, AppError> {
     let semantic = state.server_ctx.copilot.semantic();
     Ok(Json(knowledge::related(&state.db, &ctx, semantic, &q.text, q.limit.unwrap_or(5)).await?))
 }
@@ -137,7 +137,7 @@ async fn create_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(draft): ApiJson<KnowledgeDraft>,
-) -> Result<(StatusCode, Json<KnowledgeItem>), ApiError> {
+) -> Result<(StatusCode, Json<KnowledgeItem>), AppError> {
     Ok((StatusCode::CREATED, Json(knowledge::create(&state.db, &ctx, &draft).await?)))
 }
 
@@ -145,7 +145,7 @@ async fn get_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<KnowledgeItem>, ApiError> {
+) -> Result<Json<KnowledgeItem>, AppError> {
     Ok(Json(knowledge::get(&state.db, &ctx, parse_uuid(&id, "item_id")?).await?))
 }
 
@@ -154,7 +154,7 @@ async fn update_knowledge(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(draft): ApiJson<KnowledgeDraft>,
-) -> Result<Json<KnowledgeItem>, ApiError> {
+) -> Result<Json<KnowledgeItem>, AppError> {
     Ok(Json(knowledge::update(&state.db, &ctx, parse_uuid(&id, "item_id")?, &draft).await?))
 }
 
@@ -162,7 +162,7 @@ async fn delete_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     knowledge::delete(&state.db, &ctx, parse_uuid(&id, "item_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -172,7 +172,7 @@ async fn review_knowledge(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(action): ApiJson<ReviewAction>,
-) -> Result<Json<KnowledgeItem>, ApiError> {
+) -> Result<Json<KnowledgeItem>, AppError> {
     Ok(Json(knowledge::review(&state.db, &ctx, parse_uuid(&id, "item_id")?, &action).await?))
 }
 
@@ -186,7 +186,7 @@ async fn knowledge_usage(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<UsageBody>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     knowledge::record_usage(&state.db, &ctx, parse_uuid(&id, "item_id")?, body.kind).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -203,7 +203,7 @@ async fn list_techniques(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<TechniqueQuery>,
-) -> Result<Json<Vec<Technique>>, ApiError> {
+) -> Result<Json<Vec<Technique>>, AppError> {
     let phase = q.phase.as_deref().map(Phase::parse).transpose().map_err(services::ServiceError::from)?;
     Ok(Json(techniques::list(&state.db, &ctx, lang(q.language.as_deref())?, phase).await?))
 }
@@ -218,7 +218,7 @@ async fn rate_technique(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<RatingBody>,
-) -> Result<Json<Technique>, ApiError> {
+) -> Result<Json<Technique>, AppError> {
     Ok(Json(techniques::rate(&state.db, &ctx, parse_uuid(&id, "technique_id")?, body.rating).await?))
 }
 
@@ -227,7 +227,7 @@ async fn rate_technique(
 async fn queue(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<QueueEntry>>, ApiError> {
+) -> Result<Json<Vec<QueueEntry>>, AppError> {
     Ok(Json(sessions::queue(&state.db, &ctx, 50).await?))
 }
 
@@ -243,7 +243,7 @@ async fn brief(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<BriefQuery>,
-) -> Result<Json<Brief>, ApiError> {
+) -> Result<Json<Brief>, AppError> {
     let id = parse_uuid(&id, "prospect_id")?;
     let lang = lang(q.language.as_deref())?;
     Ok(Json(ai::brief(&state.db, &ctx, &state.server_ctx.providers, id, lang, q.refresh).await?))
@@ -253,7 +253,7 @@ async fn call_history(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<PastSession>>, ApiError> {
+) -> Result<Json<Vec<PastSession>>, AppError> {
     Ok(Json(sessions::history(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -273,7 +273,7 @@ async fn start_session(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<StartBody>,
-) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+) -> Result<(StatusCode, Json<SessionView>), AppError> {
     let lang = lang(body.language.as_deref())?;
     let hub = &state.server_ctx.copilot;
     let view =
@@ -285,7 +285,7 @@ async fn get_session(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Json<SessionView>, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::get(&state.db, &state.server_ctx.copilot, &ctx, id).await?))
 }
@@ -308,7 +308,7 @@ async fn post_transcript(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<TranscriptBody>,
-) -> Result<Json<Vec<CopilotEvent>>, ApiError> {
+) -> Result<Json<Vec<CopilotEvent>>, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     let u = Utterance { speaker: body.speaker, text: body.text, is_final: body.is_final };
     Ok(Json(sessions::observe(&state.db, &state.server_ctx.copilot, &ctx, id, u).await?))
@@ -319,7 +319,7 @@ async fn navigate(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(nav): ApiJson<Nav>,
-) -> Result<Json<Option<CopilotEvent>>, ApiError> {
+) -> Result<Json<Option<CopilotEvent>>, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::navigate(&state.db, &state.server_ctx.copilot, &ctx, id, nav).await?))
 }
@@ -329,7 +329,7 @@ async fn end_session(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(report): ApiJson<OutcomeReport>,
-) -> Result<Json<SessionView>, ApiError> {
+) -> Result<Json<SessionView>, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     Ok(Json(sessions::end(&state.db, &state.server_ctx.copilot, &ctx, id, report).await?))
 }
@@ -342,7 +342,7 @@ async fn session_events(
     State(state): State<AppState>,
     OrgAccess { ctx, caller }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     let live = sessions::subscribe(&state.db, &state.server_ctx.copilot, &ctx, id).await?;
     // The state is `None` once `ended` went out: the stream then closes.

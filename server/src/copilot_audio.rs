@@ -27,7 +27,7 @@ use services::copilot::{sessions, speech};
 use services::OrgCtx;
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, OrgAccess};
+use crate::rest::{parse_uuid, AppError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::{StreamGuard, REVOKED_REASON};
 
@@ -48,9 +48,9 @@ pub async fn audio_socket(
     Path((_, id)): Path<(String, String)>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     if !same_origin(&headers) {
-        return Err(ApiError::new(ErrorCode::Forbidden));
+        return Err(AppError::new(ErrorCode::Forbidden));
     }
     ctx.require(Permission::UseWorkspace)?;
     let id = parse_uuid(&id, "session_id")?;

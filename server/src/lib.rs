@@ -83,13 +83,6 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     if config.seed_demo {
         services::seed::seed_demo(&db).await.map_err(|e| anyhow::anyhow!("seeding failed: {e}"))?;
     }
-    // An import cut short by a restart wrote nothing (one transaction): say so.
-    let interrupted = services::prospects::import::recover_interrupted(&db)
-        .await
-        .map_err(|e| anyhow::anyhow!("import recovery failed: {e}"))?;
-    if interrupted > 0 {
-        tracing::warn!(interrupted, "imports interrupted by a restart were marked failed");
-    }
     // Soft-deleted prospects are purged once their undo window has passed,
     // and uploaded files nobody imported are dropped after a day.
     tokio::spawn({
@@ -120,6 +113,11 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     // reach watchers on every node), in-process on SQLite.
     let bus =
         services::events::EventBus::for_database(&db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
+    // Durable background work; a job whose node died is taken over here
+    // once its lease expires.
+    let runner =
+        services::jobs::Runner::new(db.clone(), services::clock::system(), config.jobs, job_handlers());
+    runner.start();
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
         db: db.clone(),
@@ -150,6 +148,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         http,
         server_ctx,
         sessions: store.clone(),
+        runner,
         api_key_limiter: RateLimiter::new(std::time::Duration::from_secs(60)),
     });
     spawn_usage_flush(db.clone(), state.server_ctx.key_usage.clone(), config.usage_flush);
@@ -220,7 +219,7 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
     // `/api/{*fn_name}` also catches unknown `/api/v1/...` paths: answer
     // those like the REST API does, not as a missing server function.
     if req.uri().path().starts_with("/api/v1/") {
-        return rest::ApiError::new(domain::ErrorCode::NotFound).into_response();
+        return rest::AppError::new(domain::ErrorCode::NotFound).into_response();
     }
     let ctx = state.server_ctx.clone();
     handle_server_fns_with_context(move || provide_context(ctx.clone()), req).await.into_response()
@@ -256,7 +255,7 @@ async fn server_fn_status(req: Request<Body>, next: axum::middleware::Next) -> a
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
         if declared.is_some_and(|n| n > SERVER_FN_MAX_BODY as u64) {
-            return rest::ApiError::new(domain::ErrorCode::RequestTooLarge).into_response();
+            return rest::AppError::new(domain::ErrorCode::RequestTooLarge).into_response();
         }
         req.map(|body| Body::new(http_body_util::Limited::new(body, SERVER_FN_MAX_BODY)))
     } else {
@@ -304,11 +303,25 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    // Running jobs get a moment to finish; the rest are taken over by
+    // another node (or this one after a restart) when their leases expire.
+    state.runner.stop(std::time::Duration::from_secs(10)).await;
     // What was counted since the last periodic write.
     if let Err(e) = state.server_ctx.key_usage.flush(&state.db).await {
         tracing::warn!(error = %e, "API key usage not written at shutdown");
     }
     Ok(())
+}
+
+/// Every kind of job this server runs.
+fn job_handlers() -> std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> {
+    let mut h: std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> =
+        Default::default();
+    h.insert(
+        services::prospects::import::IMPORT_JOB,
+        std::sync::Arc::new(services::prospects::import::ImportHandler),
+    );
+    h
 }
 
 /// Writes counted API-key usage every `every` (see `services::api_keys::usage`).

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use services::prospects::{self, bulk, compliance, custom_fields, export, import, timeline, views};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiError, ApiJson, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
 use crate::state::AppState;
 
 /// List and export filters as query parameters:
@@ -47,11 +47,11 @@ pub struct FilterParams {
 }
 
 impl FilterParams {
-    fn filter(&self) -> Result<ProspectFilter, ApiError> {
+    fn filter(&self) -> Result<ProspectFilter, AppError> {
         let mut status = Vec::new();
         for s in self.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             status.push(
-                ProspectStatus::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "status"))?,
+                ProspectStatus::parse(s).ok_or_else(|| AppError::field(ErrorCode::Validation, "status"))?,
             );
         }
         let owner = match self.owner.as_deref().map(str::trim) {
@@ -63,7 +63,7 @@ impl FilterParams {
             None => None,
             Some(c) => {
                 let (k, v) =
-                    c.split_once(':').ok_or_else(|| ApiError::field(ErrorCode::Validation, "custom"))?;
+                    c.split_once(':').ok_or_else(|| AppError::field(ErrorCode::Validation, "custom"))?;
                 Some((k.trim().to_string(), v.trim().to_string()))
             }
         };
@@ -77,10 +77,10 @@ impl FilterParams {
         })
     }
 
-    fn query(&self) -> Result<ListQuery, ApiError> {
+    fn query(&self) -> Result<ListQuery, AppError> {
         let sort = match self.sort.as_deref() {
             None | Some("") => SortKey::default(),
-            Some(s) => SortKey::parse(s).ok_or_else(|| ApiError::field(ErrorCode::Validation, "sort"))?,
+            Some(s) => SortKey::parse(s).ok_or_else(|| AppError::field(ErrorCode::Validation, "sort"))?,
         };
         Ok(ListQuery {
             filter: self.filter()?,
@@ -96,7 +96,7 @@ async fn list(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<FilterParams>,
-) -> Result<Json<ProspectPage>, ApiError> {
+) -> Result<Json<ProspectPage>, AppError> {
     Ok(Json(prospects::list(&state.db, &ctx, &q.query()?).await?))
 }
 
@@ -104,7 +104,7 @@ async fn create(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<ProspectInput>,
-) -> Result<(StatusCode, Json<Prospect>), ApiError> {
+) -> Result<(StatusCode, Json<Prospect>), AppError> {
     Ok((StatusCode::CREATED, Json(prospects::create(&state.db, &ctx, body).await?)))
 }
 
@@ -112,7 +112,7 @@ async fn get_one(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Prospect>, ApiError> {
+) -> Result<Json<Prospect>, AppError> {
     Ok(Json(prospects::get(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -121,7 +121,7 @@ async fn update(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(patch): ApiJson<ProspectPatch>,
-) -> Result<Json<Prospect>, ApiError> {
+) -> Result<Json<Prospect>, AppError> {
     Ok(Json(prospects::update(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, patch).await?))
 }
 
@@ -129,7 +129,7 @@ async fn delete_one(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<BulkResult>, ApiError> {
+) -> Result<Json<BulkResult>, AppError> {
     let id = parse_uuid(&id, "prospect_id")?;
     // Existence check first: a wrong id is a 404, not "0 affected".
     prospects::get(&state.db, &ctx, id).await?;
@@ -148,7 +148,7 @@ async fn bulk_action(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<BulkBody>,
-) -> Result<Json<BulkResult>, ApiError> {
+) -> Result<Json<BulkResult>, AppError> {
     Ok(Json(bulk::apply(&state.db, &ctx, &body.selection, &body.action).await?))
 }
 
@@ -166,7 +166,7 @@ async fn undo(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<UndoBody>,
-) -> Result<Json<Restored>, ApiError> {
+) -> Result<Json<Restored>, AppError> {
     Ok(Json(Restored { restored: bulk::undo_delete(&state.db, &ctx, body.token).await? }))
 }
 
@@ -174,7 +174,7 @@ async fn list_notes(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<Note>>, ApiError> {
+) -> Result<Json<Vec<Note>>, AppError> {
     Ok(Json(timeline::notes(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -188,7 +188,7 @@ async fn add_note(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(b): ApiJson<NoteBody>,
-) -> Result<(StatusCode, Json<Note>), ApiError> {
+) -> Result<(StatusCode, Json<Note>), AppError> {
     let note = timeline::add_note(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, &b.body).await?;
     Ok((StatusCode::CREATED, Json(note)))
 }
@@ -197,7 +197,7 @@ async fn activity(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<Activity>>, ApiError> {
+) -> Result<Json<Vec<Activity>>, AppError> {
     Ok(Json(timeline::activity(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -205,7 +205,7 @@ async fn list_consents(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<Consent>>, ApiError> {
+) -> Result<Json<Vec<Consent>>, AppError> {
     Ok(Json(timeline::consents(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
@@ -214,7 +214,7 @@ async fn add_consent(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(input): ApiJson<ConsentInput>,
-) -> Result<(StatusCode, Json<Consent>), ApiError> {
+) -> Result<(StatusCode, Json<Consent>), AppError> {
     let c = timeline::add_consent(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, input).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
@@ -239,7 +239,7 @@ async fn may_call(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     Query(p): Query<AtParam>,
-) -> Result<Json<MayCall>, ApiError> {
+) -> Result<Json<MayCall>, AppError> {
     let at = p.at.unwrap_or_else(chrono::Utc::now);
     let res = compliance::may_call(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, at).await?;
     Ok(Json(match res {
@@ -257,7 +257,7 @@ struct TagCount {
 async fn tag_counts(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<TagCount>>, ApiError> {
+) -> Result<Json<Vec<TagCount>>, AppError> {
     let tags = prospects::tag_counts(&state.db, &ctx).await?;
     Ok(Json(tags.into_iter().map(|(tag, count)| TagCount { tag, count }).collect()))
 }
@@ -265,7 +265,7 @@ async fn tag_counts(
 async fn list_fields(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<CustomField>>, ApiError> {
+) -> Result<Json<Vec<CustomField>>, AppError> {
     Ok(Json(custom_fields::list(&state.db, &ctx).await?))
 }
 
@@ -273,7 +273,7 @@ async fn create_field(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(def): ApiJson<CustomFieldDef>,
-) -> Result<(StatusCode, Json<CustomField>), ApiError> {
+) -> Result<(StatusCode, Json<CustomField>), AppError> {
     Ok((StatusCode::CREATED, Json(custom_fields::create(&state.db, &ctx, def).await?)))
 }
 
@@ -281,15 +281,15 @@ async fn delete_field(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     custom_fields::delete(&state.db, &ctx, parse_uuid(&id, "field_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Reads a raw upload, refusing more than `max` bytes with a typed 413.
-async fn read_body(req: Request, max: usize, human: &str) -> Result<axum::body::Bytes, ApiError> {
+async fn read_body(req: Request, max: usize, human: &str) -> Result<axum::body::Bytes, AppError> {
     let too_large =
-        || ApiError { code: ErrorCode::CsvTooLarge, field: None, detail: Some(human.to_string()) };
+        || AppError { code: ErrorCode::CsvTooLarge, field: None, detail: Some(human.to_string()) };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -312,7 +312,7 @@ async fn upload(
     OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<UploadParams>,
     req: Request,
-) -> Result<(StatusCode, Json<ImportPreview>), ApiError> {
+) -> Result<(StatusCode, Json<ImportPreview>), AppError> {
     let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
     Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, data.into()).await?)))
 }
@@ -320,7 +320,7 @@ async fn upload(
 async fn list_imports(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<ImportJob>>, ApiError> {
+) -> Result<Json<Vec<ImportJob>>, AppError> {
     Ok(Json(import::list_jobs(&state.db, &ctx).await?))
 }
 
@@ -328,7 +328,7 @@ async fn get_import(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<ImportJob>, ApiError> {
+) -> Result<Json<ImportJob>, AppError> {
     Ok(Json(import::job(&state.db, &ctx, parse_uuid(&id, "import_id")?).await?))
 }
 
@@ -337,7 +337,7 @@ async fn dry_run(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(options): ApiJson<ImportOptions>,
-) -> Result<Json<DryRunReport>, ApiError> {
+) -> Result<Json<DryRunReport>, AppError> {
     Ok(Json(import::dry_run(&state.db, &ctx, parse_uuid(&id, "import_id")?, &options).await?))
 }
 
@@ -346,7 +346,7 @@ async fn start_import(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
     ApiJson(options): ApiJson<ImportOptions>,
-) -> Result<(StatusCode, Json<ImportJob>), ApiError> {
+) -> Result<(StatusCode, Json<ImportJob>), AppError> {
     let job = import::start(&state.db, &ctx, parse_uuid(&id, "import_id")?, options).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
 }
@@ -355,7 +355,7 @@ async fn export_csv(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(q): Query<FilterParams>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, AppError> {
     let rx = export::start(&state.db, &ctx, q.filter()?).await?;
     let stream = futures::stream::unfold(rx, |mut rx| async move {
         match rx.recv().await? {
@@ -393,7 +393,7 @@ async fn list_dnc(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<DncParams>,
-) -> Result<Json<DncList>, ApiError> {
+) -> Result<Json<DncList>, AppError> {
     let (entries, total) = compliance::list_dnc(&state.db, &ctx, &p.search, p.limit.unwrap_or(100)).await?;
     Ok(Json(DncList { entries, total }))
 }
@@ -409,7 +409,7 @@ async fn add_dnc(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(b): ApiJson<DncBody>,
-) -> Result<(StatusCode, Json<DncEntry>), ApiError> {
+) -> Result<(StatusCode, Json<DncEntry>), AppError> {
     Ok((StatusCode::CREATED, Json(compliance::add_dnc(&state.db, &ctx, &b.phone, &b.reason).await?)))
 }
 
@@ -417,7 +417,7 @@ async fn remove_dnc(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, phone)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     compliance::remove_dnc(&state.db, &ctx, &phone).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -433,7 +433,7 @@ async fn import_dnc(
     OrgAccess { ctx, .. }: OrgAccess,
     Query(p): Query<ReasonParam>,
     req: Request,
-) -> Result<Json<DncImportResult>, ApiError> {
+) -> Result<Json<DncImportResult>, AppError> {
     let data = read_body(req, compliance::MAX_DNC_IMPORT_BYTES, "10 MB").await?;
     Ok(Json(compliance::import_dnc(&state.db, &ctx, &data, &p.reason).await?))
 }
@@ -441,7 +441,7 @@ async fn import_dnc(
 async fn get_compliance(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<ComplianceSettings>, ApiError> {
+) -> Result<Json<ComplianceSettings>, AppError> {
     Ok(Json(compliance::get_settings(&state.db, &ctx).await?))
 }
 
@@ -449,14 +449,14 @@ async fn set_compliance(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(s): ApiJson<ComplianceSettings>,
-) -> Result<Json<ComplianceSettings>, ApiError> {
+) -> Result<Json<ComplianceSettings>, AppError> {
     Ok(Json(compliance::set_settings(&state.db, &ctx, s).await?))
 }
 
 async fn list_views(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<SavedView>>, ApiError> {
+) -> Result<Json<Vec<SavedView>>, AppError> {
     Ok(Json(views::list(&state.db, &ctx).await?))
 }
 
@@ -464,7 +464,7 @@ async fn save_view(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(v): ApiJson<SavedViewInput>,
-) -> Result<Json<SavedView>, ApiError> {
+) -> Result<Json<SavedView>, AppError> {
     Ok(Json(views::save(&state.db, &ctx, v).await?))
 }
 
@@ -472,7 +472,7 @@ async fn delete_view(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     views::delete(&state.db, &ctx, parse_uuid(&id, "view_id")?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -15,89 +15,24 @@ use uuid::Uuid;
 
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
-    code: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    detail: Option<String>,
-    message: String,
-}
-
-/// English messages for API clients: the same texts the web UI shows in
-/// English (`app/locales/en.json`), so the two never drift apart.
-static MESSAGES: std::sync::LazyLock<std::collections::HashMap<String, String>> =
-    std::sync::LazyLock::new(|| {
-        let all: serde_json::Value =
-            serde_json::from_str(include_str!("../../app/locales/en.json")).expect("en.json is valid JSON");
-        all["errors"]
-            .as_object()
-            .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))).collect())
-            .unwrap_or_default()
-    });
-
-fn message(code: ErrorCode, detail: Option<&str>) -> String {
-    let text = MESSAGES.get(code.as_str()).cloned().unwrap_or_else(|| "request refused".into());
-    text.replace("{{ detail }}", detail.unwrap_or("…"))
-}
+/// The one wire error type, shared with the server functions.
+pub use app::AppError;
 
 pub fn error_response(status: StatusCode, code: ErrorCode, field: Option<String>) -> Response {
-    ApiError { code, field, detail: None }.with_status(status)
-}
-
-/// A typed API error: `{code, field?, detail?, message}` with the code's HTTP status.
-#[derive(Debug)]
-pub struct ApiError {
-    pub code: ErrorCode,
-    pub field: Option<String>,
-    pub detail: Option<String>,
-}
-
-impl ApiError {
-    pub fn new(code: ErrorCode) -> Self {
-        ApiError { code, field: None, detail: None }
-    }
-
-    pub fn field(code: ErrorCode, field: impl Into<String>) -> Self {
-        ApiError { code, field: Some(field.into()), detail: None }
-    }
-
-    fn with_status(self, status: StatusCode) -> Response {
-        let message = message(self.code, self.detail.as_deref());
-        (
-            status,
-            Json(ErrorBody { code: self.code.as_str(), field: self.field, detail: self.detail, message }),
-        )
-            .into_response()
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        self.with_status(status)
-    }
-}
-
-impl From<services::ServiceError> for ApiError {
-    fn from(e: services::ServiceError) -> Self {
-        ApiError { code: e.code, field: e.field, detail: e.detail }
-    }
+    AppError { code, field, detail: None }.with_status(status)
 }
 
 /// JSON bodies: a malformed one is a `validation` error, not axum's plain-text 400/422.
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
-                Err(ApiError { code: ErrorCode::Validation, field: None, detail: Some(rej.body_text()) })
+                Err(AppError { code: ErrorCode::Validation, field: None, detail: Some(rej.body_text()) })
             }
         }
     }
@@ -107,16 +42,16 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
 pub struct AuthUser(pub Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for AuthUser {
-    type Rejection = ApiError;
+    type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::new(ErrorCode::Internal))?;
+            .map_err(|_| AppError::new(ErrorCode::Internal))?;
         match session.get::<Uuid>(app::ssr::SESSION_USER).await {
             Ok(Some(id)) => Ok(AuthUser(id)),
-            Ok(None) => Err(ApiError::new(ErrorCode::Unauthenticated)),
-            Err(_) => Err(ApiError::new(ErrorCode::Internal)),
+            Ok(None) => Err(AppError::new(ErrorCode::Unauthenticated)),
+            Err(_) => Err(AppError::new(ErrorCode::Internal)),
         }
     }
 }
@@ -165,19 +100,19 @@ impl FromRequestParts<AppState> for OrgAccess {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let params = axum::extract::RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::new(ErrorCode::NotFound).into_response())?;
+            .map_err(|_| AppError::new(ErrorCode::NotFound).into_response())?;
         let org = params
             .iter()
             .find(|(k, _)| *k == "org")
             .map(|(_, v)| v.to_string())
-            .ok_or_else(|| ApiError::new(ErrorCode::NotFound).into_response())?;
+            .ok_or_else(|| AppError::new(ErrorCode::NotFound).into_response())?;
         let org = parse_uuid(&org, "org_id").map_err(IntoResponse::into_response)?;
         if let Some(key) = bearer_key(parts) {
             let ctx = services::api_keys::authenticate(&state.db, key, org)
                 .await
-                .map_err(|e| ApiError::from(e).into_response())?;
+                .map_err(|e| AppError::from(e).into_response())?;
             let services::Principal::ApiKey { key_id, .. } = ctx.principal() else {
-                return Err(ApiError::new(ErrorCode::Internal).into_response());
+                return Err(AppError::new(ErrorCode::Internal).into_response());
             };
             if let Err(retry_after) =
                 state.api_key_limiter.attempt(&key_id.to_string(), state.config.api_key_rate_per_minute)
@@ -189,33 +124,33 @@ impl FromRequestParts<AppState> for OrgAccess {
         }
         let session = Session::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::new(ErrorCode::Internal).into_response())?;
+            .map_err(|_| AppError::new(ErrorCode::Internal).into_response())?;
         let user_id = match session.get::<Uuid>(app::ssr::SESSION_USER).await {
             Ok(Some(id)) => id,
-            Ok(None) => return Err(ApiError::new(ErrorCode::Unauthenticated).into_response()),
-            Err(_) => return Err(ApiError::new(ErrorCode::Internal).into_response()),
+            Ok(None) => return Err(AppError::new(ErrorCode::Unauthenticated).into_response()),
+            Err(_) => return Err(AppError::new(ErrorCode::Internal).into_response()),
         };
         // Read after the record was loaded: the id of the stored session.
         let session_id =
-            session.id().ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated).into_response())?;
+            session.id().ok_or_else(|| AppError::new(ErrorCode::Unauthenticated).into_response())?;
         let ctx = services::require_org(&state.db, user_id, org, Permission::ViewOrganization)
             .await
-            .map_err(|e| ApiError::from(e).into_response())?;
+            .map_err(|e| AppError::from(e).into_response())?;
         Ok(OrgAccess { ctx, caller: Caller::Session { user_id, session_id } })
     }
 }
 
 /// `429` with `Retry-After` and the `rate_limited` error.
 pub fn too_many(retry_after: u64) -> Response {
-    let mut res = ApiError::new(ErrorCode::RateLimited).into_response();
+    let mut res = AppError::new(ErrorCode::RateLimited).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&retry_after.max(1).to_string()) {
         res.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
     }
     res
 }
 
-pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, ApiError> {
-    s.parse().map_err(|_| ApiError::field(ErrorCode::Validation, field))
+pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, AppError> {
+    s.parse().map_err(|_| AppError::field(ErrorCode::Validation, field))
 }
 
 #[derive(Serialize)]
@@ -242,7 +177,7 @@ struct Me {
     locale: String,
 }
 
-async fn me(State(state): State<AppState>, AuthUser(uid): AuthUser) -> Result<Json<Me>, ApiError> {
+async fn me(State(state): State<AppState>, AuthUser(uid): AuthUser) -> Result<Json<Me>, AppError> {
     let u = services::users::find(&state.db, uid).await?;
     Ok(Json(Me { id: u.id, email: u.email, name: u.name, locale: u.locale }))
 }
@@ -250,14 +185,14 @@ async fn me(State(state): State<AppState>, AuthUser(uid): AuthUser) -> Result<Js
 async fn list_orgs(
     State(state): State<AppState>,
     AuthUser(uid): AuthUser,
-) -> Result<Json<Vec<services::orgs::OrgSummary>>, ApiError> {
+) -> Result<Json<Vec<services::orgs::OrgSummary>>, AppError> {
     Ok(Json(services::orgs::list_for_user(&state.db, uid).await?))
 }
 
 async fn get_org(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
+) -> Result<Json<services::orgs::OrgSummary>, AppError> {
     Ok(Json(services::orgs::get(&state.db, &ctx).await?))
 }
 
@@ -270,14 +205,14 @@ async fn rename_org(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     ApiJson(body): ApiJson<RenameBody>,
-) -> Result<Json<services::orgs::OrgSummary>, ApiError> {
+) -> Result<Json<services::orgs::OrgSummary>, AppError> {
     Ok(Json(services::orgs::rename(&state.db, &ctx, &body.name).await?))
 }
 
 async fn list_members(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<services::orgs::Member>>, ApiError> {
+) -> Result<Json<Vec<services::orgs::Member>>, AppError> {
     Ok(Json(services::orgs::members(&state.db, &ctx).await?))
 }
 
@@ -291,8 +226,8 @@ async fn change_role(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, user)): Path<(String, String)>,
     ApiJson(body): ApiJson<RoleBody>,
-) -> Result<Json<services::orgs::Member>, ApiError> {
-    let role = Role::parse(&body.role).ok_or(ApiError::field(ErrorCode::Validation, "role"))?;
+) -> Result<Json<services::orgs::Member>, AppError> {
+    let role = Role::parse(&body.role).ok_or(AppError::field(ErrorCode::Validation, "role"))?;
     let user = parse_uuid(&user, "user_id")?;
     Ok(Json(services::orgs::change_role(&state.db, &ctx, user, role).await?))
 }
@@ -301,7 +236,7 @@ async fn remove_member(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, user)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, AppError> {
     let user = parse_uuid(&user, "user_id")?;
     services::orgs::remove_member(&state.db, &ctx, user).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -310,12 +245,12 @@ async fn remove_member(
 async fn audit(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<services::audit::AuditEntry>>, ApiError> {
+) -> Result<Json<Vec<services::audit::AuditEntry>>, AppError> {
     Ok(Json(services::audit::list(&state.db, &ctx, 200).await?))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::new(ErrorCode::NotFound)
+async fn not_found() -> AppError {
+    AppError::new(ErrorCode::NotFound)
 }
 
 api_routes! {

@@ -258,6 +258,20 @@ pub async fn still_allows<C: ConnectionTrait>(
     Ok(context_of(&row)?.allows(permission))
 }
 
+/// The context of key `key_id` in `org_id` for work it started earlier:
+/// `ApiKeyInvalid` once revoked, `NotFound` for another organisation's key.
+pub async fn context_by_id<C: ConnectionTrait>(db: &C, key_id: Uuid, org_id: Uuid) -> ServiceResult<OrgCtx> {
+    let row = api_keys::Entity::find_by_id(key_id)
+        .one(db)
+        .await?
+        .filter(|r| r.revoked_at.is_none())
+        .ok_or_else(|| ServiceError::new(ErrorCode::ApiKeyInvalid))?;
+    if row.org_id != org_id {
+        return Err(ServiceError::not_found());
+    }
+    context_of(&row)
+}
+
 async fn find_presented<C: ConnectionTrait>(db: &C, key: &str) -> ServiceResult<api_keys::Model> {
     let invalid = || ServiceError::new(ErrorCode::ApiKeyInvalid);
     if key.len() != KEY_LEN || !key.starts_with(KEY_PREFIX) || !key.is_ascii() {

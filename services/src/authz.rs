@@ -138,6 +138,42 @@ impl OrgCtx {
     }
 }
 
+/// Who started a piece of background work, as stored in its job payload,
+/// so the work resumes as that principal ([`resume`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StartedBy {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key_id: Option<Uuid>,
+}
+
+impl From<&OrgCtx> for StartedBy {
+    fn from(ctx: &OrgCtx) -> Self {
+        let a = ctx.actor();
+        StartedBy { user_id: a.user_id, api_key_id: a.api_key_id }
+    }
+}
+
+/// The context a job acts in for work `started_by` someone: that member
+/// (still a member), that API key (still valid), or, for work started by
+/// the system, the system under `job`'s name. Access lost since the work was
+/// queued ends it: `NotFound` / `ApiKeyInvalid`.
+pub async fn resume<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    started_by: StartedBy,
+    job: &'static str,
+) -> ServiceResult<OrgCtx> {
+    match started_by {
+        StartedBy { user_id: Some(user), .. } => {
+            require_org(db, user, org_id, Permission::ViewOrganization).await
+        }
+        StartedBy { api_key_id: Some(key), .. } => crate::api_keys::context_by_id(db, key, org_id).await,
+        _ => Ok(OrgCtx::system(org_id, job)),
+    }
+}
+
 /// Loads the caller's membership in `org_id` and checks `permission`.
 ///
 /// A non-member gets `NotFound`, not `Forbidden`: the existence of other

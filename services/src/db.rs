@@ -13,6 +13,15 @@ use sea_orm::{
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;
     Migrator::up(&db, None).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        // A pooled SQLite connection that read the schema before a migration
+        // changed it prepares against the old schema: an upsert on an index
+        // the migration just added fails to prepare ("ON CONFLICT clause does
+        // not match any … UNIQUE constraint") instead of being re-prepared.
+        // A fresh pool reads the migrated schema.
+        db.close().await?;
+        return connect(url).await;
+    }
     Ok(db)
 }
 

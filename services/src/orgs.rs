@@ -329,16 +329,17 @@ pub async fn change_role(
 /// Removes `target_user` (or leaves, when it is the caller).
 pub async fn remove_member(db: &DatabaseConnection, ctx: &OrgCtx, target_user: Uuid) -> ServiceResult<()> {
     let is_self = ctx.is_user(Some(target_user));
+    // Before any lookup: who is a member is not for those who may not remove.
+    if !is_self {
+        ctx.require(Permission::RemoveMembers)?;
+    }
     let txn = crate::db::begin_write(db).await?;
     let actor = lock_org(&txn, ctx).await?;
     let membership = membership_of(&txn, ctx.org_id(), target_user).await?;
     let target_role = parse_role(&membership.role)?;
     // The grant as well as the role: an API key holds less than its ceiling.
-    if !is_self {
-        ctx.require(Permission::RemoveMembers)?;
-        if target_role == Role::Owner {
-            ctx.require(Permission::ManageOwners)?;
-        }
+    if !is_self && target_role == Role::Owner {
+        ctx.require(Permission::ManageOwners)?;
     }
     let owners = owner_count(&txn, ctx.org_id()).await?;
     check_removal(actor, target_role, is_self, owners).map_err(ServiceError::new)?;

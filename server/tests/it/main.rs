@@ -12,6 +12,7 @@ mod common;
 mod accounts;
 mod agents;
 mod api_keys;
+mod authz;
 mod copilot;
 mod egress;
 mod mail;

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use domain::phone::{infer_timezone, normalize_phone};
 use domain::prospect::{normalize_tags, normalize_text, split_tags, CustomFieldDef, ProspectStatus};
@@ -25,11 +25,12 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{compliance, custom_fields, custom_of, search_text, timeline};
-use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
+use crate::{jobs, new_id, now, OrgCtx, ServiceError, ServiceResult};
 
 pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: u64 = 250_000;
@@ -729,19 +730,15 @@ pub async fn dry_run(
 
 // ---- running ------------------------------------------------------------------------
 
-static PROGRESS: LazyLock<Mutex<HashMap<Uuid, Arc<AtomicU64>>>> = LazyLock::new(Default::default);
-
 fn to_job(m: &imports::Model) -> ImportJob {
     let state = JobState::parse(&m.state).unwrap_or(JobState::Failed);
-    let live = (state == JobState::Running)
-        .then(|| PROGRESS.lock().ok().and_then(|p| p.get(&m.id).map(|a| a.load(Ordering::Relaxed))))
-        .flatten();
     ImportJob {
         id: m.id,
         file_name: m.file_name.clone(),
         state,
         total_rows: m.total_rows.max(0) as u64,
-        processed_rows: live.unwrap_or(m.processed_rows.max(0) as u64),
+        // Written by the running job every half second, whichever node runs it.
+        processed_rows: m.processed_rows.max(0) as u64,
         created: m.created.max(0) as u64,
         updated: m.updated.max(0) as u64,
         skipped: m.skipped.max(0) as u64,
@@ -830,6 +827,9 @@ pub async fn start(
         let defs = custom_fields::defs(db, ctx).await?;
         check_options(&options, headers.len(), &defs)?;
     }
+    // The import's state and its job change together: a crash in between
+    // can neither leave a `running` import without a job nor run one twice.
+    let txn = crate::db::begin_write(db).await?;
     let claimed = imports::Entity::update_many()
         .col_expr(imports::Column::State, Expr::value(JobState::Running.as_str()))
         .col_expr(
@@ -841,33 +841,105 @@ pub async fn start(
         .filter(imports::Column::Id.eq(id))
         .filter(imports::Column::OrgId.eq(ctx.org_id()))
         .filter(imports::Column::State.is_in([JobState::Pending.as_str(), JobState::Failed.as_str()]))
-        .exec(db)
+        .exec(&txn)
         .await?;
     if claimed.rows_affected == 0 {
         return Err(ServiceError::new(ErrorCode::ImportNotReady));
     }
-    let progress = Arc::new(AtomicU64::new(0));
-    if let Ok(mut p) = PROGRESS.lock() {
-        p.insert(id, progress.clone());
-    }
-    let (db2, ctx2) = (db.clone(), *ctx);
-    tokio::spawn(async move {
-        let outcome = run(&db2, &ctx2, id, &options, progress).await;
-        if let Err(e) = &outcome {
-            tracing::warn!(import = %id, error = %e, "import failed; nothing was written");
-            let _ = imports::Entity::update_many()
-                .col_expr(imports::Column::State, Expr::value(JobState::Failed.as_str()))
-                .col_expr(imports::Column::Error, Expr::value(e.code.as_str()))
-                .col_expr(imports::Column::FinishedAt, Expr::value(now()))
-                .filter(imports::Column::Id.eq(id))
-                .exec(&db2)
-                .await;
-        }
-        if let Ok(mut p) = PROGRESS.lock() {
-            p.remove(&id);
-        }
-    });
+    let payload = ImportJobPayload { import_id: id, options, started_by: ctx.into() };
+    let mut new_job = jobs::NewJob::new(
+        IMPORT_JOB,
+        Some(ctx.org_id()),
+        serde_json::to_value(&payload).map_err(|_| ServiceError::internal())?,
+    );
+    // The import is one transaction: a retry starts from a clean slate.
+    new_job.max_attempts = 3;
+    jobs::enqueue(&txn, &crate::clock::system(), new_job).await?;
+    txn.commit().await?;
     job(db, ctx, id).await
+}
+
+/// The job kind that runs imports.
+pub const IMPORT_JOB: &str = "prospects.import";
+
+#[derive(Serialize, Deserialize)]
+struct ImportJobPayload {
+    import_id: Uuid,
+    options: ImportOptions,
+    started_by: crate::authz::StartedBy,
+}
+
+/// Runs imports on the job runner: as whoever started them (still a member,
+/// or a still-valid key), with progress written where any node can read it.
+pub struct ImportHandler;
+
+#[async_trait::async_trait]
+impl jobs::Handler for ImportHandler {
+    async fn run(&self, job: &jobs::RunningJob) -> Result<(), jobs::JobFailure> {
+        let p: ImportJobPayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| jobs::JobFailure::Fatal(format!("payload: {e}")))?;
+        let org = job.org_id.ok_or_else(|| jobs::JobFailure::Fatal("no organisation".into()))?;
+        let db = job.db();
+        let outcome = async {
+            let ctx = crate::authz::resume(db, org, p.started_by, IMPORT_JOB).await?;
+            let progress = Arc::new(AtomicU64::new(0));
+            let writer = tokio::spawn(write_progress(db.clone(), p.import_id, progress.clone()));
+            let out = run(db, &ctx, p.import_id, &p.options, progress).await;
+            writer.abort();
+            out
+        }
+        .await;
+        let Err(e) = outcome else { return Ok(()) };
+        let failure = jobs::JobFailure::from(e.clone());
+        if matches!(failure, jobs::JobFailure::Fatal(_)) || job.is_last_attempt() {
+            tracing::warn!(import = %p.import_id, error = %e, "import failed; nothing was written");
+            mark_failed(db, p.import_id, e.code).await;
+        }
+        Err(failure)
+    }
+
+    /// Its runner died on the last attempt: nothing was written (one
+    /// transaction); say so on the import.
+    async fn gave_up(&self, db: &DatabaseConnection, _job: &jobs::JobInfo, payload: &Value) {
+        if let Some(id) =
+            payload.get("import_id").and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok())
+        {
+            mark_failed(db, id, ErrorCode::ImportInterrupted).await;
+        }
+    }
+}
+
+async fn mark_failed(db: &DatabaseConnection, id: Uuid, code: ErrorCode) {
+    let res = imports::Entity::update_many()
+        .col_expr(imports::Column::State, Expr::value(JobState::Failed.as_str()))
+        .col_expr(imports::Column::Error, Expr::value(code.as_str()))
+        .col_expr(imports::Column::FinishedAt, Expr::value(now()))
+        .filter(imports::Column::Id.eq(id))
+        .filter(imports::Column::State.eq(JobState::Running.as_str()))
+        .exec(db)
+        .await;
+    if let Err(e) = res {
+        tracing::error!(import = %id, error = %e, "could not mark the import failed");
+    }
+}
+
+/// Copies the running import's progress to its row twice a second.
+async fn write_progress(db: DatabaseConnection, id: Uuid, progress: Arc<AtomicU64>) {
+    let mut last = u64::MAX;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        let now = progress.load(Ordering::Relaxed);
+        if now == last {
+            continue;
+        }
+        last = now;
+        let _ = imports::Entity::update_many()
+            .col_expr(imports::Column::ProcessedRows, Expr::value(now as i64))
+            .filter(imports::Column::Id.eq(id))
+            .filter(imports::Column::State.eq(JobState::Running.as_str()))
+            .exec(&db)
+            .await;
+    }
 }
 
 /// Plans outside the transaction (parsing and validating 100,000 rows takes
@@ -1190,18 +1262,6 @@ async fn merge(
     timeline::record(txn, ctx, id, "updated_by_import", json!({"import_id": import_id, "fields": changed}))
         .await?;
     Ok(())
-}
-
-/// At start-up: a job still `running` was cut short by a restart. Its
-/// transaction never committed, so nothing was written; say so.
-pub async fn recover_interrupted(db: &DatabaseConnection) -> ServiceResult<u64> {
-    let res = imports::Entity::update_many()
-        .col_expr(imports::Column::State, Expr::value(JobState::Failed.as_str()))
-        .col_expr(imports::Column::Error, Expr::value(ErrorCode::ImportInterrupted.as_str()))
-        .filter(imports::Column::State.eq(JobState::Running.as_str()))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
 }
 
 /// How long an uploaded file waits for its import to be started (or

@@ -194,7 +194,6 @@ fn KeyList(list: Vec<ApiKeyDto>, org_id: Uuid, revoke: ServerAction<RevokeApiKey
     let locale = use_locale();
     let confirm = RwSignal::new(None::<ApiKeyDto>);
     let open = RwSignal::new(false);
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
     view! {
         <div class="overflow-x-auto">
             <table class="min-w-full text-sm" data-testid="api-keys">
@@ -215,7 +214,7 @@ fn KeyList(list: Vec<ApiKeyDto>, org_id: Uuid, revoke: ServerAction<RevokeApiKey
                         let created = k.created_at;
                         let last = k.last_used_at;
                         let total = k.request_count;
-                        let today_count = k.daily.iter().find(|(d, _)| *d == today).map(|(_, n)| *n).unwrap_or(0);
+                        let today_count = k.requests_today;
                         let perms: Vec<Permission> = k.permissions.iter().filter_map(|n| Permission::parse(n)).collect();
                         let by = k.created_by_name.clone().unwrap_or_default();
                         let row = k.clone();

@@ -17,6 +17,9 @@ pub struct ApiKeyDto {
     pub revoked_at: Option<DateTime<Utc>>,
     /// `(YYYY-MM-DD, requests)` for recent days with any.
     pub daily: Vec<(String, i64)>,
+    /// Requests today (UTC), computed by the server: the browser build has
+    /// no clock of its own (`std::time` panics in wasm32-unknown-unknown).
+    pub requests_today: i64,
 }
 
 /// A key just created; `secret` is shown once and never again.
@@ -29,7 +32,10 @@ pub struct CreatedKeyDto {
 #[cfg(feature = "ssr")]
 impl From<services::api_keys::ApiKeyInfo> for ApiKeyDto {
     fn from(k: services::api_keys::ApiKeyInfo) -> Self {
+        let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+        let requests_today = k.daily.iter().find(|d| d.day == today).map_or(0, |d| d.requests);
         ApiKeyDto {
+            requests_today,
             id: k.id,
             name: k.name,
             prefix: k.prefix,
