@@ -152,6 +152,16 @@ fn parse_target(url: &str, cookie: String) -> Result<Target, String> {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--help" || a == "-h") {
+        println!(
+            "usage: loadgen <url> <cookie header> <connections> <seconds> <rate> [rate...]\n\n\
+             Open-loop load: GETs <url> on a fixed schedule of <rate> requests a second over\n\
+             <connections> keep-alive connections for <seconds>, once per rate given, and prints\n\
+             latency percentiles measured from each request's due time (no coordinated omission).\n\
+             <cookie header> is sent as-is (\"\" for none). Used by scripts/bench."
+        );
+        return;
+    }
     if args.len() < 5 {
         eprintln!("usage: loadgen <url> <cookie header> <connections> <seconds> <rate> [rate...]");
         std::process::exit(2);

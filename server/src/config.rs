@@ -81,6 +81,12 @@ pub struct Config {
     /// the job runner's lease (a dead node's jobs are taken over after it),
     /// idle poll interval, and jobs run at once on this node.
     pub jobs: services::jobs::RunnerConfig,
+    /// `HANDOO_METRICS_TOKEN`: lets a scraper on another host read `/metrics`.
+    pub metrics_token: Option<String>,
+    /// `HANDOO_LOG_FORMAT`: `text` or `json`.
+    pub log_json: bool,
+    /// `SENTRY_DSN`: where errors and panics are reported (nothing when unset).
+    pub sentry_dsn: Option<crate::sentry::Dsn>,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -135,6 +141,9 @@ impl fmt::Debug for Config {
             .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
             .field("usage_flush", &self.usage_flush)
             .field("jobs", &self.jobs)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
+            .field("log_json", &self.log_json)
+            .field("sentry", &self.sentry_dsn.as_ref().map(|d| d.envelope_url.clone()))
             .finish()
     }
 }
@@ -340,6 +349,29 @@ impl Config {
             },
         };
         let jobs = services::jobs::RunnerConfig { lease, poll, concurrency, ..Default::default() };
+        let metrics_token =
+            get("HANDOO_METRICS_TOKEN").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            errors.push("HANDOO_METRICS_TOKEN: at least 16 characters (it guards /metrics)".into());
+        }
+        let sentry_dsn = match get("SENTRY_DSN").filter(|v| !v.trim().is_empty()) {
+            None => None,
+            Some(v) => match crate::sentry::Dsn::parse(&v) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+        };
+        let log_json = match get("HANDOO_LOG_FORMAT").as_deref().map(str::trim) {
+            None | Some("") | Some("text") => false,
+            Some("json") => true,
+            Some(other) => {
+                errors.push(format!("HANDOO_LOG_FORMAT: `text` or `json`, got {other:?}"));
+                false
+            }
+        };
         let embedding_model =
             get("HANDOO_EMBEDDING_MODEL").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
         if let Some(dir) = &embedding_model {
@@ -506,6 +538,9 @@ impl Config {
             api_key_rate_per_minute,
             usage_flush,
             jobs,
+            metrics_token,
+            log_json,
+            sentry_dsn,
         })
     }
 }

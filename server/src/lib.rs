@@ -39,10 +39,13 @@ pub mod config;
 pub mod copilot_api;
 pub mod copilot_audio;
 pub mod csrf;
+pub mod env_vars;
+pub mod metrics;
 pub mod oauth;
 pub mod prospects_api;
 pub mod rest;
 pub mod security_headers;
+pub mod sentry;
 pub mod sessions;
 pub mod site;
 pub mod state;
@@ -149,6 +152,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         server_ctx,
         sessions: store.clone(),
         runner,
+        metrics: Default::default(),
         api_key_limiter: RateLimiter::new(std::time::Duration::from_secs(60)),
     });
     spawn_usage_flush(db.clone(), state.server_ctx.key_usage.clone(), config.usage_flush);
@@ -174,6 +178,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .route("/auth/google", get(oauth::start))
         .route("/auth/google/callback", get(oauth::callback))
         .route("/auth/verify-email", get(verify_email::verify))
+        .route("/metrics", get(metrics::render))
+        .route("/live", get(metrics::live))
+        .route("/ready", get(metrics::ready))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(server_fn_status))
@@ -189,6 +196,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
             security_headers::HeaderConfig { https: config.public_url.starts_with("https://") },
             security_headers::layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::layer))
         // One span per request (method + URI) so failures in the log say which request failed.
         // Paths are redacted: invitation tokens and OAuth codes never reach the log.
         .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
@@ -286,6 +294,31 @@ async fn with_error_status(res: axum::response::Response) -> axum::response::Res
         }
     }
     axum::response::Response::from_parts(parts, Body::from(bytes))
+}
+
+/// Logs to stderr (text, or JSON with `HANDOO_LOG_FORMAT=json`) and, with
+/// `SENTRY_DSN` set, reports errors and panics. Call once, inside the runtime.
+pub fn init_logging(config: &Config) {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into());
+    let (text, json) = if config.log_json {
+        (None, Some(tracing_subscriber::fmt::layer().json().with_current_span(true)))
+    } else {
+        (Some(tracing_subscriber::fmt::layer()), None)
+    };
+    let reporter = config.sentry_dsn.clone().map(|dsn| {
+        let r = sentry::Reporter::start(dsn, reqwest::Client::new());
+        r.install_global();
+        r
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(text)
+        .with(json)
+        .with(reporter.map(sentry::ErrorLayer))
+        .init();
 }
 
 /// Runs the server until Ctrl-C / SIGTERM.

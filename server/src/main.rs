@@ -9,12 +9,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn,tower_sessions=warn".into()),
-        )
-        .init();
+    if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
+        print!("{}", server::env_vars::help());
+        return;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
@@ -22,6 +20,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
+    server::init_logging(&config);
     if let Err(e) = server::run(config).await {
         eprintln!("handoo: {e:#}");
         std::process::exit(1);

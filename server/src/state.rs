@@ -38,6 +38,8 @@ pub struct Shared {
     pub server_ctx: app::ssr::ServerCtx,
     /// The session store, for ending a user's sessions (see `oauth`).
     pub sessions: crate::sessions::DbSessionStore,
+    /// Request counters and latency histograms (`/metrics`).
+    pub metrics: crate::metrics::Metrics,
     /// This node's job runner (stopped gracefully at shutdown).
     pub runner: services::jobs::Runner,
     /// Requests per API key per minute (`HANDOO_API_KEY_RATE_PER_MINUTE`).

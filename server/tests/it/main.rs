@@ -18,6 +18,7 @@ mod egress;
 mod mail;
 mod multi_node;
 mod oauth;
+mod operations;
 mod organisations;
 mod prospects;
 mod security;
