@@ -101,14 +101,12 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, clock: &SharedClock, job: NewJo
     let now = clock.now();
     let id = Uuid::now_v7();
     let backend = db.get_database_backend();
-    let sql = sql_of(
-        backend,
+    let sql =
         "INSERT INTO jobs (id, kind, org_id, payload, state, run_at, attempts, max_attempts, dedupe_key, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
-         ON CONFLICT (dedupe_key) DO NOTHING",
-    );
+               created_at, updated_at) VALUES ($1, $2, $3, $4, 'queued', $5, 0, $6, $7, $8, $8) \
+               ON CONFLICT (dedupe_key) DO NOTHING";
     let res = db
-        .execute(Statement::from_sql_and_values(
+        .execute(stmt(
             backend,
             sql,
             [
@@ -127,11 +125,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, clock: &SharedClock, job: NewJo
         return Ok(id);
     }
     let existing = db
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            sql_of(backend, "SELECT id FROM jobs WHERE dedupe_key = $1"),
-            [job.dedupe_key.into()],
-        ))
+        .query_one(stmt(backend, "SELECT id FROM jobs WHERE dedupe_key = $1", [job.dedupe_key.into()]))
         .await?
         .ok_or_else(ServiceError::internal)?;
     Ok(existing.try_get::<Uuid>("", "id")?)
@@ -140,11 +134,7 @@ pub async fn enqueue<C: ConnectionTrait>(db: &C, clock: &SharedClock, job: NewJo
 pub async fn get<C: ConnectionTrait>(db: &C, id: Uuid) -> ServiceResult<Option<JobInfo>> {
     let backend = db.get_database_backend();
     let row = db
-        .query_one(Statement::from_sql_and_values(
-            backend,
-            sql_of(backend, &format!("SELECT {COLUMNS} FROM jobs WHERE id = $1")),
-            [id.into()],
-        ))
+        .query_one(stmt(backend, &format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"), [id.into()]))
         .await?;
     row.map(|r| info(&r)).transpose()
 }
@@ -157,13 +147,10 @@ pub async fn queue_depth<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(String, String, i64, Option<f64>)>> {
     let backend = db.get_database_backend();
     let rows = db
-        .query_all(Statement::from_sql_and_values(
+        .query_all(stmt(
             backend,
-            sql_of(
-                backend,
-                "SELECT kind, state, COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs \
+            "SELECT kind, state, COUNT(*) AS n, MIN(run_at) AS oldest FROM jobs \
                  WHERE state IN ('queued', 'running') GROUP BY kind, state",
-            ),
             [],
         ))
         .await?;
@@ -222,12 +209,9 @@ impl RunningJob {
         let backend = self.db.get_database_backend();
         let res = self
             .db
-            .execute(Statement::from_sql_and_values(
+            .execute(stmt(
                 backend,
-                sql_of(
-                    backend,
-                    "UPDATE jobs SET progress = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
-                ),
+                "UPDATE jobs SET progress = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
                 [progress.clone().into(), self.id.into(), self.owner.to_string().into()],
             ))
             .await?;
@@ -470,10 +454,10 @@ impl Runner {
         );
         let mut values: Vec<DbValue> = vec![inner.owner.to_string().into(), expires.into(), now.into()];
         values.extend(kinds.iter().map(|k| (*k).into()));
-        let stmt = Statement::from_sql_and_values(backend, sql_of(backend, &text), values);
+        let claim = stmt(backend, &text, values);
         // SQLite: one claimer at a time (the write lock); PostgreSQL: SKIP LOCKED.
         let txn = crate::db::begin_write(db).await?;
-        let row = txn.query_one(stmt).await?;
+        let row = txn.query_one(claim).await?;
         txn.commit().await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(RunningJob {
@@ -495,13 +479,10 @@ impl Runner {
         let backend = inner.db.get_database_backend();
         let res = inner
             .db
-            .execute(Statement::from_sql_and_values(
+            .execute(stmt(
                 backend,
-                sql_of(
-                    backend,
-                    "UPDATE jobs SET lease_expires_at = $1, heartbeat_at = $2 \
+                "UPDATE jobs SET lease_expires_at = $1, heartbeat_at = $2 \
                      WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
-                ),
                 [expires.into(), now.into(), id.into(), inner.owner.to_string().into()],
             ))
             .await?;
@@ -522,15 +503,12 @@ impl Runner {
         let backend = inner.db.get_database_backend();
         let res = inner
             .db
-            .execute(Statement::from_sql_and_values(
+            .execute(stmt(
                 backend,
-                sql_of(
-                    backend,
-                    "UPDATE jobs SET state = $1, last_error = COALESCE($2, last_error), \
+                "UPDATE jobs SET state = $1, last_error = COALESCE($2, last_error), \
                      run_at = COALESCE($3, run_at), lease_owner = NULL, lease_expires_at = NULL, \
                      finished_at = $4, updated_at = $5 \
                      WHERE id = $6 AND lease_owner = $7 AND state = 'running'",
-                ),
                 [
                     state.as_str().into(),
                     error.map(str::to_string).into(),
@@ -565,10 +543,7 @@ impl Runner {
         );
         let mut values: Vec<DbValue> = vec![now.into()];
         values.extend(kinds.iter().map(|k| (*k).into()));
-        let rows = inner
-            .db
-            .query_all(Statement::from_sql_and_values(backend, sql_of(backend, &text), values))
-            .await?;
+        let rows = inner.db.query_all(stmt(backend, &text, values)).await?;
         for r in rows {
             let id: Uuid = r.try_get("", "id")?;
             let payload: Value = r.try_get("", "payload")?;
@@ -608,6 +583,11 @@ fn info(r: &QueryResult) -> ServiceResult<JobInfo> {
         lease_owner: r.try_get("", "lease_owner")?,
         finished_at: r.try_get("", "finished_at")?,
     })
+}
+
+/// A statement for `backend` from PostgreSQL-style text (`$n` placeholders).
+fn stmt(backend: DbBackend, text: &str, values: impl IntoIterator<Item = DbValue>) -> Statement {
+    Statement::from_sql_and_values(backend, sql_of(backend, text), values)
 }
 
 /// `$n` placeholders are PostgreSQL's; SQLite takes `?n` with the same meaning.
