@@ -20,13 +20,17 @@ pub struct CookieFree;
 /// Routes that verify their own signature (LiveKit, Polar…).
 pub const WEBHOOK_PREFIX: &str = "/webhooks/";
 
+/// The token of `Authorization: Bearer <token>` (the scheme in any case);
+/// `Some("")` for a bare `Bearer`, which is still a bearer request (and an
+/// invalid key), never a cookie one.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    let v = headers.get(header::AUTHORIZATION)?.to_str().ok()?.trim_start();
+    let (scheme, token) = v.split_once(' ').unwrap_or((v, ""));
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 pub async fn layer(mut req: Request, next: Next) -> Response {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split_whitespace().next())
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("bearer"));
+    let bearer = bearer_token(req.headers()).is_some();
     if bearer || req.uri().path().starts_with(WEBHOOK_PREFIX) {
         req.headers_mut().remove(header::COOKIE);
         req.extensions_mut().insert(CookieFree);

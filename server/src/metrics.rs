@@ -212,11 +212,7 @@ pub async fn ready(State(state): State<AppState>) -> Response {
 
 fn allowed(state: &AppState, peer: SocketAddr, headers: &HeaderMap) -> bool {
     if let Some(token) = state.config.metrics_token.as_deref() {
-        let presented = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim);
+        let presented = crate::bearer::bearer_token(headers);
         if presented.is_some_and(|p| services::tokens::constant_time_eq(p.as_bytes(), token.as_bytes())) {
             return true;
         }

@@ -75,14 +75,6 @@ impl std::fmt::Display for Caller {
     }
 }
 
-/// The key in `Authorization: Bearer <key>`, if the request carries one.
-/// Such a request never reaches here with cookies: [`crate::bearer`] strips them.
-pub fn bearer_key(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim_start();
-    let (scheme, key) = v.split_once(' ').unwrap_or((v, ""));
-    scheme.eq_ignore_ascii_case("bearer").then(|| key.trim())
-}
-
 /// The one way into an organisation for REST handlers: `{org}` from the
 /// path, and either the session's membership or an API key of that
 /// organisation (`Authorization: Bearer`). It establishes access only; the
@@ -107,7 +99,7 @@ impl FromRequestParts<AppState> for OrgAccess {
             .map(|(_, v)| v.to_string())
             .ok_or_else(|| AppError::new(ErrorCode::NotFound).into_response())?;
         let org = parse_uuid(&org, "org_id").map_err(IntoResponse::into_response)?;
-        if let Some(key) = bearer_key(parts) {
+        if let Some(key) = crate::bearer::bearer_token(&parts.headers) {
             let ctx = services::api_keys::authenticate(&state.db, key, org)
                 .await
                 .map_err(|e| AppError::from(e).into_response())?;

@@ -249,13 +249,11 @@ pub async fn still_allows<C: ConnectionTrait>(
     org_id: Uuid,
     permission: Permission,
 ) -> ServiceResult<bool> {
-    let Some(row) = api_keys::Entity::find_by_id(key_id).one(db).await? else {
-        return Ok(false);
-    };
-    if row.revoked_at.is_some() || row.org_id != org_id {
-        return Ok(false);
+    match context_by_id(db, key_id, org_id).await {
+        Ok(ctx) => Ok(ctx.allows(permission)),
+        Err(e) if matches!(e.code, ErrorCode::ApiKeyInvalid | ErrorCode::NotFound) => Ok(false),
+        Err(e) => Err(e),
     }
-    Ok(context_of(&row)?.allows(permission))
 }
 
 /// The context of key `key_id` in `org_id` for work it started earlier:
