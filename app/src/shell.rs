@@ -2,7 +2,7 @@
 //! organisation switcher, user menu, theme and language controls).
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Outlet, Redirect, Router};
 use leptos_router::hooks::use_location;
 
@@ -37,6 +37,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="csrf-token" content=csrf/>
                 <link rel="icon" href="data:,"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
                 <script nonce=nonce>{THEME_SCRIPT}</script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -46,6 +47,59 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The stylesheet's URL: `/pkg/<name>.<hash>.css` when the build names
+/// assets by content (they are then cached for a year), read once from
+/// the hash file cargo-leptos writes beside the server binary. (leptos_meta's
+/// `HashedStylesheet` reads that file again on every page.)
+fn stylesheet_href(options: &LeptosOptions) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        HREF.get_or_init(|| {
+            let name = options.output_name.to_string();
+            let pkg = options.site_pkg_dir.to_string();
+            let hash = options
+                .hash_files
+                .then(|| {
+                    let dir = std::env::current_exe().ok()?.parent()?.to_path_buf();
+                    let text = std::fs::read_to_string(dir.join(options.hash_file.as_ref())).ok()?;
+                    css_hash(&text)
+                })
+                .flatten();
+            match hash {
+                Some(h) => format!("/{pkg}/{name}.{h}.css"),
+                None => format!("/{pkg}/{name}.css"),
+            }
+        })
+        .clone()
+    }
+    #[cfg(not(feature = "ssr"))]
+    format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+}
+
+/// The `css: <hash>` line of cargo-leptos's hash file.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+fn css_hash(hash_file: &str) -> Option<String> {
+    hash_file.lines().find_map(|l| {
+        let (kind, hash) = l.split_once(':')?;
+        let hash = hash.trim();
+        (kind.trim() == "css"
+            && !hash.is_empty()
+            && hash.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| hash.to_string())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_css_hash_is_read_from_the_hash_file() {
+        assert_eq!(super::css_hash("js: abc\ncss: Zx-9_q\nwasm: d").as_deref(), Some("Zx-9_q"));
+        assert_eq!(super::css_hash("js: abc\n"), None);
+        assert_eq!(super::css_hash("css: ../../x\n"), None);
     }
 }
 
@@ -73,7 +127,6 @@ pub fn App() -> impl IntoView {
     let session = Resource::new(|| (), |_| Box::pin(get_session()));
     provide_context(SessionResource(session));
     view! {
-        <Stylesheet id="leptos" href="/pkg/handoo.css"/>
         <Title text="Handoo"/>
         <I18nContextProvider ssr_lang_header_getter=locale_source()>
             <Router>

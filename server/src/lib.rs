@@ -35,6 +35,7 @@ macro_rules! api_routes {
 
 pub mod agents_api;
 pub mod bearer;
+pub mod compression;
 pub mod config;
 pub mod copilot_api;
 pub mod copilot_audio;
@@ -193,9 +194,16 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .layer(session_layer)
         .layer(axum::middleware::from_fn(bearer::layer))
         .layer(axum::middleware::from_fn_with_state(
-            security_headers::HeaderConfig { https: config.public_url.starts_with("https://") },
+            security_headers::HeaderConfig {
+                https: config.public_url.starts_with("https://"),
+                hashed_assets: leptos_options.hash_files,
+            },
             security_headers::layer,
         ))
+        // Outside the header layer, which reads the page's first chunk for
+        // its nonce; assets arrive already compressed (`--precompress`) and
+        // are passed through.
+        .layer(compression::layer())
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::layer))
         // One span per request (method + URI) so failures in the log say which request failed.
         // Paths are redacted: invitation tokens and OAuth codes never reach the log.

@@ -22,7 +22,17 @@ use futures::StreamExt;
 pub struct HeaderConfig {
     /// Served over https (`HANDOO_PUBLIC_URL`): send HSTS.
     pub https: bool,
+    /// The build names every file under `/pkg/` by its content
+    /// (cargo-leptos `hash-files`): a name never changes meaning, so
+    /// browsers may keep those files for a year without asking again.
+    pub hashed_assets: bool,
 }
+
+/// A year, and never revalidated: the name changes when the content does.
+const IMMUTABLE: &str = "public, max-age=31536000, immutable";
+/// Same for everyone, but the name stays across builds (`public/`, or an
+/// unhashed build): the browser asks again each time (a 304 when unchanged).
+const REVALIDATE: &str = "public, no-cache";
 
 const NON_HTML_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 const PERMISSIONS_POLICY: &str = "camera=(), geolocation=(), payment=(), usb=(), microphone=(self)";
@@ -32,7 +42,9 @@ pub async fn layer(
     req: Request<Body>,
     next: axum::middleware::Next,
 ) -> Response {
-    let static_asset = is_static_asset(req.uri().path());
+    let path = req.uri().path();
+    let static_asset = is_static_asset(path);
+    let immutable = cfg.hashed_assets && path.starts_with("/pkg/");
     let resp = next.run(req).await;
     let mut resp = with_page_policy(resp).await;
     let h = resp.headers_mut();
@@ -48,9 +60,15 @@ pub async fn layer(
     if cfg.https {
         h.insert(STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }
-    if !static_asset {
-        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
+    let ok = resp.status().is_success() || resp.status() == axum::http::StatusCode::NOT_MODIFIED;
+    let h = resp.headers_mut();
+    let cache = match (static_asset && ok, immutable) {
+        (true, true) => IMMUTABLE,
+        (true, false) => REVALIDATE,
+        // A missing asset may exist after the next deploy: never cache a 404.
+        (false, _) => "no-store",
+    };
+    h.insert(CACHE_CONTROL, HeaderValue::from_static(cache));
     resp
 }
 

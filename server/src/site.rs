@@ -21,5 +21,23 @@ pub fn leptos_options(config: &Config) -> anyhow::Result<LeptosOptions> {
         leptos_config::get_configuration(Some(&config.leptos_toml))
     }
     .map_err(|e| anyhow::anyhow!("reading Leptos site config: {e}"))?;
-    Ok(conf.leptos_options)
+    let mut options = conf.leptos_options;
+    // Leptos panics on every page when asset hashing is on and its hash
+    // file is missing (a binary built by plain `cargo build`, or copied
+    // without it): serve the unhashed names instead, and say so.
+    if options.hash_files && !hash_file_present(&options) {
+        tracing::warn!(
+            file = %options.hash_file,
+            "asset hashing is on but the hash file is not beside the binary: serving unhashed asset names"
+        );
+        options.hash_files = false;
+    }
+    Ok(options)
+}
+
+fn hash_file_present(options: &LeptosOptions) -> bool {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .is_some_and(|p| p.is_file())
 }

@@ -14,6 +14,7 @@ mod agents;
 mod api_keys;
 mod authz;
 mod copilot;
+mod delivery;
 mod egress;
 mod mail;
 mod multi_node;

@@ -132,6 +132,16 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+        Self::spawn_with_site(backend, extra, |o| o).await
+    }
+
+    /// As [`spawn_with`], with the Leptos site options adjusted (a site
+    /// root of built assets, asset hashing).
+    pub async fn spawn_with_site(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        site: impl FnOnce(LeptosOptions) -> LeptosOptions,
+    ) -> Option<TestApp> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()))
             .with_test_writer()
@@ -145,7 +155,7 @@ impl TestApp {
             extra.push(("HANDOO_PUBLIC_URL", &public));
         }
         let config = test_config(&db.url, &extra);
-        let options = LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
+        let options = site(LeptosOptions::builder().output_name("handoo").site_addr(addr).build());
         let (router, state) = server::build(config, options).await.expect("build app");
         tokio::spawn(async move {
             axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
