@@ -21,6 +21,7 @@ pub const MAX_TOKENS_RANGE: (u32, u32) = (16, 32_000);
 pub const CALL_SECONDS_RANGE: (u32, u32) = (30, 4 * 3600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentKind {
     Chat,
@@ -45,6 +46,7 @@ impl AgentKind {
 
 /// How eagerly the voice agent stops talking when the prospect speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Interruption {
     Low,
@@ -53,6 +55,7 @@ pub enum Interruption {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Voicemail {
     HangUp,
@@ -60,6 +63,7 @@ pub enum Voicemail {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LlmChoice {
     pub provider: String,
     pub model: String,
@@ -68,12 +72,14 @@ pub struct LlmChoice {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SttChoice {
     pub provider: String,
     pub model: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TtsChoice {
     pub provider: String,
     pub model: String,
@@ -82,6 +88,7 @@ pub struct TtsChoice {
 
 /// Everything an admin edits on an agent (identity and folder live beside it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSettings {
     pub name: String,
     pub description: String,

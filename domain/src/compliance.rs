@@ -15,6 +15,7 @@ use crate::prospect::ProspectStatus;
 /// The organisation's calling hours, in the prospect's local time, as
 /// minutes after midnight: `[start, end)`. Default 08:00–21:00.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CallingWindow {
     pub start_minute: u16,
     pub end_minute: u16,
@@ -69,6 +70,7 @@ pub struct CallTarget<'a> {
 
 /// Why a call is refused. Serialised for the UI and the API.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum CallRefusal {
     #[error("the number is on the do-not-call list")]

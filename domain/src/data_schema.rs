@@ -22,6 +22,7 @@ pub const MAX_OPTION_CHARS: usize = 100;
 pub const MAX_STRING_VALUE_CHARS: usize = 2000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FieldKind {
     String,
@@ -47,6 +48,7 @@ impl FieldKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataField {
     pub name: String,
     #[serde(flatten)]
@@ -58,6 +60,7 @@ pub struct DataField {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DataSchema {
     #[serde(default)]
     pub fields: Vec<DataField>,
@@ -146,6 +149,7 @@ impl DataSchema {
 /// Why a value was refused. The message is what the LLM reads back as the
 /// tool result, so it says what would be accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ValueError {
     #[error("no field named '{0}' in the data schema")]
     UnknownField(String),

@@ -243,6 +243,21 @@ impl ErrorCode {
     }
 }
 
+/// A string of the known codes (the wire name, [`ErrorCode::as_str`]).
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(ALL.iter().map(|c| c.as_str())))
+            .description(Some("A stable error code; new codes may be added, none is renamed."))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for ErrorCode {}
+
 impl Serialize for ErrorCode {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.as_str())
@@ -350,6 +365,7 @@ pub const ALL: &[ErrorCode] = &[
 
 /// A rule violation found by pure validation: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[error("{field}: {}", code.as_str())]
 pub struct FieldError {
     pub field: String,

@@ -13,6 +13,7 @@ pub const MAX_MESSAGE_CHARS: usize = 4000;
 pub const MAX_TOOL_ROUNDS: usize = 4;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum TurnKind {
     User { text: String },
@@ -22,6 +23,7 @@ pub enum TurnKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Turn {
     /// RFC 3339 UTC.
     pub at: String,
@@ -30,12 +32,14 @@ pub struct Turn {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TurnNote))]
 pub struct Note {
     pub at: String,
     pub text: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     Active,
@@ -60,6 +64,7 @@ impl ConversationStatus {
 
 /// One server-sent event of an answer in progress.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PlaygroundEvent {
     /// A piece of the assistant's text.

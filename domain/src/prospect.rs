@@ -24,6 +24,7 @@ pub const MAX_CUSTOM_FIELDS: usize = 50;
 pub const MAX_PAGE_SIZE: u64 = 200;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProspectStatus {
     #[default]
@@ -152,6 +153,7 @@ pub fn split_tags(cell: &str) -> Vec<&str> {
 /// A typed custom field, defined once per organisation (`industry: enum`,
 /// `seats: number`…). The type system is the agents' data schema's.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomFieldDef {
     /// Identifier used in APIs, CSV headers and `{{custom.key}}` templates.
     pub key: String,
@@ -232,6 +234,7 @@ pub fn check_custom(
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentMethod {
     Verbal,
@@ -271,6 +274,7 @@ impl ConsentMethod {
 /// What the caller may record about consent; the server stamps who and when
 /// unless a past timestamp is given (consent captured before Handoo).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsentInput {
     /// Where the consent came from ("Website contact form", "Trade show 2026").
     pub source: String,
@@ -298,6 +302,7 @@ impl ConsentInput {
 /// The editable fields of a prospect, as the create form and the API send
 /// them. Phone and email are raw here; the server normalises them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ProspectInput {
     pub first_name: String,
@@ -343,6 +348,7 @@ impl ProspectInput {
 
 /// A change to one prospect: only the fields present are touched.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ProspectPatch {
     pub first_name: Option<String>,
@@ -383,6 +389,7 @@ mod double_option {
 
 /// Columns a list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
     #[default]
@@ -432,6 +439,7 @@ impl SortKey {
 
 /// Which prospects a list, a bulk action or an export applies to.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ProspectFilter {
     /// Words matched (all of them, each as a substring) against name,
@@ -448,6 +456,7 @@ pub struct ProspectFilter {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct ListQuery {
     pub filter: ProspectFilter,
@@ -482,6 +491,7 @@ pub const COLUMNS: &[&str] =
 
 /// A named filter + sort + columns, saved per user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedViewInput {
     pub name: String,
     pub query: ListQuery,
@@ -502,6 +512,7 @@ impl SavedViewInput {
 
 /// A bulk action on explicit ids or on everything a filter matches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum BulkAction {
     SetStatus { status: ProspectStatus },
@@ -512,6 +523,7 @@ pub enum BulkAction {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Selection {
     Ids { ids: Vec<Uuid> },
@@ -658,6 +670,7 @@ mod tests {
 
 /// One row of the list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProspectRow {
     pub id: Uuid,
     pub first_name: String,
@@ -691,6 +704,7 @@ impl ProspectRow {
 pub const SEARCH_COUNT_CAP: u64 = 1_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProspectPage {
     pub rows: Vec<ProspectRow>,
     pub total: u64,
@@ -704,6 +718,7 @@ pub struct ProspectPage {
 
 /// Everything the detail page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Prospect {
     #[serde(flatten)]
     pub row: ProspectRow,
@@ -714,6 +729,7 @@ pub struct Prospect {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Note {
     pub id: Uuid,
     pub author_id: Option<Uuid>,
@@ -723,6 +739,7 @@ pub struct Note {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Activity {
     pub id: Uuid,
     pub actor_name: Option<String>,
@@ -734,6 +751,7 @@ pub struct Activity {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Consent {
     pub id: Uuid,
     pub source: String,
@@ -745,6 +763,7 @@ pub struct Consent {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomField {
     pub id: Uuid,
     #[serde(flatten)]
@@ -752,6 +771,7 @@ pub struct CustomField {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SavedView {
     pub id: Uuid,
     pub name: String,
@@ -765,6 +785,7 @@ pub const DNC_REASON_OPT_OUT: &str = "system:opt_out";
 pub const DNC_REASON_DELETED_DNC: &str = "system:deleted_do_not_call";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DncEntry {
     pub phone: String,
     pub reason: String,
@@ -773,6 +794,7 @@ pub struct DncEntry {
 
 /// Calling hours and the default phone region of an organisation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ComplianceSettings {
     pub window_start_minute: u16,
     pub window_end_minute: u16,
@@ -786,6 +808,7 @@ impl Default for ComplianceSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkResult {
     pub affected: u64,
     /// For deletes: pass to `undo_delete` within [`UNDO_SECONDS`].
@@ -797,6 +820,7 @@ pub const UNDO_SECONDS: i64 = 30;
 
 /// Result of importing a do-not-call list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DncImportResult {
     pub added: u64,
     pub already_listed: u64,

@@ -12,6 +12,7 @@ use crate::prospect::{fold, key_from_label};
 
 /// Where a CSV column goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "to", content = "key", rename_all = "snake_case")]
 pub enum Target {
     Ignore,
@@ -138,6 +139,7 @@ pub fn suggest_mapping(headers: &[String], custom: &[(String, String)]) -> Vec<T
 
 /// What to do with a row that matches an existing prospect (same phone or email).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DuplicatePolicy {
     #[default]
@@ -148,6 +150,7 @@ pub enum DuplicatePolicy {
 
 /// A custom field the import creates before it runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewCustomField {
     pub key: String,
     pub label: String,
@@ -157,6 +160,7 @@ pub struct NewCustomField {
 
 /// The user's choices for one import.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportOptions {
     /// One target per column, in column order.
     pub mapping: Vec<Target>,
@@ -174,6 +178,7 @@ pub struct ImportOptions {
 
 /// Why a row cannot be imported as is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RowIssue {
     /// The row has a different number of columns than the header.
@@ -221,6 +226,7 @@ impl RowIssue {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowReport {
     /// 1-based data row (the header is row 0), as a spreadsheet shows it minus one.
     pub row: u64,
@@ -231,6 +237,7 @@ pub struct RowReport {
 
 /// The dry run's answer: counts for everything, details for the first rows with issues.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DryRunReport {
     pub total_rows: u64,
     /// Rows that would be created.
@@ -251,6 +258,7 @@ pub const MAX_REPORTED_ROWS: usize = 500;
 
 /// Text encodings the importer recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Encoding {
     Utf8,
@@ -262,6 +270,7 @@ pub enum Encoding {
 
 /// What the upload step learned about the file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportPreview {
     pub id: Uuid,
     pub file_name: String,
@@ -275,6 +284,7 @@ pub struct ImportPreview {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobState {
     /// Uploaded, not started.
@@ -304,6 +314,7 @@ impl JobState {
 
 /// An import as the UI polls it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportJob {
     pub id: Uuid,
     pub file_name: String,

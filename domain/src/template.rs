@@ -21,6 +21,7 @@ pub const MAX_IDENT_CHARS: usize = 64;
 
 /// The fields of a prospect a template may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProspectField {
     FirstName,
@@ -116,6 +117,7 @@ pub fn is_ident(s: &str) -> bool {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TemplateError {
     /// `{{name}}` where `name` is not a variable we know.
     #[error("unknown variable {{{{{name}}}}} at byte {offset}")]
@@ -149,6 +151,7 @@ pub struct Template {
 
 /// What fills the variables for one render.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RenderContext {
     /// Prospect values by [`ProspectField::as_str`]; absent or empty = missing.
     pub prospect: BTreeMap<String, String>,
@@ -176,6 +179,7 @@ impl RenderContext {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Rendered {
     pub text: String,
     /// Known variables that had no value (rendered as empty text), in order of first use.
@@ -259,6 +263,7 @@ pub fn validate(field: &str, src: &str) -> Result<(), crate::error::FieldError> 
 
 /// How the editor should show a piece of the source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HighlightKind {
     Text,
@@ -268,6 +273,7 @@ pub enum HighlightKind {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HighlightSpan {
     pub text: String,
     pub kind: HighlightKind,

@@ -12,6 +12,7 @@ pub const MAX_NOTE_CHARS: usize = 2000;
 pub const MAX_REASON_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ToolName {
     #[serde(rename = "addNote")]
     AddNote,
@@ -45,6 +46,7 @@ impl ToolName {
 /// A tool as offered to an LLM: the same shape OpenAI, Anthropic and Gemini
 /// accept (each provider client wraps it in its own envelope).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ToolSpec {
     pub name: String,
     pub description: String,
@@ -186,6 +188,7 @@ fn required_text(args: &Map<String, Value>, name: &'static str, max: usize) -> R
 
 /// A validated tool call.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "tool", rename_all = "snake_case")]
 pub enum ToolCall {
     AddNote { text: String },
@@ -206,6 +209,7 @@ impl ToolCall {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ToolError {
     #[error("there is no tool named '{0}'")]
     UnknownTool(String),

@@ -13,6 +13,7 @@ use crate::playground::{ConversationStatus, Note, Turn};
 use crate::ErrorCode;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Folder {
     pub id: Uuid,
     pub name: String,
@@ -20,6 +21,7 @@ pub struct Folder {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgentSummary {
     pub id: Uuid,
     pub name: String,
@@ -34,6 +36,7 @@ pub struct AgentSummary {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agent {
     pub id: Uuid,
     pub folder_id: Option<Uuid>,
@@ -46,6 +49,7 @@ pub struct Agent {
 
 /// Which folder to list: all, the root (no folder), or one folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "in", content = "id", rename_all = "snake_case")]
 pub enum FolderFilter {
     #[default]
@@ -56,6 +60,7 @@ pub enum FolderFilter {
 
 /// Missing keys mean "no constraint" (`{}` lists everything).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(default)]
 pub struct AgentFilter {
     pub search: String,
@@ -65,12 +70,14 @@ pub struct AgentFilter {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
     pub id: Uuid,
     pub agent_id: Uuid,
     pub status: ConversationStatus,
     pub end_reason: Option<String>,
     pub turns: Vec<Turn>,
+    #[cfg_attr(feature = "openapi", schema(value_type = serde_json::Value))]
     pub collected_data: CollectedData,
     pub notes: Vec<Note>,
     pub input_tokens: u64,
@@ -79,6 +86,7 @@ pub struct Conversation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConversationSummary {
     pub id: Uuid,
     pub status: ConversationStatus,
@@ -89,6 +97,7 @@ pub struct ConversationSummary {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KeySource {
     Organization,
@@ -98,6 +107,7 @@ pub enum KeySource {
 
 /// One provider as the settings page shows it. Never carries the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialView {
     pub provider: String,
     pub name: String,
@@ -113,6 +123,7 @@ pub struct CredentialView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TestOutcome {
     pub ok: bool,
     pub error: Option<ErrorCode>,
@@ -123,6 +134,7 @@ pub struct TestOutcome {
 
 /// A voice the agent form offers (live from the vendor, or shipped defaults).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VoiceOption {
     pub id: String,
     pub name: String,

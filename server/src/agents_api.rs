@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,12 +17,13 @@ use services::agents::{self, AgentFilter, FolderFilter};
 use services::{credentials, playground};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, ApiQuery, AppError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
-#[derive(Deserialize, Default)]
-struct ListQuery {
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
     #[serde(default)]
     search: String,
     kind: Option<String>,
@@ -34,7 +35,7 @@ struct ListQuery {
 async fn list_agents(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<agents::AgentSummary>>, AppError> {
     let kind = match q.kind.as_deref() {
         None | Some("") => None,
@@ -49,8 +50,8 @@ async fn list_agents(
     Ok(Json(agents::list(&state.db, &ctx, &filter).await?))
 }
 
-#[derive(Deserialize)]
-struct CreateBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateBody {
     folder_id: Option<Uuid>,
     settings: AgentSettings,
 }
@@ -71,8 +72,8 @@ async fn get_agent(
     Ok(Json(agents::get(&state.db, &ctx, parse_uuid(&id, "agent_id")?).await?))
 }
 
-#[derive(Deserialize)]
-struct UpdateBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct UpdateBody {
     version: i32,
     settings: AgentSettings,
 }
@@ -96,8 +97,8 @@ async fn delete_agent(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct ActiveBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct ActiveBody {
     active: bool,
 }
 
@@ -126,8 +127,8 @@ async fn list_folders(
     Ok(Json(agents::list_folders(&state.db, &ctx).await?))
 }
 
-#[derive(Deserialize)]
-struct NameBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NameBody {
     name: String,
 }
 
@@ -146,8 +147,9 @@ async fn list_providers(
     Ok(Json(credentials::list(&state.db, &ctx, &state.server_ctx.providers).await?))
 }
 
-#[derive(Deserialize, Default)]
-struct StartBody {
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = AgentStartBody)]
+pub(crate) struct StartBody {
     #[serde(default)]
     prospect: BTreeMap<String, String>,
 }
@@ -186,8 +188,8 @@ async fn get_conversation(
     Ok(Json(playground::get(&state.db, &ctx, parse_uuid(&id, "conversation_id")?).await?))
 }
 
-#[derive(Deserialize)]
-struct MessageBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct MessageBody {
     text: String,
 }
 

@@ -9,7 +9,7 @@
 
 use std::convert::Infallible;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -29,7 +29,7 @@ use services::copilot::sessions::{self, Nav, PastSession};
 use services::copilot::{knowledge, scripts, techniques};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, ApiQuery, AppError, OrgAccess};
 use crate::state::AppState;
 use crate::stream_guard::StreamGuard;
 
@@ -105,7 +105,7 @@ async fn generate_script(
 async fn list_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<KnowledgeQuery>,
+    ApiQuery(q): ApiQuery<KnowledgeQuery>,
 ) -> Result<Json<Vec<KnowledgeItem>>, AppError> {
     Ok(Json(knowledge::list(&state.db, &ctx, &q).await?))
 }
@@ -117,8 +117,9 @@ async fn most_used_knowledge(
     Ok(Json(knowledge::most_used(&state.db, &ctx, 10).await?))
 }
 
-#[derive(serde::Deserialize)]
-struct RelatedQuery {
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct RelatedQuery {
     text: String,
     limit: Option<u64>,
 }
@@ -127,7 +128,7 @@ struct RelatedQuery {
 async fn related_knowledge(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<RelatedQuery>,
+    ApiQuery(q): ApiQuery<RelatedQuery>,
 ) -> Result<Json<Vec<KnowledgeItem>>, AppError> {
     let semantic = state.server_ctx.copilot.semantic();
     Ok(Json(knowledge::related(&state.db, &ctx, semantic, &q.text, q.limit.unwrap_or(5)).await?))
@@ -176,8 +177,8 @@ async fn review_knowledge(
     Ok(Json(knowledge::review(&state.db, &ctx, parse_uuid(&id, "item_id")?, &action).await?))
 }
 
-#[derive(Deserialize)]
-struct UsageBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct UsageBody {
     kind: UsageKind,
 }
 
@@ -193,8 +194,9 @@ async fn knowledge_usage(
 
 // ---- techniques ----------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct TechniqueQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct TechniqueQuery {
     language: Option<String>,
     phase: Option<String>,
 }
@@ -202,14 +204,14 @@ struct TechniqueQuery {
 async fn list_techniques(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<TechniqueQuery>,
+    ApiQuery(q): ApiQuery<TechniqueQuery>,
 ) -> Result<Json<Vec<Technique>>, AppError> {
     let phase = q.phase.as_deref().map(Phase::parse).transpose().map_err(services::ServiceError::from)?;
     Ok(Json(techniques::list(&state.db, &ctx, lang(q.language.as_deref())?, phase).await?))
 }
 
-#[derive(Deserialize)]
-struct RatingBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct RatingBody {
     rating: i16,
 }
 
@@ -231,8 +233,9 @@ async fn queue(
     Ok(Json(sessions::queue(&state.db, &ctx, 50).await?))
 }
 
-#[derive(Deserialize)]
-struct BriefQuery {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct BriefQuery {
     language: Option<String>,
     #[serde(default)]
     refresh: bool,
@@ -242,7 +245,7 @@ async fn brief(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-    Query(q): Query<BriefQuery>,
+    ApiQuery(q): ApiQuery<BriefQuery>,
 ) -> Result<Json<Brief>, AppError> {
     let id = parse_uuid(&id, "prospect_id")?;
     let lang = lang(q.language.as_deref())?;
@@ -259,8 +262,9 @@ async fn call_history(
 
 // ---- sessions --------------------------------------------------------------------
 
-#[derive(Deserialize)]
-struct StartBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = SessionStartBody)]
+pub(crate) struct StartBody {
     prospect_id: Uuid,
     #[serde(default)]
     script_id: Option<Uuid>,
@@ -290,8 +294,8 @@ async fn get_session(
     Ok(Json(sessions::get(&state.db, &state.server_ctx.copilot, &ctx, id).await?))
 }
 
-#[derive(Deserialize)]
-struct TranscriptBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct TranscriptBody {
     #[serde(default)]
     speaker: Speaker,
     text: String,

@@ -43,6 +43,8 @@ pub mod csrf;
 pub mod env_vars;
 pub mod metrics;
 pub mod oauth;
+pub mod openapi;
+mod openapi_page;
 pub mod prospects_api;
 pub mod rest;
 pub mod security_headers;

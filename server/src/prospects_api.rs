@@ -8,7 +8,7 @@
 //! browser's `fetch(…, {body: file})` both send without multipart framing.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,13 +23,14 @@ use serde::{Deserialize, Serialize};
 use services::prospects::{self, bulk, compliance, custom_fields, export, import, timeline, views};
 use uuid::Uuid;
 
-use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, ApiQuery, AppError, OrgAccess};
 use crate::state::AppState;
 
 /// List and export filters as query parameters:
 /// `search`, `status` (comma-separated), `tag`, `owner` (a user id or `none`),
 /// `custom` (`key:value`), `dnc` (true/false), `sort`, `desc`, `page`, `per_page`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct FilterParams {
     #[serde(default)]
     search: String,
@@ -95,7 +96,7 @@ impl FilterParams {
 async fn list(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<FilterParams>,
+    ApiQuery(q): ApiQuery<FilterParams>,
 ) -> Result<Json<ProspectPage>, AppError> {
     Ok(Json(prospects::list(&state.db, &ctx, &q.query()?).await?))
 }
@@ -137,8 +138,8 @@ async fn delete_one(
     Ok(Json(bulk::apply(&state.db, &ctx, &sel, &BulkAction::Delete).await?))
 }
 
-#[derive(Deserialize)]
-struct BulkBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct BulkBody {
     selection: Selection,
     #[serde(flatten)]
     action: BulkAction,
@@ -152,13 +153,13 @@ async fn bulk_action(
     Ok(Json(bulk::apply(&state.db, &ctx, &body.selection, &body.action).await?))
 }
 
-#[derive(Deserialize)]
-struct UndoBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct UndoBody {
     token: Uuid,
 }
 
-#[derive(Serialize)]
-struct Restored {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Restored {
     restored: u64,
 }
 
@@ -178,8 +179,8 @@ async fn list_notes(
     Ok(Json(timeline::notes(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
 }
 
-#[derive(Deserialize)]
-struct NoteBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NoteBody {
     body: String,
 }
 
@@ -219,8 +220,8 @@ async fn add_consent(
     Ok((StatusCode::CREATED, Json(c)))
 }
 
-#[derive(Serialize)]
-struct MayCall {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct MayCall {
     allowed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<domain::compliance::CallRefusal>,
@@ -228,8 +229,9 @@ struct MayCall {
     message: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct AtParam {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct AtParam {
     /// RFC 3339 instant to check at (default: now).
     at: Option<chrono::DateTime<chrono::Utc>>,
 }
@@ -238,7 +240,7 @@ async fn may_call(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-    Query(p): Query<AtParam>,
+    ApiQuery(p): ApiQuery<AtParam>,
 ) -> Result<Json<MayCall>, AppError> {
     let at = p.at.unwrap_or_else(chrono::Utc::now);
     let res = compliance::may_call(&state.db, &ctx, parse_uuid(&id, "prospect_id")?, at).await?;
@@ -248,8 +250,8 @@ async fn may_call(
     }))
 }
 
-#[derive(Serialize)]
-struct TagCount {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct TagCount {
     tag: String,
     count: u64,
 }
@@ -301,8 +303,9 @@ async fn read_body(req: Request, max: usize, human: &str) -> Result<axum::body::
     axum::body::to_bytes(req.into_body(), max).await.map_err(|_| too_large())
 }
 
-#[derive(Deserialize)]
-struct UploadParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct UploadParams {
     #[serde(default)]
     file_name: String,
 }
@@ -310,7 +313,7 @@ struct UploadParams {
 async fn upload(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(p): Query<UploadParams>,
+    ApiQuery(p): ApiQuery<UploadParams>,
     req: Request,
 ) -> Result<(StatusCode, Json<ImportPreview>), AppError> {
     let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
@@ -354,7 +357,7 @@ async fn start_import(
 async fn export_csv(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(q): Query<FilterParams>,
+    ApiQuery(q): ApiQuery<FilterParams>,
 ) -> Result<Response, AppError> {
     let rx = export::start(&state.db, &ctx, q.filter()?).await?;
     let stream = futures::stream::unfold(rx, |mut rx| async move {
@@ -371,20 +374,23 @@ async fn export_csv(
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
-        Body::from_stream(stream),
+        // Fused: the compression layer polls once more after the end, and
+        // `unfold` panics when polled past it.
+        Body::from_stream(futures::StreamExt::fuse(stream)),
     )
         .into_response())
 }
 
-#[derive(Deserialize)]
-struct DncParams {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct DncParams {
     #[serde(default)]
     search: String,
     limit: Option<u64>,
 }
 
-#[derive(Serialize)]
-struct DncList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct DncList {
     entries: Vec<DncEntry>,
     total: u64,
 }
@@ -392,14 +398,14 @@ struct DncList {
 async fn list_dnc(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(p): Query<DncParams>,
+    ApiQuery(p): ApiQuery<DncParams>,
 ) -> Result<Json<DncList>, AppError> {
     let (entries, total) = compliance::list_dnc(&state.db, &ctx, &p.search, p.limit.unwrap_or(100)).await?;
     Ok(Json(DncList { entries, total }))
 }
 
-#[derive(Deserialize)]
-struct DncBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct DncBody {
     phone: String,
     #[serde(default)]
     reason: String,
@@ -422,8 +428,9 @@ async fn remove_dnc(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-struct ReasonParam {
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReasonParam {
     #[serde(default)]
     reason: String,
 }
@@ -431,7 +438,7 @@ struct ReasonParam {
 async fn import_dnc(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-    Query(p): Query<ReasonParam>,
+    ApiQuery(p): ApiQuery<ReasonParam>,
     req: Request,
 ) -> Result<Json<DncImportResult>, AppError> {
     let data = read_body(req, compliance::MAX_DNC_IMPORT_BYTES, "10 MB").await?;

@@ -38,6 +38,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// Query strings: a malformed one is a `validation` error naming the
+/// problem, in JSON like every other answer (axum's own rejection is a
+/// plain-text 400).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(rej) => {
+                Err(AppError { code: ErrorCode::Validation, field: None, detail: Some(rej.body_text()) })
+            }
+        }
+    }
+}
+
 /// The signed-in user (401 otherwise).
 pub struct AuthUser(pub Uuid);
 
@@ -145,8 +163,8 @@ pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, AppError> {
     s.parse().map_err(|_| AppError::field(ErrorCode::Validation, field))
 }
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
     status: &'static str,
     database: &'static str,
 }
@@ -161,8 +179,8 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-#[derive(Serialize)]
-struct Me {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Me {
     id: Uuid,
     email: String,
     name: String,
@@ -188,8 +206,8 @@ async fn get_org(
     Ok(Json(services::orgs::get(&state.db, &ctx).await?))
 }
 
-#[derive(Deserialize)]
-struct RenameBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct RenameBody {
     name: String,
 }
 
@@ -208,8 +226,8 @@ async fn list_members(
     Ok(Json(services::orgs::members(&state.db, &ctx).await?))
 }
 
-#[derive(Deserialize)]
-struct RoleBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct RoleBody {
     role: String,
 }
 
@@ -258,6 +276,10 @@ api_routes! {
 /// The whole `/api/v1` router.
 pub fn api_router() -> Router<AppState> {
     router()
+        // Public, like the API's description on any developer site; not
+        // in `ROUTES` (nothing to authorise).
+        .route("/openapi.json", axum::routing::get(crate::openapi::serve))
+        .route("/docs", axum::routing::get(crate::openapi::reference))
         .merge(crate::agents_api::router())
         .merge(crate::prospects_api::router())
         .merge(crate::copilot_api::router())

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::audit::{self, action};
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrgSummary {
     pub id: Uuid,
     pub name: String,
@@ -22,7 +22,7 @@ pub struct OrgSummary {
     pub role: Role,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Member {
     pub user_id: Uuid,
     pub email: String,

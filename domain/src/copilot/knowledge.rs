@@ -19,6 +19,7 @@ use super::text::normalize;
 use crate::error::{ErrorCode, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KnowledgeKind {
     BestSeller,
@@ -90,6 +91,7 @@ pub const COMMENT_MAX_CHARS: usize = 1_000;
 
 /// What a user submits when creating or editing an item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct KnowledgeDraft {
     pub kind: KnowledgeKind,
     pub title: String,
@@ -176,6 +178,7 @@ impl KnowledgeDraft {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum KnowledgeStatus {
     Draft,
@@ -309,6 +312,7 @@ fn same_version(expected: i64, current: i64) -> Result<(), FieldError> {
 /// the version of the item the reviewer read; it is required (optional on
 /// the wire only so that its absence is reported as a named field error).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum ReviewAction {
     Submit,
@@ -338,6 +342,7 @@ impl ReviewAction {
 
 /// How a rep used an item in the copilot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UsageKind {
     Shown,

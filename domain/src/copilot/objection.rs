@@ -14,6 +14,7 @@ use super::text::{normalize, Pattern};
 use crate::Locale;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectionKind {
     TooExpensive,
@@ -267,6 +268,7 @@ fn rules() -> &'static [CompiledRule] {
 
 /// One objection found in an utterance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Detection {
     pub kind: ObjectionKind,
     /// Language of the rule that matched.

@@ -7,6 +7,7 @@ use crate::error::{ErrorCode, FieldError};
 use crate::prospect::ProspectStatus;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CallOutcome {
     MeetingBooked,
@@ -78,6 +79,7 @@ impl CallOutcome {
 
 /// An outcome as logged at the end of a call, validated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OutcomeReport {
     pub outcome: CallOutcome,
     /// Required for `callback_scheduled`, and must be in the future.

@@ -20,6 +20,7 @@ use super::text::{normalize, Pattern};
 use crate::error::{ErrorCode, FieldError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Opening,
@@ -53,6 +54,7 @@ impl Phase {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Speaker {
     Rep,
@@ -74,6 +76,7 @@ impl Speaker {
 
 /// What the other side signals, recognised by built-in bilingual rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Intent {
     /// "Yes, I have a minute", "allez-y".
@@ -219,6 +222,7 @@ fn intent_patterns(intent: Intent) -> &'static [Pattern] {
 
 /// What a trigger listens for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Condition {
     Phrase { pattern: String },
@@ -229,6 +233,7 @@ pub enum Condition {
 /// speaker, leading to the next phase or to a named one (`goto`), e.g.
 /// Presentation → Closing when the prospect agrees, skipping objections.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Trigger {
     #[serde(flatten)]
     pub condition: Condition,
@@ -316,6 +321,7 @@ impl Trigger {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PhaseScript {
     pub phase: Phase,
     /// A template; variables are filled per prospect.
@@ -328,6 +334,7 @@ pub struct PhaseScript {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ObjectionHandler {
     pub objection: ObjectionKind,
     pub response: String,
@@ -337,6 +344,7 @@ pub struct ObjectionHandler {
 
 /// The editable body of a script (stored as JSON, versioned as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScriptContent {
     pub phases: Vec<PhaseScript>,
     #[serde(default)]
@@ -448,6 +456,7 @@ impl ScriptContent {
 
 /// One piece of transcript as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Utterance {
     pub speaker: Speaker,
     pub text: String,
@@ -457,6 +466,7 @@ pub struct Utterance {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Advance {
     pub from: Phase,
     pub to: Phase,
@@ -466,6 +476,7 @@ pub struct Advance {
 
 /// What one utterance changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Observation {
     pub advance: Option<Advance>,
     /// Objections raised for the first time in a while (see [`PhaseEngine`]).

@@ -115,3 +115,36 @@ async fn built_assets_are_precompressed_and_hashed_ones_cached_for_a_year() {
     assert_eq!(res.headers()["cache-control"], "no-store");
     let _ = std::fs::remove_dir_all(site);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streamed_export_arrives_whole_when_compressed() {
+    // The export is a stream; the compressor polls it once past its end,
+    // which used to panic the handler's stream and cut the download.
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else { return };
+    let c = app.client().await;
+    c.sign_up("Ada", "ada@example.com", crate::common::GOOD_PASSWORD).await.unwrap();
+    let org = c.create_org("Acme").await;
+    let (s, _) = c
+        .rest(
+            reqwest::Method::POST,
+            &format!("/orgs/{org}/prospects"),
+            Some(serde_json::json!({"first_name": "Grace", "last_name": "Hopper", "phone": "+33612345678"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    for query in ["", "?dnc=true"] {
+        let res = c
+            .http
+            .get(format!("{}/api/v1/orgs/{org}/prospects/export.csv{query}", app.base))
+            .header("accept-encoding", "br")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-encoding"], "br");
+        let body = res.bytes().await.expect("the whole body arrives");
+        let csv = String::from_utf8(brotli(&body)).unwrap();
+        assert!(csv.starts_with("id,first_name"), "{csv}");
+        assert_eq!(csv.contains("Grace"), query.is_empty(), "{csv}");
+    }
+}

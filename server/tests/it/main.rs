@@ -19,6 +19,7 @@ mod egress;
 mod mail;
 mod multi_node;
 mod oauth;
+mod openapi;
 mod operations;
 mod organisations;
 mod prospects;

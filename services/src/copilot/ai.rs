@@ -328,7 +328,7 @@ pub async fn brief(
 }
 
 /// What a generated script is built from.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct GenerateRequest {
     pub name: String,
     pub language: Locale,

@@ -504,7 +504,7 @@ pub async fn language(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> Servic
 }
 
 /// Manual navigation in the script.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", tag = "to", content = "phase")]
 pub enum Nav {
     Next,
@@ -760,7 +760,7 @@ pub async fn queue(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> Service
 }
 
 /// Past sessions on a prospect (call history in the brief), newest first.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PastSession {
     pub id: Uuid,
     pub mode: SessionMode,

@@ -1,0 +1,508 @@
+//! The REST API's OpenAPI 3.1 document, served at `/api/v1/openapi.json`
+//! and browsable at `/api/v1/docs`.
+//!
+//! Schemas come from the wire types themselves (`utoipa::ToSchema`,
+//! derived in `domain` behind its `openapi` feature, so the wasm bundle
+//! carries none of it). Operations come from one table below, one line per
+//! route: a test compares it with the routers' own route list (`ROUTES`),
+//! so a route cannot be added without being documented, nor documented
+//! without existing. (utoipa's per-handler `#[utoipa::path]` would repeat
+//! each handler's signature in an attribute; the table says the same in a
+//! quarter of the lines and is checked the same way.)
+
+use std::collections::BTreeMap;
+
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::request_body::RequestBodyBuilder;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::tag::TagBuilder;
+use utoipa::openapi::{
+    ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref,
+    RefOr, Required, ResponseBuilder, ServerBuilder,
+};
+use utoipa::{IntoParams, ToSchema};
+
+/// Schemas collected while the document is built, by name.
+#[derive(Default)]
+pub struct Schemas {
+    by_name: BTreeMap<String, RefOr<Schema>>,
+    /// Two different types under one name (utoipa names a schema by its
+    /// type's last path segment): a test keeps this empty.
+    collisions: Vec<String>,
+}
+
+impl Schemas {
+    /// A reference to `T`, registering it and every schema it refers to.
+    fn reference<T: ToSchema>(&mut self) -> RefOr<Schema> {
+        let mut all = Vec::new();
+        T::schemas(&mut all);
+        let name = T::name().to_string();
+        all.push((name.clone(), T::schema()));
+        for (name, schema) in all {
+            self.add(name, schema);
+        }
+        Ref::from_schema_name(name).into()
+    }
+
+    fn add(&mut self, name: String, schema: RefOr<Schema>) {
+        match self.by_name.get(&name) {
+            Some(known) if *known != schema => self.collisions.push(name),
+            Some(_) => {}
+            None => {
+                self.by_name.insert(name, schema);
+            }
+        }
+    }
+}
+
+/// How a body (request or response) is described.
+pub type SchemaFn = fn(&mut Schemas) -> RefOr<Schema>;
+
+fn one<T: ToSchema>(s: &mut Schemas) -> RefOr<Schema> {
+    s.reference::<T>()
+}
+
+fn list<T: ToSchema>(s: &mut Schemas) -> RefOr<Schema> {
+    ArrayBuilder::new().items(s.reference::<T>()).into()
+}
+
+fn nullable<T: ToSchema>(s: &mut Schemas) -> RefOr<Schema> {
+    utoipa::openapi::schema::OneOfBuilder::new()
+        .item(s.reference::<T>())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// The request body.
+#[derive(Clone, Copy)]
+pub enum In {
+    None,
+    Json(SchemaFn),
+    /// JSON that may be left out entirely.
+    OptionalJson(SchemaFn),
+    /// A CSV file as the raw body.
+    Csv,
+}
+
+/// The successful answer.
+#[derive(Clone, Copy)]
+pub enum Out {
+    Json(u16, SchemaFn),
+    /// No body (`204`).
+    Empty,
+    /// A CSV file.
+    Csv,
+    /// `text/event-stream`, one JSON object per event.
+    Events(SchemaFn),
+    /// A WebSocket upgrade.
+    Upgrade,
+}
+
+pub struct Op {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub id: &'static str,
+    pub tag: &'static str,
+    pub summary: &'static str,
+    pub query: Option<fn() -> Vec<utoipa::openapi::path::Parameter>>,
+    pub body: In,
+    pub out: Out,
+    /// Calls an AI provider: its failures are answered as 424/502/504.
+    pub upstream: bool,
+}
+
+fn params<T: IntoParams>() -> Vec<utoipa::openapi::path::Parameter> {
+    T::into_params(|| Some(ParameterIn::Query))
+}
+
+macro_rules! ops {
+    ($($method:ident $path:literal $id:ident [$tag:literal] $summary:literal
+        $(query($q:ty))? $(body($b:expr))? => $out:expr $(, $upstream:ident)? ;)*) => {
+        pub fn operations() -> Vec<Op> {
+            vec![$(Op {
+                method: stringify!($method),
+                path: $path,
+                id: stringify!($id),
+                tag: $tag,
+                summary: $summary,
+                query: ops!(@q $($q)?),
+                body: ops!(@b $($b)?),
+                out: $out,
+                upstream: ops!(@u $($upstream)?),
+            }),*]
+        }
+    };
+    (@q) => { None };
+    (@q $q:ty) => { Some(params::<$q>) };
+    (@b) => { In::None };
+    (@b $b:expr) => { $b };
+    (@u) => { false };
+    (@u $u:ident) => { true };
+}
+
+use crate::agents_api as ag;
+use crate::copilot_api as cp;
+use crate::prospects_api as pr;
+use crate::rest as me;
+use domain::copilot::views as cv;
+use domain::prospect as p;
+use domain::prospect_import as pi;
+use domain::views as v;
+
+ops! {
+    GET "/health" health ["Operations"] "Liveness of the API and its database" => Out::Json(200, one::<me::Health>);
+    GET "/me" me ["Organisations"] "The signed-in user (session only)" => Out::Json(200, one::<me::Me>);
+    GET "/orgs" list_orgs ["Organisations"] "Organisations the user belongs to (session only)" => Out::Json(200, list::<services::orgs::OrgSummary>);
+    GET "/orgs/{org}" get_org ["Organisations"] "One organisation" => Out::Json(200, one::<services::orgs::OrgSummary>);
+    PATCH "/orgs/{org}" rename_org ["Organisations"] "Rename the organisation" body(In::Json(one::<me::RenameBody>)) => Out::Json(200, one::<services::orgs::OrgSummary>);
+    GET "/orgs/{org}/members" list_members ["Organisations"] "Members and their roles" => Out::Json(200, list::<services::orgs::Member>);
+    PATCH "/orgs/{org}/members/{user}" change_role ["Organisations"] "Change a member's role" body(In::Json(one::<me::RoleBody>)) => Out::Json(200, one::<services::orgs::Member>);
+    DELETE "/orgs/{org}/members/{user}" remove_member ["Organisations"] "Remove a member" => Out::Empty;
+    GET "/orgs/{org}/audit" audit ["Organisations"] "The audit log, newest first" => Out::Json(200, list::<services::audit::AuditEntry>);
+
+    GET "/orgs/{org}/prospects" list_prospects ["Prospects"] "Search, filter, sort and page prospects" query(pr::FilterParams) => Out::Json(200, one::<p::ProspectPage>);
+    POST "/orgs/{org}/prospects" create_prospect ["Prospects"] "Create a prospect" body(In::Json(one::<p::ProspectInput>)) => Out::Json(201, one::<p::Prospect>);
+    GET "/orgs/{org}/prospects/export.csv" export_prospects ["Prospects"] "Export the filtered prospects as CSV" query(pr::FilterParams) => Out::Csv;
+    POST "/orgs/{org}/prospects/bulk" bulk_prospects ["Prospects"] "Act on many prospects (by ids or by filter)" body(In::Json(one::<pr::BulkBody>)) => Out::Json(200, one::<p::BulkResult>);
+    POST "/orgs/{org}/prospects/bulk/undo" undo_bulk ["Prospects"] "Undo a bulk delete" body(In::Json(one::<pr::UndoBody>)) => Out::Json(200, one::<pr::Restored>);
+    GET "/orgs/{org}/prospects/{id}" get_prospect ["Prospects"] "One prospect" => Out::Json(200, one::<p::Prospect>);
+    PATCH "/orgs/{org}/prospects/{id}" update_prospect ["Prospects"] "Change some fields (optimistic: send the version you read)" body(In::Json(one::<p::ProspectPatch>)) => Out::Json(200, one::<p::Prospect>);
+    DELETE "/orgs/{org}/prospects/{id}" delete_prospect ["Prospects"] "Delete a prospect (undoable)" => Out::Json(200, one::<p::BulkResult>);
+    GET "/orgs/{org}/prospects/{id}/notes" list_notes ["Prospects"] "Notes on a prospect" => Out::Json(200, list::<p::Note>);
+    POST "/orgs/{org}/prospects/{id}/notes" add_note ["Prospects"] "Add a note" body(In::Json(one::<pr::NoteBody>)) => Out::Json(201, one::<p::Note>);
+    GET "/orgs/{org}/prospects/{id}/activity" prospect_activity ["Prospects"] "The prospect's timeline" => Out::Json(200, list::<p::Activity>);
+    GET "/orgs/{org}/prospects/{id}/consents" list_consents ["Compliance"] "Consent records" => Out::Json(200, list::<p::Consent>);
+    POST "/orgs/{org}/prospects/{id}/consents" add_consent ["Compliance"] "Record consent given or withdrawn" body(In::Json(one::<p::ConsentInput>)) => Out::Json(201, one::<p::Consent>);
+    GET "/orgs/{org}/prospects/{id}/may-call" may_call ["Compliance"] "Whether the prospect may be called now (or at `at`), and why not" query(pr::AtParam) => Out::Json(200, one::<pr::MayCall>);
+    GET "/orgs/{org}/prospect-tags" tag_counts ["Prospects"] "Tags in use, with counts" => Out::Json(200, list::<pr::TagCount>);
+    GET "/orgs/{org}/custom-fields" list_fields ["Prospects"] "Custom field definitions" => Out::Json(200, list::<p::CustomField>);
+    POST "/orgs/{org}/custom-fields" create_field ["Prospects"] "Define a custom field" body(In::Json(one::<p::CustomFieldDef>)) => Out::Json(201, one::<p::CustomField>);
+    DELETE "/orgs/{org}/custom-fields/{id}" delete_field ["Prospects"] "Delete a custom field definition" => Out::Empty;
+    GET "/orgs/{org}/prospect-imports" list_imports ["Imports"] "Recent imports" => Out::Json(200, list::<pi::ImportJob>);
+    POST "/orgs/{org}/prospect-imports" upload_import ["Imports"] "Upload a CSV file: its encoding, delimiter, columns and a suggested mapping" query(pr::UploadParams) body(In::Csv) => Out::Json(201, one::<pi::ImportPreview>);
+    GET "/orgs/{org}/prospect-imports/{id}" get_import ["Imports"] "An import's state and progress" => Out::Json(200, one::<pi::ImportJob>);
+    POST "/orgs/{org}/prospect-imports/{id}/dry-run" dry_run_import ["Imports"] "What an import would do, row by row, without writing" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(200, one::<pi::DryRunReport>);
+    POST "/orgs/{org}/prospect-imports/{id}/start" start_import ["Imports"] "Start the import (once; it runs in the background)" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(202, one::<pi::ImportJob>);
+    GET "/orgs/{org}/dnc" list_dnc ["Compliance"] "The do-not-call list" query(pr::DncParams) => Out::Json(200, one::<pr::DncList>);
+    POST "/orgs/{org}/dnc" add_dnc ["Compliance"] "Add a number to the do-not-call list" body(In::Json(one::<pr::DncBody>)) => Out::Json(201, one::<p::DncEntry>);
+    POST "/orgs/{org}/dnc/import" import_dnc ["Compliance"] "Add every number of a CSV file to the do-not-call list" query(pr::ReasonParam) body(In::Csv) => Out::Json(200, one::<p::DncImportResult>);
+    DELETE "/orgs/{org}/dnc/{phone}" remove_dnc ["Compliance"] "Remove a number from the do-not-call list" => Out::Empty;
+    GET "/orgs/{org}/compliance" get_compliance ["Compliance"] "Calling hours, default region and consent rules" => Out::Json(200, one::<p::ComplianceSettings>);
+    PUT "/orgs/{org}/compliance" set_compliance ["Compliance"] "Replace the compliance settings" body(In::Json(one::<p::ComplianceSettings>)) => Out::Json(200, one::<p::ComplianceSettings>);
+    GET "/orgs/{org}/saved-views" list_views ["Prospects"] "Saved prospect list views" => Out::Json(200, list::<p::SavedView>);
+    POST "/orgs/{org}/saved-views" save_view ["Prospects"] "Save a list view" body(In::Json(one::<p::SavedViewInput>)) => Out::Json(200, one::<p::SavedView>);
+    DELETE "/orgs/{org}/saved-views/{id}" delete_view ["Prospects"] "Delete a saved view" => Out::Empty;
+
+    GET "/catalogue/providers" catalogue ["AI agents"] "The AI providers Handoo speaks to, and their models and voices" => Out::Json(200, list::<domain::catalogue::Provider>);
+    GET "/orgs/{org}/agents" list_agents ["AI agents"] "AI agents" query(ag::ListQuery) => Out::Json(200, list::<v::AgentSummary>);
+    POST "/orgs/{org}/agents" create_agent ["AI agents"] "Create an AI agent" body(In::Json(one::<ag::CreateBody>)) => Out::Json(201, one::<v::Agent>);
+    GET "/orgs/{org}/agents/{id}" get_agent ["AI agents"] "One AI agent" => Out::Json(200, one::<v::Agent>);
+    PUT "/orgs/{org}/agents/{id}" update_agent ["AI agents"] "Replace an agent's settings (send the version you read)" body(In::Json(one::<ag::UpdateBody>)) => Out::Json(200, one::<v::Agent>);
+    DELETE "/orgs/{org}/agents/{id}" delete_agent ["AI agents"] "Delete an agent" => Out::Empty;
+    POST "/orgs/{org}/agents/{id}/active" set_agent_active ["AI agents"] "Activate or deactivate an agent" body(In::Json(one::<ag::ActiveBody>)) => Out::Empty;
+    POST "/orgs/{org}/agents/{id}/duplicate" duplicate_agent ["AI agents"] "Copy an agent" => Out::Json(201, one::<v::Agent>);
+    GET "/orgs/{org}/agents/{id}/conversations" list_conversations ["Playground"] "Test conversations with an agent" => Out::Json(200, list::<v::ConversationSummary>);
+    POST "/orgs/{org}/agents/{id}/conversations" start_conversation ["Playground"] "Start a test conversation (optionally with prospect data)" body(In::OptionalJson(one::<ag::StartBody>)) => Out::Json(201, one::<v::Conversation>);
+    GET "/orgs/{org}/agent-folders" list_folders ["AI agents"] "Agent folders" => Out::Json(200, list::<v::Folder>);
+    POST "/orgs/{org}/agent-folders" create_folder ["AI agents"] "Create a folder" body(In::Json(one::<ag::NameBody>)) => Out::Json(201, one::<v::Folder>);
+    GET "/orgs/{org}/providers" list_providers ["AI agents"] "The organisation's provider credentials (never the secrets)" => Out::Json(200, list::<v::CredentialView>);
+    GET "/orgs/{org}/conversations/{id}" get_conversation ["Playground"] "One test conversation" => Out::Json(200, one::<v::Conversation>);
+    POST "/orgs/{org}/conversations/{id}/messages" send_message ["Playground"] "Send a message; the agent's turn streams back as events" body(In::Json(one::<ag::MessageBody>)) => Out::Events(one::<domain::playground::PlaygroundEvent>), upstream;
+
+    GET "/orgs/{org}/scripts" list_scripts ["Copilot"] "Call scripts" => Out::Json(200, list::<cv::ScriptSummary>);
+    POST "/orgs/{org}/scripts" create_script ["Copilot"] "Create a call script" body(In::Json(one::<cv::ScriptInput>)) => Out::Json(201, one::<cv::ScriptDetail>);
+    POST "/orgs/{org}/scripts/generate" generate_script ["Copilot"] "Draft a script with the organisation's AI provider" body(In::Json(one::<services::copilot::ai::GenerateRequest>)) => Out::Json(201, one::<cv::ScriptDetail>), upstream;
+    GET "/orgs/{org}/scripts/{id}" get_script ["Copilot"] "One script" => Out::Json(200, one::<cv::ScriptDetail>);
+    PUT "/orgs/{org}/scripts/{id}" update_script ["Copilot"] "Save a new version of a script" body(In::Json(one::<cv::ScriptInput>)) => Out::Json(200, one::<cv::ScriptDetail>);
+    DELETE "/orgs/{org}/scripts/{id}" archive_script ["Copilot"] "Archive a script" => Out::Empty;
+    GET "/orgs/{org}/scripts/{id}/versions" script_versions ["Copilot"] "A script's versions" => Out::Json(200, list::<cv::ScriptVersionInfo>);
+    GET "/orgs/{org}/knowledge" list_knowledge ["Knowledge"] "Knowledge base entries" query(cv::KnowledgeQuery) => Out::Json(200, list::<cv::KnowledgeItem>);
+    POST "/orgs/{org}/knowledge" create_knowledge ["Knowledge"] "Propose a knowledge entry" body(In::Json(one::<domain::copilot::knowledge::KnowledgeDraft>)) => Out::Json(201, one::<cv::KnowledgeItem>);
+    GET "/orgs/{org}/knowledge/most-used" most_used_knowledge ["Knowledge"] "The entries reps open most" => Out::Json(200, list::<cv::KnowledgeItem>);
+    GET "/orgs/{org}/knowledge/related" related_knowledge ["Knowledge"] "Entries related to a text" query(cp::RelatedQuery) => Out::Json(200, list::<cv::KnowledgeItem>);
+    GET "/orgs/{org}/knowledge/{id}" get_knowledge ["Knowledge"] "One entry" => Out::Json(200, one::<cv::KnowledgeItem>);
+    PUT "/orgs/{org}/knowledge/{id}" update_knowledge ["Knowledge"] "Edit an entry" body(In::Json(one::<domain::copilot::knowledge::KnowledgeDraft>)) => Out::Json(200, one::<cv::KnowledgeItem>);
+    DELETE "/orgs/{org}/knowledge/{id}" delete_knowledge ["Knowledge"] "Delete an entry" => Out::Empty;
+    POST "/orgs/{org}/knowledge/{id}/review" review_knowledge ["Knowledge"] "Approve, reject or archive an entry" body(In::Json(one::<domain::copilot::knowledge::ReviewAction>)) => Out::Json(200, one::<cv::KnowledgeItem>);
+    POST "/orgs/{org}/knowledge/{id}/usage" knowledge_usage ["Knowledge"] "Record that an entry was used in a call" body(In::Json(one::<cp::UsageBody>)) => Out::Empty;
+    GET "/orgs/{org}/techniques" list_techniques ["Copilot"] "The sales-technique library" query(cp::TechniqueQuery) => Out::Json(200, list::<cv::Technique>);
+    POST "/orgs/{org}/techniques/{id}/rating" rate_technique ["Copilot"] "Rate a technique" body(In::Json(one::<cp::RatingBody>)) => Out::Json(200, one::<cv::Technique>);
+    GET "/orgs/{org}/copilot/queue" copilot_queue ["Copilot"] "Who to call next" => Out::Json(200, list::<cv::QueueEntry>);
+    GET "/orgs/{org}/prospects/{id}/brief" prospect_brief ["Copilot"] "The pre-call brief" query(cp::BriefQuery) => Out::Json(200, one::<cv::Brief>);
+    GET "/orgs/{org}/prospects/{id}/calls" call_history ["Copilot"] "Past copilot calls with the prospect" => Out::Json(200, list::<services::copilot::sessions::PastSession>);
+    POST "/orgs/{org}/copilot/sessions" start_session ["Copilot"] "Start a copilot call session" body(In::Json(one::<cp::StartBody>)) => Out::Json(201, one::<cv::SessionView>);
+    GET "/orgs/{org}/copilot/sessions/{id}" get_session ["Copilot"] "A session's state" => Out::Json(200, one::<cv::SessionView>);
+    POST "/orgs/{org}/copilot/sessions/{id}/transcript" post_transcript ["Copilot"] "Add transcript lines; returns the events they raised" body(In::Json(one::<cp::TranscriptBody>)) => Out::Json(200, list::<cv::CopilotEvent>);
+    POST "/orgs/{org}/copilot/sessions/{id}/navigate" navigate ["Copilot"] "Move through the script" body(In::Json(one::<services::copilot::sessions::Nav>)) => Out::Json(200, nullable::<cv::CopilotEvent>);
+    POST "/orgs/{org}/copilot/sessions/{id}/end" end_session ["Copilot"] "End the call with its outcome" body(In::Json(one::<domain::copilot::outcome::OutcomeReport>)) => Out::Json(200, one::<cv::SessionView>);
+    GET "/orgs/{org}/copilot/sessions/{id}/events" session_events ["Copilot"] "The session's live events" => Out::Events(one::<cv::CopilotEvent>);
+    GET "/orgs/{org}/copilot/sessions/{id}/audio" session_audio ["Copilot"] "The call's audio, for live transcription (WebSocket)" => Out::Upgrade;
+}
+
+/// The error answer, shared by every route (and the server functions).
+fn error_schema(s: &mut Schemas) -> RefOr<Schema> {
+    let code = s.reference::<domain::ErrorCode>();
+    s.add(
+        "Error".into(),
+        ObjectBuilder::new()
+            .property("code", code)
+            .required("code")
+            .property(
+                "field",
+                ObjectBuilder::new().schema_type(Type::String).description(Some("The input at fault")),
+            )
+            .property(
+                "detail",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some("A value the message quotes (a limit, a name)")),
+            )
+            .into(),
+    );
+    Ref::from_schema_name("Error").into()
+}
+
+const ERRORS: &[(u16, &str)] = &[
+    (400, "The request is malformed"),
+    (401, "Not signed in, or the API key is not valid"),
+    (403, "The role or the key's permissions do not allow this"),
+    (404, "No such resource in this organisation (or not a member of it)"),
+    (409, "Conflicts with the current state (a stale version, a duplicate)"),
+    (410, "Too late (an undo window has closed)"),
+    (413, "The body is too large"),
+    (422, "A value is not valid; `field` names it"),
+    (429, "Too many requests; retry after `Retry-After` seconds"),
+];
+
+const UPSTREAM_ERRORS: &[(u16, &str)] = &[
+    (424, "The AI provider refused the organisation's credentials"),
+    (502, "The AI provider answered badly or not at all"),
+    (503, "This server is not configured for it"),
+    (504, "The AI provider did not answer in time"),
+];
+
+fn string_param(name: &str, format: Option<&str>, description: &str) -> utoipa::openapi::path::Parameter {
+    let mut schema = ObjectBuilder::new().schema_type(Type::String);
+    if let Some(f) = format {
+        schema = schema.format(Some(SchemaFormat::Custom(f.into())));
+    }
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some(description))
+        .schema(Some(schema))
+        .build()
+}
+
+fn path_params(path: &str) -> Vec<utoipa::openapi::path::Parameter> {
+    path.split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| match name {
+            "org" => string_param(name, Some("uuid"), "The organisation"),
+            "user" => string_param(name, Some("uuid"), "The member's user id"),
+            "phone" => string_param(name, None, "The number, E.164 (URL-encoded `+`)"),
+            _ => string_param(name, Some("uuid"), "The resource's id"),
+        })
+        .collect()
+}
+
+fn method(m: &str) -> HttpMethod {
+    match m {
+        "GET" => HttpMethod::Get,
+        "POST" => HttpMethod::Post,
+        "PUT" => HttpMethod::Put,
+        "PATCH" => HttpMethod::Patch,
+        _ => HttpMethod::Delete,
+    }
+}
+
+/// The whole document. Built once per process (see [`serve`]).
+pub fn document() -> OpenApi {
+    build().0
+}
+
+/// The document, and the schema names that two types claimed.
+fn build() -> (OpenApi, Vec<String>) {
+    let mut schemas = Schemas::default();
+    let error = error_schema(&mut schemas);
+    let mut paths = PathsBuilder::new();
+    let mut tags: Vec<&str> = Vec::new();
+    for op in operations() {
+        if !tags.contains(&op.tag) {
+            tags.push(op.tag);
+        }
+        let mut b = OperationBuilder::new()
+            .operation_id(Some(op.id))
+            .summary(Some(op.summary))
+            .tag(op.tag)
+            .parameters(Some(path_params(op.path)));
+        if let Some(q) = op.query {
+            b = b.parameters(Some(q()));
+        }
+        b = match op.body {
+            In::None => b,
+            In::Json(f) | In::OptionalJson(f) => b.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content("application/json", ContentBuilder::new().schema(Some(f(&mut schemas))).build())
+                    .required(Some(if matches!(op.body, In::Json(_)) {
+                        Required::True
+                    } else {
+                        Required::False
+                    }))
+                    .build(),
+            )),
+            In::Csv => b.request_body(Some(
+                RequestBodyBuilder::new()
+                    .content(
+                        "text/csv",
+                        ContentBuilder::new()
+                            .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                            .build(),
+                    )
+                    .required(Some(Required::True))
+                    .build(),
+            )),
+        };
+        b = match op.out {
+            Out::Json(status, f) => b.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description(if status == 201 { "Created" } else { "OK" })
+                    .content("application/json", ContentBuilder::new().schema(Some(f(&mut schemas))).build()),
+            ),
+            Out::Empty => b.response("204", ResponseBuilder::new().description("Done")),
+            Out::Csv => b.response(
+                "200",
+                ResponseBuilder::new().description("A CSV file (UTF-8)").content(
+                    "text/csv",
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                        .build(),
+                ),
+            ),
+            Out::Events(f) => b.response(
+                "200",
+                ResponseBuilder::new()
+                    .description("Server-sent events; each `data:` line is one JSON object of this schema")
+                    .content(
+                        "text/event-stream",
+                        ContentBuilder::new().schema(Some(f(&mut schemas))).build(),
+                    ),
+            ),
+            Out::Upgrade => b.response("101", ResponseBuilder::new().description("Switching to WebSocket")),
+        };
+        let errors = ERRORS.iter().chain(if op.upstream { UPSTREAM_ERRORS } else { &[] });
+        for (status, what) in errors {
+            b = b.response(
+                status.to_string(),
+                ResponseBuilder::new()
+                    .description(*what)
+                    .content("application/json", ContentBuilder::new().schema(Some(error.clone())).build()),
+            );
+        }
+        if op.path == "/health" {
+            b = b.response(
+                "503",
+                ResponseBuilder::new().description("The database is unreachable").content(
+                    "application/json",
+                    ContentBuilder::new().schema(Some(one::<me::Health>(&mut schemas))).build(),
+                ),
+            );
+        }
+        paths = paths.path(op.path, PathItem::new(method(op.method), b.build()));
+    }
+    let mut components = ComponentsBuilder::new().security_scheme(
+        "api_key",
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "An API key of the organisation (`hdo_…`), from Settings → API keys. A signed-in \
+                     browser session works too (cookie + `x-csrf-token`).",
+                ))
+                .build(),
+        ),
+    );
+    for (name, schema) in schemas.by_name {
+        components = components.schema(name, schema);
+    }
+    let doc = OpenApiBuilder::new()
+        .info(
+            InfoBuilder::new()
+                .title("Handoo API")
+                .version(env!("CARGO_PKG_VERSION"))
+                .description(Some(
+                    "Every `/orgs/{org}/…` route works with a session of a member of `{org}` or an API key \
+                     of that organisation whose permissions allow it; anything else is answered 404, as if \
+                     the organisation did not exist. Errors are `{code, field?, detail?}` with a stable `code`.",
+                ))
+                .build(),
+        )
+        .servers(Some([ServerBuilder::new().url("/api/v1").build()]))
+        .paths(paths.build())
+        .components(Some(components.build()))
+        .security(Some([SecurityRequirement::new("api_key", Vec::<String>::new())]))
+        .tags(Some(tags.into_iter().map(|t| TagBuilder::new().name(t).build())))
+        .build();
+    (doc, schemas.collisions)
+}
+
+fn json() -> &'static str {
+    static DOC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| document().to_pretty_json().unwrap_or_else(|_| "{}".into()))
+}
+
+/// `GET /api/v1/openapi.json`
+pub async fn serve() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], json()).into_response()
+}
+
+/// `GET /api/v1/docs`: a reference page rendered here from the document
+/// (no third-party viewer: it would need a CDN, or a bundle the size of
+/// the app, and our page policy allows neither).
+pub async fn reference() -> Html<&'static str> {
+    static PAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    Html(PAGE.get_or_init(|| crate::openapi_page::render(&document())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_and_every_documented_route_exists() {
+        let mut routed: Vec<(String, String)> =
+            crate::rest::all_routes().iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+        let mut documented: Vec<(String, String)> =
+            operations().iter().map(|o| (o.method.to_string(), o.path.to_string())).collect();
+        routed.sort();
+        documented.sort();
+        assert_eq!(routed, documented);
+        let mut ids: Vec<&str> = operations().iter().map(|o| o.id).collect();
+        ids.sort();
+        let n = ids.len();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "operation ids are unique");
+    }
+
+    #[test]
+    fn no_two_types_share_a_schema_name() {
+        assert_eq!(build().1, Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_document_is_openapi_3_1_and_every_reference_resolves() {
+        let doc: serde_json::Value = serde_json::from_str(json()).unwrap();
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let text = json();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for r in text.split("\"$ref\": \"#/components/schemas/").skip(1) {
+            let name = &r[..r.find('"').unwrap()];
+            assert!(schemas.contains_key(name), "unresolved reference {name}");
+        }
+    }
+}
