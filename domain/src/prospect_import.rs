@@ -250,8 +250,12 @@ pub struct DryRunReport {
     pub to_update: u64,
     /// Issue counts by kind (`invalid_phone` → 12).
     pub issue_counts: BTreeMap<String, u64>,
-    /// At most [`MAX_REPORTED_ROWS`] rows.
+    /// The first [`MAX_REPORTED_ROWS`] rows with an issue; every one of
+    /// them ([`DryRunReport::problem_rows`]) is in the problems CSV.
     pub rows: Vec<RowReport>,
+    /// Rows with at least one issue (errors, duplicates), all of them.
+    #[serde(default)]
+    pub problem_rows: u64,
 }
 
 pub const MAX_REPORTED_ROWS: usize = 500;

@@ -22,6 +22,7 @@ pub mod password_credentials;
 pub mod playground_conversations;
 pub mod prospect_activities;
 pub mod prospect_briefs;
+pub mod prospect_import_chunks;
 pub mod prospect_imports;
 pub mod prospect_notes;
 pub mod prospects;

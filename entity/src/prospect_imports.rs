@@ -8,7 +8,8 @@ pub struct Model {
     pub org_id: Uuid,
     pub created_by: Option<Uuid>,
     pub file_name: String,
-    /// The file decoded to UTF-8; cleared once the job has finished.
+    /// Unused since files are stored in `prospect_import_chunks` (kept so
+    /// the schema stays additive).
     pub data: Option<Vec<u8>>,
     pub encoding: String,
     pub delimiter: String,
@@ -23,6 +24,8 @@ pub struct Model {
     pub error: Option<String>,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Size of the uploaded file; 0 once it is dropped (or while uploading).
+    pub file_bytes: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

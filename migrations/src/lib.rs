@@ -15,6 +15,7 @@ mod m0008_email_verifications;
 mod m0009_api_keys;
 mod m0010_event_payloads;
 mod m0011_jobs;
+mod m0012_import_chunks;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0009_api_keys::Migration),
             Box::new(m0010_event_payloads::Migration),
             Box::new(m0011_jobs::Migration),
+            Box::new(m0012_import_chunks::Migration),
         ]
     }
 }

@@ -77,6 +77,9 @@ pub struct Config {
     /// `HANDOO_USAGE_FLUSH_MS`: how often counted API-key usage is written
     /// (10 s by default; also written at shutdown and when keys are listed).
     pub usage_flush: std::time::Duration,
+    /// `HANDOO_IMPORT_MAX_BYTES` / `HANDOO_IMPORT_MAX_ROWS`: the largest CSV
+    /// import (512 MiB and 1,048,576 rows by default, what HubSpot accepts).
+    pub import_limits: services::prospects::import::ImportLimits,
     /// `HANDOO_JOB_LEASE_MS` / `HANDOO_JOB_POLL_MS` / `HANDOO_JOB_CONCURRENCY`:
     /// the job runner's lease (a dead node's jobs are taken over after it),
     /// idle poll interval, and jobs run at once on this node.
@@ -140,6 +143,7 @@ impl fmt::Debug for Config {
             .field("stream_recheck", &self.stream_recheck)
             .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
             .field("usage_flush", &self.usage_flush)
+            .field("import_limits", &self.import_limits)
             .field("jobs", &self.jobs)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<redacted>"))
             .field("log_json", &self.log_json)
@@ -322,6 +326,22 @@ impl Config {
                 }
             },
         };
+        let mut import_limits = services::prospects::import::ImportLimits::default();
+        for (name, slot, range) in [
+            ("HANDOO_IMPORT_MAX_BYTES", &mut import_limits.max_bytes, 1024..=(16u64 << 30)),
+            ("HANDOO_IMPORT_MAX_ROWS", &mut import_limits.max_rows, 1..=(u32::MAX as u64)),
+        ] {
+            if let Some(v) = get(name) {
+                match v.trim().replace('_', "").parse::<u64>() {
+                    Ok(n) if range.contains(&n) => *slot = n,
+                    _ => errors.push(format!(
+                        "{name}: a number from {} to {}, got {v:?}",
+                        range.start(),
+                        range.end()
+                    )),
+                }
+            }
+        }
         let mut ms = |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
             None => std::time::Duration::from_millis(default),
             Some(v) => match v.trim().parse::<u64>() {
@@ -537,6 +557,7 @@ impl Config {
             stream_recheck,
             api_key_rate_per_minute,
             usage_flush,
+            import_limits,
             jobs,
             metrics_token,
             log_json,

@@ -24,6 +24,11 @@ pub const VARS: &[(&str, &str)] = &[
         "`HANDOO_JOB_LEASE_MS`",
         "how long a claimed background job stays its node's without a heartbeat (`30000`, 300–3600000); a node that dies has its jobs taken over after this",
     ),
+    (
+        "`HANDOO_IMPORT_MAX_BYTES`",
+        "the largest CSV file a prospect import accepts, in bytes (`536870912`, i.e. 512 MiB; 1024–17179869184); an organisation may hold two such files waiting to be imported",
+    ),
+    ("`HANDOO_IMPORT_MAX_ROWS`", "the most rows a prospect import accepts (`1048576`, 1–4294967295)"),
     ("`HANDOO_JOB_POLL_MS`", "how often an idle job runner looks for due jobs, in ms (`500`, 10–60000)"),
     ("`HANDOO_JOB_CONCURRENCY`", "background jobs run at once per node (`2`, 1–64)"),
     (

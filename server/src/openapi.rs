@@ -185,6 +185,7 @@ ops! {
     POST "/orgs/{org}/prospect-imports" upload_import ["Imports"] "Upload a CSV file: its encoding, delimiter, columns and a suggested mapping" query(pr::UploadParams) body(In::Csv) => Out::Json(201, one::<pi::ImportPreview>);
     GET "/orgs/{org}/prospect-imports/{id}" get_import ["Imports"] "An import's state and progress" => Out::Json(200, one::<pi::ImportJob>);
     POST "/orgs/{org}/prospect-imports/{id}/dry-run" dry_run_import ["Imports"] "What an import would do, row by row, without writing" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(200, one::<pi::DryRunReport>);
+    GET "/orgs/{org}/prospect-imports/{id}/problems.csv" import_problems ["Imports"] "Every problem row of the last dry run, with its cells, as CSV" => Out::Csv;
     POST "/orgs/{org}/prospect-imports/{id}/start" start_import ["Imports"] "Start the import (once; it runs in the background)" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(202, one::<pi::ImportJob>);
     GET "/orgs/{org}/dnc" list_dnc ["Compliance"] "The do-not-call list" query(pr::DncParams) => Out::Json(200, one::<pr::DncList>);
     POST "/orgs/{org}/dnc" add_dnc ["Compliance"] "Add a number to the do-not-call list" body(In::Json(one::<pr::DncBody>)) => Out::Json(201, one::<p::DncEntry>);

@@ -316,8 +316,38 @@ async fn upload(
     ApiQuery(p): ApiQuery<UploadParams>,
     req: Request,
 ) -> Result<(StatusCode, Json<ImportPreview>), AppError> {
-    let data = read_body(req, import::MAX_IMPORT_BYTES, "50 MB").await?;
-    Ok((StatusCode::CREATED, Json(import::upload(&state.db, &ctx, &p.file_name, data.into()).await?)))
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    // Streamed into storage as it arrives: never the whole file in memory.
+    let body = req.into_body().into_data_stream();
+    let limits = state.config.import_limits;
+    let preview = import::upload(&state.db, &ctx, &p.file_name, declared, body, &limits).await?;
+    Ok((StatusCode::CREATED, Json(preview)))
+}
+
+/// `GET …/prospect-imports/{id}/problems.csv`: every row the last dry run
+/// found a problem with, and the problem, beside the row's own cells.
+async fn problems_csv(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_uuid(&id, "import_id")?;
+    let chunks = import::problems_csv(&state.db, &ctx, id).await?;
+    let stream = futures::StreamExt::map(chunks, |c| {
+        c.map(axum::body::Bytes::from).map_err(|e| std::io::Error::other(e.code.as_str()))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"import-problems-{id}.csv\"")),
+        ],
+        Body::from_stream(futures::StreamExt::fuse(stream)),
+    )
+        .into_response())
 }
 
 async fn list_imports(
@@ -497,9 +527,10 @@ api_routes! {
     "/orgs/{org}/prospect-tags" => get(tag_counts);
     "/orgs/{org}/custom-fields" => get(list_fields).post(create_field);
     "/orgs/{org}/custom-fields/{id}" => delete(delete_field);
-    "/orgs/{org}/prospect-imports" => get(list_imports).post(upload) [limit = import::MAX_IMPORT_BYTES+1024];
+    "/orgs/{org}/prospect-imports" => get(list_imports).post(upload);
     "/orgs/{org}/prospect-imports/{id}" => get(get_import);
     "/orgs/{org}/prospect-imports/{id}/dry-run" => post(dry_run);
+    "/orgs/{org}/prospect-imports/{id}/problems.csv" => get(problems_csv);
     "/orgs/{org}/prospect-imports/{id}/start" => post(start_import);
     "/orgs/{org}/dnc" => get(list_dnc).post(add_dnc);
     "/orgs/{org}/dnc/import" => post(import_dnc) [limit = compliance::MAX_DNC_IMPORT_BYTES+1024];

@@ -441,7 +441,64 @@ async fn end_undo_window(app: &TestApp) {
         .unwrap();
 }
 
-/// Sends only the headers of a 60 MB upload: the server must refuse it from
+on_both_backends!(
+    the_import_size_limit_is_configurable_and_a_refused_upload_leaves_nothing,
+    |backend: Backend| async move {
+        let Some(app) = TestApp::spawn_with(
+            backend,
+            &[("HANDOO_IMPORT_MAX_BYTES", "4096"), ("HANDOO_IMPORT_MAX_ROWS", "3")],
+        )
+        .await
+        else {
+            return;
+        };
+        let owner = user(&app, "Olivia", "olivia@example.com").await;
+        let org = owner.create_org("Acme").await;
+        let path = format!("/orgs/{org}/prospect-imports?file_name=big.csv");
+        // Streamed without a length (chunked): refused as the bytes pass the limit.
+        let mut big = b"name,phone\n".to_vec();
+        for i in 0..400 {
+            big.extend_from_slice(format!("Person {i},+336500{i:05}\n").as_bytes());
+        }
+        let body = reqwest::Body::wrap_stream(futures::stream::iter(
+            big.chunks(1000).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect::<Vec<_>>(),
+        ));
+        let res = owner
+            .http
+            .post(format!("{}/api/v1{path}", app.base))
+            .header("x-csrf-token", &owner.csrf)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 413);
+        let e: Value = res.json().await.unwrap();
+        assert_eq!((e["code"].as_str(), e["detail"].as_str()), (Some("csv_too_large"), Some("4 KB")));
+        // Too many rows, within the size.
+        let (s, e) = owner
+            .rest_raw(
+                &path,
+                "text/csv",
+                b"name,phone\nA,+33650000001\nB,+33650000002\nC,+33650000003\nD,+33650000004\n".to_vec(),
+            )
+            .await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["detail"].as_str()),
+            (422, Some("csv_too_many_rows"), Some("3"))
+        );
+        // Neither left an import (nor its stored chunks) behind.
+        let (s, imports) = owner.rest(Method::GET, &format!("/orgs/{org}/prospect-imports"), None).await;
+        assert_eq!((s, imports.as_array().unwrap().len()), (200, 0), "{imports}");
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        assert_eq!(entity::prospect_import_chunks::Entity::find().count(&app.state.db).await.unwrap(), 0);
+        // Within both limits, accepted.
+        let (s, p) = owner.rest_raw(&path, "text/csv", b"name,phone\nA,+33650000001\n".to_vec()).await;
+        assert_eq!((s, p["total_rows"].as_u64()), (201, Some(1)));
+    }
+);
+
+/// Sends only the headers of a 600 MB upload: the server must refuse it from
 /// its declared length without reading (or waiting for) the body.
 async fn oversized_upload(app: &TestApp, c: &Client, org: &str) -> (u16, Value) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -450,7 +507,7 @@ async fn oversized_upload(app: &TestApp, c: &Client, org: &str) -> (u16, Value) 
     let mut tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
     let req = format!(
         "POST /api/v1/orgs/{org}/prospect-imports?file_name=huge.csv HTTP/1.1\r\nHost: {addr}\r\n\
-         Content-Type: text/csv\r\nContent-Length: 60000000\r\nx-csrf-token: {}\r\nCookie: {cookies}\r\n\
+         Content-Type: text/csv\r\nContent-Length: 600000000\r\nx-csrf-token: {}\r\nCookie: {cookies}\r\n\
          Connection: close\r\n\r\n",
         c.csrf
     );
@@ -591,6 +648,24 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
     // Row 2 starts on line 4: row 1 spans two lines.
     assert_eq!(report["rows"].as_array().unwrap().iter().find(|r| r["row"] == 3).unwrap()["line"], 5);
     assert_eq!(list(&owner, &org, "").await["total"], 1, "a dry run writes nothing");
+    // Every problem row, downloadable: its number, line, issues and cells.
+    assert_eq!(report["problem_rows"], 5, "{report}");
+    let (s, ct, problems) = owner.get_text(&format!("/orgs/{org}/prospect-imports/{id}/problems.csv")).await;
+    assert_eq!((s, ct.as_str()), (200, "text/csv; charset=utf-8"));
+    let mut rdr = csv::Reader::from_reader(problems.as_bytes());
+    assert_eq!(
+        &rdr.headers().unwrap().iter().take(5).collect::<Vec<_>>(),
+        &["row", "line", "issues", "Prénom", "Nom"]
+    );
+    let rows: Vec<csv::StringRecord> = rdr.records().map(Result::unwrap).collect();
+    assert_eq!(rows.iter().map(|r| r[0].to_string()).collect::<Vec<_>>(), ["3", "4", "5", "6", "7"]);
+    assert_eq!(&rows[0][2], "invalid_phone");
+    assert_eq!(&rows[4][2], "duplicate_existing");
+    assert_eq!(&rows[4][3], "Fanny", "the row's own cells follow");
+    let stranger = user(&app, "Mallory", "mallory@example.com").await;
+    let evil = stranger.create_org("Evil").await;
+    let (s, _, _) = stranger.get_text(&format!("/orgs/{evil}/prospect-imports/{id}/problems.csv")).await;
+    assert_eq!(s, 404, "another organisation's problems are not found");
 
     // The job: started once, runs in the background, polled to completion.
     let (s, job) = owner

@@ -306,7 +306,12 @@ pub fn ImportPage() -> impl IntoView {
                         Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
                         Ok(report) => {
                             let rows = report.rows.clone();
-                            let more = report.invalid + report.duplicates_existing + report.duplicates_in_file > rows.len() as u64;
+                            let more = report.problem_rows > rows.len() as u64;
+                            let problems = report.problem_rows;
+                            // Every problem row, kept by the dry run on the server.
+                            let problems_href = options().map(|(import_id, _)| {
+                                format!("/api/v1/orgs/{org_id}/prospect-imports/{import_id}/problems.csv")
+                            });
                             view! {
                                 <Card>
                                     <h2 class="mb-2 font-semibold">{t!(i18n, prospects.report)}</h2>
@@ -331,6 +336,12 @@ pub fn ImportPage() -> impl IntoView {
                                         </table>
                                     })}
                                     {more.then(|| view! { <p class="mt-2 text-xs text-slate-500">{t!(i18n, prospects.more_rows)}</p> })}
+                                    {(problems > 0).then(|| problems_href.map(|href| view! {
+                                        <a class="mt-2 inline-block text-sm font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                                            href=href download="" data-testid="download-problems">
+                                            {move || t_string!(i18n, prospects.download_problems, count = problems).to_string()}
+                                        </a>
+                                    }))}
                                     <div class="mt-4 flex justify-end">
                                         <Button busy=start.pending() attr:data-testid="start-import"
                                             on:click=move |_| if let Some((import_id, options)) = options() { start.dispatch(ImportStart { org_id, import_id, options }); }>

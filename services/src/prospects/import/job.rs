@@ -46,7 +46,7 @@ pub async fn list_jobs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<V
     Ok(rows.iter().map(to_job).collect())
 }
 
-/// The organisation's imports without their file (up to 50 MB each) or options.
+/// The organisation's imports without their options.
 pub(super) fn summaries(ctx: &OrgCtx) -> sea_orm::Select<imports::Entity> {
     imports::Entity::find()
         .select_only()
@@ -66,6 +66,7 @@ pub(super) fn summaries(ctx: &OrgCtx) -> sea_orm::Select<imports::Entity> {
             imports::Column::Error,
             imports::Column::CreatedAt,
             imports::Column::FinishedAt,
+            imports::Column::FileBytes,
         ])
         .column_as(Expr::value(Option::<Vec<u8>>::None), "data")
         .column_as(Expr::value(Option::<Value>::None), "options")
@@ -91,13 +92,12 @@ pub async fn start(
     // custom fields the first one just created as duplicates. The claim
     // below stays the atomic guard.
     let startable = [JobState::Pending.as_str(), JobState::Failed.as_str()].contains(&m.state.as_str());
-    if m.data.is_none() || !startable {
+    if m.file_bytes <= 0 || m.total_rows <= 0 || !startable {
         return Err(ServiceError::new(ErrorCode::ImportNotReady));
     }
     // Refuse bad options now, with a clear error, rather than in the job.
     {
-        let (text, delimiter) = text_of(&m)?;
-        let headers = headers_of(&mut reader(&text, delimiter))?;
+        let headers = stored_headers(db, &m).await?;
         let defs = custom_fields::defs(db, ctx).await?;
         check_options(&options, headers.len(), &defs)?;
     }
@@ -115,6 +115,7 @@ pub async fn start(
         .filter(imports::Column::Id.eq(id))
         .filter(imports::Column::OrgId.eq(ctx.org_id()))
         .filter(imports::Column::State.is_in([JobState::Pending.as_str(), JobState::Failed.as_str()]))
+        .filter(imports::Column::FileBytes.gt(0))
         .exec(&txn)
         .await?;
     if claimed.rows_affected == 0 {

@@ -1,7 +1,8 @@
 //! CSV import: upload (decode, sniff the delimiter, suggest a mapping), dry
 //! run (a report per row), and the import itself as a background job.
 //!
-//! The job runs in **one transaction**: a failure at row 80,000 leaves no
+//! The file is stored in chunks as it arrives and read back as a stream
+//! (never whole in memory). The job runs in **one transaction**: a failure at row 80,000 leaves no
 //! partial rows, and a job can only be started once (a conditional
 //! `pending → running` update), so a double click or a retried request never
 //! imports twice. The job runs on the job runner (`crate::jobs`): its progress
@@ -54,8 +55,6 @@ use super::{compliance, custom_fields, custom_of, search_text, timeline};
 #[allow(unused_imports)]
 use crate::{jobs, new_id, now, OrgCtx, ServiceError, ServiceResult};
 
-pub const MAX_IMPORT_BYTES: usize = 50 * 1024 * 1024;
-pub const MAX_IMPORT_ROWS: u64 = 250_000;
 pub const MAX_COLUMNS: usize = 200;
 /// Rows per INSERT on SQLite (its parameter limit); PostgreSQL batches are
 /// one JSON document each and can be larger.
@@ -65,17 +64,18 @@ const PG_BATCH: usize = 5000;
 mod decode;
 mod job;
 mod plan;
+mod store;
 mod upload;
 mod write;
 
 #[allow(unused_imports)]
-use self::{decode::*, job::*, plan::*, upload::*, write::*};
+use self::{decode::*, job::*, plan::*, store::*, upload::*, write::*};
 
 pub use self::decode::{decode, sniff_delimiter};
 pub use self::job::{job, list_jobs, start, ImportHandler, IMPORT_JOB};
-pub use self::plan::dry_run;
+pub use self::plan::{dry_run, problems_csv};
 pub use self::upload::{
-    forget_stale_uploads, upload, MAX_PENDING_UPLOADS, MAX_PENDING_UPLOAD_BYTES, UPLOAD_TTL_HOURS,
+    forget_stale_uploads, human_bytes, upload, ImportLimits, MAX_PENDING_UPLOADS, UPLOAD_TTL_HOURS,
 };
 
 #[cfg(test)]
@@ -330,15 +330,18 @@ mod fuzz {
 
         #[test]
         fn any_file_is_scanned_within_bounds_or_refused(data in csv_bytes()) {
-            match scan(&data) {
-                Ok(s) => {
-                    prop_assert_eq!(&s.text, &decode(&data).unwrap().0);
+            let scanned = decode(&data).and_then(|(text, _)| {
+                let s = scan(std::io::Cursor::new(text.clone().into_bytes()), 250_000)?;
+                Ok((text, s))
+            });
+            match scanned {
+                Ok((text, s)) => {
                     prop_assert!(b",;\t|".contains(&s.delimiter));
-                    prop_assert_eq!(s.delimiter, sniff_delimiter(&s.text));
+                    prop_assert_eq!(s.delimiter, sniff_delimiter(&text));
                     prop_assert!(!s.headers.is_empty() && s.headers.len() <= MAX_COLUMNS);
                     prop_assert!(s.headers.iter().all(|h| !h.is_empty() && h.chars().count() <= 100));
                     // Every record but the last ends a line, and the header is one.
-                    prop_assert!(s.total >= 1 && s.total <= s.text.matches('\n').count() as u64);
+                    prop_assert!(s.total >= 1 && s.total <= text.matches('\n').count() as u64);
                     prop_assert!(s.sample.len() <= 5 && s.sample.len() as u64 <= s.total);
                     prop_assert!(s.sample.iter().all(|r| r.len() <= s.headers.len()));
                     prop_assert!(s.sample.iter().flatten().all(|c| c.chars().count() <= 200));
@@ -388,9 +391,10 @@ mod fuzz {
 
         #[test]
         fn the_plan_accounts_for_every_row(file in prospect_file(), update in any::<bool>()) {
-            let Ok(scanned) = scan(file.as_bytes()) else { return Ok(()) };
+            let Ok((text, _)) = decode(file.as_bytes()) else { return Ok(()) };
+            let Ok(scanned) = scan(std::io::Cursor::new(text.clone().into_bytes()), 250_000) else { return Ok(()) };
             let policy = if update { DuplicatePolicy::Update } else { DuplicatePolicy::Skip };
-            let Some(plan) = plan_of(&scanned.text, scanned.delimiter, policy) else { return Ok(()) };
+            let Some(plan) = plan_of(&text, scanned.delimiter, policy) else { return Ok(()) };
             let r = &plan.report;
             // The dry run counts the rows the upload counted.
             prop_assert_eq!(r.total_rows, scanned.total);
@@ -399,6 +403,7 @@ mod fuzz {
             prop_assert_eq!(plan.updates.len() as u64, r.to_update);
             prop_assert_eq!(r.to_update, if update { r.duplicates_existing } else { 0 });
             prop_assert!(r.rows.len() <= MAX_REPORTED_ROWS);
+            prop_assert_eq!(r.problem_rows, r.total_rows - r.to_create);
             prop_assert!(r.rows.windows(2).all(|w| w[0].row < w[1].row && w[0].line <= w[1].line));
             prop_assert!(r.rows.iter().all(|x| x.row >= 1 && x.row <= r.total_rows && !x.issues.is_empty()));
             for row in plan.creates.iter().chain(plan.updates.iter().map(|(_, row)| row)) {

@@ -22,39 +22,11 @@ pub(super) struct NewRow {
     pub(super) note: Option<String>,
 }
 
-pub(super) struct Plan {
-    pub(super) report: DryRunReport,
-    pub(super) creates: Vec<NewRow>,
-    /// Existing prospect, and the row's values to merge into it.
-    pub(super) updates: Vec<(Uuid, NewRow)>,
-}
-
 /// What the database already holds, for duplicate detection.
 #[derive(Default)]
 pub(super) struct Existing {
     pub(super) by_phone: HashMap<String, Uuid>,
     pub(super) by_email: HashMap<String, Uuid>,
-}
-
-pub(super) async fn existing<C: ConnectionTrait>(db: &C, ctx: &OrgCtx) -> ServiceResult<Existing> {
-    let rows: Vec<(Uuid, Option<String>, Option<String>)> = prospects::Entity::find()
-        .select_only()
-        .columns([prospects::Column::Id, prospects::Column::Phone, prospects::Column::Email])
-        .filter(prospects::Column::OrgId.eq(ctx.org_id()))
-        .filter(prospects::Column::DeletedAt.is_null())
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut e = Existing::default();
-    for (id, phone, email) in rows {
-        if let Some(p) = phone {
-            e.by_phone.insert(p, id);
-        }
-        if let Some(m) = email {
-            e.by_email.insert(m, id);
-        }
-    }
-    Ok(e)
 }
 
 /// Checks the options against the file's columns and the organisation's
@@ -122,50 +94,79 @@ pub(super) fn issue_key(i: &RowIssue) -> String {
         .unwrap_or_default()
 }
 
-/// Reads every row, validates it and classifies it. Pure CPU: run it on a
-/// blocking thread.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn plan(
-    text: &str,
-    delimiter: u8,
-    options: &ImportOptions,
-    defs: &[CustomFieldDef],
-    extra_tags: &[String],
-    region: Option<&str>,
-    existing: &Existing,
-    progress: Option<&AtomicU64>,
-) -> ServiceResult<Plan> {
-    let mut rdr = reader(text, delimiter);
-    let headers = headers_of(&mut rdr)?;
-    let mapping = &options.mapping;
-    let custom_defs: Vec<Option<&CustomFieldDef>> = mapping
-        .iter()
-        .map(|t| match t {
-            Target::Custom(k) => defs.iter().find(|d| &d.key == k),
-            _ => None,
-        })
-        .collect();
-    let mut report = DryRunReport::default();
-    let mut creates = Vec::new();
-    let mut updates = Vec::new();
-    let mut seen_phone: HashMap<String, u64> = HashMap::new();
-    let mut seen_email: HashMap<String, u64> = HashMap::new();
-    let mut row_no = 0u64;
-    for rec in rdr.records() {
-        let rec = rec.map_err(csv_error)?;
-        if is_blank(&rec) {
-            continue;
+/// Validates rows one at a time, and finds duplicates within the file.
+/// Holds nothing per row but two small maps of hashed phones and emails
+/// (to name the first row of a duplicate): a million rows cost ~40 MB.
+pub(super) struct Planner<'a> {
+    headers: Vec<String>,
+    mapping: &'a [Target],
+    custom_defs: Vec<Option<CustomFieldDef>>,
+    extra_tags: &'a [String],
+    region: Option<&'a str>,
+    seen_phone: HashMap<u64, u32>,
+    seen_email: HashMap<u64, u32>,
+}
+
+/// One row after validation and the in-file duplicate check.
+pub(super) enum Checked {
+    /// Invalid, or a duplicate of an earlier row: not imported.
+    Problem(Vec<RowIssue>),
+    /// Valid and first of its kind in the file; whether it exists already
+    /// is for the database to say.
+    Candidate(NewRow),
+}
+
+/// A row as read: its numbers, its cells (for the problems file) and verdict.
+pub(super) struct RowOut {
+    pub(super) row: u64,
+    pub(super) line: u64,
+    pub(super) cells: Vec<String>,
+    pub(super) checked: Checked,
+}
+
+/// Hashing with fixed keys: the same value hashes the same in every run.
+fn key(s: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(s)
+}
+
+impl<'a> Planner<'a> {
+    pub(super) fn new(
+        headers: Vec<String>,
+        options: &'a ImportOptions,
+        defs: &[CustomFieldDef],
+        extra_tags: &'a [String],
+        region: Option<&'a str>,
+    ) -> Self {
+        let custom_defs = options
+            .mapping
+            .iter()
+            .map(|t| match t {
+                Target::Custom(k) => defs.iter().find(|d| &d.key == k).cloned(),
+                _ => None,
+            })
+            .collect();
+        Planner {
+            headers,
+            mapping: &options.mapping,
+            custom_defs,
+            extra_tags,
+            region,
+            seen_phone: HashMap::new(),
+            seen_email: HashMap::new(),
         }
-        row_no += 1;
-        if let Some(p) = progress {
-            p.store(row_no / 2, Ordering::Relaxed);
-        }
-        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+    }
+
+    pub(super) fn check(&mut self, rec: &csv::StringRecord, row_no: u64) -> Checked {
+        let headers = &self.headers;
+        let mapping = self.mapping;
+        let region = self.region;
         let mut issues: Vec<RowIssue> = Vec::new();
         // Spreadsheets often end every row with a delimiter: empty cells past
         // the header are not data. A short row, or text past the header, is.
         if rec.len() < headers.len() || rec.iter().skip(headers.len()).any(|c| !c.trim().is_empty()) {
             issues.push(RowIssue::Ragged { expected: headers.len(), found: rec.len() });
+            return Checked::Problem(issues);
         }
         let mut row = NewRow {
             first: String::new(),
@@ -178,131 +179,193 @@ pub(super) fn plan(
             timezone: String::new(),
             timezone_given: false,
             status: ProspectStatus::New,
-            tags: extra_tags.to_vec(),
+            tags: self.extra_tags.to_vec(),
             custom: BTreeMap::new(),
             note: None,
         };
         let mut tz_given = String::new();
-        if issues.is_empty() {
-            for (i, cell) in rec.iter().take(headers.len()).enumerate() {
-                let cell = cell.trim();
-                let target = &mapping[i];
-                if cell.is_empty() || *target == Target::Ignore {
-                    continue;
-                }
-                let column = &headers[i];
-                let text = |field: &str| {
-                    normalize_text(field, cell).map_err(|e| RowIssue::InvalidValue {
-                        column: column.clone(),
-                        message: e.code.as_str().to_string(),
-                    })
-                };
-                let res: Result<(), RowIssue> = (|| {
-                    match target {
-                        Target::FirstName => row.first = text("first_name")?,
-                        Target::LastName => row.last = text("last_name")?,
-                        Target::FullName => {
-                            let full = text("name")?;
-                            match full.split_once(' ') {
-                                Some((f, l)) => {
-                                    row.first = f.to_string();
-                                    row.last = l.to_string();
-                                }
-                                None => row.first = full,
+        for (i, cell) in rec.iter().take(headers.len()).enumerate() {
+            let cell = cell.trim();
+            let target = &mapping[i];
+            if cell.is_empty() || *target == Target::Ignore {
+                continue;
+            }
+            let column = &headers[i];
+            let text = |field: &str| {
+                normalize_text(field, cell).map_err(|e| RowIssue::InvalidValue {
+                    column: column.clone(),
+                    message: e.code.as_str().to_string(),
+                })
+            };
+            let res: Result<(), RowIssue> = (|| {
+                match target {
+                    Target::FirstName => row.first = text("first_name")?,
+                    Target::LastName => row.last = text("last_name")?,
+                    Target::FullName => {
+                        let full = text("name")?;
+                        match full.split_once(' ') {
+                            Some((f, l)) => {
+                                row.first = f.to_string();
+                                row.last = l.to_string();
                             }
+                            None => row.first = full,
                         }
-                        Target::Company => row.company = text("company")?,
-                        Target::Title => row.title = text("title")?,
-                        Target::Phone => {
-                            let p = normalize_phone(cell, region).map_err(|_| RowIssue::InvalidPhone {
-                                value: cell.chars().take(60).collect(),
-                            })?;
-                            if tz_given.is_empty() {
-                                row.timezone = infer_timezone(&p).unwrap_or_default().to_string();
-                            }
-                            row.national = Some(p.national);
-                            row.phone = Some(p.e164);
-                        }
-                        Target::Email => {
-                            row.email = Some(domain::validation::normalize_email(cell).map_err(|_| {
-                                RowIssue::InvalidEmail { value: cell.chars().take(100).collect() }
-                            })?)
-                        }
-                        Target::Timezone => {
-                            if !domain::compliance::is_valid_timezone(cell) {
-                                return Err(RowIssue::InvalidTimezone {
-                                    value: cell.chars().take(64).collect(),
-                                });
-                            }
-                            tz_given = cell.to_string();
-                            row.timezone = tz_given.clone();
-                            row.timezone_given = true;
-                        }
-                        Target::Status => {
-                            row.status = ProspectStatus::parse(cell).ok_or_else(|| {
-                                RowIssue::InvalidStatus { value: cell.chars().take(60).collect() }
-                            })?
-                        }
-                        Target::Tags => {
-                            let mut all =
-                                split_tags(cell).into_iter().map(str::to_string).collect::<Vec<_>>();
-                            all.extend(row.tags.iter().cloned());
-                            row.tags = normalize_tags(&all).map_err(|e| RowIssue::InvalidValue {
-                                column: column.clone(),
-                                message: e.code.as_str().to_string(),
-                            })?;
-                        }
-                        Target::Note => {
-                            row.note = Some(cell.chars().take(domain::prospect::MAX_NOTE_CHARS).collect())
-                        }
-                        Target::Custom(k) => {
-                            let Some(def) = custom_defs[i] else { return Ok(()) };
-                            if let Some(v) = def.check(&Value::String(cell.to_string())).map_err(|e| {
-                                RowIssue::InvalidValue {
-                                    column: column.clone(),
-                                    message: e.detail.unwrap_or_else(|| e.code.as_str().to_string()),
-                                }
-                            })? {
-                                row.custom.insert(k.clone(), v);
-                            }
-                        }
-                        Target::Ignore => {}
                     }
-                    Ok(())
-                })();
-                if let Err(issue) = res {
-                    issues.push(issue);
+                    Target::Company => row.company = text("company")?,
+                    Target::Title => row.title = text("title")?,
+                    Target::Phone => {
+                        let p = normalize_phone(cell, region)
+                            .map_err(|_| RowIssue::InvalidPhone { value: cell.chars().take(60).collect() })?;
+                        if tz_given.is_empty() {
+                            row.timezone = infer_timezone(&p).unwrap_or_default().to_string();
+                        }
+                        row.national = Some(p.national);
+                        row.phone = Some(p.e164);
+                    }
+                    Target::Email => {
+                        row.email = Some(domain::validation::normalize_email(cell).map_err(|_| {
+                            RowIssue::InvalidEmail { value: cell.chars().take(100).collect() }
+                        })?)
+                    }
+                    Target::Timezone => {
+                        if !domain::compliance::is_valid_timezone(cell) {
+                            return Err(RowIssue::InvalidTimezone { value: cell.chars().take(64).collect() });
+                        }
+                        tz_given = cell.to_string();
+                        row.timezone = tz_given.clone();
+                        row.timezone_given = true;
+                    }
+                    Target::Status => {
+                        row.status = ProspectStatus::parse(cell).ok_or_else(|| RowIssue::InvalidStatus {
+                            value: cell.chars().take(60).collect(),
+                        })?
+                    }
+                    Target::Tags => {
+                        let mut all = split_tags(cell).into_iter().map(str::to_string).collect::<Vec<_>>();
+                        all.extend(row.tags.iter().cloned());
+                        row.tags = normalize_tags(&all).map_err(|e| RowIssue::InvalidValue {
+                            column: column.clone(),
+                            message: e.code.as_str().to_string(),
+                        })?;
+                    }
+                    Target::Note => {
+                        row.note = Some(cell.chars().take(domain::prospect::MAX_NOTE_CHARS).collect())
+                    }
+                    Target::Custom(k) => {
+                        let Some(def) = &self.custom_defs[i] else { return Ok(()) };
+                        if let Some(v) = def.check(&Value::String(cell.to_string())).map_err(|e| {
+                            RowIssue::InvalidValue {
+                                column: column.clone(),
+                                message: e.detail.unwrap_or_else(|| e.code.as_str().to_string()),
+                            }
+                        })? {
+                            row.custom.insert(k.clone(), v);
+                        }
+                    }
+                    Target::Ignore => {}
                 }
-            }
-            if row.first.is_empty() && row.last.is_empty() && row.company.is_empty() {
-                issues.push(RowIssue::MissingName);
-            }
-            let contact_issue = issues
-                .iter()
-                .any(|i| matches!(i, RowIssue::InvalidPhone { .. } | RowIssue::InvalidEmail { .. }));
-            if row.phone.is_none() && row.email.is_none() && !contact_issue {
-                issues.push(RowIssue::MissingContact);
+                Ok(())
+            })();
+            if let Err(issue) = res {
+                issues.push(issue);
             }
         }
-        let invalid = issues.iter().any(RowIssue::is_error);
-        if invalid {
-            report.invalid += 1;
-        } else {
-            let in_file = row
-                .phone
-                .as_ref()
-                .and_then(|p| seen_phone.get(p).map(|r| (*r, "phone")))
-                .or_else(|| row.email.as_ref().and_then(|e| seen_email.get(e).map(|r| (*r, "email"))));
-            if let Some((first_row, by)) = in_file {
-                issues.push(RowIssue::DuplicateInFile { first_row, by: by.into() });
-                report.duplicates_in_file += 1;
-            } else {
-                if let Some(p) = &row.phone {
-                    seen_phone.insert(p.clone(), row_no);
-                }
-                if let Some(e) = &row.email {
-                    seen_email.insert(e.clone(), row_no);
-                }
+        if row.first.is_empty() && row.last.is_empty() && row.company.is_empty() {
+            issues.push(RowIssue::MissingName);
+        }
+        let contact_issue =
+            issues.iter().any(|i| matches!(i, RowIssue::InvalidPhone { .. } | RowIssue::InvalidEmail { .. }));
+        if row.phone.is_none() && row.email.is_none() && !contact_issue {
+            issues.push(RowIssue::MissingContact);
+        }
+        if issues.iter().any(RowIssue::is_error) {
+            return Checked::Problem(issues);
+        }
+        let phone_key = row.phone.as_deref().map(key);
+        let email_key = row.email.as_deref().map(key);
+        let in_file = phone_key
+            .and_then(|k| self.seen_phone.get(&k).map(|r| (*r, "phone")))
+            .or_else(|| email_key.and_then(|k| self.seen_email.get(&k).map(|r| (*r, "email"))));
+        if let Some((first_row, by)) = in_file {
+            issues.push(RowIssue::DuplicateInFile { first_row: first_row as u64, by: by.into() });
+            return Checked::Problem(issues);
+        }
+        let at = u32::try_from(row_no).unwrap_or(u32::MAX);
+        if let Some(k) = phone_key {
+            self.seen_phone.insert(k, at);
+        }
+        if let Some(k) = email_key {
+            self.seen_email.insert(k, at);
+        }
+        Checked::Candidate(row)
+    }
+}
+
+/// Counts and the first rows of a run, as the dry run reports them.
+#[derive(Default)]
+pub(super) struct Tally {
+    pub(super) report: DryRunReport,
+}
+
+impl Tally {
+    /// Records a row's final issues (none for a row to create).
+    pub(super) fn record(&mut self, row: u64, line: u64, issues: Vec<RowIssue>) {
+        let r = &mut self.report;
+        r.total_rows += 1;
+        for i in &issues {
+            *r.issue_counts.entry(issue_key(i)).or_default() += 1;
+        }
+        if issues.is_empty() {
+            return;
+        }
+        r.problem_rows += 1;
+        if r.rows.len() < MAX_REPORTED_ROWS {
+            r.rows.push(RowReport { row, line, issues });
+        }
+    }
+}
+
+/// The pure plan over a whole text, for tests: what the streaming pipeline
+/// does, with the database's prospects given as maps.
+#[cfg(test)]
+pub(super) struct Plan {
+    pub(super) report: DryRunReport,
+    pub(super) creates: Vec<NewRow>,
+    /// Existing prospect, and the row's values to merge into it.
+    pub(super) updates: Vec<(Uuid, NewRow)>,
+}
+
+#[allow(clippy::too_many_arguments)]
+#[cfg(test)]
+pub(super) fn plan(
+    text: &str,
+    delimiter: u8,
+    options: &ImportOptions,
+    defs: &[CustomFieldDef],
+    extra_tags: &[String],
+    region: Option<&str>,
+    existing: &Existing,
+    _progress: Option<&AtomicU64>,
+) -> ServiceResult<Plan> {
+    let mut rdr = reader(text, delimiter);
+    let headers = headers_of(&mut rdr)?;
+    let mut planner = Planner::new(headers, options, defs, extra_tags, region);
+    let mut tally = Tally::default();
+    let (mut creates, mut updates) = (Vec::new(), Vec::new());
+    let mut row_no = 0u64;
+    for rec in rdr.records() {
+        let rec = rec.map_err(csv_error)?;
+        if is_blank(&rec) {
+            continue;
+        }
+        row_no += 1;
+        let line = rec.position().map(|p| p.line()).unwrap_or(0);
+        match planner.check(&rec, row_no) {
+            Checked::Problem(issues) => {
+                count_problem(&mut tally.report, &issues);
+                tally.record(row_no, line, issues);
+            }
+            Checked::Candidate(row) => {
                 let found = row
                     .phone
                     .as_ref()
@@ -310,45 +373,127 @@ pub(super) fn plan(
                     .or_else(|| {
                         row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email")))
                     });
-                match found {
-                    Some((prospect_id, by)) => {
-                        issues.push(RowIssue::DuplicateExisting { prospect_id, by: by.into() });
-                        report.duplicates_existing += 1;
-                        if options.duplicates == DuplicatePolicy::Update {
-                            report.to_update += 1;
-                            updates.push((prospect_id, row));
-                        }
-                    }
-                    None => {
-                        report.to_create += 1;
-                        creates.push(row);
-                    }
+                let issues = classify(&mut tally.report, found, options.duplicates);
+                match (found, options.duplicates) {
+                    (None, _) => creates.push(row),
+                    (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, row)),
+                    _ => {}
                 }
+                tally.record(row_no, line, issues);
             }
         }
-        for i in &issues {
-            *report.issue_counts.entry(issue_key(i)).or_default() += 1;
-        }
-        if !issues.is_empty() && report.rows.len() < MAX_REPORTED_ROWS {
-            report.rows.push(RowReport { row: row_no, line, issues });
-        }
     }
-    report.total_rows = row_no;
     if row_no == 0 {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
-    Ok(Plan { report, creates, updates })
+    Ok(Plan { report: tally.report, creates, updates })
 }
 
-pub(super) async fn prepare<C: ConnectionTrait>(
-    db: &C,
+/// Counts a row refused before the database is asked.
+pub(super) fn count_problem(report: &mut DryRunReport, issues: &[RowIssue]) {
+    if issues.iter().any(|i| matches!(i, RowIssue::DuplicateInFile { .. })) {
+        report.duplicates_in_file += 1;
+    } else {
+        report.invalid += 1;
+    }
+}
+
+/// Counts a valid row by what the database holds; returns its issues.
+pub(super) fn classify(
+    report: &mut DryRunReport,
+    found: Option<(Uuid, &str)>,
+    policy: DuplicatePolicy,
+) -> Vec<RowIssue> {
+    match found {
+        Some((prospect_id, by)) => {
+            report.duplicates_existing += 1;
+            if policy == DuplicatePolicy::Update {
+                report.to_update += 1;
+            }
+            vec![RowIssue::DuplicateExisting { prospect_id, by: by.into() }]
+        }
+        None => {
+            report.to_create += 1;
+            Vec::new()
+        }
+    }
+}
+
+/// Rows per batch between the reader thread and the database: one
+/// duplicate lookup and one insert per batch.
+const BATCH_ROWS: usize = 1000;
+
+/// What a run does with the rows it reads.
+pub(super) enum Mode<'t> {
+    /// Counts, and keeps every problem row in the problems file.
+    DryRun,
+    /// Writes them in this transaction.
+    Write { txn: &'t DatabaseTransaction, import_id: Uuid, at: chrono::DateTime<chrono::Utc> },
+}
+
+/// What a write run did.
+#[derive(Default)]
+pub(super) struct Outcome {
+    pub(super) report: DryRunReport,
+    pub(super) created: u64,
+    pub(super) updated: u64,
+}
+
+pub(super) fn encoding_of(m: &imports::Model) -> Encoding {
+    serde_json::from_value(Value::String(m.encoding.clone())).unwrap_or(Encoding::Utf8)
+}
+
+fn delimiter_of(m: &imports::Model) -> u8 {
+    m.delimiter.bytes().next().unwrap_or(b',')
+}
+
+/// The stored file's header row (reads only its first block).
+pub(super) async fn stored_headers(
+    db: &DatabaseConnection,
+    m: &imports::Model,
+) -> ServiceResult<Vec<String>> {
+    if m.file_bytes <= 0 || m.total_rows <= 0 {
+        return Err(ServiceError::new(ErrorCode::ImportNotReady));
+    }
+    let text = DecodingReader::new(store::chunk_reader(db.clone(), m.id, store::FILE), encoding_of(m));
+    let delimiter = delimiter_of(m);
+    blocking(move || {
+        let (_, mut rdr) = stream_reader(text, Some(delimiter)).map_err(io_error)?;
+        headers_of(&mut rdr)
+    })
+    .await
+}
+
+/// Runs CPU-bound work on the blocking pool.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> ServiceResult<T> + Send + 'static,
+) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        tracing::error!(error = %e, "import worker panicked");
+        ServiceError::internal()
+    })?
+}
+
+pub(super) fn io_error(e: std::io::Error) -> ServiceError {
+    ServiceError::new(ErrorCode::CsvMalformed).with_detail(match e.kind() {
+        std::io::ErrorKind::InvalidData => e.to_string(),
+        _ => "unreadable data".into(),
+    })
+}
+
+/// Reads the stored file once, as a stream: a thread decodes and checks
+/// rows and hands batches to this task, which asks the database about
+/// duplicates and, in [`Mode::Write`], writes them. Memory stays flat
+/// whatever the file's size (two batches in flight, the duplicate maps).
+pub(super) async fn pipeline(
+    db: &DatabaseConnection,
     ctx: &OrgCtx,
     m: &imports::Model,
     options: &ImportOptions,
-    progress: Option<Arc<AtomicU64>>,
-) -> ServiceResult<Plan> {
-    let (text, delimiter) = text_of(m)?;
-    let headers = headers_of(&mut reader(&text, delimiter))?;
+    mode: Mode<'_>,
+    progress: Option<&AtomicU64>,
+) -> ServiceResult<Outcome> {
+    let headers = stored_headers(db, m).await?;
     let defs = custom_fields::defs(db, ctx).await?;
     let (defs, extra_tags) = check_options(options, headers.len(), &defs)?;
     let settings = compliance::settings(db, ctx).await?;
@@ -357,25 +502,187 @@ pub(super) async fn prepare<C: ConnectionTrait>(
         Some(r) => return Err(ServiceError::field(ErrorCode::InvalidValue, "default_region").with_detail(r)),
         None => settings.default_region,
     };
-    let existing = existing(db, ctx).await?;
-    let options = options.clone();
-    tokio::task::spawn_blocking(move || {
-        plan(
-            &text,
-            delimiter,
-            &options,
-            &defs,
-            &extra_tags,
-            region.as_deref(),
-            &existing,
-            progress.as_deref(),
-        )
-    })
-    .await
-    .map_err(|e| {
-        tracing::error!(error = %e, "import planning panicked");
-        ServiceError::internal()
-    })?
+    let dry = matches!(mode, Mode::DryRun);
+    let mut problems = dry.then(|| store::ChunkWriter::new(m.id, store::PROBLEMS));
+    if dry {
+        store::forget(db, m.id, store::PROBLEMS).await?;
+        let mut head = csv::Writer::from_writer(Vec::new());
+        let mut cols = vec!["row".to_string(), "line".into(), "issues".into()];
+        cols.extend(headers.iter().cloned());
+        head.write_record(&cols).map_err(|_| ServiceError::internal())?;
+        let bytes = head.into_inner().map_err(|_| ServiceError::internal())?;
+        if let Some(w) = problems.as_mut() {
+            w.write(db, &bytes).await?;
+        }
+    }
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<ServiceResult<Vec<RowOut>>>(2);
+    let text = DecodingReader::new(store::chunk_reader(db.clone(), m.id, store::FILE), encoding_of(m));
+    let delimiter = delimiter_of(m);
+    let opts = options.clone();
+    let parser = tokio::task::spawn_blocking(move || {
+        let read = || -> ServiceResult<()> {
+            let (_, mut rdr) = stream_reader(text, Some(delimiter)).map_err(io_error)?;
+            let headers = headers_of(&mut rdr)?;
+            let width = headers.len();
+            let mut planner = Planner::new(headers, &opts, &defs, &extra_tags, region.as_deref());
+            let mut batch = Vec::with_capacity(BATCH_ROWS);
+            let mut rec = csv::StringRecord::new();
+            let mut row_no = 0u64;
+            while rdr.read_record(&mut rec).map_err(csv_error)? {
+                if is_blank(&rec) {
+                    continue;
+                }
+                row_no += 1;
+                let line = rec.position().map(|p| p.line()).unwrap_or(0);
+                let checked = planner.check(&rec, row_no);
+                // The problems file repeats a row's cells (as wide as the header).
+                // (Padded, so that the problems file stays rectangular.)
+                let cells = if dry {
+                    let mut cells: Vec<String> = rec.iter().take(width).map(str::to_string).collect();
+                    cells.resize(width, String::new());
+                    cells
+                } else {
+                    Vec::new()
+                };
+                batch.push(RowOut { row: row_no, line, cells, checked });
+                if batch.len() == BATCH_ROWS {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                    if tx.blocking_send(Ok(full)).is_err() {
+                        return Ok(());
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(Ok(batch));
+            }
+            Ok(())
+        };
+        if let Err(e) = read() {
+            let _ = tx.blocking_send(Err(e));
+        }
+    });
+
+    let mut out = Outcome::default();
+    let mut tally = Tally::default();
+    while let Some(batch) = rx.recv().await {
+        let batch = batch?;
+        let phones: Vec<String> = batch
+            .iter()
+            .filter_map(|r| match &r.checked {
+                Checked::Candidate(row) => row.phone.clone(),
+                _ => None,
+            })
+            .collect();
+        let emails: Vec<String> = batch
+            .iter()
+            .filter_map(|r| match &r.checked {
+                Checked::Candidate(row) => row.email.clone(),
+                _ => None,
+            })
+            .collect();
+        let existing = match &mode {
+            Mode::Write { txn, .. } => lookup(*txn, ctx, phones, emails).await?,
+            Mode::DryRun => lookup(db, ctx, phones, emails).await?,
+        };
+        let mut creates: Vec<NewRow> = Vec::new();
+        let mut updates: Vec<(Uuid, NewRow)> = Vec::new();
+        let mut problem_text = csv::Writer::from_writer(Vec::new());
+        for r in batch {
+            let issues = match r.checked {
+                Checked::Problem(issues) => {
+                    count_problem(&mut tally.report, &issues);
+                    issues
+                }
+                Checked::Candidate(row) => {
+                    let found = row
+                        .phone
+                        .as_ref()
+                        .and_then(|p| existing.by_phone.get(p).map(|id| (*id, "phone")))
+                        .or_else(|| {
+                            row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email")))
+                        });
+                    let issues = classify(&mut tally.report, found, options.duplicates);
+                    if !dry {
+                        match (found, options.duplicates) {
+                            (None, _) => creates.push(row),
+                            (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, row)),
+                            _ => {}
+                        }
+                    }
+                    issues
+                }
+            };
+            if dry && !issues.is_empty() {
+                let kinds: Vec<String> = issues.iter().map(issue_key).collect();
+                let mut record = vec![r.row.to_string(), r.line.to_string(), kinds.join("; ")];
+                record.extend(r.cells);
+                problem_text.write_record(&record).map_err(|_| ServiceError::internal())?;
+            }
+            tally.record(r.row, r.line, issues);
+        }
+        if let Some(w) = problems.as_mut() {
+            let bytes = problem_text.into_inner().map_err(|_| ServiceError::internal())?;
+            w.write(db, &bytes).await?;
+        }
+        if let Mode::Write { txn, import_id, at } = &mode {
+            let rows: Vec<&NewRow> = creates.iter().collect();
+            let batch =
+                if db.get_database_backend() == sea_orm::DbBackend::Postgres { PG_BATCH } else { BATCH };
+            for chunk in rows.chunks(batch) {
+                insert_batch(txn, ctx, *import_id, chunk, *at).await?;
+            }
+            for (prospect_id, row) in &updates {
+                merge(txn, ctx, *prospect_id, row, *import_id).await?;
+            }
+            out.created += creates.len() as u64;
+            out.updated += updates.len() as u64;
+        }
+        if let Some(p) = progress {
+            p.store(tally.report.total_rows, Ordering::Relaxed);
+        }
+    }
+    parser.await.map_err(|_| ServiceError::internal())?;
+    if let Some(w) = problems.as_mut() {
+        w.flush(db).await?;
+    }
+    if tally.report.total_rows == 0 {
+        return Err(ServiceError::new(ErrorCode::CsvEmpty));
+    }
+    out.report = tally.report;
+    Ok(out)
+}
+
+/// The organisation's prospects holding any of these numbers or addresses.
+async fn lookup<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    phones: Vec<String>,
+    emails: Vec<String>,
+) -> ServiceResult<Existing> {
+    let mut e = Existing::default();
+    for (is_phone, values) in [(true, phones), (false, emails)] {
+        let col = if is_phone { prospects::Column::Phone } else { prospects::Column::Email };
+        for chunk in values.chunks(500) {
+            let rows: Vec<(Uuid, Option<String>)> = prospects::Entity::find()
+                .select_only()
+                .column(prospects::Column::Id)
+                .column(col)
+                .filter(prospects::Column::OrgId.eq(ctx.org_id()))
+                .filter(prospects::Column::DeletedAt.is_null())
+                .filter(col.is_in(chunk.iter().cloned()))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let map = if is_phone { &mut e.by_phone } else { &mut e.by_email };
+            for (id, v) in rows {
+                if let Some(v) = v {
+                    map.insert(v, id);
+                }
+            }
+        }
+    }
+    Ok(e)
 }
 
 pub async fn dry_run(
@@ -386,5 +693,17 @@ pub async fn dry_run(
 ) -> ServiceResult<DryRunReport> {
     ctx.require(Permission::UseWorkspace)?;
     let m = find_import(db, ctx, id).await?;
-    Ok(prepare(db, ctx, &m, options, None).await?.report)
+    Ok(pipeline(db, ctx, &m, options, Mode::DryRun, None).await?.report)
+}
+
+/// The last dry run's problem rows as CSV (row, line, issues, then the
+/// row's own cells), for download.
+pub async fn problems_csv(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<impl futures::Stream<Item = ServiceResult<Vec<u8>>> + Send + 'static> {
+    ctx.require(Permission::UseWorkspace)?;
+    find_import(db, ctx, id).await?;
+    Ok(store::stream(db.clone(), id, store::PROBLEMS))
 }

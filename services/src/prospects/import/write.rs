@@ -4,10 +4,11 @@
 #[allow(unused_imports)]
 use super::*;
 
-/// Plans outside the transaction (parsing and validating 100,000 rows takes
-/// a moment; SQLite allows one writer at a time), then writes everything in
-/// one transaction: the custom fields it creates, the rows, and the job's
-/// final state — "succeeded" and the rows appear together or not at all.
+/// Reads the stored file once and writes it in **one transaction**: the
+/// custom fields it creates, the rows (in batches, as they are read), the
+/// job's final state and the file's removal — "succeeded" and the rows
+/// appear together or not at all. A run cut short (a crash, a kill, a lost
+/// lease) leaves nothing, and the job runs again from the start.
 pub(super) async fn run(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
@@ -16,61 +17,36 @@ pub(super) async fn run(
     progress: Arc<AtomicU64>,
 ) -> ServiceResult<()> {
     let m = find_import(db, ctx, id).await?;
-    let plan = prepare(db, ctx, &m, options, Some(progress.clone())).await?;
-    let total = plan.report.total_rows;
-    let half = total / 2;
-    progress.store(half, Ordering::Relaxed);
-
     let txn = crate::db::begin_org_write(db, ctx.org_id()).await?;
     for f in &options.new_fields {
         let def = CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() };
         custom_fields::create_in(&txn, ctx, def).await?;
     }
-    // Prospects created since planning (by hand, by another import) win:
-    // rows that now match one are skipped, never duplicated.
-    let now_existing = existing(&txn, ctx).await?;
-    let taken = |r: &NewRow| {
-        r.phone.as_ref().is_some_and(|p| now_existing.by_phone.contains_key(p))
-            || r.email.as_ref().is_some_and(|e| now_existing.by_email.contains_key(e))
-    };
-    let creates: Vec<&NewRow> = plan.creates.iter().filter(|r| !taken(r)).collect();
-    let skipped = total - creates.len() as u64 - plan.updates.len() as u64;
-    let step = |done: u64| progress.store(half + (done * (total - half)) / total.max(1), Ordering::Relaxed);
-
-    let at = now();
-    let mut done = skipped;
-    let batch = if db.get_database_backend() == sea_orm::DbBackend::Postgres { PG_BATCH } else { BATCH };
-    for chunk in creates.chunks(batch) {
-        insert_batch(&txn, ctx, id, chunk, at).await?;
-        done += chunk.len() as u64;
-        step(done);
-    }
-    for (prospect_id, row) in &plan.updates {
-        merge(&txn, ctx, *prospect_id, row, id).await?;
-        done += 1;
-        step(done);
-    }
+    // Prospects created meanwhile (by hand, by another import) are looked
+    // up in this transaction, batch by batch: rows matching one are
+    // skipped (or merged), never duplicated.
+    let mode = Mode::Write { txn: &txn, import_id: id, at: now() };
+    let out = pipeline(db, ctx, &m, options, mode, Some(&progress)).await?;
+    let total = out.report.total_rows;
     imports::Entity::update_many()
         .col_expr(imports::Column::State, Expr::value(JobState::Succeeded.as_str()))
         .col_expr(imports::Column::ProcessedRows, Expr::value(total as i64))
-        .col_expr(imports::Column::Created, Expr::value(creates.len() as i64))
-        .col_expr(imports::Column::Updated, Expr::value(plan.updates.len() as i64))
-        .col_expr(imports::Column::Skipped, Expr::value(skipped as i64))
+        .col_expr(imports::Column::Created, Expr::value(out.created as i64))
+        .col_expr(imports::Column::Updated, Expr::value(out.updated as i64))
+        .col_expr(imports::Column::Skipped, Expr::value((total - out.created - out.updated) as i64))
         .col_expr(imports::Column::FinishedAt, Expr::value(now()))
-        // The file is personal data: keep it no longer than needed.
-        .col_expr(imports::Column::Data, Expr::value(Option::<Vec<u8>>::None))
+        .col_expr(imports::Column::FileBytes, Expr::value(0i64))
         .filter(imports::Column::Id.eq(id))
         .exec(&txn)
         .await?;
+    // The file is personal data: keep it no longer than needed.
+    store::forget(&txn, id, store::FILE).await?;
+    store::forget(&txn, id, store::PROBLEMS).await?;
     txn.commit().await?;
     // A large import changes the table's statistics; without fresh ones the
     // planner picks poor plans for searches until autovacuum gets to it.
-    if creates.len() >= 1000 {
-        let sql = match db.get_database_backend() {
-            sea_orm::DbBackend::Postgres => "ANALYZE prospects",
-            _ => "ANALYZE prospects",
-        };
-        if let Err(e) = db.execute_unprepared(sql).await {
+    if out.created >= 1000 {
+        if let Err(e) = db.execute_unprepared("ANALYZE prospects").await {
             tracing::warn!(error = %e, "ANALYZE after import failed");
         }
     }
