@@ -30,6 +30,10 @@ fn free_port() -> u16 {
 }
 
 async fn start_node(db_url: &str) -> Node {
+    start_node_with(db_url, &[]).await
+}
+
+async fn start_node_with(db_url: &str, env: &[(&str, &str)]) -> Node {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
@@ -42,6 +46,7 @@ async fn start_node(db_url: &str) -> Node {
         .env("HANDOO_SEED_DEMO", "false")
         .env("RUST_LOG", "warn")
         .env_remove("LEPTOS_OUTPUT_NAME")
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -169,4 +174,83 @@ async fn events_and_revocations_cross_nodes() {
     assert_eq!(with_key(&two.base).send().await.unwrap().status(), 200);
     on_one.call("revoke_api_key", &[("org_id", &org), ("key_id", key_id)]).await.expect("revoke");
     assert_eq!(with_key(&two.base).send().await.unwrap().status(), 401);
+}
+
+async fn import_state(c: &Client, org: &str, id: &str) -> Value {
+    let (s, j) = c.rest(Method::GET, &format!("/orgs/{org}/prospect-imports/{id}"), None).await;
+    assert_eq!(s, 200, "{j}");
+    j
+}
+
+async fn prospects_in(db_url: &str, org: &str) -> (i64, i64) {
+    use sea_orm::ConnectionTrait;
+    let db = services::db::connect(db_url).await.unwrap();
+    let row = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT phone) AS d FROM prospects WHERE org_id = $1::uuid",
+            [org.into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    (row.try_get("", "n").unwrap(), row.try_get("", "d").unwrap())
+}
+
+/// A CSV import is one transaction on the job runner: its node killed
+/// (SIGKILL) halfway through leaves no row, and another node takes the job
+/// over when its lease runs out and imports every row exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_killed_halfway_leaves_nothing_and_another_node_finishes_it() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let lease = [("HANDOO_JOB_LEASE_MS", "1500"), ("HANDOO_JOB_POLL_MS", "100")];
+    let mut one = start_node_with(&db.url, &lease).await;
+    let c = Client::connect(&one.base).await;
+    c.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
+    let org = c.create_org("Acme").await;
+    const ROWS: u64 = 40_000;
+    let mut file = String::from("name,phone,email,company\n");
+    for i in 0..ROWS {
+        file.push_str(&format!("Person {i},+3365{i:07},p{i}@example.com,Company {}\n", i % 97));
+    }
+    let (s, preview) = c
+        .rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=big.csv"), "text/csv", file.into_bytes())
+        .await;
+    assert_eq!((s, preview["total_rows"].as_u64()), (201, Some(ROWS)), "{preview}");
+    let id = preview["id"].as_str().unwrap().to_string();
+    let options = json!({"mapping": preview["suggested"], "duplicates": "skip"});
+    let (s, job) =
+        c.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
+    assert_eq!(s, 202, "{job}");
+
+    // Halfway through, the node dies.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let j = import_state(&c, &org, &id).await;
+        assert_eq!(j["state"], "running", "killed before it finished: {j}");
+        if j["processed_rows"].as_u64().unwrap() >= ROWS / 2 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import never got halfway: {j}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    one.child.kill().unwrap();
+    one.child.wait().unwrap();
+    assert_eq!(prospects_in(&db.url, &org).await, (0, 0), "no partial rows");
+
+    // Another node takes the job over once the lease has run out.
+    let two = start_node_with(&db.url, &lease).await;
+    let c2 = Client::connect(&two.base).await;
+    c2.log_in("olivia@example.com", GOOD_PASSWORD).await.expect("log in");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let done = loop {
+        let j = import_state(&c2, &org, &id).await;
+        if j["state"] == "succeeded" || j["state"] == "failed" {
+            break j;
+        }
+        assert!(Instant::now() < deadline, "not finished by the other node: {j}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!((done["state"].as_str(), done["created"].as_u64()), (Some("succeeded"), Some(ROWS)), "{done}");
+    assert_eq!(prospects_in(&db.url, &org).await, (ROWS as i64, ROWS as i64), "every row once");
 }
