@@ -5,7 +5,15 @@
 //! loads, and export throughput. Prints figures; asserts nothing.
 //!
 //! Run: `cargo bench -p server --bench prospects` (or `scripts/bench`).
-//! Env: `PROSPECT_ROWS` (default 100000), `HANDOO_TEST_PG_URL`.
+//! Env: `PROSPECT_ROWS` (default 100000), `PROSPECT_ROW_BYTES` (pad each
+//! row with an unmapped `Description` column to about this many bytes:
+//! `PROSPECT_ROWS=1048576 PROSPECT_ROW_BYTES=512` is HubSpot's largest
+//! file, 512 MB), `PROSPECT_IMPORT_ONLY=1` (skip the list, search and
+//! export figures), `HANDOO_TEST_PG_URL`.
+//!
+//! The import's memory: the process's peak resident size is reset before
+//! the upload and read after the job (`/proc/self/clear_refs`, `VmHWM`), so
+//! the figure is what importing added on top of the file the bench holds.
 
 use std::time::{Duration, Instant};
 
@@ -56,10 +64,16 @@ const STATUS: &[&str] =
     &["new", "contacted", "interested", "meeting_scheduled", "callback_scheduled", "not_interested"];
 const INDUSTRY: &[&str] = &["Retail", "Auto", "Health", "Finance", "Energy"];
 
-fn csv(rows: usize) -> String {
-    let mut s = String::with_capacity(rows * 120);
-    s.push_str("Prénom;Nom;Société;Poste;Téléphone;Email;Statut;Tags;Industry\n");
+fn csv(rows: usize, row_bytes: usize) -> String {
+    let mut s = String::with_capacity(rows * row_bytes.max(120));
+    s.push_str(if row_bytes > 0 {
+        "Prénom;Nom;Société;Poste;Téléphone;Email;Statut;Tags;Industry;Description\n"
+    } else {
+        "Prénom;Nom;Société;Poste;Téléphone;Email;Statut;Tags;Industry\n"
+    });
+    const FILLER: &str = "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore. ";
     for i in 0..rows {
+        let before = s.len();
         let (f, l) = (FIRST[i % FIRST.len()], LAST[(i / 7) % LAST.len()]);
         s.push_str(&format!(
             "{f};{l};Company {c};Buyer;06 1{i:07};{fl}.{ll}{i}@company{c}.fr;{st};t{t}, batch;{ind}\n",
@@ -70,8 +84,44 @@ fn csv(rows: usize) -> String {
             t = i % 20,
             ind = INDUSTRY[i % INDUSTRY.len()],
         ));
+        if row_bytes > 0 {
+            s.pop();
+            s.push(';');
+            let mut left = row_bytes.saturating_sub(s.len() - before + 1);
+            while left > 0 {
+                let piece = &FILLER[..left.min(FILLER.len())];
+                s.push_str(piece);
+                left -= piece.len();
+            }
+            s.push('\n');
+        }
     }
     s
+}
+
+/// Peak resident memory of this process since the last reset, in MB.
+fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -137,7 +187,7 @@ impl Client {
     }
 }
 
-async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
+async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import_only: bool) {
     println!("\n== {label} ({rows} prospects) ==");
     let vars: std::collections::HashMap<&str, String> = [
         ("DATABASE_URL", db_url.to_string()),
@@ -161,13 +211,17 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
     let org = c.call("create_org", &[("name", "Bench")]).await["id"].as_str().unwrap().to_string();
 
     // ---- import ----
+    // Reset the peak: what follows is measured on top of what is resident now.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let resident = rss_mb();
     let started = Instant::now();
     let r = c
         .http
         .post(format!("{base}/api/v1/orgs/{org}/prospect-imports?file_name=bench.csv"))
         .header("x-csrf-token", &c.csrf)
         .header("content-type", "text/csv")
-        .body(file.to_string())
+        // Shared, not copied: the body is the bench's one copy of the file.
+        .body(file.clone())
         .send()
         .await
         .unwrap();
@@ -176,6 +230,9 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
     let id = preview["id"].as_str().expect("upload accepted").to_string();
     let mut mapping = preview["suggested"].clone();
     mapping[8] = json!({"to": "custom", "key": "industry"});
+    if mapping.as_array().map(Vec::len) == Some(10) {
+        mapping[9] = json!({"to": "ignore"});
+    }
     let options = json!({
         "mapping": mapping,
         "new_fields": [{"key": "industry", "label": "Industry", "type": "enum", "options": INDUSTRY}],
@@ -205,8 +262,25 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &str) {
         dry.as_secs_f64(),
         ran.as_secs_f64(),
         rows as f64 / total,
-        if rows >= 100_000 { if total < 10.0 { "   target < 10 s: PASS" } else { "   target < 10 s: FAIL" } } else { "" }
+        if rows >= 1_000_000 {
+            if total < 90.0 { "   target < 90 s: PASS" } else { "   target < 90 s: FAIL" }
+        } else if rows >= 100_000 {
+            if total < 10.0 { "   target < 10 s: PASS" } else { "   target < 10 s: FAIL" }
+        } else {
+            ""
+        }
     );
+    println!(
+        "  memory: {:.0} MB resident before the upload (the bench's copy of the {:.0} MB file included); \
+         peak during upload, dry run and job {:.0} MB → the import added {:.0} MB at most",
+        resident,
+        file.len() as f64 / 1e6,
+        peak_rss_mb(),
+        peak_rss_mb() - resident
+    );
+    if import_only {
+        return;
+    }
 
     // ---- search ----
     let queries = [
@@ -309,12 +383,14 @@ fn urlencode(s: &str) -> String {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let rows: usize = std::env::var("PROSPECT_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let file = csv(rows);
+    let row_bytes: usize = std::env::var("PROSPECT_ROW_BYTES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    let import_only = std::env::var("PROSPECT_IMPORT_ONLY").as_deref() == Ok("1");
+    let file = bytes::Bytes::from(csv(rows, row_bytes));
     println!("CSV: {rows} rows, {:.1} MB", file.len() as f64 / 1e6);
 
     let dir = std::env::temp_dir().join(format!("handoo-bench-prospects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file).await;
+    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file, import_only).await;
     let _ = std::fs::remove_dir_all(&dir);
 
     let admin_url = std::env::var("HANDOO_TEST_PG_URL")
@@ -327,7 +403,7 @@ async fn main() {
                 .await
                 .expect("create bench database");
             let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            run("PostgreSQL", &url, rows, &file).await;
+            run("PostgreSQL", &url, rows, &file, import_only).await;
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
         // In CI an unreachable database is a failure, as in the test suite.

@@ -420,8 +420,10 @@ pub(super) fn classify(
 }
 
 /// Rows per batch between the reader thread and the database: one
-/// duplicate lookup and one insert per batch.
+/// duplicate lookup and one insert per batch. PostgreSQL takes a batch as
+/// one JSON document; SQLite's inserts are split by its parameter limit.
 const BATCH_ROWS: usize = 1000;
+const PG_BATCH_ROWS: usize = 5000;
 
 /// What a run does with the rows it reads.
 pub(super) enum Mode<'t> {
@@ -520,13 +522,15 @@ pub(super) async fn pipeline(
     let text = DecodingReader::new(store::chunk_reader(db.clone(), m.id, store::FILE), encoding_of(m));
     let delimiter = delimiter_of(m);
     let opts = options.clone();
+    let batch_rows =
+        if db.get_database_backend() == sea_orm::DbBackend::Postgres { PG_BATCH_ROWS } else { BATCH_ROWS };
     let parser = tokio::task::spawn_blocking(move || {
         let read = || -> ServiceResult<()> {
             let (_, mut rdr) = stream_reader(text, Some(delimiter)).map_err(io_error)?;
             let headers = headers_of(&mut rdr)?;
             let width = headers.len();
             let mut planner = Planner::new(headers, &opts, &defs, &extra_tags, region.as_deref());
-            let mut batch = Vec::with_capacity(BATCH_ROWS);
+            let mut batch = Vec::with_capacity(batch_rows);
             let mut rec = csv::StringRecord::new();
             let mut row_no = 0u64;
             while rdr.read_record(&mut rec).map_err(csv_error)? {
@@ -546,8 +550,8 @@ pub(super) async fn pipeline(
                     Vec::new()
                 };
                 batch.push(RowOut { row: row_no, line, cells, checked });
-                if batch.len() == BATCH_ROWS {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                if batch.len() == batch_rows {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_rows));
                     if tx.blocking_send(Ok(full)).is_err() {
                         return Ok(());
                     }
@@ -581,10 +585,14 @@ pub(super) async fn pipeline(
                 _ => None,
             })
             .collect();
-        let existing = match &mode {
-            Mode::Write { txn, .. } => lookup(*txn, ctx, phones, emails).await?,
-            Mode::DryRun => lookup(db, ctx, phones, emails).await?,
-        };
+        // Outside the transaction, even when writing: it sees the prospects
+        // that existed before the import, which is what a row is compared
+        // with (rows of this file are already compared with each other, and
+        // the organisation's write lock keeps anyone else from committing
+        // one meanwhile). Inside it, every lookup would also walk the rows
+        // this import has written so far: a million-row import slowed down
+        // as it grew.
+        let existing = lookup(db, ctx, phones, emails).await?;
         let mut creates: Vec<NewRow> = Vec::new();
         let mut updates: Vec<(Uuid, NewRow)> = Vec::new();
         let mut problem_text = csv::Writer::from_writer(Vec::new());
