@@ -216,7 +216,7 @@ impl EncodingProbe {
         }
         for (bom, enc) in [([0xFF, 0xFE], Encoding::Utf16le), ([0xFE, 0xFF], Encoding::Utf16be)] {
             if self.head.starts_with(&bom) {
-                if self.len % 2 != 0 {
+                if !self.len.is_multiple_of(2) {
                     return Err(ServiceError::new(ErrorCode::CsvMalformed).with_detail("truncated UTF-16"));
                 }
                 return Ok(enc);
@@ -397,10 +397,13 @@ impl<R: std::io::Read> std::io::Read for DecodingReader<R> {
 
 /// A CSV reader over a stream: reads up to 64 KiB ahead to sniff the
 /// delimiter from the header line, then reads everything once.
+/// The CSV reader over a stream whose first block was read ahead.
+pub(super) type StreamCsv<R> = csv::Reader<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>;
+
 pub(super) fn stream_reader<R: std::io::Read>(
     mut text: R,
     delimiter: Option<u8>,
-) -> std::io::Result<(u8, csv::Reader<std::io::Chain<std::io::Cursor<Vec<u8>>, R>>)> {
+) -> std::io::Result<(u8, StreamCsv<R>)> {
     let mut head = vec![0u8; 64 * 1024];
     let mut filled = 0;
     while filled < head.len() {

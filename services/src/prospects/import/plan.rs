@@ -112,8 +112,8 @@ pub(super) enum Checked {
     /// Invalid, or a duplicate of an earlier row: not imported.
     Problem(Vec<RowIssue>),
     /// Valid and first of its kind in the file; whether it exists already
-    /// is for the database to say.
-    Candidate(NewRow),
+    /// is for the database to say. (Boxed: a row is ten times an issue list.)
+    Candidate(Box<NewRow>),
 }
 
 /// A row as read: its numbers, its cells (for the problems file) and verdict.
@@ -297,7 +297,7 @@ impl<'a> Planner<'a> {
         if let Some(k) = email_key {
             self.seen_email.insert(k, at);
         }
-        Checked::Candidate(row)
+        Checked::Candidate(Box::new(row))
     }
 }
 
@@ -375,8 +375,8 @@ pub(super) fn plan(
                     });
                 let issues = classify(&mut tally.report, found, options.duplicates);
                 match (found, options.duplicates) {
-                    (None, _) => creates.push(row),
-                    (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, row)),
+                    (None, _) => creates.push(*row),
+                    (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, *row)),
                     _ => {}
                 }
                 tally.record(row_no, line, issues);
@@ -613,8 +613,8 @@ pub(super) async fn pipeline(
                     let issues = classify(&mut tally.report, found, options.duplicates);
                     if !dry {
                         match (found, options.duplicates) {
-                            (None, _) => creates.push(row),
-                            (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, row)),
+                            (None, _) => creates.push(*row),
+                            (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, *row)),
                             _ => {}
                         }
                     }
