@@ -29,6 +29,16 @@ pub(super) struct Existing {
     pub(super) by_email: HashMap<String, Uuid>,
 }
 
+impl Existing {
+    /// The prospect a row duplicates, and by what: the phone first.
+    pub(super) fn matching(&self, row: &NewRow) -> Option<(Uuid, &'static str)> {
+        row.phone
+            .as_ref()
+            .and_then(|p| self.by_phone.get(p).map(|id| (*id, "phone")))
+            .or_else(|| row.email.as_ref().and_then(|e| self.by_email.get(e).map(|id| (*id, "email"))))
+    }
+}
+
 /// Checks the options against the file's columns and the organisation's
 /// custom fields; returns every definition the rows will be checked against.
 pub(super) fn check_options(
@@ -366,13 +376,7 @@ pub(super) fn plan(
                 tally.record(row_no, line, issues);
             }
             Checked::Candidate(row) => {
-                let found = row
-                    .phone
-                    .as_ref()
-                    .and_then(|p| existing.by_phone.get(p).map(|id| (*id, "phone")))
-                    .or_else(|| {
-                        row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email")))
-                    });
+                let found = existing.matching(&row);
                 let issues = classify(&mut tally.report, found, options.duplicates);
                 match (found, options.duplicates) {
                     (None, _) => creates.push(*row),
@@ -603,13 +607,7 @@ pub(super) async fn pipeline(
                     issues
                 }
                 Checked::Candidate(row) => {
-                    let found = row
-                        .phone
-                        .as_ref()
-                        .and_then(|p| existing.by_phone.get(p).map(|id| (*id, "phone")))
-                        .or_else(|| {
-                            row.email.as_ref().and_then(|e| existing.by_email.get(e).map(|id| (*id, "email")))
-                        });
+                    let found = existing.matching(&row);
                     let issues = classify(&mut tally.report, found, options.duplicates);
                     if !dry {
                         match (found, options.duplicates) {

@@ -39,6 +39,22 @@ pub(super) async fn forget<C: ConnectionTrait>(db: &C, import_id: Uuid, kind: &s
     Ok(())
 }
 
+/// One chunk of a stored stream, `None` past its end.
+async fn fetch(
+    db: &DatabaseConnection,
+    import_id: Uuid,
+    kind: &str,
+    seq: i32,
+) -> Result<Option<Vec<u8>>, sea_orm::DbErr> {
+    let found = chunks::Entity::find()
+        .filter(chunks::Column::ImportId.eq(import_id))
+        .filter(chunks::Column::Kind.eq(kind))
+        .filter(chunks::Column::Seq.eq(seq))
+        .one(db)
+        .await?;
+    Ok(found.map(|c| c.data))
+}
+
 /// Appends bytes to a stored stream, one chunk row per [`CHUNK_BYTES`].
 pub(super) struct ChunkWriter {
     import_id: Uuid,
@@ -91,14 +107,8 @@ pub(super) fn chunk_reader(db: DatabaseConnection, import_id: Uuid, kind: &'stat
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         for seq in 0.. {
-            let found = chunks::Entity::find()
-                .filter(chunks::Column::ImportId.eq(import_id))
-                .filter(chunks::Column::Kind.eq(kind))
-                .filter(chunks::Column::Seq.eq(seq))
-                .one(&db)
-                .await;
-            let item = match found {
-                Ok(Some(c)) => Ok(c.data),
+            let item = match fetch(&db, import_id, kind, seq).await {
+                Ok(Some(data)) => Ok(data),
                 Ok(None) => return,
                 Err(e) => Err(ServiceError::from(e)),
             };
@@ -140,14 +150,8 @@ pub fn stream(
         let db = db.clone();
         async move {
             let seq = seq?;
-            let found = chunks::Entity::find()
-                .filter(chunks::Column::ImportId.eq(import_id))
-                .filter(chunks::Column::Kind.eq(kind))
-                .filter(chunks::Column::Seq.eq(seq))
-                .one(&db)
-                .await;
-            match found {
-                Ok(Some(c)) => Some((Ok(c.data), Some(seq + 1))),
+            match fetch(&db, import_id, kind, seq).await {
+                Ok(Some(data)) => Some((Ok(data), Some(seq + 1))),
                 Ok(None) => None,
                 Err(e) => Some((Err(ServiceError::from(e)), None)),
             }
