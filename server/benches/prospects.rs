@@ -99,25 +99,14 @@ fn csv(rows: usize, row_bytes: usize) -> String {
     s
 }
 
-/// Peak resident memory of this process since the last reset, in MB.
-fn peak_rss_mb() -> f64 {
+/// A size from `/proc/self/status` in MB: `VmHWM` (the peak resident
+/// memory since the last reset) or `VmRSS` (resident now).
+fn status_mb(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(0.0)
-}
-
-fn rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
+                .find(|l| l.strip_prefix(field).is_some_and(|rest| rest.starts_with(':')))
                 .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
         })
         .map(|kb| kb / 1024.0)
@@ -213,7 +202,7 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
     // ---- import ----
     // Reset the peak: what follows is measured on top of what is resident now.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let resident = rss_mb();
+    let resident = status_mb("VmRSS");
     let started = Instant::now();
     let r = c
         .http
@@ -275,8 +264,8 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
          peak during upload, dry run and job {:.0} MB → the import added {:.0} MB at most",
         resident,
         file.len() as f64 / 1e6,
-        peak_rss_mb(),
-        peak_rss_mb() - resident
+        status_mb("VmHWM"),
+        status_mb("VmHWM") - resident
     );
     if import_only {
         return;

@@ -282,9 +282,6 @@ impl<R: std::io::Read> DecodingReader<R> {
                 if !self.odd.is_empty() || self.high.is_some() {
                     return Err(Self::malformed("truncated UTF-16"));
                 }
-                if self.pending_cr {
-                    self.pending_cr = false;
-                }
                 return Ok(!self.out.is_empty());
             }
             // Taken out for the block's duration (normalising borrows `self`).

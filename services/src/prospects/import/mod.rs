@@ -130,7 +130,7 @@ mod tests {
         let mut existing = Existing::default();
         let known = Uuid::now_v7();
         existing.by_phone.insert("+33612345673".into(), known);
-        let plan = plan(csv, b',', &opts(mapping), &[], &[], Some("FR"), &existing, None).unwrap();
+        let plan = plan(csv, b',', &opts(mapping), &[], &[], Some("FR"), &existing).unwrap();
         let r = &plan.report;
         assert_eq!(r.total_rows, 9);
         assert_eq!(r.to_create, 1);
@@ -296,7 +296,7 @@ mod fuzz {
         let mut existing = Existing::default();
         existing.by_phone.insert("+33612345679".into(), Uuid::nil());
         existing.by_email.insert("x@y.fr".into(), Uuid::nil());
-        plan(text, delimiter, &options, &[], &[], Some("FR"), &existing, None).ok()
+        plan(text, delimiter, &options, &[], &[], Some("FR"), &existing).ok()
     }
 
     proptest! {

@@ -311,27 +311,19 @@ impl<'a> Planner<'a> {
     }
 }
 
-/// Counts and the first rows of a run, as the dry run reports them.
-#[derive(Default)]
-pub(super) struct Tally {
-    pub(super) report: DryRunReport,
-}
-
-impl Tally {
-    /// Records a row's final issues (none for a row to create).
-    pub(super) fn record(&mut self, row: u64, line: u64, issues: Vec<RowIssue>) {
-        let r = &mut self.report;
-        r.total_rows += 1;
-        for i in &issues {
-            *r.issue_counts.entry(issue_key(i)).or_default() += 1;
-        }
-        if issues.is_empty() {
-            return;
-        }
-        r.problem_rows += 1;
-        if r.rows.len() < MAX_REPORTED_ROWS {
-            r.rows.push(RowReport { row, line, issues });
-        }
+/// Counts a row in the report, with its final issues (none for a row to
+/// create), and keeps the first [`MAX_REPORTED_ROWS`] rows with an issue.
+pub(super) fn record(report: &mut DryRunReport, row: u64, line: u64, issues: Vec<RowIssue>) {
+    report.total_rows += 1;
+    for i in &issues {
+        *report.issue_counts.entry(issue_key(i)).or_default() += 1;
+    }
+    if issues.is_empty() {
+        return;
+    }
+    report.problem_rows += 1;
+    if report.rows.len() < MAX_REPORTED_ROWS {
+        report.rows.push(RowReport { row, line, issues });
     }
 }
 
@@ -355,12 +347,11 @@ pub(super) fn plan(
     extra_tags: &[String],
     region: Option<&str>,
     existing: &Existing,
-    _progress: Option<&AtomicU64>,
 ) -> ServiceResult<Plan> {
     let mut rdr = reader(text, delimiter);
     let headers = headers_of(&mut rdr)?;
     let mut planner = Planner::new(headers, options, defs, extra_tags, region);
-    let mut tally = Tally::default();
+    let mut report = DryRunReport::default();
     let (mut creates, mut updates) = (Vec::new(), Vec::new());
     let mut row_no = 0u64;
     for rec in rdr.records() {
@@ -372,25 +363,25 @@ pub(super) fn plan(
         let line = rec.position().map(|p| p.line()).unwrap_or(0);
         match planner.check(&rec, row_no) {
             Checked::Problem(issues) => {
-                count_problem(&mut tally.report, &issues);
-                tally.record(row_no, line, issues);
+                count_problem(&mut report, &issues);
+                record(&mut report, row_no, line, issues);
             }
             Checked::Candidate(row) => {
                 let found = existing.matching(&row);
-                let issues = classify(&mut tally.report, found, options.duplicates);
+                let issues = classify(&mut report, found, options.duplicates);
                 match (found, options.duplicates) {
                     (None, _) => creates.push(*row),
                     (Some((id, _)), DuplicatePolicy::Update) => updates.push((id, *row)),
                     _ => {}
                 }
-                tally.record(row_no, line, issues);
+                record(&mut report, row_no, line, issues);
             }
         }
     }
     if row_no == 0 {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
-    Ok(Plan { report: tally.report, creates, updates })
+    Ok(Plan { report, creates, updates })
 }
 
 /// Counts a row refused before the database is asked.
@@ -510,16 +501,14 @@ pub(super) async fn pipeline(
     };
     let dry = matches!(mode, Mode::DryRun);
     let mut problems = dry.then(|| store::ChunkWriter::new(m.id, store::PROBLEMS));
-    if dry {
+    if let Some(w) = problems.as_mut() {
         store::forget(db, m.id, store::PROBLEMS).await?;
         let mut head = csv::Writer::from_writer(Vec::new());
         let mut cols = vec!["row".to_string(), "line".into(), "issues".into()];
         cols.extend(headers.iter().cloned());
         head.write_record(&cols).map_err(|_| ServiceError::internal())?;
         let bytes = head.into_inner().map_err(|_| ServiceError::internal())?;
-        if let Some(w) = problems.as_mut() {
-            w.write(db, &bytes).await?;
-        }
+        w.write(db, &bytes).await?;
     }
 
     let (tx, mut rx) = tokio::sync::mpsc::channel::<ServiceResult<Vec<RowOut>>>(2);
@@ -572,7 +561,7 @@ pub(super) async fn pipeline(
     });
 
     let mut out = Outcome::default();
-    let mut tally = Tally::default();
+    let mut report = DryRunReport::default();
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         let phones: Vec<String> = batch
@@ -603,12 +592,12 @@ pub(super) async fn pipeline(
         for r in batch {
             let issues = match r.checked {
                 Checked::Problem(issues) => {
-                    count_problem(&mut tally.report, &issues);
+                    count_problem(&mut report, &issues);
                     issues
                 }
                 Checked::Candidate(row) => {
                     let found = existing.matching(&row);
-                    let issues = classify(&mut tally.report, found, options.duplicates);
+                    let issues = classify(&mut report, found, options.duplicates);
                     if !dry {
                         match (found, options.duplicates) {
                             (None, _) => creates.push(*row),
@@ -625,7 +614,7 @@ pub(super) async fn pipeline(
                 record.extend(r.cells);
                 problem_text.write_record(&record).map_err(|_| ServiceError::internal())?;
             }
-            tally.record(r.row, r.line, issues);
+            record(&mut report, r.row, r.line, issues);
         }
         if let Some(w) = problems.as_mut() {
             let bytes = problem_text.into_inner().map_err(|_| ServiceError::internal())?;
@@ -645,17 +634,17 @@ pub(super) async fn pipeline(
             out.updated += updates.len() as u64;
         }
         if let Some(p) = progress {
-            p.store(tally.report.total_rows, Ordering::Relaxed);
+            p.store(report.total_rows, Ordering::Relaxed);
         }
     }
     parser.await.map_err(|_| ServiceError::internal())?;
     if let Some(w) = problems.as_mut() {
         w.flush(db).await?;
     }
-    if tally.report.total_rows == 0 {
+    if report.total_rows == 0 {
         return Err(ServiceError::new(ErrorCode::CsvEmpty));
     }
-    out.report = tally.report;
+    out.report = report;
     Ok(out)
 }
 
