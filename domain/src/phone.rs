@@ -50,6 +50,12 @@ pub fn normalize_phone(input: &str, default_region: Option<&str>) -> Result<Phon
         return Err(err());
     }
     let e164 = number.format().mode(Mode::E164).to_string();
+    // E.164 caps a number at 15 digits, country code included; libphonenumber's
+    // German metadata accepts longer ones ("+49 201 00000015264"), which no
+    // carrier or SIP trunk will route.
+    if e164.len() > 16 {
+        return Err(err());
+    }
     let region = number.country().id().map(|id| id.as_ref().to_string());
     let national = number.national().value().to_string();
     Ok(Phone { e164, region, national })
@@ -323,7 +329,16 @@ mod tests {
 
     #[test]
     fn impossible_numbers_are_refused_with_the_input_quoted() {
-        for bad in ["", "12", "+33 1", "+1 555 555 5555 5555", "hello", "+999 123456789", "06 12"] {
+        for bad in [
+            "",
+            "12",
+            "+33 1",
+            "+1 555 555 5555 5555",
+            "hello",
+            "+999 123456789",
+            "06 12",
+            "+49 201 00000015264",
+        ] {
             let e = normalize_phone(bad, Some("FR")).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidPhone, "{bad}");
             assert_eq!(e.field, "phone");
