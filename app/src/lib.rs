@@ -14,6 +14,7 @@ pub mod error;
 pub mod features;
 pub mod format;
 pub mod i18n;
+pub mod live;
 #[cfg(feature = "ssr")]
 pub mod login_throttle;
 pub mod routes;

@@ -700,16 +700,23 @@ impl ProspectRow {
     }
 }
 
-/// Where counting a search's matches stops (see [`ProspectPage::total_capped`]).
+/// Where counting a search's matches stops when no index narrows them down
+/// (see [`ProspectPage::total_capped`]).
 pub const SEARCH_COUNT_CAP: u64 = 1_000;
+
+/// Where counting any other list stops. Past it the page says "10,000+":
+/// an exact count of a million-row organisation reads every row (hundreds
+/// of milliseconds on each page turn) for a figure nobody pages through.
+pub const LIST_COUNT_CAP: u64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProspectPage {
     pub rows: Vec<ProspectRow>,
     pub total: u64,
-    /// A search matched more than [`SEARCH_COUNT_CAP`] rows and counting
-    /// stopped there: show "1,000+" (an exact count would read every match).
+    /// More rows matched than counting goes ([`LIST_COUNT_CAP`], or
+    /// [`SEARCH_COUNT_CAP`] for a broad search) and `total` is that cap:
+    /// show "10,000+" (an exact count would read every match).
     #[serde(default)]
     pub total_capped: bool,
     pub page: u64,

@@ -16,6 +16,7 @@ mod m0009_api_keys;
 mod m0010_event_payloads;
 mod m0011_jobs;
 mod m0012_import_chunks;
+pub mod m0013_prospect_sorts;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_event_payloads::Migration),
             Box::new(m0011_jobs::Migration),
             Box::new(m0012_import_chunks::Migration),
+            Box::new(m0013_prospect_sorts::Migration),
         ]
     }
 }

@@ -122,7 +122,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     // Durable background work; a job whose node died is taken over here
     // once its lease expires.
     let runner =
-        services::jobs::Runner::new(db.clone(), services::clock::system(), config.jobs, job_handlers());
+        services::jobs::Runner::new(db.clone(), services::clock::system(), config.jobs, job_handlers(&bus));
     runner.start();
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
@@ -357,12 +357,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Every kind of job this server runs.
-fn job_handlers() -> std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> {
+fn job_handlers(
+    bus: &services::events::EventBus,
+) -> std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> {
     let mut h: std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> =
         Default::default();
     h.insert(
         services::prospects::import::IMPORT_JOB,
-        std::sync::Arc::new(services::prospects::import::ImportHandler),
+        std::sync::Arc::new(services::prospects::import::ImportHandler { bus: bus.clone() }),
     );
     h
 }

@@ -184,6 +184,7 @@ ops! {
     GET "/orgs/{org}/prospect-imports" list_imports ["Imports"] "Recent imports" => Out::Json(200, list::<pi::ImportJob>);
     POST "/orgs/{org}/prospect-imports" upload_import ["Imports"] "Upload a CSV file: its encoding, delimiter, columns and a suggested mapping" query(pr::UploadParams) body(In::Csv) => Out::Json(201, one::<pi::ImportPreview>);
     GET "/orgs/{org}/prospect-imports/{id}" get_import ["Imports"] "An import's state and progress" => Out::Json(200, one::<pi::ImportJob>);
+    GET "/orgs/{org}/prospect-imports/{id}/events" import_events ["Imports"] "The import's state now, each change, then its final state (the stream ends there)" => Out::Events(one::<pi::ImportJob>);
     POST "/orgs/{org}/prospect-imports/{id}/dry-run" dry_run_import ["Imports"] "What an import would do, row by row, without writing" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(200, one::<pi::DryRunReport>);
     GET "/orgs/{org}/prospect-imports/{id}/problems.csv" import_problems ["Imports"] "Every problem row of the last dry run, with its cells, as CSV" => Out::Csv;
     POST "/orgs/{org}/prospect-imports/{id}/start" start_import ["Imports"] "Start the import (once; it runs in the background)" body(In::Json(one::<pi::ImportOptions>)) => Out::Json(202, one::<pi::ImportJob>);

@@ -1,6 +1,6 @@
 //! REST for prospects under `/api/v1/orgs/{org}/…`: CRUD, search/filter
 //! list, bulk actions with undo, notes, activity, consent, custom fields,
-//! CSV import (upload → dry run → start → poll), streaming CSV export, the
+//! CSV import (upload → dry run → start → follow its events), streaming CSV export, the
 //! do-not-call list, calling hours and the `may-call` check.
 //!
 //! The import upload and the DNC list take the file as the raw request body
@@ -365,6 +365,30 @@ async fn get_import(
     Ok(Json(import::job(&state.db, &ctx, parse_uuid(&id, "import_id")?).await?))
 }
 
+/// `GET …/prospect-imports/{id}/events`: the import's state now, each
+/// change (from whichever node runs it, through the event bus), then its
+/// final state, as server-sent events; the stream ends there. It also ends
+/// (`event: revoked`) when the watcher's access does.
+async fn import_events(
+    State(state): State<AppState>,
+    OrgAccess { ctx, caller }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use futures::StreamExt;
+    let id = parse_uuid(&id, "import_id")?;
+    let live = import::watch(&state.db, &state.server_ctx.bus, &ctx, id).await?;
+    let events = live.map(|j| {
+        Ok::<_, std::convert::Infallible>(
+            Event::default().json_data(&j).unwrap_or_else(|_| Event::default().data("{}")),
+        )
+    });
+    let events =
+        crate::stream_guard::StreamGuard::start(&state, caller, &ctx, domain::Permission::UseWorkspace)
+            .sse(events);
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+}
+
 async fn dry_run(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
@@ -530,6 +554,7 @@ api_routes! {
     "/orgs/{org}/prospect-imports" => get(list_imports).post(upload);
     "/orgs/{org}/prospect-imports/{id}" => get(get_import);
     "/orgs/{org}/prospect-imports/{id}/dry-run" => post(dry_run);
+    "/orgs/{org}/prospect-imports/{id}/events" => get(import_events);
     "/orgs/{org}/prospect-imports/{id}/problems.csv" => get(problems_csv);
     "/orgs/{org}/prospect-imports/{id}/start" => post(start_import);
     "/orgs/{org}/dnc" => get(list_dnc).post(add_dnc);

@@ -169,6 +169,7 @@ fn rest_cases() -> Vec<Case> {
             .raw("text/csv", "first_name,phone\nAnn,+33612345603\n"),
         route("GET", "/orgs/{org}/prospect-imports/{id}", UseWorkspace),
         route("GET", "/orgs/{org}/prospect-imports/{id}/problems.csv", UseWorkspace),
+        route("GET", "/orgs/{org}/prospect-imports/{id}/events", UseWorkspace),
         route("POST", "/orgs/{org}/prospect-imports/{id}/dry-run", UseWorkspace).json(json!({"mapping": []})),
         // Creating a custom field on the way is an admin's decision.
         route("POST", "/orgs/{org}/prospect-imports/{id}/start", ManageSettings)

@@ -8,7 +8,7 @@ use crate::common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Backend, Client, TestDb, GOOD_PASSWORD};
+use common::{Backend, Client, Events, TestDb, GOOD_PASSWORD};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -64,35 +64,7 @@ async fn start_node_with(db_url: &str, env: &[(&str, &str)]) -> Node {
     }
 }
 
-/// Reads server-sent events one at a time. Bytes are kept until a frame is
-/// complete: a chunk may end inside a multi-byte character.
-struct Events {
-    res: reqwest::Response,
-    buf: Vec<u8>,
-}
-
 impl Events {
-    async fn next(&mut self) -> Value {
-        loop {
-            if let Some(i) = self.buf.windows(2).position(|w| w == b"\n\n") {
-                let frame: Vec<u8> = self.buf.drain(..i + 2).collect();
-                let frame = String::from_utf8(frame).expect("frames are UTF-8");
-                let data: Vec<&str> =
-                    frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
-                if !data.is_empty() {
-                    return serde_json::from_str(&data.join("\n")).expect("event is JSON");
-                }
-                continue;
-            }
-            let chunk = tokio::time::timeout(Duration::from_secs(10), self.res.chunk())
-                .await
-                .expect("an event within 10 s")
-                .unwrap()
-                .expect("the stream is still open");
-            self.buf.extend_from_slice(&chunk);
-        }
-    }
-
     /// The next transcript line's text.
     async fn next_transcript(&mut self) -> String {
         loop {
@@ -132,7 +104,7 @@ async fn events_and_revocations_cross_nodes() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let mut events = Events { res, buf: Vec::new() };
+    let mut events = Events::new(res);
 
     let transcript = format!("/orgs/{org}/copilot/sessions/{sid}/transcript");
     let mut lags = Vec::new();
@@ -222,35 +194,57 @@ async fn an_import_killed_halfway_leaves_nothing_and_another_node_finishes_it() 
     let (s, job) =
         c.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
     assert_eq!(s, 202, "{job}");
-
-    // Halfway through, the node dies.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let j = import_state(&c, &org, &id).await;
-        assert_eq!(j["state"], "running", "killed before it finished: {j}");
-        if j["processed_rows"].as_u64().unwrap() >= ROWS / 2 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the import never got halfway: {j}");
+    // Node one has claimed the job (it reports progress) before node two,
+    // a runner as well, comes up.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while import_state(&c, &org, &id).await["processed_rows"].as_u64() == Some(0) {
+        assert!(Instant::now() < deadline, "the import never started");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let two = start_node_with(&db.url, &lease).await;
+    let c2 = Client::connect(&two.base).await;
+    c2.log_in("olivia@example.com", GOOD_PASSWORD).await.expect("log in");
+    // Progress is watched on node two while node one runs the job: it
+    // travels through the event bus.
+    let res = c2
+        .http
+        .get(format!("{}/api/v1/orgs/{org}/prospect-imports/{id}/events", two.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let mut events = Events::new(res);
+    let first = events.next().await;
+    assert_eq!(first["state"], "running", "{first}");
+    let mut last = first["processed_rows"].as_u64().unwrap();
+    let mut from_node_one = 0;
+
+    // Halfway through, node one dies.
+    loop {
+        let j = events.next().await;
+        assert_eq!(j["state"], "running", "killed before it finished: {j}");
+        let n = j["processed_rows"].as_u64().unwrap();
+        assert!(n > last, "progress only grows while one node runs the job: {n} after {last}");
+        (last, from_node_one) = (n, from_node_one + 1);
+        if n >= ROWS / 2 {
+            break;
+        }
+    }
+    assert!(from_node_one >= 1);
     one.child.kill().unwrap();
     one.child.wait().unwrap();
     assert_eq!(prospects_in(&db.url, &org).await, (0, 0), "no partial rows");
 
-    // Another node takes the job over once the lease has run out.
-    let two = start_node_with(&db.url, &lease).await;
-    let c2 = Client::connect(&two.base).await;
-    c2.log_in("olivia@example.com", GOOD_PASSWORD).await.expect("log in");
-    let deadline = Instant::now() + Duration::from_secs(180);
+    // Node two takes the job over once the lease has run out; the same
+    // stream carries its progress (from row 0 again) and its final state.
     let done = loop {
-        let j = import_state(&c2, &org, &id).await;
-        if j["state"] == "succeeded" || j["state"] == "failed" {
+        let j = events.next().await;
+        if j["state"] != "running" {
             break j;
         }
-        assert!(Instant::now() < deadline, "not finished by the other node: {j}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!((done["state"].as_str(), done["created"].as_u64()), (Some("succeeded"), Some(ROWS)), "{done}");
+    events.ends().await;
+    assert_eq!(import_state(&c2, &org, &id).await, done, "the stream's last word is the stored state");
     assert_eq!(prospects_in(&db.url, &org).await, (ROWS as i64, ROWS as i64), "every row once");
 }

@@ -54,6 +54,57 @@ fn names(page: &Value) -> Vec<String> {
     page["rows"].as_array().unwrap().iter().map(|r| r["last_name"].as_str().unwrap().to_string()).collect()
 }
 
+// Phone and email sorts read the prospects with a value through an index,
+// then those without: page boundaries inside and across the two parts, both
+// directions, pages past the end.
+on_both_backends!(missing_values_sort_last_on_every_page_either_way, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let mut ids = Vec::new();
+    for i in 0..11 {
+        // Emails on every other prospect, in an order unlike creation's.
+        let email = (i % 2 == 0).then(|| format!("p{}@example.com", (i * 7) % 11));
+        let (s, v) = create(&owner, &org, json!({"last_name": format!("N{i}"), "email": email})).await;
+        assert_eq!(s, 201, "{v}");
+        ids.push((v["id"].as_str().unwrap().to_string(), email));
+    }
+    let rows = |v: &Value| -> Vec<(String, Option<String>)> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["id"].as_str().unwrap().to_string(), r["email"].as_str().map(str::to_string)))
+            .collect()
+    };
+    for desc in [false, true] {
+        let mut valued: Vec<_> = ids.iter().filter(|(_, e)| e.is_some()).cloned().collect();
+        valued.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+        let mut missing: Vec<_> = ids.iter().filter(|(_, e)| e.is_none()).cloned().collect();
+        missing.sort();
+        if desc {
+            valued.reverse();
+            missing.reverse();
+        }
+        let expected: Vec<_> = valued.into_iter().chain(missing).collect();
+        for per_page in [1, 2, 4, 6, 11, 50] {
+            let mut seen = Vec::new();
+            for page in 1..=(11 / per_page + 2) {
+                let v =
+                    list(&owner, &org, &format!("sort=email&desc={desc}&per_page={per_page}&page={page}"))
+                        .await;
+                assert_eq!(v["total"], 11);
+                seen.extend(rows(&v));
+            }
+            assert_eq!(seen, expected, "desc={desc} per_page={per_page}");
+        }
+    }
+    // With a filter that leaves only prospects without an email.
+    let v = list(&owner, &org, "sort=email&desc=true&search=n3&per_page=50").await;
+    assert_eq!((v["total"].as_u64(), rows(&v).len()), (Some(1), 1), "{v}");
+    assert_eq!(rows(&v)[0].1, None);
+});
+
 on_both_backends!(crud_search_filter_sort_paginate, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let owner = user(&app, "Olivia", "olivia@example.com").await;
@@ -524,6 +575,47 @@ async fn oversized_upload(app: &TestApp, c: &Client, org: &str) -> (u16, Value) 
     let json = body.find('{').and_then(|a| body.rfind('}').map(|b| &body[a..=b])).unwrap_or("null");
     (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }
+
+// An import's progress as server-sent events: its state when the watcher
+// connects, each change, its final state, then the end of the stream.
+on_both_backends!(import_progress_streams_to_its_final_state, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    const ROWS: u64 = 3000;
+    let mut csv = String::from("name,phone\n");
+    for i in 0..ROWS {
+        csv.push_str(&format!("P{i},+3361{i:07}\n"));
+    }
+    let (s, preview) = owner
+        .rest_raw(&format!("/orgs/{org}/prospect-imports?file_name=p.csv"), "text/csv", csv.into_bytes())
+        .await;
+    assert_eq!(s, 201, "{preview}");
+    let id = preview["id"].as_str().unwrap().to_string();
+    let url = format!("{}/api/v1/orgs/{org}/prospect-imports/{id}/events", owner.base);
+    let mut events = common::Events::new(owner.http.get(&url).send().await.unwrap());
+    assert_eq!(events.next().await["state"], "pending");
+    let options = json!({"mapping": preview["suggested"], "default_region": "FR"});
+    let (s, job) =
+        owner.rest(Method::POST, &format!("/orgs/{org}/prospect-imports/{id}/start"), Some(options)).await;
+    assert_eq!(s, 202, "{job}");
+    let done = loop {
+        let j = events.next().await;
+        if j["state"] != "running" {
+            break j;
+        }
+        assert!(j["processed_rows"].as_u64().unwrap() <= ROWS, "{j}");
+    };
+    assert_eq!((done["state"].as_str(), done["created"].as_u64()), (Some("succeeded"), Some(ROWS)), "{done}");
+    events.ends().await;
+    // A finished import answers its final state and closes at once.
+    let mut again = common::Events::new(owner.http.get(&url).send().await.unwrap());
+    assert_eq!(again.next().await, done);
+    again.ends().await;
+    // Another organisation's member cannot follow it.
+    let other = user(&app, "Mallory", "mallory@example.com").await;
+    assert_eq!(other.http.get(&url).send().await.unwrap().status(), 404);
+});
 
 async fn wait_for_job(c: &Client, org: &str, id: &str) -> Value {
     for _ in 0..300 {

@@ -2,7 +2,7 @@
 //! export, so "every row matching the filter" means the same thing in all three).
 
 use domain::data_schema::FieldKind;
-use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey, SEARCH_COUNT_CAP};
+use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey, LIST_COUNT_CAP, SEARCH_COUNT_CAP};
 use domain::ErrorCode;
 use entity::prospects;
 use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
@@ -209,8 +209,8 @@ async fn custom_condition<C: ConnectionTrait>(
     })
 }
 
-/// One sorted page and the total count for `cond` (stopped at
-/// [`SEARCH_COUNT_CAP`] + 1 when `cap_count`; the flag says it was reached).
+/// One sorted page and the count for `cond`, stopped at [`LIST_COUNT_CAP`]
+/// (or [`SEARCH_COUNT_CAP`] when `cap_count`); the flag says it was reached.
 pub(crate) async fn page<C: ConnectionTrait>(
     db: &C,
     cond: Condition,
@@ -230,33 +230,55 @@ pub(crate) async fn page<C: ConnectionTrait>(
         SortKey::Status => status_rank(),
     };
     let base = prospects::Entity::find().filter(cond);
-    let (total, capped) = if cap_count {
-        let n = capped_count(db, base.clone()).await?;
-        (n.min(SEARCH_COUNT_CAP), n > SEARCH_COUNT_CAP)
-    } else {
-        (base.clone().count(db).await?, false)
-    };
+    let cap = if cap_count { SEARCH_COUNT_CAP } else { LIST_COUNT_CAP };
+    let n = capped_count(db, base.clone(), cap).await?;
+    let (total, capped) = (n.min(cap), n > cap);
     let per_page = q.per_page();
+    let offset = (q.page() - 1) * per_page;
     // Prospects without a phone or email come last either way (PostgreSQL
-    // and SQLite disagree on where NULLs sort).
-    let nulls_last = match q.sort {
-        SortKey::Phone => Some(prospects::Column::Phone.is_null()),
-        SortKey::Email => Some(prospects::Column::Email.is_null()),
+    // and SQLite disagree on where NULLs sort): those with a value first,
+    // through the `(org_id, column, id)` index, then the rest by id. One
+    // `ORDER BY column IS NULL, …` would say the same but no index serves
+    // it in both directions.
+    let nullable = match q.sort {
+        SortKey::Phone => Some(prospects::Column::Phone),
+        SortKey::Email => Some(prospects::Column::Email),
         _ => None,
     };
-    let mut sorted = base;
-    if let Some(missing) = nulls_last {
-        sorted = sorted.order_by(missing, Order::Asc);
+    let Some(column) = nullable else {
+        let rows = sorted_page(db, base, col, order, offset, per_page).await?;
+        return Ok((rows, total, capped));
+    };
+    let with_value = base.clone().filter(column.is_not_null());
+    let mut rows = sorted_page(db, with_value.clone(), col, order.clone(), offset, per_page).await?;
+    if (rows.len() as u64) < per_page {
+        // Where the rows without a value start: just after the last one with
+        // a value, or (a page past all of them) after counting them.
+        let valued = if rows.is_empty() { with_value.count(db).await? } else { offset + rows.len() as u64 };
+        let id = prospects::Column::Id.into_simple_expr();
+        let rest = base.filter(column.is_null());
+        let skip = offset.saturating_sub(valued);
+        rows.extend(sorted_page(db, rest, id, order, skip, per_page - rows.len() as u64).await?);
     }
-    let rows = sorted
-        .order_by(col, order.clone())
-        // Ties (same name, same status) must not shuffle between pages.
-        .order_by(prospects::Column::Id, order)
-        .offset((q.page() - 1) * per_page)
-        .limit(per_page)
-        .all(db)
-        .await?;
     Ok((rows, total, capped))
+}
+
+/// `base` ordered by `col` then `id` (ties must not shuffle between pages).
+async fn sorted_page<C: ConnectionTrait>(
+    db: &C,
+    base: sea_orm::Select<prospects::Entity>,
+    col: SimpleExpr,
+    order: Order,
+    offset: u64,
+    limit: u64,
+) -> ServiceResult<Vec<prospects::Model>> {
+    Ok(base
+        .order_by(col, order.clone())
+        .order_by(prospects::Column::Id, order)
+        .offset(offset)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// The status's place in the pipeline, for sorting (the stored values are
@@ -270,14 +292,15 @@ fn status_rank() -> SimpleExpr {
     Expr::cust(format!("CASE status{arms} ELSE 99 END"))
 }
 
-/// `count(*)` over at most `SEARCH_COUNT_CAP + 1` rows: the scan stops there.
-async fn capped_count<C: ConnectionTrait>(
+/// `count(*)` over at most `cap + 1` rows: the scan stops there.
+pub(crate) async fn capped_count<C: ConnectionTrait>(
     db: &C,
     base: sea_orm::Select<prospects::Entity>,
+    cap: u64,
 ) -> ServiceResult<u64> {
     use sea_orm::sea_query::{Alias, Query};
     use sea_orm::QueryTrait;
-    let mut inner = base.select_only().expr(Expr::val(1)).limit(SEARCH_COUNT_CAP + 1).into_query();
+    let mut inner = base.select_only().expr(Expr::val(1)).limit(cap + 1).into_query();
     let stmt = Query::select()
         .expr_as(Expr::cust("count(*)"), Alias::new("n"))
         .from_subquery(std::mem::take(&mut inner), Alias::new("matches"))
@@ -297,6 +320,16 @@ mod tests {
         assert_eq!(search_terms("Dupont 06 12 acme"), vec!["dupont", "0612", "acme"]);
         assert_eq!(search_terms("  Élodie  "), vec!["elodie"]);
         assert_eq!(search_terms("@acme.com"), vec!["@acme.com"]);
+    }
+
+    /// The status sort is answered by m0013's expression index only while
+    /// both spell the expression alike.
+    #[test]
+    fn the_status_sort_is_the_indexed_expression() {
+        let sql = sea_orm::sea_query::Query::select()
+            .expr(status_rank())
+            .to_string(sea_orm::sea_query::SqliteQueryBuilder);
+        assert_eq!(sql, format!("SELECT {}", migrations::m0013_prospect_sorts::STATUS_RANK_SQL));
     }
 
     #[test]

@@ -25,10 +25,10 @@ use uuid::Uuid;
 
 use super::api;
 use super::labels::{objection_label, outcome_label, phase_label, reason_label, speaker_label};
-use super::live::LiveStream;
 use super::types::Navigation;
 use crate::features::prospects::labels::status_label;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
+use crate::live::LiveStream;
 use crate::shell::use_current_org;
 use crate::ui::{Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Skeleton, Tone};
 use crate::AppError;
@@ -145,7 +145,7 @@ pub fn CopilotPage() -> impl IntoView {
             let opened = RwSignal::new(0u32);
             let s = LiveStream::open(
                 &api::events_url(org_id, sid),
-                move |ev| live.apply(ev),
+                move |ev: CopilotEvent| live.apply(ev),
                 // A reconnection may have missed events: reload the stored history.
                 move || {
                     if opened.get_untracked() > 0 {

@@ -6,6 +6,5 @@ pub mod dashboard;
 pub mod history;
 pub mod knowledge;
 pub mod labels;
-pub mod live;
 pub mod scripts;
 pub mod types;

@@ -143,6 +143,12 @@ pub async fn get_import_job(org_id: Uuid, import_id: Uuid) -> Result<ImportJob, 
     Ok(svc::import::job(&ctx.db, &org, import_id).await?)
 }
 
+/// The import's progress as server-sent events (REST, so that an API key
+/// can follow it too): its state now, each change, then its final state.
+pub fn import_events_url(org_id: Uuid, import_id: Uuid) -> String {
+    format!("/api/v1/orgs/{org_id}/prospect-imports/{import_id}/events")
+}
+
 #[server(client = CsrfClient, endpoint = "import_jobs")]
 pub async fn import_jobs(org_id: Uuid) -> Result<Vec<ImportJob>, AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;

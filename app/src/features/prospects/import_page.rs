@@ -6,7 +6,7 @@
 use domain::data_schema::FieldKind;
 use domain::prospect::key_from_label;
 use domain::prospect_import::{
-    DuplicatePolicy, ImportOptions, ImportPreview, JobState, NewCustomField, Target,
+    DuplicatePolicy, ImportJob, ImportOptions, ImportPreview, JobState, NewCustomField, Target,
 };
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -151,36 +151,42 @@ pub fn ImportPage() -> impl IntoView {
     let start_error =
         Signal::derive(move || start.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
 
-    // ---- polling the job ----
-    let tick = RwSignal::new(0u32);
-    let job = Resource::new(
-        move || (job_id(), tick.get()),
-        move |(id, _)| async move {
-            match id {
-                Some(id) => super::api::get_import_job(org_id, id).await.map(Some),
-                None => Ok(None),
-            }
-        },
-    );
+    // ---- following the job ----
+    // Read once (and on the server); then its progress arrives on the
+    // import's event stream, from whichever node runs it.
+    let job = Resource::new(job_id, move |id| async move {
+        match id {
+            Some(id) => super::api::get_import_job(org_id, id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    let live_job = RwSignal::new(None::<ImportJob>);
     #[cfg(feature = "hydrate")]
     {
-        let handle = leptos::prelude::set_interval_with_handle(
-            move || {
-                let running = job
-                    .get_untracked()
-                    .and_then(|r| r.ok())
-                    .flatten()
-                    .is_some_and(|j| matches!(j.state, JobState::Running | JobState::Pending));
-                if running {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_millis(500),
-        );
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
+        use send_wrapper::SendWrapper;
+        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
+        Effect::new(move |_| {
+            let id = job_id();
+            stream.set_value(None);
+            live_job.set(None);
+            let Some(id) = id else { return };
+            let s = crate::live::LiveStream::open(
+                &super::api::import_events_url(org_id, id),
+                move |j: ImportJob| {
+                    let done = !matches!(j.state, JobState::Running | JobState::Pending);
+                    live_job.set(Some(j));
+                    // The server ends the stream after the final state;
+                    // left open, EventSource would reconnect to it forever.
+                    if done {
+                        stream.with_value(|s| s.as_ref().map(|s| s.close()));
+                    }
+                },
+                || {},
+            );
+            stream.set_value(s.map(SendWrapper::new));
+        });
     }
+    let shown_job = move || live_job.get().or_else(|| job.get().and_then(|r| r.ok()).flatten());
 
     let on_file = move |ev: leptos::ev::Event| {
         let _ = &ev;
@@ -205,7 +211,7 @@ pub fn ImportPage() -> impl IntoView {
         <div class="space-y-6">
             <A href="/app/prospects" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, prospects.title))}</A>
             <h1 class="text-2xl font-bold">{t!(i18n, prospects.import_title)}</h1>
-            <Transition fallback=|| ()>{move || match job.get().and_then(|r| r.ok()).flatten() {
+            <Transition fallback=|| ()>{move || match shown_job() {
                 Some(j) => {
                     let pct = j.processed_rows.saturating_mul(100).checked_div(j.total_rows).map_or(100, |p| p.min(100));
                     view! {

@@ -226,7 +226,7 @@ pub fn ProspectsPage() -> impl IntoView {
     let confirm_delete = RwSignal::new(false);
     let page_rows = move || rows.get().and_then(|r| r.ok()).map(|p| p.rows).unwrap_or_default();
     let total = move || rows.get().and_then(|r| r.ok()).map(|p| p.total).unwrap_or(0);
-    // A broad search stops counting at SEARCH_COUNT_CAP: shown as "1,000+".
+    // Counting stops at LIST_COUNT_CAP (SEARCH_COUNT_CAP for a broad search): "10,000+".
     let capped = move || rows.get().and_then(|r| r.ok()).is_some_and(|p| p.total_capped);
     let count_label = move |n: u64, capped: bool| {
         format!("{}{}", crate::format::integer(locale.get(), n as i64), if capped { "+" } else { "" })

@@ -400,3 +400,52 @@ macro_rules! on_both_backends {
 }
 
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";
+
+/// Reads server-sent events one at a time. Bytes are kept until a frame is
+/// complete: a chunk may end inside a multi-byte character.
+pub struct Events {
+    res: reqwest::Response,
+    buf: Vec<u8>,
+}
+
+impl Events {
+    /// Reads the stream of `res` (a 200 answer).
+    pub fn new(res: reqwest::Response) -> Events {
+        assert_eq!(res.status(), 200);
+        Events { res, buf: Vec::new() }
+    }
+
+    /// The next event's JSON data.
+    pub async fn next(&mut self) -> Value {
+        loop {
+            if let Some(i) = self.buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = self.buf.drain(..i + 2).collect();
+                let frame = String::from_utf8(frame).expect("frames are UTF-8");
+                let data: Vec<&str> =
+                    frame.lines().filter_map(|l| l.strip_prefix("data:")).map(str::trim_start).collect();
+                if !data.is_empty() {
+                    return serde_json::from_str(&data.join("\n")).expect("event is JSON");
+                }
+                continue;
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), self.res.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("the stream is still open");
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    /// The server closes the stream (after a final event).
+    pub async fn ends(&mut self) {
+        let rest = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            while let Some(chunk) = self.res.chunk().await.unwrap() {
+                self.buf.extend_from_slice(&chunk);
+            }
+        });
+        rest.await.expect("the stream ends after its final event");
+        let left = String::from_utf8_lossy(&self.buf);
+        assert!(!left.contains("data:"), "no event after the final one: {left}");
+    }
+}

@@ -48,6 +48,11 @@ pub async fn list_jobs(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<V
 
 /// The organisation's imports without their options.
 pub(super) fn summaries(ctx: &OrgCtx) -> sea_orm::Select<imports::Entity> {
+    summary_columns().filter(imports::Column::OrgId.eq(ctx.org_id()))
+}
+
+/// Every import's row without its options (what [`to_job`] reads).
+fn summary_columns() -> sea_orm::Select<imports::Entity> {
     imports::Entity::find()
         .select_only()
         .columns([
@@ -70,7 +75,48 @@ pub(super) fn summaries(ctx: &OrgCtx) -> sea_orm::Select<imports::Entity> {
         ])
         .column_as(Expr::value(Option::<Vec<u8>>::None), "data")
         .column_as(Expr::value(Option::<Value>::None), "options")
-        .filter(imports::Column::OrgId.eq(ctx.org_id()))
+}
+
+/// The topic an import's state is published under on the event bus.
+fn topic(id: Uuid) -> String {
+    format!("prospects.import.{id}")
+}
+
+/// Publishes the import's state as stored, to its watchers on every node.
+/// A lost publication costs a watcher nothing it cannot re-read.
+pub(super) async fn announce(db: &DatabaseConnection, bus: &EventBus, id: Uuid) {
+    let found =
+        summary_columns().filter(imports::Column::Id.eq(id)).into_model::<imports::Model>().one(db).await;
+    let Ok(Some(m)) = found else { return };
+    if let Err(e) = bus.publish(m.org_id, &topic(id), &to_job(&m)).await {
+        tracing::warn!(import = %id, code = e.code.as_str(), "import progress not published");
+    }
+}
+
+/// The import's state now, then each change as it happens (from whichever
+/// node runs it), ending with its final state. Subscribed before the first
+/// read, so no change falls in between. (A job taken over by another node
+/// starts again from row 0, and its progress says so.)
+pub async fn watch(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<impl futures::Stream<Item = ImportJob> + Send + 'static> {
+    use futures::StreamExt;
+    ctx.require(Permission::UseWorkspace)?;
+    let live = bus.subscribe(ctx.org_id(), &topic(id)).filter_map(|ev| {
+        futures::future::ready(serde_json::from_value::<ImportJob>(ev.payload.clone()).ok())
+    });
+    let now = job(db, ctx, id).await?;
+    let all = futures::stream::once(futures::future::ready(now)).chain(live);
+    // `None` once a final state went out: the stream then ends.
+    Ok(futures::stream::unfold(Some(Box::pin(all)), |all| async move {
+        let mut all = all?;
+        let j = all.next().await?;
+        let running = matches!(j.state, JobState::Pending | JobState::Running);
+        Some((j, running.then_some(all)))
+    }))
 }
 
 /// Starts the job in the background. Only a pending (or failed) import can
@@ -146,7 +192,10 @@ pub(super) struct ImportJobPayload {
 
 /// Runs imports on the job runner: as whoever started them (still a member,
 /// or a still-valid key), with progress written where any node can read it.
-pub struct ImportHandler;
+pub struct ImportHandler {
+    /// Where progress goes out to watchers.
+    pub bus: EventBus,
+}
 
 #[async_trait::async_trait]
 impl jobs::Handler for ImportHandler {
@@ -158,17 +207,22 @@ impl jobs::Handler for ImportHandler {
         let outcome = async {
             let ctx = crate::authz::resume(db, org, p.started_by, IMPORT_JOB).await?;
             let progress = Arc::new(AtomicU64::new(0));
-            let writer = tokio::spawn(write_progress(db.clone(), p.import_id, progress.clone()));
+            let writer =
+                tokio::spawn(write_progress(db.clone(), self.bus.clone(), p.import_id, progress.clone()));
             let out = run(db, &ctx, p.import_id, &p.options, progress).await;
             writer.abort();
             out
         }
         .await;
-        let Err(e) = outcome else { return Ok(()) };
+        let Err(e) = outcome else {
+            announce(db, &self.bus, p.import_id).await;
+            return Ok(());
+        };
         let failure = jobs::JobFailure::from(e.clone());
         if matches!(failure, jobs::JobFailure::Fatal(_)) || job.is_last_attempt() {
             tracing::warn!(import = %p.import_id, error = %e, "import failed; nothing was written");
             mark_failed(db, p.import_id, e.code).await;
+            announce(db, &self.bus, p.import_id).await;
         }
         Err(failure)
     }
@@ -180,6 +234,7 @@ impl jobs::Handler for ImportHandler {
             payload.get("import_id").and_then(|v| serde_json::from_value::<Uuid>(v.clone()).ok())
         {
             mark_failed(db, id, ErrorCode::ImportInterrupted).await;
+            announce(db, &self.bus, id).await;
         }
     }
 }
@@ -198,8 +253,14 @@ pub(super) async fn mark_failed(db: &DatabaseConnection, id: Uuid, code: ErrorCo
     }
 }
 
-/// Copies the running import's progress to its row twice a second.
-pub(super) async fn write_progress(db: DatabaseConnection, id: Uuid, progress: Arc<AtomicU64>) {
+/// Copies the running import's progress to its row, and out to its
+/// watchers, twice a second.
+pub(super) async fn write_progress(
+    db: DatabaseConnection,
+    bus: EventBus,
+    id: Uuid,
+    progress: Arc<AtomicU64>,
+) {
     let mut last = u64::MAX;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -214,5 +275,6 @@ pub(super) async fn write_progress(db: DatabaseConnection, id: Uuid, progress: A
             .filter(imports::Column::State.eq(JobState::Running.as_str()))
             .exec(&db)
             .await;
+        announce(&db, &bus, id).await;
     }
 }

@@ -53,6 +53,7 @@ use uuid::Uuid;
 #[allow(unused_imports)]
 use super::{compliance, custom_fields, custom_of, search_text, timeline};
 #[allow(unused_imports)]
+use crate::events::EventBus;
 use crate::{jobs, new_id, now, OrgCtx, ServiceError, ServiceResult};
 
 pub const MAX_COLUMNS: usize = 200;
@@ -72,7 +73,7 @@ mod write;
 use self::{decode::*, job::*, plan::*, store::*, upload::*, write::*};
 
 pub use self::decode::{decode, sniff_delimiter};
-pub use self::job::{job, list_jobs, start, ImportHandler, IMPORT_JOB};
+pub use self::job::{job, list_jobs, start, watch, ImportHandler, IMPORT_JOB};
 pub use self::plan::{dry_run, problems_csv};
 pub use self::upload::{
     forget_stale_uploads, human_bytes, upload, ImportLimits, MAX_PENDING_UPLOADS, UPLOAD_TTL_HOURS,

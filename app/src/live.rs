@@ -1,9 +1,9 @@
-//! The browser end of a session's live stream: an `EventSource` on the
-//! session's events URL, each message one `CopilotEvent`. EventSource
-//! reconnects by itself after a network blip; the page reloads the session
-//! (with its stored history) when the stream reopens, so nothing is missed.
+//! The browser end of a server-sent event stream (a copilot session's
+//! events, an import's progress): an `EventSource` on the URL, each message
+//! one JSON value. EventSource reconnects by itself after a network blip;
+//! pages re-read what they show when the stream reopens, so nothing is missed.
 
-use domain::copilot::views::CopilotEvent;
+use serde::de::DeserializeOwned;
 
 /// A running subscription; dropping it closes the stream.
 pub struct LiveStream {
@@ -18,9 +18,9 @@ pub struct LiveStream {
 impl LiveStream {
     /// Opens `url`; `on_event` gets every event, `on_open` every (re)connection.
     #[cfg(feature = "hydrate")]
-    pub fn open(
+    pub fn open<T: DeserializeOwned + 'static>(
         url: &str,
-        mut on_event: impl FnMut(CopilotEvent) + 'static,
+        mut on_event: impl FnMut(T) + 'static,
         mut on_open: impl FnMut() + 'static,
     ) -> Option<LiveStream> {
         use wasm_bindgen::closure::Closure;
@@ -29,7 +29,7 @@ impl LiveStream {
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
                 if let Some(text) = ev.data().as_string() {
-                    if let Ok(event) = serde_json::from_str::<CopilotEvent>(&text) {
+                    if let Ok(event) = serde_json::from_str::<T>(&text) {
                         on_event(event);
                     }
                 }
@@ -42,12 +42,21 @@ impl LiveStream {
 
     /// On the server there is no live stream.
     #[cfg(not(feature = "hydrate"))]
-    pub fn open(
+    pub fn open<T: DeserializeOwned + 'static>(
         _: &str,
-        _: impl FnMut(CopilotEvent) + 'static,
+        _: impl FnMut(T) + 'static,
         _: impl FnMut() + 'static,
     ) -> Option<LiveStream> {
         None
+    }
+}
+
+impl LiveStream {
+    /// Stops the stream (and its reconnections) now; safe from inside its
+    /// own callback, where dropping it is not.
+    pub fn close(&self) {
+        #[cfg(feature = "hydrate")]
+        self.source.close();
     }
 }
 
