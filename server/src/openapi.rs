@@ -386,15 +386,32 @@ fn build() -> (OpenApi, Vec<String>) {
                         .build(),
                 ),
             ),
-            Out::Events(f) => b.response(
-                "200",
-                ResponseBuilder::new()
-                    .description("Server-sent events; each `data:` line is one JSON object of this schema")
-                    .content(
-                        "text/event-stream",
-                        ContentBuilder::new().schema(Some(f(&mut schemas))).build(),
-                    ),
-            ),
+            Out::Events(f) => {
+                // One schema per event (`event`, `id`, `data`), as OpenAPI
+                // 3.2's `itemSchema` and schemathesis read a stream; `data`
+                // is the payload, JSON in a string.
+                let name = match f(&mut schemas) {
+                    RefOr::Ref(r) => r.ref_location.rsplit('/').next().unwrap_or_default().to_string(),
+                    RefOr::T(_) => "object".to_string(),
+                };
+                let text = || ObjectBuilder::new().schema_type(Type::String);
+                let event = ObjectBuilder::new()
+                    .property("event", text())
+                    .property("id", text())
+                    .property(
+                        "data",
+                        text()
+                            .content_media_type("application/json")
+                            .description(Some(format!("One `{name}`, as JSON"))),
+                    )
+                    .required("data");
+                b.response(
+                    "200",
+                    ResponseBuilder::new()
+                        .description(format!("Server-sent events; each one's `data` is one JSON `{name}`"))
+                        .content("text/event-stream", ContentBuilder::new().schema(Some(event)).build()),
+                )
+            }
             Out::Upgrade => b.response("101", ResponseBuilder::new().description("Switching to WebSocket")),
         };
         let errors = ERRORS.iter().chain(if op.upstream { UPSTREAM_ERRORS } else { &[] });
