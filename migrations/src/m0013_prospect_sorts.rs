@@ -8,7 +8,11 @@
 //!   the prospects that have a value through them, then those without);
 //! - status sorts in pipeline order, an expression: indexed as that
 //!   expression, [`STATUS_RANK_SQL`], which the list query must spell the
-//!   same way (a test in `services` compares them).
+//!   same way (a test in `services` compares them);
+//! - the do-not-call filter: those prospects are few, and without an index
+//!   finding none of them read the whole table. A partial index holds only
+//!   them; the list spells its condition as [`DNC_SQL`] (a literal, not a
+//!   bound parameter) so that both databases can prove the index applies.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::ConnectionTrait;
@@ -18,6 +22,9 @@ use crate::cols::index;
 /// A status's place in the pipeline, as the list's `ORDER BY` writes it.
 pub const STATUS_RANK_SQL: &str = "CASE status WHEN 'new' THEN 0 WHEN 'contacted' THEN 1 WHEN 'interested' THEN 2 \
      WHEN 'meeting_scheduled' THEN 3 WHEN 'callback_scheduled' THEN 4 WHEN 'not_interested' THEN 5 ELSE 99 END";
+
+/// The condition of the partial do-not-call index, as the list writes it.
+pub const DNC_SQL: &str = "do_not_call = TRUE";
 
 #[derive(DeriveIden)]
 enum Prospects {
@@ -36,12 +43,17 @@ impl MigrationTrait for Migration {
         for col in ["phone", "email", "title", "timezone"] {
             index(m, &format!("ix_prospect_org_{col}_id"), Prospects::Table, &["org_id", col, "id"]).await?;
         }
-        // Same statement on both databases: an expression column in parentheses.
-        m.get_connection()
-            .execute_unprepared(&format!(
-                "CREATE INDEX ix_prospect_org_status_rank_id ON prospects (org_id, ({STATUS_RANK_SQL}), id)"
-            ))
-            .await?;
+        // Same statements on both databases: an expression column in
+        // parentheses; a partial index.
+        let db = m.get_connection();
+        db.execute_unprepared(&format!(
+            "CREATE INDEX ix_prospect_org_status_rank_id ON prospects (org_id, ({STATUS_RANK_SQL}), id)"
+        ))
+        .await?;
+        db.execute_unprepared(&format!(
+            "CREATE INDEX ix_prospect_org_dnc ON prospects (org_id, created_at, id) WHERE {DNC_SQL}"
+        ))
+        .await?;
         Ok(())
     }
 

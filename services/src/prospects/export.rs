@@ -1,5 +1,5 @@
 //! CSV export of every prospect matching a filter, streamed in chunks of
-//! [`CHUNK`] rows (keyset pagination on the time-ordered id), so memory stays
+//! [`CHUNK`] rows (keyset pagination on creation time and id), so memory stays
 //! constant whatever the size of the base. Consent is exported with each
 //! prospect (its latest record).
 
@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use domain::prospect::{CustomFieldDef, ProspectFilter};
 use domain::Permission;
 use entity::{consent_records as consents, prospects, users};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use tokio::sync::mpsc;
 use uuid::Uuid;
@@ -93,17 +94,28 @@ async fn pump(
     if tx.send(Ok(take(&mut w)?)).await.is_err() {
         return Ok(());
     }
-    let mut after: Option<Uuid> = None;
+    // Chunks in creation order, each starting after the last row of the
+    // previous one: the `(org_id, created_at, id)` index walks straight to
+    // it. (Keyed by `id` alone, no index served `org_id` + `id` order and
+    // every chunk re-read the organisation: 326 s for a million rows.)
+    let mut after: Option<(chrono::DateTime<chrono::Utc>, Uuid)> = None;
     let mut emails: HashMap<Uuid, String> = HashMap::new();
     loop {
-        let mut q =
-            prospects::Entity::find().filter(cond.clone()).order_by_asc(prospects::Column::Id).limit(CHUNK);
-        if let Some(last) = after {
-            q = q.filter(prospects::Column::Id.gt(last));
+        let mut q = prospects::Entity::find()
+            .filter(cond.clone())
+            .order_by_asc(prospects::Column::CreatedAt)
+            .order_by_asc(prospects::Column::Id)
+            .limit(CHUNK);
+        if let Some((at, id)) = after {
+            let key = Expr::tuple([
+                Expr::col(prospects::Column::CreatedAt).into(),
+                Expr::col(prospects::Column::Id).into(),
+            ]);
+            q = q.filter(key.gt(Expr::tuple([Expr::value(at), Expr::value(id)])));
         }
         let rows = q.all(db).await?;
         let Some(last) = rows.last() else { break };
-        after = Some(last.id);
+        after = Some((last.created_at, last.id));
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let latest = latest_consents(db, org, &ids).await?;
         let mut missing: Vec<Uuid> = rows.iter().filter_map(|r| r.owner_id).collect();

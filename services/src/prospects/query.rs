@@ -124,8 +124,12 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
         Some(None) => cond = cond.add(prospects::Column::OwnerId.is_null()),
         None => {}
     }
-    if let Some(dnc) = filter.do_not_call {
-        cond = cond.add(prospects::Column::DoNotCall.eq(dnc));
+    match filter.do_not_call {
+        // Spelled as m0013's partial index is, so that it serves the few
+        // do-not-call prospects instead of a scan of all of them.
+        Some(true) => cond = cond.add(Expr::cust(migrations::m0013_prospect_sorts::DNC_SQL)),
+        Some(false) => cond = cond.add(prospects::Column::DoNotCall.eq(false)),
+        None => {}
     }
     if let Some((key, value)) = &filter.custom {
         cond = cond.add(custom_condition(db, ctx, key, value).await?);
