@@ -6,6 +6,17 @@ use super::*;
 
 /// The SQLite page cache an import's connection uses, in KiB (128 MiB).
 const SQLITE_IMPORT_CACHE_KIB: u64 = 128 * 1024;
+/// The search index's in-memory buffer during an import, and FTS5's default.
+const SQLITE_IMPORT_FTS_HASH: u64 = 64 * 1024 * 1024;
+const SQLITE_FTS_HASH_DEFAULT: u64 = 1024 * 1024;
+
+async fn fts_hashsize(txn: &DatabaseTransaction, bytes: u64) -> ServiceResult<()> {
+    txn.execute_unprepared(&format!(
+        "INSERT INTO prospects_fts(prospects_fts, rank) VALUES ('hashsize', {bytes})"
+    ))
+    .await?;
+    Ok(())
+}
 
 /// Reads the stored file once and writes it in **one transaction**: the
 /// custom fields it creates, the rows (in batches, as they are read), the
@@ -28,6 +39,11 @@ pub(super) async fn run(
         // most of its time re-reading index pages. This connection only,
         // for this transaction (set back before it returns to the pool).
         txn.execute_unprepared(&format!("PRAGMA cache_size = -{}", SQLITE_IMPORT_CACHE_KIB)).await?;
+        // The search index buffers new entries in memory up to `hashsize`
+        // (1 MB by default) and writes a segment, later merged, each time:
+        // most of a big import's time. Stored in the index's config table,
+        // so set back before the commit.
+        fts_hashsize(&txn, SQLITE_IMPORT_FTS_HASH).await?;
     }
     for f in &options.new_fields {
         let def = CustomFieldDef { key: f.key.clone(), label: f.label.clone(), kind: f.kind.clone() };
@@ -54,6 +70,7 @@ pub(super) async fn run(
     store::forget(&txn, id, store::FILE).await?;
     store::forget(&txn, id, store::PROBLEMS).await?;
     if sqlite {
+        fts_hashsize(&txn, SQLITE_FTS_HASH_DEFAULT).await?;
         txn.execute_unprepared("PRAGMA cache_size = -2000").await?;
     }
     txn.commit().await?;
