@@ -47,6 +47,15 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Api
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // No text column takes a NUL character (PostgreSQL refuses it
+        // outright, a 500 deep inside a search otherwise).
+        if parts.uri.query().is_some_and(|q| q.contains("%00")) {
+            return Err(AppError {
+                code: ErrorCode::Validation,
+                field: None,
+                detail: Some("query strings cannot contain NUL characters".into()),
+            });
+        }
         match axum::extract::Query::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
             Err(rej) => {
