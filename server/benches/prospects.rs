@@ -162,6 +162,14 @@ impl Client {
         (s, r.bytes().await.unwrap().to_vec())
     }
 
+    /// Milliseconds for one successful `GET /api/v1{path}`.
+    async fn timed(&self, path: &str) -> f64 {
+        let t = Instant::now();
+        let (s, _) = self.get(path).await;
+        assert_eq!(s, 200, "{path}");
+        t.elapsed().as_secs_f64() * 1000.0
+    }
+
     async fn post(&self, path: &str, body: Value) -> Value {
         let r = self
             .http
@@ -293,26 +301,16 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
     let mut by_query = vec![Vec::new(); queries.len()];
     for round in 0..14 {
         for (i, q) in queries.iter().enumerate() {
-            let t = Instant::now();
-            let (s, _) =
-                c.get(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1)).await;
-            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            let ms = c
+                .timed(&format!("/orgs/{org}/prospects?search={}&page={}", urlencode(q), round % 2 + 1))
+                .await;
             times.push(ms);
             by_query[i].push(ms);
-            assert_eq!(s, 200);
         }
     }
     report_against("search (15 kinds of query, page of 50)", times, Some(50.0));
     // Which kinds are slow: the median of each.
-    let medians: Vec<String> = queries
-        .iter()
-        .zip(by_query.iter_mut())
-        .map(|(q, v)| {
-            v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            format!("{q:?} {:.1}", pct(v, 0.5))
-        })
-        .collect();
-    println!("    per query (median ms): {}", medians.join(", "));
+    per_kind("    per query (median ms)", queries.iter().copied(), by_query, 0.5);
 
     // ---- filtered, sorted pages ----
     // Pages a person can reach: counting stops at 10,000 rows, so does the pager.
@@ -332,18 +330,16 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
             Some(q) => (i % 8, format!("/orgs/{org}/prospects?{q}")),
             None => (7, format!("/orgs/{org}/prospects?page={}&per_page=100", 1 + (i * 7) % 100)),
         };
-        let t = Instant::now();
-        let (s, _) = c.get(&path).await;
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let ms = c.timed(&path).await;
         times.push(ms);
         by_shape[k].push(ms);
-        assert_eq!(s, 200, "{path}");
     }
     report_against("filtered + sorted page (8 shapes)", times, Some(50.0));
-    slowest(
+    per_kind(
         "    per shape (p95 ms)",
         shapes.iter().map(String::as_str).chain(["page ≤ 100 of 100"]),
         by_shape,
+        0.95,
     );
     // Every sortable column, both ways, first pages.
     let sorts =
@@ -353,15 +349,12 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
     for i in 0..(sorts.len() * 12) {
         let (k, desc) = (i % sorts.len(), (i / sorts.len()) % 2 == 1);
         let path = format!("/orgs/{org}/prospects?sort={}&desc={desc}&page={}", sorts[k], 1 + i % 3);
-        let t = Instant::now();
-        let (s, _) = c.get(&path).await;
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let ms = c.timed(&path).await;
         times.push(ms);
         by_sort[k].push(ms);
-        assert_eq!(s, 200, "{path}");
     }
     report_against("page sorted by each of 9 columns, asc/desc", times, Some(50.0));
-    slowest("    per column (p95 ms)", sorts.iter().copied(), by_sort);
+    per_kind("    per column (p95 ms)", sorts.iter().copied(), by_sort, 0.95);
 
     // ---- export ----
     let t = Instant::now();
@@ -377,13 +370,13 @@ async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import
     );
 }
 
-/// One line naming each kind of request with its own p95.
-fn slowest<'a>(title: &str, names: impl Iterator<Item = &'a str>, mut times: Vec<Vec<f64>>) {
+/// One line naming each kind of request with its own percentile `p`.
+fn per_kind<'a>(title: &str, names: impl Iterator<Item = &'a str>, mut times: Vec<Vec<f64>>, p: f64) {
     let parts: Vec<String> = names
         .zip(times.iter_mut())
         .map(|(n, v)| {
             v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-            format!("{n:?} {:.1}", if v.is_empty() { 0.0 } else { pct(v, 0.95) })
+            format!("{n:?} {:.1}", if v.is_empty() { 0.0 } else { pct(v, p) })
         })
         .collect();
     println!("{title}: {}", parts.join(", "));

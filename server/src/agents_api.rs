@@ -3,12 +3,10 @@
 //! with `text/event-stream`: one `PlaygroundEvent` JSON per event.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use domain::agent::{AgentKind, AgentSettings};
 use domain::{ErrorCode, Permission};
@@ -212,14 +210,9 @@ async fn send_message(
             tracing::error!(conversation = %id, error = %e, "playground turn could not be saved");
         }
     });
-    let events = futures::stream::unfold(rx, |mut rx| async move {
-        let ev = rx.recv().await?;
-        let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
-        Some((Ok::<_, Infallible>(event), rx))
-    });
+    let events = futures::stream::unfold(rx, |mut rx| async move { Some((rx.recv().await?, rx)) });
     // Ending the stream drops `rx`: the turn stops at its next event.
-    let events = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).sse(events);
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    Ok(StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).json_sse(events))
 }
 
 async fn catalogue() -> Json<&'static [domain::catalogue::Provider]> {

@@ -7,12 +7,9 @@
 //! transcript utterances arrive by `POST …/transcript` (the voice pipeline,
 //! integrations) or from the practice-mode microphone socket.
 
-use std::convert::Infallible;
-
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
 use domain::copilot::knowledge::{KnowledgeDraft, ReviewAction, UsageKind};
 use domain::copilot::outcome::OutcomeReport;
@@ -22,7 +19,6 @@ use domain::copilot::views::{
     ScriptVersionInfo, SessionMode, SessionView, Technique,
 };
 use domain::{ErrorCode, Locale, Permission};
-use futures::StreamExt;
 use serde::Deserialize;
 use services::copilot::ai::{self, GenerateRequest};
 use services::copilot::sessions::{self, Nav, PastSession};
@@ -349,16 +345,8 @@ async fn session_events(
 ) -> Result<Response, AppError> {
     let id = parse_uuid(&id, "session_id")?;
     let live = sessions::subscribe(&state.db, &state.server_ctx.copilot, &ctx, id).await?;
-    // The state is `None` once `ended` went out: the stream then closes.
-    let events = futures::stream::unfold(Some(Box::pin(live)), |live| async move {
-        let mut live = live?;
-        let ev = live.next().await?;
-        let ended = matches!(ev, CopilotEvent::Ended { .. });
-        let event = Event::default().json_data(&ev).unwrap_or_else(|_| Event::default().data("{}"));
-        Some((Ok::<_, Infallible>(event), (!ended).then_some(live)))
-    });
-    let events = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).sse(events);
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    let live = services::events::through_final(live, |ev| matches!(ev, CopilotEvent::Ended { .. }));
+    Ok(StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).json_sse(live))
 }
 
 api_routes! {

@@ -374,19 +374,11 @@ async fn import_events(
     OrgAccess { ctx, caller }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    use futures::StreamExt;
     let id = parse_uuid(&id, "import_id")?;
     let live = import::watch(&state.db, &state.server_ctx.bus, &ctx, id).await?;
-    let events = live.map(|j| {
-        Ok::<_, std::convert::Infallible>(
-            Event::default().json_data(&j).unwrap_or_else(|_| Event::default().data("{}")),
-        )
-    });
-    let events =
-        crate::stream_guard::StreamGuard::start(&state, caller, &ctx, domain::Permission::UseWorkspace)
-            .sse(events);
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()).into_response())
+    let guard =
+        crate::stream_guard::StreamGuard::start(&state, caller, &ctx, domain::Permission::UseWorkspace);
+    Ok(guard.json_sse(live))
 }
 
 async fn dry_run(

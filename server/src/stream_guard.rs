@@ -21,7 +21,8 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::response::sse::Event;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use domain::{ErrorCode, Permission};
 use futures::{Stream, StreamExt};
 use sea_orm::DatabaseConnection;
@@ -112,6 +113,15 @@ impl StreamGuard {
                 Ok(None) => None,
             }
         })
+    }
+
+    /// The answer of an event-stream route: each item one `data:` line of
+    /// JSON, kept alive while idle, ending as [`StreamGuard::sse`] does.
+    pub fn json_sse<T: serde::Serialize>(self, items: impl Stream<Item = T> + Send + 'static) -> Response {
+        let events = items.map(|item| {
+            Ok(Event::default().json_data(&item).unwrap_or_else(|_| Event::default().data("{}")))
+        });
+        Sse::new(self.sse(events)).keep_alive(KeepAlive::default()).into_response()
     }
 }
 

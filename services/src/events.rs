@@ -41,6 +41,22 @@ pub struct Event {
     pub published_at_ms: i64,
 }
 
+/// `items` up to and including the first final one (a finished import,
+/// an ended session); the stream ends there.
+pub fn through_final<T: Send + 'static>(
+    items: impl Stream<Item = T> + Send + 'static,
+    is_final: impl Fn(&T) -> bool + Send + 'static,
+) -> impl Stream<Item = T> + Send + 'static {
+    use futures::StreamExt;
+    // `None` once a final item went out.
+    futures::stream::unfold(Some((Box::pin(items), is_final)), |state| async move {
+        let (mut items, is_final) = state?;
+        let item = items.next().await?;
+        let next = (!is_final(&item)).then_some((items, is_final));
+        Some((item, next))
+    })
+}
+
 /// What travels in a notification.
 #[derive(Serialize, Deserialize)]
 struct Wire {

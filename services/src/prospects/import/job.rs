@@ -110,12 +110,8 @@ pub async fn watch(
     });
     let now = job(db, ctx, id).await?;
     let all = futures::stream::once(futures::future::ready(now)).chain(live);
-    // `None` once a final state went out: the stream then ends.
-    Ok(futures::stream::unfold(Some(Box::pin(all)), |all| async move {
-        let mut all = all?;
-        let j = all.next().await?;
-        let running = matches!(j.state, JobState::Pending | JobState::Running);
-        Some((j, running.then_some(all)))
+    Ok(crate::events::through_final(all, |j: &ImportJob| {
+        !matches!(j.state, JobState::Pending | JobState::Running)
     }))
 }
 

@@ -565,20 +565,6 @@ pub(super) async fn pipeline(
     let mut report = DryRunReport::default();
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
-        let phones: Vec<String> = batch
-            .iter()
-            .filter_map(|r| match &r.checked {
-                Checked::Candidate(row) => row.phone.clone(),
-                _ => None,
-            })
-            .collect();
-        let emails: Vec<String> = batch
-            .iter()
-            .filter_map(|r| match &r.checked {
-                Checked::Candidate(row) => row.email.clone(),
-                _ => None,
-            })
-            .collect();
         // Outside the transaction, even when writing: it sees the prospects
         // that existed before the import, which is what a row is compared
         // with (rows of this file are already compared with each other, and
@@ -590,6 +576,13 @@ pub(super) async fn pipeline(
         let existing = match &preloaded {
             Some(all) => all,
             None => {
+                let (mut phones, mut emails) = (Vec::new(), Vec::new());
+                for r in &batch {
+                    if let Checked::Candidate(row) = &r.checked {
+                        phones.extend(row.phone.clone());
+                        emails.extend(row.email.clone());
+                    }
+                }
                 fetched = lookup(db, ctx, phones, emails).await?;
                 &fetched
             }
