@@ -99,7 +99,7 @@ lazy_page! {
     AgentsRoute => agents::pages, AgentsPage;
     AgentEditorRoute => agents::editor, AgentEditorPage;
     PlaygroundRoute => playground::pages, PlaygroundPage;
-    ProspectsRoute => prospects::pages, ProspectsPage;
+    ProspectsRoute => prospects::list, ProspectsPage;
     ImportRoute => prospects::import_page, ImportPage;
     ProspectRoute => prospects::detail, ProspectPage;
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;

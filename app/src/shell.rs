@@ -7,10 +7,11 @@ use leptos_router::components::{Outlet, Redirect, Router};
 use leptos_router::hooks::use_location;
 
 use crate::features::auth::api::{get_session, LogOut, SetLocale};
+use crate::features::auth::session::SessionResource;
 use crate::features::auth::types::{OrgDto, SessionInfo};
 use crate::features::orgs::api::SwitchOrg;
-use crate::i18n::{t, t_string, use_i18n, I18nContextProvider, Locale};
-use crate::ui::{Toaster, Toasts};
+use crate::i18n::{t, t_string, use_i18n, I18nContextProvider};
+use crate::ui::{LanguageSwitcher, SaveLocale, ThemeToggle, Toaster, Toasts};
 
 /// Runs before first paint: applies the saved (or system) theme so dark mode
 /// does not flash.
@@ -112,10 +113,6 @@ fn locale_source() -> leptos_i18n::context::UseLocalesOptions {
     leptos_i18n::context::UseLocalesOptions::default()
 }
 
-/// The session resource, shared by every page.
-#[derive(Clone, Copy)]
-pub struct SessionResource(pub Resource<Result<Option<SessionInfo>, crate::AppError>>);
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -171,14 +168,14 @@ pub fn AppLayout() -> impl IntoView {
     }
 }
 
-/// The current organisation, for pages under /app.
-pub fn use_current_org() -> Option<OrgDto> {
-    use_context::<SessionInfo>().and_then(|s| s.current)
-}
-
 #[component]
 fn SignedIn(info: SessionInfo) -> impl IntoView {
     let i18n = use_i18n();
+    // The language switcher saves a choice on the account from here on.
+    let save_locale = ServerAction::<SetLocale>::new();
+    provide_context(SaveLocale(Callback::new(move |l: domain::Locale| {
+        save_locale.dispatch(SetLocale { locale: l.as_str().to_string() });
+    })));
     let menu_open = RwSignal::new(false);
     let menu_button = NodeRef::<leptos::html::Button>::new();
     let location = use_location();
@@ -283,7 +280,7 @@ fn OrgSwitcher(orgs: Vec<OrgDto>, current: Option<OrgDto>) -> impl IntoView {
     let action = ServerAction::<SwitchOrg>::new();
     Effect::new(move |_| {
         if let Some(Ok(_)) = action.value().get() {
-            crate::features::auth::pages::hard_navigate("/app");
+            crate::ui::hard_navigate("/app");
         }
     });
     let current_id = current.as_ref().map(|o| o.id.to_string()).unwrap_or_default();
@@ -295,7 +292,7 @@ fn OrgSwitcher(orgs: Vec<OrgDto>, current: Option<OrgDto>) -> impl IntoView {
                 on:change=move |ev| {
                     let v = event_target_value(&ev);
                     if v == "__new" {
-                        crate::features::auth::pages::hard_navigate("/app/orgs/new");
+                        crate::ui::hard_navigate("/app/orgs/new");
                     } else if let Ok(id) = v.parse() {
                         action.dispatch(crate::features::orgs::api::SwitchOrg { org_id: id });
                     }
@@ -317,7 +314,7 @@ fn UserMenu(user_name: String, user_email: String) -> impl IntoView {
     let logout = ServerAction::<LogOut>::new();
     Effect::new(move |_| {
         if let Some(Ok(())) = logout.value().get() {
-            crate::features::auth::pages::hard_navigate("/login");
+            crate::ui::hard_navigate("/login");
         }
     });
     view! {
@@ -339,54 +336,5 @@ fn UserMenu(user_name: String, user_email: String) -> impl IntoView {
                 </div>
             </Show>
         </div>
-    }
-}
-
-/// EN / FR switch: applies at once, and is saved on the account when signed in.
-#[component]
-pub fn LanguageSwitcher() -> impl IntoView {
-    let i18n = use_i18n();
-    let save = ServerAction::<SetLocale>::new();
-    let signed_in = use_context::<SessionInfo>().is_some();
-    view! {
-        <div class="inline-flex rounded-md ring-1 ring-slate-300 dark:ring-slate-600" role="group" aria-label=move || t_string!(i18n, nav.language).to_string()>
-            {[(Locale::en, "EN"), (Locale::fr, "FR")].into_iter().map(|(l, label)| view! {
-                <button type="button" data-testid=format!("lang-{}", label.to_lowercase())
-                    aria-pressed=move || (i18n.get_locale() == l).to_string()
-                    class=move || format!("px-2 py-1 text-xs font-semibold first:rounded-l-md last:rounded-r-md focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 {}",
-                        if i18n.get_locale() == l { "bg-indigo-600 text-white" } else { "text-slate-600 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" })
-                    on:click=move |_| {
-                        i18n.set_locale(l);
-                        crate::i18n::remember_locale(l);
-                        if signed_in {
-                            save.dispatch(SetLocale { locale: crate::i18n::to_domain(l).as_str().to_string() });
-                        }
-                    }>{label}</button>
-            }).collect_view()}
-        </div>
-    }
-}
-
-#[component]
-pub fn ThemeToggle() -> impl IntoView {
-    let i18n = use_i18n();
-    let toggle = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let Some(doc) = web_sys::window().and_then(|w| w.document()) else { return };
-            let Some(root) = doc.document_element() else { return };
-            let dark = root.class_list().toggle("dark").unwrap_or(false);
-            if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-                let _ = storage.set_item("theme", if dark { "dark" } else { "light" });
-            }
-        }
-    };
-    view! {
-        <button type="button" data-testid="theme-toggle" on:click=toggle
-            class="rounded-md p-2 text-sm ring-1 ring-slate-300 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 dark:ring-slate-600 dark:hover:bg-slate-800"
-            aria-label=move || t_string!(i18n, nav.theme_toggle).to_string()>
-            <span class="dark:hidden" aria-hidden="true">"☾"</span>
-            <span class="hidden dark:inline" aria-hidden="true">"☀"</span>
-        </button>
     }
 }

@@ -4,7 +4,8 @@
 //! WebSocket. The browser (getUserMedia → AudioWorklet → 16 kHz 16-bit mono
 //! PCM) sends binary frames; the server streams them to the organisation's
 //! speech-to-text provider and feeds every partial and final transcript to
-//! the session, whose events reach the dashboard through its event stream.
+//! the session (`services::copilot::speech` decides what each transcript
+//! does), whose events reach the dashboard through its event stream.
 //! A text frame `{"type":"stop"}` (or closing the socket) ends the audio; the
 //! provider's last finals are still delivered.
 //!
@@ -19,10 +20,9 @@ use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpg
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use domain::copilot::script::{Speaker, Utterance};
 use domain::{ErrorCode, Permission};
 use futures::StreamExt;
-use providers::stt::{SpeechToText, SttConfig, TranscriptEvent};
+use providers::stt::{SpeechToText, SttConfig};
 use services::copilot::{sessions, speech};
 use services::OrgCtx;
 use uuid::Uuid;
@@ -72,18 +72,12 @@ async fn bridge(
     config: SttConfig,
     guard: StreamGuard,
 ) {
-    let hub = state.server_ctx.copilot.clone();
-    let session = match stt.start(config).await {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::warn!(session = %id, error = %e, "speech-to-text did not start");
-            sessions::report_source_error(&hub, &ctx, id, e.code()).await;
-            let _ = socket.send(Message::Close(None)).await;
-            return;
-        }
+    let hub = &state.server_ctx.copilot;
+    let Some(session) = speech::start_live(hub, &ctx, id, stt.as_ref(), config).await else {
+        let _ = socket.send(Message::Close(None)).await;
+        return;
     };
     let audio = session.audio;
-    let mut transcripts = session.events;
     let (mut sink, mut stream) = socket.split();
     // Browser → provider. Dropping `audio` tells the provider the audio ended.
     let pump = tokio::spawn(async move {
@@ -101,34 +95,14 @@ async fn bridge(
         }
     });
     // Provider → session, until the audio ends or the caller's access does.
-    let revoked = loop {
-        let ev = tokio::select! {
-            biased;
-            _ = guard.revoked() => break true,
-            ev = transcripts.next() => ev,
-        };
-        let Some(ev) = ev else { break false };
-        let (text, is_final) = match ev {
-            Ok(TranscriptEvent::Partial { text }) => (text, false),
-            Ok(TranscriptEvent::Final { text, .. }) => (text, true),
-            Ok(TranscriptEvent::EndOfTurn) => continue,
-            Err(e) => {
-                tracing::warn!(session = %id, error = %e, "speech-to-text failed mid-stream");
-                sessions::report_source_error(&hub, &ctx, id, e.code()).await;
-                break false;
-            }
-        };
-        let u = Utterance { speaker: Speaker::Unknown, text, is_final };
-        match sessions::observe(&state.db, &hub, &ctx, id, u).await {
-            Ok(_) => {}
-            // The session ended while audio was still flowing: stop listening.
-            Err(e) if e.code == ErrorCode::ConversationEnded => break false,
-            Err(e) => tracing::warn!(session = %id, code = e.code.as_str(), "transcript not applied"),
-        }
+    let revoked = async {
+        guard.revoked().await;
     };
+    let end = speech::transcribe(&state.db, hub, &ctx, id, session.events, revoked).await;
     // Aborting the pump drops `audio`: the provider's session ends too.
     pump.abort();
-    let close = revoked.then(|| CloseFrame { code: close_code::POLICY, reason: REVOKED_REASON.into() });
+    let close = (end == speech::LiveEnd::Stopped)
+        .then(|| CloseFrame { code: close_code::POLICY, reason: REVOKED_REASON.into() });
     use futures::SinkExt;
     let _ = sink.send(Message::Close(close)).await;
 }

@@ -240,6 +240,24 @@ async fn a_dead_runner_s_job_is_taken_over_after_its_lease(db: DatabaseConnectio
     assert_eq!((j.state, j.attempts), (JobState::Succeeded, 2));
 }
 
+/// `/metrics` reads the queue: depth per kind and state, and how long the
+/// oldest due job has waited — measured on the runner's clock.
+async fn the_queue_reports_depth_and_the_oldest_job_s_age(db: DatabaseConnection) {
+    let clock = ManualClock::starting_now();
+    let shared: SharedClock = Arc::new(clock.clone());
+    assert!(jobs::queue_depth(&db, &shared).await.unwrap().is_empty());
+    jobs::enqueue(&db, &shared, NewJob::new("test.depth", None, json!({}))).await.unwrap();
+    clock.advance(ChronoDuration::seconds(90));
+    jobs::enqueue(&db, &shared, NewJob::new("test.depth", None, json!({}))).await.unwrap();
+    clock.advance(ChronoDuration::seconds(30));
+    let depth = jobs::queue_depth(&db, &shared).await.unwrap();
+    assert_eq!(depth.len(), 1, "{depth:?}");
+    let (kind, state, n, oldest) = &depth[0];
+    assert_eq!((kind.as_str(), state.as_str(), *n), ("test.depth", "queued", 2));
+    let age = oldest.expect("the oldest job's age is known on every database");
+    assert!((age - 120.0).abs() < 1.0, "oldest waited 120 s, reported {age}");
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -260,6 +278,7 @@ macro_rules! on_both {
 on_both!(retries_back_off_on_the_clock);
 on_both!(fatal_failures_stop_at_once_and_keys_deduplicate);
 on_both!(a_dead_runner_s_job_is_taken_over_after_its_lease);
+on_both!(the_queue_reports_depth_and_the_oldest_job_s_age);
 
 // ---- separate processes on PostgreSQL --------------------------------------------------
 

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::features::auth::types::SessionInfo;
 use crate::i18n::{t, use_i18n};
-use crate::shell::{LanguageSwitcher, ThemeToggle};
 use crate::ui::Card;
+use crate::ui::{LanguageSwitcher, ThemeToggle};
 
 #[component]
 pub fn AccountPage() -> impl IntoView {

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use super::api::{CreateAgent, UpdateAgent};
 use super::schema_editor::{rows_to_schema, FieldRow, SchemaEditor};
-use crate::features::auth::pages::{banner_error, field_error};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n};
-use crate::shell::use_current_org;
+use crate::ui::{banner_error, field_error};
 use crate::ui::{use_toasts, Button, Card, FormError, Input, Select, Skeleton, TextArea, ToastKind};
 use crate::AppError;
 

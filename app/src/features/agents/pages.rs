@@ -11,30 +11,11 @@ use uuid::Uuid;
 use super::api::{
     CreateFolder, DeleteAgent, DeleteFolder, DuplicateAgent, MoveAgent, RenameFolder, SetAgentActive,
 };
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n};
-use crate::shell::use_current_org;
 use crate::ui::{
-    use_toasts, Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Skeleton, ToastKind, Tone,
+    toast_result, Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Skeleton, Tone,
 };
-
-/// Shows a toast for a finished action: its error, or `ok`'s text on success.
-pub fn toast_result<S>(action: ServerAction<S>, ok: impl Fn() -> Option<String> + Send + Sync + 'static)
-where
-    S: leptos::server_fn::ServerFn<Error = crate::AppError> + Clone + Send + Sync + 'static,
-    S::Output: Clone + Send + Sync + 'static,
-{
-    let i18n = use_i18n();
-    let toasts = use_toasts();
-    Effect::new(move |_| match action.value().get() {
-        Some(Ok(_)) => {
-            if let Some(m) = ok() {
-                toasts.push(ToastKind::Success, m);
-            }
-        }
-        Some(Err(e)) => toasts.push(ToastKind::Error, describe(i18n, &e)),
-        None => {}
-    });
-}
 
 pub fn kind_label(i18n: leptos_i18n::I18nContext<crate::i18n::Locale>, kind: AgentKind) -> String {
     match kind {

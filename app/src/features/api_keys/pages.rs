@@ -9,10 +9,9 @@ use uuid::Uuid;
 
 use super::api::{CreateApiKey, RevokeApiKey};
 use super::types::{ApiKeyDto, CreatedKeyDto};
-use crate::features::agents::pages::toast_result;
-use crate::features::auth::pages::{banner_error, field_error};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale, Locale};
-use crate::shell::use_current_org;
+use crate::ui::{banner_error, field_error, toast_result};
 use crate::ui::{Badge, Button, ButtonVariant, Card, Dialog, FormError, Input, Skeleton, Tone};
 use leptos_i18n::I18nContext;
 

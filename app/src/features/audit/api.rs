@@ -1,12 +1,13 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::types::{ActorDto, AuditEntryDto};
+use super::types::AuditEntryDto;
 use crate::csrf::CsrfClient;
 use crate::AppError;
 
 #[server(client = CsrfClient, endpoint = "audit_log")]
 pub async fn audit_log(org_id: Uuid) -> Result<Vec<AuditEntryDto>, AppError> {
+    use super::types::ActorDto;
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::audit::list(&ctx.db, &org, 200)
         .await?

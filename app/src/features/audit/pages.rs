@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use super::types::{ActorDto, AuditEntryDto};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{error_message, t, t_string, use_i18n, use_locale, Locale};
-use crate::shell::use_current_org;
 use crate::ui::{Card, Column, DataTable, EmptyState, FormError, Skeleton};
 use leptos_i18n::I18nContext;
 

@@ -1,3 +1,4 @@
 pub mod api;
 pub mod pages;
+pub mod session;
 pub mod types;

@@ -3,37 +3,8 @@ use leptos_router::components::A;
 
 use super::api::{DevLogin, LogIn, SignUp};
 use crate::i18n::{error_message, t, t_string, use_i18n};
-use crate::ui::{Button, FormError, Input};
+use crate::ui::{banner_error, field_error, hard_navigate, password_feedback, Button, FormError, Input};
 use crate::AppError;
-
-/// Full navigation (not client routing) after the session changed, so every
-/// resource and the locale are rebuilt from the new session.
-pub fn hard_navigate(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().set_href(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
-/// Splits a server error into (field error for `field`, banner error).
-pub fn field_error(err: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
-    let i18n = use_i18n();
-    Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| crate::i18n::describe(i18n, &e)))
-}
-
-pub fn banner_error(
-    err: Signal<Option<AppError>>,
-    fields: &'static [&'static str],
-) -> Signal<Option<String>> {
-    let i18n = use_i18n();
-    Signal::derive(move || {
-        err.get()
-            .filter(|e| !e.field.as_deref().is_some_and(|f| fields.contains(&f)))
-            .map(|e| crate::i18n::describe(i18n, &e))
-    })
-}
 
 #[component]
 fn AuthLayout(
@@ -52,7 +23,7 @@ fn AuthLayout(
                 <div class="rounded-lg border border-slate-200 bg-white p-6 shadow-sm dark:border-slate-800 dark:bg-slate-900">
                     {children()}
                 </div>
-                <div class="mt-4 flex justify-center"><crate::shell::LanguageSwitcher/></div>
+                <div class="mt-4 flex justify-center"><crate::ui::LanguageSwitcher/></div>
             </div>
         </div>
     }
@@ -109,18 +80,6 @@ pub fn LoginPage() -> impl IntoView {
             </p>
         </AuthLayout>
     }
-}
-
-/// Live password check in the browser, using the same rule as the server.
-pub fn password_feedback(password: RwSignal<String>, email: RwSignal<String>) -> Signal<Option<String>> {
-    let i18n = use_i18n();
-    Signal::derive(move || {
-        let p = password.get();
-        if p.is_empty() {
-            return None;
-        }
-        domain::validation::check_password(&p, Some(&email.get())).err().map(|e| error_message(i18n, e.code))
-    })
 }
 
 #[component]

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::api;
 use super::labels::{field_label, kind_label, status_label};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n};
-use crate::shell::use_current_org;
 use crate::ui::{Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Skeleton, Tone};
 
 fn tone(s: KnowledgeStatus) -> Tone {

@@ -15,8 +15,8 @@ use uuid::Uuid;
 use super::api;
 use super::labels::{objection_label, phase_label};
 use super::types::GenerateScript;
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
 use crate::ui::{Badge, Button, ButtonVariant, Card, Dialog, FormError, Skeleton, Tone};
 use crate::AppError;
 

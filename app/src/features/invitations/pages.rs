@@ -2,9 +2,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use super::api::{AcceptInvite, AcceptInviteNewUser};
-use crate::features::auth::pages::{banner_error, field_error, hard_navigate, password_feedback};
 use crate::features::members::types::InviteState;
 use crate::i18n::{error_message, role_label, t, t_string, use_i18n};
+use crate::ui::{banner_error, field_error, hard_navigate, password_feedback};
 use crate::ui::{Button, Card, FormError, Input, Skeleton};
 use domain::ErrorCode;
 

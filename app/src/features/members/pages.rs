@@ -2,9 +2,9 @@ use leptos::prelude::*;
 
 use super::api::{ChangeRole, InviteMember, RemoveMember, ResendInvitation, RevokeInvitation};
 use super::types::{InvitationDto, InviteOutcome, InviteState, MemberDto};
-use crate::features::auth::pages::{banner_error, field_error};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{error_message, role_label, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
+use crate::ui::{banner_error, field_error};
 use crate::ui::{
     use_toasts, Badge, Button, ButtonVariant, Card, Column, DataTable, Dialog, FormError, Input, Select,
     Skeleton, ToastKind, Tone,

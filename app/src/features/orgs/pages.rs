@@ -1,9 +1,9 @@
 use leptos::prelude::*;
 
 use super::api::{CreateOrg, LeaveOrg, RenameOrg};
-use crate::features::auth::pages::{banner_error, field_error, hard_navigate};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{error_message, role_label, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
+use crate::ui::{banner_error, field_error, hard_navigate};
 use crate::ui::{
     use_toasts, Badge, Button, ButtonVariant, Card, Dialog, EmptyState, FormError, Input, Skeleton,
     ToastKind, Tone,

@@ -10,8 +10,8 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::api::StartConversation;
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
 use crate::ui::{Badge, Button, Card, FormError, Skeleton, Tone};
 use crate::AppError;
 

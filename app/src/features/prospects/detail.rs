@@ -12,11 +12,10 @@ use uuid::Uuid;
 
 use super::api::{AddConsent, AddNote, UpdateProspect};
 use super::labels::{activity_label, method_label, refusal_label, status_label};
-use super::pages::status_tone;
-use crate::features::agents::pages::toast_result;
+use super::list::status_tone;
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
-use crate::ui::{Badge, Button, ButtonVariant, Card, FormError, Skeleton, Tone};
+use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton, Tone};
 
 const INPUT: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
 

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::api::{ImportDryRun, ImportStart};
 use super::labels::{issue_label, target_label};
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
 use crate::ui::{Button, ButtonVariant, Card, FormError};
 
 const SELECT: &str = "rounded-md border-0 bg-white py-1.5 pl-2 pr-8 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";

@@ -6,7 +6,7 @@ pub mod api;
 pub mod detail;
 pub mod import_page;
 pub mod labels;
-pub mod pages;
+pub mod list;
 pub mod settings;
 #[cfg(feature = "hydrate")]
 pub mod upload;

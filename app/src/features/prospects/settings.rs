@@ -10,10 +10,9 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::api::{AddDnc, CreateCustomField, DeleteCustomField, RemoveDnc, SetCompliance};
-use crate::features::agents::pages::toast_result;
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::shell::use_current_org;
-use crate::ui::{Button, ButtonVariant, Card, FormError, Skeleton};
+use crate::ui::{toast_result, Button, ButtonVariant, Card, FormError, Skeleton};
 
 const INPUT: &str = "rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
 

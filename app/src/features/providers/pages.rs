@@ -8,10 +8,9 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::api::{RemoveProviderSettings, SaveProviderSettings, TestProvider};
-use crate::features::agents::pages::toast_result;
+use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n};
-use crate::shell::use_current_org;
-use crate::ui::{Badge, Button, ButtonVariant, Card, FormError, Skeleton, Tone};
+use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton, Tone};
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
