@@ -200,10 +200,8 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
         // so `<A>`'s path resolution and memos (~6 % of a dashboard render's
         // instructions for its links) would buy nothing. `aria-current` is ours.
         view! {
-            <a href=href data-testid=testid aria-current=move || active().then_some("page") class=move || format!(
-                "flex items-center rounded-md px-3 py-2 text-sm font-medium focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 {}",
-                if active() { "bg-indigo-50 text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300" } else { "text-slate-700 hover:bg-slate-100 dark:text-slate-300 dark:hover:bg-slate-800" },
-            )>{move || label.get()}</a>
+            // `.nav-link` (style/main.css) styles the current page from `aria-current`.
+            <a href=href data-testid=testid aria-current=move || active().then_some("page") class="nav-link">{move || label.get()}</a>
         }
     };
     let sidebar = view! {

@@ -7,7 +7,8 @@ pub fn Card(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <section class=format!("rounded-lg border border-slate-200 bg-white p-5 shadow-sm dark:border-slate-700 dark:bg-slate-900 {class}")>
+        // `.card`: style/main.css.
+        <section class=if class.is_empty() { "card".to_string() } else { format!("card {class}") }>
             {title.map(|t| view! { <h2 class="mb-4 text-base font-semibold text-slate-900 dark:text-slate-100">{move || t.get()}</h2> })}
             {children()}
         </section>
