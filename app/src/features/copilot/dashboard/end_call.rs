@@ -14,46 +14,41 @@ use crate::features::copilot::api;
 use crate::features::copilot::labels::outcome_label;
 use crate::i18n::{describe, t, t_string, use_i18n};
 use crate::ui::{Button, ButtonVariant, Dialog, FormError};
+
+/// What ending a call needs from the page.
+#[derive(Clone, Copy)]
+pub(super) struct Ending {
+    pub org_id: Uuid,
+    pub session: Uuid,
+    /// The dialog's state; the "End call" button opens it.
+    pub open: RwSignal<bool>,
+    pub live: Live,
+    /// Bumped once the outcome is logged: the queue reorders.
+    pub refresh_queue: RwSignal<u32>,
+}
+
 /// Mounts the form when it is first opened, and keeps it after that (the
 /// dialog closes itself).
 #[component]
-pub(super) fn EndCall(
-    org_id: Uuid,
-    session: Uuid,
-    open: RwSignal<bool>,
-    live: Live,
-    refresh_queue: RwSignal<u32>,
-) -> impl IntoView {
+pub(super) fn EndCall(ending: Ending) -> impl IntoView {
+    let open = ending.open;
     let wanted = Memo::new(move |was: Option<&bool>| was.copied().unwrap_or(false) || open.get());
     move || {
         wanted.get().then(|| {
             // The loader's future holds browser handles; it only ever runs there.
-            Suspend::new(SendWrapper::new(async move {
-                end_dialog(org_id, session, open, live, refresh_queue).await
-            }))
+            Suspend::new(SendWrapper::new(async move { end_dialog(ending).await }))
         })
     }
 }
 
 #[lazy]
-fn end_dialog(
-    org_id: Uuid,
-    session: Uuid,
-    open: RwSignal<bool>,
-    live: Live,
-    refresh_queue: RwSignal<u32>,
-) -> AnyView {
-    view! { <EndDialog org_id session open live refresh_queue/> }.into_any()
+fn end_dialog(ending: Ending) -> AnyView {
+    view! { <EndDialog ending/> }.into_any()
 }
 
 #[component]
-fn EndDialog(
-    org_id: Uuid,
-    session: Uuid,
-    open: RwSignal<bool>,
-    live: Live,
-    refresh_queue: RwSignal<u32>,
-) -> impl IntoView {
+fn EndDialog(ending: Ending) -> impl IntoView {
+    let Ending { org_id, session, open, live, refresh_queue } = ending;
     let i18n = use_i18n();
     let outcome = RwSignal::new(String::from("interested"));
     let callback = RwSignal::new(String::new());

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use uuid::Uuid;
 
-use super::end_call::EndCall;
+use super::end_call::{EndCall, Ending};
 use super::microphone::MicControl;
 use super::transcript::TranscriptPanel;
 use super::Live;
@@ -115,7 +115,7 @@ pub(super) fn ScriptPanel(
             (Some(_), None) => view! { <Skeleton lines=6/> }.into_any(),
             (Some(_), Some(s)) => view! { <RunningSession s live go nav_error end_open/> }.into_any(),
         }}
-        {move || live.session.get().map(|s| view! { <EndCall org_id session=s.id open=end_open live refresh_queue/> })}
+        {move || live.session.get().map(|s| view! { <EndCall ending=Ending { org_id, session: s.id, open: end_open, live, refresh_queue }/> })}
     }
 }
 
