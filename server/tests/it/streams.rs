@@ -248,3 +248,107 @@ on_both_backends!(a_removed_member_loses_the_audio_socket, |backend: Backend| as
     .expect("a close frame with a code");
     assert_eq!((u16::from(frame.code), frame.reason.as_str()), (1008, "access revoked"));
 });
+
+/// The practice microphone's path through the server, with Deepgram's
+/// stand-in answering as `key` tells it to: the member's audio socket to
+/// session `s`, opened with the events stream already watching.
+async fn live_audio(key: &str) -> Option<(MockVendors, TestApp, Scene)> {
+    let mock = MockVendors::start().await;
+    let deepgram = mock.base_url("deepgram");
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        &[
+            ("HANDOO_STREAM_RECHECK_MS", NO_PERIODIC),
+            ("DEEPGRAM_API_KEY", key),
+            ("DEEPGRAM_BASE_URL", &deepgram),
+        ],
+    )
+    .await?;
+    let s = scene(&app).await;
+    Some((mock, app, s))
+}
+
+async fn open_audio(
+    app: &TestApp,
+    s: &Scene,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let url = format!(
+        "{}/api/v1/orgs/{}/copilot/sessions/{}/audio",
+        app.base.replacen("http://", "ws://", 1),
+        s.org,
+        s.session
+    );
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", s.member.http_cookie_header(&app.base).parse().unwrap());
+    let (ws, _) = tokio_tungstenite::connect_async(req).await.expect("the audio socket opens");
+    ws
+}
+
+/// Audio in, transcript out: partials while it plays, the provider's final
+/// line once the rep stops, stored in the session and pushed to the
+/// dashboard; then the socket closes normally (not as a revocation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_audio_becomes_the_session_s_transcript() {
+    let Some((_mock, app, s)) = live_audio("sk-dg").await else { return };
+    let mut events = s.open_events(&app, &s.member).await;
+    let mut ws = open_audio(&app, &s).await;
+    // One second of 16 kHz 16-bit audio in 100 ms frames, then "stop".
+    for _ in 0..10 {
+        ws.send(Message::Binary(vec![1u8; 3200].into())).await.unwrap();
+    }
+    ws.send(Message::Text(r#"{"type":"stop"}"#.into())).await.unwrap();
+    let mut partials = 0;
+    let final_text = loop {
+        let (name, ev) = events.next().await.expect("the stream is still open");
+        if name == "message" && ev["type"] == "transcript" {
+            if ev["is_final"] == true {
+                break ev["text"].as_str().unwrap().to_string();
+            }
+            partials += 1;
+        }
+    };
+    assert_eq!(final_text, mock_vendors::speech::heard(32_000, 16_000));
+    assert!(partials >= 1, "interim results reach the dashboard while the audio plays");
+    let (status, session) =
+        s.member.rest(Method::GET, &format!("/orgs/{}/copilot/sessions/{}", s.org, s.session), None).await;
+    assert_eq!(status, 200, "{session}");
+    let stored = session["events"].as_array().unwrap();
+    assert!(
+        stored.iter().any(|e| e["type"] == "transcript" && e["text"] == final_text.as_str()),
+        "the final line is part of the session's history: {stored:?}"
+    );
+    let close = tokio::time::timeout(DEADLINE, async {
+        while let Some(msg) = ws.next().await {
+            if let Ok(Message::Close(frame)) = msg {
+                return frame;
+            }
+        }
+        None
+    })
+    .await
+    .expect("the socket closes once the audio has been transcribed");
+    let code = close.as_ref().map(|f| u16::from(f.code));
+    assert_ne!(code, Some(1008), "a normal close, not a revocation");
+}
+
+/// A speech-to-text provider that refuses the key, or fails mid-stream,
+/// reaches the dashboard as a `source_error` event; the session goes on
+/// (a typed line is still observed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_speech_provider_reaches_the_dashboard_and_the_session_goes_on() {
+    for key in ["bad-key", "midstream-error"] {
+        let Some((_mock, app, s)) = live_audio(key).await else { return };
+        let mut events = s.open_events(&app, &s.member).await;
+        let mut ws = open_audio(&app, &s).await;
+        let _ = ws.send(Message::Binary(vec![1u8; 3200].into())).await;
+        let code = loop {
+            let (name, ev) = events.next().await.expect("the stream is still open");
+            if name == "message" && ev["type"] == "source_error" {
+                break ev["code"].as_str().unwrap().to_string();
+            }
+        };
+        assert!(!code.is_empty(), "{key}: a typed error code");
+        s.say(&s.member, "Is this still working?").await;
+        assert_eq!(events.next_transcript().await, "Is this still working?", "{key}: the session goes on");
+    }
+}
