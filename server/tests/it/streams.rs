@@ -214,15 +214,7 @@ on_both_backends!(a_removed_member_loses_the_audio_socket, |backend: Backend| as
         return;
     };
     let s = scene(&app).await;
-    let url = format!(
-        "{}/api/v1/orgs/{}/copilot/sessions/{}/audio",
-        app.base.replacen("http://", "ws://", 1),
-        s.org,
-        s.session
-    );
-    let mut req = url.into_client_request().unwrap();
-    req.headers_mut().insert("cookie", s.member.http_cookie_header(&app.base).parse().unwrap());
-    let (mut ws, _) = tokio_tungstenite::connect_async(req).await.expect("the audio socket opens");
+    let mut ws = open_audio(&app, &s).await;
     // 100 ms of silence goes through while access stands.
     ws.send(Message::Binary(vec![0u8; 3200].into())).await.unwrap();
     let deadline = tokio::time::Instant::now() + DEADLINE;
@@ -249,9 +241,8 @@ on_both_backends!(a_removed_member_loses_the_audio_socket, |backend: Backend| as
     assert_eq!((u16::from(frame.code), frame.reason.as_str()), (1008, "access revoked"));
 });
 
-/// The practice microphone's path through the server, with Deepgram's
-/// stand-in answering as `key` tells it to: the member's audio socket to
-/// session `s`, opened with the events stream already watching.
+/// An app whose speech-to-text is Deepgram's stand-in, answering as `key`
+/// tells it to (`sk-dg` normally, `bad-key`, `midstream-error`…).
 async fn live_audio(key: &str) -> Option<(MockVendors, TestApp, Scene)> {
     let mock = MockVendors::start().await;
     let deepgram = mock.base_url("deepgram");
