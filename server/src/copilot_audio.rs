@@ -95,10 +95,7 @@ async fn bridge(
         }
     });
     // Provider → session, until the audio ends or the caller's access does.
-    let revoked = async {
-        guard.revoked().await;
-    };
-    let end = speech::transcribe(&state.db, hub, &ctx, id, session.events, revoked).await;
+    let end = speech::transcribe(&state.db, hub, &ctx, id, session.events, guard.revoked()).await;
     // Aborting the pump drops `audio`: the provider's session ends too.
     pump.abort();
     let close = (end == speech::LiveEnd::Stopped)

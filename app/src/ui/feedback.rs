@@ -11,7 +11,7 @@ use crate::AppError;
 /// Splits a server error into (field error for `field`, banner error).
 pub fn field_error(err: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     let i18n = use_i18n();
-    Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| crate::i18n::describe(i18n, &e)))
+    Signal::derive(move || err.get().filter(|e| e.is_for(field)).map(|e| describe(i18n, &e)))
 }
 
 pub fn banner_error(
@@ -22,7 +22,7 @@ pub fn banner_error(
     Signal::derive(move || {
         err.get()
             .filter(|e| !e.field.as_deref().is_some_and(|f| fields.contains(&f)))
-            .map(|e| crate::i18n::describe(i18n, &e))
+            .map(|e| describe(i18n, &e))
     })
 }
 

@@ -90,13 +90,13 @@ pub enum LiveEnd {
 /// Feeds every partial and final transcript of a live source into session
 /// `id` (its events reach the dashboard through the hub) until the stream
 /// ends, `stop` resolves, the session ends or the provider fails.
-pub async fn transcribe(
+pub async fn transcribe<Stop: Future>(
     db: &DatabaseConnection,
     hub: &CopilotHub,
     ctx: &OrgCtx,
     id: Uuid,
     mut transcripts: TranscriptStream,
-    stop: impl Future<Output = ()>,
+    stop: Stop,
 ) -> LiveEnd {
     tokio::pin!(stop);
     loop {
