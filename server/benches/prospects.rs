@@ -9,7 +9,8 @@
 //! row with an unmapped `Description` column to about this many bytes:
 //! `PROSPECT_ROWS=1048576 PROSPECT_ROW_BYTES=512` is HubSpot's largest
 //! file, 512 MB), `PROSPECT_IMPORT_ONLY=1` (skip the list, search and
-//! export figures), `HANDOO_TEST_PG_URL`.
+//! export figures), `PROSPECT_KEEP_DB=1` (keep both databases afterwards and
+//! print where, to study query plans on them), `HANDOO_TEST_PG_URL`.
 //!
 //! The import's memory: the process's peak resident size is reset before
 //! the upload and read after the job (`/proc/self/clear_refs`, `VmHWM`), so
@@ -401,8 +402,13 @@ async fn main() {
 
     let dir = std::env::temp_dir().join(format!("handoo-bench-prospects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
+    let keep = std::env::var("PROSPECT_KEEP_DB").as_deref() == Ok("1");
     run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file, import_only).await;
-    let _ = std::fs::remove_dir_all(&dir);
+    if keep {
+        println!("  kept: {}/bench.db", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     let admin_url = std::env::var("HANDOO_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
@@ -415,6 +421,10 @@ async fn main() {
                 .expect("create bench database");
             let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
             run("PostgreSQL", &url, rows, &file, import_only).await;
+            if keep {
+                println!("  kept: {url}");
+                return;
+            }
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
         // In CI an unreachable database is a failure, as in the test suite.
