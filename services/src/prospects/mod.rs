@@ -448,8 +448,8 @@ pub async fn update(
 /// One page of the list.
 pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &ListQuery) -> ServiceResult<ProspectPage> {
     ctx.require(Permission::UseWorkspace)?;
-    let (cond, cap_count) = query::filter_plan(db, ctx, &q.filter).await?;
-    let (models, total, total_capped) = query::page(db, cond, cap_count, q).await?;
+    let plan = query::filter_plan(db, ctx, &q.filter).await?;
+    let (models, total, total_capped) = query::page(db, plan, q).await?;
     let owners: Vec<Uuid> = models.iter().filter_map(|m| m.owner_id).collect();
     let names = user_names(db, &owners).await?;
     let rows = models.into_iter().map(|m| row_of(m, &names)).collect();

@@ -5,10 +5,10 @@ use domain::data_schema::FieldKind;
 use domain::prospect::{fold, ListQuery, ProspectFilter, SortKey, LIST_COUNT_CAP, SEARCH_COUNT_CAP};
 use domain::ErrorCode;
 use entity::prospects;
-use sea_orm::sea_query::{Expr, LikeExpr, SimpleExpr};
+use sea_orm::sea_query::{Alias, Expr, LikeExpr, Query, SelectStatement, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoSimpleExpr, Order, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Value,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, IntoSimpleExpr, Order, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait, Value,
 };
 
 use crate::{OrgCtx, ServiceError, ServiceResult};
@@ -72,40 +72,62 @@ pub(crate) fn like_pattern(term: &str) -> String {
 /// fetching every candidate, and the count is capped.
 const FTS_MAX_CANDIDATES: i64 = 2_000;
 
+/// How far the list probes each of two tag/custom indexes to start from the
+/// smaller.
+const FACET_PROBE: u64 = 50_000;
+
+/// How the list reads the prospects matching a filter.
+pub(crate) struct Plan {
+    /// The exact conditions (live rows of the caller's organisation).
+    pub cond: Condition,
+    /// SQLite: where the candidates come from when an index yields them
+    /// directly — `SELECT rid …` over the search index (m0004) or the
+    /// tag/custom facets (m0014). The count starts from it (stopping at
+    /// the cap), and so does a page when the matches are fewer than the
+    /// cap; otherwise a page walks the sort column's index, where matches
+    /// that many are found within a few thousand rows.
+    pub driver: Option<SelectStatement>,
+    /// Where counting stops: [`LIST_COUNT_CAP`], or [`SEARCH_COUNT_CAP`]
+    /// for a search whose matches no index narrows to a few.
+    pub count_cap: u64,
+    /// SQLite: the search index's few candidates as a condition
+    /// (`rowid IN (…)`), for bulk actions and export.
+    narrow: Option<SimpleExpr>,
+}
+
 /// The WHERE clause for `filter` in the caller's organisation (live rows only).
 pub async fn filter_condition<C: ConnectionTrait>(
     db: &C,
     ctx: &OrgCtx,
     filter: &ProspectFilter,
 ) -> ServiceResult<Condition> {
-    Ok(filter_plan(db, ctx, filter).await?.0)
+    let plan = filter_plan(db, ctx, filter).await?;
+    Ok(match plan.narrow {
+        Some(n) => plan.cond.add(n),
+        None => plan.cond,
+    })
 }
 
-/// The WHERE clause, and whether counting its matches should stop at
-/// [`SEARCH_COUNT_CAP`] (a search whose matches no index narrows down).
+/// The conditions for `filter`, and on SQLite the index to start from.
 pub(crate) async fn filter_plan<C: ConnectionTrait>(
     db: &C,
     ctx: &OrgCtx,
     filter: &ProspectFilter,
-) -> ServiceResult<(Condition, bool)> {
+) -> ServiceResult<Plan> {
     let mut cond = Condition::all()
         .add(prospects::Column::OrgId.eq(ctx.org_id()))
         .add(prospects::Column::DeletedAt.is_null());
     let pg = db.get_database_backend() == DbBackend::Postgres;
     let terms = search_terms(&filter.search);
-    let mut cap_count = !terms.is_empty();
-    if !pg {
-        if let Some(narrow) = fts_candidates(db, &terms).await? {
-            cond = cond.add(narrow);
-            cap_count = false;
-        }
-    }
+    let fts = if pg { None } else { fts_candidates(db, &terms).await? };
+    let sparse_search = fts.as_ref().is_some_and(|f| f.sparse);
+    let count_cap = if terms.is_empty() || sparse_search { LIST_COUNT_CAP } else { SEARCH_COUNT_CAP };
     for term in terms {
         cond = cond.add(if pg {
             // LIKE, so the trigram index can answer it.
             Expr::col(prospects::Column::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\'))
         } else {
-            // The exact test (the FTS narrowing above is only a pre-filter).
+            // The exact test (the search index only yields candidates).
             // `instr` is a plain substring search, several times cheaper
             // than LIKE's pattern matcher; text and term are both folded.
             Expr::cust_with_values("instr(search_text, ?) > 0", [Value::String(Some(Box::new(term)))])
@@ -114,10 +136,21 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
     if !filter.status.is_empty() {
         cond = cond.add(prospects::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
     }
+    let mut facets: Vec<(String, Value)> = Vec::new();
     if let Some(tag) = filter.tag.as_deref().filter(|t| !t.trim().is_empty()) {
-        let needle = format!("|{}|", domain::prospect::normalize_tag(tag)?);
-        let sql = if pg { "strpos(tags, $1) > 0" } else { "instr(tags, ?) > 0" };
-        cond = cond.add(Expr::cust_with_values(sql, [Value::String(Some(Box::new(needle)))]));
+        let tag = domain::prospect::normalize_tag(tag)?;
+        cond = cond.add(if pg {
+            // m0014's GIN index answers array containment. (The one-tag
+            // array is spelled without brackets: sea-query reads `[…]` as a
+            // quoted name and would not bind the value inside.)
+            Expr::cust_with_values(
+                format!("{} @> string_to_array($1, '|')", migrations::m0014_prospect_facets::TAGS_ARRAY_SQL),
+                [Value::String(Some(Box::new(tag.clone())))],
+            )
+        } else {
+            Expr::cust_with_values("instr(tags, ?) > 0", [Value::String(Some(Box::new(format!("|{tag}|"))))])
+        });
+        facets.push(("tag".into(), Value::String(Some(Box::new(tag)))));
     }
     match filter.owner {
         Some(Some(owner)) => cond = cond.add(prospects::Column::OwnerId.eq(owner)),
@@ -132,42 +165,104 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
         None => {}
     }
     if let Some((key, value)) = &filter.custom {
-        cond = cond.add(custom_condition(db, ctx, key, value).await?);
+        let custom = custom_condition(db, ctx, key, value).await?;
+        cond = cond.add(custom.condition);
+        facets.push((format!("custom.{key}"), custom.facet));
     }
-    Ok((cond, cap_count))
+    if pg {
+        return Ok(Plan { cond, driver: None, count_cap, narrow: None });
+    }
+    let org = ctx.org_id();
+    let driver = match fts {
+        Some(f) if f.sparse => Some(f.source),
+        fts => match smallest_facet(db, org, facets).await? {
+            Some(facet) => Some(facet),
+            None => fts.map(|f| f.source),
+        },
+    };
+    let narrow = driver
+        .as_ref()
+        .filter(|_| sparse_search)
+        .map(|d| Expr::col(Alias::new("rowid")).in_subquery(d.clone()).into_simple_expr());
+    Ok(Plan { cond, driver, count_cap, narrow })
 }
 
-/// SQLite: when the trigram index (m0004) narrows the search to a few
-/// candidates, the condition `rowid IN (candidates)`. `None` when it cannot
-/// help: no term of three characters or more (a trigram), terms with LIKE
-/// wildcards (the index ignores LIKE … ESCAPE), or too many candidates. The
-/// probe stops at the threshold, so it costs a few milliseconds at most.
-async fn fts_candidates<C: ConnectionTrait>(db: &C, terms: &[String]) -> ServiceResult<Option<SimpleExpr>> {
+/// SQLite: the rows holding one facet value, as `SELECT prospect_rowid AS rid`.
+fn facet_source(org: uuid::Uuid, facet: &str, value: Value) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col(Alias::new("prospect_rowid")), Alias::new("rid"))
+        .from(Alias::new("prospect_facets"))
+        .and_where(Expr::col(Alias::new("org_id")).eq(org))
+        .and_where(Expr::col(Alias::new("facet")).eq(facet))
+        .and_where(Expr::col(Alias::new("value")).eq(value))
+        .to_owned()
+}
+
+/// SQLite: of the filter's facets, the one with the fewest rows (each
+/// probed up to [`FACET_PROBE`], index only).
+async fn smallest_facet<C: ConnectionTrait>(
+    db: &C,
+    org: uuid::Uuid,
+    facets: Vec<(String, Value)>,
+) -> ServiceResult<Option<SelectStatement>> {
+    let mut sources = facets.into_iter().map(|(f, v)| facet_source(org, &f, v));
+    let Some(mut best) = sources.next() else { return Ok(None) };
+    let mut best_n = None;
+    for other in sources {
+        let n = match best_n {
+            Some(n) => n,
+            None => *best_n.insert(probe(db, &best, FACET_PROBE).await?),
+        };
+        let m = probe(db, &other, FACET_PROBE).await?;
+        if m < n {
+            (best, best_n) = (other, Some(m));
+        }
+    }
+    Ok(Some(best))
+}
+
+/// How many rows `source` yields, stopping at `limit + 1`.
+async fn probe<C: ConnectionTrait>(db: &C, source: &SelectStatement, limit: u64) -> ServiceResult<u64> {
+    let stmt = Query::select()
+        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
+        .from_subquery(source.clone().limit(limit + 1).to_owned(), Alias::new("c"))
+        .to_owned();
+    let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
+    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
+}
+
+/// SQLite: the search index's candidates for the terms, and whether they
+/// are few (at most [`FTS_MAX_CANDIDATES`]). `None` when it cannot help: no
+/// term of three characters or more (a trigram), or terms with LIKE
+/// wildcards (the index ignores LIKE … ESCAPE). The probe stops at the
+/// threshold, so it costs a few milliseconds at most.
+struct FtsCandidates {
+    source: SelectStatement,
+    sparse: bool,
+}
+
+async fn fts_candidates<C: ConnectionTrait>(
+    db: &C,
+    terms: &[String],
+) -> ServiceResult<Option<FtsCandidates>> {
     let usable: Vec<&String> =
         terms.iter().filter(|t| t.chars().count() >= 3 && !t.contains(['%', '_', '\\'])).collect();
     if usable.is_empty() {
         return Ok(None);
     }
-    let where_ = vec!["search_text LIKE ?"; usable.len()].join(" AND ");
-    let patterns: Vec<Value> =
-        usable.iter().map(|t| Value::String(Some(Box::new(format!("%{t}%"))))).collect();
-    let probe = format!(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM prospects_fts WHERE {where_} LIMIT {})",
-        FTS_MAX_CANDIDATES + 1
-    );
-    let n: i64 = db
-        .query_one(sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, probe, patterns.clone()))
-        .await?
-        .map(|r| r.try_get("", "n"))
-        .transpose()?
-        .unwrap_or(0);
-    if n > FTS_MAX_CANDIDATES {
-        return Ok(None);
+    let mut source = Query::select();
+    source.expr_as(Expr::col(Alias::new("rowid")), Alias::new("rid")).from(Alias::new("prospects_fts"));
+    for t in usable {
+        source.and_where(Expr::col(Alias::new("search_text")).like(format!("%{t}%")));
     }
-    Ok(Some(Expr::cust_with_values(
-        format!("rowid IN (SELECT rowid FROM prospects_fts WHERE {where_})"),
-        patterns,
-    )))
+    let n = probe(db, &source, FTS_MAX_CANDIDATES as u64).await?;
+    Ok(Some(FtsCandidates { sparse: n <= FTS_MAX_CANDIDATES as u64, source }))
+}
+
+/// A custom field condition, and (SQLite) the value its facet holds.
+struct CustomCondition {
+    condition: SimpleExpr,
+    facet: Value,
 }
 
 /// `custom.<key> = value`, compared by the field's type. The key is a
@@ -178,7 +273,7 @@ async fn custom_condition<C: ConnectionTrait>(
     ctx: &OrgCtx,
     key: &str,
     value: &str,
-) -> ServiceResult<SimpleExpr> {
+) -> ServiceResult<CustomCondition> {
     let defs = super::custom_fields::defs(db, ctx).await?;
     let def = defs.iter().find(|d| d.key == key).ok_or_else(|| {
         ServiceError::field(ErrorCode::InvalidFieldName, "custom").with_detail(key.to_string())
@@ -187,38 +282,55 @@ async fn custom_condition<C: ConnectionTrait>(
         ServiceError::field(ErrorCode::InvalidValue, "custom").with_detail(value.to_string())
     })?;
     let pg = db.get_database_backend() == DbBackend::Postgres;
+    let text = |s: String| Value::String(Some(Box::new(s)));
+    if pg && !matches!(def.kind, FieldKind::String) {
+        // Exact JSON values: containment, which m0014's GIN index answers.
+        let doc = serde_json::json!({ key: v }).to_string();
+        let sql = format!("{} @> $1::jsonb", migrations::m0014_prospect_facets::CUSTOM_JSONB_SQL);
+        return Ok(CustomCondition {
+            condition: Expr::cust_with_values(sql, [text(doc)]),
+            facet: Value::Bool(None),
+        });
+    }
     // sea-query's placeholder: `$1` for PostgreSQL, `?` for SQLite.
     let p = if pg { "$1" } else { "?" };
     let path = if pg { format!("(custom->>'{key}')") } else { format!("json_extract(custom, '$.{key}')") };
     Ok(match (&def.kind, v) {
         (FieldKind::Number, serde_json::Value::Number(n)) => {
-            let n = n.as_f64().unwrap_or_default();
-            let sql = if pg { format!("{path}::numeric = $1") } else { format!("{path} = ?") };
-            Expr::cust_with_values(sql, [Value::Double(Some(n))])
+            let n = Value::Double(Some(n.as_f64().unwrap_or_default()));
+            CustomCondition {
+                condition: Expr::cust_with_values(format!("{path} = ?"), [n.clone()]),
+                facet: n,
+            }
         }
         (FieldKind::Boolean, serde_json::Value::Bool(b)) => {
-            let sql = if pg { format!("{path}::boolean = $1") } else { format!("{path} = ?") };
-            let v = if pg { Value::Bool(Some(b)) } else { Value::Int(Some(b as i32)) };
-            Expr::cust_with_values(sql, [v])
+            let b = Value::Int(Some(b as i32));
+            CustomCondition {
+                condition: Expr::cust_with_values(format!("{path} = ?"), [b.clone()]),
+                facet: b,
+            }
         }
         (FieldKind::String, serde_json::Value::String(s)) => {
+            // The facet holds SQLite's `lower` of the stored text, which is
+            // what this condition compares too.
+            let s = s.to_lowercase();
             let sql = format!("lower({path}) = {p}");
-            Expr::cust_with_values(sql, [Value::String(Some(Box::new(s.to_lowercase())))])
+            CustomCondition { condition: Expr::cust_with_values(sql, [text(s.clone())]), facet: text(s) }
         }
         (_, v) => {
             let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-            let sql = format!("{path} = {p}");
-            Expr::cust_with_values(sql, [Value::String(Some(Box::new(s)))])
+            // SQLite's `lower` folds ASCII letters only.
+            let facet = text(s.to_ascii_lowercase());
+            CustomCondition { condition: Expr::cust_with_values(format!("{path} = {p}"), [text(s)]), facet }
         }
     })
 }
 
-/// One sorted page and the count for `cond`, stopped at [`LIST_COUNT_CAP`]
-/// (or [`SEARCH_COUNT_CAP`] when `cap_count`); the flag says it was reached.
+/// One sorted page and the count of `plan`'s matches, stopped at its cap;
+/// the flag says the cap was reached.
 pub(crate) async fn page<C: ConnectionTrait>(
     db: &C,
-    cond: Condition,
-    cap_count: bool,
+    plan: Plan,
     q: &ListQuery,
 ) -> ServiceResult<(Vec<prospects::Model>, u64, bool)> {
     let order = if q.descending { Order::Desc } else { Order::Asc };
@@ -233,10 +345,14 @@ pub(crate) async fn page<C: ConnectionTrait>(
         SortKey::Timezone => prospects::Column::Timezone.into_simple_expr(),
         SortKey::Status => status_rank(),
     };
-    let base = prospects::Entity::find().filter(cond);
-    let cap = if cap_count { SEARCH_COUNT_CAP } else { LIST_COUNT_CAP };
-    let n = capped_count(db, base.clone(), cap).await?;
+    let base = prospects::Entity::find().filter(plan.cond);
+    let cap = plan.count_cap;
+    let n = count_through(db, base.clone(), plan.driver.as_ref(), cap).await?;
     let (total, capped) = (n.min(cap), n > cap);
+    // Fewer matches than the cap: read them through the index that yields
+    // them (sorting at most that many). More: walking the sort column's
+    // index finds a page within a few thousand rows.
+    let through = plan.driver.as_ref().filter(|_| !capped);
     let per_page = q.per_page();
     let offset = (q.page() - 1) * per_page;
     // Prospects without a phone or email come last either way (PostgreSQL
@@ -250,39 +366,53 @@ pub(crate) async fn page<C: ConnectionTrait>(
         _ => None,
     };
     let Some(column) = nullable else {
-        let rows = sorted_page(db, base, col, order, offset, per_page).await?;
+        let rows = sorted_page(db, base, through, col, order, offset, per_page).await?;
         return Ok((rows, total, capped));
     };
     let with_value = base.clone().filter(column.is_not_null());
-    let mut rows = sorted_page(db, with_value.clone(), col, order.clone(), offset, per_page).await?;
+    let mut rows = sorted_page(db, with_value.clone(), through, col, order.clone(), offset, per_page).await?;
     if (rows.len() as u64) < per_page {
         // Where the rows without a value start: just after the last one with
         // a value, or (a page past all of them) after counting them.
-        let valued = if rows.is_empty() { with_value.count(db).await? } else { offset + rows.len() as u64 };
+        let valued = if rows.is_empty() {
+            count_through(db, with_value, through, (i64::MAX - 1) as u64).await?
+        } else {
+            offset + rows.len() as u64
+        };
         let id = prospects::Column::Id.into_simple_expr();
         let rest = base.filter(column.is_null());
         let skip = offset.saturating_sub(valued);
-        rows.extend(sorted_page(db, rest, id, order, skip, per_page - rows.len() as u64).await?);
+        rows.extend(sorted_page(db, rest, through, id, order, skip, per_page - rows.len() as u64).await?);
     }
     Ok((rows, total, capped))
+}
+
+/// `query` reading its prospects from `driver`'s candidates (the outer
+/// loop: SQLite's CROSS JOIN keeps the order written) instead of the table.
+fn read_through(query: &mut SelectStatement, driver: &SelectStatement) {
+    query.from_clear().from_subquery(driver.clone(), Alias::new("d")).cross_join(
+        prospects::Entity,
+        Expr::col((prospects::Entity, Alias::new("rowid"))).equals((Alias::new("d"), Alias::new("rid"))),
+    );
 }
 
 /// `base` ordered by `col` then `id` (ties must not shuffle between pages).
 async fn sorted_page<C: ConnectionTrait>(
     db: &C,
     base: sea_orm::Select<prospects::Entity>,
+    through: Option<&SelectStatement>,
     col: SimpleExpr,
     order: Order,
     offset: u64,
     limit: u64,
 ) -> ServiceResult<Vec<prospects::Model>> {
-    Ok(base
-        .order_by(col, order.clone())
-        .order_by(prospects::Column::Id, order)
-        .offset(offset)
-        .limit(limit)
-        .all(db)
-        .await?)
+    let sorted =
+        base.order_by(col, order.clone()).order_by(prospects::Column::Id, order).offset(offset).limit(limit);
+    let Some(driver) = through else { return Ok(sorted.all(db).await?) };
+    let mut query = sorted.into_query();
+    read_through(&mut query, driver);
+    let stmt = db.get_database_backend().build(&query);
+    Ok(prospects::Entity::find().from_raw_sql(stmt).all(db).await?)
 }
 
 /// The status's place in the pipeline, for sorting (the stored values are
@@ -302,12 +432,23 @@ pub(crate) async fn capped_count<C: ConnectionTrait>(
     base: sea_orm::Select<prospects::Entity>,
     cap: u64,
 ) -> ServiceResult<u64> {
-    use sea_orm::sea_query::{Alias, Query};
-    use sea_orm::QueryTrait;
+    count_through(db, base, None, cap).await
+}
+
+/// [`capped_count`], reading the candidates from `driver` when given.
+async fn count_through<C: ConnectionTrait>(
+    db: &C,
+    base: sea_orm::Select<prospects::Entity>,
+    driver: Option<&SelectStatement>,
+    cap: u64,
+) -> ServiceResult<u64> {
     let mut inner = base.select_only().expr(Expr::val(1)).limit(cap + 1).into_query();
+    if let Some(driver) = driver {
+        read_through(&mut inner, driver);
+    }
     let stmt = Query::select()
         .expr_as(Expr::cust("count(*)"), Alias::new("n"))
-        .from_subquery(std::mem::take(&mut inner), Alias::new("matches"))
+        .from_subquery(inner, Alias::new("matches"))
         .to_owned();
     let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
