@@ -17,7 +17,6 @@ mod m0010_event_payloads;
 mod m0011_jobs;
 mod m0012_import_chunks;
 pub mod m0013_prospect_sorts;
-pub mod m0014_prospect_facets;
 
 pub struct Migrator;
 
@@ -38,7 +37,6 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_jobs::Migration),
             Box::new(m0012_import_chunks::Migration),
             Box::new(m0013_prospect_sorts::Migration),
-            Box::new(m0014_prospect_facets::Migration),
         ]
     }
 }

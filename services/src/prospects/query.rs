@@ -72,20 +72,16 @@ pub(crate) fn like_pattern(term: &str) -> String {
 /// fetching every candidate, and the count is capped.
 const FTS_MAX_CANDIDATES: i64 = 2_000;
 
-/// How far the list probes each of two tag/custom indexes to start from the
-/// smaller.
-const FACET_PROBE: u64 = 50_000;
-
 /// How the list reads the prospects matching a filter.
 pub(crate) struct Plan {
     /// The exact conditions (live rows of the caller's organisation).
     pub cond: Condition,
     /// SQLite: where the candidates come from when an index yields them
-    /// directly — `SELECT rid …` over the search index (m0004) or the
-    /// tag/custom facets (m0014). The count starts from it (stopping at
-    /// the cap), and so does a page when the matches are fewer than the
-    /// cap; otherwise a page walks the sort column's index, where matches
-    /// that many are found within a few thousand rows.
+    /// directly — `SELECT rid …` over the search index (m0004). The count
+    /// starts from it (stopping at the cap), and so does a page when the
+    /// matches are fewer than the cap; otherwise a page walks the sort
+    /// column's index, where matches that many are found within a few
+    /// thousand rows.
     pub driver: Option<SelectStatement>,
     /// Where counting stops: [`LIST_COUNT_CAP`], or [`SEARCH_COUNT_CAP`]
     /// for a search whose matches no index narrows to a few.
@@ -136,21 +132,10 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
     if !filter.status.is_empty() {
         cond = cond.add(prospects::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
     }
-    let mut facets: Vec<(String, Value)> = Vec::new();
     if let Some(tag) = filter.tag.as_deref().filter(|t| !t.trim().is_empty()) {
-        let tag = domain::prospect::normalize_tag(tag)?;
-        cond = cond.add(if pg {
-            // m0014's GIN index answers array containment. (The one-tag
-            // array is spelled without brackets: sea-query reads `[…]` as a
-            // quoted name and would not bind the value inside.)
-            Expr::cust_with_values(
-                format!("{} @> string_to_array($1, '|')", migrations::m0014_prospect_facets::TAGS_ARRAY_SQL),
-                [Value::String(Some(Box::new(tag.clone())))],
-            )
-        } else {
-            Expr::cust_with_values("instr(tags, ?) > 0", [Value::String(Some(Box::new(format!("|{tag}|"))))])
-        });
-        facets.push(("tag".into(), Value::String(Some(Box::new(tag)))));
+        let needle = format!("|{}|", domain::prospect::normalize_tag(tag)?);
+        let sql = if pg { "strpos(tags, $1) > 0" } else { "instr(tags, ?) > 0" };
+        cond = cond.add(Expr::cust_with_values(sql, [Value::String(Some(Box::new(needle)))]));
     }
     match filter.owner {
         Some(Some(owner)) => cond = cond.add(prospects::Column::OwnerId.eq(owner)),
@@ -165,60 +150,14 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
         None => {}
     }
     if let Some((key, value)) = &filter.custom {
-        let custom = custom_condition(db, ctx, key, value).await?;
-        cond = cond.add(custom.condition);
-        facets.push((format!("custom.{key}"), custom.facet));
+        cond = cond.add(custom_condition(db, ctx, key, value).await?);
     }
-    if pg {
-        return Ok(Plan { cond, driver: None, count_cap, narrow: None });
-    }
-    let org = ctx.org_id();
-    let driver = match fts {
-        Some(f) if f.sparse => Some(f.source),
-        fts => match smallest_facet(db, org, facets).await? {
-            Some(facet) => Some(facet),
-            None => fts.map(|f| f.source),
-        },
-    };
+    let driver = fts.map(|f| f.source);
     let narrow = driver
         .as_ref()
         .filter(|_| sparse_search)
         .map(|d| Expr::col(Alias::new("rowid")).in_subquery(d.clone()).into_simple_expr());
     Ok(Plan { cond, driver, count_cap, narrow })
-}
-
-/// SQLite: the rows holding one facet value, as `SELECT prospect_rowid AS rid`.
-fn facet_source(org: uuid::Uuid, facet: &str, value: Value) -> SelectStatement {
-    Query::select()
-        .expr_as(Expr::col(Alias::new("prospect_rowid")), Alias::new("rid"))
-        .from(Alias::new("prospect_facets"))
-        .and_where(Expr::col(Alias::new("org_id")).eq(org))
-        .and_where(Expr::col(Alias::new("facet")).eq(facet))
-        .and_where(Expr::col(Alias::new("value")).eq(value))
-        .to_owned()
-}
-
-/// SQLite: of the filter's facets, the one with the fewest rows (each
-/// probed up to [`FACET_PROBE`], index only).
-async fn smallest_facet<C: ConnectionTrait>(
-    db: &C,
-    org: uuid::Uuid,
-    facets: Vec<(String, Value)>,
-) -> ServiceResult<Option<SelectStatement>> {
-    let mut sources = facets.into_iter().map(|(f, v)| facet_source(org, &f, v));
-    let Some(mut best) = sources.next() else { return Ok(None) };
-    let mut best_n = None;
-    for other in sources {
-        let n = match best_n {
-            Some(n) => n,
-            None => *best_n.insert(probe(db, &best, FACET_PROBE).await?),
-        };
-        let m = probe(db, &other, FACET_PROBE).await?;
-        if m < n {
-            (best, best_n) = (other, Some(m));
-        }
-    }
-    Ok(Some(best))
 }
 
 /// How many rows `source` yields, stopping at `limit + 1`.
@@ -259,12 +198,6 @@ async fn fts_candidates<C: ConnectionTrait>(
     Ok(Some(FtsCandidates { sparse: n <= FTS_MAX_CANDIDATES as u64, source }))
 }
 
-/// A custom field condition, and (SQLite) the value its facet holds.
-struct CustomCondition {
-    condition: SimpleExpr,
-    facet: Value,
-}
-
 /// `custom.<key> = value`, compared by the field's type. The key is a
 /// validated identifier of an existing definition, so it can be spliced
 /// into the JSON path; the value is always bound.
@@ -273,7 +206,7 @@ async fn custom_condition<C: ConnectionTrait>(
     ctx: &OrgCtx,
     key: &str,
     value: &str,
-) -> ServiceResult<CustomCondition> {
+) -> ServiceResult<SimpleExpr> {
     let defs = super::custom_fields::defs(db, ctx).await?;
     let def = defs.iter().find(|d| d.key == key).ok_or_else(|| {
         ServiceError::field(ErrorCode::InvalidFieldName, "custom").with_detail(key.to_string())
@@ -282,46 +215,28 @@ async fn custom_condition<C: ConnectionTrait>(
         ServiceError::field(ErrorCode::InvalidValue, "custom").with_detail(value.to_string())
     })?;
     let pg = db.get_database_backend() == DbBackend::Postgres;
-    let text = |s: String| Value::String(Some(Box::new(s)));
-    if pg && !matches!(def.kind, FieldKind::String) {
-        // Exact JSON values: containment, which m0014's GIN index answers.
-        let doc = serde_json::json!({ key: v }).to_string();
-        let sql = format!("{} @> $1::jsonb", migrations::m0014_prospect_facets::CUSTOM_JSONB_SQL);
-        return Ok(CustomCondition {
-            condition: Expr::cust_with_values(sql, [text(doc)]),
-            facet: Value::Bool(None),
-        });
-    }
     // sea-query's placeholder: `$1` for PostgreSQL, `?` for SQLite.
     let p = if pg { "$1" } else { "?" };
     let path = if pg { format!("(custom->>'{key}')") } else { format!("json_extract(custom, '$.{key}')") };
     Ok(match (&def.kind, v) {
         (FieldKind::Number, serde_json::Value::Number(n)) => {
-            let n = Value::Double(Some(n.as_f64().unwrap_or_default()));
-            CustomCondition {
-                condition: Expr::cust_with_values(format!("{path} = ?"), [n.clone()]),
-                facet: n,
-            }
+            let n = n.as_f64().unwrap_or_default();
+            let sql = if pg { format!("{path}::numeric = $1") } else { format!("{path} = ?") };
+            Expr::cust_with_values(sql, [Value::Double(Some(n))])
         }
         (FieldKind::Boolean, serde_json::Value::Bool(b)) => {
-            let b = Value::Int(Some(b as i32));
-            CustomCondition {
-                condition: Expr::cust_with_values(format!("{path} = ?"), [b.clone()]),
-                facet: b,
-            }
+            let sql = if pg { format!("{path}::boolean = $1") } else { format!("{path} = ?") };
+            let v = if pg { Value::Bool(Some(b)) } else { Value::Int(Some(b as i32)) };
+            Expr::cust_with_values(sql, [v])
         }
         (FieldKind::String, serde_json::Value::String(s)) => {
-            // The facet holds SQLite's `lower` of the stored text, which is
-            // what this condition compares too.
-            let s = s.to_lowercase();
             let sql = format!("lower({path}) = {p}");
-            CustomCondition { condition: Expr::cust_with_values(sql, [text(s.clone())]), facet: text(s) }
+            Expr::cust_with_values(sql, [Value::String(Some(Box::new(s.to_lowercase())))])
         }
         (_, v) => {
             let s = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-            // SQLite's `lower` folds ASCII letters only.
-            let facet = text(s.to_ascii_lowercase());
-            CustomCondition { condition: Expr::cust_with_values(format!("{path} = {p}"), [text(s)]), facet }
+            let sql = format!("{path} = {p}");
+            Expr::cust_with_values(sql, [Value::String(Some(Box::new(s)))])
         }
     })
 }
