@@ -7,8 +7,22 @@ use server::Config;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() {
+/// Worker threads' stack. Rendering a page recurses through every nested
+/// view; without optimisation (the test build's server, which the e2e
+/// suite runs) the frames are several times larger than in release, and
+/// tokio's default 2 MiB overflowed on the deepest pages.
+const WORKER_STACK_BYTES: usize = 16 << 20;
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(WORKER_STACK_BYTES)
+        .build()
+        .expect("tokio runtime");
+    runtime.block_on(serve());
+}
+
+async fn serve() {
     if std::env::args().skip(1).any(|a| a == "--help" || a == "-h") {
         print!("{}", server::env_vars::help());
         return;

@@ -170,16 +170,18 @@ async fn probe<C: ConnectionTrait>(db: &C, source: &SelectStatement, limit: u64)
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
 }
 
-/// SQLite: the search index's candidates for the terms, and whether they
-/// are few (at most [`FTS_MAX_CANDIDATES`]). `None` when it cannot help: no
-/// term of three characters or more (a trigram), or terms with LIKE
-/// wildcards (the index ignores LIKE … ESCAPE). The probe stops at the
-/// threshold, so it costs a few milliseconds at most.
+/// The search index's candidates for a search, as `SELECT rid …`.
 struct FtsCandidates {
     source: SelectStatement,
+    /// At most [`FTS_MAX_CANDIDATES`] of them.
     sparse: bool,
 }
 
+/// SQLite: the search index's candidates for the terms, and whether they
+/// are few. `None` when it cannot help: no term of three characters or
+/// more (a trigram), or terms with LIKE wildcards (the index ignores LIKE …
+/// ESCAPE). The probe stops at the threshold, so it costs a few
+/// milliseconds at most.
 async fn fts_candidates<C: ConnectionTrait>(
     db: &C,
     terms: &[String],
