@@ -162,9 +162,14 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
 
 /// How many rows `source` yields, stopping at `limit + 1`.
 async fn probe<C: ConnectionTrait>(db: &C, source: &SelectStatement, limit: u64) -> ServiceResult<u64> {
+    count_rows(db, source.clone().limit(limit + 1).to_owned()).await
+}
+
+/// `count(*)` of the rows `inner` yields.
+async fn count_rows<C: ConnectionTrait>(db: &C, inner: SelectStatement) -> ServiceResult<u64> {
     let stmt = Query::select()
         .expr_as(Expr::cust("count(*)"), Alias::new("n"))
-        .from_subquery(source.clone().limit(limit + 1).to_owned(), Alias::new("c"))
+        .from_subquery(inner, Alias::new("matches"))
         .to_owned();
     let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
@@ -363,12 +368,7 @@ async fn count_through<C: ConnectionTrait>(
     if let Some(driver) = driver {
         read_through(&mut inner, driver);
     }
-    let stmt = Query::select()
-        .expr_as(Expr::cust("count(*)"), Alias::new("n"))
-        .from_subquery(inner, Alias::new("matches"))
-        .to_owned();
-    let row = db.query_one(db.get_database_backend().build(&stmt)).await?;
-    Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0).max(0) as u64)
+    count_rows(db, inner).await
 }
 
 #[cfg(test)]
