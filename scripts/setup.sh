@@ -62,25 +62,77 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
-  step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (first time only)"
-  # 0.3.11 with --locked needs rustc 1.96; stay on 0.3.10.
-  # Its release profile asks for fat LTO, one codegen unit and opt-level 3:
-  # 27 min on two cores, most of it one thread linking. A build tool that
-  # mostly starts other programs gains little from that; without LTO and at
-  # opt-level 1 it builds in 9.6 min (18.7 at opt-level 3), and a release
-  # build through it takes the same time as before.
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
-  rm -rf "$TOOLS_TARGET"  # GBs of objects nothing reuses
+# Which of the two a caller needs (scripts/dev: wasm-bindgen only).
+HANDOO_RUST_TOOLS_SET="${HANDOO_RUST_TOOLS_SET:-cargo-leptos wasm-bindgen}"
+_wants() { [[ " $HANDOO_RUST_TOOLS_SET " == *" $1 "* ]]; }
+_leptos_ok() { [ "$(cargo leptos --version 2>/dev/null || true)" = "cargo-leptos $CARGO_LEPTOS_VERSION" ]; }
+_bindgen_ok() { [ "$(wasm-bindgen --version 2>/dev/null || true)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]; }
+handoo_rust_tools_ready() {
+  { ! _wants cargo-leptos || _leptos_ok; } && { ! _wants wasm-bindgen || _bindgen_ok; }
+}
+
+handoo_install_rust_tools() {
+  if _wants cargo-leptos && ! _leptos_ok; then
+    step "cargo install cargo-leptos $CARGO_LEPTOS_VERSION (first time only)"
+    # 0.3.11 with --locked needs rustc 1.96; stay on 0.3.10.
+    # Its release profile asks for fat LTO, one codegen unit and opt-level 3:
+    # 27 min on two cores, most of it one thread linking. A build tool that
+    # mostly starts other programs gains little from that; without LTO and at
+    # opt-level 1 it builds in 9.6 min (18.7 at opt-level 3), and a release
+    # build through it takes the same time as before.
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+      CARGO_TARGET_DIR="$TOOLS_TARGET/cargo-leptos" cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+    rm -rf "$TOOLS_TARGET/cargo-leptos"  # GBs of objects nothing reuses
+  fi
+  if _wants wasm-bindgen && ! _bindgen_ok; then
+    step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
+    # Not --locked (its lockfile does not build on this toolchain); the crate is pinned in Cargo.toml.
+    CARGO_TARGET_DIR="$TOOLS_TARGET/wasm-bindgen" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+    rm -rf "$TOOLS_TARGET/wasm-bindgen"
+  fi
+}
+
+# cargo-leptos and wasm-bindgen-cli build from source on a fresh machine
+# (about 11 minutes on two cores) but are needed only once the browser
+# bundle is made. Every build has stretches where one core idles (one big
+# crate type-checked on one thread, a link), so a caller that has its own
+# compiling to do first sets HANDOO_RUST_TOOLS=background: they are built
+# beside it (log in $HANDOO_RUST_TOOLS_LOG), and `handoo_wait_rust_tools`
+# waits for them before the first use. The first `scripts/dev` and a cold
+# `.ci/run` each finish minutes sooner (README, "Build times").
+handoo_kill_tree() {
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do handoo_kill_tree "$c"; done
+  kill "$1" 2>/dev/null || true
+}
+HANDOO_RUST_TOOLS_PID=""
+HANDOO_RUST_TOOLS_LOG="$HOME/.cache/handoo/rust-tools-install.log"
+if handoo_rust_tools_ready; then
+  :
+elif [ "${HANDOO_RUST_TOOLS:-}" = background ]; then
+  step "$HANDOO_RUST_TOOLS_SET: building in the background (log: $HANDOO_RUST_TOOLS_LOG)"
+  mkdir -p "$(dirname "$HANDOO_RUST_TOOLS_LOG")"
+  HANDOO_RUST_TOOLS_STARTED=$SECONDS
+  handoo_install_rust_tools >"$HANDOO_RUST_TOOLS_LOG" 2>&1 &
+  HANDOO_RUST_TOOLS_PID=$!
+  # An interrupted or failed run leaves no compiler running behind it.
+  trap '[ -z "$HANDOO_RUST_TOOLS_PID" ] || handoo_kill_tree "$HANDOO_RUST_TOOLS_PID"' EXIT
+else
+  handoo_install_rust_tools
 fi
 
-if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-  step "cargo install wasm-bindgen-cli $WASM_BINDGEN_VERSION"
-  # Not --locked (its lockfile does not build on this toolchain); the crate is pinned in Cargo.toml.
-  CARGO_TARGET_DIR="$TOOLS_TARGET" cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
-  rm -rf "$TOOLS_TARGET"
-fi
+handoo_wait_rust_tools() {
+  [ -n "$HANDOO_RUST_TOOLS_PID" ] || return 0
+  step "waiting for $HANDOO_RUST_TOOLS_SET (building since setup)"
+  if ! wait "$HANDOO_RUST_TOOLS_PID"; then
+    HANDOO_RUST_TOOLS_PID=""
+    tail -n 40 "$HANDOO_RUST_TOOLS_LOG" >&2
+    echo "installing $HANDOO_RUST_TOOLS_SET failed (whole log: $HANDOO_RUST_TOOLS_LOG)" >&2
+    return 1
+  fi
+  HANDOO_RUST_TOOLS_PID=""
+  echo "built in $((SECONDS - HANDOO_RUST_TOOLS_STARTED)) s"
+}
 
 cd "$ROOT"
 stamp="node_modules/.handoo-lock-hash"

@@ -10,7 +10,7 @@
 
 use leptos::prelude::*;
 use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
     account, agents, api_keys, audit, auth, copilot, gallery, invitations, members, orgs, playground,
@@ -68,17 +68,33 @@ pub fn AppRoutes() -> impl IntoView {
 
 /// Declares a lazy route rendering one page component. The pages load their
 /// own data (resources in the component), so the route's data half is empty.
+/// Each page is its own wasm chunk where the bundle is split (the `split`
+/// feature: release builds through `cargo leptos … --split`); scripts/dev's
+/// unsplit bundle holds them all, behind the same routes.
 macro_rules! lazy_page {
     ($($route:ident => $($module:ident)::+, $page:ident;)*) => {$(
         struct $route;
 
-        #[lazy_route]
+        #[cfg(feature = "split")]
+        #[leptos_router::lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 $route
             }
 
             fn view(_this: Self) -> AnyView {
+                use $($module)::+::$page;
+                view! { <$page/> }.into_any()
+            }
+        }
+
+        #[cfg(not(feature = "split"))]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            async fn view(_this: Self) -> AnyView {
                 use $($module)::+::$page;
                 view! { <$page/> }.into_any()
             }

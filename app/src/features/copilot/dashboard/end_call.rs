@@ -41,8 +41,10 @@ pub(super) fn EndCall(ending: Ending) -> impl IntoView {
     }
 }
 
-#[lazy]
-fn end_dialog(ending: Ending) -> AnyView {
+// A lazy chunk only where the bundle is split (`split` feature: release
+// builds through cargo-leptos); scripts/dev's bundle keeps it inline.
+#[cfg_attr(feature = "split", lazy)]
+async fn end_dialog(ending: Ending) -> AnyView {
     view! { <EndDialog ending/> }.into_any()
 }
 

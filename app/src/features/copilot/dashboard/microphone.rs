@@ -16,7 +16,7 @@ use crate::ui::{Button, ButtonVariant, Card, FormError};
 
 /// Starts capturing and streaming to `path`; `on` turns false when the
 /// stream ends by itself.
-#[lazy]
+#[cfg_attr(feature = "split", lazy)]
 async fn start_microphone(path: String, on: RwSignal<bool>) -> Result<BrowserAudio, MicError> {
     BrowserAudio::start(&path, move || on.set(false)).await
 }
