@@ -7,7 +7,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/handoo/target}"
 mkdir -p "$CARGO_TARGET_DIR"
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+# scripts/tools first: its wasm-opt stands in front of binaryen's npm build.
+export PATH="$HOME/.cargo/bin:$ROOT/scripts/tools:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130
