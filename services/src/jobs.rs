@@ -385,21 +385,13 @@ impl Runner {
             inner.running.fetch_sub(1, Ordering::SeqCst);
             return;
         };
-        let beat = inner.config.lease / 3;
         let outcome = {
             let run = handler.run(&job);
-            tokio::pin!(run);
-            let mut tick = tokio::time::interval(beat);
-            tick.tick().await;
-            loop {
-                tokio::select! {
-                    out = &mut run => break Some(out),
-                    _ = tick.tick() => match self.renew(job.id).await {
-                        Ok(true) => {}
-                        Ok(false) => break None,
-                        Err(e) => tracing::warn!(job = %job.id, error = %e, "lease renewal failed"),
-                    },
-                }
+            let heartbeat = self.heartbeat(job.id);
+            tokio::pin!(run, heartbeat);
+            tokio::select! {
+                out = &mut run => Some(out),
+                () = &mut heartbeat => None,
             }
         };
         match outcome {
@@ -429,6 +421,26 @@ impl Runner {
             }
         }
         inner.running.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Renews the job's lease every third of its length; returns when the
+    /// lease is lost. Polled beside the job, never instead of it: a renewal
+    /// on SQLite waits for the write lock, which a long import holds for
+    /// minutes, and awaiting it in place of the job paused the import for
+    /// the whole busy timeout at every beat (a third of a million-row
+    /// import's time).
+    async fn heartbeat(&self, id: Uuid) {
+        let mut tick = tokio::time::interval(self.inner.config.lease / 3);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            match self.renew(id).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(e) => tracing::warn!(job = %id, error = %e, "lease renewal failed"),
+            }
+        }
     }
 
     async fn claim(&self) -> ServiceResult<Option<RunningJob>> {

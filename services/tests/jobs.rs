@@ -258,6 +258,61 @@ async fn the_queue_reports_depth_and_the_oldest_job_s_age(db: DatabaseConnection
     assert!((age - 120.0).abs() < 1.0, "oldest waited 120 s, reported {age}");
 }
 
+/// Answers one ping from its test, after telling it that it started.
+struct Ping {
+    started: tokio::sync::mpsc::Sender<()>,
+    ping: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<()>>,
+    pong: tokio::sync::mpsc::Sender<()>,
+}
+
+#[async_trait::async_trait]
+impl Handler for Ping {
+    async fn run(&self, _job: &RunningJob) -> Result<(), JobFailure> {
+        self.started.send(()).await.unwrap();
+        self.ping.lock().await.recv().await;
+        self.pong.send(()).await.unwrap();
+        Ok(())
+    }
+}
+
+/// A lease renewal that cannot write (SQLite: another transaction holds the
+/// write lock, as a long import does; PostgreSQL: the job's row is locked)
+/// must not pause the job: the renewal runs beside it. Awaited in its place,
+/// it held a million-row import still for the busy timeout at every beat.
+async fn a_stuck_lease_renewal_does_not_pause_the_job(db: DatabaseConnection) {
+    use tokio::sync::mpsc::channel;
+    let shared: SharedClock = Arc::new(services::clock::SystemClock);
+    let ((started, mut started_rx), (ping, ping_rx), (pong, mut pong_rx)) =
+        (channel(1), channel(1), channel(1));
+    let handler = Ping { started, ping: tokio::sync::Mutex::new(ping_rx), pong };
+    // A one-second lease: a renewal every 333 ms.
+    let r = runner(&db, shared.clone(), "test.ping", Arc::new(handler));
+    let id = jobs::enqueue(&db, &shared, NewJob::new("test.ping", None, json!({}))).await.unwrap();
+    let running = tokio::spawn(async move { r.run_one().await.unwrap() });
+    started_rx.recv().await.unwrap();
+
+    let blocker = services::db::begin_write(&db).await.unwrap();
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        blocker
+            .execute(sea_orm::Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT id FROM jobs WHERE id = $1 FOR UPDATE",
+                [id.into()],
+            ))
+            .await
+            .unwrap();
+    }
+    // Past the first beat: its renewal now waits on the lock (SQLite's busy
+    // timeout is 5 s; PostgreSQL waits as long as the row stays locked).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    ping.send(()).await.unwrap();
+    let answered = tokio::time::timeout(Duration::from_secs(2), pong_rx.recv()).await;
+    blocker.commit().await.unwrap();
+    assert!(answered.is_ok(), "the job was not polled while its lease renewal waited for a lock");
+    assert_eq!(running.await.unwrap(), Some(id));
+    assert_eq!(state(&db, id).await.state, JobState::Succeeded);
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -279,6 +334,7 @@ on_both!(retries_back_off_on_the_clock);
 on_both!(fatal_failures_stop_at_once_and_keys_deduplicate);
 on_both!(a_dead_runner_s_job_is_taken_over_after_its_lease);
 on_both!(the_queue_reports_depth_and_the_oldest_job_s_age);
+on_both!(a_stuck_lease_renewal_does_not_pause_the_job);
 
 // ---- separate processes on PostgreSQL --------------------------------------------------
 

@@ -30,8 +30,14 @@ pub(super) async fn run(
     options: &ImportOptions,
     progress: Arc<AtomicU64>,
 ) -> ServiceResult<()> {
-    let m = find_import(db, ctx, id).await?;
     let txn = crate::db::begin_org_write(db, ctx.org_id()).await?;
+    // Read under the write lock: a run that lost its lease (a renewal cannot
+    // write while another transaction holds SQLite's lock) may find the
+    // import already done by the run it was taken over from.
+    let m = find_import(&txn, ctx, id).await?;
+    if m.state != JobState::Running.as_str() {
+        return Ok(());
+    }
     let sqlite = db.get_database_backend() == sea_orm::DbBackend::Sqlite;
     if sqlite {
         // Eight indexes and the search index grow with every row: with
