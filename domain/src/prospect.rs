@@ -700,8 +700,9 @@ impl ProspectRow {
     }
 }
 
-/// Where counting a search's matches stops when no index narrows them down
-/// (see [`ProspectPage::total_capped`]).
+/// Where counting stops when a condition is tested row by row — a search no
+/// index narrows to a few matches, a tag, a custom value (see
+/// [`ProspectPage::total_capped`]).
 pub const SEARCH_COUNT_CAP: u64 = 1_000;
 
 /// Where counting any other list stops. Past it the page says "10,000+":
@@ -715,7 +716,7 @@ pub struct ProspectPage {
     pub rows: Vec<ProspectRow>,
     pub total: u64,
     /// More rows matched than counting goes ([`LIST_COUNT_CAP`], or
-    /// [`SEARCH_COUNT_CAP`] for a broad search) and `total` is that cap:
+    /// [`SEARCH_COUNT_CAP`] for a condition tested row by row) and `total` is that cap:
     /// show "10,000+" (an exact count would read every match).
     #[serde(default)]
     pub total_capped: bool,

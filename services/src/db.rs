@@ -56,6 +56,13 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
+                // Reads straight from the mapped file instead of a `pread`
+                // into each connection's 2 MB page cache: at a million
+                // prospects, counting a list's first 10,000 spent more time
+                // in those system calls than in SQLite (19 ms → 10 ms).
+                // 2 GiB is SQLite's default ceiling; past it, reads fall
+                // back to `pread`.
+                .pragma("mmap_size", "2147418112")
         });
     } else {
         // Plan every execution with its real parameters. sqlx prepares each
