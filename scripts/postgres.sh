@@ -40,10 +40,16 @@ handoo_start_postgres() {
     rm -f "$tmp"
     changed=true
   fi
-  # Loopback only, on the port the tests expect.
+  # Loopback only, on the port the tests expect; memory and costs as a
+  # production server would have them (Debian's defaults are sized for a
+  # small shared host: 128 MB of buffers, and random reads priced as on a
+  # spinning disk, which steers the planner off index walks).
   local drop="$conf/conf.d/handoo.conf"
   local want="listen_addresses = '127.0.0.1'
-port = $port"
+port = $port
+shared_buffers = 1GB
+random_page_cost = 1.1
+effective_io_concurrency = 200"
   if [ "$($sudo cat "$drop" 2>/dev/null)" != "$want" ]; then
     echo "$want" | $sudo tee "$drop" >/dev/null
     $sudo chown postgres:postgres "$drop"

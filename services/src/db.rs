@@ -71,7 +71,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // know whether the term is rare or everywhere and settled on
         // walking the whole table in sort order: 40 ms for a search that
         // matches nothing, instead of 0.1 ms through the trigram index.
-        opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
+        //
+        // No JIT: it compiles the expressions of any query the planner
+        // costs above 100,000 — a list page walking an index with a LIMIT
+        // is costed so — tens of milliseconds spent before a query that
+        // then reads fifty rows.
+        opts.map_sqlx_postgres_opts(|o| {
+            o.options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")])
+        });
     }
     let db = Database::connect(opts).await?;
     Ok(db)

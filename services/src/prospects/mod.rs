@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod custom_fields;
 pub mod export;
 pub mod import;
+mod pg_trigrams;
 mod query;
 pub mod timeline;
 pub mod views;

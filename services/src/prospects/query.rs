@@ -11,6 +11,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, QueryTrait, Value,
 };
 
+use super::pg_trigrams;
 use crate::{OrgCtx, ServiceError, ServiceResult};
 
 pub const MAX_SEARCH_TERMS: usize = 8;
@@ -90,6 +91,13 @@ pub(crate) struct Plan {
     /// SQLite: the search index's few candidates as a condition
     /// (`rowid IN (…)`), for bulk actions and export.
     narrow: Option<SimpleExpr>,
+    /// PostgreSQL, for a page of a search with more matches than the
+    /// count's cap: the same conditions with the search written so that no
+    /// index can answer it (`strpos`). Matches that many are found within a
+    /// few thousand rows of the sort column's index; given the trigram
+    /// index instead, the planner (which cannot tell how many rows hold
+    /// `martin`) read all 65,000 of them and sorted them, 80 ms.
+    walk: Option<Condition>,
 }
 
 /// The WHERE clause for `filter` in the caller's organisation (live rows only).
@@ -123,49 +131,69 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
     // of a tag held by one row in twenty meant reading 200,000 rows (350 ms
     // on SQLite) for the figure. A small one is read whole in a few ms.
     let mut row_by_row = !terms.is_empty() && !sparse_search;
+    let mut walk = (pg && !terms.is_empty()).then(|| cond.clone());
+    let common = if pg && !terms.is_empty() { Some(pg_trigrams::common(db).await?) } else { None };
     for term in terms {
-        cond = cond.add(if pg {
-            // LIKE, so the trigram index can answer it.
-            Expr::col(prospects::Column::SearchText).like(LikeExpr::new(like_pattern(&term)).escape('\\'))
+        if let Some(common) = &common {
+            // The index is asked for the term's rare trigrams only (or the
+            // whole term when it has none), the exact test is `strpos`.
+            let exact = Expr::cust_with_values("strpos(search_text, $1) > 0", [Value::from(term.clone())]);
+            let rare = common.rare_trigrams(&term);
+            if rare.is_empty() {
+                let like = LikeExpr::new(like_pattern(&term)).escape('\\');
+                cond = cond.add(Expr::col(prospects::Column::SearchText).like(like));
+            } else {
+                for g in rare {
+                    cond = cond.add(Expr::col(prospects::Column::SearchText).like(format!("%{g}%")));
+                }
+                cond = cond.add(exact.clone());
+            }
+            walk = walk.map(|w| w.add(exact));
         } else {
             // The exact test (the search index only yields candidates).
             // `instr` is a plain substring search, several times cheaper
             // than LIKE's pattern matcher; text and term are both folded.
-            Expr::cust_with_values("instr(search_text, ?) > 0", [Value::String(Some(Box::new(term)))])
-        });
+            cond = cond.add(Expr::cust_with_values(
+                "instr(search_text, ?) > 0",
+                [Value::String(Some(Box::new(term)))],
+            ));
+        }
     }
+    let mut rest = Condition::all();
     if !filter.status.is_empty() {
-        cond = cond.add(prospects::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
+        rest = rest.add(prospects::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
     }
     if let Some(tag) = filter.tag.as_deref().filter(|t| !t.trim().is_empty()) {
         let needle = format!("|{}|", domain::prospect::normalize_tag(tag)?);
         let sql = if pg { "strpos(tags, $1) > 0" } else { "instr(tags, ?) > 0" };
-        cond = cond.add(Expr::cust_with_values(sql, [Value::String(Some(Box::new(needle)))]));
+        rest = rest.add(Expr::cust_with_values(sql, [Value::String(Some(Box::new(needle)))]));
         row_by_row = true;
     }
     match filter.owner {
-        Some(Some(owner)) => cond = cond.add(prospects::Column::OwnerId.eq(owner)),
-        Some(None) => cond = cond.add(prospects::Column::OwnerId.is_null()),
+        Some(Some(owner)) => rest = rest.add(prospects::Column::OwnerId.eq(owner)),
+        Some(None) => rest = rest.add(prospects::Column::OwnerId.is_null()),
         None => {}
     }
     match filter.do_not_call {
         // Spelled as m0013's partial index is, so that it serves the few
         // do-not-call prospects instead of a scan of all of them.
-        Some(true) => cond = cond.add(Expr::cust(migrations::m0013_prospect_sorts::DNC_SQL)),
-        Some(false) => cond = cond.add(prospects::Column::DoNotCall.eq(false)),
+        Some(true) => rest = rest.add(Expr::cust(migrations::m0013_prospect_sorts::DNC_SQL)),
+        Some(false) => rest = rest.add(prospects::Column::DoNotCall.eq(false)),
         None => {}
     }
     if let Some((key, value)) = &filter.custom {
-        cond = cond.add(custom_condition(db, ctx, key, value).await?);
+        rest = rest.add(custom_condition(db, ctx, key, value).await?);
         row_by_row = true;
     }
+    let cond = cond.add(rest.clone());
+    let walk = walk.map(|w| w.add(rest));
     let count_cap = if row_by_row && is_large(db, ctx).await? { SEARCH_COUNT_CAP } else { LIST_COUNT_CAP };
     let driver = fts.map(|f| f.source);
     let narrow = driver
         .as_ref()
         .filter(|_| sparse_search)
         .map(|d| Expr::col(Alias::new("rowid")).in_subquery(d.clone()).into_simple_expr());
-    Ok(Plan { cond, driver, count_cap, narrow })
+    Ok(Plan { cond, driver, count_cap, narrow, walk })
 }
 
 /// Past this many live prospects an organisation is "large": there a
@@ -221,6 +249,8 @@ struct FtsCandidates {
 
 /// Trigrams probed per search at most (eight terms of a few letters each).
 const MAX_PROBED_TRIGRAMS: usize = 48;
+/// Trigrams the index is asked for together at most.
+const MAX_ASKED_TRIGRAMS: usize = 4;
 
 /// SQLite: the search index's candidates for the terms, and whether they
 /// are few. `None` when it cannot help: no term of three characters or more.
@@ -228,13 +258,12 @@ const MAX_PROBED_TRIGRAMS: usize = 48;
 /// The index answers a term through its trigrams, and the cost of a lookup
 /// is the length of the lists it reads: `company4217` is in 209 rows, but
 /// asking for all nine of its trigrams read the million-entry lists of
-/// `com`, `omp`… (50 ms), while `y42` alone answers in 0.6 ms. So each
-/// trigram is first counted up to the threshold (each count reads at most
-/// that many entries), and the candidates are the rows holding every *rare*
-/// trigram: a superset of the matches, fetched once, that the exact
-/// conditions then filter. When every trigram is common the terms' matches
-/// are usually many; the index is then asked for all of them together and
-/// stops at the threshold.
+/// `com`, `omp`… (50 ms), while `y42` and `217` together answer in 0.6 ms.
+/// So each trigram's frequency is estimated first — its first
+/// [`FTS_MAX_CANDIDATES`] + 1 rows are read, and how far apart they lie
+/// tells how many there are — and the index is asked for the rarest few
+/// only: a superset of the matches, fetched once, that the exact conditions
+/// then filter.
 async fn fts_candidates<C: ConnectionTrait>(
     db: &C,
     terms: &[String],
@@ -252,27 +281,34 @@ async fn fts_candidates<C: ConnectionTrait>(
     if trigrams.is_empty() {
         return Ok(None);
     }
-    let counts = trigram_counts(db, &trigrams).await?;
-    let rare: Vec<&String> =
-        trigrams.iter().zip(&counts).filter(|(_, n)| **n <= FTS_MAX_CANDIDATES).map(|(g, _)| g).collect();
-    let query = if rare.is_empty() { all_of(trigrams.iter()) } else { all_of(rare.into_iter()) };
+    let mut estimated: Vec<(f64, String)> =
+        trigram_estimates(db, &trigrams).await?.into_iter().zip(trigrams).collect();
+    estimated.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // The rarest, and those not much more common than it (each one more
+    // narrows the candidates; one ten times more common costs more to read
+    // than it saves).
+    let limit = (estimated[0].0 * 4.0).max(FTS_MAX_CANDIDATES as f64);
+    let asked: Vec<&String> =
+        estimated.iter().take_while(|(n, _)| *n <= limit).take(MAX_ASKED_TRIGRAMS).map(|(_, g)| g).collect();
+    let asked: Vec<&String> = if asked.is_empty() { vec![&estimated[0].1] } else { asked };
+    let query = all_of(asked.into_iter());
     let rows = db
         .query_all(sea_orm::Statement::from_sql_and_values(
             DbBackend::Sqlite,
             "SELECT rowid AS rid FROM prospects_fts WHERE prospects_fts MATCH ? LIMIT ?",
-            [query.into(), (FTS_MAX_CANDIDATES + 1).into()],
+            [query.clone().into(), (FTS_MAX_CANDIDATES + 1).into()],
         ))
         .await?;
     let rids = rows.iter().map(|r| r.try_get::<i64>("", "rid")).collect::<Result<Vec<_>, _>>()?;
     if rids.len() as i64 > FTS_MAX_CANDIDATES {
-        // Many: the caller walks the table in sort order instead; the index
-        // query stays the source for counting (it stops at the cap there).
+        // Many: a page walks the table in sort order instead; counting reads
+        // the same index query (it stops at the cap).
         let source = Query::select()
             .expr_as(Expr::col(Alias::new("rowid")), Alias::new("rid"))
             .from(Alias::new("prospects_fts"))
             .and_where(Expr::cust_with_values(
                 "prospects_fts MATCH ?",
-                [Value::String(Some(Box::new(all_of(trigrams.iter()))))],
+                [Value::String(Some(Box::new(query)))],
             ))
             .to_owned();
         return Ok(Some(FtsCandidates { sparse: false, source }));
@@ -296,13 +332,16 @@ fn all_of<'a>(trigrams: impl Iterator<Item = &'a String>) -> String {
     trigrams.map(|g| format!("\"{}\"", g.replace('"', "\"\""))).collect::<Vec<_>>().join(" AND ")
 }
 
-/// How many rows hold each trigram, counted up to [`FTS_MAX_CANDIDATES`] + 1
-/// (one statement: each count stops there, so a common trigram costs no more
-/// than a rare one).
-async fn trigram_counts<C: ConnectionTrait>(db: &C, trigrams: &[String]) -> ServiceResult<Vec<i64>> {
-    let one = "(SELECT count(*) FROM (SELECT 1 FROM prospects_fts WHERE prospects_fts MATCH ? LIMIT ?))";
+/// How many rows hold each trigram, estimated in one statement: the exact
+/// number up to [`FTS_MAX_CANDIDATES`]; past it, from how far apart the
+/// first [`FTS_MAX_CANDIDATES`] + 1 lie among the table's rowids. Each
+/// estimate reads at most that many index entries, so a trigram in every
+/// row costs no more than a rare one.
+async fn trigram_estimates<C: ConnectionTrait>(db: &C, trigrams: &[String]) -> ServiceResult<Vec<f64>> {
+    let one = "(SELECT count(*) || ' ' || ifnull(max(rid) - min(rid), 0) FROM \
+               (SELECT rowid AS rid FROM prospects_fts WHERE prospects_fts MATCH ? LIMIT ?))";
     let sql = format!(
-        "SELECT {}",
+        "SELECT ifnull((SELECT max(rowid) FROM prospects), 0) AS top, {}",
         (0..trigrams.len()).map(|i| format!("{one} AS n{i}")).collect::<Vec<_>>().join(", ")
     );
     let mut values: Vec<Value> = Vec::with_capacity(trigrams.len() * 2);
@@ -314,7 +353,15 @@ async fn trigram_counts<C: ConnectionTrait>(db: &C, trigrams: &[String]) -> Serv
         .query_one(sea_orm::Statement::from_sql_and_values(DbBackend::Sqlite, sql, values))
         .await?
         .ok_or_else(ServiceError::internal)?;
-    (0..trigrams.len()).map(|i| Ok(row.try_get::<i64>("", &format!("n{i}"))?)).collect()
+    let top = row.try_get::<i64>("", "top")? as f64;
+    (0..trigrams.len())
+        .map(|i| {
+            let text: String = row.try_get("", &format!("n{i}"))?;
+            let mut parts = text.split(' ').map(|p| p.parse::<f64>().unwrap_or(0.0));
+            let (n, span) = (parts.next().unwrap_or(0.0), parts.next().unwrap_or(0.0));
+            Ok(if n <= FTS_MAX_CANDIDATES as f64 { n } else { n / (span + 1.0) * top.max(n) })
+        })
+        .collect()
 }
 
 /// `custom.<key> = value`, compared by the field's type. The key is a
@@ -383,6 +430,10 @@ pub(crate) async fn page<C: ConnectionTrait>(
     let cap = plan.count_cap;
     let n = count_through(db, base.clone(), plan.driver.as_ref(), cap).await?;
     let (total, capped) = (n.min(cap), n > cap);
+    let base = match plan.walk {
+        Some(walk) if capped => prospects::Entity::find().filter(walk),
+        _ => base,
+    };
     // Fewer matches than the cap: read them through the index that yields
     // them (sorting at most that many). More: walking the sort column's
     // index finds a page within a few thousand rows.
