@@ -49,7 +49,8 @@ handoo_start_postgres() {
 port = $port
 shared_buffers = 1GB
 random_page_cost = 1.1
-effective_io_concurrency = 200"
+effective_io_concurrency = 200
+max_wal_size = 4GB"
   if [ "$($sudo cat "$drop" 2>/dev/null)" != "$want" ]; then
     echo "$want" | $sudo tee "$drop" >/dev/null
     $sudo chown postgres:postgres "$drop"

@@ -122,16 +122,24 @@ else
   handoo_install_rust_tools
 fi
 
+# Waits for a build these scripts started in the background; when it failed,
+# prints the end of its log and what failed.   handoo_await PID LOG WHAT [LINES]
+handoo_await() {
+  local pid="$1" log="$2" what="$3" lines="${4:-40}"
+  wait "$pid" && return 0
+  tail -n "$lines" "$log" >&2
+  echo "$what failed (whole log: $log)" >&2
+  return 1
+}
+
 handoo_wait_rust_tools() {
   [ -n "$HANDOO_RUST_TOOLS_PID" ] || return 0
   step "waiting for $HANDOO_RUST_TOOLS_SET (building since setup)"
-  if ! wait "$HANDOO_RUST_TOOLS_PID"; then
-    HANDOO_RUST_TOOLS_PID=""
-    tail -n 40 "$HANDOO_RUST_TOOLS_LOG" >&2
-    echo "installing $HANDOO_RUST_TOOLS_SET failed (whole log: $HANDOO_RUST_TOOLS_LOG)" >&2
-    return 1
-  fi
+  # The pid stays set while waiting: an interrupt's EXIT trap still stops the build.
+  local rc=0
+  handoo_await "$HANDOO_RUST_TOOLS_PID" "$HANDOO_RUST_TOOLS_LOG" "installing $HANDOO_RUST_TOOLS_SET" || rc=$?
   HANDOO_RUST_TOOLS_PID=""
+  [ $rc = 0 ] || return $rc
   echo "built in $((SECONDS - HANDOO_RUST_TOOLS_STARTED)) s"
 }
 

@@ -253,7 +253,8 @@ const MAX_PROBED_TRIGRAMS: usize = 48;
 const MAX_ASKED_TRIGRAMS: usize = 4;
 
 /// SQLite: the search index's candidates for the terms, and whether they
-/// are few. `None` when it cannot help: no term of three characters or more.
+/// are few. `None` when it cannot help: no term of three characters or more,
+/// or only trigrams found in most rows.
 ///
 /// The index answers a term through its trigrams, and the cost of a lookup
 /// is the length of the lists it reads: `company4217` is in 209 rows, but
@@ -268,29 +269,54 @@ async fn fts_candidates<C: ConnectionTrait>(
     db: &C,
     terms: &[String],
 ) -> ServiceResult<Option<FtsCandidates>> {
+    // Each term's trigrams, as indexes into one list without repeats.
     let mut trigrams: Vec<String> = Vec::new();
+    let mut of_term: Vec<Vec<usize>> = Vec::new();
     for t in terms {
         let chars: Vec<char> = t.chars().collect();
+        let mut mine = Vec::new();
         for w in chars.windows(3) {
             let g: String = w.iter().collect();
-            if !trigrams.contains(&g) && trigrams.len() < MAX_PROBED_TRIGRAMS {
-                trigrams.push(g);
-            }
+            let i = match trigrams.iter().position(|x| *x == g) {
+                Some(i) => i,
+                None if trigrams.len() < MAX_PROBED_TRIGRAMS => {
+                    trigrams.push(g);
+                    trigrams.len() - 1
+                }
+                None => continue,
+            };
+            mine.push(i);
+        }
+        if !mine.is_empty() {
+            of_term.push(mine);
         }
     }
     if trigrams.is_empty() {
         return Ok(None);
     }
-    let mut estimated: Vec<(f64, String)> =
-        trigram_estimates(db, &trigrams).await?.into_iter().zip(trigrams).collect();
-    estimated.sort_by(|a, b| a.0.total_cmp(&b.0));
-    // The rarest, and those not much more common than it (each one more
-    // narrows the candidates; one ten times more common costs more to read
-    // than it saves).
-    let limit = (estimated[0].0 * 4.0).max(FTS_MAX_CANDIDATES as f64);
-    let asked: Vec<&String> =
-        estimated.iter().take_while(|(n, _)| *n <= limit).take(MAX_ASKED_TRIGRAMS).map(|(_, g)| g).collect();
-    let asked: Vec<&String> = if asked.is_empty() { vec![&estimated[0].1] } else { asked };
+    let (estimates, rows) = trigram_estimates(db, &trigrams).await?;
+    // Every term's rarest trigram (a row must hold them all), then the
+    // rarest of the others while they are not much more common than the
+    // rarest of all: each one more narrows the candidates, but one ten
+    // times more common costs more to read than it saves.
+    let by_estimate = |a: &usize, b: &usize| estimates[*a].total_cmp(&estimates[*b]);
+    let mut asked: Vec<usize> =
+        of_term.iter().filter_map(|mine| mine.iter().copied().min_by(by_estimate)).collect();
+    asked.sort_unstable();
+    asked.dedup();
+    let mut rest: Vec<usize> = (0..trigrams.len()).filter(|i| !asked.contains(i)).collect();
+    rest.sort_by(by_estimate);
+    let rarest = asked.iter().chain(&rest).map(|i| estimates[*i]).fold(f64::INFINITY, f64::min);
+    let limit = (rarest * 4.0).max(FTS_MAX_CANDIDATES as f64);
+    let room = MAX_ASKED_TRIGRAMS.saturating_sub(asked.len());
+    asked.extend(rest.into_iter().take_while(|i| estimates[*i] <= limit).take(room));
+    // A trigram in most rows narrows nothing: reading its list costs more
+    // than checking the rows themselves.
+    asked.retain(|i| estimates[*i] < rows / 2.0);
+    if asked.is_empty() {
+        return Ok(None);
+    }
+    let asked: Vec<&String> = asked.iter().map(|i| &trigrams[*i]).collect();
     let query = all_of(asked.into_iter());
     let rows = db
         .query_all(sea_orm::Statement::from_sql_and_values(
@@ -337,7 +363,11 @@ fn all_of<'a>(trigrams: impl Iterator<Item = &'a String>) -> String {
 /// first [`FTS_MAX_CANDIDATES`] + 1 lie among the table's rowids. Each
 /// estimate reads at most that many index entries, so a trigram in every
 /// row costs no more than a rare one.
-async fn trigram_estimates<C: ConnectionTrait>(db: &C, trigrams: &[String]) -> ServiceResult<Vec<f64>> {
+/// Also returns the rows the estimates are relative to (the highest rowid).
+async fn trigram_estimates<C: ConnectionTrait>(
+    db: &C,
+    trigrams: &[String],
+) -> ServiceResult<(Vec<f64>, f64)> {
     let one = "(SELECT count(*) || ' ' || ifnull(max(rid) - min(rid), 0) FROM \
                (SELECT rowid AS rid FROM prospects_fts WHERE prospects_fts MATCH ? LIMIT ?))";
     let sql = format!(
@@ -354,14 +384,15 @@ async fn trigram_estimates<C: ConnectionTrait>(db: &C, trigrams: &[String]) -> S
         .await?
         .ok_or_else(ServiceError::internal)?;
     let top = row.try_get::<i64>("", "top")? as f64;
-    (0..trigrams.len())
+    let estimates = (0..trigrams.len())
         .map(|i| {
             let text: String = row.try_get("", &format!("n{i}"))?;
             let mut parts = text.split(' ').map(|p| p.parse::<f64>().unwrap_or(0.0));
             let (n, span) = (parts.next().unwrap_or(0.0), parts.next().unwrap_or(0.0));
             Ok(if n <= FTS_MAX_CANDIDATES as f64 { n } else { n / (span + 1.0) * top.max(n) })
         })
-        .collect()
+        .collect::<ServiceResult<Vec<f64>>>()?;
+    Ok((estimates, top))
 }
 
 /// `custom.<key> = value`, compared by the field's type. The key is a
