@@ -61,6 +61,18 @@ impl Trigrams {
         self.counts.get(trigram).copied().unwrap_or(0) as f64 / self.sampled as f64 * self.rows
     }
 
+    /// Whether the trigram index cannot narrow `term`: it has no trigram of
+    /// letters and digits, or each of them is in most rows. pg_trgm would
+    /// then read posting lists as long as the table (`company`: 235 ms at
+    /// a million rows) to learn what reading the rows tells as fast.
+    pub(crate) fn useless_for(&self, term: &str) -> bool {
+        let chars: Vec<char> = term.chars().collect();
+        chars
+            .windows(3)
+            .filter(|w| w.iter().all(char::is_ascii_alphanumeric))
+            .all(|w| self.estimate(&w.iter().collect::<String>()) >= self.rows / 2.0)
+    }
+
     /// The term's rare trigrams, rarest first, at most [`PER_TERM`]: only
     /// ASCII letters and digits, the characters pg_trgm indexes as they are
     /// (it splits words at anything else, so `@co` is not one of its
@@ -145,6 +157,8 @@ mod tests {
         let t = Trigrams::from_sample(texts.iter().map(String::as_str), 1_000_000.0);
         assert_eq!(t.rare_trigrams("company4217"), vec!["421", "217"]);
         assert!(t.rare_trigrams("martin").is_empty(), "every trigram is common");
+        assert!(t.useless_for("company") && t.useless_for("@.") && !t.useless_for("company4217"));
+        assert!(!t.useless_for("marie"), "in one row of a thousand: the index narrows it");
         assert_eq!(t.rare_trigrams("@co.fr"), Vec::<String>::new(), "no trigram of letters and digits");
         // A small table: everything is rare, the index narrows every term.
         let t = Trigrams::from_sample(texts.iter().map(String::as_str), 1_000.0);

@@ -135,11 +135,14 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
     let common = if pg && !terms.is_empty() { Some(pg_trigrams::common(db).await?) } else { None };
     for term in terms {
         if let Some(common) = &common {
-            // The index is asked for the term's rare trigrams only (or the
-            // whole term when it has none), the exact test is `strpos`.
+            // The index is asked for the term's rare trigrams only, or the
+            // whole term when it has none, or nothing when its trigrams are
+            // in most rows; the exact test is `strpos`.
             let exact = Expr::cust_with_values("strpos(search_text, $1) > 0", [Value::from(term.clone())]);
             let rare = common.rare_trigrams(&term);
-            if rare.is_empty() {
+            if common.useless_for(&term) {
+                cond = cond.add(exact.clone());
+            } else if rare.is_empty() {
                 let like = LikeExpr::new(like_pattern(&term)).escape('\\');
                 cond = cond.add(Expr::col(prospects::Column::SearchText).like(like));
             } else {
