@@ -297,7 +297,7 @@ async fn fts_candidates<C: ConnectionTrait>(
     if trigrams.is_empty() {
         return Ok(None);
     }
-    let (estimates, rows) = trigram_estimates(db, &trigrams).await?;
+    let (estimates, table_rows) = trigram_estimates(db, &trigrams).await?;
     // Every term's rarest trigram (a row must hold them all), then the
     // rarest of the others while they are not much more common than the
     // rarest of all: each one more narrows the candidates, but one ten
@@ -309,13 +309,13 @@ async fn fts_candidates<C: ConnectionTrait>(
     asked.dedup();
     let mut rest: Vec<usize> = (0..trigrams.len()).filter(|i| !asked.contains(i)).collect();
     rest.sort_by(by_estimate);
-    let rarest = asked.iter().chain(&rest).map(|i| estimates[*i]).fold(f64::INFINITY, f64::min);
+    let rarest = estimates.iter().copied().fold(f64::INFINITY, f64::min);
     let limit = (rarest * 4.0).max(FTS_MAX_CANDIDATES as f64);
     let room = MAX_ASKED_TRIGRAMS.saturating_sub(asked.len());
     asked.extend(rest.into_iter().take_while(|i| estimates[*i] <= limit).take(room));
     // A trigram in most rows narrows nothing: reading its list costs more
     // than checking the rows themselves.
-    asked.retain(|i| estimates[*i] < rows / 2.0);
+    asked.retain(|i| estimates[*i] < table_rows / 2.0);
     if asked.is_empty() {
         return Ok(None);
     }
