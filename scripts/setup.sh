@@ -122,11 +122,15 @@ else
   handoo_install_rust_tools
 fi
 
-# Waits for a build these scripts started in the background; when it failed,
-# prints the end of its log and what failed.   handoo_await PID LOG WHAT [LINES]
+# Waits for a build these scripts started in the background, named by the
+# variable holding its pid (left set while waiting, so that an interrupt's
+# EXIT trap still stops the build; emptied after). When it failed, prints the
+# end of its log and what failed.   handoo_await PID_VAR LOG WHAT [LINES]
 handoo_await() {
-  local pid="$1" log="$2" what="$3" lines="${4:-40}"
-  wait "$pid" && return 0
+  local var="$1" log="$2" what="$3" lines="${4:-40}" rc=0
+  wait "${!var}" || rc=$?
+  printf -v "$var" '%s' ""
+  [ $rc != 0 ] || return 0
   tail -n "$lines" "$log" >&2
   echo "$what failed (whole log: $log)" >&2
   return 1
@@ -135,11 +139,7 @@ handoo_await() {
 handoo_wait_rust_tools() {
   [ -n "$HANDOO_RUST_TOOLS_PID" ] || return 0
   step "waiting for $HANDOO_RUST_TOOLS_SET (building since setup)"
-  # The pid stays set while waiting: an interrupt's EXIT trap still stops the build.
-  local rc=0
-  handoo_await "$HANDOO_RUST_TOOLS_PID" "$HANDOO_RUST_TOOLS_LOG" "installing $HANDOO_RUST_TOOLS_SET" || rc=$?
-  HANDOO_RUST_TOOLS_PID=""
-  [ $rc = 0 ] || return $rc
+  handoo_await HANDOO_RUST_TOOLS_PID "$HANDOO_RUST_TOOLS_LOG" "installing $HANDOO_RUST_TOOLS_SET" || return 1
   echo "built in $((SECONDS - HANDOO_RUST_TOOLS_STARTED)) s"
 }
 
