@@ -7,7 +7,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/handoo/target}"
 mkdir -p "$CARGO_TARGET_DIR"
-# scripts/tools first: its wasm-opt stands in front of binaryen's npm build.
 export PATH="$HOME/.cargo/bin:$ROOT/scripts/tools:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
@@ -150,6 +149,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   step "npm ci"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
+fi
+# cargo-leptos puts node_modules/.bin at the front of PATH, so wasm-opt is
+# looked up there before anywhere else: the link npm made to binaryen's
+# build is pointed at scripts/tools/wasm-opt, which runs that build itself.
+# (Until 2026-12-05 the wrapper sat on PATH behind it and never ran.)
+if [ "$(readlink node_modules/.bin/wasm-opt 2>/dev/null || true)" != ../../scripts/tools/wasm-opt ]; then
+  ln -sfn ../../scripts/tools/wasm-opt node_modules/.bin/wasm-opt
 fi
 
 # The copilot's semantic objection matcher runs all-MiniLM-L6-v2 locally.
