@@ -17,6 +17,7 @@ mod m0010_event_payloads;
 mod m0011_jobs;
 mod m0012_import_chunks;
 pub mod m0013_prospect_sorts;
+mod m0014_import_chunk_lz4;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_jobs::Migration),
             Box::new(m0012_import_chunks::Migration),
             Box::new(m0013_prospect_sorts::Migration),
+            Box::new(m0014_import_chunk_lz4::Migration),
         ]
     }
 }

@@ -711,6 +711,21 @@ on_both_backends!(csv_import_dry_run_job_and_hostile_files, |backend: Backend| a
         ]
     );
     let id = preview["id"].as_str().unwrap().to_string();
+    if backend == Backend::Postgres {
+        // Stored files are compressed with LZ4 (m0014), not pglz.
+        use sea_orm::ConnectionTrait;
+        let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+        let row = db
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT attcompression::text AS c FROM pg_attribute \
+                 WHERE attrelid = 'prospect_import_chunks'::regclass AND attname = 'data'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<String>("", "c").unwrap(), "l");
+    }
     let mut mapping = suggested.clone();
     mapping[5] = json!({"to": "custom", "key": "secteur"});
     let options = json!({

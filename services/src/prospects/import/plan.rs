@@ -563,6 +563,10 @@ pub(super) async fn pipeline(
 
     let mut out = Outcome::default();
     let mut report = DryRunReport::default();
+    // Each batch's inserts are built on a blocking thread while the
+    // database runs the previous batch's: both work at the same time.
+    let backend = db.get_database_backend();
+    let mut built: Option<Vec<sea_orm::Statement>> = None;
     while let Some(batch) = rx.recv().await {
         let batch = batch?;
         // Outside the transaction, even when writing: it sees the prospects
@@ -622,21 +626,25 @@ pub(super) async fn pipeline(
             w.write(db, &bytes).await?;
         }
         if let Mode::Write { txn, import_id, at } = &mode {
-            let rows: Vec<&NewRow> = creates.iter().collect();
-            let batch =
-                if db.get_database_backend() == sea_orm::DbBackend::Postgres { PG_BATCH } else { BATCH };
-            for chunk in rows.chunks(batch) {
-                insert_batch(txn, ctx, *import_id, chunk, *at).await?;
-            }
-            for (prospect_id, row) in &updates {
-                merge(txn, ctx, *prospect_id, row, *import_id).await?;
-            }
             out.created += creates.len() as u64;
             out.updated += updates.len() as u64;
+            let (ctx, import_id, at) = (*ctx, *import_id, *at);
+            let building = blocking(move || Ok(insert_statements(backend, ctx, import_id, &creates, at)));
+            let (ran, next) = tokio::join!(run_statements(txn, built.take()), building);
+            ran?;
+            built = Some(next?);
+            // Merges touch prospects that existed before the import, never
+            // rows it creates: their order against the inserts is free.
+            for (prospect_id, row) in &updates {
+                merge(txn, &ctx, *prospect_id, row, import_id).await?;
+            }
         }
         if let Some(p) = progress {
             p.store(report.total_rows, Ordering::Relaxed);
         }
+    }
+    if let Mode::Write { txn, .. } = &mode {
+        run_statements(txn, built.take()).await?;
     }
     parser.await.map_err(|_| ServiceError::internal())?;
     if let Some(w) = problems.as_mut() {
@@ -647,6 +655,17 @@ pub(super) async fn pipeline(
     }
     out.report = report;
     Ok(out)
+}
+
+/// Runs a batch's insert statements in order.
+async fn run_statements(
+    txn: &DatabaseTransaction,
+    statements: Option<Vec<sea_orm::Statement>>,
+) -> ServiceResult<()> {
+    for stmt in statements.into_iter().flatten() {
+        txn.execute(stmt).await?;
+    }
+    Ok(())
 }
 
 /// Up to this many live prospects, an import reads the organisation's
