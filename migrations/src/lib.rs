@@ -18,6 +18,7 @@ mod m0011_jobs;
 mod m0012_import_chunks;
 pub mod m0013_prospect_sorts;
 mod m0014_import_chunk_lz4;
+mod m0015_status_index;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_import_chunks::Migration),
             Box::new(m0013_prospect_sorts::Migration),
             Box::new(m0014_import_chunk_lz4::Migration),
+            Box::new(m0015_status_index::Migration),
         ]
     }
 }

@@ -10,7 +10,8 @@
 //! `PROSPECT_ROWS=1048576 PROSPECT_ROW_BYTES=512` is HubSpot's largest
 //! file, 512 MB), `PROSPECT_IMPORT_ONLY=1` (skip the list, search and
 //! export figures), `PROSPECT_KEEP_DB=1` (keep both databases afterwards and
-//! print where, to study query plans on them), `HANDOO_TEST_PG_URL`.
+//! print where, to study query plans on them), `PROSPECT_DB=sqlite` or
+//! `postgres` (one database only), `HANDOO_TEST_PG_URL`.
 //!
 //! The import's memory: the process's peak resident size is reset before
 //! the upload and read after the job (`/proc/self/clear_refs`, `VmHWM`), so
@@ -424,13 +425,25 @@ async fn main() {
     let dir = std::env::temp_dir().join(format!("handoo-bench-prospects-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let keep = std::env::var("PROSPECT_KEEP_DB").as_deref() == Ok("1");
-    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, &file, import_only).await;
+    let only = std::env::var("PROSPECT_DB").unwrap_or_default();
+    if only != "postgres" {
+        run_sqlite(&dir, rows, &file, import_only, keep).await;
+    }
+    if only != "sqlite" {
+        run_postgres(rows, &file, import_only, keep).await;
+    }
+}
+
+async fn run_sqlite(dir: &std::path::Path, rows: usize, file: &bytes::Bytes, import_only: bool, keep: bool) {
+    run("SQLite", &format!("sqlite://{}/bench.db", dir.display()), rows, file, import_only).await;
     if keep {
         println!("  kept: {}/bench.db", dir.display());
     } else {
-        let _ = std::fs::remove_dir_all(&dir);
+        let _ = std::fs::remove_dir_all(dir);
     }
+}
 
+async fn run_postgres(rows: usize, file: &bytes::Bytes, import_only: bool, keep: bool) {
     let admin_url = std::env::var("HANDOO_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     match Database::connect(&admin_url).await {
@@ -441,7 +454,7 @@ async fn main() {
                 .await
                 .expect("create bench database");
             let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            run("PostgreSQL", &url, rows, &file, import_only).await;
+            run("PostgreSQL", &url, rows, file, import_only).await;
             if keep {
                 println!("  kept: {url}");
                 return;

@@ -33,8 +33,8 @@ use uuid::Uuid;
 
 pub use domain::prospect::ListQuery;
 use domain::prospect::{decode_tags, encode_tags};
-pub use query::filter_condition;
 pub(crate) use query::like_pattern;
+pub use query::{filter_condition, status_in};
 
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 
