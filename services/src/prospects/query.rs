@@ -90,6 +90,14 @@ pub(crate) struct Plan {
     /// when a condition is tested row by row (a search no index narrows to
     /// a few matches, a tag, a custom value).
     pub count_cap: u64,
+    /// Count by walking the organisation in creation order: set when every
+    /// narrowing condition is tested row by row (a tag, a custom value). Any
+    /// other index the database might walk instead (status, name…) orders
+    /// the rows by something the tested value may follow — at a million
+    /// rows SQLite counted a tag that no `new` prospect holds through the
+    /// status index, reading all 175,000 `new` ones first (450 ms). Creation
+    /// order is also the table's own, so the rows are read nearly in order.
+    pub count_in_creation_order: bool,
     /// SQLite: the search index's few candidates as a condition
     /// (`rowid IN (…)`), for bulk actions and export.
     narrow: Option<SimpleExpr>,
@@ -126,6 +134,7 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
         .add(prospects::Column::DeletedAt.is_null());
     let pg = db.get_database_backend() == DbBackend::Postgres;
     let terms = search_terms(&filter.search);
+    let searching = !terms.is_empty();
     let fts = if pg { None } else { fts_candidates(db, &terms).await? };
     let sparse_search = fts.as_ref().is_some_and(|f| f.sparse);
     // In a large organisation, conditions tested row by row (no index
@@ -193,12 +202,15 @@ pub(crate) async fn filter_plan<C: ConnectionTrait>(
     let cond = cond.add(rest.clone());
     let walk = walk.map(|w| w.add(rest));
     let count_cap = if row_by_row && is_large(db, ctx).await? { SEARCH_COUNT_CAP } else { LIST_COUNT_CAP };
+    let indexed =
+        !filter.status.is_empty() || filter.owner.is_some() || filter.do_not_call == Some(true) || searching;
+    let count_in_creation_order = row_by_row && !indexed;
     let driver = fts.map(|f| f.source);
     let narrow = driver
         .as_ref()
         .filter(|_| sparse_search)
         .map(|d| Expr::col(Alias::new("rowid")).in_subquery(d.clone()).into_simple_expr());
-    Ok(Plan { cond, driver, count_cap, narrow, walk })
+    Ok(Plan { cond, driver, count_cap, count_in_creation_order, narrow, walk })
 }
 
 /// Past this many live prospects an organisation is "large": there a
@@ -464,7 +476,12 @@ pub(crate) async fn page<C: ConnectionTrait>(
     };
     let base = prospects::Entity::find().filter(plan.cond);
     let cap = plan.count_cap;
-    let n = count_through(db, base.clone(), plan.driver.as_ref(), cap).await?;
+    let counted = if plan.count_in_creation_order {
+        base.clone().order_by_asc(prospects::Column::CreatedAt).order_by_asc(prospects::Column::Id)
+    } else {
+        base.clone()
+    };
+    let n = count_through(db, counted, plan.driver.as_ref(), cap).await?;
     let (total, capped) = (n.min(cap), n > cap);
     let base = match plan.walk {
         Some(walk) if capped => prospects::Entity::find().filter(walk),
