@@ -24,10 +24,15 @@ pub enum ObjectionKind {
     CallLater,
     NotDecisionMaker,
     NeedToThink,
+    /// Not an objection to answer: the prospect asks not to be called again
+    /// (or to be taken off the list). In most jurisdictions the caller must
+    /// honour it; the card tells the rep to acknowledge and stop, and the
+    /// voice agent ends the call. It supersedes any objection found with it.
+    OptOut,
 }
 
 impl ObjectionKind {
-    pub const ALL: [ObjectionKind; 7] = [
+    pub const ALL: [ObjectionKind; 8] = [
         ObjectionKind::TooExpensive,
         ObjectionKind::NotInterested,
         ObjectionKind::SendEmail,
@@ -35,6 +40,7 @@ impl ObjectionKind {
         ObjectionKind::CallLater,
         ObjectionKind::NotDecisionMaker,
         ObjectionKind::NeedToThink,
+        ObjectionKind::OptOut,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,7 @@ impl ObjectionKind {
             ObjectionKind::CallLater => "call_later",
             ObjectionKind::NotDecisionMaker => "not_decision_maker",
             ObjectionKind::NeedToThink => "need_to_think",
+            ObjectionKind::OptOut => "opt_out",
         }
     }
 
@@ -104,9 +111,6 @@ const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
             "don t need it|this|that|your|any",
             "we re good|fine thanks|thank",
             "not for us",
-            "stop calling",
-            "take me off * list",
-            "remove me from * list",
             "no thanks",
             "no thank you",
         ],
@@ -122,9 +126,53 @@ const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
             "pas besoin",
             "pas pour nous",
             "non merci",
-            "arretez de m appeler",
-            "ne m appelez plus",
-            "ne me rappelez plus",
+        ],
+    ),
+    (
+        ObjectionKind::OptOut,
+        Locale::En,
+        &[
+            "stop calling|ringing|phoning|contacting|emailing|bothering",
+            "quit calling|ringing|phoning",
+            "take|cross|strike|scratch me|us off",
+            "take|cross|strike|scratch * number|details|name off",
+            "remove me|us from",
+            "remove * number|details|name|data from",
+            "delete * number|details|data",
+            "don t * call|ring|phone|contact * again|anymore",
+            "do not * call|ring|phone|contact * again|anymore",
+            "never * call|ring|phone|contact * again|anymore|here",
+            "don t ever call|ring|phone|contact",
+            "who gave you * number",
+            "where did you get * number",
+            "how did you get * number",
+            "do not call list|registry|register",
+            "tps",
+            "unsubscribe",
+            "opt out",
+            "lose my number",
+        ],
+    ),
+    (
+        ObjectionKind::OptOut,
+        Locale::Fr,
+        &[
+            "arret~ de m|nous appeler|contacter|harceler|rappeler|deranger",
+            "cess~ de m|nous appeler|contacter|harceler|rappeler|deranger",
+            "ne m|nous appel~ plus|jamais",
+            "ne me|nous rappel~ plus|jamais",
+            "ne me|nous contact~ plus|jamais",
+            "ne me|nous derang~ plus|jamais",
+            "rayez|retirez|enlevez|supprimez|effacez moi|nous",
+            "ray~|retir~|enlev~|supprim~|effac~ * mon|mes|notre|nos numero|coordonnees|donnees|telephone",
+            "ray~|retir~|enlev~|supprim~|effac~ * de votre|vos|ce|cette|la liste~|fichier~|base~",
+            "vous eu|trouve|obtenu mon|ce numero",
+            "avez eu|trouve|obtenu mon|ce numero",
+            "qui vous a donne|file|passe|refile mon|ce numero",
+            "bloctel",
+            "liste d opposition",
+            "desinscri~",
+            "plus etre appele~|contacte~|sollicite~|derange~",
         ],
     ),
     (
@@ -315,6 +363,11 @@ pub fn detect_words(words: &[String]) -> Vec<Detection> {
             ));
         }
     }
+    // A request to stop calling is not answered with a rebuttal: it alone
+    // is reported, whatever else the prospect said with it.
+    if found.iter().any(|(_, d)| d.kind == ObjectionKind::OptOut) {
+        found.retain(|(_, d)| d.kind == ObjectionKind::OptOut);
+    }
     found.sort_by_key(|(start, d)| (*start, d.kind));
     found.into_iter().map(|(_, d)| d).collect()
 }
@@ -341,7 +394,7 @@ mod tests {
             ("That's out of our budget this year", &[TooExpensive]),
             ("I'm not interested, thanks.", &[NotInterested]),
             ("We don't need this.", &[NotInterested]),
-            ("Please take me off your list", &[NotInterested]),
+            ("Please take me off your list", &[OptOut]),
             ("Can you just send me an email?", &[SendEmail]),
             ("Send us some information and we'll see", &[SendEmail]),
             ("We already have a supplier for that", &[AlreadyHaveSupplier]),

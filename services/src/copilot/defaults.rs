@@ -127,6 +127,12 @@ pub fn script(lang: Locale) -> ScriptContent {
                     "Of course. What's the main thing you want to think over? Maybe I can answer it now.",
                     &[],
                 ),
+                // Not a rebuttal: an opt-out is honoured, never argued with.
+                handler(
+                    OptOut,
+                    "Understood, and sorry for the disturbance. I'll make sure you are not called again. Goodbye.",
+                    &["Do not argue or ask why: acknowledge, confirm, end the call, then add the number to the do-not-call list."],
+                ),
             ],
         },
         Locale::Fr => ScriptContent {
@@ -210,6 +216,11 @@ pub fn script(lang: Locale) -> ScriptContent {
                     NeedToThink,
                     "Bien sûr. Quel est le point principal auquel vous voulez réfléchir ? Je peux peut-être y répondre maintenant.",
                     &[],
+                ),
+                handler(
+                    OptOut,
+                    "C’est noté, et désolé pour le dérangement. Je fais le nécessaire pour que vous ne soyez plus appelé. Bonne journée.",
+                    &["Ne pas argumenter ni demander pourquoi : prendre acte, confirmer, raccrocher, puis inscrire le numéro sur la liste d’opposition."],
                 ),
             ],
         },

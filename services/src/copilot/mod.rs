@@ -3,6 +3,7 @@
 
 pub mod ai;
 pub mod defaults;
+pub mod evaluation;
 pub mod knowledge;
 pub mod scripts;
 pub mod semantic;

@@ -30,6 +30,7 @@ pub fn objection_label(i18n: I18n, k: ObjectionKind) -> String {
         ObjectionKind::CallLater => t_string!(i18n, copilot.obj_call_later),
         ObjectionKind::NotDecisionMaker => t_string!(i18n, copilot.obj_not_decision_maker),
         ObjectionKind::NeedToThink => t_string!(i18n, copilot.obj_need_to_think),
+        ObjectionKind::OptOut => t_string!(i18n, copilot.obj_opt_out),
     }
     .to_string()
 }

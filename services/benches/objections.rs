@@ -1,0 +1,57 @@
+//! How well the copilot understands prospects, on the labelled evaluation
+//! set (`services/src/copilot/evaluation.tsv`): per language, accuracy, the
+//! false-card rate on utterances that hold no objection, and precision and
+//! recall per class — for the phrase rules alone and for the rules backed
+//! by the semantic matcher, as a live session runs them (the matcher only
+//! when the rules found nothing). Prints figures; asserts nothing.
+//!
+//! Run: `cargo bench -p services --bench objections` (or `scripts/bench`),
+//! with `HANDOO_EMBEDDING_MODEL` set as `scripts/setup.sh` does; without it
+//! only the rules are measured. `OBJECTIONS_ERRORS=1` lists every miss.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use services::copilot::evaluation::{self, Score, NONE};
+use services::copilot::semantic::SemanticMatcher;
+
+fn print(title: &str, score: &Score) {
+    println!("\n== {title} ==");
+    print!("{score}");
+    if std::env::var("OBJECTIONS_ERRORS").as_deref() == Ok("1") {
+        for (lang, s) in &score.by_language {
+            for (line, expected, got, text) in &s.errors {
+                println!("    {lang} line {line}: expected {expected}, got {got}: {text}");
+            }
+        }
+    }
+}
+
+fn main() {
+    let cases = evaluation::cases();
+    println!("evaluation set: {} utterances", cases.len());
+    print("phrase rules alone", &evaluation::score(&cases, |c| evaluation::rules_label(&c.text)));
+
+    let Some(dir) = std::env::var_os("HANDOO_EMBEDDING_MODEL").map(PathBuf::from) else {
+        println!("\nHANDOO_EMBEDDING_MODEL unset: the semantic matcher is not measured");
+        return;
+    };
+    let matcher = SemanticMatcher::load(&dir).expect("load the embedding model");
+    let mut times = Vec::new();
+    let score = evaluation::score(&cases, |c| {
+        let rules = evaluation::rules_label(&c.text);
+        if rules != NONE {
+            return rules;
+        }
+        let t = Instant::now();
+        let got = matcher.detect(&c.text).map(|d| d.kind.as_str().to_string());
+        times.push(t.elapsed().as_secs_f64() * 1e3);
+        got.unwrap_or_else(|| NONE.to_string())
+    });
+    print(&format!("rules, then the semantic matcher ({})", dir.display()), &score);
+    times.sort_by(|a, b| a.total_cmp(b));
+    if !times.is_empty() {
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!("  matcher per utterance: p50 {:.1} ms, p95 {:.1} ms (n={})", p(0.5), p(0.95), times.len());
+    }
+}
