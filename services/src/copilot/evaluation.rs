@@ -19,14 +19,12 @@ pub const SET: &str = include_str!("evaluation.tsv");
 
 /// The label of an utterance that raises no card.
 pub const NONE: &str = "none";
-/// The label of a request to be taken off the list.
-pub const OPT_OUT: &str = "opt_out";
 
 /// One labelled utterance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Case {
     pub language: Locale,
-    /// An objection kind's wire name, [`OPT_OUT`] or [`NONE`].
+    /// An objection kind's wire name (`opt_out` included) or [`NONE`].
     pub label: String,
     pub text: String,
     /// Line in the file, for messages.
@@ -35,9 +33,7 @@ pub struct Case {
 
 /// Every class a card can carry, by wire name.
 pub fn classes() -> Vec<&'static str> {
-    let mut out: Vec<&'static str> = ObjectionKind::ALL.iter().map(|k| k.as_str()).collect();
-    out.push(OPT_OUT);
-    out
+    ObjectionKind::ALL.iter().map(|k| k.as_str()).collect()
 }
 
 /// The cases of `text` (the format of [`SET`]); an unreadable line is an
@@ -230,6 +226,33 @@ mod tests {
         for c in cases() {
             assert!(!examples.contains(&key(&c.text)), "line {} is a matcher example: {}", c.line, c.text);
         }
+    }
+
+    /// The floor the phrase rules hold on the set (measured 2026-12-05:
+    /// accuracy 41.6 % English, 45.2 % French; opt-out recall 60 / 75 %).
+    /// Raised as detection improves; a change that lowers it is a regression.
+    #[test]
+    fn the_rules_hold_their_floor() {
+        let s = score(&cases(), |c| rules_label(&c.text));
+        for (lang, accuracy, false_cards, opt_out_recall) in
+            [("en", 0.40, 0.17, 0.55), ("fr", 0.43, 0.16, 0.70)]
+        {
+            let l = &s.by_language[lang];
+            assert!(l.accuracy() >= accuracy, "{lang}: accuracy {:.3}\n{s}", l.accuracy());
+            assert!(
+                l.false_card_rate() <= false_cards,
+                "{lang}: false cards {:.3}\n{s}",
+                l.false_card_rate()
+            );
+            let recall = l.per_class["opt_out"].recall().unwrap_or(0.0);
+            assert!(recall >= opt_out_recall, "{lang}: opt-out recall {recall:.3}\n{s}");
+        }
+    }
+
+    #[test]
+    fn every_class_is_a_kind_and_opt_out_is_one() {
+        assert_eq!(classes().len(), ObjectionKind::ALL.len());
+        assert!(classes().contains(&"opt_out"));
     }
 
     #[test]
