@@ -15,8 +15,8 @@ use domain::copilot::knowledge::{KnowledgeDraft, ReviewAction, UsageKind};
 use domain::copilot::outcome::OutcomeReport;
 use domain::copilot::script::{Phase, Speaker, Utterance};
 use domain::copilot::views::{
-    Brief, CopilotEvent, KnowledgeItem, KnowledgeQuery, QueueEntry, ScriptDetail, ScriptInput, ScriptSummary,
-    ScriptVersionInfo, SessionMode, SessionView, Technique,
+    Brief, CopilotEvent, KnowledgeItem, KnowledgeQuery, OptOutRecorded, OptOutRequest, QueueEntry,
+    ScriptDetail, ScriptInput, ScriptSummary, ScriptVersionInfo, SessionMode, SessionView, Technique,
 };
 use domain::{ErrorCode, Locale, Permission};
 use serde::Deserialize;
@@ -334,6 +334,18 @@ async fn end_session(
     Ok(Json(sessions::end(&state.db, &state.server_ctx.copilot, &ctx, id, report).await?))
 }
 
+/// Honours the opt-out card `seq`: the prospect is marked opted out and
+/// their number listed, with what they said kept as evidence. Idempotent.
+async fn honour_opt_out(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<OptOutRequest>,
+) -> Result<Json<OptOutRecorded>, AppError> {
+    let id = parse_uuid(&id, "session_id")?;
+    Ok(Json(services::copilot::opt_out::honour(&state.db, &ctx, id, req.seq).await?))
+}
+
 /// The live event stream of a session, from whichever node produces its
 /// events (the event bus). A watcher too slow to keep up skips what it
 /// missed and can reload the session for the full history. It ends with the
@@ -370,6 +382,7 @@ api_routes! {
     "/orgs/{org}/copilot/sessions/{id}/transcript" => post(post_transcript);
     "/orgs/{org}/copilot/sessions/{id}/navigate" => post(navigate);
     "/orgs/{org}/copilot/sessions/{id}/end" => post(end_session);
+    "/orgs/{org}/copilot/sessions/{id}/opt-out" => post(honour_opt_out);
     "/orgs/{org}/copilot/sessions/{id}/events" => get(session_events);
     "/orgs/{org}/copilot/sessions/{id}/audio" => get(crate::copilot_audio::audio_socket);
 }

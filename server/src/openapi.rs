@@ -240,6 +240,7 @@ ops! {
     POST "/orgs/{org}/copilot/sessions/{id}/transcript" post_transcript ["Copilot"] "Add transcript lines; returns the events they raised" body(In::Json(one::<cp::TranscriptBody>)) => Out::Json(200, list::<cv::CopilotEvent>);
     POST "/orgs/{org}/copilot/sessions/{id}/navigate" navigate ["Copilot"] "Move through the script" body(In::Json(one::<services::copilot::sessions::Nav>)) => Out::Json(200, nullable::<cv::CopilotEvent>);
     POST "/orgs/{org}/copilot/sessions/{id}/end" end_session ["Copilot"] "End the call with its outcome" body(In::Json(one::<domain::copilot::outcome::OutcomeReport>)) => Out::Json(200, one::<cv::SessionView>);
+    POST "/orgs/{org}/copilot/sessions/{id}/opt-out" honour_opt_out ["Copilot"] "Honour an opt-out card: the prospect is opted out and their number listed as do-not-call, with the utterance kept as evidence (idempotent)" body(In::Json(one::<cv::OptOutRequest>)) => Out::Json(200, one::<cv::OptOutRecorded>);
     GET "/orgs/{org}/copilot/sessions/{id}/events" session_events ["Copilot"] "The session's live events" => Out::Events(one::<cv::CopilotEvent>);
     GET "/orgs/{org}/copilot/sessions/{id}/audio" session_audio ["Copilot"] "The call's audio, for live transcription (WebSocket)" => Out::Upgrade;
 }

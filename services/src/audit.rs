@@ -22,6 +22,8 @@ pub mod action {
     pub const ROLE_CHANGED: &str = "member.role_changed";
     pub const MEMBER_REMOVED: &str = "member.removed";
     pub const MEMBER_LEFT: &str = "member.left";
+    /// A prospect asked, on a call, not to be called again; honoured.
+    pub const PROSPECT_OPTED_OUT: &str = "prospect.opted_out";
 }
 
 pub async fn record<C: ConnectionTrait>(

@@ -246,3 +246,24 @@ pub struct SessionView {
     pub script: ScriptContent,
     pub events: Vec<CopilotEvent>,
 }
+
+/// Which opt-out a rep honours: the `seq` of the session's opt-out card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptOutRequest {
+    pub seq: i64,
+}
+
+/// An opt-out heard on a call, honoured: the prospect is marked opted out
+/// and their number is on the organisation's do-not-call list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OptOutRecorded {
+    pub prospect_id: Uuid,
+    /// The number put on the list (none when the prospect has no phone).
+    pub phone: Option<String>,
+    /// What the prospect said, kept as evidence.
+    pub utterance: String,
+    /// True when it had already been recorded (nothing was written again).
+    pub already_recorded: bool,
+}

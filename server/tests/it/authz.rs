@@ -220,6 +220,7 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/copilot/sessions/{id}/navigate", UseWorkspace).json(json!({"to": "next"})),
         route("POST", "/orgs/{org}/copilot/sessions/{id}/end", UseWorkspace)
             .json(json!({"outcome": "no_answer"})),
+        route("POST", "/orgs/{org}/copilot/sessions/{id}/opt-out", UseWorkspace).json(json!({"seq": 1})),
         route("GET", "/orgs/{org}/copilot/sessions/{id}/events", UseWorkspace),
         // A WebSocket: without a real handshake the upgrade extractor refuses
         // (400) before the handler's own permission check could run.

@@ -923,3 +923,90 @@ on_both_backends!(objections_are_caught_by_meaning_when_no_rule_matches, |backen
         (Some("not_decision_maker"), None)
     );
 });
+
+// A prospect who asks not to be called again raises an opt-out card (not a
+// rebuttal); one click honours it: the prospect is opted out, the number is
+// on the do-not-call list, and what they said is kept in the timeline and
+// the audit log. Again is a no-op; other cards and other organisations are
+// refused.
+on_both_backends!(opt_outs_heard_on_a_call_are_honoured_with_evidence, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let rep = invite(&app, &owner, &org, "Remy", "remy@example.com", "member").await;
+    let p =
+        prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "phone": "+33612345678"}))
+            .await;
+    let body = json!({"prospect_id": p, "mode": "practice", "language": "fr"});
+    let (s, session) = rep.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(body)).await;
+    assert_eq!(s, 201, "{session}");
+    let sid = session["id"].as_str().unwrap().to_string();
+    let say = |text: &'static str| {
+        let path = format!("/orgs/{org}/copilot/sessions/{sid}/transcript");
+        let rep = &rep;
+        async move {
+            let (s, out) = rep
+                .rest(
+                    Method::POST,
+                    &path,
+                    Some(json!({"speaker": "prospect", "text": text, "is_final": true})),
+                )
+                .await;
+            assert_eq!(s, 200, "{out}");
+            out.as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "objection")
+                .cloned()
+                .collect::<Vec<Value>>()
+        }
+    };
+    let cards = say("C'est trop cher pour nous").await;
+    let price_seq = cards[0]["seq"].as_i64().unwrap();
+    let said = "Non merci, et arrêtez de m'appeler, c'est la troisième fois";
+    let cards = say(said).await;
+    assert_eq!(cards.len(), 1, "the opt-out alone, no rebuttal for the refusal said with it: {cards:?}");
+    assert_eq!(cards[0]["detection"]["kind"], "opt_out");
+    let seq = cards[0]["seq"].as_i64().unwrap();
+
+    let path = format!("/orgs/{org}/copilot/sessions/{sid}/opt-out");
+    let (s, e) = rep.rest(Method::POST, &path, Some(json!({"seq": price_seq}))).await;
+    assert_eq!((s, code(&e)), (422, "invalid_value"), "only an opt-out card: {e}");
+    let (s, e) = rep.rest(Method::POST, &path, Some(json!({"seq": 9999}))).await;
+    assert_eq!(s, 404, "{e}");
+    let stranger = user(&app, "Sam", "sam@example.com").await;
+    stranger.create_org("Other").await;
+    let (s, _) = stranger.rest(Method::POST, &path, Some(json!({"seq": seq}))).await;
+    assert_eq!(s, 404, "another organisation's session does not exist for them");
+
+    let (s, done) = rep.rest(Method::POST, &path, Some(json!({"seq": seq}))).await;
+    assert_eq!(s, 200, "{done}");
+    assert_eq!(
+        (done["phone"].as_str(), done["utterance"].as_str(), done["already_recorded"].as_bool()),
+        (Some("+33612345678"), Some(said), Some(false))
+    );
+    let (_, prospect_now) = rep.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}"), None).await;
+    assert_eq!(prospect_now["opted_out"], true, "{prospect_now}");
+    let (_, list) = rep.rest(Method::GET, &format!("/orgs/{org}/dnc?search=%2B33612345678"), None).await;
+    assert!(list.to_string().contains("+33612345678"), "listed: {list}");
+    let (_, acts) = rep.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/activity"), None).await;
+    let entries: Vec<&Value> =
+        acts.as_array().unwrap().iter().filter(|a| a["kind"] == "opted_out_on_call").collect();
+    assert_eq!(entries.len(), 1, "{acts}");
+    assert!(
+        entries[0].to_string().contains("troisième fois"),
+        "the utterance is the evidence: {}",
+        entries[0]
+    );
+    let (s, audit) = owner.rest(Method::GET, &format!("/orgs/{org}/audit"), None).await;
+    assert_eq!(s, 200);
+    let entry =
+        audit.as_array().unwrap().iter().find(|e| e["action"] == "prospect.opted_out").expect("audited");
+    assert!(entry.to_string().contains("troisième fois"), "{entry}");
+
+    // A second click (or a retried request) writes nothing again.
+    let (s, again) = rep.rest(Method::POST, &path, Some(json!({"seq": seq}))).await;
+    assert_eq!((s, again["already_recorded"].as_bool()), (200, Some(true)));
+    let (_, acts) = rep.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/activity"), None).await;
+    assert_eq!(acts.as_array().unwrap().iter().filter(|a| a["kind"] == "opted_out_on_call").count(), 1);
+});

@@ -5,6 +5,7 @@ pub mod ai;
 pub mod defaults;
 pub mod evaluation;
 pub mod knowledge;
+pub mod opt_out;
 pub mod scripts;
 pub mod semantic;
 pub mod sessions;

@@ -139,7 +139,11 @@ fn mode_of(s: &str) -> SessionMode {
     }
 }
 
-async fn find<C: ConnectionTrait>(db: &C, ctx: &OrgCtx, id: Uuid) -> ServiceResult<sessions::Model> {
+pub(crate) async fn find<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<sessions::Model> {
     let row = sessions::Entity::find_by_id(id)
         .filter(sessions::Column::OrgId.eq(ctx.org_id()))
         .one(db)
