@@ -141,6 +141,27 @@ test('typed transcript drives a session and French objections are recognised', a
   await expect(page.getByTestId('objection-card')).toHaveCount(2);
 });
 
+test('an opt-out raises a compliance card whose one click puts the number on the do-not-call list', async ({ page }) => {
+  await newOwner(page, 'Copilot opt-out');
+  await waitHydrated(page);
+  await createProspect(page, { first_name: 'Marc', last_name: 'Duval', company: 'Duval SARL', phone: '+33 6 44 55 66 77' });
+  await startPractice(page, 'Marc Duval');
+  await page.getByTestId('say-input').fill("Non merci, et arrêtez de m'appeler s'il vous plaît");
+  await page.getByTestId('say-send').click();
+  const card = page.locator('[data-objection="opt_out"]');
+  await expect(card).toBeVisible();
+  // The opt-out alone: no rebuttal card for the refusal said with it.
+  await expect(page.getByTestId('objection-card')).toHaveCount(1);
+  await card.getByTestId('honour-opt-out').click();
+  await expect(card.getByTestId('opt-out-recorded')).toContainText('+33644556677');
+  // The number is on the organisation's list, with the opt-out as its reason.
+  const listed = await page.evaluate(async () => {
+    const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+    return (await fetch(`/api/v1/orgs/${org}/dnc?search=%2B33644556677`)).text();
+  });
+  expect(listed).toContain('+33644556677');
+});
+
 test('an objection said in other words is caught by meaning, and knowledge follows the conversation', async ({ page }) => {
   await newOwner(page, 'Copilot semantic');
   await waitHydrated(page);

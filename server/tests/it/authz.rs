@@ -477,6 +477,7 @@ fn fn_cases() -> Vec<FnCase> {
         ),
         form("copilot_session", UseWorkspace, &[("session_id", ANY)]),
         form("copilot_say", UseWorkspace, &[("session_id", ANY), ("speaker", "prospect"), ("text", "Hello")]),
+        form("copilot_opt_out", UseWorkspace, &[("session_id", ANY), ("seq", "1")]),
         json_fn("copilot_navigate", UseWorkspace, json!({"session_id": ANY, "to": "Next"})),
         json_fn("copilot_end", UseWorkspace, json!({"session_id": ANY, "report": {"outcome": "no_answer"}})),
         form("list_scripts", UseWorkspace, &[]),

@@ -5,8 +5,8 @@ use domain::copilot::knowledge::{KnowledgeDraft, ReviewAction, UsageKind};
 use domain::copilot::outcome::OutcomeReport;
 use domain::copilot::script::{Phase, Speaker};
 use domain::copilot::views::{
-    Brief, CopilotEvent, KnowledgeItem, KnowledgeQuery, QueueEntry, ScriptDetail, ScriptInput, ScriptSummary,
-    ScriptVersionInfo, SessionMode, SessionView, Technique,
+    Brief, CopilotEvent, KnowledgeItem, KnowledgeQuery, OptOutRecorded, QueueEntry, ScriptDetail,
+    ScriptInput, ScriptSummary, ScriptVersionInfo, SessionMode, SessionView, Technique,
 };
 use domain::Locale;
 use leptos::prelude::*;
@@ -115,6 +115,13 @@ pub async fn end_session(
 ) -> Result<SessionView, AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::copilot::sessions::end(&ctx.db, &ctx.copilot, &org, session_id, report).await?)
+}
+
+/// Honours the session's opt-out card `seq` (see `services::copilot::opt_out`).
+#[server(client = CsrfClient, endpoint = "copilot_opt_out")]
+pub async fn honour_opt_out(org_id: Uuid, session_id: Uuid, seq: i64) -> Result<OptOutRecorded, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::copilot::opt_out::honour(&ctx.db, &org, session_id, seq).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "list_scripts")]

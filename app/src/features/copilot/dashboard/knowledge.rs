@@ -2,7 +2,7 @@
 //! the current phase, and a knowledge search.
 
 use domain::copilot::knowledge::{KnowledgeStatus, UsageKind};
-use domain::copilot::objection::Detection;
+use domain::copilot::objection::{Detection, ObjectionKind};
 use domain::copilot::script::Speaker;
 use domain::copilot::views::{HandlerCard, KnowledgeItem, KnowledgeQuery};
 use leptos::prelude::*;
@@ -61,7 +61,11 @@ pub(super) fn KnowledgePanel(org_id: Uuid, live: Live) -> impl IntoView {
     view! {
         <div class="space-y-3" data-testid="objection-cards" aria-live="assertive">
             <For each=move || live.cards.get() key=|(seq, d, _)| (*seq, d.kind) children=move |card| view! {
-                <ObjectionCard seq=card.0 detection=card.1 handler=card.2 used/>
+                {if card.1.kind == ObjectionKind::OptOut {
+                    view! { <OptOutCard org_id live seq=card.0 detection=card.1 handler=card.2/> }.into_any()
+                } else {
+                    view! { <ObjectionCard seq=card.0 detection=card.1 handler=card.2 used/> }.into_any()
+                }}
             }/>
         </div>
         <Transition>
@@ -207,6 +211,58 @@ fn ObjectionCard(
                     }
                 }).collect_view()}
             })}
+        </section>
+    }
+}
+
+/// An opt-out is not an objection to answer: the card says to acknowledge
+/// and stop, and one click records it (prospect opted out, number on the
+/// do-not-call list, the utterance kept as evidence).
+#[component]
+fn OptOutCard(
+    org_id: Uuid,
+    live: Live,
+    seq: i64,
+    detection: Detection,
+    handler: Option<HandlerCard>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let honour = Action::new(move |_: &()| {
+        let session = live.session.get_untracked().map(|s| s.id);
+        async move {
+            match session {
+                Some(id) => api::honour_opt_out(org_id, id, seq).await,
+                None => Err(crate::AppError::from(domain::ErrorCode::NotFound)),
+            }
+        }
+    });
+    let done = move || honour.value().get().and_then(|r| r.ok());
+    let failed = move || honour.value().get().is_some_and(|r| r.is_err());
+    view! {
+        <section class="rounded-lg border-2 border-red-500 bg-red-50 p-4 shadow-sm dark:border-red-700 dark:bg-red-950"
+            role="alert" data-testid="objection-card" data-objection="opt_out" data-seq=seq.to_string()>
+            <h2 class="font-semibold text-red-800 dark:text-red-200">{t!(i18n, copilot.opt_out_title)}</h2>
+            <p class="text-xs text-slate-500">{format!("“{}”", detection.matched)}</p>
+            <p class="mt-2 text-sm">{t!(i18n, copilot.opt_out_instruction)}</p>
+            {handler.filter(|h| !h.response.is_empty()).map(|h| view! {
+                <p class="mt-2 text-sm italic" data-testid="handler-response">{h.response}</p>
+            })}
+            <Show when=move || done().is_none()
+                fallback=move || view! {
+                    <p class="mt-2 text-sm font-medium text-red-800 dark:text-red-200" data-testid="opt-out-recorded">
+                        {move || done().and_then(|r| r.phone).map(|p| format!("{} {p}", t_string!(i18n, copilot.opt_out_recorded))).unwrap_or_else(|| t_string!(i18n, copilot.opt_out_recorded).to_string())}
+                    </p>
+                }>
+                <button type="button" data-testid="honour-opt-out"
+                    class="mt-2 rounded bg-red-600 px-3 py-1 text-sm font-medium text-white hover:bg-red-700 disabled:opacity-50"
+                    disabled=move || honour.pending().get()
+                    on:click=move |_| { honour.dispatch(()); }>
+                    {t!(i18n, copilot.opt_out_action)}
+                </button>
+            </Show>
+            <Show when=failed>
+                <p class="mt-1 text-xs text-red-700" role="status">{t!(i18n, copilot.opt_out_failed)}</p>
+            </Show>
         </section>
     }
 }
