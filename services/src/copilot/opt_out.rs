@@ -66,6 +66,13 @@ pub async fn honour(
     Ok(OptOutRecorded { prospect_id: p.id, phone: p.phone, utterance, already_recorded })
 }
 
+/// The stored events of one of the caller's organisation's sessions.
+fn session_events(ctx: &OrgCtx, session_id: Uuid) -> sea_orm::Select<events::Entity> {
+    events::Entity::find()
+        .filter(events::Column::OrgId.eq(ctx.org_id()))
+        .filter(events::Column::SessionId.eq(session_id))
+}
+
 /// The stored event `seq` of the session.
 async fn event<C: ConnectionTrait>(
     db: &C,
@@ -73,12 +80,7 @@ async fn event<C: ConnectionTrait>(
     session_id: Uuid,
     seq: i64,
 ) -> ServiceResult<Option<CopilotEvent>> {
-    let row = events::Entity::find()
-        .filter(events::Column::OrgId.eq(ctx.org_id()))
-        .filter(events::Column::SessionId.eq(session_id))
-        .filter(events::Column::Seq.eq(seq))
-        .one(db)
-        .await?;
+    let row = session_events(ctx, session_id).filter(events::Column::Seq.eq(seq)).one(db).await?;
     Ok(row.and_then(|r| serde_json::from_value(r.data).ok()))
 }
 
@@ -90,9 +92,7 @@ async fn said_before<C: ConnectionTrait>(
     session_id: Uuid,
     seq: i64,
 ) -> ServiceResult<Option<String>> {
-    let rows = events::Entity::find()
-        .filter(events::Column::OrgId.eq(ctx.org_id()))
-        .filter(events::Column::SessionId.eq(session_id))
+    let rows = session_events(ctx, session_id)
         .filter(events::Column::Kind.eq("transcript"))
         .filter(events::Column::Seq.lt(seq))
         .order_by_desc(events::Column::Seq)
