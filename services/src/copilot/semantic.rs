@@ -49,9 +49,14 @@ impl SemanticMatcher {
         Ok(SemanticMatcher { encoder, examples })
     }
 
-    /// The objection `text` expresses, if its nearest example has one.
+    /// The objection `text` expresses, if its nearest example has one and
+    /// the sentence asserts it (not a question or a hypothetical about it:
+    /// [`domain::copilot::mood`]).
     pub fn detect(&self, text: &str) -> Option<Detection> {
         let m = self.examples.classify(&self.encoder.embed(text))?;
+        if !domain::copilot::mood::semantic_card_allowed(m.label, text) {
+            return None;
+        }
         Some(Detection {
             kind: m.label,
             language: Locale::En,
@@ -239,9 +244,10 @@ mod tests {
 
     /// The floor the rules plus the matcher hold on the evaluation set, run
     /// as a live session runs them (measured 2026-12-05 with
-    /// all-MiniLM-L6-v2: accuracy 58.8 % English, 34.1 % French — an
-    /// English model, 80 % false cards on French). Raised as detection
-    /// improves; a change that lowers it is a regression.
+    /// all-MiniLM-L6-v2 and the question/hypothetical gate: accuracy 61.1 %
+    /// English, 40.2 % French — an English model, 64 % false cards on
+    /// French). Raised as detection improves; a change that lowers it is a
+    /// regression.
     #[test]
     fn rules_and_matcher_hold_their_floor_on_the_evaluation_set() {
         use crate::copilot::evaluation::{cases, rules_label, score, NONE};
@@ -254,7 +260,7 @@ mod tests {
             }
             m.detect(&c.text).map(|d| d.kind.as_str().to_string()).unwrap_or_else(|| NONE.to_string())
         });
-        for (lang, accuracy, opt_out_recall) in [("en", 0.55, 0.95), ("fr", 0.30, 0.90)] {
+        for (lang, accuracy, opt_out_recall) in [("en", 0.58, 0.95), ("fr", 0.37, 0.90)] {
             let l = &s.by_language[lang];
             assert!(l.accuracy() >= accuracy, "{lang}: accuracy {:.3}\n{s}", l.accuracy());
             let recall = l.per_class["opt_out"].recall().unwrap_or(0.0);
