@@ -81,6 +81,17 @@ pub fn rules_label(text: &str) -> String {
     domain::copilot::objection::detect(text).first().map(|d| d.kind.as_str()).unwrap_or(NONE).to_string()
 }
 
+/// What a live session answers for `text`: the rules' first objection or,
+/// when they find none, the semantic matcher's — the order
+/// `sessions::observe` runs them in.
+pub fn live_label(matcher: &super::semantic::SemanticMatcher, text: &str) -> String {
+    let rules = rules_label(text);
+    if rules != NONE {
+        return rules;
+    }
+    matcher.detect(text).map(|d| d.kind.as_str().to_string()).unwrap_or_else(|| NONE.to_string())
+}
+
 /// Counts for one class: true positives, false positives, false negatives.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ClassCounts {
