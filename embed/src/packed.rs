@@ -100,10 +100,16 @@ impl Packed {
         let specials = [c.u32()?, c.u32()?, c.u32()?, c.u32()?];
         let (bos, eos, _pad, unk) = (specials[0], specials[1], specials[2], specials[3]);
         let blob_len = usize::try_from(c.u64()?).map_err(|_| truncated())?;
-        let offsets: Vec<usize> =
-            c.take((n_pieces + 1) * 4)?.chunks_exact(4).map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize).collect();
-        let scores: Vec<f32> =
-            c.take(n_pieces * 4)?.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();
+        let offsets: Vec<usize> = c
+            .take((n_pieces + 1) * 4)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().unwrap()) as usize)
+            .collect();
+        let scores: Vec<f32> = c
+            .take(n_pieces * 4)?
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
         let blob = c.take(blob_len)?;
         let pieces = offsets
             .windows(2)
@@ -141,7 +147,8 @@ impl Packed {
                 DTYPE_Q4 if count.is_multiple_of(BLOCK) => count / BLOCK * BLOCK_BYTES,
                 _ => return Err(bad(&format!("{name}: unsupported type {dtype}"))),
             };
-            let range = offset..offset.checked_add(len).filter(|e| *e <= bytes.len()).ok_or_else(truncated)?;
+            let range =
+                offset..offset.checked_add(len).filter(|e| *e <= bytes.len()).ok_or_else(truncated)?;
             tensors.insert(name, (dtype, count, range));
         }
         let config = Config { hidden, heads, layers, intermediate, max_positions, vocab, eps };
@@ -196,7 +203,9 @@ impl Packed {
 impl Weights for Packed {
     fn f32(&self, name: &str, shape: &[usize]) -> Result<Vec<f32>, EmbedError> {
         match self.entry(name, shape)? {
-            (DTYPE_F32, b) => Ok(b.chunks_exact(4).map(|v| f32::from_le_bytes(v.try_into().unwrap())).collect()),
+            (DTYPE_F32, b) => {
+                Ok(b.chunks_exact(4).map(|v| f32::from_le_bytes(v.try_into().unwrap())).collect())
+            }
             (_, b) => {
                 let cols = *shape.last().unwrap_or(&0);
                 Ok(Q4Matrix::new(b.to_vec(), b.len() / BLOCK_BYTES * BLOCK / cols.max(1), cols)?.to_f32())

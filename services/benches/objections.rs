@@ -1,9 +1,9 @@
 //! How well the copilot understands prospects, on the labelled evaluation
 //! set (`services/src/copilot/evaluation.tsv`): per language, accuracy, the
 //! false-card rate on utterances that hold no objection, and precision and
-//! recall per class — for the phrase rules alone and for the rules backed
-//! by the semantic matcher, as a live session runs them (the matcher only
-//! when the rules found nothing). Prints figures; asserts nothing.
+//! recall per class — for the phrase rules alone and for the classifier as
+//! a live session runs it (`semantic::judge`), with the thresholds it
+//! calibrated. Prints figures; asserts nothing.
 //!
 //! Run: `cargo bench -p services --bench objections` (or `scripts/bench`),
 //! with `HANDOO_EMBEDDING_MODEL` set as `scripts/setup.sh` does; without it
@@ -36,23 +36,31 @@ fn main() {
         println!("\nHANDOO_EMBEDDING_MODEL unset: the semantic matcher is not measured");
         return;
     };
+    let t = Instant::now();
     let matcher = SemanticMatcher::load(&dir).expect("load the embedding model");
+    println!(
+        "\nclassifier ready in {:.1} s ({} examples)",
+        t.elapsed().as_secs_f64(),
+        matcher.examples_len()
+    );
+    for lang in [domain::Locale::En, domain::Locale::Fr] {
+        let t: Vec<String> = domain::copilot::objection::ObjectionKind::ALL
+            .iter()
+            .map(|k| format!("{} {:.2}", k.as_str(), matcher.threshold(lang, Some(*k))))
+            .collect();
+        println!("  calibrated thresholds {}: {}", lang.as_str(), t.join(", "));
+    }
     let mut times = Vec::new();
     let score = evaluation::score(&cases, |c| {
         let t = Instant::now();
-        let got = evaluation::live_label(&matcher, &c.text);
+        let got = evaluation::live_label(&matcher, c);
         times.push(t.elapsed().as_secs_f64() * 1e3);
         got
     });
-    print(&format!("rules, then the semantic matcher ({})", dir.display()), &score);
+    print(&format!("classifier, as a live session runs it ({})", dir.display()), &score);
     times.sort_by(|a, b| a.total_cmp(b));
     if !times.is_empty() {
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
-        println!(
-            "  rules, then the matcher, per utterance: p50 {:.1} ms, p95 {:.1} ms (n={})",
-            p(0.5),
-            p(0.95),
-            times.len()
-        );
+        println!("  per utterance: p50 {:.1} ms, p95 {:.1} ms (n={})", p(0.5), p(0.95), times.len());
     }
 }

@@ -1,127 +1,96 @@
-//! Example utterances for the semantic objection matcher: how prospects
-//! actually say each objection when they avoid the stock phrases the rules
-//! in [`super::objection`] look for, and (labelled `None`) ordinary answers
-//! that sit near them in meaning but are not objections — a price
-//! *question*, a request for the calendar invite by email, a busy but
-//! willing prospect. The matcher takes the label of the nearest example, so
-//! the neutral ones are what keep it from crying wolf.
+//! Training examples for the objection classifier (`examples.tsv`): how
+//! prospects say each objection in English and French — curt, polite,
+//! rambling, as a speech-to-text engine writes it — and, labelled `none`, a
+//! larger share of what they say that is not one: negations ("price isn't
+//! the issue"), questions, hypotheticals, reported speech, positive answers,
+//! discovery answers, small talk. The hard negatives are what teach the
+//! classifier when *not* to raise a card.
 //!
-//! The model behind it (all-MiniLM-L6-v2) was trained on English; the
-//! French examples help for close paraphrases, and French is otherwise
-//! covered by the phrase rules.
+//! The evaluation set that measures the classifier lives apart
+//! (`services/src/copilot/evaluation.tsv`) and shares no sentence with this
+//! one; a test there checks.
 
-use super::objection::ObjectionKind::{self, *};
+use std::sync::LazyLock;
 
-pub const EXAMPLES: &[(Option<ObjectionKind>, &str)] = &[
-    (Some(TooExpensive), "that is way more than we planned to spend"),
-    (Some(TooExpensive), "we simply do not have the money for this right now"),
-    (Some(TooExpensive), "the quote you sent is far above what we pay today"),
-    (Some(TooExpensive), "our finance team would never approve that amount"),
-    (Some(TooExpensive), "your competitor charges half of that"),
-    (Some(TooExpensive), "that price is crazy"),
-    (Some(TooExpensive), "money is really tight for us this year"),
-    (Some(TooExpensive), "c'est bien au-dessus de ce qu'on peut payer"),
-    (Some(NotInterested), "this is not something we are looking at"),
-    (Some(NotInterested), "we have no use for a product like that"),
-    (Some(NotInterested), "I really don't see the point for our company"),
-    (Some(NotInterested), "we will pass on this one"),
-    (Some(NotInterested), "this doesn't concern us at all"),
-    (Some(NotInterested), "we have no need for anything like that"),
-    (Some(NotInterested), "ça ne nous concerne pas du tout"),
-    (Some(SendEmail), "just put it in writing and I will read it later"),
-    (Some(SendEmail), "drop me a line with the details"),
-    (Some(SendEmail), "mail me a brochure and we will see"),
-    (Some(SendEmail), "can you write to me instead of calling"),
-    (Some(SendEmail), "send over a deck and I'll have a look when I can"),
-    (Some(SendEmail), "forward me your documentation"),
-    (Some(SendEmail), "écrivez-moi plutôt, je lirai plus tard"),
-    (Some(AlreadyHaveSupplier), "we signed with another company last year"),
-    (Some(AlreadyHaveSupplier), "we are locked into a contract with someone else"),
-    (Some(AlreadyHaveSupplier), "another vendor takes care of all of that for us"),
-    (Some(AlreadyHaveSupplier), "we built our own tool in house for this"),
-    (Some(AlreadyHaveSupplier), "our current partner does the job just fine"),
-    (Some(AlreadyHaveSupplier), "we do all of that ourselves"),
-    (Some(AlreadyHaveSupplier), "we have been a customer of theirs for years"),
-    (Some(AlreadyHaveSupplier), "on travaille avec un autre prestataire depuis des années"),
-    (Some(CallLater), "I'm about to walk into a meeting"),
-    (Some(CallLater), "this is a bad moment, try me tomorrow morning"),
-    (Some(CallLater), "I'm driving right now, can we do this another day"),
-    (Some(CallLater), "I only have a minute, catch me later in the week"),
-    (Some(CallLater), "we are in the middle of our busy season, come back in a month"),
-    (Some(CallLater), "phone me on Monday instead"),
-    (Some(CallLater), "je suis en rendez-vous, recontactez-moi demain"),
-    (Some(NotDecisionMaker), "that decision sits with our head office"),
-    (Some(NotDecisionMaker), "purchasing handles all of our suppliers, not me"),
-    (Some(NotDecisionMaker), "I would need the owner to sign off on anything like this"),
-    (Some(NotDecisionMaker), "you should speak to my manager about that"),
-    (Some(NotDecisionMaker), "it's the board that approves new spending"),
-    (Some(NotDecisionMaker), "I am not the right person to talk to about this"),
-    (Some(NotDecisionMaker), "c'est le siège qui décide de ces choses-là"),
-    (Some(NeedToThink), "I need to sleep on it"),
-    (Some(NeedToThink), "give me a few days to mull it over"),
-    (Some(NeedToThink), "I want to compare with other options first"),
-    (Some(NeedToThink), "we will discuss it internally and come back to you"),
-    (Some(NeedToThink), "I'm not ready to decide anything today"),
-    (Some(NeedToThink), "I cannot commit to anything yet"),
-    (Some(NeedToThink), "laissez-moi le temps d'en discuter en interne"),
-    // Not objections.
-    (Some(OptOut), "please don't call this number again"),
-    (Some(OptOut), "I want my name removed from whatever list you bought"),
-    (Some(OptOut), "this is the last time you call me, understood"),
-    (Some(OptOut), "I never gave you permission to phone me"),
-    (Some(OptOut), "make sure your company never contacts me again"),
-    (Some(OptOut), "I'm going to report these calls if they continue"),
-    (Some(OptOut), "je ne veux plus jamais recevoir d'appel de votre part"),
-    (Some(OptOut), "je ne vous ai jamais autorisé à me téléphoner"),
-    (Some(OptOut), "oubliez mon numéro une bonne fois pour toutes"),
-    (Some(OptOut), "je vais signaler vos appels si ça continue"),
-    (None, "how much does it cost per month"),
-    (None, "what would the price be for twenty users"),
-    (None, "send the calendar invite to my email address"),
-    (None, "yes, that sounds good to me"),
-    (None, "tell me more about how it works"),
-    (None, "we have about forty vehicles in the fleet"),
-    (None, "who am I speaking with"),
-    (None, "our biggest problem is finding new customers"),
-    (None, "today we use spreadsheets for that"),
-    (None, "Tuesday at ten works for me"),
-    (None, "I am the one who decides on this"),
-    (None, "we are not happy with our current supplier"),
-    (None, "I have a few minutes, go ahead"),
-    (None, "that is cheaper than I expected"),
-    (None, "sure, let's book a demo"),
-    (None, "can you repeat that please"),
-    (None, "hold on, let me find something to write with"),
-    (None, "we sell mainly to retailers and wholesalers"),
-    (None, "I run the operations side of the business"),
-    (None, "how do I spell that"),
-    (None, "we are growing fast this year"),
-    (None, "hello, yes, speaking"),
-    (None, "okay"),
-    (None, "oui, allez-y, je vous écoute"),
-    (None, "combien ça coûte par mois"),
-    (None, "d'accord, ça me va"),
-];
+use super::objection::ObjectionKind;
+use crate::Locale;
+
+/// `language<TAB>label<TAB>text` lines; `#` comments; one header line.
+pub const SOURCE: &str = include_str!("examples.tsv");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Example {
+    pub language: Locale,
+    /// `None`: not an objection.
+    pub kind: Option<ObjectionKind>,
+    pub text: &'static str,
+}
+
+/// Every example, in file order.
+pub fn examples() -> &'static [Example] {
+    static ALL: LazyLock<Vec<Example>> =
+        LazyLock::new(|| parse(SOURCE).unwrap_or_else(|e| panic!("examples.tsv: {e}")));
+    &ALL
+}
+
+/// The examples of `source` (the format of [`SOURCE`]); an unreadable line
+/// is an error naming it.
+pub fn parse(source: &'static str) -> Result<Vec<Example>, String> {
+    let mut out = Vec::new();
+    for (i, line) in source.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') || line == "language\tlabel\ttext" {
+            continue;
+        }
+        let mut f = line.splitn(3, '\t');
+        let (Some(lang), Some(label), Some(text)) = (f.next(), f.next(), f.next()) else {
+            return Err(format!("line {}: expected three tab-separated fields", i + 1));
+        };
+        let language = Locale::parse(lang).ok_or_else(|| format!("line {}: language {lang:?}", i + 1))?;
+        let kind = match label {
+            "none" => None,
+            l => Some(ObjectionKind::parse(l).ok_or_else(|| format!("line {}: label {l:?}", i + 1))?),
+        };
+        if text.trim().is_empty() {
+            return Err(format!("line {}: empty text", i + 1));
+        }
+        out.push(Example { language, kind, text });
+    }
+    Ok(out)
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::copilot::objection::detect;
 
     #[test]
-    fn every_kind_has_examples_and_neutral_ones_exist() {
-        for kind in ObjectionKind::ALL {
-            assert!(EXAMPLES.iter().filter(|(k, _)| *k == Some(kind)).count() >= 5, "{kind:?}");
+    fn every_kind_has_examples_in_both_languages_and_most_are_not_objections() {
+        let all = examples();
+        for language in [Locale::En, Locale::Fr] {
+            let of = |k: Option<ObjectionKind>| {
+                all.iter().filter(|e| e.language == language && e.kind == k).count()
+            };
+            for kind in ObjectionKind::ALL {
+                assert!(of(Some(kind)) >= 40, "{language:?} {kind:?}: {}", of(Some(kind)));
+            }
+            assert!(of(None) >= 250, "{language:?}: {} neutral examples", of(None));
         }
-        assert!(EXAMPLES.iter().filter(|(k, _)| k.is_none()).count() >= 15);
     }
 
-    /// The neutral examples must not trip the phrase rules either: if they
-    /// did, the two detectors would disagree on what an objection is.
     #[test]
-    fn neutral_examples_are_not_objections_to_the_rules() {
-        for (_, text) in EXAMPLES.iter().filter(|(k, _)| k.is_none()) {
-            assert!(detect(text).is_empty(), "{text}");
+    fn no_sentence_is_there_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for e in examples() {
+            let key: String = e.text.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(seen.insert(key), "repeated: {}", e.text);
         }
+    }
+
+    #[test]
+    fn unreadable_lines_are_named() {
+        assert!(parse("en\tnone").unwrap_err().contains("line 1"));
+        assert!(parse("de\tnone\thallo").unwrap_err().contains("language"));
+        assert!(parse("en\tangry\thello").unwrap_err().contains("label"));
+        assert!(parse("# c\nen\tnone\t \n").unwrap_err().contains("line 2"));
+        assert_eq!(parse("en\topt_out\tstop calling\n").unwrap()[0].kind, Some(ObjectionKind::OptOut));
     }
 }

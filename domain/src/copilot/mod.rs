@@ -4,6 +4,7 @@
 
 pub mod examples;
 pub mod knowledge;
+pub mod language;
 pub mod mood;
 pub mod objection;
 pub mod outcome;

@@ -474,6 +474,14 @@ pub struct Advance {
     pub reason: String,
 }
 
+/// Where an utterance's objections come from.
+enum Heard {
+    /// The phrase rules, plus what another detector found.
+    RulesAnd(Vec<objection::Detection>),
+    /// Decided elsewhere; the rules are not consulted.
+    Judged(Vec<objection::Detection>),
+}
+
 /// What one utterance changed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -577,15 +585,34 @@ impl PhaseEngine {
     /// same utterance (the server's semantic matcher). They count like the
     /// rules' own, after them: a kind both found is reported once, as the
     /// rule saw it.
-    pub fn observe_with(&mut self, u: &Utterance, mut also: Vec<objection::Detection>) -> Observation {
+    pub fn observe_with(&mut self, u: &Utterance, also: Vec<objection::Detection>) -> Observation {
+        self.observe_heard(u, Heard::RulesAnd(also))
+    }
+
+    /// As [`Self::observe`], with the objections decided by a better judge
+    /// than the phrase rules — the server's classifier, which weighs
+    /// negation, questions and hypotheticals — so the rules are not
+    /// consulted. An empty list means "no objection", a partial line
+    /// included (the judge speaks on final lines).
+    pub fn observe_judged(&mut self, u: &Utterance, judged: Vec<objection::Detection>) -> Observation {
+        self.observe_heard(u, Heard::Judged(judged))
+    }
+
+    fn observe_heard(&mut self, u: &Utterance, heard_from: Heard) -> Observation {
         let mut words = normalize(&u.text);
         words.truncate(objection::MAX_WORDS);
         let mut out = Observation::default();
         let mut heard = Vec::new();
         if u.speaker != Speaker::Rep {
-            heard = objection::detect_words(&words);
-            also.retain(|a| !heard.iter().any(|d| d.kind == a.kind));
-            heard.extend(also);
+            heard = match heard_from {
+                Heard::RulesAnd(mut also) => {
+                    let mut heard = objection::detect_words(&words);
+                    also.retain(|a| !heard.iter().any(|d| d.kind == a.kind));
+                    heard.extend(also);
+                    heard
+                }
+                Heard::Judged(judged) => judged,
+            };
             let seq = self.finals;
             for d in heard.iter().cloned() {
                 let fresh = match self.raised.get(&d.kind) {
@@ -700,6 +727,28 @@ mod tests {
         assert_eq!((o.objections.len(), o.objections[0].similarity), (1, None));
         let rep = Utterance { speaker: Speaker::Rep, text: "we could do that".into(), is_final: true };
         assert!(e.observe_with(&rep, vec![semantic(ObjectionKind::CallLater)]).objections.is_empty());
+    }
+
+    #[test]
+    fn a_judged_utterance_ignores_the_rules() {
+        let mut e = PhaseEngine::new(&script());
+        let said = |t: &str| Utterance { speaker: Speaker::Prospect, text: t.into(), is_final: true };
+        // The rules would read "too expensive"; the judge heard a hypothetical.
+        assert!(e
+            .observe_judged(&said("if it were too expensive I'd tell you"), vec![])
+            .objections
+            .is_empty());
+        let partial = Utterance { is_final: false, ..said("way too expensive") };
+        assert!(e.observe_judged(&partial, vec![]).objections.is_empty(), "partials wait for the final");
+        let judged = objection::Detection {
+            kind: ObjectionKind::TooExpensive,
+            language: crate::Locale::En,
+            rule: "that's above our budget".into(),
+            matched: "that's over our budget".into(),
+            similarity: Some(93),
+        };
+        let o = e.observe_judged(&said("that's over our budget"), vec![judged]);
+        assert_eq!(o.objections[0].kind, ObjectionKind::TooExpensive);
     }
 
     #[test]

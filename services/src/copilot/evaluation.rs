@@ -81,15 +81,13 @@ pub fn rules_label(text: &str) -> String {
     domain::copilot::objection::detect(text).first().map(|d| d.kind.as_str()).unwrap_or(NONE).to_string()
 }
 
-/// What a live session answers for `text`: the rules' first objection or,
-/// when they find none, the semantic matcher's — the order
-/// `sessions::observe` runs them in.
-pub fn live_label(matcher: &super::semantic::SemanticMatcher, text: &str) -> String {
-    let rules = rules_label(text);
-    if rules != NONE {
-        return rules;
-    }
-    matcher.detect(text).map(|d| d.kind.as_str().to_string()).unwrap_or_else(|| NONE.to_string())
+/// What a live session answers for a final line: [`super::semantic::judge`]'s
+/// first objection, or [`NONE`].
+pub fn live_label(matcher: &super::semantic::SemanticMatcher, case: &Case) -> String {
+    super::semantic::judge(Some(matcher), &case.text, Some(case.language))
+        .first()
+        .map_or(NONE, |d| d.kind.as_str())
+        .to_string()
 }
 
 /// Counts for one class: true positives, false positives, false negatives.
@@ -233,7 +231,7 @@ mod tests {
     #[test]
     fn no_evaluation_utterance_is_a_matcher_example() {
         let examples: std::collections::HashSet<String> =
-            domain::copilot::examples::EXAMPLES.iter().map(|(_, t)| key(t)).collect();
+            domain::copilot::examples::examples().iter().map(|e| key(e.text)).collect();
         for c in cases() {
             assert!(!examples.contains(&key(&c.text)), "line {} is a matcher example: {}", c.line, c.text);
         }

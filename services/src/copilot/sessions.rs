@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
 use chrono::Datelike;
-use domain::copilot::objection::{self, ObjectionKind};
+use domain::copilot::objection::ObjectionKind;
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::copilot::script::{Phase, PhaseEngine, ScriptContent, Speaker, Utterance};
 use domain::copilot::views::{
@@ -430,18 +430,26 @@ pub async fn observe(
         }
     };
     // Before taking the session's lock: inference takes milliseconds and
-    // the next partial line must not wait for it. Finals only (partials are
-    // rewritten a moment later), and only when the rules found nothing.
-    let mut semantic = Vec::new();
-    if utterance.is_final && utterance.speaker != Speaker::Rep && objection::detect(&text).is_empty() {
-        semantic.extend(hub.semantic.detect(&text).await);
-    }
+    // the next partial line must not wait for it. With a model the
+    // classifier judges final lines and partials raise nothing (they are
+    // rewritten a moment later); without one — or with no free slot — the
+    // phrase rules decide, partials included.
+    let judged = if utterance.speaker == Speaker::Rep || !hub.semantic.is_ready() {
+        None
+    } else if utterance.is_final {
+        hub.semantic.judge(&text, None).await
+    } else {
+        Some(Vec::new())
+    };
     let mut state = live.state.lock().await;
     if state.ended {
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let utterance = Utterance { text, ..utterance };
-    let obs = state.engine.observe_with(&utterance, semantic);
+    let obs = match judged {
+        Some(judged) => state.engine.observe_judged(&utterance, judged),
+        None => state.engine.observe(&utterance),
+    };
     let mut out = Vec::new();
     let at = now();
     out.push(CopilotEvent::Transcript(TranscriptLine {
