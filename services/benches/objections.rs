@@ -58,6 +58,9 @@ fn main() {
         got
     });
     print(&format!("classifier, as a live session runs it ({})", dir.display()), &score);
+    let holdout = evaluation::holdout_cases();
+    let blind = evaluation::score(&holdout, |c| evaluation::live_label(&matcher, c));
+    print(&format!("the same on the blind held-out set ({} utterances)", holdout.len()), &blind);
     times.sort_by(|a, b| a.total_cmp(b));
     if !times.is_empty() {
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
