@@ -203,6 +203,15 @@ async fn send_message(
 ) -> Result<Response, AppError> {
     let id = parse_uuid(&id, "conversation_id")?;
     let turn = playground::prepare(&state.db, &ctx, &state.server_ctx.providers, id, &body.text).await?;
+    // The copilot's judge reads the prospect's words first: an opt-out ends
+    // the conversation politely, as it will end a phone call. Without the
+    // model (or a free slot), the phrase rules judge.
+    let language = Some(turn.language());
+    let heard = match state.server_ctx.copilot.semantic().judge(&body.text, language).await {
+        Some(heard) => heard,
+        None => services::copilot::semantic::judge(None, &body.text, language),
+    };
+    let turn = turn.heard(heard);
     let (tx, rx) = tokio::sync::mpsc::channel(64);
     let db = state.db.clone();
     tokio::spawn(async move {

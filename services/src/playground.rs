@@ -251,6 +251,8 @@ pub struct PreparedTurn {
     settings: AgentSettings,
     model: Box<dyn providers::ChatModel>,
     text: String,
+    /// What the copilot's detector heard in `text` ([`PreparedTurn::heard`]).
+    heard: Vec<domain::copilot::objection::Detection>,
 }
 
 pub async fn prepare(
@@ -270,7 +272,7 @@ pub async fn prepare(
     let endpoint = credentials::endpoint(db, ctx, env, &agent.settings.llm.provider).await?;
     let model = providers::chat_model(env.http.clone(), &agent.settings.llm.provider, endpoint)
         .map_err(|e| ServiceError::new(e.code()).with_detail(e.to_string()))?;
-    Ok(PreparedTurn { ctx: *ctx, conv, settings: agent.settings, model, text })
+    Ok(PreparedTurn { ctx: *ctx, conv, settings: agent.settings, model, text, heard: Vec::new() })
 }
 
 /// Prepares and runs a turn (tests and non-streaming callers).
@@ -285,12 +287,41 @@ pub async fn send(
     prepare(db, ctx, env, id, text).await?.run(db, tx).await
 }
 
+/// What an agent says when the prospect asks not to be called again: it
+/// acknowledges, apologises and says goodbye — no rebuttal, no question,
+/// whatever its prompt says. The call then ends.
+pub fn opt_out_goodbye(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "Of course, I'm sorry to have disturbed you. I'll make sure you are not called again. Goodbye.",
+        Locale::Fr => "Bien sûr, excusez-moi pour le dérangement. Je fais le nécessaire pour qu'on ne vous rappelle plus. Au revoir.",
+    }
+}
+
+/// The end reason of a conversation the prospect ended by opting out.
+pub const OPT_OUT_REASON: &str = "opt_out";
+
 impl PreparedTurn {
+    /// The agent's language: what the prospect's words are read in.
+    pub fn language(&self) -> Locale {
+        Locale::parse(&self.settings.language).unwrap_or(Locale::En)
+    }
+
+    /// The prospect's message as the copilot's detector understood it
+    /// (`copilot::semantic::judge`, the same judge a live session uses).
+    /// An opt-out among it ends the conversation politely without asking
+    /// the model: an opt-out must be honoured whatever the prompt says.
+    pub fn heard(mut self, heard: Vec<domain::copilot::objection::Detection>) -> Self {
+        self.heard = heard;
+        self
+    }
+
     /// Runs the turn to completion, sending events to `tx`. Failures during
     /// the turn are sent as [`PlaygroundEvent::Error`] and nothing is saved;
     /// a dropped receiver (the browser left) stops generation.
     pub async fn run(self, db: &DatabaseConnection, tx: mpsc::Sender<PlaygroundEvent>) -> ServiceResult<()> {
-        let PreparedTurn { ctx, conv, settings, model, text } = self;
+        let PreparedTurn { ctx, conv, settings, model, text, heard } = self;
+        let opted_out = heard.iter().any(|d| d.kind == domain::copilot::objection::ObjectionKind::OptOut);
+        let locale = Locale::parse(&settings.language).unwrap_or(Locale::En);
         let ctx = &ctx;
         let s = &settings;
         let id = conv.id;
@@ -300,6 +331,7 @@ impl PreparedTurn {
         let mut notes = view.notes.clone();
         let mut ended: Option<String> = None;
         let (mut input_tokens, mut output_tokens) = (view.input_tokens, view.output_tokens);
+        let said = text.clone();
         turns.push(Turn { at: stamp(), kind: TurnKind::User { text } });
 
         let rctx = render_context(s, &BTreeMap::new());
@@ -315,6 +347,22 @@ impl PreparedTurn {
         };
 
         let outcome: Result<(), Abort> = async {
+            if opted_out {
+                let goodbye = opt_out_goodbye(locale).to_string();
+                emit(PlaygroundEvent::Token { text: goodbye.clone() }).await?;
+                turns.push(Turn { at: stamp(), kind: TurnKind::Assistant { text: goodbye } });
+                let text = match locale {
+                    Locale::En => format!("Opt-out: the prospect asked not to be called again: “{said}”"),
+                    Locale::Fr => {
+                        format!("Opposition : le prospect a demandé à ne plus être appelé : « {said} »")
+                    }
+                };
+                let note = Note { at: stamp(), text };
+                notes.push(note.clone());
+                emit(PlaygroundEvent::NoteAdded { note }).await?;
+                ended = Some(OPT_OUT_REASON.to_string());
+                return Ok(());
+            }
             for _round in 0..MAX_TOOL_ROUNDS {
                 let req = ChatRequest {
                     model: s.llm.model.clone(),

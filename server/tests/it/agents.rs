@@ -328,6 +328,50 @@ fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == t).collect()
 }
 
+// A prospect who asks not to be called again is not argued with: the agent
+// apologises and says goodbye in its own language, the opt-out is noted with
+// the prospect's words, and the conversation ends — without asking the model
+// (the mock would have answered "You said: …"), whatever the prompt says.
+on_both_backends!(an_opt_out_ends_the_agents_conversation_politely, |backend: Backend| async move {
+    let Some(app) = TestApp::spawn(backend).await else { return };
+    let mock = MockVendors::start().await;
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    use_mock(&owner, &org, &mock, "sk-test-1234567890abcd").await;
+    for (language, said, goodbye, note) in [
+        ("en", "No thanks, and please stop calling me.", "I'm sorry to have disturbed you", "Opt-out"),
+        (
+            "fr",
+            "Retirez-moi de votre fichier, je ne veux plus être appelé.",
+            "excusez-moi pour le dérangement",
+            "Opposition",
+        ),
+    ] {
+        let mut s = settings("Max");
+        s["language"] = json!(language);
+        let agent = create_agent(&owner, &org, None, s).await.unwrap();
+        let agent_id = agent["id"].as_str().unwrap().to_string();
+        let conv =
+            owner.call("start_conversation", &[("org_id", &org), ("agent_id", &agent_id)]).await.unwrap();
+        let path = format!("/orgs/{org}/conversations/{}/messages", conv["id"].as_str().unwrap());
+        // An ordinary message goes to the model.
+        let (_, events) = owner.rest_events(&path, json!({"text": "Hello there"})).await;
+        assert_eq!(
+            of_type(&events, "token").iter().map(|e| e["text"].as_str().unwrap()).collect::<String>(),
+            "You said: Hello there"
+        );
+        let (status, events) = owner.rest_events(&path, json!({"text": said})).await;
+        assert_eq!(status, 200, "{events:?}");
+        let reply: String = of_type(&events, "token").iter().map(|e| e["text"].as_str().unwrap()).collect();
+        assert!(reply.contains(goodbye), "{language}: {reply}");
+        let noted = of_type(&events, "note_added")[0]["note"]["text"].as_str().unwrap().to_string();
+        assert!(noted.starts_with(note) && noted.contains(said), "{noted}");
+        assert_eq!(of_type(&events, "ended")[0]["reason"], "opt_out");
+        let (status, body) = owner.rest_events(&path, json!({"text": "hello?"})).await;
+        assert_eq!((status, body[0]["code"].as_str()), (409, Some("conversation_ended")));
+    }
+});
+
 on_both_backends!(playground_streams_tools_and_saves_the_conversation, |backend: Backend| async move {
     let Some(app) = TestApp::spawn(backend).await else { return };
     let mock = MockVendors::start().await;
