@@ -128,6 +128,129 @@ pub fn semantic_card_allowed(kind: ObjectionKind, utterance: &str) -> bool {
     )
 }
 
+/// Phrases that deny an objection rather than raise it — "no need to send
+/// me anything, I'm listening", "je n'ai besoin de l'accord de personne" —
+/// per kind, as normalised words (lower case, no accents, split at
+/// apostrophes). A sentence holding one gets no card of that kind from the
+/// semantic path: the words are the objection's own, the meaning is its
+/// opposite, and a sentence vector cannot tell the two apart reliably.
+/// Deliberately narrow: each phrase names the objection's own act.
+const DENIALS: &[(ObjectionKind, &[&str])] = &[
+    (
+        ObjectionKind::SendEmail,
+        &[
+            "no need to send",
+            "no need to email",
+            "no need for an email",
+            "don t need to send",
+            "don t need to email",
+            "don t need an email",
+            "pas besoin de m envoyer",
+            "pas besoin d envoyer",
+            "pas besoin de mail",
+            "pas besoin d un mail",
+            "pas besoin de plaquette",
+            "pas la peine de m envoyer",
+        ],
+    ),
+    (
+        ObjectionKind::CallLater,
+        &[
+            "no need to call me back",
+            "no need to call back",
+            "don t need to call me back",
+            "pas besoin de me rappeler",
+            "pas besoin de rappeler",
+        ],
+    ),
+    (
+        ObjectionKind::NeedToThink,
+        &[
+            "don t need to think",
+            "no need to think",
+            "nothing to think about",
+            "don t need time to think",
+            "pas besoin d y reflechir",
+            "pas besoin de reflechir",
+            "rien a reflechir",
+            "pas besoin de temps pour reflechir",
+        ],
+    ),
+    (
+        ObjectionKind::NotDecisionMaker,
+        &[
+            "i m the decision maker",
+            "i am the decision maker",
+            "don t need anyone s approval",
+            "don t need anybody s approval",
+            "besoin de l accord de personne",
+            "besoin de l avis de personne",
+            "c est moi le decideur",
+            "c est moi qui decide",
+        ],
+    ),
+    (
+        ObjectionKind::TooExpensive,
+        &[
+            "not that we can t afford",
+            "price isn t an issue",
+            "price isn t the issue",
+            "price is not an issue",
+            "money isn t the issue",
+            "money isn t an issue",
+            "le prix n est pas le probleme",
+            "le prix n est pas un probleme",
+            "c est pas qu on n a pas les moyens",
+            "ce n est pas trop cher",
+            "c est pas trop cher",
+        ],
+    ),
+    (
+        ObjectionKind::NotInterested,
+        &[
+            "not that i m not interested",
+            "not saying we re not interested",
+            "not saying i m not interested",
+            "c est pas que ca m interesse pas",
+            "ce n est pas que ca ne m interesse pas",
+            "je dis pas qu on n est pas interesses",
+            "je ne dis pas qu on n est pas interesses",
+        ],
+    ),
+    (
+        ObjectionKind::AlreadyHaveSupplier,
+        &[
+            "don t have a supplier",
+            "don t have a provider",
+            "no supplier for",
+            "n a pas de prestataire",
+            "n a pas encore de prestataire",
+            "n avons pas de prestataire",
+            "pas de fournisseur pour",
+        ],
+    ),
+    (
+        ObjectionKind::OptOut,
+        &[
+            "don t take me off",
+            "do not take me off",
+            "keep me on your list",
+            "ne me retirez pas",
+            "ne me rayez pas",
+            "gardez moi dans",
+        ],
+    ),
+];
+
+/// Whether `utterance` denies an objection of `kind` ([`DENIALS`]).
+pub fn denies(kind: ObjectionKind, utterance: &str) -> bool {
+    let words = normalize(utterance);
+    DENIALS.iter().filter(|(k, _)| *k == kind).flat_map(|(_, phrases)| phrases.iter()).any(|p| {
+        let phrase: Vec<&str> = p.split(' ').collect();
+        words.windows(phrase.len()).any(|w| w.iter().zip(&phrase).all(|(a, b)| a == b))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::ObjectionKind::*;
@@ -152,6 +275,21 @@ mod tests {
         ] {
             assert_eq!(mood(text), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn denials_name_the_objection_they_deny() {
+        assert!(denies(SendEmail, "no need to send me anything, I'm listening now"));
+        assert!(denies(SendEmail, "Pas besoin de m'envoyer un mail, je vous écoute"));
+        assert!(denies(NotDecisionMaker, "Je n'ai besoin de l'accord de personne, c'est ma boîte"));
+        assert!(denies(NeedToThink, "I don't need to think about it, let's go"));
+        assert!(denies(OptOut, "ah non ne me retirez pas de la liste"));
+        assert!(denies(TooExpensive, "it's not that we can't afford it, we'd prefer yearly"));
+        // Only the kind named, and never the objection itself.
+        assert!(!denies(CallLater, "no need to send me anything"));
+        assert!(!denies(SendEmail, "just send me an email"));
+        assert!(!denies(OptOut, "take me off your list"));
+        assert!(!denies(TooExpensive, "we can't afford it"));
     }
 
     #[test]

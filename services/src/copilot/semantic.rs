@@ -183,6 +183,7 @@ impl SemanticMatcher {
         let kind = verdict.kind?;
         if verdict.probability < self.threshold(verdict.language, Some(kind))
             || !semantic_card_allowed(kind, text)
+            || domain::copilot::mood::denies(kind, text)
         {
             return None;
         }
@@ -229,8 +230,9 @@ pub fn judge(matcher: Option<&SemanticMatcher>, text: &str, language: Option<Loc
     let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
     let (verdict, p, v) = m.assess(text, language);
     let statement = mood(text) != Mood::Hypothetical;
+    let denied = domain::copilot::mood::denies(ObjectionKind::OptOut, text);
     if let Some(d) =
-        rules.iter().find(|d| d.kind == ObjectionKind::OptOut && statement && p[0] < OPT_OUT_VETO)
+        rules.iter().find(|d| d.kind == ObjectionKind::OptOut && statement && !denied && p[0] < OPT_OUT_VETO)
     {
         return vec![d.clone()];
     }
@@ -239,7 +241,8 @@ pub fn judge(matcher: Option<&SemanticMatcher>, text: &str, language: Option<Loc
         return out;
     }
     for d in rules {
-        let supported = p[class_of(Some(d.kind))] >= RULE_SUPPORT;
+        let supported =
+            p[class_of(Some(d.kind))] >= RULE_SUPPORT && !domain::copilot::mood::denies(d.kind, text);
         if supported && d.kind != ObjectionKind::OptOut && !out.iter().any(|o| o.kind == d.kind) {
             out.push(d);
         }
@@ -520,10 +523,10 @@ mod tests {
 
     /// The floor the classifier holds on both test sets, judged as a live
     /// session judges. Measured 2026-12-05 (multilingual-e5-small, head and
-    /// neighbours, calibrated thresholds): on the evaluation set accuracy
-    /// 92.4 % English, 89.7 % French, false cards 3 % and 12.1 %; on the
-    /// blind held-out set 92.3 % and 91.7 %, false cards 1.7 % and 5 %;
-    /// opt-out recall 95–100 % everywhere (before: rules plus an
+    /// neighbours, calibrated thresholds, denials): on the evaluation set
+    /// accuracy 93.1 % English, 90.8 % French, false cards 1 % and 9.1 %;
+    /// on the blind held-out set 92.9 % and 92.3 %, false cards 0 and
+    /// 3.3 %; opt-out recall 95–100 % everywhere (before: rules plus an
     /// English-only matcher, 61.1 % and 40.2 %). Raised as detection
     /// improves; a change that lowers it is a regression.
     #[test]
@@ -531,8 +534,8 @@ mod tests {
         use crate::copilot::evaluation::{cases, holdout_cases, live_label, score};
         let Some(m) = loaded() else { return };
         let floors = [
-            ("evaluation", cases(), [("en", 0.91, 0.04, 0.95), ("fr", 0.88, 0.13, 0.95)]),
-            ("held-out", holdout_cases(), [("en", 0.91, 0.03, 0.95), ("fr", 0.90, 0.06, 0.95)]),
+            ("evaluation", cases(), [("en", 0.92, 0.02, 0.95), ("fr", 0.90, 0.10, 0.95)]),
+            ("held-out", holdout_cases(), [("en", 0.92, 0.02, 0.95), ("fr", 0.91, 0.04, 0.95)]),
         ];
         for (set, cases, floors) in floors {
             let s = score(&cases, |c| live_label(m, c));
