@@ -10,9 +10,7 @@
 //! every token and L2-normalised. The conformance tests check ids and
 //! vectors against each model's reference implementation.
 //!
-//! [`NearestExamples`] turns embeddings into a classifier: labelled example
-//! sentences (and neutral ones), and the label of the nearest example when
-//! it is close enough.
+//! [`softmax`] is the classifier head the copilot trains over them.
 
 mod bert;
 mod cache;
@@ -181,69 +179,6 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// A nearest-example classifier over sentence embeddings.
-pub struct NearestExamples<L> {
-    examples: Vec<Example<L>>,
-    threshold: f32,
-}
-
-struct Example<L> {
-    /// `None` for neutral sentences: near one of them means "no label".
-    label: Option<L>,
-    text: String,
-    vector: Embedding,
-}
-
-/// What [`NearestExamples::classify`] found.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Match<'a, L> {
-    pub label: L,
-    pub similarity: f32,
-    /// The example sentence that was nearest, to explain the match.
-    pub example: &'a str,
-}
-
-impl<L: Copy> NearestExamples<L> {
-    /// Embeds every example; `threshold` is the least cosine similarity
-    /// that counts as a match.
-    pub fn build<'t>(
-        encoder: &Encoder,
-        examples: impl IntoIterator<Item = (Option<L>, &'t str)>,
-        threshold: f32,
-    ) -> Self {
-        let examples = examples
-            .into_iter()
-            .map(|(label, text)| Example { label, text: text.to_string(), vector: encoder.embed(text) })
-            .collect();
-        NearestExamples { examples, threshold }
-    }
-
-    pub fn len(&self) -> usize {
-        self.examples.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.examples.is_empty()
-    }
-
-    /// The `n` nearest examples, nearest first: (label, similarity, text).
-    pub fn nearest(&self, v: &[f32], n: usize) -> Vec<(Option<L>, f32, &str)> {
-        let mut all: Vec<_> =
-            self.examples.iter().map(|e| (e.label, cosine(&e.vector, v), e.text.as_str())).collect();
-        all.sort_by(|a, b| b.1.total_cmp(&a.1));
-        all.truncate(n);
-        all
-    }
-
-    /// The label of the nearest example, if it has one and is near enough.
-    pub fn classify(&self, v: &[f32]) -> Option<Match<'_, L>> {
-        let (best, similarity) =
-            self.examples.iter().map(|e| (e, cosine(&e.vector, v))).max_by(|a, b| a.1.total_cmp(&b.1))?;
-        let label = best.label?;
-        (similarity >= self.threshold).then_some(Match { label, similarity, example: &best.text })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,17 +198,6 @@ mod tests {
         assert_eq!(a, e.embed("PRICE  price hello"), "normalised before tokenizing");
         assert_eq!(e.embed("").len(), 4, "empty text still embeds ([CLS] [SEP])");
         assert_eq!(e.tokenize(&"price ".repeat(50)).len(), 8, "capped by the model's positions");
-    }
-
-    #[test]
-    fn nearest_labelled_example_wins_and_neutral_means_none() {
-        let e = tiny_encoder();
-        let c = NearestExamples::build(&e, [(Some('p'), "price"), (None, "hello")], -1.0);
-        assert_eq!(c.len(), 2);
-        assert_eq!(c.classify(&e.embed("price")).map(|m| (m.label, m.example)), Some(('p', "price")));
-        assert_eq!(c.classify(&e.embed("hello")), None);
-        let strict = NearestExamples::build(&e, [(Some('p'), "price")], 1.01);
-        assert_eq!(strict.classify(&e.embed("price")), None, "below the threshold");
     }
 
     #[test]

@@ -171,14 +171,8 @@ impl SemanticMatcher {
         (Verdict { kind: kind_of(class), probability, language }, p, v)
     }
 
-    /// The objection `text` asserts, if the classifier is sure enough for
-    /// its language ([`domain::copilot::language::guess`] when not given).
-    pub fn detect(&self, text: &str, language: Option<Locale>) -> Option<Detection> {
-        let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
-        let (verdict, _, v) = self.assess(text, language);
-        self.card(text, verdict, &v)
-    }
-
+    /// The card for a verdict: when the probability reaches the class's
+    /// threshold for the language and the sentence asserts the objection.
     fn card(&self, text: &str, verdict: Verdict, v: &[f32]) -> Option<Detection> {
         let kind = verdict.kind?;
         if verdict.probability < self.threshold(verdict.language, Some(kind))
