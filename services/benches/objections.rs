@@ -43,7 +43,7 @@ fn main() {
         t.elapsed().as_secs_f64(),
         matcher.examples_len()
     );
-    for lang in [domain::Locale::En, domain::Locale::Fr] {
+    for lang in domain::Locale::ALL {
         let t: Vec<String> = domain::copilot::objection::ObjectionKind::ALL
             .iter()
             .map(|k| format!("{} {:.2}", k.as_str(), matcher.threshold(lang, Some(*k))))

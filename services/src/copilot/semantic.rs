@@ -77,8 +77,26 @@ fn neighbour_vote<'a>(v: &[f32], examples: impl Iterator<Item = (usize, &'a [f32
     out
 }
 
-fn blend(head: &[f32], neighbours: &[f32; CLASSES]) -> Vec<f32> {
-    head.iter().zip(neighbours).map(|(h, n)| HEAD_SHARE * h + (1.0 - HEAD_SHARE) * n).collect()
+/// A sentence's class probabilities: the head's on its features blended
+/// with the vote of the nearest `examples` on its vector. The live path and
+/// the calibration both call this, so thresholds are set on what is used.
+fn probabilities<'a>(
+    head: &Softmax,
+    features: &[f32],
+    v: &[f32],
+    examples: impl Iterator<Item = (usize, &'a [f32])>,
+) -> Vec<f32> {
+    let votes = neighbour_vote(v, examples);
+    head.probabilities(features)
+        .iter()
+        .zip(votes)
+        .map(|(h, n)| HEAD_SHARE * h + (1.0 - HEAD_SHARE) * n)
+        .collect()
+}
+
+/// The likeliest class and its probability.
+fn likeliest(p: &[f32]) -> (usize, f32) {
+    p.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 1.0))
 }
 
 /// The classes of the head: index 0 is "no objection", then every kind.
@@ -100,10 +118,6 @@ fn features(v: &[f32], text: &str) -> Vec<f32> {
     f.push(f32::from(u8::from(m == Mood::Question)));
     f.push(f32::from(u8::from(m == Mood::Hypothetical)));
     f
-}
-
-fn languages() -> [Locale; 2] {
-    [Locale::En, Locale::Fr]
 }
 
 /// What the classifier found for one utterance, before any threshold.
@@ -164,10 +178,9 @@ impl SemanticMatcher {
     /// The verdict, every class's probability, and the vector.
     fn assess(&self, text: &str, language: Locale) -> (Verdict, Vec<f32>, Embedding) {
         let v = self.encoder.embed(text);
-        let votes = neighbour_vote(&v, self.examples.iter().map(|(c, _, e)| (*c, e.as_slice())));
-        let p = blend(&self.head.probabilities(&features(&v, text)), &votes);
-        let (class, probability) =
-            p.iter().copied().enumerate().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 1.0));
+        let examples = self.examples.iter().map(|(c, _, e)| (*c, e.as_slice()));
+        let p = probabilities(&self.head, &features(&v, text), &v, examples);
+        let (class, probability) = likeliest(&p);
         (Verdict { kind: kind_of(class), probability, language }, p, v)
     }
 
@@ -266,13 +279,7 @@ fn calibrate(
                         .filter(|i| i % FOLDS == fold)
                         .map(|i| {
                             let others = train.iter().map(|j| (y[*j], vectors[*j].as_slice()));
-                            let p = blend(&head.probabilities(&x[i]), &neighbour_vote(&vectors[i], others));
-                            let (c, pr) = p
-                                .iter()
-                                .copied()
-                                .enumerate()
-                                .max_by(|a, b| a.1.total_cmp(&b.1))
-                                .unwrap_or((0, 1.0));
+                            let (c, pr) = likeliest(&probabilities(&head, &x[i], &vectors[i], others));
                             (i, c, pr)
                         })
                         .collect()
@@ -286,7 +293,7 @@ fn calibrate(
         predicted[i] = (c, p);
     }
     let mut out = HashMap::new();
-    for lang in languages() {
+    for lang in Locale::ALL {
         let mut t = [0f32; CLASSES];
         for (class, slot) in t.iter_mut().enumerate().skip(1) {
             let beta: f32 = if kind_of(class) == Some(ObjectionKind::OptOut) { 2.0 } else { 0.5 };
