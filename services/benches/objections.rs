@@ -58,9 +58,14 @@ fn main() {
         got
     });
     print(&format!("classifier, as a live session runs it ({})", dir.display()), &score);
-    let holdout = evaluation::holdout_cases();
-    let blind = evaluation::score(&holdout, |c| evaluation::live_label(&matcher, c));
-    print(&format!("the same on the blind held-out set ({} utterances)", holdout.len()), &blind);
+    let blind_sets = evaluation::blind_sets();
+    for (name, set) in &blind_sets {
+        let blind = evaluation::score(set, |c| evaluation::live_label(&matcher, c));
+        print(&format!("the same on the blind {name} set ({} utterances)", set.len()), &blind);
+    }
+    let pooled: Vec<_> = blind_sets.into_iter().flat_map(|(_, set)| set).collect();
+    let all = evaluation::score(&pooled, |c| evaluation::live_label(&matcher, c));
+    print(&format!("the four blind sets pooled ({} utterances)", pooled.len()), &all);
     times.sort_by(|a, b| a.total_cmp(b));
     if !times.is_empty() {
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];

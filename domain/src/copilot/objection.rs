@@ -151,6 +151,9 @@ const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
             "unsubscribe",
             "opt out",
             "lose my number",
+            "no cold calls|calling",
+            "don t accept * cold calls|calling",
+            "do not accept * cold calls|calling",
         ],
     ),
     (
@@ -161,6 +164,8 @@ const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
             "cess~ de m|nous appeler|contacter|harceler|rappeler|deranger",
             "ne m|nous appel~ plus|jamais",
             "ne me|nous rappel~ plus|jamais",
+            "ne rappel~ plus|jamais",
+            "n appel~ plus|jamais",
             "ne me|nous contact~ plus|jamais",
             "ne me|nous derang~ plus|jamais",
             "rayez|retirez|enlevez|supprimez|effacez moi|nous",
@@ -172,7 +177,8 @@ const RULES: &[(ObjectionKind, Locale, &[&str])] = &[
             "bloctel",
             "liste d opposition",
             "desinscri~",
-            "plus etre appele~|contacte~|sollicite~|derange~",
+            "plus etre appele~|contacte~|sollicite~|derange~|demarche~",
+            "plus de demarchage|sollicitation~",
         ],
     ),
     (
@@ -434,6 +440,45 @@ mod tests {
         for (utterance, expected) in cases {
             let got: Vec<_> = detect(utterance).into_iter().map(|d| d.kind).collect();
             assert_eq!(&got, expected, "{utterance:?}");
+        }
+    }
+
+    /// Opt-outs as prospects say them — none of these may be missed — and
+    /// sentences that only sound like one.
+    #[test]
+    fn opt_out_requests_in_both_languages() {
+        let opt_outs = [
+            "Stop calling me.",
+            "please take us off your list",
+            "Remove my number from your database",
+            "Don't ever call this number again",
+            "who gave you my number?",
+            "I'm on the do not call registry",
+            "We're registered with the TPS",
+            "no cold calls on this line please",
+            "we don't accept cold calls, note it on your system",
+            "Arrêtez de m'appeler !",
+            "rayez-moi de votre liste",
+            "Supprimez mes coordonnées de votre fichier",
+            "ne rappelez plus ici merci",
+            "n'appelez plus ce numéro",
+            "Ne me rappelez jamais",
+            "je ne veux plus être démarché, c'est clair ?",
+            "on ne veut plus de démarchage sur cette ligne",
+            "Où avez-vous eu mon numéro ?",
+            "je suis inscrit sur Bloctel",
+        ];
+        for u in opt_outs {
+            let got: Vec<_> = detect(u).into_iter().map(|d| d.kind).collect();
+            assert_eq!(got, [OptOut], "{u:?}");
+        }
+        for u in [
+            "Call me back next week",
+            "rappelez-moi plus tard",
+            "vous appelez d'où ?",
+            "I'm calling about the invoice",
+        ] {
+            assert!(detect(u).iter().all(|d| d.kind != OptOut), "{u:?}");
         }
     }
 
