@@ -186,4 +186,12 @@ test('an objection said in other words is caught by meaning, and knowledge follo
   await page.getByTestId('say-input').fill('How long is the battery warranty on your electric vans?');
   await page.getByTestId('say-send').click();
   await expect(page.getByTestId('related-knowledge')).toContainText('Battery warranty on electric vans');
+
+  // A line the classifier is unsure of goes to the organisation's LLM (the
+  // mock, here); the card it confirms arrives late, labelled with the model.
+  await page.getByTestId('say-input').fill('mm, the numbers are a bit of a stretch for us this quarter');
+  await page.getByTestId('say-send').click();
+  const late = page.getByTestId('late-card');
+  await expect(late).toContainText('gpt-4.1');
+  await expect(page.locator('[data-objection="too_expensive"]').filter({ has: late })).toBeVisible();
 });

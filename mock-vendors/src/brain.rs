@@ -9,6 +9,9 @@
 //! - system prompt asks for a sales script → a valid phase-structured script
 //!   (JSON) about the product named in the request
 //! - system prompt asks for a pre-call brief → a brief (JSON)
+//! - system prompt asks to label a prospect's utterance (the copilot's
+//!   second opinion) → `{"label": …}` from a small keyword table, `none`
+//!   when no keyword is in the utterance
 //! - anything else                        → "You said: <message>", streamed word by word
 
 use serde_json::{json, Value};
@@ -43,6 +46,12 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
             "questions": ["How many vehicles do you run?", "When is your next renewal?", "Who signs off on it?"]
         });
         return vec![Step::Text(format!("Here you go:\n{brief}"))];
+    }
+    if p.system.contains("You label one thing a sales prospect said") {
+        let utterance: Value =
+            serde_json::from_str(p.last_user.as_deref().unwrap_or_default()).unwrap_or_default();
+        let label = objection_label(utterance["utterance"].as_str().unwrap_or_default());
+        return vec![Step::Text(json!({ "label": label }).to_string())];
     }
     if let Some(is_error) = p.last_tool_result {
         let text = if is_error { "Sorry, let me correct that." } else { "Got it." };
@@ -92,6 +101,22 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
         ];
     }
     vec![Step::Text(format!("You said: {}", msg.trim()))]
+}
+
+/// The mock's idea of an objection: the first label whose keyword the
+/// utterance holds (deterministic, so tests can pick their case).
+fn objection_label(utterance: &str) -> &'static str {
+    const KEYWORDS: &[(&str, &[&str])] = &[
+        ("opt_out", &["your list", "votre liste", "calling me", "m'appeler"]),
+        ("too_expensive", &["stretch", "money", "price", "finances", "prix", "cher"]),
+        ("call_later", &["busy", "occupé"]),
+        ("already_have_supplier", &["spreadsheet", "tableur"]),
+    ];
+    let lower = utterance.to_lowercase();
+    KEYWORDS
+        .iter()
+        .find(|(_, words)| words.iter().any(|w| lower.contains(w)))
+        .map_or("none", |(label, _)| label)
 }
 
 /// A script for the product in the request context (`{"product": …, "language": …}`).
@@ -182,5 +207,20 @@ mod tests {
         let after = Prompt { last_tool_result: Some(false), ..prompt("x") };
         assert_eq!(reply(&after), vec![Step::Text("Got it.".into())]);
         assert_eq!(deltas("a bc d"), vec!["a ", "bc ", "d"]);
+    }
+
+    #[test]
+    fn labels_utterances_for_the_copilots_second_opinion() {
+        let ask = |u: &str| Prompt {
+            system: "You label one thing a sales prospect said on a cold call".into(),
+            last_user: Some(json!({ "utterance": u }).to_string()),
+            ..Default::default()
+        };
+        assert_eq!(
+            reply(&ask("that is a stretch for us")),
+            vec![Step::Text(r#"{"label":"too_expensive"}"#.into())]
+        );
+        assert_eq!(reply(&ask("Take me off your list")), vec![Step::Text(r#"{"label":"opt_out"}"#.into())]);
+        assert_eq!(reply(&ask("we'll see")), vec![Step::Text(r#"{"label":"none"}"#.into())]);
     }
 }

@@ -135,13 +135,17 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         login_throttle: app::login_throttle::LoginThrottle::new(LOGIN_WINDOW),
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
         invite_limiter: RateLimiter::new(INVITE_WINDOW),
-        providers,
-        copilot: match &config.embedding_model {
-            Some(dir) => services::copilot::CopilotHub::with_semantic(
-                services::copilot::Semantic::shared(dir),
-                bus.clone(),
-            ),
-            None => services::copilot::CopilotHub::new(bus.clone()),
+        providers: providers.clone(),
+        copilot: {
+            let hub = match &config.embedding_model {
+                Some(dir) => services::copilot::CopilotHub::with_semantic(
+                    services::copilot::Semantic::shared(dir),
+                    bus.clone(),
+                ),
+                None => services::copilot::CopilotHub::new(bus.clone()),
+            };
+            hub.ask_second_opinions(providers.clone());
+            hub
         },
         bus,
         key_usage: Default::default(),

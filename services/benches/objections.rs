@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use services::copilot::evaluation::{self, Score};
-use services::copilot::semantic::SemanticMatcher;
+use services::copilot::semantic::{self, SemanticMatcher};
 
 fn print(title: &str, score: &Score) {
     println!("\n== {title} ==");
@@ -66,6 +66,38 @@ fn main() {
     let pooled: Vec<_> = blind_sets.into_iter().flat_map(|(_, set)| set).collect();
     let all = evaluation::score(&pooled, |c| evaluation::live_label(&matcher, c));
     print(&format!("the four blind sets pooled ({} utterances)", pooled.len()), &all);
+    println!("\n== utterances the classifier is unsure of (asked to the organisation's LLM, if any) ==");
+    let sets = [("evaluation set", cases.clone()), ("blind sets pooled", pooled)];
+    for (name, set) in &sets {
+        for lang in domain::Locale::ALL {
+            let (mut quiet, mut quiet_asked, mut missed, mut missed_asked, mut right) = (0, 0, 0, 0, 0);
+            let mine: Vec<_> = set.iter().filter(|c| c.language == lang).collect();
+            for c in &mine {
+                let j = semantic::judgement(Some(&matcher), &c.text, Some(c.language));
+                let got = j.cards.first().map_or(evaluation::NONE, |d| d.kind.as_str());
+                let asked = j.unsure.is_some();
+                if got == c.label {
+                    right += 1;
+                } else if asked {
+                    // What an LLM that answered right would win.
+                    right += usize::from(got == evaluation::NONE);
+                }
+                if c.label == evaluation::NONE {
+                    quiet += 1;
+                    quiet_asked += usize::from(asked);
+                } else if got == evaluation::NONE {
+                    missed += 1;
+                    missed_asked += usize::from(asked);
+                }
+            }
+            println!(
+                "  {name}, {}: {quiet_asked} of {quiet} quiet utterances asked, {missed_asked} of {missed} missed objections; \
+                 an LLM right on those would make accuracy {:.1} %",
+                lang.as_str(),
+                right as f32 * 100.0 / mine.len().max(1) as f32
+            );
+        }
+    }
     times.sort_by(|a, b| a.total_cmp(b));
     if !times.is_empty() {
         let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];

@@ -331,11 +331,16 @@ pub struct Detection {
     pub rule: String,
     /// The words that matched (normalised).
     pub matched: String,
-    /// Set when the semantic matcher found it rather than a rule: cosine
-    /// similarity to the nearest example, in percent; `rule` is then that
-    /// example and `matched` the utterance.
+    /// Set when the classifier found it rather than a rule: its
+    /// probability for the class, in percent; `rule` is then the nearest
+    /// example of the class and `matched` the utterance.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub similarity: Option<u8>,
+    /// Set on a card raised late, by the organisation's LLM, on an
+    /// utterance the classifier was unsure of: that model's name. `rule` is
+    /// then empty and `matched` the utterance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmed_by: Option<String>,
 }
 
 /// Longest utterance inspected, in words: STT segments are a sentence or two;
@@ -365,6 +370,7 @@ pub fn detect_words(words: &[String]) -> Vec<Detection> {
                     rule: rule.pattern.source().to_string(),
                     matched: words[span.start..span.end].join(" "),
                     similarity: None,
+                    confirmed_by: None,
                 },
             ));
         }

@@ -703,6 +703,7 @@ mod tests {
             rule: "that is way more than we planned to spend".into(),
             matched: "a lot more than we budgeted".into(),
             similarity: Some(71),
+            confirmed_by: None,
         };
         let mut e = PhaseEngine::new(&script());
         say(&mut e, Speaker::Prospect, "yes I have a minute");
@@ -746,6 +747,7 @@ mod tests {
             rule: "that's above our budget".into(),
             matched: "that's over our budget".into(),
             similarity: Some(93),
+            confirmed_by: None,
         };
         let o = e.observe_judged(&said("that's over our budget"), vec![judged]);
         assert_eq!(o.objections[0].kind, ObjectionKind::TooExpensive);

@@ -931,6 +931,114 @@ on_both_backends!(objections_are_caught_by_meaning_when_no_rule_matches, |backen
     assert_eq!(cards.iter().map(|c| c["detection"]["kind"].clone()).collect::<Vec<_>>(), ["opt_out"]);
 });
 
+// Where the organisation has an LLM, utterances the classifier is unsure of
+// are put to it off the live path; a card it confirms appears late, stored
+// and labelled with the model's name. Confident cards and plainly quiet
+// lines are never sent; without an LLM nothing is.
+on_both_backends!(unsure_utterances_get_a_late_second_opinion, |backend: Backend| async move {
+    let Some(model) = embedding_model() else { return };
+    let mock = MockVendors::start().await;
+    let base = mock.base_url("openai");
+    let Some(app) =
+        TestApp::spawn_with(backend, &[("HANDOO_EMBEDDING_MODEL", &model), ("OPENAI_BASE_URL", &base)]).await
+    else {
+        return;
+    };
+    assert!(app.state.server_ctx.copilot.semantic().wait_loaded(Duration::from_secs(120)).await);
+    let owner = user(&app, "Olivia", "olivia@example.com").await;
+    let org = owner.create_org("Acme").await;
+    let p =
+        prospect(&owner, &org, json!({"first_name": "Paul", "last_name": "Roux", "phone": "+33612345678"}))
+            .await;
+    let body = json!({"prospect_id": p, "mode": "practice", "language": "en"});
+    let (_, session) = owner.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(body)).await;
+    let sid = session["id"].as_str().unwrap().to_string();
+    let say = |text: &'static str| {
+        let (owner, path) = (&owner, format!("/orgs/{org}/copilot/sessions/{sid}/transcript"));
+        async move {
+            let body = json!({"speaker": "prospect", "text": text, "is_final": true});
+            let (s, out) = owner.rest(Method::POST, &path, Some(body)).await;
+            assert_eq!(s, 200, "{out}");
+            out.as_array().unwrap().iter().filter(|e| e["type"] == "objection").count()
+        }
+    };
+    let cards = || async {
+        let (_, v) = owner.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{sid}"), None).await;
+        v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "objection")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let asked = || {
+        mock.state
+            .requests_for("openai")
+            .into_iter()
+            .filter(|r| r.body.to_string().contains("You label one thing"))
+            .map(|r| r.body["messages"][1]["content"].as_str().unwrap_or_default().to_string())
+            .collect::<Vec<_>>()
+    };
+    // The classifier alone is unsure of this one: no card now.
+    let unsure = "mm, the numbers are a bit of a stretch for us this quarter";
+    assert_eq!(say(unsure).await, 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(asked().is_empty() && cards().await.is_empty(), "no LLM configured: nobody is asked");
+
+    owner
+        .call(
+            "save_provider_settings",
+            &[
+                ("org_id", &org),
+                ("provider", "openai"),
+                ("api_key", "sk-test"),
+                ("base_url", ""),
+                ("clear_key", "false"),
+            ],
+        )
+        .await
+        .expect("save key");
+    assert_eq!(say("Sounds good, tell me how it works").await, 0);
+    assert_eq!(say("I'd have to check with my boss").await, 1, "a confident card");
+    assert_eq!(say(unsure).await, 0, "the live path does not wait");
+    let mut late = Vec::new();
+    for _ in 0..100 {
+        late = cards().await.into_iter().filter(|c| !c["detection"]["confirmed_by"].is_null()).collect();
+        if !late.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(late.len(), 1, "{late:?}");
+    let d = &late[0]["detection"];
+    assert_eq!(
+        (d["kind"].as_str(), d["confirmed_by"].as_str()),
+        (Some("too_expensive"), Some("gpt-4.1")),
+        "{d}"
+    );
+    assert_eq!(d["matched"], unsure);
+    assert!(
+        late[0]["handler"]["response"].as_str().is_some_and(|r| !r.is_empty()),
+        "with the script's handler"
+    );
+    let asked_about = asked();
+    assert_eq!(asked_about.len(), 1, "only the unsure line was sent: {asked_about:?}");
+    assert!(asked_about[0].contains("stretch"), "the utterance travels as data: {asked_about:?}");
+
+    // The model may also say there is nothing: then nothing appears.
+    assert_eq!(say("hmm we'll see, maybe").await, 0);
+    for _ in 0..100 {
+        if asked().len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(asked().len(), 2);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(cards().await.len(), 2, "the confident card and the one confirmed late");
+});
+
 // A prospect who asks not to be called again raises an opt-out card (not a
 // rebuttal); one click honours it: the prospect is opted out, the number is
 // on the do-not-call list, and what they said is kept in the timeline and

@@ -46,21 +46,32 @@ pub(crate) async fn pick_llm(
     Ok(None)
 }
 
+/// How freely and how long a model may answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Budget {
+    pub temperature: f32,
+    pub max_tokens: u32,
+}
+
+/// Long-form writing: briefs and scripts.
+const WRITING: Budget = Budget { temperature: 0.4, max_tokens: 2_000 };
+
 /// Runs one completion with the timeout; provider failures keep their code.
 /// A timeout or provider failure stores nothing; the caller says why.
-async fn ask(
+pub(crate) async fn ask(
     model: &dyn providers::ChatModel,
     name: &str,
     timeout: Duration,
     system: String,
     user: String,
+    budget: Budget,
 ) -> ServiceResult<String> {
     let req = ChatRequest {
         model: name.to_string(),
         messages: vec![ChatMessage::System { content: system }, ChatMessage::User { content: user }],
         tools: vec![],
-        temperature: Some(0.4),
-        max_tokens: Some(2_000),
+        temperature: Some(budget.temperature),
+        max_tokens: Some(budget.max_tokens),
     };
     match tokio::time::timeout(timeout, complete(model, req)).await {
         Err(_) => Err(ServiceError::new(ErrorCode::ProviderTimeout)),
@@ -70,7 +81,7 @@ async fn ask(
 }
 
 /// The JSON object in a model's answer (models like to wrap it in prose or fences).
-fn json_in(text: &str) -> Option<&str> {
+pub(crate) fn json_in(text: &str) -> Option<&str> {
     let start = text.find('{')?;
     let end = text.rfind('}')?;
     (end > start).then(|| &text[start..=end])
@@ -279,7 +290,7 @@ pub async fn brief(
         "past_call_outcomes": input.outcomes.iter().map(|o| o.as_str()).collect::<Vec<_>>(),
     })
     .to_string();
-    let parsed = match ask(model.as_ref(), &name, env.llm_timeout, system, user).await {
+    let parsed = match ask(model.as_ref(), &name, env.llm_timeout, system, user, WRITING).await {
         Ok(text) => json_in(&text).and_then(|j| serde_json::from_str::<LlmBrief>(j).ok()),
         Err(e) => {
             tracing::warn!(code = e.code.as_str(), "brief generation failed; using rules");
@@ -393,7 +404,7 @@ pub async fn generate_script(
         language = if req.language == Locale::Fr { "French" } else { "English" },
     );
     let started = Instant::now();
-    let text = ask(model.as_ref(), &name, env.llm_timeout, system, context.to_string()).await?;
+    let text = ask(model.as_ref(), &name, env.llm_timeout, system, context.to_string(), WRITING).await?;
     let generation_ms = started.elapsed().as_millis() as i64;
     let content: ScriptContent =
         json_in(&text).and_then(|j| serde_json::from_str(j).ok()).ok_or_else(|| {

@@ -7,6 +7,7 @@ pub mod evaluation;
 pub mod knowledge;
 pub mod opt_out;
 pub mod scripts;
+pub mod second_opinion;
 pub mod semantic;
 pub mod sessions;
 pub mod speech;

@@ -43,7 +43,12 @@ pub async fn honour(
                 .with_detail("not an opt-out card".to_string()))
         }
     };
-    let utterance = said_before(db, ctx, session_id, seq).await?.unwrap_or(detection.matched);
+    // A late card (a second opinion) may follow other lines: it carries the
+    // utterance it was raised on.
+    let utterance = match detection.confirmed_by {
+        Some(_) => detection.matched,
+        None => said_before(db, ctx, session_id, seq).await?.unwrap_or(detection.matched),
+    };
 
     let txn = crate::db::begin_write(db).await?;
     let p = prospect_svc::find(&txn, ctx, session.prospect_id).await?;

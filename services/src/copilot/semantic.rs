@@ -42,7 +42,7 @@ use tokio::sync::Semaphore;
 const SLOT_WAIT: Duration = Duration::from_millis(100);
 
 /// Characters of the utterance kept in a detection's `matched` field.
-const MATCHED_CHARS: usize = 160;
+pub const MATCHED_CHARS: usize = 160;
 
 /// Folds of the cross-validation that calibrates the thresholds.
 const FOLDS: usize = 5;
@@ -207,6 +207,7 @@ impl SemanticMatcher {
             rule: nearest.to_string(),
             matched: text.chars().take(MATCHED_CHARS).collect(),
             similarity: Some((verdict.probability.clamp(0.0, 1.0) * 100.0).round() as u8),
+            confirmed_by: None,
         })
     }
 }
@@ -224,37 +225,64 @@ const OPT_OUT_VETO: f32 = 0.8;
 /// this floor refuses is a rule's match the classifier rules out.
 const RULE_SUPPORT: f32 = 0.01;
 
+/// The least probability the classifier must give the likeliest objection
+/// of an utterance it raised no card for to call itself unsure of it — the
+/// utterances worth a second opinion from the organisation's LLM. The bench
+/// prints what share of quiet utterances and of missed objections it marks.
+pub const DOUBT_FLOOR: f32 = 0.25;
+
+/// What a live session learns from one final utterance.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// The cards to raise now.
+    pub cards: Vec<Detection>,
+    /// No card, but an objection is not ruled out: the classifier gave the
+    /// likeliest one at least [`DOUBT_FLOOR`], or a phrase rule found one
+    /// the classifier overruled. Worth a second opinion (never with a card:
+    /// a confident answer needs none).
+    pub unsure: Option<ObjectionKind>,
+    /// The utterance's language (as given, else guessed).
+    pub language: Locale,
+}
+
 /// The objections a final utterance raises, decided as a live session
-/// decides them. With a classifier: its card, and with it any other
-/// objection the phrase rules found that the classifier supports (a
-/// sentence can carry two);
-/// an opt-out the rules find stands alone unless the classifier is quite
-/// sure the sentence holds no objection at all (an opt-out missed is a
-/// compliance failure). Without a classifier, the rules alone.
+/// decides them ([`judgement`]'s cards).
 pub fn judge(matcher: Option<&SemanticMatcher>, text: &str, language: Option<Locale>) -> Vec<Detection> {
+    judgement(matcher, text, language).cards
+}
+
+/// With a classifier: its card, and with it any other objection the phrase
+/// rules found that the classifier supports (a sentence can carry two); an
+/// opt-out the rules find stands alone unless the classifier is quite sure
+/// the sentence holds no objection at all (an opt-out missed is a
+/// compliance failure). Without a classifier, the rules alone, never unsure.
+pub fn judgement(matcher: Option<&SemanticMatcher>, text: &str, language: Option<Locale>) -> Judgement {
     let rules = domain::copilot::objection::detect(text);
-    let Some(m) = matcher else { return rules };
     let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
+    let Some(m) = matcher else { return Judgement { cards: rules, unsure: None, language } };
     let (verdict, p, v) = m.assess(text, language);
     let statement = mood(text) != Mood::Hypothetical;
     let denied = domain::copilot::mood::denies(ObjectionKind::OptOut, text);
     if let Some(d) =
         rules.iter().find(|d| d.kind == ObjectionKind::OptOut && statement && !denied && p[0] < OPT_OUT_VETO)
     {
-        return vec![d.clone()];
+        return Judgement { cards: vec![d.clone()], unsure: None, language };
     }
-    let mut out: Vec<Detection> = m.card(text, verdict, &v).into_iter().collect();
-    if out.is_empty() {
-        return out;
+    let mut cards: Vec<Detection> = m.card(text, verdict, &v).into_iter().collect();
+    if cards.is_empty() {
+        let (class, pr) =
+            p.iter().copied().enumerate().skip(1).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 0.0));
+        let unsure = if pr >= DOUBT_FLOOR { kind_of(class) } else { rules.first().map(|d| d.kind) };
+        return Judgement { cards, unsure, language };
     }
     for d in rules {
         let supported =
             p[class_of(Some(d.kind))] >= RULE_SUPPORT && !domain::copilot::mood::denies(d.kind, text);
-        if supported && d.kind != ObjectionKind::OptOut && !out.iter().any(|o| o.kind == d.kind) {
-            out.push(d);
+        if supported && d.kind != ObjectionKind::OptOut && !cards.iter().any(|o| o.kind == d.kind) {
+            cards.push(d);
         }
     }
-    out
+    Judgement { cards, unsure: None, language }
 }
 
 /// Per-language, per-class thresholds from cross-validated probabilities.
@@ -484,8 +512,13 @@ impl Semantic {
     /// threads. `None` when there is no model (yet) or no free slot: the
     /// caller then lets the phrase rules decide.
     pub async fn judge(&self, text: &str, language: Option<Locale>) -> Option<Vec<Detection>> {
+        self.judgement(text, language).await.map(|j| j.cards)
+    }
+
+    /// As [`Semantic::judge`], with the classifier's doubt ([`judgement`]).
+    pub async fn judgement(&self, text: &str, language: Option<Locale>) -> Option<Judgement> {
         let text = text.to_string();
-        self.on_model(move |m| Some(judge(Some(m), &text, language))).await
+        self.on_model(move |m| Some(judgement(Some(m), &text, language))).await
     }
 }
 

@@ -49,6 +49,9 @@ pub struct CopilotHub {
     /// Objection matching by meaning, when a model is configured.
     semantic: super::Semantic,
     bus: EventBus,
+    /// Where organisations' LLMs are reached, for second opinions on the
+    /// utterances the classifier is unsure of; unset: none are asked.
+    second_opinions: std::sync::OnceLock<crate::credentials::ProviderEnv>,
 }
 
 pub struct LiveSession {
@@ -56,6 +59,9 @@ pub struct LiveSession {
     state: tokio::sync::Mutex<LiveState>,
     /// Unix seconds of the last use, for evicting abandoned sessions.
     last_used: std::sync::atomic::AtomicI64,
+    /// A second opinion is under way: one at a time per session, so a
+    /// talkative prospect cannot queue up model calls.
+    reviewing: std::sync::atomic::AtomicBool,
 }
 
 /// A session nobody fed for this long leaves memory (it is rebuilt from the
@@ -100,6 +106,12 @@ impl CopilotHub {
 
     pub fn semantic(&self) -> &super::Semantic {
         &self.semantic
+    }
+
+    /// Lets sessions ask the organisation's LLM (when it has one) about the
+    /// utterances the classifier is unsure of. Set once, at startup.
+    pub fn ask_second_opinions(&self, env: crate::credentials::ProviderEnv) {
+        let _ = self.second_opinions.set(env);
     }
 
     fn get(&self, id: Uuid) -> Option<Arc<LiveSession>> {
@@ -241,6 +253,7 @@ async fn live(
         org_id: row.org_id,
         state: tokio::sync::Mutex::new(state),
         last_used: std::sync::atomic::AtomicI64::new(now().timestamp()),
+        reviewing: Default::default(),
     };
     Ok(hub.insert(row.id, Arc::new(session)))
 }
@@ -437,17 +450,18 @@ pub async fn observe(
     let judged = if utterance.speaker == Speaker::Rep || !hub.semantic.is_ready() {
         None
     } else if utterance.is_final {
-        hub.semantic.judge(&text, None).await
+        hub.semantic.judgement(&text, None).await
     } else {
-        Some(Vec::new())
+        Some(super::semantic::Judgement { cards: Vec::new(), unsure: None, language: Locale::En })
     };
+    let unsure = judged.as_ref().and_then(|j| j.unsure.map(|_| j.language));
     let mut state = live.state.lock().await;
     if state.ended {
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let utterance = Utterance { text, ..utterance };
     let obs = match judged {
-        Some(judged) => state.engine.observe_judged(&utterance, judged),
+        Some(judged) => state.engine.observe_judged(&utterance, judged.cards),
         None => state.engine.observe(&utterance),
     };
     let mut out = Vec::new();
@@ -492,7 +506,65 @@ pub async fn observe(
     for ev in &out {
         hub.publish(live.org_id, id, ev).await;
     }
+    drop(state);
+    if let (Some(language), Some(env)) = (unsure, hub.second_opinions.get()) {
+        if !live.reviewing.swap(true, std::sync::atomic::Ordering::AcqRel) {
+            let review =
+                Review { db: db.clone(), bus: hub.bus.clone(), env: env.clone(), ctx: *ctx, id, live };
+            tokio::spawn(review.run(utterance.text, language));
+        }
+    }
     Ok(out)
+}
+
+/// A second opinion on one utterance, off the live path.
+struct Review {
+    db: DatabaseConnection,
+    bus: EventBus,
+    env: crate::credentials::ProviderEnv,
+    ctx: OrgCtx,
+    id: Uuid,
+    live: Arc<LiveSession>,
+}
+
+impl Review {
+    async fn run(self, text: String, language: Locale) {
+        if let Err(e) = self.card(&text, language).await {
+            tracing::warn!(session = %self.id, code = e.code.as_str(), "second opinion failed");
+        }
+        self.live.reviewing.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Asks the organisation's model; raises the card it confirms, unless
+    /// the session ended meanwhile. A late card does not move the script:
+    /// the conversation has gone on since.
+    async fn card(&self, text: &str, language: Locale) -> ServiceResult<()> {
+        let Some((model, name)) = super::ai::pick_llm(&self.db, &self.ctx, &self.env).await? else {
+            return Ok(());
+        };
+        let timeout = self.env.llm_timeout;
+        let Some(kind) = super::second_opinion::classify(model.as_ref(), &name, timeout, text).await? else {
+            return Ok(());
+        };
+        let detection = super::second_opinion::late_card(kind, language, text, &name);
+        let org_id = self.live.org_id;
+        let mut state = self.live.state.lock().await;
+        if state.ended {
+            return Ok(());
+        }
+        let handler = handler_card(&self.db, org_id, &state.script, kind).await?;
+        let seq = state.next_seq;
+        let ev = CopilotEvent::Objection { seq, detection, handler };
+        let txn = crate::db::begin_write(&self.db).await?;
+        persist(&txn, org_id, self.id, &ev, seq).await?;
+        txn.commit().await?;
+        state.next_seq += 1;
+        drop(state);
+        if let Err(e) = self.bus.publish(org_id, &topic(self.id), &ev).await {
+            tracing::warn!(session = %self.id, code = e.code.as_str(), "copilot event not published");
+        }
+        Ok(())
+    }
 }
 
 /// Tells a session's watchers that its live source failed (not stored:

@@ -184,6 +184,7 @@ fn ObjectionCard(
             data-testid="objection-card" data-objection=kind.as_str() data-seq=seq.to_string()>
             <h2 class="font-semibold">{move || objection_label(i18n, kind)}</h2>
             <p class="text-xs text-slate-500">{format!("“{}”", detection.matched)}</p>
+            <LateLabel detection=detection.clone()/>
             {detection.similarity.map(|pct| {
                 let example = detection.rule.clone();
                 view! {
@@ -215,6 +216,20 @@ fn ObjectionCard(
     }
 }
 
+/// On a card raised late by the organisation's LLM: says so, and which
+/// model — the rep may already have moved on.
+#[component]
+fn LateLabel(detection: Detection) -> impl IntoView {
+    let i18n = use_i18n();
+    detection.confirmed_by.map(|model| {
+        view! {
+            <p class="text-xs font-medium text-indigo-700 dark:text-indigo-300" data-testid="late-card">
+                {t!(i18n, copilot.confirmed_late)}{format!(" {model}")}
+            </p>
+        }
+    })
+}
+
 /// An opt-out is not an objection to answer: the card says to acknowledge
 /// and stop, and one click records it (prospect opted out, number on the
 /// do-not-call list, the utterance kept as evidence).
@@ -243,6 +258,7 @@ fn OptOutCard(
             role="alert" data-testid="objection-card" data-objection="opt_out" data-seq=seq.to_string()>
             <h2 class="font-semibold text-red-800 dark:text-red-200">{t!(i18n, copilot.opt_out_title)}</h2>
             <p class="text-xs text-slate-500">{format!("“{}”", detection.matched)}</p>
+            <LateLabel detection=detection.clone()/>
             <p class="mt-2 text-sm">{t!(i18n, copilot.opt_out_instruction)}</p>
             {handler.filter(|h| !h.response.is_empty()).map(|h| view! {
                 <p class="mt-2 text-sm italic" data-testid="handler-response">{h.response}</p>
