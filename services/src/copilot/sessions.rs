@@ -95,13 +95,9 @@ impl CopilotHub {
         Arc::new(CopilotHub { semantic, bus, ..Self::default() })
     }
 
-    /// Sends `ev` to the session's watchers, wherever they are connected.
-    /// The event is already stored (or deliberately not): a failed
-    /// publication is logged, and watchers catch up when they reload.
+    /// [`publish`] on this hub's bus.
     async fn publish(&self, org_id: Uuid, id: Uuid, ev: &CopilotEvent) {
-        if let Err(e) = self.bus.publish(org_id, &topic(id), ev).await {
-            tracing::warn!(session = %id, code = e.code.as_str(), "copilot event not published");
-        }
+        publish(&self.bus, org_id, id, ev).await
     }
 
     pub fn semantic(&self) -> &super::Semantic {
@@ -342,6 +338,15 @@ pub async fn get(
     view(db, hub, ctx, &row).await
 }
 
+/// Sends `ev` to session `id`'s watchers, wherever they are connected. The
+/// event is already stored (or deliberately not): a failed publication is
+/// logged, and watchers catch up when they reload.
+async fn publish(bus: &EventBus, org_id: Uuid, id: Uuid, ev: &CopilotEvent) {
+    if let Err(e) = bus.publish(org_id, &topic(id), ev).await {
+        tracing::warn!(session = %id, code = e.code.as_str(), "copilot event not published");
+    }
+}
+
 /// The event-bus topic of a session's live events.
 pub fn topic(id: Uuid) -> String {
     format!("copilot.session.{id}")
@@ -559,10 +564,7 @@ impl Review {
         persist(&txn, org_id, self.id, &ev, seq).await?;
         txn.commit().await?;
         state.next_seq += 1;
-        drop(state);
-        if let Err(e) = self.bus.publish(org_id, &topic(self.id), &ev).await {
-            tracing::warn!(session = %self.id, code = e.code.as_str(), "copilot event not published");
-        }
+        publish(&self.bus, org_id, self.id, &ev).await;
         Ok(())
     }
 }
