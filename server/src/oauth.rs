@@ -24,6 +24,37 @@ const NEXT_KEY: &str = "oauth_next";
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
+/// oauth2's HTTP hook over our own reqwest client (its `reqwest` feature
+/// would bring another reqwest version). The client follows no redirects:
+/// a token endpoint that redirects is refused, as oauth2 itself advises.
+struct OAuthHttp(reqwest::Client);
+
+impl<'c> oauth2::AsyncHttpClient<'c> for OAuthHttp {
+    type Error = reqwest::Error;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, reqwest::Error>> + Send + 'c>,
+    >;
+
+    fn call(&'c self, req: oauth2::HttpRequest) -> Self::Future {
+        let http = self.0.clone();
+        Box::pin(async move {
+            let (parts, body) = req.into_parts();
+            let resp = http
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await?;
+            let mut out = oauth2::http::Response::builder().status(resp.status());
+            if let Some(headers) = out.headers_mut() {
+                headers.extend(resp.headers().clone());
+            }
+            let body = resp.bytes().await?.to_vec();
+            Ok(out.body(body).unwrap_or_default())
+        })
+    }
+}
+
 fn client(cfg: &GoogleConfig, public_url: &str) -> Result<Client, String> {
     Ok(BasicClient::new(ClientId::new(cfg.client_id.clone()))
         .set_client_secret(ClientSecret::new(cfg.client_secret.clone()))
@@ -132,7 +163,7 @@ pub async fn callback(
     let token = match client
         .exchange_code(AuthorizationCode::new(code))
         .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-        .request_async(&state.http)
+        .request_async(&OAuthHttp(state.http.clone()))
         .await
     {
         Ok(t) => t,
