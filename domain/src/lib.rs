@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod audio;
+pub mod call;
 pub mod catalogue;
 pub mod compliance;
 pub mod copilot;

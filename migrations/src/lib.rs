@@ -19,6 +19,7 @@ mod m0012_import_chunks;
 pub mod m0013_prospect_sorts;
 mod m0014_import_chunk_lz4;
 mod m0015_status_index;
+mod m0016_calls;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_prospect_sorts::Migration),
             Box::new(m0014_import_chunk_lz4::Migration),
             Box::new(m0015_status_index::Migration),
+            Box::new(m0016_calls::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ mod accounts;
 mod agents;
 mod api_keys;
 mod authz;
+mod calls;
 mod copilot;
 mod delivery;
 mod egress;

@@ -1,0 +1,43 @@
+use sea_orm::entity::prelude::*;
+
+/// A phone call placed (or taken) by a voice agent through LiveKit.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "calls")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub org_id: Uuid,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    pub prospect_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
+    pub trunk_id: Option<Uuid>,
+    pub to_number: String,
+    pub from_number: Option<String>,
+    /// `domain::call::CallStatus`, by name.
+    pub status: String,
+    pub sip_status: Option<i32>,
+    pub failure_reason: Option<String>,
+    /// The LiveKit room (unique; carries the call id in its metadata).
+    pub room_name: String,
+    /// The template variables rendered for the agent.
+    pub variables: Json,
+    pub placed_by_user: Option<Uuid>,
+    pub placed_by_api_key: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+    /// SHA-256 (hex) of the body the idempotency key was first used with.
+    pub request_hash: Option<String>,
+    pub outcome: Option<String>,
+    pub recording_key: Option<String>,
+    pub recording_duration_ms: Option<i64>,
+    pub created_at: DateTimeUtc,
+    pub ringing_at: Option<DateTimeUtc>,
+    pub answered_at: Option<DateTimeUtc>,
+    pub ended_at: Option<DateTimeUtc>,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
