@@ -270,9 +270,9 @@ pub fn judgement(matcher: Option<&SemanticMatcher>, text: &str, language: Option
     }
     let mut cards: Vec<Detection> = m.card(text, verdict, &v).into_iter().collect();
     if cards.is_empty() {
-        let (class, pr) =
-            p.iter().copied().enumerate().skip(1).max_by(|a, b| a.1.total_cmp(&b.1)).unwrap_or((0, 0.0));
-        let unsure = if pr >= DOUBT_FLOOR { kind_of(class) } else { rules.first().map(|d| d.kind) };
+        // The likeliest objection, "no objection" (index 0) left aside.
+        let (objection, pr) = likeliest(&p[1..]);
+        let unsure = if pr >= DOUBT_FLOOR { kind_of(objection + 1) } else { rules.first().map(|d| d.kind) };
         return Judgement { cards, unsure, language };
     }
     for d in rules {

@@ -452,21 +452,25 @@ pub async fn observe(
     // classifier judges final lines and partials raise nothing (they are
     // rewritten a moment later); without one — or with no free slot — the
     // phrase rules decide, partials included.
-    let judged = if utterance.speaker == Speaker::Rep || !hub.semantic.is_ready() {
-        None
+    // `unsure`: the language of a final line the classifier could not
+    // settle, for a second opinion after the fact.
+    let (judged, unsure) = if utterance.speaker == Speaker::Rep || !hub.semantic.is_ready() {
+        (None, None)
     } else if utterance.is_final {
-        hub.semantic.judgement(&text, None).await
+        match hub.semantic.judgement(&text, None).await {
+            Some(j) => (Some(j.cards), j.unsure.map(|_| j.language)),
+            None => (None, None),
+        }
     } else {
-        Some(super::semantic::Judgement { cards: Vec::new(), unsure: None, language: Locale::En })
+        (Some(Vec::new()), None)
     };
-    let unsure = judged.as_ref().and_then(|j| j.unsure.map(|_| j.language));
     let mut state = live.state.lock().await;
     if state.ended {
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let utterance = Utterance { text, ..utterance };
     let obs = match judged {
-        Some(judged) => state.engine.observe_judged(&utterance, judged.cards),
+        Some(judged) => state.engine.observe_judged(&utterance, judged),
         None => state.engine.observe(&utterance),
     };
     let mut out = Vec::new();
