@@ -139,6 +139,15 @@ test('typed transcript drives a session and French objections are recognised', a
   await waitHydrated(page);
   await expect(page.getByTestId('transcript-line')).toHaveCount(1);
   await expect(page.getByTestId('objection-card')).toHaveCount(2);
+  // Lines typed back to back all get through: the box empties as a line
+  // leaves, so a late answer never wipes the next one.
+  const input = page.getByTestId('say-input');
+  for (const line of ['Bon, je vous écoute', 'Combien de véhicules gérez-vous ?', 'Une trentaine']) {
+    await input.fill(line);
+    await page.getByTestId('say-send').click();
+  }
+  await expect(page.getByTestId('transcript-line')).toHaveCount(4);
+  await expect(input).toHaveValue('');
 });
 
 test('an opt-out raises a compliance card whose one click puts the number on the do-not-call list', async ({ page }) => {
@@ -192,6 +201,17 @@ test('an objection said in other words is caught by meaning, and knowledge follo
   await page.getByTestId('say-input').fill('mm, the numbers are a bit of a stretch for us this quarter');
   await page.getByTestId('say-send').click();
   const late = page.getByTestId('late-card');
-  await expect(late).toContainText('gpt-4.1');
+  await expect(late)
+    .toContainText('gpt-4.1', { timeout: 15_000 })
+    .catch(async (e) => {
+      // Say what the server stored, so a failure tells whether the card was
+      // never raised or raised and not shown.
+      const sid = new URL(page.url()).searchParams.get('s');
+      const stored = await page.evaluate(async (sid) => {
+        const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+        return (await fetch(`/api/v1/orgs/${org}/copilot/sessions/${sid}`)).text();
+      }, sid);
+      throw new Error(`${e}\nthe session as stored: ${stored}`);
+    });
   await expect(page.locator('[data-objection="too_expensive"]').filter({ has: late })).toBeVisible();
 });

@@ -37,9 +37,15 @@ use embed::softmax::{Softmax, Training};
 use embed::{Embedding, Encoder};
 use tokio::sync::Semaphore;
 
-/// How long an utterance waits for a free inference slot before the
-/// matcher is skipped for it.
-const SLOT_WAIT: Duration = Duration::from_millis(100);
+/// How long a final utterance waits for a free inference slot before the
+/// phrase rules judge it alone. Generous: a card that comes late beats a
+/// card lost (and the unsure lines' second opinions depend on it); the
+/// slots are held for tens of milliseconds per utterance.
+const JUDGE_SLOT_WAIT: Duration = Duration::from_secs(1);
+
+/// How long a knowledge lookup waits for one: the panel is a convenience,
+/// it gives way to the cards (it falls back to keywords).
+const LOOKUP_SLOT_WAIT: Duration = Duration::from_millis(100);
 
 /// Characters of the utterance kept in a detection's `matched` field.
 pub const MATCHED_CHARS: usize = 160;
@@ -446,15 +452,16 @@ impl Semantic {
 
     /// Runs `work` with the loaded matcher on the blocking pool, holding one
     /// of the inference slots. `None` without a model (yet) or without a
-    /// free slot within [`SLOT_WAIT`].
+    /// free slot within `wait`.
     async fn on_model<T: Send + 'static>(
         &self,
+        wait: Duration,
         work: impl FnOnce(&SemanticMatcher) -> Option<T> + Send + 'static,
     ) -> Option<T> {
         if !self.is_ready() {
             return None;
         }
-        let permit = tokio::time::timeout(SLOT_WAIT, self.slots.clone().acquire_owned()).await.ok()?.ok()?;
+        let permit = tokio::time::timeout(wait, self.slots.clone().acquire_owned()).await.ok()?.ok()?;
         let cell = self.matcher.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -474,7 +481,7 @@ impl Semantic {
         documents: Vec<(uuid::Uuid, i64, String)>,
     ) -> Option<HashMap<uuid::Uuid, f32>> {
         let (cache, text) = (self.documents.clone(), text.to_string());
-        self.on_model(move |m| {
+        self.on_model(LOOKUP_SLOT_WAIT, move |m| {
             let query = m.encoder.embed(&text);
             let mut fresh = 0;
             let mut out = HashMap::new();
@@ -518,7 +525,15 @@ impl Semantic {
     /// As [`Semantic::judge`], with the classifier's doubt ([`judgement`]).
     pub async fn judgement(&self, text: &str, language: Option<Locale>) -> Option<Judgement> {
         let text = text.to_string();
-        self.on_model(move |m| Some(judgement(Some(m), &text, language))).await
+        let judged = self.on_model(JUDGE_SLOT_WAIT, move |m| Some(judgement(Some(m), &text, language))).await;
+        if judged.is_none() && self.is_ready() {
+            // Degraded service, worth seeing in the log: the server is short
+            // of cores for its live sessions.
+            tracing::warn!(
+                "no free inference slot within {JUDGE_SLOT_WAIT:?}: phrase rules alone judged a line"
+            );
+        }
+        judged
     }
 }
 

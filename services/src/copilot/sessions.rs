@@ -4,7 +4,7 @@
 //! and pushes them live to whoever watches the session through [`CopilotHub`].
 //! Ending a session logs the outcome on the prospect, in one transaction.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use chrono::Datelike;
@@ -59,9 +59,8 @@ pub struct LiveSession {
     state: tokio::sync::Mutex<LiveState>,
     /// Unix seconds of the last use, for evicting abandoned sessions.
     last_used: std::sync::atomic::AtomicI64,
-    /// A second opinion is under way: one at a time per session, so a
-    /// talkative prospect cannot queue up model calls.
-    reviewing: std::sync::atomic::AtomicBool,
+    /// Final utterances waiting for a second opinion.
+    reviews: ReviewQueue,
 }
 
 /// A session nobody fed for this long leaves memory (it is rebuilt from the
@@ -249,7 +248,7 @@ async fn live(
         org_id: row.org_id,
         state: tokio::sync::Mutex::new(state),
         last_used: std::sync::atomic::AtomicI64::new(now().timestamp()),
-        reviewing: Default::default(),
+        reviews: Default::default(),
     };
     Ok(hub.insert(row.id, Arc::new(session)))
 }
@@ -517,13 +516,63 @@ pub async fn observe(
     }
     drop(state);
     if let (Some(language), Some(env)) = (unsure, hub.second_opinions.get()) {
-        if !live.reviewing.swap(true, std::sync::atomic::Ordering::AcqRel) {
+        if live.reviews.push(utterance.text, language) {
             let review =
                 Review { db: db.clone(), bus: hub.bus.clone(), env: env.clone(), ctx: *ctx, id, live };
-            tokio::spawn(review.run(utterance.text, language));
+            tokio::spawn(review.run());
         }
     }
     Ok(out)
+}
+
+/// The lines of one session waiting for a second opinion, oldest first.
+/// One model call at a time per session and at most [`REVIEW_QUEUE`]
+/// waiting, so a talkative prospect cannot pile up model calls; a line said
+/// while another is being reviewed waits its turn instead of being lost.
+#[derive(Default)]
+struct ReviewQueue {
+    lines: Mutex<VecDeque<(String, Locale)>>,
+    /// A task is working through `lines`.
+    busy: std::sync::atomic::AtomicBool,
+}
+
+/// How many unsure utterances may wait per session; past that the oldest
+/// is dropped (the conversation has moved on from it).
+const REVIEW_QUEUE: usize = 4;
+
+impl ReviewQueue {
+    fn lines(&self) -> std::sync::MutexGuard<'_, VecDeque<(String, Locale)>> {
+        self.lines.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues a line; true when no task is working through the queue and
+    /// the caller must start one.
+    fn push(&self, text: String, language: Locale) -> bool {
+        let mut lines = self.lines();
+        if lines.len() == REVIEW_QUEUE {
+            lines.pop_front();
+        }
+        lines.push_back((text, language));
+        drop(lines);
+        !self.busy.swap(true, std::sync::atomic::Ordering::AcqRel)
+    }
+
+    /// The next line for the working task, or None — and then the task is
+    /// done. A line queued between the empty check and the flag's release
+    /// is not stranded: the task takes the flag back and goes on (unless a
+    /// new task took it first).
+    fn next(&self) -> Option<(String, Locale)> {
+        use std::sync::atomic::Ordering;
+        loop {
+            if let Some(next) = self.lines().pop_front() {
+                return Some(next);
+            }
+            self.busy.store(false, Ordering::Release);
+            if self.lines().is_empty() || self.busy.swap(true, Ordering::AcqRel) {
+                return None;
+            }
+        }
+    }
 }
 
 /// A second opinion on one utterance, off the live path.
@@ -537,11 +586,13 @@ struct Review {
 }
 
 impl Review {
-    async fn run(self, text: String, language: Locale) {
-        if let Err(e) = self.card(&text, language).await {
-            tracing::warn!(session = %self.id, code = e.code.as_str(), "second opinion failed");
+    /// Works through the session's queue, one line at a time.
+    async fn run(self) {
+        while let Some((text, language)) = self.live.reviews.next() {
+            if let Err(e) = self.card(&text, language).await {
+                tracing::warn!(session = %self.id, code = e.code.as_str(), "second opinion failed");
+            }
         }
-        self.live.reviewing.store(false, std::sync::atomic::Ordering::Release);
     }
 
     /// Asks the organisation's model; raises the card it confirms, unless
@@ -888,4 +939,40 @@ pub async fn history(
             notes: r.notes,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(q: &ReviewQueue, text: &str) -> bool {
+        q.push(text.to_string(), Locale::En)
+    }
+
+    #[test]
+    fn lines_said_during_a_review_wait_their_turn() {
+        let q = ReviewQueue::default();
+        assert!(line(&q, "first"), "the first line starts a task");
+        assert!(!line(&q, "second"), "the task is running: no second one");
+        assert_eq!(q.next().map(|l| l.0).as_deref(), Some("first"));
+        assert!(!line(&q, "third"), "still running while it reviews");
+        assert_eq!(q.next().map(|l| l.0).as_deref(), Some("second"));
+        assert_eq!(q.next().map(|l| l.0).as_deref(), Some("third"));
+        assert_eq!(q.next(), None, "empty: the task is done");
+        assert!(line(&q, "fourth"), "the next line starts a new task");
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_line() {
+        let q = ReviewQueue::default();
+        for i in 0..REVIEW_QUEUE + 2 {
+            line(&q, &i.to_string());
+        }
+        let mut seen = Vec::new();
+        while let Some((t, _)) = q.next() {
+            seen.push(t);
+        }
+        let want: Vec<String> = (2..REVIEW_QUEUE + 2).map(|i| i.to_string()).collect();
+        assert_eq!(seen, want);
+    }
 }

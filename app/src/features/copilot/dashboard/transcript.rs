@@ -30,16 +30,26 @@ pub(super) fn TranscriptPanel(org_id: Uuid, session_id: Uuid, live: Live) -> imp
             return;
         }
         let who = speaker.get_untracked();
+        // The box empties as the line leaves, not when the answer comes
+        // back: the line may reach the transcript first (live stream), and
+        // whatever the rep types next must not be wiped by a late answer.
+        text.set(String::new());
         leptos::task::spawn_local(async move {
-            match api::say(org_id, session_id, who, t).await {
+            match api::say(org_id, session_id, who, t.clone()).await {
                 Ok(events) => {
                     error.set(None);
-                    text.set(String::new());
                     for ev in events {
                         live.apply(ev);
                     }
                 }
-                Err(e) => error.set(Some(describe(i18n, &e))),
+                Err(e) => {
+                    // Nothing was said: give the line back, unless the rep
+                    // has started another.
+                    if text.get_untracked().is_empty() {
+                        text.set(t);
+                    }
+                    error.set(Some(describe(i18n, &e)));
+                }
             }
         });
     };
