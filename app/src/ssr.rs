@@ -75,6 +75,8 @@ pub struct ServerParts {
     pub invite_limiter: RateLimiter,
     /// Provider keys (sealed), server defaults and the outbound HTTP client.
     pub providers: services::credentials::ProviderEnv,
+    /// LiveKit projects (the organisation's or the server's) and trunks.
+    pub telephony: services::telephony::TelephonyEnv,
     /// Live copilot sessions served by this process.
     pub copilot: std::sync::Arc<services::copilot::CopilotHub>,
     /// Live events to watchers on any node.

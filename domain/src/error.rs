@@ -86,6 +86,8 @@ pub enum ErrorCode {
     /// A tenant-supplied provider URL points somewhere the egress policy
     /// refuses (loopback, private, link-local… addresses).
     ProviderAddressRefused,
+    /// No LiveKit project: neither the organisation's nor the server's.
+    TelephonyNotConfigured,
     /// The organisation holds too many (or too large) uploads not yet imported.
     UploadQuota,
     /// An `Authorization: Bearer` key that is unknown, malformed or revoked.
@@ -171,6 +173,7 @@ impl ErrorCode {
             InvalidTransition => "invalid_transition",
             CallNotAllowed => "call_not_allowed",
             ProviderAddressRefused => "provider_address_refused",
+            TelephonyNotConfigured => "telephony_not_configured",
             UploadQuota => "upload_quota",
             ApiKeyInvalid => "api_key_invalid",
             PersonRequired => "person_required",
@@ -224,7 +227,8 @@ impl ErrorCode {
             | ProviderNotConfigured
             | ProviderBadRequest
             | ProviderModelNotFound
-            | ProviderAddressRefused => 422,
+            | ProviderAddressRefused
+            | TelephonyNotConfigured => 422,
             AgentInactive | ConversationEnded => 409,
             ProviderAuth => 424,
             ProviderRateLimited => 429,
@@ -357,6 +361,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::InvalidTransition,
     ErrorCode::CallNotAllowed,
     ErrorCode::ProviderAddressRefused,
+    ErrorCode::TelephonyNotConfigured,
     ErrorCode::UploadQuota,
     ErrorCode::ApiKeyInvalid,
     ErrorCode::PersonRequired,

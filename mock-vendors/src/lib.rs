@@ -10,6 +10,7 @@
 //! | Cartesia  | `ws://{addr}/cartesia`                 |
 //! | Deepgram  | `ws://{addr}/deepgram/v1`              |
 //! | AssemblyAI| `ws://{addr}/assemblyai/v3`            |
+//! | LiveKit   | `http://{addr}` (Twirp at `/twirp/…`)  |
 //!
 //! The API key selects a failure to reproduce (see [`Fault`]); any other
 //! non-empty key works. Every request is recorded for assertions.
@@ -17,6 +18,7 @@
 pub mod anthropic;
 pub mod brain;
 pub mod gemini;
+pub mod livekit;
 pub mod openai;
 pub mod speech;
 
@@ -98,6 +100,8 @@ pub struct State {
     /// recognise speech; this is how tests feed it real audio (espeak-ng in
     /// Chromium's fake microphone) and still get known words back.
     pub stt_script: Mutex<Option<std::collections::VecDeque<String>>>,
+    /// The LiveKit stand-in's rooms, trunks, dispatches (see [`livekit`]).
+    pub livekit: Mutex<livekit::LiveKitState>,
 }
 
 impl State {
@@ -158,6 +162,7 @@ pub fn router(state: Shared) -> Router {
         .nest("/anthropic/v1", anthropic::router())
         .nest("/gemini/v1beta", gemini::router())
         .route("/__control/stt-script", axum::routing::post(control_stt_script))
+        .merge(livekit::router())
         .with_state(state)
 }
 
@@ -192,6 +197,7 @@ impl MockVendors {
             "cartesia" => format!("ws://{}/cartesia", self.addr),
             "deepgram" => format!("ws://{}/deepgram/v1", self.addr),
             "assemblyai" => format!("ws://{}/assemblyai/v3", self.addr),
+            "livekit" => format!("http://{}", self.addr),
             other => panic!("unknown mock vendor {other}"),
         }
     }

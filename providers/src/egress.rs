@@ -290,7 +290,7 @@ impl reqwest::dns::Resolve for Resolver {
 }
 
 /// True when `err`'s chain holds a [`Refused`] from our resolver.
-pub(crate) fn is_refused(err: &(dyn std::error::Error + 'static)) -> bool {
+pub fn is_refused(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
         if e.is::<Refused>() {

@@ -68,6 +68,8 @@ pub struct Config {
     /// may reach (e.g. a self-hosted Ollama at `10.0.0.0/8`); public
     /// addresses only when empty.
     pub egress_allow: Vec<providers::egress::IpNet>,
+    /// `LIVEKIT_URL` / `LIVEKIT_API_KEY` / `LIVEKIT_API_SECRET`.
+    pub livekit: Option<services::telephony::livekit::Project>,
     /// `HANDOO_STREAM_RECHECK_MS`: how often an open event stream or socket
     /// re-checks that its session and membership still stand (2 s by
     /// default); a removed member or a logged-out session loses it by then.
@@ -141,6 +143,7 @@ impl fmt::Debug for Config {
             .field("embedding_model", &self.embedding_model)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("egress_allow", &self.egress_allow)
+            .field("livekit", &self.livekit)
             .field("stream_recheck", &self.stream_recheck)
             .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
             .field("usage_flush", &self.usage_flush)
@@ -534,10 +537,31 @@ impl Config {
             }
         }
 
+        // The server's own LiveKit project, for organisations that set none:
+        // all three or none.
+        let livekit = match (get("LIVEKIT_URL"), get("LIVEKIT_API_KEY"), get("LIVEKIT_API_SECRET")) {
+            (None, None, None) => None,
+            (Some(u), Some(k), Some(s)) => match services::telephony::livekit::Project::parse(&u, &k, &s) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.push(format!("LIVEKIT_*: {e:?} is not valid (URL like wss://x.livekit.cloud, key and secret non-empty)"));
+                    None
+                }
+            },
+            _ => {
+                errors.push(
+                    "LIVEKIT_URL, LIVEKIT_API_KEY and LIVEKIT_API_SECRET go together: set all three or none"
+                        .into(),
+                );
+                None
+            }
+        };
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
         Ok(Config {
+            livekit,
             database_url,
             public_url,
             dev_login,

@@ -83,6 +83,10 @@ pub const VARS: &[(&str, &str)] = &[
         "`<PROVIDER>_API_KEY`, `<PROVIDER>_BASE_URL`",
         "server-wide provider defaults (`OPENAI`, `ANTHROPIC`, `GEMINI`, `GROQ`, `OPENAI_COMPATIBLE`, `DEEPGRAM`, `ASSEMBLYAI`, `CARTESIA`, `ELEVENLABS`); an organisation's own key (Settings → Providers) wins",
     ),
+    (
+        "`LIVEKIT_URL`, `LIVEKIT_API_KEY`, `LIVEKIT_API_SECRET`",
+        "the server's LiveKit project (all three or none), used by organisations that set none of their own in Settings → Telephony; an organisation's own project is reached through the egress policy, this one as configured",
+    ),
     ("`RUST_LOG`", "log filter"),
 ];
 

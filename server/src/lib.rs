@@ -35,6 +35,7 @@ macro_rules! api_routes {
 
 pub mod agents_api;
 pub mod bearer;
+pub mod calls_api;
 pub mod compression;
 pub mod config;
 pub mod copilot_api;
@@ -53,6 +54,7 @@ pub mod sessions;
 pub mod site;
 pub mod state;
 pub mod stream_guard;
+pub mod telephony_api;
 pub mod verify_email;
 
 use std::time::Duration;
@@ -121,8 +123,14 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         services::events::EventBus::for_database(&db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
     // Durable background work; a job whose node died is taken over here
     // once its lease expires.
-    let runner =
-        services::jobs::Runner::new(db.clone(), services::clock::system(), config.jobs, job_handlers(&bus));
+    let telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
+    let runner = services::jobs::Runner::new(
+        db.clone(),
+        services::clock::system(),
+        config.jobs,
+        job_handlers(&bus, &telephony),
+    );
+    telephony.set_runner(runner.clone());
     runner.start();
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
@@ -136,6 +144,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
         invite_limiter: RateLimiter::new(INVITE_WINDOW),
         providers: providers.clone(),
+        telephony,
         copilot: {
             let hub = match &config.embedding_model {
                 Some(dir) => services::copilot::CopilotHub::with_semantic(
@@ -185,6 +194,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .route("/auth/google", get(oauth::start))
         .route("/auth/google/callback", get(oauth::callback))
         .route("/auth/verify-email", get(verify_email::verify))
+        .route("/webhooks/livekit", axum::routing::post(calls_api::livekit_webhook))
         .route("/metrics", get(metrics::render))
         .route("/live", get(metrics::live))
         .route("/ready", get(metrics::ready))
@@ -363,12 +373,17 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// Every kind of job this server runs.
 fn job_handlers(
     bus: &services::events::EventBus,
+    telephony: &services::telephony::TelephonyEnv,
 ) -> std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> {
     let mut h: std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> =
         Default::default();
     h.insert(
         services::prospects::import::IMPORT_JOB,
         std::sync::Arc::new(services::prospects::import::ImportHandler { bus: bus.clone() }),
+    );
+    h.insert(
+        services::calls::DIAL_JOB,
+        std::sync::Arc::new(services::calls::place::DialHandler { env: telephony.clone(), bus: bus.clone() }),
     );
     h
 }

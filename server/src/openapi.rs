@@ -194,6 +194,15 @@ ops! {
     DELETE "/orgs/{org}/dnc/{phone}" remove_dnc ["Compliance"] "Remove a number from the do-not-call list" => Out::Empty;
     GET "/orgs/{org}/compliance" get_compliance ["Compliance"] "Calling hours, default region and consent rules" => Out::Json(200, one::<p::ComplianceSettings>);
     PUT "/orgs/{org}/compliance" set_compliance ["Compliance"] "Replace the compliance settings" body(In::Json(one::<p::ComplianceSettings>)) => Out::Json(200, one::<p::ComplianceSettings>);
+    GET "/orgs/{org}/calls" list_calls ["Calls"] "The newest calls (100)" => Out::Json(200, list::<services::calls::Call>);
+    POST "/orgs/{org}/calls" place_call ["Calls"] "Place a call with a voice agent (send `Idempotency-Key` to make retries safe: the same key and body return the same call, another body 409)" body(In::Json(one::<services::calls::PlaceCall>)) => Out::Json(201, one::<services::calls::Call>);
+    GET "/orgs/{org}/calls/{id}" get_call ["Calls"] "A call and its timeline" => Out::Json(200, one::<services::calls::CallDetail>);
+    GET "/orgs/{org}/telephony" get_telephony ["Telephony"] "The LiveKit project, default trunk and caller number, last connection test (the secret is never returned)" => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
+    PUT "/orgs/{org}/telephony" save_telephony ["Telephony"] "Change the telephony settings (absent fields stay, empty strings clear)" body(In::Json(one::<services::telephony::settings::TelephonyChange>)) => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
+    POST "/orgs/{org}/telephony/test" test_telephony ["Telephony"] "List the project's rooms: whether LiveKit answers, and how fast (stored)" => Out::Json(200, one::<services::telephony::settings::ConnectionTest>), upstream;
+    GET "/orgs/{org}/telephony/trunks" list_trunks ["Telephony"] "SIP trunks (passwords never returned)" => Out::Json(200, list::<services::telephony::trunks::Trunk>);
+    POST "/orgs/{org}/telephony/trunks" create_trunk ["Telephony"] "Create a SIP trunk in LiveKit: outbound (address, numbers, credentials) or inbound (numbers, the agent that answers)" body(In::Json(one::<services::telephony::trunks::NewTrunk>)) => Out::Json(201, one::<services::telephony::trunks::Trunk>), upstream;
+    DELETE "/orgs/{org}/telephony/trunks/{id}" delete_trunk ["Telephony"] "Delete a SIP trunk (in LiveKit too)" => Out::Empty, upstream;
     GET "/orgs/{org}/saved-views" list_views ["Prospects"] "Saved prospect list views" => Out::Json(200, list::<p::SavedView>);
     POST "/orgs/{org}/saved-views" save_view ["Prospects"] "Save a list view" body(In::Json(one::<p::SavedViewInput>)) => Out::Json(200, one::<p::SavedView>);
     DELETE "/orgs/{org}/saved-views/{id}" delete_view ["Prospects"] "Delete a saved view" => Out::Empty;

@@ -292,11 +292,21 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::agents_api::router())
         .merge(crate::prospects_api::router())
         .merge(crate::copilot_api::router())
+        .merge(crate::telephony_api::router())
+        .merge(crate::calls_api::router())
         .fallback(not_found)
 }
 
 /// Every `/api/v1` route as (method, path): what the authorization test
 /// walks, so a route added anywhere is a route it checks.
 pub fn all_routes() -> Vec<(&'static str, &'static str)> {
-    [ROUTES, crate::agents_api::ROUTES, crate::prospects_api::ROUTES, crate::copilot_api::ROUTES].concat()
+    [
+        ROUTES,
+        crate::agents_api::ROUTES,
+        crate::prospects_api::ROUTES,
+        crate::copilot_api::ROUTES,
+        crate::telephony_api::ROUTES,
+        crate::calls_api::ROUTES,
+    ]
+    .concat()
 }

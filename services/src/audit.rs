@@ -24,6 +24,9 @@ pub mod action {
     pub const MEMBER_LEFT: &str = "member.left";
     /// A prospect asked, on a call, not to be called again; honoured.
     pub const PROSPECT_OPTED_OUT: &str = "prospect.opted_out";
+    pub const TELEPHONY_CHANGED: &str = "telephony.changed";
+    pub const TRUNK_CREATED: &str = "telephony.trunk_created";
+    pub const TRUNK_DELETED: &str = "telephony.trunk_deleted";
 }
 
 pub async fn record<C: ConnectionTrait>(

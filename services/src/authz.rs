@@ -75,6 +75,14 @@ impl OrgCtx {
         self.org_id
     }
 
+    /// The API key acting, when one is.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        match self.principal {
+            Principal::ApiKey { key_id, .. } => Some(key_id),
+            _ => None,
+        }
+    }
+
     pub fn principal(&self) -> Principal {
         self.principal
     }

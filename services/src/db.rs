@@ -151,6 +151,12 @@ fn ensure_sqlite_dir(url: &str) {
     }
 }
 
+/// Whether `e` is a unique-constraint violation (a race a caller expects
+/// and reads as "someone else did it first").
+pub fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod calls;
 pub mod clock;
 pub mod copilot;
 pub mod credentials;
@@ -22,6 +23,7 @@ pub mod playground;
 pub mod prospects;
 pub mod secrets;
 pub mod seed;
+pub mod telephony;
 pub mod tokens;
 pub mod users;
 

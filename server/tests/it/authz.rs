@@ -187,6 +187,20 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/saved-views", UseWorkspace)
             .json(json!({"name": "Mine", "query": {}, "columns": []})),
         route("DELETE", "/orgs/{org}/saved-views/{id}", UseWorkspace),
+        // -- calls (calls_api.rs)
+        route("GET", "/orgs/{org}/calls", UseWorkspace),
+        route("POST", "/orgs/{org}/calls", UseWorkspace)
+            .json(json!({"to_number": "+33612345678", "agent_id": ANY})),
+        route("GET", "/orgs/{org}/calls/{id}", UseWorkspace),
+        // -- telephony (telephony_api.rs)
+        route("GET", "/orgs/{org}/telephony", ManageSettings),
+        route("PUT", "/orgs/{org}/telephony", ManageSettings)
+            .json(json!({"default_caller_number": "+33612345678"})),
+        route("POST", "/orgs/{org}/telephony/test", ManageSettings),
+        route("GET", "/orgs/{org}/telephony/trunks", UseWorkspace),
+        route("POST", "/orgs/{org}/telephony/trunks", ManageSettings)
+            .json(json!({"name": "Main", "address": "sip.example.com", "numbers": ["+33612345678"]})),
+        route("DELETE", "/orgs/{org}/telephony/trunks/{id}", ManageSettings),
         // -- the copilot (copilot_api.rs)
         route("GET", "/orgs/{org}/scripts", UseWorkspace),
         route("POST", "/orgs/{org}/scripts", ManagePlaybook).json(script_input()),

@@ -28,3 +28,4 @@ mod security;
 mod site_config;
 mod ssr_concurrency;
 mod streams;
+mod telephony;

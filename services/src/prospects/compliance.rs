@@ -139,6 +139,39 @@ pub async fn may_call(
     check(db, ctx, &p, at).await
 }
 
+/// The same check for a number that may belong to no prospect (a call
+/// placed by number): the organisation's list, any prospect of its with that
+/// number who opted out or is flagged, and calling hours in the time zone
+/// the number implies (as a prospect's is inferred). Returns the number in
+/// E.164 too.
+pub async fn may_call_number(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    number: &str,
+    at: DateTime<Utc>,
+) -> ServiceResult<(String, Result<(), CallRefusal>)> {
+    ctx.require(Permission::UseWorkspace)?;
+    let s = settings(db, ctx).await?;
+    let phone = normalize_phone(number, s.default_region.as_deref())?;
+    let holders = prospects::Entity::find()
+        .filter(prospects::Column::OrgId.eq(ctx.org_id()))
+        .filter(prospects::Column::Phone.eq(phone.e164.as_str()))
+        .all(db)
+        .await?;
+    let on_dnc_list = is_listed(db, ctx, &phone.e164).await?;
+    let timezone = domain::phone::infer_timezone(&phone).unwrap_or_default();
+    let target = CallTarget {
+        phone: &phone.e164,
+        timezone,
+        status: domain::prospect::ProspectStatus::New,
+        do_not_call: holders.iter().any(|p| p.do_not_call),
+        opted_out: holders.iter().any(|p| p.opted_out),
+        on_dnc_list,
+    };
+    let window = CallingWindow { start_minute: s.window_start_minute, end_minute: s.window_end_minute };
+    Ok((phone.e164.clone(), rule(&target, window, at)))
+}
+
 pub async fn list_dnc(
     db: &DatabaseConnection,
     ctx: &OrgCtx,

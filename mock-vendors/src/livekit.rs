@@ -1,0 +1,539 @@
+//! A LiveKit server stand-in speaking its Twirp API at `/twirp/livekit.<Service>/<Method>`
+//! on the root of the port (LiveKit's clients replace any base path), with
+//! protobuf or JSON bodies as the client sends, and a JWT whose grants are
+//! checked per method as LiveKit checks them.
+//!
+//! Any API key works when the token is signed with [`API_SECRET`]; some keys
+//! select a fault (see [`fault`]). The number dialled selects how a call
+//! goes (see [`dial_outcome`]). Every request is recorded (vendor
+//! `livekit`, the body as JSON). Signed webhooks go to the URL set with
+//! `POST /__control/livekit/webhook` `{ "url": … }`, emitted with
+//! [`emit_webhook`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use livekit_api::access_token::{AccessToken, Claims, TokenVerifier};
+use livekit_protocol as proto;
+use prost::Message;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sha2::Digest;
+
+use crate::Shared;
+
+/// The secret every mock project shares; the key is free.
+pub const API_SECRET: &str = "mock-livekit-secret-0123456789abcdef";
+
+/// What the mock LiveKit holds.
+#[derive(Debug, Default)]
+pub struct LiveKitState {
+    pub rooms: BTreeMap<String, proto::Room>,
+    /// (room, participant)
+    pub participants: Vec<(String, proto::ParticipantInfo)>,
+    pub outbound_trunks: Vec<proto::SipOutboundTrunkInfo>,
+    pub inbound_trunks: Vec<proto::SipInboundTrunkInfo>,
+    pub dispatch_rules: Vec<proto::SipDispatchRuleInfo>,
+    pub dispatches: Vec<proto::AgentDispatch>,
+    pub egresses: Vec<proto::EgressInfo>,
+    /// Where signed webhooks go.
+    pub webhook_url: Option<String>,
+    next: u64,
+}
+
+impl LiveKitState {
+    fn id(&mut self, prefix: &str) -> String {
+        self.next += 1;
+        format!("{prefix}_{:012}", self.next)
+    }
+}
+
+/// A failure chosen by the API key (the token's issuer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveKitFault {
+    /// `lk-down`: 503 `unavailable` on every method.
+    Down,
+    /// `lk-slow`: every answer after 1.5 s.
+    Slow,
+}
+
+pub fn fault(api_key: &str) -> Option<LiveKitFault> {
+    match api_key {
+        "lk-down" => Some(LiveKitFault::Down),
+        "lk-slow" => Some(LiveKitFault::Slow),
+        _ => None,
+    }
+}
+
+/// How a dial to `number` ends, by its last three digits: `486` busy,
+/// `480` no answer, `404` unknown number, `603` declined; anything else is
+/// answered.
+pub fn dial_outcome(number: &str) -> Option<(u16, &'static str, &'static str)> {
+    let tail = number.get(number.len().saturating_sub(3)..).unwrap_or("");
+    Some(match tail {
+        "486" => (486, "Busy Here", "resource_exhausted"),
+        "480" => (480, "Temporarily Unavailable", "unavailable"),
+        "404" => (404, "Not Found", "not_found"),
+        "603" => (603, "Decline", "permission_denied"),
+        _ => return None,
+    })
+}
+
+/// A Twirp error: HTTP status from the code, JSON `{code, msg, meta}`.
+pub struct Twirp {
+    code: &'static str,
+    msg: String,
+    meta: BTreeMap<String, String>,
+}
+
+impl Twirp {
+    fn new(code: &'static str, msg: impl Into<String>) -> Twirp {
+        Twirp { code, msg: msg.into(), meta: BTreeMap::new() }
+    }
+}
+
+impl IntoResponse for Twirp {
+    fn into_response(self) -> Response {
+        let status = match self.code {
+            "invalid_argument" | "malformed" => StatusCode::BAD_REQUEST,
+            "unauthenticated" => StatusCode::UNAUTHORIZED,
+            "permission_denied" => StatusCode::FORBIDDEN,
+            "not_found" | "bad_route" => StatusCode::NOT_FOUND,
+            "already_exists" => StatusCode::CONFLICT,
+            "resource_exhausted" => StatusCode::TOO_MANY_REQUESTS,
+            "failed_precondition" => StatusCode::PRECONDITION_FAILED,
+            "deadline_exceeded" => StatusCode::REQUEST_TIMEOUT,
+            "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let body = serde_json::json!({ "code": self.code, "msg": self.msg, "meta": self.meta });
+        (status, Json(body)).into_response()
+    }
+}
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/twirp/{service}/{method}", post(twirp))
+        .route("/__control/livekit/webhook", post(control_webhook))
+}
+
+#[derive(serde::Deserialize)]
+struct WebhookTarget {
+    url: Option<String>,
+}
+
+async fn control_webhook(State(state): State<Shared>, Json(t): Json<WebhookTarget>) -> StatusCode {
+    state.livekit.lock().unwrap().webhook_url = t.url;
+    StatusCode::NO_CONTENT
+}
+
+/// One request: its body's format, the token's claims.
+struct Call {
+    json: bool,
+    claims: Claims,
+    body: Bytes,
+}
+
+impl Call {
+    fn decode<T: Message + Default + DeserializeOwned>(&self) -> Result<T, Twirp> {
+        if self.json {
+            serde_json::from_slice(&self.body).map_err(|e| Twirp::new("malformed", e.to_string()))
+        } else {
+            T::decode(self.body.clone()).map_err(|e| Twirp::new("malformed", e.to_string()))
+        }
+    }
+
+    fn reply<T: Message + Serialize>(&self, msg: &T) -> Response {
+        if self.json {
+            Json(serde_json::to_value(msg).unwrap_or_default()).into_response()
+        } else {
+            ([(header::CONTENT_TYPE, "application/protobuf")], msg.encode_to_vec()).into_response()
+        }
+    }
+
+    fn require(&self, ok: bool, what: &str) -> Result<(), Twirp> {
+        if ok {
+            Ok(())
+        } else {
+            Err(Twirp::new("permission_denied", format!("missing permission: {what}")))
+        }
+    }
+
+    fn room_admin(&self, room: &str) -> Result<(), Twirp> {
+        self.require(self.claims.video.room_admin && self.claims.video.room == room, "roomAdmin on the room")
+    }
+
+    fn sip_admin(&self) -> Result<(), Twirp> {
+        self.require(self.claims.sip.admin, "sip.admin")
+    }
+}
+
+async fn twirp(
+    State(state): State<Shared>,
+    Path((service, method)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let json = content_type.starts_with("application/json");
+    if !json && !content_type.starts_with("application/protobuf") {
+        return Twirp::new("bad_route", format!("unexpected Content-Type: {content_type:?}")).into_response();
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let issuer = Claims::from_unverified(token).map(|c| c.iss).unwrap_or_default();
+    let Ok(claims) = TokenVerifier::with_api_key(&issuer, API_SECRET).verify(token) else {
+        return Twirp::new("unauthenticated", "invalid token").into_response();
+    };
+    let call = Call { json, claims, body };
+    let recorded = record_body(&service, &method, &call);
+    state.record("livekit", format!("/twirp/{service}/{method}"), &headers, &recorded);
+    match fault(&issuer) {
+        Some(LiveKitFault::Down) => return Twirp::new("unavailable", "service unavailable").into_response(),
+        Some(LiveKitFault::Slow) => tokio::time::sleep(Duration::from_millis(1500)).await,
+        None => {}
+    }
+    match handle(&state, &service, &method, &call).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The request as JSON, for assertions (whatever format it came in).
+fn record_body(service: &str, method: &str, call: &Call) -> serde_json::Value {
+    fn as_json<T: Message + Default + DeserializeOwned + Serialize>(call: &Call) -> serde_json::Value {
+        call.decode::<T>().ok().and_then(|m| serde_json::to_value(m).ok()).unwrap_or_default()
+    }
+    match (service, method) {
+        ("livekit.RoomService", "CreateRoom") => as_json::<proto::CreateRoomRequest>(call),
+        ("livekit.SIP", "CreateSIPParticipant") => as_json::<proto::CreateSipParticipantRequest>(call),
+        ("livekit.SIP", "CreateSIPOutboundTrunk") => as_json::<proto::CreateSipOutboundTrunkRequest>(call),
+        ("livekit.SIP", "CreateSIPInboundTrunk") => as_json::<proto::CreateSipInboundTrunkRequest>(call),
+        ("livekit.SIP", "CreateSIPDispatchRule") => as_json::<proto::CreateSipDispatchRuleRequest>(call),
+        ("livekit.SIP", "TransferSIPParticipant") => as_json::<proto::TransferSipParticipantRequest>(call),
+        ("livekit.AgentDispatchService", "CreateDispatch") => {
+            as_json::<proto::CreateAgentDispatchRequest>(call)
+        }
+        ("livekit.Egress", "StartRoomCompositeEgress") => as_json::<proto::RoomCompositeEgressRequest>(call),
+        _ => serde_json::Value::Null,
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Result<Response, Twirp> {
+    let v = &call.claims.video;
+    match (service, method) {
+        ("livekit.RoomService", "ListRooms") => {
+            call.require(v.room_list, "roomList")?;
+            let req: proto::ListRoomsRequest = call.decode()?;
+            let lk = state.livekit.lock().unwrap();
+            let rooms = lk
+                .rooms
+                .values()
+                .filter(|r| req.names.is_empty() || req.names.contains(&r.name))
+                .cloned()
+                .collect();
+            Ok(call.reply(&proto::ListRoomsResponse { rooms }))
+        }
+        ("livekit.RoomService", "CreateRoom") => {
+            call.require(v.room_create, "roomCreate")?;
+            let req: proto::CreateRoomRequest = call.decode()?;
+            if req.name.is_empty() {
+                return Err(Twirp::new("invalid_argument", "room name required"));
+            }
+            let mut lk = state.livekit.lock().unwrap();
+            let sid = lk.id("RM");
+            let room = lk
+                .rooms
+                .entry(req.name.clone())
+                .or_insert_with(|| proto::Room {
+                    sid,
+                    name: req.name.clone(),
+                    metadata: req.metadata.clone(),
+                    empty_timeout: req.empty_timeout,
+                    departure_timeout: req.departure_timeout,
+                    max_participants: req.max_participants,
+                    creation_time: now_secs(),
+                    ..Default::default()
+                })
+                .clone();
+            Ok(call.reply(&room))
+        }
+        ("livekit.RoomService", "DeleteRoom") => {
+            call.require(v.room_create, "roomCreate")?;
+            let req: proto::DeleteRoomRequest = call.decode()?;
+            let mut lk = state.livekit.lock().unwrap();
+            lk.rooms.remove(&req.room);
+            lk.participants.retain(|(r, _)| *r != req.room);
+            Ok(call.reply(&proto::DeleteRoomResponse {}))
+        }
+        ("livekit.RoomService", "ListParticipants") => {
+            let req: proto::ListParticipantsRequest = call.decode()?;
+            call.room_admin(&req.room)?;
+            let lk = state.livekit.lock().unwrap();
+            let participants =
+                lk.participants.iter().filter(|(r, _)| *r == req.room).map(|(_, p)| p.clone()).collect();
+            Ok(call.reply(&proto::ListParticipantsResponse { participants }))
+        }
+        ("livekit.RoomService", "RemoveParticipant") => {
+            let req: proto::RoomParticipantIdentity = call.decode()?;
+            call.room_admin(&req.room)?;
+            let mut lk = state.livekit.lock().unwrap();
+            let before = lk.participants.len();
+            lk.participants.retain(|(r, p)| !(*r == req.room && p.identity == req.identity));
+            if lk.participants.len() == before {
+                return Err(Twirp::new("not_found", "participant not found"));
+            }
+            Ok(call.reply(&proto::RemoveParticipantResponse {}))
+        }
+        ("livekit.AgentDispatchService", "CreateDispatch") => {
+            let req: proto::CreateAgentDispatchRequest = call.decode()?;
+            call.room_admin(&req.room)?;
+            let mut lk = state.livekit.lock().unwrap();
+            let id = lk.id("AD");
+            let d = proto::AgentDispatch {
+                id,
+                agent_name: req.agent_name,
+                room: req.room,
+                metadata: req.metadata,
+                ..Default::default()
+            };
+            lk.dispatches.push(d.clone());
+            Ok(call.reply(&d))
+        }
+        ("livekit.SIP", "CreateSIPOutboundTrunk") => {
+            call.sip_admin()?;
+            let req: proto::CreateSipOutboundTrunkRequest = call.decode()?;
+            let mut t = req.trunk.ok_or_else(|| Twirp::new("invalid_argument", "trunk required"))?;
+            if t.address.is_empty() || t.numbers.is_empty() {
+                return Err(Twirp::new("invalid_argument", "address and numbers required"));
+            }
+            let mut lk = state.livekit.lock().unwrap();
+            t.sip_trunk_id = lk.id("ST");
+            lk.outbound_trunks.push(t.clone());
+            Ok(call.reply(&t))
+        }
+        ("livekit.SIP", "CreateSIPInboundTrunk") => {
+            call.sip_admin()?;
+            let req: proto::CreateSipInboundTrunkRequest = call.decode()?;
+            let mut t = req.trunk.ok_or_else(|| Twirp::new("invalid_argument", "trunk required"))?;
+            let mut lk = state.livekit.lock().unwrap();
+            if lk.inbound_trunks.iter().any(|o| o.numbers.iter().any(|n| t.numbers.contains(n))) {
+                return Err(Twirp::new("already_exists", "a trunk already takes one of these numbers"));
+            }
+            t.sip_trunk_id = lk.id("ST");
+            lk.inbound_trunks.push(t.clone());
+            Ok(call.reply(&t))
+        }
+        ("livekit.SIP", "ListSIPOutboundTrunk") => {
+            call.sip_admin()?;
+            let items = state.livekit.lock().unwrap().outbound_trunks.clone();
+            Ok(call.reply(&proto::ListSipOutboundTrunkResponse { items }))
+        }
+        ("livekit.SIP", "ListSIPInboundTrunk") => {
+            call.sip_admin()?;
+            let items = state.livekit.lock().unwrap().inbound_trunks.clone();
+            Ok(call.reply(&proto::ListSipInboundTrunkResponse { items }))
+        }
+        ("livekit.SIP", "DeleteSIPTrunk") => {
+            call.sip_admin()?;
+            let req: proto::DeleteSipTrunkRequest = call.decode()?;
+            let mut lk = state.livekit.lock().unwrap();
+            let (o, i) = (lk.outbound_trunks.len(), lk.inbound_trunks.len());
+            lk.outbound_trunks.retain(|t| t.sip_trunk_id != req.sip_trunk_id);
+            lk.inbound_trunks.retain(|t| t.sip_trunk_id != req.sip_trunk_id);
+            if (o, i) == (lk.outbound_trunks.len(), lk.inbound_trunks.len()) {
+                return Err(Twirp::new("not_found", "trunk not found"));
+            }
+            Ok(call.reply(&proto::SipTrunkInfo { sip_trunk_id: req.sip_trunk_id, ..Default::default() }))
+        }
+        ("livekit.SIP", "CreateSIPDispatchRule") => {
+            call.sip_admin()?;
+            let req: proto::CreateSipDispatchRuleRequest = call.decode()?;
+            let mut lk = state.livekit.lock().unwrap();
+            // The current form carries the rule whole; older clients send its fields.
+            #[allow(deprecated)]
+            let mut rule = req.dispatch_rule.clone().unwrap_or(proto::SipDispatchRuleInfo {
+                rule: req.rule,
+                trunk_ids: req.trunk_ids,
+                name: req.name,
+                metadata: req.metadata,
+                room_config: req.room_config,
+                ..Default::default()
+            });
+            rule.sip_dispatch_rule_id = lk.id("SDR");
+            lk.dispatch_rules.push(rule.clone());
+            Ok(call.reply(&rule))
+        }
+        ("livekit.SIP", "DeleteSIPDispatchRule") => {
+            call.sip_admin()?;
+            let req: proto::DeleteSipDispatchRuleRequest = call.decode()?;
+            let mut lk = state.livekit.lock().unwrap();
+            let before = lk.dispatch_rules.len();
+            lk.dispatch_rules.retain(|r| r.sip_dispatch_rule_id != req.sip_dispatch_rule_id);
+            if before == lk.dispatch_rules.len() {
+                return Err(Twirp::new("not_found", "dispatch rule not found"));
+            }
+            Ok(call.reply(&proto::SipDispatchRuleInfo {
+                sip_dispatch_rule_id: req.sip_dispatch_rule_id,
+                ..Default::default()
+            }))
+        }
+        ("livekit.SIP", "CreateSIPParticipant") => {
+            call.require(call.claims.sip.call, "sip.call")?;
+            let req: proto::CreateSipParticipantRequest = call.decode()?;
+            if !state
+                .livekit
+                .lock()
+                .unwrap()
+                .outbound_trunks
+                .iter()
+                .any(|t| t.sip_trunk_id == req.sip_trunk_id)
+            {
+                return Err(Twirp::new("not_found", "no such outbound trunk"));
+            }
+            if let Some((code, status, twirp)) = dial_outcome(&req.sip_call_to) {
+                if req.wait_until_answered {
+                    let mut e = Twirp::new(twirp, format!("call failed: {code} {status}"));
+                    e.meta.insert("sip_status_code".into(), code.to_string());
+                    e.meta.insert("sip_status".into(), status.into());
+                    return Err(e);
+                }
+            }
+            let mut lk = state.livekit.lock().unwrap();
+            let identity = if req.participant_identity.is_empty() {
+                format!("sip_{}", req.sip_call_to.trim_start_matches('+'))
+            } else {
+                req.participant_identity.clone()
+            };
+            let participant_id = lk.id("PA");
+            let sip_call_id = lk.id("SCL");
+            lk.participants.push((
+                req.room_name.clone(),
+                proto::ParticipantInfo {
+                    sid: participant_id.clone(),
+                    identity: identity.clone(),
+                    kind: proto::participant_info::Kind::Sip as i32,
+                    ..Default::default()
+                },
+            ));
+            Ok(call.reply(&proto::SipParticipantInfo {
+                participant_id,
+                participant_identity: identity,
+                room_name: req.room_name,
+                sip_call_id,
+            }))
+        }
+        ("livekit.SIP", "TransferSIPParticipant") => {
+            let req: proto::TransferSipParticipantRequest = call.decode()?;
+            call.require(call.claims.sip.call, "sip.call")?;
+            call.room_admin(&req.room_name)?;
+            let lk = state.livekit.lock().unwrap();
+            if !lk
+                .participants
+                .iter()
+                .any(|(r, p)| *r == req.room_name && p.identity == req.participant_identity)
+            {
+                return Err(Twirp::new("not_found", "participant not found"));
+            }
+            Ok(call.reply(&()))
+        }
+        ("livekit.Egress", "StartRoomCompositeEgress") => {
+            call.require(v.room_record, "roomRecord")?;
+            let req: proto::RoomCompositeEgressRequest = call.decode()?;
+            let mut lk = state.livekit.lock().unwrap();
+            if !lk.rooms.contains_key(&req.room_name) {
+                return Err(Twirp::new("not_found", "room not found"));
+            }
+            let info = proto::EgressInfo {
+                egress_id: lk.id("EG"),
+                room_name: req.room_name,
+                status: proto::EgressStatus::EgressStarting as i32,
+                started_at: now_secs() * 1_000_000_000,
+                ..Default::default()
+            };
+            lk.egresses.push(info.clone());
+            Ok(call.reply(&info))
+        }
+        _ => Err(Twirp::new("bad_route", format!("no handler for {service}/{method}"))),
+    }
+}
+
+/// Signs `event` as LiveKit does (a JWT from `api_key`/[`API_SECRET`]
+/// carrying the body's SHA-256, base64) and returns (body, Authorization).
+pub fn sign_webhook(event: &proto::WebhookEvent, api_key: &str) -> (String, String) {
+    let body = serde_json::to_string(event).expect("webhook event serialises");
+    let hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        sha2::Sha256::digest(body.as_bytes()),
+    );
+    let token = AccessToken::with_api_key(api_key, API_SECRET)
+        .with_ttl(Duration::from_secs(300))
+        .with_sha256(&hash)
+        .to_jwt()
+        .expect("webhook token");
+    (body, token)
+}
+
+/// Posts `event`, signed, to the webhook URL (when one is set). LiveKit
+/// sends the JWT as the raw `Authorization` value, with `application/webhook+json`.
+pub async fn emit_webhook(state: &Shared, event: &proto::WebhookEvent, api_key: &str) -> Option<StatusCode> {
+    let url = state.livekit.lock().unwrap().webhook_url.clone()?;
+    let (body, auth) = sign_webhook(event, api_key);
+    let res = reqwest_like_post(&url, &body, &auth).await;
+    res.ok()
+}
+
+/// A tiny HTTP/1.1 POST over a TCP stream (the mock has no HTTP client of
+/// its own and needs only this).
+async fn reqwest_like_post(url: &str, body: &str, auth: &str) -> std::io::Result<StatusCode> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").ok_or_else(|| std::io::Error::other("http only"))?;
+    let (hostport, path) =
+        rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = tokio::net::TcpStream::connect(hostport).await?;
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/webhook+json\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(req.as_bytes()).await?;
+    let mut buf = Vec::new();
+    stream.read_to_end(&mut buf).await?;
+    let head = String::from_utf8_lossy(&buf);
+    let code = head.split_whitespace().nth(1).and_then(|c| c.parse::<u16>().ok()).unwrap_or(0);
+    StatusCode::from_u16(code).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dial_outcomes_follow_the_number() {
+        assert_eq!(dial_outcome("+33612345486").map(|o| o.0), Some(486));
+        assert_eq!(dial_outcome("+33612345480").map(|o| o.0), Some(480));
+        assert_eq!(dial_outcome("+33612345678"), None);
+    }
+
+    #[test]
+    fn signed_webhooks_verify_with_livekit_s_receiver() {
+        let event =
+            proto::WebhookEvent { event: "room_started".into(), id: "EV_1".into(), ..Default::default() };
+        let (body, auth) = sign_webhook(&event, "k");
+        let rx = livekit_api::webhooks::WebhookReceiver::new(TokenVerifier::with_api_key("k", API_SECRET));
+        assert_eq!(rx.receive(&body, &auth).unwrap().id, "EV_1");
+        assert!(rx.receive(&body.replace("room_started", "room_finished"), &auth).is_err(), "tampered");
+    }
+}

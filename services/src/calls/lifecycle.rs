@@ -1,0 +1,184 @@
+//! Applying what happened to a call: one transaction per event that finds a
+//! redelivered webhook by its id, moves the state only as `domain::call::next`
+//! allows, keeps every event on the timeline (ignored ones say why) and
+//! tells open pages on any node through the event bus.
+
+use chrono::{DateTime, Utc};
+use domain::call::{next, CallEvent, CallStatus, Ignored};
+use entity::{call_events, calls};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::events::EventBus;
+use crate::{new_id, ServiceResult};
+
+/// The bus topic of one call, and of an organisation's calls as a whole.
+pub fn topic(call_id: Uuid) -> String {
+    format!("call:{call_id}")
+}
+
+pub const CALLS_TOPIC: &str = "calls";
+
+/// What watchers of a call get when its state changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CallUpdate {
+    pub call: super::Call,
+}
+
+/// One thing that happened, and where it came from.
+#[derive(Debug, Clone)]
+pub struct Happened {
+    pub event: CallEvent,
+    /// `request`, `webhook`, `user`.
+    pub source: &'static str,
+    /// What to call it on the timeline (`participant_joined`, `dial_answered`…).
+    pub kind: String,
+    /// LiveKit's webhook id: a second delivery is found by it.
+    pub event_id: Option<String>,
+    pub data: serde_json::Value,
+    pub at: DateTime<Utc>,
+    /// Why the call failed, when it did (an error code).
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Moved {
+        from: CallStatus,
+        to: CallStatus,
+    },
+    Ignored(Ignored),
+    /// This webhook was already applied.
+    Duplicate,
+}
+
+async fn already_seen<C: ConnectionTrait>(db: &C, event_id: &str) -> ServiceResult<bool> {
+    Ok(call_events::Entity::find().filter(call_events::Column::EventId.eq(event_id)).count(db).await? > 0)
+}
+
+/// Applies `h` to call `call_id` of `org_id`.
+pub async fn apply(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    org_id: Uuid,
+    call_id: Uuid,
+    h: Happened,
+) -> ServiceResult<Applied> {
+    if let Some(id) = &h.event_id {
+        if already_seen(db, id).await? {
+            return Ok(Applied::Duplicate);
+        }
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let mut q = calls::Entity::find_by_id(call_id).filter(calls::Column::OrgId.eq(org_id));
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        // Two events for one call at once: the second waits for the first.
+        q = q.lock_exclusive();
+    }
+    let Some(call) = q.one(&txn).await? else {
+        return Err(crate::ServiceError::new(domain::ErrorCode::NotFound));
+    };
+    let from = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    let mut applied = match next(from, h.event) {
+        Ok(to) => Applied::Moved { from, to },
+        Err(why) => Applied::Ignored(why),
+    };
+    let mut updated = call.clone();
+    if let Applied::Moved { to, .. } = applied {
+        updated = moved(&txn, &call, to, &h).await?;
+        // The agent was in the room before the callee answered: now that
+        // someone has, the call is under way.
+        if to == CallStatus::Answered && agent_joined_before(&txn, call_id).await? {
+            if let Ok(on) = next(to, CallEvent::AgentJoined) {
+                updated = moved(&txn, &updated, on, &h).await?;
+                applied = Applied::Moved { from, to: on };
+            }
+        }
+    }
+    let to_status = CallStatus::parse(&updated.status).unwrap_or(from);
+    let ignored = match applied {
+        Applied::Ignored(Ignored::AlreadyEnded) => Some("already_ended"),
+        Applied::Ignored(Ignored::Behind) => Some("behind"),
+        _ => None,
+    };
+    let entry = call_events::ActiveModel {
+        id: Set(new_id()),
+        call_id: Set(call_id),
+        org_id: Set(org_id),
+        source: Set(h.source.to_string()),
+        kind: Set(h.kind.clone()),
+        event_id: Set(h.event_id.clone()),
+        from_status: Set(from.as_str().into()),
+        to_status: Set(to_status.as_str().into()),
+        ignored: Set(ignored.map(str::to_string)),
+        data: Set(h.data.clone()),
+        at: Set(h.at),
+    };
+    if let Err(e) = call_events::Entity::insert(entry).exec_without_returning(&txn).await {
+        // The same webhook, delivered twice at once: the other delivery won.
+        if h.event_id.is_some() && crate::db::is_unique_violation(&e) {
+            return Ok(Applied::Duplicate);
+        }
+        return Err(e.into());
+    }
+    txn.commit().await?;
+    if matches!(applied, Applied::Moved { .. }) {
+        if let Some(r) = &ignored {
+            tracing::debug!(call = %call_id, reason = r, "call event ignored");
+        }
+        let update = CallUpdate { call: super::view(&updated) };
+        for t in [topic(call_id), CALLS_TOPIC.to_string()] {
+            if let Err(e) = bus.publish(org_id, &t, &update).await {
+                tracing::warn!(call = %call_id, error = %e, "call update not published");
+            }
+        }
+    } else if let Applied::Ignored(why) = applied {
+        tracing::info!(call = %call_id, kind = %h.kind, ?why, "call event left the state as it was");
+    }
+    Ok(applied)
+}
+
+async fn agent_joined_before<C: ConnectionTrait>(db: &C, call_id: Uuid) -> ServiceResult<bool> {
+    Ok(call_events::Entity::find()
+        .filter(call_events::Column::CallId.eq(call_id))
+        .filter(call_events::Column::Kind.eq("agent_joined"))
+        .count(db)
+        .await?
+        > 0)
+}
+
+async fn moved<C: ConnectionTrait>(
+    db: &C,
+    call: &calls::Model,
+    to: CallStatus,
+    h: &Happened,
+) -> ServiceResult<calls::Model> {
+    let mut m: calls::ActiveModel = call.clone().into();
+    m.status = Set(to.as_str().into());
+    match to {
+        CallStatus::Ringing if call.ringing_at.is_none() => m.ringing_at = Set(Some(h.at)),
+        CallStatus::Answered | CallStatus::InProgress if call.answered_at.is_none() => {
+            m.answered_at = Set(Some(h.at))
+        }
+        _ => {}
+    }
+    if to.is_final() {
+        m.ended_at = Set(Some(h.at));
+        if let CallEvent::Hangup { sip_status: Some(s) } | CallEvent::DialFailed { sip_status: Some(s) } =
+            h.event
+        {
+            if !to.was_answered() {
+                m.sip_status = Set(Some(s as i32));
+            }
+        }
+        if to == CallStatus::Failed {
+            m.failure_reason = Set(h.failure_reason.clone().or_else(|| call.failure_reason.clone()));
+        }
+    }
+    m.updated_at = Set(crate::now());
+    Ok(m.update(db).await?)
+}

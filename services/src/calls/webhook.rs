@@ -1,0 +1,230 @@
+//! LiveKit's webhooks: verified before anything is read (the
+//! `Authorization` JWT, signed with the project's secret, carries the body's
+//! SHA-256), then turned into call events.
+//!
+//! The token's issuer is the API key: the server's own project, or the
+//! organisations whose project uses that key. A call is only ever touched
+//! for an organisation whose secret signed the webhook.
+
+use domain::call::CallEvent;
+use entity::{calls, telephony_settings};
+use livekit_api::access_token::{Claims, TokenVerifier};
+use livekit_api::webhooks::WebhookReceiver;
+use livekit_protocol as proto;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::lifecycle::{apply, Applied, Happened};
+use crate::events::EventBus;
+use crate::telephony::TelephonyEnv;
+use crate::ServiceResult;
+
+/// Bodies larger than this are refused before they are hashed.
+pub const BODY_MAX: usize = 256 * 1024;
+
+/// Why a webhook was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token, an unknown key, a bad signature or hash, an expired token.
+    Unauthorized,
+    /// Signed, but not a webhook event we can read.
+    Malformed,
+}
+
+/// What became of a verified webhook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Applied(Applied),
+    /// Not about a call of ours (another room, an event we do not follow).
+    Unrelated,
+}
+
+/// Who signed: the server's project, or these organisations.
+enum Signer {
+    Server,
+    Orgs(Vec<Uuid>),
+}
+
+async fn signer(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    body: &str,
+    auth: &str,
+) -> ServiceResult<Option<(Signer, proto::WebhookEvent)>> {
+    let Ok(claims) = Claims::from_unverified(auth) else { return Ok(None) };
+    let receive = |key: &str, secret: &str| {
+        WebhookReceiver::new(TokenVerifier::with_api_key(key, secret)).receive(body, auth)
+    };
+    if let Some(p) = &env.default {
+        if p.api_key == claims.iss {
+            return Ok(receive(&p.api_key, &p.api_secret).ok().map(|ev| (Signer::Server, ev)));
+        }
+    }
+    let rows = telephony_settings::Entity::find()
+        .filter(telephony_settings::Column::LivekitApiKey.eq(claims.iss.as_str()))
+        .all(db)
+        .await?;
+    let mut orgs = Vec::new();
+    let mut event = None;
+    for r in rows {
+        let Some(sealed) = r.livekit_secret_ciphertext.as_deref() else { continue };
+        let Ok(secret) = env.secrets.open(sealed, &crate::telephony::settings::aad(r.org_id)) else {
+            continue;
+        };
+        if let Ok(ev) = receive(&claims.iss, &secret) {
+            orgs.push(r.org_id);
+            event = Some(ev);
+        }
+    }
+    Ok(event.map(|ev| (Signer::Orgs(orgs), ev)))
+}
+
+/// Verifies, reads and applies one webhook.
+pub async fn receive(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    body: &str,
+    authorization: &str,
+) -> Result<Outcome, Result<Refusal, crate::ServiceError>> {
+    if body.len() > BODY_MAX {
+        return Err(Ok(Refusal::Malformed));
+    }
+    // LiveKit sends the bare token; some proxies and clients add a scheme.
+    let auth = authorization.trim().trim_start_matches("Bearer ").trim();
+    let Some((signer, event)) = signer(db, env, body, auth).await.map_err(Err)? else {
+        return Err(Ok(Refusal::Unauthorized));
+    };
+    let Some(room) = event.room.as_ref().map(|r| r.name.clone()).filter(|n| !n.is_empty()) else {
+        return Ok(Outcome::Unrelated);
+    };
+    let Some(call) = calls::Entity::find()
+        .filter(calls::Column::RoomName.eq(room))
+        .one(db)
+        .await
+        .map_err(|e| Err(e.into()))?
+    else {
+        return Ok(Outcome::Unrelated);
+    };
+    let allowed = match &signer {
+        Signer::Orgs(orgs) => orgs.contains(&call.org_id),
+        // The server's key speaks for organisations without a project of their own.
+        Signer::Server => !crate::telephony::settings::has_own_project(db, call.org_id).await.map_err(Err)?,
+    };
+    if !allowed {
+        tracing::warn!(call = %call.id, "webhook signed by a project that is not the call's: ignored");
+        return Ok(Outcome::Unrelated);
+    }
+    let Some(ev) = call_event(&event) else { return Ok(Outcome::Unrelated) };
+    let h = Happened {
+        event: ev,
+        source: "webhook",
+        kind: kind_of(&event, ev),
+        event_id: Some(event.id.clone()).filter(|i| !i.is_empty()),
+        data: summary(&event),
+        at: chrono::DateTime::from_timestamp(event.created_at, 0).unwrap_or_else(crate::now),
+        failure_reason: None,
+    };
+    apply(db, bus, call.org_id, call.id, h).await.map(Outcome::Applied).map_err(Err)
+}
+
+fn sip_kind(p: &proto::ParticipantInfo) -> bool {
+    p.kind == proto::participant_info::Kind::Sip as i32
+}
+
+fn agent_kind(p: &proto::ParticipantInfo) -> bool {
+    p.kind == proto::participant_info::Kind::Agent as i32
+}
+
+/// The SIP participant's call status, as LiveKit's SIP bridge sets it.
+fn sip_status_attr(p: &proto::ParticipantInfo) -> Option<&str> {
+    p.attributes.get("sip.callStatus").or_else(|| p.attributes.get("lk.sip.callStatus")).map(String::as_str)
+}
+
+/// What a LiveKit event means for a call, if anything.
+pub fn call_event(ev: &proto::WebhookEvent) -> Option<CallEvent> {
+    let p = ev.participant.as_ref();
+    match ev.event.as_str() {
+        "room_finished" => Some(CallEvent::RoomFinished),
+        "participant_joined" | "participant_connection_aborted" if p.is_some_and(agent_kind) => {
+            (ev.event == "participant_joined").then_some(CallEvent::AgentJoined)
+        }
+        "participant_joined" if p.is_some_and(sip_kind) => match p.and_then(sip_status_attr) {
+            Some("dialing" | "ringing") => Some(CallEvent::Ringing),
+            // A SIP participant in the room is an answered call unless it says otherwise.
+            _ => Some(CallEvent::Answered),
+        },
+        "participant_left" if p.is_some_and(sip_kind) => {
+            let code = p.and_then(|p| p.attributes.get("sip.callStatusCode")).and_then(|c| c.parse().ok());
+            Some(CallEvent::Hangup { sip_status: code })
+        }
+        _ => None,
+    }
+}
+
+fn kind_of(ev: &proto::WebhookEvent, e: CallEvent) -> String {
+    match e {
+        CallEvent::AgentJoined => "agent_joined".into(),
+        _ => ev.event.clone(),
+    }
+}
+
+/// What the timeline keeps of a webhook: the event, the participant and
+/// its SIP attributes, not the whole body.
+fn summary(ev: &proto::WebhookEvent) -> serde_json::Value {
+    let p = ev.participant.as_ref().map(|p| {
+        let sip: serde_json::Map<String, serde_json::Value> = p
+            .attributes
+            .iter()
+            .filter(|(k, _)| k.starts_with("sip.") || k.starts_with("lk.sip."))
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        json!({ "identity": p.identity, "kind": p.kind, "sip": sip })
+    });
+    json!({ "event": ev.event, "id": ev.id, "participant": p })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(event: &str, kind: proto::participant_info::Kind, attrs: &[(&str, &str)]) -> proto::WebhookEvent {
+        proto::WebhookEvent {
+            event: event.into(),
+            participant: Some(proto::ParticipantInfo {
+                kind: kind as i32,
+                attributes: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn livekit_events_read_as_call_events() {
+        use proto::participant_info::Kind;
+        assert_eq!(
+            call_event(&ev("participant_joined", Kind::Sip, &[("sip.callStatus", "ringing")])),
+            Some(CallEvent::Ringing)
+        );
+        assert_eq!(
+            call_event(&ev("participant_joined", Kind::Sip, &[("sip.callStatus", "active")])),
+            Some(CallEvent::Answered)
+        );
+        assert_eq!(call_event(&ev("participant_joined", Kind::Agent, &[])), Some(CallEvent::AgentJoined));
+        assert_eq!(
+            call_event(&ev("participant_left", Kind::Sip, &[("sip.callStatusCode", "486")])),
+            Some(CallEvent::Hangup { sip_status: Some(486) })
+        );
+        assert_eq!(
+            call_event(&ev("participant_left", Kind::Agent, &[])),
+            None,
+            "the agent leaving ends nothing"
+        );
+        assert_eq!(call_event(&ev("participant_joined", Kind::Standard, &[])), None, "a listener joining");
+        assert_eq!(call_event(&ev("track_published", Kind::Sip, &[])), None);
+        let finished = proto::WebhookEvent { event: "room_finished".into(), ..Default::default() };
+        assert_eq!(call_event(&finished), Some(CallEvent::RoomFinished));
+    }
+}

@@ -1,0 +1,61 @@
+//! Telephony: the organisation's LiveKit project and SIP trunks, reached
+//! through LiveKit's server API.
+
+pub mod livekit;
+pub mod settings;
+pub mod trunks;
+
+use domain::ErrorCode;
+use providers::EgressPolicy;
+
+use crate::secrets::SecretBox;
+use crate::{ServiceError, ServiceResult};
+
+/// What the telephony services need from the server.
+#[derive(Clone)]
+pub struct TelephonyEnv {
+    pub secrets: SecretBox,
+    /// The operator's project (`LIVEKIT_URL`, `LIVEKIT_API_KEY`,
+    /// `LIVEKIT_API_SECRET`), used by organisations that set none.
+    pub default: Option<livekit::Project>,
+    /// For the operator's project: reached as configured.
+    pub http: reqwest::Client,
+    /// For organisations' projects and trunk addresses.
+    pub egress: EgressPolicy,
+    /// The node's job runner, woken when a dial is queued (set once it
+    /// exists: it is built with the handlers that need this environment).
+    runner: std::sync::Arc<std::sync::OnceLock<crate::jobs::Runner>>,
+}
+
+impl TelephonyEnv {
+    pub fn new(
+        providers: &crate::credentials::ProviderEnv,
+        default: Option<livekit::Project>,
+    ) -> TelephonyEnv {
+        TelephonyEnv {
+            secrets: providers.secrets.clone(),
+            default,
+            http: providers.http.clone(),
+            egress: providers.egress.clone(),
+            runner: Default::default(),
+        }
+    }
+
+    pub fn set_runner(&self, runner: crate::jobs::Runner) {
+        let _ = self.runner.set(runner);
+    }
+
+    /// A dial was queued: start it now rather than at the next poll.
+    pub fn wake_runner(&self) {
+        if let Some(r) = self.runner.get() {
+            r.wake();
+        }
+    }
+}
+
+/// A phone number as LiveKit wants it (E.164), or a validation error on `field`.
+pub(crate) fn e164(input: &str, field: &str) -> ServiceResult<String> {
+    domain::agent::normalize_e164(input).ok_or_else(|| {
+        ServiceError::field(ErrorCode::InvalidPhone, field).with_detail(input.trim().to_string())
+    })
+}

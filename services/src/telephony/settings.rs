@@ -1,0 +1,287 @@
+//! An organisation's telephony settings: its LiveKit project (else the
+//! server's `LIVEKIT_*` one), default trunk and caller number, and the last
+//! connection test.
+
+use std::time::Duration;
+
+use domain::{ErrorCode, Permission};
+use entity::{sip_trunks, telephony_settings as row};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::livekit::{LiveKit, LiveKitError, Project, ProjectError};
+use super::TelephonyEnv;
+use crate::authz::OrgCtx;
+use crate::{now, secrets, ServiceError, ServiceResult};
+
+/// What the settings page shows. The secret never leaves the server; its
+/// last characters do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelephonySettings {
+    /// The organisation's own project, if it set one.
+    pub livekit_url: Option<String>,
+    pub livekit_api_key: Option<String>,
+    pub livekit_secret_hint: Option<String>,
+    /// The server has a project of its own (`LIVEKIT_URL` …) that this
+    /// organisation uses when it sets none.
+    pub server_default: bool,
+    pub default_trunk_id: Option<Uuid>,
+    pub default_caller_number: Option<String>,
+    pub last_test: Option<ConnectionTest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ConnectionTest {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub ok: bool,
+    pub latency_ms: Option<i32>,
+    /// Why it failed, in words safe to show (never the upstream body).
+    pub error: Option<String>,
+    /// The error's code when it failed.
+    pub code: Option<ErrorCode>,
+}
+
+/// A change to the settings. `None` leaves a field as it is; an empty
+/// string clears it. The secret is only ever replaced or cleared.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TelephonyChange {
+    pub livekit_url: Option<String>,
+    pub livekit_api_key: Option<String>,
+    pub livekit_api_secret: Option<String>,
+    /// An outbound trunk of the organisation's; `""` clears it.
+    pub default_trunk_id: Option<String>,
+    pub default_caller_number: Option<String>,
+}
+
+pub(crate) fn aad(org_id: Uuid) -> Vec<u8> {
+    format!("telephony:{org_id}:livekit").into_bytes()
+}
+
+pub(crate) async fn row(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Option<row::Model>> {
+    Ok(row::Entity::find_by_id(ctx.org_id()).one(db).await?)
+}
+
+fn view(r: Option<&row::Model>, env: &TelephonyEnv) -> TelephonySettings {
+    TelephonySettings {
+        livekit_url: r.and_then(|r| r.livekit_url.clone()),
+        livekit_api_key: r.and_then(|r| r.livekit_api_key.clone()),
+        livekit_secret_hint: r.and_then(|r| r.livekit_secret_hint.clone()),
+        server_default: env.default.is_some(),
+        default_trunk_id: r.and_then(|r| r.default_trunk_id),
+        default_caller_number: r.and_then(|r| r.default_caller_number.clone()),
+        last_test: r.and_then(|r| {
+            Some(ConnectionTest {
+                at: r.last_tested_at?,
+                ok: r.last_test_ok.unwrap_or(false),
+                latency_ms: r.last_test_latency_ms,
+                error: r.last_test_error.clone(),
+                code: r
+                    .last_test_error
+                    .as_deref()
+                    .and_then(|e| e.split(':').next())
+                    .and_then(ErrorCode::parse),
+            })
+        }),
+    }
+}
+
+pub async fn get(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+) -> ServiceResult<TelephonySettings> {
+    ctx.require(Permission::ManageSettings)?;
+    Ok(view(row(db, ctx).await?.as_ref(), env))
+}
+
+fn project_error(e: ProjectError) -> ServiceError {
+    match e {
+        ProjectError::Url => ServiceError::field(ErrorCode::Validation, "livekit_url"),
+        ProjectError::ApiKey => ServiceError::field(ErrorCode::Validation, "livekit_api_key"),
+        ProjectError::ApiSecret => ServiceError::field(ErrorCode::Validation, "livekit_api_secret"),
+    }
+}
+
+/// Saves a change. The project must be whole (URL, key and secret) or
+/// absent; a new project has not been tested yet.
+pub async fn save(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    change: TelephonyChange,
+) -> ServiceResult<TelephonySettings> {
+    ctx.require(Permission::ManageSettings)?;
+    let existing = row(db, ctx).await?;
+    let keep = |now: Option<String>, old: Option<&String>| match now {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(s.trim().to_string()),
+        None => old.cloned(),
+    };
+    let url = keep(change.livekit_url, existing.as_ref().and_then(|r| r.livekit_url.as_ref()));
+    let key = keep(change.livekit_api_key, existing.as_ref().and_then(|r| r.livekit_api_key.as_ref()));
+    let old_secret = match existing.as_ref().and_then(|r| r.livekit_secret_ciphertext.as_deref()) {
+        Some(sealed) => Some(env.secrets.open(sealed, &aad(ctx.org_id()))?),
+        None => None,
+    };
+    let secret = keep(change.livekit_api_secret.clone(), old_secret.as_ref());
+    let project = match (&url, &key, &secret) {
+        (None, None, None) => None,
+        (Some(u), Some(k), Some(s)) => Some(Project::parse(u, k, s).map_err(project_error)?),
+        (None, _, _) => return Err(ServiceError::field(ErrorCode::Validation, "livekit_url")),
+        (_, None, _) => return Err(ServiceError::field(ErrorCode::Validation, "livekit_api_key")),
+        (_, _, None) => return Err(ServiceError::field(ErrorCode::Validation, "livekit_api_secret")),
+    };
+    if let Some(p) = &project {
+        // Refused now rather than at the first call: a literal address
+        // inside our network (names are checked at each connection).
+        env.egress
+            .check_url(&p.url)
+            .map_err(|_| ServiceError::field(ErrorCode::ProviderAddressRefused, "livekit_url"))?;
+    }
+    let trunk = match change.default_trunk_id.as_deref().map(str::trim) {
+        Some("") => None,
+        Some(id) => {
+            let id = Uuid::parse_str(id)
+                .map_err(|_| ServiceError::field(ErrorCode::Validation, "default_trunk_id"))?;
+            let found = sip_trunks::Entity::find_by_id(id)
+                .filter(sip_trunks::Column::OrgId.eq(ctx.org_id()))
+                .filter(sip_trunks::Column::Direction.eq("outbound"))
+                .one(db)
+                .await?;
+            if found.is_none() {
+                return Err(ServiceError::field(ErrorCode::NotFound, "default_trunk_id"));
+            }
+            Some(id)
+        }
+        None => existing.as_ref().and_then(|r| r.default_trunk_id),
+    };
+    let caller = match change.default_caller_number {
+        Some(n) if n.trim().is_empty() => None,
+        Some(n) => Some(super::e164(&n, "default_caller_number")?),
+        None => existing.as_ref().and_then(|r| r.default_caller_number.clone()),
+    };
+    let changed_project =
+        project.as_ref().map(|p| (p.url.to_string(), p.api_key.clone(), p.api_secret.clone()))
+            != match (&existing, &old_secret) {
+                (Some(r), Some(s)) => {
+                    r.livekit_url.clone().zip(r.livekit_api_key.clone()).map(|(u, k)| (u, k, s.clone()))
+                }
+                _ => None,
+            };
+    let sealed = project
+        .as_ref()
+        .map(|p| (env.secrets.seal(&p.api_secret, &aad(ctx.org_id())), secrets::hint(&p.api_secret)));
+    let mut m = match existing.clone() {
+        Some(r) => r.into(),
+        None => row::ActiveModel { org_id: Set(ctx.org_id()), ..Default::default() },
+    };
+    m.livekit_url = Set(project.as_ref().map(|p| p.url.to_string()));
+    m.livekit_api_key = Set(project.as_ref().map(|p| p.api_key.clone()));
+    m.livekit_secret_ciphertext = Set(sealed.as_ref().map(|s| s.0.clone()));
+    m.livekit_secret_hint = Set(sealed.map(|s| s.1));
+    m.default_trunk_id = Set(trunk);
+    m.default_caller_number = Set(caller);
+    if changed_project || existing.is_none() {
+        m.last_tested_at = Set(None);
+        m.last_test_ok = Set(None);
+        m.last_test_latency_ms = Set(None);
+        m.last_test_error = Set(None);
+    }
+    m.updated_by = Set(ctx.user_id());
+    m.updated_at = Set(now());
+    let saved = if existing.is_some() { m.update(db).await? } else { m.insert(db).await? };
+    crate::audit::record(
+        db,
+        ctx.org_id(),
+        ctx,
+        crate::audit::action::TELEPHONY_CHANGED,
+        None,
+        serde_json::json!({ "livekit_url": saved.livekit_url, "project_changed": changed_project }),
+    )
+    .await?;
+    Ok(view(Some(&saved), env))
+}
+
+/// Whether the organisation set a LiveKit project of its own.
+pub(crate) async fn has_own_project(db: &DatabaseConnection, org_id: Uuid) -> ServiceResult<bool> {
+    Ok(row::Entity::find_by_id(org_id).one(db).await?.is_some_and(|r| r.livekit_url.is_some()))
+}
+
+/// The client for this organisation's project: its own, else the server's.
+pub async fn client(db: &DatabaseConnection, ctx: &OrgCtx, env: &TelephonyEnv) -> ServiceResult<LiveKit> {
+    let r = row(db, ctx).await?;
+    let own = r.as_ref().and_then(|r| {
+        Some((r.livekit_url.clone()?, r.livekit_api_key.clone()?, r.livekit_secret_ciphertext.clone()?))
+    });
+    match own {
+        Some((url, key, sealed)) => {
+            let secret = env.secrets.open(&sealed, &aad(ctx.org_id()))?;
+            let project = Project::parse(&url, &key, &secret).map_err(project_error)?;
+            Ok(LiveKit::tenant(project, &env.egress))
+        }
+        None => match &env.default {
+            Some(p) => Ok(LiveKit::operator(p.clone(), env.http.clone())),
+            None => Err(ServiceError::new(ErrorCode::TelephonyNotConfigured)),
+        },
+    }
+}
+
+/// The error code a failed LiveKit request reads as.
+pub fn error_code(e: &LiveKitError) -> ErrorCode {
+    match e {
+        LiveKitError::Refused => ErrorCode::ProviderAddressRefused,
+        LiveKitError::Unreachable(_) => ErrorCode::ProviderUnavailable,
+        LiveKitError::Timeout => ErrorCode::ProviderTimeout,
+        LiveKitError::Unauthorized => ErrorCode::ProviderAuth,
+        LiveKitError::Twirp { status, .. } if *status >= 500 => ErrorCode::ProviderUnavailable,
+        LiveKitError::Twirp { .. } => ErrorCode::ProviderBadRequest,
+        LiveKitError::Protocol(_) => ErrorCode::ProviderMalformed,
+    }
+}
+
+/// Lists the project's rooms and stores how that went.
+pub async fn test_connection(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+) -> ServiceResult<ConnectionTest> {
+    ctx.require(Permission::ManageSettings)?;
+    let lk = client(db, ctx, env).await?;
+    let started = std::time::Instant::now();
+    let outcome = lk.ping().await;
+    let latency = started.elapsed().min(Duration::from_secs(3600)).as_millis() as i32;
+    let (ok, error) = match &outcome {
+        Ok(_) => (true, None),
+        Err(e) => {
+            // The upstream's words stay in our log; the tenant sees a code.
+            tracing::warn!(org = %ctx.org_id(), error = %e, "LiveKit connection test failed");
+            (false, Some(error_code(e).as_str().to_string()))
+        }
+    };
+    let at = now();
+    let existing = row(db, ctx).await?;
+    let mut m: row::ActiveModel = match existing.clone() {
+        Some(r) => r.into(),
+        None => row::ActiveModel { org_id: Set(ctx.org_id()), ..Default::default() },
+    };
+    m.last_tested_at = Set(Some(at));
+    m.last_test_ok = Set(Some(ok));
+    m.last_test_latency_ms = Set(ok.then_some(latency));
+    m.last_test_error = Set(error.clone());
+    if existing.is_some() {
+        m.update(db).await?;
+    } else {
+        m.updated_at = Set(at);
+        m.insert(db).await?;
+    }
+    Ok(ConnectionTest {
+        at,
+        ok,
+        latency_ms: ok.then_some(latency),
+        code: error.as_deref().and_then(ErrorCode::parse),
+        error,
+    })
+}
