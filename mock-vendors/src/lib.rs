@@ -84,6 +84,8 @@ pub struct Recorded {
     pub path: String,
     pub headers: HeaderMap,
     pub body: Value,
+    /// When it arrived (benchmarks time our requests by it).
+    pub at: std::time::Instant,
 }
 
 #[derive(Debug, Default)]
@@ -111,6 +113,7 @@ impl State {
             path,
             headers: headers.clone(),
             body: body.clone(),
+            at: std::time::Instant::now(),
         });
     }
 

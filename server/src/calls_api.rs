@@ -43,6 +43,24 @@ async fn get_call(
     Ok(Json(calls::get(&state.db, &ctx, parse_uuid(&id, "call_id")?).await?))
 }
 
+async fn hang_up(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<calls::CallDetail>, AppError> {
+    let (env, bus) = (&state.server_ctx.telephony, &state.server_ctx.bus);
+    Ok(Json(calls::control::hang_up(&state.db, &ctx, env, bus, parse_uuid(&id, "call_id")?).await?))
+}
+
+async fn transfer(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<calls::CallDetail>, AppError> {
+    let (env, bus) = (&state.server_ctx.telephony, &state.server_ctx.bus);
+    Ok(Json(calls::control::transfer(&state.db, &ctx, env, bus, parse_uuid(&id, "call_id")?).await?))
+}
+
 /// LiveKit's webhook: 200 once applied (or about nothing of ours, or a
 /// repeat), 401 when the signature does not hold — then nothing changed.
 pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -70,4 +88,6 @@ pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, 
 api_routes! {
     "/orgs/{org}/calls" => get(list_calls).post(place_call);
     "/orgs/{org}/calls/{id}" => get(get_call);
+    "/orgs/{org}/calls/{id}/hang-up" => post(hang_up);
+    "/orgs/{org}/calls/{id}/transfer" => post(transfer);
 }

@@ -197,6 +197,8 @@ ops! {
     GET "/orgs/{org}/calls" list_calls ["Calls"] "The newest calls (100)" => Out::Json(200, list::<services::calls::Call>);
     POST "/orgs/{org}/calls" place_call ["Calls"] "Place a call with a voice agent (send `Idempotency-Key` to make retries safe: the same key and body return the same call, another body 409)" body(In::Json(one::<services::calls::PlaceCall>)) => Out::Json(201, one::<services::calls::Call>);
     GET "/orgs/{org}/calls/{id}" get_call ["Calls"] "A call and its timeline" => Out::Json(200, one::<services::calls::CallDetail>);
+    POST "/orgs/{org}/calls/{id}/hang-up" hang_up ["Calls"] "Hang up (a call already ended stays as it was)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
+    POST "/orgs/{org}/calls/{id}/transfer" transfer_call ["Calls"] "Cold-transfer the callee to the agent's transfer number (only that number)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     GET "/orgs/{org}/telephony" get_telephony ["Telephony"] "The LiveKit project, default trunk and caller number, last connection test (the secret is never returned)" => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
     PUT "/orgs/{org}/telephony" save_telephony ["Telephony"] "Change the telephony settings (absent fields stay, empty strings clear)" body(In::Json(one::<services::telephony::settings::TelephonyChange>)) => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
     POST "/orgs/{org}/telephony/test" test_telephony ["Telephony"] "List the project's rooms: whether LiveKit answers, and how fast (stored)" => Out::Json(200, one::<services::telephony::settings::ConnectionTest>), upstream;

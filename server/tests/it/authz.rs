@@ -192,6 +192,8 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/calls", UseWorkspace)
             .json(json!({"to_number": "+33612345678", "agent_id": ANY})),
         route("GET", "/orgs/{org}/calls/{id}", UseWorkspace),
+        route("POST", "/orgs/{org}/calls/{id}/hang-up", UseWorkspace),
+        route("POST", "/orgs/{org}/calls/{id}/transfer", UseWorkspace),
         // -- telephony (telephony_api.rs)
         route("GET", "/orgs/{org}/telephony", ManageSettings),
         route("PUT", "/orgs/{org}/telephony", ManageSettings)

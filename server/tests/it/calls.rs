@@ -167,7 +167,11 @@ async fn calling(backend: Backend) -> Option<Calling> {
         )
         .await;
     assert_eq!(s, 200);
-    let voice = AgentSettings { name: "Max".into(), ..AgentSettings::new_default(AgentKind::Voice, "en_us") };
+    let voice = AgentSettings {
+        name: "Max".into(),
+        transfer_number: Some("+33199999999".into()),
+        ..AgentSettings::new_default(AgentKind::Voice, "en_us")
+    };
     let (_, agent) =
         owner.rest(Method::POST, &format!("/orgs/{org}/agents"), Some(json!({"settings": voice}))).await;
     let trunk = json!({"name": "Main", "address": "93.184.216.34", "numbers": ["+33187654321"]});
@@ -463,3 +467,53 @@ on_both_backends!(livekit_down_fails_the_call_with_a_reason, |backend: Backend| 
         "{after}"
     );
 });
+
+on_both_backends!(
+    a_call_is_hung_up_or_transferred_only_where_its_agent_says,
+    |backend: Backend| async move {
+        let Some(c) = calling(backend).await else { return };
+        let place = |n: &'static str| {
+            let c = &c;
+            async move {
+                let (s, call) = c.place(json!({"to_number": n, "agent_id": c.agent}), None).await;
+                assert_eq!(s, 201, "{call}");
+                let id = call["id"].as_str().unwrap().to_string();
+                c.until(&id, "answered").await;
+                id
+            }
+        };
+        let org = &c.org;
+        // Hang up: the room goes (every leg with it); twice is harmless.
+        let id = place("+33612340001").await;
+        let (s, v) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hang-up"), None).await;
+        assert_eq!((s, v["call"]["status"].as_str()), (200, Some("completed")), "{v}");
+        assert_eq!(c.requests("DeleteRoom").len(), 1);
+        let (s, v) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hang-up"), None).await;
+        assert_eq!((s, v["call"]["status"].as_str()), (200, Some("completed")));
+        assert_eq!(c.requests("DeleteRoom").len(), 1, "an ended call is not hung up again");
+        // Transfer: to the agent's number, nowhere else; not on an ended call.
+        let (s, v) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/transfer"), None).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("invalid_transition")), "{v}");
+        let id = place("+33612340002").await;
+        let (s, v) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/transfer"), None).await;
+        assert_eq!(s, 200, "{v}");
+        let sent = &c.requests("TransferSIPParticipant")[0];
+        assert_eq!(
+            (sent["transferTo"].as_str(), sent["participantIdentity"].as_str()),
+            (Some("tel:+33199999999"), Some("callee"))
+        );
+        let kinds: Vec<&str> =
+            v["timeline"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+        assert_eq!(kinds.last(), Some(&"transferred"), "{kinds:?}");
+        // Nobody else hangs up or transfers this organisation's calls.
+        let other = c.app.client().await;
+        other.sign_up("Otto", "otto@example.com", GOOD_PASSWORD).await.expect("sign up");
+        let rival = other.create_org("Rival").await;
+        let id = place("+33612340003").await;
+        for action in ["hang-up", "transfer"] {
+            let (s, _) = other.rest(Method::POST, &format!("/orgs/{rival}/calls/{id}/{action}"), None).await;
+            assert_eq!(s, 404, "{action}");
+        }
+        assert_eq!(c.call(&id).await["call"]["status"], "answered");
+    }
+);

@@ -16,11 +16,9 @@ use uuid::Uuid;
 use crate::events::EventBus;
 use crate::{new_id, ServiceResult};
 
-/// The bus topic of one call, and of an organisation's calls as a whole.
-pub fn topic(call_id: Uuid) -> String {
-    format!("call:{call_id}")
-}
-
+/// The bus topic of an organisation's calls: every change to any of them
+/// (a call page keeps the updates of its own call). One topic, so one
+/// notification per change.
 pub const CALLS_TOPIC: &str = "calls";
 
 /// What watchers of a call get when its state changes.
@@ -56,10 +54,6 @@ pub enum Applied {
     Duplicate,
 }
 
-async fn already_seen<C: ConnectionTrait>(db: &C, event_id: &str) -> ServiceResult<bool> {
-    Ok(call_events::Entity::find().filter(call_events::Column::EventId.eq(event_id)).count(db).await? > 0)
-}
-
 /// Applies `h` to call `call_id` of `org_id`.
 pub async fn apply(
     db: &DatabaseConnection,
@@ -68,11 +62,8 @@ pub async fn apply(
     call_id: Uuid,
     h: Happened,
 ) -> ServiceResult<Applied> {
-    if let Some(id) = &h.event_id {
-        if already_seen(db, id).await? {
-            return Ok(Applied::Duplicate);
-        }
-    }
+    // A redelivered webhook is found by the unique index on its id when its
+    // timeline entry is written: the whole transaction then rolls back.
     let txn = crate::db::begin_write(db).await?;
     let mut q = calls::Entity::find_by_id(call_id).filter(calls::Column::OrgId.eq(org_id));
     if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
@@ -119,7 +110,7 @@ pub async fn apply(
         at: Set(h.at),
     };
     if let Err(e) = call_events::Entity::insert(entry).exec_without_returning(&txn).await {
-        // The same webhook, delivered twice at once: the other delivery won.
+        // The same webhook, delivered again (or twice at once): it was applied.
         if h.event_id.is_some() && crate::db::is_unique_violation(&e) {
             return Ok(Applied::Duplicate);
         }
@@ -127,14 +118,9 @@ pub async fn apply(
     }
     txn.commit().await?;
     if matches!(applied, Applied::Moved { .. }) {
-        if let Some(r) = &ignored {
-            tracing::debug!(call = %call_id, reason = r, "call event ignored");
-        }
         let update = CallUpdate { call: super::view(&updated) };
-        for t in [topic(call_id), CALLS_TOPIC.to_string()] {
-            if let Err(e) = bus.publish(org_id, &t, &update).await {
-                tracing::warn!(call = %call_id, error = %e, "call update not published");
-            }
+        if let Err(e) = bus.publish(org_id, CALLS_TOPIC, &update).await {
+            tracing::warn!(call = %call_id, error = %e, "call update not published");
         }
     } else if let Applied::Ignored(why) = applied {
         tracing::info!(call = %call_id, kind = %h.kind, ?why, "call event left the state as it was");

@@ -3,6 +3,7 @@
 //! lifecycle that LiveKit's webhooks drive ([`webhook`]) through the state
 //! machine in `domain::call`.
 
+pub mod control;
 pub mod lifecycle;
 pub mod place;
 pub mod webhook;

@@ -1,0 +1,271 @@
+#![recursion_limit = "512"]
+//! Phone calls, against the LiveKit stand-in in `mock-vendors`:
+//! 1. `POST /api/v1/orgs/{org}/calls` → the SIP participant request arriving
+//!    at LiveKit (the call row, its dial job, the runner waking, the room and
+//!    the agent dispatch on the way), p50 / p99;
+//! 2. webhook ingestion: signed LiveKit webhooks (a third of them
+//!    redelivered) sent by 16 concurrent clients, events/s, then a check
+//!    that every distinct event is stored exactly once.
+//!
+//! On SQLite and PostgreSQL (`HANDOO_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`; unreachable is a failure with
+//! CI=true). Run: `cargo bench -p server --bench calls` (or `scripts/bench`).
+//! Env: `CALLS_RUNS` (default 200), `CALLS_WEBHOOKS` (default 6000).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::agent::{AgentKind, AgentSettings};
+use livekit_protocol as proto;
+use mock_vendors::livekit::{sign_webhook, API_SECRET};
+use mock_vendors::MockVendors;
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{json, Value};
+
+const PASSWORD: &str = "correct horse battery staple";
+const LK_KEY: &str = "APIbench";
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+struct App {
+    base: String,
+    http: reqwest::Client,
+    csrf: String,
+    org: String,
+    db: sea_orm::DatabaseConnection,
+}
+
+impl App {
+    async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.base))
+            .header("x-csrf-token", &self.csrf);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn start(db_url: &str, mock: &MockVendors) -> (App, String) {
+    let lk = mock.base_url("livekit");
+    let vars: std::collections::HashMap<&str, String> = [
+        ("DATABASE_URL", db_url.to_string()),
+        ("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_string()),
+        ("LIVEKIT_URL", lk),
+        ("LIVEKIT_API_KEY", LK_KEY.to_string()),
+        ("LIVEKIT_API_SECRET", API_SECRET.to_string()),
+        // The dial starts when it is queued; the poll only catches strays.
+        ("HANDOO_JOB_CONCURRENCY", "8".to_string()),
+    ]
+    .into_iter()
+    .collect();
+    let config = server::Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
+    let (router, state) = server::build(config, options).await.expect("build");
+    tokio::spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await
+            .unwrap();
+    });
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
+    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+    let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
+    let call = |name: &str, form: Vec<(&str, String)>| {
+        http.post(format!("{base}/api/{name}"))
+            .header("x-csrf-token", &csrf)
+            .header("accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    call(
+        "sign_up",
+        vec![("name", "Bench".into()), ("email", "bench@example.com".into()), ("password", PASSWORD.into())],
+    )
+    .await
+    .unwrap();
+    let org: Value = call("create_org", vec![("name", "Bench".into())]).await.unwrap().json().await.unwrap();
+    let org = org["id"].as_str().unwrap().to_string();
+    let app = App { base, http, csrf, org, db: state.db.clone() };
+    let o = &app.org;
+    app.rest(
+        reqwest::Method::PUT,
+        &format!("/orgs/{o}/compliance"),
+        Some(json!({"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})),
+    )
+    .await;
+    let voice = AgentSettings { name: "Max".into(), ..AgentSettings::new_default(AgentKind::Voice, "en_us") };
+    let settings = json!({ "settings": voice });
+    let (s, agent) = app.rest(reqwest::Method::POST, &format!("/orgs/{o}/agents"), Some(settings)).await;
+    assert_eq!(s, 201, "{agent}");
+    let trunk = json!({"name": "Main", "address": "93.184.216.34", "numbers": ["+33187654321"]});
+    let (s, trunk) =
+        app.rest(reqwest::Method::POST, &format!("/orgs/{o}/telephony/trunks"), Some(trunk)).await;
+    assert_eq!(s, 201, "{trunk}");
+    app.rest(
+        reqwest::Method::PUT,
+        &format!("/orgs/{o}/telephony"),
+        Some(json!({"default_trunk_id": trunk["id"]})),
+    )
+    .await;
+    let agent = agent["id"].as_str().unwrap().to_string();
+    (app, agent)
+}
+
+async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
+    println!("\n== {name}");
+    let mock = MockVendors::start().await;
+    let (app, agent) = start(db_url, &mock).await;
+    let sip_requests = || {
+        mock.state
+            .requests_for("livekit")
+            .into_iter()
+            .filter(|r| r.path.ends_with("CreateSIPParticipant"))
+            .collect::<Vec<_>>()
+    };
+
+    // 1. POST → SIP participant at LiveKit.
+    let mut lat = Vec::with_capacity(runs);
+    let mut rooms = Vec::with_capacity(runs);
+    for i in 0..runs + 10 {
+        let before = sip_requests().len();
+        let t0 = Instant::now();
+        let body = json!({"to_number": format!("+336{:08}", 10_000_000 + i), "agent_id": agent});
+        let (s, call) =
+            app.rest(reqwest::Method::POST, &format!("/orgs/{}/calls", app.org), Some(body)).await;
+        assert_eq!(s, 201, "{call}");
+        let arrived = loop {
+            let all = sip_requests();
+            if all.len() > before {
+                break all[before].at;
+            }
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        };
+        // The first ten warm the connections and the caches.
+        if i >= 10 {
+            lat.push(arrived.duration_since(t0).as_secs_f64() * 1000.0);
+        }
+        rooms.push(call["room_name"].as_str().unwrap().to_string());
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "  POST /calls → SIP participant request at LiveKit   p50 {:6.2} ms   p99 {:6.2} ms   max {:6.2} ms   (n={runs})",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat[lat.len() - 1]
+    );
+
+    // 2. Webhooks: per call, the agent joining, the callee leaving, the room
+    // finishing, cycling over the calls; every third one sent twice.
+    let kinds: [(&str, Option<proto::participant_info::Kind>); 3] = [
+        ("participant_joined", Some(proto::participant_info::Kind::Agent)),
+        ("participant_left", Some(proto::participant_info::Kind::Sip)),
+        ("room_finished", None),
+    ];
+    let mut signed = Vec::with_capacity(webhooks);
+    let mut distinct = 0usize;
+    let mut n = 0usize;
+    while signed.len() < webhooks {
+        let room = &rooms[n % rooms.len()];
+        let (event, kind) = kinds[(n / rooms.len()) % kinds.len()];
+        let ev = proto::WebhookEvent {
+            id: format!("EV_bench_{n}"),
+            event: event.into(),
+            room: Some(proto::Room { name: room.clone(), ..Default::default() }),
+            participant: kind.map(|k| proto::ParticipantInfo {
+                kind: k as i32,
+                identity: "p".into(),
+                ..Default::default()
+            }),
+            created_at: chrono::Utc::now().timestamp(),
+            ..Default::default()
+        };
+        let s = sign_webhook(&ev, LK_KEY);
+        distinct += 1;
+        if n.is_multiple_of(3) {
+            signed.push(s.clone());
+        }
+        signed.push(s);
+        n += 1;
+    }
+    let signed = Arc::new(signed);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let client = reqwest::Client::new();
+    let url = format!("{}/webhooks/livekit", app.base);
+    let t0 = Instant::now();
+    let workers: Vec<_> = (0..16)
+        .map(|_| {
+            let (signed, next, client, url) = (signed.clone(), next.clone(), client.clone(), url.clone());
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some((body, auth)) = signed.get(i) else { break };
+                    let res = client
+                        .post(&url)
+                        .header("authorization", auth)
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(res.status().as_u16(), 200);
+                }
+            })
+        })
+        .collect();
+    for w in workers {
+        w.await.unwrap();
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let stored = entity::call_events::Entity::find()
+        .filter(entity::call_events::Column::EventId.like("EV_bench_%"))
+        .count(&app.db)
+        .await
+        .unwrap() as usize;
+    println!(
+        "  webhook ingestion, 16 clients                       {:8.0} events/s   ({} sent, {} distinct, {} stored{})",
+        signed.len() as f64 / secs,
+        signed.len(),
+        distinct,
+        stored,
+        if stored == distinct { ": each once" } else { ": MISMATCH" }
+    );
+    assert_eq!(stored, distinct, "every distinct event stored exactly once");
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let runs: usize = std::env::var("CALLS_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let webhooks: usize = std::env::var("CALLS_WEBHOOKS").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
+    let dir = std::env::temp_dir().join(format!("handoo-calls-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    bench("SQLite", &format!("sqlite://{}/bench.db", dir.display()), runs, webhooks).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match Database::connect(&admin_url).await {
+        Ok(admin) => {
+            let name = format!("handoo_calls_bench_{}", std::process::id());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create bench database");
+            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+            bench("PostgreSQL", &url, runs, webhooks).await;
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+        }
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("PostgreSQL unreachable with CI=true: {e}")
+        }
+        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
+    }
+}

@@ -1,0 +1,104 @@
+//! Acting on a live call from the call page or the API: hang up, and cold
+//! transfer to the number its agent is configured with (never anywhere else).
+
+use domain::call::{CallEvent, CallStatus};
+use domain::{ErrorCode, Permission};
+use livekit_protocol as proto;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::lifecycle::{apply, Happened};
+use super::{find, get, CallDetail};
+use crate::authz::OrgCtx;
+use crate::events::EventBus;
+use crate::telephony::livekit::LiveKitError;
+use crate::telephony::settings::{client, error_code};
+use crate::telephony::TelephonyEnv;
+use crate::{now, ServiceError, ServiceResult};
+
+/// The callee's identity in the room (set when dialling).
+pub const CALLEE: &str = "callee";
+
+/// What a person (or an integration) did to the call, for its timeline.
+fn by_caller(ctx: &OrgCtx, kind: &str, mut data: serde_json::Value) -> Happened {
+    data["by_user"] = json!(ctx.user_id());
+    data["by_api_key"] = json!(ctx.api_key_id());
+    Happened {
+        // For the call, either ends it: a transferred callee has left us.
+        event: CallEvent::HungUp,
+        source: "user",
+        kind: kind.into(),
+        event_id: None,
+        data,
+        at: now(),
+        failure_reason: None,
+    }
+}
+
+fn upstream(e: &LiveKitError) -> ServiceError {
+    tracing::warn!(error = %e, "LiveKit call control failed");
+    ServiceError::new(error_code(e))
+}
+
+/// Ends the call: the room is deleted, which hangs up every leg. A call
+/// that already ended is left as it is (hanging up twice is not an error).
+pub async fn hang_up(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    id: Uuid,
+) -> ServiceResult<CallDetail> {
+    ctx.require(Permission::UseWorkspace)?;
+    let call = find(db, ctx, id).await?;
+    let status = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    if !status.is_final() {
+        let lk = client(db, ctx, env).await?;
+        match lk.delete_room(&call.room_name).await {
+            Ok(()) => {}
+            // Not created yet, or already gone: nothing left to hang up.
+            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            Err(e) => return Err(upstream(&e)),
+        }
+        apply(db, bus, ctx.org_id(), id, by_caller(ctx, "hung_up", json!({}))).await?;
+    }
+    get(db, ctx, id).await
+}
+
+/// Transfers the callee to the agent's transfer number (a SIP REFER):
+/// only on a call in progress, only to that number.
+pub async fn transfer(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    id: Uuid,
+) -> ServiceResult<CallDetail> {
+    ctx.require(Permission::UseWorkspace)?;
+    let call = find(db, ctx, id).await?;
+    let status = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    if !matches!(status, CallStatus::Answered | CallStatus::InProgress) {
+        return Err(ServiceError::new(ErrorCode::InvalidTransition).with_detail(status.as_str()));
+    }
+    let agent = match call.agent_id {
+        Some(a) => crate::agents::get(db, ctx, a).await?,
+        None => return Err(ServiceError::field(ErrorCode::Validation, "transfer_number")),
+    };
+    let Some(to) = agent.settings.transfer_number.clone() else {
+        return Err(
+            ServiceError::field(ErrorCode::Validation, "transfer_number").with_detail("the agent has none")
+        );
+    };
+    let lk = client(db, ctx, env).await?;
+    let req = proto::TransferSipParticipantRequest {
+        room_name: call.room_name.clone(),
+        participant_identity: CALLEE.into(),
+        transfer_to: format!("tel:{to}"),
+        play_dialtone: true,
+        ..Default::default()
+    };
+    lk.transfer_sip_participant(req).await.map_err(|e| upstream(&e))?;
+    apply(db, bus, ctx.org_id(), id, by_caller(ctx, "transferred", json!({ "to": to }))).await?;
+    get(db, ctx, id).await
+}
