@@ -12,6 +12,8 @@
 //! CI=true). Run: `cargo bench -p server --bench calls` (or `scripts/bench`).
 //! Env: `CALLS_RUNS` (default 200), `CALLS_WEBHOOKS` (default 6000).
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -54,28 +56,15 @@ impl App {
 
 async fn start(db_url: &str, mock: &MockVendors) -> (App, String) {
     let lk = mock.base_url("livekit");
-    let vars: std::collections::HashMap<&str, String> = [
+    let vars = [
         ("DATABASE_URL", db_url.to_string()),
-        ("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_string()),
         ("LIVEKIT_URL", lk),
         ("LIVEKIT_API_KEY", LK_KEY.to_string()),
         ("LIVEKIT_API_SECRET", API_SECRET.to_string()),
         // The dial starts when it is queued; the poll only catches strays.
         ("HANDOO_JOB_CONCURRENCY", "8".to_string()),
-    ]
-    .into_iter()
-    .collect();
-    let config = server::Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
-    let (router, state) = server::build(config, options).await.expect("build");
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .await
-            .unwrap();
-    });
-    let base = format!("http://{addr}");
+    ];
+    let (base, state) = support::serve(&vars).await;
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
     let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;

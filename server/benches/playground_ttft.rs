@@ -5,6 +5,8 @@
 //! difference. Run: `cargo bench -p server --bench playground_ttft`
 //! (or `scripts/bench`). Env: `TTFT_RUNS` (default 200).
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -45,25 +47,12 @@ async fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = format!("sqlite://{}/bench.db", dir.display());
     let base_url = mock.base_url("openai");
-    let vars: std::collections::HashMap<&str, String> = [
+    let vars = [
         ("DATABASE_URL", db),
-        ("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_string()),
         ("OPENAI_API_KEY", "sk-bench".to_string()),
         ("OPENAI_BASE_URL", base_url.clone()),
-    ]
-    .into_iter()
-    .collect();
-    let config = server::Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
-    let (router, _) = server::build(config, options).await.expect("build");
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .await
-            .unwrap();
-    });
-    let base = format!("http://{addr}");
+    ];
+    let (base, _) = support::serve(&vars).await;
     let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
     let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
     let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;

@@ -17,6 +17,8 @@
 //! the upload and read after the job (`/proc/self/clear_refs`, `VmHWM`), so
 //! the figure is what importing added on top of the file the bench holds.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
 use sea_orm::{ConnectionTrait, Database};
@@ -185,23 +187,7 @@ impl Client {
 
 async fn run(label: &str, db_url: &str, rows: usize, file: &bytes::Bytes, import_only: bool) {
     println!("\n== {label} ({rows} prospects) ==");
-    let vars: std::collections::HashMap<&str, String> = [
-        ("DATABASE_URL", db_url.to_string()),
-        ("HANDOO_SECRET_KEY", "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".to_string()),
-    ]
-    .into_iter()
-    .collect();
-    let config = server::Config::from_lookup(|k| vars.get(k).cloned()).expect("config");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let options = leptos::prelude::LeptosOptions::builder().output_name("handoo").site_addr(addr).build();
-    let (router, _) = server::build(config, options).await.expect("build");
-    tokio::spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .await
-            .unwrap();
-    });
-    let base = format!("http://{addr}");
+    let (base, _) = support::serve(&[("DATABASE_URL", db_url.to_string())]).await;
     let c = Client::new(&base).await;
     c.call("sign_up", &[("name", "Bench"), ("email", "bench@example.com"), ("password", PASSWORD)]).await;
     let org = c.call("create_org", &[("name", "Bench")]).await["id"].as_str().unwrap().to_string();
