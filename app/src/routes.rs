@@ -13,8 +13,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
-    account, agents, api_keys, audit, auth, copilot, gallery, invitations, members, orgs, playground,
-    prospects, providers,
+    account, agents, api_keys, audit, auth, calls, copilot, gallery, invitations, members, orgs, playground,
+    prospects, providers, telephony,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -53,6 +53,9 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("prospects/import") view={Lazy::<ImportRoute>::new()}/>
                 <Route path=path!("prospects/:id") view={Lazy::<ProspectRoute>::new()}/>
                 <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
+                <Route path=path!("settings/telephony") view={Lazy::<TelephonyRoute>::new()}/>
+                <Route path=path!("calls") view={Lazy::<CallsRoute>::new()}/>
+                <Route path=path!("calls/:id") view={Lazy::<CallRoute>::new()}/>
                 <Route path=path!("copilot") view=copilot::dashboard::CopilotPage/>
                 <Route path=path!("knowledge") view={Lazy::<KnowledgeRoute>::new()}/>
                 <Route path=path!("scripts") view={Lazy::<ScriptsRoute>::new()}/>
@@ -119,6 +122,9 @@ lazy_page! {
     ImportRoute => prospects::import_page, ImportPage;
     ProspectRoute => prospects::detail, ProspectPage;
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
+    TelephonyRoute => telephony::pages, TelephonyPage;
+    CallsRoute => calls::list, CallsPage;
+    CallRoute => calls::detail, CallPage;
     KnowledgeRoute => copilot::knowledge, KnowledgePage;
     ScriptsRoute => copilot::scripts, ScriptsPage;
     ScriptEditorRoute => copilot::scripts, ScriptEditorPage;

@@ -216,6 +216,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app", Signal::derive(move || t_string!(i18n, nav.dashboard).to_string()), "nav-dashboard")}
                     {nav_link("/app/copilot", Signal::derive(move || t_string!(i18n, nav.copilot).to_string()), "nav-copilot")}
                     {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
+                    {nav_link("/app/calls", Signal::derive(move || t_string!(i18n, nav.calls).to_string()), "nav-calls")}
                     {nav_link("/app/knowledge", Signal::derive(move || t_string!(i18n, nav.knowledge).to_string()), "nav-knowledge")}
                     {nav_link("/app/scripts", Signal::derive(move || t_string!(i18n, nav.scripts).to_string()), "nav-scripts")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}
@@ -224,6 +225,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/settings/prospects", Signal::derive(move || t_string!(i18n, nav.compliance).to_string()), "nav-compliance")}
                 })}
                 {is_admin.then(|| nav_link("/app/settings/providers", Signal::derive(move || t_string!(i18n, nav.providers).to_string()), "nav-providers"))}
+                {is_admin.then(|| nav_link("/app/settings/telephony", Signal::derive(move || t_string!(i18n, nav.telephony).to_string()), "nav-telephony"))}
                 {is_admin.then(|| nav_link("/app/settings/api-keys", Signal::derive(move || t_string!(i18n, nav.api_keys).to_string()), "nav-api-keys"))}
                 {is_admin.then(|| nav_link("/app/audit", Signal::derive(move || t_string!(i18n, nav.audit).to_string()), "nav-audit"))}
             </nav>

@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod audio;
 pub mod call;
+pub mod call_views;
 pub mod catalogue;
 pub mod compliance;
 pub mod copilot;
@@ -18,6 +19,7 @@ pub mod phone;
 pub mod playground;
 pub mod prospect;
 pub mod prospect_import;
+pub mod telephony;
 pub mod template;
 pub mod tools;
 pub mod validation;

@@ -30,6 +30,12 @@ pub struct Model {
     pub outcome: Option<String>,
     pub recording_key: Option<String>,
     pub recording_duration_ms: Option<i64>,
+    /// Talk time, stored when the call ends (m0017).
+    pub talk_ms: Option<i64>,
+    /// The outcome's callback date, and notes (m0017).
+    pub callback_at: Option<DateTimeUtc>,
+    #[sea_orm(column_type = "Text")]
+    pub notes: String,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

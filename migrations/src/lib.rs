@@ -20,6 +20,7 @@ pub mod m0013_prospect_sorts;
 mod m0014_import_chunk_lz4;
 mod m0015_status_index;
 mod m0016_calls;
+mod m0017_call_outcomes;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_import_chunk_lz4::Migration),
             Box::new(m0015_status_index::Migration),
             Box::new(m0016_calls::Migration),
+            Box::new(m0017_call_outcomes::Migration),
         ]
     }
 }

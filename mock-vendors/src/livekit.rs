@@ -9,6 +9,21 @@
 //! `livekit`, the body as JSON). Signed webhooks go to the URL set with
 //! `POST /__control/livekit/webhook` `{ "url": … }`, emitted with
 //! [`emit_webhook`].
+//!
+//! With `"lifecycle": true` beside the URL, the mock also sends the webhooks
+//! LiveKit sends as calls happen (signed with the requesting key): `room_started` on CreateRoom;
+//! `participant_joined` for an agent on CreateDispatch — standing in for a
+//! voice worker that takes the job, which the mock has not; for the callee
+//! when CreateSIPParticipant is answered (`sip.callStatus` `active`);
+//! `participant_left` for everyone and `room_finished` on DeleteRoom;
+//! `participant_left` on RemoveParticipant. Webhooks go out after the
+//! answer, in order, as LiveKit's do.
+//!
+//! Ringing can be held, so a test sees a call ring: after
+//! `POST /__control/livekit/hold {"hold": true}` a dial waiting for the
+//! answer rings until `POST /__control/livekit/answer {"room": …}` (or the
+//! ringing timeout: 480). `POST /__control/livekit/hangup {"room": …}` is the
+//! callee hanging up.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -44,7 +59,15 @@ pub struct LiveKitState {
     pub egresses: Vec<proto::EgressInfo>,
     /// Where signed webhooks go.
     pub webhook_url: Option<String>,
+    /// Send lifecycle webhooks by itself (see the module's notes).
+    pub lifecycle: bool,
+    /// Dials wait for `/__control/livekit/answer`.
+    pub hold: bool,
+    /// Held dials: room → who answers them.
+    ringing: BTreeMap<String, tokio::sync::oneshot::Sender<()>>,
     next: u64,
+    /// The key each room was created with: its webhooks are signed with it.
+    room_keys: BTreeMap<String, String>,
 }
 
 impl LiveKitState {
@@ -121,15 +144,109 @@ pub fn router() -> Router<Shared> {
     Router::new()
         .route("/twirp/{service}/{method}", post(twirp))
         .route("/__control/livekit/webhook", post(control_webhook))
+        .route("/__control/livekit/hold", post(control_hold))
+        .route("/__control/livekit/answer", post(control_answer))
+        .route("/__control/livekit/hangup", post(control_hangup))
+}
+
+#[derive(serde::Deserialize)]
+struct Hold {
+    hold: bool,
+}
+
+async fn control_hold(State(state): State<Shared>, Json(h): Json<Hold>) -> StatusCode {
+    let mut lk = state.livekit.lock().unwrap();
+    lk.hold = h.hold;
+    if !h.hold {
+        // Whatever still rings is answered.
+        for (_, tx) in std::mem::take(&mut lk.ringing) {
+            let _ = tx.send(());
+        }
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(serde::Deserialize)]
+struct RoomRef {
+    room: String,
+}
+
+/// The callee in `room` picks up: 204, or 404 when nothing rings there.
+async fn control_answer(State(state): State<Shared>, Json(r): Json<RoomRef>) -> StatusCode {
+    let ringing = state.livekit.lock().unwrap().ringing.remove(&r.room);
+    match ringing.map(|tx| tx.send(())) {
+        Some(Ok(())) => StatusCode::NO_CONTENT,
+        _ => StatusCode::NOT_FOUND,
+    }
+}
+
+/// The callee in `room` hangs up: `participant_left` (SIP status 200, BYE).
+async fn control_hangup(State(state): State<Shared>, Json(r): Json<RoomRef>) -> StatusCode {
+    let (left, key) = {
+        let mut lk = state.livekit.lock().unwrap();
+        let Some(i) = lk.participants.iter().position(|(room, p)| *room == r.room && p.kind == SIP) else {
+            return StatusCode::NOT_FOUND;
+        };
+        let (_, p) = lk.participants.remove(i);
+        (p, lk.room_keys.get(&r.room).cloned().unwrap_or_default())
+    };
+    let room = room_ref(&state, &r.room);
+    let mut p = left;
+    p.attributes.insert("sip.callStatus".into(), "hangup".into());
+    p.attributes.insert("sip.callStatusCode".into(), "200".into());
+    send_later(&state, &key, vec![event("participant_left", room, Some(p))]);
+    StatusCode::NO_CONTENT
+}
+
+const SIP: i32 = proto::participant_info::Kind::Sip as i32;
+
+fn room_ref(state: &Shared, name: &str) -> proto::Room {
+    let lk = state.livekit.lock().unwrap();
+    lk.rooms.get(name).cloned().unwrap_or_else(|| proto::Room { name: name.into(), ..Default::default() })
+}
+
+fn event(name: &str, room: proto::Room, participant: Option<proto::ParticipantInfo>) -> proto::WebhookEvent {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    proto::WebhookEvent {
+        event: name.into(),
+        room: Some(room),
+        participant,
+        id: format!("EV_mock_{}_{n}", std::process::id()),
+        created_at: now_secs(),
+        ..Default::default()
+    }
+}
+
+/// Sends `events` in order, signed with `key`, after the current answer
+/// (when a webhook URL is set).
+fn send_later(state: &Shared, key: &str, events: Vec<proto::WebhookEvent>) {
+    {
+        let lk = state.livekit.lock().unwrap();
+        if lk.webhook_url.is_none() || !lk.lifecycle || events.is_empty() {
+            return;
+        }
+    }
+    let (state, key) = (state.clone(), key.to_string());
+    tokio::spawn(async move {
+        for e in events {
+            emit_webhook(&state, &e, &key).await;
+        }
+    });
 }
 
 #[derive(serde::Deserialize)]
 struct WebhookTarget {
     url: Option<String>,
+    /// Send the webhooks of what happens (rooms, participants) by itself.
+    #[serde(default)]
+    lifecycle: bool,
 }
 
 async fn control_webhook(State(state): State<Shared>, Json(t): Json<WebhookTarget>) -> StatusCode {
-    state.livekit.lock().unwrap().webhook_url = t.url;
+    let mut lk = state.livekit.lock().unwrap();
+    lk.webhook_url = t.url;
+    lk.lifecycle = t.lifecycle;
     StatusCode::NO_CONTENT
 }
 
@@ -269,14 +386,36 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                     ..Default::default()
                 })
                 .clone();
+            let fresh = lk.room_keys.insert(req.name.clone(), call.claims.iss.clone()).is_none();
+            drop(lk);
+            if fresh {
+                send_later(state, &call.claims.iss, vec![event("room_started", room.clone(), None)]);
+            }
             Ok(call.reply(&room))
         }
         ("livekit.RoomService", "DeleteRoom") => {
             call.require(v.room_create, "roomCreate")?;
             let req: proto::DeleteRoomRequest = call.decode()?;
             let mut lk = state.livekit.lock().unwrap();
-            lk.rooms.remove(&req.room);
-            lk.participants.retain(|(r, _)| *r != req.room);
+            let room = lk.rooms.remove(&req.room);
+            let (gone, stay): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut lk.participants).into_iter().partition(|(r, _)| *r == req.room);
+            lk.participants = stay;
+            lk.room_keys.remove(&req.room);
+            drop(lk);
+            if let Some(room) = room {
+                let mut events: Vec<_> = gone
+                    .into_iter()
+                    .map(|(_, mut p)| {
+                        if p.kind == SIP {
+                            p.attributes.insert("sip.callStatus".into(), "hangup".into());
+                        }
+                        event("participant_left", room.clone(), Some(p))
+                    })
+                    .collect();
+                events.push(event("room_finished", room, None));
+                send_later(state, &call.claims.iss, events);
+            }
             Ok(call.reply(&proto::DeleteRoomResponse {}))
         }
         ("livekit.RoomService", "ListParticipants") => {
@@ -291,11 +430,18 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             let req: proto::RoomParticipantIdentity = call.decode()?;
             call.room_admin(&req.room)?;
             let mut lk = state.livekit.lock().unwrap();
-            let before = lk.participants.len();
-            lk.participants.retain(|(r, p)| !(*r == req.room && p.identity == req.identity));
-            if lk.participants.len() == before {
+            let Some(i) =
+                lk.participants.iter().position(|(r, p)| *r == req.room && p.identity == req.identity)
+            else {
                 return Err(Twirp::new("not_found", "participant not found"));
-            }
+            };
+            let (_, p) = lk.participants.remove(i);
+            drop(lk);
+            send_later(
+                state,
+                &call.claims.iss,
+                vec![event("participant_left", room_ref(state, &req.room), Some(p))],
+            );
             Ok(call.reply(&proto::RemoveParticipantResponse {}))
         }
         ("livekit.AgentDispatchService", "CreateDispatch") => {
@@ -311,6 +457,19 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                 ..Default::default()
             };
             lk.dispatches.push(d.clone());
+            let agent = proto::ParticipantInfo {
+                sid: lk.id("PA"),
+                identity: format!("agent-{}", d.id),
+                kind: proto::participant_info::Kind::Agent as i32,
+                ..Default::default()
+            };
+            lk.participants.push((d.room.clone(), agent.clone()));
+            drop(lk);
+            send_later(
+                state,
+                &call.claims.iss,
+                vec![event("participant_joined", room_ref(state, &d.room), Some(agent))],
+            );
             Ok(call.reply(&d))
         }
         ("livekit.SIP", "CreateSIPOutboundTrunk") => {
@@ -412,6 +571,24 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                     return Err(e);
                 }
             }
+            let held = {
+                let mut lk = state.livekit.lock().unwrap();
+                (lk.hold && req.wait_until_answered).then(|| {
+                    let (tx, rx) = tokio::sync::oneshot::channel();
+                    lk.ringing.insert(req.room_name.clone(), tx);
+                    rx
+                })
+            };
+            if let Some(answer) = held {
+                let ringing = req.ringing_timeout.as_ref().map_or(30, |d| d.seconds.max(1) as u64);
+                if tokio::time::timeout(Duration::from_secs(ringing), answer).await.is_err() {
+                    state.livekit.lock().unwrap().ringing.remove(&req.room_name);
+                    let mut e = Twirp::new("unavailable", "call failed: 480 Temporarily Unavailable");
+                    e.meta.insert("sip_status_code".into(), "480".into());
+                    e.meta.insert("sip_status".into(), "Temporarily Unavailable".into());
+                    return Err(e);
+                }
+            }
             let mut lk = state.livekit.lock().unwrap();
             let identity = if req.participant_identity.is_empty() {
                 format!("sip_{}", req.sip_call_to.trim_start_matches('+'))
@@ -420,15 +597,22 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             };
             let participant_id = lk.id("PA");
             let sip_call_id = lk.id("SCL");
-            lk.participants.push((
-                req.room_name.clone(),
-                proto::ParticipantInfo {
-                    sid: participant_id.clone(),
-                    identity: identity.clone(),
-                    kind: proto::participant_info::Kind::Sip as i32,
-                    ..Default::default()
-                },
-            ));
+            let callee = proto::ParticipantInfo {
+                sid: participant_id.clone(),
+                identity: identity.clone(),
+                kind: SIP,
+                attributes: [
+                    ("sip.callStatus".to_string(), "active".to_string()),
+                    ("sip.phoneNumber".to_string(), req.sip_call_to.clone()),
+                    ("sip.callID".to_string(), sip_call_id.clone()),
+                ]
+                .into(),
+                ..Default::default()
+            };
+            lk.participants.push((req.room_name.clone(), callee.clone()));
+            drop(lk);
+            let joined = event("participant_joined", room_ref(state, &req.room_name), Some(callee));
+            send_later(state, &call.claims.iss, vec![joined]);
             Ok(call.reply(&proto::SipParticipantInfo {
                 participant_id,
                 participant_identity: identity,

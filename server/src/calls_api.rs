@@ -7,11 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use domain::ErrorCode;
+use domain::call_views::CallParams;
+use domain::copilot::outcome::OutcomeReport;
+use domain::{ErrorCode, Permission};
 use services::calls::{self, place, webhook};
 
-use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
+use crate::rest::{parse_uuid, ApiJson, ApiQuery, AppError, OrgAccess};
 use crate::state::AppState;
+use crate::stream_guard::StreamGuard;
 
 async fn place_call(
     State(state): State<AppState>,
@@ -28,11 +31,84 @@ async fn place_call(
     Ok((status, Json(placed.call)))
 }
 
+/// `GET …/calls?status=&outcome=&agent_id=&prospect_id=&direction=&from=&until=&sort=&order=&page=&per_page=`.
 async fn list_calls(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
-) -> Result<Json<Vec<calls::Call>>, AppError> {
-    Ok(Json(calls::recent(&state.db, &ctx, 100).await?))
+    ApiQuery(params): ApiQuery<CallParams>,
+) -> Result<Json<calls::CallPage>, AppError> {
+    let q = params.query()?;
+    Ok(Json(calls::list::list(&state.db, &ctx, &q).await?))
+}
+
+/// `GET …/calls/export.csv` with the list's filters: every matching call,
+/// oldest first, streamed.
+async fn export_csv(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    ApiQuery(params): ApiQuery<CallParams>,
+) -> Result<Response, AppError> {
+    let q = params.query()?;
+    let rx = calls::list::export(&state.db, &ctx, q.filter).await?;
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await? {
+            Ok(chunk) => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)), rx)),
+            // Headers are gone already: cut the body so the client sees a failed download.
+            Err(e) => Some((Err(std::io::Error::other(e.code.as_str())), rx)),
+        }
+    });
+    let name = format!("calls-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+        ],
+        axum::body::Body::from_stream(futures::StreamExt::fuse(stream)),
+    )
+        .into_response())
+}
+
+/// `GET …/calls/events`: every change to the organisation's calls, as
+/// server-sent events (`{"call": …}`), until the client leaves or its access ends.
+async fn all_events(
+    State(state): State<AppState>,
+    OrgAccess { ctx, caller }: OrgAccess,
+) -> Result<Response, AppError> {
+    let live = calls::list::watch(&state.db, &state.server_ctx.bus, &ctx, None).await?;
+    Ok(StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).json_sse(live))
+}
+
+/// `GET …/calls/{id}/events`: that call's changes.
+async fn call_events(
+    State(state): State<AppState>,
+    OrgAccess { ctx, caller }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    let live = calls::list::watch(&state.db, &state.server_ctx.bus, &ctx, Some(id)).await?;
+    Ok(StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace).json_sse(live))
+}
+
+/// `POST …/calls/{id}/outcome`: how the call ended (once).
+async fn set_outcome(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(report): ApiJson<OutcomeReport>,
+) -> Result<Json<calls::CallDetail>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    Ok(Json(calls::outcome::set(&state.db, &state.server_ctx.bus, &ctx, id, report).await?))
+}
+
+/// `GET …/prospects/{id}/calls`: the prospect's phone calls and copilot
+/// calls together, newest first.
+async fn prospect_calls(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<Vec<calls::ProspectCall>>, AppError> {
+    let id = parse_uuid(&id, "prospect_id")?;
+    Ok(Json(calls::history::of_prospect(&state.db, &ctx, id).await?))
 }
 
 async fn get_call(
@@ -87,7 +163,12 @@ pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, 
 
 api_routes! {
     "/orgs/{org}/calls" => get(list_calls).post(place_call);
+    "/orgs/{org}/calls/export.csv" => get(export_csv);
+    "/orgs/{org}/calls/events" => get(all_events);
     "/orgs/{org}/calls/{id}" => get(get_call);
+    "/orgs/{org}/calls/{id}/events" => get(call_events);
+    "/orgs/{org}/calls/{id}/outcome" => post(set_outcome);
+    "/orgs/{org}/prospects/{id}/calls" => get(prospect_calls);
     "/orgs/{org}/calls/{id}/hang-up" => post(hang_up);
     "/orgs/{org}/calls/{id}/transfer" => post(transfer);
 }

@@ -21,7 +21,7 @@ use domain::copilot::views::{
 use domain::{ErrorCode, Locale, Permission};
 use serde::Deserialize;
 use services::copilot::ai::{self, GenerateRequest};
-use services::copilot::sessions::{self, Nav, PastSession};
+use services::copilot::sessions::{self, Nav};
 use services::copilot::{knowledge, scripts, techniques};
 use uuid::Uuid;
 
@@ -248,14 +248,6 @@ async fn brief(
     Ok(Json(ai::brief(&state.db, &ctx, &state.server_ctx.providers, id, lang, q.refresh).await?))
 }
 
-async fn call_history(
-    State(state): State<AppState>,
-    OrgAccess { ctx, .. }: OrgAccess,
-    Path((_, id)): Path<(String, String)>,
-) -> Result<Json<Vec<PastSession>>, AppError> {
-    Ok(Json(sessions::history(&state.db, &ctx, parse_uuid(&id, "prospect_id")?).await?))
-}
-
 // ---- sessions --------------------------------------------------------------------
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -376,7 +368,6 @@ api_routes! {
     "/orgs/{org}/techniques/{id}/rating" => post(rate_technique);
     "/orgs/{org}/copilot/queue" => get(queue);
     "/orgs/{org}/prospects/{id}/brief" => get(brief);
-    "/orgs/{org}/prospects/{id}/calls" => get(call_history);
     "/orgs/{org}/copilot/sessions" => post(start_session);
     "/orgs/{org}/copilot/sessions/{id}" => get(get_session);
     "/orgs/{org}/copilot/sessions/{id}/transcript" => post(post_transcript);

@@ -194,9 +194,14 @@ ops! {
     DELETE "/orgs/{org}/dnc/{phone}" remove_dnc ["Compliance"] "Remove a number from the do-not-call list" => Out::Empty;
     GET "/orgs/{org}/compliance" get_compliance ["Compliance"] "Calling hours, default region and consent rules" => Out::Json(200, one::<p::ComplianceSettings>);
     PUT "/orgs/{org}/compliance" set_compliance ["Compliance"] "Replace the compliance settings" body(In::Json(one::<p::ComplianceSettings>)) => Out::Json(200, one::<p::ComplianceSettings>);
-    GET "/orgs/{org}/calls" list_calls ["Calls"] "The newest calls (100)" => Out::Json(200, list::<services::calls::Call>);
+    GET "/orgs/{org}/calls" list_calls ["Calls"] "Calls, filtered (status, outcome, agent, prospect, direction, date range), sorted and paged on the server" query(domain::call_views::CallParams) => Out::Json(200, one::<services::calls::CallPage>);
+    GET "/orgs/{org}/calls/export.csv" export_calls ["Calls"] "Every call matching the list's filters, oldest first, as CSV (streamed)" query(domain::call_views::CallParams) => Out::Csv;
+    GET "/orgs/{org}/calls/events" calls_events ["Calls"] "Each change to the organisation's calls, as it happens (from any node)" => Out::Events(one::<services::calls::CallUpdate>);
     POST "/orgs/{org}/calls" place_call ["Calls"] "Place a call with a voice agent (send `Idempotency-Key` to make retries safe: the same key and body return the same call, another body 409)" body(In::Json(one::<services::calls::PlaceCall>)) => Out::Json(201, one::<services::calls::Call>);
-    GET "/orgs/{org}/calls/{id}" get_call ["Calls"] "A call and its timeline" => Out::Json(200, one::<services::calls::CallDetail>);
+    GET "/orgs/{org}/calls/{id}" get_call ["Calls"] "A call, its timeline and the prospect's other calls" => Out::Json(200, one::<services::calls::CallDetail>);
+    GET "/orgs/{org}/calls/{id}/events" call_events ["Calls"] "Each change to this call, as it happens" => Out::Events(one::<services::calls::CallUpdate>);
+    POST "/orgs/{org}/calls/{id}/outcome" set_call_outcome ["Calls"] "How the call ended (once; the prospect's status, timeline, notes and callback follow)" body(In::Json(one::<domain::copilot::outcome::OutcomeReport>)) => Out::Json(200, one::<services::calls::CallDetail>);
+    GET "/orgs/{org}/prospects/{id}/calls" prospect_calls ["Calls"] "The prospect's calls: AI agents' phone calls and reps' copilot calls, newest first" => Out::Json(200, list::<services::calls::ProspectCall>);
     POST "/orgs/{org}/calls/{id}/hang-up" hang_up ["Calls"] "Hang up (a call already ended stays as it was)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     POST "/orgs/{org}/calls/{id}/transfer" transfer_call ["Calls"] "Cold-transfer the callee to the agent's transfer number (only that number)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     GET "/orgs/{org}/telephony" get_telephony ["Telephony"] "The LiveKit project, default trunk and caller number, last connection test (the secret is never returned)" => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
@@ -245,7 +250,6 @@ ops! {
     POST "/orgs/{org}/techniques/{id}/rating" rate_technique ["Copilot"] "Rate a technique" body(In::Json(one::<cp::RatingBody>)) => Out::Json(200, one::<cv::Technique>);
     GET "/orgs/{org}/copilot/queue" copilot_queue ["Copilot"] "Who to call next" => Out::Json(200, list::<cv::QueueEntry>);
     GET "/orgs/{org}/prospects/{id}/brief" prospect_brief ["Copilot"] "The pre-call brief" query(cp::BriefQuery) => Out::Json(200, one::<cv::Brief>);
-    GET "/orgs/{org}/prospects/{id}/calls" call_history ["Copilot"] "Past copilot calls with the prospect" => Out::Json(200, list::<services::copilot::sessions::PastSession>);
     POST "/orgs/{org}/copilot/sessions" start_session ["Copilot"] "Start a copilot call session" body(In::Json(one::<cp::StartBody>)) => Out::Json(201, one::<cv::SessionView>);
     GET "/orgs/{org}/copilot/sessions/{id}" get_session ["Copilot"] "A session's state" => Out::Json(200, one::<cv::SessionView>);
     POST "/orgs/{org}/copilot/sessions/{id}/transcript" post_transcript ["Copilot"] "Add transcript lines; returns the events they raised" body(In::Json(one::<cp::TranscriptBody>)) => Out::Json(200, list::<cv::CopilotEvent>);

@@ -23,19 +23,68 @@ pub fn error_response(status: StatusCode, code: ErrorCode, field: Option<String>
 }
 
 /// JSON bodies: a malformed one is a `validation` error, not axum's plain-text 400/422.
+/// A string holding U+0000 is refused the same way: no text of ours has
+/// one, and PostgreSQL cannot store it (it would come back as a 500).
 pub struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
+        // As axum's `Json` would: the body must say it is JSON.
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|m| {
+                let m = m.trim().to_ascii_lowercase();
+                m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        if !is_json {
+            let detail = Some("Expected request with `Content-Type: application/json`".to_string());
+            return Err(AppError { code: ErrorCode::Validation, field: None, detail });
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(b) => b,
+            Err(rej) => {
+                return Err(AppError {
+                    code: ErrorCode::Validation,
+                    field: None,
+                    detail: Some(rej.body_text()),
+                })
+            }
+        };
+        if has_nul_escape(&bytes) {
+            let detail = Some("text may not contain U+0000".to_string());
+            return Err(AppError { code: ErrorCode::Validation, field: None, detail });
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(ApiJson(v)),
             Err(rej) => {
                 Err(AppError { code: ErrorCode::Validation, field: None, detail: Some(rej.body_text()) })
             }
         }
     }
+}
+
+/// Whether JSON text spells U+0000 (`\u0000`: JSON has no other way; a
+/// raw NUL byte is not JSON at all). An escaped backslash before `u0000` is
+/// text, not the escape.
+fn has_nul_escape(json: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in json.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if backslashes % 2 == 1 && b == b'u' && json.get(i + 1..i + 5) == Some(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 /// Query strings: a malformed one is a `validation` error naming the
@@ -309,4 +358,18 @@ pub fn all_routes() -> Vec<(&'static str, &'static str)> {
         crate::calls_api::ROUTES,
     ]
     .concat()
+}
+
+#[cfg(test)]
+mod nul_tests {
+    use super::has_nul_escape;
+
+    #[test]
+    fn a_nul_escape_is_found_and_an_escaped_backslash_is_not_one() {
+        assert!(has_nul_escape(br#"{"body": "\u0000"}"#));
+        assert!(has_nul_escape(br#"{"body": "ok\\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"body": "\\u0000"}"#));
+        assert!(!has_nul_escape(br#"{"body": "\u0001 and u0000"}"#));
+        assert!(!has_nul_escape(br#"{"body": "plain"}"#));
+    }
 }

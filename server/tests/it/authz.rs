@@ -194,6 +194,10 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/calls/{id}", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/hang-up", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/transfer", UseWorkspace),
+        route("GET", "/orgs/{org}/calls/export.csv", UseWorkspace),
+        route("GET", "/orgs/{org}/calls/events", UseWorkspace),
+        route("GET", "/orgs/{org}/calls/{id}/events", UseWorkspace),
+        route("POST", "/orgs/{org}/calls/{id}/outcome", UseWorkspace).json(json!({"outcome": "interested"})),
         // -- telephony (telephony_api.rs)
         route("GET", "/orgs/{org}/telephony", ManageSettings),
         route("PUT", "/orgs/{org}/telephony", ManageSettings)
@@ -428,6 +432,29 @@ fn fn_cases() -> Vec<FnCase> {
         form("start_conversation", UseWorkspace, &[("agent_id", ANY)]),
         form("get_conversation", UseWorkspace, &[("conversation_id", ANY)]),
         form("list_conversations", UseWorkspace, &[("agent_id", ANY)]),
+        // -- calls and telephony (features/calls, features/telephony)
+        json_fn("list_calls", UseWorkspace, json!({"params": {}})),
+        form("get_call", UseWorkspace, &[("call_id", ANY)]),
+        form("hang_up_call", UseWorkspace, &[("call_id", ANY)]),
+        form("transfer_call", UseWorkspace, &[("call_id", ANY)]),
+        json_fn(
+            "set_call_outcome",
+            UseWorkspace,
+            json!({"call_id": ANY, "report": {"outcome": "interested"}}),
+        ),
+        form("place_call", UseWorkspace, &[("prospect_id", ANY), ("agent_id", ANY), ("key", "probe-1")]),
+        form("prospect_calls", UseWorkspace, &[("prospect_id", ANY)]),
+        form("voice_agents", UseWorkspace, &[]),
+        form("list_trunks", UseWorkspace, &[]),
+        form("get_telephony", ManageSettings, &[]),
+        json_fn("save_telephony", ManageSettings, json!({"change": {}})),
+        form("test_telephony", ManageSettings, &[]),
+        json_fn(
+            "create_trunk",
+            ManageSettings,
+            json!({"trunk": {"name": "Probe", "address": "93.184.216.34", "numbers": ["+33187654321"]}}),
+        ),
+        form("delete_trunk", ManageSettings, &[("trunk_id", ANY)]),
         // -- prospects (features/prospects)
         json_fn("list_prospects", UseWorkspace, json!({"query": {}})),
         form("get_prospect", UseWorkspace, &[("prospect_id", ANY)]),

@@ -825,7 +825,7 @@ on_both_backends!(live_session_from_first_words_to_outcome, |backend: Backend| a
     let (_, pr) = owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}"), None).await;
     let (_, calls) = rep.rest(Method::GET, &format!("/orgs/{org}/prospects/{p}/calls"), None).await;
     assert_eq!(calls[0]["outcome"], "callback_scheduled");
-    assert_eq!(calls[0]["rep"], "Remy");
+    assert_eq!((calls[0]["by"].as_str(), calls[0]["kind"].as_str()), (Some("Remy"), Some("copilot")));
     assert_eq!(pr["status"], "callback_scheduled", "{pr}");
     let (_, queue) = rep.rest(Method::GET, &format!("/orgs/{org}/copilot/queue"), None).await;
     assert_eq!(

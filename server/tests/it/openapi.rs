@@ -81,6 +81,10 @@ on_both_backends!(the_api_conforms_to_its_openapi_document, |backend: Backend| a
         // import it stays open by design, and every generated request would
         // wait out the timeout (tested in `prospects::import_progress_…`).
         .args(["--exclude-operation-id", "import_events"])
+        // The same for a call's changes and the organisation's: a stream that
+        // stays open as long as the watcher does (tested in `calls::an_open_call_page_…`).
+        .args(["--exclude-operation-id", "calls_events"])
+        .args(["--exclude-operation-id", "call_events"])
         .args(["--request-timeout", "20", "--no-color"])
         .env("SCHEMATHESIS_HOOKS", "")
         .output()

@@ -10,7 +10,6 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QuerySelect,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::events::EventBus;
@@ -21,11 +20,7 @@ use crate::{new_id, ServiceResult};
 /// notification per change.
 pub const CALLS_TOPIC: &str = "calls";
 
-/// What watchers of a call get when its state changes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CallUpdate {
-    pub call: super::Call,
-}
+pub use domain::call_views::CallUpdate;
 
 /// One thing that happened, and where it came from.
 #[derive(Debug, Clone)]
@@ -154,6 +149,8 @@ async fn moved<C: ConnectionTrait>(
     }
     if to.is_final() {
         m.ended_at = Set(Some(h.at));
+        let answered = call.answered_at.or(if to.was_answered() { Some(h.at) } else { None });
+        m.talk_ms = Set(answered.map(|a| (h.at - a).num_milliseconds().max(0)));
         if let CallEvent::Hangup { sip_status: Some(s) } | CallEvent::DialFailed { sip_status: Some(s) } =
             h.event
         {

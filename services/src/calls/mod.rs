@@ -4,71 +4,24 @@
 //! machine in `domain::call`.
 
 pub mod control;
+pub mod history;
 pub mod lifecycle;
+pub mod list;
+pub mod outcome;
 pub mod place;
 pub mod webhook;
 
 use domain::call::CallStatus;
 use domain::{ErrorCode, Permission};
 use entity::{call_events, calls};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
-use serde::{Deserialize, Serialize};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::authz::OrgCtx;
 use crate::{ServiceError, ServiceResult};
 
-pub use lifecycle::CallUpdate;
+pub use domain::call_views::{Call, CallDetail, CallPage, CallTimelineEntry, CallUpdate, ProspectCall};
 pub use place::{PlaceCall, DIAL_JOB};
-
-/// A call as the API and the pages show it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Call {
-    pub id: Uuid,
-    /// `outbound` or `inbound`.
-    pub direction: String,
-    #[schema(value_type = String)]
-    pub status: CallStatus,
-    pub prospect_id: Option<Uuid>,
-    pub agent_id: Option<Uuid>,
-    pub trunk_id: Option<Uuid>,
-    pub to_number: String,
-    pub from_number: Option<String>,
-    /// The final SIP status of a call that was not answered.
-    pub sip_status: Option<i32>,
-    /// Why it failed, as an error code (never upstream text).
-    pub failure_reason: Option<String>,
-    pub room_name: String,
-    pub outcome: Option<String>,
-    /// Template variables the agent speaks with.
-    pub variables: serde_json::Value,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-    pub ringing_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub answered_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
-    /// From the answer to the end.
-    pub talk_ms: Option<i64>,
-}
-
-/// One entry of a call's timeline.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CallTimelineEntry {
-    pub at: chrono::DateTime<chrono::Utc>,
-    /// `request` (ours), `webhook` (LiveKit's) or `user`.
-    pub source: String,
-    pub kind: String,
-    pub from_status: String,
-    pub to_status: String,
-    /// Why the event changed nothing (`already_ended`, `behind`).
-    pub ignored: Option<String>,
-    pub data: serde_json::Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct CallDetail {
-    pub call: Call,
-    pub timeline: Vec<CallTimelineEntry>,
-}
 
 pub(crate) fn view(r: &calls::Model) -> Call {
     Call {
@@ -83,13 +36,17 @@ pub(crate) fn view(r: &calls::Model) -> Call {
         sip_status: r.sip_status,
         failure_reason: r.failure_reason.clone(),
         room_name: r.room_name.clone(),
-        outcome: r.outcome.clone(),
+        outcome: r.outcome.as_deref().and_then(domain::copilot::outcome::CallOutcome::parse),
+        callback_at: r.callback_at,
+        notes: r.notes.clone(),
+        prospect_name: None,
+        agent_name: None,
         variables: r.variables.clone(),
         created_at: r.created_at,
         ringing_at: r.ringing_at,
         answered_at: r.answered_at,
         ended_at: r.ended_at,
-        talk_ms: r.answered_at.zip(r.ended_at).map(|(a, e)| (e - a).num_milliseconds().max(0)),
+        talk_ms: r.talk_ms.or_else(|| talk_ms(r)),
     }
 }
 
@@ -123,18 +80,25 @@ pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResu
             data: e.data,
         })
         .collect();
-    Ok(CallDetail { call: view(&call), timeline })
+    let mut named = list::with_names(db, vec![view(&call)]).await?;
+    let other_calls = match call.prospect_id {
+        Some(p) => {
+            let rows = calls::Entity::find()
+                .filter(calls::Column::OrgId.eq(ctx.org_id()))
+                .filter(calls::Column::ProspectId.eq(p))
+                .filter(calls::Column::Id.ne(id))
+                .order_by_desc(calls::Column::CreatedAt)
+                .limit(20)
+                .all(db)
+                .await?;
+            rows.iter().map(view).collect()
+        }
+        None => Vec::new(),
+    };
+    Ok(CallDetail { call: named.remove(0), timeline, other_calls })
 }
 
-/// The newest calls first (the full list with filters comes with the calls page).
-pub async fn recent(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> ServiceResult<Vec<Call>> {
-    use sea_orm::QuerySelect;
-    ctx.require(Permission::UseWorkspace)?;
-    let rows = calls::Entity::find()
-        .filter(calls::Column::OrgId.eq(ctx.org_id()))
-        .order_by_desc(calls::Column::CreatedAt)
-        .limit(limit.clamp(1, 200))
-        .all(db)
-        .await?;
-    Ok(rows.iter().map(view).collect())
+/// Talk time of an ended call that was answered.
+pub(crate) fn talk_ms(r: &calls::Model) -> Option<i64> {
+    r.answered_at.zip(r.ended_at).map(|(a, e)| (e - a).num_milliseconds().max(0))
 }

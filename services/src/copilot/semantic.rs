@@ -571,25 +571,48 @@ mod tests {
     }
 
     /// The floor the classifier holds on the evaluation set and on the
-    /// four blind sets pooled, judged as a live session judges. Measured
-    /// 2026-12-05 (multilingual-e5-small, head and neighbours, calibrated
+    /// five blind sets pooled, judged as a live session judges. Measured
+    /// 2026-12-06 (multilingual-e5-small, head and neighbours, calibrated
     /// thresholds, denials, 3,733 examples): evaluation set accuracy 93.1 %
     /// English, 89.7 % French, false cards 3.0 % and 6.1 %, opt-out recall
-    /// 100 / 95 %; blind sets pooled (1,445) 90.5 % and 89.1 %, false cards
-    /// 2.0 % and 2.2 %, opt-out recall 95.3 / 93.2 % (before: rules plus an
-    /// English-only matcher, 61.1 % and 40.2 % on the evaluation set).
+    /// 100 / 95 %; blind sets pooled (1,987) 91.5 % and 90.5 %, false cards
+    /// 2.1 % (9 of 436) and 2.2 % (10 of 447), opt-out recall 96.8 / 95.2 %;
+    /// the fifth set alone, at its first scoring, 94.1 % and 94.1 %, false
+    /// cards 2.2 % and 2.2 %, opt-out recall 100 / 100 % (before: rules plus
+    /// an English-only matcher, 61.1 % and 40.2 % on the evaluation set).
     /// Raised as detection improves; a change that lowers it is a regression.
     #[test]
     fn the_classifier_holds_its_floor_on_the_test_sets() {
         use crate::copilot::evaluation::{blind_cases, cases, live_label, score};
         let Some(m) = loaded() else { return };
+        // Each blind set's figures (seen with `--nocapture`; the bench has more).
+        for (name, set) in crate::copilot::evaluation::blind_sets() {
+            let s = score(&set, |c| live_label(m, c));
+            for (lang, l) in &s.by_language {
+                let recall = l.per_class.get("opt_out").and_then(|c| c.recall()).unwrap_or(0.0);
+                eprintln!(
+                    "{name} {lang}: accuracy {:.1} %, false cards {:.1} %, opt-out recall {:.1} %",
+                    l.accuracy() * 100.0,
+                    l.false_card_rate() * 100.0,
+                    recall * 100.0
+                );
+            }
+        }
         let blind = blind_cases();
         let floors = [
             ("evaluation", cases(), [("en", 0.92, 0.04, 0.95), ("fr", 0.88, 0.07, 0.95)]),
-            ("blind, pooled", blind, [("en", 0.89, 0.03, 0.93), ("fr", 0.875, 0.03, 0.91)]),
+            ("blind, pooled", blind, [("en", 0.905, 0.025, 0.95), ("fr", 0.895, 0.025, 0.95)]),
         ];
-        for (set, cases, floors) in floors {
-            let s = score(&cases, |c| live_label(m, c));
+        // Every set scored (and printed) before any floor is checked.
+        let scored: Vec<_> = floors
+            .into_iter()
+            .map(|(set, cases, floors)| {
+                let s = score(&cases, |c| live_label(m, c));
+                eprintln!("{set}:\n{s}");
+                (set, s, floors)
+            })
+            .collect();
+        for (set, s, floors) in scored {
             for (lang, accuracy, false_cards, opt_out_recall) in floors {
                 let l = &s.by_language[lang];
                 assert!(l.accuracy() >= accuracy, "{set} {lang}: accuracy {:.3}\n{s}", l.accuracy());

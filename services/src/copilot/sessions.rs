@@ -17,10 +17,7 @@ use domain::copilot::views::{
 use domain::prospect::ProspectStatus;
 use domain::template::{RenderContext, Template};
 use domain::{ErrorCode, Locale, Permission};
-use entity::{
-    copilot_events as events, copilot_sessions as sessions, prospect_notes, prospects, sales_techniques,
-    users,
-};
+use entity::{copilot_events as events, copilot_sessions as sessions, prospects, sales_techniques, users};
 use futures::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -764,49 +761,8 @@ pub async fn end(
 
     // Both modes log on the prospect: "practice" names the live source (the
     // rep's microphone, e.g. beside a desk phone), not a pretend call.
-    {
-        let p = prospect_svc::find(&txn, ctx, row.prospect_id).await?;
-        let from = status_of(&p);
-        let to = report.outcome.next_status(from);
-        if to != from {
-            prospects::Entity::update_many()
-                .col_expr(prospects::Column::Status, Expr::value(to.as_str()))
-                .col_expr(prospects::Column::UpdatedAt, Expr::value(at))
-                .filter(prospects::Column::Id.eq(p.id))
-                .exec(&txn)
-                .await?;
-            prospect_svc::timeline::record(
-                &txn,
-                ctx,
-                p.id,
-                "status_changed",
-                json!({"from": from.as_str(), "to": to.as_str()}),
-            )
-            .await?;
-        }
-        prospect_svc::timeline::record(
-            &txn,
-            ctx,
-            p.id,
-            "call_logged",
-            json!({"session_id": id, "outcome": report.outcome.as_str(), "callback_at": report.callback_at}),
-        )
-        .await?;
-        if !notes.is_empty() {
-            prospect_notes::ActiveModel {
-                id: Set(new_id()),
-                org_id: Set(ctx.org_id()),
-                prospect_id: Set(p.id),
-                author_id: Set(ctx.user_id()),
-                actor_api_key_id: Set(ctx.actor().api_key_id),
-                actor_system: Set(ctx.actor().system.map(str::to_string)),
-                body: Set(notes.chars().take(domain::prospect::MAX_NOTE_CHARS).collect()),
-                created_at: Set(at),
-            }
-            .insert(&txn)
-            .await?;
-        }
-    }
+    let logged = prospect_svc::outcome::LoggedCall::Session(id);
+    prospect_svc::outcome::log(&txn, ctx, row.prospect_id, logged, &report, at).await?;
     let seq = state.next_seq;
     let ev = CopilotEvent::Ended { outcome: report.outcome };
     persist(&txn, ctx.org_id(), id, &ev, seq).await?;
@@ -854,17 +810,38 @@ pub async fn queue(db: &DatabaseConnection, ctx: &OrgCtx, limit: u64) -> Service
     if !callback_ids.is_empty() {
         let rows = sessions::Entity::find()
             .filter(sessions::Column::OrgId.eq(ctx.org_id()))
-            .filter(sessions::Column::ProspectId.is_in(callback_ids))
+            .filter(sessions::Column::ProspectId.is_in(callback_ids.clone()))
             .filter(sessions::Column::CallbackAt.is_not_null())
             .order_by_asc(sessions::Column::EndedAt)
             .all(db)
             .await?;
+        // The latest logged callback wins, whoever logged it: a rep's
+        // session or a phone call (an AI agent's).
+        let mut logged: HashMap<Uuid, (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)> =
+            HashMap::new();
+        let mut keep =
+            |prospect: Uuid, when: chrono::DateTime<chrono::Utc>, at: chrono::DateTime<chrono::Utc>| {
+                if logged.get(&prospect).is_none_or(|(w, _)| *w <= when) {
+                    logged.insert(prospect, (when, at));
+                }
+            };
         for s in rows {
-            if let Some(at) = s.callback_at {
-                // Ordered by end time: the latest logged callback wins.
-                callbacks.insert(s.prospect_id, at);
+            if let (Some(at), Some(when)) = (s.callback_at, s.ended_at) {
+                keep(s.prospect_id, when, at);
             }
         }
+        let calls = entity::calls::Entity::find()
+            .filter(entity::calls::Column::OrgId.eq(ctx.org_id()))
+            .filter(entity::calls::Column::ProspectId.is_in(callback_ids))
+            .filter(entity::calls::Column::CallbackAt.is_not_null())
+            .all(db)
+            .await?;
+        for c in calls {
+            if let (Some(at), Some(p)) = (c.callback_at, c.prospect_id) {
+                keep(p, c.updated_at, at);
+            }
+        }
+        callbacks.extend(logged.into_iter().map(|(p, (_, at))| (p, at)));
     }
     let at = now();
     let mut entries: Vec<(u8, i64, QueueEntry)> = rows

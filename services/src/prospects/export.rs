@@ -45,7 +45,7 @@ const FIXED: &[&str] = &[
 /// with `=`, `+`, `-`, `@`, a tab or a carriage return is prefixed with `'`,
 /// unless the whole cell is a plain number or phone number (`+33 6 12…`,
 /// `-5`, `1.5`), which a spreadsheet cannot run.
-fn safe(cell: &str) -> String {
+pub(crate) fn safe(cell: &str) -> String {
     let numeric = cell.chars().any(|c| c.is_ascii_digit())
         && cell.chars().enumerate().all(|(i, c)| {
             c.is_ascii_digit() || matches!(c, ' ' | '.' | '(' | ')') || (i == 0 && matches!(c, '+' | '-'))

@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod custom_fields;
 pub mod export;
 pub mod import;
+pub mod outcome;
 mod pg_trigrams;
 mod query;
 pub mod timeline;

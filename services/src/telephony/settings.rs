@@ -9,52 +9,13 @@ use entity::{sip_trunks, telephony_settings as row};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::livekit::{LiveKit, LiveKitError, Project, ProjectError};
 use super::TelephonyEnv;
 use crate::authz::OrgCtx;
 use crate::{now, secrets, ServiceError, ServiceResult};
-
-/// What the settings page shows. The secret never leaves the server; its
-/// last characters do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelephonySettings {
-    /// The organisation's own project, if it set one.
-    pub livekit_url: Option<String>,
-    pub livekit_api_key: Option<String>,
-    pub livekit_secret_hint: Option<String>,
-    /// The server has a project of its own (`LIVEKIT_URL` …) that this
-    /// organisation uses when it sets none.
-    pub server_default: bool,
-    pub default_trunk_id: Option<Uuid>,
-    pub default_caller_number: Option<String>,
-    pub last_test: Option<ConnectionTest>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct ConnectionTest {
-    pub at: chrono::DateTime<chrono::Utc>,
-    pub ok: bool,
-    pub latency_ms: Option<i32>,
-    /// Why it failed, in words safe to show (never the upstream body).
-    pub error: Option<String>,
-    /// The error's code when it failed.
-    pub code: Option<ErrorCode>,
-}
-
-/// A change to the settings. `None` leaves a field as it is; an empty
-/// string clears it. The secret is only ever replaced or cleared.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct TelephonyChange {
-    pub livekit_url: Option<String>,
-    pub livekit_api_key: Option<String>,
-    pub livekit_api_secret: Option<String>,
-    /// An outbound trunk of the organisation's; `""` clears it.
-    pub default_trunk_id: Option<String>,
-    pub default_caller_number: Option<String>,
-}
+pub use domain::telephony::{ConnectionTest, TelephonyChange, TelephonySettings};
 
 pub(crate) fn aad(org_id: Uuid) -> Vec<u8> {
     format!("telephony:{org_id}:livekit").into_bytes()

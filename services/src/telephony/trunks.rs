@@ -12,8 +12,9 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
     QueryOrder, TransactionTrait,
 };
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use domain::telephony::{NewTrunk, Trunk, TrunkDirection};
 
 use super::livekit::LiveKitError;
 use super::settings::{client, error_code};
@@ -27,58 +28,6 @@ pub const AGENT_NAME: &str = "handoo-voice";
 
 /// Numbers per trunk at most.
 const NUMBERS_MAX: usize = 50;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum TrunkDirection {
-    Outbound,
-    Inbound,
-}
-
-impl TrunkDirection {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TrunkDirection::Outbound => "outbound",
-            TrunkDirection::Inbound => "inbound",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Trunk {
-    pub id: Uuid,
-    pub direction: TrunkDirection,
-    pub name: String,
-    /// LiveKit's id (`ST_…`).
-    pub livekit_trunk_id: String,
-    /// Outbound: where calls go (`sip.example.com`, `203.0.113.5:5060`).
-    pub address: String,
-    pub numbers: Vec<String>,
-    pub auth_username: Option<String>,
-    /// Whether a password is stored (it is never returned).
-    pub has_password: bool,
-    /// Inbound: the agent that answers.
-    pub agent_id: Option<Uuid>,
-    pub is_default: bool,
-    pub created_at: chrono::DateTime<chrono::Utc>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct NewTrunk {
-    pub direction: Option<TrunkDirection>,
-    pub name: String,
-    /// Outbound only.
-    #[serde(default)]
-    pub address: String,
-    pub numbers: Vec<String>,
-    #[serde(default)]
-    pub auth_username: Option<String>,
-    #[serde(default)]
-    pub auth_password: Option<String>,
-    /// Inbound only: a voice agent of the organisation's.
-    #[serde(default)]
-    pub agent_id: Option<Uuid>,
-}
 
 fn aad(org_id: Uuid, id: Uuid) -> Vec<u8> {
     format!("telephony:{org_id}:trunk:{id}").into_bytes()

@@ -120,7 +120,7 @@ pub fn ProspectPage() -> impl IntoView {
                                 <NotesPanel org_id prospect_id=p.row.id add_note draft=drafts.note notes=notes.get().and_then(|r| r.ok()).unwrap_or_default()/>
                                 <Card>
                                     <h2 class="mb-3 font-semibold">{t!(i18n, prospects.call_history)}</h2>
-                                    <crate::features::copilot::history::CallHistory org_id prospect_id=p.row.id refresh=Signal::stored(0)/>
+                                    <crate::features::calls::prospect_calls::ProspectCalls org_id prospect_id=p.row.id/>
                                 </Card>
                                 <ActivityPanel items=activity.get().and_then(|r| r.ok()).unwrap_or_default()/>
                             </div>
@@ -162,6 +162,10 @@ fn Header(p: Prospect, patch: Callback<ProspectPatch>, owners: Vec<(Uuid, String
                 </div>
             </div>
             <div class="flex flex-wrap items-center gap-3">
+                {use_current_org().map(|org| {
+                    let blocked = p.call_block.is_some() || p.row.phone.is_none();
+                    view! { <crate::features::calls::place::CallWithAgent org_id=org.id prospect_id=p.row.id blocked/> }
+                })}
                 <label class="text-sm">
                     <span class="mr-2 text-slate-500">{t!(i18n, prospects.col_status)}</span>
                     <select class=INPUT.replace("block w-full", "inline-block") data-testid="prospect-status"

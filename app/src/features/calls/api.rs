@@ -1,0 +1,77 @@
+use domain::call_views::{Call, CallDetail, CallPage, CallParams, ProspectCall};
+use domain::copilot::outcome::OutcomeReport;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use uuid::Uuid;
+
+use crate::csrf::CsrfClient;
+use crate::AppError;
+
+#[server(client = CsrfClient, endpoint = "list_calls", input = Json)]
+pub async fn list_calls(org_id: Uuid, params: CallParams) -> Result<CallPage, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    let q = params.query()?;
+    Ok(services::calls::list::list(&ctx.db, &org, &q).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "get_call")]
+pub async fn get_call(org_id: Uuid, call_id: Uuid) -> Result<CallDetail, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::get(&ctx.db, &org, call_id).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "hang_up_call")]
+pub async fn hang_up_call(org_id: Uuid, call_id: Uuid) -> Result<CallDetail, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::control::hang_up(&ctx.db, &org, &ctx.telephony, &ctx.bus, call_id).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "transfer_call")]
+pub async fn transfer_call(org_id: Uuid, call_id: Uuid) -> Result<CallDetail, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::control::transfer(&ctx.db, &org, &ctx.telephony, &ctx.bus, call_id).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "set_call_outcome", input = Json)]
+pub async fn set_call_outcome(
+    org_id: Uuid,
+    call_id: Uuid,
+    report: OutcomeReport,
+) -> Result<CallDetail, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::outcome::set(&ctx.db, &ctx.bus, &org, call_id, report).await?)
+}
+
+/// `key`: made when the dialog opens, so a double click or a retried
+/// request places one call, not two.
+#[server(client = CsrfClient, endpoint = "place_call")]
+pub async fn place_call(
+    org_id: Uuid,
+    prospect_id: Uuid,
+    agent_id: Uuid,
+    key: String,
+) -> Result<Call, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    let req = services::calls::PlaceCall { prospect_id: Some(prospect_id), agent_id, ..Default::default() };
+    let placed = services::calls::place::place(&ctx.db, &org, &ctx.telephony, req, Some(&key)).await?;
+    Ok(placed.call)
+}
+
+#[server(client = CsrfClient, endpoint = "prospect_calls")]
+pub async fn prospect_calls(org_id: Uuid, prospect_id: Uuid) -> Result<Vec<ProspectCall>, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::history::of_prospect(&ctx.db, &org, prospect_id).await?)
+}
+
+/// The organisation's active voice agents, `(id, name)`, for "Call with agent…".
+#[server(client = CsrfClient, endpoint = "voice_agents")]
+pub async fn voice_agents(org_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    let filter = domain::views::AgentFilter {
+        kind: Some(domain::agent::AgentKind::Voice),
+        active: Some(true),
+        ..Default::default()
+    };
+    let agents = services::agents::list(&ctx.db, &org, &filter).await?;
+    Ok(agents.into_iter().map(|a| (a.id, a.name)).collect())
+}

@@ -1,0 +1,258 @@
+//! One call: its status (live — every change reaches the open page through
+//! the event bus within a second, whichever node received LiveKit's
+//! webhook), who and what, hang up and transfer while it is live, the
+//! outcome once it ended, its timeline, and the prospect's other calls.
+
+use domain::call::CallStatus;
+use domain::call_views::{Call, CallDetail, CallUpdate};
+use domain::copilot::outcome::{CallOutcome, OutcomeReport};
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use super::api::{HangUpCall, SetCallOutcome, TransferCall};
+use super::labels::{direction_label, duration, status_label, status_tone};
+use crate::features::auth::session::use_current_org;
+use crate::features::copilot::labels::outcome_label;
+use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
+use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton};
+
+const CONTROL: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
+
+#[component]
+pub fn CallPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let Some(org) = use_current_org() else {
+        return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
+    };
+    let org_id = org.id;
+    let call_id = move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok());
+    let hang_up = ServerAction::<HangUpCall>::new();
+    let transfer = ServerAction::<TransferCall>::new();
+    let outcome = ServerAction::<SetCallOutcome>::new();
+    toast_result(hang_up, move || None);
+    toast_result(transfer, move || Some(t_string!(i18n, calls.transferred).to_string()));
+    toast_result(outcome, move || Some(t_string!(i18n, common.saved).to_string()));
+    // Bumped by every live change: the page reads the call (and its
+    // timeline) again.
+    let changed = RwSignal::new(0u32);
+    let latest = RwSignal::new(None::<Call>);
+    let detail = Resource::new(
+        move || (call_id(), changed.get(), outcome.version().get()),
+        move |(id, _, _)| async move {
+            match id {
+                Some(id) => super::api::get_call(org_id, id).await,
+                None => Err(crate::AppError::new(domain::ErrorCode::NotFound)),
+            }
+        },
+    );
+    let stream = StoredValue::new_local(None::<crate::live::LiveStream>);
+    Effect::new(move |_| {
+        let Some(id) = call_id() else { return };
+        let url = format!("/api/v1/orgs/{org_id}/calls/{id}/events");
+        let s = crate::live::LiveStream::open::<CallUpdate>(
+            &url,
+            move |u| {
+                latest.set(Some(u.call));
+                changed.update(|n| *n += 1);
+            },
+            // (Re)connected: read again, so nothing missed while away stays missed.
+            move || changed.update(|n| *n += 1),
+        );
+        stream.set_value(s);
+    });
+    view! {
+        <div class="space-y-6">
+            <A href="/app/calls" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, calls.title))}</A>
+            <Transition fallback=|| view! { <Skeleton lines=8/> }>
+                {move || detail.get().map(|r| match r {
+                    Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
+                    Ok(d) => view! { <CallView d org_id latest hang_up transfer outcome/> }.into_any(),
+                })}
+            </Transition>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn CallView(
+    d: CallDetail,
+    org_id: Uuid,
+    latest: RwSignal<Option<Call>>,
+    hang_up: ServerAction<HangUpCall>,
+    transfer: ServerAction<TransferCall>,
+    outcome: ServerAction<SetCallOutcome>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    let first = d.call.clone();
+    // The newest we know: a live update may be ahead of the read it triggered.
+    let call = Memo::new(move |_| {
+        latest
+            .get()
+            .filter(|l| l.id == first.id && stage(l.status) > stage(first.status))
+            .map(|l| l.keep_names(&first))
+            .unwrap_or_else(|| first.clone())
+    });
+    let id = d.call.id;
+    let status = move || call.with(|c| c.status);
+    let live = move || !status().is_final();
+    let talking = move || matches!(status(), CallStatus::Answered | CallStatus::InProgress);
+    let can_log =
+        move || call.with(|c| c.outcome.is_none() && (c.status.is_final() || c.status.was_answered()));
+    let prospect = d.call.prospect_id;
+    let timeline = d.timeline.clone();
+    let others = d.other_calls.clone();
+    view! {
+        <div class="flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-bold" data-testid="call-title">
+                    {d.call.prospect_name.clone().unwrap_or_else(|| d.call.to_number.clone())}
+                </h1>
+                <p class="text-sm text-slate-500">
+                    <span class="font-mono">{d.call.to_number.clone()}</span>
+                    {format!(" · {} · ", d.call.from_number.clone().unwrap_or_default())}
+                    {move || direction_label(i18n, &call.with(|c| c.direction.clone()))}
+                    {d.call.agent_name.clone().map(|a| format!(" · {a}"))}
+                </p>
+                <div class="mt-2 flex flex-wrap items-center gap-2">
+                    <span data-testid="call-status" data-status=move || status().as_str()>
+                        {move || { let s = status(); view! { <Badge tone=status_tone(s)>{status_label(i18n, s)}</Badge> } }}
+                    </span>
+                    {move || call.with(|c| c.sip_status).map(|s| view! { <span class="text-xs text-slate-500" data-testid="call-sip">{format!("SIP {s}")}</span> })}
+                    {move || call.with(|c| c.failure_reason.clone()).map(|r| view! { <span class="text-xs text-rose-600">{describe(i18n, &crate::AppError::new(domain::ErrorCode::parse(&r).unwrap_or(domain::ErrorCode::Internal)))}</span> })}
+                    {move || call.with(|c| c.talk_ms).map(|ms| view! { <span class="text-sm tabular-nums" data-testid="call-duration">{duration(ms)}</span> })}
+                    {move || call.with(|c| c.outcome).map(|o| view! { <Badge>{outcome_label(i18n, o)}</Badge> })}
+                </div>
+            </div>
+            <div class="flex flex-wrap gap-2">
+                {prospect.map(|p| view! {
+                    <A href=format!("/app/prospects/{p}") attr:class="rounded-md px-3 py-2 text-sm text-indigo-700 ring-1 ring-indigo-200 hover:bg-indigo-50 dark:text-indigo-300 dark:ring-indigo-800">{t!(i18n, calls.open_prospect)}</A>
+                })}
+                <Show when=talking>
+                    <Button variant=ButtonVariant::Secondary busy=transfer.pending() attr:data-testid="call-transfer"
+                        on:click=move |_| { transfer.dispatch(TransferCall { org_id, call_id: id }); }>{t!(i18n, calls.transfer)}</Button>
+                </Show>
+                <Show when=live>
+                    <Button variant=ButtonVariant::Danger busy=hang_up.pending() attr:data-testid="call-hang-up"
+                        on:click=move |_| { hang_up.dispatch(HangUpCall { org_id, call_id: id }); }>{t!(i18n, calls.hang_up)}</Button>
+                </Show>
+            </div>
+        </div>
+        <div class="grid gap-6 lg:grid-cols-[3fr_2fr]">
+            <div class="space-y-6">
+                <Show when=can_log>
+                    <OutcomeForm org_id call_id=id outcome/>
+                </Show>
+                <Show when=move || call.with(|c| !c.notes.is_empty())>
+                    <Card>
+                        <h2 class="mb-2 font-semibold">{t!(i18n, calls.notes)}</h2>
+                        <p class="whitespace-pre-wrap text-sm" data-testid="call-notes">{move || call.with(|c| c.notes.clone())}</p>
+                    </Card>
+                </Show>
+                <Card>
+                    <h2 class="mb-2 font-semibold">{t!(i18n, calls.transcript)}</h2>
+                    <p class="text-sm text-slate-500" data-testid="call-transcript-empty">{t!(i18n, calls.no_transcript)}</p>
+                </Card>
+                <Card>
+                    <h2 class="mb-3 font-semibold">{t!(i18n, calls.timeline)}</h2>
+                    <ol class="space-y-2 text-sm" data-testid="call-timeline">
+                        {timeline.into_iter().map(|e| {
+                            let to = CallStatus::parse(&e.to_status);
+                            let moved = e.from_status != e.to_status;
+                            view! {
+                                <li class="flex flex-wrap items-baseline gap-2">
+                                    <span class="tabular-nums text-xs text-slate-500">{move || crate::format::datetime(locale.get(), e.at)}</span>
+                                    <span class="font-mono text-xs">{e.kind.clone()}</span>
+                                    <span class="text-xs text-slate-400">{e.source.clone()}</span>
+                                    {to.filter(|_| moved).map(|s| view! { <Badge tone=status_tone(s)>{move || status_label(i18n, s)}</Badge> })}
+                                    {e.ignored.clone().map(|why| view! { <span class="text-xs text-slate-400">{format!("({why})")}</span> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                </Card>
+            </div>
+            <div class="space-y-6">
+                <Card>
+                    <h2 class="mb-3 font-semibold">{t!(i18n, calls.other_calls)}</h2>
+                    {if others.is_empty() {
+                        view! { <p class="text-sm text-slate-500">{t!(i18n, calls.no_other_calls)}</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="space-y-2 text-sm" data-testid="call-others">
+                                {others.into_iter().map(|c| {
+                                    let s = c.status;
+                                    view! {
+                                        <li class="flex items-center justify-between gap-2">
+                                            <A href=format!("/app/calls/{}", c.id) attr:class="text-indigo-700 hover:underline dark:text-indigo-300">{move || crate::format::datetime(locale.get(), c.created_at)}</A>
+                                            <Badge tone=status_tone(s)>{move || status_label(i18n, s)}</Badge>
+                                        </li>
+                                    }
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </Card>
+            </div>
+        </div>
+    }
+}
+
+/// How far along a call is: states only move forward, so the further one
+/// is the newer.
+fn stage(s: CallStatus) -> u8 {
+    match s {
+        CallStatus::Initiated => 0,
+        CallStatus::Ringing => 1,
+        CallStatus::Answered => 2,
+        CallStatus::InProgress => 3,
+        _ => 4,
+    }
+}
+
+/// How the call ended: the outcome, a callback date when one is due, notes.
+#[component]
+fn OutcomeForm(org_id: Uuid, call_id: Uuid, outcome: ServerAction<SetCallOutcome>) -> impl IntoView {
+    let i18n = use_i18n();
+    let chosen = RwSignal::new(CallOutcome::Interested.as_str().to_string());
+    let callback = RwSignal::new(String::new());
+    let notes = RwSignal::new(String::new());
+    let error = Signal::derive(move || outcome.value().get().and_then(|r| r.err()));
+    let submit = move |_| {
+        let Some(o) = CallOutcome::parse(&chosen.get_untracked()) else { return };
+        // A `datetime-local` value is the browser's local time; without a
+        // zone the server reads it as UTC (the page shows times in UTC too).
+        let callback_at = chrono::NaiveDateTime::parse_from_str(&callback.get_untracked(), "%Y-%m-%dT%H:%M")
+            .ok()
+            .map(|t| t.and_utc());
+        let report = OutcomeReport { outcome: o, callback_at, notes: notes.get_untracked() };
+        outcome.dispatch(SetCallOutcome { org_id, call_id, report });
+    };
+    view! {
+        <Card>
+            <h2 class="mb-3 font-semibold">{t!(i18n, calls.log_outcome)}</h2>
+            <div class="space-y-3" data-testid="call-outcome-form">
+                <select class=CONTROL data-testid="call-outcome" on:change=move |ev| chosen.set(event_target_value(&ev))>
+                    {CallOutcome::ALL.into_iter().map(|o| view! {
+                        <option value=o.as_str() selected=move || chosen.get() == o.as_str()>{move || outcome_label(i18n, o)}</option>
+                    }).collect_view()}
+                </select>
+                <Show when=move || chosen.get() == CallOutcome::CallbackScheduled.as_str()>
+                    <label class="block text-sm">
+                        <span class="mb-1 block text-slate-500">{t!(i18n, calls.callback_at)}</span>
+                        <input type="datetime-local" class=CONTROL data-testid="call-callback-at"
+                            prop:value=move || callback.get() on:input=move |ev| callback.set(event_target_value(&ev))/>
+                    </label>
+                </Show>
+                <textarea class=CONTROL rows=3 data-testid="call-notes-input" aria-label=move || t_string!(i18n, calls.notes).to_string()
+                    prop:value=move || notes.get() on:input=move |ev| notes.set(event_target_value(&ev))></textarea>
+                <FormError message=Signal::derive(move || error.get().map(|e| describe(i18n, &e)))/>
+                <Button busy=outcome.pending() attr:data-testid="call-outcome-save" on:click=submit>{t!(i18n, calls.save_outcome)}</Button>
+            </div>
+        </Card>
+    }
+}

@@ -1,0 +1,11 @@
+//! Phone calls placed through LiveKit: the list (filters, server-side sort
+//! and pages, CSV export), a call's page whose status follows the call live,
+//! "Call with agent…" on a prospect, and a prospect's calls (AI agents' and
+//! reps') in one list.
+
+pub mod api;
+pub mod detail;
+pub mod labels;
+pub mod list;
+pub mod place;
+pub mod prospect_calls;

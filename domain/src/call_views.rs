@@ -1,0 +1,395 @@
+//! Calls as the API and the pages show them, and the list's query: filters,
+//! sort and page, parsed from the same strings whether they come from a
+//! REST query string or a server function, so both refuse the same input
+//! with the same field error.
+
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::call::CallStatus;
+use crate::copilot::outcome::CallOutcome;
+use crate::error::{ErrorCode, FieldError};
+
+/// A call as the API and the pages show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Call {
+    pub id: Uuid,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    pub status: CallStatus,
+    pub prospect_id: Option<Uuid>,
+    /// The prospect's name (or company) when the call has one; filled by
+    /// reads, absent from live updates (a page keeps the one it has).
+    #[serde(default)]
+    pub prospect_name: Option<String>,
+    pub agent_id: Option<Uuid>,
+    #[serde(default)]
+    pub agent_name: Option<String>,
+    pub trunk_id: Option<Uuid>,
+    pub to_number: String,
+    pub from_number: Option<String>,
+    /// The final SIP status of a call that was not answered.
+    pub sip_status: Option<i32>,
+    /// Why it failed, as an error code (never upstream text).
+    pub failure_reason: Option<String>,
+    pub room_name: String,
+    pub outcome: Option<CallOutcome>,
+    pub callback_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub notes: String,
+    /// Template variables the agent speaks with.
+    pub variables: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub ringing_at: Option<DateTime<Utc>>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// From the answer to the end.
+    pub talk_ms: Option<i64>,
+}
+
+impl Call {
+    /// Keeps the names `older` had when this (a live update) has none.
+    pub fn keep_names(mut self, older: &Call) -> Call {
+        if self.prospect_name.is_none() {
+            self.prospect_name = older.prospect_name.clone();
+        }
+        if self.agent_name.is_none() {
+            self.agent_name = older.agent_name.clone();
+        }
+        self
+    }
+}
+
+/// One entry of a call's timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallTimelineEntry {
+    pub at: DateTime<Utc>,
+    /// `request` (ours), `webhook` (LiveKit's) or `user`.
+    pub source: String,
+    pub kind: String,
+    pub from_status: String,
+    pub to_status: String,
+    /// Why the event changed nothing (`already_ended`, `behind`).
+    pub ignored: Option<String>,
+    pub data: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallDetail {
+    pub call: Call,
+    pub timeline: Vec<CallTimelineEntry>,
+    /// The prospect's other calls, newest first (at most 20).
+    #[serde(default)]
+    pub other_calls: Vec<Call>,
+}
+
+/// What watchers of calls get when one changes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallUpdate {
+    pub call: Call,
+}
+
+/// Which calls a list shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallFilter {
+    /// Any of these (none: all).
+    pub statuses: Vec<CallStatus>,
+    pub outcome: Option<CallOutcome>,
+    pub agent_id: Option<Uuid>,
+    pub prospect_id: Option<Uuid>,
+    /// `outbound` or `inbound`.
+    pub direction: Option<String>,
+    /// Placed at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Placed before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallSort {
+    #[default]
+    CreatedAt,
+    Status,
+    /// Talk time; calls never answered sort as the shortest.
+    Duration,
+    ToNumber,
+}
+
+impl CallSort {
+    pub const ALL: [CallSort; 4] =
+        [CallSort::CreatedAt, CallSort::Status, CallSort::Duration, CallSort::ToNumber];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallSort::CreatedAt => "created_at",
+            CallSort::Status => "status",
+            CallSort::Duration => "duration",
+            CallSort::ToNumber => "to_number",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+pub const CALLS_PER_PAGE: u64 = 25;
+pub const CALLS_PER_PAGE_MAX: u64 = 200;
+
+/// One page of a filtered, sorted list.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CallQuery {
+    pub filter: CallFilter,
+    pub sort: CallSort,
+    pub desc: bool,
+    /// From 1.
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// The list's query as strings: a REST query string and the pages' server
+/// function both send these. Empty means "not set".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[serde(default)]
+pub struct CallParams {
+    /// Comma-separated statuses (`ringing,in_progress`).
+    pub status: String,
+    pub outcome: String,
+    pub agent_id: String,
+    pub prospect_id: String,
+    /// `outbound` or `inbound`.
+    pub direction: String,
+    /// A date (`2026-12-01`, from its start, UTC) or an RFC 3339 time.
+    pub from: String,
+    /// A date (up to its end, UTC) or an RFC 3339 time (exclusive).
+    pub until: String,
+    /// `created_at` (default), `status`, `duration`, `to_number`.
+    pub sort: String,
+    /// `asc` or `desc` (default `desc`).
+    pub order: String,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+fn invalid(field: &str) -> FieldError {
+    FieldError::new(field, ErrorCode::Validation)
+}
+
+fn uuid_param(s: &str, field: &str) -> Result<Option<Uuid>, FieldError> {
+    match s.trim() {
+        "" => Ok(None),
+        s => Uuid::parse_str(s).map(Some).map_err(|_| invalid(field)),
+    }
+}
+
+/// `2026-12-01` (its first instant, or with `end` the first instant of the
+/// next day) or an RFC 3339 time.
+fn time_param(s: &str, field: &str, end: bool) -> Result<Option<DateTime<Utc>>, FieldError> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        let d = if end { d.succ_opt().ok_or_else(|| invalid(field))? } else { d };
+        return Ok(Some(Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))));
+    }
+    DateTime::parse_from_rfc3339(s).map(|t| Some(t.with_timezone(&Utc))).map_err(|_| invalid(field))
+}
+
+impl CallParams {
+    pub fn query(&self) -> Result<CallQuery, FieldError> {
+        let mut statuses = Vec::new();
+        for s in self.status.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            let s = CallStatus::parse(s).ok_or_else(|| invalid("status"))?;
+            if !statuses.contains(&s) {
+                statuses.push(s);
+            }
+        }
+        let outcome = match self.outcome.trim() {
+            "" => None,
+            o => Some(CallOutcome::parse(o).ok_or_else(|| invalid("outcome"))?),
+        };
+        let direction = match self.direction.trim() {
+            "" => None,
+            d @ ("outbound" | "inbound") => Some(d.to_string()),
+            _ => return Err(invalid("direction")),
+        };
+        let from = time_param(&self.from, "from", false)?;
+        let until = time_param(&self.until, "until", true)?;
+        if let (Some(f), Some(u)) = (from, until) {
+            if u <= f {
+                return Err(invalid("until"));
+            }
+        }
+        let sort = match self.sort.trim() {
+            "" => CallSort::default(),
+            s => CallSort::parse(s).ok_or_else(|| invalid("sort"))?,
+        };
+        let desc = match self.order.trim() {
+            "" | "desc" => true,
+            "asc" => false,
+            _ => return Err(invalid("order")),
+        };
+        let page = self.page.unwrap_or(1);
+        if page == 0 || page > 100_000 {
+            return Err(invalid("page"));
+        }
+        let per_page = self.per_page.unwrap_or(CALLS_PER_PAGE);
+        if per_page == 0 || per_page > CALLS_PER_PAGE_MAX {
+            return Err(invalid("per_page"));
+        }
+        Ok(CallQuery {
+            filter: CallFilter {
+                statuses,
+                outcome,
+                agent_id: uuid_param(&self.agent_id, "agent_id")?,
+                prospect_id: uuid_param(&self.prospect_id, "prospect_id")?,
+                direction,
+                from,
+                until,
+            },
+            sort,
+            desc,
+            page,
+            per_page,
+        })
+    }
+}
+
+/// Where counting stops: past it the list says "10,000+".
+pub const CALL_COUNT_CAP: u64 = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallPage {
+    pub rows: Vec<Call>,
+    pub total: u64,
+    /// More matched than [`CALL_COUNT_CAP`]; `total` is the cap.
+    pub total_capped: bool,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// One call on a prospect's page: a phone call (an AI agent's, through
+/// LiveKit) or a rep's copilot call, in one list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProspectCall {
+    /// `phone` (a row of the calls list) or `copilot` (a rep's session).
+    pub kind: String,
+    /// The call's or the session's id.
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// A phone call's state (a copilot call has none).
+    pub status: Option<CallStatus>,
+    pub outcome: Option<CallOutcome>,
+    pub callback_at: Option<DateTime<Utc>>,
+    /// The agent's name, or the rep's.
+    pub by: Option<String>,
+    pub talk_ms: Option<i64>,
+    #[serde(default)]
+    pub notes: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(f: impl FnOnce(&mut CallParams)) -> Result<CallQuery, FieldError> {
+        let mut p = CallParams::default();
+        f(&mut p);
+        p.query()
+    }
+
+    #[test]
+    fn defaults_are_newest_first_by_pages_of_25() {
+        let d = q(|_| {}).unwrap();
+        assert_eq!((d.sort, d.desc, d.page, d.per_page), (CallSort::CreatedAt, true, 1, 25));
+        assert_eq!(d.filter, CallFilter::default());
+    }
+
+    #[test]
+    fn filters_parse_and_dates_cover_whole_days() {
+        let d = q(|p| {
+            p.status = "ringing, in_progress,ringing".into();
+            p.outcome = "meeting_booked".into();
+            p.direction = "outbound".into();
+            p.from = "2026-12-01".into();
+            p.until = "2026-12-01".into();
+            p.sort = "duration".into();
+            p.order = "asc".into();
+            p.per_page = Some(200);
+        })
+        .unwrap();
+        assert_eq!(d.filter.statuses, vec![CallStatus::Ringing, CallStatus::InProgress]);
+        assert_eq!(d.filter.outcome, Some(CallOutcome::MeetingBooked));
+        assert_eq!(d.filter.from.unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(d.filter.until.unwrap().to_rfc3339(), "2026-12-02T00:00:00+00:00");
+        assert_eq!((d.sort, d.desc), (CallSort::Duration, false));
+        let t = q(|p| p.from = "2026-12-01T10:00:00+01:00".into()).unwrap();
+        assert_eq!(t.filter.from.unwrap().to_rfc3339(), "2026-12-01T09:00:00+00:00");
+    }
+
+    #[test]
+    fn bad_input_names_its_field() {
+        let cases: [(&str, fn(&mut CallParams)); 11] = [
+            ("status", |p| p.status = "ringing,dancing".into()),
+            ("outcome", |p| p.outcome = "sold".into()),
+            ("direction", |p| p.direction = "sideways".into()),
+            ("agent_id", |p| p.agent_id = "42".into()),
+            ("prospect_id", |p| p.prospect_id = "'; drop table calls".into()),
+            ("from", |p| p.from = "yesterday".into()),
+            ("until", |p| p.until = "2026-13-01".into()),
+            ("until", |p| {
+                p.from = "2026-12-02".into();
+                p.until = "2026-11-30".into();
+            }),
+            ("sort", |p| p.sort = "org_id".into()),
+            ("order", |p| p.order = "random".into()),
+            ("per_page", |p| p.per_page = Some(10_000)),
+        ];
+        for (field, f) in cases {
+            assert_eq!(q(f).unwrap_err().field, field);
+        }
+        assert_eq!(q(|p| p.page = Some(0)).unwrap_err().field, "page");
+    }
+
+    #[test]
+    fn a_live_update_keeps_the_names_the_page_has() {
+        let older = Call {
+            id: Uuid::nil(),
+            direction: "outbound".into(),
+            status: CallStatus::Ringing,
+            prospect_id: None,
+            prospect_name: Some("Paul Martin".into()),
+            agent_id: None,
+            agent_name: Some("Ava".into()),
+            trunk_id: None,
+            to_number: "+33612345678".into(),
+            from_number: None,
+            sip_status: None,
+            failure_reason: None,
+            room_name: "call-x".into(),
+            outcome: None,
+            callback_at: None,
+            notes: String::new(),
+            variables: serde_json::Value::Null,
+            created_at: Utc::now(),
+            ringing_at: None,
+            answered_at: None,
+            ended_at: None,
+            talk_ms: None,
+        };
+        let update =
+            Call { status: CallStatus::InProgress, prospect_name: None, agent_name: None, ..older.clone() };
+        let kept = update.keep_names(&older);
+        assert_eq!((kept.status, kept.agent_name.as_deref()), (CallStatus::InProgress, Some("Ava")));
+    }
+}

@@ -1,0 +1,136 @@
+// Phone calls against the mocks: LiveKit's stand-in in mock-vendors speaks
+// its Twirp API and sends LiveKit's signed webhooks as the call happens
+// (`lifecycle`); ringing is held until the test answers, so each state is
+// seen on the open call page as it arrives over the event stream.
+import { test, expect, Page } from '@playwright/test';
+import { newOwner, waitHydrated } from './support';
+
+const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
+const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
+
+async function livekit(path: string, body: object): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.status;
+}
+
+/** A REST call to the page user's organisation, with its session and CSRF token. */
+async function orgRequest(page: Page, method: string, path: string, body?: object): Promise<any> {
+  return page.evaluate(
+    async ({ method, path, body }) => {
+      const csrf = document.querySelector('meta[name="csrf-token"]')!.getAttribute('content')!;
+      const org = (await (await fetch('/api/v1/orgs')).json())[0].id;
+      const res = await fetch(`/api/v1/orgs/${org}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${path}: ${res.status} ${text}`);
+      return text ? JSON.parse(text) : null;
+    },
+    { method, path, body },
+  );
+}
+
+const voiceAgent = {
+  name: 'Ava',
+  description: '',
+  kind: 'voice',
+  system_prompt: 'You call {{prospect.first_name}} about a demo.',
+  first_message: 'Hello {{prospect.first_name}}, this is Ava.',
+  language: 'en',
+  llm: { provider: 'openai', model: 'gpt-4.1-mini', temperature: 0.7, max_tokens: 512 },
+  stt: { provider: 'deepgram', model: 'nova-3' },
+  tts: { provider: 'cartesia', model: 'sonic-2', voice: '694f9389-aac1-45b6-b726-9d9369183238' },
+  interruption: 'medium',
+  max_call_seconds: 600,
+  voicemail: { action: 'hang_up' },
+  transfer_number: null,
+  tools: [],
+  data_schema: { fields: [] },
+};
+
+const words = {
+  en: { ringing: 'Ringing', inProgress: 'In progress', completed: 'Completed', connected: 'Connected', server: "this server's LiveKit project" },
+  fr: { ringing: 'Sonne', inProgress: 'En cours', completed: 'Terminé', connected: 'Connecté', server: 'projet LiveKit de ce serveur' },
+};
+
+for (const lang of ['en', 'fr'] as const) {
+  test(`set up telephony, call a prospect with an agent and watch the call live (${lang})`, async ({ page, context }) => {
+    const w = words[lang];
+    await newOwner(page, `Dialers ${lang}`);
+    if (lang === 'fr') {
+      await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: test.info().project.use.baseURL! }]);
+    }
+    await waitHydrated(page);
+    // Calling hours around the clock (the suite runs at any hour), a voice agent, a prospect.
+    await orgRequest(page, 'PUT', '/compliance', { window_start_minute: 0, window_end_minute: 1440, default_region: 'FR' });
+    await orgRequest(page, 'POST', '/agents', { settings: voiceAgent });
+    const prospect = await orgRequest(page, 'POST', '/prospects', { first_name: 'Paul', last_name: 'Martin', phone: '+33612345678' });
+    // LiveKit sends its webhooks here; the callee answers when told.
+    expect(await livekit('webhook', { url: `http://127.0.0.1:${serverPort}/webhooks/livekit`, lifecycle: true })).toBe(204);
+    expect(await livekit('hold', { hold: true })).toBe(204);
+
+    // Telephony settings: the server's project, a trunk, the defaults, a connection test.
+    await page.goto('/app/settings/telephony');
+    await waitHydrated(page);
+    await expect(page.getByTestId('telephony-project-source')).toContainText(w.server);
+    await page.fill('#trunk-name', 'Main');
+    await page.fill('#trunk-numbers', '+33 1 87 65 43 21');
+    await page.fill('#trunk-address', '93.184.216.34');
+    await page.getByTestId('trunk-create').click();
+    await expect(page.getByTestId('trunk')).toContainText('+33187654321');
+    await page.locator('#default-trunk').selectOption({ label: 'Main (+33187654321)' });
+    await page.getByTestId('telephony-save-defaults').click();
+    await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
+    await page.getByTestId('telephony-test').click();
+    await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+
+    // "Call with agent…" on the prospect: to the call's page, ringing.
+    await page.goto(`/app/prospects/${prospect.id}`);
+    await waitHydrated(page);
+    await page.getByTestId('call-with-agent').click();
+    await expect(page.getByTestId('call-agent')).toContainText('Ava');
+    await page.getByTestId('call-place').click();
+    await page.waitForURL(/\/app\/calls\/[0-9a-f-]{36}$/);
+    await waitHydrated(page);
+    const callId = page.url().split('/').pop()!;
+    await expect(page.getByTestId('call-title')).toHaveText('Paul Martin');
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'ringing');
+    await expect(page.getByTestId('call-status')).toContainText(w.ringing);
+
+    // The callee answers (the agent is already in the room): in progress, without a reload.
+    await expect.poll(() => livekit('answer', { room: `call-${callId}` }), { timeout: 10_000 }).toBe(204);
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'in_progress');
+    await expect(page.getByTestId('call-status')).toContainText(w.inProgress);
+
+    // Hang up: completed, with a talk time; then the outcome.
+    await page.getByTestId('call-hang-up').click();
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'completed');
+    await expect(page.getByTestId('call-status')).toContainText(w.completed);
+    await expect(page.getByTestId('call-duration')).toHaveText(/^\d+:\d\d$/);
+    await expect(page.getByTestId('call-timeline')).toContainText('agent_joined');
+    await page.getByTestId('call-outcome').selectOption('meeting_booked');
+    await page.getByTestId('call-notes-input').fill('Demo on Tuesday');
+    await page.getByTestId('call-outcome-save').click();
+    await expect(page.getByTestId('call-notes')).toHaveText('Demo on Tuesday');
+    await expect(page.getByTestId('call-outcome-form')).toHaveCount(0);
+
+    // The calls list, filtered in the URL; the prospect's page lists the call.
+    await page.goto('/app/calls?status=completed');
+    await waitHydrated(page);
+    await expect(page.getByTestId('call-row')).toHaveCount(1);
+    await expect(page.getByTestId('call-row-status')).toContainText(w.completed);
+    await expect(page.getByTestId('calls-export')).toHaveAttribute('href', /export\.csv\?status=completed/);
+    await page.getByTestId('filter-status').selectOption('busy');
+    await expect(page.getByTestId('call-row')).toHaveCount(0);
+    await expect(page).toHaveURL(/status=busy/);
+    await page.goto(`/app/prospects/${prospect.id}`);
+    await waitHydrated(page);
+    await expect(page.getByTestId('call-history-entry').first()).toHaveAttribute('data-kind', 'phone');
+  });
+}
