@@ -339,7 +339,8 @@ mod tests {
 
     #[test]
     fn bad_input_names_its_field() {
-        let cases: [(&str, fn(&mut CallParams)); 11] = [
+        type Spoil = fn(&mut CallParams);
+        let cases: [(&str, Spoil); 11] = [
             ("status", |p| p.status = "ringing,dancing".into()),
             ("outcome", |p| p.outcome = "sold".into()),
             ("direction", |p| p.direction = "sideways".into()),

@@ -103,8 +103,9 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'ringing');
     await expect(page.getByTestId('call-status')).toContainText(w.ringing);
 
-    // The callee answers (the agent is already in the room): in progress, without a reload.
-    await expect.poll(() => livekit('answer', { room: `call-${callId}` }), { timeout: 10_000 }).toBe(204);
+    // The callee answers (the agent is already in the room; the room is `call-<id without dashes>`):
+    // in progress, without a reload.
+    await expect.poll(() => livekit('answer', { room: `call-${callId.replaceAll('-', '')}` }), { timeout: 10_000 }).toBe(204);
     await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'in_progress');
     await expect(page.getByTestId('call-status')).toContainText(w.inProgress);
 

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::{lifecycle::CALLS_TOPIC, view};
 use crate::events::EventBus;
+use crate::prospects::export::take;
 use crate::{OrgCtx, ServiceError, ServiceResult};
 
 /// Rows per exported chunk.
@@ -226,11 +227,6 @@ async fn pump(
         }
     }
     Ok(())
-}
-
-fn take(w: &mut csv::Writer<Vec<u8>>) -> ServiceResult<Vec<u8>> {
-    let full = std::mem::replace(w, csv::Writer::from_writer(Vec::new()));
-    full.into_inner().map_err(|_| ServiceError::internal())
 }
 
 /// Changes to the organisation's calls as they happen (from whichever node

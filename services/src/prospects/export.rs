@@ -175,7 +175,7 @@ async fn pump(
 }
 
 /// The bytes written so far; the writer starts over with an empty buffer.
-fn take(w: &mut csv::Writer<Vec<u8>>) -> ServiceResult<Vec<u8>> {
+pub(crate) fn take(w: &mut csv::Writer<Vec<u8>>) -> ServiceResult<Vec<u8>> {
     let full = std::mem::replace(w, csv::Writer::from_writer(Vec::new()));
     full.into_inner().map_err(|_| ServiceError::internal())
 }

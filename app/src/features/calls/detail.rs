@@ -4,7 +4,7 @@
 //! outcome once it ended, its timeline, and the prospect's other calls.
 
 use domain::call::CallStatus;
-use domain::call_views::{Call, CallDetail, CallUpdate};
+use domain::call_views::{Call, CallDetail};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -48,21 +48,28 @@ pub fn CallPage() -> impl IntoView {
             }
         },
     );
-    let stream = StoredValue::new_local(None::<crate::live::LiveStream>);
-    Effect::new(move |_| {
-        let Some(id) = call_id() else { return };
-        let url = format!("/api/v1/orgs/{org_id}/calls/{id}/events");
-        let s = crate::live::LiveStream::open::<CallUpdate>(
-            &url,
-            move |u| {
-                latest.set(Some(u.call));
-                changed.update(|n| *n += 1);
-            },
-            // (Re)connected: read again, so nothing missed while away stays missed.
-            move || changed.update(|n| *n += 1),
-        );
-        stream.set_value(s);
-    });
+    // In the browser only: the stream is not `Send`, and a server render
+    // that held one would drop it on another thread.
+    #[cfg(feature = "hydrate")]
+    {
+        use send_wrapper::SendWrapper;
+        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
+        Effect::new(move |_| {
+            stream.set_value(None);
+            let Some(id) = call_id() else { return };
+            let url = format!("/api/v1/orgs/{org_id}/calls/{id}/events");
+            let s = crate::live::LiveStream::open::<domain::call_views::CallUpdate>(
+                &url,
+                move |u| {
+                    latest.set(Some(u.call));
+                    changed.update(|n| *n += 1);
+                },
+                // (Re)connected: read again, so nothing missed while away stays missed.
+                move || changed.update(|n| *n += 1),
+            );
+            stream.set_value(s.map(SendWrapper::new));
+        });
+    }
     view! {
         <div class="space-y-6">
             <A href="/app/calls" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, calls.title))}</A>

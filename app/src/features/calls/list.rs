@@ -88,16 +88,22 @@ pub fn CallsPage() -> impl IntoView {
     // Live: a call on this page that changes is updated in place; a new
     // call (or one entering the filter) shows as "new calls — refresh".
     let live = RwSignal::new(Vec::<CallUpdate>::new());
-    let stream = StoredValue::new_local(None::<crate::live::LiveStream>);
-    Effect::new(move |_| {
-        let url = format!("/api/v1/orgs/{org_id}/calls/events");
-        let s = crate::live::LiveStream::open::<CallUpdate>(
-            &url,
-            move |u| live.update(|l| l.push(u)),
-            move || {},
-        );
-        stream.set_value(s);
-    });
+    // In the browser only: the stream is not `Send`, and a server render
+    // that held one would drop it on another thread.
+    #[cfg(feature = "hydrate")]
+    {
+        use send_wrapper::SendWrapper;
+        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
+        Effect::new(move |_| {
+            let url = format!("/api/v1/orgs/{org_id}/calls/events");
+            let s = crate::live::LiveStream::open::<CallUpdate>(
+                &url,
+                move |u| live.update(|l| l.push(u)),
+                move || {},
+            );
+            stream.set_value(s.map(SendWrapper::new));
+        });
+    }
     let set = move |f: fn(&mut CallParams, String), v: String| {
         params.update(|p| {
             f(p, v);
@@ -153,11 +159,13 @@ pub fn CallsPage() -> impl IntoView {
                         <span class="mb-1 block text-slate-500">{t!(i18n, calls.col_agent)}</span>
                         <select class=CONTROL data-testid="filter-agent" on:change=move |ev| set(|p, v| p.agent_id = v, event_target_value(&ev))>
                             <option value="">{t!(i18n, calls.any)}</option>
-                            {move || agents.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| {
-                                let v = id.to_string();
-                                let sel = params.with_untracked(|p| p.agent_id == v);
-                                view! { <option value=v selected=sel>{name}</option> }
-                            }).collect_view()}
+                            <Suspense fallback=|| ()>
+                                {move || agents.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|(id, name)| {
+                                    let v = id.to_string();
+                                    let sel = params.with_untracked(|p| p.agent_id == v);
+                                    view! { <option value=v selected=sel>{name}</option> }
+                                }).collect_view()}
+                            </Suspense>
                         </select>
                     </label>
                     <label class="text-sm">

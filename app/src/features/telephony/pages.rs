@@ -42,8 +42,9 @@ pub fn TelephonyPage() -> impl IntoView {
         move || (save.version().get(), test.version().get(), create.version().get(), delete.version().get()),
         move |_| super::api::get_telephony(org_id),
     );
+    // A saved default trunk shows on the list too.
     let trunks = Resource::new(
-        move || (create.version().get(), delete.version().get()),
+        move || (create.version().get(), delete.version().get(), save.version().get()),
         move |_| super::api::list_trunks(org_id),
     );
     let agents = Resource::new(|| (), move |_| crate::features::calls::api::voice_agents(org_id));
