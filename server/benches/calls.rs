@@ -65,25 +65,9 @@ async fn start(db_url: &str, mock: &MockVendors) -> (App, String) {
         ("HANDOO_JOB_CONCURRENCY", "8".to_string()),
     ];
     let (base, state) = support::serve(&vars).await;
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-    let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-    let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
-    let call = |name: &str, form: Vec<(&str, String)>| {
-        http.post(format!("{base}/api/{name}"))
-            .header("x-csrf-token", &csrf)
-            .header("accept", "application/json")
-            .form(&form)
-            .send()
-    };
-    call(
-        "sign_up",
-        vec![("name", "Bench".into()), ("email", "bench@example.com".into()), ("password", PASSWORD.into())],
-    )
-    .await
-    .unwrap();
-    let org: Value = call("create_org", vec![("name", "Bench".into())]).await.unwrap().json().await.unwrap();
-    let org = org["id"].as_str().unwrap().to_string();
+    // No timeout of its own, as before: the run is bounded by its counts.
+    let (http, csrf) = support::session(&base, std::time::Duration::from_secs(24 * 3600)).await;
+    let org = support::owner_org(&http, &base, &csrf, PASSWORD).await;
     let app = App { base, http, csrf, org, db: state.db.clone() };
     let o = &app.org;
     app.rest(

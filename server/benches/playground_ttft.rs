@@ -53,10 +53,8 @@ async fn main() {
         ("OPENAI_BASE_URL", base_url.clone()),
     ];
     let (base, _) = support::serve(&vars).await;
-    let http = reqwest::Client::builder().cookie_store(true).build().unwrap();
-    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-    let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-    let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
+    let (http, csrf) = support::session(&base, std::time::Duration::from_secs(24 * 3600)).await;
+    let org = support::owner_org(&http, &base, &csrf, PASSWORD).await;
     let call = |name: &str, form: Vec<(&str, String)>| {
         http.post(format!("{base}/api/{name}"))
             .header("x-csrf-token", &csrf)
@@ -64,14 +62,6 @@ async fn main() {
             .form(&form)
             .send()
     };
-    call(
-        "sign_up",
-        vec![("name", "Bench".into()), ("email", "bench@example.com".into()), ("password", PASSWORD.into())],
-    )
-    .await
-    .unwrap();
-    let org: Value = call("create_org", vec![("name", "Bench".into())]).await.unwrap().json().await.unwrap();
-    let org = org["id"].as_str().unwrap().to_string();
     let settings = json!({
         "name": "Bench", "description": "", "kind": "chat",
         "system_prompt": "You are a helpful sales agent for {{prospect.company}}.", "first_message": "",

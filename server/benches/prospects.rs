@@ -147,11 +147,7 @@ struct Client {
 
 impl Client {
     async fn new(base: &str) -> Client {
-        let http =
-            reqwest::Client::builder().cookie_store(true).timeout(Duration::from_secs(600)).build().unwrap();
-        let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
-        let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
-        let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
+        let (http, csrf) = support::session(base, Duration::from_secs(600)).await;
         Client { http, base: base.to_string(), csrf }
     }
 

@@ -20,3 +20,36 @@ pub async fn serve(vars: &[(&str, String)]) -> (String, server::AppState) {
     });
     (format!("http://{addr}"), state)
 }
+
+/// A browser-like client (cookies kept) and the CSRF token the login page
+/// hands out, for server functions and REST writes.
+pub async fn session(base: &str, timeout: std::time::Duration) -> (reqwest::Client, String) {
+    let http = reqwest::Client::builder().cookie_store(true).timeout(timeout).build().unwrap();
+    let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    let i = page.find("name=\"csrf-token\" content=\"").expect("csrf meta") + 27;
+    let csrf = page[i..i + page[i..].find('"').unwrap()].to_string();
+    (http, csrf)
+}
+
+/// Signs `http` up as the bench's owner and creates its organisation; the
+/// organisation's id. (Each benchmark compiles this module on its own, and
+/// the prospects one signs up differently.)
+#[allow(dead_code)]
+pub async fn owner_org(http: &reqwest::Client, base: &str, csrf: &str, password: &str) -> String {
+    let call = |name: &str, form: Vec<(&str, String)>| {
+        http.post(format!("{base}/api/{name}"))
+            .header("x-csrf-token", csrf)
+            .header("accept", "application/json")
+            .form(&form)
+            .send()
+    };
+    call(
+        "sign_up",
+        vec![("name", "Bench".into()), ("email", "bench@example.com".into()), ("password", password.into())],
+    )
+    .await
+    .unwrap();
+    let org: serde_json::Value =
+        call("create_org", vec![("name", "Bench".into())]).await.unwrap().json().await.unwrap();
+    org["id"].as_str().unwrap().to_string()
+}

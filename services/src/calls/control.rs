@@ -52,7 +52,7 @@ pub async fn hang_up(
 ) -> ServiceResult<CallDetail> {
     ctx.require(Permission::UseWorkspace)?;
     let call = find(db, ctx, id).await?;
-    let status = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    let status = super::status_of(&call);
     if !status.is_final() {
         let lk = client(db, ctx, env).await?;
         match lk.delete_room(&call.room_name).await {
@@ -77,7 +77,7 @@ pub async fn transfer(
 ) -> ServiceResult<CallDetail> {
     ctx.require(Permission::UseWorkspace)?;
     let call = find(db, ctx, id).await?;
-    let status = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    let status = super::status_of(&call);
     if !matches!(status, CallStatus::Answered | CallStatus::InProgress) {
         return Err(ServiceError::new(ErrorCode::InvalidTransition).with_detail(status.as_str()));
     }

@@ -68,7 +68,7 @@ pub async fn apply(
     let Some(call) = q.one(&txn).await? else {
         return Err(crate::ServiceError::new(domain::ErrorCode::NotFound));
     };
-    let from = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
+    let from = super::status_of(&call);
     let mut applied = match next(from, h.event) {
         Ok(to) => Applied::Moved { from, to },
         Err(why) => Applied::Ignored(why),

@@ -23,11 +23,16 @@ use crate::{ServiceError, ServiceResult};
 pub use domain::call_views::{Call, CallDetail, CallPage, CallTimelineEntry, CallUpdate, ProspectCall};
 pub use place::{PlaceCall, DIAL_JOB};
 
+/// A stored call's state (an unreadable one reads as failed).
+pub(crate) fn status_of(r: &calls::Model) -> CallStatus {
+    CallStatus::parse(&r.status).unwrap_or(CallStatus::Failed)
+}
+
 pub(crate) fn view(r: &calls::Model) -> Call {
     Call {
         id: r.id,
         direction: r.direction.clone(),
-        status: CallStatus::parse(&r.status).unwrap_or(CallStatus::Failed),
+        status: status_of(r),
         prospect_id: r.prospect_id,
         agent_id: r.agent_id,
         trunk_id: r.trunk_id,

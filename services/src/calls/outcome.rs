@@ -31,7 +31,7 @@ pub async fn set(
     let at = now();
     report.validate(at)?;
     let call = super::find(db, ctx, id).await?;
-    let status = domain::call::CallStatus::parse(&call.status).unwrap_or(domain::call::CallStatus::Failed);
+    let status = super::status_of(&call);
     if !(status.is_final() || status.was_answered()) {
         return Err(ServiceError::field(ErrorCode::InvalidTransition, "outcome"));
     }
