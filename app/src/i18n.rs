@@ -182,6 +182,7 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         CallNotAllowed => t_string!(i18n, errors.call_not_allowed, detail = detail).to_string(),
         ProviderAddressRefused => t_string!(i18n, errors.provider_address_refused).to_string(),
         TelephonyNotConfigured => t_string!(i18n, errors.telephony_not_configured).to_string(),
+        RecordingStorageNotConfigured => t_string!(i18n, errors.recording_storage_not_configured).to_string(),
         UploadQuota => t_string!(i18n, errors.upload_quota, detail = detail).to_string(),
         ApiKeyInvalid => t_string!(i18n, errors.api_key_invalid).to_string(),
         PersonRequired => t_string!(i18n, errors.person_required).to_string(),

@@ -16,6 +16,8 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 pub const MAX_PROMPT_CHARS: usize = 20_000;
 pub const MAX_FIRST_MESSAGE_CHARS: usize = 2000;
 pub const MAX_VOICEMAIL_CHARS: usize = 1000;
+/// A recording disclosure is one or two sentences.
+pub const MAX_DISCLOSURE_CHARS: usize = 500;
 pub const TEMPERATURE_MAX: f32 = 2.0;
 pub const MAX_TOKENS_RANGE: (u32, u32) = (16, 32_000);
 pub const CALL_SECONDS_RANGE: (u32, u32) = (30, 4 * 3600);
@@ -108,6 +110,52 @@ pub struct AgentSettings {
     pub transfer_number: Option<String>,
     pub tools: Vec<ToolName>,
     pub data_schema: DataSchema,
+    /// Whether this agent's calls are recorded (absent in agents saved
+    /// before recordings existed: the organisation decides).
+    #[serde(default)]
+    pub recording: RecordingChoice,
+    /// Spoken first on every call when set ("This call is recorded…"), so
+    /// the callee hears it before anything else is said.
+    #[serde(default)]
+    pub recording_disclosure: Option<String>,
+}
+
+/// Whether an agent's calls are recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RecordingChoice {
+    /// As the organisation's recording settings say.
+    #[default]
+    Organisation,
+    Always,
+    Never,
+}
+
+impl RecordingChoice {
+    pub const ALL: [RecordingChoice; 3] =
+        [RecordingChoice::Organisation, RecordingChoice::Always, RecordingChoice::Never];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RecordingChoice::Organisation => "organisation",
+            RecordingChoice::Always => "always",
+            RecordingChoice::Never => "never",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RecordingChoice> {
+        RecordingChoice::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+
+    /// Whether a call is recorded, given the organisation's default.
+    pub fn records(self, organisation_default: bool) -> bool {
+        match self {
+            RecordingChoice::Organisation => organisation_default,
+            RecordingChoice::Always => true,
+            RecordingChoice::Never => false,
+        }
+    }
 }
 
 impl AgentSettings {
@@ -139,6 +187,8 @@ impl AgentSettings {
             transfer_number: None,
             tools: vec![ToolName::AddNote, ToolName::UpdateData, ToolName::EndCall],
             data_schema: DataSchema::default(),
+            recording: RecordingChoice::Organisation,
+            recording_disclosure: None,
         }
     }
 
@@ -210,6 +260,14 @@ impl AgentSettings {
                 normalize_e164(n)
                     .ok_or_else(|| FieldError::new("transfer_number", ErrorCode::InvalidPhone))?,
             ),
+        };
+        self.recording_disclosure = match self.recording_disclosure.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let text = bounded("recording_disclosure", text, MAX_DISCLOSURE_CHARS)?;
+                template::validate("recording_disclosure", &text)?;
+                Some(text)
+            }
         };
         let mut tools: Vec<ToolName> = ToolName::ALL.into_iter().filter(|t| self.tools.contains(t)).collect();
         tools.dedup();
@@ -298,6 +356,39 @@ mod tests {
             first_message: "Bonjour {{prospect.first_name}}, {{agent.name}} ici.".into(),
             ..AgentSettings::new_default(AgentKind::Voice, "fr_fr")
         }
+    }
+
+    #[test]
+    fn recording_follows_the_agent_then_the_organisation() {
+        assert!(RecordingChoice::Organisation.records(true));
+        assert!(!RecordingChoice::Organisation.records(false));
+        assert!(RecordingChoice::Always.records(false));
+        assert!(!RecordingChoice::Never.records(true));
+        // Agents saved before recordings existed read as "as the organisation says".
+        let mut old = serde_json::to_value(valid()).unwrap();
+        old.as_object_mut().unwrap().remove("recording");
+        old.as_object_mut().unwrap().remove("recording_disclosure");
+        let read: AgentSettings = serde_json::from_value(old).unwrap();
+        assert_eq!((read.recording, read.recording_disclosure), (RecordingChoice::Organisation, None));
+    }
+
+    #[test]
+    fn a_disclosure_is_trimmed_bounded_and_a_valid_template() {
+        let s = AgentSettings {
+            recording_disclosure: Some("  This call with {{agent.name}} is recorded. ".into()),
+            ..valid()
+        };
+        assert_eq!(
+            s.validate().unwrap().recording_disclosure.as_deref(),
+            Some("This call with {{agent.name}} is recorded.")
+        );
+        let blank = AgentSettings { recording_disclosure: Some(" ".into()), ..valid() }.validate().unwrap();
+        assert_eq!(blank.recording_disclosure, None);
+        let long =
+            AgentSettings { recording_disclosure: Some("x".repeat(MAX_DISCLOSURE_CHARS + 1)), ..valid() };
+        assert_eq!(long.validate().unwrap_err().field, "recording_disclosure");
+        let bad = AgentSettings { recording_disclosure: Some("Hi {{prospect.age}}".into()), ..valid() };
+        assert_eq!(bad.validate().unwrap_err().field, "recording_disclosure");
     }
 
     #[test]

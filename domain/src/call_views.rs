@@ -47,6 +47,11 @@ pub struct Call {
     pub ended_at: Option<DateTime<Utc>>,
     /// From the answer to the end.
     pub talk_ms: Option<i64>,
+    /// `recording`, `ready` or `failed`; absent when the call is not recorded.
+    #[serde(default)]
+    pub recording_status: Option<String>,
+    #[serde(default)]
+    pub recording_duration_ms: Option<i64>,
 }
 
 impl Call {
@@ -387,6 +392,8 @@ mod tests {
             answered_at: None,
             ended_at: None,
             talk_ms: None,
+            recording_status: None,
+            recording_duration_ms: None,
         };
         let update =
             Call { status: CallStatus::InProgress, prospect_name: None, agent_name: None, ..older.clone() };

@@ -88,6 +88,8 @@ pub enum ErrorCode {
     ProviderAddressRefused,
     /// No LiveKit project: neither the organisation's nor the server's.
     TelephonyNotConfigured,
+    /// Calls are to be recorded but no bucket is set whole.
+    RecordingStorageNotConfigured,
     /// The organisation holds too many (or too large) uploads not yet imported.
     UploadQuota,
     /// An `Authorization: Bearer` key that is unknown, malformed or revoked.
@@ -174,6 +176,7 @@ impl ErrorCode {
             CallNotAllowed => "call_not_allowed",
             ProviderAddressRefused => "provider_address_refused",
             TelephonyNotConfigured => "telephony_not_configured",
+            RecordingStorageNotConfigured => "recording_storage_not_configured",
             UploadQuota => "upload_quota",
             ApiKeyInvalid => "api_key_invalid",
             PersonRequired => "person_required",
@@ -228,7 +231,8 @@ impl ErrorCode {
             | ProviderBadRequest
             | ProviderModelNotFound
             | ProviderAddressRefused
-            | TelephonyNotConfigured => 422,
+            | TelephonyNotConfigured
+            | RecordingStorageNotConfigured => 422,
             AgentInactive | ConversationEnded => 409,
             ProviderAuth => 424,
             ProviderRateLimited => 429,
@@ -362,6 +366,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::CallNotAllowed,
     ErrorCode::ProviderAddressRefused,
     ErrorCode::TelephonyNotConfigured,
+    ErrorCode::RecordingStorageNotConfigured,
     ErrorCode::UploadQuota,
     ErrorCode::ApiKeyInvalid,
     ErrorCode::PersonRequired,

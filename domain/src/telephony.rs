@@ -49,6 +49,53 @@ pub struct TelephonyChange {
     pub default_caller_number: Option<String>,
 }
 
+/// Call recordings: whether calls are recorded when their agent leaves it
+/// to the organisation, and the S3-compatible bucket LiveKit writes them
+/// to. The secret key never leaves the server; its last characters do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordingSettings {
+    pub record_calls: bool,
+    /// `https://s3.eu-west-3.amazonaws.com`, `https://minio.example.com:9000`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    /// `endpoint/bucket/key` addressing (most S3-compatible servers), else
+    /// `bucket.endpoint/key`.
+    pub path_style: bool,
+    pub access_key: Option<String>,
+    pub secret_hint: Option<String>,
+    /// The bucket is set whole (endpoint, region, bucket, both keys).
+    pub configured: bool,
+    /// The last bucket check (an object written and deleted).
+    pub last_test: Option<ConnectionTest>,
+}
+
+/// A change to the recording settings: `None` leaves a field as it is, an
+/// empty string clears it; the secret key is only ever replaced or cleared.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordingChange {
+    pub record_calls: Option<bool>,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+}
+
+/// A call's recording, to play: a short-lived address signed for this
+/// viewer's request (the bucket itself stays private).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecordingLink {
+    pub url: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub duration_ms: Option<i64>,
+    pub content_type: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]

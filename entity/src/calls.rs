@@ -30,6 +30,11 @@ pub struct Model {
     pub outcome: Option<String>,
     pub recording_key: Option<String>,
     pub recording_duration_ms: Option<i64>,
+    /// LiveKit's egress recording the call, and where the recording stands:
+    /// `recording`, `ready`, `failed` (m0018).
+    pub recording_egress_id: Option<String>,
+    pub recording_status: Option<String>,
+    pub recording_error: Option<String>,
     /// Talk time, stored when the call ends (m0017).
     pub talk_ms: Option<i64>,
     /// The outcome's callback date, and notes (m0017).

@@ -29,6 +29,7 @@ pub mod prospect_imports;
 pub mod prospect_notes;
 pub mod prospects;
 pub mod provider_credentials;
+pub mod recording_settings;
 pub mod sales_techniques;
 pub mod saved_views;
 pub mod script_versions;

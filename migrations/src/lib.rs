@@ -21,6 +21,7 @@ mod m0014_import_chunk_lz4;
 mod m0015_status_index;
 mod m0016_calls;
 mod m0017_call_outcomes;
+mod m0018_recordings;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0015_status_index::Migration),
             Box::new(m0016_calls::Migration),
             Box::new(m0017_call_outcomes::Migration),
+            Box::new(m0018_recordings::Migration),
         ]
     }
 }

@@ -19,6 +19,16 @@
 //! `participant_left` on RemoveParticipant. Webhooks go out after the
 //! answer, in order, as LiveKit's do.
 //!
+//! Egress: StartRoomCompositeEgress answers `EGRESS_STARTING` and (with
+//! lifecycle webhooks) sends `egress_started` then `egress_updated`
+//! (active). When the room is deleted, the callee hangs up
+//! (`/__control/livekit/hangup`) or StopEgress is called, the egress ends as
+//! LiveKit's does: a WAV tone as long as the recording ran (one second at
+//! least, one minute at most) is uploaded to the request's S3 output
+//! (SigV4-signed, path or virtual-host style as asked) and `egress_ended`
+//! reports `EGRESS_COMPLETE` with the file's name, location, duration and
+//! size — or `EGRESS_FAILED` when the upload is refused.
+//!
 //! Ringing can be held, so a test sees a call ring: after
 //! `POST /__control/livekit/hold {"hold": true}` a dial waiting for the
 //! answer rings until `POST /__control/livekit/answer {"room": …}` (or the
@@ -68,6 +78,8 @@ pub struct LiveKitState {
     next: u64,
     /// The key each room was created with: its webhooks are signed with it.
     room_keys: BTreeMap<String, String>,
+    /// Running egresses: id → what was asked, when.
+    running: BTreeMap<String, (proto::RoomCompositeEgressRequest, std::time::Instant)>,
 }
 
 impl LiveKitState {
@@ -195,7 +207,131 @@ async fn control_hangup(State(state): State<Shared>, Json(r): Json<RoomRef>) -> 
     p.attributes.insert("sip.callStatus".into(), "hangup".into());
     p.attributes.insert("sip.callStatusCode".into(), "200".into());
     send_later(&state, &key, vec![event("participant_left", room, Some(p))]);
+    finish_egresses(&state, &r.room, &key);
     StatusCode::NO_CONTENT
+}
+
+/// Ends the egresses recording `room` (see the module's notes).
+fn finish_egresses(state: &Shared, room: &str, key: &str) {
+    let ended: Vec<_> = {
+        let mut lk = state.livekit.lock().unwrap();
+        let ids: Vec<String> = lk
+            .running
+            .iter()
+            .filter(|(_, (req, _))| req.room_name == room)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.into_iter().filter_map(|id| lk.running.remove(&id).map(|r| (id, r))).collect()
+    };
+    for (id, (req, started)) in ended {
+        let (state, key) = (state.clone(), key.to_string());
+        tokio::spawn(async move {
+            let info = upload_recording(&id, &req, started.elapsed()).await;
+            {
+                let mut lk = state.livekit.lock().unwrap();
+                if let Some(e) = lk.egresses.iter_mut().find(|e| e.egress_id == id) {
+                    *e = info.clone();
+                }
+            }
+            let room = proto::Room { name: info.room_name.clone(), ..Default::default() };
+            let mut ev = event("egress_ended", room, None);
+            ev.room = None;
+            ev.egress_info = Some(info);
+            let lifecycle = state.livekit.lock().unwrap().lifecycle;
+            if lifecycle {
+                emit_webhook(&state, &ev, &key).await;
+            }
+        });
+    }
+}
+
+/// Uploads a tone as long as the recording ran to the request's S3 output
+/// and says how the egress ended.
+async fn upload_recording(
+    id: &str,
+    req: &proto::RoomCompositeEgressRequest,
+    ran: Duration,
+) -> proto::EgressInfo {
+    let ran = ran.clamp(Duration::from_secs(1), Duration::from_secs(60));
+    let mut info = proto::EgressInfo {
+        egress_id: id.into(),
+        room_name: req.room_name.clone(),
+        ended_at: now_secs() * 1_000_000_000,
+        ..Default::default()
+    };
+    let Some(out) = req.file_outputs.first() else {
+        info.status = proto::EgressStatus::EgressFailed as i32;
+        info.error = "no file output".into();
+        return info;
+    };
+    let Some(proto::encoded_file_output::Output::S3(s3)) = &out.output else {
+        info.status = proto::EgressStatus::EgressFailed as i32;
+        info.error = "only S3 outputs are written by the mock".into();
+        return info;
+    };
+    let wav = tone_wav(ran);
+    match put_s3(s3, &out.filepath, &wav).await {
+        Ok(location) => {
+            info.status = proto::EgressStatus::EgressComplete as i32;
+            info.file_results = vec![proto::FileInfo {
+                filename: out.filepath.clone(),
+                location,
+                duration: ran.as_nanos() as i64,
+                size: wav.len() as i64,
+                ..Default::default()
+            }];
+        }
+        Err(e) => {
+            info.status = proto::EgressStatus::EgressFailed as i32;
+            info.error = format!("upload failed: {e}");
+        }
+    }
+    info
+}
+
+/// 8 kHz mono 16-bit PCM, a 440 Hz tone.
+pub fn tone_wav(length: Duration) -> Vec<u8> {
+    let rate = 8_000u32;
+    let n = (length.as_millis() as u32).saturating_mul(rate) / 1000;
+    let mut out = Vec::with_capacity(44 + n as usize * 2);
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + n * 2).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&(rate * 2).to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&(n * 2).to_le_bytes());
+    for i in 0..n {
+        let t = i as f32 / rate as f32;
+        let v = ((t * 440.0 * std::f32::consts::TAU).sin() * 8_000.0) as i16;
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
+/// PUTs `body` at `key` of the S3 output, as LiveKit's egress uploads.
+async fn put_s3(s3: &proto::S3Upload, key: &str, body: &[u8]) -> Result<String, String> {
+    use rusty_s3::S3Action;
+    let endpoint: url::Url = s3.endpoint.parse().map_err(|e| format!("endpoint: {e}"))?;
+    let style = if s3.force_path_style { rusty_s3::UrlStyle::Path } else { rusty_s3::UrlStyle::VirtualHost };
+    let bucket = rusty_s3::Bucket::new(endpoint, style, s3.bucket.clone(), s3.region.clone())
+        .map_err(|e| format!("bucket: {e}"))?;
+    let creds = rusty_s3::Credentials::new(s3.access_key.clone(), s3.secret.clone());
+    let url = bucket.put_object(Some(&creds), key).sign(Duration::from_secs(300));
+    let status = http_request("PUT", url.as_str(), &[("Content-Type", "audio/wav")], body)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !status.is_success() {
+        return Err(format!("S3 answered {status}"));
+    }
+    let mut location = url;
+    location.set_query(None);
+    Ok(location.to_string())
 }
 
 const SIP: i32 = proto::participant_info::Kind::Sip as i32;
@@ -415,6 +551,7 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                     .collect();
                 events.push(event("room_finished", room, None));
                 send_later(state, &call.claims.iss, events);
+                finish_egresses(state, &req.room, &call.claims.iss);
             }
             Ok(call.reply(&proto::DeleteRoomResponse {}))
         }
@@ -643,13 +780,42 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             }
             let info = proto::EgressInfo {
                 egress_id: lk.id("EG"),
-                room_name: req.room_name,
+                room_name: req.room_name.clone(),
                 status: proto::EgressStatus::EgressStarting as i32,
                 started_at: now_secs() * 1_000_000_000,
                 ..Default::default()
             };
             lk.egresses.push(info.clone());
+            lk.running.insert(info.egress_id.clone(), (req, std::time::Instant::now()));
+            drop(lk);
+            let egress_event = |name: &str, status: proto::EgressStatus| {
+                let mut ev = event(name, proto::Room::default(), None);
+                ev.room = None;
+                ev.egress_info = Some(proto::EgressInfo { status: status as i32, ..info.clone() });
+                ev
+            };
+            send_later(
+                state,
+                &call.claims.iss,
+                vec![
+                    egress_event("egress_started", proto::EgressStatus::EgressStarting),
+                    egress_event("egress_updated", proto::EgressStatus::EgressActive),
+                ],
+            );
             Ok(call.reply(&info))
+        }
+        ("livekit.Egress", "StopEgress") => {
+            let req: proto::StopEgressRequest = call.decode()?;
+            let room = {
+                let lk = state.livekit.lock().unwrap();
+                lk.running.get(&req.egress_id).map(|(r, _)| r.room_name.clone())
+            };
+            let Some(room) = room else { return Err(Twirp::new("not_found", "egress not found")) };
+            call.require(v.room_record, "roomRecord")?;
+            finish_egresses(state, &room, &call.claims.iss);
+            let info =
+                state.livekit.lock().unwrap().egresses.iter().find(|e| e.egress_id == req.egress_id).cloned();
+            Ok(call.reply(&info.unwrap_or_default()))
         }
         _ => Err(Twirp::new("bad_route", format!("no handler for {service}/{method}"))),
     }
@@ -683,16 +849,29 @@ pub async fn emit_webhook(state: &Shared, event: &proto::WebhookEvent, api_key: 
 /// A tiny HTTP/1.1 POST over a TCP stream (the mock has no HTTP client of
 /// its own and needs only this).
 async fn reqwest_like_post(url: &str, body: &str, auth: &str) -> std::io::Result<StatusCode> {
+    let headers = [("Content-Type", "application/webhook+json"), ("Authorization", auth)];
+    http_request("POST", url, &headers, body.as_bytes()).await
+}
+
+/// One HTTP/1.1 request, `Connection: close`; the answer's status.
+async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<StatusCode> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").ok_or_else(|| std::io::Error::other("http only"))?;
     let (hostport, path) =
         rest.split_once('/').map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
     let mut stream = tokio::net::TcpStream::connect(hostport).await?;
-    let req = format!(
-        "POST {path} HTTP/1.1\r\nHost: {hostport}\r\nContent-Type: application/webhook+json\r\nAuthorization: {auth}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(req.as_bytes()).await?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {hostport}\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!("Content-Length: {}\r\nConnection: close\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body).await?;
     let mut buf = Vec::new();
     stream.read_to_end(&mut buf).await?;
     let head = String::from_utf8_lossy(&buf);

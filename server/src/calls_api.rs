@@ -137,6 +137,36 @@ async fn transfer(
     Ok(Json(calls::control::transfer(&state.db, &ctx, env, bus, parse_uuid(&id, "call_id")?).await?))
 }
 
+/// `GET …/calls/{id}/recording`: a short-lived address to play it.
+async fn recording(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<calls::recording::RecordingLink>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    Ok(Json(calls::recording::link(&state.db, &ctx, &state.server_ctx.telephony, id).await?))
+}
+
+/// `GET …/calls/{id}/recording/audio`: the same, as a redirect an `<audio>`
+/// element follows (the signed address is neither cached nor sent on as a referrer).
+async fn recording_audio(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    let link = calls::recording::link(&state.db, &ctx, &state.server_ctx.telephony, id).await?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, link.url),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+            (header::REFERRER_POLICY, "no-referrer".to_string()),
+        ],
+    )
+        .into_response())
+}
+
 /// LiveKit's webhook: 200 once applied (or about nothing of ours, or a
 /// repeat), 401 when the signature does not hold — then nothing changed.
 pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
@@ -171,4 +201,6 @@ api_routes! {
     "/orgs/{org}/prospects/{id}/calls" => get(prospect_calls);
     "/orgs/{org}/calls/{id}/hang-up" => post(hang_up);
     "/orgs/{org}/calls/{id}/transfer" => post(transfer);
+    "/orgs/{org}/calls/{id}/recording" => get(recording);
+    "/orgs/{org}/calls/{id}/recording/audio" => get(recording_audio);
 }

@@ -99,6 +99,8 @@ pub enum Out {
     Events(SchemaFn),
     /// A WebSocket upgrade.
     Upgrade,
+    /// `302` to a short-lived address (`Location`).
+    Redirect,
 }
 
 pub struct Op {
@@ -203,10 +205,15 @@ ops! {
     POST "/orgs/{org}/calls/{id}/outcome" set_call_outcome ["Calls"] "How the call ended (once; the prospect's status, timeline, notes and callback follow)" body(In::Json(one::<domain::copilot::outcome::OutcomeReport>)) => Out::Json(200, one::<services::calls::CallDetail>);
     GET "/orgs/{org}/prospects/{id}/calls" prospect_calls ["Calls"] "The prospect's calls: AI agents' phone calls and reps' copilot calls, newest first" => Out::Json(200, list::<services::calls::ProspectCall>);
     POST "/orgs/{org}/calls/{id}/hang-up" hang_up ["Calls"] "Hang up (a call already ended stays as it was)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
+    GET "/orgs/{org}/calls/{id}/recording" call_recording ["Calls"] "A short-lived address to play the call's recording (members of the call's organisation; each access is audited)" => Out::Json(200, one::<services::calls::recording::RecordingLink>);
+    GET "/orgs/{org}/calls/{id}/recording/audio" call_recording_audio ["Calls"] "The recording itself: a redirect to a short-lived address (for an audio player)" => Out::Redirect;
     POST "/orgs/{org}/calls/{id}/transfer" transfer_call ["Calls"] "Cold-transfer the callee to the agent's transfer number (only that number)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     GET "/orgs/{org}/telephony" get_telephony ["Telephony"] "The LiveKit project, default trunk and caller number, last connection test (the secret is never returned)" => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
     PUT "/orgs/{org}/telephony" save_telephony ["Telephony"] "Change the telephony settings (absent fields stay, empty strings clear)" body(In::Json(one::<services::telephony::settings::TelephonyChange>)) => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
     POST "/orgs/{org}/telephony/test" test_telephony ["Telephony"] "List the project's rooms: whether LiveKit answers, and how fast (stored)" => Out::Json(200, one::<services::telephony::settings::ConnectionTest>), upstream;
+    GET "/orgs/{org}/telephony/recordings" get_recordings ["Telephony"] "Whether calls are recorded by default, and the S3-compatible bucket recordings go to (the secret key is never returned)" => Out::Json(200, one::<services::telephony::recording_settings::RecordingSettings>);
+    PUT "/orgs/{org}/telephony/recordings" save_recordings ["Telephony"] "Change the recording settings (absent fields stay, empty strings clear; the bucket is set whole)" body(In::Json(one::<services::telephony::recording_settings::RecordingChange>)) => Out::Json(200, one::<services::telephony::recording_settings::RecordingSettings>);
+    POST "/orgs/{org}/telephony/recordings/test" test_recordings ["Telephony"] "Write and delete a small object in the bucket with the stored keys (the result is stored)" => Out::Json(200, one::<services::telephony::recording_settings::ConnectionTest>);
     GET "/orgs/{org}/telephony/trunks" list_trunks ["Telephony"] "SIP trunks (passwords never returned)" => Out::Json(200, list::<services::telephony::trunks::Trunk>);
     POST "/orgs/{org}/telephony/trunks" create_trunk ["Telephony"] "Create a SIP trunk in LiveKit: outbound (address, numbers, credentials) or inbound (numbers, the agent that answers)" body(In::Json(one::<services::telephony::trunks::NewTrunk>)) => Out::Json(201, one::<services::telephony::trunks::Trunk>), upstream;
     DELETE "/orgs/{org}/telephony/trunks/{id}" delete_trunk ["Telephony"] "Delete a SIP trunk (in LiveKit too)" => Out::Empty, upstream;
@@ -393,6 +400,10 @@ fn build() -> (OpenApi, Vec<String>) {
                     .content("application/json", ContentBuilder::new().schema(Some(f(&mut schemas))).build()),
             ),
             Out::Empty => b.response("204", ResponseBuilder::new().description("Done")),
+            Out::Redirect => b.response(
+                "302",
+                ResponseBuilder::new().description("To a short-lived address (the `Location` header)"),
+            ),
             Out::Csv => b.response(
                 "200",
                 ResponseBuilder::new().description("A CSV file (UTF-8)").content(

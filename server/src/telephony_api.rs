@@ -5,7 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use services::telephony::{settings, trunks};
+use services::telephony::{recording_settings as recordings, settings, trunks};
 
 use crate::rest::{parse_uuid, ApiJson, AppError, OrgAccess};
 use crate::state::AppState;
@@ -30,6 +30,28 @@ async fn test_connection(
     OrgAccess { ctx, .. }: OrgAccess,
 ) -> Result<Json<settings::ConnectionTest>, AppError> {
     Ok(Json(settings::test_connection(&state.db, &ctx, &state.server_ctx.telephony).await?))
+}
+
+async fn get_recordings(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+) -> Result<Json<recordings::RecordingSettings>, AppError> {
+    Ok(Json(recordings::get(&state.db, &ctx).await?))
+}
+
+async fn save_recordings(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    ApiJson(change): ApiJson<recordings::RecordingChange>,
+) -> Result<Json<recordings::RecordingSettings>, AppError> {
+    Ok(Json(recordings::save(&state.db, &ctx, &state.server_ctx.telephony, change).await?))
+}
+
+async fn test_recordings(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+) -> Result<Json<recordings::ConnectionTest>, AppError> {
+    Ok(Json(recordings::test(&state.db, &ctx, &state.server_ctx.telephony).await?))
 }
 
 async fn list_trunks(
@@ -59,6 +81,8 @@ async fn delete_trunk(
 api_routes! {
     "/orgs/{org}/telephony" => get(get_settings).put(save_settings);
     "/orgs/{org}/telephony/test" => post(test_connection);
+    "/orgs/{org}/telephony/recordings" => get(get_recordings).put(save_recordings);
+    "/orgs/{org}/telephony/recordings/test" => post(test_recordings);
     "/orgs/{org}/telephony/trunks" => get(list_trunks).post(create_trunk);
     "/orgs/{org}/telephony/trunks/{id}" => delete(delete_trunk);
 }

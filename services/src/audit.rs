@@ -25,6 +25,9 @@ pub mod action {
     /// A prospect asked, on a call, not to be called again; honoured.
     pub const PROSPECT_OPTED_OUT: &str = "prospect.opted_out";
     pub const TELEPHONY_CHANGED: &str = "telephony.changed";
+    pub const RECORDINGS_CHANGED: &str = "telephony.recordings_changed";
+    /// Someone opened a call's recording (who listened is part of the record).
+    pub const RECORDING_PLAYED: &str = "call.recording_played";
     pub const TRUNK_CREATED: &str = "telephony.trunk_created";
     pub const TRUNK_DELETED: &str = "telephony.trunk_deleted";
 }

@@ -198,11 +198,16 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/calls/events", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/events", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/outcome", UseWorkspace).json(json!({"outcome": "interested"})),
+        route("GET", "/orgs/{org}/calls/{id}/recording", UseWorkspace),
+        route("GET", "/orgs/{org}/calls/{id}/recording/audio", UseWorkspace),
         // -- telephony (telephony_api.rs)
         route("GET", "/orgs/{org}/telephony", ManageSettings),
         route("PUT", "/orgs/{org}/telephony", ManageSettings)
             .json(json!({"default_caller_number": "+33612345678"})),
         route("POST", "/orgs/{org}/telephony/test", ManageSettings),
+        route("GET", "/orgs/{org}/telephony/recordings", ManageSettings),
+        route("PUT", "/orgs/{org}/telephony/recordings", ManageSettings).json(json!({"record_calls": false})),
+        route("POST", "/orgs/{org}/telephony/recordings/test", ManageSettings),
         route("GET", "/orgs/{org}/telephony/trunks", UseWorkspace),
         route("POST", "/orgs/{org}/telephony/trunks", ManageSettings)
             .json(json!({"name": "Main", "address": "sip.example.com", "numbers": ["+33612345678"]})),
@@ -449,6 +454,10 @@ fn fn_cases() -> Vec<FnCase> {
         form("get_telephony", ManageSettings, &[]),
         json_fn("save_telephony", ManageSettings, json!({"change": {}})),
         form("test_telephony", ManageSettings, &[]),
+        form("get_recordings", ManageSettings, &[]),
+        json_fn("save_recordings", ManageSettings, json!({"change": {}})),
+        form("test_recordings", ManageSettings, &[]),
+        form("call_recording", UseWorkspace, &[("call_id", ANY)]),
         json_fn(
             "create_trunk",
             ManageSettings,

@@ -43,6 +43,9 @@ fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
         outcome: Set(None),
         recording_key: Set(None),
         recording_duration_ms: Set(None),
+        recording_egress_id: Set(None),
+        recording_status: Set(None),
+        recording_error: Set(None),
         talk_ms: Set(None),
         callback_at: Set(None),
         notes: Set(String::new()),
@@ -143,21 +146,27 @@ on_both_backends!(the_call_tables_hold_what_the_design_counts_on, |backend: Back
 
 /// An organisation on the server's LiveKit project (the mock), with a voice
 /// agent, a default outbound trunk and calling hours around the clock.
-struct Calling {
-    app: TestApp,
-    mock: mock_vendors::MockVendors,
-    owner: common::Client,
-    org: String,
-    agent: String,
+pub(crate) struct Calling {
+    pub app: TestApp,
+    pub mock: mock_vendors::MockVendors,
+    pub owner: common::Client,
+    pub org: String,
+    pub agent: String,
 }
 
-const LK_KEY: &str = "APIserver";
+pub(crate) const LK_KEY: &str = "APIserver";
 
 async fn calling(backend: Backend) -> Option<Calling> {
+    calling_with(backend, &[]).await
+}
+
+/// [`calling`], with more of the server's environment.
+pub(crate) async fn calling_with(backend: Backend, extra: &[(&str, &str)]) -> Option<Calling> {
     let mock = mock_vendors::MockVendors::start().await;
     let url = mock.base_url("livekit");
-    let env =
-        [("LIVEKIT_URL", url.as_str()), ("LIVEKIT_API_KEY", LK_KEY), ("LIVEKIT_API_SECRET", API_SECRET)];
+    let mut env =
+        vec![("LIVEKIT_URL", url.as_str()), ("LIVEKIT_API_KEY", LK_KEY), ("LIVEKIT_API_SECRET", API_SECRET)];
+    env.extend_from_slice(extra);
     let app = TestApp::spawn_with(backend, &env).await?;
     let owner = app.client().await;
     owner.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
@@ -196,7 +205,7 @@ async fn calling(backend: Backend) -> Option<Calling> {
 }
 
 impl Calling {
-    async fn place(&self, body: Value, key: Option<&str>) -> (u16, Value) {
+    pub(crate) async fn place(&self, body: Value, key: Option<&str>) -> (u16, Value) {
         let mut req =
             self.owner.http.post(format!("{}/api/v1/orgs/{}/calls", self.app.base, self.org)).json(&body);
         req = req.header("x-csrf-token", &self.owner.csrf);
@@ -207,14 +216,14 @@ impl Calling {
         (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
     }
 
-    async fn call(&self, id: &str) -> Value {
+    pub(crate) async fn call(&self, id: &str) -> Value {
         let (s, v) = self.owner.rest(Method::GET, &format!("/orgs/{}/calls/{id}", self.org), None).await;
         assert_eq!(s, 200, "{v}");
         v
     }
 
     /// Waits until the call is in `status` (the dial runs on the job runner).
-    async fn until(&self, id: &str, status: &str) -> Value {
+    pub(crate) async fn until(&self, id: &str, status: &str) -> Value {
         for _ in 0..200 {
             let v = self.call(id).await;
             if v["call"]["status"] == status {
@@ -226,12 +235,12 @@ impl Calling {
     }
 
     /// Sends a LiveKit webhook signed with `key`; the HTTP status.
-    async fn webhook(&self, event: &proto::WebhookEvent, key: &str) -> u16 {
+    pub(crate) async fn webhook(&self, event: &proto::WebhookEvent, key: &str) -> u16 {
         let (body, auth) = mock_vendors::livekit::sign_webhook(event, key);
         self.raw_webhook(body, &auth).await
     }
 
-    async fn raw_webhook(&self, body: String, auth: &str) -> u16 {
+    pub(crate) async fn raw_webhook(&self, body: String, auth: &str) -> u16 {
         reqwest::Client::new()
             .post(format!("{}/webhooks/livekit", self.app.base))
             .header("authorization", auth)
@@ -244,7 +253,7 @@ impl Calling {
             .as_u16()
     }
 
-    fn requests(&self, method: &str) -> Vec<Value> {
+    pub(crate) fn requests(&self, method: &str) -> Vec<Value> {
         self.mock
             .state
             .requests_for("livekit")

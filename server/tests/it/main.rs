@@ -24,6 +24,7 @@ mod openapi;
 mod operations;
 mod organisations;
 mod prospects;
+mod recordings;
 mod security;
 mod site_config;
 mod ssr_concurrency;

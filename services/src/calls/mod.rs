@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod list;
 pub mod outcome;
 pub mod place;
+pub mod recording;
 pub mod webhook;
 
 use domain::call::CallStatus;
@@ -52,6 +53,8 @@ pub(crate) fn view(r: &calls::Model) -> Call {
         answered_at: r.answered_at,
         ended_at: r.ended_at,
         talk_ms: r.talk_ms.or_else(|| talk_ms(r)),
+        recording_status: r.recording_status.clone(),
+        recording_duration_ms: r.recording_duration_ms,
     }
 }
 

@@ -216,6 +216,9 @@ pub async fn place(
         outcome: Set(None),
         recording_key: Set(None),
         recording_duration_ms: Set(None),
+        recording_egress_id: Set(None),
+        recording_status: Set(None),
+        recording_error: Set(None),
         talk_ms: Set(None),
         callback_at: Set(None),
         notes: Set(String::new()),
@@ -386,7 +389,17 @@ async fn dial(
         apply(db, bus, org, id, h).await?;
         return Ok(());
     };
+    let plan = super::recording::plan(db, env, org, call.agent_id).await?;
     let meta = json!({ "call_id": id, "org_id": org, "agent_id": call.agent_id }).to_string();
+    // The worker speaks the disclosure first, and knows whether it is recorded.
+    let job_meta = json!({
+        "call_id": id,
+        "org_id": org,
+        "agent_id": call.agent_id,
+        "recorded": plan.bucket.is_some(),
+        "recording_disclosure": plan.disclosure,
+    })
+    .to_string();
     let room = proto::CreateRoomRequest {
         name: call.room_name.clone(),
         metadata: meta.clone(),
@@ -400,7 +413,7 @@ async fn dial(
         lk.create_dispatch(proto::CreateAgentDispatchRequest {
             agent_name: AGENT_NAME.into(),
             room: call.room_name.clone(),
-            metadata: meta.clone(),
+            metadata: job_meta,
             ..Default::default()
         })
         .await
@@ -431,6 +444,7 @@ async fn dial(
         Ok(p) => {
             let data = json!({ "participant": p.participant_identity, "sip_call_id": p.sip_call_id });
             apply(db, bus, org, id, happened(CallEvent::Answered, "dial_answered", data, None)).await?;
+            super::recording::start(db, bus, &lk, &call, &plan).await?;
         }
         Err(e) => {
             apply(db, bus, org, id, failed(&e)).await?;

@@ -36,6 +36,8 @@ pub enum Refusal {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Applied(Applied),
+    /// About the call's recording.
+    Recording(super::recording::EgressApplied),
     /// Not about a call of ours (another room, an event we do not follow).
     Unrelated,
 }
@@ -96,7 +98,11 @@ pub async fn receive(
     let Some((signer, event)) = signer(db, env, body, auth).await.map_err(Err)? else {
         return Err(Ok(Refusal::Unauthorized));
     };
-    let Some(room) = event.room.as_ref().map(|r| r.name.clone()).filter(|n| !n.is_empty()) else {
+    let room = event.room.as_ref().map(|r| r.name.clone()).filter(|n| !n.is_empty());
+    // Egress events name their room in the egress, not beside it.
+    let room =
+        room.or_else(|| event.egress_info.as_ref().map(|e| e.room_name.clone()).filter(|n| !n.is_empty()));
+    let Some(room) = room else {
         return Ok(Outcome::Unrelated);
     };
     let Some(call) = calls::Entity::find()
@@ -115,6 +121,12 @@ pub async fn receive(
     if !allowed {
         tracing::warn!(call = %call.id, "webhook signed by a project that is not the call's: ignored");
         return Ok(Outcome::Unrelated);
+    }
+    if event.event.starts_with("egress_") {
+        return match super::recording::egress_event(db, bus, &call, &event).await.map_err(Err)? {
+            super::recording::EgressApplied::Unrelated => Ok(Outcome::Unrelated),
+            r => Ok(Outcome::Recording(r)),
+        };
     }
     let Some(ev) = call_event(&event) else { return Ok(Outcome::Unrelated) };
     let h = Happened {

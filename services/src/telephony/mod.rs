@@ -1,7 +1,9 @@
 //! Telephony: the organisation's LiveKit project and SIP trunks, reached
 //! through LiveKit's server API.
 
+pub mod bucket;
 pub mod livekit;
+pub mod recording_settings;
 pub mod settings;
 pub mod trunks;
 

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 
-use domain::agent::{AgentKind, AgentSettings, Interruption, LlmChoice, SttChoice, TtsChoice, Voicemail};
+use domain::agent::{
+    AgentKind, AgentSettings, Interruption, LlmChoice, RecordingChoice, SttChoice, TtsChoice, Voicemail,
+};
 use domain::catalogue::{self, Capability};
 use domain::template::{self, HighlightKind, RenderContext, Var};
 use domain::tools::ToolName;
@@ -43,6 +45,7 @@ const FIELDS: &[&str] = &[
     "max_call_seconds",
     "voicemail",
     "transfer_number",
+    "recording_disclosure",
 ];
 
 #[component]
@@ -152,6 +155,8 @@ fn AgentForm(
     let voicemail_action = RwSignal::new(vm_action.to_string());
     let voicemail_text = RwSignal::new(vm_text);
     let transfer = RwSignal::new(s.transfer_number.clone().unwrap_or_default());
+    let recording = RwSignal::new(s.recording.as_str().to_string());
+    let disclosure = RwSignal::new(s.recording_disclosure.clone().unwrap_or_default());
     let tools: Vec<(ToolName, RwSignal<bool>)> =
         ToolName::ALL.into_iter().map(|t| (t, RwSignal::new(s.tools.contains(&t)))).collect();
     let rows = RwSignal::new(
@@ -231,6 +236,8 @@ fn AgentForm(
             transfer_number: Some(transfer.get_untracked()),
             tools: tools_for_build.iter().filter(|(_, on)| on.get_untracked()).map(|(t, _)| *t).collect(),
             data_schema: rows_to_schema(&rows.get_untracked()),
+            recording: RecordingChoice::parse(&recording.get_untracked()).unwrap_or_default(),
+            recording_disclosure: Some(disclosure.get_untracked()),
         };
         settings.validate().map_err(AppError::from)
     };
@@ -381,6 +388,16 @@ fn AgentForm(
                                         <TemplateEditor id="voicemail-text" value=voicemail_text rows=3 error=fe("voicemail") label=label(|i| t_string!(i, agents.field_voicemail_text).to_string())/>
                                     </div>
                                 </Show>
+                                <Select id="recording" name="recording" value=recording label=label(|i| t_string!(i, agents.field_recording).to_string())
+                                    options=Signal::derive(move || vec![
+                                        ("organisation".into(), t_string!(i18n, agents.recording_organisation).to_string()),
+                                        ("always".into(), t_string!(i18n, agents.recording_always).to_string()),
+                                        ("never".into(), t_string!(i18n, agents.recording_never).to_string()),
+                                    ])/>
+                                <div class="sm:col-span-2">
+                                    <TemplateEditor id="recording-disclosure" value=disclosure rows=2 error=fe("recording_disclosure") label=label(|i| t_string!(i, agents.field_disclosure).to_string())/>
+                                    <p class="mt-1 text-xs text-slate-500">{t!(i18n, agents.disclosure_help)}</p>
+                                </div>
                             </div>
                         </Card>
                     </Show>

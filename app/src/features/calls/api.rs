@@ -75,3 +75,13 @@ pub async fn voice_agents(org_id: Uuid) -> Result<Vec<(Uuid, String)>, AppError>
     let agents = services::agents::list(&ctx.db, &org, &filter).await?;
     Ok(agents.into_iter().map(|a| (a.id, a.name)).collect())
 }
+
+/// A short-lived address to play the call's recording (audited).
+#[server(client = CsrfClient, endpoint = "call_recording")]
+pub async fn call_recording(
+    org_id: Uuid,
+    call_id: Uuid,
+) -> Result<domain::telephony::RecordingLink, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::recording::link(&ctx.db, &org, &ctx.telephony, call_id).await?)
+}

@@ -160,6 +160,7 @@ fn CallView(
                         <p class="whitespace-pre-wrap text-sm" data-testid="call-notes">{move || call.with(|c| c.notes.clone())}</p>
                     </Card>
                 </Show>
+                <RecordingCard org_id call=d.call.clone()/>
                 <Card>
                     <h2 class="mb-2 font-semibold">{t!(i18n, calls.transcript)}</h2>
                     <p class="text-sm text-slate-500" data-testid="call-transcript-empty">{t!(i18n, calls.no_transcript)}</p>
@@ -260,6 +261,44 @@ fn OutcomeForm(org_id: Uuid, call_id: Uuid, outcome: ServerAction<SetCallOutcome
                 <FormError message=Signal::derive(move || error.get().map(|e| describe(i18n, &e)))/>
                 <Button busy=outcome.pending() attr:data-testid="call-outcome-save" on:click=submit>{t!(i18n, calls.save_outcome)}</Button>
             </div>
+        </Card>
+    }
+}
+
+/// The call's recording: a player once it is ready (its source a redirect
+/// to a short-lived signed address, asked for only when played), else
+/// where it stands.
+#[component]
+fn RecordingCard(org_id: Uuid, call: Call) -> impl IntoView {
+    let i18n = use_i18n();
+    let body = match call.recording_status.as_deref() {
+        Some("ready") => {
+            let src = format!("/api/v1/orgs/{org_id}/calls/{}/recording/audio", call.id);
+            view! {
+                <div class="flex flex-wrap items-center gap-3">
+                    <audio controls preload="none" src=src class="w-full max-w-md" data-testid="call-recording"></audio>
+                    {call.recording_duration_ms.map(|ms| view! { <span class="text-sm tabular-nums" data-testid="call-recording-duration">{duration(ms)}</span> })}
+                </div>
+            }
+            .into_any()
+        }
+        Some("recording") => view! {
+            <p class="text-sm text-slate-500" data-testid="call-recording-pending">{t!(i18n, calls.recording_in_progress)}</p>
+        }
+        .into_any(),
+        Some(_) => view! {
+            <p class="text-sm text-rose-600" data-testid="call-recording-failed">{t!(i18n, calls.recording_failed_text)}</p>
+        }
+        .into_any(),
+        None => view! {
+            <p class="text-sm text-slate-500" data-testid="call-not-recorded">{t!(i18n, calls.not_recorded)}</p>
+        }
+        .into_any(),
+    };
+    view! {
+        <Card>
+            <h2 class="mb-2 font-semibold">{t!(i18n, calls.recording)}</h2>
+            {body}
         </Card>
     }
 }

@@ -1,4 +1,6 @@
-use domain::telephony::{ConnectionTest, NewTrunk, TelephonyChange, TelephonySettings, Trunk};
+use domain::telephony::{
+    ConnectionTest, NewTrunk, RecordingChange, RecordingSettings, TelephonyChange, TelephonySettings, Trunk,
+};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use uuid::Uuid;
@@ -40,4 +42,22 @@ pub async fn create_trunk(org_id: Uuid, trunk: NewTrunk) -> Result<Trunk, AppErr
 pub async fn delete_trunk(org_id: Uuid, trunk_id: Uuid) -> Result<(), AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::telephony::trunks::delete(&ctx.db, &org, &ctx.telephony, trunk_id).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "get_recordings")]
+pub async fn get_recordings(org_id: Uuid) -> Result<RecordingSettings, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::telephony::recording_settings::get(&ctx.db, &org).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "save_recordings", input = Json)]
+pub async fn save_recordings(org_id: Uuid, change: RecordingChange) -> Result<RecordingSettings, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::telephony::recording_settings::save(&ctx.db, &org, &ctx.telephony, change).await?)
+}
+
+#[server(client = CsrfClient, endpoint = "test_recordings")]
+pub async fn test_recordings(org_id: Uuid) -> Result<ConnectionTest, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::telephony::recording_settings::test(&ctx.db, &org, &ctx.telephony).await?)
 }

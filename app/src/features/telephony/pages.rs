@@ -67,6 +67,7 @@ pub fn TelephonyPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            <super::recordings::RecordingsCard org_id/>
             <Card>
                 <h2 class="mb-3 font-semibold">{t!(i18n, telephony.trunks)}</h2>
                 <Transition fallback=|| view! { <Skeleton lines=3/> }>
