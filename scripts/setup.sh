@@ -150,6 +150,12 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+# LiveKit's browser SDK, as the pinned npm package ships it, served with the
+# static files (public/vendor is not in git): the call page loads it to
+# listen to a live call (public/livekit-loader.js).
+mkdir -p public/vendor
+cmp -s node_modules/livekit-client/dist/livekit-client.esm.mjs public/vendor/livekit-client.esm.mjs \
+  || cp node_modules/livekit-client/dist/livekit-client.esm.mjs public/vendor/livekit-client.esm.mjs
 # cargo-leptos puts node_modules/.bin at the front of PATH, so wasm-opt is
 # looked up there before anywhere else: the link npm made to binaryen's
 # build is pointed at scripts/tools/wasm-opt, which runs that build itself.

@@ -23,12 +23,16 @@ pub const SESSION_USER: &str = "uid";
 /// no plugins, forms and `<base>` kept on our origin. Inline *styles* stay
 /// allowed: components set widths and colours through `style` attributes,
 /// and styles cannot run code.
-pub fn content_security_policy(nonce: Option<&str>) -> String {
+///
+/// `connect` adds origins the page may open connections to beyond ours:
+/// the LiveKit servers of the viewer's organisations (listening to a call).
+pub fn content_security_policy(nonce: Option<&str>, connect: &[String]) -> String {
     let nonce = nonce.map(|n| format!(" 'nonce-{n}'")).unwrap_or_default();
+    let connect: String = connect.iter().map(|o| format!(" {o}")).collect();
     format!(
         "default-src 'self'; script-src 'self'{nonce} 'wasm-unsafe-eval'; \
          style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; media-src 'self' blob:; \
-         connect-src 'self'; worker-src 'self' blob:; font-src 'self'; object-src 'none'; \
+         connect-src 'self'{connect}; worker-src 'self' blob:; font-src 'self'; object-src 'none'; \
          base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
     )
 }

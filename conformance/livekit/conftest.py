@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import threading
+import urllib.request
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -40,14 +41,28 @@ class WebhookSink:
     def __init__(self) -> None:
         self.received: list[tuple[bytes, str]] = []
         self.cond = threading.Condition()
+        # Also delivered, as LiveKit sent them, to these URLs (a Handoo server under test).
+        self.forward: list[str] = []
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                auth = self.headers.get("Authorization", "")
                 with sink.cond:
-                    sink.received.append((body, self.headers.get("Authorization", "")))
+                    sink.received.append((body, auth))
                     sink.cond.notify_all()
+                for url in list(sink.forward):
+                    req = urllib.request.Request(
+                        url,
+                        data=body,
+                        method="POST",
+                        headers={"Authorization": auth, "Content-Type": self.headers.get("Content-Type", "")},
+                    )
+                    try:
+                        urllib.request.urlopen(req, timeout=10).read()
+                    except Exception as e:  # noqa: BLE001 - the test asserts on what arrived
+                        print(f"webhook forward to {url} failed: {e}")
                 self.send_response(200)
                 self.end_headers()
 

@@ -303,6 +303,19 @@ pub struct ProspectCall {
     pub notes: String,
 }
 
+/// What a browser needs to listen to a live call: the LiveKit server's
+/// address for clients, and a subscribe-only, hidden token for that room.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ListenAccess {
+    /// `wss://…` (or `ws://` for a project on plain http).
+    pub url: String,
+    pub token: String,
+    pub room: String,
+    pub identity: String,
+    pub expires_at: DateTime<Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -44,7 +44,8 @@ impl Role {
             // Admins run the team day to day.
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
             | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ManageApiKeys
-            | ExportProspects | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge => {
+            | ExportProspects | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge
+            | ListenToCalls => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -87,6 +88,8 @@ pub enum Permission {
     ManagePlaybook,
     /// Approve or reject knowledge-base items (members write drafts and submit).
     ReviewKnowledge,
+    /// Listen to a live call (managers coaching their team).
+    ListenToCalls,
     InviteMembers,
     RevokeInvitations,
     ManageMemberRoles,
@@ -99,7 +102,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -113,6 +116,7 @@ impl Permission {
         Permission::LiftCallRestrictions,
         Permission::ManagePlaybook,
         Permission::ReviewKnowledge,
+        Permission::ListenToCalls,
         Permission::InviteMembers,
         Permission::RevokeInvitations,
         Permission::ManageMemberRoles,
@@ -142,6 +146,7 @@ impl Permission {
             LiftCallRestrictions => "lift_call_restrictions",
             ManagePlaybook => "manage_playbook",
             ReviewKnowledge => "review_knowledge",
+            ListenToCalls => "listen_to_calls",
             InviteMembers => "invite_members",
             RevokeInvitations => "revoke_invitations",
             ManageMemberRoles => "manage_member_roles",
@@ -304,6 +309,7 @@ mod tests {
             (LiftCallRestrictions, false, true, true),
             (ManagePlaybook, false, true, true),
             (ReviewKnowledge, false, true, true),
+            (ListenToCalls, false, true, true),
             (InviteMembers, false, true, true),
             (RevokeInvitations, false, true, true),
             (ManageMemberRoles, false, true, true),

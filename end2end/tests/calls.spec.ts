@@ -1,12 +1,17 @@
 // Phone calls against the mocks: LiveKit's stand-in in mock-vendors speaks
 // its Twirp API and sends LiveKit's signed webhooks as the call happens
 // (`lifecycle`); ringing is held until the test answers, so each state is
-// seen on the open call page as it arrives over the event stream.
+// seen on the open call page as it arrives over the event stream. The call
+// is recorded into a bucket of moto's S3 server (the mock's egress uploads
+// it when the room closes) and played on the call page; listening live
+// joins the mock with LiveKit's browser SDK (the mock has no media server,
+// so the page says it could not connect once the SDK's join arrived).
 import { test, expect, Page } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
 
 const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
 const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
+const motoPort = process.env.HANDOO_E2E_MOTO_PORT ?? '3191';
 
 async function livekit(path: string, body: object): Promise<number> {
   const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
@@ -55,8 +60,8 @@ const voiceAgent = {
 };
 
 const words = {
-  en: { ringing: 'Ringing', inProgress: 'In progress', completed: 'Completed', connected: 'Connected', server: "this server's LiveKit project" },
-  fr: { ringing: 'Sonne', inProgress: 'En cours', completed: 'Terminé', connected: 'Connecté', server: 'projet LiveKit de ce serveur' },
+  en: { ringing: 'Ringing', inProgress: 'In progress', completed: 'Completed', connected: 'Connected', server: "this server's LiveKit project", writable: 'Writable', listenFailed: 'Could not listen' },
+  fr: { ringing: 'Sonne', inProgress: 'En cours', completed: 'Terminé', connected: 'Connecté', server: 'projet LiveKit de ce serveur', writable: 'Accessible en écriture', listenFailed: 'Écoute impossible' },
 };
 
 for (const lang of ['en', 'fr'] as const) {
@@ -89,6 +94,19 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
     await page.getByTestId('telephony-test').click();
     await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+    // Recordings: a bucket of the local S3 server, checked, calls recorded by default.
+    const bucket = `calls-${lang}-${Date.now()}`;
+    expect((await fetch(`http://127.0.0.1:${motoPort}/${bucket}`, { method: 'PUT' })).ok).toBe(true);
+    await page.fill('#rec-endpoint', `http://127.0.0.1:${motoPort}`);
+    await page.fill('#rec-region', 'us-east-1');
+    await page.fill('#rec-bucket', bucket);
+    await page.fill('#rec-access-key', 'AKIAE2E');
+    await page.fill('#rec-secret-key', 'e2e-recordings-secret-0123');
+    await page.locator('#record-calls').check();
+    await page.getByTestId('recordings-save').click();
+    await expect(page.locator('#rec-secret-key')).toHaveValue('');
+    await page.getByTestId('recordings-test').click();
+    await expect(page.getByTestId('recordings-last-test')).toContainText(w.writable);
 
     // "Call with agent…" on the prospect: to the call's page, ringing.
     await page.goto(`/app/prospects/${prospect.id}`);
@@ -108,6 +126,17 @@ for (const lang of ['en', 'fr'] as const) {
     await expect.poll(() => livekit('answer', { room: `call-${callId.replaceAll('-', '')}` }), { timeout: 10_000 }).toBe(204);
     await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'in_progress');
     await expect(page.getByTestId('call-status')).toContainText(w.inProgress);
+    await expect(page.getByTestId('call-recording-pending')).toBeVisible();
+
+    // Listening live: LiveKit's browser SDK joins the room with a hidden, subscribe-only token.
+    const room = `call-${callId.replaceAll('-', '')}`;
+    await page.getByTestId('listen-start').click();
+    await expect(page.getByTestId('listen-live')).toHaveAttribute('data-state', 'failed', { timeout: 20_000 });
+    await expect(page.getByTestId('listen-error')).toContainText(w.listenFailed);
+    const joins: any[] = await (await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/joins`)).json();
+    const join = joins.find((j) => j.room === room);
+    expect(join, 'the SDK reached the LiveKit server with the minted token').toBeTruthy();
+    expect([join.hidden, join.can_subscribe, join.can_publish]).toEqual([true, true, false]);
 
     // Hang up: completed, with a talk time; then the outcome.
     await page.getByTestId('call-hang-up').click();
@@ -115,6 +144,17 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(page.getByTestId('call-status')).toContainText(w.completed);
     await expect(page.getByTestId('call-duration')).toHaveText(/^\d+:\d\d$/);
     await expect(page.getByTestId('call-timeline')).toContainText('agent_joined');
+    // The recording, once the egress reported it: played through this server, seekable.
+    const player = page.getByTestId('call-recording');
+    await expect(player).toBeVisible({ timeout: 15_000 });
+    await expect(page.getByTestId('call-recording-duration')).toHaveText(/^\d+:\d\d$/);
+    const head = await player.evaluate(async (el: HTMLAudioElement) => {
+      const res = await fetch(el.src, { headers: { range: 'bytes=0-3' } });
+      return { status: res.status, magic: new TextDecoder().decode(await res.arrayBuffer()) };
+    });
+    expect(head).toEqual({ status: 206, magic: 'RIFF' });
+    await player.evaluate((el: HTMLAudioElement) => el.play().catch(() => undefined));
+    await expect.poll(() => player.evaluate((el: HTMLAudioElement) => el.readyState), { timeout: 10_000 }).toBeGreaterThan(0);
     await page.getByTestId('call-outcome').selectOption('meeting_booked');
     await page.getByTestId('call-notes-input').fill('Demo on Tuesday');
     await page.getByTestId('call-outcome-save').click();

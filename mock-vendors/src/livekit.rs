@@ -78,6 +78,8 @@ pub struct LiveKitState {
     next: u64,
     /// The key each room was created with: its webhooks are signed with it.
     room_keys: BTreeMap<String, String>,
+    /// Client SDK joins seen at `/rtc` (their tokens' claims).
+    pub joins: Vec<serde_json::Value>,
     /// Running egresses: id → what was asked, when.
     running: BTreeMap<String, (proto::RoomCompositeEgressRequest, std::time::Instant)>,
 }
@@ -159,6 +161,39 @@ pub fn router() -> Router<Shared> {
         .route("/__control/livekit/hold", post(control_hold))
         .route("/__control/livekit/answer", post(control_answer))
         .route("/__control/livekit/hangup", post(control_hangup))
+        .route("/rtc", axum::routing::get(rtc_join))
+        .route("/rtc/v1", axum::routing::get(rtc_join))
+        .route("/rtc/validate", axum::routing::get(rtc_join))
+        .route("/rtc/v1/validate", axum::routing::get(rtc_join))
+        .route("/__control/livekit/joins", axum::routing::get(control_joins))
+}
+
+/// A client SDK joining (`/rtc?access_token=…`): the token is verified and
+/// who joined which room with which rights is kept (see
+/// `/__control/livekit/joins`); the mock speaks no WebRTC, so the join then
+/// fails as a server without media would (a client sees a connection error).
+async fn rtc_join(
+    State(state): State<Shared>,
+    axum::extract::Query(q): axum::extract::Query<BTreeMap<String, String>>,
+) -> Response {
+    let token = q.get("access_token").map(String::as_str).unwrap_or("");
+    let issuer = Claims::from_unverified(token).map(|c| c.iss).unwrap_or_default();
+    let Ok(claims) = TokenVerifier::with_api_key(&issuer, API_SECRET).verify(token) else {
+        return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
+    };
+    state.livekit.lock().unwrap().joins.push(serde_json::json!({
+        "identity": claims.sub,
+        "room": claims.video.room,
+        "room_join": claims.video.room_join,
+        "hidden": claims.video.hidden,
+        "can_publish": claims.video.can_publish(),
+        "can_subscribe": claims.video.can_subscribe(),
+    }));
+    (StatusCode::NOT_IMPLEMENTED, "the LiveKit mock has no media server").into_response()
+}
+
+async fn control_joins(State(state): State<Shared>) -> Json<Vec<serde_json::Value>> {
+    Json(state.livekit.lock().unwrap().joins.clone())
 }
 
 #[derive(serde::Deserialize)]

@@ -137,6 +137,17 @@ async fn transfer(
     Ok(Json(calls::control::transfer(&state.db, &ctx, env, bus, parse_uuid(&id, "call_id")?).await?))
 }
 
+/// `POST …/calls/{id}/listen`: a hidden, subscribe-only token for the
+/// call's room (Admins and Owners; audited).
+async fn listen(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<domain::call_views::ListenAccess>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    Ok(Json(calls::listen::listen(&state.db, &ctx, &state.server_ctx.telephony, id).await?))
+}
+
 /// `GET …/calls/{id}/recording`: a short-lived address to play it.
 async fn recording(
     State(state): State<AppState>,
@@ -147,24 +158,30 @@ async fn recording(
     Ok(Json(calls::recording::link(&state.db, &ctx, &state.server_ctx.telephony, id).await?))
 }
 
-/// `GET …/calls/{id}/recording/audio`: the same, as a redirect an `<audio>`
-/// element follows (the signed address is neither cached nor sent on as a referrer).
+/// `GET …/calls/{id}/recording/audio`: the recording itself, relayed from
+/// the bucket with its range (so the page's player can seek), never cached.
 async fn recording_audio(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     let id = parse_uuid(&id, "call_id")?;
-    let link = calls::recording::link(&state.db, &ctx, &state.server_ctx.telephony, id).await?;
-    Ok((
-        StatusCode::FOUND,
-        [
-            (header::LOCATION, link.url),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-            (header::REFERRER_POLICY, "no-referrer".to_string()),
-        ],
-    )
-        .into_response())
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let upstream = calls::recording::open(&state.db, &ctx, &state.server_ctx.telephony, id, range).await?;
+    let status = StatusCode::from_u16(upstream.status().as_u16()).unwrap_or(StatusCode::OK);
+    let mut resp = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, calls::recording::CONTENT_TYPE)
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CACHE_CONTROL, "private, no-store");
+    for h in [header::CONTENT_LENGTH, header::CONTENT_RANGE] {
+        if let Some(v) = upstream.headers().get(&h) {
+            resp = resp.header(h, v.clone());
+        }
+    }
+    let body = axum::body::Body::from_stream(upstream.bytes_stream());
+    Ok(resp.body(body).unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
 }
 
 /// LiveKit's webhook: 200 once applied (or about nothing of ours, or a
@@ -202,5 +219,6 @@ api_routes! {
     "/orgs/{org}/calls/{id}/hang-up" => post(hang_up);
     "/orgs/{org}/calls/{id}/transfer" => post(transfer);
     "/orgs/{org}/calls/{id}/recording" => get(recording);
+    "/orgs/{org}/calls/{id}/listen" => post(listen);
     "/orgs/{org}/calls/{id}/recording/audio" => get(recording_audio);
 }

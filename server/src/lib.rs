@@ -202,6 +202,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .with_state(state.clone())
         .layer(axum::middleware::from_fn(server_fn_status))
         .layer(axum::middleware::from_fn(request_memo))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security_headers::connect_sources))
         .layer(axum::middleware::from_fn_with_state(config.component_gallery, gallery_gate))
         .layer(axum::middleware::from_fn_with_state(
             csrf::CsrfConfig { secure: config.cookie_secure },

@@ -99,8 +99,8 @@ pub enum Out {
     Events(SchemaFn),
     /// A WebSocket upgrade.
     Upgrade,
-    /// `302` to a short-lived address (`Location`).
-    Redirect,
+    /// Audio bytes (`200`, or `206` for a `Range`).
+    Audio,
 }
 
 pub struct Op {
@@ -206,7 +206,8 @@ ops! {
     GET "/orgs/{org}/prospects/{id}/calls" prospect_calls ["Calls"] "The prospect's calls: AI agents' phone calls and reps' copilot calls, newest first" => Out::Json(200, list::<services::calls::ProspectCall>);
     POST "/orgs/{org}/calls/{id}/hang-up" hang_up ["Calls"] "Hang up (a call already ended stays as it was)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     GET "/orgs/{org}/calls/{id}/recording" call_recording ["Calls"] "A short-lived address to play the call's recording (members of the call's organisation; each access is audited)" => Out::Json(200, one::<services::calls::recording::RecordingLink>);
-    GET "/orgs/{org}/calls/{id}/recording/audio" call_recording_audio ["Calls"] "The recording itself: a redirect to a short-lived address (for an audio player)" => Out::Redirect;
+    GET "/orgs/{org}/calls/{id}/recording/audio" call_recording_audio ["Calls"] "The recording itself (Ogg audio), relayed from the bucket; `Range` is honoured (for an audio player)" => Out::Audio;
+    POST "/orgs/{org}/calls/{id}/listen" listen_call ["Calls"] "Listen to a live call: LiveKit's client address and a hidden, subscribe-only token for its room (Admins and Owners; audited)" => Out::Json(200, one::<domain::call_views::ListenAccess>);
     POST "/orgs/{org}/calls/{id}/transfer" transfer_call ["Calls"] "Cold-transfer the callee to the agent's transfer number (only that number)" => Out::Json(200, one::<services::calls::CallDetail>), upstream;
     GET "/orgs/{org}/telephony" get_telephony ["Telephony"] "The LiveKit project, default trunk and caller number, last connection test (the secret is never returned)" => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
     PUT "/orgs/{org}/telephony" save_telephony ["Telephony"] "Change the telephony settings (absent fields stay, empty strings clear)" body(In::Json(one::<services::telephony::settings::TelephonyChange>)) => Out::Json(200, one::<services::telephony::settings::TelephonySettings>);
@@ -400,9 +401,16 @@ fn build() -> (OpenApi, Vec<String>) {
                     .content("application/json", ContentBuilder::new().schema(Some(f(&mut schemas))).build()),
             ),
             Out::Empty => b.response("204", ResponseBuilder::new().description("Done")),
-            Out::Redirect => b.response(
-                "302",
-                ResponseBuilder::new().description("To a short-lived address (the `Location` header)"),
+            Out::Audio => b.response(
+                "200",
+                ResponseBuilder::new().description("The audio file").content(
+                    "audio/ogg",
+                    ContentBuilder::new()
+                        .schema(Some(ObjectBuilder::new().schema_type(Type::String).format(Some(
+                            utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Binary),
+                        ))))
+                        .build(),
+                ),
             ),
             Out::Csv => b.response(
                 "200",

@@ -90,11 +90,48 @@ async fn with_page_policy(resp: Response) -> Response {
     let mut stream = body.into_data_stream();
     let first = stream.next().await;
     let nonce = first.as_ref().and_then(|r| r.as_ref().ok()).and_then(|b| page_nonce(b));
-    let policy = app::ssr::content_security_policy(nonce.as_deref());
+    let connect = parts.extensions.get::<ConnectSources>().map(|c| c.0.as_slice()).unwrap_or_default();
+    let policy = app::ssr::content_security_policy(nonce.as_deref(), connect);
     if let Ok(v) = HeaderValue::from_str(&policy) {
         parts.headers.insert(CONTENT_SECURITY_POLICY, v);
     }
     Response::from_parts(parts, Body::from_stream(futures::stream::iter(first).chain(stream)))
+}
+
+/// Origins a page may connect to beyond ours, found by [`connect_sources`].
+#[derive(Debug, Clone)]
+pub struct ConnectSources(pub Vec<String>);
+
+/// Inside the session layer: a page for a signed-in person may connect to
+/// the LiveKit servers of their organisations (listening to a live call
+/// joins the room from the browser). Read for HTML pages only; the outer
+/// layer puts them in the page's policy.
+pub async fn connect_sources(
+    State(state): State<crate::state::AppState>,
+    session: tower_sessions::Session,
+    req: Request<Body>,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut resp = next.run(req).await;
+    let is_html = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    if !is_html {
+        return resp;
+    }
+    let Ok(Some(user)) = session.get::<uuid::Uuid>(app::ssr::SESSION_USER).await else { return resp };
+    let env = &state.server_ctx.telephony;
+    match services::telephony::settings::client_origins(&state.db, env, user).await {
+        Ok(origins) if !origins.is_empty() => {
+            resp.extensions_mut().insert(ConnectSources(origins));
+        }
+        Ok(_) => {}
+        // The page still works; listening live will say it cannot connect.
+        Err(e) => tracing::warn!(error = %e, "LiveKit origins for the page policy not read"),
+    }
+    resp
 }
 
 /// The value of the first `<script nonce="…">` in `html`, if well formed.
@@ -112,7 +149,7 @@ fn page_nonce(html: &[u8]) -> Option<String> {
 fn is_static_asset(path: &str) -> bool {
     path.starts_with("/pkg/")
         || path.rsplit_once('.').is_some_and(|(_, ext)| {
-            matches!(ext, "js" | "css" | "wasm" | "png" | "svg" | "ico" | "woff2" | "txt")
+            matches!(ext, "js" | "mjs" | "css" | "wasm" | "png" | "svg" | "ico" | "woff2" | "txt")
         })
 }
 

@@ -28,6 +28,8 @@ pub mod action {
     pub const RECORDINGS_CHANGED: &str = "telephony.recordings_changed";
     /// Someone opened a call's recording (who listened is part of the record).
     pub const RECORDING_PLAYED: &str = "call.recording_played";
+    /// Someone listened to a live call.
+    pub const CALL_LISTENED: &str = "call.listened";
     pub const TRUNK_CREATED: &str = "telephony.trunk_created";
     pub const TRUNK_DELETED: &str = "telephony.trunk_deleted";
 }

@@ -200,6 +200,7 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/calls/{id}/outcome", UseWorkspace).json(json!({"outcome": "interested"})),
         route("GET", "/orgs/{org}/calls/{id}/recording", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/recording/audio", UseWorkspace),
+        route("POST", "/orgs/{org}/calls/{id}/listen", ListenToCalls),
         // -- telephony (telephony_api.rs)
         route("GET", "/orgs/{org}/telephony", ManageSettings),
         route("PUT", "/orgs/{org}/telephony", ManageSettings)
@@ -458,6 +459,7 @@ fn fn_cases() -> Vec<FnCase> {
         json_fn("save_recordings", ManageSettings, json!({"change": {}})),
         form("test_recordings", ManageSettings, &[]),
         form("call_recording", UseWorkspace, &[("call_id", ANY)]),
+        form("listen_call", ListenToCalls, &[("call_id", ANY)]),
         json_fn(
             "create_trunk",
             ManageSettings,

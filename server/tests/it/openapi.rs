@@ -85,8 +85,6 @@ on_both_backends!(the_api_conforms_to_its_openapi_document, |backend: Backend| a
         // stays open as long as the watcher does (tested in `calls::an_open_call_page_…`).
         .args(["--exclude-operation-id", "calls_events"])
         .args(["--exclude-operation-id", "call_events"])
-        // A redirect to the bucket: followed, it would leave the server under test.
-        .args(["--exclude-operation-id", "call_recording_audio"])
         .args(["--request-timeout", "20", "--no-color"])
         .env("SCHEMATHESIS_HOOKS", "")
         .output()

@@ -1,4 +1,4 @@
-//! Call recordings, end to end against a local S3-compatible server (PyPI's
+//! Call recordings and listening live. Recordings end to end against a local S3-compatible server (PyPI's
 //! `moto[server]` from the conformance venv) and the LiveKit mock, whose
 //! egress uploads the file with the keys it was given and reports it with a
 //! signed `egress_ended` webhook: the settings (whole bucket, sealed secret,
@@ -221,22 +221,25 @@ on_both_backends!(
         let audio = reqwest::get(url).await.unwrap();
         assert_eq!(audio.status(), 200);
         assert_eq!(&audio.bytes().await.unwrap()[..4], b"RIFF", "the file the egress wrote");
-        // The player's source: a redirect to a fresh signed address.
-        let res = owner
-            .http
-            .get(format!("{}/api/v1/orgs/{org}/calls/{id}/recording/audio", c.app.base))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 302);
-        assert_eq!(res.headers()["cache-control"], "no-store");
-        let location = res.headers()["location"].to_str().unwrap().to_string();
-        assert!(location.starts_with(&format!("{}/calls/{key}?", moto.url)), "{location}");
+        // The page's player: the bytes relayed by the server, seekable.
+        let audio_url = format!("{}/api/v1/orgs/{org}/calls/{id}/recording/audio", c.app.base);
+        let res = owner.http.get(&audio_url).send().await.unwrap();
+        assert_eq!(res.status(), 200);
         assert_eq!(
-            reqwest::get(&location).await.unwrap().status(),
-            200,
-            "an audio element follows it to the file"
+            (
+                res.headers()["content-type"].to_str().unwrap(),
+                res.headers()["accept-ranges"].to_str().unwrap()
+            ),
+            ("audio/ogg", "bytes")
         );
+        let whole = res.bytes().await.unwrap();
+        assert_eq!(&whole[..4], b"RIFF");
+        let res = owner.http.get(&audio_url).header("range", "bytes=4-11").send().await.unwrap();
+        assert_eq!(res.status(), 206, "a seek");
+        assert_eq!(res.headers()["content-range"].to_str().unwrap(), format!("bytes 4-11/{}", whole.len()));
+        assert_eq!(&res.bytes().await.unwrap()[..], &whole[4..12]);
+        let res = owner.http.get(&audio_url).header("range", "bytes=0-1; rm -rf").send().await.unwrap();
+        assert_eq!(res.status(), 422, "a range is a range");
         let (_, audit) = owner.rest(Method::GET, &format!("/orgs/{org}/audit"), None).await;
         assert!(audit.to_string().contains("call.recording_played"), "each access is audited");
 
@@ -420,3 +423,67 @@ on_both_backends!(agents_choose_whether_their_calls_are_recorded, |backend: Back
     let entry = v["timeline"].as_array().unwrap().iter().find(|e| e["kind"] == "recording_failed").cloned();
     assert_eq!(entry.map(|e| e["data"]["code"].clone()), Some(json!("recording_storage_not_configured")));
 });
+
+on_both_backends!(
+    managers_listen_to_live_calls_with_a_hidden_subscribe_only_token,
+    |backend: Backend| async move {
+        let Some(c) = calling_with(backend, &[]).await else { return };
+        let org = c.org.clone();
+        let (_, call) = c.place(json!({"to_number": "+33612345015", "agent_id": c.agent}), None).await;
+        let id = call["id"].as_str().unwrap().to_string();
+        let room = c.until(&id, "answered").await["call"]["room_name"].as_str().unwrap().to_string();
+        let listen = format!("/orgs/{org}/calls/{id}/listen");
+
+        let (s, v) = c.owner.rest(Method::POST, &listen, None).await;
+        assert_eq!(s, 200, "{v}");
+        let lk = c.mock.base_url("livekit");
+        assert_eq!(
+            v["url"],
+            json!(lk.replacen("http://", "ws://", 1).trim_end_matches('/')),
+            "clients connect over WebSocket"
+        );
+        assert_eq!(v["room"], json!(room));
+        let claims =
+            livekit_api::access_token::TokenVerifier::with_api_key(LK_KEY, mock_vendors::livekit::API_SECRET)
+                .verify(v["token"].as_str().unwrap())
+                .expect("signed with the project's secret");
+        assert_eq!(
+            (claims.video.room.as_str(), claims.sub.as_str()),
+            (room.as_str(), v["identity"].as_str().unwrap())
+        );
+        assert!(claims.video.room_join && claims.video.can_subscribe() && claims.video.hidden);
+        assert!(!claims.video.can_publish() && !claims.video.can_publish_data() && !claims.video.room_admin);
+        let (_, audit) = c.owner.rest(Method::GET, &format!("/orgs/{org}/audit"), None).await;
+        assert!(audit.to_string().contains("call.listened"), "each listen is audited");
+
+        // The owner's pages may connect to that LiveKit server; a signed-out page to nothing else.
+        let page = c.owner.http.get(format!("{}/app/calls/{id}", c.app.base)).send().await.unwrap();
+        let csp = page.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let origin = lk.trim_end_matches('/').to_string();
+        assert!(
+            csp.contains(&format!("connect-src 'self' {} {origin};", origin.replacen("http://", "ws://", 1))),
+            "{csp}"
+        );
+        let anonymous = reqwest::get(format!("{}/login", c.app.base)).await.unwrap();
+        assert!(anonymous.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("connect-src 'self';"));
+
+        // A member is not a manager; another organisation does not see the call.
+        let (member, _) = c.owner.invite_new_user(&c.app, &org, "Max", "max@example.com", "member").await;
+        let (s, _) = member.rest(Method::POST, &listen, None).await;
+        assert_eq!(s, 403);
+        let other = c.app.client().await;
+        other.sign_up("Mallory", "mallory@example.com", GOOD_PASSWORD).await.unwrap();
+        let theirs = other.create_org("Evil").await;
+        let (s, v) = other.rest(Method::POST, &format!("/orgs/{theirs}/calls/{id}/listen"), None).await;
+        assert_eq!(s, 404, "{v}");
+        assert!(v.get("token").is_none());
+
+        // Once the call is over there is nothing to listen to.
+        c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hang-up"), None).await;
+        let (s, v) = c.owner.rest(Method::POST, &listen, None).await;
+        assert_eq!((s, v["code"].as_str()), (409, Some("invalid_transition")), "{v}");
+    }
+);

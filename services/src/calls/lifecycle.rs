@@ -57,17 +57,35 @@ pub async fn apply(
     call_id: Uuid,
     h: Happened,
 ) -> ServiceResult<Applied> {
-    // A redelivered webhook is found by the unique index on its id when its
-    // timeline entry is written: the whole transaction then rolls back.
     let txn = crate::db::begin_write(db).await?;
-    let mut q = calls::Entity::find_by_id(call_id).filter(calls::Column::OrgId.eq(org_id));
-    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        // Two events for one call at once: the second waits for the first.
-        q = q.lock_exclusive();
-    }
+    let q = locked(&txn, calls::Entity::find_by_id(call_id).filter(calls::Column::OrgId.eq(org_id)));
     let Some(call) = q.one(&txn).await? else {
         return Err(crate::ServiceError::new(domain::ErrorCode::NotFound));
     };
+    apply_locked(txn, bus, call, h).await
+}
+
+/// `q`, taking the row's lock on PostgreSQL: two events for one call at
+/// once, the second waits for the first (SQLite's write lock, taken by
+/// [`crate::db::begin_write`], already serialises them).
+pub(crate) fn locked<C: ConnectionTrait, Q: QuerySelect>(txn: &C, q: Q) -> Q {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q.lock_exclusive()
+    } else {
+        q
+    }
+}
+
+/// Applies `h` to `call`, read (and locked) in `txn`, and commits.
+pub(crate) async fn apply_locked(
+    txn: sea_orm::DatabaseTransaction,
+    bus: &EventBus,
+    call: calls::Model,
+    h: Happened,
+) -> ServiceResult<Applied> {
+    // A redelivered webhook is found by the unique index on its id when its
+    // timeline entry is written: the whole transaction then rolls back.
+    let (org_id, call_id) = (call.org_id, call.id);
     let from = super::status_of(&call);
     let mut applied = match next(from, h.event) {
         Ok(to) => Applied::Moved { from, to },

@@ -7,6 +7,7 @@ pub mod control;
 pub mod history;
 pub mod lifecycle;
 pub mod list;
+pub mod listen;
 pub mod outcome;
 pub mod place;
 pub mod recording;

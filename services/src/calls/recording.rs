@@ -2,8 +2,8 @@
 //! the organisation's), started once the callee answers (an audio-only
 //! room-composite egress writing Ogg to the organisation's bucket), finished
 //! by LiveKit's `egress_ended` webhook (the object key and duration stored),
-//! played through a short-lived presigned address given only to members of
-//! the call's organisation.
+//! played through this server (the page's player) or a short-lived presigned
+//! address (the API), given only to members of the call's organisation.
 //!
 //! A recording that cannot start never fails the call: the call's timeline
 //! says why.
@@ -280,14 +280,15 @@ async fn note(
     Ok(true)
 }
 
-/// A short-lived address to play call `id`'s recording, for a member of
-/// its organisation; the access is audited.
-pub async fn link(
+/// The signed address of call `id`'s recording, for a member of its
+/// organisation; the access is audited when `audit`.
+async fn signed(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
     env: &TelephonyEnv,
     id: Uuid,
-) -> ServiceResult<RecordingLink> {
+    audit: bool,
+) -> ServiceResult<(calls::Model, Bucket, url::Url)> {
     ctx.require(Permission::UseWorkspace)?;
     let call = super::find(db, ctx, id).await?;
     let (Some("ready"), Some(key)) = (call.recording_status.as_deref(), call.recording_key.as_deref()) else {
@@ -299,15 +300,75 @@ pub async fn link(
     };
     let bucket = bucket.ok_or_else(|| ServiceError::new(ErrorCode::RecordingStorageNotConfigured))?;
     let url = bucket.presign_get(key, LINK_TTL, CONTENT_TYPE);
-    crate::audit::record(
-        db,
-        ctx.org_id(),
-        ctx,
-        crate::audit::action::RECORDING_PLAYED,
-        Some(call.id),
-        json!({ "call_id": call.id }),
-    )
-    .await?;
+    if audit {
+        crate::audit::record(
+            db,
+            ctx.org_id(),
+            ctx,
+            crate::audit::action::RECORDING_PLAYED,
+            Some(call.id),
+            json!({ "call_id": call.id }),
+        )
+        .await?;
+    }
+    Ok((call, bucket, url))
+}
+
+/// The recording's bytes, fetched from the bucket by this server (through
+/// the egress policy) for the page's player: the bucket's address never
+/// reaches the browser, and the page needs no other origin for media.
+/// `range` is the player's `Range` header (seeking); only the first piece
+/// of a playback is audited.
+pub async fn open(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    id: Uuid,
+    range: Option<&str>,
+) -> ServiceResult<reqwest::Response> {
+    let range = range.map(str::trim).filter(|r| !r.is_empty());
+    if range.is_some_and(|r| {
+        r.len() > 100
+            || !r.starts_with("bytes=")
+            || !r[6..].bytes().all(|b| b.is_ascii_digit() || b == b'-' || b == b',')
+    }) {
+        return Err(ServiceError::field(ErrorCode::Validation, "range"));
+    }
+    let first = range.is_none_or(|r| r.starts_with("bytes=0-"));
+    let (_, bucket, url) = signed(db, ctx, env, id, first).await?;
+    check_reachable(env, &bucket).await?;
+    let mut req = env.egress.client().get(url).timeout(Duration::from_secs(60));
+    if let Some(r) = range {
+        req = req.header(reqwest::header::RANGE, r);
+    }
+    let res = req.send().await.map_err(|e| {
+        tracing::warn!(call = %id, error = %e, "recording not fetched");
+        ServiceError::new(if e.is_timeout() {
+            ErrorCode::ProviderTimeout
+        } else {
+            ErrorCode::ProviderUnavailable
+        })
+    })?;
+    match res.status().as_u16() {
+        200 | 206 => Ok(res),
+        416 => Err(ServiceError::field(ErrorCode::OutOfRange, "range")),
+        404 => Err(ServiceError::new(ErrorCode::NotFound).with_detail("recording")),
+        s => {
+            tracing::warn!(call = %id, status = s, "the bucket refused the recording");
+            Err(ServiceError::new(ErrorCode::ProviderUnavailable))
+        }
+    }
+}
+
+/// A short-lived address to play or download call `id`'s recording, for a
+/// member of its organisation; the access is audited.
+pub async fn link(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    id: Uuid,
+) -> ServiceResult<RecordingLink> {
+    let (call, _, url) = signed(db, ctx, env, id, true).await?;
     Ok(RecordingLink {
         url: url.to_string(),
         expires_at: now() + chrono::Duration::seconds(LINK_TTL.as_secs() as i64),

@@ -11,11 +11,11 @@ use entity::{calls, telephony_settings};
 use livekit_api::access_token::{Claims, TokenVerifier};
 use livekit_api::webhooks::WebhookReceiver;
 use livekit_protocol as proto;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::lifecycle::{apply, Applied, Happened};
+use super::lifecycle::{apply_locked, locked, Applied, Happened};
 use crate::events::EventBus;
 use crate::telephony::TelephonyEnv;
 use crate::ServiceResult;
@@ -105,24 +105,15 @@ pub async fn receive(
     let Some(room) = room else {
         return Ok(Outcome::Unrelated);
     };
-    let Some(call) = calls::Entity::find()
-        .filter(calls::Column::RoomName.eq(room))
-        .one(db)
-        .await
-        .map_err(|e| Err(e.into()))?
-    else {
-        return Ok(Outcome::Unrelated);
-    };
-    let allowed = match &signer {
-        Signer::Orgs(orgs) => orgs.contains(&call.org_id),
-        // The server's key speaks for organisations without a project of their own.
-        Signer::Server => !crate::telephony::settings::has_own_project(db, call.org_id).await.map_err(Err)?,
-    };
-    if !allowed {
-        tracing::warn!(call = %call.id, "webhook signed by a project that is not the call's: ignored");
+    // Not a room of ours (LiveKit reports every room of the project): ours
+    // are named by `place` (`call-…`) and the inbound dispatch rule (`inbound-…`).
+    if !(room.starts_with("call-") || room.starts_with("inbound-")) {
         return Ok(Outcome::Unrelated);
     }
     if event.event.starts_with("egress_") {
+        let Some(call) = find_allowed(db, &signer, &room).await.map_err(Err)? else {
+            return Ok(Outcome::Unrelated);
+        };
         return match super::recording::egress_event(db, bus, &call, &event).await.map_err(Err)? {
             super::recording::EgressApplied::Unrelated => Ok(Outcome::Unrelated),
             r => Ok(Outcome::Recording(r)),
@@ -138,7 +129,89 @@ pub async fn receive(
         at: chrono::DateTime::from_timestamp(event.created_at, 0).unwrap_or_else(crate::now),
         failure_reason: None,
     };
-    apply(db, bus, call.org_id, call.id, h).await.map(Outcome::Applied).map_err(Err)
+    // The call is read, checked and locked in the transaction that applies
+    // the event: one read of it per webhook (this is the hot path).
+    let txn = crate::db::begin_write(db).await.map_err(|e| Err(e.into()))?;
+    let Some((call, own_project)) = with_own_project(&txn, &room).await.map_err(|e| Err(e.into()))? else {
+        return Ok(Outcome::Unrelated);
+    };
+    if !allowed(&signer, &call, own_project) {
+        return Ok(Outcome::Unrelated);
+    }
+    apply_locked(txn, bus, call, h).await.map(Outcome::Applied).map_err(Err)
+}
+
+/// Whether `signer` speaks for `call`'s organisation. The server's key
+/// speaks for organisations without a project of their own.
+fn allowed(signer: &Signer, call: &calls::Model, own_project: bool) -> bool {
+    let ok = match signer {
+        Signer::Orgs(orgs) => orgs.contains(&call.org_id),
+        Signer::Server => !own_project,
+    };
+    if !ok {
+        tracing::warn!(call = %call.id, "webhook signed by a project that is not the call's: ignored");
+    }
+    ok
+}
+
+/// The call in `room` (locked on PostgreSQL), and whether its organisation
+/// has a LiveKit project of its own — one statement.
+async fn with_own_project<C: ConnectionTrait>(
+    db: &C,
+    room: &str,
+) -> Result<Option<(calls::Model, bool)>, sea_orm::DbErr> {
+    let own = sea_orm::sea_query::Expr::exists(
+        sea_orm::sea_query::Query::select()
+            .expr(sea_orm::sea_query::Expr::val(1))
+            .from(telephony_settings::Entity)
+            .and_where(
+                sea_orm::sea_query::Expr::col((
+                    telephony_settings::Entity,
+                    telephony_settings::Column::OrgId,
+                ))
+                .equals((calls::Entity, calls::Column::OrgId)),
+            )
+            .and_where(
+                sea_orm::sea_query::Expr::col((
+                    telephony_settings::Entity,
+                    telephony_settings::Column::LivekitUrl,
+                ))
+                .is_not_null(),
+            )
+            .to_owned(),
+    );
+    let q = locked(
+        db,
+        calls::Entity::find().filter(calls::Column::RoomName.eq(room)).expr_as(own, "own_project"),
+    );
+    let Some(row) = q.into_model::<CallWithOwn>().one(db).await? else { return Ok(None) };
+    Ok(Some((row.call, row.own_project)))
+}
+
+struct CallWithOwn {
+    call: calls::Model,
+    own_project: bool,
+}
+
+impl sea_orm::FromQueryResult for CallWithOwn {
+    fn from_query_result(res: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(CallWithOwn {
+            call: calls::Model::from_query_result(res, pre)?,
+            // SQLite answers EXISTS with an integer, PostgreSQL with a boolean.
+            own_project: res
+                .try_get::<bool>(pre, "own_project")
+                .or_else(|_| res.try_get::<i32>(pre, "own_project").map(|n| n != 0))?,
+        })
+    }
+}
+
+/// The call in `room`, if `signer` speaks for its organisation.
+async fn find_allowed(
+    db: &DatabaseConnection,
+    signer: &Signer,
+    room: &str,
+) -> ServiceResult<Option<calls::Model>> {
+    Ok(with_own_project(db, room).await?.filter(|(c, own)| allowed(signer, c, *own)).map(|(c, _)| c))
 }
 
 fn sip_kind(p: &proto::ParticipantInfo) -> bool {

@@ -90,6 +90,10 @@ impl Project {
                 can_publish: Some(publish),
                 can_publish_data: Some(publish),
                 can_subscribe: Some(true),
+                // A listener is nobody else's business: not shown to the
+                // callee's side, unable to rename itself into view.
+                hidden: !publish,
+                can_update_own_metadata: Some(publish),
                 ..Default::default()
             })
             .to_jwt()
@@ -457,5 +461,6 @@ mod tests {
         assert_eq!((claims.sub.as_str(), claims.video.room.as_str()), ("listener-1", "call-abc"));
         assert!(claims.video.room_join && claims.video.can_subscribe());
         assert!(!claims.video.can_publish() && !claims.video.room_admin);
+        assert!(claims.video.hidden, "a listener is hidden");
     }
 }

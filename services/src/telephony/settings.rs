@@ -166,11 +166,6 @@ pub async fn save(
     Ok(view(Some(&saved), env))
 }
 
-/// Whether the organisation set a LiveKit project of its own.
-pub(crate) async fn has_own_project(db: &DatabaseConnection, org_id: Uuid) -> ServiceResult<bool> {
-    Ok(row::Entity::find_by_id(org_id).one(db).await?.is_some_and(|r| r.livekit_url.is_some()))
-}
-
 /// The client for this organisation's project: its own, else the server's.
 pub async fn client(db: &DatabaseConnection, ctx: &OrgCtx, env: &TelephonyEnv) -> ServiceResult<LiveKit> {
     let r = row(db, ctx).await?;
@@ -245,4 +240,50 @@ pub async fn test_connection(
         code: error.as_deref().and_then(ErrorCode::parse),
         error,
     })
+}
+
+/// Where a signed-in person's browser may open LiveKit connections (the
+/// page's `connect-src`): the server's project and the projects of the
+/// organisations they belong to — nobody else's. Both forms of each origin:
+/// the SDK signals over `ws(s)://` and checks over `http(s)://`.
+pub async fn client_origins(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    user_id: Uuid,
+) -> ServiceResult<Vec<String>> {
+    use entity::memberships;
+    use sea_orm::QuerySelect;
+    let orgs: Vec<Uuid> = memberships::Entity::find()
+        .select_only()
+        .column(memberships::Column::OrgId)
+        .filter(memberships::Column::UserId.eq(user_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut urls: Vec<String> = env.default.iter().map(|p| p.url.to_string()).collect();
+    if !orgs.is_empty() {
+        let own: Vec<Option<String>> = row::Entity::find()
+            .select_only()
+            .column(row::Column::LivekitUrl)
+            .filter(row::Column::OrgId.is_in(orgs))
+            .into_tuple()
+            .all(db)
+            .await?;
+        urls.extend(own.into_iter().flatten());
+    }
+    let mut origins = Vec::new();
+    for u in urls {
+        let Ok(url) = url::Url::parse(&u) else { continue };
+        let Some(host) = url.host_str() else { continue };
+        let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+        let (http, ws) =
+            if matches!(url.scheme(), "https" | "wss") { ("https", "wss") } else { ("http", "ws") };
+        for scheme in [ws, http] {
+            let o = format!("{scheme}://{host}{port}");
+            if !origins.contains(&o) {
+                origins.push(o);
+            }
+        }
+    }
+    Ok(origins)
 }

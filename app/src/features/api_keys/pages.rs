@@ -35,6 +35,7 @@ pub fn permission_label(i18n: I18nContext<Locale>, p: Permission) -> String {
         LiftCallRestrictions => t_string!(i18n, api_keys.perm_lift_call_restrictions),
         ManagePlaybook => t_string!(i18n, api_keys.perm_manage_playbook),
         ReviewKnowledge => t_string!(i18n, api_keys.perm_review_knowledge),
+        ListenToCalls => t_string!(i18n, api_keys.perm_listen_to_calls),
         InviteMembers => t_string!(i18n, api_keys.perm_invite_members),
         RevokeInvitations => t_string!(i18n, api_keys.perm_revoke_invitations),
         ManageMemberRoles => t_string!(i18n, api_keys.perm_manage_member_roles),

@@ -85,3 +85,10 @@ pub async fn call_recording(
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::calls::recording::link(&ctx.db, &org, &ctx.telephony, call_id).await?)
 }
+
+/// A hidden, subscribe-only token to listen to a live call (audited).
+#[server(client = CsrfClient, endpoint = "listen_call")]
+pub async fn listen_call(org_id: Uuid, call_id: Uuid) -> Result<domain::call_views::ListenAccess, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::listen::listen(&ctx.db, &org, &ctx.telephony, call_id).await?)
+}

@@ -28,6 +28,7 @@ pub fn CallPage() -> impl IntoView {
         return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
     };
     let org_id = org.id;
+    let can_listen = org.role.allows(domain::Permission::ListenToCalls);
     let call_id = move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok());
     let hang_up = ServerAction::<HangUpCall>::new();
     let transfer = ServerAction::<TransferCall>::new();
@@ -76,7 +77,7 @@ pub fn CallPage() -> impl IntoView {
             <Transition fallback=|| view! { <Skeleton lines=8/> }>
                 {move || detail.get().map(|r| match r {
                     Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
-                    Ok(d) => view! { <CallView d org_id latest hang_up transfer outcome/> }.into_any(),
+                    Ok(d) => view! { <CallView d org_id can_listen latest hang_up transfer outcome/> }.into_any(),
                 })}
             </Transition>
         </div>
@@ -88,6 +89,7 @@ pub fn CallPage() -> impl IntoView {
 fn CallView(
     d: CallDetail,
     org_id: Uuid,
+    can_listen: bool,
     latest: RwSignal<Option<Call>>,
     hang_up: ServerAction<HangUpCall>,
     transfer: ServerAction<TransferCall>,
@@ -142,6 +144,9 @@ fn CallView(
                 <Show when=talking>
                     <Button variant=ButtonVariant::Secondary busy=transfer.pending() attr:data-testid="call-transfer"
                         on:click=move |_| { transfer.dispatch(TransferCall { org_id, call_id: id }); }>{t!(i18n, calls.transfer)}</Button>
+                </Show>
+                <Show when=move || can_listen && live()>
+                    <super::listen::ListenLive org_id call_id=id/>
                 </Show>
                 <Show when=live>
                     <Button variant=ButtonVariant::Danger busy=hang_up.pending() attr:data-testid="call-hang-up"

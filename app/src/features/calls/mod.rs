@@ -7,5 +7,6 @@ pub mod api;
 pub mod detail;
 pub mod labels;
 pub mod list;
+pub mod listen;
 pub mod place;
 pub mod prospect_calls;

@@ -1,0 +1,200 @@
+"""Handoo places a real phone call through the real LiveKit stack.
+
+Handoo's server (the binary the Rust tests built) runs with this LiveKit
+server as its project; LiveKit's own webhooks — signed by the real server —
+are forwarded to it as they arrive. Through Handoo's REST API a new
+organisation sets up an outbound trunk to the loopback SIP phone and places
+a call with a voice agent: LiveKit creates the room, the SIP bridge rings the
+phone, baresip answers, and the call's states come from LiveKit's webhooks
+(the SIP participant joining with `sip.callStatus` active). A manager's
+listen token (hidden, subscribe-only) joins the real room and hears the
+prospect. Recording is asked for, and — this stack has no egress service —
+the call's timeline says why it was not recorded, while the call goes on.
+Hanging up in Handoo deletes the room: the phone's side ends, and LiveKit's
+`room_finished` completes the call with its talk time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+from livekit import rtc
+
+import harness
+from audio import record, rms
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = "+33612345678"
+
+
+class Handoo:
+    """A Handoo server on a free loopback port, stopped at the end."""
+
+    def __init__(self, workdir: Path, stack) -> None:
+        binary = os.environ.get("HANDOO_SERVER_BIN", "")
+        if not binary or not Path(binary).is_file():
+            pytest.fail(f"HANDOO_SERVER_BIN must name the server binary (scripts/livekit-tests sets it); got {binary!r}")
+        self.port = harness.free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        data = workdir / f"handoo-{uuid.uuid4().hex[:8]}"
+        data.mkdir(parents=True)
+        env = {
+            **os.environ,
+            "HANDOO_BIND": f"127.0.0.1:{self.port}",
+            "HANDOO_PUBLIC_URL": self.base,
+            "HANDOO_DATA_DIR": str(data),
+            "LIVEKIT_URL": stack.http_url,
+            "LIVEKIT_API_KEY": harness.API_KEY,
+            "LIVEKIT_API_SECRET": harness.API_SECRET,
+            # The phone and the (absent) bucket are on loopback.
+            "HANDOO_EGRESS_ALLOW": "127.0.0.0/8",
+            "RUST_LOG": "warn,services=info",
+        }
+        self.log = data / "server.log"
+        self.proc = subprocess.Popen([binary], cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
+        harness.wait_for(lambda: requests.get(f"{self.base}/ready", timeout=1).ok, "handoo", 60)
+        self.http = requests.Session()
+        page = self.http.get(f"{self.base}/login", timeout=10).text
+        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
+
+    def fn(self, name: str, **form) -> dict:
+        r = self.http.post(
+            f"{self.base}/api/{name}",
+            data=form,
+            headers={"x-csrf-token": self.csrf, "accept": "application/json"},
+            timeout=20,
+        )
+        assert r.ok, f"{name}: {r.status_code} {r.text}"
+        return r.json()
+
+    def rest(self, method: str, path: str, body=None, ok=True):
+        r = self.http.request(
+            method, f"{self.base}/api/v1{path}", json=body, headers={"x-csrf-token": self.csrf}, timeout=40
+        )
+        if ok:
+            assert r.ok, f"{method} {path}: {r.status_code} {r.text}"
+        return r.json() if r.text else None
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+    def tail(self, n: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+
+VOICE_AGENT = {
+    "name": "Ava",
+    "description": "",
+    "kind": "voice",
+    "system_prompt": "You call {{prospect.first_name}} about vans.",
+    "first_message": "Hello, this is Ava.",
+    "language": "en",
+    "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.7, "max_tokens": 512},
+    "stt": {"provider": "deepgram", "model": "nova-3"},
+    "tts": {"provider": "cartesia", "model": "sonic-2", "voice": "694f9389-aac1-45b6-b726-9d9369183238"},
+    "interruption": "medium",
+    "max_call_seconds": 600,
+    "voicemail": {"action": "hang_up"},
+    "transfer_number": None,
+    "tools": [],
+    "data_schema": {"fields": []},
+    "recording": "always",
+    "recording_disclosure": "This call is recorded.",
+}
+
+
+def until(handoo: Handoo, org: str, call_id: str, status: str, timeout: float = 30) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = handoo.rest("GET", f"/orgs/{org}/calls/{call_id}")
+        if v["call"]["status"] == status:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"the call never reached {status}: {v['call']}\n{handoo.tail()}")
+
+
+async def test_handoo_places_a_call_through_livekit_to_the_phone(sip_stack, workdir, webhooks, prospect_speech):
+    stack = sip_stack
+    phone = harness.start_phone(workdir / f"phone-{uuid.uuid4().hex[:8]}", prospect_speech, number=NUMBER)
+    handoo = Handoo(workdir, stack)
+    hook = f"{handoo.base}/webhooks/livekit"
+    webhooks.forward.append(hook)
+    try:
+        handoo.fn("sign_up", name="Olivia", email="olivia@example.com", password="correct horse battery staple")
+        org = handoo.fn("create_org", name="Dupont Motors")["id"]
+        handoo.rest("PUT", f"/orgs/{org}/compliance", {"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})
+        agent = handoo.rest("POST", f"/orgs/{org}/agents", {"settings": VOICE_AGENT})["id"]
+        trunk = handoo.rest(
+            "POST",
+            f"/orgs/{org}/telephony/trunks",
+            {"name": "Loopback phone", "address": phone.uri_host, "numbers": ["+33187654321"]},
+        )
+        assert trunk["livekit_trunk_id"].startswith("ST_"), trunk
+        handoo.rest("PUT", f"/orgs/{org}/telephony", {"default_trunk_id": trunk["id"]})
+        test = handoo.rest("POST", f"/orgs/{org}/telephony/test")
+        assert test["ok"], test
+        # A bucket nobody listens on: this stack has no egress service anyway.
+        handoo.rest(
+            "PUT",
+            f"/orgs/{org}/telephony/recordings",
+            {"endpoint": "http://127.0.0.1:9", "region": "us-east-1", "bucket": "calls",
+             "access_key": "AK", "secret_key": "not-a-real-secret-key"},
+        )
+
+        placed = handoo.rest("POST", f"/orgs/{org}/calls", {"to_number": NUMBER, "agent_id": agent})
+        call_id = placed["id"]
+        answered = until(handoo, org, call_id, "answered")
+        room = answered["call"]["room_name"]
+        assert "INVITE" in phone.log() or NUMBER in phone.log(), "the phone never saw the INVITE"
+        # LiveKit's own webhooks, as the real server signed them, reached Handoo.
+        await webhooks.wait_for("participant_joined", room)
+        timeline = handoo.rest("GET", f"/orgs/{org}/calls/{call_id}")["timeline"]
+        sip_joined = [e for e in timeline if e["source"] == "webhook" and e["kind"] == "participant_joined"]
+        assert sip_joined, f"no webhook-driven entry: {[(e['source'], e['kind']) for e in timeline]}\n{handoo.tail()}"
+        assert sip_joined[0]["data"]["participant"]["sip"].get("sip.callStatus") == "active"
+        failed = [e for e in timeline if e["kind"] == "recording_failed"]
+        assert failed and failed[0]["data"]["code"], f"why it was not recorded: {timeline}"
+
+        # A manager listens: the hidden, subscribe-only token joins the real room and hears the prospect.
+        access = handoo.rest("POST", f"/orgs/{org}/calls/{call_id}/listen")
+        assert access["url"] == stack.ws_url and access["room"] == room
+        listener = rtc.Room()
+        heard: asyncio.Future = asyncio.get_running_loop().create_future()
+
+        @listener.on("track_subscribed")
+        def _on(track, _pub, participant):
+            if participant.identity == "callee" and not heard.done():
+                heard.set_result(track)
+
+        await listener.connect(access["url"], access["token"])
+        try:
+            track = await asyncio.wait_for(heard, 15)
+            prospect = await record(track, 3, rate=8000)
+            assert rms(prospect) > 200, f"the listener heard almost nothing: rms {rms(prospect):.0f}"
+        finally:
+            await listener.disconnect()
+
+        # Hang up in Handoo: the room goes, LiveKit's room_finished completes the call.
+        time.sleep(1)
+        handoo.rest("POST", f"/orgs/{org}/calls/{call_id}/hang-up")
+        await webhooks.wait_for("room_finished", room)
+        done = until(handoo, org, call_id, "completed")
+        assert done["call"]["talk_ms"] >= 1000, done["call"]
+        kinds = [(e["source"], e["kind"]) for e in done["timeline"]]
+        assert ("webhook", "room_finished") in kinds, kinds
+    finally:
+        webhooks.forward.remove(hook)
+        handoo.stop()
+        phone.service.stop()
