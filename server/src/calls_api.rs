@@ -50,22 +50,7 @@ async fn export_csv(
 ) -> Result<Response, AppError> {
     let q = params.query()?;
     let rx = calls::list::export(&state.db, &ctx, q.filter).await?;
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await? {
-            Ok(chunk) => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)), rx)),
-            // Headers are gone already: cut the body so the client sees a failed download.
-            Err(e) => Some((Err(std::io::Error::other(e.code.as_str())), rx)),
-        }
-    });
-    let name = format!("calls-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        axum::body::Body::from_stream(futures::StreamExt::fuse(stream)),
-    )
-        .into_response())
+    Ok(crate::rest::csv_attachment("calls", rx))
 }
 
 /// `GET …/calls/events`: every change to the organisation's calls, as

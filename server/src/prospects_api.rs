@@ -406,25 +406,7 @@ async fn export_csv(
     ApiQuery(q): ApiQuery<FilterParams>,
 ) -> Result<Response, AppError> {
     let rx = export::start(&state.db, &ctx, q.filter()?).await?;
-    let stream = futures::stream::unfold(rx, |mut rx| async move {
-        match rx.recv().await? {
-            Ok(chunk) => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)), rx)),
-            // Headers are gone already: cut the body so the client sees a failed download.
-            Err(e) => Some((Err(std::io::Error::other(e.code.as_str())), rx)),
-        }
-    });
-    let name = format!("prospects-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
-        // Fused: the compression layer polls once more after the end, and
-        // `unfold` panics when polled past it.
-        Body::from_stream(futures::StreamExt::fuse(stream)),
-    )
-        .into_response())
+    Ok(crate::rest::csv_attachment("prospects", rx))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -217,6 +217,34 @@ pub fn too_many(retry_after: u64) -> Response {
     res
 }
 
+/// A CSV download named `{stem}-{YYYYmmdd-HHMM}.csv`, streamed from the
+/// chunks a service's export sends; an error after the first chunk cuts
+/// the body (the headers are gone), so the client sees a failed download
+/// rather than a short file.
+pub fn csv_attachment(
+    stem: &str,
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, services::ServiceError>>,
+) -> Response {
+    let stream = futures::stream::unfold(rx, |mut rx| async move {
+        match rx.recv().await? {
+            Ok(chunk) => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk)), rx)),
+            Err(e) => Some((Err(std::io::Error::other(e.code.as_str())), rx)),
+        }
+    });
+    let name = format!("{stem}-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M"));
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (axum::http::header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        // Fused: the compression layer polls once more after the end, and
+        // `unfold` panics when polled past it.
+        axum::body::Body::from_stream(futures::StreamExt::fuse(stream)),
+    )
+        .into_response()
+}
+
 pub fn parse_uuid(s: &str, field: &str) -> Result<Uuid, AppError> {
     s.parse().map_err(|_| AppError::field(ErrorCode::Validation, field))
 }

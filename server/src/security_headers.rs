@@ -78,12 +78,7 @@ pub async fn layer(
 /// Leptos rendered it. A page without a nonce gets a policy without one
 /// (its inline scripts do not run).
 async fn with_page_policy(resp: Response) -> Response {
-    let is_html = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
-    if !is_html {
+    if !is_html(&resp) {
         return resp;
     }
     let (mut parts, body) = resp.into_parts();
@@ -113,12 +108,7 @@ pub async fn connect_sources(
     next: axum::middleware::Next,
 ) -> Response {
     let mut resp = next.run(req).await;
-    let is_html = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("text/html"));
-    if !is_html {
+    if !is_html(&resp) {
         return resp;
     }
     let Ok(Some(user)) = session.get::<uuid::Uuid>(app::ssr::SESSION_USER).await else { return resp };
@@ -132,6 +122,13 @@ pub async fn connect_sources(
         Err(e) => tracing::warn!(error = %e, "LiveKit origins for the page policy not read"),
     }
     resp
+}
+
+fn is_html(resp: &Response) -> bool {
+    resp.headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"))
 }
 
 /// The value of the first `<script nonce="…">` in `html`, if well formed.

@@ -825,17 +825,7 @@ on_both_backends!(an_open_call_page_hears_each_change_as_it_happens, |backend: B
 on_both_backends!(
     livekits_python_sdk_signs_what_we_accept_and_accepts_what_we_sign,
     |backend: Backend| async move {
-        let Some(python) = std::env::var_os("HANDOO_VENV")
-            .map(|v| std::path::Path::new(&v).join("bin/python"))
-            .filter(|p| p.exists())
-        else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the conformance venv is missing: source scripts/venv (HANDOO_VENV) before the tests"
-            );
-            eprintln!("SKIPPED: no conformance venv (source scripts/venv)");
-            return;
-        };
+        let Some(python) = common::venv_python("livekit-api") else { return };
         let Some(c) = calling(backend).await else { return };
         let (s, call) = c.place(json!({"to_number": "+33612345005", "agent_id": c.agent}), None).await;
         assert_eq!(s, 201, "{call}");

@@ -34,17 +34,7 @@ impl Moto {
     /// None (the test is skipped, and says so) without the conformance venv —
     /// except on CI, where its absence fails the test.
     async fn start() -> Option<Moto> {
-        let Some(python) = std::env::var_os("HANDOO_VENV")
-            .map(|v| std::path::Path::new(&v).join("bin/python"))
-            .filter(|p| p.exists())
-        else {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "the conformance venv is missing: source scripts/venv (HANDOO_VENV) before the tests"
-            );
-            eprintln!("SKIPPED: no conformance venv for moto (source scripts/venv)");
-            return None;
-        };
+        let python = common::venv_python("moto")?;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let child = Command::new(python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])

@@ -55,6 +55,33 @@ impl TelephonyEnv {
     }
 }
 
+/// A settings change to one field: absent keeps `old`, blank clears it,
+/// anything else is the new (trimmed) value.
+pub(crate) fn keep(new: Option<String>, old: Option<&String>) -> Option<String> {
+    match new {
+        Some(s) if s.trim().is_empty() => None,
+        Some(s) => Some(s.trim().to_string()),
+        None => old.cloned(),
+    }
+}
+
+/// The last connection or bucket check, as stored beside the settings.
+pub(crate) fn stored_test(
+    at: Option<chrono::DateTime<chrono::Utc>>,
+    ok: Option<bool>,
+    latency_ms: Option<i32>,
+    error: Option<&String>,
+) -> Option<domain::telephony::ConnectionTest> {
+    Some(domain::telephony::ConnectionTest {
+        at: at?,
+        ok: ok.unwrap_or(false),
+        latency_ms,
+        error: error.cloned(),
+        // Stored as `code` or `code: words`.
+        code: error.and_then(|e| e.split(':').next()).and_then(ErrorCode::parse),
+    })
+}
+
 /// A phone number as LiveKit wants it (E.164), or a validation error on `field`.
 pub(crate) fn e164(input: &str, field: &str) -> ServiceResult<String> {
     domain::agent::normalize_e164(input).ok_or_else(|| {

@@ -42,13 +42,12 @@ fn view(r: Option<&row::Model>) -> RecordingSettings {
                 && r.secret_ciphertext.is_some()
         }),
         last_test: r.and_then(|r| {
-            Some(ConnectionTest {
-                at: r.last_tested_at?,
-                ok: r.last_test_ok.unwrap_or(false),
-                latency_ms: r.last_test_latency_ms,
-                error: r.last_test_error.clone(),
-                code: r.last_test_error.as_deref().and_then(ErrorCode::parse),
-            })
+            super::stored_test(
+                r.last_tested_at,
+                r.last_test_ok,
+                r.last_test_latency_ms,
+                r.last_test_error.as_ref(),
+            )
         }),
     }
 }
@@ -97,11 +96,7 @@ pub async fn save(
 ) -> ServiceResult<RecordingSettings> {
     ctx.require(Permission::ManageSettings)?;
     let existing = row(db, ctx.org_id()).await?;
-    let keep = |new: Option<String>, old: Option<&String>| match new {
-        Some(s) if s.trim().is_empty() => None,
-        Some(s) => Some(s.trim().to_string()),
-        None => old.cloned(),
-    };
+    let keep = super::keep;
     let old = existing.as_ref();
     let endpoint = keep(change.endpoint, old.and_then(|r| r.endpoint.as_ref()));
     let region = keep(change.region, old.and_then(|r| r.region.as_ref()));

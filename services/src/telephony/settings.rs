@@ -34,17 +34,12 @@ fn view(r: Option<&row::Model>, env: &TelephonyEnv) -> TelephonySettings {
         default_trunk_id: r.and_then(|r| r.default_trunk_id),
         default_caller_number: r.and_then(|r| r.default_caller_number.clone()),
         last_test: r.and_then(|r| {
-            Some(ConnectionTest {
-                at: r.last_tested_at?,
-                ok: r.last_test_ok.unwrap_or(false),
-                latency_ms: r.last_test_latency_ms,
-                error: r.last_test_error.clone(),
-                code: r
-                    .last_test_error
-                    .as_deref()
-                    .and_then(|e| e.split(':').next())
-                    .and_then(ErrorCode::parse),
-            })
+            super::stored_test(
+                r.last_tested_at,
+                r.last_test_ok,
+                r.last_test_latency_ms,
+                r.last_test_error.as_ref(),
+            )
         }),
     }
 }
@@ -76,11 +71,7 @@ pub async fn save(
 ) -> ServiceResult<TelephonySettings> {
     ctx.require(Permission::ManageSettings)?;
     let existing = row(db, ctx).await?;
-    let keep = |now: Option<String>, old: Option<&String>| match now {
-        Some(s) if s.trim().is_empty() => None,
-        Some(s) => Some(s.trim().to_string()),
-        None => old.cloned(),
-    };
+    let keep = super::keep;
     let url = keep(change.livekit_url, existing.as_ref().and_then(|r| r.livekit_url.as_ref()));
     let key = keep(change.livekit_api_key, existing.as_ref().and_then(|r| r.livekit_api_key.as_ref()));
     let old_secret = match existing.as_ref().and_then(|r| r.livekit_secret_ciphertext.as_deref()) {

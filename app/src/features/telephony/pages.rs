@@ -1,7 +1,9 @@
 //! Settings → Telephony (Admins and Owners). The LiveKit secret and trunk
 //! passwords are write-only: the page shows a hint, never the value.
 
-use domain::telephony::{NewTrunk, TelephonyChange, TelephonySettings, Trunk, TrunkDirection};
+use domain::telephony::{
+    ConnectionTest, NewTrunk, TelephonyChange, TelephonySettings, Trunk, TrunkDirection,
+};
 use domain::Permission;
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -92,7 +94,6 @@ fn ProjectCard(
     test: ServerAction<TestTelephony>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let locale = use_locale();
     let url = RwSignal::new(s.livekit_url.clone().unwrap_or_default());
     let key = RwSignal::new(s.livekit_api_key.clone().unwrap_or_default());
     let secret = RwSignal::new(String::new());
@@ -142,21 +143,7 @@ fn ProjectCard(
                 <Button busy=save.pending() attr:data-testid="telephony-save" on:click=submit>{t!(i18n, common.save)}</Button>
                 <Button variant=ButtonVariant::Secondary busy=test.pending() attr:data-testid="telephony-test"
                     on:click=move |_| { test.dispatch(TestTelephony { org_id }); }>{t!(i18n, telephony.test)}</Button>
-                <span data-testid="telephony-last-test" class="text-sm">
-                    {last.map(|l| {
-                        let at = l.at;
-                        view! {
-                            {if l.ok {
-                                view! { <Badge tone=Tone::Success>{t!(i18n, telephony.test_ok)}</Badge> }.into_any()
-                            } else {
-                                let code = l.code;
-                                view! { <Badge tone=Tone::Danger>{move || code.map(|c| describe(i18n, &crate::AppError::new(c))).unwrap_or_else(|| t_string!(i18n, telephony.test_failed).to_string())}</Badge> }.into_any()
-                            }}
-                            {l.latency_ms.map(|ms| format!(" {ms} ms"))}
-                            <span class="ml-2 text-xs text-slate-500">{move || crate::format::datetime(locale.get(), at)}</span>
-                        }
-                    })}
-                </span>
+                <LastTest last testid="telephony-last-test" ok_label=Signal::derive(move || t_string!(i18n, telephony.test_ok).to_string())/>
                 <FormError message=test_error/>
             </div>
         </Card>
@@ -321,5 +308,34 @@ fn NewTrunkForm(
             <FormError message=Signal::derive(move || error.get().filter(|e| e.field.is_none()).map(|e| describe(i18n, &e)))/>
             <Button busy=create.pending() attr:data-testid="trunk-create" on:click=submit>{t!(i18n, common.create)}</Button>
         </div>
+    }
+}
+
+/// The stored result of the last check: passed (with its latency) or the
+/// failure's code in words, and when.
+#[component]
+pub(super) fn LastTest(
+    last: Option<ConnectionTest>,
+    testid: &'static str,
+    #[prop(into)] ok_label: Signal<String>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    view! {
+        <span data-testid=testid class="text-sm">
+            {last.map(|l| {
+                let at = l.at;
+                view! {
+                    {if l.ok {
+                        view! { <Badge tone=Tone::Success>{move || ok_label.get()}</Badge> }.into_any()
+                    } else {
+                        let code = l.code;
+                        view! { <Badge tone=Tone::Danger>{move || code.map(|c| describe(i18n, &crate::AppError::new(c))).unwrap_or_else(|| t_string!(i18n, telephony.test_failed).to_string())}</Badge> }.into_any()
+                    }}
+                    {l.latency_ms.map(|ms| format!(" {ms} ms"))}
+                    <span class="ml-2 text-xs text-slate-500">{move || crate::format::datetime(locale.get(), at)}</span>
+                }
+            })}
+        </span>
     }
 }

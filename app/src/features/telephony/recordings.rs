@@ -8,9 +8,9 @@ use leptos::prelude::*;
 use uuid::Uuid;
 
 use super::api::{SaveRecordings, TestRecordings};
-use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
+use crate::i18n::{describe, t, t_string, use_i18n};
 use crate::ui::{
-    field_error, toast_result, Badge, Button, ButtonVariant, Card, Checkbox, FormError, Input, Skeleton, Tone,
+    field_error, toast_result, Button, ButtonVariant, Card, Checkbox, FormError, Input, Skeleton,
 };
 
 #[component]
@@ -45,7 +45,6 @@ fn RecordingsForm(
     test: ServerAction<TestRecordings>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let locale = use_locale();
     let record = RwSignal::new(s.record_calls);
     let endpoint = RwSignal::new(s.endpoint.clone().unwrap_or_default());
     let region = RwSignal::new(s.region.clone().unwrap_or_default());
@@ -101,21 +100,7 @@ fn RecordingsForm(
                 <Button busy=save.pending() attr:data-testid="recordings-save" on:click=submit>{t!(i18n, common.save)}</Button>
                 <Button variant=ButtonVariant::Secondary busy=test.pending() attr:data-testid="recordings-test"
                     on:click=move |_| { test.dispatch(TestRecordings { org_id }); }>{t!(i18n, telephony.bucket_test)}</Button>
-                <span data-testid="recordings-last-test" class="text-sm">
-                    {last.map(|l| {
-                        let at = l.at;
-                        view! {
-                            {if l.ok {
-                                view! { <Badge tone=Tone::Success>{t!(i18n, telephony.bucket_ok)}</Badge> }.into_any()
-                            } else {
-                                let code = l.code;
-                                view! { <Badge tone=Tone::Danger>{move || code.map(|c| describe(i18n, &crate::AppError::new(c))).unwrap_or_else(|| t_string!(i18n, telephony.test_failed).to_string())}</Badge> }.into_any()
-                            }}
-                            {l.latency_ms.map(|ms| format!(" {ms} ms"))}
-                            <span class="ml-2 text-xs text-slate-500">{move || crate::format::datetime(locale.get(), at)}</span>
-                        }
-                    })}
-                </span>
+                <super::pages::LastTest last testid="recordings-last-test" ok_label=Signal::derive(move || t_string!(i18n, telephony.bucket_ok).to_string())/>
                 <FormError message=test_error/>
             </div>
         </div>

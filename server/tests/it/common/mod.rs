@@ -399,6 +399,23 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The conformance venv's python (`scripts/venv`), for tests that run a
+/// vendor's official package; None (the test is skipped, and says so)
+/// without it — except on CI, where its absence fails the test.
+pub fn venv_python(what: &str) -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("HANDOO_VENV")
+        .map(|v| std::path::Path::new(&v).join("bin/python"))
+        .filter(|p| p.exists());
+    if python.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "the conformance venv is missing: source scripts/venv (HANDOO_VENV) before the tests"
+        );
+        eprintln!("SKIPPED: no conformance venv for {what} (source scripts/venv)");
+    }
+    python
+}
+
 pub const GOOD_PASSWORD: &str = "correct horse battery staple";
 
 /// Reads server-sent events one at a time. Bytes are kept until a frame is
