@@ -11,7 +11,10 @@ listen token (hidden, subscribe-only) joins the real room and hears the
 prospect. Recording is asked for, and — this stack has no egress service —
 the call's timeline says why it was not recorded, while the call goes on.
 Hanging up in Handoo deletes the room: the phone's side ends, and LiveKit's
-`room_finished` completes the call with its talk time.
+`room_finished` completes the call with its talk time. A second call is
+transferred: the bridge sends the phone a REFER to the agent's transfer
+number, which baresip refuses (it cannot dial a `tel:` target) — Handoo says
+so, and the call goes on.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ VOICE_AGENT = {
     "interruption": "medium",
     "max_call_seconds": 600,
     "voicemail": {"action": "hang_up"},
-    "transfer_number": None,
+    "transfer_number": "+33199999999",
     "tools": [],
     "data_schema": {"fields": []},
     "recording": "always",
@@ -205,8 +208,30 @@ async def test_handoo_places_a_call_through_livekit_to_the_phone(sip_stack, work
         await webhooks.wait_for("room_finished", room)
         done = until(handoo, org, call_id, "completed")
         assert done["call"]["talk_ms"] >= 1000, done["call"]
-        kinds = [(e["source"], e["kind"]) for e in done["timeline"]]
+        # (the sink hands each webhook on after it has it: give Handoo a moment)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            kinds = [(e["source"], e["kind"]) for e in handoo.rest("GET", f"/orgs/{org}/calls/{call_id}")["timeline"]]
+            if ("webhook", "room_finished") in kinds:
+                break
+            time.sleep(0.1)
         assert ("webhook", "room_finished") in kinds, kinds
+
+        # A second call, transferred: LiveKit's bridge sends the phone a REFER to the
+        # agent's transfer number (the only number Handoo transfers to).
+        second = handoo.rest("POST", f"/orgs/{org}/calls", {"to_number": NUMBER, "agent_id": agent})["id"]
+        until(handoo, org, second, "answered")
+        # baresip takes the REFER and cannot reach a `tel:` target, so it answers 500: the
+        # transfer really went out and was refused, which Handoo reports as such (409) while
+        # the call goes on.
+        r = handoo.http.post(
+            f"{handoo.base}/api/v1/orgs/{org}/calls/{second}/transfer", headers={"x-csrf-token": handoo.csrf}, timeout=40
+        )
+        assert (r.status_code, r.json()["code"]) == (409, "transfer_refused"), r.text
+        assert "+33199999999" in stack.logs(), "LiveKit's bridge sent the REFER to the transfer number"
+        assert handoo.rest("GET", f"/orgs/{org}/calls/{second}")["call"]["status"] == "answered"
+        handoo.rest("POST", f"/orgs/{org}/calls/{second}/hang-up")
+        until(handoo, org, second, "completed")
     finally:
         webhooks.forward.remove(hook)
         handoo.stop()

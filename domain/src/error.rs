@@ -90,6 +90,8 @@ pub enum ErrorCode {
     TelephonyNotConfigured,
     /// Calls are to be recorded but no bucket is set whole.
     RecordingStorageNotConfigured,
+    /// The callee's side refused the transfer (the SIP REFER); the call goes on.
+    TransferRefused,
     /// The organisation holds too many (or too large) uploads not yet imported.
     UploadQuota,
     /// An `Authorization: Bearer` key that is unknown, malformed or revoked.
@@ -177,6 +179,7 @@ impl ErrorCode {
             ProviderAddressRefused => "provider_address_refused",
             TelephonyNotConfigured => "telephony_not_configured",
             RecordingStorageNotConfigured => "recording_storage_not_configured",
+            TransferRefused => "transfer_refused",
             UploadQuota => "upload_quota",
             ApiKeyInvalid => "api_key_invalid",
             PersonRequired => "person_required",
@@ -233,7 +236,7 @@ impl ErrorCode {
             | ProviderAddressRefused
             | TelephonyNotConfigured
             | RecordingStorageNotConfigured => 422,
-            AgentInactive | ConversationEnded => 409,
+            AgentInactive | ConversationEnded | TransferRefused => 409,
             ProviderAuth => 424,
             ProviderRateLimited => 429,
             ProviderTimeout => 504,
@@ -367,6 +370,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ProviderAddressRefused,
     ErrorCode::TelephonyNotConfigured,
     ErrorCode::RecordingStorageNotConfigured,
+    ErrorCode::TransferRefused,
     ErrorCode::UploadQuota,
     ErrorCode::ApiKeyInvalid,
     ErrorCode::PersonRequired,

@@ -29,6 +29,10 @@
 //! reports `EGRESS_COMPLETE` with the file's name, location, duration and
 //! size — or `EGRESS_FAILED` when the upload is refused.
 //!
+//! A transfer to a number ending in 603 is refused by the far end
+//! (`failed_precondition`, `sip_status_code` 603), as the real bridge
+//! reports a REFER the phone declined.
+//!
 //! Ringing can be held, so a test sees a call ring: after
 //! `POST /__control/livekit/hold {"hold": true}` a dial waiting for the
 //! answer rings until `POST /__control/livekit/answer {"room": …}` (or the
@@ -803,6 +807,17 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                 .any(|(r, p)| *r == req.room_name && p.identity == req.participant_identity)
             {
                 return Err(Twirp::new("not_found", "participant not found"));
+            }
+            // The far end refuses the REFER for a target ending in a refusal
+            // code (…603), as LiveKit's bridge reports it.
+            if let Some((code, status, _)) = dial_outcome(&req.transfer_to).filter(|o| o.0 == 603) {
+                let mut e = Twirp::new(
+                    "failed_precondition",
+                    format!("call transfer failed: sip status: {code}: {status}"),
+                );
+                e.meta.insert("sip_status_code".into(), code.to_string());
+                e.meta.insert("sip_status".into(), status.into());
+                return Err(e);
             }
             Ok(call.reply(&()))
         }

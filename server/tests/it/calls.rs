@@ -527,6 +527,27 @@ on_both_backends!(
             assert_eq!(s, 404, "{action}");
         }
         assert_eq!(c.call(&id).await["call"]["status"], "answered");
+        // The far end refuses the REFER: said so (409), and the call goes on.
+        let refusing = AgentSettings {
+            name: "Rex".into(),
+            transfer_number: Some("+33199999603".into()),
+            ..AgentSettings::new_default(AgentKind::Voice, "en_us")
+        };
+        let (_, agent) = c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{org}/agents"), Some(json!({"settings": refusing})))
+            .await;
+        let (s, call) = c.place(json!({"to_number": "+33612340004", "agent_id": agent["id"]}), None).await;
+        assert_eq!(s, 201, "{call}");
+        let id = call["id"].as_str().unwrap().to_string();
+        c.until(&id, "answered").await;
+        let (s, v) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/transfer"), None).await;
+        assert_eq!(
+            (s, v["code"].as_str(), v["detail"].as_str()),
+            (409, Some("transfer_refused"), Some("SIP 603")),
+            "{v}"
+        );
+        assert_eq!(c.call(&id).await["call"]["status"], "answered");
     }
 );
 

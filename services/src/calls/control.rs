@@ -98,7 +98,15 @@ pub async fn transfer(
         play_dialtone: true,
         ..Default::default()
     };
-    lk.transfer_sip_participant(req).await.map_err(|e| upstream(&e))?;
+    lk.transfer_sip_participant(req).await.map_err(|e| match &e {
+        // LiveKit sent the REFER and the far end said no: the call is as it was.
+        LiveKitError::Twirp { code, sip_status, .. } if code == "failed_precondition" => {
+            tracing::info!(call = %id, error = %e, "transfer refused by the callee's side");
+            ServiceError::new(ErrorCode::TransferRefused)
+                .with_detail(sip_status.map_or_else(|| "SIP".to_string(), |s| format!("SIP {s}")))
+        }
+        _ => upstream(&e),
+    })?;
     apply(db, bus, ctx.org_id(), id, by_caller(ctx, "transferred", json!({ "to": to }))).await?;
     get(db, ctx, id).await
 }
