@@ -336,12 +336,20 @@ pub async fn open(
     }
     let first = range.is_none_or(|r| r.starts_with("bytes=0-"));
     let (_, bucket, url) = signed(db, ctx, env, id, first).await?;
-    check_reachable(env, &bucket).await?;
+    // Each seek comes here: the egress client's resolver checks names as it
+    // connects, so only an address literal needs checking first (no DNS
+    // lookup of our own per request).
+    env.egress
+        .check_url(&bucket.endpoint)
+        .map_err(|_| ServiceError::field(ErrorCode::ProviderAddressRefused, "endpoint"))?;
     let mut req = env.egress.client().get(url).timeout(Duration::from_secs(60));
     if let Some(r) = range {
         req = req.header(reqwest::header::RANGE, r);
     }
     let res = req.send().await.map_err(|e| {
+        if providers::egress::is_refused(&e) {
+            return ServiceError::field(ErrorCode::ProviderAddressRefused, "endpoint");
+        }
         tracing::warn!(call = %id, error = %e, "recording not fetched");
         ServiceError::new(if e.is_timeout() {
             ErrorCode::ProviderTimeout

@@ -132,7 +132,8 @@ pub async fn receive(
     // The call is read, checked and locked in the transaction that applies
     // the event: one read of it per webhook (this is the hot path).
     let txn = crate::db::begin_write(db).await.map_err(|e| Err(e.into()))?;
-    let Some((call, own_project)) = with_own_project(&txn, &room).await.map_err(|e| Err(e.into()))? else {
+    let Some((call, own_project)) = with_own_project(&txn, &room, true).await.map_err(|e| Err(e.into()))?
+    else {
         return Ok(Outcome::Unrelated);
     };
     if !allowed(&signer, &call, own_project) {
@@ -154,11 +155,13 @@ fn allowed(signer: &Signer, call: &calls::Model, own_project: bool) -> bool {
     ok
 }
 
-/// The call in `room` (locked on PostgreSQL), and whether its organisation
-/// has a LiveKit project of its own — one statement.
+/// The call in `room`, and whether its organisation has a LiveKit project
+/// of its own — one statement; with `lock`, the row is locked on PostgreSQL
+/// (only meaningful inside the transaction that applies the event).
 async fn with_own_project<C: ConnectionTrait>(
     db: &C,
     room: &str,
+    lock: bool,
 ) -> Result<Option<(calls::Model, bool)>, sea_orm::DbErr> {
     let own = sea_orm::sea_query::Expr::exists(
         sea_orm::sea_query::Query::select()
@@ -180,10 +183,10 @@ async fn with_own_project<C: ConnectionTrait>(
             )
             .to_owned(),
     );
-    let q = locked(
-        db,
-        calls::Entity::find().filter(calls::Column::RoomName.eq(room)).expr_as(own, "own_project"),
-    );
+    let mut q = calls::Entity::find().filter(calls::Column::RoomName.eq(room)).expr_as(own, "own_project");
+    if lock {
+        q = locked(db, q);
+    }
     let Some(row) = q.into_model::<CallWithOwn>().one(db).await? else { return Ok(None) };
     Ok(Some((row.call, row.own_project)))
 }
@@ -211,7 +214,7 @@ async fn find_allowed(
     signer: &Signer,
     room: &str,
 ) -> ServiceResult<Option<calls::Model>> {
-    Ok(with_own_project(db, room).await?.filter(|(c, own)| allowed(signer, c, *own)).map(|(c, _)| c))
+    Ok(with_own_project(db, room, false).await?.filter(|(c, own)| allowed(signer, c, *own)).map(|(c, _)| c))
 }
 
 fn sip_kind(p: &proto::ParticipantInfo) -> bool {
