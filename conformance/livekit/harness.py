@@ -9,11 +9,13 @@ test session ends. Nothing here talks to anything but loopback.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -234,6 +236,8 @@ class Phone:
     number: str
     port: int
     recordings: Path
+    # baresip's ctrl_tcp: commands in, call events out (netstrings of JSON).
+    ctrl_port: int = 0
 
     @property
     def uri_host(self) -> str:
@@ -251,12 +255,65 @@ class Phone:
         closed (the WAV header's sizes are written on close)."""
         wait_for(lambda: " terminated (duration:" in self.log(), "phone hang-up", timeout, self.service)
 
+    def command(self, command: str, params: str = "") -> dict:
+        """Runs a baresip command (`accept`, `hangup`…) and returns its answer."""
+        with socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5) as s:
+            s.sendall(netstring(json.dumps({"command": command, "params": params, "token": "t"}).encode()))
+            reader = NetstringReader(s)
+            while True:
+                msg = json.loads(reader.next())
+                if msg.get("response"):
+                    return msg
 
-def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100") -> Phone:
+    def events(self) -> "PhoneEvents":
+        """baresip's call events from now on (CALL_INCOMING, CALL_ESTABLISHED…)."""
+        return PhoneEvents(socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=30))
+
+
+def netstring(data: bytes) -> bytes:
+    return str(len(data)).encode() + b":" + data + b","
+
+
+class NetstringReader:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.buf = sock, b""
+
+    def next(self) -> bytes:
+        while True:
+            head, colon, rest = self.buf.partition(b":")
+            if colon and len(rest) > int(head):
+                self.buf = rest[int(head) + 1 :]
+                return rest[: int(head)]
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("baresip closed its control connection")
+            self.buf += chunk
+
+
+class PhoneEvents:
+    """A connection to baresip's control port that reads its events."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.reader = sock, NetstringReader(sock)
+
+    def wait(self, kind: str) -> dict:
+        """The next event of `kind` (e.g. CALL_INCOMING), blocking up to the socket's timeout."""
+        while True:
+            msg = json.loads(self.reader.next())
+            if msg.get("event") and msg.get("type") == kind:
+                return msg
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100", answer: str = "auto") -> Phone:
+    """`answer`: "auto" (at once) or "manual" (when told: `phone.command("accept")`)."""
     baresip = shutil.which("baresip")
     if not baresip:
         raise RuntimeError("baresip is not installed (scripts/setup.sh installs baresip-core)")
     port = free_port()
+    ctrl = free_port()
     rtp = free_port_range(20)
     home = workdir / "phone"
     recordings = home / "heard"
@@ -279,15 +336,36 @@ module alsa.so
 module sndfile.so
 module_app account.so
 module_app menu.so
+module_app ctrl_tcp.so
+ctrl_tcp_listen 127.0.0.1:{ctrl}
 snd_path {recordings}
 """)
     # baresip routes an incoming INVITE to the account whose user part is the
-    # dialled number; that account answers at once.
-    (home / "accounts").write_text(f"<sip:{number}@127.0.0.1:{port}>;regint=0;answermode=auto\n")
+    # dialled number; that account answers at once, or rings until told.
+    if answer not in ("auto", "manual"):
+        raise ValueError(f"answer must be auto or manual, not {answer!r}")
+    (home / "accounts").write_text(f"<sip:{number}@127.0.0.1:{port}>;regint=0;answermode={answer}\n")
     (home / "contacts").write_text("")
     svc = spawn("phone", [baresip, "-f", str(home), "-n", "127.0.0.1"], workdir)
     wait_for(lambda: "baresip is ready" in svc.log.read_text(errors="replace"), "baresip", 15, svc)
-    return Phone(svc, number, port, recordings)
+    wait_for(lambda: tcp_open(ctrl), "baresip's control port", 10, svc)
+    return Phone(svc, number, port, recordings, ctrl)
+
+
+def start_agent_worker(workdir: Path, ws_url: str) -> tuple[Service, Path]:
+    """LiveKit's agent framework as Handoo's voice worker (agent_worker.py), registered
+    with the server at `ws_url`; returns it and the file its jobs are written to."""
+    jobs = workdir / f"agent-jobs-{os.getpid()}-{free_port()}.jsonl"
+    jobs.touch()
+    svc = spawn(
+        "agent-worker",
+        [sys.executable, str(Path(__file__).parent / "agent_worker.py")],
+        workdir,
+        env={"LIVEKIT_URL": ws_url, "LIVEKIT_API_KEY": API_KEY, "LIVEKIT_API_SECRET": API_SECRET,
+             "HANDOO_AGENT_JOBS": str(jobs)},
+    )
+    wait_for(lambda: "registered worker" in svc.log.read_text(errors="replace"), "the agent worker", 60, svc)
+    return svc, jobs
 
 
 def make_workdir() -> Path:

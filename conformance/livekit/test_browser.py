@@ -61,7 +61,7 @@ async def test_browser_microphone_is_heard_in_the_room(stack, room_name, tmp_pat
     await room.connect(stack.ws_url, token("listener", room_name))
     pages = PageServer()
     browser = await asyncio.create_subprocess_exec(
-        "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts",
+        "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "microphone.spec.ts",
         cwd=ROOT,
         env={
             **os.environ,

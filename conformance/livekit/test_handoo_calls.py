@@ -10,6 +10,7 @@ phone, baresip answers, and the call's states come from LiveKit's webhooks
 listen token (hidden, subscribe-only) joins the real room and hears the
 prospect. Recording is asked for, and — this stack has no egress service —
 the call's timeline says why it was not recorded, while the call goes on.
+(The second test does it all in Chromium: end2end/livekit/calls.spec.ts.)
 Hanging up in Handoo deletes the room: the phone's side ends, and LiveKit's
 `room_finished` completes the call with its talk time. A second call is
 transferred: the bridge sends the phone a REFER to the agent's transfer
@@ -32,7 +33,7 @@ import requests
 from livekit import rtc
 
 import harness
-from audio import record, rms
+from audio import record, rms, tone_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345678"
@@ -235,4 +236,48 @@ async def test_handoo_places_a_call_through_livekit_to_the_phone(sip_stack, work
     finally:
         webhooks.forward.remove(hook)
         handoo.stop()
+        phone.service.stop()
+
+
+TONE_HZ = 440
+
+
+async def test_the_call_page_follows_a_real_call_in_chromium(sip_stack, workdir, webhooks):
+    """end2end/livekit/calls.spec.ts in Chromium, in English and French: the phone
+    rings until the spec answers it and plays a tone the page must play back;
+    LiveKit's agent framework takes the dispatch as Handoo's voice worker."""
+    stack = sip_stack
+    tone = tone_wav(workdir / "phone-tone.wav", TONE_HZ, seconds=120, rate=8000)
+    phone = harness.start_phone(workdir / f"phone-{uuid.uuid4().hex[:8]}", tone, number=NUMBER, answer="manual")
+    worker, jobs = harness.start_agent_worker(workdir, stack.ws_url)
+    handoo = Handoo(workdir, stack)
+    hook = f"{handoo.base}/webhooks/livekit"
+    webhooks.forward.append(hook)
+    try:
+        browser = await asyncio.create_subprocess_exec(
+            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "calls.spec.ts",
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "HANDOO_URL": handoo.base,
+                "PHONE_NUMBER": NUMBER,
+                "PHONE_HOST": phone.uri_host,
+                "PHONE_CTRL_PORT": str(phone.ctrl_port),
+                "PHONE_TONE_HZ": str(TONE_HZ),
+                "AGENT_JOBS": str(jobs),
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(browser.communicate(), 300)
+        assert browser.returncode == 0, (
+            f"{out.decode(errors='replace')}\n{handoo.tail()}\n{worker.tail()}\n{phone.service.tail()}"
+        )
+        assert "2 passed" in out.decode(errors="replace"), out.decode(errors="replace")
+        # Both calls really ended on the phone when the page hung up.
+        assert phone.log().count(" terminated (duration:") >= 2, phone.service.tail()
+    finally:
+        webhooks.forward.remove(hook)
+        handoo.stop()
+        worker.stop()
         phone.service.stop()

@@ -3,9 +3,10 @@ import { chromium } from '../playwright.config';
 
 /**
  * Browser tests against LiveKit's own server. Not run on their own: the
- * LiveKit conformance suite (conformance/livekit/test_browser.py) starts the
- * server, joins the room from Python and runs this with the URL and token in
- * the environment.
+ * LiveKit conformance suite starts the stack and runs each spec with what it
+ * needs in the environment — microphone.spec.ts from test_browser.py (a room
+ * URL and token), calls.spec.ts from test_handoo_calls.py (Handoo's server,
+ * the phone and the agent worker).
  */
 export default defineConfig({
   testDir: '.',
@@ -13,5 +14,6 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [['list']],
-  use: { launchOptions: chromium },
+  // The call page plays what it hears without a click of its own.
+  use: { launchOptions: { ...chromium, args: [...chromium.args, '--autoplay-policy=no-user-gesture-required'] } },
 });

@@ -1,0 +1,165 @@
+// A real phone call, watched in the browser: Handoo's server with LiveKit's
+// own server and SIP bridge as its project, LiveKit's agent framework as the
+// voice worker (it takes the dispatch and joins as the agent, silent), and a
+// SIP phone (baresip) that rings until this spec answers it and then plays a
+// tone. Not run on its own: conformance/livekit/test_handoo_calls.py starts
+// all of them, points LiveKit's webhooks at Handoo and runs this with the
+// addresses in the environment.
+//
+// On the open call page, with no reload: Ringing while the phone rings; In
+// progress once it is answered (the agent is already in the room); listening
+// live joins the real room with LiveKit's browser SDK and the page plays the
+// phone's tone (checked with Web Audio on the <audio> element the SDK made);
+// Hang up ends the call on the phone too and the page says Completed.
+import { test, expect } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { newOwner, waitHydrated } from '../tests/support';
+import { orgRequest, voiceAgent, words } from '../tests/calls-support';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: conformance/livekit/test_handoo_calls.py runs this spec`);
+  return v;
+}
+
+const handoo = env('HANDOO_URL');
+const phoneNumber = env('PHONE_NUMBER');
+const phoneHost = env('PHONE_HOST');
+const phoneCtrl = Number(env('PHONE_CTRL_PORT'));
+const toneHz = Number(env('PHONE_TONE_HZ'));
+const agentJobs = env('AGENT_JOBS');
+
+test.use({ baseURL: handoo });
+
+/** A command to baresip's ctrl_tcp (netstrings of JSON); its answer's text. */
+function phone(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(phoneCtrl, '127.0.0.1');
+    const body = JSON.stringify({ command, params: '', token: 'e2e' });
+    let buf = '';
+    sock.setTimeout(5000, () => sock.destroy(new Error('baresip did not answer')));
+    sock.on('connect', () => sock.write(`${Buffer.byteLength(body)}:${body},`));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      // Events may come first; the answer is the message with `response`.
+      for (;;) {
+        const colon = buf.indexOf(':');
+        if (colon < 0) return;
+        const len = Number(buf.slice(0, colon));
+        if (buf.length < colon + 1 + len + 1) return;
+        const msg = JSON.parse(buf.slice(colon + 1, colon + 1 + len));
+        buf = buf.slice(colon + 1 + len + 1);
+        if (msg.response) {
+          sock.end();
+          return resolve(String(msg.data ?? ''));
+        }
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+/** The tone's loudest frequency and level in what the page's <audio> elements play. */
+async function heard(page: import('@playwright/test').Page) {
+  return page.evaluate(async () => {
+    const els = [...document.querySelectorAll<HTMLAudioElement>('[data-testid="listen-audio"]')];
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    for (const el of els) ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
+    await new Promise((r) => setTimeout(r, 500));
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(bins);
+    let best = 0;
+    for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best] || best < 2) best = i;
+    const result = {
+      playing: els.length > 0 && els.every((el) => !el.paused),
+      hz: (best * ctx.sampleRate) / analyser.fftSize,
+      db: bins[best],
+    };
+    await ctx.close();
+    return result;
+  });
+}
+
+for (const lang of ['en', 'fr'] as const) {
+  test(`a real call through LiveKit, watched and listened to on its page (${lang})`, async ({ page, context }) => {
+    const w = words[lang];
+    await newOwner(page, `Real calls ${lang}`);
+    if (lang === 'fr') await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: handoo }]);
+    await waitHydrated(page);
+    await orgRequest(page, 'PUT', '/compliance', { window_start_minute: 0, window_end_minute: 1440, default_region: 'FR' });
+    await orgRequest(page, 'POST', '/agents', { settings: voiceAgent });
+    const prospect = await orgRequest(page, 'POST', '/prospects', { first_name: 'Claire', last_name: 'Dupont', phone: phoneNumber });
+
+    // Telephony: the server's (real) project, a trunk to the phone, the default, a connection test.
+    await page.goto('/app/settings/telephony');
+    await waitHydrated(page);
+    await expect(page.getByTestId('telephony-project-source')).toContainText(w.server);
+    await page.fill('#trunk-name', 'Phone');
+    await page.fill('#trunk-numbers', '+33 1 87 65 43 21');
+    await page.fill('#trunk-address', phoneHost);
+    await page.getByTestId('trunk-create').click();
+    await expect(page.getByTestId('trunk')).toContainText('+33187654321');
+    await page.locator('#default-trunk').selectOption({ label: 'Phone (+33187654321)' });
+    await page.getByTestId('telephony-save-defaults').click();
+    await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
+    await page.getByTestId('telephony-test').click();
+    await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+
+    // "Call with agent…": the call page, ringing while the phone rings.
+    await page.goto(`/app/prospects/${prospect.id}`);
+    await waitHydrated(page);
+    await page.getByTestId('call-with-agent').click();
+    await page.getByTestId('call-place').click();
+    await page.waitForURL(/\/app\/calls\/[0-9a-f-]{36}$/);
+    await waitHydrated(page);
+    const callId = page.url().split('/').pop()!;
+    const room = `call-${callId.replaceAll('-', '')}`;
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'ringing');
+    await expect(page.getByTestId('call-status')).toContainText(w.ringing);
+
+    // LiveKit handed the dispatch to the worker, with this call in its metadata.
+    await expect
+      .poll(() => {
+        const jobs = fs.readFileSync(agentJobs, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+        const job = jobs.find((j) => j.room === room);
+        return job && JSON.parse(job.metadata).call_id;
+      }, { timeout: 20_000 })
+      .toBe(callId);
+
+    // The phone answers (once its INVITE is there): in progress, with no reload.
+    await expect.poll(() => phone('accept'), { timeout: 20_000 }).toContain('Answering');
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'in_progress', { timeout: 20_000 });
+    await expect(page.getByTestId('call-status')).toContainText(w.inProgress);
+
+    // Listening live: LiveKit's browser SDK in the real room; the page plays the phone's tone.
+    await page.getByTestId('listen-start').click();
+    await expect(page.getByTestId('listen-live')).toHaveAttribute('data-state', 'listening', { timeout: 20_000 });
+    await expect(page.getByTestId('listen-audio').first()).toBeAttached({ timeout: 20_000 });
+    await expect
+      .poll(async () => {
+        const h = await heard(page);
+        return h.playing && h.db > -70 && Math.abs(h.hz - toneHz) < 15;
+      }, { timeout: 20_000, message: 'the page plays the phone’s tone' })
+      .toBe(true);
+    await page.getByTestId('listen-stop').click();
+    await expect(page.getByTestId('listen-live')).toHaveAttribute('data-state', 'idle');
+
+    // Hang up: the room goes, the phone's side ends, LiveKit's room_finished completes the call.
+    await page.getByTestId('call-hang-up').click();
+    await expect(page.getByTestId('call-status')).toHaveAttribute('data-status', 'completed', { timeout: 30_000 });
+    await expect(page.getByTestId('call-status')).toContainText(w.completed);
+    await expect(page.getByTestId('call-duration')).toHaveText(/^\d+:\d\d$/);
+    await expect(page.getByTestId('call-timeline')).toContainText('agent_joined');
+    // LiveKit's own room_finished is on the timeline (it may come after the hang-up's own entry).
+    await expect
+      .poll(async () => {
+        await page.reload();
+        return page.getByTestId('call-timeline').innerText();
+      }, { timeout: 30_000 })
+      .toContain('room_finished');
+  });
+}
