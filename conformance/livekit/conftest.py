@@ -7,14 +7,9 @@ pinned versions); a missing one fails the run rather than skipping it.
 
 from __future__ import annotations
 
-import asyncio
-import json
 import os
 import sys
-import threading
-import urllib.request
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,66 +30,6 @@ def required_file(var: str) -> str:
     return path
 
 
-class WebhookSink:
-    """Collects LiveKit's webhook POSTs (body + Authorization header)."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[bytes, str]] = []
-        self.cond = threading.Condition()
-        # Also delivered, as LiveKit sent them, to these URLs (a Handoo server under test).
-        self.forward: list[str] = []
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("content-length", "0")))
-                auth = self.headers.get("Authorization", "")
-                with sink.cond:
-                    sink.received.append((body, auth))
-                    sink.cond.notify_all()
-                for url in list(sink.forward):
-                    req = urllib.request.Request(
-                        url,
-                        data=body,
-                        method="POST",
-                        headers={"Authorization": auth, "Content-Type": self.headers.get("Content-Type", "")},
-                    )
-                    try:
-                        urllib.request.urlopen(req, timeout=10).read()
-                    except Exception as e:  # noqa: BLE001 - the test asserts on what arrived
-                        print(f"webhook forward to {url} failed: {e}")
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/livekit/webhook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    async def wait_for(self, event: str, room: str, timeout: float = 15) -> tuple[bytes, str]:
-        def find():
-            for body, auth in self.received:
-                data = json.loads(body)
-                if data.get("event") == event and data.get("room", {}).get("name") == room:
-                    return body, auth
-            return None
-
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            with self.cond:
-                hit = find()
-            if hit:
-                return hit
-            await asyncio.sleep(0.05)
-        seen = [json.loads(b).get("event") for b, _ in self.received]
-        raise TimeoutError(f"no {event!r} webhook for room {room!r} in {timeout} s (got {seen})")
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="session")
 def workdir():
     return harness.make_workdir()
@@ -102,7 +37,7 @@ def workdir():
 
 @pytest.fixture(scope="session")
 def webhooks():
-    sink = WebhookSink()
+    sink = harness.WebhookSink()
     yield sink
     sink.close()
 

@@ -8,6 +8,8 @@ test session ends. Nothing here talks to anything but loopback.
 
 from __future__ import annotations
 
+import asyncio
+
 import contextlib
 import json
 import os
@@ -18,8 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import threading
+import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 API_KEY = "handoo-test"
@@ -195,9 +200,13 @@ logging:
     return svc, http
 
 
-def start_sip(binary: str, workdir: Path, redis_port: int, http_port: int) -> tuple[Service, int, tuple[int, int]]:
+def start_sip(
+    binary: str, workdir: Path, redis_port: int, http_port: int, rtp_ports: int = 40
+) -> tuple[Service, int, tuple[int, int]]:
+    """`rtp_ports`: the bridge keeps a call's RTP port for a while after it ends
+    (draining), so many calls in a row need more than the tests' few."""
     sip_port = free_port()
-    rtp = free_port_range(40)
+    rtp = free_port_range(rtp_ports)
     config = f"""\
 api_key: {API_KEY}
 api_secret: {API_SECRET}
@@ -265,9 +274,11 @@ class Phone:
                 if msg.get("response"):
                     return msg
 
-    def events(self) -> "PhoneEvents":
-        """baresip's call events from now on (CALL_INCOMING, CALL_ESTABLISHED…)."""
-        return PhoneEvents(socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=30))
+    def events(self, timeout: float | None = 30) -> "PhoneEvents":
+        """baresip's call events from now on (CALL_INCOMING, CALL_ESTABLISHED…), each
+        waited for up to `timeout` seconds (None: for ever). baresip keeps one control
+        connection: a `command` meanwhile takes it over."""
+        return PhoneEvents(socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=timeout))
 
 
 def netstring(data: bytes) -> bytes:
@@ -295,12 +306,26 @@ class PhoneEvents:
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock, self.reader = sock, NetstringReader(sock)
+        self._calls: set = set()
 
     def wait(self, kind: str) -> dict:
         """The next event of `kind` (e.g. CALL_INCOMING), blocking up to the socket's timeout."""
         while True:
             msg = json.loads(self.reader.next())
             if msg.get("event") and msg.get("type") == kind:
+                return msg
+
+    def next_call(self) -> dict:
+        """The first event of the next incoming call: its INVITE has arrived. (Answering
+        at once, baresip says CALL_REMOTE_SDP first; ringing, CALL_INCOMING.)"""
+        seen = self._calls
+        while True:
+            msg = json.loads(self.reader.next())
+            invite = msg.get("type") == "CALL_INCOMING" or (
+                msg.get("type") == "CALL_REMOTE_SDP" and msg.get("param") == "offer"
+            )
+            if msg.get("event") and invite and msg.get("direction") == "incoming" and msg.get("id") not in seen:
+                seen.add(msg.get("id"))
                 return msg
 
     def close(self) -> None:
@@ -370,3 +395,72 @@ def start_agent_worker(workdir: Path, ws_url: str) -> tuple[Service, Path]:
 
 def make_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="handoo-livekit-"))
+
+
+class WebhookSink:
+    """Collects LiveKit's webhook POSTs (body + Authorization header)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[bytes, str]] = []
+        self.cond = threading.Condition()
+        # Also delivered, as LiveKit sent them, to these URLs (a Handoo server under test)…
+        self.forward: list[str] = []
+        # …taking this long each (seconds, with the answer's status).
+        self.forwarded: list[tuple[float, int]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                auth = self.headers.get("Authorization", "")
+                with sink.cond:
+                    sink.received.append((body, auth))
+                    sink.cond.notify_all()
+                for url in list(sink.forward):
+                    req = urllib.request.Request(
+                        url,
+                        data=body,
+                        method="POST",
+                        headers={"Authorization": auth, "Content-Type": self.headers.get("Content-Type", "")},
+                    )
+                    started = time.perf_counter()
+                    try:
+                        with urllib.request.urlopen(req, timeout=10) as res:
+                            res.read()
+                            status = res.status
+                    except urllib.error.HTTPError as e:
+                        status = e.code
+                    except Exception as e:  # noqa: BLE001 - the test asserts on what arrived
+                        print(f"webhook forward to {url} failed: {e}")
+                        status = 0
+                    sink.forwarded.append((time.perf_counter() - started, status))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/livekit/webhook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    async def wait_for(self, event: str, room: str, timeout: float = 15) -> tuple[bytes, str]:
+        def find():
+            for body, auth in self.received:
+                data = json.loads(body)
+                if data.get("event") == event and data.get("room", {}).get("name") == room:
+                    return body, auth
+            return None
+
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            with self.cond:
+                hit = find()
+            if hit:
+                return hit
+            await asyncio.sleep(0.05)
+        seen = [json.loads(b).get("event") for b, _ in self.received]
+        raise TimeoutError(f"no {event!r} webhook for room {room!r} in {timeout} s (got {seen})")
+
+    def close(self) -> None:
+        self.server.shutdown()

@@ -22,101 +22,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
-import subprocess
 import time
 import uuid
 from pathlib import Path
 
-import pytest
-import requests
 from livekit import rtc
 
 import harness
+from handoo import VOICE_AGENT, Handoo
 from audio import record, rms, tone_wav
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345678"
-
-
-class Handoo:
-    """A Handoo server on a free loopback port, stopped at the end."""
-
-    def __init__(self, workdir: Path, stack) -> None:
-        binary = os.environ.get("HANDOO_SERVER_BIN", "")
-        if not binary or not Path(binary).is_file():
-            pytest.fail(f"HANDOO_SERVER_BIN must name the server binary (scripts/livekit-tests sets it); got {binary!r}")
-        self.port = harness.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        data = workdir / f"handoo-{uuid.uuid4().hex[:8]}"
-        data.mkdir(parents=True)
-        env = {
-            **os.environ,
-            "HANDOO_BIND": f"127.0.0.1:{self.port}",
-            "HANDOO_PUBLIC_URL": self.base,
-            "HANDOO_DATA_DIR": str(data),
-            "LIVEKIT_URL": stack.http_url,
-            "LIVEKIT_API_KEY": harness.API_KEY,
-            "LIVEKIT_API_SECRET": harness.API_SECRET,
-            # The phone and the (absent) bucket are on loopback.
-            "HANDOO_EGRESS_ALLOW": "127.0.0.0/8",
-            "RUST_LOG": "warn,services=info",
-        }
-        self.log = data / "server.log"
-        self.proc = subprocess.Popen([binary], cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
-        harness.wait_for(lambda: requests.get(f"{self.base}/ready", timeout=1).ok, "handoo", 60)
-        self.http = requests.Session()
-        page = self.http.get(f"{self.base}/login", timeout=10).text
-        self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
-
-    def fn(self, fn_name: str, **form) -> dict:
-        r = self.http.post(
-            f"{self.base}/api/{fn_name}",
-            data=form,
-            headers={"x-csrf-token": self.csrf, "accept": "application/json"},
-            timeout=20,
-        )
-        assert r.ok, f"{fn_name}: {r.status_code} {r.text}"
-        return r.json()
-
-    def rest(self, method: str, path: str, body=None, ok=True):
-        r = self.http.request(
-            method, f"{self.base}/api/v1{path}", json=body, headers={"x-csrf-token": self.csrf}, timeout=40
-        )
-        if ok:
-            assert r.ok, f"{method} {path}: {r.status_code} {r.text}"
-        return r.json() if r.text else None
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
-    def tail(self, n: int = 60) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
-
-
-VOICE_AGENT = {
-    "name": "Ava",
-    "description": "",
-    "kind": "voice",
-    "system_prompt": "You call {{prospect.first_name}} about vans.",
-    "first_message": "Hello, this is Ava.",
-    "language": "en",
-    "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.7, "max_tokens": 512},
-    "stt": {"provider": "deepgram", "model": "nova-3"},
-    "tts": {"provider": "cartesia", "model": "sonic-2", "voice": "694f9389-aac1-45b6-b726-9d9369183238"},
-    "interruption": "medium",
-    "max_call_seconds": 600,
-    "voicemail": {"action": "hang_up"},
-    "transfer_number": "+33199999999",
-    "tools": [],
-    "data_schema": {"fields": []},
-    "recording": "always",
-    "recording_disclosure": "This call is recorded.",
-}
 
 
 def until(handoo: Handoo, org: str, call_id: str, status: str, timeout: float = 30) -> dict:
