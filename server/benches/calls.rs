@@ -3,14 +3,16 @@
 //! 1. `POST /api/v1/orgs/{org}/calls` → the SIP participant request arriving
 //!    at LiveKit (the call row, its dial job, the runner waking, the room and
 //!    the agent dispatch on the way), p50 / p99;
-//! 2. webhook ingestion: signed LiveKit webhooks (a third of them
-//!    redelivered) sent by 16 concurrent clients, events/s, then a check
-//!    that every distinct event is stored exactly once.
+//! 2. webhook ingestion, signed LiveKit webhooks sent by 16 concurrent
+//!    clients, events/s: (a) of live calls, each moving its call (answered →
+//!    in progress → completed); (b) a mix, mostly late events of ended calls,
+//!    a third of them redelivered — then a check that every distinct event
+//!    is stored exactly once.
 //!
 //! On SQLite and PostgreSQL (`HANDOO_TEST_PG_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`; unreachable is a failure with
 //! CI=true). Run: `cargo bench -p server --bench calls` (or `scripts/bench`).
-//! Env: `CALLS_RUNS` (default 200), `CALLS_WEBHOOKS` (default 6000).
+//! Env: `CALLS_RUNS` (default 200), `CALLS_LIVE` (default 1000), `CALLS_WEBHOOKS` (default 6000).
 
 mod support;
 
@@ -21,6 +23,7 @@ use domain::agent::{AgentKind, AgentSettings};
 use livekit_protocol as proto;
 use mock_vendors::livekit::{sign_webhook, API_SECRET};
 use mock_vendors::MockVendors;
+use proto::participant_info::Kind;
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
@@ -94,7 +97,7 @@ async fn start(db_url: &str, mock: &MockVendors) -> (App, String) {
     (app, agent)
 }
 
-async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
+async fn bench(name: &str, db_url: &str, runs: usize, live: usize, webhooks: usize) {
     println!("\n== {name}");
     let mock = MockVendors::start().await;
     let (app, agent) = start(db_url, &mock).await;
@@ -137,11 +140,37 @@ async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
         lat[lat.len() - 1]
     );
 
-    // 2. Webhooks: per call, the agent joining, the callee leaving, the room
-    // finishing, cycling over the calls; every third one sent twice.
-    let kinds: [(&str, Option<proto::participant_info::Kind>); 3] = [
-        ("participant_joined", Some(proto::participant_info::Kind::Agent)),
-        ("participant_left", Some(proto::participant_info::Kind::Sip)),
+    // 2. Webhooks of calls under way: for each of `live` fresh calls (answered
+    // once the mock took the dial), the agent joining (→ in progress), then
+    // the callee leaving (→ completed): every event moves a call, under its
+    // lock, with its update published.
+    let live_rooms = place_answered(&app, &agent, live).await;
+    let mut signed = Vec::with_capacity(2 * live);
+    for (i, room) in live_rooms.iter().enumerate() {
+        signed.push(webhook(format!("EV_live_{i}_a"), "participant_joined", room, Some(Kind::Agent)));
+    }
+    for (i, room) in live_rooms.iter().enumerate() {
+        signed.push(webhook(format!("EV_live_{i}_b"), "participant_left", room, Some(Kind::Sip)));
+    }
+    let secs = send(&app, signed.clone()).await;
+    let moved = entity::call_events::Entity::find()
+        .filter(entity::call_events::Column::EventId.like("EV_live_%"))
+        .filter(entity::call_events::Column::Ignored.is_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    println!(
+        "  webhooks of live calls, 16 clients                  {:8.0} events/s   ({} sent, {moved} moved a call)",
+        signed.len() as f64 / secs,
+        signed.len(),
+    );
+
+    // 3. A mix: per call of part 1, the agent joining, the callee leaving,
+    // the room finishing, cycling over the calls — after the first rounds
+    // mostly late events of calls that have ended — every third one sent twice.
+    let kinds: [(&str, Option<Kind>); 3] = [
+        ("participant_joined", Some(Kind::Agent)),
+        ("participant_left", Some(Kind::Sip)),
         ("room_finished", None),
     ];
     let mut signed = Vec::with_capacity(webhooks);
@@ -150,19 +179,7 @@ async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
     while signed.len() < webhooks {
         let room = &rooms[n % rooms.len()];
         let (event, kind) = kinds[(n / rooms.len()) % kinds.len()];
-        let ev = proto::WebhookEvent {
-            id: format!("EV_bench_{n}"),
-            event: event.into(),
-            room: Some(proto::Room { name: room.clone(), ..Default::default() }),
-            participant: kind.map(|k| proto::ParticipantInfo {
-                kind: k as i32,
-                identity: "p".into(),
-                ..Default::default()
-            }),
-            created_at: chrono::Utc::now().timestamp(),
-            ..Default::default()
-        };
-        let s = sign_webhook(&ev, LK_KEY);
+        let s = webhook(format!("EV_bench_{n}"), event, room, kind);
         distinct += 1;
         if n.is_multiple_of(3) {
             signed.push(s.clone());
@@ -170,6 +187,26 @@ async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
         signed.push(s);
         n += 1;
     }
+    let secs = send(&app, signed.clone()).await;
+    let stored = entity::call_events::Entity::find()
+        .filter(entity::call_events::Column::EventId.like("EV_bench_%"))
+        .count(&app.db)
+        .await
+        .unwrap() as usize;
+    println!(
+        "  webhooks, mixed (mostly ended calls), 16 clients    {:8.0} events/s   ({} sent, {} distinct, {} stored{})",
+        signed.len() as f64 / secs,
+        signed.len(),
+        distinct,
+        stored,
+        if stored == distinct { ": each once" } else { ": MISMATCH" }
+    );
+    assert_eq!(stored, distinct, "every distinct event stored exactly once");
+}
+
+/// Sends `signed` webhooks from 16 concurrent clients, each answered 200;
+/// the seconds it took.
+async fn send(app: &App, signed: Vec<(String, String)>) -> f64 {
     let signed = Arc::new(signed);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let client = reqwest::Client::new();
@@ -197,30 +234,65 @@ async fn bench(name: &str, db_url: &str, runs: usize, webhooks: usize) {
     for w in workers {
         w.await.unwrap();
     }
-    let secs = t0.elapsed().as_secs_f64();
-    let stored = entity::call_events::Entity::find()
-        .filter(entity::call_events::Column::EventId.like("EV_bench_%"))
-        .count(&app.db)
-        .await
-        .unwrap() as usize;
-    println!(
-        "  webhook ingestion, 16 clients                       {:8.0} events/s   ({} sent, {} distinct, {} stored{})",
-        signed.len() as f64 / secs,
-        signed.len(),
-        distinct,
-        stored,
-        if stored == distinct { ": each once" } else { ": MISMATCH" }
-    );
-    assert_eq!(stored, distinct, "every distinct event stored exactly once");
+    t0.elapsed().as_secs_f64()
+}
+
+/// Places `n` calls (8 at a time, untimed) and waits until the mock has
+/// answered them all; their rooms.
+async fn place_answered(app: &App, agent: &str, n: usize) -> Vec<String> {
+    use futures::StreamExt;
+    let rooms: Vec<String> = futures::stream::iter(0..n)
+        .map(|i| async move {
+            let body = json!({"to_number": format!("+337{:08}", 10_000_000 + i), "agent_id": agent});
+            let (s, call) =
+                app.rest(reqwest::Method::POST, &format!("/orgs/{}/calls", app.org), Some(body)).await;
+            assert_eq!(s, 201, "{call}");
+            call["room_name"].as_str().unwrap().to_string()
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let answered = entity::calls::Entity::find()
+            .filter(entity::calls::Column::RoomName.is_in(rooms.clone()))
+            .filter(entity::calls::Column::Status.eq("answered"))
+            .count(&app.db)
+            .await
+            .unwrap() as usize;
+        if answered == n {
+            return rooms;
+        }
+        assert!(Instant::now() < deadline, "only {answered} of {n} calls answered");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A signed webhook `event` of `room` (with a participant of `kind`).
+fn webhook(id: String, event: &str, room: &str, kind: Option<Kind>) -> (String, String) {
+    let ev = proto::WebhookEvent {
+        id,
+        event: event.into(),
+        room: Some(proto::Room { name: room.to_string(), ..Default::default() }),
+        participant: kind.map(|k| proto::ParticipantInfo {
+            kind: k as i32,
+            identity: "p".into(),
+            ..Default::default()
+        }),
+        created_at: chrono::Utc::now().timestamp(),
+        ..Default::default()
+    };
+    sign_webhook(&ev, LK_KEY)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let runs: usize = std::env::var("CALLS_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let live: usize = std::env::var("CALLS_LIVE").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
     let webhooks: usize = std::env::var("CALLS_WEBHOOKS").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
     let dir = std::env::temp_dir().join(format!("handoo-calls-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    bench("SQLite", &format!("sqlite://{}/bench.db", dir.display()), runs, webhooks).await;
+    bench("SQLite", &format!("sqlite://{}/bench.db", dir.display()), runs, live, webhooks).await;
     let _ = std::fs::remove_dir_all(&dir);
 
     let admin_url = std::env::var("HANDOO_TEST_PG_URL")
@@ -233,7 +305,7 @@ async fn main() {
                 .await
                 .expect("create bench database");
             let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            bench("PostgreSQL", &url, runs, webhooks).await;
+            bench("PostgreSQL", &url, runs, live, webhooks).await;
             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
         }
         Err(e) if std::env::var("CI").as_deref() == Ok("true") => {

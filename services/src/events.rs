@@ -57,6 +57,9 @@ pub fn through_final<T: Send + 'static>(
     })
 }
 
+/// An event made, not yet delivered (see [`EventBus::event`]).
+pub struct Pending(Arc<Event>);
+
 /// What travels in a notification.
 #[derive(Serialize, Deserialize)]
 struct Wire {
@@ -170,19 +173,44 @@ impl EventBus {
     /// every node. Local subscribers have it when this returns; other nodes
     /// when PostgreSQL has delivered the notification.
     pub async fn publish(&self, org_id: Uuid, topic: &str, payload: &impl Serialize) -> ServiceResult<()> {
+        let event = self.event(org_id, topic, payload)?;
+        let _ = self.inner.local.send(event.0.clone());
+        if let Some(db) = &self.inner.pg {
+            self.inner.notify(db, &event.0).await?;
+        }
+        Ok(())
+    }
+
+    /// An event to publish with a transaction's changes: [`notify_within`]
+    /// the transaction, then [`deliver`] once it has committed.
+    ///
+    /// [`notify_within`]: EventBus::notify_within
+    /// [`deliver`]: EventBus::deliver
+    pub fn event(&self, org_id: Uuid, topic: &str, payload: &impl Serialize) -> ServiceResult<Pending> {
         let payload = serde_json::to_value(payload).map_err(|_| ServiceError::internal())?;
-        let event = Arc::new(Event {
+        self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
+        Ok(Pending(Arc::new(Event {
             org_id,
             topic: topic.to_string(),
             payload,
             published_at_ms: chrono::Utc::now().timestamp_millis(),
-        });
-        self.inner.stats.published.fetch_add(1, Ordering::Relaxed);
-        let _ = self.inner.local.send(event.clone());
-        if let Some(db) = &self.inner.pg {
-            self.inner.notify(db, &event).await?;
+        })))
+    }
+
+    /// Tells the other nodes about `event` inside `txn`: PostgreSQL sends a
+    /// notification made in a transaction when it commits, and never if it
+    /// rolls back — no node hears of a change that did not happen, and it
+    /// costs the transaction's own connection rather than another one.
+    pub async fn notify_within<C: ConnectionTrait>(&self, txn: &C, event: &Pending) -> ServiceResult<()> {
+        if self.inner.pg.is_some() {
+            self.inner.notify(txn, &event.0).await?;
         }
         Ok(())
+    }
+
+    /// Hands `event` to this node's subscribers (after the commit).
+    pub fn deliver(&self, event: Pending) {
+        let _ = self.inner.local.send(event.0);
     }
 
     /// Events of `org_id` whose topic is `topic`, from now on. A subscriber
@@ -225,7 +253,7 @@ impl EventBus {
 }
 
 impl Inner {
-    async fn notify(&self, db: &DatabaseConnection, event: &Event) -> ServiceResult<()> {
+    async fn notify<C: ConnectionTrait>(&self, db: &C, event: &Event) -> ServiceResult<()> {
         let mut wire = Wire {
             n: self.node,
             o: event.org_id,

@@ -171,6 +171,21 @@ pub(crate) async fn calling_with(backend: Backend, extra: &[(&str, &str)]) -> Op
     let owner = app.client().await;
     owner.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
     let org = owner.create_org("Acme").await;
+    let agent = ready_to_call(&owner, &org).await;
+    // LiveKit's webhooks come to this server.
+    let hook = format!("{}/webhooks/livekit", app.base);
+    reqwest::Client::new()
+        .post(format!("http://{}/__control/livekit/webhook", mock.addr))
+        .json(&json!({ "url": hook }))
+        .send()
+        .await
+        .unwrap();
+    Some(Calling { app, mock, owner, org, agent })
+}
+
+/// Calling hours around the clock, a voice agent (its id returned) and a
+/// default outbound trunk for `org`, set up by its owner.
+pub(crate) async fn ready_to_call(owner: &common::Client, org: &str) -> String {
     let (s, _) = owner
         .rest(
             Method::PUT,
@@ -193,15 +208,7 @@ pub(crate) async fn calling_with(backend: Backend, extra: &[(&str, &str)]) -> Op
         .rest(Method::PUT, &format!("/orgs/{org}/telephony"), Some(json!({"default_trunk_id": trunk["id"]})))
         .await;
     assert_eq!(s, 200);
-    // LiveKit's webhooks come to this server.
-    let hook = format!("{}/webhooks/livekit", app.base);
-    reqwest::Client::new()
-        .post(format!("http://{}/__control/livekit/webhook", mock.addr))
-        .json(&json!({ "url": hook }))
-        .send()
-        .await
-        .unwrap();
-    Some(Calling { app, mock, owner, org, agent: agent["id"].as_str().unwrap().to_string() })
+    agent["id"].as_str().unwrap().to_string()
 }
 
 impl Calling {

@@ -248,3 +248,115 @@ async fn an_import_killed_halfway_leaves_nothing_and_another_node_finishes_it() 
     assert_eq!(import_state(&c2, &org, &id).await, done, "the stream's last word is the stored state");
     assert_eq!(prospects_in(&db.url, &org).await, (ROWS as i64, ROWS as i64), "every row once");
 }
+
+/// A call page open on node one hears each change of its call, whichever
+/// node applied it: LiveKit's webhooks all go to node two, which applies
+/// them and tells the others (its notification sent inside the applying
+/// transaction, so at its commit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calls_changes_reach_its_page_on_the_other_node() {
+    use futures::StreamExt;
+    use livekit_protocol as proto;
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let mock = mock_vendors::MockVendors::start().await;
+    let url = mock.base_url("livekit");
+    let env = [
+        ("LIVEKIT_URL", url.as_str()),
+        ("LIVEKIT_API_KEY", crate::calls::LK_KEY),
+        ("LIVEKIT_API_SECRET", mock_vendors::livekit::API_SECRET),
+    ];
+    let one = start_node_with(&db.url, &env).await;
+    let two = start_node_with(&db.url, &env).await;
+    let on_one = Client::connect(&one.base).await;
+    on_one.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
+    let org = on_one.create_org("Acme").await;
+    let agent = crate::calls::ready_to_call(&on_one, &org).await;
+    // LiveKit tells node two of each step; the callee answers when told.
+    let control = |path: &'static str, body: Value| {
+        let addr = mock.addr;
+        async move {
+            let res = reqwest::Client::new()
+                .post(format!("http://{addr}/__control/livekit/{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            res.status().as_u16()
+        }
+    };
+    let hook = format!("{}/webhooks/livekit", two.base);
+    assert_eq!(control("webhook", json!({"url": hook, "lifecycle": true})).await, 204);
+    assert_eq!(control("hold", json!({"hold": true})).await, 204);
+
+    let body = json!({"to_number": "+33612345678", "agent_id": agent});
+    let (s, call) = on_one.rest(Method::POST, &format!("/orgs/{org}/calls"), Some(body)).await;
+    assert_eq!(s, 201, "{call}");
+    let id = call["id"].as_str().unwrap().to_string();
+    let res =
+        on_one.http.get(format!("{}/api/v1/orgs/{org}/calls/{id}/events", one.base)).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut stream = res.bytes_stream();
+    let path = format!("/orgs/{org}/calls/{id}");
+    let mut room = String::new();
+    for _ in 0..200 {
+        let v = on_one.rest(Method::GET, &path, None).await.1;
+        if v["call"]["status"] == "ringing" {
+            room = v["call"]["room_name"].as_str().unwrap().to_string();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(!room.is_empty(), "the call never rang");
+    // Answered, the agent already there: node two applies LiveKit's webhook.
+    assert_eq!(control("answer", json!({"room": room})).await, 204);
+    // The callee hangs up: LiveKit's webhook, again to node two.
+    let mut seen: Vec<String> = Vec::new();
+    let mut buf = String::new();
+    let mut hung_up = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while !seen.iter().any(|s| s == "completed") {
+        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("changes in time");
+        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            if let Some(data) =
+                frame.lines().find_map(|l| l.strip_prefix("data: ").or(l.strip_prefix("data:")))
+            {
+                let v: Value = serde_json::from_str(data).unwrap();
+                assert_eq!(v["call"]["id"], id.as_str());
+                seen.push(v["call"]["status"].as_str().unwrap().to_string());
+            }
+        }
+        if !hung_up && seen.iter().any(|s| s == "in_progress") {
+            hung_up = true;
+            let left = proto::WebhookEvent {
+                id: "EV_callee_left".into(),
+                event: "participant_left".into(),
+                room: Some(proto::Room { name: room.clone(), ..Default::default() }),
+                participant: Some(proto::ParticipantInfo {
+                    kind: proto::participant_info::Kind::Sip as i32,
+                    identity: "callee".into(),
+                    ..Default::default()
+                }),
+                created_at: chrono::Utc::now().timestamp(),
+                ..Default::default()
+            };
+            let (body, auth) = mock_vendors::livekit::sign_webhook(&left, crate::calls::LK_KEY);
+            let res = reqwest::Client::new()
+                .post(&hook)
+                .header("authorization", auth)
+                .header("content-type", "application/webhook+json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+        }
+    }
+    assert!(seen.contains(&"in_progress".to_string()), "{seen:?}");
+    assert_eq!(seen.last().map(String::as_str), Some("completed"), "{seen:?}");
+    // Node two applied them: the timeline has LiveKit's events.
+    let timeline = on_one.rest(Method::GET, &path, None).await.1["timeline"].clone();
+    let kinds: Vec<&str> = timeline.as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert!(kinds.contains(&"agent_joined") && kinds.contains(&"participant_left"), "{kinds:?}");
+}

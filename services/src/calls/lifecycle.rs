@@ -1,14 +1,16 @@
 //! Applying what happened to a call: one transaction per event that finds a
 //! redelivered webhook by its id, moves the state only as `domain::call::next`
 //! allows, keeps every event on the timeline (ignored ones say why) and
-//! tells open pages on any node through the event bus.
+//! tells open pages on any node through the event bus (its notification
+//! sent inside the transaction, so at its commit). An event for a call that
+//! has ended needs no transaction: it is only written down.
 
 use chrono::{DateTime, Utc};
 use domain::call::{next, CallEvent, CallStatus, Ignored};
 use entity::{call_events, calls};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    sea_query::OnConflict, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -83,27 +85,71 @@ pub(crate) async fn apply_locked(
     call: calls::Model,
     h: Happened,
 ) -> ServiceResult<Applied> {
-    // A redelivered webhook is found by the unique index on its id when its
-    // timeline entry is written: the whole transaction then rolls back.
     let (org_id, call_id) = (call.org_id, call.id);
     let from = super::status_of(&call);
     let mut applied = match next(from, h.event) {
         Ok(to) => Applied::Moved { from, to },
         Err(why) => Applied::Ignored(why),
     };
-    let mut updated = call.clone();
-    if let Applied::Moved { to, .. } = applied {
-        updated = moved(&txn, &call, to, &h).await?;
-        // The agent was in the room before the callee answered: now that
-        // someone has, the call is under way.
-        if to == CallStatus::Answered && agent_joined_before(&txn, call_id).await? {
-            if let Ok(on) = next(to, CallEvent::AgentJoined) {
-                updated = moved(&txn, &updated, on, &h).await?;
+    // The agent was in the room before the callee answered: now that
+    // someone has, the call is under way.
+    if let Applied::Moved { to: CallStatus::Answered, .. } = applied {
+        if agent_joined_before(&txn, call_id).await? {
+            if let Ok(on) = next(CallStatus::Answered, CallEvent::AgentJoined) {
                 applied = Applied::Moved { from, to: on };
             }
         }
     }
-    let to_status = CallStatus::parse(&updated.status).unwrap_or(from);
+    let to = match applied {
+        Applied::Moved { to, .. } => to,
+        _ => from,
+    };
+    // The timeline entry first: a redelivered webhook is found by the unique
+    // index on its id before anything else is written, and nothing is.
+    if !record(&txn, &call, &h, from, to, &applied).await? {
+        txn.rollback().await?;
+        return Ok(Applied::Duplicate);
+    }
+    let Applied::Moved { .. } = applied else {
+        txn.commit().await?;
+        if let Applied::Ignored(why) = applied {
+            tracing::info!(call = %call_id, kind = %h.kind, ?why, "call event left the state as it was");
+        }
+        return Ok(applied);
+    };
+    let updated = moved(&txn, &call, to, &h).await?;
+    let update = bus.event(org_id, CALLS_TOPIC, &CallUpdate { call: super::view(&updated) })?;
+    bus.notify_within(&txn, &update).await?;
+    txn.commit().await?;
+    bus.deliver(update);
+    Ok(applied)
+}
+
+/// Keeps an event that came for a call already ended: it changes nothing,
+/// and nothing later reads it under the call's lock (an ended call stays
+/// ended), so it is written on its own — no transaction, no lock. `None`
+/// when the call had not ended after all (apply it under the lock).
+pub(crate) async fn record_after_end(
+    db: &DatabaseConnection,
+    call: &calls::Model,
+    h: &Happened,
+) -> ServiceResult<Option<Applied>> {
+    let status = super::status_of(call);
+    let Err(why @ domain::call::Ignored::AlreadyEnded) = next(status, h.event) else { return Ok(None) };
+    let applied = Applied::Ignored(why);
+    Ok(Some(if record(db, call, h, status, status, &applied).await? { applied } else { Applied::Duplicate }))
+}
+
+/// Writes `h` on `call`'s timeline; false when an entry with its event id
+/// is there already (the same webhook, delivered again or twice at once).
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    call: &calls::Model,
+    h: &Happened,
+    from: CallStatus,
+    to: CallStatus,
+    applied: &Applied,
+) -> ServiceResult<bool> {
     let ignored = match applied {
         Applied::Ignored(Ignored::AlreadyEnded) => Some("already_ended"),
         Applied::Ignored(Ignored::Behind) => Some("behind"),
@@ -111,34 +157,22 @@ pub(crate) async fn apply_locked(
     };
     let entry = call_events::ActiveModel {
         id: Set(new_id()),
-        call_id: Set(call_id),
-        org_id: Set(org_id),
+        call_id: Set(call.id),
+        org_id: Set(call.org_id),
         source: Set(h.source.to_string()),
         kind: Set(h.kind.clone()),
         event_id: Set(h.event_id.clone()),
         from_status: Set(from.as_str().into()),
-        to_status: Set(to_status.as_str().into()),
+        to_status: Set(to.as_str().into()),
         ignored: Set(ignored.map(str::to_string)),
         data: Set(h.data.clone()),
         at: Set(h.at),
     };
-    if let Err(e) = call_events::Entity::insert(entry).exec_without_returning(&txn).await {
-        // The same webhook, delivered again (or twice at once): it was applied.
-        if h.event_id.is_some() && crate::db::is_unique_violation(&e) {
-            return Ok(Applied::Duplicate);
-        }
-        return Err(e.into());
-    }
-    txn.commit().await?;
-    if matches!(applied, Applied::Moved { .. }) {
-        let update = CallUpdate { call: super::view(&updated) };
-        if let Err(e) = bus.publish(org_id, CALLS_TOPIC, &update).await {
-            tracing::warn!(call = %call_id, error = %e, "call update not published");
-        }
-    } else if let Applied::Ignored(why) = applied {
-        tracing::info!(call = %call_id, kind = %h.kind, ?why, "call event left the state as it was");
-    }
-    Ok(applied)
+    let rows = call_events::Entity::insert(entry)
+        .on_conflict(OnConflict::column(call_events::Column::EventId).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok(rows > 0)
 }
 
 async fn agent_joined_before<C: ConnectionTrait>(db: &C, call_id: Uuid) -> ServiceResult<bool> {

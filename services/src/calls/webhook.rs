@@ -129,8 +129,19 @@ pub async fn receive(
         at: chrono::DateTime::from_timestamp(event.created_at, 0).unwrap_or_else(crate::now),
         failure_reason: None,
     };
-    // The call is read, checked and locked in the transaction that applies
-    // the event: one read of it per webhook (this is the hot path).
+    // Most webhooks of an ended call (late ones, redeliveries) only go on its
+    // timeline: two statements, no transaction. The others are applied under
+    // the call's lock, read again in the transaction that applies them.
+    let Some((call, own_project)) = with_own_project(db, &room, false).await.map_err(|e| Err(e.into()))?
+    else {
+        return Ok(Outcome::Unrelated);
+    };
+    if !allowed(&signer, &call, own_project) {
+        return Ok(Outcome::Unrelated);
+    }
+    if let Some(applied) = super::lifecycle::record_after_end(db, &call, &h).await.map_err(Err)? {
+        return Ok(Outcome::Applied(applied));
+    }
     let txn = crate::db::begin_write(db).await.map_err(|e| Err(e.into()))?;
     let Some((call, own_project)) = with_own_project(&txn, &room, true).await.map_err(|e| Err(e.into()))?
     else {
