@@ -87,9 +87,120 @@ pub struct CallTimelineEntry {
 pub struct CallDetail {
     pub call: Call,
     pub timeline: Vec<CallTimelineEntry>,
+    /// What was said, in order (written by the voice worker as it goes).
+    #[serde(default)]
+    pub turns: Vec<CallTurn>,
+    /// What the agent collected, by field of its data schema.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub collected_data: crate::data_schema::CollectedData,
     /// The prospect's other calls, newest first (at most 20).
     #[serde(default)]
     pub other_calls: Vec<Call>,
+}
+
+/// Who spoke a turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Speaker {
+    Agent,
+    Prospect,
+}
+
+impl Speaker {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::Agent => "agent",
+            Speaker::Prospect => "prospect",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Speaker> {
+        match s {
+            "agent" => Some(Speaker::Agent),
+            "prospect" => Some(Speaker::Prospect),
+            _ => None,
+        }
+    }
+}
+
+/// The longest turn kept, in characters (about ten minutes of speech).
+pub const TURN_TEXT_MAX: usize = 10_000;
+/// A call's turns are numbered below this; a turn's times within a day.
+pub const TURN_SEQ_MAX: u32 = 100_000;
+pub const TURN_MS_MAX: u64 = 24 * 3600 * 1000;
+/// Turns sent at once.
+pub const TURNS_PER_REQUEST: usize = 200;
+
+/// One turn of a call's conversation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CallTurn {
+    /// Its place in the call (from 0): a turn sent again with the same
+    /// number is stored once.
+    pub seq: u32,
+    pub speaker: Speaker,
+    /// What was said — for an interrupted agent turn, what was actually spoken.
+    pub text: String,
+    /// From the start of the call, in milliseconds.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    #[serde(default)]
+    pub interrupted: bool,
+}
+
+impl CallTurn {
+    /// Checks the turn sent at position `i` of a request; its text trimmed.
+    pub fn validate(mut self, i: usize) -> Result<CallTurn, FieldError> {
+        let at = |f: &str| format!("turns[{i}].{f}");
+        if self.seq >= TURN_SEQ_MAX {
+            return Err(FieldError::new(at("seq"), ErrorCode::OutOfRange)
+                .with_detail(format!("0–{}", TURN_SEQ_MAX - 1)));
+        }
+        self.text = self.text.trim().to_string();
+        // An agent cut off before its first word said nothing, and that is worth keeping.
+        if self.text.is_empty() && !self.interrupted {
+            return Err(FieldError::new(at("text"), ErrorCode::RequiredValue));
+        }
+        if self.text.chars().count() > TURN_TEXT_MAX {
+            return Err(
+                FieldError::new(at("text"), ErrorCode::TextTooLong).with_detail(TURN_TEXT_MAX.to_string())
+            );
+        }
+        if self.start_ms > TURN_MS_MAX {
+            return Err(FieldError::new(at("start_ms"), ErrorCode::OutOfRange)
+                .with_detail(format!("0–{TURN_MS_MAX}")));
+        }
+        if self.end_ms < self.start_ms || self.end_ms > TURN_MS_MAX {
+            return Err(FieldError::new(at("end_ms"), ErrorCode::OutOfRange)
+                .with_detail(format!("{}–{TURN_MS_MAX}", self.start_ms)));
+        }
+        Ok(self)
+    }
+}
+
+/// Turns for a call, as the voice worker sends them (a batch, or one).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AddTurns {
+    pub turns: Vec<CallTurn>,
+}
+
+/// How many of the turns sent were new (the others were there already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TurnsAdded {
+    pub added: u64,
+}
+
+/// Values the agent collected: sent, merged into the call's (a null removes
+/// one); answered, the call's values after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CollectData {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub data: crate::data_schema::CollectedData,
 }
 
 /// What watchers of calls get when one changes.
@@ -412,5 +523,36 @@ mod tests {
             Call { status: CallStatus::InProgress, prospect_name: None, agent_name: None, ..older.clone() };
         let kept = update.keep_names(&older);
         assert_eq!((kept.status, kept.agent_name.as_deref()), (CallStatus::InProgress, Some("Ava")));
+    }
+
+    #[test]
+    fn a_turn_is_checked_field_by_field() {
+        let turn = CallTurn {
+            seq: 3,
+            speaker: Speaker::Prospect,
+            text: "  We need three vans.  ".into(),
+            start_ms: 1_000,
+            end_ms: 2_500,
+            interrupted: false,
+        };
+        assert_eq!(turn.clone().validate(0).unwrap().text, "We need three vans.");
+        let bad = |t: CallTurn| t.validate(7).unwrap_err();
+        let e = bad(CallTurn { text: "   ".into(), ..turn.clone() });
+        assert_eq!((e.field.as_str(), e.code), ("turns[7].text", ErrorCode::RequiredValue));
+        // An agent cut off before its first word: nothing said, kept as such.
+        let cut =
+            CallTurn { text: String::new(), interrupted: true, speaker: Speaker::Agent, ..turn.clone() };
+        assert!(cut.validate(0).is_ok());
+        let e = bad(CallTurn { text: "a".repeat(TURN_TEXT_MAX + 1), ..turn.clone() });
+        assert_eq!((e.field.as_str(), e.code), ("turns[7].text", ErrorCode::TextTooLong));
+        let e = bad(CallTurn { end_ms: 999, ..turn.clone() });
+        assert_eq!((e.field.as_str(), e.code), ("turns[7].end_ms", ErrorCode::OutOfRange));
+        let e = bad(CallTurn { seq: TURN_SEQ_MAX, ..turn.clone() });
+        assert_eq!(e.field, "turns[7].seq");
+        let e = bad(CallTurn { start_ms: TURN_MS_MAX + 1, end_ms: TURN_MS_MAX + 2, ..turn });
+        assert_eq!(e.field, "turns[7].start_ms");
+        assert_eq!(serde_json::to_value(Speaker::Prospect).unwrap(), "prospect");
+        assert_eq!(Speaker::parse("agent"), Some(Speaker::Agent));
+        assert_eq!(Speaker::parse("robot"), None);
     }
 }

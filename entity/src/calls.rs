@@ -41,6 +41,8 @@ pub struct Model {
     pub callback_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "Text")]
     pub notes: String,
+    /// What the agent collected, checked against its data schema (m0019).
+    pub collected_data: Option<Json>,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

@@ -6,6 +6,7 @@ pub mod api_key_usage;
 pub mod api_keys;
 pub mod audit_log;
 pub mod call_events;
+pub mod call_turns;
 pub mod calls;
 pub mod compliance_settings;
 pub mod consent_records;

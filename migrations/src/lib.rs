@@ -22,6 +22,7 @@ mod m0015_status_index;
 mod m0016_calls;
 mod m0017_call_outcomes;
 mod m0018_recordings;
+mod m0019_call_turns;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_calls::Migration),
             Box::new(m0017_call_outcomes::Migration),
             Box::new(m0018_recordings::Migration),
+            Box::new(m0019_call_turns::Migration),
         ]
     }
 }

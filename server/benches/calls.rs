@@ -243,7 +243,7 @@ async fn place_answered(app: &App, agent: &str, n: usize) -> Vec<String> {
     use futures::StreamExt;
     let rooms: Vec<String> = futures::stream::iter(0..n)
         .map(|i| async move {
-            let body = json!({"to_number": format!("+337{:08}", 10_000_000 + i), "agent_id": agent});
+            let body = json!({"to_number": format!("+3362{:07}", i), "agent_id": agent});
             let (s, call) =
                 app.rest(reqwest::Method::POST, &format!("/orgs/{}/calls", app.org), Some(body)).await;
             assert_eq!(s, 201, "{call}");

@@ -85,6 +85,30 @@ async fn set_outcome(
     Ok(Json(calls::outcome::set(&state.db, &state.server_ctx.bus, &ctx, id, report).await?))
 }
 
+/// `POST …/calls/{id}/turns`: what was said (the voice worker, as the call
+/// goes; a turn sent again is stored once).
+async fn add_turns(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<domain::call_views::AddTurns>,
+) -> Result<Json<domain::call_views::TurnsAdded>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    Ok(Json(calls::transcript::add_turns(&state.db, &ctx, id, req.turns).await?))
+}
+
+/// `PATCH …/calls/{id}/data`: values the agent collected, merged.
+async fn collect_data(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<domain::call_views::CollectData>,
+) -> Result<Json<domain::call_views::CollectData>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    let data = calls::transcript::collect(&state.db, &ctx, id, req.data).await?;
+    Ok(Json(domain::call_views::CollectData { data }))
+}
+
 /// `GET …/prospects/{id}/calls`: the prospect's phone calls and copilot
 /// calls together, newest first.
 async fn prospect_calls(
@@ -200,6 +224,8 @@ api_routes! {
     "/orgs/{org}/calls/{id}" => get(get_call);
     "/orgs/{org}/calls/{id}/events" => get(call_events);
     "/orgs/{org}/calls/{id}/outcome" => post(set_outcome);
+    "/orgs/{org}/calls/{id}/turns" => post(add_turns);
+    "/orgs/{org}/calls/{id}/data" => patch(collect_data);
     "/orgs/{org}/prospects/{id}/calls" => get(prospect_calls);
     "/orgs/{org}/calls/{id}/hang-up" => post(hang_up);
     "/orgs/{org}/calls/{id}/transfer" => post(transfer);

@@ -20,7 +20,7 @@ use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 pub const MAX_AGENTS_PER_ORG: u64 = 1000;
 pub const MAX_FOLDERS_PER_ORG: u64 = 200;
 
-fn settings_of(m: &agents::Model) -> ServiceResult<AgentSettings> {
+pub(crate) fn settings_of(m: &agents::Model) -> ServiceResult<AgentSettings> {
     serde_json::from_value(m.settings.clone()).map_err(|e| {
         tracing::error!(agent = %m.id, error = %e, "stored agent settings do not decode");
         ServiceError::internal()

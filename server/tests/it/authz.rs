@@ -198,6 +198,10 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/calls/events", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/events", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/outcome", UseWorkspace).json(json!({"outcome": "interested"})),
+        route("POST", "/orgs/{org}/calls/{id}/turns", UseWorkspace).json(
+            json!({"turns": [{"seq": 0, "speaker": "agent", "text": "Hello", "start_ms": 0, "end_ms": 900}]}),
+        ),
+        route("PATCH", "/orgs/{org}/calls/{id}/data", UseWorkspace).json(json!({"data": {"budget": "10k"}})),
         route("GET", "/orgs/{org}/calls/{id}/recording", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/recording/audio", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/listen", ListenToCalls),

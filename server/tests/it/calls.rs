@@ -49,6 +49,7 @@ fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
         talk_ms: Set(None),
         callback_at: Set(None),
         notes: Set(String::new()),
+        collected_data: Set(None),
         created_at: Set(now),
         ringing_at: Set(None),
         answered_at: Set(None),
@@ -197,6 +198,12 @@ pub(crate) async fn ready_to_call(owner: &common::Client, org: &str) -> String {
     let voice = AgentSettings {
         name: "Max".into(),
         transfer_number: Some("+33199999999".into()),
+        data_schema: serde_json::from_value(json!({"fields": [
+            {"name": "vans", "type": "number"},
+            {"name": "budget", "type": "number"},
+            {"name": "timeline", "type": "enum", "options": ["spring", "summer"]},
+        ]}))
+        .unwrap(),
         ..AgentSettings::new_default(AgentKind::Voice, "en_us")
     };
     let (_, agent) =
@@ -970,3 +977,117 @@ async fn a_real_livekit_project_answers_when_one_is_configured() {
     assert_eq!(room.name, name);
     lk.delete_room(&name).await.expect("delete it");
 }
+
+// What the voice worker writes as a call goes: turns (numbered, each stored
+// once however often it is sent) and collected values (checked against the
+// agent's data schema, merged); both shown with the call, to its
+// organisation only.
+on_both_backends!(
+    what_was_said_and_collected_is_kept_once_and_shown_with_the_call,
+    |backend: Backend| async move {
+        let Some(c) = calling(backend).await else { return };
+        let (s, call) = c.place(json!({"to_number": "+33612345010", "agent_id": c.agent}), None).await;
+        assert_eq!(s, 201, "{call}");
+        let id = call["id"].as_str().unwrap().to_string();
+        let org = c.org.clone();
+        let turns = format!("/orgs/{org}/calls/{id}/turns");
+        let turn = |seq: u32, speaker: &str, text: &str, start: u64, end: u64| json!({"seq": seq, "speaker": speaker, "text": text, "start_ms": start, "end_ms": end});
+        let first = json!({"turns": [
+            turn(0, "agent", "Hello, this is Max from Dupont Motors.", 0, 1800),
+            turn(1, "prospect", "Hi. We need three vans for the spring.", 2100, 4200),
+        ]});
+        let (s, v) = c.owner.rest(Method::POST, &turns, Some(first)).await;
+        assert_eq!((s, v["added"].as_u64()), (200, Some(2)), "{v}");
+        // A retry carrying a turn already stored, and a new one (cut off).
+        let mut cut = turn(2, "agent", "Three vans, noted. And your bud", 4500, 6000);
+        cut["interrupted"] = json!(true);
+        let retry = json!({"turns": [turn(1, "prospect", "Hi. We need three vans for the spring.", 2100, 4200), cut]});
+        let (s, v) = c.owner.rest(Method::POST, &turns, Some(retry)).await;
+        assert_eq!((s, v["added"].as_u64()), (200, Some(1)), "{v}");
+        for (body, field) in [
+            (json!({"turns": []}), "turns"),
+            (json!({"turns": [turn(3, "agent", "   ", 0, 10)]}), "turns[0].text"),
+            (
+                json!({"turns": [turn(3, "agent", "ok", 0, 10), turn(4, "agent", "x", 500, 100)]}),
+                "turns[1].end_ms",
+            ),
+            (json!({"turns": [turn(100_000, "agent", "x", 0, 10)]}), "turns[0].seq"),
+            (json!({"turns": [turn(3, "agent", &"a".repeat(10_001), 0, 10)]}), "turns[0].text"),
+        ] {
+            let (s, v) = c.owner.rest(Method::POST, &turns, Some(body)).await;
+            assert_eq!((s, v["field"].as_str()), (422, Some(field)), "{v}");
+        }
+        let (s, _) =
+            c.owner.rest(Method::POST, &turns, Some(json!({"turns": [turn(3, "robot", "x", 0, 1)]}))).await;
+        assert!(s == 400 || s == 422, "an unknown speaker is refused: {s}");
+
+        let data = format!("/orgs/{org}/calls/{id}/data");
+        let (s, v) =
+            c.owner.rest(Method::PATCH, &data, Some(json!({"data": {"vans": 3, "budget": "12000"}}))).await;
+        assert_eq!((s, v["data"].clone()), (200, json!({"vans": 3, "budget": 12000})), "{v}");
+        // Merged: a null removes a value, another is added.
+        let (s, v) = c
+            .owner
+            .rest(Method::PATCH, &data, Some(json!({"data": {"budget": null, "timeline": "Spring"}})))
+            .await;
+        assert_eq!((s, v["data"].clone()), (200, json!({"vans": 3, "timeline": "spring"})), "{v}");
+        for (body, field) in [
+            (json!({"data": {}}), "data"),
+            (json!({"data": {"colour": "red"}}), "data.colour"),
+            (json!({"data": {"vans": "lots"}}), "data.vans"),
+            (json!({"data": {"timeline": "winter"}}), "data.timeline"),
+        ] {
+            let (s, v) = c.owner.rest(Method::PATCH, &data, Some(body)).await;
+            assert_eq!((s, v["field"].as_str()), (422, Some(field)), "{v}");
+        }
+
+        // With the call: the turns in order, the values.
+        let d = c.call(&id).await;
+        let said: Vec<(&str, &str, bool)> = d["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["speaker"].as_str().unwrap(),
+                    t["text"].as_str().unwrap(),
+                    t["interrupted"].as_bool().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("agent", "Hello, this is Max from Dupont Motors.", false),
+                ("prospect", "Hi. We need three vans for the spring.", false),
+                ("agent", "Three vans, noted. And your bud", true),
+            ]
+        );
+        assert_eq!(d["collected_data"], json!({"vans": 3, "timeline": "spring"}));
+
+        // Another organisation neither writes nor reads them.
+        let other = c.app.client().await;
+        other.sign_up("Otto", "otto@example.com", GOOD_PASSWORD).await.expect("sign up");
+        let rival = other.create_org("Rival").await;
+        for (m, path, body) in [
+            (
+                Method::POST,
+                format!("/orgs/{rival}/calls/{id}/turns"),
+                json!({"turns": [turn(9, "agent", "x", 0, 1)]}),
+            ),
+            (Method::PATCH, format!("/orgs/{rival}/calls/{id}/data"), json!({"data": {"vans": 9}})),
+            (Method::GET, format!("/orgs/{rival}/calls/{id}"), json!({})),
+            (
+                Method::POST,
+                format!("/orgs/{org}/calls/{id}/turns"),
+                json!({"turns": [turn(9, "agent", "x", 0, 1)]}),
+            ),
+        ] {
+            let (s, _) = other.rest(m, &path, Some(body)).await;
+            assert!(s == 403 || s == 404, "{path}: {s}");
+        }
+        let d = c.call(&id).await;
+        assert_eq!(d["turns"].as_array().unwrap().len(), 3);
+        assert_eq!(d["collected_data"]["vans"], json!(3));
+    }
+);

@@ -11,6 +11,7 @@ pub mod listen;
 pub mod outcome;
 pub mod place;
 pub mod recording;
+pub mod transcript;
 pub mod webhook;
 
 use domain::call::CallStatus;
@@ -104,7 +105,9 @@ pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResu
         }
         None => Vec::new(),
     };
-    Ok(CallDetail { call: named.remove(0), timeline, other_calls })
+    let turns = transcript::turns_of(db, id).await?;
+    let collected_data = transcript::stored(&call);
+    Ok(CallDetail { call: named.remove(0), timeline, turns, collected_data, other_calls })
 }
 
 /// Talk time of an ended call that was answered.

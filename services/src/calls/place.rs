@@ -222,6 +222,7 @@ pub async fn place(
         talk_ms: Set(None),
         callback_at: Set(None),
         notes: Set(String::new()),
+        collected_data: Set(None),
         created_at: Set(at),
         ringing_at: Set(None),
         answered_at: Set(None),

@@ -4,8 +4,9 @@
 //! outcome once it ended, its timeline, and the prospect's other calls.
 
 use domain::call::CallStatus;
-use domain::call_views::{Call, CallDetail};
+use domain::call_views::{Call, CallDetail, CallTurn, Speaker};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
+use domain::data_schema::CollectedData;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
@@ -166,10 +167,8 @@ fn CallView(
                     </Card>
                 </Show>
                 <RecordingCard org_id call=d.call.clone()/>
-                <Card>
-                    <h2 class="mb-2 font-semibold">{t!(i18n, calls.transcript)}</h2>
-                    <p class="text-sm text-slate-500" data-testid="call-transcript-empty">{t!(i18n, calls.no_transcript)}</p>
-                </Card>
+                <Transcript turns=d.turns.clone()/>
+                <CollectedValues data=d.collected_data.clone()/>
                 <Card>
                     <h2 class="mb-3 font-semibold">{t!(i18n, calls.timeline)}</h2>
                     <ol class="space-y-2 text-sm" data-testid="call-timeline">
@@ -306,4 +305,62 @@ fn RecordingCard(org_id: Uuid, call: Call) -> impl IntoView {
             {body}
         </Card>
     }
+}
+
+/// What was said, turn by turn, with when in the call.
+#[component]
+fn Transcript(turns: Vec<CallTurn>) -> impl IntoView {
+    let i18n = use_i18n();
+    let empty = turns.is_empty();
+    view! {
+        <Card>
+            <h2 class="mb-2 font-semibold">{t!(i18n, calls.transcript)}</h2>
+            <Show when=move || empty>
+                <p class="text-sm text-slate-500" data-testid="call-transcript-empty">{t!(i18n, calls.no_transcript)}</p>
+            </Show>
+            <ol class="space-y-2 text-sm" data-testid="call-transcript">
+                {turns.into_iter().map(|turn| {
+                    let agent = turn.speaker == Speaker::Agent;
+                    let at = duration(turn.start_ms as i64);
+                    view! {
+                        <li class="flex gap-3" data-testid="call-turn" data-speaker=turn.speaker.as_str()>
+                            <span class="w-12 shrink-0 tabular-nums text-xs text-slate-500">{at}</span>
+                            <div>
+                                <span class=if agent { "text-xs font-semibold text-indigo-700 dark:text-indigo-300" } else { "text-xs font-semibold text-emerald-700 dark:text-emerald-300" }>
+                                    {move || if agent { t_string!(i18n, calls.speaker_agent).to_string() } else { t_string!(i18n, calls.speaker_prospect).to_string() }}
+                                </span>
+                                <p class="whitespace-pre-wrap">{turn.text.clone()}</p>
+                                {turn.interrupted.then(|| view! { <span class="text-xs text-slate-400" data-testid="call-turn-interrupted">{t!(i18n, calls.interrupted)}</span> })}
+                            </div>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </Card>
+    }
+}
+
+/// The values the agent collected, by field.
+#[component]
+fn CollectedValues(data: CollectedData) -> impl IntoView {
+    let i18n = use_i18n();
+    (!data.is_empty()).then(|| {
+        view! {
+            <Card>
+                <h2 class="mb-2 font-semibold">{t!(i18n, calls.collected_data)}</h2>
+                <dl class="grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="call-collected">
+                    {data.into_iter().map(|(field, value)| {
+                        let shown = match value {
+                            serde_json::Value::String(s) => s,
+                            other => other.to_string(),
+                        };
+                        view! {
+                            <dt class="font-mono text-xs text-slate-500">{field}</dt>
+                            <dd data-testid="call-collected-value">{shown}</dd>
+                        }
+                    }).collect_view()}
+                </dl>
+            </Card>
+        }
+    })
 }
