@@ -15,7 +15,7 @@ import { test, expect } from '@playwright/test';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { newOwner, waitHydrated } from '../tests/support';
-import { orgRequest, voiceAgent, words } from '../tests/calls-support';
+import { orgRequest, setUpTelephony, voiceAgent, words } from '../tests/calls-support';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -95,19 +95,7 @@ for (const lang of ['en', 'fr'] as const) {
     const prospect = await orgRequest(page, 'POST', '/prospects', { first_name: 'Claire', last_name: 'Dupont', phone: phoneNumber });
 
     // Telephony: the server's (real) project, a trunk to the phone, the default, a connection test.
-    await page.goto('/app/settings/telephony');
-    await waitHydrated(page);
-    await expect(page.getByTestId('telephony-project-source')).toContainText(w.server);
-    await page.fill('#trunk-name', 'Phone');
-    await page.fill('#trunk-numbers', '+33 1 87 65 43 21');
-    await page.fill('#trunk-address', phoneHost);
-    await page.getByTestId('trunk-create').click();
-    await expect(page.getByTestId('trunk')).toContainText('+33187654321');
-    await page.locator('#default-trunk').selectOption({ label: 'Phone (+33187654321)' });
-    await page.getByTestId('telephony-save-defaults').click();
-    await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
-    await page.getByTestId('telephony-test').click();
-    await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+    await setUpTelephony(page, lang, 'Phone', phoneHost);
 
     // "Call with agent…": the call page, ringing while the phone rings.
     await page.goto(`/app/prospects/${prospect.id}`);

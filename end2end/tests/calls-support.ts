@@ -1,6 +1,7 @@
 // What the phone-call specs share: the mock-stack one (calls.spec.ts) and the
 // one against LiveKit's real server and SIP bridge (../livekit/calls.spec.ts).
-import { Page } from '@playwright/test';
+import { expect, Page } from '@playwright/test';
+import { waitHydrated } from './support';
 
 /** A REST call to the page user's organisation, with its session and CSRF token. */
 export async function orgRequest(page: Page, method: string, path: string, body?: object): Promise<any> {
@@ -36,10 +37,29 @@ export const voiceAgent = {
   voicemail: { action: 'hang_up' },
   transfer_number: null,
   tools: [],
-  data_schema: { fields: [] },
+  data_schema: { fields: [{ name: 'vans', type: 'number' }] },
 };
 
 export const words = {
   en: { ringing: 'Ringing', inProgress: 'In progress', completed: 'Completed', connected: 'Connected', server: "this server's LiveKit project", writable: 'Writable', listenFailed: 'Could not listen' },
   fr: { ringing: 'Sonne', inProgress: 'En cours', completed: 'Terminé', connected: 'Connecté', server: 'projet LiveKit de ce serveur', writable: 'Accessible en écriture', listenFailed: 'Écoute impossible' },
 };
+
+/** Settings → Telephony: the server's project shown, a trunk `name` to `address` made the
+ * organisation's default, and the connection tested ("Connected"). */
+export async function setUpTelephony(page: Page, lang: 'en' | 'fr', name: string, address: string) {
+  const w = words[lang];
+  await page.goto('/app/settings/telephony');
+  await waitHydrated(page);
+  await expect(page.getByTestId('telephony-project-source')).toContainText(w.server);
+  await page.fill('#trunk-name', name);
+  await page.fill('#trunk-numbers', '+33 1 87 65 43 21');
+  await page.fill('#trunk-address', address);
+  await page.getByTestId('trunk-create').click();
+  await expect(page.getByTestId('trunk')).toContainText('+33187654321');
+  await page.locator('#default-trunk').selectOption({ label: `${name} (+33187654321)` });
+  await page.getByTestId('telephony-save-defaults').click();
+  await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
+  await page.getByTestId('telephony-test').click();
+  await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+}

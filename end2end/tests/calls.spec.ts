@@ -8,7 +8,7 @@
 // so the page says it could not connect once the SDK's join arrived).
 import { test, expect } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
-import { orgRequest, voiceAgent, words } from './calls-support';
+import { orgRequest, setUpTelephony, voiceAgent, words } from './calls-support';
 
 const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
 const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
@@ -40,19 +40,7 @@ for (const lang of ['en', 'fr'] as const) {
     expect(await livekit('hold', { hold: true })).toBe(204);
 
     // Telephony settings: the server's project, a trunk, the defaults, a connection test.
-    await page.goto('/app/settings/telephony');
-    await waitHydrated(page);
-    await expect(page.getByTestId('telephony-project-source')).toContainText(w.server);
-    await page.fill('#trunk-name', 'Main');
-    await page.fill('#trunk-numbers', '+33 1 87 65 43 21');
-    await page.fill('#trunk-address', '93.184.216.34');
-    await page.getByTestId('trunk-create').click();
-    await expect(page.getByTestId('trunk')).toContainText('+33187654321');
-    await page.locator('#default-trunk').selectOption({ label: 'Main (+33187654321)' });
-    await page.getByTestId('telephony-save-defaults').click();
-    await expect(page.getByTestId('trunk')).toContainText(lang === 'fr' ? 'Par défaut' : 'Default');
-    await page.getByTestId('telephony-test').click();
-    await expect(page.getByTestId('telephony-last-test')).toContainText(w.connected);
+    await setUpTelephony(page, lang, 'Main', '93.184.216.34');
     // Recordings: a bucket of the local S3 server, checked, calls recorded by default.
     const bucket = `calls-${lang}-${Date.now()}`;
     expect((await fetch(`http://127.0.0.1:${motoPort}/${bucket}`, { method: 'PUT' })).ok).toBe(true);
@@ -119,6 +107,23 @@ for (const lang of ['en', 'fr'] as const) {
     await page.getByTestId('call-outcome-save').click();
     await expect(page.getByTestId('call-notes')).toHaveText('Demo on Tuesday');
     await expect(page.getByTestId('call-outcome-form')).toHaveCount(0);
+    // What the voice worker writes as a call goes: the transcript, turn by turn, and the values it collected.
+    await expect(page.getByTestId('call-transcript-empty')).toBeVisible();
+    await orgRequest(page, 'POST', `/calls/${callId}/turns`, {
+      turns: [
+        { seq: 0, speaker: 'agent', text: 'Hello Paul, this is Ava.', start_ms: 0, end_ms: 1500 },
+        { seq: 1, speaker: 'prospect', text: 'We need three vans.', start_ms: 1800, end_ms: 3200 },
+      ],
+    });
+    await orgRequest(page, 'PATCH', `/calls/${callId}/data`, { data: { vans: 3 } });
+    await page.reload();
+    await waitHydrated(page);
+    await expect(page.getByTestId('call-turn')).toHaveCount(2);
+    await expect(page.getByTestId('call-turn').nth(1)).toHaveAttribute('data-speaker', 'prospect');
+    await expect(page.getByTestId('call-turn').nth(1)).toContainText('We need three vans.');
+    await expect(page.getByTestId('call-turn').nth(1)).toContainText('0:01');
+    await expect(page.getByTestId('call-collected')).toContainText('vans');
+    await expect(page.getByTestId('call-collected-value')).toHaveText('3');
 
     // The calls list, filtered in the URL; the prospect's page lists the call.
     await page.goto('/app/calls?status=completed');

@@ -145,14 +145,14 @@ async fn bench(name: &str, db_url: &str, runs: usize, live: usize, webhooks: usi
     // the callee leaving (→ completed): every event moves a call, under its
     // lock, with its update published.
     let live_rooms = place_answered(&app, &agent, live).await;
-    let mut signed = Vec::with_capacity(2 * live);
+    let mut signed = Vec::with_capacity(2 * live_rooms.len());
     for (i, room) in live_rooms.iter().enumerate() {
         signed.push(webhook(format!("EV_live_{i}_a"), "participant_joined", room, Some(Kind::Agent)));
     }
     for (i, room) in live_rooms.iter().enumerate() {
         signed.push(webhook(format!("EV_live_{i}_b"), "participant_left", room, Some(Kind::Sip)));
     }
-    let secs = send(&app, signed.clone()).await;
+    let live_sent = send(&app, signed.clone()).await;
     let moved = entity::call_events::Entity::find()
         .filter(entity::call_events::Column::EventId.like("EV_live_%"))
         .filter(entity::call_events::Column::Ignored.is_null())
@@ -161,7 +161,7 @@ async fn bench(name: &str, db_url: &str, runs: usize, live: usize, webhooks: usi
         .unwrap();
     println!(
         "  webhooks of live calls, 16 clients                  {:8.0} events/s   ({} sent, {moved} moved a call)",
-        signed.len() as f64 / secs,
+        live_sent.per_s(),
         signed.len(),
     );
 
@@ -187,7 +187,7 @@ async fn bench(name: &str, db_url: &str, runs: usize, live: usize, webhooks: usi
         signed.push(s);
         n += 1;
     }
-    let secs = send(&app, signed.clone()).await;
+    let mixed = send(&app, signed.clone()).await;
     let stored = entity::call_events::Entity::find()
         .filter(entity::call_events::Column::EventId.like("EV_bench_%"))
         .count(&app.db)
@@ -195,22 +195,92 @@ async fn bench(name: &str, db_url: &str, runs: usize, live: usize, webhooks: usi
         .unwrap() as usize;
     println!(
         "  webhooks, mixed (mostly ended calls), 16 clients    {:8.0} events/s   ({} sent, {} distinct, {} stored{})",
-        signed.len() as f64 / secs,
+        mixed.per_s(),
         signed.len(),
         distinct,
         stored,
         if stored == distinct { ": each once" } else { ": MISMATCH" }
     );
     assert_eq!(stored, distinct, "every distinct event stored exactly once");
+
+    // Where the time goes: the clients, the server and the database share this
+    // machine's two cores. The same requests to a path with no handler (404
+    // from the router, through every layer) are what the load generator and
+    // the HTTP stack cost on their own.
+    let floor = send_to(&app, "/webhooks/nowhere", 404, signed).await;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as f64;
+    for (label, run) in [("live calls", &live_sent), ("mixed", &mixed)] {
+        let (own, pg) = run.cpu_us();
+        let handled = (own - floor.cpu_us().0).max(0.0) + pg;
+        println!(
+            "    {label:<10} CPU per event: {own:4.0} µs here (clients + server), {pg:4.0} µs PostgreSQL; \
+             machine {:3.0} % busy; the webhook itself (less the clients' and HTTP floor of {:.0} µs) \
+             {handled:4.0} µs → {:6.0} events/s per core",
+            (run.cpu_self + run.cpu_pg) / run.secs / cores * 100.0,
+            floor.cpu_us().0,
+            1e6 / handled.max(1.0),
+        );
+    }
 }
 
 /// Sends `signed` webhooks from 16 concurrent clients, each answered 200;
 /// the seconds it took.
-async fn send(app: &App, signed: Vec<(String, String)>) -> f64 {
+async fn send(app: &App, signed: Vec<(String, String)>) -> Sent {
+    send_to(app, "/webhooks/livekit", 200, signed).await
+}
+
+/// What a run of [`send`] took: wall-clock seconds, and CPU seconds spent by
+/// this process (the 16 clients and the server in it) and by PostgreSQL.
+struct Sent {
+    events: usize,
+    secs: f64,
+    cpu_self: f64,
+    cpu_pg: f64,
+}
+
+impl Sent {
+    fn per_s(&self) -> f64 {
+        self.events as f64 / self.secs
+    }
+
+    /// Microseconds of CPU per event: (this process, PostgreSQL).
+    fn cpu_us(&self) -> (f64, f64) {
+        let n = self.events as f64;
+        (self.cpu_self / n * 1e6, self.cpu_pg / n * 1e6)
+    }
+}
+
+/// CPU seconds used so far by the processes `/proc/{pid}/stat` names
+/// (user + system; the kernel counts in ticks of 1/100 s).
+fn cpu_of(pids: impl Iterator<Item = String>) -> f64 {
+    pids.filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok())
+        .filter_map(|stat| {
+            // Fields after the command (which may hold spaces) and its closing parenthesis.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let f: Vec<&str> = rest.split(' ').collect();
+            Some(f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?)
+        })
+        .sum::<f64>()
+        / 100.0
+}
+
+fn postgres_pids() -> impl Iterator<Item = String> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| std::fs::read_to_string(e.path().join("comm")).is_ok_and(|c| c.trim() == "postgres"))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+}
+
+/// [`send`] to `path`, each answered `expect`.
+async fn send_to(app: &App, path: &str, expect: u16, signed: Vec<(String, String)>) -> Sent {
+    let events = signed.len();
     let signed = Arc::new(signed);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let client = reqwest::Client::new();
-    let url = format!("{}/webhooks/livekit", app.base);
+    let url = format!("{}{path}", app.base);
+    let (self0, pg0) = (cpu_of(std::iter::once("self".to_string())), cpu_of(postgres_pids()));
     let t0 = Instant::now();
     let workers: Vec<_> = (0..16)
         .map(|_| {
@@ -226,7 +296,7 @@ async fn send(app: &App, signed: Vec<(String, String)>) -> f64 {
                         .send()
                         .await
                         .unwrap();
-                    assert_eq!(res.status().as_u16(), 200);
+                    assert_eq!(res.status().as_u16(), expect);
                 }
             })
         })
@@ -234,11 +304,14 @@ async fn send(app: &App, signed: Vec<(String, String)>) -> f64 {
     for w in workers {
         w.await.unwrap();
     }
-    t0.elapsed().as_secs_f64()
+    let secs = t0.elapsed().as_secs_f64();
+    let cpu_self = cpu_of(std::iter::once("self".to_string())) - self0;
+    let cpu_pg = cpu_of(postgres_pids()) - pg0;
+    Sent { events, secs, cpu_self, cpu_pg }
 }
 
-/// Places `n` calls (8 at a time, untimed) and waits until the mock has
-/// answered them all; their rooms.
+/// Places `n` calls (8 at a time, untimed) and waits until every dial has
+/// run; the rooms of those the mock answered.
 async fn place_answered(app: &App, agent: &str, n: usize) -> Vec<String> {
     use futures::StreamExt;
     let rooms: Vec<String> = futures::stream::iter(0..n)
@@ -252,20 +325,34 @@ async fn place_answered(app: &App, agent: &str, n: usize) -> Vec<String> {
         .buffer_unordered(8)
         .collect()
         .await;
+    // Until every dial has run (answered, or failed for a reason of its own).
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let answered = entity::calls::Entity::find()
+        let pending = entity::calls::Entity::find()
             .filter(entity::calls::Column::RoomName.is_in(rooms.clone()))
-            .filter(entity::calls::Column::Status.eq("answered"))
+            .filter(entity::calls::Column::Status.is_in(["initiated", "ringing"]))
             .count(&app.db)
             .await
-            .unwrap() as usize;
-        if answered == n {
-            return rooms;
+            .unwrap();
+        if pending == 0 || Instant::now() > deadline {
+            break;
         }
-        assert!(Instant::now() < deadline, "only {answered} of {n} calls answered");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let rows = entity::calls::Entity::find()
+        .filter(entity::calls::Column::RoomName.is_in(rooms))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let others: Vec<_> = rows
+        .iter()
+        .filter(|c| c.status != "answered")
+        .map(|c| (c.status.as_str(), c.failure_reason.as_deref()))
+        .collect();
+    if !others.is_empty() {
+        println!("  ({} of {n} calls not answered: {others:?})", others.len());
+    }
+    rows.into_iter().filter(|c| c.status == "answered").map(|c| c.room_name).collect()
 }
 
 /// A signed webhook `event` of `room` (with a participant of `kind`).

@@ -278,6 +278,18 @@ impl Calling {
     }
 }
 
+/// Tells the LiveKit mock at `addr` to do something (`webhook`, `hold`,
+/// `answer`…); the HTTP status.
+pub(crate) async fn livekit_control(addr: std::net::SocketAddr, path: &str, body: Value) -> u16 {
+    let res = reqwest::Client::new()
+        .post(format!("http://{addr}/__control/livekit/{path}"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    res.status().as_u16()
+}
+
 fn lk_event(
     id: &str,
     event: &str,
@@ -772,22 +784,10 @@ on_both_backends!(an_outcome_is_logged_once_on_the_call_and_its_prospect, |backe
 });
 
 on_both_backends!(an_open_call_page_hears_each_change_as_it_happens, |backend: Backend| async move {
-    use futures::StreamExt;
     let Some(c) = calling(backend).await else { return };
     // LiveKit (the mock) tells of each step itself, and the callee
     // answers only when told.
-    let control = |path: &'static str, body: Value| {
-        let addr = c.mock.addr;
-        async move {
-            let res = reqwest::Client::new()
-                .post(format!("http://{addr}/__control/livekit/{path}"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            res.status().as_u16()
-        }
-    };
+    let control = |path: &'static str, body: Value| livekit_control(c.mock.addr, path, body);
     let hook = format!("{}/webhooks/livekit", c.app.base);
     assert_eq!(control("webhook", json!({"url": hook, "lifecycle": true})).await, 204);
     assert_eq!(control("hold", json!({"hold": true})).await, 204);
@@ -802,28 +802,17 @@ on_both_backends!(an_open_call_page_hears_each_change_as_it_happens, |backend: B
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let mut body = res.bytes_stream();
+    let mut events = common::Events::new(res);
     let mut seen: Vec<String> = Vec::new();
-    let mut buf = String::new();
     let room = c.until(&id, "ringing").await["call"]["room_name"].as_str().unwrap().to_string();
     assert_eq!(control("answer", json!({"room": room})).await, 204);
     c.until(&id, "in_progress").await;
     let (s, _) = c.owner.rest(Method::POST, &format!("/orgs/{}/calls/{id}/hang-up", c.org), None).await;
     assert_eq!(s, 200);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while !seen.iter().any(|s| s == "completed") {
-        let chunk = tokio::time::timeout_at(deadline, body.next()).await.expect("events in time");
-        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            if let Some(data) =
-                frame.lines().find_map(|l| l.strip_prefix("data: ").or(l.strip_prefix("data:")))
-            {
-                let v: Value = serde_json::from_str(data).unwrap();
-                assert_eq!(v["call"]["id"], id.as_str(), "only this call's changes");
-                seen.push(v["call"]["status"].as_str().unwrap().to_string());
-            }
-        }
+        let v = events.next().await;
+        assert_eq!(v["call"]["id"], id.as_str(), "only this call's changes");
+        seen.push(v["call"]["status"].as_str().unwrap().to_string());
     }
     // (The stream opened while the dial was under way: ringing may
     // already have passed.)

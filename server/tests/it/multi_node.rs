@@ -255,7 +255,6 @@ async fn an_import_killed_halfway_leaves_nothing_and_another_node_finishes_it() 
 /// transaction, so at its commit).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_calls_changes_reach_its_page_on_the_other_node() {
-    use futures::StreamExt;
     use livekit_protocol as proto;
     let Some(db) = TestDb::new(Backend::Postgres).await else { return };
     let mock = mock_vendors::MockVendors::start().await;
@@ -272,18 +271,7 @@ async fn a_calls_changes_reach_its_page_on_the_other_node() {
     let org = on_one.create_org("Acme").await;
     let agent = crate::calls::ready_to_call(&on_one, &org).await;
     // LiveKit tells node two of each step; the callee answers when told.
-    let control = |path: &'static str, body: Value| {
-        let addr = mock.addr;
-        async move {
-            let res = reqwest::Client::new()
-                .post(format!("http://{addr}/__control/livekit/{path}"))
-                .json(&body)
-                .send()
-                .await
-                .unwrap();
-            res.status().as_u16()
-        }
-    };
+    let control = |path: &'static str, body: Value| crate::calls::livekit_control(mock.addr, path, body);
     let hook = format!("{}/webhooks/livekit", two.base);
     assert_eq!(control("webhook", json!({"url": hook, "lifecycle": true})).await, 204);
     assert_eq!(control("hold", json!({"hold": true})).await, 204);
@@ -295,7 +283,7 @@ async fn a_calls_changes_reach_its_page_on_the_other_node() {
     let res =
         on_one.http.get(format!("{}/api/v1/orgs/{org}/calls/{id}/events", one.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    let mut stream = res.bytes_stream();
+    let mut events = Events::new(res);
     let path = format!("/orgs/{org}/calls/{id}");
     let mut room = String::new();
     for _ in 0..200 {
@@ -311,22 +299,11 @@ async fn a_calls_changes_reach_its_page_on_the_other_node() {
     assert_eq!(control("answer", json!({"room": room})).await, 204);
     // The callee hangs up: LiveKit's webhook, again to node two.
     let mut seen: Vec<String> = Vec::new();
-    let mut buf = String::new();
     let mut hung_up = false;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
     while !seen.iter().any(|s| s == "completed") {
-        let chunk = tokio::time::timeout_at(deadline, stream.next()).await.expect("changes in time");
-        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap().unwrap()));
-        while let Some(end) = buf.find("\n\n") {
-            let frame: String = buf.drain(..end + 2).collect();
-            if let Some(data) =
-                frame.lines().find_map(|l| l.strip_prefix("data: ").or(l.strip_prefix("data:")))
-            {
-                let v: Value = serde_json::from_str(data).unwrap();
-                assert_eq!(v["call"]["id"], id.as_str());
-                seen.push(v["call"]["status"].as_str().unwrap().to_string());
-            }
-        }
+        let v = events.next().await;
+        assert_eq!(v["call"]["id"], id.as_str());
+        seen.push(v["call"]["status"].as_str().unwrap().to_string());
         if !hung_up && seen.iter().any(|s| s == "in_progress") {
             hung_up = true;
             let left = proto::WebhookEvent {
