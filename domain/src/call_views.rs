@@ -103,23 +103,23 @@ pub struct CallDetail {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
-pub enum Speaker {
+pub enum TurnSpeaker {
     Agent,
     Prospect,
 }
 
-impl Speaker {
+impl TurnSpeaker {
     pub fn as_str(self) -> &'static str {
         match self {
-            Speaker::Agent => "agent",
-            Speaker::Prospect => "prospect",
+            TurnSpeaker::Agent => "agent",
+            TurnSpeaker::Prospect => "prospect",
         }
     }
 
-    pub fn parse(s: &str) -> Option<Speaker> {
+    pub fn parse(s: &str) -> Option<TurnSpeaker> {
         match s {
-            "agent" => Some(Speaker::Agent),
-            "prospect" => Some(Speaker::Prospect),
+            "agent" => Some(TurnSpeaker::Agent),
+            "prospect" => Some(TurnSpeaker::Prospect),
             _ => None,
         }
     }
@@ -140,7 +140,7 @@ pub struct CallTurn {
     /// Its place in the call (from 0): a turn sent again with the same
     /// number is stored once.
     pub seq: u32,
-    pub speaker: Speaker,
+    pub speaker: TurnSpeaker,
     /// What was said — for an interrupted agent turn, what was actually spoken.
     pub text: String,
     /// From the start of the call, in milliseconds.
@@ -529,7 +529,7 @@ mod tests {
     fn a_turn_is_checked_field_by_field() {
         let turn = CallTurn {
             seq: 3,
-            speaker: Speaker::Prospect,
+            speaker: TurnSpeaker::Prospect,
             text: "  We need three vans.  ".into(),
             start_ms: 1_000,
             end_ms: 2_500,
@@ -541,7 +541,7 @@ mod tests {
         assert_eq!((e.field.as_str(), e.code), ("turns[7].text", ErrorCode::RequiredValue));
         // An agent cut off before its first word: nothing said, kept as such.
         let cut =
-            CallTurn { text: String::new(), interrupted: true, speaker: Speaker::Agent, ..turn.clone() };
+            CallTurn { text: String::new(), interrupted: true, speaker: TurnSpeaker::Agent, ..turn.clone() };
         assert!(cut.validate(0).is_ok());
         let e = bad(CallTurn { text: "a".repeat(TURN_TEXT_MAX + 1), ..turn.clone() });
         assert_eq!((e.field.as_str(), e.code), ("turns[7].text", ErrorCode::TextTooLong));
@@ -551,8 +551,8 @@ mod tests {
         assert_eq!(e.field, "turns[7].seq");
         let e = bad(CallTurn { start_ms: TURN_MS_MAX + 1, end_ms: TURN_MS_MAX + 2, ..turn });
         assert_eq!(e.field, "turns[7].start_ms");
-        assert_eq!(serde_json::to_value(Speaker::Prospect).unwrap(), "prospect");
-        assert_eq!(Speaker::parse("agent"), Some(Speaker::Agent));
-        assert_eq!(Speaker::parse("robot"), None);
+        assert_eq!(serde_json::to_value(TurnSpeaker::Prospect).unwrap(), "prospect");
+        assert_eq!(TurnSpeaker::parse("agent"), Some(TurnSpeaker::Agent));
+        assert_eq!(TurnSpeaker::parse("robot"), None);
     }
 }

@@ -144,7 +144,7 @@ pub(crate) async fn turns_of(db: &DatabaseConnection, call_id: Uuid) -> ServiceR
         .filter_map(|t| {
             Some(CallTurn {
                 seq: t.seq as u32,
-                speaker: domain::call_views::Speaker::parse(&t.speaker)?,
+                speaker: domain::call_views::TurnSpeaker::parse(&t.speaker)?,
                 text: t.text,
                 start_ms: t.start_ms as u64,
                 end_ms: t.end_ms as u64,

@@ -4,7 +4,7 @@
 //! outcome once it ended, its timeline, and the prospect's other calls.
 
 use domain::call::CallStatus;
-use domain::call_views::{Call, CallDetail, CallTurn, Speaker};
+use domain::call_views::{Call, CallDetail, CallTurn, TurnSpeaker};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::data_schema::CollectedData;
 use leptos::prelude::*;
@@ -320,7 +320,7 @@ fn Transcript(turns: Vec<CallTurn>) -> impl IntoView {
             </Show>
             <ol class="space-y-2 text-sm" data-testid="call-transcript">
                 {turns.into_iter().map(|turn| {
-                    let agent = turn.speaker == Speaker::Agent;
+                    let agent = turn.speaker == TurnSpeaker::Agent;
                     let at = duration(turn.start_ms as i64);
                     view! {
                         <li class="flex gap-3" data-testid="call-turn" data-speaker=turn.speaker.as_str()>
