@@ -264,25 +264,11 @@ class Phone:
         closed (the WAV header's sizes are written on close)."""
         wait_for(lambda: " terminated (duration:" in self.log(), "phone hang-up", timeout, self.service)
 
-    def command(self, command: str, params: str = "") -> dict:
-        """Runs a baresip command (`accept`, `hangup`…) and returns its answer."""
-        with socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=5) as s:
-            s.sendall(netstring(json.dumps({"command": command, "params": params, "token": "t"}).encode()))
-            reader = NetstringReader(s)
-            while True:
-                msg = json.loads(reader.next())
-                if msg.get("response"):
-                    return msg
-
     def events(self, timeout: float | None = 30) -> "PhoneEvents":
         """baresip's call events from now on (CALL_INCOMING, CALL_ESTABLISHED…), each
         waited for up to `timeout` seconds (None: for ever). baresip keeps one control
-        connection: a `command` meanwhile takes it over."""
+        connection: another client (a command) meanwhile takes it over."""
         return PhoneEvents(socket.create_connection(("127.0.0.1", self.ctrl_port), timeout=timeout))
-
-
-def netstring(data: bytes) -> bytes:
-    return str(len(data)).encode() + b":" + data + b","
 
 
 class NetstringReader:
@@ -308,13 +294,6 @@ class PhoneEvents:
         self.sock, self.reader = sock, NetstringReader(sock)
         self._calls: set = set()
 
-    def wait(self, kind: str) -> dict:
-        """The next event of `kind` (e.g. CALL_INCOMING), blocking up to the socket's timeout."""
-        while True:
-            msg = json.loads(self.reader.next())
-            if msg.get("event") and msg.get("type") == kind:
-                return msg
-
     def next_call(self) -> dict:
         """The first event of the next incoming call: its INVITE has arrived. (Answering
         at once, baresip says CALL_REMOTE_SDP first; ringing, CALL_INCOMING.)"""
@@ -333,7 +312,8 @@ class PhoneEvents:
 
 
 def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100", answer: str = "auto") -> Phone:
-    """`answer`: "auto" (at once) or "manual" (when told: `phone.command("accept")`)."""
+    """`answer`: "auto" (at once) or "manual" (when told: the `accept` command on its
+    control port, as end2end/livekit/calls.spec.ts sends it)."""
     baresip = shutil.which("baresip")
     if not baresip:
         raise RuntimeError("baresip is not installed (scripts/setup.sh installs baresip-core)")
