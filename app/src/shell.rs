@@ -123,6 +123,8 @@ pub fn App() -> impl IntoView {
     // resources of a dashboard view were ~6 % of its instructions in memcpy).
     let session = Resource::new(|| (), |_| Box::pin(get_session()));
     provide_context(SessionResource(session));
+    #[cfg(feature = "ssr")]
+    provide_server_i18n();
     view! {
         <Title text="Handoo"/>
         <I18nContextProvider ssr_lang_header_getter=locale_source()>
@@ -132,6 +134,37 @@ pub fn App() -> impl IntoView {
             <Toaster/>
         </I18nContextProvider>
     }
+}
+
+/// Keeps the language context's owner alive as long as the page's.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+struct I18nOwner(#[allow(dead_code)] Owner);
+
+/// On the server, the language context is made here with its side effects
+/// paused; `I18nContextProvider` finds it and does not make its own.
+///
+/// The provider's context spawns an isomorphic effect that mirrors the
+/// language into leptos_i18n's cookie (which we do not use: we keep
+/// `i18n::LOCALE_COOKIE` ourselves). On the server that effect first runs on
+/// another task; when a quick page (a 404, the login page) had finished and
+/// its reactive owner was gone before that task ran, it read a disposed
+/// signal and panicked: 252 of 117,677 requests to an unknown path under
+/// load. A paused owner's effects never run. The browser keeps the
+/// provider's own context.
+#[cfg(feature = "ssr")]
+fn provide_server_i18n() {
+    use leptos_i18n::context::{init_i18n_context_with_options, I18nContextOptions};
+    let Some(parent) = Owner::current() else { return };
+    let owner = parent.child();
+    let ctx = owner.with(|| {
+        init_i18n_context_with_options::<crate::i18n::Locale>(
+            I18nContextOptions::default().ssr_lang_header_getter(locale_source()),
+        )
+    });
+    owner.pause();
+    provide_context(ctx);
+    provide_context(I18nOwner(owner));
 }
 
 /// The signed-in area. Logged-out visitors are sent to /login.

@@ -65,23 +65,48 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .pragma("mmap_size", "2147418112")
         });
     } else {
-        // Plan every execution with its real parameters. sqlx prepares each
-        // statement once per connection; after five runs PostgreSQL may
-        // switch to a generic plan, which for `search_text LIKE $1` cannot
-        // know whether the term is rare or everywhere and settled on
-        // walking the whole table in sort order: 40 ms for a search that
-        // matches nothing, instead of 0.1 ms through the trigram index.
-        //
         // No JIT: it compiles the expressions of any query the planner
         // costs above 100,000 — a list page walking an index with a LIMIT
         // is costed so — tens of milliseconds spent before a query that
         // then reads fifty rows.
-        opts.map_sqlx_postgres_opts(|o| {
-            o.options([("plan_cache_mode", "force_custom_plan"), ("jit", "off")])
-        });
+        //
+        // Plans stay PostgreSQL's default (a statement prepared once per
+        // connection moves to a cached generic plan when that is no worse):
+        // the call webhooks' lookups by key spent four times longer planning
+        // than running when every execution was re-planned. The searches that
+        // need a plan for their actual terms ask for it: [`begin_planned_read`].
+        opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
     }
     let db = Database::connect(opts).await?;
     Ok(db)
+}
+
+/// Opens a read transaction in which PostgreSQL plans every statement for
+/// its actual parameters.
+///
+/// sqlx prepares each statement once per connection; after five runs
+/// PostgreSQL may switch to a generic plan, which for `search_text LIKE $1`
+/// cannot know whether the term is rare or everywhere and settled on walking
+/// the whole table in sort order: 40 ms for a search that matches nothing,
+/// instead of 0.1 ms through the trigram index. The prospect searches and
+/// filters run in one of these (`SET LOCAL` ends with the transaction); the
+/// rest of the application keeps cached plans. On SQLite it is a plain
+/// transaction, which also gives the count and the page one snapshot.
+pub async fn begin_planned_read<C: TransactionTrait + ConnectionTrait>(
+    db: &C,
+) -> Result<DatabaseTransaction, DbErr> {
+    let txn = db.begin().await?;
+    plan_for_parameters(&txn).await?;
+    Ok(txn)
+}
+
+/// The rest of the open transaction `txn` plans every statement for its
+/// actual parameters (PostgreSQL; see [`begin_planned_read`]).
+pub async fn plan_for_parameters(txn: &DatabaseTransaction) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan").await?;
+    }
+    Ok(())
 }
 
 /// Opens a transaction that will write.

@@ -1652,3 +1652,39 @@ on_both_backends!(the_status_filter_is_answered_by_the_rank_index, |backend: Bac
     };
     assert!(uses, "{backend:?} plan:\n{text}");
 });
+
+// The prospect searches need plans made for their terms (a generic plan for
+// `search_text LIKE $1` walked the whole table: see `begin_planned_read`);
+// every other statement keeps PostgreSQL's cached plans, which the call
+// webhooks' lookups by key depend on (planning was 4× their run time).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_are_planned_for_their_terms_and_the_rest_keeps_cached_plans() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let db = &app.state.db;
+    async fn plan_mode<C: ConnectionTrait>(c: &C) -> String {
+        let row = c
+            .query_one(sea_orm::Statement::from_string(c.get_database_backend(), "SHOW plan_cache_mode"))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<String>(0).unwrap()
+    }
+    // Every pooled connection, not only the one that answers first.
+    let txns = futures::future::join_all((0..4).map(|_| db.begin())).await;
+    for txn in txns {
+        let txn = txn.unwrap();
+        assert_eq!(plan_mode(&txn).await, "auto");
+        txn.commit().await.unwrap();
+    }
+    let read = services::db::begin_planned_read(db).await.unwrap();
+    assert_eq!(plan_mode(&read).await, "force_custom_plan");
+    read.commit().await.unwrap();
+    // SET LOCAL ended with the transaction: the connection went back to the pool as it was.
+    let txns = futures::future::join_all((0..4).map(|_| db.begin())).await;
+    for txn in txns {
+        let txn = txn.unwrap();
+        assert_eq!(plan_mode(&txn).await, "auto");
+        txn.commit().await.unwrap();
+    }
+}

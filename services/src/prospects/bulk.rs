@@ -58,6 +58,7 @@ pub async fn apply(
         ctx.require(Permission::DeleteProspects)?;
     }
     let txn = crate::db::begin_write(db).await?;
+    crate::db::plan_for_parameters(&txn).await?;
     let targets = resolve(&txn, ctx, sel).await?;
     let at = now();
     let backend = txn.get_database_backend();

@@ -67,7 +67,9 @@ pub async fn start(
     filter: ProspectFilter,
 ) -> ServiceResult<mpsc::Receiver<Result<Vec<u8>, ServiceError>>> {
     ctx.require(Permission::ExportProspects)?;
-    let cond = filter_condition(db, ctx, &filter).await?;
+    let txn = crate::db::begin_planned_read(db).await?;
+    let cond = filter_condition(&txn, ctx, &filter).await?;
+    txn.commit().await?;
     let defs = custom_fields::defs(db, ctx).await?;
     let (tx, rx) = mpsc::channel(4);
     let db = db.clone();
@@ -113,7 +115,11 @@ async fn pump(
             ]);
             q = q.filter(key.gt(Expr::tuple([Expr::value(at), Expr::value(id)])));
         }
-        let rows = q.all(db).await?;
+        // Each chunk in its own short transaction: planned for this
+        // search's terms without holding a connection for the whole export.
+        let txn = crate::db::begin_planned_read(db).await?;
+        let rows = q.all(&txn).await?;
+        txn.commit().await?;
         let Some(last) = rows.last() else { break };
         after = Some((last.created_at, last.id));
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();

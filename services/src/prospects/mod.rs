@@ -450,10 +450,12 @@ pub async fn update(
 /// One page of the list.
 pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &ListQuery) -> ServiceResult<ProspectPage> {
     ctx.require(Permission::UseWorkspace)?;
-    let plan = query::filter_plan(db, ctx, &q.filter).await?;
-    let (models, total, total_capped) = query::page(db, plan, q).await?;
+    let txn = crate::db::begin_planned_read(db).await?;
+    let plan = query::filter_plan(&txn, ctx, &q.filter).await?;
+    let (models, total, total_capped) = query::page(&txn, plan, q).await?;
     let owners: Vec<Uuid> = models.iter().filter_map(|m| m.owner_id).collect();
-    let names = user_names(db, &owners).await?;
+    let names = user_names(&txn, &owners).await?;
+    txn.commit().await?;
     let rows = models.into_iter().map(|m| row_of(m, &names)).collect();
     Ok(ProspectPage { rows, total, total_capped, page: q.page(), per_page: q.per_page() })
 }
