@@ -26,45 +26,63 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
 }
 
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let mut url = url.to_string();
-    if url.starts_with("sqlite:") {
-        ensure_sqlite_dir(&url);
-        if !url.contains("mode=") {
-            url.push(if url.contains('?') { '&' } else { '?' });
-            url.push_str("mode=rwc");
-        }
+    if !url.starts_with("sqlite:") {
+        return connect_postgres(url).await;
     }
-    let is_sqlite = url.starts_with("sqlite:");
+    let mut url = url.to_string();
+    ensure_sqlite_dir(&url);
+    if !url.contains("mode=") {
+        url.push(if url.contains('?') { '&' } else { '?' });
+        url.push_str("mode=rwc");
+    }
     let mut opts = ConnectOptions::new(url);
-    opts.max_connections(if is_sqlite { 8 } else { 16 })
+    opts.max_connections(8)
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
-    if is_sqlite {
+        .sqlx_logging(false)
         // sqlx pings a connection on every acquire by default, to catch one
         // a network dropped. An SQLite connection is a thread in this
         // process: nothing can drop it, and the ping is a round trip to that
         // thread (two context switches) in front of every query. (sqlx also
         // pings on release, unconditionally.)
-        opts.test_before_acquire(false);
-        // Per-connection settings must be on the connect options (a PRAGMA
-        // would reach one pooled connection only). WAL lets readers run during
-        // writes; busy_timeout turns lock contention into waits, not errors.
-        opts.map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(5))
-                .foreign_keys(true)
-                // Reads straight from the mapped file instead of a `pread`
-                // into each connection's 2 MB page cache: at a million
-                // prospects, counting a list's first 10,000 spent more time
-                // in those system calls than in SQLite (19 ms → 10 ms).
-                // 2 GiB is SQLite's default ceiling; past it, reads fall
-                // back to `pread`.
-                .pragma("mmap_size", "2147418112")
-        });
-    } else {
+        .test_before_acquire(false);
+    // Per-connection settings must be on the connect options (a PRAGMA
+    // would reach one pooled connection only). WAL lets readers run during
+    // writes; busy_timeout turns lock contention into waits, not errors.
+    opts.map_sqlx_sqlite_opts(|o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true)
+            // Reads straight from the mapped file instead of a `pread`
+            // into each connection's 2 MB page cache: at a million
+            // prospects, counting a list's first 10,000 spent more time
+            // in those system calls than in SQLite (19 ms → 10 ms).
+            // 2 GiB is SQLite's default ceiling; past it, reads fall
+            // back to `pread`.
+            .pragma("mmap_size", "2147418112")
+    });
+    let db = Database::connect(opts).await?;
+    Ok(db)
+}
+
+/// A pooled connection idle for longer than this is pinged before use.
+const PG_IDLE_PING: Duration = Duration::from_secs(10);
+
+/// PostgreSQL's pool, built with sqlx directly for one setting sea-orm does
+/// not reach: sqlx pings every connection before handing it out (and again,
+/// unconditionally, when it comes back), a round trip to the server in front
+/// of each statement outside a transaction — a webhook of an ended call is
+/// two such statements. Here only a connection idle for a while (the one a
+/// firewall or a server restart may have dropped) is pinged first; a busy
+/// one is trusted, and a broken one still fails its statement and is closed.
+async fn connect_postgres(url: &str) -> Result<DatabaseConnection, DbErr> {
+    use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+    use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+    let connect = url
+        .parse::<PgConnectOptions>()
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::Internal(format!("database URL: {e}"))))?
         // No JIT: it compiles the expressions of any query the planner
         // costs above 100,000 — a list page walking an index with a LIMIT
         // is costed so — tens of milliseconds spent before a query that
@@ -75,10 +93,25 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         // the call webhooks' lookups by key spent four times longer planning
         // than running when every execution was re-planned. The searches that
         // need a plan for their actual terms ask for it: [`begin_planned_read`].
-        opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
-    }
-    let db = Database::connect(opts).await?;
-    Ok(db)
+        .options([("jit", "off")])
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(16)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > PG_IDLE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+        .connect_with(connect)
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)))?;
+    Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool))
 }
 
 /// Opens a read transaction in which PostgreSQL plans every statement for

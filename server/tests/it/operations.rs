@@ -142,3 +142,44 @@ async fn errors_and_panics_reach_sentry() {
         .any(|e| e["level"] == "fatal"
             && e["exception"]["values"][0]["value"] == "boom at the end of the world"));
 }
+
+// The PostgreSQL pool pings only connections idle for a while before handing
+// them out (`services::db::connect_postgres`). A busy connection the server
+// dropped (a restart, an administrator) fails the one statement that finds
+// it, is closed instead of going back to the pool, and the pool carries on
+// with fresh ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_connections_dropped_by_the_server_are_replaced() {
+    use sea_orm::{ConnectionTrait, Statement, TransactionTrait};
+    let Some(app) = TestApp::spawn(Backend::Postgres).await else { return };
+    let db = &app.state.db;
+    // Several connections open at once, then back in the pool.
+    let held = futures::future::join_all((0..6).map(|_| db.begin())).await;
+    for txn in held {
+        txn.unwrap().commit().await.unwrap();
+    }
+    let admin = services::db::connect(&app.db.url).await.unwrap();
+    let killed = admin
+        .query_all(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .len();
+    assert!(killed >= 6, "{killed} connections terminated");
+    let select = || db.execute(Statement::from_string(sea_orm::DbBackend::Postgres, "SELECT 1"));
+    let mut failed = 0;
+    for _ in 0..40 {
+        if select().await.is_err() {
+            failed += 1;
+        }
+    }
+    assert!(failed <= killed, "{failed} statements failed after {killed} connections were dropped");
+    for i in 0..10 {
+        assert!(select().await.is_ok(), "statement {i} after recovery failed");
+    }
+    let ready = reqwest::get(format!("{}/ready", app.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
