@@ -10,7 +10,7 @@
 //! | Cartesia  | `ws://{addr}/cartesia`                 |
 //! | Deepgram  | `ws://{addr}/deepgram/v1`              |
 //! | AssemblyAI| `ws://{addr}/assemblyai/v3`            |
-//! | LiveKit   | `http://{addr}` (Twirp at `/twirp/…`)  |
+//! | LiveKit   | `http://{addr}` (Twirp at `/twirp/…`, agents at `/agent`) |
 //!
 //! The API key selects a failure to reproduce (see [`Fault`]); any other
 //! non-empty key works. Every request is recorded for assertions.
@@ -19,6 +19,7 @@ pub mod anthropic;
 pub mod brain;
 pub mod gemini;
 pub mod livekit;
+pub mod livekit_agent;
 pub mod openai;
 pub mod speech;
 
@@ -104,6 +105,8 @@ pub struct State {
     pub stt_script: Mutex<Option<std::collections::VecDeque<String>>>,
     /// The LiveKit stand-in's rooms, trunks, dispatches (see [`livekit`]).
     pub livekit: Mutex<livekit::LiveKitState>,
+    /// Agent workers connected to the LiveKit stand-in's `/agent` (see [`livekit_agent`]).
+    pub agents: livekit_agent::Agents,
 }
 
 impl State {
@@ -166,6 +169,7 @@ pub fn router(state: Shared) -> Router {
         .nest("/gemini/v1beta", gemini::router())
         .route("/__control/stt-script", axum::routing::post(control_stt_script))
         .merge(livekit::router())
+        .merge(livekit_agent::router())
         .with_state(state)
 }
 

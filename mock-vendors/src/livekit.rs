@@ -633,6 +633,8 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
                 ..Default::default()
             };
             lk.dispatches.push(d.clone());
+            // Workers registered at `/agent` under this name are offered the job.
+            crate::livekit_agent::dispatch(state, &d.id, &d.room, &d.agent_name, &d.metadata);
             let agent = proto::ParticipantInfo {
                 sid: lk.id("PA"),
                 identity: format!("agent-{}", d.id),
