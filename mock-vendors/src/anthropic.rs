@@ -59,6 +59,10 @@ fn prompt(body: &Value) -> Prompt {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
+        transfer_number: tools
+            .iter()
+            .find(|t| t["name"] == "transferCall")
+            .and_then(|t| crate::brain::first_enum(&t["input_schema"], "number")),
     }
 }
 

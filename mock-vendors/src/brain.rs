@@ -6,6 +6,7 @@
 //! - "<field> is <value>"                → updateData(field, value) when `field`
 //!   is one of updateData's declared fields
 //! - "bye" / "goodbye" / "au revoir"     → endCall("prospect said goodbye")
+//! - "… a human …" / "… transfer me …"   → transferCall(the allowed number)
 //! - system prompt asks for a sales script → a valid phase-structured script
 //!   (JSON) about the product named in the request
 //! - system prompt asks for a pre-call brief → a brief (JSON)
@@ -31,6 +32,8 @@ pub struct Prompt {
     pub tool_names: Vec<String>,
     /// updateData's allowed field names.
     pub data_fields: Vec<String>,
+    /// The one number transferCall allows, when it is offered.
+    pub transfer_number: Option<String>,
     /// The system prompt (all vendors' forms), for the copilot's structured requests.
     pub system: String,
 }
@@ -92,6 +95,17 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
             }
         }
     }
+    if let Some(number) = p.transfer_number.as_ref().filter(|_| has("transferCall")) {
+        if ["a human", "transfer me", "a person", "un humain", "transférez-moi"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            return vec![
+                Step::Text("Let me transfer you to a colleague.".into()),
+                Step::Tool { name: "transferCall".into(), args: json!({"number": number}) },
+            ];
+        }
+    }
     if has("endCall")
         && ["bye", "goodbye", "au revoir"].iter().any(|w| lower.trim_end_matches(['.', '!']) == *w)
     {
@@ -101,6 +115,11 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
         ];
     }
     vec![Step::Text(format!("You said: {}", msg.trim()))]
+}
+
+/// The first `enum` value of property `prop` in a tool's JSON-schema parameters.
+pub fn first_enum(parameters: &Value, prop: &str) -> Option<String> {
+    parameters["properties"][prop]["enum"].get(0).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The mock's idea of an objection: the first label whose keyword the
@@ -204,6 +223,16 @@ mod tests {
             matches!(&reply(&prompt("Note: call back Friday"))[1], Step::Tool { name, args } if name == "addNote" && args["text"] == "call back Friday")
         );
         assert!(matches!(&reply(&prompt("Bye!"))[1], Step::Tool { name, .. } if name == "endCall"));
+        let transfer = Prompt {
+            tool_names: vec!["transferCall".into()],
+            transfer_number: Some("+33180000000".into()),
+            ..prompt("Can I talk to a human please?")
+        };
+        assert_eq!(
+            reply(&transfer)[1],
+            Step::Tool { name: "transferCall".into(), args: json!({"number": "+33180000000"}) }
+        );
+        assert_eq!(reply(&prompt("Can I talk to a human please?")).len(), 1, "no transfer tool, no transfer");
         let after = Prompt { last_tool_result: Some(false), ..prompt("x") };
         assert_eq!(reply(&after), vec![Step::Text("Got it.".into())]);
         assert_eq!(deltas("a bc d"), vec!["a ", "bc ", "d"]);

@@ -54,6 +54,10 @@ fn prompt(body: &Value) -> Prompt {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
+        transfer_number: decls
+            .iter()
+            .find(|d| d["name"] == "transferCall")
+            .and_then(|d| crate::brain::first_enum(&d["parameters"], "number")),
     }
 }
 

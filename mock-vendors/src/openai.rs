@@ -47,6 +47,10 @@ fn prompt(body: &Value) -> Prompt {
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect(),
+        transfer_number: tools
+            .iter()
+            .find(|t| t["function"]["name"] == "transferCall")
+            .and_then(|t| crate::brain::first_enum(&t["function"]["parameters"], "number")),
     }
 }
 

@@ -8,6 +8,11 @@
 //! [`worker::JobRunner`] it is given.
 
 pub mod audio;
+pub mod call;
+pub mod conversation;
+pub mod media;
+pub mod sentences;
+mod speaker;
 pub mod vad;
 pub mod worker;
 
