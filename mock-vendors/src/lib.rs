@@ -103,6 +103,9 @@ pub struct State {
     /// recognise speech; this is how tests feed it real audio (espeak-ng in
     /// Chromium's fake microphone) and still get known words back.
     pub stt_script: Mutex<Option<std::collections::VecDeque<String>>>,
+    /// Cuts every open scripted STT socket (`POST /__control/stt-drop`):
+    /// a network failure in the middle of what the caller says.
+    pub stt_drop: tokio::sync::Notify,
     /// The LiveKit stand-in's rooms, trunks, dispatches (see [`livekit`]).
     pub livekit: Mutex<livekit::LiveKitState>,
     /// Agent workers connected to the LiveKit stand-in's `/agent` (see [`livekit_agent`]).
@@ -155,6 +158,11 @@ async fn control_stt_script(
     StatusCode::NO_CONTENT
 }
 
+async fn control_stt_drop(axum::extract::State(state): axum::extract::State<Shared>) -> StatusCode {
+    state.stt_drop.notify_waiters();
+    StatusCode::NO_CONTENT
+}
+
 pub type Shared = Arc<State>;
 
 pub fn router(state: Shared) -> Router {
@@ -168,6 +176,7 @@ pub fn router(state: Shared) -> Router {
         .nest("/anthropic/v1", anthropic::router())
         .nest("/gemini/v1beta", gemini::router())
         .route("/__control/stt-script", axum::routing::post(control_stt_script))
+        .route("/__control/stt-drop", axum::routing::post(control_stt_drop))
         .merge(livekit::router())
         .merge(livekit_agent::router())
         .with_state(state)

@@ -437,7 +437,13 @@ fn first_words(text: &str, n: usize) -> String {
 async fn scripted_session(mut socket: WebSocket, state: Shared, rate: u32, interim: bool) {
     let mut seg = Segmenter::new(rate);
     let next = |state: &Shared| state.stt_script.lock().unwrap().as_ref().and_then(|q| q.front().cloned());
-    while let Some(Ok(msg)) = socket.recv().await {
+    loop {
+        let msg = tokio::select! {
+            m = socket.recv() => m,
+            // Dropped without a close frame, as a broken connection is.
+            _ = state.stt_drop.notified() => return,
+        };
+        let Some(Ok(msg)) = msg else { return };
         match msg {
             Message::Binary(b) => {
                 for ev in seg.push(&b) {

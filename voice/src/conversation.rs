@@ -178,6 +178,7 @@ impl Conversation {
             providers: self.providers.clone(),
             effects: self.effects.clone(),
             output_rate,
+            voice: Default::default(),
         });
         let mut history = vec![ChatMessage::System { content: self.config.system_prompt.clone() }];
         if !self.config.first_message.trim().is_empty() {

@@ -12,6 +12,7 @@ pub mod call;
 pub mod conversation;
 pub mod media;
 pub mod sentences;
+pub mod simulate;
 mod speaker;
 pub mod vad;
 pub mod worker;

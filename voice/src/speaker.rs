@@ -78,6 +78,8 @@ pub(crate) struct SpeakerDeps {
     pub providers: Arc<Providers>,
     pub effects: Arc<dyn CallEffects>,
     pub output_rate: u32,
+    /// The voice in use for the call: one that failed is not tried again.
+    pub voice: std::sync::atomic::AtomicUsize,
 }
 
 type Tx = mpsc::UnboundedSender<(u64, SpeakerEvent)>;
@@ -101,8 +103,8 @@ pub(crate) async fn run(id: u64, script: Script, deps: Arc<SpeakerDeps>, tx: Tx)
         drop(sentences_tx);
     };
     let voice = async {
-        // The voice in use; a failing one is not tried again in this reply.
-        let mut voice = 0usize;
+        use std::sync::atomic::Ordering;
+        let mut voice = deps.voice.load(Ordering::Relaxed);
         while let Some((seg, text)) = sentences_rx.recv().await {
             loop {
                 if voice >= deps.providers.tts.len().min(deps.config.voices.len()) {
@@ -114,6 +116,7 @@ pub(crate) async fn run(id: u64, script: Script, deps: Arc<SpeakerDeps>, tx: Tx)
                     Err((heard_some, e)) => {
                         tracing::warn!(voice, error = %e, "text-to-speech failed; trying the next voice");
                         voice += 1;
+                        deps.voice.store(voice, Ordering::Relaxed);
                         if heard_some {
                             // Part of the sentence was heard: go on with the next one.
                             break;

@@ -6,64 +6,23 @@
 
 mod support;
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use domain::agent::{Interruption, Voicemail};
 use domain::data_schema::{DataField, DataSchema, FieldKind};
 use domain::tools::ToolName;
 use mock_vendors::MockVendors;
 use providers::Endpoint;
-use serde_json::{json, Value};
-use tokio::sync::mpsc;
-use voice::call::{
-    CallConfig, CallEffects, CallReport, EndReason, LiveEvent, Providers, Speaker, TurnRecord, Voice,
-};
+use serde_json::json;
+use voice::call::{CallConfig, CallReport, EndReason, Providers, Speaker, TurnRecord, Voice};
 use voice::conversation::Conversation;
-use voice::media::{pair, Inbound, Outbound};
+use voice::media::pair;
+use voice::simulate::{CallRecord, SimulatedCaller};
 use voice::vad::SileroModel;
 
 const IN_RATE: u32 = 48_000;
 const OUT_RATE: u32 = 24_000;
-
-#[derive(Default)]
-struct Recorder {
-    turns: Mutex<Vec<TurnRecord>>,
-    notes: Mutex<Vec<String>>,
-    data: Mutex<Vec<(String, Value)>>,
-    transfers: Mutex<Vec<String>>,
-    ended: Mutex<Option<CallReport>>,
-    partials: Mutex<usize>,
-}
-
-#[async_trait]
-impl CallEffects for Recorder {
-    async fn turn(&self, turn: &TurnRecord) {
-        self.turns.lock().unwrap().push(turn.clone());
-    }
-    async fn live(&self, event: &LiveEvent) {
-        if matches!(event, LiveEvent::Partial { .. }) {
-            *self.partials.lock().unwrap() += 1;
-        }
-    }
-    async fn add_note(&self, text: &str) -> Result<(), String> {
-        self.notes.lock().unwrap().push(text.to_string());
-        Ok(())
-    }
-    async fn update_data(&self, field: &str, value: &Value) -> Result<(), String> {
-        self.data.lock().unwrap().push((field.to_string(), value.clone()));
-        Ok(())
-    }
-    async fn transfer(&self, number: &str) -> Result<(), String> {
-        self.transfers.lock().unwrap().push(number.to_string());
-        Ok(())
-    }
-    async fn ended(&self, report: &CallReport) {
-        *self.ended.lock().unwrap() = Some(report.clone());
-    }
-}
 
 fn config() -> CallConfig {
     CallConfig {
@@ -105,80 +64,9 @@ fn providers(mock: &MockVendors, stt_key: &str) -> Arc<Providers> {
     })
 }
 
-/// What the caller's phone got from the agent.
-#[derive(Default)]
-struct Heard {
-    /// (when, samples, loud?)
-    frames: Vec<(Instant, usize, bool)>,
-    clears: Vec<Instant>,
-    hung_up: Option<Instant>,
-}
-
-/// The caller: plays its script in real time (silence between lines, as a
-/// phone line carries), and listens.
-struct Caller {
-    lines: mpsc::UnboundedSender<Vec<i16>>,
-    heard: Arc<Mutex<Heard>>,
-    /// When each line's first sample went out.
-    spoke: Arc<Mutex<Vec<Instant>>>,
-    stop: tokio_util::sync::CancellationToken,
-}
-
-impl Caller {
-    fn start(far: voice::media::FarEnd) -> Caller {
-        let (lines, mut script) = mpsc::unbounded_channel::<Vec<i16>>();
-        let heard = Arc::new(Mutex::new(Heard::default()));
-        let spoke = Arc::new(Mutex::new(Vec::new()));
-        let stop = tokio_util::sync::CancellationToken::new();
-        let voice::media::FarEnd { to_agent, mut from_agent, .. } = far;
-        let h = heard.clone();
-        tokio::spawn(async move {
-            while let Some(out) = from_agent.recv().await {
-                let mut h = h.lock().unwrap();
-                match out {
-                    Outbound::Audio(f) => {
-                        let loud = voice::audio::rms(&f) > 500.0;
-                        h.frames.push((Instant::now(), f.len(), loud))
-                    }
-                    Outbound::Clear => h.clears.push(Instant::now()),
-                    Outbound::HangUp => h.hung_up = Some(Instant::now()),
-                    Outbound::Event(_) => {}
-                }
-            }
-        });
-        let (sp, st) = (spoke.clone(), stop.clone());
-        tokio::spawn(async move {
-            let frame = (IN_RATE / 50) as usize;
-            let mut current: VecDeque<i16> = VecDeque::new();
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            loop {
-                tokio::select! {
-                    _ = st.cancelled() => { let _ = to_agent.send(Inbound::Hangup).await; return; }
-                    _ = tick.tick() => {}
-                }
-                if current.is_empty() {
-                    if let Ok(line) = script.try_recv() {
-                        sp.lock().unwrap().push(Instant::now());
-                        current.extend(line);
-                    }
-                }
-                let mut out: Vec<i16> = current.drain(..frame.min(current.len())).collect();
-                out.resize(frame, 0);
-                if to_agent.send(Inbound::Audio(out)).await.is_err() {
-                    return;
-                }
-            }
-        });
-        Caller { lines, heard, spoke, stop }
-    }
-
-    fn say(&self, text: &str) {
-        self.lines.send(support::espeak(text, "en", IN_RATE)).unwrap();
-    }
-
-    fn loud_frames(&self) -> usize {
-        self.heard.lock().unwrap().frames.iter().filter(|f| f.2).count()
-    }
+/// The caller speaks English lines at the call's input rate.
+fn say(caller: &SimulatedCaller, text: &str) {
+    caller.say(support::espeak(text, "en", IN_RATE));
 }
 
 fn vad() -> Option<Arc<SileroModel>> {
@@ -208,15 +96,15 @@ fn script(mock: &MockVendors, lines: &[&str]) {
 }
 
 struct Call {
-    caller: Caller,
-    effects: Arc<Recorder>,
+    caller: SimulatedCaller,
+    effects: Arc<CallRecord>,
     run: tokio::task::JoinHandle<CallReport>,
 }
 
 fn start(mock: &MockVendors, vad: Arc<SileroModel>, config: CallConfig) -> Call {
-    let effects = Arc::new(Recorder::default());
+    let effects = Arc::new(CallRecord::default());
     let (session, far) = pair(IN_RATE, OUT_RATE);
-    let caller = Caller::start(far);
+    let caller = SimulatedCaller::start(far);
     let conversation = Conversation::new(config, providers(mock, "dg-test"), effects.clone(), vad);
     let run = tokio::spawn(conversation.run(session));
     Call { caller, effects, run }
@@ -224,7 +112,7 @@ fn start(mock: &MockVendors, vad: Arc<SileroModel>, config: CallConfig) -> Call 
 
 impl Call {
     fn turns(&self) -> Vec<TurnRecord> {
-        self.effects.turns.lock().unwrap().clone()
+        self.effects.turns()
     }
 
     async fn agent_turns(&self, n: usize) {
@@ -253,11 +141,11 @@ async fn a_whole_call_collects_data_takes_a_note_and_ends_on_goodbye() {
     call.agent_turns(1).await;
     assert!(call.caller.loud_frames() > 20, "the first message was heard");
 
-    call.caller.say("My budget is four hundred and fifty euros.");
+    say(&call.caller, "My budget is four hundred and fifty euros.");
     call.agent_turns(2).await;
-    call.caller.say("Note call back on Tuesday");
+    say(&call.caller, "Note call back on Tuesday");
     call.agent_turns(3).await;
-    call.caller.say("Goodbye.");
+    say(&call.caller, "Goodbye.");
     let effects = call.effects.clone();
     let heard = call.caller.heard.clone();
     let report = call.report().await;
@@ -312,9 +200,8 @@ async fn speaking_over_the_agent_stops_it_and_the_turn_is_marked_interrupted() {
     let call = start(&mock, vad, cfg);
     // Interrupt a second into the long first message.
     let c = call.caller.heard.clone();
-    wait_for("the agent speaking", 10, move || c.lock().unwrap().frames.iter().filter(|f| f.2).count() > 50)
-        .await;
-    call.caller.say("Sorry, who is this and why are you calling me?");
+    wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
+    say(&call.caller, "Sorry, who is this and why are you calling me?");
     call.agent_turns(2).await;
     let turns = call.turns();
     assert!(turns[0].interrupted, "{turns:?}");
@@ -333,7 +220,7 @@ async fn speaking_over_the_agent_stops_it_and_the_turn_is_marked_interrupted() {
     let clear =
         call.caller.heard.lock().unwrap().clears.iter().copied().find(|c| *c > spoke).expect("a clear");
     assert!(clear.duration_since(spoke) < Duration::from_millis(600), "{:?}", clear.duration_since(spoke));
-    call.caller.stop.cancel();
+    call.caller.hang_up();
     let report = call.report().await;
     assert_eq!(report.interruptions, 1);
     assert_eq!(report.end, EndReason::Caller);
@@ -351,15 +238,14 @@ async fn a_back_channel_word_does_not_cut_the_agent_off() {
         .into();
     let call = start(&mock, vad, cfg);
     let c = call.caller.heard.clone();
-    wait_for("the agent speaking", 10, move || c.lock().unwrap().frames.iter().filter(|f| f.2).count() > 50)
-        .await;
-    call.caller.say("Yeah.");
+    wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
+    say(&call.caller, "Yeah.");
     call.agent_turns(1).await;
     let turns = call.turns();
     assert_eq!(turns.len(), 1, "{turns:?}");
     assert!(!turns[0].interrupted);
     assert!(turns[0].text.ends_with("this year."), "the whole message was said: {:?}", turns[0].text);
-    call.caller.stop.cancel();
+    call.caller.hang_up();
     let report = call.report().await;
     assert_eq!(report.interruptions, 0);
 }
@@ -390,11 +276,141 @@ async fn a_transfer_happens_after_the_agent_says_so() {
     script(&mock, &["Can I talk to a human please?"]);
     let call = start(&mock, vad, config());
     call.agent_turns(1).await;
-    call.caller.say("Can I talk to a human please?");
+    say(&call.caller, "Can I talk to a human please?");
     let effects = call.effects.clone();
     let report = call.report().await;
     assert_eq!(report.end, EndReason::Transferred { number: "+33180000000".into() });
     assert_eq!(*effects.transfers.lock().unwrap(), vec!["+33180000000".to_string()]);
     let last = effects.turns.lock().unwrap().last().cloned().unwrap();
     assert_eq!((last.speaker, last.text.as_str()), (Speaker::Agent, "Let me transfer you to a colleague."));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_stt_socket_dropped_mid_sentence_loses_nothing_of_it() {
+    let Some(vad) = vad() else { return };
+    let mock = MockVendors::start().await;
+    script(&mock, &["My budget is 450 euros."]);
+    let call = start(&mock, vad, config());
+    call.agent_turns(1).await;
+    say(&call.caller, "My budget is four hundred and fifty euros.");
+    // Cut the STT's socket a second into the sentence.
+    let spoke = call.caller.spoke.clone();
+    wait_for("the caller speaking", 10, move || !spoke.lock().unwrap().is_empty()).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    mock.state.stt_drop.notify_waiters();
+    call.agent_turns(2).await;
+    let turns = call.turns();
+    assert_eq!(turns[1].text, "My budget is 450 euros.", "{turns:?}");
+    assert_eq!(call.effects.data.lock().unwrap()[0].1, json!("450 euros"));
+    // Two sockets: the first, cut, and the one that heard the sentence again.
+    assert_eq!(mock.state.requests_for("deepgram").len(), 2);
+    call.caller.hang_up();
+    call.report().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_voice_falls_back_to_the_next_and_no_voice_ends_the_call() {
+    let Some(vad) = vad() else { return };
+    let mock = MockVendors::start().await;
+    script(&mock, &[]);
+    let http = reqwest::Client::new();
+    let tts = |key: &str| -> Arc<dyn providers::tts::TextToSpeech> {
+        providers::text_to_speech(
+            http.clone(),
+            "openai",
+            Endpoint::new(mock.base_url("openai"), Some(key.into())),
+        )
+        .unwrap()
+        .into()
+    };
+    let mut cfg = config();
+    cfg.voices.push(Voice { model: "gpt-4o-mini-tts".into(), voice: "verse".into() });
+    let base = providers(&mock, "dg-test");
+    let with = |voices: Vec<Arc<dyn providers::tts::TextToSpeech>>| {
+        Arc::new(Providers { llm: base.llm.clone(), stt: base.stt.clone(), tts: voices })
+    };
+
+    // The agent's voice refuses its key; the fallback speaks.
+    let effects = Arc::new(CallRecord::default());
+    let (session, far) = pair(IN_RATE, OUT_RATE);
+    let caller = SimulatedCaller::start(far);
+    let run = tokio::spawn(
+        Conversation::new(
+            cfg.clone(),
+            with(vec![tts("bad-key"), tts("sk-test")]),
+            effects.clone(),
+            vad.clone(),
+        )
+        .run(session),
+    );
+    let e = effects.clone();
+    wait_for("the first message", 10, move || !e.turns().is_empty()).await;
+    assert!(caller.loud_frames() > 20);
+    let speech: Vec<_> =
+        mock.state.requests_for("openai").into_iter().filter(|r| r.path == "/audio/speech").collect();
+    // Two sentences: the first tried both voices, the second went straight to the one that works.
+    assert_eq!(
+        speech.iter().map(|r| r.body["voice"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["alloy", "verse", "verse"]
+    );
+    caller.hang_up();
+    run.await.unwrap();
+
+    // No voice works: the call ends, saying why.
+    let (session, far) = pair(IN_RATE, OUT_RATE);
+    let _caller = SimulatedCaller::start(far);
+    let report = tokio::time::timeout(
+        Duration::from_secs(20),
+        Conversation::new(
+            cfg,
+            with(vec![tts("bad-key"), tts("bad-key")]),
+            Arc::new(CallRecord::default()),
+            vad,
+        )
+        .run(session),
+    )
+    .await
+    .expect("the call ended");
+    assert!(
+        matches!(&report.end, EndReason::Failed { reason } if reason.contains("text-to-speech")),
+        "{:?}",
+        report.end
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_model_that_keeps_failing_gets_an_apology_then_a_polite_end() {
+    let Some(vad) = vad() else { return };
+    let mock = MockVendors::start().await;
+    script(&mock, &["What do you sell?"]);
+    let http = reqwest::Client::new();
+    let mut down = Endpoint::new(mock.base_url("openai"), Some("down".into()));
+    down.retry.attempts = 1;
+    let base = providers(&mock, "dg-test");
+    let p = Arc::new(Providers {
+        llm: providers::chat_model(http, "openai", down).unwrap().into(),
+        stt: base.stt.clone(),
+        tts: base.tts.clone(),
+    });
+    let effects = Arc::new(CallRecord::default());
+    let (session, far) = pair(IN_RATE, OUT_RATE);
+    let caller = SimulatedCaller::start(far);
+    let run = tokio::spawn(Conversation::new(config(), p, effects.clone(), vad).run(session));
+    let e = effects.clone();
+    wait_for("the first message", 10, move || !e.turns().is_empty()).await;
+    say(&caller, "What do you sell?");
+    let report = tokio::time::timeout(Duration::from_secs(30), run).await.expect("ended").unwrap();
+    assert!(
+        matches!(&report.end, EndReason::Failed { reason } if reason.contains("language model")),
+        "{:?}",
+        report.end
+    );
+    let last = effects.turns().last().cloned().unwrap();
+    assert_eq!(
+        last.text,
+        "Sorry, give me a second. Sorry, I'm having technical trouble. We'll call you back. Goodbye!"
+    );
+    // Asked twice: the first try and the one retry.
+    let asked = mock.state.requests_for("openai").iter().filter(|r| r.path == "/chat/completions").count();
+    assert_eq!(asked, 2);
 }
