@@ -255,10 +255,13 @@ fn cartesia_auth(
     headers: &HeaderMap,
     q: &std::collections::HashMap<String, String>,
 ) -> Result<String, Box<Response>> {
+    // `X-API-Key` (older clients), `Authorization: Bearer` (the current
+    // official SDK), or `api_key` in a WebSocket's query.
     let key = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+        .or_else(|| Some(bearer(headers)).filter(|k| !k.is_empty()))
         .or_else(|| q.get("api_key").cloned())
         .unwrap_or_default();
     if headers.get("cartesia-version").is_none() && !q.contains_key("cartesia_version") {
@@ -278,16 +281,26 @@ fn cartesia_auth(
     Ok(key)
 }
 
-pub async fn cartesia_voices(State(state): State<Shared>, headers: HeaderMap) -> Response {
-    state.record("cartesia", "/voices".into(), &headers, &Value::Null);
+/// Cursor pages as Cartesia's: the voices after `starting_after` (its
+/// official SDK reads pages until an empty one).
+pub async fn cartesia_voices(
+    State(state): State<Shared>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    state.record("cartesia", "/voices".into(), &headers, &json!(q));
     if let Err(r) = cartesia_auth(&headers, &Default::default()) {
         return *r;
     }
-    Json(json!({"data": [
-        {"id": "694f9389-aac1-45b6-b726-9d9369183238", "name": "Sarah", "language": "en"},
-        {"id": "mock-fr-0001", "name": "Hélène", "language": "fr"}
-    ], "has_more": false}))
-    .into_response()
+    let voices = [
+        json!({"id": "694f9389-aac1-45b6-b726-9d9369183238", "name": "Sarah", "language": "en"}),
+        json!({"id": "mock-fr-0001", "name": "Hélène", "language": "fr"}),
+    ];
+    let from = match q.get("starting_after") {
+        Some(after) => voices.iter().position(|v| v["id"] == after.as_str()).map_or(voices.len(), |i| i + 1),
+        None => 0,
+    };
+    Json(json!({"data": voices[from..], "has_more": false})).into_response()
 }
 
 pub async fn cartesia_ws(
@@ -561,7 +574,7 @@ pub async fn assemblyai_ws(
                     received += b.len();
                     if received >= next_partial {
                         next_partial += rate as usize;
-                        let t = json!({"type": "Turn", "turn_order": order, "transcript": heard(received, rate), "end_of_turn": false, "turn_is_formatted": false, "words": []});
+                        let t = json!({"type": "Turn", "turn_order": order, "transcript": heard(received, rate), "end_of_turn": false, "turn_is_formatted": false, "end_of_turn_confidence": 0.1, "words": []});
                         if socket.send(Message::Text(t.to_string().into())).await.is_err() {
                             return;
                         }

@@ -48,7 +48,8 @@ async fn tts_streams_pcm_of_the_expected_length() {
     assert_eq!(sent.headers["xi-api-key"], "sk-test");
     assert_eq!(sent.body["language_code"], "fr");
     let ws = &mock.state.requests_for("cartesia")[0];
-    assert_eq!(ws.headers["x-api-key"], "sk-test");
+    // The key as Cartesia's own SDK sends it.
+    assert_eq!(ws.headers["authorization"], "Bearer sk-test");
     assert!(ws.headers.get("cartesia-version").is_some());
 }
 

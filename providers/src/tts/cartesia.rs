@@ -32,9 +32,11 @@ impl TextToSpeech for Cartesia {
     async fn synthesize(&self, req: SpeechRequest) -> ProviderResult<SpeechAudio> {
         let key = self.endpoint.key("Cartesia")?.to_string();
         let url = ws::ws_url(&self.endpoint.url(&["tts", "websocket"], &[])?);
+        // As Cartesia's own SDK sends it.
+        let bearer = format!("Bearer {key}");
         let mut socket = ws::connect(
             &url,
-            &[("X-API-Key", key.as_str()), ("Cartesia-Version", API_VERSION)],
+            &[("Authorization", bearer.as_str()), ("Cartesia-Version", API_VERSION)],
             self.endpoint.request_timeout,
             self.endpoint.egress.as_ref(),
         )
@@ -89,7 +91,7 @@ impl TextToSpeech for Cartesia {
         let key = self.endpoint.key("Cartesia")?.to_string();
         let url = ws::http_url(&self.endpoint.url(&["voices"], &[])?);
         let resp = http::send(&self.endpoint, http::error_message, || {
-            self.http.get(&url).header("X-API-Key", &key).header("Cartesia-Version", API_VERSION)
+            self.http.get(&url).bearer_auth(&key).header("Cartesia-Version", API_VERSION)
         })
         .await?;
         let v: Value = resp.json().await.map_err(ProviderError::from_reqwest)?;
