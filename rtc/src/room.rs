@@ -31,6 +31,7 @@ pub struct Room {
     handle: OwnedHandle,
     info: proto::RoomInfo,
     local_identity: String,
+    local_participant: u64,
     remote: Vec<proto::connect_callback::ParticipantWithTracks>,
     events: mpsc::UnboundedReceiver<Event>,
     early: VecDeque<room_event::Message>,
@@ -120,6 +121,7 @@ impl Room {
             client,
             handle,
             info: room.info,
+            local_participant: result.local_participant.handle.id,
             local_identity: result.local_participant.info.identity,
             remote: result.participants,
             events,
@@ -134,6 +136,11 @@ impl Room {
 
     pub fn local_identity(&self) -> &str {
         &self.local_identity
+    }
+
+    /// The library's handle of our own participant (kept with the room).
+    pub(crate) fn local_participant_handle(&self) -> u64 {
+        self.local_participant
     }
 
     /// The participants that were already in the room when we joined.

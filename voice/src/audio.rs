@@ -31,6 +31,8 @@ fn gcd(a: usize, b: usize) -> usize {
 
 impl Resampler {
     pub fn new(from: u32, to: u32) -> Resampler {
+        // A rate of 0 is no rate: pass the samples through as they are.
+        let (from, to) = if from == 0 || to == 0 { (1, 1) } else { (from, to) };
         let g = gcd(from as usize, to as usize).max(1);
         let (up, down) = (to as usize / g, from as usize / g);
         // Cut off below the lower Nyquist frequency, with a little margin.

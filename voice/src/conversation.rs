@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::audio::{bytes, Resampler};
+use domain::agent::Voicemail;
+
 use crate::call::{
     is_backchannel, phrase, CallConfig, CallEffects, CallReport, EndReason, LiveEvent, Phrase, Providers,
     Speaker, TurnLatency, TurnRecord, Usage,
@@ -32,10 +34,22 @@ use crate::call::{
 use crate::media::{Inbound, MediaSession, Outbound, FRAME_MS};
 use crate::speaker::{self, Script, SpeakerDeps, SpeakerEvent};
 use crate::vad::{SileroModel, VadConfig, VadEvent, VadStream, VAD_RATE};
+use crate::voicemail::{
+    BeepDetector, BEEP_WAIT_SILENCE_MS, GREETING_GAP_MS, GREETING_MS, GREETING_START_MS,
+    SPEECH_BEFORE_BEEP_MS,
+};
 
 /// How long the caller's pause must last, while the agent waits for them,
 /// before the agent decides whether to carry on.
 const RESUME_AFTER_MS: u64 = 300;
+/// Time given to a closing goodbye after the maximum duration.
+const GOODBYE_MS: u64 = 15_000;
+/// The STT unreachable this long ends the call (the agent would be deaf).
+const STT_GIVE_UP_MS: u64 = 15_000;
+/// Longest the agent stays paused for a caller who makes sound but no words.
+const MAX_PAUSE_MS: u64 = 3_000;
+/// Frames left below which a reply is about done (a second of audio).
+const NEARLY_DONE_FRAMES: usize = 50;
 /// Audio sent ahead of real time: enough to ride over scheduling jitter,
 /// little enough that a pause is heard at once.
 const LEAD_MS: u64 = 60;
@@ -80,10 +94,12 @@ struct Heard {
 }
 
 impl Heard {
+    /// Everything heard so far: the settled words, then the ones still moving.
     fn text(&self) -> String {
         let mut t = self.finals.join(" ");
-        if t.trim().is_empty() {
-            t = self.partial.clone();
+        if !self.partial.trim().is_empty() {
+            t.push(' ');
+            t.push_str(&self.partial);
         }
         t.trim().to_string()
     }
@@ -106,6 +122,9 @@ struct Reply {
     sentences: BTreeMap<u32, Sentence>,
     /// Frames not yet sent: (sentence, samples).
     queue: VecDeque<(u32, Vec<i16>)>,
+    /// Frames sent lately, with when each is due to be heard: those not yet
+    /// due when the caller cuts in were never heard, and go back in the queue.
+    in_flight: VecDeque<(Instant, u32, Vec<i16>)>,
     producing: bool,
     paused: Option<Instant>,
     messages: Vec<ChatMessage>,
@@ -127,8 +146,28 @@ struct Marks {
     first_frame: Option<Instant>,
 }
 
+/// Answering-machine detection (see [`crate::voicemail`]).
+#[derive(Default)]
+struct Amd {
+    beep: BeepDetector,
+    /// The current stretch of caller speech began (audio ms), and how much
+    /// of it was voiced.
+    stretch_start: Option<u64>,
+    stretch_voiced_ms: u64,
+    /// All caller speech so far (ms).
+    voiced_ms: u64,
+    /// The caller has taken a turn: a person, detection is over.
+    over: bool,
+    /// The last voiced audio (audio ms).
+    last_voice: u64,
+    /// A machine answered: no turns from here, only the message (or not).
+    machine: bool,
+    message_started: bool,
+}
+
 struct State {
     cfg: CallConfig,
+    amd: Amd,
     started: Instant,
     media_out: mpsc::Sender<Outbound>,
     output_rate: u32,
@@ -138,6 +177,9 @@ struct State {
     /// Milliseconds of caller audio seen (the call's clock for turns).
     heard_ms: u64,
     stt: Option<Stt>,
+    /// Since when the STT cannot be reached, and how many tries failed.
+    stt_down: Option<(Instant, u32)>,
+    stt_retry_at: Option<Instant>,
     stt_backlog: VecDeque<u8>,
     stt_samples: u64,
     heard: Heard,
@@ -148,12 +190,14 @@ struct State {
     history: Vec<ChatMessage>,
     turns: u32,
     /// A prospect turn heard while the agent kept talking (Low sensitivity).
-    waiting_turn: Option<(String, Marks)>,
+    waiting_turn: Option<(String, Marks, u32)>,
     /// A back-channel word the agent did not stop for; its transcript is no turn.
     ignore_backchannel_until: Option<Instant>,
     last_activity: Instant,
     reprompted: bool,
     ending: Option<EndReason>,
+    /// The call ends at this call ms whatever happens.
+    hard_deadline_ms: u64,
     report: CallReport,
     deps: Arc<SpeakerDeps>,
     speaker_tx: mpsc::UnboundedSender<(u64, SpeakerEvent)>,
@@ -188,6 +232,7 @@ impl Conversation {
             });
         }
         let mut s = State {
+            amd: Amd::default(),
             started: Instant::now(),
             media_out: outbound,
             output_rate,
@@ -196,6 +241,8 @@ impl Conversation {
             vad: VadStream::new(self.vad.clone(), VadConfig::default()),
             heard_ms: 0,
             stt: None,
+            stt_down: None,
+            stt_retry_at: None,
             stt_backlog: VecDeque::new(),
             stt_samples: 0,
             heard: Heard::default(),
@@ -209,6 +256,7 @@ impl Conversation {
             last_activity: Instant::now(),
             reprompted: false,
             ending: None,
+            hard_deadline_ms: self.config.max_call_ms.saturating_add(GOODBYE_MS),
             report: CallReport {
                 duration_ms: 0,
                 end: EndReason::Caller,
@@ -223,7 +271,8 @@ impl Conversation {
             speaker_tx,
             cfg: self.config.clone(),
         };
-        s.connect_stt(&self.providers).await;
+        crate::metrics::global().call_started();
+        s.connect_stt().await;
         if !self.config.first_message.trim().is_empty() {
             s.say(Script::Fixed(self.config.first_message.clone()), None, Marks::default(), None);
         }
@@ -251,7 +300,7 @@ impl Conversation {
                     // The STT's socket dropped: a new one gets what the old had not settled.
                     tracing::warn!("speech-to-text stream ended mid-call; reconnecting");
                     s.stt = None;
-                    s.connect_stt(&self.providers).await;
+                    s.connect_stt().await;
                 }
                 Next::Speaker(Some((id, ev))) => s.on_speaker(id, ev, &self.effects).await,
                 Next::Speaker(None) => {}
@@ -272,6 +321,11 @@ async fn next_words(stt: &mut Option<Stt>) -> Option<Result<TranscriptEvent, pro
     }
 }
 
+/// `ms` milliseconds before `t` (or `t` itself on a clock too young for that).
+fn earlier(t: Instant, ms: u64) -> Instant {
+    t.checked_sub(Duration::from_millis(ms)).unwrap_or(t)
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -281,28 +335,31 @@ impl State {
         self.started.elapsed().as_millis() as u64
     }
 
-    async fn connect_stt(&mut self, providers: &Providers) {
+    /// Opens the STT stream (once; `on_tick` tries again with backoff).
+    async fn connect_stt(&mut self) {
+        let providers = self.deps.providers.clone();
         let config = SttConfig {
             model: self.cfg.stt_model.clone(),
             language: self.cfg.language.clone(),
             sample_rate: VAD_RATE,
             interim: true,
         };
-        for attempt in 0..3 {
-            match providers.stt.start(config.clone()).await {
-                Ok(session) => {
-                    // What the last socket heard but never settled.
-                    let backlog: Vec<u8> = self.stt_backlog.iter().copied().collect();
-                    for chunk in backlog.chunks(640) {
-                        let _ = session.audio.try_send(Bytes::copy_from_slice(chunk));
-                    }
-                    self.stt = Some(Stt { audio: session.audio, events: session.events });
-                    return;
+        match providers.stt.start(config).await {
+            Ok(session) => {
+                // What the last socket heard but never settled.
+                let backlog: Vec<u8> = self.stt_backlog.iter().copied().collect();
+                for chunk in backlog.chunks(640) {
+                    let _ = session.audio.try_send(Bytes::copy_from_slice(chunk));
                 }
-                Err(e) => {
-                    tracing::warn!(attempt, error = %e, "cannot open the speech-to-text stream");
-                    tokio::time::sleep(Duration::from_millis(200 * (attempt + 1))).await;
-                }
+                self.stt = Some(Stt { audio: session.audio, events: session.events });
+                self.stt_down = None;
+            }
+            Err(e) => {
+                let (since, attempts) = self.stt_down.map_or((Instant::now(), 0), |(s, n)| (s, n));
+                tracing::warn!(attempts, error = %e, "cannot open the speech-to-text stream");
+                let wait = Duration::from_millis(250 << attempts.min(4));
+                self.stt_down = Some((since, attempts + 1));
+                self.stt_retry_at = Some(Instant::now() + wait);
             }
         }
     }
@@ -318,6 +375,7 @@ impl State {
             answers,
             sentences: BTreeMap::new(),
             queue: VecDeque::new(),
+            in_flight: VecDeque::new(),
             producing: true,
             paused: None,
             messages: Vec::new(),
@@ -358,7 +416,7 @@ impl State {
         for e in events {
             match e {
                 VadEvent::SpeechStart { at_ms } => {
-                    let began = now - Duration::from_millis(position.saturating_sub(at_ms));
+                    let began = earlier(now, position.saturating_sub(at_ms));
                     self.heard.speaking = true;
                     self.heard.paused_at = None;
                     self.heard.resume_after = None;
@@ -371,22 +429,105 @@ impl State {
                 }
                 VadEvent::SpeechEnd { at_ms } => {
                     self.heard.speaking = false;
-                    let ended = now - Duration::from_millis(position.saturating_sub(at_ms));
+                    let ended = earlier(now, position.saturating_sub(at_ms));
                     self.heard.paused_at = Some((at_ms, ended));
                     self.last_activity = now;
                     self.on_pause_over_agent(effects).await;
                 }
             }
         }
+        self.check_voicemail(&pcm, effects).await;
         self.check_barge_in(effects).await;
         self.check_end_of_turn(effects).await;
+    }
+
+    /// A long greeting early in the call, or a beep, is a machine: follow
+    /// the agent's voicemail setting.
+    async fn check_voicemail(&mut self, pcm: &[i16], effects: &Arc<dyn CallEffects>) {
+        if self.ending.is_some() || self.amd.message_started || (self.amd.over && !self.amd.machine) {
+            return;
+        }
+        let position = self.vad.position_ms();
+        let speaking = self.vad.is_speaking();
+        let frame_ms = pcm.len() as u64 * 1000 / u64::from(VAD_RATE);
+        if speaking {
+            self.amd.last_voice = position;
+            self.amd.voiced_ms += frame_ms;
+        }
+        // A beep after some speech (a greeting, however short), or once a machine is known.
+        let beep = self
+            .amd
+            .beep
+            .push(pcm)
+            .filter(|_| self.amd.machine || self.amd.voiced_ms >= SPEECH_BEFORE_BEEP_MS);
+        if beep.is_some() {
+            self.on_machine(true, effects).await;
+            return;
+        }
+        if !self.amd.machine {
+            if speaking {
+                let start = *self.amd.stretch_start.get_or_insert(position);
+                self.amd.stretch_voiced_ms += frame_ms;
+                if start <= GREETING_START_MS && self.amd.stretch_voiced_ms >= GREETING_MS {
+                    self.on_machine(false, effects).await;
+                }
+            } else if position.saturating_sub(self.amd.last_voice) > GREETING_GAP_MS {
+                self.amd.stretch_start = None;
+                self.amd.stretch_voiced_ms = 0;
+            }
+            return;
+        }
+        // A machine that never beeps: speak once it has been quiet a while.
+        if position.saturating_sub(self.amd.last_voice) >= BEEP_WAIT_SILENCE_MS {
+            self.leave_message();
+        }
+    }
+
+    async fn on_machine(&mut self, beep: bool, effects: &Arc<dyn CallEffects>) {
+        if !self.amd.machine {
+            self.amd.machine = true;
+            tracing::info!(beep, "an answering machine took the call");
+            if self.reply.is_some() {
+                self.interrupt(effects).await;
+            }
+            self.heard = Heard::default();
+            self.waiting_turn = None;
+            if matches!(self.cfg.voicemail, Voicemail::HangUp) {
+                self.ending = Some(EndReason::Voicemail { message_left: false });
+                return;
+            }
+        }
+        if beep {
+            self.leave_message();
+        }
+    }
+
+    fn leave_message(&mut self) {
+        let Voicemail::LeaveMessage { text } = &self.cfg.voicemail else { return };
+        if self.amd.message_started || self.ending.is_some() {
+            return;
+        }
+        self.amd.message_started = true;
+        let text = text.clone();
+        self.say(
+            Script::Fixed(text),
+            None,
+            Marks::default(),
+            Some(EndReason::Voicemail { message_left: true }),
+        );
     }
 
     /// The caller started speaking while the agent talks: pause the sound now.
     async fn on_speech_over_agent(&mut self, began: Instant, _effects: &Arc<dyn CallEffects>) {
         let (_, pause_at_once) = self.cfg.barge_in();
         let Some(reply) = self.reply.as_mut() else { return };
-        if self.ending.is_some() || !pause_at_once || reply.paused.is_some() {
+        // A closing line (goodbye, transfer, time's up) is said to its end.
+        if self.ending.is_some()
+            || self.amd.machine
+            || !pause_at_once
+            || reply.paused.is_some()
+            || reply.end_after.is_some()
+        {
             return;
         }
         // Only if the agent is (or is about to be) audible.
@@ -396,9 +537,12 @@ impl State {
         reply.paused = Some(Instant::now());
         self.heard.over_agent = true;
         let _ = self.media_out.send(Outbound::Clear).await;
+        take_back_unheard(reply);
         // What was sent ahead and is now dropped goes back in the queue's count.
         self.clock = None;
-        self.report.barge_ins_ms.push(ms(began.elapsed()));
+        let stopped = ms(began.elapsed());
+        crate::metrics::global().barge_in(stopped);
+        self.report.barge_ins_ms.push(stopped);
     }
 
     /// The caller stopped while the agent waited for them: give them a
@@ -413,22 +557,38 @@ impl State {
     /// back-channel word, or a sound the STT made nothing of, lets the agent
     /// carry on where it paused.
     async fn check_resume(&mut self, effects: &Arc<dyn CallEffects>) {
-        let Some(at) = self.heard.resume_after else { return };
-        if self.heard.speaking || Instant::now() < at {
+        let paused_for = self.reply.as_ref().and_then(|r| r.paused).map(|p| p.elapsed());
+        // Noise that keeps the VAD voiced and never becomes words: carry on.
+        let stuck = paused_for.is_some_and(|d| d > Duration::from_millis(MAX_PAUSE_MS));
+        let Some(at) = self.heard.resume_after.or(stuck.then(Instant::now)) else { return };
+        if (self.heard.speaking && !stuck) || Instant::now() < at {
             return;
         }
         let text = self.heard.text();
+        // Speech with no words yet: give the STT its time before deciding.
+        let waited = Instant::now().duration_since(at) >= Duration::from_millis(self.cfg.stt_final_wait_ms);
+        if text.is_empty() && !waited && !stuck {
+            return;
+        }
         if !is_backchannel(&text) {
             self.interrupt(effects).await;
             return;
         }
+        // "Yes" as the agent finishes its question is an answer, not a back-channel.
+        let nearly_done =
+            self.reply.as_ref().is_some_and(|r| !r.producing && r.queue.len() < NEARLY_DONE_FRAMES);
         if let Some(reply) = self.reply.as_mut() {
             reply.paused = None;
         }
         self.clock = None;
-        self.heard = Heard::default();
-        // Its words may still be on their way from the STT: not a turn.
-        self.ignore_backchannel_until = Some(Instant::now() + Duration::from_secs(2));
+        if !nearly_done || text.is_empty() {
+            self.heard = Heard::default();
+            // Its words may still be on their way from the STT: not a turn.
+            self.ignore_backchannel_until = Some(Instant::now() + Duration::from_secs(2));
+        } else {
+            self.heard.resume_after = None;
+            self.heard.over_agent = false;
+        }
         self.pump().await;
     }
 
@@ -436,7 +596,10 @@ impl State {
     async fn check_barge_in(&mut self, effects: &Arc<dyn CallEffects>) {
         let (confirm_ms, _) = self.cfg.barge_in();
         let Some(start) = self.heard.start_audio_ms else { return };
-        if self.reply.is_none() || self.ending.is_some() {
+        if self.reply.as_ref().is_none_or(|r| r.end_after.is_some())
+            || self.ending.is_some()
+            || self.amd.machine
+        {
             return;
         }
         let spoken = if self.heard.speaking { self.vad.position_ms().saturating_sub(start) } else { 0 };
@@ -452,31 +615,49 @@ impl State {
 
     /// Cancels the reply; its turn keeps what the caller heard.
     async fn interrupt(&mut self, effects: &Arc<dyn CallEffects>) {
-        let Some(reply) = self.reply.take() else { return };
+        let Some(mut reply) = self.reply.take() else { return };
         reply.task.abort();
         if reply.paused.is_none() {
             self.report.barge_ins_ms.push(0.0);
             let _ = self.media_out.send(Outbound::Clear).await;
+            take_back_unheard(&mut reply);
         }
         self.clock = None;
         self.report.interruptions += 1;
+        crate::metrics::global().interrupted();
         self.heard.over_agent = false;
         let heard = heard_text(&reply.sentences);
-        // The model remembers what was said, not what it planned.
-        let mut planned = reply.messages;
-        if let Some(ChatMessage::Assistant { content, .. }) = planned.first_mut() {
-            *content = heard.clone();
-        } else {
-            planned.insert(0, ChatMessage::Assistant { content: heard.clone(), tool_calls: Vec::new() });
+        // The model remembers what was said, not what it planned: the heard
+        // words on the reply's first message, later rounds' text dropped;
+        // tool calls and their results stay (their effects happened).
+        let mut first = true;
+        let mut remembered = Vec::new();
+        for m in reply.messages {
+            match m {
+                ChatMessage::Assistant { tool_calls, .. } => {
+                    let content = if first { heard.clone() } else { String::new() };
+                    first = false;
+                    if !content.is_empty() || !tool_calls.is_empty() {
+                        remembered.push(ChatMessage::Assistant { content, tool_calls });
+                    }
+                }
+                other => remembered.push(other),
+            }
         }
-        // Tool results of a cut reply stay (their effects happened).
-        self.history.extend(planned);
+        if first && !heard.is_empty() {
+            remembered.insert(0, ChatMessage::Assistant { content: heard.clone(), tool_calls: Vec::new() });
+        }
+        self.history.extend(remembered);
         if let Some(start) = reply.started_ms {
             self.write_turn(Speaker::Agent, heard, start, true, effects).await;
         }
     }
 
     async fn on_words(&mut self, ev: TranscriptEvent, effects: &Arc<dyn CallEffects>) {
+        // A machine's greeting is no turn.
+        if self.amd.machine {
+            return;
+        }
         match ev {
             TranscriptEvent::Partial { text } => {
                 self.heard.partial = text.clone();
@@ -516,16 +697,24 @@ impl State {
     async fn check_end_of_turn(&mut self, effects: &Arc<dyn CallEffects>) {
         // While the agent waits for the caller, `check_resume` decides first.
         let waiting = self.reply.as_ref().is_some_and(|r| r.paused.is_some());
-        if self.heard.speaking || self.ending.is_some() || waiting {
+        if self.heard.speaking || self.ending.is_some() || waiting || self.amd.machine {
             return;
         }
         let Some((paused_ms, paused_at)) = self.heard.paused_at else { return };
-        if self.vad.position_ms() < paused_ms + self.cfg.end_of_turn_silence_ms {
+        // Speech from the pickup on may be a machine's greeting, whose
+        // sentences pause longer than a turn's end: wait a greeting's gap.
+        let greeting = !self.amd.over && self.amd.stretch_start.is_some_and(|s| s <= GREETING_START_MS);
+        let silence = if greeting {
+            self.cfg.end_of_turn_silence_ms.max(GREETING_GAP_MS + 20)
+        } else {
+            self.cfg.end_of_turn_silence_ms
+        };
+        if self.vad.position_ms() < paused_ms + silence {
             return;
         }
         let now = Instant::now();
         let decided = *self.heard.decided.get_or_insert(now);
-        let words_in = self.heard.final_at.is_some_and(|f| f >= paused_at - Duration::from_millis(200));
+        let words_in = self.heard.final_at.is_some_and(|f| f >= earlier(paused_at, 200));
         let waited = now.duration_since(decided) >= Duration::from_millis(self.cfg.stt_final_wait_ms);
         if !words_in && !waited {
             return;
@@ -539,21 +728,30 @@ impl State {
             ..Marks::default()
         };
         self.heard = Heard::default();
-        if text.is_empty() || is_backchannel(&text) && self.reply.is_some() {
+        let nearly_done =
+            self.reply.as_ref().is_some_and(|r| !r.producing && r.queue.len() < NEARLY_DONE_FRAMES);
+        if text.is_empty() || is_backchannel(&text) && self.reply.is_some() && !nearly_done {
             return;
         }
+        self.amd.over = true;
+        let turn = self.turns;
         self.write_turn(Speaker::Prospect, text.clone(), start_ms, false, effects).await;
+        // What the caller said while the agent kept the floor comes first.
+        let text = match self.waiting_turn.take() {
+            Some((earlier, _, _)) => format!("{earlier} {text}"),
+            None => text,
+        };
         if self.reply.is_some() {
-            // The agent kept the floor (low sensitivity): answer when it is done.
-            self.waiting_turn = Some((text, marks));
+            // The agent kept the floor (low sensitivity, or it was nearly
+            // done): answer when it is.
+            self.waiting_turn = Some((text, marks, turn));
             return;
         }
-        self.answer(text, marks);
+        self.answer(text, marks, turn);
     }
 
-    fn answer(&mut self, text: String, marks: Marks) {
+    fn answer(&mut self, text: String, marks: Marks, turn: u32) {
         self.history.push(ChatMessage::User { content: text });
-        let turn = self.turns - 1;
         self.say(Script::Model(self.history.clone()), Some(turn), marks, None);
     }
 
@@ -661,11 +859,15 @@ impl State {
                 s.played += frame.len();
             }
             let n = frame.len() as u64;
+            reply.in_flight.push_back((start + Duration::from_millis(sent), seg, frame.clone()));
             if self.media_out.send(Outbound::Audio(frame)).await.is_err() {
                 break;
             }
             reply.latency.first_frame.get_or_insert_with(Instant::now);
             sent += n * 1000 / u64::from(self.output_rate);
+        }
+        while reply.in_flight.front().is_some_and(|f| f.0 + Duration::from_millis(FRAME_MS) < now) {
+            reply.in_flight.pop_front();
         }
         self.clock = Some((start, sent));
     }
@@ -703,8 +905,8 @@ impl State {
             self.ending = Some(end);
             return;
         }
-        if let Some((text, marks)) = self.waiting_turn.take() {
-            self.answer(text, marks);
+        if let Some((text, marks, turn)) = self.waiting_turn.take() {
+            self.answer(text, marks, turn);
         }
     }
 
@@ -738,6 +940,7 @@ impl State {
             first_audio_ms: ms(frame.saturating_duration_since(end)),
             overhead_ms: overhead,
         };
+        crate::metrics::global().reply(&latency);
         self.report.latencies.push(latency.clone());
         effects.live(&LiveEvent::Latency { latency }).await;
     }
@@ -749,6 +952,20 @@ impl State {
         self.check_barge_in(effects).await;
         self.check_end_of_turn(effects).await;
         if self.ending.is_some() {
+            return;
+        }
+        if self.stt.is_none() && self.stt_retry_at.is_some_and(|t| Instant::now() >= t) {
+            self.connect_stt().await;
+            if self.stt_down.is_some_and(|(since, _)| since.elapsed() > Duration::from_millis(STT_GIVE_UP_MS))
+            {
+                self.ending =
+                    Some(EndReason::Failed { reason: "speech-to-text could not be reached".into() });
+                return;
+            }
+        }
+        // Past the limit and its goodbye's time: the call ends, whatever is happening.
+        if self.call_ms() >= self.hard_deadline_ms {
+            self.ending = Some(EndReason::MaxDuration);
             return;
         }
         let locale = self.cfg.locale();
@@ -764,11 +981,15 @@ impl State {
                 Marks::default(),
                 Some(EndReason::MaxDuration),
             );
-            // No second goodbye.
+            // No second goodbye; the goodbye itself gets a little time.
+            self.hard_deadline_ms = self.call_ms() + GOODBYE_MS;
             self.cfg.max_call_ms = u64::MAX;
             return;
         }
-        let quiet = self.reply.is_none() && !self.heard.speaking && self.heard.start_ms.is_none();
+        let quiet = self.reply.is_none()
+            && !self.heard.speaking
+            && self.heard.start_ms.is_none()
+            && !self.amd.machine;
         if !quiet {
             return;
         }
@@ -798,6 +1019,7 @@ impl State {
         }
         let _ = self.media_out.send(Outbound::HangUp).await;
         self.stt = None;
+        crate::metrics::global().call_ended();
         self.report.end = end;
         self.report.duration_ms = self.call_ms();
         self.report.usage.stt_seconds = self.stt_samples as f64 / f64::from(VAD_RATE);
@@ -805,6 +1027,23 @@ impl State {
         effects.live(&LiveEvent::Ended { report: self.report.clone() }).await;
         self.report
     }
+}
+
+/// Puts the frames sent ahead and not yet due back at the head of the
+/// queue (the far end dropped them on `Clear`): resuming plays them, and
+/// what was heard is not overcounted.
+fn take_back_unheard(reply: &mut Reply) {
+    let now = Instant::now();
+    while let Some((due, seg, frame)) = reply.in_flight.pop_back() {
+        if due <= now {
+            break;
+        }
+        if let Some(s) = reply.sentences.get_mut(&seg) {
+            s.played = s.played.saturating_sub(frame.len());
+        }
+        reply.queue.push_front((seg, frame));
+    }
+    reply.in_flight.clear();
 }
 
 /// What the caller heard of a reply: whole sentences played, then the share

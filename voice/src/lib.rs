@@ -10,11 +10,14 @@
 pub mod audio;
 pub mod call;
 pub mod conversation;
+pub mod livekit;
 pub mod media;
+pub mod metrics;
 pub mod sentences;
 pub mod simulate;
 mod speaker;
 pub mod vad;
+pub mod voicemail;
 pub mod worker;
 
 pub use worker::{AssignedJob, JobRunner, Worker, WorkerEvent, WorkerOptions};

@@ -82,7 +82,12 @@ fn boundary(buf: &str) -> Option<usize> {
         return Some(next_i);
     }
     if buf.chars().count() > LONG {
-        return buf.rfind([',', ';', ':', '—']).filter(|&i| i > 20).map(|i| i + 1);
+        return buf
+            .char_indices()
+            .rev()
+            .find(|(_, c)| matches!(c, ',' | ';' | ':' | '—'))
+            .filter(|&(i, _)| i > 20)
+            .map(|(i, c)| i + c.len_utf8());
     }
     None
 }
@@ -121,6 +126,20 @@ mod tests {
             vec!["Dr. Smith paid 3.5 million.", "M. Dupont est là ?", "Oui !", "« D'accord. »", "Bien."]
         );
         assert_eq!(split("Wait... what?! Fine"), vec!["Wait...", "what?!", "Fine"]);
+    }
+
+    #[test]
+    fn a_long_sentence_breaks_after_a_dash_whatever_its_width() {
+        let long = format!("{} — and then, well, {}", "mot ".repeat(30), "encore ".repeat(20));
+        let parts = stream(&[&long]);
+        assert!(
+            parts.len() >= 2
+                && parts.concat().chars().filter(|c| !c.is_whitespace()).count()
+                    == long.chars().filter(|c| !c.is_whitespace()).count(),
+            "{parts:?}"
+        );
+        let dash_only = format!("{}—{}", "é".repeat(100), "è".repeat(100));
+        assert_eq!(stream(&[&dash_only]).concat(), dash_only);
     }
 
     #[test]

@@ -216,9 +216,10 @@ impl VadStream {
         for &s in pcm {
             self.window.push(f32::from(s) / 32768.0);
             if self.window.len() == CONTEXT + CHUNK {
-                let p = self.model.infer(&self.window, &mut self.state)?;
+                let p = self.model.infer(&self.window, &mut self.state);
+                // Moved on either way: one failed chunk must not stop the stream.
                 self.window.drain(..CHUNK);
-                self.chunk(p, &mut events);
+                self.chunk(p?, &mut events);
             }
         }
         Ok(events)

@@ -192,6 +192,8 @@ impl Worker {
         let mut jobs: HashMap<String, Running> = HashMap::new();
         // Job statuses not yet told to the server (sent on the next connection).
         let mut unsent: Vec<proto::UpdateJobStatus> = Vec::new();
+        // Jobs accepted and waiting for their assignment: id → (identity, since).
+        let mut pending: HashMap<String, (String, tokio::time::Instant)> = HashMap::new();
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Option<String>)>();
         let mut backoff = self.options.backoff;
         loop {
@@ -227,7 +229,8 @@ impl Worker {
                 Ok(worker_id) => {
                     backoff = self.options.backoff;
                     self.emit(WorkerEvent::Registered { worker_id });
-                    self.session(ws, &shutdown, &mut jobs, &done_tx, &mut done_rx, &mut unsent).await
+                    self.session(ws, &shutdown, &mut jobs, &mut pending, &done_tx, &mut done_rx, &mut unsent)
+                        .await
                 }
                 Err(reason) => Outcome::Dropped(reason),
             };
@@ -300,13 +303,15 @@ impl Worker {
         ws: Socket,
         shutdown: &CancellationToken,
         jobs: &mut HashMap<String, Running>,
+        pending: &mut HashMap<String, (String, tokio::time::Instant)>,
         done_tx: &mpsc::UnboundedSender<(String, Option<String>)>,
         done_rx: &mut mpsc::UnboundedReceiver<(String, Option<String>)>,
         unsent: &mut Vec<proto::UpdateJobStatus>,
     ) -> Outcome {
         let (mut ws, mut incoming) = ws.split();
-        let outcome =
-            self.session_loop(&mut ws, &mut incoming, shutdown, jobs, done_tx, done_rx, unsent).await;
+        let outcome = self
+            .session_loop(&mut ws, &mut incoming, shutdown, jobs, pending, done_tx, done_rx, unsent)
+            .await;
         if matches!(outcome, Outcome::Drained) {
             let _ = ws.close().await;
         }
@@ -320,12 +325,11 @@ impl Worker {
         incoming: &mut futures::stream::SplitStream<Socket>,
         shutdown: &CancellationToken,
         jobs: &mut HashMap<String, Running>,
+        pending: &mut HashMap<String, (String, tokio::time::Instant)>,
         done_tx: &mpsc::UnboundedSender<(String, Option<String>)>,
         done_rx: &mut mpsc::UnboundedReceiver<(String, Option<String>)>,
         unsent: &mut Vec<proto::UpdateJobStatus>,
     ) -> Outcome {
-        // Jobs accepted and waiting for their assignment: id → identity.
-        let mut pending: HashMap<String, (String, tokio::time::Instant)> = HashMap::new();
         let mut draining = shutdown.is_cancelled();
         for update in unsent.drain(..) {
             if let Err(e) = send(ws, worker_message::Message::UpdateJob(update)).await {

@@ -9,9 +9,7 @@ mod support;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::agent::{Interruption, Voicemail};
-use domain::data_schema::{DataField, DataSchema, FieldKind};
-use domain::tools::ToolName;
+use domain::agent::Voicemail;
 use mock_vendors::MockVendors;
 use providers::Endpoint;
 use serde_json::json;
@@ -24,71 +22,9 @@ use voice::vad::SileroModel;
 const IN_RATE: u32 = 48_000;
 const OUT_RATE: u32 = 24_000;
 
-fn config() -> CallConfig {
-    CallConfig {
-        language: "en".into(),
-        system_prompt: "You are Handoo's agent.".into(),
-        first_message: "Hello, this is Handoo. Do you have a minute?".into(),
-        llm_model: "gpt-4.1-mini".into(),
-        temperature: 0.2,
-        max_tokens: 200,
-        stt_model: "nova-3".into(),
-        voices: vec![Voice { model: "gpt-4o-mini-tts".into(), voice: "alloy".into() }],
-        tools: vec![ToolName::AddNote, ToolName::UpdateData, ToolName::EndCall, ToolName::TransferCall],
-        data_schema: DataSchema {
-            fields: vec![DataField {
-                name: "budget".into(),
-                kind: FieldKind::String,
-                description: "Their budget".into(),
-                required: false,
-            }],
-        },
-        transfer_number: Some("+33180000000".into()),
-        interruption: Interruption::Medium,
-        end_of_turn_silence_ms: 400,
-        stt_final_wait_ms: 1500,
-        silence_reprompt_ms: 30_000,
-        silence_hang_up_ms: 60_000,
-        max_call_ms: 120_000,
-        voicemail: Voicemail::HangUp,
-    }
-}
-
-fn providers(mock: &MockVendors, stt_key: &str) -> Arc<Providers> {
-    let http = reqwest::Client::new();
-    let e = |vendor: &str, key: &str| Endpoint::new(mock.base_url(vendor), Some(key.to_string()));
-    Arc::new(Providers {
-        llm: providers::chat_model(http.clone(), "openai", e("openai", "sk-test")).unwrap().into(),
-        stt: providers::speech_to_text(http.clone(), "deepgram", e("deepgram", stt_key)).unwrap().into(),
-        tts: vec![providers::text_to_speech(http, "openai", e("openai", "sk-test")).unwrap().into()],
-    })
-}
-
 /// The caller speaks English lines at the call's input rate.
 fn say(caller: &SimulatedCaller, text: &str) {
     caller.say(support::espeak(text, "en", IN_RATE));
-}
-
-fn vad() -> Option<Arc<SileroModel>> {
-    match SileroModel::from_env(2) {
-        Ok(m) => Some(Arc::new(m)),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-    }
-}
-
-async fn wait_for(what: &str, secs: u64, check: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("never {what}");
 }
 
 fn script(mock: &MockVendors, lines: &[&str]) {
@@ -105,7 +41,8 @@ fn start(mock: &MockVendors, vad: Arc<SileroModel>, config: CallConfig) -> Call 
     let effects = Arc::new(CallRecord::default());
     let (session, far) = pair(IN_RATE, OUT_RATE);
     let caller = SimulatedCaller::start(far);
-    let conversation = Conversation::new(config, providers(mock, "dg-test"), effects.clone(), vad);
+    let conversation =
+        Conversation::new(config, support::mock_providers(&mock.addr.to_string()), effects.clone(), vad);
     let run = tokio::spawn(conversation.run(session));
     Call { caller, effects, run }
 }
@@ -117,7 +54,7 @@ impl Call {
 
     async fn agent_turns(&self, n: usize) {
         let e = self.effects.clone();
-        wait_for(&format!("{n} agent turns"), 30, move || {
+        support::wait_for(&format!("{n} agent turns"), 30, move || {
             e.turns.lock().unwrap().iter().filter(|t| t.speaker == Speaker::Agent).count() >= n
         })
         .await;
@@ -134,10 +71,10 @@ impl Call {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whole_call_collects_data_takes_a_note_and_ends_on_goodbye() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["My budget is 450 euros.", "note: call back on Tuesday", "Goodbye"]);
-    let call = start(&mock, vad, config());
+    let call = start(&mock, vad, support::call_config());
     call.agent_turns(1).await;
     assert!(call.caller.loud_frames() > 20, "the first message was heard");
 
@@ -190,17 +127,17 @@ async fn a_whole_call_collects_data_takes_a_note_and_ends_on_goodbye() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn speaking_over_the_agent_stops_it_and_the_turn_is_marked_interrupted() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["Sorry, who is this and why are you calling me?"]);
-    let mut cfg = config();
+    let mut cfg = support::call_config();
     cfg.first_message = "Hello, this is Handoo calling about your delivery fleet. We help companies like yours cut fuel costs. \
                          I would love to tell you more about how it works and what it could save you this year."
         .into();
     let call = start(&mock, vad, cfg);
     // Interrupt a second into the long first message.
     let c = call.caller.heard.clone();
-    wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
+    support::wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
     say(&call.caller, "Sorry, who is this and why are you calling me?");
     call.agent_turns(2).await;
     let turns = call.turns();
@@ -229,16 +166,16 @@ async fn speaking_over_the_agent_stops_it_and_the_turn_is_marked_interrupted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_back_channel_word_does_not_cut_the_agent_off() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["Yeah."]);
-    let mut cfg = config();
+    let mut cfg = support::call_config();
     cfg.first_message = "Hello, this is Handoo calling about your delivery fleet. We help companies like yours cut fuel costs, \
                          and I would love to tell you more about how it works and what it could save you this year."
         .into();
     let call = start(&mock, vad, cfg);
     let c = call.caller.heard.clone();
-    wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
+    support::wait_for("the agent speaking", 10, move || c.lock().unwrap().loud_frames() > 50).await;
     say(&call.caller, "Yeah.");
     call.agent_turns(1).await;
     let turns = call.turns();
@@ -252,10 +189,10 @@ async fn a_back_channel_word_does_not_cut_the_agent_off() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silence_gets_a_reprompt_then_a_goodbye() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &[]);
-    let mut cfg = config();
+    let mut cfg = support::call_config();
     cfg.silence_reprompt_ms = 1_000;
     cfg.silence_hang_up_ms = 3_000;
     let call = start(&mock, vad, cfg);
@@ -271,10 +208,10 @@ async fn silence_gets_a_reprompt_then_a_goodbye() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_happens_after_the_agent_says_so() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["Can I talk to a human please?"]);
-    let call = start(&mock, vad, config());
+    let call = start(&mock, vad, support::call_config());
     call.agent_turns(1).await;
     say(&call.caller, "Can I talk to a human please?");
     let effects = call.effects.clone();
@@ -287,15 +224,15 @@ async fn a_transfer_happens_after_the_agent_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_stt_socket_dropped_mid_sentence_loses_nothing_of_it() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["My budget is 450 euros."]);
-    let call = start(&mock, vad, config());
+    let call = start(&mock, vad, support::call_config());
     call.agent_turns(1).await;
     say(&call.caller, "My budget is four hundred and fifty euros.");
     // Cut the STT's socket a second into the sentence.
     let spoke = call.caller.spoke.clone();
-    wait_for("the caller speaking", 10, move || !spoke.lock().unwrap().is_empty()).await;
+    support::wait_for("the caller speaking", 10, move || !spoke.lock().unwrap().is_empty()).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
     mock.state.stt_drop.notify_waiters();
     call.agent_turns(2).await;
@@ -310,7 +247,7 @@ async fn an_stt_socket_dropped_mid_sentence_loses_nothing_of_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_voice_falls_back_to_the_next_and_no_voice_ends_the_call() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &[]);
     let http = reqwest::Client::new();
@@ -323,9 +260,9 @@ async fn a_failing_voice_falls_back_to_the_next_and_no_voice_ends_the_call() {
         .unwrap()
         .into()
     };
-    let mut cfg = config();
+    let mut cfg = support::call_config();
     cfg.voices.push(Voice { model: "gpt-4o-mini-tts".into(), voice: "verse".into() });
-    let base = providers(&mock, "dg-test");
+    let base = support::mock_providers(&mock.addr.to_string());
     let with = |voices: Vec<Arc<dyn providers::tts::TextToSpeech>>| {
         Arc::new(Providers { llm: base.llm.clone(), stt: base.stt.clone(), tts: voices })
     };
@@ -344,7 +281,7 @@ async fn a_failing_voice_falls_back_to_the_next_and_no_voice_ends_the_call() {
         .run(session),
     );
     let e = effects.clone();
-    wait_for("the first message", 10, move || !e.turns().is_empty()).await;
+    support::wait_for("the first message", 10, move || !e.turns().is_empty()).await;
     assert!(caller.loud_frames() > 20);
     let speech: Vec<_> =
         mock.state.requests_for("openai").into_iter().filter(|r| r.path == "/audio/speech").collect();
@@ -380,13 +317,13 @@ async fn a_failing_voice_falls_back_to_the_next_and_no_voice_ends_the_call() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_model_that_keeps_failing_gets_an_apology_then_a_polite_end() {
-    let Some(vad) = vad() else { return };
+    let Some(vad) = support::vad() else { return };
     let mock = MockVendors::start().await;
     script(&mock, &["What do you sell?"]);
     let http = reqwest::Client::new();
     let mut down = Endpoint::new(mock.base_url("openai"), Some("down".into()));
     down.retry.attempts = 1;
-    let base = providers(&mock, "dg-test");
+    let base = support::mock_providers(&mock.addr.to_string());
     let p = Arc::new(Providers {
         llm: providers::chat_model(http, "openai", down).unwrap().into(),
         stt: base.stt.clone(),
@@ -395,9 +332,9 @@ async fn a_model_that_keeps_failing_gets_an_apology_then_a_polite_end() {
     let effects = Arc::new(CallRecord::default());
     let (session, far) = pair(IN_RATE, OUT_RATE);
     let caller = SimulatedCaller::start(far);
-    let run = tokio::spawn(Conversation::new(config(), p, effects.clone(), vad).run(session));
+    let run = tokio::spawn(Conversation::new(support::call_config(), p, effects.clone(), vad).run(session));
     let e = effects.clone();
-    wait_for("the first message", 10, move || !e.turns().is_empty()).await;
+    support::wait_for("the first message", 10, move || !e.turns().is_empty()).await;
     say(&caller, "What do you sell?");
     let report = tokio::time::timeout(Duration::from_secs(30), run).await.expect("ended").unwrap();
     assert!(
@@ -413,4 +350,77 @@ async fn a_model_that_keeps_failing_gets_an_apology_then_a_polite_end() {
     // Asked twice: the first try and the one retry.
     let asked = mock.state.requests_for("openai").iter().filter(|r| r.path == "/chat/completions").count();
     assert_eq!(asked, 2);
+}
+
+/// A recorded greeting, then a beep, then the line stays open.
+fn greeting_and_beep() -> Vec<i16> {
+    let mut audio = support::espeak(
+        "Hi, you have reached Alex Martin at Martin Logistics. I cannot take your call right now. \
+         Please leave your name and number after the tone.",
+        "en",
+        IN_RATE,
+    );
+    audio.extend(vec![0i16; IN_RATE as usize / 2]);
+    audio.extend(
+        (0..IN_RATE as usize / 2).map(|i| {
+            (7000.0 * (2.0 * std::f64::consts::PI * 1000.0 * i as f64 / IN_RATE as f64).sin()) as i16
+        }),
+    );
+    audio
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_gets_the_message_after_its_beep() {
+    let Some(vad) = support::vad() else { return };
+    let mock = MockVendors::start().await;
+    script(
+        &mock,
+        &["Hi, you have reached Alex Martin.", "Please leave your name and number after the tone."],
+    );
+    let mut cfg = support::call_config();
+    cfg.voicemail = Voicemail::LeaveMessage {
+        text: "Hello Alex, this is Handoo about your fleet. Call us back at 01 80 00 00 00.".into(),
+    };
+    let call = start(&mock, vad, cfg);
+    // The machine answers with its greeting at once.
+    call.caller.say(greeting_and_beep());
+    let effects = call.effects.clone();
+    let heard = call.caller.heard.clone();
+    let spoke = call.caller.spoke.clone();
+    let report = call.report().await;
+    assert_eq!(report.end, EndReason::Voicemail { message_left: true });
+    let turns = effects.turns();
+    let last = turns.last().unwrap();
+    assert_eq!(last.text, "Hello Alex, this is Handoo about your fleet. Call us back at 01 80 00 00 00.");
+    assert!(turns.iter().all(|t| t.speaker == Speaker::Agent), "the greeting is no turn: {turns:?}");
+    // The message began after the beep (greeting + pause + beep from the line's start).
+    let line = spoke.lock().unwrap()[0];
+    let greeting_ms = (greeting_and_beep().len() as u64 * 1000 / u64::from(IN_RATE)) as u128;
+    let h = heard.lock().unwrap();
+    let message_start = h
+        .frames
+        .iter()
+        .filter(|f| f.1)
+        .map(|f| f.0)
+        .find(|t| t.duration_since(line).as_millis() > greeting_ms - 600)
+        .unwrap();
+    assert!(message_start.duration_since(line).as_millis() + 50 >= greeting_ms, "spoke over the beep");
+    assert!(
+        message_start.duration_since(line).as_millis() < greeting_ms + 1000,
+        "waited too long after the beep"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_machine_is_hung_up_on_when_the_agent_leaves_no_message() {
+    let Some(vad) = support::vad() else { return };
+    let mock = MockVendors::start().await;
+    script(&mock, &["Hi, you have reached Alex Martin."]);
+    let call = start(&mock, vad, support::call_config());
+    call.caller.say(greeting_and_beep());
+    let started = Instant::now();
+    let report = call.report().await;
+    assert_eq!(report.end, EndReason::Voicemail { message_left: false });
+    // Decided on the greeting's length, well before its end.
+    assert!(started.elapsed() < Duration::from_secs(6), "{:?}", started.elapsed());
 }

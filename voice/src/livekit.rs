@@ -1,0 +1,174 @@
+//! A call's media through LiveKit: the agent joins the job's room with the
+//! assignment's token through LiveKit's own Rust SDK (prebuilt
+//! `liblivekit_ffi.so`, driven by `rtc`), hears the caller — the first
+//! remote participant's microphone track, which on a phone call is the SIP
+//! participant's — at 16 kHz, resampled by the library, and speaks through
+//! a published audio source. The conversation sees a plain
+//! [`MediaSession`].
+
+use std::time::Duration;
+
+use rtc::proto::{room_event, TrackKind};
+use rtc::{AudioSource, AudioStream, FfiClient, OwnedHandle, Room, RoomOptions};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::media::{pair, Inbound, MediaSession, Outbound};
+
+/// The caller's audio, as the VAD and STT want it.
+pub const CALLER_RATE: u32 = 16_000;
+/// What the agent's voice is published at (LiveKit encodes it to Opus).
+pub const AGENT_RATE: u32 = 24_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MediaError {
+    #[error("cannot join the room: {0}")]
+    Join(String),
+    #[error("cannot publish the agent's voice: {0}")]
+    Publish(String),
+    #[error("nobody with a microphone joined the room within {0:?}")]
+    NoCaller(Duration),
+    #[error("cannot read the caller's audio: {0}")]
+    Listen(String),
+}
+
+/// The job's room, joined: its media session and the task that carries it
+/// (ends when the call does).
+pub struct LiveKitMedia {
+    pub session: MediaSession,
+    pub task: JoinHandle<()>,
+}
+
+/// `ws://` or `wss://` for what LiveKit's API was given as http(s).
+fn signalling_url(url: &str) -> String {
+    if let Some(rest) = url.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = url.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        url.to_string()
+    }
+}
+
+/// Joins `url` with `token`, waits up to `answer_timeout` for the caller's
+/// audio (on a phone call: the callee's, once they answer — the job is
+/// dispatched before the dial), and starts carrying the call's audio.
+pub async fn join(
+    client: &'static FfiClient,
+    url: &str,
+    token: &str,
+    answer_timeout: Duration,
+) -> Result<LiveKitMedia, MediaError> {
+    let options = RoomOptions { auto_subscribe: true, connect_timeout_ms: 15_000 };
+    let mut room = Room::connect(client, &signalling_url(url), token, options)
+        .await
+        .map_err(|e| MediaError::Join(e.to_string()))?;
+    // A fifth of a second queued in the library at most: our own pacing
+    // keeps it short, so a barge-in's clear leaves little in flight.
+    let source =
+        AudioSource::new(client, AGENT_RATE, 1, 200).map_err(|e| MediaError::Publish(e.to_string()))?;
+    let publication =
+        room.publish_audio(&source, "agent-voice").await.map_err(|e| MediaError::Publish(e.to_string()))?;
+    let (identity, track) = tokio::time::timeout(answer_timeout, async {
+        while let Some(event) = room.next_event().await {
+            if let room_event::Message::TrackSubscribed(sub) = event {
+                if sub.track.info.kind() == TrackKind::KindAudio {
+                    return Some((sub.participant_identity, sub.track));
+                }
+                drop(OwnedHandle::new(&sub.track.handle));
+            }
+        }
+        None
+    })
+    .await
+    .ok()
+    .flatten()
+    .ok_or(MediaError::NoCaller(answer_timeout))?;
+    let stream =
+        AudioStream::open(client, track, CALLER_RATE, 1).map_err(|e| MediaError::Listen(e.to_string()))?;
+    let (session, far) = pair(CALLER_RATE, AGENT_RATE);
+    let task = tokio::spawn(carry(client, room, source, publication, far, (identity, stream)));
+    Ok(LiveKitMedia { session, task })
+}
+
+async fn carry(
+    client: &'static FfiClient,
+    mut room: Room,
+    source: AudioSource,
+    _publication: rtc::Publication,
+    far: crate::media::FarEnd,
+    (identity, stream): (String, AudioStream),
+) {
+    let crate::media::FarEnd { to_agent, mut from_agent, .. } = far;
+    let mut caller = (identity, tokio::spawn(listen(stream, to_agent.clone())));
+    loop {
+        tokio::select! {
+            event = room.next_event() => {
+                let Some(event) = event else {
+                    let _ = to_agent.send(Inbound::Hangup).await;
+                    break;
+                };
+                match event {
+                    room_event::Message::TrackSubscribed(sub) => {
+                        let track = sub.track;
+                        // Only the caller's audio; theirs again after a re-publish.
+                        if sub.participant_identity != caller.0 || track.info.kind() != TrackKind::KindAudio {
+                            drop(OwnedHandle::new(&track.handle));
+                            continue;
+                        }
+                        match AudioStream::open(client, track, CALLER_RATE, 1) {
+                            Ok(stream) => {
+                                caller.1.abort();
+                                caller.1 = tokio::spawn(listen(stream, to_agent.clone()));
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot read the caller's audio"),
+                        }
+                    }
+                    room_event::Message::ParticipantDisconnected(p) if caller.0 == p.participant_identity => {
+                        let _ = to_agent.send(Inbound::Hangup).await;
+                        break;
+                    }
+                    room_event::Message::Disconnected(_) | room_event::Message::Eos(_) => {
+                        let _ = to_agent.send(Inbound::Hangup).await;
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            out = from_agent.recv() => match out {
+                Some(Outbound::Audio(frame)) => {
+                    if let Err(e) = source.capture(&frame).await {
+                        tracing::warn!(error = %e, "cannot send the agent's audio");
+                    }
+                }
+                Some(Outbound::Clear) => {
+                    let _ = source.clear();
+                }
+                Some(Outbound::Event(_)) => {}
+                Some(Outbound::HangUp) | None => break,
+            },
+        }
+    }
+    caller.1.abort();
+    let _ = tokio::time::timeout(Duration::from_secs(5), room.disconnect()).await;
+}
+
+async fn listen(mut stream: AudioStream, to_agent: mpsc::Sender<Inbound>) {
+    while let Some(frame) = stream.next().await {
+        if to_agent.send(Inbound::Audio(frame.data)).await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_room_is_joined_over_websocket() {
+        assert_eq!(signalling_url("http://127.0.0.1:7880"), "ws://127.0.0.1:7880");
+        assert_eq!(signalling_url("https://x.livekit.cloud"), "wss://x.livekit.cloud");
+        assert_eq!(signalling_url("wss://x.livekit.cloud"), "wss://x.livekit.cloud");
+    }
+}
