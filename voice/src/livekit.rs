@@ -39,17 +39,6 @@ pub struct LiveKitMedia {
     pub task: JoinHandle<()>,
 }
 
-/// `ws://` or `wss://` for what LiveKit's API was given as http(s).
-fn signalling_url(url: &str) -> String {
-    if let Some(rest) = url.strip_prefix("https://") {
-        format!("wss://{rest}")
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        format!("ws://{rest}")
-    } else {
-        url.to_string()
-    }
-}
-
 /// Joins `url` with `token`, waits up to `answer_timeout` for the caller's
 /// audio (on a phone call: the callee's, once they answer — the job is
 /// dispatched before the dial), and starts carrying the call's audio.
@@ -60,7 +49,7 @@ pub async fn join(
     answer_timeout: Duration,
 ) -> Result<LiveKitMedia, MediaError> {
     let options = RoomOptions { auto_subscribe: true, connect_timeout_ms: 15_000 };
-    let mut room = Room::connect(client, &signalling_url(url), token, options)
+    let mut room = Room::connect(client, &providers::ws::ws_url(url), token, options)
         .await
         .map_err(|e| MediaError::Join(e.to_string()))?;
     // A fifth of a second queued in the library at most: our own pacing
@@ -158,17 +147,5 @@ async fn listen(mut stream: AudioStream, to_agent: mpsc::Sender<Inbound>) {
         if to_agent.send(Inbound::Audio(frame.data)).await.is_err() {
             return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_room_is_joined_over_websocket() {
-        assert_eq!(signalling_url("http://127.0.0.1:7880"), "ws://127.0.0.1:7880");
-        assert_eq!(signalling_url("https://x.livekit.cloud"), "wss://x.livekit.cloud");
-        assert_eq!(signalling_url("wss://x.livekit.cloud"), "wss://x.livekit.cloud");
     }
 }

@@ -37,12 +37,7 @@ async fn start(max_jobs: usize, secret: &str, backoff: Duration) -> Harness {
     o.max_backoff = backoff;
     let (calls, started) = Calls::new();
     let worker = Arc::new(Worker::new(o, Arc::new(calls)));
-    let events = worker.events();
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (w, s) = (worker.clone(), shutdown.clone());
-        async move { w.run(s).await }
-    });
+    let support::Running { events, shutdown, run } = support::run_worker(&worker);
     Harness { mock, events, started, shutdown, run }
 }
 

@@ -153,12 +153,7 @@ async fn a_dispatched_call_is_answered_heard_and_answered_again_through_livekit(
     let agent =
         Agent { client, mock: mock.addr.to_string(), vad, record: record.clone(), reports: reports.clone() };
     let worker = Arc::new(Worker::new(support::worker_options(&server.url(), 4), Arc::new(agent)));
-    let mut events = worker.events();
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (w, s) = (worker.clone(), shutdown.clone());
-        async move { w.run(s).await }
-    });
+    let support::Running { mut events, shutdown, run } = support::run_worker(&worker);
     support::until(&mut events, 20, "registration", |e| {
         matches!(e, WorkerEvent::Registered { .. }).then_some(())
     })

@@ -16,7 +16,6 @@ use std::time::Duration;
 use serde_json::json;
 use support::Calls;
 use tokio::sync::broadcast;
-use tokio_util::sync::CancellationToken;
 use voice::{Worker, WorkerEvent};
 
 async fn until<T>(
@@ -43,12 +42,7 @@ async fn a_dispatched_call_reaches_the_worker_and_its_status_reaches_livekit() {
     let Some(server) = support::LiveKitServer::start(support::free_port()).await else { return };
     let (calls, mut started) = Calls::new();
     let worker = Arc::new(Worker::new(support::worker_options(&server.url(), 4), Arc::new(calls)));
-    let mut events = worker.events();
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (w, s) = (worker.clone(), shutdown.clone());
-        async move { w.run(s).await }
-    });
+    let support::Running { mut events, shutdown, run } = support::run_worker(&worker);
     until(&mut events, "registration", |e| matches!(e, WorkerEvent::Registered { .. }).then_some(())).await;
 
     server.dispatch("call-one", r#"{"call_id":"c-1"}"#).await;
@@ -84,12 +78,7 @@ async fn a_full_worker_is_offered_nothing_and_a_draining_one_ends_only_after_its
     let Some(server) = support::LiveKitServer::start(support::free_port()).await else { return };
     let (calls, mut started) = Calls::new();
     let worker = Arc::new(Worker::new(support::worker_options(&server.url(), 1), Arc::new(calls)));
-    let mut events = worker.events();
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (w, s) = (worker.clone(), shutdown.clone());
-        async move { w.run(s).await }
-    });
+    let support::Running { mut events, shutdown, run } = support::run_worker(&worker);
     until(&mut events, "registration", |e| matches!(e, WorkerEvent::Registered { .. }).then_some(())).await;
     server.dispatch("call-a", "{}").await;
     let (_, end_a) = support::next_job(&mut started, 20).await;
@@ -116,12 +105,7 @@ async fn the_worker_comes_back_after_the_server_restarts_and_its_call_carries_on
     let Some(mut server) = support::LiveKitServer::start(port).await else { return };
     let (calls, mut started) = Calls::new();
     let worker = Arc::new(Worker::new(support::worker_options(&server.url(), 4), Arc::new(calls)));
-    let mut events = worker.events();
-    let shutdown = CancellationToken::new();
-    let run = tokio::spawn({
-        let (w, s) = (worker.clone(), shutdown.clone());
-        async move { w.run(s).await }
-    });
+    let support::Running { mut events, shutdown, run } = support::run_worker(&worker);
     let first = until(&mut events, "registration", |e| match e {
         WorkerEvent::Registered { worker_id } => Some(worker_id.clone()),
         _ => None,

@@ -5,24 +5,12 @@
 mod support;
 
 use std::path::Path;
-use std::sync::Arc;
 
 use voice::vad::{SileroModel, VadConfig, VadError, VadEvent, VadStream};
 
-fn model() -> Option<Arc<SileroModel>> {
-    match SileroModel::from_env(2) {
-        Ok(m) => Some(Arc::new(m)),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e}"),
-        Err(e) => {
-            eprintln!("SKIPPED: {e}");
-            None
-        }
-    }
-}
-
 #[test]
 fn speech_is_found_where_it_is_and_silence_is_left_alone() {
-    let Some(model) = model() else { return };
+    let Some(model) = support::vad() else { return };
     let speech = support::espeak("Hello, this is Handoo calling about your fleet.", "en", 16_000);
     let lead = 16_000 / 2; // 500 ms of silence first
     let mut audio = vec![0i16; lead];
@@ -55,7 +43,7 @@ fn speech_is_found_where_it_is_and_silence_is_left_alone() {
 
 #[test]
 fn noise_and_hum_are_not_speech() {
-    let Some(model) = model() else { return };
+    let Some(model) = support::vad() else { return };
     let mut vad = VadStream::new(model, VadConfig::default());
     // Low white noise and a 50 Hz hum, two seconds each.
     let mut seed = 7u32;

@@ -51,6 +51,31 @@ impl JobRunner for Calls {
     }
 }
 
+/// A worker running in the background until `shutdown` fires.
+pub struct Running {
+    pub events: broadcast::Receiver<WorkerEvent>,
+    pub shutdown: CancellationToken,
+    pub run: tokio::task::JoinHandle<Result<(), voice::worker::WorkerError>>,
+}
+
+pub fn run_worker(worker: &Arc<voice::Worker>) -> Running {
+    let events = worker.events();
+    let shutdown = CancellationToken::new();
+    let run = tokio::spawn({
+        let (w, s) = (worker.clone(), shutdown.clone());
+        async move { w.run(s).await }
+    });
+    Running { events, shutdown, run }
+}
+
+impl Running {
+    /// Shuts the worker down and waits for it to return.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.run).await.expect("stopped").unwrap().unwrap();
+    }
+}
+
 /// The next job the worker starts, within `secs`.
 pub async fn next_job(started: &mut mpsc::UnboundedReceiver<Started>, secs: u64) -> Started {
     tokio::time::timeout(Duration::from_secs(secs), started.recv()).await.expect("a job").expect("the runner")
