@@ -271,7 +271,7 @@ impl Conversation {
             speaker_tx,
             cfg: self.config.clone(),
         };
-        crate::metrics::global().call_started();
+        let _active = crate::metrics::global().call_started();
         s.connect_stt().await;
         if !self.config.first_message.trim().is_empty() {
             s.say(Script::Fixed(self.config.first_message.clone()), None, Marks::default(), None);
@@ -1019,7 +1019,6 @@ impl State {
         }
         let _ = self.media_out.send(Outbound::HangUp).await;
         self.stt = None;
-        crate::metrics::global().call_ended();
         self.report.end = end;
         self.report.duration_ms = self.call_ms();
         self.report.usage.stt_seconds = self.stt_samples as f64 / f64::from(VAD_RATE);

@@ -59,6 +59,15 @@ pub struct VoiceMetrics {
     interruptions: AtomicU64,
 }
 
+/// A call counted in `handoo_voice_calls_active`.
+pub struct ActiveCall(&'static VoiceMetrics);
+
+impl Drop for ActiveCall {
+    fn drop(&mut self) {
+        self.0.calls_active.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// The process's figures.
 pub fn global() -> &'static VoiceMetrics {
     static METRICS: OnceLock<VoiceMetrics> = OnceLock::new();
@@ -96,13 +105,12 @@ impl VoiceMetrics {
         self.interruptions.fetch_add(1, Ordering::Relaxed);
     }
 
-    pub fn call_started(&self) {
+    /// Counts a call as active until the guard is dropped (however the
+    /// call's task ends: finished, cancelled, or panicked).
+    pub fn call_started(&'static self) -> ActiveCall {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.calls_active.fetch_add(1, Ordering::Relaxed);
-    }
-
-    pub fn call_ended(&self) {
-        self.calls_active.fetch_sub(1, Ordering::Relaxed);
+        ActiveCall(self)
     }
 
     /// Appends the figures in Prometheus's text format.
@@ -129,8 +137,8 @@ mod tests {
 
     #[test]
     fn replies_land_in_cumulative_buckets_per_stage() {
-        let m = VoiceMetrics::new();
-        m.call_started();
+        let m: &'static VoiceMetrics = Box::leak(Box::new(VoiceMetrics::new()));
+        let call = m.call_started();
         m.reply(&TurnLatency {
             stt_final_ms: 310.0,
             llm_first_token_ms: 400.0,
@@ -150,7 +158,7 @@ mod tests {
         assert!(out.contains("handoo_voice_barge_in_seconds_bucket{le=\"0.1\"} 1"));
         assert!(out.contains("handoo_voice_barge_in_seconds_sum 0.061"));
         assert!(out.contains("handoo_voice_calls_active 1"));
-        m.call_ended();
+        drop(call);
         let mut out = String::new();
         m.render(&mut out);
         assert!(out.contains("handoo_voice_calls_active 0") && out.contains("handoo_voice_calls_total 1"));
