@@ -229,8 +229,23 @@ impl Worker {
                 Ok(worker_id) => {
                     backoff = self.options.backoff;
                     self.emit(WorkerEvent::Registered { worker_id });
-                    self.session(ws, &shutdown, &mut jobs, &mut pending, &done_tx, &mut done_rx, &mut unsent)
-                        .await
+                    let (mut sink, mut incoming) = ws.split();
+                    let outcome = self
+                        .session(
+                            &mut sink,
+                            &mut incoming,
+                            &shutdown,
+                            &mut jobs,
+                            &mut pending,
+                            &done_tx,
+                            &mut done_rx,
+                            &mut unsent,
+                        )
+                        .await;
+                    if matches!(outcome, Outcome::Drained) {
+                        let _ = sink.close().await;
+                    }
+                    outcome
                 }
                 Err(reason) => Outcome::Dropped(reason),
             };
@@ -298,28 +313,8 @@ impl Worker {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// One registered connection, until it drops or draining ends.
     async fn session(
-        &self,
-        ws: Socket,
-        shutdown: &CancellationToken,
-        jobs: &mut HashMap<String, Running>,
-        pending: &mut HashMap<String, (String, tokio::time::Instant)>,
-        done_tx: &mpsc::UnboundedSender<(String, Option<String>)>,
-        done_rx: &mut mpsc::UnboundedReceiver<(String, Option<String>)>,
-        unsent: &mut Vec<proto::UpdateJobStatus>,
-    ) -> Outcome {
-        let (mut ws, mut incoming) = ws.split();
-        let outcome = self
-            .session_loop(&mut ws, &mut incoming, shutdown, jobs, pending, done_tx, done_rx, unsent)
-            .await;
-        if matches!(outcome, Outcome::Drained) {
-            let _ = ws.close().await;
-        }
-        outcome
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn session_loop(
         &self,
         ws: &mut futures::stream::SplitSink<Socket, Message>,
         incoming: &mut futures::stream::SplitStream<Socket>,
