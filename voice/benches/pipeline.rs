@@ -24,22 +24,13 @@ use providers::Endpoint;
 use voice::call::{CallConfig, CallReport, Providers, Voice};
 use voice::conversation::Conversation;
 use voice::media::pair;
-use voice::simulate::{CallRecord, SimulatedCaller};
+use voice::simulate::{espeak, voiced_span, CallRecord, SimulatedCaller};
 use voice::vad::{SileroModel, VadConfig, VadStream};
 
 const IN_RATE: u32 = 48_000;
 const OUT_RATE: u32 = 24_000;
 const SILENCE_MS: u64 = 300;
 const TURNS: usize = 3;
-
-fn espeak(text: &str, rate: u32) -> Vec<i16> {
-    let out = std::process::Command::new("espeak-ng")
-        .args(["-v", "en", "-s", "165", "--stdout", text])
-        .output()
-        .expect("espeak-ng");
-    let (from, pcm) = voice::audio::read_wav(&out.stdout).expect("wav");
-    voice::audio::Resampler::new(from, rate).process(&pcm)
-}
 
 fn pct(v: &mut [f64], p: f64) -> f64 {
     if v.is_empty() {
@@ -285,7 +276,7 @@ fn main() {
     runtime.block_on(async {
         let vad = Arc::new(SileroModel::from_env(2).expect("the VAD (source scripts/setup.sh)"));
         // VAD cost, one stream, on speech.
-        let speech = espeak("Hello, I would like to know more about your offer, and what it costs.", 16_000);
+        let speech = espeak("Hello, I would like to know more about your offer, and what it costs.", "en", 16_000);
         let mut stream = VadStream::new(vad.clone(), VadConfig::default());
         let mut chunks = 0usize;
         let t = Instant::now();
@@ -312,11 +303,8 @@ fn main() {
             .await
             .unwrap();
         assert!(scripted.status().is_success(), "the STT script was refused: {}", scripted.status());
-        let line = Arc::new(espeak("Could you tell me more about the offer please?", IN_RATE));
-        let voiced_ms = {
-            let frame = IN_RATE as usize / 50;
-            line.chunks(frame).position(|f| voice::audio::rms(f) > 300.0).unwrap_or(0) as u64 * 20
-        };
+        let line = Arc::new(espeak("Could you tell me more about the offer please?", "en", IN_RATE));
+        let voiced_ms = voiced_span(&line, IN_RATE).0;
         println!("end-of-turn silence: {SILENCE_MS} ms; {TURNS} replies and one barge-in per call");
         let phases: Vec<usize> = std::env::var("BENCH_CALLS")
             .ok()

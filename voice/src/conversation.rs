@@ -86,8 +86,6 @@ struct Heard {
     final_at: Option<Instant>,
     /// The end of the turn was decided then; waiting for the STT's words.
     decided: Option<Instant>,
-    /// Speech that only paused the agent (back-channel so far).
-    over_agent: bool,
     /// The caller paused while the agent was paused for them: the agent
     /// resumes then unless they said something that takes the turn.
     resume_after: Option<Instant>,
@@ -535,7 +533,6 @@ impl State {
             return;
         }
         reply.paused = Some(Instant::now());
-        self.heard.over_agent = true;
         let _ = self.media_out.send(Outbound::Clear).await;
         take_back_unheard(reply);
         // What was sent ahead and is now dropped goes back in the queue's count.
@@ -587,7 +584,6 @@ impl State {
             self.ignore_backchannel_until = Some(Instant::now() + Duration::from_secs(2));
         } else {
             self.heard.resume_after = None;
-            self.heard.over_agent = false;
         }
         self.pump().await;
     }
@@ -625,7 +621,6 @@ impl State {
         self.clock = None;
         self.report.interruptions += 1;
         crate::metrics::global().interrupted();
-        self.heard.over_agent = false;
         let heard = heard_text(&reply.sentences);
         // The model remembers what was said, not what it planned: the heard
         // words on the reply's first message, later rounds' text dropped;

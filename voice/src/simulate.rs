@@ -1,7 +1,8 @@
 //! A simulated caller and an in-memory record of a call, for the tests and
 //! the benchmark: the caller plays lines of PCM in real time through a
 //! media [`pair`](crate::media::pair) (silence between them, as a phone line
-//! carries) and notes what the agent sent back and when.
+//! carries) and notes what the agent sent back and when; speech made by
+//! espeak-ng to play.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -145,4 +146,24 @@ impl CallEffects for CallRecord {
     async fn ended(&self, report: &CallReport) {
         *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
     }
+}
+
+/// `text` spoken by espeak-ng (`voice` is its language, `en` or `fr`), as
+/// mono PCM at `rate`.
+pub fn espeak(text: &str, voice: &str, rate: u32) -> Vec<i16> {
+    let out = std::process::Command::new("espeak-ng")
+        .args(["-v", voice, "-s", "165", "--stdout", text])
+        .output()
+        .expect("espeak-ng (scripts/setup.sh installs it)");
+    assert!(out.status.success(), "espeak-ng: {}", String::from_utf8_lossy(&out.stderr));
+    let (from, pcm) = crate::audio::read_wav(&out.stdout).expect("espeak-ng's WAV");
+    crate::audio::Resampler::new(from, rate).process(&pcm)
+}
+
+/// The first and last millisecond of `pcm` louder than a whisper (20 ms frames).
+pub fn voiced_span(pcm: &[i16], rate: u32) -> (u64, u64) {
+    let frame = rate as usize / 50;
+    let loud: Vec<usize> =
+        pcm.chunks(frame).enumerate().filter(|(_, f)| crate::audio::rms(f) > 300.0).map(|(i, _)| i).collect();
+    (*loud.first().unwrap_or(&0) as u64 * 20, (*loud.last().unwrap_or(&0) as u64 + 1) * 20)
 }

@@ -24,7 +24,7 @@ const OUT_RATE: u32 = 24_000;
 
 /// The caller speaks English lines at the call's input rate.
 fn say(caller: &SimulatedCaller, text: &str) {
-    caller.say(support::espeak(text, "en", IN_RATE));
+    caller.say(voice::simulate::espeak(text, "en", IN_RATE));
 }
 
 fn script(mock: &MockVendors, lines: &[&str]) {
@@ -354,7 +354,7 @@ async fn a_model_that_keeps_failing_gets_an_apology_then_a_polite_end() {
 
 /// A recorded greeting, then a beep, then the line stays open.
 fn greeting_and_beep() -> Vec<i16> {
-    let mut audio = support::espeak(
+    let mut audio = voice::simulate::espeak(
         "Hi, you have reached Alex Martin at Martin Logistics. I cannot take your call right now. \
          Please leave your name and number after the tone.",
         "en",

@@ -180,7 +180,10 @@ async fn a_dispatched_call_is_answered_heard_and_answered_again_through_livekit(
 
     // The caller answers; the agent hears it through LiveKit and answers back.
     let t1 = Instant::now();
-    phone.say.send(support::espeak("My budget is four hundred and fifty euros.", "en", 48_000)).unwrap();
+    phone
+        .say
+        .send(voice::simulate::espeak("My budget is four hundred and fifty euros.", "en", 48_000))
+        .unwrap();
     let e = record.clone();
     support::wait_for("the agent's answer", 30, move || e.turns().len() >= 3).await;
     let deadline = Instant::now() + Duration::from_secs(10);

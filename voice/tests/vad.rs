@@ -11,7 +11,7 @@ use voice::vad::{SileroModel, VadConfig, VadError, VadEvent, VadStream};
 #[test]
 fn speech_is_found_where_it_is_and_silence_is_left_alone() {
     let Some(model) = support::vad() else { return };
-    let speech = support::espeak("Hello, this is Handoo calling about your fleet.", "en", 16_000);
+    let speech = voice::simulate::espeak("Hello, this is Handoo calling about your fleet.", "en", 16_000);
     let lead = 16_000 / 2; // 500 ms of silence first
     let mut audio = vec![0i16; lead];
     audio.extend(&speech);
@@ -30,7 +30,7 @@ fn speech_is_found_where_it_is_and_silence_is_left_alone() {
         .filter_map(|e| if let VadEvent::SpeechEnd { at_ms } = e { Some(*at_ms) } else { None })
         .collect();
     assert!(!starts.is_empty() && !ends.is_empty(), "{events:?}");
-    let voiced = support::voiced_span(&speech, 16_000);
+    let voiced = voice::simulate::voiced_span(&speech, 16_000);
     let (first, last) = (500 + voiced.0, 500 + voiced.1);
     assert!(starts[0].abs_diff(first) <= 100, "speech from {first} ms, detected at {}", starts[0]);
     assert!(

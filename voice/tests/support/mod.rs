@@ -100,26 +100,6 @@ pub async fn until<T>(
     }
 }
 
-/// `text` spoken by espeak-ng (`voice` is its language, `en` or `fr`), as
-/// mono PCM at `rate`.
-pub fn espeak(text: &str, voice: &str, rate: u32) -> Vec<i16> {
-    let out = std::process::Command::new("espeak-ng")
-        .args(["-v", voice, "-s", "165", "--stdout", text])
-        .output()
-        .expect("espeak-ng (scripts/setup.sh installs it)");
-    assert!(out.status.success(), "espeak-ng: {}", String::from_utf8_lossy(&out.stderr));
-    let (from, pcm) = voice::audio::read_wav(&out.stdout).expect("espeak-ng's WAV");
-    voice::audio::Resampler::new(from, rate).process(&pcm)
-}
-
-/// The first and last millisecond of `pcm` louder than a whisper (20 ms frames).
-pub fn voiced_span(pcm: &[i16], rate: u32) -> (u64, u64) {
-    let frame = rate as usize / 50;
-    let loud: Vec<usize> =
-        pcm.chunks(frame).enumerate().filter(|(_, f)| voice::audio::rms(f) > 300.0).map(|(i, _)| i).collect();
-    (*loud.first().unwrap_or(&0) as u64 * 20, (*loud.last().unwrap_or(&0) as u64 + 1) * 20)
-}
-
 // ---- LiveKit's own server ---------------------------------------------------
 
 pub const LK_KEY: &str = "APIvoicetest";
