@@ -40,6 +40,9 @@ class Handoo:
             # The phone and the (absent) bucket are on loopback.
             "HANDOO_EGRESS_ALLOW": "127.0.0.0/8",
             "RUST_LOG": "warn,services=info",
+            # The Python stand-in (agent_worker.py) takes these jobs; the server's
+            # own agent is on only where a test asks for it.
+            "HANDOO_VOICE_AGENT": "off",
             **(extra_env or {}),
         }
         self.log = data / "server.log"

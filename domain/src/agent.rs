@@ -21,6 +21,12 @@ pub const MAX_DISCLOSURE_CHARS: usize = 500;
 pub const TEMPERATURE_MAX: f32 = 2.0;
 pub const MAX_TOKENS_RANGE: (u32, u32) = (16, 32_000);
 pub const CALL_SECONDS_RANGE: (u32, u32) = (30, 4 * 3600);
+/// The caller's pause that ends their turn (after the VAD hears silence).
+pub const END_OF_TURN_MS_RANGE: (u32, u32) = (100, 3000);
+/// How long past the end of a turn to wait for the STT's last words.
+pub const STT_FINAL_WAIT_MS_RANGE: (u32, u32) = (100, 5000);
+pub const SILENCE_REPROMPT_SECONDS_RANGE: (u32, u32) = (3, 120);
+pub const SILENCE_HANG_UP_SECONDS_RANGE: (u32, u32) = (5, 600);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -118,6 +124,65 @@ pub struct AgentSettings {
     /// the callee hears it before anything else is said.
     #[serde(default)]
     pub recording_disclosure: Option<String>,
+    /// When the caller's turn ends and what the agent does when they say
+    /// nothing (absent in agents saved before: the defaults).
+    #[serde(default)]
+    pub turn_taking: TurnTaking,
+}
+
+/// How a voice agent takes turns and handles silence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TurnTaking {
+    /// Caller silence that ends their turn, in ms (shorter: snappier
+    /// replies, more cut-in on slow speakers).
+    pub end_of_turn_ms: u32,
+    /// How long past the end of the turn to wait for the STT's final words, in ms.
+    pub stt_final_wait_ms: u32,
+    /// Caller silence (with the agent quiet) before it asks whether they are still there.
+    pub silence_reprompt_seconds: u32,
+    /// Caller silence before it says goodbye and hangs up; longer than the re-prompt.
+    pub silence_hang_up_seconds: u32,
+}
+
+impl Default for TurnTaking {
+    fn default() -> Self {
+        TurnTaking {
+            end_of_turn_ms: 500,
+            stt_final_wait_ms: 1500,
+            silence_reprompt_seconds: 10,
+            silence_hang_up_seconds: 30,
+        }
+    }
+}
+
+impl TurnTaking {
+    pub fn validate(self) -> Result<TurnTaking, FieldError> {
+        let within = |field: &str, v: u32, (lo, hi): (u32, u32)| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(FieldError::new(field, ErrorCode::OutOfRange).with_detail(format!("{lo}–{hi}")))
+            }
+        };
+        within("turn_taking.end_of_turn_ms", self.end_of_turn_ms, END_OF_TURN_MS_RANGE)?;
+        within("turn_taking.stt_final_wait_ms", self.stt_final_wait_ms, STT_FINAL_WAIT_MS_RANGE)?;
+        within(
+            "turn_taking.silence_reprompt_seconds",
+            self.silence_reprompt_seconds,
+            SILENCE_REPROMPT_SECONDS_RANGE,
+        )?;
+        within(
+            "turn_taking.silence_hang_up_seconds",
+            self.silence_hang_up_seconds,
+            SILENCE_HANG_UP_SECONDS_RANGE,
+        )?;
+        if self.silence_hang_up_seconds <= self.silence_reprompt_seconds {
+            return Err(FieldError::new("turn_taking.silence_hang_up_seconds", ErrorCode::OutOfRange)
+                .with_detail(format!("> {}", self.silence_reprompt_seconds)));
+        }
+        Ok(self)
+    }
 }
 
 /// Whether an agent's calls are recorded.
@@ -189,6 +254,7 @@ impl AgentSettings {
             data_schema: DataSchema::default(),
             recording: RecordingChoice::Organisation,
             recording_disclosure: None,
+            turn_taking: TurnTaking::default(),
         }
     }
 
@@ -273,6 +339,7 @@ impl AgentSettings {
         tools.dedup();
         self.tools = tools;
         self.data_schema = self.data_schema.validate()?;
+        self.turn_taking = self.turn_taking.validate()?;
         Ok(self)
     }
 }
@@ -370,6 +437,39 @@ mod tests {
         old.as_object_mut().unwrap().remove("recording_disclosure");
         let read: AgentSettings = serde_json::from_value(old).unwrap();
         assert_eq!((read.recording, read.recording_disclosure), (RecordingChoice::Organisation, None));
+    }
+
+    #[test]
+    fn turn_taking_defaults_for_old_agents_and_is_bounded() {
+        let mut old = serde_json::to_value(valid()).unwrap();
+        old.as_object_mut().unwrap().remove("turn_taking");
+        let read: AgentSettings = serde_json::from_value(old).unwrap();
+        assert_eq!(read.turn_taking, TurnTaking::default());
+        assert!(read.validate().is_ok());
+        let with =
+            |t: TurnTaking| AgentSettings { turn_taking: t, ..valid() }.validate().map_err(|e| e.field);
+        let d = TurnTaking::default();
+        for (t, field) in [
+            (TurnTaking { end_of_turn_ms: 99, ..d }, "turn_taking.end_of_turn_ms"),
+            (TurnTaking { end_of_turn_ms: 3001, ..d }, "turn_taking.end_of_turn_ms"),
+            (TurnTaking { stt_final_wait_ms: 0, ..d }, "turn_taking.stt_final_wait_ms"),
+            (TurnTaking { silence_reprompt_seconds: 2, ..d }, "turn_taking.silence_reprompt_seconds"),
+            (TurnTaking { silence_hang_up_seconds: 601, ..d }, "turn_taking.silence_hang_up_seconds"),
+            // Hanging up must come after asking.
+            (
+                TurnTaking { silence_reprompt_seconds: 20, silence_hang_up_seconds: 20, ..d },
+                "turn_taking.silence_hang_up_seconds",
+            ),
+        ] {
+            assert_eq!(with(t), Err(field.to_string()), "{t:?}");
+        }
+        let edge = TurnTaking {
+            end_of_turn_ms: 100,
+            stt_final_wait_ms: 5000,
+            silence_reprompt_seconds: 3,
+            silence_hang_up_seconds: 4 + 1,
+        };
+        assert_eq!(with(edge).map(|_| ()), Ok(()));
     }
 
     #[test]

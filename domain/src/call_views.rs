@@ -97,6 +97,9 @@ pub struct CallDetail {
     /// The prospect's other calls, newest first (at most 20).
     #[serde(default)]
     pub other_calls: Vec<Call>,
+    /// The voice agent's report (end reason, usage, per-reply latency) once it has hung up.
+    #[serde(default)]
+    pub agent_report: Option<crate::agent_report::AgentReport>,
 }
 
 /// Who spoke a turn.

@@ -4,6 +4,7 @@
 //! reused verbatim by the hydrated UI for instant, identical validation.
 
 pub mod agent;
+pub mod agent_report;
 pub mod audio;
 pub mod call;
 pub mod call_views;

@@ -43,6 +43,8 @@ pub struct Model {
     pub notes: String,
     /// What the agent collected, checked against its data schema (m0019).
     pub collected_data: Option<Json>,
+    /// The voice agent's report: end reason, usage, per-turn latency (m0020).
+    pub agent_report: Option<Json>,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

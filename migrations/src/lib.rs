@@ -23,6 +23,7 @@ mod m0016_calls;
 mod m0017_call_outcomes;
 mod m0018_recordings;
 mod m0019_call_turns;
+mod m0020_agent_reports;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0017_call_outcomes::Migration),
             Box::new(m0018_recordings::Migration),
             Box::new(m0019_call_turns::Migration),
+            Box::new(m0020_agent_reports::Migration),
         ]
     }
 }

@@ -70,6 +70,9 @@ pub struct Config {
     pub egress_allow: Vec<providers::egress::IpNet>,
     /// `LIVEKIT_URL` / `LIVEKIT_API_KEY` / `LIVEKIT_API_SECRET`.
     pub livekit: Option<services::telephony::livekit::Project>,
+    /// The voice agent run inside this process (`HANDOO_VOICE_AGENT`, its
+    /// libraries and model); `None` when it is off.
+    pub voice: Option<VoiceAgentConfig>,
     /// `HANDOO_STREAM_RECHECK_MS`: how often an open event stream or socket
     /// re-checks that its session and membership still stand (2 s by
     /// default); a removed member or a logged-out session loses it by then.
@@ -134,6 +137,7 @@ impl fmt::Debug for Config {
             .field("dev_login", &self.dev_login)
             .field("component_gallery", &self.component_gallery)
             .field("seed_demo", &self.seed_demo)
+            .field("voice", &self.voice)
             .field("cookie_secure", &self.cookie_secure)
             .field("google", &self.google)
             .field("smtp", &self.smtp.as_ref().map(|s| (&s.host, s.port)))
@@ -557,11 +561,14 @@ impl Config {
             }
         };
 
+        let voice = voice_agent(&get, &mut errors);
+
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
         Ok(Config {
             livekit,
+            voice,
             database_url,
             public_url,
             dev_login,
@@ -588,6 +595,75 @@ impl Config {
             log_json,
             sentry_dsn,
         })
+    }
+}
+
+/// What the in-process voice agent needs: LiveKit's media library, ONNX
+/// Runtime and the Silero model (all installed by `scripts/setup.sh` and
+/// `scripts/venv`), and how many calls it holds at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VoiceAgentConfig {
+    pub ffi_lib: PathBuf,
+    pub onnxruntime_lib: PathBuf,
+    pub vad_model: PathBuf,
+    pub max_calls: usize,
+}
+
+/// `HANDOO_VOICE_AGENT`: `auto` (the default) runs the agent when its three
+/// files are set and there, and says at start-up why not otherwise; `on`
+/// makes anything missing a start-up error naming the variable; `off`
+/// never runs it (a `voice` process beside the server does).
+fn voice_agent(get: &impl Fn(&str) -> Option<String>, errors: &mut Vec<String>) -> Option<VoiceAgentConfig> {
+    let mode = get("HANDOO_VOICE_AGENT").map(|v| v.trim().to_ascii_lowercase()).unwrap_or_default();
+    let required = match mode.as_str() {
+        "" | "auto" => false,
+        "on" => true,
+        "off" => return None,
+        other => {
+            errors.push(format!("HANDOO_VOICE_AGENT: `auto`, `on` or `off`, got {other:?}"));
+            return None;
+        }
+    };
+    let max_calls = match get("HANDOO_VOICE_MAX_CALLS").map(|v| v.trim().to_string()) {
+        None => 50,
+        Some(v) => match v.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => n,
+            _ => {
+                errors.push(format!("HANDOO_VOICE_MAX_CALLS: a whole number 1–1000, got {v:?}"));
+                50
+            }
+        },
+    };
+    let mut missing = Vec::new();
+    let mut file = |name: &'static str| match get(name).filter(|v| !v.trim().is_empty()).map(PathBuf::from) {
+        Some(p) if p.is_file() => Some(p),
+        Some(p) => {
+            missing.push(format!("{name}: {} is not a file", p.display()));
+            None
+        }
+        None => {
+            missing.push(format!("{name} is not set"));
+            None
+        }
+    };
+    let (ffi, ort, vad) = (file("LIVEKIT_FFI_LIB"), file("HANDOO_ONNXRUNTIME_LIB"), file("HANDOO_VAD_MODEL"));
+    match (ffi, ort, vad) {
+        (Some(ffi_lib), Some(onnxruntime_lib), Some(vad_model)) => {
+            Some(VoiceAgentConfig { ffi_lib, onnxruntime_lib, vad_model, max_calls })
+        }
+        _ if required => {
+            errors.extend(
+                missing
+                    .into_iter()
+                    .map(|m| format!("{m} (HANDOO_VOICE_AGENT=on; see scripts/setup.sh and scripts/venv)")),
+            );
+            None
+        }
+        _ => {
+            // Not an error: telephony works without an agent; calls ring and nobody speaks.
+            tracing::info!(why = %missing.join("; "), "the voice agent is off in this process");
+            None
+        }
     }
 }
 
@@ -690,6 +766,49 @@ mod tests {
             let err = cfg(&[("HANDOO_STREAM_RECHECK_MS", bad)]).unwrap_err().to_string();
             assert!(err.contains("HANDOO_STREAM_RECHECK_MS"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn the_voice_agent_runs_when_its_files_are_there_and_on_means_required() {
+        let dir = std::env::temp_dir().join(format!("handoo-voice-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = |name: &str| {
+            let p = dir.join(name);
+            std::fs::write(&p, b"").unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let (ffi, ort, vad) = (f("liblivekit_ffi.so"), f("libonnxruntime.so"), f("silero_vad.onnx"));
+        let all = [
+            ("LIVEKIT_FFI_LIB", ffi.as_str()),
+            ("HANDOO_ONNXRUNTIME_LIB", ort.as_str()),
+            ("HANDOO_VAD_MODEL", vad.as_str()),
+        ];
+        // auto: on with all three, off (not an error) without.
+        let v = cfg(&all).unwrap().voice.expect("on");
+        assert_eq!((v.ffi_lib.to_str().unwrap(), v.max_calls), (ffi.as_str(), 50));
+        assert_eq!(cfg(&all[..2]).unwrap().voice, None);
+        assert_eq!(cfg(&[all.as_slice(), &[("HANDOO_VOICE_AGENT", "off")]].concat()).unwrap().voice, None);
+        // on: each missing file is named.
+        let err = cfg(&[("HANDOO_VOICE_AGENT", "on"), all[0]]).unwrap_err().to_string();
+        assert!(
+            err.contains("HANDOO_ONNXRUNTIME_LIB is not set") && err.contains("HANDOO_VAD_MODEL is not set"),
+            "{err}"
+        );
+        let err = cfg(&[("HANDOO_VOICE_AGENT", "on"), ("LIVEKIT_FFI_LIB", "/nope/lib.so"), all[1], all[2]])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("LIVEKIT_FFI_LIB: /nope/lib.so is not a file"), "{err}");
+        for (k, v) in [
+            ("HANDOO_VOICE_AGENT", "maybe"),
+            ("HANDOO_VOICE_MAX_CALLS", "0"),
+            ("HANDOO_VOICE_MAX_CALLS", "lots"),
+        ] {
+            let err = cfg(&[all.as_slice(), &[(k, v)]].concat()).unwrap_err().to_string();
+            assert!(err.contains(k), "{k}={v}: {err}");
+        }
+        let v = cfg(&[all.as_slice(), &[("HANDOO_VOICE_MAX_CALLS", "200")]].concat()).unwrap().voice.unwrap();
+        assert_eq!(v.max_calls, 200);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -57,6 +57,15 @@ pub const VARS: &[(&str, &str)] = &[
         "Silero VAD's ONNX model (`scripts/setup.sh` installs it from PyPI's `silero-vad` 6.2.3, pinned by hash, and sets it)",
     ),
     (
+        "`LIVEKIT_FFI_LIB`",
+        "LiveKit's prebuilt `liblivekit_ffi.so`, through which the voice agent joins calls' rooms (`scripts/venv` installs it from PyPI's `livekit` wheel, pinned by hash, and sets it)",
+    ),
+    (
+        "`HANDOO_VOICE_AGENT`",
+        "`auto` (default): this process runs the voice agent — a LiveKit agent worker for the server's project and each organisation's own — when `LIVEKIT_FFI_LIB`, `HANDOO_ONNXRUNTIME_LIB` and `HANDOO_VAD_MODEL` name files, and logs why not otherwise; `on`: anything missing is a start-up error; `off`: never (a `voice` process on the same database runs it)",
+    ),
+    ("`HANDOO_VOICE_MAX_CALLS`", "calls one voice agent process holds at once per LiveKit project (`50`, 1–1000); past it LiveKit offers the job to another worker"),
+    (
         "`HANDOO_TRUSTED_PROXIES`",
         "comma-separated addresses / CIDR blocks of your reverse proxies (e.g. `127.0.0.1, 10.0.0.0/8`); only requests from these are believed about `X-Forwarded-For` when counting login and sign-up attempts per client IP (unset: the socket peer is the client)",
     ),

@@ -56,6 +56,7 @@ pub mod state;
 pub mod stream_guard;
 pub mod telephony_api;
 pub mod verify_email;
+pub mod voice_host;
 
 use std::time::Duration;
 
@@ -83,6 +84,27 @@ pub const SIGNUP_WINDOW: Duration = Duration::from_secs(60 * 60);
 /// Invitation e-mails allowed per organisation in the window below.
 pub const INVITES_MAX_PER_ORG: u32 = app::ssr::INVITES_MAX_PER_ORG;
 pub const INVITE_WINDOW: Duration = Duration::from_secs(60 * 60);
+
+/// What reaches the outside world for an organisation: its provider keys
+/// (sealed with the server key), LiveKit projects, and the event bus.
+pub struct Envs {
+    pub providers: services::credentials::ProviderEnv,
+    pub telephony: services::telephony::TelephonyEnv,
+    pub bus: services::events::EventBus,
+}
+
+pub async fn envs(config: &Config, db: &sea_orm::DatabaseConnection) -> anyhow::Result<Envs> {
+    let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
+    let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
+    providers.llm_timeout = config.llm_timeout;
+    providers.egress = ::providers::EgressPolicy::new(config.egress_allow.clone());
+    // PostgreSQL's LISTEN/NOTIFY when the database is PostgreSQL (events
+    // reach watchers on every node), in-process on SQLite.
+    let bus =
+        services::events::EventBus::for_database(db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
+    let telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
+    Ok(Envs { providers, telephony, bus })
+}
 
 /// Connects to the database (running migrations), seeds the demo data when
 /// asked, and assembles the full router with every layer.
@@ -113,17 +135,9 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(15))
         .build()?;
-    let secrets = config.secret_key.open().map_err(|e| anyhow::anyhow!("secret key: {e}"))?;
-    let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
-    providers.llm_timeout = config.llm_timeout;
-    providers.egress = ::providers::EgressPolicy::new(config.egress_allow.clone());
-    // PostgreSQL's LISTEN/NOTIFY when the database is PostgreSQL (events
-    // reach watchers on every node), in-process on SQLite.
-    let bus =
-        services::events::EventBus::for_database(&db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
+    let Envs { providers, telephony, bus } = envs(&config, &db).await?;
     // Durable background work; a job whose node died is taken over here
     // once its lease expires.
-    let telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
     let runner = services::jobs::Runner::new(
         db.clone(),
         services::clock::system(),
@@ -358,8 +372,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let _ = tcp.set_nodelay(true);
     });
     tracing::info!("Handoo listening on http://{addr} ({})", config::redact_url(&config.database_url));
+    let voice = voice_host::start(&config, &state)?;
+    // On SIGTERM the voice agent drains first (no new call; live ones
+    // finish) while this node still serves their webhooks and pages.
+    let stopping = async move {
+        shutdown_signal().await;
+        if let Some(v) = voice {
+            tracing::info!("draining the voice agent: no new call, waiting for live ones");
+            v.drain().await;
+        }
+    };
     axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(stopping)
         .await?;
     // Running jobs get a moment to finish; the rest are taken over by
     // another node (or this one after a restart) when their leases expire.
@@ -407,7 +431,7 @@ fn spawn_usage_flush(
     });
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

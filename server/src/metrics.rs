@@ -158,6 +158,9 @@ pub async fn render(
         Err(e) => tracing::warn!(error = %e, "metrics: job queue unreadable"),
     }
 
+    // The voice agent's replies, barge-ins and calls (zeros where it does not run).
+    voice::metrics::global().render(&mut out);
+
     let bus = state.server_ctx.bus.stats();
     use std::sync::atomic::Ordering::Relaxed;
     counter(

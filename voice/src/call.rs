@@ -96,60 +96,7 @@ pub struct TurnRecord {
     pub interrupted: bool,
 }
 
-/// Where the time went between the caller's last word and the agent's first
-/// sound, for one reply (milliseconds).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct TurnLatency {
-    /// The prospect turn it answers.
-    pub turn: u32,
-    /// The configured end-of-turn silence (the caller's pause, not our time).
-    pub end_of_turn_silence_ms: f64,
-    /// End of speech → the STT's final words in hand.
-    pub stt_final_ms: f64,
-    /// End of speech → the model's first token.
-    pub llm_first_token_ms: f64,
-    /// End of speech → the model's first whole sentence (what the voice starts on).
-    pub first_sentence_ms: f64,
-    /// End of speech → the first byte of synthesized audio.
-    pub tts_first_byte_ms: f64,
-    /// End of speech → the first frame of agent audio sent.
-    pub first_audio_ms: f64,
-    /// Of that, our own time: everything but the configured silence and
-    /// the providers' (STT, LLM up to the first sentence, TTS) waits.
-    pub overhead_ms: f64,
-}
-
-/// Spent on the call, for billing.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Usage {
-    pub stt_seconds: f64,
-    pub llm_input_tokens: u64,
-    pub llm_output_tokens: u64,
-    pub tts_characters: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "by", rename_all = "snake_case")]
-pub enum EndReason {
-    /// The caller hung up (or the media went away).
-    Caller,
-    /// The agent ended it (`endCall`).
-    Agent {
-        reason: String,
-    },
-    Transferred {
-        number: String,
-    },
-    Silence,
-    MaxDuration,
-    Voicemail {
-        message_left: bool,
-    },
-    /// A provider failed past what could be recovered.
-    Failed {
-        reason: String,
-    },
-}
+pub use domain::agent_report::{CallUsage as Usage, EndReason, TurnLatency};
 
 /// What a call leaves behind.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -163,6 +110,21 @@ pub struct CallReport {
     pub latencies: Vec<TurnLatency>,
     /// Caller speech start → agent audio stopped, per barge-in (ms).
     pub barge_ins_ms: Vec<f64>,
+}
+
+impl CallReport {
+    /// What is stored on the call (the collected data is stored as it comes).
+    pub fn agent_report(&self) -> domain::agent_report::AgentReport {
+        domain::agent_report::AgentReport {
+            duration_ms: self.duration_ms,
+            end: self.end.clone(),
+            turns: self.turns,
+            interruptions: self.interruptions,
+            usage: self.usage.clone(),
+            latencies: self.latencies.clone(),
+            barge_ins_ms: self.barge_ins_ms.clone(),
+        }
+    }
 }
 
 /// Live, for open screens (partial words, metrics); best effort.

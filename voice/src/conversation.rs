@@ -134,6 +134,9 @@ struct Reply {
 /// Instants of one reply's way from the caller's last word to our first frame.
 #[derive(Default, Clone, Copy)]
 struct Marks {
+    /// The end-of-turn silence this turn waited: the configured one, or
+    /// longer right after pickup (a machine's greeting pauses longer).
+    silence_ms: Option<u64>,
     speech_end: Option<Instant>,
     decided: Option<Instant>,
     final_words: Option<Instant>,
@@ -717,6 +720,7 @@ impl State {
         let text = self.heard.text();
         let start_ms = self.heard.start_ms.unwrap_or(0);
         let marks = Marks {
+            silence_ms: Some(silence),
             speech_end: Some(paused_at),
             decided: Some(decided),
             final_words: Some(self.heard.final_at.map_or(now, |f| f.max(decided))),
@@ -914,7 +918,7 @@ impl State {
             (Some(a), Some(b)) => ms(b.saturating_duration_since(a)),
             _ => 0.0,
         };
-        let silence = self.cfg.end_of_turn_silence_ms as f64;
+        let silence = m.silence_ms.unwrap_or(self.cfg.end_of_turn_silence_ms) as f64;
         let ready = match (m.decided, m.final_words) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),

@@ -22,7 +22,6 @@ use livekit_protocol as proto;
 use prost::Message as _;
 use proto::{server_message, worker_message};
 use tokio::sync::{broadcast, mpsc};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
@@ -44,6 +43,9 @@ pub struct WorkerOptions {
     pub max_backoff: Duration,
     /// How long an accepted job may wait for its assignment.
     pub assignment_timeout: Duration,
+    /// For a tenant's project: the socket only goes to addresses this
+    /// policy permits (the operator's own project: `None`, reached as configured).
+    pub egress: Option<providers::EgressPolicy>,
 }
 
 impl WorkerOptions {
@@ -58,6 +60,7 @@ impl WorkerOptions {
             backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(10),
             assignment_timeout: Duration::from_secs(10),
+            egress: None,
         }
     }
 }
@@ -202,7 +205,7 @@ impl Worker {
             }
             let token = self.token()?;
             let connected = tokio::select! {
-                c = connect(&endpoint, &token) => c,
+                c = connect(&endpoint, &token, self.options.egress.as_ref()) => c,
                 // Draining while disconnected: nothing to tell the server,
                 // only the jobs to wait for.
                 _ = shutdown.cancelled(), if !jobs.is_empty() => {
@@ -499,15 +502,15 @@ fn unix_ms() -> i64 {
         .unwrap_or(0)
 }
 
-async fn connect(endpoint: &str, token: &str) -> Result<Socket, String> {
-    let mut request = endpoint.into_client_request().map_err(|e| e.to_string())?;
-    let bearer = format!("Bearer {token}").parse().map_err(|_| "token is not a header value".to_string())?;
-    request.headers_mut().insert("Authorization", bearer);
-    let (ws, _) = tokio::time::timeout(Duration::from_secs(10), tokio_tungstenite::connect_async(request))
+async fn connect(
+    endpoint: &str,
+    token: &str,
+    egress: Option<&providers::EgressPolicy>,
+) -> Result<Socket, String> {
+    let bearer = format!("Bearer {token}");
+    providers::ws::connect(endpoint, &[("Authorization", &bearer)], Duration::from_secs(10), egress)
         .await
-        .map_err(|_| "connecting took more than 10 s".to_string())?
-        .map_err(|e| e.to_string())?;
-    Ok(ws)
+        .map_err(|e| e.to_string())
 }
 
 async fn send<S>(ws: &mut S, message: worker_message::Message) -> Result<(), String>

@@ -50,6 +50,7 @@ fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
         callback_at: Set(None),
         notes: Set(String::new()),
         collected_data: Set(None),
+        agent_report: Set(None),
         created_at: Set(now),
         ringing_at: Set(None),
         answered_at: Set(None),

@@ -30,3 +30,4 @@ mod site_config;
 mod ssr_concurrency;
 mod streams;
 mod telephony;
+mod voice_agent;

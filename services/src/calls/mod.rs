@@ -12,6 +12,7 @@ pub mod outcome;
 pub mod place;
 pub mod recording;
 pub mod transcript;
+pub mod voice;
 pub mod webhook;
 
 use domain::call::CallStatus;
@@ -107,7 +108,9 @@ pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResu
     };
     let turns = transcript::turns_of(db, id).await?;
     let collected_data = transcript::stored(&call);
-    Ok(CallDetail { call: named.remove(0), timeline, turns, collected_data, other_calls })
+    // A report that no longer reads (an older shape) is left out, not an error.
+    let agent_report = call.agent_report.clone().and_then(|v| serde_json::from_value(v).ok());
+    Ok(CallDetail { call: named.remove(0), timeline, turns, collected_data, other_calls, agent_report })
 }
 
 /// Talk time of an ended call that was answered.

@@ -223,6 +223,7 @@ pub async fn place(
         callback_at: Set(None),
         notes: Set(String::new()),
         collected_data: Set(None),
+        agent_report: Set(None),
         created_at: Set(at),
         ringing_at: Set(None),
         answered_at: Set(None),

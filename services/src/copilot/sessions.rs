@@ -4,10 +4,9 @@
 //! and pushes them live to whoever watches the session through [`CopilotHub`].
 //! Ending a session logs the outcome on the prospect, in one transaction.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use chrono::Datelike;
 use domain::copilot::objection::ObjectionKind;
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::copilot::script::{Phase, PhaseEngine, ScriptContent, Speaker, Utterance};
@@ -30,7 +29,7 @@ use crate::events::EventBus;
 use uuid::Uuid;
 
 use super::{knowledge, scripts};
-use crate::prospects::{self as prospect_svc, compliance, custom_of, status_of};
+use crate::prospects::{self as prospect_svc, compliance, status_of};
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 
 /// Longest utterance accepted, in characters (a few minutes of speech).
@@ -163,34 +162,6 @@ pub(crate) async fn find<C: ConnectionTrait>(
     Ok(row)
 }
 
-/// The variables a script is filled with for this prospect and rep.
-fn render_context(p: &prospects::Model, rep_name: &str, lang: Locale) -> RenderContext {
-    let today = chrono::Utc::now().date_naive();
-    let mut prospect = BTreeMap::new();
-    let full = format!("{} {}", p.first_name, p.last_name).trim().to_string();
-    for (k, v) in [
-        ("first_name", p.first_name.clone()),
-        ("last_name", p.last_name.clone()),
-        ("full_name", full),
-        ("company", p.company.clone()),
-        ("title", p.title.clone()),
-        ("phone", p.phone.clone().unwrap_or_default()),
-        ("email", p.email.clone().unwrap_or_default()),
-    ] {
-        prospect.insert(k.to_string(), v);
-    }
-    let custom = custom_of(p)
-        .into_iter()
-        .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
-        .collect();
-    RenderContext {
-        prospect,
-        custom,
-        agent_name: rep_name.to_string(),
-        today: lang.format_date(today.year(), today.month(), today.day()),
-    }
-}
-
 fn fill(src: &str, ctx: &RenderContext) -> String {
     Template::parse(src).map(|t| t.render(ctx).text).unwrap_or_else(|_| src.to_string())
 }
@@ -229,7 +200,10 @@ async fn live(
     };
     let lang = Locale::parse(&script_row.language).unwrap_or_default();
     let p = prospect_svc::find(db, ctx, row.prospect_id).await?;
-    let script = rendered(content, &render_context(&p, &rep_name(db, row.user_id).await?, lang));
+    let script = rendered(
+        content,
+        &crate::prospects::variables::render_context(&p, &rep_name(db, row.user_id).await?, lang),
+    );
     let mut engine = PhaseEngine::new(&script);
     if let Ok(phase) = Phase::parse(&row.phase) {
         engine.go_to(phase);

@@ -15,6 +15,7 @@ pub mod outcome;
 mod pg_trigrams;
 mod query;
 pub mod timeline;
+pub mod variables;
 pub mod views;
 
 use std::collections::{BTreeMap, HashMap};

@@ -278,3 +278,52 @@ pub async fn client_origins(
     }
     Ok(origins)
 }
+
+/// A LiveKit project the voice agent serves, and whether it is a tenant's
+/// (reached only through the egress policy) or the operator's own.
+#[derive(Debug, Clone)]
+pub struct ServedProject {
+    pub project: Project,
+    pub tenant: bool,
+}
+
+/// Every project calls may go through: the operator's (when set) and each
+/// organisation's own, once each. A project whose secret no longer opens
+/// (a rotated server key) is left out and logged.
+pub async fn served_projects(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+) -> ServiceResult<Vec<ServedProject>> {
+    let mut out: Vec<ServedProject> =
+        env.default.iter().map(|p| ServedProject { project: p.clone(), tenant: false }).collect();
+    let rows = row::Entity::find()
+        .filter(row::Column::LivekitUrl.is_not_null())
+        .filter(row::Column::LivekitSecretCiphertext.is_not_null())
+        .all(db)
+        .await?;
+    for r in rows {
+        let (Some(url), Some(key), Some(sealed)) =
+            (&r.livekit_url, &r.livekit_api_key, &r.livekit_secret_ciphertext)
+        else {
+            continue;
+        };
+        let project = env
+            .secrets
+            .open(sealed, &aad(r.org_id))
+            .ok()
+            .and_then(|secret| Project::parse(url, key, &secret).ok());
+        let Some(project) = project else {
+            tracing::warn!(org = %r.org_id, "an organisation's LiveKit project does not open; its calls get no agent");
+            continue;
+        };
+        let same = |s: &ServedProject| {
+            s.project.url == project.url
+                && s.project.api_key == project.api_key
+                && s.project.api_secret == project.api_secret
+        };
+        if !out.iter().any(same) {
+            out.push(ServedProject { project, tenant: true });
+        }
+    }
+    Ok(out)
+}

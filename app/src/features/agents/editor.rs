@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use domain::agent::{
-    AgentKind, AgentSettings, Interruption, LlmChoice, RecordingChoice, SttChoice, TtsChoice, Voicemail,
+    AgentKind, AgentSettings, Interruption, LlmChoice, RecordingChoice, SttChoice, TtsChoice, TurnTaking,
+    Voicemail,
 };
 use domain::catalogue::{self, Capability};
 use domain::template::{self, HighlightKind, RenderContext, Var};
@@ -43,6 +44,10 @@ const FIELDS: &[&str] = &[
     "tts.model",
     "tts.voice",
     "max_call_seconds",
+    "turn_taking.end_of_turn_ms",
+    "turn_taking.stt_final_wait_ms",
+    "turn_taking.silence_reprompt_seconds",
+    "turn_taking.silence_hang_up_seconds",
     "voicemail",
     "transfer_number",
     "recording_disclosure",
@@ -148,6 +153,10 @@ fn AgentForm(
         .to_string(),
     );
     let max_call = RwSignal::new(s.max_call_seconds.to_string());
+    let end_of_turn = RwSignal::new(s.turn_taking.end_of_turn_ms.to_string());
+    let stt_final_wait = RwSignal::new(s.turn_taking.stt_final_wait_ms.to_string());
+    let silence_reprompt = RwSignal::new(s.turn_taking.silence_reprompt_seconds.to_string());
+    let silence_hang_up = RwSignal::new(s.turn_taking.silence_hang_up_seconds.to_string());
     let (vm_action, vm_text) = match &s.voicemail {
         Voicemail::HangUp => ("hang_up", String::new()),
         Voicemail::LeaveMessage { text } => ("leave_message", text.clone()),
@@ -202,6 +211,10 @@ fn AgentForm(
         let number = |field: &str, v: String| {
             v.trim().parse::<f64>().map_err(|_| AppError::field(ErrorCode::OutOfRange, field))
         };
+        // A whole number in u32's range; anything else is out of range.
+        let whole = |field: &str, v: String| {
+            v.trim().parse::<u32>().map_err(|_| AppError::field(ErrorCode::OutOfRange, field))
+        };
         let kind_v = AgentKind::parse(&kind.get_untracked()).unwrap_or(AgentKind::Chat);
         let settings = AgentSettings {
             name: name.get_untracked(),
@@ -238,6 +251,18 @@ fn AgentForm(
             data_schema: rows_to_schema(&rows.get_untracked()),
             recording: RecordingChoice::parse(&recording.get_untracked()).unwrap_or_default(),
             recording_disclosure: Some(disclosure.get_untracked()),
+            turn_taking: TurnTaking {
+                end_of_turn_ms: whole("turn_taking.end_of_turn_ms", end_of_turn.get_untracked())?,
+                stt_final_wait_ms: whole("turn_taking.stt_final_wait_ms", stt_final_wait.get_untracked())?,
+                silence_reprompt_seconds: whole(
+                    "turn_taking.silence_reprompt_seconds",
+                    silence_reprompt.get_untracked(),
+                )?,
+                silence_hang_up_seconds: whole(
+                    "turn_taking.silence_hang_up_seconds",
+                    silence_hang_up.get_untracked(),
+                )?,
+            },
         };
         settings.validate().map_err(AppError::from)
     };
@@ -377,6 +402,10 @@ fn AgentForm(
                                         ("high".into(), t_string!(i18n, agents.sensitivity_high).to_string()),
                                     ])/>
                                 <Input id="max-call" name="max_call_seconds" kind="number" value=max_call error=fe("max_call_seconds") label=label(|i| t_string!(i, agents.field_max_call).to_string())/>
+                                <Input id="end-of-turn" name="end_of_turn_ms" kind="number" value=end_of_turn error=fe("turn_taking.end_of_turn_ms") label=label(|i| t_string!(i, agents.field_end_of_turn).to_string())/>
+                                <Input id="stt-final-wait" name="stt_final_wait_ms" kind="number" value=stt_final_wait error=fe("turn_taking.stt_final_wait_ms") label=label(|i| t_string!(i, agents.field_stt_final_wait).to_string())/>
+                                <Input id="silence-reprompt" name="silence_reprompt_seconds" kind="number" value=silence_reprompt error=fe("turn_taking.silence_reprompt_seconds") label=label(|i| t_string!(i, agents.field_silence_reprompt).to_string())/>
+                                <Input id="silence-hang-up" name="silence_hang_up_seconds" kind="number" value=silence_hang_up error=fe("turn_taking.silence_hang_up_seconds") label=label(|i| t_string!(i, agents.field_silence_hang_up).to_string())/>
                                 <Input id="transfer-number" name="transfer_number" value=transfer error=fe("transfer_number") label=label(|i| t_string!(i, agents.field_transfer).to_string())/>
                                 <Select id="voicemail-action" name="voicemail" value=voicemail_action label=label(|i| t_string!(i, agents.field_voicemail).to_string())
                                     options=Signal::derive(move || vec![

@@ -1,0 +1,324 @@
+//! The voice agent inside the server: a call placed through the REST API
+//! is dispatched by LiveKit (the mock, whose agent endpoint is proven
+//! faithful by LiveKit's own Python worker) to the server's worker, which
+//! checks the job, reads the agent with the prospect's variables and its
+//! own provider clients (the mock vendors), and holds the conversation —
+//! real espeak-ng speech, Silero VAD — over a media session this test
+//! plays the callee through (in production: the room, through
+//! `liblivekit_ffi.so`; that leg is the LiveKit suite's). What the agent
+//! does lands through the calls services: turns as they happen, collected
+//! data, a note on the prospect, and at the end its report, the room
+//! deleted and the call completed. A LiveKit server that dispatches
+//! another organisation's call is refused.
+
+use crate::common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::Backend;
+use reqwest::Method;
+use serde_json::{json, Value};
+use server::voice_host::{HostParts, MediaConnector};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use voice::media::{pair, FarEnd, MediaSession};
+use voice::simulate::SimulatedCaller;
+use voice::AssignedJob;
+
+use crate::calls::{calling_with, livekit_control, Calling};
+
+/// Hands each joined call's far end to the test, which plays the callee.
+struct TestRooms {
+    joined: Mutex<mpsc::UnboundedSender<(String, FarEnd)>>,
+}
+
+#[async_trait]
+impl MediaConnector for TestRooms {
+    async fn join(
+        &self,
+        job: &AssignedJob,
+        _egress: Option<&providers::EgressPolicy>,
+    ) -> Result<(MediaSession, JoinHandle<()>), String> {
+        let (session, far) = pair(48_000, 24_000);
+        let room = job.job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        self.joined.lock().unwrap().send((room, far)).map_err(|_| "test over".to_string())?;
+        Ok((session, tokio::spawn(async {})))
+    }
+}
+
+fn vad() -> Option<Arc<voice::vad::SileroModel>> {
+    match voice::vad::SileroModel::from_env(1) {
+        Ok(m) => Some(Arc::new(m)),
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("{e} (CI=true)"),
+        Err(e) => {
+            eprintln!("SKIPPED: {e}");
+            None
+        }
+    }
+}
+
+async fn call(c: &Calling, id: &str) -> Value {
+    c.call(id).await
+}
+
+/// Polls the call until `check` holds (up to `secs`).
+async fn until(c: &Calling, id: &str, what: &str, secs: u64, check: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        let v = call(c, id).await;
+        if check(&v) {
+            return v;
+        }
+        if std::time::Instant::now() > deadline {
+            panic!("{what} never happened: {v:#}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn wait_until(what: &str, within: Duration, check: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !check() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn say(caller: &SimulatedCaller, text: &str) {
+    caller.say(voice::simulate::espeak(text, "en", 48_000));
+}
+
+on_both_backends!(
+    the_servers_own_agent_holds_a_dispatched_call_and_leaves_its_record,
+    |backend: Backend| async move {
+        let Some(vad) = vad() else { return };
+        let vendors = mock_vendors::MockVendors::start().await;
+        let openai = vendors.base_url("openai");
+        let deepgram = vendors.base_url("deepgram");
+        let env = [
+            ("OPENAI_BASE_URL", openai.as_str()),
+            ("OPENAI_API_KEY", "sk-test"),
+            ("DEEPGRAM_BASE_URL", deepgram.as_str()),
+            ("DEEPGRAM_API_KEY", "dg-test"),
+            // The second organisation's own LiveKit project is on loopback.
+            ("HANDOO_EGRESS_ALLOW", "127.0.0.0/8"),
+        ];
+        let Some(c) = calling_with(backend, &env).await else { return };
+        let org = c.org.clone();
+        *vendors.state.stt_script.lock().unwrap() = Some(
+            ["My budget is 450 euros.", "note: call back on Tuesday", "Goodbye"].map(String::from).into(),
+        );
+
+        let settings = json!({
+            "name": "Max", "description": "", "kind": "voice",
+            "system_prompt": "You sell vans to {{prospect.company}}.",
+            "first_message": "Hello {{prospect.first_name}}, this is Max. Do you have a minute?",
+            "language": "en",
+            "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.2, "max_tokens": 200},
+            "stt": {"provider": "deepgram", "model": "nova-3"},
+            "tts": {"provider": "openai", "model": "gpt-4o-mini-tts", "voice": "alloy"},
+            "interruption": "medium", "max_call_seconds": 120,
+            "voicemail": {"action": "hang_up"}, "transfer_number": null,
+            "tools": ["addNote", "updateData", "endCall"],
+            "data_schema": {"fields": [{"name": "budget", "type": "string", "description": "Their budget"}]},
+            "turn_taking": {"end_of_turn_ms": 400, "stt_final_wait_ms": 1500, "silence_reprompt_seconds": 30, "silence_hang_up_seconds": 60}
+        });
+        let (s, agent) = c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{org}/agents"), Some(json!({"settings": settings})))
+            .await;
+        assert_eq!(s, 201, "{agent}");
+        let agent = agent["id"].as_str().unwrap().to_string();
+        let (_, p) = c
+        .owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospects"),
+            Some(json!({"first_name": "Paula", "last_name": "Durand", "company": "Durand Freight", "phone": "+33612345009"})),
+        )
+        .await;
+        let pid = p["id"].as_str().unwrap().to_string();
+
+        // A second organisation on its own LiveKit project (another mock).
+        let other_lk = mock_vendors::MockVendors::start().await;
+        let intruder = c.app.client().await;
+        intruder.sign_up("Ivan", "ivan@example.com", common::GOOD_PASSWORD).await.expect("sign up");
+        let other = intruder.create_org("Other").await;
+        let other_agent = crate::calls::ready_to_call(&intruder, &other).await;
+        let (s, v) = intruder
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{other}/telephony"),
+            Some(json!({"livekit_url": other_lk.base_url("livekit"), "livekit_api_key": crate::calls::LK_KEY,
+                        "livekit_api_secret": mock_vendors::livekit::API_SECRET})),
+        )
+        .await;
+        assert_eq!(s, 200, "{v}");
+
+        let (joined_tx, mut joined) = mpsc::unbounded_channel();
+        let ctx = &c.app.state.server_ctx;
+        let host = server::voice_host::spawn(HostParts {
+            db: c.app.state.db.clone(),
+            providers: ctx.providers.clone(),
+            telephony: ctx.telephony.clone(),
+            bus: ctx.bus.clone(),
+            vad,
+            media: Arc::new(TestRooms { joined: Mutex::new(joined_tx) }),
+            max_calls: 4,
+        });
+        // One worker per project: the server's and the other organisation's.
+        for lk in [&c.mock, &other_lk] {
+            let state = lk.state.clone();
+            wait_until("the worker registers", Duration::from_secs(10), move || {
+                !state.agents.workers().is_empty()
+            })
+            .await;
+        }
+
+        // The call: placed through the API, dispatched by LiveKit to our worker.
+        let (s, placed) = c.place(json!({"prospect_id": pid, "agent_id": agent}), None).await;
+        assert_eq!(s, 201, "{placed}");
+        let id = placed["id"].as_str().unwrap().to_string();
+        let (room, far) = tokio::time::timeout(Duration::from_secs(20), joined.recv())
+            .await
+            .expect("the agent joins")
+            .unwrap();
+        assert_eq!(room, placed["room_name"].as_str().unwrap());
+        let caller = SimulatedCaller::start(far);
+
+        // The first message, rendered for this prospect, is spoken and stored at once.
+        let v =
+            until(&c, &id, "the first message", 20, |v| v["turns"].as_array().is_some_and(|t| !t.is_empty()))
+                .await;
+        assert_eq!(v["turns"][0]["speaker"], "agent");
+        assert_eq!(v["turns"][0]["text"], "Hello Paula, this is Max. Do you have a minute?");
+        assert!(caller.loud_frames() > 20, "the callee heard it");
+
+        say(&caller, "My budget is four hundred and fifty euros.");
+        until(&c, &id, "the budget collected", 30, |v| v["collected_data"]["budget"] == "450 euros").await;
+        say(&caller, "Note call back on Tuesday");
+        let pid2 = pid.clone();
+        let owner = &c.owner;
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, notes) =
+                owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{pid2}/notes"), None).await;
+            if notes.to_string().contains("call back on Tuesday") {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the agent's note never reached the prospect: {notes}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        // Its answer is heard out before the goodbye.
+        until(&c, &id, "the answer to the note", 30, |v| v["turns"].as_array().is_some_and(|t| t.len() >= 5))
+            .await;
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        say(&caller, "Goodbye.");
+
+        // It says goodbye and hangs up: the report, the room deleted, the call completed.
+        let v = until(&c, &id, "the end of the call", 30, |v| v["call"]["status"] == "completed").await;
+        let said: Vec<(&str, &str)> = v["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["speaker"].as_str().unwrap(), t["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            said,
+            vec![
+                ("agent", "Hello Paula, this is Max. Do you have a minute?"),
+                ("prospect", "My budget is 450 euros."),
+                ("agent", "Got it."),
+                ("prospect", "note: call back on Tuesday"),
+                ("agent", "Noting that. Got it."),
+                ("prospect", "Goodbye"),
+                ("agent", "Goodbye!"),
+            ],
+            "{v:#}"
+        );
+        let report = &v["agent_report"];
+        assert_eq!(report["end"], json!({"by": "agent", "reason": "prospect said goodbye"}), "{v:#}");
+        assert_eq!(report["latencies"].as_array().map(Vec::len), Some(3), "{report}");
+        // The first reply waits a greeting's gap (voicemail detection), and says so.
+        assert!(report["latencies"][0]["end_of_turn_silence_ms"].as_f64().unwrap() > 400.0, "{report}");
+        assert_eq!(report["interruptions"], 0, "{report}");
+        assert!(report["usage"]["stt_seconds"].as_f64().unwrap() > 3.0, "{report}");
+        assert!(report["usage"]["llm_input_tokens"].as_u64().unwrap() > 0, "{report}");
+        assert!(report["usage"]["tts_characters"].as_u64().unwrap() > 40, "{report}");
+        let ended = v["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == "agent_ended")
+            .expect("agent_ended");
+        assert_eq!(ended["source"], "agent", "{ended}");
+        // (The only room there is: the agent leaving would not end a phone call.)
+        assert_eq!(c.requests("DeleteRoom").len(), 1, "the room was deleted");
+        // The job was reported done to LiveKit.
+        let state = c.mock.state.clone();
+        wait_until("the job's success", Duration::from_secs(10), move || {
+            state.agents.jobs().iter().any(|j| j.status == "JS_SUCCESS")
+        })
+        .await;
+
+        // The server's project dispatches the other organisation's call (its
+        // room and metadata, as that organisation's own project would): refused.
+        let (s, other_call) = intruder
+            .rest(
+                Method::POST,
+                &format!("/orgs/{other}/calls"),
+                Some(json!({"to_number": "+33612345010", "agent_id": other_agent})),
+            )
+            .await;
+        assert_eq!(s, 201, "{other_call}");
+        let meta = json!({"call_id": other_call["id"], "org_id": other, "agent_id": other_agent}).to_string();
+        let status = livekit_control(
+            c.mock.addr,
+            "agent/dispatch",
+            json!({"room": other_call["room_name"], "agent_name": "handoo-voice", "metadata": meta}),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let state = c.mock.state.clone();
+        wait_until("the forged job's refusal", Duration::from_secs(10), move || {
+            state.agents.jobs().iter().any(|j| j.status == "JS_FAILED" && j.error.contains("refused"))
+        })
+        .await;
+        // Metadata that does not match its room: refused too.
+        let forged = json!({"call_id": id, "org_id": org}).to_string();
+        livekit_control(
+            c.mock.addr,
+            "agent/dispatch",
+            json!({"room": "elsewhere", "agent_name": "handoo-voice", "metadata": forged}),
+        )
+        .await;
+        let state = c.mock.state.clone();
+        wait_until("the mismatched job's refusal", Duration::from_secs(10), move || {
+            state.agents.jobs().iter().filter(|j| j.status == "JS_FAILED").count() >= 2
+        })
+        .await;
+        // Neither reached the media: the only room joined was the real call's.
+        // (The other organisation's own project dispatched its call to its own
+        // worker; that one is allowed, and joins.)
+        let mut rooms = Vec::new();
+        while let Ok((room, _)) = joined.try_recv() {
+            rooms.push(room);
+        }
+        assert!(!rooms.iter().any(|r| r == "elsewhere"), "{rooms:?}");
+        let forged_joins = c
+            .mock
+            .state
+            .agents
+            .jobs()
+            .iter()
+            .filter(|j| j.room == other_call["room_name"].as_str().unwrap())
+            .count();
+        assert_eq!(forged_joins, 1, "one forged job on the server's project");
+        host.drain().await;
+    }
+);

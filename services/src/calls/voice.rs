@@ -1,0 +1,317 @@
+//! The voice agent's side of a call, for the worker that runs in the
+//! server's process (or in the `voice` binary on the same database): which
+//! dispatched jobs it may take, what the agent needs at job start (its
+//! settings, the prompt and first message rendered for this prospect, its
+//! own provider clients), and where what it does goes — turns, collected
+//! data, notes, transfer, and the report and hang-up at the end. Everything
+//! runs as the call's organisation with a system principal, through the
+//! same services the REST API uses.
+
+use std::sync::Arc;
+
+use domain::agent::{AgentSettings, Voicemail};
+use domain::agent_report::{AgentReport, EndReason};
+use domain::call::CallEvent;
+use domain::call_views::{CallTurn, TurnsAdded};
+use domain::copilot::outcome::{CallOutcome, OutcomeReport};
+use domain::data_schema::CollectedData;
+use domain::template::{RenderContext, Template};
+use domain::{ErrorCode, Locale};
+use entity::{calls, prospects};
+use providers::stt::SpeechToText;
+use providers::tts::TextToSpeech;
+use providers::ChatModel;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::lifecycle::{apply, CallUpdate, Happened, CALLS_TOPIC};
+use crate::credentials::{self, ProviderEnv};
+use crate::events::EventBus;
+use crate::telephony::livekit::{LiveKitError, Project};
+use crate::telephony::settings::client;
+use crate::telephony::TelephonyEnv;
+use crate::{agents, now, playground, OrgCtx, ServiceError, ServiceResult};
+
+/// Who the agent's writes are attributed to (notes, timeline, audit).
+pub const ACTOR: &str = "voice_agent";
+
+/// What the dial puts in the job it dispatches (see `place::dial`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct JobMetadata {
+    pub call_id: Uuid,
+    pub org_id: Uuid,
+    #[serde(default)]
+    pub recording_disclosure: Option<String>,
+}
+
+impl JobMetadata {
+    pub fn parse(s: &str) -> ServiceResult<JobMetadata> {
+        serde_json::from_str(s).map_err(|_| ServiceError::field(ErrorCode::Validation, "metadata"))
+    }
+}
+
+/// Everything the agent needs for one call, read once at job start.
+pub struct VoiceCall {
+    pub ctx: OrgCtx,
+    pub call_id: Uuid,
+    pub prospect_id: Option<Uuid>,
+    pub settings: AgentSettings,
+    /// Rendered for this prospect, with what the data schema asks for.
+    pub system_prompt: String,
+    /// The disclosure (when the call is recorded), then the rendered first message.
+    pub first_message: String,
+    /// The voicemail setting with its message rendered.
+    pub voicemail: Voicemail,
+    pub llm: Arc<dyn ChatModel>,
+    pub stt: Arc<dyn SpeechToText>,
+    pub tts: Arc<dyn TextToSpeech>,
+}
+
+/// Whether the worker serving `served` may take the job for `room` with
+/// `meta`: the call must be the organisation's, in that room, still open,
+/// with an agent — and the organisation's calls must go through that very
+/// project. A tenant's LiveKit server can dispatch anything it likes to a
+/// worker connected to it; this is what keeps it to its own calls.
+pub async fn accept(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    served: &Project,
+    room: &str,
+    meta: &JobMetadata,
+) -> ServiceResult<(OrgCtx, calls::Model)> {
+    let ctx = OrgCtx::system(meta.org_id, ACTOR);
+    let call = super::find(db, &ctx, meta.call_id).await?;
+    if call.room_name != room || call.agent_id.is_none() {
+        return Err(ServiceError::not_found());
+    }
+    if super::status_of(&call).is_final() {
+        return Err(ServiceError::new(ErrorCode::InvalidTransition).with_detail("the call has ended"));
+    }
+    let own = client(db, &ctx, env).await?;
+    let p = own.project();
+    if p.url != served.url || p.api_key != served.api_key {
+        return Err(ServiceError::not_found());
+    }
+    Ok((ctx, call))
+}
+
+fn fill(src: &str, vars: &RenderContext) -> String {
+    // Saved settings were validated: parsing cannot fail; keep the text if it does.
+    Template::parse(src).map(|t| t.render(vars).text).unwrap_or_else(|_| src.to_string())
+}
+
+/// The agent's settings, texts and provider clients for `call`.
+pub async fn prepare(
+    db: &DatabaseConnection,
+    env: &ProviderEnv,
+    ctx: &OrgCtx,
+    call: &calls::Model,
+    disclosure: Option<&str>,
+) -> ServiceResult<VoiceCall> {
+    let agent_id = call.agent_id.ok_or_else(ServiceError::not_found)?;
+    let settings = agents::get(db, ctx, agent_id).await?.settings;
+    let lang =
+        Locale::parse(settings.language.split(['-', '_']).next().unwrap_or("en")).unwrap_or(Locale::En);
+    let prospect = match call.prospect_id {
+        Some(p) => {
+            prospects::Entity::find_by_id(p).filter(prospects::Column::OrgId.eq(ctx.org_id())).one(db).await?
+        }
+        None => None,
+    };
+    let mut vars = match &prospect {
+        Some(p) => crate::prospects::variables::render_context(p, &settings.name, lang),
+        None => crate::prospects::variables::number_context(&call.to_number, &settings.name, lang),
+    };
+    // The call's own variables (the dialer's per-prospect values) win.
+    if let Some(extra) = call.variables.as_object() {
+        for (k, v) in extra {
+            vars.custom.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+        }
+    }
+    let system_prompt = playground::system_prompt(&settings, &vars);
+    let greeting = fill(&settings.first_message, &vars);
+    let first_message = match disclosure.map(str::trim).filter(|d| !d.is_empty()) {
+        Some(d) => format!("{d} {greeting}").trim().to_string(),
+        None => greeting,
+    };
+    let voicemail = match &settings.voicemail {
+        Voicemail::LeaveMessage { text } => Voicemail::LeaveMessage { text: fill(text, &vars) },
+        Voicemail::HangUp => Voicemail::HangUp,
+    };
+    let unusable = |what: &'static str| {
+        move |e: providers::ProviderError| ServiceError::new(e.code()).with_detail(format!("{what}: {e}"))
+    };
+    let llm_endpoint = credentials::endpoint(db, ctx, env, &settings.llm.provider).await?;
+    let llm = providers::chat_model(env.http.clone(), &settings.llm.provider, llm_endpoint)
+        .map_err(unusable("llm"))?;
+    let (Some(stt_choice), Some(tts_choice)) = (&settings.stt, &settings.tts) else {
+        return Err(
+            ServiceError::field(ErrorCode::Validation, "stt").with_detail("a voice agent needs speech")
+        );
+    };
+    let stt_endpoint = credentials::endpoint(db, ctx, env, &stt_choice.provider).await?;
+    let stt = providers::speech_to_text(env.http.clone(), &stt_choice.provider, stt_endpoint)
+        .map_err(unusable("stt"))?;
+    let tts_endpoint = credentials::endpoint(db, ctx, env, &tts_choice.provider).await?;
+    let tts = providers::text_to_speech(env.http.clone(), &tts_choice.provider, tts_endpoint)
+        .map_err(unusable("tts"))?;
+    Ok(VoiceCall {
+        ctx: *ctx,
+        call_id: call.id,
+        prospect_id: call.prospect_id,
+        settings,
+        system_prompt,
+        first_message,
+        voicemail,
+        llm: Arc::from(llm),
+        stt: Arc::from(stt),
+        tts: Arc::from(tts),
+    })
+}
+
+/// Tells the call's open pages that it changed (a turn, a value).
+async fn touched(db: &DatabaseConnection, bus: &EventBus, ctx: &OrgCtx, call_id: Uuid) {
+    let Ok(call) = super::find(db, ctx, call_id).await else { return };
+    let update = CallUpdate { call: super::view(&call) };
+    if let Err(e) = bus.publish(ctx.org_id(), CALLS_TOPIC, &update).await {
+        tracing::debug!(call = %call_id, error = %e, "call update not published");
+    }
+}
+
+/// Stores one turn as soon as it is over.
+pub async fn turn(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+    turn: CallTurn,
+) -> ServiceResult<TurnsAdded> {
+    let added = super::transcript::add_turns(db, ctx, call_id, vec![turn]).await?;
+    touched(db, bus, ctx, call_id).await;
+    Ok(added)
+}
+
+/// Records a value the agent collected (already checked against the schema).
+pub async fn collect(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+    field: &str,
+    value: Value,
+) -> ServiceResult<()> {
+    let values: CollectedData = [(field.to_string(), value)].into_iter().collect();
+    super::transcript::collect(db, ctx, call_id, values).await?;
+    touched(db, bus, ctx, call_id).await;
+    Ok(())
+}
+
+/// A note from the agent: on the prospect when the call has one, else on the call.
+pub async fn note(
+    db: &DatabaseConnection,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+    prospect_id: Option<Uuid>,
+    text: &str,
+) -> ServiceResult<()> {
+    match prospect_id {
+        Some(p) => {
+            crate::prospects::timeline::add_note(db, ctx, p, text).await?;
+        }
+        None => {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > domain::copilot::outcome::NOTES_MAX_CHARS {
+                return Err(ServiceError::field(ErrorCode::Validation, "text"));
+            }
+            let call = super::find(db, ctx, call_id).await?;
+            let notes =
+                if call.notes.is_empty() { text.to_string() } else { format!("{}\n{text}", call.notes) };
+            if notes.chars().count() > domain::copilot::outcome::NOTES_MAX_CHARS {
+                return Err(ServiceError::field(ErrorCode::TextTooLong, "text"));
+            }
+            calls::Entity::update_many()
+                .col_expr(calls::Column::Notes, Expr::value(notes))
+                .col_expr(calls::Column::UpdatedAt, Expr::value(now()))
+                .filter(calls::Column::Id.eq(call_id))
+                .filter(calls::Column::OrgId.eq(ctx.org_id()))
+                .exec(db)
+                .await?;
+            touched(db, bus, ctx, call_id).await;
+        }
+    }
+    Ok(())
+}
+
+/// The agent's `transferCall`: the calls service's cold transfer (to the
+/// agent's configured number, and nowhere else).
+pub async fn transfer(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+) -> ServiceResult<()> {
+    super::control::transfer(db, ctx, env, bus, call_id).await.map(|_| ())
+}
+
+/// The call is over on the agent's side: its report is stored (once), a
+/// voicemail left or heard becomes the outcome when none was logged, and
+/// the room is deleted — the agent leaving would not end a phone call.
+pub async fn finish(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+    report: &AgentReport,
+) -> ServiceResult<()> {
+    let stored = serde_json::to_value(report).map_err(|_| ServiceError::internal())?;
+    calls::Entity::update_many()
+        .col_expr(calls::Column::AgentReport, Expr::value(stored))
+        .col_expr(calls::Column::UpdatedAt, Expr::value(now()))
+        .filter(calls::Column::Id.eq(call_id))
+        .filter(calls::Column::OrgId.eq(ctx.org_id()))
+        .filter(calls::Column::AgentReport.is_null())
+        .exec(db)
+        .await?;
+    let call = super::find(db, ctx, call_id).await?;
+    // A transferred callee talks to someone else now: the room stays theirs.
+    if !matches!(report.end, EndReason::Transferred { .. }) && !super::status_of(&call).is_final() {
+        let lk = client(db, ctx, env).await?;
+        match lk.delete_room(&call.room_name).await {
+            Ok(()) => {}
+            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            // The room empties and closes by itself (its empty timeout);
+            // the call still ends here.
+            Err(e) => tracing::warn!(call = %call_id, error = %e, "the agent's room was not deleted"),
+        }
+        let h = Happened {
+            event: CallEvent::HungUp,
+            source: "agent",
+            kind: "agent_ended".into(),
+            event_id: None,
+            data: json!({ "end": report.end, "duration_ms": report.duration_ms }),
+            at: now(),
+            failure_reason: None,
+        };
+        apply(db, bus, ctx.org_id(), call_id, h).await?;
+    }
+    if let EndReason::Voicemail { message_left } = report.end {
+        let notes = if message_left { "Voicemail: message left." } else { "Voicemail: hung up." };
+        let outcome =
+            OutcomeReport { outcome: CallOutcome::Voicemail, callback_at: None, notes: notes.into() };
+        match super::outcome::set(db, bus, ctx, call_id, outcome).await {
+            // Someone logged one already: theirs stands.
+            Err(e) if e.code == ErrorCode::Conflict => {}
+            r => {
+                r?;
+            }
+        }
+    }
+    touched(db, bus, ctx, call_id).await;
+    Ok(())
+}
