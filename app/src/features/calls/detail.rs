@@ -169,6 +169,7 @@ fn CallView(
                 <RecordingCard org_id call=d.call.clone()/>
                 <Transcript turns=d.turns.clone()/>
                 <CollectedValues data=d.collected_data.clone()/>
+                {d.agent_report.clone().map(|report| view! { <AgentReportCard report/> })}
                 <Card>
                     <h2 class="mb-3 font-semibold">{t!(i18n, calls.timeline)}</h2>
                     <ol class="space-y-2 text-sm" data-testid="call-timeline">
@@ -336,6 +337,87 @@ fn Transcript(turns: Vec<CallTurn>) -> impl IntoView {
                     }
                 }).collect_view()}
             </ol>
+        </Card>
+    }
+}
+
+/// Milliseconds as the panel shows them.
+fn ms(v: f64) -> String {
+    format!("{:.0} ms", v.max(0.0))
+}
+
+/// The voice agent's report: why it ended, what it spent, and where the
+/// time went on each reply (end of the caller's speech → each stage), with
+/// the call's p50 / p90.
+#[component]
+fn AgentReportCard(report: domain::agent_report::AgentReport) -> impl IntoView {
+    let i18n = use_i18n();
+    let end = report.end.key();
+    let summary = report.latency_summary();
+    let u = report.usage.clone();
+    let rows = report.latencies.clone();
+    view! {
+        <Card>
+            <h2 class="mb-2 font-semibold">{t!(i18n, calls.agent_report)}</h2>
+            <dl class="mb-3 grid grid-cols-[auto_1fr] gap-x-4 gap-y-1 text-sm" data-testid="call-agent-report">
+                <dt class="text-slate-500">{t!(i18n, calls.agent_end)}</dt>
+                <dd data-testid="call-agent-end" data-end=end>{move || match end {
+                    "caller" => t_string!(i18n, calls.end_caller).to_string(),
+                    "agent" => t_string!(i18n, calls.end_agent).to_string(),
+                    "transferred" => t_string!(i18n, calls.end_transferred).to_string(),
+                    "silence" => t_string!(i18n, calls.end_silence).to_string(),
+                    "max_duration" => t_string!(i18n, calls.end_max_duration).to_string(),
+                    "voicemail" => t_string!(i18n, calls.end_voicemail).to_string(),
+                    _ => t_string!(i18n, calls.end_failed).to_string(),
+                }}</dd>
+                <dt class="text-slate-500">{t!(i18n, calls.agent_usage)}</dt>
+                <dd class="tabular-nums" data-testid="call-agent-usage">
+                    {format!("STT {:.1} s · LLM {} / {} tokens · TTS {} chars", u.stt_seconds, u.llm_input_tokens, u.llm_output_tokens, u.tts_characters)}
+                </dd>
+            </dl>
+            <h3 class="mb-1 text-sm font-semibold">{t!(i18n, calls.latency)}</h3>
+            <Show when={let empty = rows.is_empty(); move || empty}>
+                <p class="text-sm text-slate-500">{t!(i18n, calls.no_latency)}</p>
+            </Show>
+            <div class="overflow-x-auto">
+                <table class="w-full text-right text-xs tabular-nums" data-testid="call-latency">
+                    <thead class="text-slate-500">
+                        <tr>
+                            <th class="text-left font-normal">{t!(i18n, calls.latency_turn)}</th>
+                            <th class="font-normal">"STT"</th>
+                            <th class="font-normal">"LLM"</th>
+                            <th class="font-normal">"TTS"</th>
+                            <th class="font-normal">{t!(i18n, calls.latency_first_audio)}</th>
+                            <th class="font-normal">{t!(i18n, calls.latency_ours)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {rows.into_iter().map(|l| view! {
+                            <tr data-testid="call-latency-row">
+                                <td class="text-left">{format!("#{}", l.turn)}</td>
+                                <td>{ms(l.stt_final_ms)}</td>
+                                <td>{ms(l.llm_first_token_ms)}</td>
+                                <td>{ms(l.tts_first_byte_ms)}</td>
+                                <td class="font-semibold">{ms(l.first_audio_ms)}</td>
+                                <td>{ms(l.overhead_ms)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                    {summary.map(|s| view! {
+                        <tfoot class="border-t border-slate-200 dark:border-slate-700">
+                            {[("p50", s.stt_final.p50, s.llm_first_token.p50, s.tts_first_byte.p50, s.first_audio.p50, s.overhead.p50),
+                              ("p90", s.stt_final.p90, s.llm_first_token.p90, s.tts_first_byte.p90, s.first_audio.p90, s.overhead.p90)]
+                                .into_iter().map(|(q, a, b, c, d, e)| view! {
+                                    <tr data-testid="call-latency-summary" data-q=q>
+                                        <td class="text-left font-semibold">{q}</td>
+                                        <td>{ms(a)}</td><td>{ms(b)}</td><td>{ms(c)}</td>
+                                        <td class="font-semibold">{ms(d)}</td><td>{ms(e)}</td>
+                                    </tr>
+                                }).collect_view()}
+                        </tfoot>
+                    })}
+                </table>
+            </div>
         </Card>
     }
 }
