@@ -450,11 +450,16 @@ fn first_words(text: &str, n: usize) -> String {
 async fn scripted_session(mut socket: WebSocket, state: Shared, rate: u32, interim: bool) {
     let mut seg = Segmenter::new(rate);
     let next = |state: &Shared| state.stt_script.lock().unwrap().as_ref().and_then(|q| q.front().cloned());
+    // Registered once, from the start: a drop asked for while a frame is
+    // being handled (not awaited) is not missed.
+    let dropped = state.stt_drop.notified();
+    tokio::pin!(dropped);
+    dropped.as_mut().enable();
     loop {
         let msg = tokio::select! {
             m = socket.recv() => m,
             // Dropped without a close frame, as a broken connection is.
-            _ = state.stt_drop.notified() => return,
+            _ = &mut dropped => return,
         };
         let Some(Ok(msg)) = msg else { return };
         match msg {

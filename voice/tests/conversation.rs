@@ -234,6 +234,8 @@ async fn an_stt_socket_dropped_mid_sentence_loses_nothing_of_it() {
     let spoke = call.caller.spoke.clone();
     support::wait_for("the caller speaking", 10, move || !spoke.lock().unwrap().is_empty()).await;
     tokio::time::sleep(Duration::from_millis(1000)).await;
+    let state = mock.state.clone();
+    support::wait_for("the STT socket", 10, move || !state.requests_for("deepgram").is_empty()).await;
     mock.state.stt_drop.notify_waiters();
     call.agent_turns(2).await;
     let turns = call.turns();
