@@ -30,11 +30,34 @@ impl BrowserAudio {
     pub async fn start(ws_path: &str, on_close: impl FnMut() + 'static) -> Result<BrowserAudio, MicError> {
         #[cfg(feature = "hydrate")]
         {
-            Ok(BrowserAudio { inner: hydrate::start(ws_path, on_close).await? })
+            Ok(BrowserAudio { inner: hydrate::start_with(ws_path, on_close, None).await? })
         }
         #[cfg(not(feature = "hydrate"))]
         {
             let _ = (ws_path, on_close);
+            Err(MicError::Unsupported)
+        }
+    }
+
+    /// A two-way call on `ws_path`: the microphone goes out as above; the
+    /// server's binary frames (24 kHz PCM) play through the speakers
+    /// (`/pcm-playback.js`), its text frames go to `on_event`, except
+    /// `{"type":"clear"}`, which empties the playback queue (barge-in).
+    /// `on_played` gets the milliseconds played and heard loud so far.
+    pub async fn start_call(
+        ws_path: &str,
+        on_event: impl FnMut(String) + 'static,
+        on_played: impl FnMut(f64, f64) + 'static,
+        on_close: impl FnMut() + 'static,
+    ) -> Result<BrowserAudio, MicError> {
+        #[cfg(feature = "hydrate")]
+        {
+            let duplex = hydrate::Duplex { on_event: Box::new(on_event), on_played: Box::new(on_played) };
+            Ok(BrowserAudio { inner: hydrate::start_with(ws_path, on_close, Some(duplex)).await? })
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (ws_path, on_event, on_played, on_close);
             Err(MicError::Unsupported)
         }
     }
@@ -70,6 +93,17 @@ mod hydrate {
         _node: AudioWorkletNode,
         _on_frame: Closure<dyn FnMut(MessageEvent)>,
         _on_close: Closure<dyn FnMut(web_sys::CloseEvent)>,
+        /// A call's way back: the playback node and its handlers.
+        _playback: Option<Playback>,
+    }
+
+    /// The playback node and the socket's and its own message handlers.
+    type Playback = (AudioWorkletNode, Closure<dyn FnMut(MessageEvent)>, Closure<dyn FnMut(MessageEvent)>);
+
+    /// What a two-way call does with what comes back.
+    pub struct Duplex {
+        pub on_event: Box<dyn FnMut(String)>,
+        pub on_played: Box<dyn FnMut(f64, f64)>,
     }
 
     impl Running {
@@ -92,7 +126,11 @@ mod hydrate {
         Some(format!("{scheme}://{}{path}", loc.host().ok()?))
     }
 
-    pub async fn start(path: &str, mut on_close: impl FnMut() + 'static) -> Result<Running, MicError> {
+    pub async fn start_with(
+        path: &str,
+        mut on_close: impl FnMut() + 'static,
+        duplex: Option<Duplex>,
+    ) -> Result<Running, MicError> {
         let window = web_sys::window().ok_or(MicError::Unsupported)?;
         let devices = window.navigator().media_devices().map_err(|_| MicError::Unsupported)?;
         let audio = Object::new();
@@ -145,6 +183,51 @@ mod hydrate {
             .set_onmessage(Some(on_frame.as_ref().unchecked_ref()));
         let on_close_cb = Closure::<dyn FnMut(web_sys::CloseEvent)>::new(move |_| on_close());
         socket.set_onclose(Some(on_close_cb.as_ref().unchecked_ref()));
-        Ok(Running { ctx, stream, socket, _node: node, _on_frame: on_frame, _on_close: on_close_cb })
+        let playback = match duplex {
+            Some(d) => Some(playback(&ctx, &socket, d).await?),
+            None => None,
+        };
+        Ok(Running {
+            ctx,
+            stream,
+            socket,
+            _node: node,
+            _on_frame: on_frame,
+            _on_close: on_close_cb,
+            _playback: playback,
+        })
+    }
+
+    /// The speakers' side of a call: binary frames to the playback worklet,
+    /// text frames to the page.
+    async fn playback(ctx: &AudioContext, socket: &WebSocket, d: Duplex) -> Result<Playback, MicError> {
+        let worklet = ctx.audio_worklet().map_err(|_| MicError::Unsupported)?;
+        JsFuture::from(worklet.add_module("/pcm-playback.js").map_err(|_| MicError::Unsupported)?)
+            .await
+            .map_err(|_| MicError::Unsupported)?;
+        let node = AudioWorkletNode::new(ctx, "pcm-playback").map_err(|_| MicError::Unsupported)?;
+        node.connect_with_audio_node(&ctx.destination()).map_err(|_| MicError::Unsupported)?;
+        let port = node.port().map_err(|_| MicError::Unsupported)?;
+        let Duplex { mut on_event, mut on_played } = d;
+        let to_speakers = port.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let data = ev.data();
+            if data.is_instance_of::<js_sys::ArrayBuffer>() {
+                let _ = to_speakers.post_message(&data);
+            } else if let Some(text) = data.as_string() {
+                if text.contains(r#""type":"clear""#) {
+                    let _ = to_speakers.post_message(&JsValue::from_str("clear"));
+                }
+                on_event(text);
+            }
+        });
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let on_stats = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            let get =
+                |k: &str| Reflect::get(&ev.data(), &k.into()).ok().and_then(|v| v.as_f64()).unwrap_or(0.0);
+            on_played(get("playedMs"), get("loudMs"));
+        });
+        port.set_onmessage(Some(on_stats.as_ref().unchecked_ref()));
+        Ok((node, on_message, on_stats))
     }
 }

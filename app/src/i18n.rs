@@ -183,6 +183,7 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         ProviderAddressRefused => t_string!(i18n, errors.provider_address_refused).to_string(),
         TelephonyNotConfigured => t_string!(i18n, errors.telephony_not_configured).to_string(),
         RecordingStorageNotConfigured => t_string!(i18n, errors.recording_storage_not_configured).to_string(),
+        VoiceAgentUnavailable => t_string!(i18n, errors.voice_agent_unavailable).to_string(),
         TransferRefused => t_string!(i18n, errors.transfer_refused, detail = detail).to_string(),
         UploadQuota => t_string!(i18n, errors.upload_quota, detail = detail).to_string(),
         ApiKeyInvalid => t_string!(i18n, errors.api_key_invalid).to_string(),

@@ -90,6 +90,8 @@ pub enum ErrorCode {
     TelephonyNotConfigured,
     /// Calls are to be recorded but no bucket is set whole.
     RecordingStorageNotConfigured,
+    /// This server has no voice pipeline (its VAD model is not installed).
+    VoiceAgentUnavailable,
     /// The callee's side refused the transfer (the SIP REFER); the call goes on.
     TransferRefused,
     /// The organisation holds too many (or too large) uploads not yet imported.
@@ -179,6 +181,7 @@ impl ErrorCode {
             ProviderAddressRefused => "provider_address_refused",
             TelephonyNotConfigured => "telephony_not_configured",
             RecordingStorageNotConfigured => "recording_storage_not_configured",
+            VoiceAgentUnavailable => "voice_agent_unavailable",
             TransferRefused => "transfer_refused",
             UploadQuota => "upload_quota",
             ApiKeyInvalid => "api_key_invalid",
@@ -241,7 +244,7 @@ impl ErrorCode {
             ProviderRateLimited => 429,
             ProviderTimeout => 504,
             ProviderUnavailable | ProviderMalformed => 502,
-            SecretKeyMissing => 503,
+            SecretKeyMissing | VoiceAgentUnavailable => 503,
             InvalidTimezone | CsvEmpty | CsvTooManyRows | CsvMalformed | MappingInvalid => 422,
             DuplicateProspect | ImportNotReady | ImportInterrupted => 409,
             CsvTooLarge => 413,
@@ -370,6 +373,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::ProviderAddressRefused,
     ErrorCode::TelephonyNotConfigured,
     ErrorCode::RecordingStorageNotConfigured,
+    ErrorCode::VoiceAgentUnavailable,
     ErrorCode::TransferRefused,
     ErrorCode::UploadQuota,
     ErrorCode::ApiKeyInvalid,

@@ -235,6 +235,7 @@ api_routes! {
     "/orgs/{org}/agents/{id}/active" => post(set_active);
     "/orgs/{org}/agents/{id}/duplicate" => post(duplicate_agent);
     "/orgs/{org}/agents/{id}/conversations" => get(list_conversations).post(start_conversation);
+    "/orgs/{org}/agents/{id}/test-call" => get(crate::test_call::test_call_socket);
     "/orgs/{org}/agent-folders" => get(list_folders).post(create_folder);
     "/orgs/{org}/providers" => get(list_providers);
     "/orgs/{org}/conversations/{id}" => get(get_conversation);

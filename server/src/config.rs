@@ -73,6 +73,9 @@ pub struct Config {
     /// The voice agent run inside this process (`HANDOO_VOICE_AGENT`, its
     /// libraries and model); `None` when it is off.
     pub voice: Option<VoiceAgentConfig>,
+    /// `HANDOO_ONNXRUNTIME_LIB` and `HANDOO_VAD_MODEL` when both name files:
+    /// the voice pipeline (browser test calls; the agent too when it runs).
+    pub vad: Option<VadFiles>,
     /// `HANDOO_STREAM_RECHECK_MS`: how often an open event stream or socket
     /// re-checks that its session and membership still stand (2 s by
     /// default); a removed member or a logged-out session loses it by then.
@@ -138,6 +141,7 @@ impl fmt::Debug for Config {
             .field("component_gallery", &self.component_gallery)
             .field("seed_demo", &self.seed_demo)
             .field("voice", &self.voice)
+            .field("vad", &self.vad)
             .field("cookie_secure", &self.cookie_secure)
             .field("google", &self.google)
             .field("smtp", &self.smtp.as_ref().map(|s| (&s.host, s.port)))
@@ -562,6 +566,7 @@ impl Config {
         };
 
         let voice = voice_agent(&get, &mut errors);
+        let vad = vad_files(&get);
 
         if !errors.is_empty() {
             return Err(ConfigError(errors));
@@ -569,6 +574,7 @@ impl Config {
         Ok(Config {
             livekit,
             voice,
+            vad,
             database_url,
             public_url,
             dev_login,
@@ -607,6 +613,19 @@ pub struct VoiceAgentConfig {
     pub onnxruntime_lib: PathBuf,
     pub vad_model: PathBuf,
     pub max_calls: usize,
+}
+
+/// ONNX Runtime and the Silero model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VadFiles {
+    pub onnxruntime_lib: PathBuf,
+    pub vad_model: PathBuf,
+}
+
+fn vad_files(get: &impl Fn(&str) -> Option<String>) -> Option<VadFiles> {
+    let file =
+        |name: &str| get(name).filter(|v| !v.trim().is_empty()).map(PathBuf::from).filter(|p| p.is_file());
+    Some(VadFiles { onnxruntime_lib: file("HANDOO_ONNXRUNTIME_LIB")?, vad_model: file("HANDOO_VAD_MODEL")? })
 }
 
 /// `HANDOO_VOICE_AGENT`: `auto` (the default) runs the agent when its three

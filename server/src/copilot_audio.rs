@@ -36,7 +36,7 @@ const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Cross-site WebSocket hijacking guard: when the browser names an origin,
 /// it must be this server's.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else { return true };
     let Some(host) = headers.get("host").and_then(|v| v.to_str().ok()) else { return false };
     origin.split_once("://").map(|(_, rest)| rest) == Some(host)

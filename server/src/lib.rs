@@ -55,6 +55,7 @@ pub mod site;
 pub mod state;
 pub mod stream_guard;
 pub mod telephony_api;
+pub mod test_call;
 pub mod verify_email;
 pub mod voice_host;
 
@@ -184,6 +185,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         runner,
         metrics: Default::default(),
         api_key_limiter: RateLimiter::new(std::time::Duration::from_secs(60)),
+        vad: voice_host::load_vad(config.vad.as_ref())?,
     });
     spawn_usage_flush(db.clone(), state.server_ctx.key_usage.clone(), config.usage_flush);
 

@@ -234,6 +234,7 @@ ops! {
     POST "/orgs/{org}/agents/{id}/duplicate" duplicate_agent ["AI agents"] "Copy an agent" => Out::Json(201, one::<v::Agent>);
     GET "/orgs/{org}/agents/{id}/conversations" list_conversations ["Playground"] "Test conversations with an agent" => Out::Json(200, list::<v::ConversationSummary>);
     POST "/orgs/{org}/agents/{id}/conversations" start_conversation ["Playground"] "Start a test conversation (optionally with prospect data)" body(In::OptionalJson(one::<ag::StartBody>)) => Out::Json(201, one::<v::Conversation>);
+    GET "/orgs/{org}/agents/{id}/test-call" agent_test_call ["Playground"] "A test call with a voice agent: the microphone as 16 kHz PCM in, its voice as 24 kHz PCM and live events out (WebSocket)" => Out::Upgrade;
     GET "/orgs/{org}/agent-folders" list_folders ["AI agents"] "Agent folders" => Out::Json(200, list::<v::Folder>);
     POST "/orgs/{org}/agent-folders" create_folder ["AI agents"] "Create a folder" body(In::Json(one::<ag::NameBody>)) => Out::Json(201, one::<v::Folder>);
     GET "/orgs/{org}/providers" list_providers ["AI agents"] "The organisation's provider credentials (never the secrets)" => Out::Json(200, list::<v::CredentialView>);

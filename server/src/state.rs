@@ -44,6 +44,9 @@ pub struct Shared {
     pub runner: services::jobs::Runner,
     /// Requests per API key per minute (`HANDOO_API_KEY_RATE_PER_MINUTE`).
     pub api_key_limiter: app::ssr::RateLimiter,
+    /// Silero VAD, loaded once for every voice conversation of this process
+    /// (browser test calls, and the voice agent's calls); `None` without its files.
+    pub vad: Option<std::sync::Arc<voice::vad::SileroModel>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -37,7 +37,7 @@ async fn serve() -> anyhow::Result<()> {
         config.voice.clone().ok_or_else(|| anyhow::anyhow!("the voice agent's configuration is missing"))?;
     let db = services::db::connect_and_migrate(&config.database_url).await?;
     let envs = server::envs(&config, &db).await?;
-    let host = server::voice_host::spawn(server::voice_host::parts(&voice, db, envs)?);
+    let host = server::voice_host::spawn(server::voice_host::parts(&voice, None, db, envs)?);
     tracing::info!("voice agent running");
     server::shutdown_signal().await;
     tracing::info!("draining: no new call, waiting for live ones");

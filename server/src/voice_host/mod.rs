@@ -46,16 +46,20 @@ pub struct HostParts {
     pub max_calls: usize,
 }
 
-/// Loads the VAD model and LiveKit's media library: a wrong file is a
-/// start-up error naming it, not a failure on the first call.
-pub fn load(
-    config: &crate::config::VoiceAgentConfig,
-) -> anyhow::Result<(Arc<SileroModel>, Arc<LiveKitRooms>)> {
-    let vad = SileroModel::load(&config.onnxruntime_lib, &config.vad_model, 2)
-        .map_err(|e| anyhow::anyhow!("voice agent (HANDOO_ONNXRUNTIME_LIB / HANDOO_VAD_MODEL): {e}"))?;
+/// Loads the VAD model (once per process): a wrong file is a start-up
+/// error naming it, not a failure on the first call.
+pub fn load_vad(files: Option<&crate::config::VadFiles>) -> anyhow::Result<Option<Arc<SileroModel>>> {
+    let Some(f) = files else { return Ok(None) };
+    let vad = SileroModel::load(&f.onnxruntime_lib, &f.vad_model, 2)
+        .map_err(|e| anyhow::anyhow!("voice pipeline (HANDOO_ONNXRUNTIME_LIB / HANDOO_VAD_MODEL): {e}"))?;
+    Ok(Some(Arc::new(vad)))
+}
+
+/// Loads LiveKit's media library, likewise.
+pub fn load_rooms(config: &crate::config::VoiceAgentConfig) -> anyhow::Result<Arc<LiveKitRooms>> {
     let ffi = rtc::FfiClient::load(&config.ffi_lib.to_string_lossy())
         .map_err(|e| anyhow::anyhow!("voice agent (LIVEKIT_FFI_LIB={}): {e}", config.ffi_lib.display()))?;
-    Ok((Arc::new(vad), Arc::new(LiveKitRooms { ffi })))
+    Ok(Arc::new(LiveKitRooms { ffi }))
 }
 
 /// The running host.
@@ -81,16 +85,25 @@ pub fn start(config: &crate::Config, state: &crate::AppState) -> anyhow::Result<
         telephony: ctx.telephony.clone(),
         bus: ctx.bus.clone(),
     };
-    Ok(Some(spawn(parts(voice, state.db.clone(), envs)?)))
+    Ok(Some(spawn(parts(voice, state.vad.clone(), state.db.clone(), envs)?)))
 }
 
 /// The host's parts from the configuration (loads the libraries).
 pub fn parts(
     voice: &crate::config::VoiceAgentConfig,
+    vad: Option<Arc<SileroModel>>,
     db: DatabaseConnection,
     envs: crate::Envs,
 ) -> anyhow::Result<HostParts> {
-    let (vad, rooms) = load(voice)?;
+    let vad = match vad {
+        Some(v) => v,
+        None => load_vad(Some(&crate::config::VadFiles {
+            onnxruntime_lib: voice.onnxruntime_lib.clone(),
+            vad_model: voice.vad_model.clone(),
+        }))?
+        .ok_or_else(|| anyhow::anyhow!("voice pipeline: no VAD files"))?,
+    };
+    let rooms = load_rooms(voice)?;
     Ok(HostParts {
         db,
         providers: envs.providers,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::BoxFuture;
-use services::calls::voice::{self as svc, JobMetadata, VoiceCall};
+use services::calls::voice::{self as svc, JobMetadata, VoiceAgent};
 use services::telephony::settings::ServedProject;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -75,7 +75,7 @@ pub struct CallRunner {
 }
 
 /// The agent's settings as the conversation takes them.
-pub fn call_config(vc: &VoiceCall) -> CallConfig {
+pub fn call_config(vc: &VoiceAgent) -> CallConfig {
     let s = &vc.settings;
     let t = &s.turn_taking;
     CallConfig {
@@ -98,6 +98,11 @@ pub fn call_config(vc: &VoiceCall) -> CallConfig {
         max_call_ms: s.max_call_seconds as u64 * 1000,
         voicemail: vc.voicemail.clone(),
     }
+}
+
+/// The agent's clients as the conversation takes them.
+pub fn providers_of(agent: &VoiceAgent) -> Arc<Providers> {
+    Arc::new(Providers { llm: agent.llm.clone(), stt: agent.stt.clone(), tts: vec![agent.tts.clone()] })
 }
 
 impl CallRunner {
@@ -128,8 +133,7 @@ impl CallRunner {
             }
         };
         let config = call_config(&vc);
-        let providers =
-            Arc::new(Providers { llm: vc.llm.clone(), stt: vc.stt.clone(), tts: vec![vc.tts.clone()] });
+        let providers = providers_of(&vc);
         let (session, media_task) =
             match p.media.join(&job, self.served.tenant.then_some(&p.providers.egress)).await {
                 Ok(m) => m,

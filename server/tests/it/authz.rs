@@ -130,6 +130,7 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/agents/{id}/conversations", UseWorkspace),
         // No body: the sample prospect as is.
         route("POST", "/orgs/{org}/agents/{id}/conversations", UseWorkspace),
+        route("GET", "/orgs/{org}/agents/{id}/test-call", UseWorkspace).socket(),
         route("GET", "/orgs/{org}/agent-folders", UseWorkspace),
         route("POST", "/orgs/{org}/agent-folders", ManageAgents).json(json!({"name": "Probe"})),
         // Which providers are set up (never the keys): part of seeing the organisation.

@@ -131,6 +131,8 @@ on_both_backends!(
             .await;
         assert_eq!(s, 201, "{agent}");
         let agent = agent["id"].as_str().unwrap().to_string();
+        // This server was given no VAD files: a browser test call says so before any audio.
+        assert_eq!(open_test_call(&c.app, &c.owner, &org, &agent, None).await.err(), Some(503));
         let (_, p) = c
         .owner
         .rest(
@@ -320,5 +322,189 @@ on_both_backends!(
             .count();
         assert_eq!(forged_joins, 1, "one forged job on the server's project");
         host.drain().await;
+    }
+);
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the test-call socket as `client` (with an `origin` when given);
+/// the HTTP status when it is refused.
+async fn open_test_call(
+    app: &common::TestApp,
+    client: &common::Client,
+    org: &str,
+    agent: &str,
+    origin: Option<&str>,
+) -> Result<Socket, u16> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let url =
+        format!("{}/api/v1/orgs/{org}/agents/{agent}/test-call", app.base.replacen("http://", "ws://", 1));
+    let mut req = url.into_client_request().unwrap();
+    req.headers_mut().insert("cookie", client.http_cookie_header(&app.base).parse().unwrap());
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("the socket failed otherwise: {e}"),
+    }
+}
+
+/// The browser's side of a test call: sends the microphone (silence, and
+/// speech when told) in real time as 20 ms frames of 16 kHz PCM.
+fn microphone(
+    mut sink: futures::stream::SplitSink<Socket, tokio_tungstenite::tungstenite::Message>,
+) -> (Arc<Mutex<std::collections::VecDeque<i16>>>, tokio::task::JoinHandle<()>) {
+    use futures::SinkExt;
+    let queue = Arc::new(Mutex::new(std::collections::VecDeque::<i16>::new()));
+    let q = queue.clone();
+    let task = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        loop {
+            tick.tick().await;
+            let frame: Vec<u8> = {
+                let mut q = q.lock().unwrap();
+                (0..320).flat_map(|_| q.pop_front().unwrap_or(0).to_le_bytes()).collect()
+            };
+            let stop = frame.len() != 640;
+            if stop || sink.send(tokio_tungstenite::tungstenite::Message::Binary(frame.into())).await.is_err()
+            {
+                return;
+            }
+            if q.lock().unwrap().front() == Some(&i16::MIN) {
+                let _ = sink
+                    .send(tokio_tungstenite::tungstenite::Message::Text(r#"{"type":"stop"}"#.into()))
+                    .await;
+                return;
+            }
+        }
+    });
+    (queue, task)
+}
+
+on_both_backends!(
+    a_browser_test_call_talks_through_the_socket_and_keeps_nothing,
+    |backend: Backend| async move {
+        use futures::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        let (Ok(ort), Ok(model)) =
+            (std::env::var("HANDOO_ONNXRUNTIME_LIB"), std::env::var("HANDOO_VAD_MODEL"))
+        else {
+            assert!(!std::env::var("CI").is_ok_and(|v| v == "true"), "the VAD's files are not set (CI=true)");
+            eprintln!("SKIPPED: HANDOO_ONNXRUNTIME_LIB / HANDOO_VAD_MODEL not set");
+            return;
+        };
+        let vendors = mock_vendors::MockVendors::start().await;
+        let (openai, deepgram) = (vendors.base_url("openai"), vendors.base_url("deepgram"));
+        let env = [
+            ("OPENAI_BASE_URL", openai.as_str()),
+            ("OPENAI_API_KEY", "sk-test"),
+            ("DEEPGRAM_BASE_URL", deepgram.as_str()),
+            ("DEEPGRAM_API_KEY", "dg-test"),
+            ("HANDOO_ONNXRUNTIME_LIB", ort.as_str()),
+            ("HANDOO_VAD_MODEL", model.as_str()),
+        ];
+        let Some(app) = common::TestApp::spawn_with(backend, &env).await else { return };
+        let owner = app.client().await;
+        owner.sign_up("Olivia", "olivia@example.com", common::GOOD_PASSWORD).await.expect("sign up");
+        let org = owner.create_org("Acme").await;
+        *vendors.state.stt_script.lock().unwrap() =
+            Some(["My budget is 450 euros."].map(String::from).into());
+        let mut settings = serde_json::from_value::<domain::agent::AgentSettings>(json!({
+            "name": "Max", "description": "", "kind": "voice",
+            "system_prompt": "You sell vans.", "first_message": "Hello {{prospect.first_name}}, this is Max.",
+            "language": "en",
+            "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.2, "max_tokens": 200},
+            "stt": {"provider": "deepgram", "model": "nova-3"},
+            "tts": {"provider": "openai", "model": "gpt-4o-mini-tts", "voice": "alloy"},
+            "interruption": "medium", "max_call_seconds": 120, "voicemail": {"action": "hang_up"},
+            "transfer_number": null, "tools": ["updateData", "endCall"],
+            "data_schema": {"fields": [{"name": "budget", "type": "string", "description": "Their budget"}]}
+        }))
+        .unwrap();
+        let (s, agent) = owner
+            .rest(Method::POST, &format!("/orgs/{org}/agents"), Some(json!({"settings": settings})))
+            .await;
+        assert_eq!(s, 201, "{agent}");
+        let agent = agent["id"].as_str().unwrap().to_string();
+
+        // Refused before any audio: another site's page, a chat agent, another organisation's member.
+        assert_eq!(
+            open_test_call(&app, &owner, &org, &agent, Some("https://evil.example")).await.err(),
+            Some(403)
+        );
+        settings.kind = domain::agent::AgentKind::Chat;
+        settings.name = "Chatty".into();
+        let (_, chat) = owner
+            .rest(Method::POST, &format!("/orgs/{org}/agents"), Some(json!({"settings": settings})))
+            .await;
+        let chat = chat["id"].as_str().unwrap().to_string();
+        assert_eq!(open_test_call(&app, &owner, &org, &chat, None).await.err(), Some(422));
+        let stranger = app.client().await;
+        stranger.sign_up("Sam", "sam@example.com", common::GOOD_PASSWORD).await.expect("sign up");
+        let theirs = stranger.create_org("Theirs").await;
+        assert_eq!(open_test_call(&app, &stranger, &org, &agent, None).await.err(), Some(404));
+        assert_eq!(open_test_call(&app, &stranger, &theirs, &agent, None).await.err(), Some(404));
+
+        // The call: the agent greets (the sample prospect's name), the caller
+        // answers, the value comes back, the caller hangs up.
+        let ws = open_test_call(&app, &owner, &org, &agent, None).await.expect("the socket opens");
+        let (sink, mut stream) = ws.split();
+        let (mic, sender) = microphone(sink);
+        let (mut greeting, mut loud_frames, mut spoke, mut collected, mut ended) =
+            (None, 0usize, false, None, None);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+        while ended.is_none() {
+            let msg = tokio::time::timeout_at(deadline, stream.next()).await.expect("the call goes on");
+            match msg {
+                Some(Ok(Message::Binary(b))) => {
+                    let pcm: Vec<i16> = b.chunks_exact(2).map(|c| i16::from_le_bytes([c[0], c[1]])).collect();
+                    assert!(
+                        !pcm.is_empty() && pcm.len() <= 480,
+                        "at most 20 ms of 24 kHz audio a frame: {}",
+                        pcm.len()
+                    );
+                    if voice::audio::rms(&pcm) > 500.0 {
+                        loud_frames += 1;
+                    }
+                }
+                Some(Ok(Message::Text(t))) => {
+                    let v: Value = serde_json::from_str(&t).unwrap();
+                    match v["type"].as_str() {
+                        Some("turn") if v["turn"]["speaker"] == "agent" && greeting.is_none() => {
+                            greeting = Some(v["turn"]["text"].as_str().unwrap().to_string());
+                        }
+                        Some("data") => {
+                            collected = Some((v["field"].clone(), v["value"].clone()));
+                            // Heard: hang up (the marker ends the microphone with "stop").
+                            mic.lock().unwrap().extend(std::iter::repeat_n(0, 8000).chain([i16::MIN]));
+                        }
+                        Some("ended") => ended = Some(v["report"].clone()),
+                        _ => {}
+                    }
+                }
+                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("{e}"),
+            }
+            if greeting.is_some() && !spoke && loud_frames > 25 {
+                spoke = true;
+                let speech =
+                    voice::simulate::espeak("My budget is four hundred and fifty euros.", "en", 16_000);
+                let mut q = mic.lock().unwrap();
+                q.extend(std::iter::repeat_n(0, 8000));
+                q.extend(speech);
+            }
+        }
+        sender.abort();
+        assert_eq!(greeting.as_deref(), Some("Hello Alex, this is Max."));
+        assert!(loud_frames > 25, "the greeting was heard: {loud_frames} loud frames");
+        assert_eq!(collected, Some((json!("budget"), json!("450 euros"))));
+        let report = ended.expect("the report came before the socket closed");
+        assert_eq!(report["end"]["by"], "caller", "{report}");
+        // Nothing is stored: no call, no conversation.
+        let (_, calls) = owner.rest(Method::GET, &format!("/orgs/{org}/calls"), None).await;
+        assert_eq!(calls["total"], 0, "{calls}");
     }
 );

@@ -53,11 +53,8 @@ impl JobMetadata {
     }
 }
 
-/// Everything the agent needs for one call, read once at job start.
-pub struct VoiceCall {
-    pub ctx: OrgCtx,
-    pub call_id: Uuid,
-    pub prospect_id: Option<Uuid>,
+/// Everything the agent needs for one conversation, read once at its start.
+pub struct VoiceAgent {
     pub settings: AgentSettings,
     /// Rendered for this prospect, with what the data schema asks for.
     pub system_prompt: String,
@@ -110,11 +107,10 @@ pub async fn prepare(
     ctx: &OrgCtx,
     call: &calls::Model,
     disclosure: Option<&str>,
-) -> ServiceResult<VoiceCall> {
+) -> ServiceResult<VoiceAgent> {
     let agent_id = call.agent_id.ok_or_else(ServiceError::not_found)?;
     let settings = agents::get(db, ctx, agent_id).await?.settings;
-    let lang =
-        Locale::parse(settings.language.split(['-', '_']).next().unwrap_or("en")).unwrap_or(Locale::En);
+    let lang = locale_of(&settings);
     let prospect = match call.prospect_id {
         Some(p) => {
             prospects::Entity::find_by_id(p).filter(prospects::Column::OrgId.eq(ctx.org_id())).one(db).await?
@@ -131,14 +127,46 @@ pub async fn prepare(
             vars.custom.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
         }
     }
-    let system_prompt = playground::system_prompt(&settings, &vars);
-    let greeting = fill(&settings.first_message, &vars);
+    agent_for(db, env, ctx, settings, &vars, disclosure).await
+}
+
+/// The agent for an in-browser test call: the playground's sample prospect,
+/// no call row; only an active voice agent.
+pub async fn prepare_test(
+    db: &DatabaseConnection,
+    env: &ProviderEnv,
+    ctx: &OrgCtx,
+    agent_id: Uuid,
+) -> ServiceResult<VoiceAgent> {
+    ctx.require(domain::Permission::UseWorkspace)?;
+    let agent = agents::get_dispatchable(db, ctx, agent_id).await?;
+    if agent.settings.kind != domain::agent::AgentKind::Voice {
+        return Err(ServiceError::field(ErrorCode::Validation, "agent_id").with_detail("not a voice agent"));
+    }
+    let vars = playground::render_context(&agent.settings, &Default::default());
+    agent_for(db, env, ctx, agent.settings, &vars, None).await
+}
+
+fn locale_of(settings: &AgentSettings) -> Locale {
+    Locale::parse(settings.language.split(['-', '_']).next().unwrap_or("en")).unwrap_or(Locale::En)
+}
+
+async fn agent_for(
+    db: &DatabaseConnection,
+    env: &ProviderEnv,
+    ctx: &OrgCtx,
+    settings: AgentSettings,
+    vars: &RenderContext,
+    disclosure: Option<&str>,
+) -> ServiceResult<VoiceAgent> {
+    let system_prompt = playground::system_prompt(&settings, vars);
+    let greeting = fill(&settings.first_message, vars);
     let first_message = match disclosure.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => format!("{d} {greeting}").trim().to_string(),
         None => greeting,
     };
     let voicemail = match &settings.voicemail {
-        Voicemail::LeaveMessage { text } => Voicemail::LeaveMessage { text: fill(text, &vars) },
+        Voicemail::LeaveMessage { text } => Voicemail::LeaveMessage { text: fill(text, vars) },
         Voicemail::HangUp => Voicemail::HangUp,
     };
     let unusable = |what: &'static str| {
@@ -158,10 +186,7 @@ pub async fn prepare(
     let tts_endpoint = credentials::endpoint(db, ctx, env, &tts_choice.provider).await?;
     let tts = providers::text_to_speech(env.http.clone(), &tts_choice.provider, tts_endpoint)
         .map_err(unusable("tts"))?;
-    Ok(VoiceCall {
-        ctx: *ctx,
-        call_id: call.id,
-        prospect_id: call.prospect_id,
+    Ok(VoiceAgent {
         settings,
         system_prompt,
         first_message,

@@ -345,6 +345,11 @@ fn AgentForm(
                 </div>
             </div>
             <FormError message=banner_error(err, FIELDS)/>
+            {agent_id.map(|id| view! {
+                <Show when=move || kind.get() == "voice">
+                    <super::test_call::TestCall org_id agent_id=id/>
+                </Show>
+            })}
             {move || conflict.get().then(|| view! {
                 <p class="text-sm text-amber-700 dark:text-amber-300" role="alert">{t!(i18n, agents.conflict_hint)}</p>
             })}

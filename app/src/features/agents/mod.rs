@@ -5,3 +5,4 @@ pub mod api;
 pub mod editor;
 pub mod pages;
 pub mod schema_editor;
+pub mod test_call;
