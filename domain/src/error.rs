@@ -202,6 +202,7 @@ impl ErrorCode {
                 | ErrorCode::ProviderUnavailable
                 | ErrorCode::ProviderMalformed
                 | ErrorCode::SecretKeyMissing
+                | ErrorCode::VoiceAgentUnavailable
         )
     }
 
