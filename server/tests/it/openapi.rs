@@ -74,9 +74,10 @@ on_both_backends!(the_api_conforms_to_its_openapi_document, |backend: Backend| a
         // failed the coverage phase with "AST constructor recursion depth
         // mismatch").
         .args(["--workers", "1"])
-        // A WebSocket cannot be spoken by an HTTP fuzzer; its handshake is
-        // tested in copilot.rs.
+        // A WebSocket cannot be spoken by an HTTP fuzzer; their handshakes
+        // are tested in copilot.rs and voice_agent.rs.
         .args(["--exclude-operation-id", "session_audio"])
+        .args(["--exclude-operation-id", "agent_test_call"])
         // Follows an import until its final state: on the fixture's pending
         // import it stays open by design, and every generated request would
         // wait out the timeout (tested in `prospects::import_progress_…`).
