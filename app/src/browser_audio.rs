@@ -18,6 +18,18 @@ pub enum MicError {
     Network,
 }
 
+impl MicError {
+    /// What the user is told, in their language.
+    pub fn message(self, i18n: leptos_i18n::I18nContext<crate::i18n::Locale>) -> String {
+        use crate::i18n::t_string;
+        match self {
+            MicError::Denied => t_string!(i18n, copilot.mic_denied).to_string(),
+            MicError::Unsupported => t_string!(i18n, copilot.mic_unsupported).to_string(),
+            MicError::Network => t_string!(i18n, copilot.mic_network).to_string(),
+        }
+    }
+}
+
 /// A running capture; [`BrowserAudio::stop`] (or dropping it) ends it.
 pub struct BrowserAudio {
     #[cfg(feature = "hydrate")]

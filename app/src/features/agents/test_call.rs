@@ -151,11 +151,7 @@ pub fn TestCall(org_id: Uuid, agent_id: Uuid) -> impl IntoView {
                     running.set_value(Some(SendWrapper::new(a)));
                     on.set(true);
                 }
-                Err(e) => error.set(Some(match e {
-                    MicError::Denied => t_string!(i18n, copilot.mic_denied).to_string(),
-                    MicError::Unsupported => t_string!(i18n, copilot.mic_unsupported).to_string(),
-                    MicError::Network => t_string!(i18n, copilot.mic_network).to_string(),
-                })),
+                Err(e) => error.set(Some(e.message(i18n))),
             }
         });
     };

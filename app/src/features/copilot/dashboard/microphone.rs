@@ -46,11 +46,7 @@ pub(super) fn MicControl(org_id: Uuid, session_id: Uuid, live: Live) -> impl Int
                     on.set(true);
                     error.set(None);
                 }
-                Err(e) => error.set(Some(match e {
-                    MicError::Denied => t_string!(i18n, copilot.mic_denied).to_string(),
-                    MicError::Unsupported => t_string!(i18n, copilot.mic_unsupported).to_string(),
-                    MicError::Network => t_string!(i18n, copilot.mic_network).to_string(),
-                })),
+                Err(e) => error.set(Some(e.message(i18n))),
             }
         });
     };
