@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from livekit import rtc
+from websockets.sync.client import connect as ws_connect
 
 
 def rms(samples: np.ndarray) -> float:
@@ -58,13 +59,14 @@ def tone_wav(path: Path, freq: float, seconds: float, rate: int = 48000, amplitu
     return path
 
 
-def speech_wav(path: Path, text: str, rate: int = 8000) -> Path:
-    """Speech made by espeak-ng, resampled by sox to `rate`, mono, with 0.5 s
-    of silence in front (a device or call loses its first instants)."""
+def speech_wav(path: Path, text: str, rate: int = 8000, pause: float = 0.5) -> Path:
+    """Speech made by espeak-ng, resampled by sox to `rate`, mono, with `pause`
+    seconds of silence in front (a device or call loses its first instants;
+    a callee lets the agent greet first) and 0.5 s after."""
     raw = path.with_suffix(".raw.wav")
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), text], check=True)
     subprocess.run(
-        ["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path), "pad", "0.5", "0.5"],
+        ["sox", str(raw), "-r", str(rate), "-c", "1", "-b", "16", str(path), "pad", str(pause), "0.5"],
         check=True,
     )
     raw.unlink()
@@ -97,3 +99,29 @@ async def record(
     finally:
         await stream.aclose()
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
+def mock_transcribe(deepgram_ws: str, samples: np.ndarray, rate: int, utterances: list[str]) -> list[str]:
+    """`samples` through the mock vendors' streaming Deepgram, scripted with
+    `utterances`: its energy splitter gives the next of them for each stretch
+    of sound ended by 300 ms of silence, so the finals say how many separate
+    utterances the audio holds (the mock cannot recognise words)."""
+    import json
+    import requests
+
+    base = deepgram_ws.replace("ws://", "http://").split("/deepgram/")[0]
+    r = requests.post(f"{base}/__control/stt-script", json={"utterances": utterances}, timeout=5)
+    r.raise_for_status()
+    finals = []
+    url = f"{deepgram_ws}/listen?encoding=linear16&sample_rate={rate}&channels=1&interim_results=false"
+    with ws_connect(url, additional_headers={"Authorization": "Token dg-test"}) as ws:
+        pcm = samples.astype("<i2").tobytes()
+        for i in range(0, len(pcm), 3200):
+            ws.send(pcm[i : i + 3200])
+        ws.send(json.dumps({"type": "CloseStream"}))
+        for msg in ws:
+            if isinstance(msg, str):
+                m = json.loads(msg)
+                if m.get("type") == "Results" and m.get("is_final"):
+                    finals.append(m["channel"]["alternatives"][0]["transcript"])
+    return finals
