@@ -141,6 +141,7 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         TemplateUnclosed => t_string!(i18n, errors.template_unclosed).to_string(),
         InvalidFieldName => t_string!(i18n, errors.invalid_field_name).to_string(),
         DuplicateFieldName => t_string!(i18n, errors.duplicate_field_name).to_string(),
+        DuplicateVoice => t_string!(i18n, errors.duplicate_voice).to_string(),
         EnumOptionsRequired => t_string!(i18n, errors.enum_options_required).to_string(),
         TooManyFields => t_string!(i18n, errors.too_many_fields).to_string(),
         InvalidValue => t_string!(i18n, errors.invalid_value).to_string(),

@@ -27,6 +27,8 @@ pub const END_OF_TURN_MS_RANGE: (u32, u32) = (100, 3000);
 pub const STT_FINAL_WAIT_MS_RANGE: (u32, u32) = (100, 5000);
 pub const SILENCE_REPROMPT_SECONDS_RANGE: (u32, u32) = (3, 120);
 pub const SILENCE_HANG_UP_SECONDS_RANGE: (u32, u32) = (5, 600);
+/// Voices tried in turn when the agent's own voice fails mid-call.
+pub const MAX_FALLBACK_VOICES: usize = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -94,6 +96,22 @@ pub struct TtsChoice {
     pub voice: String,
 }
 
+impl TtsChoice {
+    /// A vendor and model that speak `language`, and a voice id of a sane
+    /// shape (voices are checked against the vendor's live list when a key
+    /// is set, in the editor). Errors name `{prefix}.provider` and so on.
+    fn validate(mut self, prefix: &str, language: &str) -> Result<TtsChoice, FieldError> {
+        check_model(prefix, Capability::Tts, &self.provider, &self.model)?;
+        check_language(&format!("{prefix}.provider"), &self.provider, language)?;
+        self.model = self.model.trim().to_string();
+        self.voice = self.voice.trim().to_string();
+        if self.voice.is_empty() || self.voice.len() > 128 || self.voice.chars().any(char::is_control) {
+            return Err(FieldError::new(format!("{prefix}.voice"), ErrorCode::Validation));
+        }
+        Ok(self)
+    }
+}
+
 /// Everything an admin edits on an agent (identity and folder live beside it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -109,6 +127,11 @@ pub struct AgentSettings {
     /// Speech settings; required for voice agents, ignored by chat agents.
     pub stt: Option<SttChoice>,
     pub tts: Option<TtsChoice>,
+    /// Tried in order when the voice before fails mid-call (an outage, a
+    /// revoked key): another voice, possibly another vendor, rather than
+    /// silence. At most [`MAX_FALLBACK_VOICES`]; voice agents only.
+    #[serde(default)]
+    pub fallback_voices: Vec<TtsChoice>,
     pub interruption: Interruption,
     pub max_call_seconds: u32,
     pub voicemail: Voicemail,
@@ -255,6 +278,7 @@ impl AgentSettings {
             recording: RecordingChoice::Organisation,
             recording_disclosure: None,
             turn_taking: TurnTaking::default(),
+            fallback_voices: Vec::new(),
         }
     }
 
@@ -290,21 +314,29 @@ impl AgentSettings {
                 .ok_or_else(|| FieldError::new("stt.provider", ErrorCode::UnknownProvider))?;
             check_model("stt", Capability::Stt, &stt.provider, &stt.model)?;
             check_language("stt.provider", &stt.provider, &self.language)?;
-            let tts = self
-                .tts
-                .as_mut()
-                .ok_or_else(|| FieldError::new("tts.provider", ErrorCode::UnknownProvider))?;
-            check_model("tts", Capability::Tts, &tts.provider, &tts.model)?;
-            check_language("tts.provider", &tts.provider, &self.language)?;
-            tts.voice = tts.voice.trim().to_string();
-            // Voices are checked against the live list when a key is set, so
-            // only the shape is checked here.
-            if tts.voice.is_empty() || tts.voice.len() > 128 || tts.voice.chars().any(char::is_control) {
-                return Err(FieldError::new("tts.voice", ErrorCode::Validation));
+            let tts =
+                self.tts.take().ok_or_else(|| FieldError::new("tts.provider", ErrorCode::UnknownProvider))?;
+            let tts = tts.validate("tts", &self.language)?;
+            if self.fallback_voices.len() > MAX_FALLBACK_VOICES {
+                return Err(FieldError::new("fallback_voices", ErrorCode::OutOfRange)
+                    .with_detail(format!("0–{MAX_FALLBACK_VOICES}")));
             }
+            let mut fallbacks: Vec<TtsChoice> = Vec::with_capacity(self.fallback_voices.len());
+            for (i, v) in std::mem::take(&mut self.fallback_voices).into_iter().enumerate() {
+                let prefix = format!("fallback_voices.{i}");
+                let v = v.validate(&prefix, &self.language)?;
+                // The same voice again would fail the same way.
+                if v == tts || fallbacks.contains(&v) {
+                    return Err(FieldError::new(format!("{prefix}.voice"), ErrorCode::DuplicateVoice));
+                }
+                fallbacks.push(v);
+            }
+            self.tts = Some(tts);
+            self.fallback_voices = fallbacks;
         } else {
             self.stt = None;
             self.tts = None;
+            self.fallback_voices = Vec::new();
         }
 
         let (lo, hi) = CALL_SECONDS_RANGE;
@@ -605,6 +637,49 @@ mod tests {
             field(AgentSettings { data_schema: bad_schema, ..valid() }),
             f("data_schema.0.name", ErrorCode::InvalidFieldName)
         );
+    }
+
+    #[test]
+    fn fallback_voices_are_checked_like_the_voice_and_kept_in_order() {
+        let field = |s: AgentSettings| s.validate().map(|_| ()).unwrap_err();
+        let voice = |provider: &str, model: &str, id: &str| TtsChoice {
+            provider: provider.into(),
+            model: model.into(),
+            voice: id.into(),
+        };
+        let with = |v: Vec<TtsChoice>| AgentSettings { fallback_voices: v, ..valid() };
+        let s = with(vec![
+            voice("openai", " gpt-4o-mini-tts ", " alloy "),
+            voice("elevenlabs", "eleven_flash_v2_5", "v1"),
+        ])
+        .validate()
+        .unwrap();
+        assert_eq!(s.fallback_voices[0], voice("openai", "gpt-4o-mini-tts", "alloy"));
+        assert_eq!(s.fallback_voices[1].provider, "elevenlabs");
+        // Each entry names its own field.
+        let e =
+            field(with(vec![voice("openai", "gpt-4o-mini-tts", "alloy"), voice("deepgram", "nova-3", "x")]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices.1.provider", ErrorCode::UnknownProvider));
+        let e = field(with(vec![voice("openai", "tts-0", "alloy")]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices.0.model", ErrorCode::UnknownModel));
+        let e = field(with(vec![voice("openai", "gpt-4o-mini-tts", " ")]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices.0.voice", ErrorCode::Validation));
+        // The agent's own voice, or one listed twice, would fail the same way again.
+        let own = valid().tts.unwrap();
+        let e = field(with(vec![own]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices.0.voice", ErrorCode::DuplicateVoice));
+        let alloy = voice("openai", "gpt-4o-mini-tts", "alloy");
+        let e = field(with(vec![alloy.clone(), alloy.clone()]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices.1.voice", ErrorCode::DuplicateVoice));
+        let e = field(with(vec![alloy.clone(); MAX_FALLBACK_VOICES + 1]));
+        assert_eq!((e.field.as_str(), e.code), ("fallback_voices", ErrorCode::OutOfRange));
+        // A chat agent has no voice at all; agents saved before fallbacks read as none.
+        let chat = AgentSettings { kind: AgentKind::Chat, ..with(vec![alloy]) }.validate().unwrap();
+        assert!(chat.fallback_voices.is_empty());
+        let mut old = serde_json::to_value(valid()).unwrap();
+        old.as_object_mut().unwrap().remove("fallback_voices");
+        let old: AgentSettings = serde_json::from_value(old).unwrap();
+        assert!(old.fallback_voices.is_empty());
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub enum ErrorCode {
     TemplateUnclosed,
     InvalidFieldName,
     DuplicateFieldName,
+    /// A fallback voice that is the agent's own voice, or listed twice.
+    DuplicateVoice,
     EnumOptionsRequired,
     TooManyFields,
     InvalidValue,
@@ -139,6 +141,7 @@ impl ErrorCode {
             TemplateUnclosed => "template_unclosed",
             InvalidFieldName => "invalid_field_name",
             DuplicateFieldName => "duplicate_field_name",
+            DuplicateVoice => "duplicate_voice",
             EnumOptionsRequired => "enum_options_required",
             TooManyFields => "too_many_fields",
             InvalidValue => "invalid_value",
@@ -223,6 +226,7 @@ impl ErrorCode {
             | TemplateUnclosed
             | InvalidFieldName
             | DuplicateFieldName
+            | DuplicateVoice
             | EnumOptionsRequired
             | TooManyFields
             | InvalidValue
@@ -332,6 +336,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::TemplateUnclosed,
     ErrorCode::InvalidFieldName,
     ErrorCode::DuplicateFieldName,
+    ErrorCode::DuplicateVoice,
     ErrorCode::EnumOptionsRequired,
     ErrorCode::TooManyFields,
     ErrorCode::InvalidValue,

@@ -1,5 +1,6 @@
 import { test, expect } from '@playwright/test';
-import { newOwner, waitHydrated } from './support';
+import { loginDemoAdmin, newOwner, waitHydrated } from './support';
+import { orgRequest, voiceAgent } from './calls-support';
 
 test('create a folder and an agent with a schema, then chat with it in the playground', async ({ page }) => {
   await newOwner(page, 'Motors');
@@ -79,4 +80,49 @@ test('create a folder and an agent with a schema, then chat with it in the playg
   await page.getByTestId('playground-send').click();
   await expect(page.getByTestId('conversation-ended')).toContainText('prospect said goodbye');
   await expect(page.getByTestId('playground-input')).toBeDisabled();
+});
+
+test("a voice agent's fallback voices: added on another vendor, a repeat refused, saved in order, removed", async ({ page }) => {
+  await loginDemoAdmin(page);
+  await waitHydrated(page);
+  const agent = await orgRequest(page, 'POST', '/agents', { settings: { ...voiceAgent, name: `Fallback ${Date.now()}` } });
+  await page.goto(`/app/agents/${agent.id}`);
+  await waitHydrated(page);
+  await expect(page.locator('#tts-provider')).toHaveValue('cartesia');
+
+  // A new fallback starts on another vendor, with its first model and voice.
+  await page.getByTestId('fallback-voice-add').click();
+  await expect(page.locator('#fallback-voice-0-provider')).not.toHaveValue('cartesia');
+  await page.locator('#fallback-voice-0-provider').selectOption('openai');
+  await expect(page.locator('#fallback-voice-0-model')).toHaveValue('gpt-4o-mini-tts');
+  await expect(page.locator('#fallback-voice-0-voice')).toHaveValue('alloy');
+  await page.locator('#fallback-voice-0-voice').selectOption('nova');
+
+  // The same voice twice would fail the same way twice: refused on that row.
+  await page.getByTestId('fallback-voice-add').click();
+  await expect(page.locator('#fallback-voice-1-provider')).toHaveValue('elevenlabs');
+  await page.locator('#fallback-voice-1-provider').selectOption('openai');
+  await page.locator('#fallback-voice-1-voice').selectOption('nova');
+  // Two is the limit: no third.
+  await expect(page.getByTestId('fallback-voice-add')).toHaveCount(0);
+  await page.getByTestId('save-agent').click();
+  await expect(page.locator('#fallback-voice-1-voice-error')).toContainText('already used above');
+
+  // Removed, saved, and there after a reload.
+  await page.getByTestId('fallback-voice-1-remove').click();
+  await expect(page.getByTestId('fallback-voice-1')).toHaveCount(0);
+  await page.getByTestId('save-agent').click();
+  await expect(page.getByTestId('toast').first()).toBeVisible();
+  await page.reload();
+  await waitHydrated(page);
+  await expect(page.locator('#fallback-voice-0-provider')).toHaveValue('openai');
+  await expect(page.locator('#fallback-voice-0-voice')).toHaveValue('nova');
+  await expect(page.getByTestId('fallback-voice-1')).toHaveCount(0);
+  const saved = await orgRequest(page, 'GET', `/agents/${agent.id}`);
+  expect(saved.settings.fallback_voices).toEqual([{ provider: 'openai', model: 'gpt-4o-mini-tts', voice: 'nova' }]);
+
+  // Removing the last one leaves the agent with its own voice only.
+  await page.getByTestId('fallback-voice-0-remove').click();
+  await page.getByTestId('save-agent').click();
+  await expect.poll(async () => (await orgRequest(page, 'GET', `/agents/${agent.id}`)).settings.fallback_voices).toEqual([]);
 });

@@ -24,3 +24,14 @@ export async function newOwner(page: Page, orgPrefix: string) {
   await page.getByRole('button', { name: 'Create organisation' }).click();
   await page.waitForURL(/\/app$/);
 }
+
+/** Logs in as the seeded demo organisation's admin: for specs late in the
+ * suite, when its sign-ups from one address (20 an hour) are spent. */
+export async function loginDemoAdmin(page: Page) {
+  await page.goto('/login');
+  await waitHydrated(page);
+  await page.fill('#email', 'admin@demo.handoo.test');
+  await page.fill('#password', 'handoo-demo-2026');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL(/\/app$/);
+}

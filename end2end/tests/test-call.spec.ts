@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitHydrated } from './support';
+import { loginDemoAdmin, waitHydrated } from './support';
 import { orgRequest, voiceAgent } from './calls-support';
 import { fakeMicrophone } from '../playwright.config';
 
@@ -29,12 +29,7 @@ const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
 for (const lang of ['en', 'fr'] as const) {
   test(`a test call: the agent is heard and the caller's answer fills its data (${lang})`, async ({ page, context }) => {
     // The seeded demo organisation's admin: the suite's sign-ups per address are spent by now.
-    await page.goto('/login');
-    await waitHydrated(page);
-    await page.fill('#email', 'admin@demo.handoo.test');
-    await page.fill('#password', 'handoo-demo-2026');
-    await page.getByRole('button', { name: 'Log in' }).click();
-    await page.waitForURL(/\/app$/);
+    await loginDemoAdmin(page);
     if (lang === 'fr') {
       await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: test.info().project.use.baseURL! }]);
     }

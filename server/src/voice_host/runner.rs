@@ -86,7 +86,11 @@ pub fn call_config(vc: &VoiceAgent) -> CallConfig {
         temperature: s.llm.temperature,
         max_tokens: s.llm.max_tokens,
         stt_model: s.stt.as_ref().map(|c| c.model.clone()).unwrap_or_default(),
-        voices: s.tts.iter().map(|c| Voice { model: c.model.clone(), voice: c.voice.clone() }).collect(),
+        voices: vc
+            .voices
+            .iter()
+            .map(|v| Voice { model: v.choice.model.clone(), voice: v.choice.voice.clone() })
+            .collect(),
         tools: s.tools.clone(),
         data_schema: s.data_schema.clone(),
         transfer_number: s.transfer_number.clone(),
@@ -102,7 +106,11 @@ pub fn call_config(vc: &VoiceAgent) -> CallConfig {
 
 /// The agent's clients as the conversation takes them.
 pub fn providers_of(agent: &VoiceAgent) -> Arc<Providers> {
-    Arc::new(Providers { llm: agent.llm.clone(), stt: agent.stt.clone(), tts: vec![agent.tts.clone()] })
+    Arc::new(Providers {
+        llm: agent.llm.clone(),
+        stt: agent.stt.clone(),
+        tts: agent.voices.iter().map(|v| v.tts.clone()).collect(),
+    })
 }
 
 impl CallRunner {

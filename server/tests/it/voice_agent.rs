@@ -397,11 +397,16 @@ on_both_backends!(
         };
         let vendors = mock_vendors::MockVendors::start().await;
         let (openai, deepgram) = (vendors.base_url("openai"), vendors.base_url("deepgram"));
+        let elevenlabs = vendors.base_url("elevenlabs");
         let env = [
             ("OPENAI_BASE_URL", openai.as_str()),
             ("OPENAI_API_KEY", "sk-test"),
             ("DEEPGRAM_BASE_URL", deepgram.as_str()),
             ("DEEPGRAM_API_KEY", "dg-test"),
+            // The agent's own voice is ElevenLabs, whose key is refused
+            // (401): every sentence is spoken by its fallback voice instead.
+            ("ELEVENLABS_BASE_URL", elevenlabs.as_str()),
+            ("ELEVENLABS_API_KEY", "bad-key"),
             ("HANDOO_ONNXRUNTIME_LIB", ort.as_str()),
             ("HANDOO_VAD_MODEL", model.as_str()),
         ];
@@ -417,7 +422,8 @@ on_both_backends!(
             "language": "en",
             "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.2, "max_tokens": 200},
             "stt": {"provider": "deepgram", "model": "nova-3"},
-            "tts": {"provider": "openai", "model": "gpt-4o-mini-tts", "voice": "alloy"},
+            "tts": {"provider": "elevenlabs", "model": "eleven_flash_v2_5", "voice": "21m00Tcm4TlvDq8ikWAM"},
+            "fallback_voices": [{"provider": "openai", "model": "gpt-4o-mini-tts", "voice": "alloy"}],
             "interruption": "medium", "max_call_seconds": 120, "voicemail": {"action": "hang_up"},
             "transfer_number": null, "tools": ["updateData", "endCall"],
             "data_schema": {"fields": [{"name": "budget", "type": "string", "description": "Their budget"}]}
@@ -501,6 +507,18 @@ on_both_backends!(
         assert_eq!(greeting.as_deref(), Some("Hello Alex, this is Max."));
         assert!(loud_frames > 25, "the greeting was heard: {loud_frames} loud frames");
         assert_eq!(collected, Some((json!("budget"), json!("450 euros"))));
+        // The agent's voice was tried and refused once; then the fallback spoke on.
+        assert_eq!(vendors.state.requests_for("elevenlabs").len(), 1, "one try of the refused voice");
+        let fallback = vendors.state.requests_for("openai");
+        assert!(
+            fallback
+                .iter()
+                .filter(|r| r.path.ends_with("/audio/speech") && r.body["voice"] == "alloy")
+                .count()
+                >= 2,
+            "the greeting and the reply in the fallback voice: {:?}",
+            fallback.iter().map(|r| &r.path).collect::<Vec<_>>()
+        );
         let report = ended.expect("the report came before the socket closed");
         assert_eq!(report["end"]["by"], "caller", "{report}");
         // Nothing is stored: no call, no conversation.

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use domain::agent::{AgentSettings, Voicemail};
+use domain::agent::{AgentSettings, TtsChoice, Voicemail};
 use domain::agent_report::{AgentReport, EndReason};
 use domain::call::CallEvent;
 use domain::call_views::{CallTurn, TurnsAdded};
@@ -64,6 +64,13 @@ pub struct VoiceAgent {
     pub voicemail: Voicemail,
     pub llm: Arc<dyn ChatModel>,
     pub stt: Arc<dyn SpeechToText>,
+    /// The agent's voice, then the fallbacks that could be set up, in order.
+    pub voices: Vec<AgentVoice>,
+}
+
+/// One voice the agent may speak with, and the client that synthesises it.
+pub struct AgentVoice {
+    pub choice: TtsChoice,
     pub tts: Arc<dyn TextToSpeech>,
 }
 
@@ -183,9 +190,22 @@ async fn agent_for(
     let stt_endpoint = credentials::endpoint(db, ctx, env, &stt_choice.provider).await?;
     let stt = providers::speech_to_text(env.http.clone(), &stt_choice.provider, stt_endpoint)
         .map_err(unusable("stt"))?;
-    let tts_endpoint = credentials::endpoint(db, ctx, env, &tts_choice.provider).await?;
-    let tts = providers::text_to_speech(env.http.clone(), &tts_choice.provider, tts_endpoint)
-        .map_err(unusable("tts"))?;
+    let voice = |choice: TtsChoice| async move {
+        let endpoint = credentials::endpoint(db, ctx, env, &choice.provider).await?;
+        let tts = providers::text_to_speech(env.http.clone(), &choice.provider, endpoint)
+            .map_err(unusable("tts"))?;
+        Ok::<_, ServiceError>(AgentVoice { choice, tts: Arc::from(tts) })
+    };
+    let mut voices = vec![voice(tts_choice.clone()).await?];
+    for choice in &settings.fallback_voices {
+        // A fallback that cannot be set up (its vendor's key was removed
+        // since the agent was saved) is left out: the call still has its
+        // own voice, and a missing spare is no reason not to call.
+        match voice(choice.clone()).await {
+            Ok(v) => voices.push(v),
+            Err(e) => tracing::warn!(provider = %choice.provider, error = %e, "fallback voice left out"),
+        }
+    }
     Ok(VoiceAgent {
         settings,
         system_prompt,
@@ -193,7 +213,7 @@ async fn agent_for(
         voicemail,
         llm: Arc::from(llm),
         stt: Arc::from(stt),
-        tts: Arc::from(tts),
+        voices,
     })
 }
 

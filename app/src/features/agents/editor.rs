@@ -21,6 +21,7 @@ use uuid::Uuid;
 
 use super::api::{CreateAgent, UpdateAgent};
 use super::schema_editor::{rows_to_schema, FieldRow, SchemaEditor};
+use super::voice_picker::{FallbackRow, FallbackVoices, VoiceFields, VoicePicker};
 use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n};
 use crate::ui::{banner_error, field_error};
@@ -43,6 +44,12 @@ const FIELDS: &[&str] = &[
     "tts.provider",
     "tts.model",
     "tts.voice",
+    "fallback_voices.0.provider",
+    "fallback_voices.0.model",
+    "fallback_voices.0.voice",
+    "fallback_voices.1.provider",
+    "fallback_voices.1.model",
+    "fallback_voices.1.voice",
     "max_call_seconds",
     "turn_taking.end_of_turn_ms",
     "turn_taking.stt_final_wait_ms",
@@ -87,11 +94,11 @@ pub fn AgentEditorPage() -> impl IntoView {
     .into_any()
 }
 
-fn options_for(cap: Capability) -> Vec<(String, String)> {
+pub(super) fn options_for(cap: Capability) -> Vec<(String, String)> {
     catalogue::providers_for(cap).map(|p| (p.id.to_string(), p.name.to_string())).collect()
 }
 
-fn models_for(provider: &str, cap: Capability) -> Vec<(String, String)> {
+pub(super) fn models_for(provider: &str, cap: Capability) -> Vec<(String, String)> {
     catalogue::provider(provider)
         .map(|p| p.models(cap).iter().map(|m| (m.to_string(), m.to_string())).collect())
         .unwrap_or_default()
@@ -141,9 +148,14 @@ fn AgentForm(
     });
     let stt_provider = RwSignal::new(stt.provider);
     let stt_model = RwSignal::new(stt.model);
-    let tts_provider = RwSignal::new(tts.provider);
-    let tts_model = RwSignal::new(tts.model);
-    let tts_voice = RwSignal::new(tts.voice);
+    let tts = VoiceFields::new(&tts);
+    let fallbacks = RwSignal::new(
+        s.fallback_voices
+            .iter()
+            .enumerate()
+            .map(|(i, c)| FallbackRow { key: i as u64, fields: VoiceFields::new(c) })
+            .collect::<Vec<_>>(),
+    );
     let interruption = RwSignal::new(
         match s.interruption {
             Interruption::Low => "low",
@@ -190,21 +202,6 @@ fn AgentForm(
     };
     keep_model(llm_provider, llm_model, Capability::Llm);
     keep_model(stt_provider, stt_model, Capability::Stt);
-    keep_model(tts_provider, tts_model, Capability::Tts);
-    Effect::new(move |_| {
-        let p = tts_provider.get();
-        if let Some(info) = catalogue::provider(&p) {
-            if !info.voices.iter().any(|v| v.id == tts_voice.get_untracked()) {
-                tts_voice.set(info.voices.first().map(|v| v.id.to_string()).unwrap_or_default());
-            }
-        }
-    });
-
-    // Live voice list for the chosen provider (shipped defaults without a key).
-    let voices = Resource::new(
-        move || tts_provider.get(),
-        move |p| async move { crate::features::providers::api::list_voices(org_id, p).await.ok() },
-    );
 
     let tools_for_build = tools.clone();
     let build = move || -> Result<AgentSettings, AppError> {
@@ -230,11 +227,8 @@ fn AgentForm(
                 max_tokens: number("llm.max_tokens", max_tokens.get_untracked())?.max(0.0) as u32,
             },
             stt: Some(SttChoice { provider: stt_provider.get_untracked(), model: stt_model.get_untracked() }),
-            tts: Some(TtsChoice {
-                provider: tts_provider.get_untracked(),
-                model: tts_model.get_untracked(),
-                voice: tts_voice.get_untracked(),
-            }),
+            tts: Some(tts.choice()),
+            fallback_voices: fallbacks.get_untracked().iter().map(|r| r.fields.choice()).collect(),
             interruption: match interruption.get_untracked().as_str() {
                 "low" => Interruption::Low,
                 "high" => Interruption::High,
@@ -396,16 +390,14 @@ fn AgentForm(
                             <div class="grid gap-4 sm:grid-cols-2">
                                 <Select id="stt-provider" name="stt_provider" value=stt_provider error=fe("stt.provider") label=label(|i| t_string!(i, agents.field_stt_provider).to_string()) options=Signal::derive(move || options_for(Capability::Stt))/>
                                 <Select id="stt-model" name="stt_model" value=stt_model error=fe("stt.model") label=label(|i| t_string!(i, agents.field_stt_model).to_string()) options=Signal::derive(move || models_for(&stt_provider.get(), Capability::Stt))/>
-                                <Select id="tts-provider" name="tts_provider" value=tts_provider error=fe("tts.provider") label=label(|i| t_string!(i, agents.field_tts_provider).to_string()) options=Signal::derive(move || options_for(Capability::Tts))/>
-                                <Select id="tts-model" name="tts_model" value=tts_model error=fe("tts.model") label=label(|i| t_string!(i, agents.field_tts_model).to_string()) options=Signal::derive(move || models_for(&tts_provider.get(), Capability::Tts))/>
-                                <Select id="tts-voice" name="tts_voice" value=tts_voice error=fe("tts.voice") label=label(|i| t_string!(i, agents.field_voice).to_string())
-                                    options=Signal::derive(move || voice_options(&tts_provider.get(), voices.get(), &tts_voice.get()))/>
+                                <VoicePicker org_id id="tts" field="tts" fields=tts err/>
                                 <Select id="interruption" name="interruption" value=interruption label=label(|i| t_string!(i, agents.field_interruption).to_string())
                                     options=Signal::derive(move || vec![
                                         ("low".into(), t_string!(i18n, agents.sensitivity_low).to_string()),
                                         ("medium".into(), t_string!(i18n, agents.sensitivity_medium).to_string()),
                                         ("high".into(), t_string!(i18n, agents.sensitivity_high).to_string()),
                                     ])/>
+                                <FallbackVoices org_id rows=fallbacks primary_provider=tts.provider err/>
                                 <Input id="max-call" name="max_call_seconds" kind="number" value=max_call error=fe("max_call_seconds") label=label(|i| t_string!(i, agents.field_max_call).to_string())/>
                                 <Input id="end-of-turn" name="end_of_turn_ms" kind="number" value=end_of_turn error=fe("turn_taking.end_of_turn_ms") label=label(|i| t_string!(i, agents.field_end_of_turn).to_string())/>
                                 <Input id="stt-final-wait" name="stt_final_wait_ms" kind="number" value=stt_final_wait error=fe("turn_taking.stt_final_wait_ms") label=label(|i| t_string!(i, agents.field_stt_final_wait).to_string())/>
@@ -466,7 +458,7 @@ fn AgentForm(
 
 /// Voice choices: the live list when loaded, else the catalogue's; the
 /// current voice stays selectable even if the list does not contain it.
-fn voice_options(
+pub(super) fn voice_options(
     provider: &str,
     live: Option<Option<Vec<domain::views::VoiceOption>>>,
     current: &str,

@@ -6,3 +6,4 @@ pub mod editor;
 pub mod pages;
 pub mod schema_editor;
 pub mod test_call;
+pub mod voice_picker;
