@@ -20,7 +20,7 @@ use axum::extract::ws::{close_code, CloseFrame, Message, WebSocket, WebSocketUpg
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use domain::{ErrorCode, Permission};
+use domain::Permission;
 use futures::StreamExt;
 use providers::stt::{SpeechToText, SttConfig};
 use services::copilot::{sessions, speech};
@@ -29,18 +29,10 @@ use uuid::Uuid;
 
 use crate::rest::{parse_uuid, AppError, OrgAccess};
 use crate::state::AppState;
-use crate::stream_guard::{StreamGuard, REVOKED_REASON};
+use crate::stream_guard::{admit_socket, StreamGuard, REVOKED_REASON};
 
 /// Largest binary frame accepted (1 s of 16 kHz audio is 32 KB; browsers send 20–100 ms).
 const MAX_FRAME_BYTES: usize = 64 * 1024;
-
-/// Cross-site WebSocket hijacking guard: when the browser names an origin,
-/// it must be this server's.
-pub(crate) fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else { return true };
-    let Some(host) = headers.get("host").and_then(|v| v.to_str().ok()) else { return false };
-    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
-}
 
 pub async fn audio_socket(
     State(state): State<AppState>,
@@ -49,10 +41,7 @@ pub async fn audio_socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    if !same_origin(&headers) {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
-    ctx.require(Permission::UseWorkspace)?;
+    admit_socket(&headers, &ctx, Permission::UseWorkspace)?;
     let id = parse_uuid(&id, "session_id")?;
     let lang = sessions::language(&state.db, &ctx, id).await?;
     let (stt, config) = speech::pick_stt(&state.db, &ctx, &state.server_ctx.providers, lang).await?;

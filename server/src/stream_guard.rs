@@ -38,6 +38,30 @@ use crate::state::AppState;
 /// The reason in the close frame of a socket whose access ended.
 pub const REVOKED_REASON: &str = "access revoked";
 
+/// Cross-site WebSocket hijacking guard: when the browser names an origin,
+/// it must be this server's.
+pub(crate) fn same_origin(headers: &axum::http::HeaderMap) -> bool {
+    let Some(origin) = headers.get("origin").and_then(|v| v.to_str().ok()) else { return true };
+    let Some(host) = headers.get("host").and_then(|v| v.to_str().ok()) else { return false };
+    origin.split_once("://").map(|(_, rest)| rest) == Some(host)
+}
+
+/// What a browser's WebSocket into an organisation is checked for before
+/// anything is read for it: it comes from this server's pages, and its
+/// caller holds `permission` there. (Once open, a [`StreamGuard`] started
+/// with the same permission keeps asking.)
+pub(crate) fn admit_socket(
+    headers: &axum::http::HeaderMap,
+    ctx: &OrgCtx,
+    permission: Permission,
+) -> Result<(), crate::rest::AppError> {
+    if !same_origin(headers) {
+        return Err(crate::rest::AppError::new(ErrorCode::Forbidden));
+    }
+    ctx.require(permission)?;
+    Ok(())
+}
+
 /// Checks in a row that got no answer (the database unreachable) before a
 /// stream is ended anyway: closed on failure, but not on one hiccup.
 const MAX_UNANSWERED: u32 = 3;

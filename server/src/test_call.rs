@@ -32,10 +32,9 @@ use voice::call::{CallEffects, LiveEvent, TurnRecord};
 use voice::conversation::Conversation;
 use voice::media::{pair, Inbound, Outbound};
 
-use crate::copilot_audio::same_origin;
 use crate::rest::{parse_uuid, AppError, OrgAccess};
 use crate::state::AppState;
-use crate::stream_guard::{StreamGuard, REVOKED_REASON};
+use crate::stream_guard::{admit_socket, StreamGuard, REVOKED_REASON};
 
 /// The browser's microphone rate, and the agent's voice rate.
 pub const IN_RATE: u32 = 16_000;
@@ -81,10 +80,7 @@ pub async fn test_call_socket(
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<Response, AppError> {
-    if !same_origin(&headers) {
-        return Err(AppError::new(ErrorCode::Forbidden));
-    }
-    ctx.require(Permission::UseWorkspace)?;
+    admit_socket(&headers, &ctx, Permission::UseWorkspace)?;
     let id = parse_uuid(&id, "agent_id")?;
     // The agent first: who may, and which agent, before what this server can do.
     let agent =

@@ -16,6 +16,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -216,6 +217,14 @@ impl Conversation {
 
     /// Holds the conversation until the call ends; the agent speaks first.
     pub async fn run(self, media: MediaSession) -> CallReport {
+        self.run_until(media, CancellationToken::new()).await
+    }
+
+    /// As [`Conversation::run`], and `stop` ends the call as the caller
+    /// leaving would: LiveKit terminating the job (its room deleted, the
+    /// worker told to stop) must still leave the call's record — its
+    /// turns, data, usage and report — rather than drop it mid-flight.
+    pub async fn run_until(self, media: MediaSession, stop: CancellationToken) -> CallReport {
         let MediaSession { input_rate, output_rate, mut inbound, outbound } = media;
         let (speaker_tx, mut speaker_rx) = mpsc::unbounded_channel();
         let deps = Arc::new(SpeakerDeps {
@@ -289,6 +298,7 @@ impl Conversation {
             let next = tokio::select! {
                 biased;
                 e = speaker_rx.recv() => Next::Speaker(e),
+                _ = stop.cancelled() => Next::In(None),
                 a = inbound.recv() => Next::In(a),
                 w = next_words(&mut s.stt) => Next::Words(w),
                 _ = tick.tick() => Next::Tick,

@@ -157,12 +157,12 @@ impl CallRunner {
                 }
             };
         let conversation = Conversation::new(config, providers, effects, p.vad.clone());
-        tokio::select! {
-            _ = conversation.run(session) => {}
-            _ = cancel.cancelled() => {
-                media_task.abort();
-                return Err("terminated by the server".into());
-            }
+        // Terminated by LiveKit (the room deleted, the worker told to stop):
+        // the conversation ends as a hang-up and still stores its report.
+        conversation.run_until(session, cancel.clone()).await;
+        if cancel.is_cancelled() {
+            media_task.abort();
+            return Err("terminated by the server".into());
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), media_task).await;
         Ok(())

@@ -268,6 +268,34 @@ on_both_backends!(
         })
         .await;
 
+        // A second call, terminated by LiveKit while the agent talks (its
+        // room deleted, or the worker told to stop): the conversation ends
+        // as a hang-up and its record is kept all the same.
+        let (s, second) = c.place(json!({"prospect_id": pid, "agent_id": agent}), None).await;
+        assert_eq!(s, 201, "{second}");
+        let id2 = second["id"].as_str().unwrap().to_string();
+        let (room2, far2) = tokio::time::timeout(Duration::from_secs(20), joined.recv())
+            .await
+            .expect("the agent joins")
+            .unwrap();
+        let _caller2 = SimulatedCaller::start(far2);
+        until(&c, &id2, "the second first message", 20, |v| {
+            v["turns"].as_array().is_some_and(|t| !t.is_empty())
+        })
+        .await;
+        let job = c.mock.state.agents.jobs().into_iter().find(|j| j.room == room2).expect("the second job");
+        assert_eq!(livekit_control(c.mock.addr, "agent/terminate", json!({"job_id": job.id})).await, 204);
+        let v = until(&c, &id2, "the terminated call's report", 20, |v| !v["agent_report"].is_null()).await;
+        let report = &v["agent_report"];
+        assert_eq!(report["end"], json!({"by": "caller"}), "{v:#}");
+        assert!(report["usage"]["tts_characters"].as_u64().unwrap() > 20, "{report}");
+        let state = c.mock.state.clone();
+        let job_id = job.id.clone();
+        wait_until("the terminated job's status", Duration::from_secs(10), move || {
+            state.agents.jobs().iter().any(|j| j.id == job_id && j.status == "JS_FAILED")
+        })
+        .await;
+
         // The server's project dispatches the other organisation's call (its
         // room and metadata, as that organisation's own project would): refused.
         let (s, other_call) = intruder

@@ -2,6 +2,8 @@
 //! the worker's events, speech made by espeak-ng. (Each test file uses a part.)
 #![allow(dead_code)]
 
+pub mod room;
+
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -10,7 +12,6 @@ use std::time::Duration;
 use domain::agent::{Interruption, Voicemail};
 use domain::data_schema::{DataField, DataSchema, FieldKind};
 use domain::tools::ToolName;
-use livekit_api::access_token::{AccessToken, VideoGrants};
 use providers::Endpoint;
 use serde_json::{json, Value};
 use voice::call::{CallConfig, Providers, Voice};
@@ -173,40 +174,19 @@ impl LiveKitServer {
         let _ = self.child.wait();
     }
 
+    /// This server as a project our worker and callers use.
+    pub fn project(&self) -> room::Project {
+        room::Project { url: self.url(), key: LK_KEY.into(), secret: LK_SECRET.into(), agent: AGENT.into() }
+    }
+
     /// Calls one of the server's Twirp methods with JSON.
     pub async fn twirp(&self, service: &str, method: &str, body: Value) -> Value {
-        let token = AccessToken::with_api_key(LK_KEY, LK_SECRET)
-            .with_grants(VideoGrants {
-                room_create: true,
-                room_admin: true,
-                room_list: true,
-                room: body["room"].as_str().or(body["name"].as_str()).unwrap_or_default().to_string(),
-                ..Default::default()
-            })
-            .to_jwt()
-            .unwrap();
-        let res = reqwest::Client::new()
-            .post(format!("{}/twirp/livekit.{service}/{method}", self.url()))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = res.status();
-        let v: Value = res.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{service}/{method}: {status} {v}");
-        v
+        self.project().twirp(service, method, body).await
     }
 
     /// Creates `room` and dispatches our agent to it with `metadata`.
     pub async fn dispatch(&self, room: &str, metadata: &str) {
-        self.twirp("RoomService", "CreateRoom", json!({"name": room})).await;
-        self.twirp(
-            "AgentDispatchService",
-            "CreateDispatch",
-            json!({"room": room, "agent_name": AGENT, "metadata": metadata}),
-        )
-        .await;
+        self.project().dispatch(room, metadata).await
     }
 
     /// The status LiveKit holds for the jobs of `room`'s dispatches (what

@@ -104,6 +104,10 @@ pub fn FallbackVoices(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let next_key = StoredValue::new(rows.get_untracked().iter().map(|r| r.key).max().unwrap_or(0) + 1);
+    // A new row's signals belong to this list, not to the click: the add
+    // button sits in a <Show> that goes away at the limit, and would take
+    // with it anything created under it.
+    let owner = StoredValue::new(Owner::current());
     let add = move |_| {
         let key = next_key.get_value();
         next_key.set_value(key + 1);
@@ -121,7 +125,11 @@ pub fn FallbackVoices(
                 .unwrap_or_default(),
             voice: vendor.and_then(|p| p.voices.first()).map(|v| v.id.to_string()).unwrap_or_default(),
         };
-        rows.update(|r| r.push(FallbackRow { key, fields: VoiceFields::new(&choice) }));
+        let fields = match owner.get_value() {
+            Some(o) => o.with(|| VoiceFields::new(&choice)),
+            None => VoiceFields::new(&choice),
+        };
+        rows.update(|r| r.push(FallbackRow { key, fields }));
     };
     view! {
         <div class="space-y-3 sm:col-span-2" data-testid="fallback-voices">
