@@ -95,6 +95,11 @@ pub struct AgentReport {
     /// Caller speech start → agent audio stopped, per barge-in (ms).
     #[serde(default)]
     pub barge_ins_ms: Vec<f64>,
+    /// The outcome the agent suggested as it ended the call (`endCall`'s
+    /// `outcome`): shown on the call for whoever logs the outcome, never
+    /// logged for them.
+    #[serde(default)]
+    pub outcome: Option<crate::copilot::outcome::CallOutcome>,
 }
 
 /// p50 and p90 of one stage over a call's replies.
@@ -181,13 +186,19 @@ mod tests {
             },
             latencies: vec![l(700.0), l(400.0), l(500.0)],
             barge_ins_ms: vec![62.0],
+            outcome: Some(crate::copilot::outcome::CallOutcome::Interested),
         };
         let s = report.latency_summary().unwrap();
         assert_eq!((s.replies, s.first_audio.p50, s.first_audio.p90), (3, 500.0, 700.0));
         assert_eq!(s.overhead.p50, 5.0);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["end"], serde_json::json!({"by": "agent", "reason": "meeting booked"}));
-        assert_eq!(serde_json::from_value::<AgentReport>(json).unwrap(), report);
+        assert_eq!(json["outcome"], "interested");
+        assert_eq!(serde_json::from_value::<AgentReport>(json.clone()).unwrap(), report);
+        // Reports stored before outcomes were suggested read as none.
+        let mut old = json;
+        old.as_object_mut().unwrap().remove("outcome");
+        assert_eq!(serde_json::from_value::<AgentReport>(old).unwrap().outcome, None);
         assert!(AgentReport { latencies: vec![], ..report }.latency_summary().is_none());
     }
 }

@@ -6,7 +6,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::copilot::outcome::CallOutcome;
 use crate::data_schema::{DataSchema, ValueError};
+
+/// What `endCall` may suggest the call came to (a callback needs a time,
+/// and no answer or a voicemail the agent knows without saying).
+pub const SUGGESTED_OUTCOMES: [CallOutcome; 3] =
+    [CallOutcome::MeetingBooked, CallOutcome::Interested, CallOutcome::NotInterested];
 
 pub const MAX_NOTE_CHARS: usize = 2000;
 pub const MAX_REASON_CHARS: usize = 500;
@@ -110,7 +116,14 @@ impl ToolContext<'_> {
             ToolName::EndCall => (
                 "End the conversation politely once it is over (goal reached, prospect asks to stop, or nothing left to do)."
                     .to_string(),
-                object(json!({"reason": {"type": "string", "description": "Why the call ends", "maxLength": MAX_REASON_CHARS}}), &["reason"]),
+                object(
+                    json!({
+                        "reason": {"type": "string", "description": "Why the call ends", "maxLength": MAX_REASON_CHARS},
+                        "outcome": {"type": "string", "enum": SUGGESTED_OUTCOMES.map(CallOutcome::as_str),
+                                    "description": "What the call came to, when it is clear"}
+                    }),
+                    &["reason"],
+                ),
             ),
             ToolName::TransferCall => {
                 let number = self.transfer_number?;
@@ -151,7 +164,14 @@ impl ToolContext<'_> {
             }
             ToolName::EndCall => {
                 let reason = required_text(&args, "reason", MAX_REASON_CHARS)?;
-                Ok(ToolCall::EndCall { reason })
+                // Optional, and never a reason not to hang up: a value
+                // outside the list is no suggestion.
+                let outcome = args
+                    .get("outcome")
+                    .and_then(Value::as_str)
+                    .and_then(|o| CallOutcome::parse(o.trim()))
+                    .filter(|o| SUGGESTED_OUTCOMES.contains(o));
+                Ok(ToolCall::EndCall { reason, outcome })
             }
             ToolName::TransferCall => {
                 let allowed = self.transfer_number.ok_or(ToolError::TransferNotConfigured)?;
@@ -193,7 +213,7 @@ fn required_text(args: &Map<String, Value>, name: &'static str, max: usize) -> R
 pub enum ToolCall {
     AddNote { text: String },
     UpdateData { field: String, value: Value },
-    EndCall { reason: String },
+    EndCall { reason: String, outcome: Option<CallOutcome> },
     TransferCall { number: String },
 }
 
@@ -296,6 +316,18 @@ mod tests {
             c.parse_call("endCall", r#"{"reason":"meeting booked"}"#).unwrap().name(),
             ToolName::EndCall
         );
+        // The outcome it suggests: one of the list, or none (never a refusal to hang up).
+        assert_eq!(
+            c.parse_call("endCall", r#"{"reason":"demo on Friday","outcome":" meeting_booked "}"#).unwrap(),
+            ToolCall::EndCall { reason: "demo on Friday".into(), outcome: Some(CallOutcome::MeetingBooked) }
+        );
+        for odd in [r#""voicemail""#, r#""callback_scheduled""#, r#""great""#, "42", "null"] {
+            let args = format!(r#"{{"reason":"done","outcome":{odd}}}"#);
+            assert_eq!(
+                c.parse_call("endCall", &args).unwrap(),
+                ToolCall::EndCall { reason: "done".into(), outcome: None }
+            );
+        }
         assert_eq!(
             c.parse_call("transferCall", r#"{"number":"+33 6 12 34 56 78"}"#).unwrap(),
             ToolCall::TransferCall { number: "+33612345678".into() }
@@ -464,7 +496,7 @@ mod fuzz {
                 ToolCall::AddNote { text } => {
                     prop_assert!(!text.is_empty() && text.trim() == text.as_str() && text.chars().count() <= MAX_NOTE_CHARS)
                 }
-                ToolCall::EndCall { reason } => {
+                ToolCall::EndCall { reason, .. } => {
                     prop_assert!(!reason.is_empty() && reason.trim() == reason.as_str() && reason.chars().count() <= MAX_REASON_CHARS)
                 }
                 ToolCall::UpdateData { field, value } => {
@@ -504,7 +536,7 @@ mod fuzz {
             } else {
                 let want = match tool {
                     ToolName::AddNote => ToolCall::AddNote { text: t.to_string() },
-                    _ => ToolCall::EndCall { reason: t.to_string() },
+                    _ => ToolCall::EndCall { reason: t.to_string(), outcome: None },
                 };
                 prop_assert_eq!(got, Ok(want));
             }

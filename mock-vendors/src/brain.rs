@@ -6,6 +6,8 @@
 //! - "<field> is <value>"                → updateData(field, value) when `field`
 //!   is one of updateData's declared fields
 //! - "bye" / "goodbye" / "au revoir"     → endCall("prospect said goodbye")
+//! - "… not interested …" / "… pas intéressé …" → endCall("prospect not
+//!   interested", outcome not_interested)
 //! - "… a human …" / "… transfer me …"   → transferCall(the allowed number)
 //! - system prompt asks for a sales script → a valid phase-structured script
 //!   (JSON) about the product named in the request
@@ -106,6 +108,15 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
             ];
         }
     }
+    if has("endCall") && ["not interested", "pas intéressé"].iter().any(|w| lower.contains(w)) {
+        return vec![
+            Step::Text("I understand. Thank you for your time, goodbye!".into()),
+            Step::Tool {
+                name: "endCall".into(),
+                args: json!({"reason": "prospect not interested", "outcome": "not_interested"}),
+            },
+        ];
+    }
     if has("endCall")
         && ["bye", "goodbye", "au revoir"].iter().any(|w| lower.trim_end_matches(['.', '!']) == *w)
     {
@@ -205,6 +216,13 @@ mod tests {
     #[test]
     fn rules() {
         assert_eq!(reply(&prompt("Hello there")), vec![Step::Text("You said: Hello there".into())]);
+        assert_eq!(
+            reply(&prompt("Honestly, not interested."))[1],
+            Step::Tool {
+                name: "endCall".into(),
+                args: json!({"reason": "prospect not interested", "outcome": "not_interested"})
+            }
+        );
         assert_eq!(
             reply(&prompt("My budget is 450 euros.")),
             vec![Step::Tool {

@@ -423,7 +423,7 @@ impl PreparedTurn {
                                 .await?;
                             (true, format!("Saved {field} = {value}."))
                         }
-                        Ok(ToolCall::EndCall { reason }) => {
+                        Ok(ToolCall::EndCall { reason, .. }) => {
                             ended = Some(reason.clone());
                             (true, "The conversation has ended.".to_string())
                         }

@@ -110,6 +110,9 @@ pub struct CallReport {
     pub latencies: Vec<TurnLatency>,
     /// Caller speech start → agent audio stopped, per barge-in (ms).
     pub barge_ins_ms: Vec<f64>,
+    /// What the agent said the call came to when it ended it (a suggestion
+    /// for whoever logs the outcome).
+    pub outcome: Option<domain::copilot::outcome::CallOutcome>,
 }
 
 impl CallReport {
@@ -123,6 +126,7 @@ impl CallReport {
             usage: self.usage.clone(),
             latencies: self.latencies.clone(),
             barge_ins_ms: self.barge_ins_ms.clone(),
+            outcome: self.outcome,
         }
     }
 }

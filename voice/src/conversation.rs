@@ -276,6 +276,7 @@ impl Conversation {
                 usage: Usage::default(),
                 latencies: Vec::new(),
                 barge_ins_ms: Vec::new(),
+                outcome: None,
             },
             deps,
             speaker_tx,
@@ -799,6 +800,10 @@ impl State {
             }
             SpeakerEvent::Note { text } => {
                 effects.live(&LiveEvent::Note { text: text.clone() }).await;
+                return;
+            }
+            SpeakerEvent::Outcome(o) => {
+                self.report.outcome = Some(*o);
                 return;
             }
             _ => {}

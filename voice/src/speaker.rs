@@ -68,6 +68,8 @@ pub(crate) enum SpeakerEvent {
     TtsCharacters(u64),
     /// End the call once this reply has been heard.
     EndAfter(EndReason),
+    /// What the agent, ending the call, said it came to.
+    Outcome(domain::copilot::outcome::CallOutcome),
     /// Every voice failed: end politely (nothing more can be said).
     VoiceFailed(String),
     Done,
@@ -251,7 +253,10 @@ async fn think(
                         Err(e) => (false, format!("Error: {e}")),
                     }
                 }
-                Ok(ToolCall::EndCall { reason }) => {
+                Ok(ToolCall::EndCall { reason, outcome }) => {
+                    if let Some(o) = outcome {
+                        send(SpeakerEvent::Outcome(o));
+                    }
                     end = Some(EndReason::Agent { reason });
                     (true, "The call will end after your last words.".to_string())
                 }

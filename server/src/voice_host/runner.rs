@@ -179,6 +179,7 @@ fn failed(reason: &str) -> CallReport {
         usage: Default::default(),
         latencies: Vec::new(),
         barge_ins_ms: Vec::new(),
+        outcome: None,
     }
 }
 

@@ -108,7 +108,9 @@ on_both_backends!(
         let Some(c) = calling_with(backend, &env).await else { return };
         let org = c.org.clone();
         *vendors.state.stt_script.lock().unwrap() = Some(
-            ["My budget is 450 euros.", "note: call back on Tuesday", "Goodbye"].map(String::from).into(),
+            ["My budget is 450 euros.", "note: call back on Tuesday", "Not interested, goodbye"]
+                .map(String::from)
+                .into(),
         );
 
         let settings = json!({
@@ -238,13 +240,16 @@ on_both_backends!(
                 ("agent", "Got it."),
                 ("prospect", "note: call back on Tuesday"),
                 ("agent", "Noting that. Got it."),
-                ("prospect", "Goodbye"),
-                ("agent", "Goodbye!"),
+                ("prospect", "Not interested, goodbye"),
+                ("agent", "I understand. Thank you for your time, goodbye!"),
             ],
             "{v:#}"
         );
         let report = &v["agent_report"];
-        assert_eq!(report["end"], json!({"by": "agent", "reason": "prospect said goodbye"}), "{v:#}");
+        assert_eq!(report["end"], json!({"by": "agent", "reason": "prospect not interested"}), "{v:#}");
+        // The outcome it suggested is on its report; the call's own outcome is a person's to log.
+        assert_eq!(report["outcome"], "not_interested", "{report}");
+        assert!(v["call"]["outcome"].is_null(), "{v:#}");
         assert_eq!(report["latencies"].as_array().map(Vec::len), Some(3), "{report}");
         // The first reply waits a greeting's gap (voicemail detection), and says so.
         assert!(report["latencies"][0]["end_of_turn_silence_ms"].as_f64().unwrap() > 400.0, "{report}");

@@ -370,6 +370,12 @@ fn AgentReportCard(report: domain::agent_report::AgentReport) -> impl IntoView {
                     "voicemail" => t_string!(i18n, calls.end_voicemail).to_string(),
                     _ => t_string!(i18n, calls.end_failed).to_string(),
                 }}</dd>
+                {report.outcome.map(|o| view! {
+                    <dt class="text-slate-500">{t!(i18n, calls.agent_outcome)}</dt>
+                    <dd data-testid="call-agent-outcome" data-outcome=o.as_str()>
+                        {move || crate::features::copilot::labels::outcome_label(i18n, o)}
+                    </dd>
+                })}
                 <dt class="text-slate-500">{t!(i18n, calls.agent_usage)}</dt>
                 <dd class="tabular-nums" data-testid="call-agent-usage">
                     {format!("STT {:.1} s · LLM {} / {} tokens · TTS {} chars", u.stt_seconds, u.llm_input_tokens, u.llm_output_tokens, u.tts_characters)}
