@@ -29,3 +29,18 @@ pub fn Badge(#[prop(optional)] tone: Tone, children: Children) -> impl IntoView 
         </span>
     }
 }
+
+/// A pulsing red dot and a word, while a microphone or a call is live.
+#[component]
+pub fn LiveIndicator(
+    /// The element's `data-testid`.
+    #[prop(into)]
+    testid: String,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <span class="flex items-center gap-2 text-sm text-red-600" data-testid=testid>
+            <span class="h-2 w-2 animate-pulse rounded-full bg-red-600" aria-hidden="true"></span>{children()}
+        </span>
+    }
+}

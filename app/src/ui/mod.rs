@@ -17,7 +17,7 @@ mod table;
 mod tabs;
 mod toast;
 
-pub use badge::{Badge, Tone};
+pub use badge::{Badge, LiveIndicator, Tone};
 pub use button::{Button, ButtonVariant};
 pub use card::Card;
 pub use dialog::Dialog;

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::browser_audio::{BrowserAudio, MicError};
 use crate::i18n::{t, t_string, use_i18n};
-use crate::ui::{Button, ButtonVariant, Card, FormError};
+use crate::ui::{Button, ButtonVariant, Card, FormError, LiveIndicator};
 
 /// One line of the live transcript.
 #[derive(Clone, PartialEq)]
@@ -167,9 +167,7 @@ pub fn TestCall(org_id: Uuid, agent_id: Uuid) -> impl IntoView {
                     {move || if on.get() { t_string!(i18n, agents.test_call_hang_up).to_string() } else { t_string!(i18n, agents.test_call_start).to_string() }}
                 </Button>
                 <Show when=move || on.get()>
-                    <span class="flex items-center gap-2 text-sm text-red-600" data-testid="test-call-live">
-                        <span class="h-2 w-2 animate-pulse rounded-full bg-red-600" aria-hidden="true"></span>{t!(i18n, agents.test_call_live)}
-                    </span>
+                    <LiveIndicator testid="test-call-live">{t!(i18n, agents.test_call_live)}</LiveIndicator>
                 </Show>
                 <p class="text-xs text-slate-500">{t!(i18n, agents.test_call_hint)}</p>
             </div>

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::Live;
 use crate::browser_audio::{BrowserAudio, MicError};
 use crate::i18n::{t, t_string, use_i18n};
-use crate::ui::{Button, ButtonVariant, Card, FormError};
+use crate::ui::{Button, ButtonVariant, Card, FormError, LiveIndicator};
 
 /// Starts capturing and streaming to `path`; `on` turns false when the
 /// stream ends by itself.
@@ -65,9 +65,7 @@ pub(super) fn MicControl(org_id: Uuid, session_id: Uuid, live: Live) -> impl Int
                     {move || if on.get() { t_string!(i18n, copilot.mic_stop).to_string() } else { t_string!(i18n, copilot.mic_start).to_string() }}
                 </Button>
                 <Show when=move || on.get()>
-                    <span class="flex items-center gap-2 text-sm text-red-600" data-testid="mic-live">
-                        <span class="h-2 w-2 animate-pulse rounded-full bg-red-600" aria-hidden="true"></span>{t!(i18n, copilot.mic_listening)}
-                    </span>
+                    <LiveIndicator testid="mic-live">{t!(i18n, copilot.mic_listening)}</LiveIndicator>
                 </Show>
                 <p class="text-xs text-slate-500">{t!(i18n, copilot.mic_hint)}</p>
             </div>
