@@ -135,34 +135,47 @@ impl LiveKitServer {
         let binary = Self::binary()?;
         let dir = std::env::temp_dir().join(format!("handoo-voice-lk-{port}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let config = format!(
-            "port: {port}\nbind_addresses: [\"127.0.0.1\"]\nrtc:\n  tcp_port: {}\n  udp_port: {}\n  \
-             use_external_ip: false\n  node_ip: 127.0.0.1\nkeys:\n  {LK_KEY}: {LK_SECRET}\nlogging:\n  level: info\n",
-            free_port(),
-            free_port(),
-        );
-        let path = dir.join("livekit.yaml");
-        std::fs::write(&path, config).unwrap();
-        let log = std::fs::File::create(dir.join("livekit.log")).unwrap();
-        let child = Command::new(binary)
-            .arg("--config")
-            .arg(&path)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("start livekit-server");
-        let server = LiveKitServer { child, port, dir };
-        let http = reqwest::Client::new();
-        for _ in 0..200 {
-            if http.get(server.url()).send().await.is_ok_and(|r| r.status().is_success()) {
-                return Some(server);
+        // Its media ports are picked free, then bound by the server a moment
+        // later; with tests running side by side another socket can take one
+        // in between ("address already in use"). Then it starts again on others.
+        for _ in 0..5 {
+            let config = format!(
+                "port: {port}\nbind_addresses: [\"127.0.0.1\"]\nrtc:\n  tcp_port: {}\n  udp_port: {}\n  \
+                 use_external_ip: false\n  node_ip: 127.0.0.1\nkeys:\n  {LK_KEY}: {LK_SECRET}\nlogging:\n  level: info\n",
+                free_port(),
+                free_port(),
+            );
+            let path = dir.join("livekit.yaml");
+            std::fs::write(&path, config).unwrap();
+            let log = std::fs::File::create(dir.join("livekit.log")).unwrap();
+            let child = Command::new(&binary)
+                .arg("--config")
+                .arg(&path)
+                .stdout(Stdio::from(log.try_clone().unwrap()))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("start livekit-server");
+            let mut server = LiveKitServer { child, port, dir: dir.clone() };
+            let http = reqwest::Client::new();
+            for _ in 0..200 {
+                if http.get(server.url()).send().await.is_ok_and(|r| r.status().is_success()) {
+                    return Some(server);
+                }
+                if server.child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            let log = std::fs::read_to_string(dir.join("livekit.log")).unwrap_or_default();
+            if !log.contains("address already in use") {
+                panic!("livekit-server did not start; its log: {log:?}");
+            }
+            // Not dropped: that would remove the directory.
+            server.stop();
+            std::mem::forget(server);
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        panic!(
-            "livekit-server did not start; its log: {:?}",
-            std::fs::read_to_string(server.dir.join("livekit.log"))
-        );
+        panic!("livekit-server found its ports taken five times over")
     }
 
     pub fn url(&self) -> String {
