@@ -27,26 +27,24 @@ import requests
 
 import harness
 from audio import dominant_frequency, mock_transcribe, read_wav, rms, speech_wav
-from handoo import Handoo
+from handoo import VOICE_AGENT, Handoo
 
 NUMBER = "+33612345099"
 
+# The suite's voice agent, made to talk: the mock vendors' voice, tools, a
+# budget to collect, and no recording (this stack has no egress service).
 AGENT = {
+    **VOICE_AGENT,
     "name": "Max",
-    "description": "",
-    "kind": "voice",
     "system_prompt": "You sell vans to {{prospect.company}}.",
     "first_message": "Hello {{prospect.first_name}}, this is Max from Handoo. Do you have a minute?",
-    "language": "en",
-    "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.2, "max_tokens": 200},
-    "stt": {"provider": "deepgram", "model": "nova-3"},
     "tts": {"provider": "openai", "model": "gpt-4o-mini-tts", "voice": "alloy"},
-    "interruption": "medium",
     "max_call_seconds": 120,
-    "voicemail": {"action": "hang_up"},
     "transfer_number": None,
     "tools": ["updateData", "endCall"],
     "data_schema": {"fields": [{"name": "budget", "type": "string", "description": "Their budget"}]},
+    "recording": "never",
+    "recording_disclosure": None,
 }
 
 
