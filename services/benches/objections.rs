@@ -65,7 +65,7 @@ fn main() {
     }
     let pooled: Vec<_> = blind_sets.into_iter().flat_map(|(_, set)| set).collect();
     let all = evaluation::score(&pooled, |c| evaluation::live_label(&matcher, c));
-    print(&format!("the four blind sets pooled ({} utterances)", pooled.len()), &all);
+    print(&format!("the blind sets pooled ({} utterances)", pooled.len()), &all);
     println!("\n== utterances the classifier is unsure of (asked to the organisation's LLM, if any) ==");
     let sets = [("evaluation set", cases.clone()), ("blind sets pooled", pooled)];
     for (name, set) in &sets {

@@ -238,13 +238,60 @@ const DENIALS: &[(ObjectionKind, &[&str])] = &[
             "ne me retirez pas",
             "ne me rayez pas",
             "gardez moi dans",
+            // The request itself negated: "I'm not going to ask you to stop".
+            "not going to ask you to stop",
+            "not asking you to stop",
+            "won t ask you to stop",
+            "not telling you to stop",
+            "vais pas vous demander d arreter",
+            "vous demande pas d arreter",
+            "vous demande pas de ne plus",
+            // Someone else's request, reported: "they asked them to stop
+            // calling him" (a prospect's own is "me" or "us").
+            "stop calling him",
+            "stop calling her",
+            "stop calling them",
+            "arreter de l appeler",
+            "arreter de les appeler",
+            "plus l appeler",
+            "plus les appeler",
+            // Saying they are on no such list.
+            "not on any do not call",
+            "not on the do not call",
+            "not on a do not call",
+            "pas inscrit sur bloctel",
+            "pas inscrite sur bloctel",
+            "pas inscrits sur bloctel",
+            "pas sur bloctel",
         ],
     ),
 ];
 
+/// Words that negate, normalised ("isn't" → `isn t`: the `t` negates).
+const NEGATIONS: &[&str] = &["not", "t", "no", "never", "nothing", "pas", "plus", "jamais", "rien"];
+
+/// A double negative that affirms: "it's not that we're not interested",
+/// "it's not that we don't need it", "I'm not saying no", "c'est pas qu'on
+/// n'en a pas besoin", "je dis pas non". The second negation is the
+/// objection's own words; the first takes it back. Negations within five
+/// words of "not that" / "pas que" count, so "not that it's too expensive"
+/// (one negation) is left to the classifier.
+fn litotes(words: &[String]) -> bool {
+    let w = |i: usize| words.get(i).map_or("", String::as_str);
+    (0..words.len()).any(|i| {
+        let opener = matches!((w(i), w(i + 1)), ("not" | "t", "that") | ("pas", "que" | "qu"));
+        let denied_no = matches!((w(i), w(i + 1), w(i + 2)), ("not" | "t", "saying" | "say", "no"))
+            || matches!((w(i), w(i + 1), w(i + 2)), ("dis" | "dit" | "dirais", "pas", "non"));
+        denied_no || (opener && (i + 2..(i + 7).min(words.len())).any(|j| NEGATIONS.contains(&w(j))))
+    })
+}
+
 /// Whether `utterance` denies an objection of `kind` ([`DENIALS`]).
 pub fn denies(kind: ObjectionKind, utterance: &str) -> bool {
     let words = normalize(utterance);
+    if kind == ObjectionKind::NotInterested && litotes(&words) {
+        return true;
+    }
     DENIALS.iter().filter(|(k, _)| *k == kind).flat_map(|(_, phrases)| phrases.iter()).any(|p| {
         let phrase: Vec<&str> = p.split(' ').collect();
         words.windows(phrase.len()).any(|w| w.iter().zip(&phrase).all(|(a, b)| a == b))
@@ -285,11 +332,41 @@ mod tests {
         assert!(denies(NeedToThink, "I don't need to think about it, let's go"));
         assert!(denies(OptOut, "ah non ne me retirez pas de la liste"));
         assert!(denies(TooExpensive, "it's not that we can't afford it, we'd prefer yearly"));
+        assert!(denies(OptOut, "I'm not going to ask you to stop calling, go on"));
+        assert!(denies(OptOut, "my neighbour asked them to stop calling him"));
+        assert!(denies(OptOut, "we're not on any do-not-call list, you're fine"));
+        assert!(denies(OptOut, "ma voisine leur a demandé de plus l'appeler"));
         // Only the kind named, and never the objection itself.
         assert!(!denies(CallLater, "no need to send me anything"));
         assert!(!denies(SendEmail, "just send me an email"));
         assert!(!denies(OptOut, "take me off your list"));
         assert!(!denies(TooExpensive, "we can't afford it"));
+        assert!(!denies(OptOut, "I asked you to stop calling me"));
+        assert!(!denies(OptOut, "arrêtez de m'appeler"));
+    }
+
+    #[test]
+    fn a_double_negative_affirms() {
+        for text in [
+            "it's not that we're not interested, tell me more",
+            "it isn't that we don't need it",
+            "I'm not saying no",
+            "c'est pas qu'on n'en a pas besoin",
+            "ce n'est pas que ça ne nous intéresse pas",
+            "je dis pas non",
+            "je ne dis pas non, envoyez le devis",
+        ] {
+            assert!(denies(NotInterested, text), "{text}");
+        }
+        for text in [
+            "not interested, thanks",
+            "it's not that it's bad, we just don't need it",
+            "ça ne nous intéresse pas",
+            "non, je dis non",
+            "I said no",
+        ] {
+            assert!(!denies(NotInterested, text), "{text}");
+        }
     }
 
     #[test]

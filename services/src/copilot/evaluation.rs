@@ -23,7 +23,7 @@ pub const SET: &str = include_str!("evaluation.tsv");
 /// little). Each is one writer's hand, and a classifier's figures move by
 /// several points from one hand to the next: they are scored one by one and
 /// pooled. `(name, file, text)`.
-const BLIND: [(&str, &str, &str); 5] = [
+const BLIND: [(&str, &str, &str); 6] = [
     // 310 utterances; scored at every change since stop 38.
     ("held-out", "holdout.tsv", include_str!("holdout.tsv")),
     // 386; its first scoring showed the overfit that led to more diverse
@@ -36,6 +36,9 @@ const BLIND: [(&str, &str, &str); 5] = [
     // 544; written 2026-12-06, first scored before the batch of examples
     // written the same day (by another hand) was added.
     ("fifth held-out", "holdout5.tsv", include_str!("holdout5.tsv")),
+    // 573; written 2026-12-06, first scored after the double-negative and
+    // reported-opt-out denials written from the other sets' errors.
+    ("sixth held-out", "holdout6.tsv", include_str!("holdout6.tsv")),
 ];
 
 /// The label of an utterance that raises no card.

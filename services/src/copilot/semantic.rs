@@ -571,15 +571,16 @@ mod tests {
     }
 
     /// The floor the classifier holds on the evaluation set and on the
-    /// five blind sets pooled, judged as a live session judges. Measured
+    /// six blind sets pooled, judged as a live session judges. Measured
     /// 2026-12-06 (multilingual-e5-small, head and neighbours, calibrated
-    /// thresholds, denials, 3,733 examples): evaluation set accuracy 93.1 %
-    /// English, 89.7 % French, false cards 3.0 % and 6.1 %, opt-out recall
-    /// 100 / 95 %; blind sets pooled (1,987) 91.5 % and 90.5 %, false cards
-    /// 2.1 % (9 of 436) and 2.2 % (10 of 447), opt-out recall 96.8 / 95.2 %;
-    /// the fifth set alone, at its first scoring, 94.1 % and 94.1 %, false
-    /// cards 2.2 % and 2.2 %, opt-out recall 100 / 100 % (before: rules plus
-    /// an English-only matcher, 61.1 % and 40.2 % on the evaluation set).
+    /// thresholds, denials and double negatives, 3,733 examples):
+    /// evaluation set accuracy 93.5 % English, 90.0 % French, false cards
+    /// 2.0 % and 5.1 %, opt-out recall 100 / 95 %; blind sets pooled (2,560)
+    /// 90.9 % and 89.1 %, false cards 2.2 % (12 of 553) and 1.9 % (11 of
+    /// 568), opt-out recall 97.5 / 96.2 %. The sixth set, first scored after
+    /// the double-negative change, is the hardest hand yet (87.5 % and
+    /// 83.8 %, false cards 6.0 % and 2.5 %), which is why the pooled floor
+    /// sits below the one the five earlier sets held.
     /// Raised as detection improves; a change that lowers it is a regression.
     #[test]
     fn the_classifier_holds_its_floor_on_the_test_sets() {
@@ -600,8 +601,8 @@ mod tests {
         }
         let blind = blind_cases();
         let floors = [
-            ("evaluation", cases(), [("en", 0.92, 0.04, 0.95), ("fr", 0.88, 0.07, 0.95)]),
-            ("blind, pooled", blind, [("en", 0.905, 0.025, 0.95), ("fr", 0.895, 0.025, 0.95)]),
+            ("evaluation", cases(), [("en", 0.925, 0.03, 0.95), ("fr", 0.89, 0.06, 0.95)]),
+            ("blind, pooled", blind, [("en", 0.90, 0.025, 0.95), ("fr", 0.88, 0.025, 0.95)]),
         ];
         // Every set scored (and printed) before any floor is checked.
         let scored: Vec<_> = floors
