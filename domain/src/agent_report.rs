@@ -63,6 +63,9 @@ pub enum EndReason {
     Failed {
         reason: String,
     },
+    /// The prospect asked not to be called again: the agent apologised and
+    /// said goodbye (the opt-out is recorded on the prospect as it is heard).
+    OptOut,
 }
 
 impl EndReason {
@@ -76,6 +79,7 @@ impl EndReason {
             EndReason::MaxDuration => "max_duration",
             EndReason::Voicemail { .. } => "voicemail",
             EndReason::Failed { .. } => "failed",
+            EndReason::OptOut => "opt_out",
         }
     }
 }

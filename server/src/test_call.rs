@@ -43,8 +43,10 @@ pub const OUT_RATE: u32 = 24_000;
 /// Largest binary frame accepted (1 s of 16 kHz audio is 32 KB; browsers send 20 ms).
 const MAX_FRAME_BYTES: usize = 64 * 1024;
 
-/// The conversation's live events, on their way to the screen.
-struct ToScreen(mpsc::UnboundedSender<Value>);
+/// The conversation's live events, on their way to the screen; the
+/// copilot's classifier hears opt-outs as on a phone call (nothing is
+/// recorded: a test call has no prospect).
+struct ToScreen(mpsc::UnboundedSender<Value>, services::copilot::Semantic);
 
 #[async_trait]
 impl CallEffects for ToScreen {
@@ -71,6 +73,10 @@ impl CallEffects for ToScreen {
     }
 
     async fn ended(&self, _report: &voice::call::CallReport) {}
+
+    async fn opts_out(&self, words: &str, locale: domain::Locale) -> bool {
+        crate::voice_host::effects::hears_opt_out(&self.1, words, locale).await
+    }
 }
 
 pub async fn test_call_socket(
@@ -89,11 +95,13 @@ pub async fn test_call_socket(
     let config = crate::voice_host::runner::call_config(&agent);
     let providers = crate::voice_host::runner::providers_of(&agent);
     let guard = StreamGuard::start(&state, caller, &ctx, Permission::UseWorkspace);
+    let semantic = state.server_ctx.copilot.semantic().clone();
     Ok(ws
         .max_message_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| async move {
             let (events_tx, events) = mpsc::unbounded_channel();
-            let conversation = Conversation::new(config, providers, Arc::new(ToScreen(events_tx)), vad);
+            let conversation =
+                Conversation::new(config, providers, Arc::new(ToScreen(events_tx, semantic)), vad);
             bridge(socket, conversation, events, guard).await
         })
         .into_response())

@@ -287,16 +287,6 @@ pub async fn send(
     prepare(db, ctx, env, id, text).await?.run(db, tx).await
 }
 
-/// What an agent says when the prospect asks not to be called again: it
-/// acknowledges, apologises and says goodbye — no rebuttal, no question,
-/// whatever its prompt says. The call then ends.
-pub fn opt_out_goodbye(locale: Locale) -> &'static str {
-    match locale {
-        Locale::En => "Of course, I'm sorry to have disturbed you. I'll make sure you are not called again. Goodbye.",
-        Locale::Fr => "Bien sûr, excusez-moi pour le dérangement. Je fais le nécessaire pour qu'on ne vous rappelle plus. Au revoir.",
-    }
-}
-
 /// The end reason of a conversation the prospect ended by opting out.
 pub const OPT_OUT_REASON: &str = "opt_out";
 
@@ -348,15 +338,10 @@ impl PreparedTurn {
 
         let outcome: Result<(), Abort> = async {
             if opted_out {
-                let goodbye = opt_out_goodbye(locale).to_string();
+                let goodbye = domain::copilot::objection::opt_out_goodbye(locale).to_string();
                 emit(PlaygroundEvent::Token { text: goodbye.clone() }).await?;
                 turns.push(Turn { at: stamp(), kind: TurnKind::Assistant { text: goodbye } });
-                let text = match locale {
-                    Locale::En => format!("Opt-out: the prospect asked not to be called again: “{said}”"),
-                    Locale::Fr => {
-                        format!("Opposition : le prospect a demandé à ne plus être appelé : « {said} »")
-                    }
-                };
+                let text = domain::copilot::objection::opt_out_note(locale, &said);
                 let note = Note { at: stamp(), text };
                 notes.push(note.clone());
                 emit(PlaygroundEvent::NoteAdded { note }).await?;

@@ -157,6 +157,18 @@ pub trait CallEffects: Send + Sync + 'static {
     /// Cold transfer to `number` (the agent's configured number only).
     async fn transfer(&self, number: &str) -> Result<(), String>;
     async fn ended(&self, report: &CallReport);
+    /// Whether the prospect's words ask not to be called again, beyond what
+    /// the phrase rules hear (the conversation applies those itself, at
+    /// once). Asked beside the reply, so it never delays it; the server's
+    /// asks the copilot's objection classifier.
+    async fn opts_out(&self, _words: &str, _locale: Locale) -> bool {
+        false
+    }
+    /// The prospect opted out with these words: record it (prospect opted
+    /// out, number on the do-not-call list) — before the goodbye is said.
+    async fn opted_out(&self, _words: &str) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// Fixed phrases, in the agent's language.

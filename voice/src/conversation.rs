@@ -203,6 +203,9 @@ struct State {
     report: CallReport,
     deps: Arc<SpeakerDeps>,
     speaker_tx: mpsc::UnboundedSender<(u64, SpeakerEvent)>,
+    /// The words of a prospect turn heard as an opt-out.
+    opt_out_tx: mpsc::UnboundedSender<String>,
+    opted_out: bool,
 }
 
 impl Conversation {
@@ -227,6 +230,7 @@ impl Conversation {
     pub async fn run_until(self, media: MediaSession, stop: CancellationToken) -> CallReport {
         let MediaSession { input_rate, output_rate, mut inbound, outbound } = media;
         let (speaker_tx, mut speaker_rx) = mpsc::unbounded_channel();
+        let (opt_out_tx, mut opt_out_rx) = mpsc::unbounded_channel();
         let deps = Arc::new(SpeakerDeps {
             config: self.config.clone(),
             providers: self.providers.clone(),
@@ -280,6 +284,8 @@ impl Conversation {
             },
             deps,
             speaker_tx,
+            opt_out_tx,
+            opted_out: false,
             cfg: self.config.clone(),
         };
         let _active = crate::metrics::global().call_started();
@@ -294,11 +300,13 @@ impl Conversation {
                 In(Option<Inbound>),
                 Words(Option<Result<TranscriptEvent, providers::ProviderError>>),
                 Speaker(Option<(u64, SpeakerEvent)>),
+                OptOut(Option<String>),
                 Tick,
             }
             let next = tokio::select! {
                 biased;
                 e = speaker_rx.recv() => Next::Speaker(e),
+                o = opt_out_rx.recv() => Next::OptOut(o),
                 _ = stop.cancelled() => Next::In(None),
                 a = inbound.recv() => Next::In(a),
                 w = next_words(&mut s.stt) => Next::Words(w),
@@ -315,7 +323,8 @@ impl Conversation {
                     s.connect_stt().await;
                 }
                 Next::Speaker(Some((id, ev))) => s.on_speaker(id, ev, &self.effects).await,
-                Next::Speaker(None) => {}
+                Next::Speaker(None) | Next::OptOut(None) => {}
+                Next::OptOut(Some(words)) => s.on_opt_out(words, &self.effects).await,
                 Next::Tick => s.on_tick(&self.effects).await,
             }
             if let Some(end) = s.finished() {
@@ -623,18 +632,27 @@ impl State {
         }
     }
 
-    /// Cancels the reply; its turn keeps what the caller heard.
+    /// The caller cut in: the reply stops, and it counts as a barge-in.
     async fn interrupt(&mut self, effects: &Arc<dyn CallEffects>) {
+        self.cut_reply(true, effects).await;
+    }
+
+    /// Cancels the reply; its turn keeps what the caller heard.
+    async fn cut_reply(&mut self, barge_in: bool, effects: &Arc<dyn CallEffects>) {
         let Some(mut reply) = self.reply.take() else { return };
         reply.task.abort();
         if reply.paused.is_none() {
-            self.report.barge_ins_ms.push(0.0);
+            if barge_in {
+                self.report.barge_ins_ms.push(0.0);
+            }
             let _ = self.media_out.send(Outbound::Clear).await;
             take_back_unheard(&mut reply);
         }
         self.clock = None;
-        self.report.interruptions += 1;
-        crate::metrics::global().interrupted();
+        if barge_in {
+            self.report.interruptions += 1;
+            crate::metrics::global().interrupted();
+        }
         let heard = heard_text(&reply.sentences);
         // The model remembers what was said, not what it planned: the heard
         // words on the reply's first message, later rounds' text dropped;
@@ -760,9 +778,40 @@ impl State {
         self.answer(text, marks, turn);
     }
 
+    /// Answers a prospect turn. An opt-out the phrase rules hear gets no
+    /// answer at all; otherwise the effects' classifier reads the words
+    /// beside the reply, and an opt-out it hears cuts the reply short.
     fn answer(&mut self, text: String, marks: Marks, turn: u32) {
-        self.history.push(ChatMessage::User { content: text });
+        self.history.push(ChatMessage::User { content: text.clone() });
+        if domain::copilot::objection::rules_hear_opt_out(&text) {
+            let _ = self.opt_out_tx.send(text);
+            return;
+        }
+        let (effects, tx, locale) = (self.deps.effects.clone(), self.opt_out_tx.clone(), self.cfg.locale());
+        let words = text;
+        tokio::spawn(async move {
+            if effects.opts_out(&words, locale).await {
+                let _ = tx.send(words);
+            }
+        });
         self.say(Script::Model(self.history.clone()), Some(turn), marks, None);
+    }
+
+    /// The prospect asked not to be called again: recorded first, then
+    /// whatever the agent was saying stops and it apologises and says
+    /// goodbye — no rebuttal, whatever its prompt says.
+    async fn on_opt_out(&mut self, words: String, effects: &Arc<dyn CallEffects>) {
+        if self.opted_out || self.ending.is_some() {
+            return;
+        }
+        self.opted_out = true;
+        if let Err(e) = effects.opted_out(&words).await {
+            tracing::error!(error = %e, "an opt-out heard on the call was not recorded");
+        }
+        self.waiting_turn = None;
+        self.cut_reply(false, effects).await;
+        let goodbye = domain::copilot::objection::opt_out_goodbye(self.cfg.locale()).to_string();
+        self.say(Script::Fixed(goodbye), None, Marks::default(), Some(EndReason::OptOut));
     }
 
     async fn write_turn(

@@ -113,6 +113,10 @@ pub struct CallRecord {
     pub transfers: Mutex<Vec<String>>,
     pub partials: Mutex<usize>,
     pub ended: Mutex<Option<CallReport>>,
+    /// Words this recorder's stand-in classifier hears as an opt-out.
+    pub classifier_opt_outs: Mutex<Vec<String>>,
+    /// The opt-outs recorded, by the words that made them.
+    pub opt_outs: Mutex<Vec<String>>,
 }
 
 impl CallRecord {
@@ -145,6 +149,13 @@ impl CallEffects for CallRecord {
     }
     async fn ended(&self, report: &CallReport) {
         *self.ended.lock().unwrap_or_else(|p| p.into_inner()) = Some(report.clone());
+    }
+    async fn opts_out(&self, words: &str, _locale: domain::Locale) -> bool {
+        self.classifier_opt_outs.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|w| w == words)
+    }
+    async fn opted_out(&self, words: &str) -> Result<(), String> {
+        self.opt_outs.lock().unwrap_or_else(|p| p.into_inner()).push(words.to_string());
+        Ok(())
     }
 }
 

@@ -206,6 +206,60 @@ async fn silence_gets_a_reprompt_then_a_goodbye() {
     );
 }
 
+/// The agent's turns, in order.
+fn agent_lines(effects: &CallRecord) -> Vec<String> {
+    effects.turns().into_iter().filter(|t| t.speaker == Speaker::Agent).map(|t| t.text).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opt_out_the_rules_hear_is_recorded_and_gets_only_an_apology_and_goodbye() {
+    let Some(vad) = support::vad() else { return };
+    let mock = MockVendors::start().await;
+    script(&mock, &["Please take me off your list."]);
+    let call = start(&mock, vad, support::call_config());
+    call.agent_turns(1).await;
+    say(&call.caller, "Please take me off your list.");
+    let effects = call.effects.clone();
+    let report = call.report().await;
+    assert_eq!(report.end, EndReason::OptOut);
+    assert_eq!(*effects.opt_outs.lock().unwrap(), vec!["Please take me off your list.".to_string()]);
+    // No answer from the model: the greeting, then the goodbye.
+    assert_eq!(
+        agent_lines(&effects),
+        [
+            "Hello, this is Handoo. Do you have a minute?".to_string(),
+            domain::copilot::objection::opt_out_goodbye(domain::Locale::En).to_string()
+        ]
+    );
+    assert_eq!(report.interruptions, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opt_out_only_the_classifier_hears_cuts_the_reply_short() {
+    let Some(vad) = support::vad() else { return };
+    let mock = MockVendors::start().await;
+    let words = "This is the last time you people ring this number.";
+    assert!(!domain::copilot::objection::rules_hear_opt_out(words), "the rules must miss it");
+    script(&mock, &[words]);
+    let call = start(&mock, vad, support::call_config());
+    call.effects.classifier_opt_outs.lock().unwrap().push(words.to_string());
+    call.agent_turns(1).await;
+    say(&call.caller, "This is the last time you people ring this number.");
+    let effects = call.effects.clone();
+    let report = call.report().await;
+    assert_eq!(report.end, EndReason::OptOut);
+    assert_eq!(*effects.opt_outs.lock().unwrap(), vec![words.to_string()]);
+    let lines = agent_lines(&effects);
+    assert_eq!(
+        lines.last().map(String::as_str),
+        Some(domain::copilot::objection::opt_out_goodbye(domain::Locale::En))
+    );
+    // Whatever of the model's answer got out before the verdict is at most
+    // one turn, cut (not counted as the caller's barge-in).
+    assert!(lines.len() <= 3, "{lines:?}");
+    assert_eq!(report.interruptions, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transfer_happens_after_the_agent_says_so() {
     let Some(vad) = support::vad() else { return };

@@ -343,6 +343,35 @@ pub struct Detection {
     pub confirmed_by: Option<String>,
 }
 
+/// What an agent says when the prospect asks not to be called again: it
+/// acknowledges, apologises and says goodbye — no rebuttal, no question,
+/// whatever its prompt says. The conversation then ends. Shared by the chat
+/// playground and the voice agent.
+pub fn opt_out_goodbye(locale: Locale) -> &'static str {
+    match locale {
+        Locale::En => "Of course, I'm sorry to have disturbed you. I'll make sure you are not called again. Goodbye.",
+        Locale::Fr => "Bien sûr, excusez-moi pour le dérangement. Je fais le nécessaire pour qu'on ne vous rappelle plus. Au revoir.",
+    }
+}
+
+/// The note an agent leaves when it hears an opt-out, quoting the words.
+pub fn opt_out_note(locale: Locale, said: &str) -> String {
+    match locale {
+        Locale::En => format!("Opt-out: the prospect asked not to be called again: “{said}”"),
+        Locale::Fr => format!("Opposition : le prospect a demandé à ne plus être appelé : « {said} »"),
+    }
+}
+
+/// Whether the phrase rules alone hear an opt-out that the sentence
+/// asserts (not supposed, not denied): what an agent acts on when no
+/// classifier is loaded.
+pub fn rules_hear_opt_out(utterance: &str) -> bool {
+    use super::mood::{denies, mood, Mood};
+    detect(utterance).iter().any(|d| d.kind == ObjectionKind::OptOut)
+        && mood(utterance) != Mood::Hypothetical
+        && !denies(ObjectionKind::OptOut, utterance)
+}
+
 /// Longest utterance inspected, in words: STT segments are a sentence or two;
 /// a pathological one is cut rather than slowing every session down.
 pub const MAX_WORDS: usize = 400;

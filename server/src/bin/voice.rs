@@ -37,7 +37,12 @@ async fn serve() -> anyhow::Result<()> {
         config.voice.clone().ok_or_else(|| anyhow::anyhow!("the voice agent's configuration is missing"))?;
     let db = services::db::connect_and_migrate(&config.database_url).await?;
     let envs = server::envs(&config, &db).await?;
-    let host = server::voice_host::spawn(server::voice_host::parts(&voice, None, db, envs)?);
+    // The copilot's classifier hears the opt-outs the phrase rules miss.
+    let semantic = match &config.embedding_model {
+        Some(dir) => services::copilot::Semantic::shared(dir),
+        None => services::copilot::Semantic::default(),
+    };
+    let host = server::voice_host::spawn(server::voice_host::parts(&voice, None, db, semantic, envs)?);
     tracing::info!("voice agent running");
     server::shutdown_signal().await;
     tracing::info!("draining: no new call, waiting for live ones");

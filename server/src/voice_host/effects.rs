@@ -6,6 +6,8 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use domain::call_views::{CallTurn, TurnSpeaker};
+use domain::copilot::objection::ObjectionKind;
+use domain::Locale;
 use sea_orm::DatabaseConnection;
 use serde_json::Value;
 use services::calls::voice as svc;
@@ -17,6 +19,9 @@ use voice::call::{CallEffects, CallReport, Speaker, TurnRecord};
 
 pub struct ServiceEffects {
     pub db: DatabaseConnection,
+    /// The copilot's objection classifier: it hears opt-outs the phrase
+    /// rules miss.
+    pub semantic: services::copilot::Semantic,
     pub telephony: TelephonyEnv,
     pub bus: EventBus,
     pub ctx: OrgCtx,
@@ -28,15 +33,26 @@ pub struct ServiceEffects {
 }
 
 impl ServiceEffects {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         db: DatabaseConnection,
+        semantic: services::copilot::Semantic,
         telephony: TelephonyEnv,
         bus: EventBus,
         ctx: OrgCtx,
         call_id: Uuid,
         prospect_id: Option<Uuid>,
     ) -> ServiceEffects {
-        ServiceEffects { db, telephony, bus, ctx, call_id, prospect_id, unsent: Mutex::new(Vec::new()) }
+        ServiceEffects {
+            db,
+            semantic,
+            telephony,
+            bus,
+            ctx,
+            call_id,
+            prospect_id,
+            unsent: Mutex::new(Vec::new()),
+        }
     }
 
     async fn write_turns(&self, mut turns: Vec<CallTurn>) {
@@ -58,6 +74,16 @@ impl ServiceEffects {
         }
         self.unsent.lock().unwrap_or_else(|p| p.into_inner()).extend(left);
     }
+}
+
+/// Whether the copilot's judge hears an opt-out in a prospect's words —
+/// the classifier when it is loaded and has a free slot, else the rules.
+pub async fn hears_opt_out(semantic: &services::copilot::Semantic, words: &str, locale: Locale) -> bool {
+    let heard = match semantic.judge(words, Some(locale)).await {
+        Some(heard) => heard,
+        None => services::copilot::semantic::judge(None, words, Some(locale)),
+    };
+    heard.iter().any(|d| d.kind == ObjectionKind::OptOut)
 }
 
 pub fn call_turn(t: &TurnRecord) -> CallTurn {
@@ -100,6 +126,17 @@ impl CallEffects for ServiceEffects {
         // The service transfers to the agent's configured number, whatever was asked.
         svc::transfer(&self.db, &self.telephony, &self.bus, &self.ctx, self.call_id)
             .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn opts_out(&self, words: &str, locale: Locale) -> bool {
+        hears_opt_out(&self.semantic, words, locale).await
+    }
+
+    async fn opted_out(&self, words: &str) -> Result<(), String> {
+        services::copilot::opt_out::heard_on_call(&self.db, &self.ctx, self.call_id, words)
+            .await
+            .map(|_| ())
             .map_err(|e| e.to_string())
     }
 

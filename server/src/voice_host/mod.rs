@@ -38,6 +38,8 @@ pub const RECONCILE: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct HostParts {
     pub db: DatabaseConnection,
+    /// The copilot's objection classifier (empty without the model).
+    pub semantic: services::copilot::Semantic,
     pub providers: ProviderEnv,
     pub telephony: TelephonyEnv,
     pub bus: EventBus,
@@ -85,7 +87,8 @@ pub fn start(config: &crate::Config, state: &crate::AppState) -> anyhow::Result<
         telephony: ctx.telephony.clone(),
         bus: ctx.bus.clone(),
     };
-    Ok(Some(spawn(parts(voice, state.vad.clone(), state.db.clone(), envs)?)))
+    let semantic = state.server_ctx.copilot.semantic().clone();
+    Ok(Some(spawn(parts(voice, state.vad.clone(), state.db.clone(), semantic, envs)?)))
 }
 
 /// The host's parts from the configuration (loads the libraries).
@@ -93,6 +96,7 @@ pub fn parts(
     voice: &crate::config::VoiceAgentConfig,
     vad: Option<Arc<SileroModel>>,
     db: DatabaseConnection,
+    semantic: services::copilot::Semantic,
     envs: crate::Envs,
 ) -> anyhow::Result<HostParts> {
     let vad = match vad {
@@ -106,6 +110,7 @@ pub fn parts(
     let rooms = load_rooms(voice)?;
     Ok(HostParts {
         db,
+        semantic,
         providers: envs.providers,
         telephony: envs.telephony,
         bus: envs.bus,

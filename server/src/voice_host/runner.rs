@@ -123,6 +123,7 @@ impl CallRunner {
             .map_err(|e| format!("job refused: {e}"))?;
         let effects = Arc::new(ServiceEffects::new(
             p.db.clone(),
+            p.semantic.clone(),
             p.telephony.clone(),
             p.bus.clone(),
             ctx,

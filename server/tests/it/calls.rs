@@ -1081,3 +1081,49 @@ on_both_backends!(
         assert_eq!(d["collected_data"]["vans"], json!(3));
     }
 );
+
+on_both_backends!(an_opt_out_an_agent_hears_is_recorded_once_with_its_words, |backend: Backend| async move {
+    let Some(c) = calling(backend).await else { return };
+    let org = &c.org;
+    let (_, p) = c
+        .owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/prospects"),
+            Some(json!({"first_name": "Inès", "last_name": "Roux", "phone": "+33612345077"})),
+        )
+        .await;
+    let pid = p["id"].as_str().unwrap().to_string();
+    let (s, call) = c.place(json!({"prospect_id": pid, "agent_id": c.agent}), None).await;
+    assert_eq!(s, 201, "{call}");
+    let id: Uuid = call["id"].as_str().unwrap().parse().unwrap();
+    let org_id: Uuid = org.parse().unwrap();
+    let db = &c.app.state.db;
+    // What the voice agent's effects call, as the call's system principal.
+    let ctx = services::OrgCtx::system(org_id, "voice-agent");
+    let said = "Rayez mon numéro, je ne veux plus de vos appels";
+    let heard = services::copilot::opt_out::heard_on_call;
+    assert_eq!(heard(db, &ctx, id, said).await.map_err(|e| e.to_string()), Ok(true));
+    // Said twice (or a retried write): nothing more.
+    assert_eq!(heard(db, &ctx, id, said).await.map_err(|e| e.to_string()), Ok(false));
+
+    let (_, now) = c.owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{pid}"), None).await;
+    assert_eq!(now["opted_out"], true, "{now}");
+    let (_, list) = c.owner.rest(Method::GET, &format!("/orgs/{org}/dnc?search=%2B33612345077"), None).await;
+    assert!(list.to_string().contains("+33612345077"), "listed: {list}");
+    let (_, acts) = c.owner.rest(Method::GET, &format!("/orgs/{org}/prospects/{pid}/activity"), None).await;
+    let entries: Vec<&Value> =
+        acts.as_array().unwrap().iter().filter(|a| a["kind"] == "opted_out_on_call").collect();
+    assert_eq!(entries.len(), 1, "{acts}");
+    let evidence = entries[0].to_string();
+    assert!(evidence.contains(said) && evidence.contains(&id.to_string()), "{evidence}");
+    let (_, audit) = c.owner.rest(Method::GET, &format!("/orgs/{org}/audit"), None).await;
+    let audited: Vec<&Value> =
+        audit.as_array().unwrap().iter().filter(|e| e["action"] == "prospect.opted_out").collect();
+    assert_eq!(audited.len(), 1, "{audit}");
+
+    // Another organisation's principal finds no such call.
+    let other = services::OrgCtx::system(Uuid::now_v7(), "voice-agent");
+    let refused = heard(db, &other, id, said).await.expect_err("another organisation's call");
+    assert_eq!(refused.code, domain::ErrorCode::NotFound);
+});

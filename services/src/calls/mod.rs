@@ -61,7 +61,11 @@ pub(crate) fn view(r: &calls::Model) -> Call {
     }
 }
 
-pub(crate) async fn find(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<calls::Model> {
+pub(crate) async fn find<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+) -> ServiceResult<calls::Model> {
     calls::Entity::find_by_id(id)
         .filter(calls::Column::OrgId.eq(ctx.org_id()))
         .one(db)

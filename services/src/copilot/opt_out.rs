@@ -52,23 +52,67 @@ pub async fn honour(
 
     let txn = crate::db::begin_write(db).await?;
     let p = prospect_svc::find(&txn, ctx, session.prospect_id).await?;
-    let already_recorded = p.opted_out;
-    if !already_recorded {
-        let mut m: prospects::ActiveModel = p.clone().into();
-        m.opted_out = Set(true);
-        m.updated_at = Set(now());
-        m.update(&txn).await?;
-        let evidence = json!({"session_id": session_id, "seq": seq, "utterance": utterance});
-        timeline::record(&txn, ctx, p.id, TIMELINE_KIND, evidence.clone()).await?;
-        let mut details = evidence;
-        details["prospect_id"] = json!(p.id);
-        audit::record(&txn, ctx.org_id(), ctx, audit::action::PROSPECT_OPTED_OUT, None, details).await?;
-    }
+    let evidence = json!({"session_id": session_id, "seq": seq, "utterance": utterance});
+    let already_recorded = mark(&txn, ctx, &p, evidence).await?;
     // Listed even when the flag was already set: the list is what dialling
     // checks, and adding a listed number is a no-op.
     compliance::list_opted_out(&txn, ctx, p.phone.as_ref()).await?;
     txn.commit().await?;
     Ok(OptOutRecorded { prospect_id: p.id, phone: p.phone, utterance, already_recorded })
+}
+
+/// An AI agent heard the person on call `call_id` ask not to be called
+/// again (`utterance`, their words): the call's prospect is marked opted
+/// out with the words as evidence (timeline, audit log) and the number
+/// goes on the do-not-call list — the prospect's, or the far party's when
+/// the call has no prospect. One transaction; idempotent. Says whether
+/// this recorded it (false: it already was).
+pub async fn heard_on_call(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+    utterance: &str,
+) -> ServiceResult<bool> {
+    let utterance: String =
+        utterance.trim().chars().take(domain::copilot::outcome::NOTES_MAX_CHARS).collect();
+    let txn = crate::db::begin_write(db).await?;
+    let call = crate::calls::find(&txn, ctx, call_id).await?;
+    let far_party =
+        if call.direction == "inbound" { call.from_number.clone() } else { Some(call.to_number.clone()) };
+    let (recorded, phone) = match call.prospect_id {
+        Some(id) => {
+            let p = prospect_svc::find(&txn, ctx, id).await?;
+            let evidence = json!({"call_id": call_id, "utterance": utterance});
+            let already = mark(&txn, ctx, &p, evidence).await?;
+            (!already, p.phone.or(far_party))
+        }
+        None => (true, far_party),
+    };
+    compliance::list_opted_out(&txn, ctx, phone.as_ref()).await?;
+    txn.commit().await?;
+    Ok(recorded)
+}
+
+/// Marks prospect `p` opted out, with `evidence` in its timeline and the
+/// audit log; says whether it already was (then nothing is written).
+async fn mark<C: ConnectionTrait>(
+    txn: &C,
+    ctx: &OrgCtx,
+    p: &prospects::Model,
+    evidence: serde_json::Value,
+) -> ServiceResult<bool> {
+    if p.opted_out {
+        return Ok(true);
+    }
+    let mut m: prospects::ActiveModel = p.clone().into();
+    m.opted_out = Set(true);
+    m.updated_at = Set(now());
+    m.update(txn).await?;
+    timeline::record(txn, ctx, p.id, TIMELINE_KIND, evidence.clone()).await?;
+    let mut details = evidence;
+    details["prospect_id"] = json!(p.id);
+    audit::record(txn, ctx.org_id(), ctx, audit::action::PROSPECT_OPTED_OUT, None, details).await?;
+    Ok(false)
 }
 
 /// The stored events of one of the caller's organisation's sessions.

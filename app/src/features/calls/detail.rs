@@ -368,6 +368,7 @@ fn AgentReportCard(report: domain::agent_report::AgentReport) -> impl IntoView {
                     "silence" => t_string!(i18n, calls.end_silence).to_string(),
                     "max_duration" => t_string!(i18n, calls.end_max_duration).to_string(),
                     "voicemail" => t_string!(i18n, calls.end_voicemail).to_string(),
+                    "opt_out" => t_string!(i18n, calls.end_opt_out).to_string(),
                     _ => t_string!(i18n, calls.end_failed).to_string(),
                 }}</dd>
                 {report.outcome.map(|o| view! {
