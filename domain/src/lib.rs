@@ -8,6 +8,7 @@ pub mod agent_report;
 pub mod audio;
 pub mod call;
 pub mod call_views;
+pub mod campaign;
 pub mod catalogue;
 pub mod compliance;
 pub mod copilot;
