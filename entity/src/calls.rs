@@ -45,6 +45,8 @@ pub struct Model {
     pub collected_data: Option<Json>,
     /// The voice agent's report: end reason, usage, per-turn latency (m0020).
     pub agent_report: Option<Json>,
+    /// The campaign this call is an attempt of (m0021).
+    pub campaign_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

@@ -8,6 +8,8 @@ pub mod audit_log;
 pub mod call_events;
 pub mod call_turns;
 pub mod calls;
+pub mod campaign_prospects;
+pub mod campaigns;
 pub mod compliance_settings;
 pub mod consent_records;
 pub mod copilot_events;

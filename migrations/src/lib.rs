@@ -24,6 +24,7 @@ mod m0017_call_outcomes;
 mod m0018_recordings;
 mod m0019_call_turns;
 mod m0020_agent_reports;
+mod m0021_campaigns;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0018_recordings::Migration),
             Box::new(m0019_call_turns::Migration),
             Box::new(m0020_agent_reports::Migration),
+            Box::new(m0021_campaigns::Migration),
         ]
     }
 }

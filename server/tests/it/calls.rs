@@ -20,7 +20,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
+pub(crate) fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
     let now = chrono::Utc::now();
     calls::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -51,6 +51,7 @@ fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveModel {
         notes: Set(String::new()),
         collected_data: Set(None),
         agent_report: Set(None),
+        campaign_id: Set(None),
         created_at: Set(now),
         ringing_at: Set(None),
         answered_at: Set(None),

@@ -14,6 +14,7 @@ mod agents;
 mod api_keys;
 mod authz;
 mod calls;
+mod campaigns;
 mod copilot;
 mod delivery;
 mod egress;

@@ -224,6 +224,7 @@ pub async fn place(
         notes: Set(String::new()),
         collected_data: Set(None),
         agent_report: Set(None),
+        campaign_id: Set(None),
         created_at: Set(at),
         ringing_at: Set(None),
         answered_at: Set(None),
