@@ -67,6 +67,9 @@ pub enum Var {
     Prospect(ProspectField),
     /// A prospect custom field (`{{custom.budget}}`).
     Custom(String),
+    /// A variable the call was placed with (`{{call.offer}}`): a campaign's
+    /// per-prospect values, or the API caller's.
+    Call(String),
     AgentName,
     /// Today's date in the conversation's language.
     Today,
@@ -86,6 +89,9 @@ impl Var {
         if let Some(field) = name.strip_prefix("custom.") {
             return is_ident(field).then(|| Var::Custom(field.to_string()));
         }
+        if let Some(field) = name.strip_prefix("call.") {
+            return is_ident(field).then(|| Var::Call(field.to_string()));
+        }
         None
     }
 
@@ -94,6 +100,7 @@ impl Var {
         match self {
             Var::Prospect(f) => format!("prospect.{}", f.as_str()),
             Var::Custom(f) => format!("custom.{f}"),
+            Var::Call(f) => format!("call.{f}"),
             Var::AgentName => "agent.name".into(),
             Var::Today => "today".into(),
         }
@@ -156,6 +163,9 @@ pub struct RenderContext {
     /// Prospect values by [`ProspectField::as_str`]; absent or empty = missing.
     pub prospect: BTreeMap<String, String>,
     pub custom: BTreeMap<String, String>,
+    /// The variables the call was placed with (`{{call.<name>}}`).
+    #[serde(default)]
+    pub call: BTreeMap<String, String>,
     pub agent_name: String,
     /// Already formatted for the conversation's locale.
     pub today: String,
@@ -171,6 +181,7 @@ impl RenderContext {
             }
             Var::Prospect(f) => self.prospect.get(f.as_str()).cloned().unwrap_or_default(),
             Var::Custom(f) => self.custom.get(f).cloned().unwrap_or_default(),
+            Var::Call(f) => self.call.get(f).cloned().unwrap_or_default(),
             Var::AgentName => self.agent_name.clone(),
             Var::Today => self.today.clone(),
         };
@@ -361,9 +372,22 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
             custom: [("budget".to_string(), "40k".to_string())].into_iter().collect(),
+            call: [("offer".to_string(), "20 % off".to_string())].into_iter().collect(),
             agent_name: "Max".into(),
             today: "25/11/2026".into(),
         }
+    }
+
+    #[test]
+    fn a_calls_own_variables_render_by_name() {
+        assert_eq!(Var::parse("call.offer"), Some(Var::Call("offer".into())));
+        assert_eq!(Var::parse("call."), None);
+        assert_eq!(Var::parse("call.Offer"), None, "names are lower-case identifiers");
+        let t =
+            Template::parse("{{prospect.first_name}}, {{call.offer}} until Friday{{call.missing}}").unwrap();
+        let r = t.render(&ctx());
+        assert_eq!(r.text, "Ada, 20 % off until Friday");
+        assert_eq!(r.missing, vec!["call.missing".to_string()]);
     }
 
     #[test]
@@ -510,6 +534,7 @@ mod fuzz {
                     .map(|(k, v)| (k.to_string(), v))
                     .collect(),
                 custom: [("budget".to_string(), budget)].into_iter().collect(),
+                call: BTreeMap::new(),
                 agent_name,
                 today,
             },

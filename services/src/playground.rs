@@ -57,6 +57,7 @@ pub fn render_context(settings: &AgentSettings, prospect: &BTreeMap<String, Stri
     RenderContext {
         prospect: p,
         custom: BTreeMap::new(),
+        call: BTreeMap::new(),
         agent_name: settings.name.clone(),
         today: locale.format_date(today.year(), today.month(), today.day()),
     }

@@ -116,7 +116,7 @@ on_both_backends!(
         let settings = json!({
             "name": "Max", "description": "", "kind": "voice",
             "system_prompt": "You sell vans to {{prospect.company}}.",
-            "first_message": "Hello {{prospect.first_name}}, this is Max. Do you have a minute?",
+            "first_message": "Hello {{prospect.first_name}}, this is Max from {{call.team}}. Do you have a minute?",
             "language": "en",
             "llm": {"provider": "openai", "model": "gpt-4.1-mini", "temperature": 0.2, "max_tokens": 200},
             "stt": {"provider": "deepgram", "model": "nova-3"},
@@ -183,7 +183,10 @@ on_both_backends!(
         }
 
         // The call: placed through the API, dispatched by LiveKit to our worker.
-        let (s, placed) = c.place(json!({"prospect_id": pid, "agent_id": agent}), None).await;
+        // The call's own variables reach the agent's texts as `{{call.*}}`.
+        let (s, placed) = c
+            .place(json!({"prospect_id": pid, "agent_id": agent, "variables": {"team": "Handoo"}}), None)
+            .await;
         assert_eq!(s, 201, "{placed}");
         let id = placed["id"].as_str().unwrap().to_string();
         let (room, far) = tokio::time::timeout(Duration::from_secs(20), joined.recv())
@@ -198,7 +201,7 @@ on_both_backends!(
             until(&c, &id, "the first message", 20, |v| v["turns"].as_array().is_some_and(|t| !t.is_empty()))
                 .await;
         assert_eq!(v["turns"][0]["speaker"], "agent");
-        assert_eq!(v["turns"][0]["text"], "Hello Paula, this is Max. Do you have a minute?");
+        assert_eq!(v["turns"][0]["text"], "Hello Paula, this is Max from Handoo. Do you have a minute?");
         assert!(caller.loud_frames() > 20, "the callee heard it");
 
         say(&caller, "My budget is four hundred and fifty euros.");
@@ -236,7 +239,7 @@ on_both_backends!(
         assert_eq!(
             said,
             vec![
-                ("agent", "Hello Paula, this is Max. Do you have a minute?"),
+                ("agent", "Hello Paula, this is Max from Handoo. Do you have a minute?"),
                 ("prospect", "My budget is 450 euros."),
                 ("agent", "Got it."),
                 ("prospect", "note: call back on Tuesday"),

@@ -108,9 +108,8 @@ fn check_variables(vars: &BTreeMap<String, String>) -> ServiceResult<()> {
         return Err(bad().with_detail(VARIABLES_MAX.to_string()));
     }
     for (k, v) in vars {
-        let name_ok = !k.is_empty()
-            && k.len() <= 40
-            && k.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        // A name the agent's texts can use: `{{call.<name>}}`.
+        let name_ok = domain::template::is_ident(k);
         if !name_ok || v.chars().count() > VARIABLE_CHARS || v.chars().any(|c| c.is_control() && c != '\n') {
             return Err(bad().with_detail(k.chars().take(40).collect::<String>()));
         }

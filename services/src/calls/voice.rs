@@ -128,11 +128,14 @@ pub async fn prepare(
         Some(p) => crate::prospects::variables::render_context(p, &settings.name, lang),
         None => crate::prospects::variables::number_context(&call.to_number, &settings.name, lang),
     };
-    // The call's own variables (the dialer's per-prospect values) win.
-    if let Some(extra) = call.variables.as_object() {
-        for (k, v) in extra {
-            vars.custom.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-        }
+    // The variables the call was placed with (a campaign's per-prospect
+    // values, an API caller's): `{{call.<name>}}`. `place` stores them
+    // under `call`, beside the prospect and agent it rendered for.
+    if let Some(extra) = call.variables.get("call").and_then(|v| v.as_object()) {
+        vars.call = extra
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+            .collect();
     }
     agent_for(db, env, ctx, settings, &vars, disclosure).await
 }

@@ -31,7 +31,13 @@ pub fn render_context(p: &prospects::Model, speaker: &str, lang: Locale) -> Rend
         .into_iter()
         .map(|(k, v)| (k, v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
         .collect();
-    RenderContext { prospect, custom, agent_name: speaker.to_string(), today: today(lang) }
+    RenderContext {
+        prospect,
+        custom,
+        call: BTreeMap::new(),
+        agent_name: speaker.to_string(),
+        today: today(lang),
+    }
 }
 
 /// For a call to a bare number: only the phone is known.
@@ -39,6 +45,7 @@ pub fn number_context(phone: &str, speaker: &str, lang: Locale) -> RenderContext
     RenderContext {
         prospect: [("phone".to_string(), phone.to_string())].into_iter().collect(),
         custom: BTreeMap::new(),
+        call: BTreeMap::new(),
         agent_name: speaker.to_string(),
         today: today(lang),
     }

@@ -591,6 +591,7 @@ fn Preview(
         RenderContext {
             prospect,
             custom: BTreeMap::new(),
+            call: BTreeMap::new(),
             agent_name: agent_name.get(),
             today: locale.format_date(2026, 11, 25),
         }
