@@ -48,6 +48,15 @@ class Handoo:
         self.log = data / "server.log"
         self.proc = subprocess.Popen([binary], cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT)
         harness.wait_for(lambda: requests.get(f"{self.base}/ready", timeout=1).ok, "handoo", 60)
+        if env.get("HANDOO_EMBEDDING_MODEL"):
+            # The objection classifier calibrates at start-up on every core
+            # for ~15 s: real-time audio sharing two cores with it drops
+            # frames (a CI run lost the phone's words to it), so calls wait.
+            harness.wait_for(
+                lambda: "semantic objection matcher" in self.log.read_text(errors="replace"),
+                "the objection classifier",
+                300,
+            )
         self.http = requests.Session()
         page = self.http.get(f"{self.base}/login", timeout=10).text
         self.csrf = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
