@@ -221,6 +221,14 @@ pub(crate) async fn ready_to_call(owner: &common::Client, org: &str) -> String {
 }
 
 impl Calling {
+    /// A prospect of the organisation, created through the API: its id.
+    pub(crate) async fn prospect(&self, body: Value) -> String {
+        let (s, p) =
+            self.owner.rest(Method::POST, &format!("/orgs/{}/prospects", self.org), Some(body)).await;
+        assert_eq!(s, 201, "{p}");
+        p["id"].as_str().unwrap().to_string()
+    }
+
     pub(crate) async fn place(&self, body: Value, key: Option<&str>) -> (u16, Value) {
         let mut req =
             self.owner.http.post(format!("{}/api/v1/orgs/{}/calls", self.app.base, self.org)).json(&body);
@@ -690,15 +698,7 @@ on_both_backends!(the_calls_list_filters_sorts_pages_and_exports, |backend: Back
 on_both_backends!(an_outcome_is_logged_once_on_the_call_and_its_prospect, |backend: Backend| async move {
     let Some(c) = calling(backend).await else { return };
     let org = &c.org;
-    let (_, p) = c
-        .owner
-        .rest(
-            Method::POST,
-            &format!("/orgs/{org}/prospects"),
-            Some(json!({"first_name": "Paul", "last_name": "Martin", "phone": "+33612345002"})),
-        )
-        .await;
-    let pid = p["id"].as_str().unwrap().to_string();
+    let pid = c.prospect(json!({"first_name": "Paul", "last_name": "Martin", "phone": "+33612345002"})).await;
     let (s, call) = c.place(json!({"prospect_id": pid, "agent_id": c.agent}), None).await;
     assert_eq!(s, 201, "{call}");
     let id = call["id"].as_str().unwrap().to_string();
@@ -1086,15 +1086,7 @@ on_both_backends!(
 on_both_backends!(an_opt_out_an_agent_hears_is_recorded_once_with_its_words, |backend: Backend| async move {
     let Some(c) = calling(backend).await else { return };
     let org = &c.org;
-    let (_, p) = c
-        .owner
-        .rest(
-            Method::POST,
-            &format!("/orgs/{org}/prospects"),
-            Some(json!({"first_name": "Inès", "last_name": "Roux", "phone": "+33612345077"})),
-        )
-        .await;
-    let pid = p["id"].as_str().unwrap().to_string();
+    let pid = c.prospect(json!({"first_name": "Inès", "last_name": "Roux", "phone": "+33612345077"})).await;
     let (s, call) = c.place(json!({"prospect_id": pid, "agent_id": c.agent}), None).await;
     assert_eq!(s, 201, "{call}");
     let id: Uuid = call["id"].as_str().unwrap().parse().unwrap();
