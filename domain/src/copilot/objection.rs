@@ -362,14 +362,21 @@ pub fn opt_out_note(locale: Locale, said: &str) -> String {
     }
 }
 
-/// Whether the phrase rules alone hear an opt-out that the sentence
-/// asserts (not supposed, not denied): what an agent acts on when no
-/// classifier is loaded.
-pub fn rules_hear_opt_out(utterance: &str) -> bool {
+/// The opt-out among `found` (what the phrase rules found in `utterance`)
+/// when the sentence asserts it: not supposed ("if you called again…"),
+/// not denied ("don't take me off the list").
+pub fn asserted_opt_out<'a>(found: &'a [Detection], utterance: &str) -> Option<&'a Detection> {
     use super::mood::{denies, mood, Mood};
-    detect(utterance).iter().any(|d| d.kind == ObjectionKind::OptOut)
-        && mood(utterance) != Mood::Hypothetical
-        && !denies(ObjectionKind::OptOut, utterance)
+    found
+        .iter()
+        .find(|d| d.kind == ObjectionKind::OptOut)
+        .filter(|_| mood(utterance) != Mood::Hypothetical && !denies(ObjectionKind::OptOut, utterance))
+}
+
+/// Whether the phrase rules alone hear an asserted opt-out: what an agent
+/// acts on when no classifier is loaded.
+pub fn rules_hear_opt_out(utterance: &str) -> bool {
+    asserted_opt_out(&detect(utterance), utterance).is_some()
 }
 
 /// Longest utterance inspected, in words: STT segments are a sentence or two;

@@ -267,10 +267,8 @@ pub fn judgement(matcher: Option<&SemanticMatcher>, text: &str, language: Option
     let language = language.unwrap_or_else(|| domain::copilot::language::guess(text));
     let Some(m) = matcher else { return Judgement { cards: rules, unsure: None, language } };
     let (verdict, p, v) = m.assess(text, language);
-    let statement = mood(text) != Mood::Hypothetical;
-    let denied = domain::copilot::mood::denies(ObjectionKind::OptOut, text);
     if let Some(d) =
-        rules.iter().find(|d| d.kind == ObjectionKind::OptOut && statement && !denied && p[0] < OPT_OUT_VETO)
+        domain::copilot::objection::asserted_opt_out(&rules, text).filter(|_| p[0] < OPT_OUT_VETO)
     {
         return Judgement { cards: vec![d.clone()], unsure: None, language };
     }
