@@ -20,6 +20,9 @@ pub struct Call {
     pub direction: String,
     pub status: CallStatus,
     pub prospect_id: Option<Uuid>,
+    /// The campaign the call is an attempt of.
+    #[serde(default)]
+    pub campaign_id: Option<Uuid>,
     /// The prospect's name (or company) when the call has one; filled by
     /// reads, absent from live updates (a page keeps the one it has).
     #[serde(default)]
@@ -500,6 +503,7 @@ mod tests {
             id: Uuid::nil(),
             direction: "outbound".into(),
             status: CallStatus::Ringing,
+            campaign_id: None,
             prospect_id: None,
             prospect_name: Some("Paul Martin".into()),
             agent_id: None,

@@ -122,6 +122,10 @@ pub fn may_call(
     Ok(())
 }
 
+/// The tz database's zones, for the server's calendar maths.
+#[cfg(feature = "phone")]
+pub use chrono_tz::Tz;
+
 #[cfg(feature = "phone")]
 /// Whether `tz` names a zone of the tz database (`Europe/Paris`).
 pub fn is_valid_timezone(tz: &str) -> bool {

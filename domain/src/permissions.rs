@@ -45,7 +45,7 @@ impl Role {
             InviteMembers | RevokeInvitations | ManageMemberRoles | RemoveMembers | ViewAuditLog
             | RenameOrganization | ManageSettings | ManageAgents | ManageProviderKeys | ManageApiKeys
             | ExportProspects | DeleteProspects | LiftCallRestrictions | ManagePlaybook | ReviewKnowledge
-            | ListenToCalls => {
+            | ListenToCalls | ManageCampaigns | ViewAnalytics => {
                 matches!(self, Role::Admin | Role::Owner)
             }
             // Owners alone decide about ownership, billing and deletion.
@@ -99,10 +99,15 @@ pub enum Permission {
     ManageOwners,
     ManageBilling,
     DeleteOrganization,
+    /// Create, edit, start, pause and stop campaigns (which dial on the
+    /// organisation's account).
+    ManageCampaigns,
+    /// Read the organisation's call analytics: every rep's figures.
+    ViewAnalytics,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 24] = [
         Permission::ViewOrganization,
         Permission::ViewMembers,
         Permission::UseWorkspace,
@@ -125,6 +130,8 @@ impl Permission {
         Permission::ManageOwners,
         Permission::ManageBilling,
         Permission::DeleteOrganization,
+        Permission::ManageCampaigns,
+        Permission::ViewAnalytics,
     ];
 }
 
@@ -155,6 +162,8 @@ impl Permission {
             ManageOwners => "manage_owners",
             ManageBilling => "manage_billing",
             DeleteOrganization => "delete_organization",
+            ManageCampaigns => "manage_campaigns",
+            ViewAnalytics => "view_analytics",
         }
     }
 
@@ -318,6 +327,8 @@ mod tests {
             (ManageOwners, false, false, true),
             (ManageBilling, false, false, true),
             (DeleteOrganization, false, false, true),
+            (ManageCampaigns, false, true, true),
+            (ViewAnalytics, false, true, true),
         ];
         assert_eq!(expected.len(), Permission::ALL.len(), "every permission is in the table");
         for (p, m, a, o) in expected {

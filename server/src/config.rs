@@ -99,6 +99,9 @@ pub struct Config {
     pub log_json: bool,
     /// `SENTRY_DSN`: where errors and panics are reported (nothing when unset).
     pub sentry_dsn: Option<crate::sentry::Dsn>,
+    /// What time it is: the system clock, except in tests that move time
+    /// (the dialer's calling windows, retries and schedules read it).
+    pub clock: services::clock::SharedClock,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -597,6 +600,7 @@ impl Config {
             usage_flush,
             import_limits,
             jobs,
+            clock: services::clock::system(),
             metrics_token,
             log_json,
             sentry_dsn,

@@ -36,6 +36,7 @@ macro_rules! api_routes {
 pub mod agents_api;
 pub mod bearer;
 pub mod calls_api;
+pub mod campaigns_api;
 pub mod compression;
 pub mod config;
 pub mod copilot_api;
@@ -103,7 +104,8 @@ pub async fn envs(config: &Config, db: &sea_orm::DatabaseConnection) -> anyhow::
     // reach watchers on every node), in-process on SQLite.
     let bus =
         services::events::EventBus::for_database(db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
-    let telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
+    let mut telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
+    telephony.clock = config.clock.clone();
     Ok(Envs { providers, telephony, bus })
 }
 
@@ -141,7 +143,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     // once its lease expires.
     let runner = services::jobs::Runner::new(
         db.clone(),
-        services::clock::system(),
+        config.clock.clone(),
         config.jobs,
         job_handlers(&bus, &telephony),
     );
@@ -411,6 +413,13 @@ fn job_handlers(
     h.insert(
         services::calls::DIAL_JOB,
         std::sync::Arc::new(services::calls::place::DialHandler { env: telephony.clone(), bus: bus.clone() }),
+    );
+    h.insert(
+        services::campaigns::dialer::TICK_JOB,
+        std::sync::Arc::new(services::campaigns::dialer::TickHandler {
+            env: telephony.clone(),
+            bus: bus.clone(),
+        }),
     );
     h
 }

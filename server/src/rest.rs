@@ -371,6 +371,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::copilot_api::router())
         .merge(crate::telephony_api::router())
         .merge(crate::calls_api::router())
+        .merge(crate::campaigns_api::router())
         .fallback(not_found)
 }
 
@@ -384,6 +385,7 @@ pub fn all_routes() -> Vec<(&'static str, &'static str)> {
         crate::copilot_api::ROUTES,
         crate::telephony_api::ROUTES,
         crate::calls_api::ROUTES,
+        crate::campaigns_api::ROUTES,
     ]
     .concat()
 }

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod calls;
+pub mod campaigns;
 pub mod clock;
 pub mod copilot;
 pub mod credentials;

@@ -8,6 +8,7 @@
 pub mod breaker;
 pub mod retry;
 pub mod status;
+pub mod views;
 pub mod windows;
 
 use chrono::{DateTime, Utc};
@@ -18,7 +19,7 @@ use crate::error::{ErrorCode, FieldError};
 pub use breaker::{BreakerRule, Tripped};
 pub use retry::{AttemptResult, RetryPolicy, RetryRule};
 pub use status::{transition, CampaignAction, CampaignStatus, IllegalTransition};
-pub use windows::WeeklyWindows;
+pub use windows::{next_open_both, WeeklyWindows};
 
 /// Calls a campaign may hold at once.
 pub const CONCURRENCY_RANGE: (u32, u32) = (1, 50);

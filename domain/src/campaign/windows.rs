@@ -69,6 +69,20 @@ impl WeeklyWindows {
         }
     }
 
+    /// The same span every day: an organisation's legal calling hours.
+    pub fn every_day(w: CallingWindow) -> WeeklyWindows {
+        let d = vec![w];
+        WeeklyWindows {
+            mon: d.clone(),
+            tue: d.clone(),
+            wed: d.clone(),
+            thu: d.clone(),
+            fri: d.clone(),
+            sat: d.clone(),
+            sun: d,
+        }
+    }
+
     pub fn day(&self, day: Weekday) -> &[CallingWindow] {
         match day {
             Weekday::Mon => &self.mon,
@@ -163,6 +177,33 @@ impl WeeklyWindows {
         let span = self.day(local.weekday()).iter().find(|w| w.contains(minute))?;
         instants(tz, local.date(), span.end_minute).into_iter().filter(|end| *end > at).min()
     }
+}
+
+/// The first instant at or after `at` when both `a` (on `a_tz`'s clock) and
+/// `b` (on `b_tz`'s) are open: a campaign's hours in its own zone and the
+/// law's hours in the prospect's. `None` when they never meet in the
+/// coming fortnight (two schedules that share no hour).
+pub fn next_open_both<A: TimeZone, B: TimeZone>(
+    a: (&WeeklyWindows, &A),
+    b: (&WeeklyWindows, &B),
+    at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let horizon = at + chrono::Duration::days(15);
+    let mut t = at;
+    // Each step moves to the start of a span of one or the other, so the
+    // steps are bounded by the spans in the horizon.
+    for _ in 0..(2 * 16 * MAX_SPANS_PER_DAY + 4) {
+        let ta = a.0.next_open(t, a.1)?;
+        let tb = b.0.next_open(ta, b.1)?;
+        if tb > horizon {
+            return None;
+        }
+        if tb == ta {
+            return Some(ta);
+        }
+        t = tb;
+    }
+    None
 }
 
 /// The instants `minute` (0–1440) of local `date` names in `tz`: one; two
@@ -281,6 +322,35 @@ mod tests {
         assert_eq!(w.next_open(utc("2026-12-08T02:00:00Z"), &tz), Some(utc("2026-12-14T22:00:00Z")));
         assert_eq!(w.closes_at(utc("2026-12-07T23:00:00Z"), &tz), Some(utc("2026-12-08T00:00:00Z")));
         assert_eq!(w.next_open(utc("2026-12-07T12:00:00Z"), &tz), Some(utc("2026-12-07T22:00:00Z")));
+    }
+
+    #[test]
+    fn two_schedules_on_two_clocks_meet_at_their_first_shared_minute() {
+        let paris = FixedOffset::east_opt(3600).unwrap();
+        let new_york = FixedOffset::west_opt(5 * 3600).unwrap();
+        let law = WeeklyWindows::every_day(span("08:00", "21:00"));
+        let office = WeeklyWindows::default();
+        // Monday 08:00 UTC: 09:00 in Paris (open), 03:00 in New York (the
+        // law's night) — the first shared minute is 13:00 UTC (08:00 in New
+        // York, 14:00 in Paris after lunch).
+        let at = utc("2026-12-07T08:00:00Z");
+        assert_eq!(
+            next_open_both((&office, &paris), (&law, &new_york), at),
+            Some(utc("2026-12-07T13:00:00Z"))
+        );
+        // Both open: now.
+        let at = utc("2026-12-07T14:00:00Z");
+        assert_eq!(next_open_both((&office, &paris), (&law, &new_york), at), Some(at));
+        // Friday 17:30 UTC: Paris closes at 18:00 local (17:00 UTC): Monday.
+        let at = utc("2026-12-11T17:30:00Z");
+        assert_eq!(
+            next_open_both((&office, &paris), (&law, &new_york), at),
+            Some(utc("2026-12-14T13:00:00Z"))
+        );
+        // Schedules that never share a minute.
+        let mornings = WeeklyWindows::every_day(span("06:00", "07:00"));
+        let evenings = WeeklyWindows::every_day(span("20:00", "21:00"));
+        assert_eq!(next_open_both((&mornings, &paris), (&evenings, &paris), at), None);
     }
 
     #[cfg(feature = "phone")]

@@ -188,6 +188,22 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/saved-views", UseWorkspace)
             .json(json!({"name": "Mine", "query": {}, "columns": []})),
         route("DELETE", "/orgs/{org}/saved-views/{id}", UseWorkspace),
+        // -- campaigns (campaigns_api.rs)
+        route("GET", "/orgs/{org}/campaigns", UseWorkspace),
+        route("POST", "/orgs/{org}/campaigns", ManageCampaigns)
+            .json(json!({"name": "Probe", "agent_id": ANY, "concurrency": 1})),
+        route("GET", "/orgs/{org}/campaigns/{id}", UseWorkspace),
+        route("PUT", "/orgs/{org}/campaigns/{id}", ManageCampaigns)
+            .json(json!({"name": "Probe", "agent_id": ANY, "concurrency": 1, "version": 1})),
+        route("POST", "/orgs/{org}/campaigns/{id}/start", ManageCampaigns),
+        route("POST", "/orgs/{org}/campaigns/{id}/pause", ManageCampaigns),
+        route("POST", "/orgs/{org}/campaigns/{id}/resume", ManageCampaigns),
+        route("POST", "/orgs/{org}/campaigns/{id}/complete", ManageCampaigns),
+        route("POST", "/orgs/{org}/campaigns/{id}/archive", ManageCampaigns),
+        route("GET", "/orgs/{org}/campaigns/{id}/prospects", UseWorkspace),
+        route("POST", "/orgs/{org}/campaigns/{id}/prospects", ManageCampaigns)
+            .json(json!({"source": {"kind": "ids", "ids": [ANY]}})),
+        route("GET", "/orgs/{org}/campaigns/{id}/events", UseWorkspace),
         // -- calls (calls_api.rs)
         route("GET", "/orgs/{org}/calls", UseWorkspace),
         route("POST", "/orgs/{org}/calls", UseWorkspace)

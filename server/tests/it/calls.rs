@@ -165,12 +165,24 @@ async fn calling(backend: Backend) -> Option<Calling> {
 
 /// [`calling`], with more of the server's environment.
 pub(crate) async fn calling_with(backend: Backend, extra: &[(&str, &str)]) -> Option<Calling> {
+    calling_at(backend, extra, None).await
+}
+
+/// [`calling_with`], on `clock` when one is given.
+pub(crate) async fn calling_at(
+    backend: Backend,
+    extra: &[(&str, &str)],
+    clock: Option<services::clock::SharedClock>,
+) -> Option<Calling> {
     let mock = mock_vendors::MockVendors::start().await;
     let url = mock.base_url("livekit");
     let mut env =
         vec![("LIVEKIT_URL", url.as_str()), ("LIVEKIT_API_KEY", LK_KEY), ("LIVEKIT_API_SECRET", API_SECRET)];
     env.extend_from_slice(extra);
-    let app = TestApp::spawn_with(backend, &env).await?;
+    let app = match clock {
+        Some(clock) => TestApp::spawn_at(backend, &env, clock).await?,
+        None => TestApp::spawn_with(backend, &env).await?,
+    };
     let owner = app.client().await;
     owner.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
     let org = owner.create_org("Acme").await;

@@ -17,6 +17,7 @@ mod calls;
 mod campaigns;
 mod copilot;
 mod delivery;
+mod dialer;
 mod egress;
 mod mail;
 mod multi_node;

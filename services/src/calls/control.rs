@@ -61,7 +61,7 @@ pub async fn hang_up(
             Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
             Err(e) => return Err(upstream(&e)),
         }
-        apply(db, bus, ctx.org_id(), id, by_caller(ctx, "hung_up", json!({}))).await?;
+        apply(db, env, bus, ctx.org_id(), id, by_caller(ctx, "hung_up", json!({}))).await?;
     }
     get(db, ctx, id).await
 }
@@ -107,6 +107,6 @@ pub async fn transfer(
         }
         _ => upstream(&e),
     })?;
-    apply(db, bus, ctx.org_id(), id, by_caller(ctx, "transferred", json!({ "to": to }))).await?;
+    apply(db, env, bus, ctx.org_id(), id, by_caller(ctx, "transferred", json!({ "to": to }))).await?;
     get(db, ctx, id).await
 }

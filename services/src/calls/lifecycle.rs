@@ -15,6 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::events::EventBus;
+use crate::telephony::TelephonyEnv;
 use crate::{new_id, ServiceResult};
 
 /// The bus topic of an organisation's calls: every change to any of them
@@ -54,6 +55,7 @@ pub enum Applied {
 /// Applies `h` to call `call_id` of `org_id`.
 pub async fn apply(
     db: &DatabaseConnection,
+    env: &TelephonyEnv,
     bus: &EventBus,
     org_id: Uuid,
     call_id: Uuid,
@@ -64,7 +66,7 @@ pub async fn apply(
     let Some(call) = q.one(&txn).await? else {
         return Err(crate::ServiceError::new(domain::ErrorCode::NotFound));
     };
-    apply_locked(txn, bus, call, h).await
+    apply_locked(txn, env, bus, call, h).await
 }
 
 /// `q`, taking the row's lock on PostgreSQL: two events for one call at
@@ -81,6 +83,7 @@ pub(crate) fn locked<C: ConnectionTrait, Q: QuerySelect>(txn: &C, q: Q) -> Q {
 /// Applies `h` to `call`, read (and locked) in `txn`, and commits.
 pub(crate) async fn apply_locked(
     txn: sea_orm::DatabaseTransaction,
+    env: &TelephonyEnv,
     bus: &EventBus,
     call: calls::Model,
     h: Happened,
@@ -120,8 +123,17 @@ pub(crate) async fn apply_locked(
     let updated = moved(&txn, &call, to, &h).await?;
     let update = bus.event(org_id, CALLS_TOPIC, &CallUpdate { call: super::view(&updated) })?;
     bus.notify_within(&txn, &update).await?;
+    // A campaign's attempt is settled with its call's end, in the same
+    // transaction: the prospect is requeued or done, and the dialer woken.
+    let settled = match updated.campaign_id {
+        Some(_) if to.is_final() => crate::campaigns::dialer::settle(&txn, env, bus, &updated).await?,
+        _ => None,
+    };
     txn.commit().await?;
     bus.deliver(update);
+    if let Some(settled) = settled {
+        settled.after_commit(env, bus);
+    }
     Ok(applied)
 }
 

@@ -38,6 +38,7 @@ pub(crate) fn view(r: &calls::Model) -> Call {
         direction: r.direction.clone(),
         status: status_of(r),
         prospect_id: r.prospect_id,
+        campaign_id: r.campaign_id,
         agent_id: r.agent_id,
         trunk_id: r.trunk_id,
         to_number: r.to_number.clone(),

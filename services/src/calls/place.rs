@@ -27,7 +27,7 @@ use crate::telephony::livekit::LiveKitError;
 use crate::telephony::settings::{client, error_code};
 use crate::telephony::trunks::{voice_agent, AGENT_NAME};
 use crate::telephony::{e164, TelephonyEnv};
-use crate::{new_id, now, ServiceError, ServiceResult};
+use crate::{new_id, ServiceError, ServiceResult};
 
 pub const DIAL_JOB: &str = "calls.dial";
 
@@ -102,7 +102,7 @@ fn repeat(existing: calls::Model, hash: &str) -> ServiceResult<Placed> {
     Ok(Placed { call: view(&existing), created: false })
 }
 
-fn check_variables(vars: &BTreeMap<String, String>) -> ServiceResult<()> {
+pub(crate) fn check_variables(vars: &BTreeMap<String, String>) -> ServiceResult<()> {
     let bad = || ServiceError::field(ErrorCode::Validation, "variables");
     if vars.len() > VARIABLES_MAX {
         return Err(bad().with_detail(VARIABLES_MAX.to_string()));
@@ -144,7 +144,7 @@ pub async fn place(
     check_variables(&req.variables)?;
     let agent = voice_agent(db, ctx, req.agent_id).await?;
     quota_allows(db, ctx).await?;
-    let at = now();
+    let at = env.clock.now();
     let (to_number, prospect) = match (req.prospect_id, req.to_number.as_deref()) {
         (Some(id), None) => {
             let p = crate::prospects::find(db, ctx, id).await?;
@@ -161,85 +161,22 @@ pub async fn place(
                 .with_detail("prospect_id or to_number"))
         }
     };
-    let settings = crate::telephony::settings::row(db, ctx).await?;
-    // A project to dial through (checked now: no row for a call that cannot be placed).
-    client(db, ctx, env).await?;
-    let trunk_id = req.trunk_id.or(settings.as_ref().and_then(|s| s.default_trunk_id)).ok_or_else(|| {
-        ServiceError::field(ErrorCode::Validation, "trunk_id").with_detail("no default trunk")
-    })?;
-    let trunk = sip_trunks::Entity::find_by_id(trunk_id)
-        .filter(sip_trunks::Column::OrgId.eq(ctx.org_id()))
-        .filter(sip_trunks::Column::Direction.eq("outbound"))
-        .one(db)
-        .await?
-        .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "trunk_id"))?;
-    let trunk_numbers: Vec<String> = serde_json::from_value(trunk.numbers.clone()).unwrap_or_default();
-    let from_number = match req.from_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(n) => {
-            let n = e164(n, "from_number")?;
-            if !trunk_numbers.contains(&n) {
-                return Err(ServiceError::field(ErrorCode::Validation, "from_number")
-                    .with_detail("not a number of the trunk"));
-            }
-            n
-        }
-        None => settings
-            .as_ref()
-            .and_then(|s| s.default_caller_number.clone())
-            .filter(|n| trunk_numbers.contains(n))
-            .or_else(|| trunk_numbers.first().cloned())
-            .ok_or_else(|| ServiceError::field(ErrorCode::Validation, "from_number"))?,
-    };
+    let line = line(db, ctx, env, req.trunk_id, req.from_number.as_deref()).await?;
 
     // 2. The call row (and its dial job) before any request to LiveKit.
-    let id = new_id();
-    let variables = variables(prospect.as_ref(), &agent.name, &req.variables);
-    let row = calls::ActiveModel {
-        id: Set(id),
-        org_id: Set(ctx.org_id()),
-        direction: Set("outbound".into()),
-        prospect_id: Set(prospect.as_ref().map(|p| p.id)),
-        agent_id: Set(Some(agent.id)),
-        trunk_id: Set(Some(trunk.id)),
-        to_number: Set(to_number),
-        from_number: Set(Some(from_number)),
-        status: Set("initiated".into()),
-        sip_status: Set(None),
-        failure_reason: Set(None),
-        room_name: Set(format!("call-{}", id.simple())),
-        variables: Set(variables),
-        placed_by_user: Set(ctx.user_id()),
-        placed_by_api_key: Set(ctx.api_key_id()),
-        idempotency_key: Set(idempotency_key.map(str::to_string)),
-        request_hash: Set(idempotency_key.map(|_| hash.clone())),
-        outcome: Set(None),
-        recording_key: Set(None),
-        recording_duration_ms: Set(None),
-        recording_egress_id: Set(None),
-        recording_status: Set(None),
-        recording_error: Set(None),
-        talk_ms: Set(None),
-        callback_at: Set(None),
-        notes: Set(String::new()),
-        collected_data: Set(None),
-        agent_report: Set(None),
-        campaign_id: Set(None),
-        created_at: Set(at),
-        ringing_at: Set(None),
-        answered_at: Set(None),
-        ended_at: Set(None),
-        updated_at: Set(at),
+    let new = NewCall {
+        agent: &agent,
+        prospect: prospect.as_ref(),
+        to_number,
+        line: &line,
+        extra: &req.variables,
+        idempotency: idempotency_key.map(|k| (k, hash.clone())),
+        campaign_id: None,
+        at,
     };
     let written = async {
         let txn = crate::db::begin_write(db).await?;
-        let saved = row.insert(&txn).await?;
-        let mut job = NewJob::new(DIAL_JOB, Some(ctx.org_id()), json!({ "call_id": id }));
-        // Never twice: a dial that may have reached the phone is not retried.
-        job.max_attempts = 1;
-        job.dedupe_key = Some(format!("dial:{id}"));
-        jobs::enqueue(&txn, &crate::clock::system(), job)
-            .await
-            .map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+        let saved = insert(&txn, ctx, env, new).await?;
         txn.commit().await?;
         Ok::<_, sea_orm::DbErr>(saved)
     }
@@ -255,6 +192,123 @@ pub async fn place(
     };
     env.wake_runner();
     Ok(Placed { call: view(&saved), created: true })
+}
+
+/// The line a call goes out on: an outbound trunk of the organisation's
+/// and a caller number of that trunk.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub trunk_id: Uuid,
+    pub from_number: String,
+}
+
+/// Resolves the trunk (the organisation's default when `trunk_id` is
+/// unset) and the caller number (the default caller number when it is a
+/// number of the trunk, else the trunk's first), and checks there is a
+/// LiveKit project to dial through — before any call row is written.
+pub(crate) async fn line(
+    db: &DatabaseConnection,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    trunk_id: Option<Uuid>,
+    from_number: Option<&str>,
+) -> ServiceResult<Line> {
+    let settings = crate::telephony::settings::row(db, ctx).await?;
+    client(db, ctx, env).await?;
+    let trunk_id = trunk_id.or(settings.as_ref().and_then(|s| s.default_trunk_id)).ok_or_else(|| {
+        ServiceError::field(ErrorCode::Validation, "trunk_id").with_detail("no default trunk")
+    })?;
+    let trunk = sip_trunks::Entity::find_by_id(trunk_id)
+        .filter(sip_trunks::Column::OrgId.eq(ctx.org_id()))
+        .filter(sip_trunks::Column::Direction.eq("outbound"))
+        .one(db)
+        .await?
+        .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "trunk_id"))?;
+    let trunk_numbers: Vec<String> = serde_json::from_value(trunk.numbers.clone()).unwrap_or_default();
+    let from_number = match from_number.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(n) => {
+            let n = e164(n, "from_number")?;
+            if !trunk_numbers.contains(&n) {
+                return Err(ServiceError::field(ErrorCode::Validation, "from_number")
+                    .with_detail("not a number of the trunk"));
+            }
+            n
+        }
+        None => settings
+            .as_ref()
+            .and_then(|s| s.default_caller_number.clone())
+            .filter(|n| trunk_numbers.contains(n))
+            .or_else(|| trunk_numbers.first().cloned())
+            .ok_or_else(|| ServiceError::field(ErrorCode::Validation, "from_number"))?,
+    };
+    Ok(Line { trunk_id: trunk.id, from_number })
+}
+
+/// A call about to be written: everything checked.
+pub(crate) struct NewCall<'a> {
+    pub agent: &'a entity::agents::Model,
+    pub prospect: Option<&'a prospects::Model>,
+    pub to_number: String,
+    pub line: &'a Line,
+    pub extra: &'a BTreeMap<String, String>,
+    /// The idempotency key and the request's hash.
+    pub idempotency: Option<(&'a str, String)>,
+    pub campaign_id: Option<Uuid>,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Writes the call row and its dial job in `txn` (the caller commits and
+/// then wakes the runner): the attempt exists before the dial goes out.
+pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    ctx: &OrgCtx,
+    env: &TelephonyEnv,
+    new: NewCall<'_>,
+) -> Result<calls::Model, sea_orm::DbErr> {
+    let id = new_id();
+    let row = calls::ActiveModel {
+        id: Set(id),
+        org_id: Set(ctx.org_id()),
+        direction: Set("outbound".into()),
+        prospect_id: Set(new.prospect.map(|p| p.id)),
+        agent_id: Set(Some(new.agent.id)),
+        trunk_id: Set(Some(new.line.trunk_id)),
+        to_number: Set(new.to_number),
+        from_number: Set(Some(new.line.from_number.clone())),
+        status: Set("initiated".into()),
+        sip_status: Set(None),
+        failure_reason: Set(None),
+        room_name: Set(format!("call-{}", id.simple())),
+        variables: Set(variables(new.prospect, &new.agent.name, new.extra)),
+        placed_by_user: Set(ctx.user_id()),
+        placed_by_api_key: Set(ctx.api_key_id()),
+        idempotency_key: Set(new.idempotency.as_ref().map(|(k, _)| k.to_string())),
+        request_hash: Set(new.idempotency.map(|(_, h)| h)),
+        outcome: Set(None),
+        recording_key: Set(None),
+        recording_duration_ms: Set(None),
+        recording_egress_id: Set(None),
+        recording_status: Set(None),
+        recording_error: Set(None),
+        talk_ms: Set(None),
+        callback_at: Set(None),
+        notes: Set(String::new()),
+        collected_data: Set(None),
+        agent_report: Set(None),
+        campaign_id: Set(new.campaign_id),
+        created_at: Set(new.at),
+        ringing_at: Set(None),
+        answered_at: Set(None),
+        ended_at: Set(None),
+        updated_at: Set(new.at),
+    };
+    let saved = row.insert(txn).await?;
+    let mut job = NewJob::new(DIAL_JOB, Some(ctx.org_id()), json!({ "call_id": id }));
+    // Never twice: a dial that may have reached the phone is not retried.
+    job.max_attempts = 1;
+    job.dedupe_key = Some(format!("dial:{id}"));
+    jobs::enqueue(txn, &env.clock, job).await.map_err(|e| sea_orm::DbErr::Custom(e.to_string()))?;
+    Ok(saved)
 }
 
 fn refused(r: domain::compliance::CallRefusal) -> ServiceError {
@@ -302,31 +356,39 @@ impl jobs::Handler for DialHandler {
             return;
         };
         let h = happened(
+            &self.env.clock,
             CallEvent::DialFailed { sip_status: None },
             "dial_interrupted",
             json!({}),
             Some("dial_interrupted"),
         );
-        if let Err(e) = apply_if_initiated(db, &self.bus, org, id, h).await {
+        if let Err(e) = apply_if_initiated(db, &self.env, &self.bus, org, id, h).await {
             tracing::warn!(call = %id, error = %e, "interrupted dial not recorded");
         }
     }
 }
 
-fn happened(event: CallEvent, kind: &str, data: Value, failure: Option<&str>) -> Happened {
+fn happened(
+    clock: &crate::clock::SharedClock,
+    event: CallEvent,
+    kind: &str,
+    data: Value,
+    failure: Option<&str>,
+) -> Happened {
     Happened {
         event,
         source: "request",
         kind: kind.into(),
         event_id: None,
         data,
-        at: now(),
+        at: clock.now(),
         failure_reason: failure.map(str::to_string),
     }
 }
 
 async fn apply_if_initiated(
     db: &DatabaseConnection,
+    env: &TelephonyEnv,
     bus: &EventBus,
     org: Uuid,
     id: Uuid,
@@ -334,7 +396,7 @@ async fn apply_if_initiated(
 ) -> ServiceResult<()> {
     let call = calls::Entity::find_by_id(id).filter(calls::Column::OrgId.eq(org)).one(db).await?;
     if call.is_some_and(|c| c.status == "initiated") {
-        apply(db, bus, org, id, h).await?;
+        apply(db, env, bus, org, id, h).await?;
     }
     Ok(())
 }
@@ -356,6 +418,7 @@ async fn dial(
         let code = error_code(e);
         tracing::warn!(call = %id, error = %e, "dial failed");
         happened(
+            &env.clock,
             CallEvent::DialFailed { sip_status: e.sip_status() },
             "dial_failed",
             json!({ "code": code.as_str(), "sip_status": e.sip_status() }),
@@ -366,12 +429,13 @@ async fn dial(
         Ok(lk) => lk,
         Err(e) => {
             let h = happened(
+                &env.clock,
                 CallEvent::DialFailed { sip_status: None },
                 "dial_failed",
                 json!({"code": e.code.as_str()}),
                 Some(e.code.as_str()),
             );
-            apply(db, bus, org, id, h).await?;
+            apply(db, env, bus, org, id, h).await?;
             return Ok(());
         }
     };
@@ -383,12 +447,13 @@ async fn dial(
     };
     let Some(trunk) = trunk else {
         let h = happened(
+            &env.clock,
             CallEvent::DialFailed { sip_status: None },
             "dial_failed",
             json!({}),
             Some("trunk_missing"),
         );
-        apply(db, bus, org, id, h).await?;
+        apply(db, env, bus, org, id, h).await?;
         return Ok(());
     };
     let plan = super::recording::plan(db, env, org, call.agent_id).await?;
@@ -422,14 +487,21 @@ async fn dial(
     }
     .await;
     if let Err(e) = prepared {
-        apply(db, bus, org, id, failed(&e)).await?;
+        apply(db, env, bus, org, id, failed(&e)).await?;
         let _ = lk.delete_room(&call.room_name).await;
         return Ok(());
     }
     // Ringing is stored before the dial: a runner that dies past this point
     // leaves a call that is never dialled twice.
-    apply(db, bus, org, id, happened(CallEvent::Ringing, "dialing", json!({ "to": call.to_number }), None))
-        .await?;
+    apply(
+        db,
+        env,
+        bus,
+        org,
+        id,
+        happened(&env.clock, CallEvent::Ringing, "dialing", json!({ "to": call.to_number }), None),
+    )
+    .await?;
     let req = proto::CreateSipParticipantRequest {
         sip_trunk_id: trunk.livekit_trunk_id.clone(),
         sip_call_to: call.to_number.clone(),
@@ -445,11 +517,19 @@ async fn dial(
     match lk.create_sip_participant(req).await {
         Ok(p) => {
             let data = json!({ "participant": p.participant_identity, "sip_call_id": p.sip_call_id });
-            apply(db, bus, org, id, happened(CallEvent::Answered, "dial_answered", data, None)).await?;
+            apply(
+                db,
+                env,
+                bus,
+                org,
+                id,
+                happened(&env.clock, CallEvent::Answered, "dial_answered", data, None),
+            )
+            .await?;
             super::recording::start(db, bus, &lk, &call, &plan).await?;
         }
         Err(e) => {
-            apply(db, bus, org, id, failed(&e)).await?;
+            apply(db, env, bus, org, id, failed(&e)).await?;
             let _ = lk.delete_room(&call.room_name).await;
         }
     }

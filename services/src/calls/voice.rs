@@ -343,10 +343,10 @@ pub async fn finish(
             kind: "agent_ended".into(),
             event_id: None,
             data: json!({ "end": report.end, "duration_ms": report.duration_ms }),
-            at: now(),
+            at: env.clock.now(),
             failure_reason: None,
         };
-        apply(db, bus, ctx.org_id(), call_id, h).await?;
+        apply(db, env, bus, ctx.org_id(), call_id, h).await?;
     }
     if let EndReason::Voicemail { message_left } = report.end {
         let notes = if message_left { "Voicemail: message left." } else { "Voicemail: hung up." };

@@ -150,7 +150,7 @@ pub async fn receive(
     if !allowed(&signer, &call, own_project) {
         return Ok(Outcome::Unrelated);
     }
-    apply_locked(txn, bus, call, h).await.map(Outcome::Applied).map_err(Err)
+    apply_locked(txn, env, bus, call, h).await.map(Outcome::Applied).map_err(Err)
 }
 
 /// Whether `signer` speaks for `call`'s organisation. The server's key

@@ -19,7 +19,7 @@ use super::{check_owner, filter_condition};
 use crate::{new_id, now, OrgCtx, ServiceError, ServiceResult};
 
 /// Ids (and current status) of the live prospects a selection designates.
-async fn resolve<C: ConnectionTrait>(
+pub(crate) async fn resolve<C: ConnectionTrait>(
     db: &C,
     ctx: &OrgCtx,
     sel: &Selection,

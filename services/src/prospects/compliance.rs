@@ -96,7 +96,18 @@ pub(crate) async fn call_block<C: ConnectionTrait>(
     Ok(check(db, ctx, p, at).await?.err().map(|r| reason_code(&r)))
 }
 
-fn reason_code(r: &CallRefusal) -> String {
+/// Whether `p` may be called at `at` (the dialer's check at each dial, in
+/// its transaction).
+pub(crate) async fn verdict<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    p: &prospects::Model,
+    at: DateTime<Utc>,
+) -> ServiceResult<Result<(), CallRefusal>> {
+    check(db, ctx, p, at).await
+}
+
+pub(crate) fn reason_code(r: &CallRefusal) -> String {
     serde_json::to_value(r)
         .ok()
         .and_then(|v| v.get("reason").and_then(|s| s.as_str()).map(str::to_string))

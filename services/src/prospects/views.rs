@@ -34,6 +34,19 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx) -> ServiceResult<Vec<Sa
     Ok(rows.into_iter().map(to_view).collect())
 }
 
+/// One of the caller's own views.
+pub async fn get(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<SavedView> {
+    ctx.require(Permission::UseWorkspace)?;
+    let me = ctx.person()?;
+    views_t::Entity::find_by_id(id)
+        .filter(views_t::Column::OrgId.eq(ctx.org_id()))
+        .filter(views_t::Column::UserId.eq(me))
+        .one(db)
+        .await?
+        .map(to_view)
+        .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "view_id"))
+}
+
 /// Saves a view; saving under an existing name replaces that view.
 pub async fn save(db: &DatabaseConnection, ctx: &OrgCtx, input: SavedViewInput) -> ServiceResult<SavedView> {
     ctx.require(Permission::UseWorkspace)?;

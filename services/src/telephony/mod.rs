@@ -27,6 +27,8 @@ pub struct TelephonyEnv {
     /// The node's job runner, woken when a dial is queued (set once it
     /// exists: it is built with the handlers that need this environment).
     runner: std::sync::Arc<std::sync::OnceLock<crate::jobs::Runner>>,
+    /// What time calls, dials and campaigns go by (a test clock in tests).
+    pub clock: crate::clock::SharedClock,
 }
 
 impl TelephonyEnv {
@@ -40,6 +42,7 @@ impl TelephonyEnv {
             http: providers.http.clone(),
             egress: providers.egress.clone(),
             runner: Default::default(),
+            clock: crate::clock::system(),
         }
     }
 

@@ -41,6 +41,8 @@ pub fn permission_label(i18n: I18nContext<Locale>, p: Permission) -> String {
         ManageMemberRoles => t_string!(i18n, api_keys.perm_manage_member_roles),
         RemoveMembers => t_string!(i18n, api_keys.perm_remove_members),
         ViewAuditLog => t_string!(i18n, api_keys.perm_view_audit_log),
+        ManageCampaigns => t_string!(i18n, api_keys.perm_manage_campaigns),
+        ViewAnalytics => t_string!(i18n, api_keys.perm_view_analytics),
         // Never grantable; named for completeness.
         ManageApiKeys | ManageOwners | ManageBilling | DeleteOrganization => p.as_str(),
     }

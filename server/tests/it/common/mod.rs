@@ -142,6 +142,25 @@ impl TestApp {
         extra: &[(&str, &str)],
         site: impl FnOnce(LeptosOptions) -> LeptosOptions,
     ) -> Option<TestApp> {
+        Self::spawn_full(backend, extra, site, None).await
+    }
+
+    /// As [`spawn_with`], on a clock the test moves (the dialer's windows,
+    /// retries and the job runner's due times read it).
+    pub async fn spawn_at(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        clock: services::clock::SharedClock,
+    ) -> Option<TestApp> {
+        Self::spawn_full(backend, extra, |o| o, Some(clock)).await
+    }
+
+    async fn spawn_full(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        site: impl FnOnce(LeptosOptions) -> LeptosOptions,
+        clock: Option<services::clock::SharedClock>,
+    ) -> Option<TestApp> {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(std::env::var("TEST_LOG").unwrap_or_else(|_| "off".into()))
             .with_test_writer()
@@ -154,7 +173,10 @@ impl TestApp {
         if !extra.iter().any(|(k, _)| *k == "HANDOO_PUBLIC_URL") {
             extra.push(("HANDOO_PUBLIC_URL", &public));
         }
-        let config = test_config(&db.url, &extra);
+        let mut config = test_config(&db.url, &extra);
+        if let Some(clock) = clock {
+            config.clock = clock;
+        }
         let options = site(LeptosOptions::builder().output_name("handoo").site_addr(addr).build());
         let (router, state) = server::build(config, options).await.expect("build app");
         tokio::spawn(async move {

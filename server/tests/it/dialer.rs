@@ -1,0 +1,534 @@
+//! The campaign dialer through the HTTP boundary, against the LiveKit mock:
+//! lines held to the concurrency and refilled as calls end, retries by
+//! result on a clock the test moves, calling windows across a clock change
+//! and a weekend in each prospect's zone, the breaker pausing a campaign
+//! whose dials keep failing, what adding prospects reports, and the
+//! lifecycle's refusals — on SQLite and PostgreSQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::calls;
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::{json, Value};
+use services::clock::ManualClock;
+use uuid::Uuid;
+
+use crate::calls::{calling_at, Calling};
+use crate::common::{self, Backend, GOOD_PASSWORD};
+
+/// A runner that looks for due jobs often, with room for several dials.
+const FAST_RUNNER: &[(&str, &str)] = &[("HANDOO_JOB_POLL_MS", "20"), ("HANDOO_JOB_CONCURRENCY", "8")];
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// Every hour of every day, in UTC.
+fn always() -> Value {
+    let day = json!([{"start_minute": 0, "end_minute": 1440}]);
+    json!({"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day})
+}
+
+struct Dialer {
+    c: Calling,
+    clock: Option<ManualClock>,
+}
+
+impl Dialer {
+    async fn start(backend: Backend, at: Option<DateTime<Utc>>) -> Option<Dialer> {
+        let clock = at.map(ManualClock::at);
+        let shared = clock.clone().map(|c| Arc::new(c) as services::clock::SharedClock);
+        let c = calling_at(backend, FAST_RUNNER, shared).await?;
+        Some(Dialer { c, clock })
+    }
+
+    fn org(&self) -> &str {
+        &self.c.org
+    }
+
+    async fn prospect(&self, first: &str, phone: &str) -> String {
+        self.c.prospect(json!({"first_name": first, "last_name": "Test", "phone": phone})).await
+    }
+
+    async fn campaign(&self, extra: Value) -> String {
+        let mut body = json!({
+            "name": "Spring push", "agent_id": self.c.agent, "concurrency": 2,
+            "windows": always(), "zone": {"kind": "fixed", "zone": "UTC"},
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (s, c) =
+            self.c.owner.rest(Method::POST, &format!("/orgs/{}/campaigns", self.org()), Some(body)).await;
+        assert_eq!(s, 201, "{c}");
+        assert_eq!(c["status"], "draft");
+        c["id"].as_str().unwrap().to_string()
+    }
+
+    async fn add(&self, campaign: &str, ids: &[&str]) -> Value {
+        let (s, r) = self
+            .c
+            .owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{}/campaigns/{campaign}/prospects", self.org()),
+                Some(json!({"source": {"kind": "ids", "ids": ids}})),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+        r
+    }
+
+    async fn act(&self, campaign: &str, action: &str) -> (u16, Value) {
+        self.c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{}/campaigns/{campaign}/{action}", self.org()), None)
+            .await
+    }
+
+    async fn get(&self, campaign: &str) -> Value {
+        let (s, c) =
+            self.c.owner.rest(Method::GET, &format!("/orgs/{}/campaigns/{campaign}", self.org()), None).await;
+        assert_eq!(s, 200, "{c}");
+        c
+    }
+
+    async fn members(&self, campaign: &str) -> Vec<Value> {
+        let (s, p) = self
+            .c
+            .owner
+            .rest(
+                Method::GET,
+                &format!("/orgs/{}/campaigns/{campaign}/prospects?per_page=200", self.org()),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{p}");
+        p["items"].as_array().unwrap().clone()
+    }
+
+    async fn member(&self, campaign: &str, prospect: &str) -> Value {
+        self.members(campaign).await.into_iter().find(|m| m["prospect_id"] == prospect).expect("a member")
+    }
+
+    /// The campaign's calls (its attempts), oldest first.
+    async fn calls(&self, campaign: &str) -> Vec<calls::Model> {
+        calls::Entity::find()
+            .filter(calls::Column::CampaignId.eq(Uuid::parse_str(campaign).unwrap()))
+            .order_by_asc(calls::Column::CreatedAt)
+            .all(&self.c.app.state.db)
+            .await
+            .unwrap()
+    }
+
+    /// Waits (real time) until `check` holds of the campaign.
+    async fn until(
+        &self,
+        campaign: &str,
+        what: &str,
+        check: impl Fn(&Value, &[calls::Model]) -> bool,
+    ) -> Value {
+        for _ in 0..400 {
+            let c = self.get(campaign).await;
+            if check(&c, &self.calls(campaign).await) {
+                return c;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        let c = self.get(campaign).await;
+        panic!("campaign never got to: {what}\n{c:#}\nmembers: {:#}", json!(self.members(campaign).await));
+    }
+
+    async fn hang_up(&self, call: Uuid) {
+        let (s, v) = self
+            .c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{}/calls/{call}/hang-up", self.org()), None)
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+
+    fn set_clock(&self, t: DateTime<Utc>) {
+        self.clock.as_ref().expect("a test clock").set(t);
+    }
+}
+
+fn live(calls: &[calls::Model]) -> usize {
+    calls
+        .iter()
+        .filter(|c| ["initiated", "ringing", "answered", "in_progress"].contains(&c.status.as_str()))
+        .count()
+}
+
+on_both_backends!(
+    lines_are_held_to_the_concurrency_and_refilled_as_calls_end,
+    |backend: Backend| async move {
+        let Some(d) = Dialer::start(backend, None).await else { return };
+        let mut people = Vec::new();
+        for i in 0..5 {
+            // Numbers the mock answers (one ending 486, 480, 404 or 603 would not be).
+            people.push(d.prospect(&format!("P{i}"), &format!("+3361234571{i}")).await);
+        }
+        let campaign = d.campaign(json!({"concurrency": 2})).await;
+        let ids: Vec<&str> = people.iter().map(String::as_str).collect();
+        assert_eq!(d.add(&campaign, &ids).await["added"], 5);
+        let (s, c) = d.act(&campaign, "start").await;
+        assert_eq!((s, c["status"].as_str()), (200, Some("active")), "{c}");
+
+        // Two answered calls hold both lines; nobody else is dialled.
+        d.until(&campaign, "two calls answered", |_, calls| {
+            calls.iter().filter(|c| c.status == "in_progress" || c.status == "answered").count() == 2
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let calls = d.calls(&campaign).await;
+        assert_eq!(calls.len(), 2, "a third dial went out while both lines were busy");
+        let c = d.get(&campaign).await;
+        assert_eq!(
+            (c["counts"]["queued"].as_u64(), c["counts"]["in_call"].as_u64()),
+            (Some(3), Some(2)),
+            "{c}"
+        );
+        // The calls carry their campaign and the prospect.
+        assert!(calls.iter().all(|c| c.prospect_id.is_some() && c.campaign_id.is_some()));
+
+        // One ends: its line goes to the next prospect.
+        d.hang_up(calls[0].id).await;
+        d.until(&campaign, "a third call", |_, calls| calls.len() == 3 && live(calls) == 2).await;
+        // Everyone answers and hangs up in turn: the campaign completes by itself.
+        for _ in 0..10 {
+            let calls = d.calls(&campaign).await;
+            for call in calls.iter().filter(|c| c.status == "in_progress" || c.status == "answered") {
+                d.hang_up(call.id).await;
+            }
+            if calls.len() == 5 && live(&calls) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let c = d.until(&campaign, "completed", |c, _| c["status"] == "completed").await;
+        let counts = &c["counts"];
+        assert_eq!(
+            (counts["done"].as_u64(), counts["attempts"].as_u64(), counts["answered"].as_u64()),
+            (Some(5), Some(5), Some(5)),
+            "{c}"
+        );
+        assert_eq!(counts["done_by_result"]["answered"], 5);
+        assert_eq!(counts["answer_rate"], 1.0);
+        // Each prospect was called exactly once.
+        let mut called: Vec<Uuid> = d.calls(&campaign).await.iter().filter_map(|c| c.prospect_id).collect();
+        called.sort();
+        called.dedup();
+        assert_eq!(called.len(), 5);
+    }
+);
+
+on_both_backends!(retries_follow_each_result_as_the_clock_moves, |backend: Backend| async move {
+    let t0 = utc("2026-12-07T10:00:00Z");
+    let Some(d) = Dialer::start(backend, Some(t0)).await else { return };
+    let busy = d.prospect("Busy", "+33612345486").await;
+    let away = d.prospect("Away", "+33612345480").await;
+    let gone = d.prospect("Gone", "+33612345404").await;
+    let retry = json!({
+        "no_answer": {"max_attempts": 2, "delay_minutes": 60},
+        "busy": {"max_attempts": 2, "delay_minutes": 30},
+        "voicemail": {"max_attempts": 1, "delay_minutes": 60},
+        "failed": {"max_attempts": 1, "delay_minutes": 60},
+    });
+    let campaign = d.campaign(json!({"concurrency": 3, "retry": retry})).await;
+    d.add(&campaign, &[&busy, &away, &gone]).await;
+    d.act(&campaign, "start").await;
+
+    // The three first attempts end at once: the busy line comes back in
+    // 30 minutes, the unanswered one in an hour, the failed one never.
+    let c = d
+        .until(&campaign, "three attempts settled", |c, calls| {
+            calls.len() == 3
+                && live(calls) == 0
+                && c["counts"]["queued"] == 2
+                && c["wakes_at"].as_str().map(utc) == Some(utc("2026-12-07T10:30:00Z"))
+        })
+        .await;
+    assert_eq!(c["counts"]["dialing"], 0, "{c}");
+    let m = d.member(&campaign, &busy).await;
+    assert_eq!((m["state"].as_str(), m["last_result"].as_str()), (Some("queued"), Some("busy")));
+    assert_eq!(m["next_attempt_at"].as_str().map(utc), Some(utc("2026-12-07T10:30:00Z")));
+    let m = d.member(&campaign, &away).await;
+    assert_eq!((m["last_result"].as_str(), m["attempts"].as_i64()), (Some("no_answer"), Some(1)));
+    assert_eq!(m["next_attempt_at"].as_str().map(utc), Some(utc("2026-12-07T11:00:00Z")));
+    let m = d.member(&campaign, &gone).await;
+    assert_eq!((m["state"].as_str(), m["last_result"].as_str()), (Some("done"), Some("failed")));
+
+    // Nothing is due before its time, however long the dialer waits.
+    d.set_clock(utc("2026-12-07T10:29:00Z"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(d.calls(&campaign).await.len(), 3);
+
+    d.set_clock(utc("2026-12-07T10:30:00Z"));
+    d.until(&campaign, "the busy line tried again", |_, calls| calls.len() == 4 && live(calls) == 0).await;
+    let m = d.member(&campaign, &busy).await;
+    assert_eq!((m["state"].as_str(), m["attempts"].as_i64()), (Some("done"), Some(2)), "{m}");
+
+    d.set_clock(utc("2026-12-07T11:00:00Z"));
+    let c = d.until(&campaign, "completed", |c, _| c["status"] == "completed").await;
+    assert_eq!(d.calls(&campaign).await.len(), 5);
+    assert_eq!(c["counts"]["done_by_result"], json!({"busy": 1, "failed": 1, "no_answer": 1}));
+    assert_eq!(c["counts"]["answer_rate"], 0.0);
+});
+
+on_both_backends!(
+    calling_hours_hold_across_a_weekend_and_a_clock_change_in_each_zone,
+    |backend: Backend| async move {
+        // Friday 27 March 2026, 17:30 UTC: 18:30 in Paris (closed until Monday,
+        // which is on summer time), 13:30 in New York (lunch, open at 14:00).
+        let Some(d) = Dialer::start(backend, Some(utc("2026-03-27T17:30:00Z"))).await else { return };
+        let paris = d.prospect("Paris", "+33612345601").await;
+        let new_york = d.prospect("NewYork", "+12125550123").await;
+        let campaign = d
+        .campaign(json!({
+            "zone": {"kind": "prospect"},
+            "windows": {
+                "mon": [{"start_minute": 540, "end_minute": 720}, {"start_minute": 840, "end_minute": 1080}],
+                "tue": [{"start_minute": 540, "end_minute": 1080}],
+                "wed": [{"start_minute": 540, "end_minute": 1080}],
+                "thu": [{"start_minute": 540, "end_minute": 1080}],
+                "fri": [{"start_minute": 540, "end_minute": 720}, {"start_minute": 840, "end_minute": 1080}],
+            }
+        }))
+        .await;
+        d.add(&campaign, &[&paris, &new_york]).await;
+        d.act(&campaign, "start").await;
+        let c = d
+            .until(&campaign, "asleep until New York's afternoon", |c, _| {
+                c["wakes_at"].as_str().map(utc) == Some(utc("2026-03-27T18:00:00Z"))
+            })
+            .await;
+        assert_eq!(c["status"], "active");
+        assert!(d.calls(&campaign).await.is_empty(), "dialled outside the calling hours");
+        let m = d.member(&campaign, &paris).await;
+        assert_eq!(m["next_attempt_at"].as_str().map(utc), Some(utc("2026-03-30T07:00:00Z")), "{m}");
+
+        d.set_clock(utc("2026-03-27T18:00:00Z"));
+        let c = d.until(&campaign, "New York called", |_, calls| calls.len() == 1).await;
+        let calls = d.calls(&campaign).await;
+        assert_eq!(calls[0].to_number, "+12125550123", "{c}");
+        d.hang_up(calls[0].id).await;
+        // Then it sleeps through the weekend and the clock change: 09:00 in
+        // Paris on Monday is 07:00 UTC (08:00 before the change).
+        d.until(&campaign, "asleep until Monday", |c, _| {
+            c["wakes_at"].as_str().map(utc) == Some(utc("2026-03-30T07:00:00Z"))
+        })
+        .await;
+        d.set_clock(utc("2026-03-30T06:59:00Z"));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(d.calls(&campaign).await.len(), 1, "dialled before Monday's opening");
+        d.set_clock(utc("2026-03-30T07:00:00Z"));
+        d.until(&campaign, "Paris called", |_, calls| calls.len() == 2).await;
+        assert_eq!(d.calls(&campaign).await[1].to_number, "+33612345601");
+    }
+);
+
+on_both_backends!(the_breaker_pauses_a_campaign_whose_dials_keep_failing, |backend: Backend| async move {
+    let Some(d) = Dialer::start(backend, None).await else { return };
+    let mut people = Vec::new();
+    for i in 0..6 {
+        // Numbers the mock answers with 404.
+        people.push(d.prospect(&format!("F{i}"), &format!("+3361234{i}404")).await);
+    }
+    let campaign = d.campaign(json!({"concurrency": 6})).await;
+    let ids: Vec<&str> = people.iter().map(String::as_str).collect();
+    d.add(&campaign, &ids).await;
+    d.act(&campaign, "start").await;
+    let c = d.until(&campaign, "paused by the breaker", |c, _| c["status"] == "paused").await;
+    assert_eq!(c["paused_by"]["kind"], "breaker", "{c}");
+    let tripped = &c["paused_by"]["tripped"];
+    assert!(tripped["failed"].as_u64().unwrap() * 2 > tripped["dials"].as_u64().unwrap(), "{c}");
+    assert!(tripped["dials"].as_u64().unwrap() >= 5);
+    // The manager is told in the audit log.
+    let (s, log) = d.c.owner.rest(Method::GET, &format!("/orgs/{}/audit-log", d.org()), None).await;
+    if s == 200 {
+        assert!(log.to_string().contains("campaign.paused_by_dialer"), "{log}");
+    }
+    // Resumed by hand: active again, the reason gone.
+    let (s, c) = d.act(&campaign, "resume").await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("active")), "{c}");
+    assert_eq!(c["paused_by"], Value::Null);
+});
+
+on_both_backends!(adding_prospects_reports_each_one_left_out, |backend: Backend| async move {
+    let Some(d) = Dialer::start(backend, None).await else { return };
+    let ok = d.prospect("Fine", "+33612345611").await;
+    let listed = d.prospect("Listed", "+33612345612").await;
+    let flagged = d.prospect("Flagged", "+33612345613").await;
+    let no_phone = d.c.prospect(json!({"first_name": "Nophone", "email": "np@example.com"})).await;
+    let busy_elsewhere = d.prospect("Elsewhere", "+33612345614").await;
+    let (s, _) =
+        d.c.owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{}/dnc", d.org()),
+                Some(json!({"phone": "+33612345612", "reason": "asked"})),
+            )
+            .await;
+    assert_eq!(s, 201);
+    let (s, v) =
+        d.c.owner
+            .rest(
+                Method::PATCH,
+                &format!("/orgs/{}/prospects/{flagged}", d.org()),
+                Some(json!({"do_not_call": true})),
+            )
+            .await;
+    assert!(s == 200, "{v}");
+    let other = d.campaign(json!({"name": "Other"})).await;
+    assert_eq!(d.add(&other, &[&busy_elsewhere]).await["added"], 1);
+
+    let campaign = d.campaign(json!({})).await;
+    let r = d.add(&campaign, &[&ok, &listed, &flagged, &no_phone, &busy_elsewhere]).await;
+    assert_eq!(r["added"], 1, "{r}");
+    assert_eq!(
+        r["skipped_by_reason"],
+        json!({"on_dnc_list": 1, "flagged_do_not_call": 1, "no_phone": 1, "in_other_campaign": 1}),
+        "{r}"
+    );
+    let elsewhere =
+        r["skipped"].as_array().unwrap().iter().find(|s| s["prospect_id"] == busy_elsewhere).unwrap();
+    assert_eq!(
+        (elsewhere["reason"].as_str(), elsewhere["campaign_name"].as_str()),
+        (Some("in_other_campaign"), Some("Other"))
+    );
+    // Twice: the one added is reported as already there, nothing doubles.
+    let r = d.add(&campaign, &[&ok]).await;
+    assert_eq!(
+        (r["added"].as_u64(), r["skipped_by_reason"]["already_in_campaign"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(d.get(&campaign).await["counts"]["total"], 1);
+    // A saved view and a filter are sources too.
+    let (s, view) =
+        d.c.owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{}/saved-views", d.org()),
+                Some(json!({"name": "Fine ones", "query": {"filter": {"search": "Fine"}}, "columns": []})),
+            )
+            .await;
+    assert!(s == 200 || s == 201, "{view}");
+    let third = d.campaign(json!({"name": "From a view"})).await;
+    let (s, r) =
+        d.c.owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{}/campaigns/{third}/prospects", d.org()),
+                Some(json!({"source": {"kind": "view", "view_id": view["id"]}})),
+            )
+            .await;
+    // "Fine" waits in the draft campaign: reported, not added.
+    assert_eq!((s, r["skipped_by_reason"]["in_other_campaign"].as_u64()), (200, Some(1)), "{r}");
+});
+
+on_both_backends!(
+    the_lifecycle_refuses_what_it_does_not_allow_and_tenants_stay_apart,
+    |backend: Backend| async move {
+        let Some(d) = Dialer::start(backend, None).await else { return };
+        let campaign = d.campaign(json!({})).await;
+        // Nothing to call: starting says so.
+        let (s, e) = d.act(&campaign, "start").await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (422, Some("required_value"), Some("prospects")),
+            "{e}"
+        );
+        for action in ["pause", "resume", "complete"] {
+            let (s, e) = d.act(&campaign, action).await;
+            assert_eq!((s, e["code"].as_str()), (409, Some("invalid_transition")), "{action}: {e}");
+        }
+        // Bad settings are named field by field.
+        let (s, e) =
+            d.c.owner
+                .rest(
+                    Method::POST,
+                    &format!("/orgs/{}/campaigns", d.org()),
+                    Some(json!({"name": "X", "agent_id": d.c.agent, "concurrency": 0})),
+                )
+                .await;
+        assert_eq!((s, e["field"].as_str()), (422, Some("concurrency")), "{e}");
+        let (s, e) = d
+        .c
+        .owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{}/campaigns", d.org()),
+            Some(json!({"name": "X", "agent_id": d.c.agent, "concurrency": 1, "zone": {"kind": "fixed", "zone": "Mars/Base"}})),
+        )
+        .await;
+        assert_eq!((s, e["field"].as_str()), (422, Some("zone.zone")), "{e}");
+        // Edits go at the version read.
+        let c = d.get(&campaign).await;
+        let mut edit = c.clone();
+        edit["name"] = json!("Renamed");
+        let (s, e) =
+            d.c.owner
+                .rest(Method::PUT, &format!("/orgs/{}/campaigns/{campaign}", d.org()), Some(edit.clone()))
+                .await;
+        assert_eq!((s, e["name"].as_str(), e["version"].as_i64()), (200, Some("Renamed"), Some(2)), "{e}");
+        let (s, e) =
+            d.c.owner.rest(Method::PUT, &format!("/orgs/{}/campaigns/{campaign}", d.org()), Some(edit)).await;
+        assert_eq!((s, e["code"].as_str()), (409, Some("stale_version")), "{e}");
+
+        // Another organisation sees none of it and cannot add its prospects.
+        let other = d.c.app.client().await;
+        other.sign_up("Eve", "eve@example.com", GOOD_PASSWORD).await.unwrap();
+        let org_b = other.create_org("Other").await;
+        let (s, _) = other.rest(Method::GET, &format!("/orgs/{org_b}/campaigns/{campaign}"), None).await;
+        assert_eq!(s, 404);
+        let (s, _) = other.rest(Method::GET, &format!("/orgs/{}/campaigns/{campaign}", d.org()), None).await;
+        assert_eq!(s, 404);
+        let (s, list) = other.rest(Method::GET, &format!("/orgs/{org_b}/campaigns"), None).await;
+        assert_eq!((s, list.as_array().map(Vec::len)), (200, Some(0)));
+        let agent_b = crate::calls::ready_to_call(&other, &org_b).await;
+        let (s, mine) = other
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org_b}/campaigns"),
+                Some(json!({"name": "B", "agent_id": agent_b, "concurrency": 1})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let a_prospect = d.prospect("Alice", "+33612345699").await;
+        let (s, r) = other
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org_b}/campaigns/{}/prospects", mine["id"].as_str().unwrap()),
+                Some(json!({"source": {"kind": "ids", "ids": [a_prospect]}})),
+            )
+            .await;
+        assert_eq!((s, r["added"].as_u64()), (200, Some(0)), "{r}");
+        // Org A's agent is not org B's to use.
+        let (s, e) = other
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org_b}/campaigns"),
+                Some(json!({"name": "B", "agent_id": d.c.agent, "concurrency": 1})),
+            )
+            .await;
+        assert!(s == 422 || s == 404, "{s} {e}");
+
+        // A member reads campaigns but does not run them.
+        let (member, _) =
+            d.c.owner.invite_new_user(&d.c.app, d.org(), "Mia", "mia@example.com", "member").await;
+        let (s, _) = member.rest(Method::GET, &format!("/orgs/{}/campaigns/{campaign}", d.org()), None).await;
+        assert_eq!(s, 200);
+        let (s, e) =
+            member.rest(Method::POST, &format!("/orgs/{}/campaigns/{campaign}/archive", d.org()), None).await;
+        assert_eq!((s, e["code"].as_str()), (403, Some("forbidden")));
+        // An owner archives a draft never run; nothing leaves the archive.
+        let (s, c) = d.act(&campaign, "archive").await;
+        assert_eq!((s, c["status"].as_str()), (200, Some("archived")));
+        let (s, _) = d.act(&campaign, "start").await;
+        assert_eq!(s, 409);
+    }
+);
