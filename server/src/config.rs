@@ -93,6 +93,9 @@ pub struct Config {
     /// the job runner's lease (a dead node's jobs are taken over after it),
     /// idle poll interval, and jobs run at once on this node.
     pub jobs: services::jobs::RunnerConfig,
+    /// `HANDOO_DIAL_CONCURRENCY`: dials at once per node, in a lane of
+    /// their own (a dial holds its job for the whole ring).
+    pub dial_concurrency: usize,
     /// `HANDOO_METRICS_TOKEN`: lets a scraper on another host read `/metrics`.
     pub metrics_token: Option<String>,
     /// `HANDOO_LOG_FORMAT`: `text` or `json`.
@@ -384,6 +387,16 @@ impl Config {
             },
         };
         let jobs = services::jobs::RunnerConfig { lease, poll, concurrency, ..Default::default() };
+        let dial_concurrency = match get("HANDOO_DIAL_CONCURRENCY") {
+            None => 50,
+            Some(v) => match v.trim().parse::<usize>() {
+                Ok(n) if (1..=500).contains(&n) => n,
+                _ => {
+                    errors.push(format!("HANDOO_DIAL_CONCURRENCY: a number from 1 to 500, got {v:?}"));
+                    50
+                }
+            },
+        };
         let metrics_token =
             get("HANDOO_METRICS_TOKEN").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
@@ -600,6 +613,7 @@ impl Config {
             usage_flush,
             import_limits,
             jobs,
+            dial_concurrency,
             clock: services::clock::system(),
             metrics_token,
             log_json,

@@ -31,6 +31,7 @@ pub const VARS: &[(&str, &str)] = &[
     ("`HANDOO_IMPORT_MAX_ROWS`", "the most rows a prospect import accepts (`1048576`, 1–4294967295)"),
     ("`HANDOO_JOB_POLL_MS`", "how often an idle job runner looks for due jobs, in ms (`500`, 10–60000)"),
     ("`HANDOO_JOB_CONCURRENCY`", "background jobs run at once per node (`2`, 1–64)"),
+    ("`HANDOO_DIAL_CONCURRENCY`", "phone dials placed at once per node, each waiting for its answer beside the other background jobs (`50`, 1–500)"),
     (
         "`HANDOO_USAGE_FLUSH_MS`",
         "how often counted API-key usage (requests per day, last use) is written, in ms (`10000`, 10–600000); also written at shutdown and whenever the keys are listed",

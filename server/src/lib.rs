@@ -146,7 +146,8 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         config.clock.clone(),
         config.jobs,
         job_handlers(&bus, &telephony),
-    );
+    )
+    .with_lane(services::calls::DIAL_JOB, config.dial_concurrency);
     telephony.set_runner(runner.clone());
     runner.start();
     let server_ctx = ServerCtx::new(ServerParts {

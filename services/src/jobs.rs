@@ -268,12 +268,23 @@ pub struct Runner {
     inner: Arc<RunnerInner>,
 }
 
+/// Jobs of one kind with a concurrency limit of their own.
+struct Lane {
+    kind: &'static str,
+    concurrency: usize,
+    running: AtomicUsize,
+}
+
 struct RunnerInner {
     db: DatabaseConnection,
     clock: SharedClock,
     owner: Arc<str>,
     handlers: HashMap<&'static str, Arc<dyn Handler>>,
     config: RunnerConfig,
+    /// Kinds that run beside the rest with their own limit (see
+    /// [`Runner::with_lane`]); everything else shares `config.concurrency`.
+    lanes: Vec<Lane>,
+    /// The shared lane's running jobs.
     running: AtomicUsize,
     wake: Notify,
     stopping: tokio::sync::watch::Sender<bool>,
@@ -294,6 +305,7 @@ impl Runner {
                 owner,
                 handlers,
                 config,
+                lanes: Vec::new(),
                 running: AtomicUsize::new(0),
                 wake: Notify::new(),
                 stopping: tokio::sync::watch::channel(false).0,
@@ -311,6 +323,38 @@ impl Runner {
         self.inner.wake.notify_one();
     }
 
+    /// Runs jobs of `kind` in a lane of their own, up to `concurrency` at
+    /// once, beside the shared lane. For jobs that mostly wait on someone
+    /// else — a dial holds its job for the whole ring — so that they
+    /// neither queue behind imports nor starve them. Call before
+    /// [`Runner::start`] (and before the runner is cloned).
+    pub fn with_lane(mut self, kind: &'static str, concurrency: usize) -> Runner {
+        match Arc::get_mut(&mut self.inner) {
+            Some(inner) => inner.lanes.push(Lane { kind, concurrency, running: AtomicUsize::new(0) }),
+            None => tracing::warn!(kind, "a lane added to a runner already shared is ignored"),
+        }
+        self
+    }
+
+    /// The lane `kind` runs in: its own, or the shared one (`None`).
+    fn lane(&self, kind: &str) -> Option<&Lane> {
+        self.inner.lanes.iter().find(|l| l.kind == kind)
+    }
+
+    fn counter(&self, kind: &str) -> &AtomicUsize {
+        self.lane(kind).map_or(&self.inner.running, |l| &l.running)
+    }
+
+    fn running_total(&self) -> usize {
+        self.inner.running.load(Ordering::SeqCst)
+            + self.inner.lanes.iter().map(|l| l.running.load(Ordering::SeqCst)).sum::<usize>()
+    }
+
+    /// The kinds the shared lane claims.
+    fn shared_kinds(&self) -> Vec<&'static str> {
+        self.inner.handlers.keys().copied().filter(|k| self.lane(k).is_none()).collect()
+    }
+
     /// Runs until [`Runner::stop`]: claims due jobs while below its
     /// concurrency, each on its own task with a heartbeat.
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -324,7 +368,7 @@ impl Runner {
         self.inner.stopping.send_replace(true);
         self.inner.wake.notify_waiters();
         let deadline = tokio::time::Instant::now() + grace;
-        while self.inner.running.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+        while self.running_total() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(StdDuration::from_millis(20)).await;
         }
     }
@@ -335,24 +379,35 @@ impl Runner {
             if *stopping.borrow() {
                 return;
             }
+            let mut has_room = false;
             let mut claimed_any = false;
-            while self.inner.running.load(Ordering::SeqCst) < self.inner.config.concurrency {
-                match self.claim().await {
-                    Ok(Some(job)) => {
-                        claimed_any = true;
-                        self.spawn(job);
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "job claim failed; retrying at the next poll");
-                        break;
+            let lanes: Vec<(Vec<&'static str>, &AtomicUsize, usize)> =
+                std::iter::once((self.shared_kinds(), &self.inner.running, self.inner.config.concurrency))
+                    .chain(self.inner.lanes.iter().map(|l| (vec![l.kind], &l.running, l.concurrency)))
+                    .collect();
+            for (kinds, running, limit) in lanes {
+                if kinds.is_empty() {
+                    continue;
+                }
+                while running.load(Ordering::SeqCst) < limit {
+                    match self.claim(&kinds).await {
+                        Ok(Some(job)) => {
+                            claimed_any = true;
+                            self.spawn(job);
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "job claim failed; retrying at the next poll");
+                            break;
+                        }
                     }
                 }
+                has_room |= running.load(Ordering::SeqCst) < limit;
             }
             if let Err(e) = self.give_up_exhausted().await {
                 tracing::warn!(error = %e, "sweeping exhausted jobs failed");
             }
-            if claimed_any && self.inner.running.load(Ordering::SeqCst) < self.inner.config.concurrency {
+            if claimed_any && has_room {
                 continue;
             }
             tokio::select! {
@@ -365,15 +420,16 @@ impl Runner {
 
     /// Claims and runs at most one due job, in this task (tests).
     pub async fn run_one(&self) -> ServiceResult<Option<Uuid>> {
-        let Some(job) = self.claim().await? else { return Ok(None) };
+        let kinds: Vec<&'static str> = self.inner.handlers.keys().copied().collect();
+        let Some(job) = self.claim(&kinds).await? else { return Ok(None) };
         let id = job.id;
-        self.inner.running.fetch_add(1, Ordering::SeqCst);
+        self.counter(&job.kind).fetch_add(1, Ordering::SeqCst);
         self.execute(job).await;
         Ok(Some(id))
     }
 
     fn spawn(&self, job: RunningJob) {
-        self.inner.running.fetch_add(1, Ordering::SeqCst);
+        self.counter(&job.kind).fetch_add(1, Ordering::SeqCst);
         let this = self.clone();
         tokio::spawn(async move { this.execute(job).await });
     }
@@ -382,7 +438,7 @@ impl Runner {
     async fn execute(&self, job: RunningJob) {
         let inner = &self.inner;
         let Some(handler) = inner.handlers.get(job.kind.as_str()).cloned() else {
-            inner.running.fetch_sub(1, Ordering::SeqCst);
+            self.counter(&job.kind).fetch_sub(1, Ordering::SeqCst);
             return;
         };
         let outcome = {
@@ -420,7 +476,7 @@ impl Runner {
                 }
             }
         }
-        inner.running.fetch_sub(1, Ordering::SeqCst);
+        self.counter(&job.kind).fetch_sub(1, Ordering::SeqCst);
     }
 
     /// Renews the job's lease every third of its length; returns when the
@@ -443,16 +499,16 @@ impl Runner {
         }
     }
 
-    async fn claim(&self) -> ServiceResult<Option<RunningJob>> {
+    /// Claims the next due job of one of `kinds`.
+    async fn claim(&self, kinds: &[&'static str]) -> ServiceResult<Option<RunningJob>> {
         let inner = &self.inner;
-        if inner.handlers.is_empty() {
+        if kinds.is_empty() {
             return Ok(None);
         }
         let now = inner.clock.now();
         let expires = now + Duration::from_std(inner.config.lease).unwrap_or(Duration::seconds(30));
         let db = &inner.db;
         let backend = db.get_database_backend();
-        let kinds: Vec<&str> = inner.handlers.keys().copied().collect();
         let placeholders: Vec<String> = (0..kinds.len()).map(|i| format!("${}", i + 4)).collect();
         let lock = if backend == DbBackend::Postgres { " FOR UPDATE SKIP LOCKED" } else { "" };
         let text = format!(

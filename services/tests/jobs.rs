@@ -313,6 +313,70 @@ async fn a_stuck_lease_renewal_does_not_pause_the_job(db: DatabaseConnection) {
     assert_eq!(state(&db, id).await.state, JobState::Succeeded);
 }
 
+/// Waits until told to finish, counting how many wait at once.
+#[derive(Default)]
+struct Waiting {
+    now: AtomicUsize,
+    most: AtomicUsize,
+    release: tokio::sync::Notify,
+    released: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl Handler for Waiting {
+    async fn run(&self, _job: &RunningJob) -> Result<(), JobFailure> {
+        let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most.fetch_max(n, Ordering::SeqCst);
+        while !self.released.load(Ordering::SeqCst) {
+            tokio::select! {
+                _ = self.release.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(10)) => {}
+            }
+        }
+        self.now.fetch_sub(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// Jobs that wait on someone else (dials) run in a lane of their own: they
+/// fill it to its own limit, never past it, while the shared lane still
+/// runs everything else.
+async fn a_lane_runs_its_kind_beside_the_shared_lane(db: DatabaseConnection) {
+    let clock: SharedClock = Arc::new(services::clock::SystemClock);
+    let waiting = Arc::new(Waiting::default());
+    let quick = Arc::new(Flaky::default());
+    let config = RunnerConfig {
+        lease: Duration::from_millis(5_000),
+        poll: Duration::from_millis(20),
+        concurrency: 1,
+        backoff: Duration::from_secs(5),
+    };
+    let handlers: HashMap<&'static str, Arc<dyn Handler>> = HashMap::from([
+        ("test.wait", waiting.clone() as Arc<dyn Handler>),
+        ("test.quick", quick.clone() as _),
+    ]);
+    let r = Runner::new(db.clone(), clock.clone(), config, handlers).with_lane("test.wait", 3);
+    let handle = r.start();
+    for _ in 0..5 {
+        jobs::enqueue(&db, &clock, NewJob::new("test.wait", None, json!({}))).await.unwrap();
+    }
+    wait_until("three waiting jobs", async || waiting.now.load(Ordering::SeqCst) == 3).await;
+    // The shared lane (one slot) is free for other kinds meanwhile.
+    let id = jobs::enqueue(&db, &clock, NewJob::new("test.quick", None, json!({}))).await.unwrap();
+    r.wake();
+    wait_until("the quick job done", async || state(&db, id).await.state == JobState::Succeeded).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(waiting.most.load(Ordering::SeqCst), 3, "the lane held its limit");
+    waiting.released.store(true, Ordering::SeqCst);
+    waiting.release.notify_waiters();
+    wait_until("every waiting job done", async || {
+        jobs::queue_depth(&db, &clock).await.unwrap().iter().all(|(kind, ..)| kind != "test.wait")
+    })
+    .await;
+    r.stop(Duration::from_secs(1)).await;
+    handle.abort();
+}
+
 macro_rules! on_both {
     ($name:ident) => {
         mod $name {
@@ -335,6 +399,7 @@ on_both!(fatal_failures_stop_at_once_and_keys_deduplicate);
 on_both!(a_dead_runner_s_job_is_taken_over_after_its_lease);
 on_both!(the_queue_reports_depth_and_the_oldest_job_s_age);
 on_both!(a_stuck_lease_renewal_does_not_pause_the_job);
+on_both!(a_lane_runs_its_kind_beside_the_shared_lane);
 
 // ---- separate processes on PostgreSQL --------------------------------------------------
 
