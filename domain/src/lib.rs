@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod agent_report;
+pub mod analysis;
 pub mod audio;
 pub mod call;
 pub mod call_views;

@@ -100,7 +100,7 @@ pub enum Permission {
     ManageBilling,
     DeleteOrganization,
     /// Create, edit, start, pause and stop campaigns (which dial on the
-    /// organisation's account).
+    /// organisation's account), and correct calls' analyses.
     ManageCampaigns,
     /// Read the organisation's call analytics: every rep's figures.
     ViewAnalytics,

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod api_key_usage;
 pub mod api_keys;
 pub mod audit_log;
+pub mod call_analyses;
 pub mod call_events;
 pub mod call_turns;
 pub mod calls;

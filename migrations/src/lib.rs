@@ -25,6 +25,7 @@ mod m0018_recordings;
 mod m0019_call_turns;
 mod m0020_agent_reports;
 mod m0021_campaigns;
+mod m0022_call_analyses;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_call_turns::Migration),
             Box::new(m0020_agent_reports::Migration),
             Box::new(m0021_campaigns::Migration),
+            Box::new(m0022_call_analyses::Migration),
         ]
     }
 }

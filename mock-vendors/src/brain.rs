@@ -15,6 +15,11 @@
 //! - system prompt asks to label a prospect's utterance (the copilot's
 //!   second opinion) → `{"label": …}` from a small keyword table, `none`
 //!   when no keyword is in the utterance
+//! - system prompt asks to analyse a finished call → the analysis (JSON):
+//!   evidence quoted from the transcript it was sent, a number stated for
+//!   each numeric data field ("twelve"/"12 vans"), the outcome a meeting
+//!   when a demo or meeting was agreed; a transcript where the prospect
+//!   says "garble your notes" gets prose with no JSON (a malformed answer)
 //! - anything else                        → "You said: <message>", streamed word by word
 
 use serde_json::{json, Value};
@@ -51,6 +56,9 @@ pub fn reply(p: &Prompt) -> Vec<Step> {
             "questions": ["How many vehicles do you run?", "When is your next renewal?", "Who signs off on it?"]
         });
         return vec![Step::Text(format!("Here you go:\n{brief}"))];
+    }
+    if p.system.contains("You analyse a finished sales call") {
+        return vec![Step::Text(call_analysis(p.last_user.as_deref().unwrap_or_default()))];
     }
     if p.system.contains("You label one thing a sales prospect said") {
         let utterance: Value =
@@ -198,6 +206,68 @@ pub fn deltas(text: &str) -> Vec<String> {
         out.push(cur);
     }
     out
+}
+
+/// A post-call analysis of the transcript in `request` (`{"transcript",
+/// "data_fields"}`), its evidence quoted from it.
+fn call_analysis(request: &str) -> String {
+    let req: Value = serde_json::from_str(request).unwrap_or_default();
+    let transcript = req["transcript"].as_str().unwrap_or_default();
+    let lines: Vec<(&str, &str)> =
+        transcript.lines().filter_map(|l| l.split_once(": ")).map(|(s, t)| (s.trim(), t.trim())).collect();
+    let lower = transcript.to_lowercase();
+    if lower.contains("garble your notes") {
+        return "I listened to the call and it went fine overall, I think.".into();
+    }
+    let quote = |t: &str| t.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    let ours = |s: &str| s == "Agent" || s == "Rep";
+    let first_ours = lines.iter().find(|(s, _)| ours(s)).map(|(_, t)| quote(t));
+    let first_theirs = lines.iter().find(|(s, _)| !ours(s)).map(|(_, t)| quote(t));
+    let last_ours = lines.iter().rev().find(|(s, _)| ours(s)).map(|(_, t)| quote(t));
+    let phase = |name: &str, evidence: Option<String>, score: u8| match evidence {
+        Some(e) if !e.is_empty() => json!({"phase": name, "score": score, "evidence": e}),
+        _ => json!({"phase": name, "score": null, "evidence": ""}),
+    };
+    let negative = lower.contains("not interested") || lower.contains("pas intéressé");
+    let booked = lower.contains("demo") || lower.contains("meeting") || lower.contains("rendez-vous");
+    let mut extracted = serde_json::Map::new();
+    for f in req["data_fields"].as_array().into_iter().flatten() {
+        let (Some(name), Some("number")) = (f["name"].as_str(), f["type"].as_str()) else { continue };
+        let words: Vec<&str> =
+            lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+        let spelled = [
+            "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+            "twelve",
+        ];
+        for pair in words.windows(2) {
+            if pair[1].trim_end_matches('s') == name.trim_end_matches('s') {
+                let n = pair[0]
+                    .parse::<u32>()
+                    .ok()
+                    .or_else(|| spelled.iter().position(|w| *w == pair[0]).map(|i| i as u32));
+                if let Some(n) = n {
+                    extracted.insert(name.to_string(), json!(n));
+                    break;
+                }
+            }
+        }
+    }
+    json!({
+        "summary": format!("A call of {} turns{}.", lines.len(), if booked { " that ended with a meeting booked" } else { "" }),
+        "key_points": lines.iter().filter(|(s, _)| !ours(s)).take(3).map(|(_, t)| t.to_string()).collect::<Vec<_>>(),
+        "sentiment": if negative { "negative" } else if booked { "positive" } else { "neutral" },
+        "sentiment_score": if negative { -0.6 } else if booked { 0.7 } else { 0.1 },
+        "suggested_outcome": if negative { "not_interested" } else if booked { "meeting_booked" } else { "interested" },
+        "extracted": extracted,
+        "phases": [
+            phase("opening", first_ours, 8),
+            phase("discovery", first_theirs, 7),
+            phase("presentation", None, 0),
+            phase("objection_handling", None, 0),
+            phase("closing", last_ours, if booked { 9 } else { 4 }),
+        ],
+    })
+    .to_string()
 }
 
 #[cfg(test)]

@@ -217,6 +217,27 @@ pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, 
     }
 }
 
+/// `GET …/calls/{id}/analysis`: the call's post-call analysis and where it stands.
+async fn get_analysis(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
+    Ok(Json(services::analysis::of_call(&state.db, &ctx, parse_uuid(&id, "call_id")?).await?))
+}
+
+/// `PUT …/calls/{id}/analysis`: a manager's correction (audited).
+async fn edit_analysis(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<domain::analysis::AnalysisEdit>,
+) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    let clock = &state.server_ctx.telephony.clock;
+    Ok(Json(services::analysis::edit_call(&state.db, &ctx, clock, id, body).await?))
+}
+
 api_routes! {
     "/orgs/{org}/calls" => get(list_calls).post(place_call);
     "/orgs/{org}/calls/export.csv" => get(export_csv);
@@ -232,4 +253,5 @@ api_routes! {
     "/orgs/{org}/calls/{id}/recording" => get(recording);
     "/orgs/{org}/calls/{id}/listen" => post(listen);
     "/orgs/{org}/calls/{id}/recording/audio" => get(recording_audio);
+    "/orgs/{org}/calls/{id}/analysis" => get(get_analysis).put(edit_analysis);
 }

@@ -145,7 +145,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         db.clone(),
         config.clock.clone(),
         config.jobs,
-        job_handlers(&bus, &telephony),
+        job_handlers(&bus, &telephony, &providers),
     )
     .with_lane(services::calls::DIAL_JOB, config.dial_concurrency);
     telephony.set_runner(runner.clone());
@@ -404,6 +404,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 fn job_handlers(
     bus: &services::events::EventBus,
     telephony: &services::telephony::TelephonyEnv,
+    providers: &services::credentials::ProviderEnv,
 ) -> std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> {
     let mut h: std::collections::HashMap<&'static str, std::sync::Arc<dyn services::jobs::Handler>> =
         Default::default();
@@ -420,6 +421,13 @@ fn job_handlers(
         std::sync::Arc::new(services::campaigns::dialer::TickHandler {
             env: telephony.clone(),
             bus: bus.clone(),
+        }),
+    );
+    h.insert(
+        services::analysis::ANALYSIS_JOB,
+        std::sync::Arc::new(services::analysis::AnalysisHandler {
+            providers: providers.clone(),
+            clock: telephony.clock.clone(),
         }),
     );
     h

@@ -32,6 +32,8 @@ pub mod action {
     pub const CALL_LISTENED: &str = "call.listened";
     pub const TRUNK_CREATED: &str = "telephony.trunk_created";
     pub const TRUNK_DELETED: &str = "telephony.trunk_deleted";
+    /// A manager corrected a call's analysis (before and after kept).
+    pub const ANALYSIS_EDITED: &str = "call.analysis_edited";
 }
 
 pub async fn record<C: ConnectionTrait>(

@@ -3,6 +3,7 @@
 //! authorization path shared by server functions and REST handlers.
 
 pub mod agents;
+pub mod analysis;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -222,6 +222,11 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/calls/{id}/recording", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/recording/audio", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/listen", ListenToCalls),
+        route("GET", "/orgs/{org}/calls/{id}/analysis", UseWorkspace),
+        route("PUT", "/orgs/{org}/calls/{id}/analysis", ManageCampaigns).json(json!({"analysis": {
+            "summary": "s", "key_points": [], "sentiment": "neutral", "sentiment_score": 0.0,
+            "suggested_outcome": null, "extracted": {}, "phases": []
+        }})),
         // -- telephony (telephony_api.rs)
         route("GET", "/orgs/{org}/telephony", ManageSettings),
         route("PUT", "/orgs/{org}/telephony", ManageSettings)

@@ -11,6 +11,7 @@ mod common;
 
 mod accounts;
 mod agents;
+mod analysis;
 mod api_keys;
 mod authz;
 mod calls;

@@ -25,6 +25,10 @@ pub const CALLS_TOPIC: &str = "calls";
 
 pub use domain::call_views::CallUpdate;
 
+/// How long after a call's end its analysis waits for late transcript turns
+/// when the agent's report has not asked for it already.
+pub const ANALYSIS_DELAY_SECS: i64 = 20;
+
 /// One thing that happened, and where it came from.
 #[derive(Debug, Clone)]
 pub struct Happened {
@@ -129,6 +133,13 @@ pub(crate) async fn apply_locked(
         Some(_) if to.is_final() => crate::campaigns::dialer::settle(&txn, env, bus, &updated).await?,
         _ => None,
     };
+    // A call someone answered is analysed once its last words are in (the
+    // agent's report asks sooner when it comes first).
+    if to.is_final() && updated.answered_at.is_some() {
+        let subject = crate::analysis::Subject::Call(call_id);
+        let at = env.clock.now() + chrono::Duration::seconds(ANALYSIS_DELAY_SECS);
+        crate::analysis::request(&txn, &env.clock, org_id, subject, at).await?;
+    }
     txn.commit().await?;
     bus.deliver(update);
     if let Some(settled) = settled {

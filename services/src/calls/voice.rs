@@ -327,6 +327,15 @@ pub async fn finish(
         .exec(db)
         .await?;
     let call = super::find(db, ctx, call_id).await?;
+    // The agent is done: its transcript is whole, the analysis may run.
+    crate::analysis::request(
+        db,
+        &env.clock,
+        ctx.org_id(),
+        crate::analysis::Subject::Call(call_id),
+        env.clock.now(),
+    )
+    .await?;
     // A transferred callee talks to someone else now: the room stays theirs.
     if !matches!(report.end, EndReason::Transferred { .. }) && !super::status_of(&call).is_final() {
         let lk = client(db, ctx, env).await?;

@@ -740,6 +740,8 @@ pub async fn end(
     let seq = state.next_seq;
     let ev = CopilotEvent::Ended { outcome: report.outcome };
     persist(&txn, ctx.org_id(), id, &ev, seq).await?;
+    let subject = crate::analysis::Subject::Session(id);
+    crate::analysis::request(&txn, &crate::clock::system(), ctx.org_id(), subject, at).await?;
     txn.commit().await?;
     state.next_seq += 1;
     state.ended = true;

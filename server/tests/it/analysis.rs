@@ -1,0 +1,165 @@
+//! Post-call analysis through the HTTP boundary, with the mock model: an
+//! answered call's transcript becomes a checked analysis (evidence quoted
+//! from it, the agent's data fields filled); a malformed answer is asked
+//! again and then marked failed with the reason; an organisation with no
+//! model gets `no_model` at once; managers correct it (audited), members
+//! and other organisations cannot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use services::clock::ManualClock;
+
+use crate::calls::{calling_at, Calling};
+use crate::common::{self, Backend, GOOD_PASSWORD};
+
+const FAST_RUNNER: [(&str, &str); 2] = [("HANDOO_JOB_POLL_MS", "20"), ("HANDOO_JOB_CONCURRENCY", "4")];
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-12-07T10:00:00Z").unwrap().with_timezone(&Utc)
+}
+
+struct Scene {
+    c: Calling,
+    clock: ManualClock,
+    _llm: Option<mock_vendors::MockVendors>,
+}
+
+async fn scene(backend: Backend, with_model: bool) -> Option<Scene> {
+    let clock = ManualClock::at(t0());
+    let llm = if with_model { Some(mock_vendors::MockVendors::start().await) } else { None };
+    let base = llm.as_ref().map(|m| m.base_url("openai"));
+    let mut env: Vec<(&str, &str)> = FAST_RUNNER.to_vec();
+    if let Some(base) = base.as_deref() {
+        env.push(("OPENAI_BASE_URL", base));
+        env.push(("OPENAI_API_KEY", "sk-test"));
+    }
+    let c = calling_at(backend, &env, Some(Arc::new(clock.clone()))).await?;
+    Some(Scene { c, clock, _llm: llm })
+}
+
+impl Scene {
+    /// An answered call with `lines` said on it, hung up.
+    async fn call_with(&self, lines: &[(&str, &str)]) -> String {
+        let p = self.c.prospect(json!({"first_name": "Ada", "phone": "+33612345678"})).await;
+        let (s, call) = self.c.place(json!({"prospect_id": p, "agent_id": self.c.agent}), None).await;
+        assert_eq!(s, 201, "{call}");
+        let id = call["id"].as_str().unwrap().to_string();
+        self.c.until(&id, "answered").await;
+        let turns: Vec<Value> = lines
+            .iter()
+            .enumerate()
+            .map(|(i, (who, text))| {
+                json!({"seq": i, "speaker": who, "text": text, "start_ms": i * 2000, "end_ms": i * 2000 + 1500})
+            })
+            .collect();
+        let org = &self.c.org;
+        let (s, v) = self
+            .c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{org}/calls/{id}/turns"), Some(json!({"turns": turns})))
+            .await;
+        assert_eq!(s, 200, "{v}");
+        let (s, v) = self.c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hang-up"), None).await;
+        assert_eq!(s, 200, "{v}");
+        id
+    }
+
+    async fn analysis(&self, id: &str) -> (u16, Value) {
+        self.c.owner.rest(Method::GET, &format!("/orgs/{}/calls/{id}/analysis", self.c.org), None).await
+    }
+
+    /// Moves the clock on and waits (real time) until the analysis is in `state`.
+    async fn until(&self, id: &str, state: &str, step: chrono::Duration) -> Value {
+        for _ in 0..200 {
+            self.clock.advance(step);
+            let (s, v) = self.analysis(id).await;
+            if s == 200 && v["state"] == state {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        panic!("the analysis never got to {state}: {:?}", self.analysis(id).await);
+    }
+}
+
+const GOOD_CALL: &[(&str, &str)] = &[
+    ("agent", "Hello, this is Max from Handoo. Do you have a minute?"),
+    ("prospect", "Sure. We run twelve vans and renew them in spring."),
+    ("agent", "Could we book a demo on Tuesday at ten?"),
+    ("prospect", "Yes, Tuesday at ten works for me."),
+];
+
+on_both_backends!(an_answered_call_is_analysed_and_a_manager_corrects_it, |backend: Backend| async move {
+    let Some(s) = scene(backend, true).await else { return };
+    let id = s.call_with(GOOD_CALL).await;
+    // Pending until its transcript has had time to arrive.
+    let (code, v) = s.analysis(&id).await;
+    assert_eq!((code, v["state"].as_str()), (200, Some("pending")), "{v}");
+    let v = s.until(&id, "done", chrono::Duration::seconds(5)).await;
+    let a = &v["analysis"];
+    assert_eq!(a["suggested_outcome"], "meeting_booked", "{v}");
+    assert_eq!(a["sentiment"], "positive");
+    assert_eq!(a["extracted"]["vans"], 12, "the agent's data field, from the transcript: {v}");
+    let phases: Vec<&str> =
+        a["phases"].as_array().unwrap().iter().map(|p| p["phase"].as_str().unwrap()).collect();
+    assert_eq!(phases, ["opening", "discovery", "presentation", "objection_handling", "closing"]);
+    assert_eq!(a["phases"][0]["evidence"], "Hello, this is Max from Handoo. Do you");
+    assert!(v["model"].as_str().is_some_and(|m| !m.is_empty()));
+    assert_eq!(v["attempts"], 1);
+
+    // A manager corrects it; the log keeps what it replaced.
+    let org = &s.c.org;
+    let mut fixed = a.clone();
+    fixed["summary"] = json!("Booked a demo for Tuesday 10:00.");
+    fixed["phases"][2] =
+        json!({"phase": "presentation", "score": 6, "evidence": "the rep explained pricing"});
+    let path = format!("/orgs/{org}/calls/{id}/analysis");
+    let (code, e) = s.c.owner.rest(Method::PUT, &path, Some(json!({"analysis": fixed}))).await;
+    assert_eq!(code, 200, "{e}");
+    assert_eq!(e["analysis"]["summary"], "Booked a demo for Tuesday 10:00.");
+    assert!(e["edited_by"].is_string() && e["edited_at"].is_string());
+    let log = s.c.owner.call("audit_log", &[("org_id", org)]).await.unwrap();
+    let entry =
+        log.as_array().unwrap().iter().find(|e| e["action"] == "call.analysis_edited").expect("audited");
+    assert!(entry.to_string().contains("A call of 4 turns"), "the entry keeps what was replaced: {entry}");
+    // Out-of-range edits are refused by field.
+    let mut bad = fixed.clone();
+    bad["phases"][0]["score"] = json!(12);
+    let (code, e) = s.c.owner.rest(Method::PUT, &path, Some(json!({"analysis": bad}))).await;
+    assert_eq!((code, e["field"].as_str()), (422, Some("analysis.phases.0.score")), "{e}");
+    // A member reads but does not edit; another organisation sees nothing.
+    let (member, _) = s.c.owner.invite_new_user(&s.c.app, org, "Mo", "mo@example.com", "member").await;
+    let (code, _) = member.rest(Method::GET, &path, None).await;
+    assert_eq!(code, 200);
+    let (code, _) = member.rest(Method::PUT, &path, Some(json!({"analysis": fixed}))).await;
+    assert_eq!(code, 403);
+    let other = s.c.app.client().await;
+    other.sign_up("Eve", "eve@example.com", GOOD_PASSWORD).await.unwrap();
+    let org_b = other.create_org("Other").await;
+    let (code, _) = other.rest(Method::GET, &format!("/orgs/{org_b}/calls/{id}/analysis"), None).await;
+    assert_eq!(code, 404);
+    let (code, _) = other.rest(Method::GET, &path, None).await;
+    assert_eq!(code, 404);
+});
+
+on_both_backends!(a_malformed_answer_is_retried_then_marked_failed, |backend: Backend| async move {
+    let Some(s) = scene(backend, true).await else { return };
+    let id = s
+        .call_with(&[("agent", "Hello, this is Max."), ("prospect", "Please garble your notes today.")])
+        .await;
+    let v = s.until(&id, "failed", chrono::Duration::seconds(10)).await;
+    assert_eq!(v["attempts"], 3, "{v}");
+    assert!(v["error"].as_str().unwrap().starts_with("malformed answer"), "{v}");
+    assert_eq!(v["analysis"], Value::Null);
+});
+
+on_both_backends!(without_a_model_the_analysis_says_so_at_once, |backend: Backend| async move {
+    let Some(s) = scene(backend, false).await else { return };
+    let id = s.call_with(GOOD_CALL).await;
+    let v = s.until(&id, "no_model", chrono::Duration::seconds(5)).await;
+    assert_eq!((v["attempts"].as_i64(), v["error"].as_str()), (Some(1), None), "{v}");
+});
