@@ -6,6 +6,7 @@
 pub mod agent;
 pub mod agent_report;
 pub mod analysis;
+pub mod analytics;
 pub mod audio;
 pub mod call;
 pub mod call_views;

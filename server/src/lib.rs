@@ -34,6 +34,7 @@ macro_rules! api_routes {
 }
 
 pub mod agents_api;
+pub mod analytics_api;
 pub mod bearer;
 pub mod calls_api;
 pub mod campaigns_api;

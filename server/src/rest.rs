@@ -372,6 +372,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::telephony_api::router())
         .merge(crate::calls_api::router())
         .merge(crate::campaigns_api::router())
+        .merge(crate::analytics_api::router())
         .fallback(not_found)
 }
 
@@ -386,6 +387,7 @@ pub fn all_routes() -> Vec<(&'static str, &'static str)> {
         crate::telephony_api::ROUTES,
         crate::calls_api::ROUTES,
         crate::campaigns_api::ROUTES,
+        crate::analytics_api::ROUTES,
     ]
     .concat()
 }

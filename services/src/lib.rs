@@ -4,6 +4,7 @@
 
 pub mod agents;
 pub mod analysis;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

@@ -188,6 +188,9 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/saved-views", UseWorkspace)
             .json(json!({"name": "Mine", "query": {}, "columns": []})),
         route("DELETE", "/orgs/{org}/saved-views/{id}", UseWorkspace),
+        // -- analytics (analytics_api.rs)
+        route("GET", "/orgs/{org}/analytics", ViewAnalytics),
+        route("GET", "/orgs/{org}/analytics/export.csv", ViewAnalytics).query("table=days"),
         // -- campaigns (campaigns_api.rs)
         route("GET", "/orgs/{org}/campaigns", UseWorkspace),
         route("POST", "/orgs/{org}/campaigns", ManageCampaigns)

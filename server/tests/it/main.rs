@@ -12,6 +12,7 @@ mod common;
 mod accounts;
 mod agents;
 mod analysis;
+mod analytics;
 mod api_keys;
 mod authz;
 mod calls;
