@@ -13,8 +13,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
-    account, agents, api_keys, audit, auth, calls, copilot, gallery, invitations, members, orgs, playground,
-    prospects, providers, telephony,
+    account, agents, api_keys, audit, auth, calls, campaigns, copilot, gallery, invitations, members, orgs,
+    playground, prospects, providers, telephony,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -54,6 +54,8 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("prospects/:id") view={Lazy::<ProspectRoute>::new()}/>
                 <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
                 <Route path=path!("settings/telephony") view={Lazy::<TelephonyRoute>::new()}/>
+                <Route path=path!("campaigns") view={Lazy::<CampaignsRoute>::new()}/>
+                <Route path=path!("campaigns/:id") view={Lazy::<CampaignRoute>::new()}/>
                 <Route path=path!("calls") view={Lazy::<CallsRoute>::new()}/>
                 <Route path=path!("calls/:id") view={Lazy::<CallRoute>::new()}/>
                 <Route path=path!("copilot") view=copilot::dashboard::CopilotPage/>
@@ -123,6 +125,8 @@ lazy_page! {
     ProspectRoute => prospects::detail, ProspectPage;
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
     TelephonyRoute => telephony::pages, TelephonyPage;
+    CampaignsRoute => campaigns::list, CampaignsPage;
+    CampaignRoute => campaigns::detail, CampaignPage;
     CallsRoute => calls::list, CallsPage;
     CallRoute => calls::detail, CallPage;
     KnowledgeRoute => copilot::knowledge, KnowledgePage;

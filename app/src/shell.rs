@@ -250,6 +250,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/copilot", Signal::derive(move || t_string!(i18n, nav.copilot).to_string()), "nav-copilot")}
                     {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
                     {nav_link("/app/calls", Signal::derive(move || t_string!(i18n, nav.calls).to_string()), "nav-calls")}
+                    {nav_link("/app/campaigns", Signal::derive(move || t_string!(i18n, nav.campaigns).to_string()), "nav-campaigns")}
                     {nav_link("/app/knowledge", Signal::derive(move || t_string!(i18n, nav.knowledge).to_string()), "nav-knowledge")}
                     {nav_link("/app/scripts", Signal::derive(move || t_string!(i18n, nav.scripts).to_string()), "nav-scripts")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}

@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod calls;
+pub mod campaigns;
 pub mod copilot;
 pub mod gallery;
 pub mod invitations;

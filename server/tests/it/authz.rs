@@ -467,6 +467,21 @@ fn fn_cases() -> Vec<FnCase> {
         form("start_conversation", UseWorkspace, &[("agent_id", ANY)]),
         form("get_conversation", UseWorkspace, &[("conversation_id", ANY)]),
         form("list_conversations", UseWorkspace, &[("agent_id", ANY)]),
+        // -- campaigns (features/campaigns)
+        form("list_campaigns", UseWorkspace, &[]),
+        form("get_campaign", UseWorkspace, &[("campaign_id", ANY)]),
+        json_fn(
+            "create_campaign",
+            ManageCampaigns,
+            json!({"settings": {"name": "Probe", "agent_id": ANY, "concurrency": 1}}),
+        ),
+        json_fn("act_on_campaign", ManageCampaigns, json!({"campaign_id": ANY, "action": "pause"})),
+        json_fn(
+            "add_campaign_prospects",
+            ManageCampaigns,
+            json!({"campaign_id": ANY, "add": {"source": {"kind": "ids", "ids": [ANY]}}}),
+        ),
+        form("campaign_prospects", UseWorkspace, &[("campaign_id", ANY)]),
         // -- calls and telephony (features/calls, features/telephony)
         json_fn("list_calls", UseWorkspace, json!({"params": {}})),
         form("get_call", UseWorkspace, &[("call_id", ANY)]),

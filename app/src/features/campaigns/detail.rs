@@ -1,0 +1,310 @@
+//! One campaign: its figures moving live (the event bus, whichever node
+//! dialled), why it is paused when it is, its controls, adding prospects
+//! from a saved view or a search with a report of those left out, and
+//! where each prospect stands.
+
+use domain::campaign::views::{AddProspects, AddReport, Campaign, ProspectSource};
+use domain::campaign::{CampaignAction, CampaignStatus};
+use domain::prospect::ProspectFilter;
+use domain::Permission;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+use uuid::Uuid;
+
+use super::api::{ActOnCampaign, AddCampaignProspects};
+use super::labels::{not_added_label, paused_label, result_label, state_label, status_label, status_tone};
+use super::list::CONTROL;
+use crate::features::auth::session::use_current_org;
+use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
+use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton};
+
+#[component]
+pub fn CampaignPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let Some(org) = use_current_org() else {
+        return view! { <leptos_router::components::Redirect path="/app"/> }.into_any();
+    };
+    let org_id = org.id;
+    let can_manage = org.role.allows(Permission::ManageCampaigns);
+    let campaign_id = move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok());
+    let act = ServerAction::<ActOnCampaign>::new();
+    toast_result(act, move || Some(t_string!(i18n, common.saved).to_string()));
+    let add = ServerAction::<AddCampaignProspects>::new();
+    // The campaign as last heard of: the first read, then each live update.
+    let live = RwSignal::new(None::<Campaign>);
+    let changed = RwSignal::new(0u32);
+    let first = Resource::new(
+        move || (campaign_id(), act.version().get(), add.version().get()),
+        move |(id, _, _)| async move {
+            match id {
+                Some(id) => super::api::get_campaign(org_id, id).await,
+                None => Err(crate::AppError::new(domain::ErrorCode::NotFound)),
+            }
+        },
+    );
+    #[cfg(feature = "hydrate")]
+    {
+        use send_wrapper::SendWrapper;
+        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
+        Effect::new(move |_| {
+            stream.set_value(None);
+            let Some(id) = campaign_id() else { return };
+            let url = format!("/api/v1/orgs/{org_id}/campaigns/{id}/events");
+            let s = crate::live::LiveStream::open::<domain::campaign::views::CampaignUpdate>(
+                &url,
+                move |u| {
+                    live.set(Some(u.campaign));
+                    changed.update(|n| *n += 1);
+                },
+                move || {},
+            );
+            stream.set_value(s.map(SendWrapper::new));
+        });
+    }
+    view! {
+        <div class="space-y-6">
+            <A href="/app/campaigns" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, campaigns.title))}</A>
+            <Transition fallback=|| view! { <Skeleton lines=8/> }>
+                {move || first.get().map(|r| match r {
+                    Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
+                    Ok(c) => {
+                        let id = c.id;
+                        let base = c.clone();
+                        // The freshest of the read and the live updates.
+                        let current = Memo::new(move |_| {
+                            live.get().filter(|l| l.id == base.id && l.version >= base.version).unwrap_or_else(|| base.clone())
+                        });
+                        view! {
+                            <CampaignHeader current org_id can_manage act/>
+                            <Figures current/>
+                            {can_manage.then(|| view! { <AddProspectsCard org_id campaign_id=id add/> })}
+                            <Members org_id campaign_id=id changed/>
+                        }.into_any()
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn CampaignHeader(
+    current: Memo<Campaign>,
+    org_id: Uuid,
+    can_manage: bool,
+    act: ServerAction<ActOnCampaign>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let button = move |action: CampaignAction, label: Signal<String>, variant: ButtonVariant| {
+        view! {
+            <Button variant busy=act.pending() attr:data-testid=format!("campaign-{}", action.as_str())
+                on:click=move |_| { act.dispatch(ActOnCampaign { org_id, campaign_id: current.get_untracked().id, action }); }>
+                {move || label.get()}
+            </Button>
+        }
+    };
+    let allowed =
+        move |a: CampaignAction| domain::campaign::transition(current.with(|c| c.status), a).is_ok();
+    view! {
+        <div class="flex flex-wrap items-start justify-between gap-3">
+            <div>
+                <h1 class="text-2xl font-bold" data-testid="campaign-title">{move || current.with(|c| c.settings.name.clone())}</h1>
+                <div class="mt-1" data-testid="campaign-status" data-status=move || current.with(|c| c.status.as_str())>
+                    {move || { let s = current.with(|c| c.status); view! { <Badge tone=status_tone(s)>{status_label(i18n, s)}</Badge> } }}
+                </div>
+            </div>
+            {can_manage.then(|| view! {
+                <div class="flex flex-wrap gap-2">
+                    <Show when=move || allowed(CampaignAction::Start)>{button(CampaignAction::Start, Signal::derive(move || t_string!(i18n, campaigns.start).to_string()), ButtonVariant::Primary)}</Show>
+                    <Show when=move || allowed(CampaignAction::Pause)>{button(CampaignAction::Pause, Signal::derive(move || t_string!(i18n, campaigns.pause).to_string()), ButtonVariant::Secondary)}</Show>
+                    <Show when=move || allowed(CampaignAction::Resume)>{button(CampaignAction::Resume, Signal::derive(move || t_string!(i18n, campaigns.resume).to_string()), ButtonVariant::Primary)}</Show>
+                    <Show when=move || allowed(CampaignAction::Complete)>{button(CampaignAction::Complete, Signal::derive(move || t_string!(i18n, campaigns.complete).to_string()), ButtonVariant::Secondary)}</Show>
+                    <Show when=move || allowed(CampaignAction::Archive)>{button(CampaignAction::Archive, Signal::derive(move || t_string!(i18n, campaigns.archive).to_string()), ButtonVariant::Secondary)}</Show>
+                </div>
+            })}
+        </div>
+        <FormError message=Signal::derive(move || act.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)))/>
+        {move || current.with(|c| c.paused_by.clone()).filter(|_| current.with(|c| c.status == CampaignStatus::Paused)).map(|p| view! {
+            <div role="status" data-testid="campaign-paused-reason" class="rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-200">
+                {paused_label(i18n, &p)}
+            </div>
+        })}
+    }
+}
+
+#[component]
+fn Figures(current: Memo<Campaign>) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    let figure = move |key: &'static str, label: Signal<String>, value: Signal<String>| {
+        view! {
+            <div class="rounded-lg bg-white p-3 ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-700">
+                <div class="text-xs text-slate-500">{move || label.get()}</div>
+                <div class="text-2xl font-semibold tabular-nums" data-testid=format!("stat-{key}")>{move || value.get()}</div>
+            </div>
+        }
+    };
+    let n = move |f: fn(&Campaign) -> u64| {
+        Signal::derive(move || crate::format::integer(locale.get(), current.with(f) as i64))
+    };
+    let rate = Signal::derive(move || {
+        current
+            .with(|c| c.counts.answer_rate)
+            .map(|r| format!("{:.0} %", r * 100.0))
+            .unwrap_or_else(|| "—".into())
+    });
+    let wakes = Signal::derive(move || {
+        current
+            .with(|c| (c.status == CampaignStatus::Active).then_some(c.wakes_at).flatten())
+            .map(|w| crate::format::datetime(locale.get(), w))
+    });
+    view! {
+        <section aria-labelledby="campaign-figures" class="space-y-2">
+            <h2 id="campaign-figures" class="sr-only">{t!(i18n, campaigns.figures)}</h2>
+            <div class="grid grid-cols-2 gap-3 sm:grid-cols-4 lg:grid-cols-8" data-testid="campaign-figures">
+                {figure("queued", Signal::derive(move || t_string!(i18n, campaigns.queued).to_string()), n(|c| c.counts.queued))}
+                {figure("dialing", Signal::derive(move || t_string!(i18n, campaigns.dialing).to_string()), n(|c| c.counts.dialing))}
+                {figure("in_call", Signal::derive(move || t_string!(i18n, campaigns.in_call).to_string()), n(|c| c.counts.in_call))}
+                {figure("done", Signal::derive(move || t_string!(i18n, campaigns.done).to_string()), n(|c| c.counts.done))}
+                {figure("skipped", Signal::derive(move || t_string!(i18n, campaigns.skipped).to_string()), n(|c| c.counts.skipped))}
+                {figure("attempts", Signal::derive(move || t_string!(i18n, campaigns.attempts).to_string()), n(|c| c.counts.attempts))}
+                {figure("answer_rate", Signal::derive(move || t_string!(i18n, campaigns.answer_rate).to_string()), rate)}
+                {figure("meetings", Signal::derive(move || t_string!(i18n, campaigns.meetings).to_string()), n(|c| c.counts.meetings_booked))}
+            </div>
+            <p class="text-sm text-slate-500">
+                {move || current.with(|c| c.counts.done_by_result.iter().filter_map(|(k, v)| {
+                    domain::campaign::AttemptResult::parse(k).map(|r| format!("{} {v}", result_label(i18n, r)))
+                }).collect::<Vec<_>>().join(" · "))}
+            </p>
+            {move || wakes.get().map(|w| view! { <p class="text-sm text-slate-500" data-testid="campaign-wakes">{t_string!(i18n, campaigns.sleeps_until, at = w).to_string()}</p> })}
+        </section>
+    }
+}
+
+#[component]
+fn AddProspectsCard(
+    org_id: Uuid,
+    campaign_id: Uuid,
+    add: ServerAction<AddCampaignProspects>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let views = Resource::new(|| (), move |_| crate::features::prospects::api::list_views(org_id));
+    let view_id = RwSignal::new(String::new());
+    let search = RwSignal::new(String::new());
+    let send = move |source: ProspectSource| {
+        add.dispatch(AddCampaignProspects {
+            org_id,
+            campaign_id,
+            add: AddProspects { source, variables: Default::default() },
+        });
+    };
+    let report = move || add.value().get().and_then(|r| r.ok());
+    view! {
+        <Card>
+            <h2 class="font-semibold">{t!(i18n, campaigns.add_title)}</h2>
+            <div class="mt-3 grid gap-3 sm:grid-cols-2">
+                <div class="flex items-end gap-2">
+                    <label class="flex-1 text-sm">
+                        <span class="mb-1 block text-slate-500">{t!(i18n, campaigns.from_view)}</span>
+                        <select class=CONTROL data-testid="add-view" on:change=move |ev| view_id.set(event_target_value(&ev))>
+                            <option value="">{t!(i18n, campaigns.choose)}</option>
+                            <Suspense fallback=|| ()>
+                                {move || views.get().and_then(|r| r.ok()).unwrap_or_default().into_iter().map(|v| view! {
+                                    <option value=v.id.to_string()>{v.name}</option>
+                                }).collect_view()}
+                            </Suspense>
+                        </select>
+                    </label>
+                    <Button busy=add.pending() attr:data-testid="add-view-submit" on:click=move |_| {
+                        if let Ok(id) = view_id.get_untracked().parse() { send(ProspectSource::View { view_id: id }); }
+                    }>{t!(i18n, campaigns.add)}</Button>
+                </div>
+                <div class="flex items-end gap-2">
+                    <label class="flex-1 text-sm">
+                        <span class="mb-1 block text-slate-500">{t!(i18n, campaigns.from_search)}</span>
+                        <input class=CONTROL data-testid="add-search" prop:value=move || search.get() on:input=move |ev| search.set(event_target_value(&ev))/>
+                    </label>
+                    <Button variant=ButtonVariant::Secondary busy=add.pending() attr:data-testid="add-search-submit" on:click=move |_| {
+                        let filter = ProspectFilter { search: search.get_untracked(), ..Default::default() };
+                        send(ProspectSource::Filter { filter });
+                    }>{t!(i18n, campaigns.add)}</Button>
+                </div>
+            </div>
+            <FormError message=Signal::derive(move || add.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)))/>
+            {move || report().map(|r| view! { <Report r/> })}
+        </Card>
+    }
+}
+
+#[component]
+fn Report(r: AddReport) -> impl IntoView {
+    let i18n = use_i18n();
+    let skipped: u64 = r.skipped_by_reason.values().sum();
+    view! {
+        <div class="mt-3 space-y-1 text-sm" data-testid="add-report" role="status">
+            <p data-testid="add-report-added">{t_string!(i18n, campaigns.added, n = r.added, skipped = skipped).to_string()}</p>
+            <ul class="list-disc pl-5 text-slate-600 dark:text-slate-300">
+                {r.skipped_by_reason.iter().map(|(k, v)| view! { <li>{format!("{} — {v}", not_added_label(i18n, k))}</li> }).collect_view()}
+            </ul>
+            {(!r.skipped.is_empty()).then(|| view! {
+                <details>
+                    <summary class="cursor-pointer">{t!(i18n, campaigns.who_was_left_out)}</summary>
+                    <ul class="pl-5">
+                        {r.skipped.into_iter().map(|s| view! { <li>{format!("{} — {}", s.name, not_added_label(i18n, s.why.key()))}</li> }).collect_view()}
+                    </ul>
+                </details>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn Members(org_id: Uuid, campaign_id: Uuid, changed: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    let page = Resource::new(
+        move || changed.get(),
+        move |_| super::api::campaign_prospects(org_id, campaign_id, None, None),
+    );
+    view! {
+        <section class="space-y-2">
+            <h2 class="font-semibold">{t!(i18n, campaigns.prospects)}</h2>
+            <Transition fallback=|| view! { <Skeleton lines=4/> }>
+                {move || page.get().map(|r| match r {
+                    Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
+                    Ok(p) => view! {
+                        <div class="overflow-x-auto rounded-lg ring-1 ring-slate-200 dark:ring-slate-700">
+                            <table class="min-w-full text-sm" data-testid="campaign-prospects">
+                                <thead class="bg-slate-50 dark:bg-slate-800"><tr>
+                                    <th scope="col" class="px-3 py-2 text-left font-semibold">{t!(i18n, campaigns.col_name)}</th>
+                                    <th scope="col" class="px-3 py-2 text-left font-semibold">{t!(i18n, campaigns.col_state)}</th>
+                                    <th scope="col" class="px-3 py-2 text-right font-semibold">{t!(i18n, campaigns.attempts)}</th>
+                                    <th scope="col" class="px-3 py-2 text-left font-semibold">{t!(i18n, campaigns.col_last)}</th>
+                                    <th scope="col" class="px-3 py-2 text-left font-semibold">{t!(i18n, campaigns.col_next)}</th>
+                                </tr></thead>
+                                <tbody class="divide-y divide-slate-100 dark:divide-slate-800">
+                                    {p.items.into_iter().map(|m| {
+                                        let next = m.next_attempt_at;
+                                        view! {
+                                            <tr data-testid="campaign-prospect-row">
+                                                <td class="px-3 py-2"><A href=format!("/app/prospects/{}", m.prospect_id) attr:class="hover:underline">{m.name}</A></td>
+                                                <td class="px-3 py-2">{state_label(i18n, &m.state)}{m.skip_reason.map(|r| format!(" ({r})"))}</td>
+                                                <td class="px-3 py-2 text-right tabular-nums">{m.attempts}</td>
+                                                <td class="px-3 py-2">{m.last_result.map(|r| result_label(i18n, r))}</td>
+                                                <td class="px-3 py-2 whitespace-nowrap">{move || next.map(|n| crate::format::datetime(locale.get(), n))}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <p class="text-sm text-slate-500">{t_string!(i18n, campaigns.total, n = p.total).to_string()}</p>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
