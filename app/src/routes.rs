@@ -13,8 +13,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
-    account, agents, api_keys, audit, auth, calls, campaigns, copilot, gallery, invitations, members, orgs,
-    playground, prospects, providers, telephony,
+    account, agents, analytics, api_keys, audit, auth, calls, campaigns, copilot, gallery, invitations,
+    members, orgs, playground, prospects, providers, telephony,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -54,6 +54,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("prospects/:id") view={Lazy::<ProspectRoute>::new()}/>
                 <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
                 <Route path=path!("settings/telephony") view={Lazy::<TelephonyRoute>::new()}/>
+                <Route path=path!("analytics") view={Lazy::<AnalyticsRoute>::new()}/>
                 <Route path=path!("campaigns") view={Lazy::<CampaignsRoute>::new()}/>
                 <Route path=path!("campaigns/:id") view={Lazy::<CampaignRoute>::new()}/>
                 <Route path=path!("calls") view={Lazy::<CallsRoute>::new()}/>
@@ -125,6 +126,7 @@ lazy_page! {
     ProspectRoute => prospects::detail, ProspectPage;
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
     TelephonyRoute => telephony::pages, TelephonyPage;
+    AnalyticsRoute => analytics::page, AnalyticsPage;
     CampaignsRoute => campaigns::list, CampaignsPage;
     CampaignRoute => campaigns::detail, CampaignPage;
     CallsRoute => calls::list, CallsPage;

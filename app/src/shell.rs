@@ -218,6 +218,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
         menu_open.set(false);
     });
     let is_admin = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ViewAuditLog));
+    let is_analyst = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ViewAnalytics));
     let has_org = info.current.is_some();
     let nav_link = move |href: &'static str, label: Signal<String>, testid: &'static str| {
         let active = move || {
@@ -251,6 +252,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
                     {nav_link("/app/calls", Signal::derive(move || t_string!(i18n, nav.calls).to_string()), "nav-calls")}
                     {nav_link("/app/campaigns", Signal::derive(move || t_string!(i18n, nav.campaigns).to_string()), "nav-campaigns")}
+                    {is_analyst.then(|| nav_link("/app/analytics", Signal::derive(move || t_string!(i18n, nav.analytics).to_string()), "nav-analytics"))}
                     {nav_link("/app/knowledge", Signal::derive(move || t_string!(i18n, nav.knowledge).to_string()), "nav-knowledge")}
                     {nav_link("/app/scripts", Signal::derive(move || t_string!(i18n, nav.scripts).to_string()), "nav-scripts")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod agents;
+pub mod analytics;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;

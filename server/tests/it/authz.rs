@@ -467,6 +467,9 @@ fn fn_cases() -> Vec<FnCase> {
         form("start_conversation", UseWorkspace, &[("agent_id", ANY)]),
         form("get_conversation", UseWorkspace, &[("conversation_id", ANY)]),
         form("list_conversations", UseWorkspace, &[("agent_id", ANY)]),
+        // -- analytics (features/analytics)
+        json_fn("analytics_dashboard", ViewAnalytics, json!({"query": {}})),
+        form("analytics_campaigns", UseWorkspace, &[]),
         // -- campaigns (features/campaigns)
         form("list_campaigns", UseWorkspace, &[]),
         form("get_campaign", UseWorkspace, &[("campaign_id", ANY)]),

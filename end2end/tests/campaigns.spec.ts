@@ -1,0 +1,96 @@
+// Campaigns and analytics against the mocks: a manager creates a campaign in
+// the UI, adds prospects from a saved view, starts it and watches its figures
+// move live as the LiveKit stand-in answers the dials; pauses and resumes it;
+// then opens the analytics page and sees its charts and tables with data.
+import { test, expect } from '@playwright/test';
+import { newOwner, waitHydrated } from './support';
+import { orgRequest, voiceAgent } from './calls-support';
+
+const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
+const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
+
+async function livekit(path: string, body: object): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.status;
+}
+
+const words = {
+  en: { active: 'Active', paused: 'Paused', byManager: 'Paused by a manager', added: '3 added', analytics: 'Analytics', perDay: 'Calls per day' },
+  fr: { active: 'Active', paused: 'En pause', byManager: 'Mise en pause par un responsable', added: '3 ajoutés', analytics: 'Statistiques', perDay: 'Appels par jour' },
+};
+
+for (const lang of ['en', 'fr'] as const) {
+  test(`create a campaign from a saved view, run it live, pause and resume, then read the analytics (${lang})`, async ({ page, context }) => {
+    const w = words[lang];
+    await newOwner(page, `Campaigners ${lang}`);
+    if (lang === 'fr') {
+      await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: test.info().project.use.baseURL! }]);
+    }
+    await waitHydrated(page);
+    // Calling hours around the clock, a voice agent, a line, three prospects and a view of them.
+    await orgRequest(page, 'PUT', '/compliance', { window_start_minute: 0, window_end_minute: 1440, default_region: 'FR' });
+    await orgRequest(page, 'POST', '/agents', { settings: voiceAgent });
+    const trunk = await orgRequest(page, 'POST', '/telephony/trunks', { name: 'Main', address: '93.184.216.34', numbers: ['+33187654321'] });
+    await orgRequest(page, 'PUT', '/telephony', { default_trunk_id: trunk.id });
+    for (const [i, first] of ['Anna', 'Bruno', 'Chloé'].entries()) {
+      await orgRequest(page, 'POST', '/prospects', { first_name: first, last_name: `Spring${lang}`, phone: `+3361234572${i}` });
+    }
+    await orgRequest(page, 'POST', '/saved-views', { name: `Spring ${lang}`, query: { filter: { search: `Spring${lang}` } }, columns: [] });
+    // LiveKit answers every dial at once and reports it here.
+    expect(await livekit('webhook', { url: `http://127.0.0.1:${serverPort}/webhooks/livekit`, lifecycle: true })).toBe(204);
+    expect(await livekit('hold', { hold: false })).toBe(204);
+
+    // A new campaign: two lines, every day around the clock, on UTC.
+    await page.goto('/app/campaigns');
+    await waitHydrated(page);
+    await page.getByTestId('new-campaign-open').click();
+    await page.getByTestId('campaign-name').fill(`Spring push ${lang}`);
+    await page.getByTestId('campaign-agent').selectOption({ label: 'Ava' });
+    await page.getByTestId('campaign-concurrency').fill('2');
+    await page.getByTestId('campaign-day-sat').check();
+    await page.getByTestId('campaign-day-sun').check();
+    await page.getByTestId('campaign-hours').fill('00:00-24:00');
+    await page.getByTestId('campaign-zone-fixed').check();
+    await page.getByTestId('campaign-zone').fill('UTC');
+    await page.getByTestId('campaign-create').click();
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/);
+    await waitHydrated(page);
+    await expect(page.getByTestId('campaign-title')).toHaveText(`Spring push ${lang}`);
+
+    // Prospects from the saved view: all three added.
+    await page.getByTestId('add-view').selectOption({ label: `Spring ${lang}` });
+    await page.getByTestId('add-view-submit').click();
+    await expect(page.getByTestId('add-report-added')).toContainText(w.added);
+    await expect(page.getByTestId('stat-queued')).toHaveText('3');
+
+    // Started: two lines fill, the third waits — the figures move without a reload.
+    await page.getByTestId('campaign-start').click();
+    await expect(page.getByTestId('campaign-status')).toContainText(w.active);
+    await expect(page.getByTestId('stat-in_call')).toHaveText('2', { timeout: 15_000 });
+    await expect(page.getByTestId('stat-queued')).toHaveText('1');
+    await expect(page.getByTestId('stat-attempts')).toHaveText('2');
+
+    // Paused by hand, with the reason; resumed.
+    await page.getByTestId('campaign-pause').click();
+    await expect(page.getByTestId('campaign-status')).toHaveAttribute('data-status', 'paused');
+    await expect(page.getByTestId('campaign-paused-reason')).toContainText(w.byManager);
+    await page.getByTestId('campaign-resume').click();
+    await expect(page.getByTestId('campaign-status')).toHaveAttribute('data-status', 'active');
+    await expect(page.getByTestId('campaign-paused-reason')).toHaveCount(0);
+
+    // Analytics: the calls counted, a chart drawn, its table beside it.
+    await page.getByTestId('nav-analytics').click();
+    await page.waitForURL('**/app/analytics');
+    await waitHydrated(page);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText(w.analytics);
+    await expect(page.getByTestId('kpi-calls')).toHaveText('2');
+    await expect(page.getByText(w.perDay)).toBeVisible();
+    await expect(page.locator('.chart svg').first()).toBeVisible({ timeout: 10_000 });
+    await expect(page.getByTestId('table-funnel')).toContainText('2');
+    await expect(page.getByTestId('csv-days')).toHaveAttribute('href', /export\.csv\?table=days/);
+  });
+}
