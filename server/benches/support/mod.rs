@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 /// Starts the server with `vars` (plus a fixed `HANDOO_SECRET_KEY`); its
 /// base URL and state.
+#[allow(dead_code)]
 pub async fn serve(vars: &[(&str, String)]) -> (String, server::AppState) {
     let mut vars: HashMap<&str, String> = vars.iter().cloned().collect();
     vars.entry("HANDOO_SECRET_KEY").or_insert_with(|| "AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into());

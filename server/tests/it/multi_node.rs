@@ -340,3 +340,107 @@ async fn a_calls_changes_reach_its_page_on_the_other_node() {
     let kinds: Vec<&str> = timeline.as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
     assert!(kinds.contains(&"agent_joined") && kinds.contains(&"participant_left"), "{kinds:?}");
 }
+
+/// Calls placed at LiveKit per called number.
+fn sip_dials(mock: &mock_vendors::MockVendors) -> std::collections::BTreeMap<String, usize> {
+    let mut out = std::collections::BTreeMap::new();
+    for r in mock.state.requests_for("livekit") {
+        if r.path.ends_with("CreateSIPParticipant") {
+            let to =
+                r.body["sip_call_to"].as_str().or_else(|| r.body["sipCallTo"].as_str()).unwrap_or_default();
+            *out.entry(to.to_string()).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+/// Two dialer nodes on one PostgreSQL database run one campaign: nobody is
+/// dialled twice (not in the database, not at LiveKit), and when one node
+/// is killed with SIGKILL mid-campaign a node started afterwards finishes
+/// it — every prospect called exactly once, no attempt lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_dialer_nodes_never_double_dial_and_a_killed_one_loses_nothing() {
+    let Some(db) = TestDb::new(Backend::Postgres).await else { return };
+    let mock = mock_vendors::MockVendors::start().await;
+    let lk = mock.base_url("livekit");
+    let env = [
+        ("LIVEKIT_URL", lk.as_str()),
+        ("LIVEKIT_API_KEY", crate::calls::LK_KEY),
+        ("LIVEKIT_API_SECRET", mock_vendors::livekit::API_SECRET),
+        ("HANDOO_JOB_POLL_MS", "20"),
+        ("HANDOO_JOB_LEASE_MS", "1500"),
+        ("HANDOO_EGRESS_ALLOW", "127.0.0.0/8"),
+    ];
+    let one = start_node_with(&db.url, &env).await;
+    let two = start_node_with(&db.url, &env).await;
+    let owner = Client::connect(&one.base).await;
+    owner.sign_up("Olivia", "olivia@example.com", GOOD_PASSWORD).await.expect("sign up");
+    let org = owner.create_org("Acme").await;
+    let agent = crate::calls::ready_to_call(&owner, &org).await;
+    // Busy lines end at once: each prospect gets one attempt (no retry).
+    let n = 80;
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let body = json!({"first_name": format!("P{i}"), "phone": format!("+336{:05}486", 10_000 + i)});
+        let (s, p) = owner.rest(Method::POST, &format!("/orgs/{org}/prospects"), Some(body)).await;
+        assert_eq!(s, 201, "{p}");
+        ids.push(p["id"].as_str().unwrap().to_string());
+    }
+    let day = json!([{"start_minute": 0, "end_minute": 1440}]);
+    let once = json!({"max_attempts": 1, "delay_minutes": 5});
+    let body = json!({
+        "name": "Two nodes", "agent_id": agent, "concurrency": 8, "zone": {"kind": "fixed", "zone": "UTC"},
+        "windows": {"mon": day, "tue": day, "wed": day, "thu": day, "fri": day, "sat": day, "sun": day},
+        "retry": {"no_answer": once, "busy": once, "voicemail": once, "failed": once},
+    });
+    let (s, c) = owner.rest(Method::POST, &format!("/orgs/{org}/campaigns"), Some(body)).await;
+    assert_eq!(s, 201, "{c}");
+    let id = c["id"].as_str().unwrap().to_string();
+    let (s, r) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/campaigns/{id}/prospects"),
+            Some(json!({"source": {"kind": "ids", "ids": ids}})),
+        )
+        .await;
+    assert_eq!((s, r["added"].as_u64()), (200, Some(n)), "{r}");
+    let (s, _) = owner.rest(Method::POST, &format!("/orgs/{org}/campaigns/{id}/start"), None).await;
+    assert_eq!(s, 200);
+
+    // Mid-campaign, node two dies without a word.
+    let get = |path: String| {
+        let owner = &owner;
+        async move { owner.rest(Method::GET, &path, None).await.1 }
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let c = get(format!("/orgs/{org}/campaigns/{id}")).await;
+        if c["counts"]["attempts"].as_u64().unwrap_or(0) >= n / 4 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the campaign never got going: {c}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut two = two;
+    two.child.kill().expect("SIGKILL node two");
+    let _ = two.child.wait();
+    let three = start_node_with(&db.url, &env).await;
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let c = loop {
+        let c = get(format!("/orgs/{org}/campaigns/{id}")).await;
+        if c["status"] == "completed" {
+            break c;
+        }
+        assert!(Instant::now() < deadline, "the campaign never completed: {c}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let counts = &c["counts"];
+    assert_eq!((counts["done"].as_u64(), counts["attempts"].as_u64()), (Some(n), Some(n)), "{c}");
+    // At LiveKit too: one dial per number.
+    let dials = sip_dials(&mock);
+    assert_eq!(dials.len() as u64, n, "{dials:?}");
+    assert!(dials.values().all(|k| *k == 1), "a number was dialled twice: {dials:?}");
+    drop(three);
+    drop(one);
+}
