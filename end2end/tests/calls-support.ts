@@ -3,6 +3,19 @@
 import { expect, Page } from '@playwright/test';
 import { waitHydrated } from './support';
 
+export const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
+export const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
+
+/** Tells the LiveKit stand-in to do something (`webhook`, `hold`, `answer`…); the HTTP status. */
+export async function livekit(path: string, body: object): Promise<number> {
+  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return res.status;
+}
+
 /** A REST call to the page user's organisation, with its session and CSRF token. */
 export async function orgRequest(page: Page, method: string, path: string, body?: object): Promise<any> {
   return page.evaluate(

@@ -8,20 +8,9 @@
 // so the page says it could not connect once the SDK's join arrived).
 import { test, expect } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
-import { orgRequest, setUpTelephony, voiceAgent, words } from './calls-support';
+import { livekit, mockPort, orgRequest, serverPort, setUpTelephony, voiceAgent, words } from './calls-support';
 
-const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
-const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
 const motoPort = process.env.HANDOO_E2E_MOTO_PORT ?? '3191';
-
-async function livekit(path: string, body: object): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return res.status;
-}
 
 for (const lang of ['en', 'fr'] as const) {
   test(`set up telephony, call a prospect with an agent and watch the call live (${lang})`, async ({ page, context }) => {

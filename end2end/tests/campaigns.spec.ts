@@ -4,19 +4,8 @@
 // then opens the analytics page and sees its charts and tables with data.
 import { test, expect } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
-import { orgRequest, voiceAgent } from './calls-support';
+import { livekit, orgRequest, serverPort, voiceAgent } from './calls-support';
 
-const mockPort = process.env.HANDOO_E2E_MOCK_PORT ?? '3190';
-const serverPort = process.env.HANDOO_E2E_PORT ?? '3107';
-
-async function livekit(path: string, body: object): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${mockPort}/__control/livekit/${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return res.status;
-}
 
 const words = {
   en: { active: 'Active', paused: 'Paused', byManager: 'Paused by a manager', added: '3 added', analytics: 'Analytics', perDay: 'Calls per day' },

@@ -252,6 +252,30 @@ async fn rows_by_day<C: ConnectionTrait>(db: &C, sql: Sql) -> ServiceResult<BTre
         .collect())
 }
 
+/// `select` (where `{day}` is the call's UTC day) over the analysed calls of
+/// each kind the filters keep — AI calls (`calls c`) and copilot calls
+/// (`copilot_sessions s`), each joined to its analysis (`a`) — then `tail`.
+fn analysed(b: DbBackend, org: Uuid, r: Range, q: &AnalyticsQuery, select: &str, tail: &str) -> Vec<Sql> {
+    let (ai, reps) = kinds(q);
+    let mut parts = Vec::new();
+    if ai {
+        let head = select.replace("{day}", &day_of(b, "c.created_at"));
+        let mut sql = Sql::new(&format!("{head} FROM calls c JOIN call_analyses a ON a.call_id = c.id"));
+        ai_where(&mut sql, org, r, q);
+        sql.push(tail);
+        parts.push(sql);
+    }
+    if reps {
+        let head = select.replace("{day}", &day_of(b, "s.started_at"));
+        let mut sql =
+            Sql::new(&format!("{head} FROM copilot_sessions s JOIN call_analyses a ON a.session_id = s.id"));
+        rep_where(&mut sql, org, r, q);
+        sql.push(tail);
+        parts.push(sql);
+    }
+    parts
+}
+
 /// Mean sentiment per day over analysed calls of both kinds.
 async fn sentiment_days<C: ConnectionTrait>(
     db: &C,
@@ -260,29 +284,10 @@ async fn sentiment_days<C: ConnectionTrait>(
     q: &AnalyticsQuery,
 ) -> ServiceResult<BTreeMap<String, (f64, u64)>> {
     let b = db.get_database_backend();
-    let (ai, reps) = kinds(q);
     let mut out: BTreeMap<String, (f64, u64)> = BTreeMap::new();
-    let mut parts = Vec::new();
-    if ai {
-        let mut sql = Sql::new(&format!(
-            "SELECT {day} AS day, CAST(SUM(a.sentiment_score) AS DOUBLE PRECISION) AS total, COUNT(a.sentiment_score) AS n \
-             FROM calls c JOIN call_analyses a ON a.call_id = c.id",
-            day = day_of(b, "c.created_at")
-        ));
-        ai_where(&mut sql, org, r, q);
-        sql.push(" GROUP BY 1");
-        parts.push(sql);
-    }
-    if reps {
-        let mut sql = Sql::new(&format!(
-            "SELECT {day} AS day, CAST(SUM(a.sentiment_score) AS DOUBLE PRECISION) AS total, COUNT(a.sentiment_score) AS n \
-             FROM copilot_sessions s JOIN call_analyses a ON a.session_id = s.id",
-            day = day_of(b, "s.started_at")
-        ));
-        rep_where(&mut sql, org, r, q);
-        sql.push(" GROUP BY 1");
-        parts.push(sql);
-    }
+    let select = "SELECT {day} AS day, CAST(SUM(a.sentiment_score) AS DOUBLE PRECISION) AS total, \
+                  COUNT(a.sentiment_score) AS n";
+    let parts = analysed(b, org, r, q, select, " GROUP BY 1");
     for sql in parts {
         for row in db.query_all(sql.build(b)).await? {
             let day: String = row.try_get("", "day").unwrap_or_default();
@@ -401,7 +406,6 @@ async fn phase_averages<C: ConnectionTrait>(
     q: &AnalyticsQuery,
 ) -> ServiceResult<Vec<PhaseAverage>> {
     let b = db.get_database_backend();
-    let (ai, reps) = kinds(q);
     let cols = [
         "score_opening",
         "score_discovery",
@@ -415,20 +419,7 @@ async fn phase_averages<C: ConnectionTrait>(
         .collect::<Vec<_>>()
         .join(", ");
     let mut sums = [(0.0f64, 0u64); 5];
-    let mut parts = Vec::new();
-    if ai {
-        let mut sql =
-            Sql::new(&format!("SELECT {select} FROM calls c JOIN call_analyses a ON a.call_id = c.id"));
-        ai_where(&mut sql, org, r, q);
-        parts.push(sql);
-    }
-    if reps {
-        let mut sql = Sql::new(&format!(
-            "SELECT {select} FROM copilot_sessions s JOIN call_analyses a ON a.session_id = s.id"
-        ));
-        rep_where(&mut sql, org, r, q);
-        parts.push(sql);
-    }
+    let parts = analysed(b, org, r, q, &format!("SELECT {select}"), "");
     for sql in parts {
         if let Some(row) = db.query_one(sql.build(b)).await? {
             for (i, c) in cols.iter().enumerate() {

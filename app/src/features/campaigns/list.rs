@@ -190,7 +190,7 @@ fn NewCampaign(org_id: uuid::Uuid) -> impl IntoView {
     view! {
         <Card>
             <details data-testid="new-campaign">
-                <summary class="cursor-pointer font-semibold" data-testid="new-campaign-open">{t!(i18n, campaigns.new)}</summary>
+                <summary class="cursor-pointer font-semibold" data-testid="new-campaign-open">{t!(i18n, campaigns.new_campaign)}</summary>
                 <div class="mt-4 grid gap-4 sm:grid-cols-2">
                     <label class="text-sm">
                         <span class="mb-1 block text-slate-500">{t!(i18n, campaigns.f_name)}</span>
