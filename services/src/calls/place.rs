@@ -362,10 +362,43 @@ impl jobs::Handler for DialHandler {
             json!({}),
             Some("dial_interrupted"),
         );
-        if let Err(e) = apply_if_initiated(db, &self.env, &self.bus, org, id, h).await {
+        if let Err(e) = apply_if_interrupted(db, &self.env, &self.bus, org, id, h).await {
             tracing::warn!(call = %id, error = %e, "interrupted dial not recorded");
         }
     }
+}
+
+/// Fails call `id` as interrupted if its dial never reached the phone: still
+/// `initiated`, or `ringing` with no SIP participant in its room (the node
+/// died between marking it ringing and asking LiveKit). A call whose SIP
+/// participant exists is LiveKit's to report (its webhooks end it).
+async fn apply_if_interrupted(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    org: Uuid,
+    id: Uuid,
+    h: Happened,
+) -> ServiceResult<()> {
+    let Some(call) = calls::Entity::find_by_id(id).filter(calls::Column::OrgId.eq(org)).one(db).await? else {
+        return Ok(());
+    };
+    let reached = match call.status.as_str() {
+        "initiated" => false,
+        "ringing" => {
+            let lk = client(db, &OrgCtx::system(org, "dialer"), env).await?;
+            match lk.list_participants(&call.room_name).await {
+                Ok(people) => people.iter().any(|p| p.kind == proto::participant_info::Kind::Sip as i32),
+                Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => false,
+                Err(e) => return Err(ServiceError::new(error_code(&e))),
+            }
+        }
+        _ => true,
+    };
+    if !reached {
+        apply(db, env, bus, org, id, h).await?;
+    }
+    Ok(())
 }
 
 fn happened(
@@ -384,21 +417,6 @@ fn happened(
         at: clock.now(),
         failure_reason: failure.map(str::to_string),
     }
-}
-
-async fn apply_if_initiated(
-    db: &DatabaseConnection,
-    env: &TelephonyEnv,
-    bus: &EventBus,
-    org: Uuid,
-    id: Uuid,
-    h: Happened,
-) -> ServiceResult<()> {
-    let call = calls::Entity::find_by_id(id).filter(calls::Column::OrgId.eq(org)).one(db).await?;
-    if call.is_some_and(|c| c.status == "initiated") {
-        apply(db, env, bus, org, id, h).await?;
-    }
-    Ok(())
 }
 
 async fn dial(

@@ -309,6 +309,14 @@ impl LiveKit {
         Ok(())
     }
 
+    pub async fn list_participants(&self, room: &str) -> Result<Vec<proto::ParticipantInfo>, LiveKitError> {
+        let req = proto::ListParticipantsRequest { room: room.to_string() };
+        let resp: proto::ListParticipantsResponse = self
+            .twirp("RoomService", "ListParticipants", &req, Grants::room_admin(room), self.timeout)
+            .await?;
+        Ok(resp.participants)
+    }
+
     pub async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), LiveKitError> {
         let req = proto::RoomParticipantIdentity {
             room: room.to_string(),
