@@ -74,6 +74,9 @@ pub struct ServerParts {
     pub login_throttle: crate::login_throttle::LoginThrottle,
     /// Sign-ups per client IP (window set by the server, an hour by default).
     pub signup_limiter: RateLimiter,
+    /// Sign-ups one client IP may make per window (`HANDOO_SIGNUPS_PER_IP_PER_HOUR`,
+    /// [`SIGNUP_MAX_PER_IP`] by default).
+    pub signup_max_per_ip: u32,
     /// Invitations (new and resent) per organisation and per inviter: each
     /// one is an e-mail sent from the operator's server.
     pub invite_limiter: RateLimiter,
@@ -95,8 +98,8 @@ pub struct ServerParts {
 /// [`crate::login_throttle`]), and attempts per client IP on any account.
 pub const LOGIN_MAX_PER_ACCOUNT: u32 = crate::login_throttle::MAX_FAILURES_PER_CLIENT;
 pub const LOGIN_MAX_PER_IP: u32 = 50;
-/// Accounts created per client IP per window (an office behind one NAT
-/// onboarding a team stays well under it).
+/// Accounts created per client IP per window by default (an office behind
+/// one NAT onboarding a team stays well under it).
 pub const SIGNUP_MAX_PER_IP: u32 = 20;
 /// Invitation e-mails per organisation, and per inviting user, per window
 /// (an hour by default): a team onboarding stays well under it, a spammer

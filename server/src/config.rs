@@ -83,6 +83,11 @@ pub struct Config {
     /// `HANDOO_API_KEY_RATE_PER_MINUTE`: requests one API key may make per
     /// minute on one node (600 by default); beyond it, `429` with `Retry-After`.
     pub api_key_rate_per_minute: u32,
+    /// `HANDOO_SIGNUPS_PER_IP_PER_HOUR`: accounts one client IP may create
+    /// per hour (20 by default). A company onboarding its whole team behind
+    /// one address raises it; so does the browser suite, which signs up a
+    /// fresh owner per test from 127.0.0.1.
+    pub signups_per_ip_per_hour: u32,
     /// `HANDOO_USAGE_FLUSH_MS`: how often counted API-key usage is written
     /// (10 s by default; also written at shutdown and when keys are listed).
     pub usage_flush: std::time::Duration,
@@ -160,6 +165,7 @@ impl fmt::Debug for Config {
             .field("livekit", &self.livekit)
             .field("stream_recheck", &self.stream_recheck)
             .field("api_key_rate_per_minute", &self.api_key_rate_per_minute)
+            .field("signups_per_ip_per_hour", &self.signups_per_ip_per_hour)
             .field("usage_flush", &self.usage_flush)
             .field("import_limits", &self.import_limits)
             .field("jobs", &self.jobs)
@@ -329,6 +335,18 @@ impl Config {
                         "HANDOO_API_KEY_RATE_PER_MINUTE: a number from 1 to 1000000, got {v:?}"
                     ));
                     600
+                }
+            },
+        };
+        let signups_per_ip_per_hour = match get("HANDOO_SIGNUPS_PER_IP_PER_HOUR") {
+            None => app::ssr::SIGNUP_MAX_PER_IP,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if (1..=100_000).contains(&n) => n,
+                _ => {
+                    errors.push(format!(
+                        "HANDOO_SIGNUPS_PER_IP_PER_HOUR: a number from 1 to 100000, got {v:?}"
+                    ));
+                    app::ssr::SIGNUP_MAX_PER_IP
                 }
             },
         };
@@ -610,6 +628,7 @@ impl Config {
             egress_allow,
             stream_recheck,
             api_key_rate_per_minute,
+            signups_per_ip_per_hour,
             usage_flush,
             import_limits,
             jobs,
@@ -746,6 +765,17 @@ mod tests {
             "SMTP_FROM",
         ] {
             assert!(text.contains(needle), "{needle} missing from {text}");
+        }
+    }
+
+    #[test]
+    fn the_sign_up_limit_is_twenty_an_hour_unless_raised() {
+        assert_eq!(cfg(&[]).unwrap().signups_per_ip_per_hour, 20);
+        let c = cfg(&[("HANDOO_SIGNUPS_PER_IP_PER_HOUR", " 500 ")]).unwrap();
+        assert_eq!(c.signups_per_ip_per_hour, 500);
+        for bad in ["0", "-1", "many", "100001"] {
+            let err = cfg(&[("HANDOO_SIGNUPS_PER_IP_PER_HOUR", bad)]).unwrap_err().to_string();
+            assert!(err.contains("HANDOO_SIGNUPS_PER_IP_PER_HOUR"), "{bad}: {err}");
         }
     }
 

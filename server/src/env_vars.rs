@@ -21,6 +21,10 @@ pub const VARS: &[(&str, &str)] = &[
         "requests one API key may make per minute on one node (`600`, 1–1000000); beyond it `429` with `Retry-After`",
     ),
     (
+        "`HANDOO_SIGNUPS_PER_IP_PER_HOUR`",
+        "accounts one client IP may create per hour (`20`, 1–100000); raise it when a whole team signs up from behind one address",
+    ),
+    (
         "`HANDOO_JOB_LEASE_MS`",
         "how long a claimed background job stays its node's without a heartbeat (`30000`, 300–3600000); a node that dies has its jobs taken over after this",
     ),

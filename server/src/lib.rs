@@ -161,6 +161,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         login_limiter: RateLimiter::new(LOGIN_WINDOW),
         login_throttle: app::login_throttle::LoginThrottle::new(LOGIN_WINDOW),
         signup_limiter: RateLimiter::new(SIGNUP_WINDOW),
+        signup_max_per_ip: config.signups_per_ip_per_hour,
         invite_limiter: RateLimiter::new(INVITE_WINDOW),
         providers: providers.clone(),
         telephony,

@@ -80,7 +80,7 @@ pub async fn sign_up(name: String, email: String, password: String) -> Result<bo
     // Per IP, counted before the (argon2) work: a script cannot mint
     // accounts or burn CPU faster than this.
     if let Some(ip) = crate::ssr::client_ip().await {
-        crate::ssr::limit(&ctx.signup_limiter, &format!("ip:{ip}"), crate::ssr::SIGNUP_MAX_PER_IP)?;
+        crate::ssr::limit(&ctx.signup_limiter, &format!("ip:{ip}"), ctx.signup_max_per_ip)?;
     }
     let input = SignUp { email: &email, name: &name, password: &password, locale: request_locale() };
     if !ctx.mailer.is_configured() {
