@@ -215,3 +215,51 @@ test('an objection said in other words is caught by meaning, and knowledge follo
     });
   await expect(page.locator('[data-objection="too_expensive"]').filter({ has: late })).toBeVisible();
 });
+
+test('a finished copilot call is analysed, and a manager corrects the analysis on the prospect page', async ({ page }) => {
+  await newOwner(page, 'Copilot analysis');
+  await waitHydrated(page);
+  const prospect = await createProspect(page, { first_name: 'Nina', last_name: 'Perrin', company: 'Perrin Logistique', phone: '+33 6 71 72 73 74' });
+  // The call itself through the REST API (what an integration posting its
+  // transcript does); the analysis is read and corrected in the page.
+  const session = await orgPost(page, '/copilot/sessions', { prospect_id: prospect, mode: 'practice', language: 'en' });
+  for (const [speaker, text] of [
+    ['rep', 'Hello Nina, this is a quick call about your fleet.'],
+    ['prospect', 'We run twelve vans and renew them in spring.'],
+    ['rep', 'Could we book a demo on Tuesday at ten?'],
+    ['prospect', 'Yes, Tuesday at ten works for me.'],
+  ]) {
+    await orgPost(page, `/copilot/sessions/${session.id}/transcript`, { speaker, text });
+  }
+  await orgPost(page, `/copilot/sessions/${session.id}/end`, { outcome: 'meeting_booked', notes: '' });
+
+  await page.goto(`/app/prospects/${prospect}`);
+  await waitHydrated(page);
+  const entry = page.getByTestId('call-history-entry').filter({ has: page.getByTestId('call-history-analysis') });
+  await entry.getByTestId('call-history-analysis').click();
+  const card = entry.getByTestId('call-analysis');
+  // Written by the organisation's model (the mock), checked against what was said.
+  await expect(card.getByTestId('analysis-state')).toHaveAttribute('data-state', 'done', { timeout: 20_000 });
+  await expect(card.getByTestId('analysis-summary')).toContainText('meeting booked');
+  await expect(card.getByTestId('analysis-sentiment')).toHaveAttribute('data-sentiment', 'positive');
+  await expect(card.locator('[data-phase="opening"]')).toContainText('Hello Nina, this is a quick call about');
+  await expect(card.locator('[data-phase="presentation"]')).toContainText('—');
+
+  // The owner corrects it: a new summary and a presentation score.
+  await entry.getByTestId('analysis-edit').click();
+  await entry.getByTestId('analysis-summary-input').fill('Demo booked for Tuesday 10:00; twelve vans, renewed in spring.');
+  const presentation = entry.locator('[data-testid="analysis-phase-input"][data-phase="presentation"]');
+  await presentation.locator('input[type="number"]').fill('11');
+  await entry.getByTestId('analysis-save').click();
+  await expect(entry.getByRole('alert')).toContainText('0 to 10');
+  await presentation.locator('input[type="number"]').fill('6');
+  await presentation.locator('input[type="text"]').fill('the rep explained pricing');
+  await entry.getByTestId('analysis-save').click();
+  await expect(card.getByTestId('analysis-summary')).toHaveText('Demo booked for Tuesday 10:00; twelve vans, renewed in spring.');
+  await expect(card.locator('[data-phase="presentation"]')).toContainText('6/10');
+  await expect(card).toContainText('Corrected by a manager');
+  // The log keeps what it replaced.
+  await page.goto('/app/audit');
+  await waitHydrated(page);
+  await expect(page.getByText('Call analysis corrected').first()).toBeVisible();
+});

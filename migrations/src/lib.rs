@@ -26,6 +26,7 @@ mod m0019_call_turns;
 mod m0020_agent_reports;
 mod m0021_campaigns;
 mod m0022_call_analyses;
+mod m0023_analytics_rollups;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0020_agent_reports::Migration),
             Box::new(m0021_campaigns::Migration),
             Box::new(m0022_call_analyses::Migration),
+            Box::new(m0023_analytics_rollups::Migration),
         ]
     }
 }

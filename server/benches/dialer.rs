@@ -209,8 +209,9 @@ async fn bench(db_url: &str, n: u64, lines: u32) {
     let mut at_livekit: BTreeMap<String, u32> = BTreeMap::new();
     for r in mock.state.requests_for("livekit") {
         if r.path.ends_with("CreateSIPParticipant") {
-            *at_livekit.entry(r.body["sip_call_to"].as_str().unwrap_or_default().to_string()).or_default() +=
-                1;
+            // Twirp's JSON names the field in camelCase.
+            let to = r.body["sipCallTo"].as_str().expect("a dial names its number");
+            *at_livekit.entry(to.to_string()).or_default() += 1;
         }
     }
     let lk_doubles = at_livekit.values().filter(|k| **k > 1).count();
@@ -247,6 +248,7 @@ async fn bench(db_url: &str, n: u64, lines: u32) {
     );
     assert_eq!((doubles, lk_doubles), (0, 0), "a prospect was dialled twice");
     assert_eq!(rows.len() as u64, n, "every prospect dialled once");
+    assert_eq!(at_livekit.len() as u64, n, "every number reached LiveKit");
     drop(two);
     drop(one);
 }

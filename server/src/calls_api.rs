@@ -223,7 +223,8 @@ async fn get_analysis(
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
-    Ok(Json(services::analysis::of_call(&state.db, &ctx, parse_uuid(&id, "call_id")?).await?))
+    let subject = services::analysis::Subject::Call(parse_uuid(&id, "call_id")?);
+    Ok(Json(services::analysis::of(&state.db, &ctx, subject).await?))
 }
 
 /// `PUT …/calls/{id}/analysis`: a manager's correction (audited).
@@ -233,9 +234,9 @@ async fn edit_analysis(
     Path((_, id)): Path<(String, String)>,
     ApiJson(body): ApiJson<domain::analysis::AnalysisEdit>,
 ) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
-    let id = parse_uuid(&id, "call_id")?;
+    let subject = services::analysis::Subject::Call(parse_uuid(&id, "call_id")?);
     let clock = &state.server_ctx.telephony.clock;
-    Ok(Json(services::analysis::edit_call(&state.db, &ctx, clock, id, body).await?))
+    Ok(Json(services::analysis::edit(&state.db, &ctx, clock, subject, body).await?))
 }
 
 api_routes! {

@@ -326,6 +326,28 @@ async fn end_session(
     Ok(Json(sessions::end(&state.db, &state.server_ctx.copilot, &ctx, id, report).await?))
 }
 
+/// `GET …/copilot/sessions/{id}/analysis`: the rep's call analysed after it ended.
+async fn get_session_analysis(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
+    let subject = services::analysis::Subject::Session(parse_uuid(&id, "session_id")?);
+    Ok(Json(services::analysis::of(&state.db, &ctx, subject).await?))
+}
+
+/// `PUT …/copilot/sessions/{id}/analysis`: a manager's correction (audited).
+async fn edit_session_analysis(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<domain::analysis::AnalysisEdit>,
+) -> Result<Json<domain::analysis::AnalysisView>, AppError> {
+    let subject = services::analysis::Subject::Session(parse_uuid(&id, "session_id")?);
+    let clock = &state.server_ctx.telephony.clock;
+    Ok(Json(services::analysis::edit(&state.db, &ctx, clock, subject, body).await?))
+}
+
 /// Honours the opt-out card `seq`: the prospect is marked opted out and
 /// their number listed, with what they said kept as evidence. Idempotent.
 async fn honour_opt_out(
@@ -373,6 +395,7 @@ api_routes! {
     "/orgs/{org}/copilot/sessions/{id}/transcript" => post(post_transcript);
     "/orgs/{org}/copilot/sessions/{id}/navigate" => post(navigate);
     "/orgs/{org}/copilot/sessions/{id}/end" => post(end_session);
+    "/orgs/{org}/copilot/sessions/{id}/analysis" => get(get_session_analysis).put(edit_session_analysis);
     "/orgs/{org}/copilot/sessions/{id}/opt-out" => post(honour_opt_out);
     "/orgs/{org}/copilot/sessions/{id}/events" => get(session_events);
     "/orgs/{org}/copilot/sessions/{id}/audio" => get(crate::copilot_audio::audio_socket);

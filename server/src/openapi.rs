@@ -279,6 +279,8 @@ ops! {
     GET "/orgs/{org}/prospects/{id}/brief" prospect_brief ["Copilot"] "The pre-call brief" query(cp::BriefQuery) => Out::Json(200, one::<cv::Brief>);
     POST "/orgs/{org}/copilot/sessions" start_session ["Copilot"] "Start a copilot call session" body(In::Json(one::<cp::StartBody>)) => Out::Json(201, one::<cv::SessionView>);
     GET "/orgs/{org}/copilot/sessions/{id}" get_session ["Copilot"] "A session's state" => Out::Json(200, one::<cv::SessionView>);
+    GET "/orgs/{org}/copilot/sessions/{id}/analysis" get_session_analysis ["Copilot"] "The ended session's post-call analysis, as for a call (state, summary, sentiment, per-phase scores with quoted evidence)" => Out::Json(200, one::<domain::analysis::AnalysisView>);
+    PUT "/orgs/{org}/copilot/sessions/{id}/analysis" edit_session_analysis ["Copilot"] "Correct the session's analysis (Admins and Owners; audited with what it replaced)" body(In::Json(one::<domain::analysis::AnalysisEdit>)) => Out::Json(200, one::<domain::analysis::AnalysisView>);
     POST "/orgs/{org}/copilot/sessions/{id}/transcript" post_transcript ["Copilot"] "Add transcript lines; returns the events they raised" body(In::Json(one::<cp::TranscriptBody>)) => Out::Json(200, list::<cv::CopilotEvent>);
     POST "/orgs/{org}/copilot/sessions/{id}/navigate" navigate ["Copilot"] "Move through the script" body(In::Json(one::<services::copilot::sessions::Nav>)) => Out::Json(200, nullable::<cv::CopilotEvent>);
     POST "/orgs/{org}/copilot/sessions/{id}/end" end_session ["Copilot"] "End the call with its outcome" body(In::Json(one::<domain::copilot::outcome::OutcomeReport>)) => Out::Json(200, one::<cv::SessionView>);

@@ -244,11 +244,21 @@ async fn material(
             Ok((lines, schema, language.into()))
         }
         Subject::Session(id) => {
-            copilot_sessions::Entity::find_by_id(id)
+            let session = copilot_sessions::Entity::find_by_id(id)
                 .filter(copilot_sessions::Column::OrgId.eq(org))
                 .one(db)
                 .await?
                 .ok_or_else(ServiceError::not_found)?;
+            // The rep spoke the script's language: the analysis is written in it.
+            let language = match session.script_id {
+                Some(script) => entity::scripts::Entity::find_by_id(script)
+                    .filter(entity::scripts::Column::OrgId.eq(org))
+                    .one(db)
+                    .await?
+                    .map(|s| language_name(&s.language))
+                    .unwrap_or("English"),
+                None => "English",
+            };
             let events = copilot_events::Entity::find()
                 .filter(copilot_events::Column::SessionId.eq(id))
                 .filter(copilot_events::Column::Kind.eq("transcript"))
@@ -271,7 +281,7 @@ async fn material(
                     _ => None,
                 })
                 .collect();
-            Ok((lines, DataSchema::default(), "English".into()))
+            Ok((lines, DataSchema::default(), language.into()))
         }
     }
 }
@@ -347,8 +357,28 @@ async fn store(
     for (col, v) in columns(a) {
         q = q.col_expr(col, v);
     }
+    let txn = crate::db::begin_write(db).await?;
     // A manager's edit made meanwhile stands.
-    q.filter(subject.filter()).filter(rows::Column::EditedAt.is_null()).exec(db).await?;
+    let stored = q.filter(subject.filter()).filter(rows::Column::EditedAt.is_null()).exec(&txn).await?;
+    if stored.rows_affected > 0 {
+        touch(&txn, subject).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Marks the day of `subject` for the dashboard's rollups: its sentiment
+/// and phase scores changed.
+async fn touch<C: ConnectionTrait>(txn: &C, subject: Subject) -> ServiceResult<()> {
+    let found: Option<(Uuid, DateTime<Utc>)> = match subject {
+        Subject::Call(id) => calls::Entity::find_by_id(id).one(txn).await?.map(|c| (c.org_id, c.created_at)),
+        Subject::Session(id) => {
+            copilot_sessions::Entity::find_by_id(id).one(txn).await?.map(|s| (s.org_id, s.started_at))
+        }
+    };
+    if let Some((org, at)) = found {
+        crate::analytics::rollup::touch(txn, org, at).await?;
+    }
     Ok(())
 }
 
@@ -385,52 +415,71 @@ fn view(r: rows::Model) -> AnalysisView {
     }
 }
 
-/// The analysis of call `call_id` (404 when none was asked for: the call
-/// has not ended, or nobody answered).
-pub async fn of_call(db: &DatabaseConnection, ctx: &OrgCtx, call_id: Uuid) -> ServiceResult<AnalysisView> {
+/// Checks that `subject` is the organisation's (404 otherwise), and gives
+/// the data schema an edit of its analysis is checked against.
+async fn owned(db: &DatabaseConnection, ctx: &OrgCtx, subject: Subject) -> ServiceResult<DataSchema> {
+    match subject {
+        Subject::Call(id) => {
+            let call = crate::calls::find(db, ctx, id).await?;
+            Ok(match call.agent_id {
+                Some(agent) => entity::agents::Entity::find_by_id(agent)
+                    .one(db)
+                    .await?
+                    .and_then(|a| serde_json::from_value::<domain::agent::AgentSettings>(a.settings).ok())
+                    .map(|s| s.data_schema)
+                    .unwrap_or_default(),
+                None => DataSchema::default(),
+            })
+        }
+        Subject::Session(id) => {
+            copilot_sessions::Entity::find_by_id(id)
+                .filter(copilot_sessions::Column::OrgId.eq(ctx.org_id()))
+                .one(db)
+                .await?
+                .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "session_id"))?;
+            Ok(DataSchema::default())
+        }
+    }
+}
+
+/// The analysis of a call or a copilot session (404 when none was asked
+/// for: it has not ended, or nobody answered).
+pub async fn of(db: &DatabaseConnection, ctx: &OrgCtx, subject: Subject) -> ServiceResult<AnalysisView> {
     ctx.require(Permission::UseWorkspace)?;
-    crate::calls::find(db, ctx, call_id).await?;
+    owned(db, ctx, subject).await?;
     rows::Entity::find()
         .filter(rows::Column::OrgId.eq(ctx.org_id()))
-        .filter(rows::Column::CallId.eq(call_id))
+        .filter(subject.filter())
         .one(db)
         .await?
         .map(view)
         .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "analysis"))
 }
 
-/// A manager's correction of call `call_id`'s analysis (the whole of it),
-/// audited with what it replaced.
-pub async fn edit_call(
+/// A manager's correction of an analysis (the whole of it), audited with
+/// what it replaced.
+pub async fn edit(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
     clock: &SharedClock,
-    call_id: Uuid,
+    subject: Subject,
     edit: AnalysisEdit,
 ) -> ServiceResult<AnalysisView> {
     ctx.require(Permission::ManageCampaigns)?;
     let me = ctx.person()?;
-    let call = crate::calls::find(db, ctx, call_id).await?;
-    let schema = match call.agent_id {
-        Some(agent) => entity::agents::Entity::find_by_id(agent)
-            .one(db)
-            .await?
-            .and_then(|a| serde_json::from_value::<domain::agent::AgentSettings>(a.settings).ok())
-            .map(|s| s.data_schema)
-            .unwrap_or_default(),
-        None => DataSchema::default(),
-    };
+    let schema = owned(db, ctx, subject).await?;
     let a = analysis::check_edit(edit.analysis, &schema)?;
     let txn = crate::db::begin_write(db).await?;
     let before = rows::Entity::find()
         .filter(rows::Column::OrgId.eq(ctx.org_id()))
-        .filter(rows::Column::CallId.eq(call_id))
+        .filter(subject.filter())
         .one(&txn)
         .await?
         .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "analysis"))?;
     let now = clock.now();
     let mut q = rows::Entity::update_many()
         .col_expr(rows::Column::State, Expr::value(AnalysisState::Done.as_str()))
+        .col_expr(rows::Column::Error, Expr::value(None::<String>))
         .col_expr(rows::Column::EditedBy, Expr::value(Some(me)))
         .col_expr(rows::Column::EditedAt, Expr::value(Some(now)))
         .col_expr(rows::Column::UpdatedAt, Expr::value(now));
@@ -438,15 +487,19 @@ pub async fn edit_call(
         q = q.col_expr(col, v);
     }
     q.filter(rows::Column::Id.eq(before.id)).exec(&txn).await?;
+    touch(&txn, subject).await?;
+    let mut detail = subject.payload();
+    detail["before"] = before.result.unwrap_or(Value::Null);
+    detail["after"] = json!(a);
     crate::audit::record(
         &txn,
         ctx.org_id(),
         ctx.actor(),
         crate::audit::action::ANALYSIS_EDITED,
         None,
-        json!({ "call_id": call_id, "before": before.result, "after": a }),
+        detail,
     )
     .await?;
     txn.commit().await?;
-    of_call(db, ctx, call_id).await
+    of(db, ctx, subject).await
 }

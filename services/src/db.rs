@@ -187,7 +187,7 @@ pub async fn begin_org_write<C: TransactionTrait + ConnectionTrait>(
 
 /// A 64-bit advisory-lock key for an organisation (both halves of the id
 /// folded together: v7 ids share their leading timestamp bits).
-fn org_lock_key(org_id: uuid::Uuid) -> i64 {
+pub(crate) fn org_lock_key(org_id: uuid::Uuid) -> i64 {
     let (hi, lo) = org_id.as_u64_pair();
     (hi ^ lo.rotate_left(17)) as i64
 }

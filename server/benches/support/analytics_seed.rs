@@ -28,6 +28,8 @@ pub struct AiCall {
     pub talk_ms: Option<i64>,
     /// An analysis with this sentiment score (opening 8, closing 6).
     pub analysed: Option<f64>,
+    /// The agent's report: two replies, first audio at 700 and 900 ms.
+    pub reported: bool,
 }
 
 pub fn ai_call(s: &Seed, i: u64) -> AiCall {
@@ -43,7 +45,34 @@ pub fn ai_call(s: &Seed, i: u64) -> AiCall {
     };
     let talk_ms = answered.then_some(if i.is_multiple_of(3) { 20_000 } else { 45_000 });
     let analysed = (answered && i.is_multiple_of(5)).then_some(if i.is_multiple_of(2) { 0.5 } else { -0.25 });
-    AiCall { at, answered, outcome, talk_ms, analysed }
+    let reported = answered && i % 5 == 1;
+    AiCall { at, answered, outcome, talk_ms, analysed, reported }
+}
+
+/// The report [`AiCall::reported`] calls carry.
+pub fn agent_report() -> serde_json::Value {
+    use domain::agent_report::{AgentReport, CallUsage, EndReason, TurnLatency};
+    let turn = |turn, first_audio_ms| TurnLatency {
+        turn,
+        end_of_turn_silence_ms: 300.0,
+        stt_final_ms: 150.0,
+        llm_first_token_ms: 250.0,
+        first_sentence_ms: 320.0,
+        tts_first_byte_ms: 120.0,
+        first_audio_ms,
+        overhead_ms: 40.0,
+    };
+    let report = AgentReport {
+        duration_ms: 45_000,
+        end: EndReason::Caller,
+        turns: 2,
+        interruptions: 0,
+        usage: CallUsage::default(),
+        latencies: vec![turn(1, 700.0), turn(2, 900.0)],
+        barge_ins_ms: vec![],
+        outcome: None,
+    };
+    serde_json::to_value(report).expect("a report")
 }
 
 /// What rep call `i` is: every one a minute long, a meeting one in three.
@@ -92,7 +121,7 @@ pub async fn seed_ai_calls(db: &DatabaseConnection, s: &Seed, n: u64) {
                 callback_at: Set(None),
                 notes: Set(String::new()),
                 collected_data: Set(None),
-                agent_report: Set(None),
+                agent_report: Set(c.reported.then(agent_report)),
                 campaign_id: Set(None),
                 created_at: Set(c.at),
                 ringing_at: Set(Some(c.at)),

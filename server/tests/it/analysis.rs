@@ -163,3 +163,84 @@ on_both_backends!(without_a_model_the_analysis_says_so_at_once, |backend: Backen
     let v = s.until(&id, "no_model", chrono::Duration::seconds(5)).await;
     assert_eq!((v["attempts"].as_i64(), v["error"].as_str()), (Some(1), None), "{v}");
 });
+
+on_both_backends!(a_reps_copilot_call_is_analysed_and_a_manager_corrects_it, |backend: Backend| async move {
+    let Some(s) = scene(backend, true).await else { return };
+    let org = &s.c.org;
+    let p = s.c.prospect(json!({"first_name": "Paul", "phone": "+33612345679"})).await;
+    let start = json!({"prospect_id": p, "mode": "practice", "language": "en"});
+    let (code, session) =
+        s.c.owner.rest(Method::POST, &format!("/orgs/{org}/copilot/sessions"), Some(start)).await;
+    assert_eq!(code, 201, "{session}");
+    let sid = session["id"].as_str().unwrap().to_string();
+    let path = format!("/orgs/{org}/copilot/sessions/{sid}/analysis");
+    // Nothing to read while the call goes on.
+    let (code, _) = s.c.owner.rest(Method::GET, &path, None).await;
+    assert_eq!(code, 404);
+    for (who, text) in [
+        ("rep", "Hello, this is Remy from Handoo."),
+        ("prospect", "We run twelve vans and renew them in spring."),
+        ("rep", "Could we book a demo on Tuesday at ten?"),
+        ("prospect", "Yes, Tuesday at ten works for me."),
+    ] {
+        let (code, v) =
+            s.c.owner
+                .rest(
+                    Method::POST,
+                    &format!("/orgs/{org}/copilot/sessions/{sid}/transcript"),
+                    Some(json!({"speaker": who, "text": text})),
+                )
+                .await;
+        assert_eq!(code, 200, "{v}");
+    }
+    let (code, v) =
+        s.c.owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org}/copilot/sessions/{sid}/end"),
+                Some(json!({"outcome": "meeting_booked", "notes": ""})),
+            )
+            .await;
+    assert_eq!(code, 200, "{v}");
+    let mut done = Value::Null;
+    for _ in 0..300 {
+        s.clock.advance(chrono::Duration::seconds(5));
+        let (code, v) = s.c.owner.rest(Method::GET, &path, None).await;
+        if code == 200 && v["state"] == "done" {
+            done = v;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let a = &done["analysis"];
+    assert_eq!(a["suggested_outcome"], "meeting_booked", "{done}");
+    assert_eq!(a["phases"][0]["evidence"], "Hello, this is Remy from Handoo.", "quoted from the rep: {done}");
+
+    // A manager corrects it (audited with the session named); a member and
+    // another organisation cannot.
+    let mut fixed = a.clone();
+    fixed["summary"] = json!("Demo on Tuesday.");
+    let (code, e) = s.c.owner.rest(Method::PUT, &path, Some(json!({"analysis": fixed}))).await;
+    assert_eq!((code, e["analysis"]["summary"].as_str()), (200, Some("Demo on Tuesday.")), "{e}");
+    let log = s.c.owner.call("audit_log", &[("org_id", org)]).await.unwrap();
+    let entry =
+        log.as_array().unwrap().iter().find(|e| e["action"] == "call.analysis_edited").expect("audited");
+    assert!(entry.to_string().contains(&sid), "{entry}");
+    let (member, _) = s.c.owner.invite_new_user(&s.c.app, org, "Mo", "mo@example.com", "member").await;
+    assert_eq!(member.rest(Method::GET, &path, None).await.0, 200);
+    assert_eq!(member.rest(Method::PUT, &path, Some(json!({"analysis": fixed}))).await.0, 403);
+    let other = s.c.app.client().await;
+    other.sign_up("Eve", "eve@example.com", GOOD_PASSWORD).await.unwrap();
+    let org_b = other.create_org("Other").await;
+    let (code, _) =
+        other.rest(Method::GET, &format!("/orgs/{org_b}/copilot/sessions/{sid}/analysis"), None).await;
+    assert_eq!(code, 404);
+    let (code, _) = other
+        .rest(
+            Method::PUT,
+            &format!("/orgs/{org_b}/copilot/sessions/{sid}/analysis"),
+            Some(json!({"analysis": fixed})),
+        )
+        .await;
+    assert_eq!(code, 404);
+});

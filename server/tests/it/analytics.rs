@@ -9,6 +9,7 @@ mod seed;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -106,6 +107,35 @@ on_both_backends!(the_dashboard_counts_ai_and_rep_calls_by_their_pattern, |backe
     let phases = d["phases"].as_array().unwrap();
     assert_eq!((phases[0]["phase"].as_str(), phases[0]["average"].as_f64()), (Some("opening"), Some(8.0)));
     assert_eq!(phases[2]["average"], Value::Null);
+
+    // Voice latency from the agent reports in range: two replies each.
+    let reported = ai.iter().filter(|c| c.reported).count() as u64;
+    let lat = &d["latency"][0];
+    assert_eq!(lat["replies"].as_u64(), Some(2 * reported), "{lat}");
+    assert_eq!((lat["p50_ms"].as_f64(), lat["p90_ms"].as_f64()), (Some(700.0), Some(900.0)), "{lat}");
+
+    // A write after that read moves the figures on the next one: an outcome
+    // logged on one of the week's calls adds a meeting.
+    let open: entity::calls::Model = entity::calls::Entity::find()
+        .filter(entity::calls::Column::OrgId.eq(s.org))
+        .filter(entity::calls::Column::Outcome.is_null())
+        .filter(entity::calls::Column::AnsweredAt.is_not_null())
+        .filter(entity::calls::Column::CreatedAt.gte(from.and_hms_opt(0, 0, 0).unwrap().and_utc()))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("an answered call without an outcome");
+    let (status, v) = owner
+        .rest(
+            Method::POST,
+            &format!("/orgs/{org}/calls/{}/outcome", open.id),
+            Some(json!({"outcome": "meeting_booked"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{v}");
+    let (_, again) = owner.rest(Method::GET, &q, None).await;
+    assert_eq!(again["totals"]["meetings"].as_u64(), Some(meetings as u64 + 1), "{}", again["totals"]);
+    assert_eq!(again["totals"]["calls"], t["calls"]);
 
     // Filters: a rep's calls only, an agent's only.
     let (_, r) = owner.rest(Method::GET, &format!("{q}&rep_id={me}"), None).await;

@@ -270,6 +270,13 @@ fn rest_cases() -> Vec<Case> {
         route("POST", "/orgs/{org}/copilot/sessions", UseWorkspace)
             .json(json!({"prospect_id": ANY, "mode": "practice", "language": "en"})),
         route("GET", "/orgs/{org}/copilot/sessions/{id}", UseWorkspace),
+        route("GET", "/orgs/{org}/copilot/sessions/{id}/analysis", UseWorkspace),
+        route("PUT", "/orgs/{org}/copilot/sessions/{id}/analysis", ManageCampaigns).json(
+            json!({"analysis": {
+                "summary": "s", "key_points": [], "sentiment": "neutral", "sentiment_score": 0.0,
+                "suggested_outcome": null, "extracted": {}, "phases": []
+            }}),
+        ),
         route("POST", "/orgs/{org}/copilot/sessions/{id}/transcript", UseWorkspace)
             .json(json!({"speaker": "prospect", "text": "Hello"})),
         route("POST", "/orgs/{org}/copilot/sessions/{id}/navigate", UseWorkspace).json(json!({"to": "next"})),
@@ -507,6 +514,15 @@ fn fn_cases() -> Vec<FnCase> {
         form("test_recordings", ManageSettings, &[]),
         form("call_recording", UseWorkspace, &[("call_id", ANY)]),
         form("listen_call", ListenToCalls, &[("call_id", ANY)]),
+        json_fn("get_analysis", UseWorkspace, json!({"of": {"kind": "call", "id": ANY}})),
+        json_fn(
+            "edit_analysis",
+            ManageCampaigns,
+            json!({"of": {"kind": "session", "id": ANY}, "analysis": {
+                "summary": "s", "key_points": [], "sentiment": "neutral", "sentiment_score": 0.0,
+                "suggested_outcome": null, "extracted": {}, "phases": []
+            }}),
+        ),
         json_fn(
             "create_trunk",
             ManageSettings,

@@ -536,3 +536,69 @@ on_both_backends!(
         assert_eq!(s, 409);
     }
 );
+
+on_both_backends!(
+    a_voicemail_reported_after_the_call_ended_gets_the_voicemail_rule,
+    |backend: Backend| async move {
+        use domain::agent_report::{AgentReport, CallUsage, EndReason};
+        let t0 = utc("2026-12-07T10:00:00Z");
+        let Some(d) = Dialer::start(backend, Some(t0)).await else { return };
+        let machine = d.prospect("Machine", "+33612345601").await;
+        let next = d.prospect("Next", "+33612345602").await;
+        let once = json!({"max_attempts": 1, "delay_minutes": 60});
+    let retry = json!({
+        "no_answer": once, "busy": once, "failed": once,
+        "voicemail": {"max_attempts": 2, "delay_minutes": 120},
+    });
+        let campaign = d.campaign(json!({"concurrency": 1, "retry": retry})).await;
+        d.add(&campaign, &[&machine, &next]).await;
+        d.act(&campaign, "start").await;
+        d.until(&campaign, "the first call answered", |_, calls| {
+            calls.first().is_some_and(|c| c.status == "answered")
+        })
+        .await;
+        let call = d.calls(&campaign).await.remove(0);
+        // The line drops before the agent has said what answered: settled as a person.
+        d.hang_up(call.id).await;
+        d.until(&campaign, "the first attempt settled", |_, calls| calls.len() == 2).await;
+        let m = d.members(&campaign).await.into_iter().find(|m| m["last_call_id"] == call.id.to_string());
+        let m = m.expect("the first prospect's attempt");
+        assert_eq!((m["state"].as_str(), m["last_result"].as_str()), (Some("done"), Some("answered")), "{m}");
+
+        // Then the agent's report: a machine took it. Twice, as a retried report would.
+        let report = AgentReport {
+            duration_ms: 9_000,
+            end: EndReason::Voicemail { message_left: true },
+            turns: 1,
+            interruptions: 0,
+            usage: CallUsage::default(),
+            latencies: vec![],
+            barge_ins_ms: vec![],
+            outcome: None,
+        };
+        let s = &d.c.app.state;
+        let ctx = services::OrgCtx::system(call.org_id, "voice");
+        for _ in 0..2 {
+            services::calls::voice::finish(
+                &s.db,
+                &s.server_ctx.telephony,
+                &s.server_ctx.bus,
+                &ctx,
+                call.id,
+                &report,
+            )
+            .await
+            .unwrap();
+        }
+        let m = d.member(&campaign, m["prospect_id"].as_str().unwrap()).await;
+        assert_eq!(
+            (m["state"].as_str(), m["last_result"].as_str()),
+            (Some("queued"), Some("voicemail")),
+            "{m}"
+        );
+        assert_eq!(m["attempts"], 1, "settled again, not counted again: {m}");
+        assert_eq!(m["next_attempt_at"].as_str().map(utc), Some(utc("2026-12-07T12:00:00Z")));
+        let c = d.get(&campaign).await;
+        assert_eq!(c["counts"]["queued"], 1, "{c}");
+    }
+);

@@ -238,5 +238,8 @@ async fn moved<C: ConnectionTrait>(
         }
     }
     m.updated_at = Set(crate::now());
-    Ok(m.update(db).await?)
+    let updated = m.update(db).await?;
+    // Status, answer, talk time: the dashboard's figures for its day.
+    crate::analytics::rollup::touch(db, updated.org_id, updated.created_at).await?;
+    Ok(updated)
 }

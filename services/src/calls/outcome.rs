@@ -51,6 +51,7 @@ pub async fn set(
     if claimed.rows_affected == 0 {
         return Err(ServiceError::field(ErrorCode::Conflict, "outcome"));
     }
+    crate::analytics::rollup::touch(&txn, call.org_id, call.created_at).await?;
     if let Some(p) = call.prospect_id {
         match log(&txn, ctx, p, LoggedCall::Call(id), &report, at).await {
             // The prospect was deleted since: the call keeps its outcome.

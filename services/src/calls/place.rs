@@ -303,6 +303,7 @@ pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
         updated_at: Set(new.at),
     };
     let saved = row.insert(txn).await?;
+    crate::analytics::rollup::touch(txn, saved.org_id, saved.created_at).await?;
     let mut job = NewJob::new(DIAL_JOB, Some(ctx.org_id()), json!({ "call_id": id }));
     // Never twice: a dial that may have reached the phone is not retried.
     job.max_attempts = 1;

@@ -327,6 +327,10 @@ pub async fn finish(
         .exec(db)
         .await?;
     let call = super::find(db, ctx, call_id).await?;
+    if matches!(report.end, EndReason::Voicemail { .. }) && super::status_of(&call).is_final() {
+        // Ended (and its campaign attempt settled) before the report came.
+        crate::campaigns::dialer::resettle_voicemail(db, env, bus, &call).await?;
+    }
     // The agent is done: its transcript is whole, the analysis may run.
     crate::analysis::request(
         db,

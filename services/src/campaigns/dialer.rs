@@ -573,6 +573,51 @@ pub(crate) async fn settle<C: ConnectionTrait>(
     Ok(Some(Settled { event }))
 }
 
+/// A machine took call `call`, but the agent's report saying so arrived
+/// after the call had ended and been settled as answered: its attempt is
+/// settled again, as a voicemail, so the campaign's voicemail rule (call
+/// back later, or stop) applies. Idempotent: only an attempt still
+/// resting on this call as `answered` moves.
+pub(crate) async fn resettle_voicemail(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    call: &calls::Model,
+) -> ServiceResult<()> {
+    let Some(campaign_id) = call.campaign_id else { return Ok(()) };
+    let txn = crate::db::begin_write(db).await?;
+    let q = members_t::Entity::find()
+        .filter(members_t::Column::CampaignId.eq(campaign_id))
+        .filter(members_t::Column::LastCallId.eq(call.id));
+    let Some(m) = locked(&txn, q).one(&txn).await? else { return Ok(()) };
+    if m.state == "dialing" || m.last_result.as_deref() != Some(AttemptResult::Answered.as_str()) {
+        return Ok(());
+    }
+    let Some(c) = campaigns::Entity::find_by_id(campaign_id).one(&txn).await? else { return Ok(()) };
+    let now = env.clock.now();
+    let live = matches!(status_of(&c), CampaignStatus::Active | CampaignStatus::Paused) && !is_over(&c, now);
+    let next = match settings_of(&c).retry.next(AttemptResult::Voicemail, m.attempts.max(1) as u32, now) {
+        Next::RetryAt(at) if live => Some(at),
+        _ => None,
+    };
+    let mut a: members_t::ActiveModel = m.into();
+    a.state = Set(if next.is_some() { "queued" } else { "done" }.into());
+    a.next_attempt_at = Set(next);
+    a.last_result = Set(Some(AttemptResult::Voicemail.as_str().into()));
+    a.updated_at = Set(now);
+    a.update(&txn).await?;
+    if next.is_some() && status_of(&c) == CampaignStatus::Active {
+        // The campaign may be asleep until a later turn: this one wakes it.
+        let mut job = tick_job(c.org_id, c.id, now);
+        job.dedupe_key = Some(format!("campaign-tick:voicemail:{}", call.id));
+        jobs::enqueue(&txn, &env.clock, job).await?;
+    }
+    let event = changed(&txn, bus, c.org_id, c.id).await?;
+    txn.commit().await?;
+    Settled { event }.after_commit(env, bus);
+    Ok(())
+}
+
 /// Whether the campaign's dials of the breaker's window trip it.
 async fn breaker<C: ConnectionTrait>(
     txn: &C,

@@ -742,6 +742,7 @@ pub async fn end(
     persist(&txn, ctx.org_id(), id, &ev, seq).await?;
     let subject = crate::analysis::Subject::Session(id);
     crate::analysis::request(&txn, &crate::clock::system(), ctx.org_id(), subject, at).await?;
+    crate::analytics::rollup::touch(&txn, ctx.org_id(), row.started_at).await?;
     txn.commit().await?;
     state.next_seq += 1;
     state.ended = true;

@@ -19,6 +19,17 @@ fn action_label(i18n: I18nContext<Locale>, action: &str) -> String {
         "member.left" => t_string!(i18n, audit.member_left).to_string(),
         "api_key.created" => t_string!(i18n, audit.api_key_created).to_string(),
         "api_key.revoked" => t_string!(i18n, audit.api_key_revoked).to_string(),
+        "campaign.created" => t_string!(i18n, audit.campaign_created).to_string(),
+        "campaign.updated" => t_string!(i18n, audit.campaign_updated).to_string(),
+        "campaign.prospects_added" => t_string!(i18n, audit.campaign_prospects_added).to_string(),
+        "campaign.started" => t_string!(i18n, audit.campaign_started).to_string(),
+        "campaign.paused" => t_string!(i18n, audit.campaign_paused).to_string(),
+        "campaign.resumed" => t_string!(i18n, audit.campaign_resumed).to_string(),
+        "campaign.completed" => t_string!(i18n, audit.campaign_completed).to_string(),
+        "campaign.archived" => t_string!(i18n, audit.campaign_archived).to_string(),
+        "campaign.paused_by_dialer" => t_string!(i18n, audit.campaign_paused_by_dialer).to_string(),
+        "campaign.completed_by_dialer" => t_string!(i18n, audit.campaign_completed_by_dialer).to_string(),
+        "call.analysis_edited" => t_string!(i18n, audit.analysis_edited).to_string(),
         other => other.to_string(),
     }
 }

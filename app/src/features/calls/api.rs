@@ -92,3 +92,40 @@ pub async fn listen_call(org_id: Uuid, call_id: Uuid) -> Result<domain::call_vie
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::calls::listen::listen(&ctx.db, &org, &ctx.telephony, call_id).await?)
 }
+
+/// What an analysis is of: a phone call, or a rep's copilot call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "id")]
+pub enum Analysed {
+    Call(Uuid),
+    Session(Uuid),
+}
+
+#[cfg(feature = "ssr")]
+impl Analysed {
+    fn subject(self) -> services::analysis::Subject {
+        match self {
+            Analysed::Call(id) => services::analysis::Subject::Call(id),
+            Analysed::Session(id) => services::analysis::Subject::Session(id),
+        }
+    }
+}
+
+/// The post-call analysis and where it stands.
+#[server(client = CsrfClient, endpoint = "get_analysis", input = Json)]
+pub async fn get_analysis(org_id: Uuid, of: Analysed) -> Result<domain::analysis::AnalysisView, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::analysis::of(&ctx.db, &org, of.subject()).await?)
+}
+
+/// A manager's correction of the whole analysis (audited).
+#[server(client = CsrfClient, endpoint = "edit_analysis", input = Json)]
+pub async fn edit_analysis(
+    org_id: Uuid,
+    of: Analysed,
+    analysis: domain::analysis::CallAnalysis,
+) -> Result<domain::analysis::AnalysisView, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    let edit = domain::analysis::AnalysisEdit { analysis };
+    Ok(services::analysis::edit(&ctx.db, &org, &ctx.telephony.clock, of.subject(), edit).await?)
+}

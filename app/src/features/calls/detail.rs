@@ -1,7 +1,8 @@
 //! One call: its status (live — every change reaches the open page through
 //! the event bus within a second, whichever node received LiveKit's
 //! webhook), who and what, hang up and transfer while it is live, the
-//! outcome once it ended, its timeline, and the prospect's other calls.
+//! outcome once it ended, its analysis, its timeline, and the prospect's
+//! other calls.
 
 use domain::call::CallStatus;
 use domain::call_views::{Call, CallDetail, CallTurn, TurnSpeaker};
@@ -12,7 +13,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::api::{HangUpCall, SetCallOutcome, TransferCall};
+use super::analysis::AnalysisCard;
+use super::api::{Analysed, HangUpCall, SetCallOutcome, TransferCall};
 use super::labels::{direction_label, duration, status_label, status_tone};
 use crate::features::auth::session::use_current_org;
 use crate::features::copilot::labels::outcome_label;
@@ -30,6 +32,7 @@ pub fn CallPage() -> impl IntoView {
     };
     let org_id = org.id;
     let can_listen = org.role.allows(domain::Permission::ListenToCalls);
+    let can_correct = org.role.allows(domain::Permission::ManageCampaigns);
     let call_id = move || params.read().get("id").and_then(|s| s.parse::<Uuid>().ok());
     let hang_up = ServerAction::<HangUpCall>::new();
     let transfer = ServerAction::<TransferCall>::new();
@@ -78,7 +81,7 @@ pub fn CallPage() -> impl IntoView {
             <Transition fallback=|| view! { <Skeleton lines=8/> }>
                 {move || detail.get().map(|r| match r {
                     Err(e) => view! { <FormError message=Signal::derive(move || Some(describe(i18n, &e)))/> }.into_any(),
-                    Ok(d) => view! { <CallView d org_id can_listen latest hang_up transfer outcome/> }.into_any(),
+                    Ok(d) => view! { <CallView d org_id can_listen can_correct latest hang_up transfer outcome/> }.into_any(),
                 })}
             </Transition>
         </div>
@@ -91,6 +94,7 @@ fn CallView(
     d: CallDetail,
     org_id: Uuid,
     can_listen: bool,
+    can_correct: bool,
     latest: RwSignal<Option<Call>>,
     hang_up: ServerAction<HangUpCall>,
     transfer: ServerAction<TransferCall>,
@@ -168,6 +172,10 @@ fn CallView(
                 </Show>
                 <RecordingCard org_id call=d.call.clone()/>
                 <Transcript turns=d.turns.clone()/>
+                // Asked for when the call ends: read again then.
+                <Show when=move || status().is_final()>
+                    <AnalysisCard org_id of=Analysed::Call(id) can_edit=can_correct/>
+                </Show>
                 <CollectedValues data=d.collected_data.clone()/>
                 {d.agent_report.clone().map(|report| view! { <AgentReportCard report/> })}
                 <Card>

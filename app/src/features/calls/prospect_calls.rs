@@ -1,5 +1,6 @@
 //! A prospect's calls on its page: AI agents' phone calls (each a link to
-//! its call page) and reps' copilot calls, newest first.
+//! its call page) and reps' copilot calls (their analysis opens in place),
+//! newest first.
 
 use domain::call_views::ProspectCall;
 use leptos::prelude::*;
@@ -24,7 +25,7 @@ pub fn ProspectCalls(org_id: Uuid, prospect_id: Uuid) -> impl IntoView {
                 }.into_any(),
                 Ok(list) => view! {
                     <ul class="space-y-2 text-sm" data-testid="call-history">
-                        {list.into_iter().map(|c| view! { <Entry c/> }).collect_view()}
+                        {list.into_iter().map(|c| view! { <Entry c org_id/> }).collect_view()}
                     </ul>
                 }.into_any(),
             })}
@@ -33,7 +34,7 @@ pub fn ProspectCalls(org_id: Uuid, prospect_id: Uuid) -> impl IntoView {
 }
 
 #[component]
-fn Entry(c: ProspectCall) -> impl IntoView {
+fn Entry(c: ProspectCall, org_id: Uuid) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let at = c.at;
@@ -41,6 +42,12 @@ fn Entry(c: ProspectCall) -> impl IntoView {
     let link = (c.kind == "phone").then(|| format!("/app/calls/{}", c.id));
     let kind = c.kind.clone();
     let kind_attr = c.kind.clone();
+    // A copilot call has no page of its own: its analysis opens here, read
+    // only when asked for.
+    let session = (c.kind == "copilot").then_some(c.id);
+    let open = RwSignal::new(false);
+    let can_edit = crate::features::auth::session::use_current_org()
+        .is_some_and(|o| o.role.allows(domain::Permission::ManageCampaigns));
     view! {
         <li data-testid="call-history-entry" data-kind=kind_attr>
             <div class="flex flex-wrap items-center gap-2">
@@ -55,8 +62,19 @@ fn Entry(c: ProspectCall) -> impl IntoView {
                 {c.outcome.map(|o| view! { <span class="font-medium">{move || outcome_label(i18n, o)}</span> })}
                 {c.talk_ms.map(|ms| view! { <span class="tabular-nums text-xs text-slate-500">{duration(ms)}</span> })}
                 {c.by.clone().map(|b| view! { <span class="text-xs text-slate-500">{format!("· {b}")}</span> })}
+                {session.map(|_| view! {
+                    <button type="button" class="text-xs text-indigo-700 hover:underline dark:text-indigo-300" data-testid="call-history-analysis"
+                        aria-expanded=move || open.get().to_string() on:click=move |_| open.update(|o| *o = !*o)>
+                        {t!(i18n, calls.analysis)}
+                    </button>
+                })}
             </div>
             {(!c.notes.is_empty()).then(|| view! { <p class="text-xs text-slate-600 dark:text-slate-400">{c.notes.clone()}</p> })}
+            {move || session.filter(|_| open.get()).map(|id| view! {
+                <div class="mt-2">
+                    <super::analysis::AnalysisCard org_id of=super::api::Analysed::Session(id) can_edit/>
+                </div>
+            })}
         </li>
     }
 }

@@ -192,7 +192,11 @@ fn AddProspectsCard(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let views = Resource::new(|| (), move |_| crate::features::prospects::api::list_views(org_id));
+    // Finished CSV imports: their rows (and the custom fields they filled,
+    // which the agent reads as `{{call.<name>}}`) join in one go.
+    let imports = Resource::new(|| (), move |_| crate::features::prospects::api::import_jobs(org_id));
     let view_id = RwSignal::new(String::new());
+    let import_id = RwSignal::new(String::new());
     let search = RwSignal::new(String::new());
     let send = move |source: ProspectSource| {
         add.dispatch(AddCampaignProspects {
@@ -232,6 +236,28 @@ fn AddProspectsCard(
                         send(ProspectSource::Filter { filter });
                     }>{t!(i18n, campaigns.add)}</Button>
                 </div>
+            </div>
+            <div class="mt-3 flex flex-wrap items-end gap-2">
+                <label class="min-w-64 flex-1 text-sm">
+                    <span class="mb-1 block text-slate-500">{t!(i18n, campaigns.from_import)}</span>
+                    <select class=CONTROL data-testid="add-import" on:change=move |ev| import_id.set(event_target_value(&ev))>
+                        <option value="">{t!(i18n, campaigns.choose)}</option>
+                        <Suspense fallback=|| ()>
+                            {move || imports.get().and_then(|r| r.ok()).unwrap_or_default().into_iter()
+                                .filter(|j| j.state == domain::prospect_import::JobState::Succeeded)
+                                .map(|j| {
+                                    let rows = j.created + j.updated;
+                                    view! { <option value=j.id.to_string()>{move || t_string!(i18n, campaigns.import_option, file = j.file_name.clone(), n = rows).to_string()}</option> }
+                                }).collect_view()}
+                        </Suspense>
+                    </select>
+                </label>
+                <Button variant=ButtonVariant::Secondary busy=add.pending() attr:data-testid="add-import-submit" on:click=move |_| {
+                    if let Ok(id) = import_id.get_untracked().parse() { send(ProspectSource::Import { import_id: id }); }
+                }>{t!(i18n, campaigns.add)}</Button>
+                <leptos_router::components::A href="/app/prospects/import" attr:class="py-2 text-sm text-indigo-700 hover:underline dark:text-indigo-300" attr:data-testid="add-import-new">
+                    {t!(i18n, campaigns.import_csv)}
+                </leptos_router::components::A>
             </div>
             <FormError message=Signal::derive(move || add.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)))/>
             {move || report().map(|r| view! { <Report r/> })}
