@@ -154,6 +154,10 @@ test('logged-out visitors are sent to the login page, and back where they were g
   await page.fill('#password', PASSWORD);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.waitForURL('**/app/orgs/new');
+  // Settled first: a request of this page still in flight when the cookies
+  // go would come back with a CSRF cookie of its own, racing the login
+  // page's (seen once: "Security token invalid").
+  await waitHydrated(page);
   await page.context().clearCookies();
 
   await page.goto('/app/account?tab=security');
@@ -164,6 +168,7 @@ test('logged-out visitors are sent to the login page, and back where they were g
   await page.fill('#password', PASSWORD);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL(/\/app\/account\?tab=security$/);
+  await waitHydrated(page);
 
   // A `next` that leaves the site is ignored.
   await page.context().clearCookies();
