@@ -546,10 +546,10 @@ on_both_backends!(
         let machine = d.prospect("Machine", "+33612345601").await;
         let next = d.prospect("Next", "+33612345602").await;
         let once = json!({"max_attempts": 1, "delay_minutes": 60});
-    let retry = json!({
-        "no_answer": once, "busy": once, "failed": once,
-        "voicemail": {"max_attempts": 2, "delay_minutes": 120},
-    });
+        let retry = json!({
+            "no_answer": once, "busy": once, "failed": once,
+            "voicemail": {"max_attempts": 2, "delay_minutes": 120},
+        });
         let campaign = d.campaign(json!({"concurrency": 1, "retry": retry})).await;
         d.add(&campaign, &[&machine, &next]).await;
         d.act(&campaign, "start").await;
