@@ -232,13 +232,7 @@ async fn material(
                     text: t.text,
                 })
                 .collect();
-            let settings = match call.agent_id {
-                Some(agent) => entity::agents::Entity::find_by_id(agent)
-                    .one(db)
-                    .await?
-                    .and_then(|a| serde_json::from_value::<domain::agent::AgentSettings>(a.settings).ok()),
-                None => None,
-            };
+            let settings = agent_settings(db, call.agent_id).await?;
             let schema = settings.as_ref().map(|s| s.data_schema.clone()).unwrap_or_default();
             let language = settings.map(|s| language_name(&s.language)).unwrap_or("English");
             Ok((lines, schema, language.into()))
@@ -415,29 +409,32 @@ fn view(r: rows::Model) -> AnalysisView {
     }
 }
 
+/// The settings of the agent that made a call (none for a deleted agent
+/// or a call without one).
+async fn agent_settings(
+    db: &DatabaseConnection,
+    agent: Option<Uuid>,
+) -> ServiceResult<Option<domain::agent::AgentSettings>> {
+    let Some(agent) = agent else { return Ok(None) };
+    Ok(entity::agents::Entity::find_by_id(agent)
+        .one(db)
+        .await?
+        .and_then(|a| serde_json::from_value::<domain::agent::AgentSettings>(a.settings).ok()))
+}
+
 /// Checks that `subject` is the organisation's (404 otherwise), and gives
-/// the data schema an edit of its analysis is checked against.
-async fn owned(db: &DatabaseConnection, ctx: &OrgCtx, subject: Subject) -> ServiceResult<DataSchema> {
+/// the agent whose data schema an edit of its analysis is checked against
+/// (a copilot call has none).
+async fn owned(db: &DatabaseConnection, ctx: &OrgCtx, subject: Subject) -> ServiceResult<Option<Uuid>> {
     match subject {
-        Subject::Call(id) => {
-            let call = crate::calls::find(db, ctx, id).await?;
-            Ok(match call.agent_id {
-                Some(agent) => entity::agents::Entity::find_by_id(agent)
-                    .one(db)
-                    .await?
-                    .and_then(|a| serde_json::from_value::<domain::agent::AgentSettings>(a.settings).ok())
-                    .map(|s| s.data_schema)
-                    .unwrap_or_default(),
-                None => DataSchema::default(),
-            })
-        }
+        Subject::Call(id) => Ok(crate::calls::find(db, ctx, id).await?.agent_id),
         Subject::Session(id) => {
             copilot_sessions::Entity::find_by_id(id)
                 .filter(copilot_sessions::Column::OrgId.eq(ctx.org_id()))
                 .one(db)
                 .await?
                 .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "session_id"))?;
-            Ok(DataSchema::default())
+            Ok(None)
         }
     }
 }
@@ -467,7 +464,8 @@ pub async fn edit(
 ) -> ServiceResult<AnalysisView> {
     ctx.require(Permission::ManageCampaigns)?;
     let me = ctx.person()?;
-    let schema = owned(db, ctx, subject).await?;
+    let agent = owned(db, ctx, subject).await?;
+    let schema = agent_settings(db, agent).await?.map(|s| s.data_schema).unwrap_or_default();
     let a = analysis::check_edit(edit.analysis, &schema)?;
     let txn = crate::db::begin_write(db).await?;
     let before = rows::Entity::find()
