@@ -106,7 +106,17 @@ mod http_answer {
         /// The English message for this error (what the UI shows in English).
         pub fn message(&self) -> String {
             let text = MESSAGES.get(self.code.as_str()).cloned().unwrap_or_else(|| "request refused".into());
-            text.replace("{{ detail }}", self.detail.as_deref().unwrap_or("…"))
+            let detail = self.detail.as_deref().unwrap_or("…");
+            let text = text.replace("{{ detail }}", detail);
+            if self.code != domain::ErrorCode::ScriptLanguageMismatch {
+                return text;
+            }
+            // `<script>/<agent>` language codes, named as the UI names them.
+            let (script, agent) = detail.split_once('/').unwrap_or((detail, "…"));
+            let name = |code: &str| {
+                MESSAGES.get(&format!("lang_{code}")).cloned().unwrap_or_else(|| code.to_string())
+            };
+            text.replace("{{ script }}", &name(script)).replace("{{ agent }}", &name(agent))
         }
 
         /// The REST answer with an explicit status (e.g. CSRF's 403).

@@ -178,6 +178,17 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
         TriggerTooBroad => t_string!(i18n, errors.trigger_too_broad, detail = detail).to_string(),
         TriggerInvalid => t_string!(i18n, errors.trigger_invalid, detail = detail).to_string(),
         UnknownPhase => t_string!(i18n, errors.unknown_phase, detail = detail).to_string(),
+        ScriptLanguageMismatch => {
+            let (script, agent) = detail.split_once('/').unwrap_or((detail, "…"));
+            let name = |code: &str| match code {
+                "en" => t_string!(i18n, errors.lang_en).to_string(),
+                "fr" => t_string!(i18n, errors.lang_fr).to_string(),
+                other => other.to_string(),
+            };
+            t_string!(i18n, errors.script_language_mismatch, script = name(script), agent = name(agent))
+                .to_string()
+        }
+        ScriptArchived => t_string!(i18n, errors.script_archived).to_string(),
         StaleVersion => t_string!(i18n, errors.stale_version).to_string(),
         InvalidTransition => t_string!(i18n, errors.invalid_transition).to_string(),
         CallNotAllowed => t_string!(i18n, errors.call_not_allowed, detail = detail).to_string(),

@@ -247,6 +247,12 @@ impl RecordingChoice {
 }
 
 impl AgentSettings {
+    /// The product's language closest to the agent's (`fr-CA` → French);
+    /// English for one it has no texts in.
+    pub fn locale(&self) -> crate::Locale {
+        crate::Locale::parse(&self.language).unwrap_or(crate::Locale::En)
+    }
+
     /// A sensible new agent: the form starts from this.
     pub fn new_default(kind: AgentKind, language: &str) -> Self {
         let voice = kind == AgentKind::Voice;

@@ -15,7 +15,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::copilot::outcome::CallOutcome;
-use crate::copilot::script::Phase;
+use crate::copilot::script::{Phase, ScriptContent};
 use crate::data_schema::{CollectedData, DataSchema};
 
 /// The marker the prompt opens with (local model mocks key on it).
@@ -145,8 +145,15 @@ pub struct Line {
     pub text: String,
 }
 
-/// The prompt: the system text and the user message.
-pub fn prompt(lines: &[Line], schema: &DataSchema, language: &str) -> (String, String) {
+/// The prompt: the system text and the user message. With the `script`
+/// the caller was given, each phase is scored against what that script
+/// asked of it; without one, against good sales practice.
+pub fn prompt(
+    lines: &[Line],
+    schema: &DataSchema,
+    language: &str,
+    script: Option<&ScriptContent>,
+) -> (String, String) {
     // Each field as the schema states it: name, type (enum options), description.
     let fields: Vec<Value> = schema.fields.iter().filter_map(|f| serde_json::to_value(f).ok()).collect();
     let system = format!(
@@ -158,7 +165,14 @@ pub fn prompt(lines: &[Line], schema: &DataSchema, language: &str) -> (String, S
          \"phases\": [{{\"phase\": one of {phases}, \"score\": 0-10 or null when the call never reached it, \
          \"evidence\": words copied exactly from the transcript that justify the score (empty when null)}}] \
          — each of the five phases once}}.\n\
-         Write the summary and key points in {language}. Quote evidence verbatim; never invent it.",
+         Write the summary and key points in {language}. Quote evidence verbatim; never invent it.{against}",
+        against = if script.is_some() {
+            "\nThe caller was given the script under \"script\" (placeholders in {{…}} stand for the prospect's \
+             details). Score each phase by how well the caller did what the script's phase asks, in substance \
+             rather than word for word; a phase the script leaves out is scored on good sales practice."
+        } else {
+            ""
+        },
         outcomes = serde_json::to_string(&CallOutcome::ALL.map(CallOutcome::as_str)).unwrap_or_default(),
         phases = serde_json::to_string(&Phase::ALL.map(Phase::as_str)).unwrap_or_default(),
     );
@@ -167,7 +181,11 @@ pub fn prompt(lines: &[Line], schema: &DataSchema, language: &str) -> (String, S
         let skip = transcript.chars().count() - TRANSCRIPT_CHARS;
         transcript = transcript.chars().skip(skip).collect();
     }
-    let user = serde_json::json!({ "data_fields": fields, "transcript": transcript }).to_string();
+    let mut user = serde_json::json!({ "data_fields": fields, "transcript": transcript });
+    if let Some(script) = script {
+        user["script"] = crate::copilot::script_prompt::for_analysis(script);
+    }
+    let user = user.to_string();
     (system, user)
 }
 
@@ -438,7 +456,7 @@ mod tests {
 
     #[test]
     fn the_prompt_holds_the_transcript_and_the_fields_and_keeps_the_end_of_a_long_call() {
-        let (system, user) = prompt(&lines(), &schema(), "English");
+        let (system, user) = prompt(&lines(), &schema(), "English", None);
         assert!(system.starts_with(SYSTEM_MARKER));
         let u: Value = serde_json::from_str(&user).unwrap();
         assert!(u["transcript"].as_str().unwrap().contains("Prospect: Yes, Tuesday at ten works."));
@@ -449,9 +467,30 @@ mod tests {
         let long: Vec<Line> = (0..2_000)
             .map(|i| Line { speaker: "Prospect".into(), text: format!("sentence number {i} of a long call") })
             .collect();
-        let (_, user) = prompt(&long, &schema(), "English");
+        let (_, user) = prompt(&long, &schema(), "English", None);
         let t = serde_json::from_str::<Value>(&user).unwrap()["transcript"].as_str().unwrap().to_string();
         assert!(t.chars().count() <= TRANSCRIPT_CHARS && t.contains("sentence number 1999"));
+    }
+
+    #[test]
+    fn a_script_given_to_the_caller_is_what_the_phases_are_scored_against() {
+        let script = ScriptContent {
+            phases: vec![crate::copilot::script::PhaseScript {
+                phase: Phase::Presentation,
+                text: "Our routing cuts fuel costs by a fifth.".into(),
+                tips: vec![],
+                triggers: vec![],
+            }],
+            handlers: vec![],
+        };
+        let (system, user) = prompt(&lines(), &schema(), "English", Some(&script));
+        assert!(system.contains("Score each phase by how well the caller did what the script's phase asks"));
+        let u: Value = serde_json::from_str(&user).unwrap();
+        assert_eq!(u["script"]["phases"][0]["phase"], "presentation");
+        assert_eq!(u["script"]["phases"][0]["text"], "Our routing cuts fuel costs by a fifth.");
+        let (system, user) = prompt(&lines(), &schema(), "English", None);
+        assert!(!system.contains("under \"script\""), "{system}");
+        assert!(serde_json::from_str::<Value>(&user).unwrap().get("script").is_none());
     }
 
     #[test]

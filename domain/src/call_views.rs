@@ -30,6 +30,14 @@ pub struct Call {
     pub agent_id: Option<Uuid>,
     #[serde(default)]
     pub agent_name: Option<String>,
+    /// The script the agent was given, at the version it followed.
+    #[serde(default)]
+    pub script_id: Option<Uuid>,
+    #[serde(default)]
+    pub script_version: Option<i64>,
+    /// Filled by reads, as the names above.
+    #[serde(default)]
+    pub script_name: Option<String>,
     pub trunk_id: Option<Uuid>,
     pub to_number: String,
     pub from_number: Option<String>,
@@ -65,6 +73,9 @@ impl Call {
         }
         if self.agent_name.is_none() {
             self.agent_name = older.agent_name.clone();
+        }
+        if self.script_name.is_none() {
+            self.script_name = older.script_name.clone();
         }
         self
     }
@@ -508,6 +519,9 @@ mod tests {
             prospect_name: Some("Paul Martin".into()),
             agent_id: None,
             agent_name: Some("Ava".into()),
+            script_id: Some(Uuid::nil()),
+            script_version: Some(2),
+            script_name: Some("Fleet pitch".into()),
             trunk_id: None,
             to_number: "+33612345678".into(),
             from_number: None,
@@ -526,10 +540,16 @@ mod tests {
             recording_status: None,
             recording_duration_ms: None,
         };
-        let update =
-            Call { status: CallStatus::InProgress, prospect_name: None, agent_name: None, ..older.clone() };
+        let update = Call {
+            status: CallStatus::InProgress,
+            prospect_name: None,
+            agent_name: None,
+            script_name: None,
+            ..older.clone()
+        };
         let kept = update.keep_names(&older);
         assert_eq!((kept.status, kept.agent_name.as_deref()), (CallStatus::InProgress, Some("Ava")));
+        assert_eq!(kept.script_name.as_deref(), Some("Fleet pitch"));
     }
 
     #[test]

@@ -82,6 +82,11 @@ pub enum ErrorCode {
     TriggerTooBroad,
     TriggerInvalid,
     UnknownPhase,
+    /// A script in another language than the agent that would read it
+    /// (detail: `<script>/<agent>`, e.g. `fr/en`).
+    ScriptLanguageMismatch,
+    /// An archived script chosen for new calls.
+    ScriptArchived,
     StaleVersion,
     InvalidTransition,
     CallNotAllowed,
@@ -178,6 +183,8 @@ impl ErrorCode {
             TriggerTooBroad => "trigger_too_broad",
             TriggerInvalid => "trigger_invalid",
             UnknownPhase => "unknown_phase",
+            ScriptLanguageMismatch => "script_language_mismatch",
+            ScriptArchived => "script_archived",
             StaleVersion => "stale_version",
             InvalidTransition => "invalid_transition",
             CallNotAllowed => "call_not_allowed",
@@ -255,7 +262,7 @@ impl ErrorCode {
             CsvTooLarge => 413,
             RequestTooLarge => 413,
             UndoExpired => 410,
-            TriggerTooBroad | TriggerInvalid | UnknownPhase => 422,
+            TriggerTooBroad | TriggerInvalid | UnknownPhase | ScriptLanguageMismatch | ScriptArchived => 422,
             StaleVersion | InvalidTransition | CallNotAllowed | UploadQuota => 409,
             Internal => 500,
         }
@@ -373,6 +380,8 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::TriggerTooBroad,
     ErrorCode::TriggerInvalid,
     ErrorCode::UnknownPhase,
+    ErrorCode::ScriptLanguageMismatch,
+    ErrorCode::ScriptArchived,
     ErrorCode::StaleVersion,
     ErrorCode::InvalidTransition,
     ErrorCode::CallNotAllowed,

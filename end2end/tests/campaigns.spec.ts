@@ -1,7 +1,8 @@
 // Campaigns and analytics against the mocks: a manager creates a campaign in
-// the UI, adds prospects from a saved view, starts it and watches its figures
-// move live as the LiveKit stand-in answers the dials; pauses and resumes it;
-// then opens the analytics page and sees its charts and tables with data.
+// the UI with a script and a line, changes it, adds prospects from a saved
+// view, starts it and watches its figures move live as the LiveKit stand-in
+// answers the dials; pauses and resumes it; opens a call to see the script it
+// followed; then opens the analytics page and sees its charts and tables.
 import { test, expect } from '@playwright/test';
 import { newOwner, waitHydrated } from './support';
 import { livekit, orgRequest, serverPort, voiceAgent } from './calls-support';
@@ -29,6 +30,14 @@ for (const lang of ['en', 'fr'] as const) {
       await orgRequest(page, 'POST', '/prospects', { first_name: first, last_name: `Spring${lang}`, phone: `+3361234572${i}` });
     }
     await orgRequest(page, 'POST', '/saved-views', { name: `Spring ${lang}`, query: { filter: { search: `Spring${lang}` } }, columns: [] });
+    // The script the agent is to follow (the agent speaks English).
+    await orgRequest(page, 'POST', '/scripts', {
+      name: 'Fleet pitch', language: 'en',
+      content: { phases: [
+        { phase: 'opening', text: 'Hello {{prospect.first_name}}, this is {{agent.name}}.' },
+        { phase: 'closing', text: 'Shall we book a demo?' },
+      ] },
+    });
     // LiveKit answers every dial at once and reports it here.
     expect(await livekit('webhook', { url: `http://127.0.0.1:${serverPort}/webhooks/livekit`, lifecycle: true })).toBe(204);
     expect(await livekit('hold', { hold: false })).toBe(204);
@@ -39,7 +48,9 @@ for (const lang of ['en', 'fr'] as const) {
     await page.getByTestId('new-campaign-open').click();
     await page.getByTestId('campaign-name').fill(`Spring push ${lang}`);
     await page.getByTestId('campaign-agent').selectOption({ label: 'Ava' });
-    await page.getByTestId('campaign-concurrency').fill('2');
+    await page.getByTestId('campaign-script').selectOption({ label: 'Fleet pitch (EN)' });
+    await page.getByTestId('campaign-line').selectOption({ label: 'Main · +33187654321' });
+    await page.getByTestId('campaign-concurrency').fill('1');
     await page.getByTestId('campaign-day-sat').check();
     await page.getByTestId('campaign-day-sun').check();
     await page.getByTestId('campaign-hours').fill('00:00-24:00');
@@ -49,6 +60,18 @@ for (const lang of ['en', 'fr'] as const) {
     await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/);
     await waitHydrated(page);
     await expect(page.getByTestId('campaign-title')).toHaveText(`Spring push ${lang}`);
+    await expect(page.getByTestId('campaign-setting-script')).toHaveText('Fleet pitch (v1)');
+    await expect(page.getByTestId('campaign-setting-line')).toHaveText('Main · +33187654321');
+    await expect(page.getByTestId('campaign-setting-hours')).toContainText('00:00-24:00');
+
+    // Changed before it starts: the form holds what was saved; two lines, not one.
+    await page.getByTestId('campaign-edit').click();
+    await expect(page.getByTestId('campaign-concurrency')).toHaveValue('1');
+    await expect(page.getByTestId('campaign-hours-sun')).toHaveValue('00:00-24:00');
+    await page.getByTestId('campaign-concurrency').fill('2');
+    await page.getByTestId('campaign-save').click();
+    await expect(page.getByTestId('campaign-setting-concurrency')).toHaveText('2');
+    await expect(page.getByTestId('campaign-setting-script')).toHaveText('Fleet pitch (v1)');
 
     // Prospects from the saved view: all three added.
     await page.getByTestId('add-view').selectOption({ label: `Spring ${lang}` });
@@ -70,6 +93,15 @@ for (const lang of ['en', 'fr'] as const) {
     await page.getByTestId('campaign-resume').click();
     await expect(page.getByTestId('campaign-status')).toHaveAttribute('data-status', 'active');
     await expect(page.getByTestId('campaign-paused-reason')).toHaveCount(0);
+
+    // An attempt's call names the campaign and the script version it followed.
+    await page.getByTestId('member-call').first().click();
+    await page.waitForURL(/\/app\/calls\/[0-9a-f-]{36}$/);
+    await waitHydrated(page);
+    await expect(page.getByTestId('call-script')).toHaveText('Fleet pitch (v1)');
+    await page.getByTestId('call-campaign').click();
+    await page.waitForURL(/\/app\/campaigns\/[0-9a-f-]{36}$/);
+    await waitHydrated(page);
 
     // Analytics: the calls counted, a chart drawn, its table beside it.
     await page.getByTestId('nav-analytics').click();

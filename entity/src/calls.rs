@@ -47,6 +47,9 @@ pub struct Model {
     pub agent_report: Option<Json>,
     /// The campaign this call is an attempt of (m0021).
     pub campaign_id: Option<Uuid>,
+    /// The script the agent was given, at the version it had then (m0024).
+    pub script_id: Option<Uuid>,
+    pub script_version: Option<i64>,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

@@ -27,6 +27,7 @@ mod m0020_agent_reports;
 mod m0021_campaigns;
 mod m0022_call_analyses;
 mod m0023_analytics_rollups;
+mod m0024_call_scripts;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0021_campaigns::Migration),
             Box::new(m0022_call_analyses::Migration),
             Box::new(m0023_analytics_rollups::Migration),
+            Box::new(m0024_call_scripts::Migration),
         ]
     }
 }

@@ -19,7 +19,10 @@
 //!   evidence quoted from the transcript it was sent, a number stated for
 //!   each numeric data field ("twelve"/"12 vans"), the outcome a meeting
 //!   when a demo or meeting was agreed; a transcript where the prospect
-//!   says "garble your notes" gets prose with no JSON (a malformed answer)
+//!   says "garble your notes" gets prose with no JSON (a malformed answer);
+//!   with a `script`, each scripted phase is scored by how many of its
+//!   words (four letters or more) the caller's closest line used, that
+//!   line its evidence, and left unscored when none was said
 //! - anything else                        → "You said: <message>", streamed word by word
 
 use serde_json::{json, Value};
@@ -252,6 +255,35 @@ fn call_analysis(request: &str) -> String {
             }
         }
     }
+    // With a script: a scripted phase is scored by how much of its wording
+    // the caller's closest line carried, and that line is the evidence.
+    let mut phases = vec![
+        phase("opening", first_ours, 8),
+        phase("discovery", first_theirs, 7),
+        phase("presentation", None, 0),
+        phase("objection_handling", None, 0),
+        phase("closing", last_ours, if booked { 9 } else { 4 }),
+    ];
+    for step in req["script"]["phases"].as_array().into_iter().flatten() {
+        let (Some(name), Some(text)) = (step["phase"].as_str(), step["text"].as_str()) else { continue };
+        let wanted = content_words(text);
+        let best = lines
+            .iter()
+            .filter(|(s, _)| ours(s))
+            .map(|(_, t)| (content_words(t).intersection(&wanted).count(), *t))
+            .max_by_key(|(n, _)| *n);
+        let scored = match best {
+            Some((n, line)) if n > 0 && !wanted.is_empty() => {
+                let score = ((10 * n + wanted.len() / 2) / wanted.len()).clamp(1, 10);
+                json!({"phase": name, "score": score, "evidence": line})
+            }
+            // Nothing of it was said: the call never reached that phase.
+            _ => phase(name, None, 0),
+        };
+        if let Some(slot) = phases.iter_mut().find(|p| p["phase"] == name) {
+            *slot = scored;
+        }
+    }
     json!({
         "summary": format!("A call of {} turns{}.", lines.len(), if booked { " that ended with a meeting booked" } else { "" }),
         "key_points": lines.iter().filter(|(s, _)| !ours(s)).take(3).map(|(_, t)| t.to_string()).collect::<Vec<_>>(),
@@ -259,15 +291,19 @@ fn call_analysis(request: &str) -> String {
         "sentiment_score": if negative { -0.6 } else if booked { 0.7 } else { 0.1 },
         "suggested_outcome": if negative { "not_interested" } else if booked { "meeting_booked" } else { "interested" },
         "extracted": extracted,
-        "phases": [
-            phase("opening", first_ours, 8),
-            phase("discovery", first_theirs, 7),
-            phase("presentation", None, 0),
-            phase("objection_handling", None, 0),
-            phase("closing", last_ours, if booked { 9 } else { 4 }),
-        ],
+        "phases": phases,
     })
     .to_string()
+}
+
+/// The words of four letters or more, lowercased: what a line shares with
+/// a script's phase beyond "the" and "a".
+fn content_words(t: &str) -> std::collections::BTreeSet<String> {
+    t.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() >= 4)
+        .map(str::to_string)
+        .collect()
 }
 
 #[cfg(test)]
@@ -339,5 +375,37 @@ mod tests {
         );
         assert_eq!(reply(&ask("Take me off your list")), vec![Step::Text(r#"{"label":"opt_out"}"#.into())]);
         assert_eq!(reply(&ask("we'll see")), vec![Step::Text(r#"{"label":"none"}"#.into())]);
+    }
+
+    #[test]
+    fn a_scripted_phase_is_scored_by_how_much_of_it_the_caller_said() {
+        let req = |script: Value| {
+            json!({
+                "transcript": "Agent: Hello Paula.\nProspect: Hi.\nAgent: Our routing cuts your fuel costs by a fifth.\n",
+                "data_fields": [],
+                "script": script,
+            })
+            .to_string()
+        };
+        let scored = |script: Value| -> Value {
+            let a: Value = serde_json::from_str(&call_analysis(&req(script))).unwrap();
+            a["phases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| (p["phase"].as_str().unwrap().to_string(), p.clone()))
+                .collect::<serde_json::Map<_, _>>()
+                .into()
+        };
+        let p = scored(json!({"phases": [
+            {"phase": "presentation", "text": "Our routing cuts fuel costs"},
+            {"phase": "closing", "text": "Shall we book a demonstration?"},
+        ]}));
+        // routing, cuts, fuel, costs: four of four words said.
+        assert_eq!(p["presentation"]["score"], 10);
+        assert_eq!(p["presentation"]["evidence"], "Our routing cuts your fuel costs by a fifth.");
+        assert!(p["closing"]["score"].is_null(), "{p}");
+        // Without a script, nothing scores the presentation.
+        assert!(scored(Value::Null)["presentation"]["score"].is_null());
     }
 }

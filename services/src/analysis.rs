@@ -8,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::analysis::{self, AnalysisEdit, AnalysisState, AnalysisView, CallAnalysis, Line};
-use domain::copilot::script::Phase;
+use domain::copilot::script::{Phase, ScriptContent};
 use domain::data_schema::DataSchema;
 use domain::{ErrorCode, Permission};
 use entity::{call_analyses as rows, calls, copilot_events, copilot_sessions};
@@ -204,13 +204,18 @@ impl From<sea_orm::DbErr> for Failure {
     }
 }
 
-/// What was said, the data schema to extract against, and the language to
-/// write in.
-async fn material(
-    db: &DatabaseConnection,
-    org: Uuid,
-    subject: Subject,
-) -> ServiceResult<(Vec<Line>, DataSchema, String)> {
+/// What an analysis reads.
+struct Material {
+    lines: Vec<Line>,
+    /// The data schema to extract against.
+    schema: DataSchema,
+    /// The language to write in.
+    language: String,
+    /// The script the caller followed, at the version the call pinned.
+    script: Option<ScriptContent>,
+}
+
+async fn material(db: &DatabaseConnection, org: Uuid, subject: Subject) -> ServiceResult<Material> {
     match subject {
         Subject::Call(id) => {
             let call = calls::Entity::find_by_id(id)
@@ -235,7 +240,11 @@ async fn material(
             let settings = agent_settings(db, call.agent_id).await?;
             let schema = settings.as_ref().map(|s| s.data_schema.clone()).unwrap_or_default();
             let language = settings.map(|s| language_name(&s.language)).unwrap_or("English");
-            Ok((lines, schema, language.into()))
+            let script = match (call.script_id, call.script_version) {
+                (Some(id), Some(version)) => crate::copilot::scripts::pinned(db, org, id, version).await?,
+                _ => None,
+            };
+            Ok(Material { lines, schema, language: language.into(), script })
         }
         Subject::Session(id) => {
             let session = copilot_sessions::Entity::find_by_id(id)
@@ -275,7 +284,11 @@ async fn material(
                     _ => None,
                 })
                 .collect();
-            Ok((lines, DataSchema::default(), language.into()))
+            let script = match session.script_id {
+                Some(id) => crate::copilot::scripts::pinned(db, org, id, session.script_version).await?,
+                None => None,
+            };
+            Ok(Material { lines, schema: DataSchema::default(), language: language.into(), script })
         }
     }
 }
@@ -295,7 +308,7 @@ async fn analyse(
     org: Uuid,
     subject: Subject,
 ) -> Result<Outcome, Failure> {
-    let (lines, schema, language) = material(db, org, subject).await?;
+    let Material { lines, schema, language, script } = material(db, org, subject).await?;
     if lines.is_empty() {
         return Ok(Outcome::Nothing(AnalysisState::NoTranscript));
     }
@@ -303,7 +316,7 @@ async fn analyse(
     let Some((model, name)) = crate::copilot::ai::pick_llm(db, &ctx, providers).await? else {
         return Ok(Outcome::Nothing(AnalysisState::NoModel));
     };
-    let (system, user) = analysis::prompt(&lines, &schema, &language);
+    let (system, user) = analysis::prompt(&lines, &schema, &language, script.as_ref());
     let budget = crate::copilot::ai::Budget { temperature: 0.2, max_tokens: 1_500 };
     let text =
         crate::copilot::ai::ask(model.as_ref(), &name, providers.llm_timeout, system, user, budget).await?;

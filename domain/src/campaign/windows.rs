@@ -95,6 +95,18 @@ impl WeeklyWindows {
         }
     }
 
+    pub fn day_mut(&mut self, day: Weekday) -> &mut Vec<CallingWindow> {
+        match day {
+            Weekday::Mon => &mut self.mon,
+            Weekday::Tue => &mut self.tue,
+            Weekday::Wed => &mut self.wed,
+            Weekday::Thu => &mut self.thu,
+            Weekday::Fri => &mut self.fri,
+            Weekday::Sat => &mut self.sat,
+            Weekday::Sun => &mut self.sun,
+        }
+    }
+
     /// Each day's spans with the day's wire name, Monday first.
     pub fn days(&self) -> [(&'static str, &[CallingWindow]); 7] {
         [

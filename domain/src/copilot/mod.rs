@@ -9,5 +9,6 @@ pub mod mood;
 pub mod objection;
 pub mod outcome;
 pub mod script;
+pub mod script_prompt;
 pub mod text;
 pub mod views;

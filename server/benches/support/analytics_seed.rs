@@ -123,6 +123,8 @@ pub async fn seed_ai_calls(db: &DatabaseConnection, s: &Seed, n: u64) {
                 collected_data: Set(None),
                 agent_report: Set(c.reported.then(agent_report)),
                 campaign_id: Set(None),
+                script_id: Set(None),
+                script_version: Set(None),
                 created_at: Set(c.at),
                 ringing_at: Set(Some(c.at)),
                 answered_at: Set(c.answered.then_some(c.at + Duration::seconds(5))),

@@ -44,8 +44,17 @@ async fn scene(backend: Backend, with_model: bool) -> Option<Scene> {
 impl Scene {
     /// An answered call with `lines` said on it, hung up.
     async fn call_with(&self, lines: &[(&str, &str)]) -> String {
-        let p = self.c.prospect(json!({"first_name": "Ada", "phone": "+33612345678"})).await;
-        let (s, call) = self.c.place(json!({"prospect_id": p, "agent_id": self.c.agent}), None).await;
+        self.scripted_call(lines, None, "+33612345678").await
+    }
+
+    /// As [`Scene::call_with`], to `phone` (one prospect per number), the
+    /// agent given `script` when there is one.
+    async fn scripted_call(&self, lines: &[(&str, &str)], script: Option<&str>, phone: &str) -> String {
+        let p = self.c.prospect(json!({"first_name": "Ada", "phone": phone})).await;
+        let (s, call) = self
+            .c
+            .place(json!({"prospect_id": p, "agent_id": self.c.agent, "script_id": script}), None)
+            .await;
         assert_eq!(s, 201, "{call}");
         let id = call["id"].as_str().unwrap().to_string();
         self.c.until(&id, "answered").await;
@@ -144,6 +153,82 @@ on_both_backends!(an_answered_call_is_analysed_and_a_manager_corrects_it, |backe
     assert_eq!(code, 404);
     let (code, _) = other.rest(Method::GET, &path, None).await;
     assert_eq!(code, 404);
+});
+
+on_both_backends!(a_call_given_a_script_is_scored_against_it, |backend: Backend| async move {
+    let Some(s) = scene(backend, true).await else { return };
+    let script = s.c.script("Fleet pitch", "en").await;
+    // Placed through the API: a script in another language than the
+    // agent's, or one that is not the organisation's, is refused by field.
+    let french = s.c.script("Relance flotte", "fr").await;
+    let p = s.c.prospect(json!({"first_name": "Ada", "phone": "+33612345670"})).await;
+    let (code, e) =
+        s.c.place(json!({"prospect_id": p, "agent_id": s.c.agent, "script_id": french}), None).await;
+    assert_eq!(
+        (code, e["code"].as_str(), e["field"].as_str()),
+        (422, Some("script_language_mismatch"), Some("script_id")),
+        "{e}"
+    );
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (code, e) =
+        s.c.place(json!({"prospect_id": p, "agent_id": s.c.agent, "script_id": unknown}), None).await;
+    assert_eq!((code, e["field"].as_str()), (404, Some("script_id")), "{e}");
+
+    let said = &[
+        ("agent", "Hello Ada, this is Max from Handoo."),
+        ("prospect", "Hi, what is it about?"),
+        ("agent", "Our routing software cuts your fuel costs by a fifth."),
+        ("prospect", "Interesting, tell me more."),
+    ];
+    let scripted = s.scripted_call(said, Some(&script), "+33612345671").await;
+    let plain = s.scripted_call(said, None, "+33612345672").await;
+    let v = s.until(&scripted, "done", chrono::Duration::seconds(5)).await;
+    let phase = |v: &Value, name: &str| {
+        v["analysis"]["phases"].as_array().unwrap().iter().find(|p| p["phase"] == name).unwrap().clone()
+    };
+    // The presentation the script asked for was given, word for word.
+    let presentation = phase(&v, "presentation");
+    assert_eq!(presentation["score"], 10, "{v:#}");
+    assert_eq!(presentation["evidence"], "Our routing software cuts your fuel costs by a fifth.");
+    // The close it asked for never came.
+    assert!(phase(&v, "closing")["score"].is_null(), "{v:#}");
+    // The same words on a call without a script: nothing to hold them against.
+    let v = s.until(&plain, "done", chrono::Duration::seconds(5)).await;
+    assert!(phase(&v, "presentation")["score"].is_null(), "{v:#}");
+    // Of the two analysis requests, the scripted call's carried the script
+    // (its objection handler is nowhere else).
+    let bodies: Vec<String> = s
+        ._llm
+        .as_ref()
+        .unwrap()
+        .state
+        .requests_for("openai")
+        .iter()
+        .map(|r| r.body.to_string())
+        .filter(|b| b.contains("You analyse a finished sales call"))
+        .collect();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(
+        bodies.iter().filter(|b| b.contains("It pays for itself within three months.")).count(),
+        1,
+        "{bodies:#?}"
+    );
+
+    // Its outcome counts in the script library's effectiveness, as a rep's would.
+    let org = &s.c.org;
+    let (code, v) =
+        s.c.owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org}/calls/{scripted}/outcome"),
+                Some(json!({"outcome": "interested"})),
+            )
+            .await;
+    assert_eq!(code, 200, "{v}");
+    let (_, list) = s.c.owner.rest(Method::GET, &format!("/orgs/{org}/scripts"), None).await;
+    let row =
+        list.as_array().unwrap().iter().find(|r| r["id"] == script.as_str()).expect("the script").clone();
+    assert_eq!((row["calls"].as_u64(), row["effectiveness"].as_u64()), (Some(1), Some(50)), "{row}");
 });
 
 on_both_backends!(a_malformed_answer_is_retried_then_marked_failed, |backend: Backend| async move {

@@ -485,6 +485,11 @@ fn fn_cases() -> Vec<FnCase> {
             ManageCampaigns,
             json!({"settings": {"name": "Probe", "agent_id": ANY, "concurrency": 1}}),
         ),
+        json_fn(
+            "edit_campaign",
+            ManageCampaigns,
+            json!({"campaign_id": ANY, "edit": {"name": "Probe", "agent_id": ANY, "concurrency": 1, "version": 1}}),
+        ),
         json_fn("act_on_campaign", ManageCampaigns, json!({"campaign_id": ANY, "action": "pause"})),
         json_fn(
             "add_campaign_prospects",

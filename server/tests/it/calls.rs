@@ -52,6 +52,8 @@ pub(crate) fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveMod
         collected_data: Set(None),
         agent_report: Set(None),
         campaign_id: Set(None),
+        script_id: Set(None),
+        script_version: Set(None),
         created_at: Set(now),
         ringing_at: Set(None),
         answered_at: Set(None),
@@ -239,6 +241,30 @@ impl Calling {
             self.owner.rest(Method::POST, &format!("/orgs/{}/prospects", self.org), Some(body)).await;
         assert_eq!(s, 201, "{p}");
         p["id"].as_str().unwrap().to_string()
+    }
+
+    /// A script of the organisation's in `language`, written through the
+    /// API: its id. Its presentation is the sentence the analysis tests
+    /// look for in a transcript.
+    pub(crate) async fn script(&self, name: &str, language: &str) -> String {
+        let content = json!({"phases": [
+            {"phase": "opening", "text": "Hello {{prospect.first_name}}, this is {{agent.name}} from Handoo."},
+            {"phase": "presentation", "text": "Our routing software cuts your fuel costs by a fifth.",
+             "tips": ["Name {{prospect.company}}'s fleet"]},
+            {"phase": "closing", "text": "Shall we book a demonstration next week?"},
+        ], "handlers": [
+            {"objection": "too_expensive", "response": "It pays for itself within three months."},
+        ]});
+        let (s, v) = self
+            .owner
+            .rest(
+                Method::POST,
+                &format!("/orgs/{}/scripts", self.org),
+                Some(json!({"name": name, "language": language, "content": content})),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        v["id"].as_str().unwrap().to_string()
     }
 
     pub(crate) async fn place(&self, body: Value, key: Option<&str>) -> (u16, Value) {

@@ -602,3 +602,155 @@ on_both_backends!(
         assert_eq!(c["counts"]["queued"], 1, "{c}");
     }
 );
+
+on_both_backends!(
+    a_campaigns_script_is_pinned_at_each_dial_and_given_to_the_agent,
+    |backend: Backend| async move {
+        // Keys for the agent's vendors: the test builds what the voice
+        // agent gets at the start of a call (nothing is sent to them).
+        let keys =
+            [("OPENAI_API_KEY", "sk-test"), ("DEEPGRAM_API_KEY", "dg-test"), ("CARTESIA_API_KEY", "ca-test")];
+        let env: Vec<(&str, &str)> = FAST_RUNNER.iter().copied().chain(keys).collect();
+        let Some(c) = calling_at(backend, &env, None).await else { return };
+        let d = Dialer { c, clock: None };
+        let org = d.org().to_string();
+        let script = d.c.script("Fleet pitch", "en").await;
+        let french = d.c.script("Relance flotte", "fr").await;
+        let refused = |body: Value| {
+            let owner = &d.c.owner;
+            let org = org.clone();
+            let agent = d.c.agent.clone();
+            async move {
+                let mut b = json!({
+                    "name": "Refused", "agent_id": agent, "concurrency": 1,
+                    "windows": always(), "zone": {"kind": "fixed", "zone": "UTC"},
+                });
+                for (k, v) in body.as_object().unwrap() {
+                    b[k] = v.clone();
+                }
+                owner.rest(Method::POST, &format!("/orgs/{org}/campaigns"), Some(b)).await
+            }
+        };
+        // The agent speaks English: a French script would have it switch mid-call.
+        let (s, e) = refused(json!({"script_id": french})).await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str(), e["detail"].as_str()),
+            (422, Some("script_language_mismatch"), Some("script_id"), Some("fr/en")),
+            "{e}"
+        );
+        // Another organisation's script does not exist here.
+        let other = d.c.app.client().await;
+        other.sign_up("Ivan", "ivan@example.com", GOOD_PASSWORD).await.unwrap();
+        let org_b = other.create_org("Other").await;
+        let (_, theirs) = other
+            .rest(
+                Method::POST,
+                &format!("/orgs/{org_b}/scripts"),
+                Some(json!({"name": "Theirs", "language": "en",
+                            "content": {"phases": [{"phase": "opening", "text": "Hi."}]}})),
+            )
+            .await;
+        let (s, e) = refused(json!({"script_id": theirs["id"]})).await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (404, Some("not_found"), Some("script_id")),
+            "{e}"
+        );
+
+        let paula = d.prospect("Paula", "+33612345720").await;
+        let yann = d.prospect("Yann", "+33612345721").await;
+        let campaign = d.campaign(json!({"concurrency": 1, "script_id": script})).await;
+        assert_eq!(d.get(&campaign).await["script_id"], script.as_str());
+        d.add(&campaign, &[&paula, &yann]).await;
+        let (s, v) = d.act(&campaign, "start").await;
+        assert_eq!(s, 200, "{v}");
+        let script_id: Uuid = script.parse().unwrap();
+        d.until(&campaign, "the first call answered", |_, calls| {
+            calls.len() == 1 && ["answered", "in_progress"].contains(&calls[0].status.as_str())
+        })
+        .await;
+        let first = d.calls(&campaign).await.remove(0);
+        assert_eq!((first.script_id, first.script_version), (Some(script_id), Some(1)));
+
+        // The script is edited while the campaign runs: the call under way
+        // keeps the version it started with, the next dial takes the new one.
+        let (s, v) = d
+            .c
+            .owner
+            .rest(
+                Method::PUT,
+                &format!("/orgs/{org}/scripts/{script}"),
+                Some(json!({"name": "Fleet pitch", "language": "en", "expected_version": 1, "content": {"phases": [
+                    {"phase": "opening", "text": "Hello {{prospect.first_name}}, this is {{agent.name}} from Handoo."},
+                    {"phase": "presentation", "text": "Our routing software cuts your fuel bill by a quarter.",
+                     "tips": ["Name {{prospect.company}}'s fleet"]},
+                ]}})),
+            )
+            .await;
+        assert_eq!((s, v["version"].as_i64()), (200, Some(2)), "{v}");
+        d.hang_up(first.id).await;
+        d.until(&campaign, "the second call", |_, calls| calls.len() == 2).await;
+        let calls = d.calls(&campaign).await;
+        assert_eq!(calls[0].script_version, Some(1));
+        assert_eq!((calls[1].script_id, calls[1].script_version), (Some(script_id), Some(2)));
+        let second = calls[1].clone();
+        let v = d.c.call(&second.id.to_string()).await;
+        assert_eq!(
+            (v["call"]["script_name"].as_str(), v["call"]["script_version"].as_i64()),
+            (Some("Fleet pitch"), Some(2)),
+            "{v}"
+        );
+
+        // What the voice agent is told on that call: its own prompt, then
+        // the script's version 2, rendered for this prospect.
+        let ctx = services::OrgCtx::system(org.parse().unwrap(), "test");
+        let state = &d.c.app.state;
+        let agent =
+            services::calls::voice::prepare(&state.db, &state.server_ctx.providers, &ctx, &second, None)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        let name = if second.prospect_id == Some(paula.parse().unwrap()) { "Paula" } else { "Yann" };
+        let prompt = &agent.system_prompt;
+        assert!(prompt.contains(&format!("## Opening\nHello {name}, this is Max from Handoo.")), "{prompt}");
+        assert!(
+            prompt.contains("## Presentation\nOur routing software cuts your fuel bill by a quarter."),
+            "{prompt}"
+        );
+        assert!(
+            !prompt.contains("by a fifth") && !prompt.contains("## Closing"),
+            "version 1 leaked: {prompt}"
+        );
+        // A call placed without a script gets none.
+        let plain = services::calls::voice::prepare(
+            &state.db,
+            &state.server_ctx.providers,
+            &ctx,
+            &without_script(second.clone()),
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(!plain.system_prompt.contains("call script"), "{}", plain.system_prompt);
+
+        // Archived since: the campaign keeps it (an edit naming it passes),
+        // a new campaign cannot choose it.
+        let (s, _) = d.c.owner.rest(Method::DELETE, &format!("/orgs/{org}/scripts/{script}"), None).await;
+        assert_eq!(s, 204);
+        let mut edit = d.get(&campaign).await;
+        edit["concurrency"] = json!(2);
+        let (s, v) =
+            d.c.owner.rest(Method::PUT, &format!("/orgs/{org}/campaigns/{campaign}"), Some(edit)).await;
+        assert_eq!((s, v["script_id"].as_str()), (200, Some(script.as_str())), "{v}");
+        let (s, e) = refused(json!({"script_id": script})).await;
+        assert_eq!(
+            (s, e["code"].as_str(), e["field"].as_str()),
+            (422, Some("script_archived"), Some("script_id")),
+            "{e}"
+        );
+    }
+);
+
+/// `call` as if it had been placed without a script.
+fn without_script(call: calls::Model) -> calls::Model {
+    calls::Model { script_id: None, script_version: None, ..call }
+}

@@ -56,7 +56,7 @@ impl Sql {
 }
 
 /// The UTC day of a timestamp column, as `YYYY-MM-DD`.
-fn day_of(backend: DbBackend, col: &str) -> String {
+pub(crate) fn day_of(backend: DbBackend, col: &str) -> String {
     match backend {
         DbBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
         _ => format!("substr({col}, 1, 10)"),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use domain::call_views::{Call, CallFilter, CallPage, CallQuery, CallSort, CallUpdate, CALL_COUNT_CAP};
 use domain::Permission;
-use entity::{agents, calls, prospects};
+use entity::{agents, calls, prospects, scripts};
 use sea_orm::sea_query::{Expr, NullOrdering};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
@@ -90,7 +90,8 @@ pub async fn list(db: &DatabaseConnection, ctx: &OrgCtx, q: &CallQuery) -> Servi
     })
 }
 
-/// Fills in the prospects' and agents' names (two queries, whatever the count).
+/// Fills in the prospects', agents' and scripts' names (a query each,
+/// whatever the count; none for scripts when no call has one).
 pub(crate) async fn with_names(db: &DatabaseConnection, mut rows: Vec<Call>) -> ServiceResult<Vec<Call>> {
     let mut pids: Vec<Uuid> = rows.iter().filter_map(|c| c.prospect_id).collect();
     let mut aids: Vec<Uuid> = rows.iter().filter_map(|c| c.agent_id).collect();
@@ -111,9 +112,26 @@ pub(crate) async fn with_names(db: &DatabaseConnection, mut rows: Vec<Call>) -> 
             names.insert(a.id, a.name);
         }
     }
+    let mut sids: Vec<Uuid> = rows.iter().filter_map(|c| c.script_id).collect();
+    sids.sort();
+    sids.dedup();
+    let mut titles = HashMap::new();
+    if !sids.is_empty() {
+        // Names only: a script's content is large.
+        let named: Vec<(Uuid, String)> = scripts::Entity::find()
+            .select_only()
+            .column(scripts::Column::Id)
+            .column(scripts::Column::Name)
+            .filter(scripts::Column::Id.is_in(sids))
+            .into_tuple()
+            .all(db)
+            .await?;
+        titles.extend(named);
+    }
     for c in &mut rows {
         c.prospect_name = c.prospect_id.and_then(|p| people.get(&p).cloned());
         c.agent_name = c.agent_id.and_then(|a| names.get(&a).cloned());
+        c.script_name = c.script_id.and_then(|s| titles.get(&s).cloned());
     }
     Ok(rows)
 }

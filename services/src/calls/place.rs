@@ -54,6 +54,10 @@ pub struct PlaceCall {
     /// Extra template variables (`{{call.<name>}}`).
     #[serde(default)]
     pub variables: BTreeMap<String, String>,
+    /// A script of the organisation's for the agent to follow, in its
+    /// language; pinned at its current version.
+    #[serde(default)]
+    pub script_id: Option<Uuid>,
 }
 
 /// The call, and whether this request created it (false: an idempotent repeat).
@@ -75,7 +79,7 @@ fn check_key(key: &str) -> ServiceResult<()> {
 
 /// What makes two requests "the same": the request, canonically.
 fn request_hash(req: &PlaceCall) -> String {
-    let canonical = json!({
+    let mut canonical = json!({
         "prospect_id": req.prospect_id,
         "to_number": req.to_number.as_deref().map(str::trim),
         "agent_id": req.agent_id,
@@ -83,6 +87,10 @@ fn request_hash(req: &PlaceCall) -> String {
         "from_number": req.from_number.as_deref().map(str::trim),
         "variables": req.variables,
     });
+    // Only when named: keys stored before scripts existed keep their hash.
+    if let Some(script) = req.script_id {
+        canonical["script_id"] = json!(script);
+    }
     hex::encode(sha2::Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -143,6 +151,13 @@ pub async fn place(
     }
     check_variables(&req.variables)?;
     let agent = voice_agent(db, ctx, req.agent_id).await?;
+    let script = match req.script_id {
+        Some(id) => {
+            let language = crate::agents::settings_of(&agent)?.language;
+            Some(crate::copilot::scripts::for_call(db, ctx, id, &language, false).await?)
+        }
+        None => None,
+    };
     quota_allows(db, ctx).await?;
     let at = env.clock.now();
     let (to_number, prospect) = match (req.prospect_id, req.to_number.as_deref()) {
@@ -172,6 +187,7 @@ pub async fn place(
         extra: &req.variables,
         idempotency: idempotency_key.map(|k| (k, hash.clone())),
         campaign_id: None,
+        script,
         at,
     };
     let written = async {
@@ -254,6 +270,8 @@ pub(crate) struct NewCall<'a> {
     /// The idempotency key and the request's hash.
     pub idempotency: Option<(&'a str, String)>,
     pub campaign_id: Option<Uuid>,
+    /// The script the agent follows, at the version it has now.
+    pub script: Option<crate::copilot::scripts::Pin>,
     pub at: chrono::DateTime<chrono::Utc>,
 }
 
@@ -296,6 +314,8 @@ pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
         collected_data: Set(None),
         agent_report: Set(None),
         campaign_id: Set(new.campaign_id),
+        script_id: Set(new.script.map(|p| p.id)),
+        script_version: Set(new.script.map(|p| p.version)),
         created_at: Set(new.at),
         ringing_at: Set(None),
         answered_at: Set(None),
@@ -567,6 +587,15 @@ mod tests {
         let c = PlaceCall { to_number: Some("+33612345679".into()), ..a.clone() };
         assert_eq!(request_hash(&a), request_hash(&b));
         assert_ne!(request_hash(&a), request_hash(&c));
+        // A script is part of the request; without one, the hash is what
+        // it was before scripts existed (stored keys still match).
+        let d = PlaceCall { script_id: Some(Uuid::nil()), ..a.clone() };
+        assert_ne!(request_hash(&a), request_hash(&d));
+        let before_scripts = [
+            "b6a3c45976578c376f1488987d54cb0c81789bc0e28139d9fd8d6a77bd370bf8",
+            "14747dd83c1d1b53c25d7afa9a06c0973752b5fad4b7960e8a89092e8cadccfb",
+        ];
+        assert!(before_scripts.contains(&request_hash(&a).as_str()), "{}", request_hash(&a));
     }
 
     #[test]

@@ -14,9 +14,10 @@ use domain::agent_report::{AgentReport, EndReason};
 use domain::call::CallEvent;
 use domain::call_views::{CallTurn, TurnsAdded};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
+use domain::copilot::script::ScriptContent;
 use domain::data_schema::CollectedData;
 use domain::template::{RenderContext, Template};
-use domain::{ErrorCode, Locale};
+use domain::ErrorCode;
 use entity::{calls, prospects};
 use providers::stt::SpeechToText;
 use providers::tts::TextToSpeech;
@@ -117,7 +118,7 @@ pub async fn prepare(
 ) -> ServiceResult<VoiceAgent> {
     let agent_id = call.agent_id.ok_or_else(ServiceError::not_found)?;
     let settings = agents::get(db, ctx, agent_id).await?.settings;
-    let lang = locale_of(&settings);
+    let lang = settings.locale();
     let prospect = match call.prospect_id {
         Some(p) => {
             prospects::Entity::find_by_id(p).filter(prospects::Column::OrgId.eq(ctx.org_id())).one(db).await?
@@ -137,7 +138,19 @@ pub async fn prepare(
             .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
             .collect();
     }
-    agent_for(db, env, ctx, settings, &vars, disclosure).await
+    // The script the call was given (a campaign's), at the version pinned
+    // when it was dialled.
+    let script = match (call.script_id, call.script_version) {
+        (Some(id), Some(version)) => {
+            let found = crate::copilot::scripts::pinned(db, ctx.org_id(), id, version).await?;
+            if found.is_none() {
+                tracing::warn!(call = %call.id, script = %id, version, "the call's script version is gone");
+            }
+            found
+        }
+        _ => None,
+    };
+    agent_for(db, env, ctx, settings, &vars, script, disclosure).await
 }
 
 /// The agent for an in-browser test call: the playground's sample prospect,
@@ -154,11 +167,7 @@ pub async fn prepare_test(
         return Err(ServiceError::field(ErrorCode::Validation, "agent_id").with_detail("not a voice agent"));
     }
     let vars = playground::render_context(&agent.settings, &Default::default());
-    agent_for(db, env, ctx, agent.settings, &vars, None).await
-}
-
-fn locale_of(settings: &AgentSettings) -> Locale {
-    Locale::parse(settings.language.split(['-', '_']).next().unwrap_or("en")).unwrap_or(Locale::En)
+    agent_for(db, env, ctx, agent.settings, &vars, None, None).await
 }
 
 async fn agent_for(
@@ -167,9 +176,14 @@ async fn agent_for(
     ctx: &OrgCtx,
     settings: AgentSettings,
     vars: &RenderContext,
+    script: Option<ScriptContent>,
     disclosure: Option<&str>,
 ) -> ServiceResult<VoiceAgent> {
-    let system_prompt = playground::system_prompt(&settings, vars);
+    let mut system_prompt = playground::system_prompt(&settings, vars);
+    if let Some(script) = script {
+        let script = crate::copilot::scripts::rendered(script, vars);
+        system_prompt.push_str(&domain::copilot::script_prompt::agent_instructions(&script));
+    }
     let greeting = fill(&settings.first_message, vars);
     let first_message = match disclosure.map(str::trim).filter(|d| !d.is_empty()) {
         Some(d) => format!("{d} {greeting}").trim().to_string(),

@@ -39,6 +39,7 @@ use uuid::Uuid;
 use super::{action, changed, find_locked, is_over, settings_of, status_of, window_zone};
 use crate::calls::lifecycle::locked;
 use crate::calls::place::{self, Line, NewCall};
+use crate::copilot::scripts::Pin;
 use crate::events::{EventBus, Pending};
 use crate::jobs::{self, JobFailure, NewJob};
 use crate::telephony::TelephonyEnv;
@@ -146,8 +147,8 @@ pub async fn tick(
     if status_of(&c) != CampaignStatus::Active {
         return Ok(Ticked { status: Some(status_of(&c)), ..Default::default() });
     }
-    let line = match ready(db, &ctx, env, &c).await {
-        Ok(line) => Ok(line),
+    let kit = match ready(db, &ctx, env, &c).await {
+        Ok(kit) => Ok(kit),
         Err(e) if e.code.is_upstream() || e.code == domain::ErrorCode::Internal => return Err(e),
         Err(e) => Err(e),
     };
@@ -177,8 +178,8 @@ pub async fn tick(
         txn.commit().await?;
         return Ok(Ticked { wakes_at: Some(start), status: Some(CampaignStatus::Active), ..out });
     }
-    let line = match line {
-        Ok((agent, line)) => (agent, line),
+    let kit = match kit {
+        Ok(kit) => kit,
         Err(e) => {
             let ev =
                 pause(&txn, bus, &c, PausedBy::Unreachable { code: e.code.as_str().into() }, now).await?;
@@ -231,7 +232,7 @@ pub async fn tick(
             match turn {
                 Turn::Dial => {
                     let Some(p) = people.get(&m.prospect_id) else { continue };
-                    let call = dial(&txn, &ctx, env, &c, &m, p, &line.0, &line.1, now).await?;
+                    let call = dial(&txn, &ctx, env, &c, &m, p, &kit, now).await?;
                     out.dialled.push(call);
                 }
                 Turn::Later(at) => {
@@ -295,19 +296,41 @@ pub async fn tick(
     Ok(out)
 }
 
-/// The agent and the line a campaign dials with, if it can dial at all.
+/// What every dial of one tick shares: the agent, the line, and the
+/// campaign's script at its current version.
+struct Kit {
+    agent: entity::agents::Model,
+    line: Line,
+    script: Option<Pin>,
+}
+
+/// The agent, line and script a campaign dials with, if it can dial at all.
 async fn ready(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
     env: &TelephonyEnv,
     c: &campaigns::Model,
-) -> ServiceResult<(entity::agents::Model, Line)> {
+) -> ServiceResult<Kit> {
     let agent = crate::telephony::trunks::voice_agent(db, ctx, c.agent_id).await?;
     if !agent.active {
         return Err(ServiceError::new(domain::ErrorCode::AgentInactive));
     }
     let line = place::line(db, ctx, env, c.trunk_id, c.from_number.as_deref()).await?;
-    Ok((agent, line))
+    // Its language was checked when the campaign was saved. A script
+    // archived since is still followed: the manager chose it for this
+    // campaign, and its versions are kept.
+    let script = match c.script_id {
+        Some(id) => match crate::copilot::scripts::find(db, ctx, id).await {
+            Ok(s) => Some(Pin { id: s.id, version: s.version }),
+            Err(e) if e.code == domain::ErrorCode::NotFound => {
+                tracing::warn!(campaign = %c.id, script = %id, "the campaign's script is gone; dialling without");
+                None
+            }
+            Err(e) => return Err(e),
+        },
+        None => None,
+    };
+    Ok(Kit { agent, line, script })
 }
 
 /// Whether prospect `p` is called now, later (when the law's hours in
@@ -349,8 +372,7 @@ async fn dial<C: ConnectionTrait>(
     c: &campaigns::Model,
     m: &members_t::Model,
     p: &prospects::Model,
-    agent: &entity::agents::Model,
-    line: &Line,
+    kit: &Kit,
     now: DateTime<Utc>,
 ) -> ServiceResult<Uuid> {
     let extra = variables(p, &m.variables);
@@ -359,13 +381,14 @@ async fn dial<C: ConnectionTrait>(
         ctx,
         env,
         NewCall {
-            agent,
+            agent: &kit.agent,
             prospect: Some(p),
             to_number: p.phone.clone().unwrap_or_default(),
-            line,
+            line: &kit.line,
             extra: &extra,
             idempotency: None,
             campaign_id: Some(c.id),
+            script: kit.script,
             at: now,
         },
     )
@@ -512,6 +535,11 @@ pub(crate) async fn settle<C: ConnectionTrait>(
     call: &calls::Model,
 ) -> ServiceResult<Option<Settled>> {
     let Some(campaign_id) = call.campaign_id else { return Ok(None) };
+    // The campaign first (the order a tick takes them in): settles of one
+    // campaign queue up on PostgreSQL, so the breaker counts every failure
+    // committed before its own — six dials failing at once would otherwise
+    // each see only a few and never trip it.
+    let Some(c) = find_locked(txn, call.org_id, campaign_id).await? else { return Ok(None) };
     let q = members_t::Entity::find()
         .filter(members_t::Column::CampaignId.eq(campaign_id))
         .filter(members_t::Column::LastCallId.eq(call.id));
@@ -519,7 +547,6 @@ pub(crate) async fn settle<C: ConnectionTrait>(
     if m.state != "dialing" {
         return Ok(None);
     }
-    let Some(c) = campaigns::Entity::find_by_id(campaign_id).one(txn).await? else { return Ok(None) };
     let now = env.clock.now();
     let status = CallStatus::parse(&call.status).unwrap_or(CallStatus::Failed);
     let voicemail = call

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use domain::campaign::views::{Campaign, CampaignEdit, PausedBy};
 use domain::campaign::{transition, CampaignAction, CampaignSettings, CampaignStatus, CampaignZone};
 use domain::{ErrorCode, Permission};
-use entity::{campaign_prospects as members_t, campaigns, scripts};
+use entity::{campaign_prospects as members_t, campaigns};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -116,20 +116,20 @@ pub(crate) async fn view<C: ConnectionTrait>(db: &C, m: &campaigns::Model) -> Se
 }
 
 /// Checks what needs the database: the agent is one of the organisation's
-/// voice agents, the script and trunk are its own.
+/// voice agents; the script is its own, in the agent's language and not
+/// archived (unless it is `kept`, the one the campaign already had); the
+/// trunk is its own.
 async fn check_refs(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
     s: CampaignSettings,
+    kept: Option<Uuid>,
 ) -> ServiceResult<CampaignSettings> {
     let s = s.validate(domain::compliance::is_valid_timezone)?;
-    crate::telephony::trunks::voice_agent(db, ctx, s.agent_id).await?;
+    let agent = crate::telephony::trunks::voice_agent(db, ctx, s.agent_id).await?;
     if let Some(script) = s.script_id {
-        scripts::Entity::find_by_id(script)
-            .filter(scripts::Column::OrgId.eq(ctx.org_id()))
-            .one(db)
-            .await?
-            .ok_or_else(|| ServiceError::field(ErrorCode::NotFound, "script_id"))?;
+        let language = crate::agents::settings_of(&agent)?.language;
+        crate::copilot::scripts::for_call(db, ctx, script, &language, kept == Some(script)).await?;
     }
     if let Some(trunk) = s.trunk_id {
         entity::sip_trunks::Entity::find_by_id(trunk)
@@ -154,7 +154,7 @@ pub async fn create(
     settings: CampaignSettings,
 ) -> ServiceResult<Campaign> {
     ctx.require(Permission::ManageCampaigns)?;
-    let s = check_refs(db, ctx, settings).await?;
+    let s = check_refs(db, ctx, settings, None).await?;
     let at = env.clock.now();
     let row = campaigns::ActiveModel {
         id: Set(new_id()),
@@ -231,7 +231,8 @@ pub async fn edit(
     edit: CampaignEdit,
 ) -> ServiceResult<Campaign> {
     ctx.require(Permission::ManageCampaigns)?;
-    let s = check_refs(db, ctx, edit.settings).await?;
+    let kept = find(db, ctx, id).await?.script_id;
+    let s = check_refs(db, ctx, edit.settings, kept).await?;
     let txn = crate::db::begin_write(db).await?;
     let c = find_locked(&txn, ctx.org_id(), id).await?.ok_or_else(ServiceError::not_found)?;
     if c.version != edit.version {

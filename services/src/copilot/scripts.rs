@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use domain::copilot::outcome::CallOutcome;
 use domain::copilot::script::ScriptContent;
 use domain::copilot::views::{AiGeneration, ScriptDetail, ScriptInput, ScriptSummary, ScriptVersionInfo};
+use domain::template::{RenderContext, Template};
 use domain::{validation, ErrorCode, Locale, Permission};
-use entity::{copilot_sessions, script_versions, scripts};
+use entity::{calls, copilot_sessions, script_versions, scripts};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -85,9 +86,11 @@ struct OutcomeCount {
     n: i64,
 }
 
-/// Effectiveness per script: average outcome score of ended sessions, and how many.
+/// Effectiveness per script: average outcome score of the calls that
+/// followed it and had an outcome logged — reps' copilot calls and AI
+/// calls alike — and how many.
 async fn effectiveness<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResult<HashMap<Uuid, (u8, u64)>> {
-    let rows = copilot_sessions::Entity::find()
+    let mut rows = copilot_sessions::Entity::find()
         .select_only()
         .column(copilot_sessions::Column::ScriptId)
         .column(copilot_sessions::Column::Outcome)
@@ -99,6 +102,21 @@ async fn effectiveness<C: ConnectionTrait>(db: &C, org_id: Uuid) -> ServiceResul
         .into_model::<OutcomeCount>()
         .all(db)
         .await?;
+    rows.extend(
+        calls::Entity::find()
+            .select_only()
+            .column(calls::Column::ScriptId)
+            .column(calls::Column::Outcome)
+            .column_as(Expr::col(calls::Column::Id).count(), "n")
+            .filter(calls::Column::OrgId.eq(org_id))
+            .filter(calls::Column::ScriptId.is_not_null())
+            .filter(calls::Column::Outcome.is_not_null())
+            .group_by(calls::Column::ScriptId)
+            .group_by(calls::Column::Outcome)
+            .into_model::<OutcomeCount>()
+            .all(db)
+            .await?,
+    );
     let mut acc: HashMap<Uuid, (u64, u64)> = HashMap::new();
     for r in rows {
         let (Some(id), Some(outcome)) = (r.script_id, r.outcome.as_deref().and_then(CallOutcome::parse))
@@ -201,6 +219,86 @@ pub(crate) async fn for_session<C: ConnectionTrait>(
     }
     let content = parse_content(&row)?;
     Ok((row, content))
+}
+
+/// A script as a call is given it: which one, at which version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Pin {
+    pub id: Uuid,
+    pub version: i64,
+}
+
+/// The script `id` for calls by an agent speaking `agent_language`: the
+/// organisation's, not archived (unless `archived_ok`: a campaign keeping
+/// the script it had), and in the agent's language when the product knows
+/// that language (a French script read by an English agent would switch
+/// languages mid-call). Pinned at its current version.
+pub(crate) async fn for_call<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    id: Uuid,
+    agent_language: &str,
+    archived_ok: bool,
+) -> ServiceResult<Pin> {
+    let row = find(db, ctx, id).await.map_err(|e| match e.code {
+        ErrorCode::NotFound => ServiceError::field(ErrorCode::NotFound, "script_id"),
+        _ => e,
+    })?;
+    if row.archived_at.is_some() && !archived_ok {
+        return Err(ServiceError::field(ErrorCode::ScriptArchived, "script_id"));
+    }
+    if let (Some(agent), Some(script)) = (Locale::parse(agent_language), Locale::parse(&row.language)) {
+        if agent != script {
+            return Err(ServiceError::field(ErrorCode::ScriptLanguageMismatch, "script_id")
+                .with_detail(format!("{}/{}", script.as_str(), agent.as_str())));
+        }
+    }
+    Ok(Pin { id: row.id, version: row.version })
+}
+
+/// The text of script `id` at `version`, as a call pinned it (`None` when
+/// that version is gone, which a forward-only history never does).
+pub(crate) async fn pinned<C: ConnectionTrait>(
+    db: &C,
+    org_id: Uuid,
+    id: Uuid,
+    version: i64,
+) -> ServiceResult<Option<ScriptContent>> {
+    let Some(row) = script_versions::Entity::find()
+        .filter(script_versions::Column::OrgId.eq(org_id))
+        .filter(script_versions::Column::ScriptId.eq(id))
+        .filter(script_versions::Column::Version.eq(version))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    match serde_json::from_value(row.content) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            tracing::error!(script = %id, version, error = %e, "stored script version does not parse");
+            Err(ServiceError::internal())
+        }
+    }
+}
+
+fn fill(src: &str, ctx: &RenderContext) -> String {
+    // Saved scripts were validated: parsing cannot fail; keep the text if it does.
+    Template::parse(src).map(|t| t.render(ctx).text).unwrap_or_else(|_| src.to_string())
+}
+
+/// The script with every text filled for one prospect (and its caller).
+pub(crate) fn rendered(mut script: ScriptContent, ctx: &RenderContext) -> ScriptContent {
+    for p in &mut script.phases {
+        p.text = fill(&p.text, ctx);
+        for t in &mut p.tips {
+            *t = fill(t, ctx);
+        }
+    }
+    for h in &mut script.handlers {
+        h.response = fill(&h.response, ctx);
+    }
+    script
 }
 
 fn check(input: &ScriptInput) -> ServiceResult<String> {

@@ -14,7 +14,6 @@ use domain::copilot::views::{
     CopilotEvent, HandlerCard, QueueEntry, SessionMode, SessionView, TranscriptLine,
 };
 use domain::prospect::ProspectStatus;
-use domain::template::{RenderContext, Template};
 use domain::{ErrorCode, Locale, Permission};
 use entity::{copilot_events as events, copilot_sessions as sessions, prospects, sales_techniques, users};
 use futures::StreamExt;
@@ -162,21 +161,6 @@ pub(crate) async fn find<C: ConnectionTrait>(
     Ok(row)
 }
 
-fn fill(src: &str, ctx: &RenderContext) -> String {
-    Template::parse(src).map(|t| t.render(ctx).text).unwrap_or_else(|_| src.to_string())
-}
-
-/// The script with every text filled for one prospect.
-fn rendered(mut script: ScriptContent, ctx: &RenderContext) -> ScriptContent {
-    for p in &mut script.phases {
-        p.text = fill(&p.text, ctx);
-    }
-    for h in &mut script.handlers {
-        h.response = fill(&h.response, ctx);
-    }
-    script
-}
-
 async fn rep_name<C: ConnectionTrait>(db: &C, user: Option<Uuid>) -> ServiceResult<String> {
     let Some(id) = user else { return Ok(String::new()) };
     Ok(users::Entity::find_by_id(id).one(db).await?.map(|u| u.name).unwrap_or_default())
@@ -200,7 +184,7 @@ async fn live(
     };
     let lang = Locale::parse(&script_row.language).unwrap_or_default();
     let p = prospect_svc::find(db, ctx, row.prospect_id).await?;
-    let script = rendered(
+    let script = scripts::rendered(
         content,
         &crate::prospects::variables::render_context(&p, &rep_name(db, row.user_id).await?, lang),
     );

@@ -131,6 +131,19 @@ fn CallView(
                     {format!(" · {} · ", d.call.from_number.clone().unwrap_or_default())}
                     {move || direction_label(i18n, &call.with(|c| c.direction.clone()))}
                     {d.call.agent_name.clone().map(|a| format!(" · {a}"))}
+                    {d.call.campaign_id.map(|c| view! {
+                        " · "<A href=format!("/app/campaigns/{c}") attr:class="text-indigo-700 hover:underline dark:text-indigo-300" attr:data-testid="call-campaign">{t!(i18n, calls.campaign)}</A>
+                    })}
+                    {d.call.script_id.map(|s| {
+                        let name = d.call.script_name.clone().unwrap_or_default();
+                        let version = d.call.script_version.unwrap_or_default();
+                        view! {
+                            " · "{t!(i18n, calls.script)}": "
+                            <A href=format!("/app/scripts/{s}") attr:class="text-indigo-700 hover:underline dark:text-indigo-300" attr:data-testid="call-script">
+                                {t_string!(i18n, calls.script_version, name = name, version = version).to_string()}
+                            </A>
+                        }
+                    })}
                 </p>
                 <div class="mt-2 flex flex-wrap items-center gap-2">
                     <span data-testid="call-status" data-status=move || status().as_str()>

@@ -1,4 +1,4 @@
-use domain::campaign::views::{AddProspects, AddReport, Campaign, CampaignProspectPage};
+use domain::campaign::views::{AddProspects, AddReport, Campaign, CampaignEdit, CampaignProspectPage};
 use domain::campaign::{CampaignAction, CampaignSettings};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -23,6 +23,17 @@ pub async fn get_campaign(org_id: Uuid, campaign_id: Uuid) -> Result<Campaign, A
 pub async fn create_campaign(org_id: Uuid, settings: CampaignSettings) -> Result<Campaign, AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
     Ok(services::campaigns::create(&ctx.db, &org, &ctx.telephony, settings).await?)
+}
+
+/// Changes a campaign's settings at the version the page read.
+#[server(client = CsrfClient, endpoint = "edit_campaign", input = Json)]
+pub async fn edit_campaign(
+    org_id: Uuid,
+    campaign_id: Uuid,
+    edit: CampaignEdit,
+) -> Result<Campaign, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::campaigns::edit(&ctx.db, &org, &ctx.telephony, &ctx.bus, campaign_id, edit).await?)
 }
 
 #[server(client = CsrfClient, endpoint = "act_on_campaign", input = Json)]

@@ -12,9 +12,11 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 use uuid::Uuid;
 
-use super::api::{ActOnCampaign, AddCampaignProspects};
-use super::labels::{not_added_label, paused_label, result_label, state_label, status_label, status_tone};
-use super::list::CONTROL;
+use super::api::{ActOnCampaign, AddCampaignProspects, EditCampaign};
+use super::form::{CampaignForm, CONTROL, DAYS};
+use super::labels::{
+    day_label, not_added_label, paused_label, result_label, state_label, status_label, status_tone,
+};
 use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
 use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton};
@@ -32,12 +34,22 @@ pub fn CampaignPage() -> impl IntoView {
     let act = ServerAction::<ActOnCampaign>::new();
     toast_result(act, move || Some(t_string!(i18n, common.saved).to_string()));
     let add = ServerAction::<AddCampaignProspects>::new();
+    let edit = ServerAction::<EditCampaign>::new();
+    toast_result(edit, move || Some(t_string!(i18n, common.saved).to_string()));
+    // Read again after a save that went through only: a refused one keeps
+    // the form open with what was typed and the reason.
+    let saved = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = edit.value().get() {
+            saved.update(|n| *n += 1);
+        }
+    });
     // The campaign as last heard of: the first read, then each live update.
     let live = RwSignal::new(None::<Campaign>);
     let changed = RwSignal::new(0u32);
     let first = Resource::new(
-        move || (campaign_id(), act.version().get(), add.version().get()),
-        move |(id, _, _)| async move {
+        move || (campaign_id(), act.version().get(), add.version().get(), saved.get()),
+        move |(id, _, _, _)| async move {
             match id {
                 Some(id) => super::api::get_campaign(org_id, id).await,
                 None => Err(crate::AppError::new(domain::ErrorCode::NotFound)),
@@ -79,6 +91,7 @@ pub fn CampaignPage() -> impl IntoView {
                         view! {
                             <CampaignHeader current org_id can_manage act/>
                             <Figures current/>
+                            <Settings current org_id can_manage edit/>
                             {can_manage.then(|| view! { <AddProspectsCard org_id campaign_id=id add/> })}
                             <Members org_id campaign_id=id changed/>
                         }.into_any()
@@ -181,6 +194,159 @@ fn Figures(current: Memo<Campaign>) -> impl IntoView {
             </p>
             {move || wakes.get().map(|w| view! { <p class="text-sm text-slate-500" data-testid="campaign-wakes">{t_string!(i18n, campaigns.sleeps_until, at = w).to_string()}</p> })}
         </section>
+    }
+}
+
+/// What the campaign runs with, and (for managers, while it is not over)
+/// the form to change it.
+#[component]
+fn Settings(
+    current: Memo<Campaign>,
+    org_id: Uuid,
+    can_manage: bool,
+    edit: ServerAction<EditCampaign>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    let editing = RwSignal::new(false);
+    let agents = Resource::new(|| (), move |_| crate::features::calls::api::voice_agents(org_id));
+    let scripts = Resource::new(|| (), move |_| crate::features::copilot::api::list_scripts(org_id));
+    let trunks = Resource::new(|| (), move |_| crate::features::telephony::api::list_trunks(org_id));
+    let agent = move || {
+        let id = current.with(|c| c.settings.agent_id);
+        agents
+            .get()
+            .and_then(|r| r.ok())
+            .and_then(|l| l.into_iter().find(|(a, _)| *a == id))
+            .map(|(_, n)| n)
+            .unwrap_or_default()
+    };
+    let script = move || match current.with(|c| c.settings.script_id) {
+        None => t_string!(i18n, campaigns.no_script).to_string(),
+        Some(id) => match scripts.get().and_then(|r| r.ok()) {
+            // Not read yet.
+            None => "…".to_string(),
+            Some(list) => list
+                .into_iter()
+                .find(|s| s.id == id)
+                .map(|s| format!("{} (v{})", s.name, s.version))
+                .unwrap_or_else(|| t_string!(i18n, campaigns.script_archived).to_string()),
+        },
+    };
+    let line = move || {
+        let (trunk, number) = current.with(|c| (c.settings.trunk_id, c.settings.from_number.clone()));
+        match trunk {
+            None => t_string!(i18n, campaigns.default_line).to_string(),
+            Some(t) => {
+                let name = trunks
+                    .get()
+                    .and_then(|r| r.ok())
+                    .and_then(|l| l.into_iter().find(|x| x.id == t))
+                    .map(|x| x.name)
+                    .unwrap_or_default();
+                match number {
+                    Some(n) => format!("{name} · {n}"),
+                    None => t_string!(i18n, campaigns.trunk_any, trunk = name).to_string(),
+                }
+            }
+        }
+    };
+    let hours = move || {
+        current.with(|c| {
+            DAYS.iter()
+                .map(|(_, d)| {
+                    let spans = c.settings.windows.day(*d);
+                    let text = if spans.is_empty() {
+                        t_string!(i18n, campaigns.closed).to_string()
+                    } else {
+                        super::form::spans_text(spans)
+                    };
+                    format!("{} {text}", day_label(i18n, *d))
+                })
+                .collect::<Vec<_>>()
+                .join(" · ")
+        })
+    };
+    let zone = move || match current.with(|c| c.settings.zone.clone()) {
+        domain::campaign::CampaignZone::Prospect => t_string!(i18n, campaigns.prospect_clock).to_string(),
+        domain::campaign::CampaignZone::Fixed { zone } => zone,
+    };
+    let dates = move || {
+        let (s, e) = current.with(|c| (c.settings.starts_at, c.settings.ends_at));
+        let d = |d: Option<chrono::DateTime<chrono::Utc>>| {
+            d.map(|d| crate::format::date(locale.get(), d)).unwrap_or_else(|| "—".into())
+        };
+        format!("{} → {}", d(s), d(e))
+    };
+    let retries = move || {
+        current.with(|c| {
+            let r = &c.settings.retry;
+            [
+                (domain::campaign::AttemptResult::NoAnswer, r.no_answer),
+                (domain::campaign::AttemptResult::Busy, r.busy),
+                (domain::campaign::AttemptResult::Voicemail, r.voicemail),
+                (domain::campaign::AttemptResult::Failed, r.failed),
+            ]
+            .into_iter()
+            .map(|(k, rule)| {
+                t_string!(
+                    i18n,
+                    campaigns.retry_rule,
+                    result = result_label(i18n, k),
+                    n = rule.max_attempts,
+                    minutes = rule.delay_minutes
+                )
+                .to_string()
+            })
+            .collect::<Vec<_>>()
+            .join(" · ")
+        })
+    };
+    let row = move |key: &'static str, label: Signal<String>, value: Signal<String>| {
+        view! {
+            <div class="grid gap-1 sm:grid-cols-4">
+                <dt class="text-slate-500">{move || label.get()}</dt>
+                <dd class="sm:col-span-3" data-testid=format!("campaign-setting-{key}")>{move || value.get()}</dd>
+            </div>
+        }
+    };
+    let editable = move || can_manage && current.with(|c| c.status.editable());
+    view! {
+        <Card>
+            <div class="mb-3 flex items-center justify-between gap-2">
+                <h2 class="font-semibold">{t!(i18n, campaigns.settings)}</h2>
+                <Show when=move || editable() && !editing.get()>
+                    <Button variant=ButtonVariant::Secondary attr:data-testid="campaign-edit" on:click=move |_| editing.set(true)>{t!(i18n, campaigns.edit)}</Button>
+                </Show>
+            </div>
+            <Show when=move || !editing.get()
+                fallback=move || {
+                    let c = current.get_untracked();
+                    let server_error = Signal::derive(move || edit.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+                    view! {
+                        <CampaignForm org_id initial=c.settings.clone()
+                            on_save=Callback::new(move |settings| {
+                                let version = current.get_untracked().version;
+                                edit.dispatch(EditCampaign { org_id, campaign_id: c.id, edit: domain::campaign::views::CampaignEdit { settings, version } });
+                            })
+                            busy=edit.pending() server_error
+                            save_label=Signal::derive(move || t_string!(i18n, campaigns.save).to_string())
+                            save_id="campaign-save"
+                            on_cancel=Callback::new(move |_| editing.set(false))/>
+                    }
+                }>
+                <dl class="space-y-2 text-sm">
+                    {row("agent", Signal::derive(move || t_string!(i18n, campaigns.f_agent).to_string()), Signal::derive(agent))}
+                    {row("script", Signal::derive(move || t_string!(i18n, campaigns.f_script).to_string()), Signal::derive(script))}
+                    {row("line", Signal::derive(move || t_string!(i18n, campaigns.f_line).to_string()), Signal::derive(line))}
+                    {row("hours", Signal::derive(move || t_string!(i18n, campaigns.f_hours).to_string()), Signal::derive(hours))}
+                    {row("zone", Signal::derive(move || t_string!(i18n, campaigns.f_zone).to_string()), Signal::derive(zone))}
+                    {row("dates", Signal::derive(move || format!("{} → {}", t_string!(i18n, campaigns.f_starts), t_string!(i18n, campaigns.f_ends))), Signal::derive(dates))}
+                    {row("concurrency", Signal::derive(move || t_string!(i18n, campaigns.f_concurrency).to_string()), Signal::derive(move || current.with(|c| c.settings.concurrency.to_string())))}
+                    {row("retries", Signal::derive(move || t_string!(i18n, campaigns.f_retries).to_string()), Signal::derive(retries))}
+                </dl>
+            </Show>
+        </Card>
     }
 }
 
@@ -319,7 +485,18 @@ fn Members(org_id: Uuid, campaign_id: Uuid, changed: RwSignal<u32>) -> impl Into
                                                 <td class="px-3 py-2"><A href=format!("/app/prospects/{}", m.prospect_id) attr:class="hover:underline">{m.name}</A></td>
                                                 <td class="px-3 py-2">{state_label(i18n, &m.state)}{m.skip_reason.map(|r| format!(" ({r})"))}</td>
                                                 <td class="px-3 py-2 text-right tabular-nums">{m.attempts}</td>
-                                                <td class="px-3 py-2">{m.last_result.map(|r| result_label(i18n, r))}</td>
+                                                <td class="px-3 py-2">{
+                                                    let result = m.last_result.map(|r| result_label(i18n, r));
+                                                    match m.last_call_id {
+                                                        // The attempt's call: its transcript, analysis and script.
+                                                        Some(call) => view! {
+                                                            <A href=format!("/app/calls/{call}") attr:class="text-indigo-700 hover:underline dark:text-indigo-300" attr:data-testid="member-call">
+                                                                {result.unwrap_or_else(|| t_string!(i18n, campaigns.open_call).to_string())}
+                                                            </A>
+                                                        }.into_any(),
+                                                        None => view! { {result} }.into_any(),
+                                                    }
+                                                }</td>
                                                 <td class="px-3 py-2 whitespace-nowrap">{move || next.map(|n| crate::format::datetime(locale.get(), n))}</td>
                                             </tr>
                                         }

@@ -84,3 +84,18 @@ pub fn not_added_label(i18n: I18nContext<Locale>, key: &str) -> String {
     }
     .to_string()
 }
+
+/// A weekday's short name.
+pub fn day_label(i18n: I18nContext<Locale>, d: chrono::Weekday) -> String {
+    use chrono::Weekday as W;
+    match d {
+        W::Mon => t_string!(i18n, campaigns.mon),
+        W::Tue => t_string!(i18n, campaigns.tue),
+        W::Wed => t_string!(i18n, campaigns.wed),
+        W::Thu => t_string!(i18n, campaigns.thu),
+        W::Fri => t_string!(i18n, campaigns.fri),
+        W::Sat => t_string!(i18n, campaigns.sat),
+        W::Sun => t_string!(i18n, campaigns.sun),
+    }
+    .to_string()
+}

@@ -5,5 +5,6 @@
 
 pub mod api;
 pub mod detail;
+pub mod form;
 pub mod labels;
 pub mod list;
