@@ -189,6 +189,7 @@ fn error_message_with(i18n: I18nContext<Locale>, code: ErrorCode, detail: &str) 
                 .to_string()
         }
         ScriptArchived => t_string!(i18n, errors.script_archived).to_string(),
+        QuotaExceeded => t_string!(i18n, errors.quota_exceeded, detail = detail).to_string(),
         StaleVersion => t_string!(i18n, errors.stale_version).to_string(),
         InvalidTransition => t_string!(i18n, errors.invalid_transition).to_string(),
         CallNotAllowed => t_string!(i18n, errors.call_not_allowed, detail = detail).to_string(),

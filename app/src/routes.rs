@@ -13,8 +13,8 @@ use leptos_router::components::{ParentRoute, Redirect, Route, Routes};
 use leptos_router::{path, Lazy, LazyRoute, SsrMode};
 
 use crate::features::{
-    account, agents, analytics, api_keys, audit, auth, calls, campaigns, copilot, gallery, invitations,
-    members, orgs, playground, prospects, providers, telephony,
+    account, agents, analytics, api_keys, audit, auth, billing, calls, campaigns, copilot, gallery,
+    invitations, members, orgs, playground, prospects, providers, telephony,
 };
 use crate::i18n::{t, use_i18n};
 use crate::shell::AppLayout;
@@ -55,6 +55,8 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("settings/prospects") view={Lazy::<ProspectSettingsRoute>::new()}/>
                 <Route path=path!("settings/telephony") view={Lazy::<TelephonyRoute>::new()}/>
                 <Route path=path!("analytics") view={Lazy::<AnalyticsRoute>::new()}/>
+                <Route path=path!("billing") view={Lazy::<BillingRoute>::new()}/>
+                <Route path=path!("usage") view={Lazy::<UsageRoute>::new()}/>
                 <Route path=path!("campaigns") view={Lazy::<CampaignsRoute>::new()}/>
                 <Route path=path!("campaigns/:id") view={Lazy::<CampaignRoute>::new()}/>
                 <Route path=path!("calls") view={Lazy::<CallsRoute>::new()}/>
@@ -127,6 +129,8 @@ lazy_page! {
     ProspectSettingsRoute => prospects::settings, ProspectSettingsPage;
     TelephonyRoute => telephony::pages, TelephonyPage;
     AnalyticsRoute => analytics::page, AnalyticsPage;
+    BillingRoute => billing::page, BillingPage;
+    UsageRoute => billing::usage, UsagePage;
     CampaignsRoute => campaigns::list, CampaignsPage;
     CampaignRoute => campaigns::detail, CampaignPage;
     CallsRoute => calls::list, CallsPage;

@@ -253,6 +253,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/calls", Signal::derive(move || t_string!(i18n, nav.calls).to_string()), "nav-calls")}
                     {nav_link("/app/campaigns", Signal::derive(move || t_string!(i18n, nav.campaigns).to_string()), "nav-campaigns")}
                     {is_analyst.then(|| nav_link("/app/analytics", Signal::derive(move || t_string!(i18n, nav.analytics).to_string()), "nav-analytics"))}
+                    {is_analyst.then(|| nav_link("/app/billing", Signal::derive(move || t_string!(i18n, nav.billing).to_string()), "nav-billing"))}
                     {nav_link("/app/knowledge", Signal::derive(move || t_string!(i18n, nav.knowledge).to_string()), "nav-knowledge")}
                     {nav_link("/app/scripts", Signal::derive(move || t_string!(i18n, nav.scripts).to_string()), "nav-scripts")}
                     {nav_link("/app/agents", Signal::derive(move || t_string!(i18n, nav.agents).to_string()), "nav-agents")}

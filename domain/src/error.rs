@@ -87,6 +87,8 @@ pub enum ErrorCode {
     ScriptLanguageMismatch,
     /// An archived script chosen for new calls.
     ScriptArchived,
+    /// The plan's limit for the period is reached (detail: `<limit>: <used> of <allowed>`).
+    QuotaExceeded,
     StaleVersion,
     InvalidTransition,
     CallNotAllowed,
@@ -185,6 +187,7 @@ impl ErrorCode {
             UnknownPhase => "unknown_phase",
             ScriptLanguageMismatch => "script_language_mismatch",
             ScriptArchived => "script_archived",
+            QuotaExceeded => "quota_exceeded",
             StaleVersion => "stale_version",
             InvalidTransition => "invalid_transition",
             CallNotAllowed => "call_not_allowed",
@@ -264,6 +267,7 @@ impl ErrorCode {
             UndoExpired => 410,
             TriggerTooBroad | TriggerInvalid | UnknownPhase | ScriptLanguageMismatch | ScriptArchived => 422,
             StaleVersion | InvalidTransition | CallNotAllowed | UploadQuota => 409,
+            QuotaExceeded => 402,
             Internal => 500,
         }
     }
@@ -382,6 +386,7 @@ pub const ALL: &[ErrorCode] = &[
     ErrorCode::UnknownPhase,
     ErrorCode::ScriptLanguageMismatch,
     ErrorCode::ScriptArchived,
+    ErrorCode::QuotaExceeded,
     ErrorCode::StaleVersion,
     ErrorCode::InvalidTransition,
     ErrorCode::CallNotAllowed,

@@ -8,6 +8,7 @@ pub mod agent_report;
 pub mod analysis;
 pub mod analytics;
 pub mod audio;
+pub mod billing;
 pub mod call;
 pub mod call_views;
 pub mod campaign;

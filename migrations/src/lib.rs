@@ -28,6 +28,7 @@ mod m0021_campaigns;
 mod m0022_call_analyses;
 mod m0023_analytics_rollups;
 mod m0024_call_scripts;
+mod m0025_billing;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_call_analyses::Migration),
             Box::new(m0023_analytics_rollups::Migration),
             Box::new(m0024_call_scripts::Migration),
+            Box::new(m0025_billing::Migration),
         ]
     }
 }

@@ -1,3 +1,5 @@
+#![recursion_limit = "256"]
+
 //! Mock LLM / STT / TTS vendors on one local port, each under its own path
 //! prefix and speaking that vendor's real wire format:
 //!
@@ -21,6 +23,7 @@ pub mod gemini;
 pub mod livekit;
 pub mod livekit_agent;
 pub mod openai;
+pub mod polar;
 pub mod speech;
 
 use std::net::SocketAddr;
@@ -110,6 +113,8 @@ pub struct State {
     pub livekit: Mutex<livekit::LiveKitState>,
     /// Agent workers connected to the LiveKit stand-in's `/agent` (see [`livekit_agent`]).
     pub agents: livekit_agent::Agents,
+    /// The Polar stand-in's products, checkouts, subscriptions (see [`polar`]).
+    pub polar: Mutex<polar::PolarState>,
 }
 
 impl State {
@@ -179,6 +184,7 @@ pub fn router(state: Shared) -> Router {
         .route("/__control/stt-drop", axum::routing::post(control_stt_drop))
         .merge(livekit::router())
         .merge(livekit_agent::router())
+        .merge(polar::router())
         .with_state(state)
 }
 
@@ -214,6 +220,7 @@ impl MockVendors {
             "deepgram" => format!("ws://{}/deepgram/v1", self.addr),
             "assemblyai" => format!("ws://{}/assemblyai/v3", self.addr),
             "livekit" => format!("http://{}", self.addr),
+            "polar" => format!("http://{}/polar", self.addr),
             other => panic!("unknown mock vendor {other}"),
         }
     }

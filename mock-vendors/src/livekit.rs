@@ -906,7 +906,7 @@ async fn reqwest_like_post(url: &str, body: &str, auth: &str) -> std::io::Result
 }
 
 /// One HTTP/1.1 request, `Connection: close`; the answer's status.
-async fn http_request(
+pub(crate) async fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],

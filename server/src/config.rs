@@ -110,6 +110,11 @@ pub struct Config {
     /// What time it is: the system clock, except in tests that move time
     /// (the dialer's calling windows, retries and schedules read it).
     pub clock: services::clock::SharedClock,
+    /// `POLAR_ACCESS_TOKEN`, `POLAR_WEBHOOK_SECRET` (both or neither),
+    /// `POLAR_API_URL`, `POLAR_ORGANIZATION_ID`: billing through Polar.
+    pub polar: Option<services::billing::polar::PolarConfig>,
+    /// `HANDOO_PLANS`: plans shown when Polar is not configured (JSON list).
+    pub plans: Vec<domain::billing::Plan>,
 }
 
 /// Where the secret key comes from: `HANDOO_SECRET_KEY`, or a key file
@@ -215,6 +220,34 @@ pub fn redact_url(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// Billing through Polar: the token and the webhook secret go together.
+fn polar(
+    get: &impl Fn(&str) -> Option<String>,
+    errors: &mut Vec<String>,
+) -> Option<services::billing::polar::PolarConfig> {
+    let (token, secret) = (get("POLAR_ACCESS_TOKEN"), get("POLAR_WEBHOOK_SECRET"));
+    let (access_token, webhook_secret) = match (token, secret) {
+        (None, None) => return None,
+        (Some(t), Some(s)) => (t, s),
+        _ => {
+            errors
+                .push("POLAR_ACCESS_TOKEN and POLAR_WEBHOOK_SECRET go together: set both or neither".into());
+            return None;
+        }
+    };
+    let base_url = get("POLAR_API_URL").unwrap_or_else(|| "https://api.polar.sh".into());
+    if url::Url::parse(&base_url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+        errors.push(format!("POLAR_API_URL: {base_url:?} is not an http(s) URL"));
+        return None;
+    }
+    Some(services::billing::polar::PolarConfig {
+        base_url,
+        access_token,
+        webhook_secret,
+        organization_id: get("POLAR_ORGANIZATION_ID"),
+    })
 }
 
 #[derive(Debug)]
@@ -601,11 +634,24 @@ impl Config {
 
         let voice = voice_agent(&get, &mut errors);
         let vad = vad_files(&get);
+        let polar = polar(&get, &mut errors);
+        let plans = match get("HANDOO_PLANS") {
+            None => Vec::new(),
+            Some(json) => match serde_json::from_str::<Vec<domain::billing::Plan>>(&json) {
+                Ok(p) => p,
+                Err(e) => {
+                    errors.push(format!("HANDOO_PLANS: not a JSON list of plans ({e})"));
+                    Vec::new()
+                }
+            },
+        };
 
         if !errors.is_empty() {
             return Err(ConfigError(errors));
         }
         Ok(Config {
+            polar,
+            plans,
             livekit,
             voice,
             vad,

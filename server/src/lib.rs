@@ -36,6 +36,7 @@ macro_rules! api_routes {
 pub mod agents_api;
 pub mod analytics_api;
 pub mod bearer;
+pub mod billing_api;
 pub mod calls_api;
 pub mod campaigns_api;
 pub mod compression;
@@ -101,6 +102,12 @@ pub async fn envs(config: &Config, db: &sea_orm::DatabaseConnection) -> anyhow::
     let mut providers = services::credentials::ProviderEnv::new(secrets, config.provider_defaults.clone());
     providers.llm_timeout = config.llm_timeout;
     providers.egress = ::providers::EgressPolicy::new(config.egress_allow.clone());
+    providers.billing = services::billing::BillingEnv::new(
+        config.polar.clone(),
+        config.plans.clone(),
+        config.public_url.clone(),
+        config.clock.clone(),
+    );
     // PostgreSQL's LISTEN/NOTIFY when the database is PostgreSQL (events
     // reach watchers on every node), in-process on SQLite.
     let bus =
@@ -151,6 +158,10 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
     .with_lane(services::calls::DIAL_JOB, config.dial_concurrency);
     telephony.set_runner(runner.clone());
     runner.start();
+    // The nightly billing reconciliation (once per night across nodes).
+    if let Err(e) = services::billing::reconcile::schedule(&db, &providers.billing).await {
+        tracing::warn!(error = %e, "the billing reconciliation was not scheduled");
+    }
     let server_ctx = ServerCtx::new(ServerParts {
         trusted_proxies: config.trusted_proxies.clone(),
         db: db.clone(),
@@ -216,6 +227,7 @@ pub async fn build(config: Config, leptos_options: LeptosOptions) -> anyhow::Res
         .route("/auth/google/callback", get(oauth::callback))
         .route("/auth/verify-email", get(verify_email::verify))
         .route("/webhooks/livekit", axum::routing::post(calls_api::livekit_webhook))
+        .route("/webhooks/polar", axum::routing::post(billing_api::polar_webhook))
         .route("/metrics", get(metrics::render))
         .route("/live", get(metrics::live))
         .route("/ready", get(metrics::ready))
@@ -430,6 +442,16 @@ fn job_handlers(
         std::sync::Arc::new(services::analysis::AnalysisHandler {
             providers: providers.clone(),
             clock: telephony.clock.clone(),
+        }),
+    );
+    h.insert(
+        services::billing::usage::REPORT_JOB,
+        std::sync::Arc::new(services::billing::usage::ReportHandler { env: providers.billing.clone() }),
+    );
+    h.insert(
+        services::billing::reconcile::RECONCILE_JOB,
+        std::sync::Arc::new(services::billing::reconcile::ReconcileHandler {
+            env: providers.billing.clone(),
         }),
     );
     h

@@ -373,6 +373,7 @@ pub fn api_router() -> Router<AppState> {
         .merge(crate::calls_api::router())
         .merge(crate::campaigns_api::router())
         .merge(crate::analytics_api::router())
+        .merge(crate::billing_api::router())
         .fallback(not_found)
 }
 
@@ -388,6 +389,7 @@ pub fn all_routes() -> Vec<(&'static str, &'static str)> {
         crate::calls_api::ROUTES,
         crate::campaigns_api::ROUTES,
         crate::analytics_api::ROUTES,
+        crate::billing_api::ROUTES,
     ]
     .concat()
 }

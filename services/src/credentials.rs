@@ -50,6 +50,8 @@ pub struct ProviderEnv {
     pub egress: EgressPolicy,
     /// Longest a non-interactive LLM call (brief, script generation) may take.
     pub llm_timeout: Duration,
+    /// Plans, quotas and usage (off unless the server configures Polar).
+    pub billing: crate::billing::BillingEnv,
 }
 
 impl ProviderEnv {
@@ -67,6 +69,7 @@ impl ProviderEnv {
             http,
             egress: EgressPolicy::new(Vec::new()),
             llm_timeout: Duration::from_secs(45),
+            billing: crate::billing::BillingEnv::off(crate::clock::system()),
         }
     }
 }

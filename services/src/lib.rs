@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod billing;
 pub mod calls;
 pub mod campaigns;
 pub mod clock;

@@ -254,6 +254,8 @@ pub struct PreparedTurn {
     text: String,
     /// What the copilot's detector heard in `text` ([`PreparedTurn::heard`]).
     heard: Vec<domain::copilot::objection::Detection>,
+    /// Where the turn's tokens are recorded.
+    billing: crate::billing::BillingEnv,
 }
 
 pub async fn prepare(
@@ -270,10 +272,20 @@ pub async fn prepare(
         return Err(ServiceError::new(ErrorCode::ConversationEnded));
     }
     let agent = agents::get_dispatchable(db, ctx, conv.agent_id).await?;
+    crate::billing::quota::allows(db, &env.billing, ctx.org_id(), domain::billing::usage::Spend::ModelTurn)
+        .await?;
     let endpoint = credentials::endpoint(db, ctx, env, &agent.settings.llm.provider).await?;
     let model = providers::chat_model(env.http.clone(), &agent.settings.llm.provider, endpoint)
         .map_err(|e| ServiceError::new(e.code()).with_detail(e.to_string()))?;
-    Ok(PreparedTurn { ctx: *ctx, conv, settings: agent.settings, model, text, heard: Vec::new() })
+    Ok(PreparedTurn {
+        ctx: *ctx,
+        conv,
+        settings: agent.settings,
+        model,
+        text,
+        heard: Vec::new(),
+        billing: env.billing.clone(),
+    })
 }
 
 /// Prepares and runs a turn (tests and non-streaming callers).
@@ -310,7 +322,7 @@ impl PreparedTurn {
     /// the turn are sent as [`PlaygroundEvent::Error`] and nothing is saved;
     /// a dropped receiver (the browser left) stops generation.
     pub async fn run(self, db: &DatabaseConnection, tx: mpsc::Sender<PlaygroundEvent>) -> ServiceResult<()> {
-        let PreparedTurn { ctx, conv, settings, model, text, heard } = self;
+        let PreparedTurn { ctx, conv, settings, model, text, heard, billing } = self;
         let opted_out = heard.iter().any(|d| d.kind == domain::copilot::objection::ObjectionKind::OptOut);
         let locale = Locale::parse(&settings.language).unwrap_or(Locale::En);
         let ctx = &ctx;
@@ -478,6 +490,31 @@ impl PreparedTurn {
                 })
                 .await;
             return Ok(());
+        }
+        // The turn's own tokens, for billing: one record per turn, its id
+        // derived from the conversation and the turn's place in it.
+        let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let usage = domain::billing::Usage {
+            llm_input_tokens: whole(input_tokens.saturating_sub(view.input_tokens)),
+            llm_output_tokens: whole(output_tokens.saturating_sub(view.output_tokens)),
+            ..Default::default()
+        };
+        let record = crate::billing::usage::Record {
+            org_id: ctx.org_id(),
+            source: crate::billing::usage::Source::PlaygroundTurn(crate::copilot::defaults::seeded_id(
+                id,
+                &format!("playground-turn/{}", turns.len()),
+            )),
+            agent_id: Some(conv.agent_id),
+            agent_kind: Some(s.kind.as_str()),
+            api_key_id: ctx.api_key_id(),
+            model: Some(format!("{}/{}", s.llm.provider, s.llm.model)),
+            usage,
+            at,
+        };
+        if let Err(e) = crate::billing::usage::record(db, &billing, record).await {
+            // The turn is saved; a lost record costs the operator, not the user.
+            tracing::error!(conversation = %id, error = %e, "a playground turn's usage was not recorded");
         }
         let _ = tx.send(PlaygroundEvent::Usage { input_tokens, output_tokens }).await;
         if let Some(reason) = ended {

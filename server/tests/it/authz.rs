@@ -191,6 +191,12 @@ fn rest_cases() -> Vec<Case> {
         // -- analytics (analytics_api.rs)
         route("GET", "/orgs/{org}/analytics", ViewAnalytics),
         route("GET", "/orgs/{org}/analytics/export.csv", ViewAnalytics).query("table=days"),
+        // -- billing (billing_api.rs)
+        route("GET", "/orgs/{org}/billing", ViewAnalytics),
+        route("POST", "/orgs/{org}/billing/checkout", ManageBilling).json(json!({"plan_id": "probe"})),
+        route("POST", "/orgs/{org}/billing/portal", ManageBilling),
+        route("GET", "/orgs/{org}/usage", ViewAnalytics),
+        route("GET", "/orgs/{org}/usage/export.csv", ViewAnalytics),
         // -- campaigns (campaigns_api.rs)
         route("GET", "/orgs/{org}/campaigns", UseWorkspace),
         route("POST", "/orgs/{org}/campaigns", ManageCampaigns)
@@ -477,6 +483,11 @@ fn fn_cases() -> Vec<FnCase> {
         // -- analytics (features/analytics)
         json_fn("analytics_dashboard", ViewAnalytics, json!({"query": {}})),
         form("analytics_campaigns", UseWorkspace, &[]),
+        // -- billing (features/billing)
+        form("get_billing", ViewAnalytics, &[]),
+        form("start_checkout", ManageBilling, &[("plan_id", "probe")]),
+        form("open_portal", ManageBilling, &[]),
+        json_fn("get_usage", ViewAnalytics, json!({"query": {}})),
         // -- campaigns (features/campaigns)
         form("list_campaigns", UseWorkspace, &[]),
         form("get_campaign", UseWorkspace, &[("campaign_id", ANY)]),

@@ -15,6 +15,7 @@ mod analysis;
 mod analytics;
 mod api_keys;
 mod authz;
+mod billing;
 mod calls;
 mod campaigns;
 mod copilot;

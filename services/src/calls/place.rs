@@ -125,12 +125,6 @@ pub(crate) fn check_variables(vars: &BTreeMap<String, String>) -> ServiceResult<
     Ok(())
 }
 
-/// The plan's call quota. Always allows for now: billing (usage metering)
-/// plugs its check in here, the one place every call passes.
-async fn quota_allows(_db: &DatabaseConnection, _ctx: &OrgCtx) -> ServiceResult<()> {
-    Ok(())
-}
-
 /// Places a call; see the module. Returns at once: the dial runs on the
 /// job runner and its outcome lands on the call.
 pub async fn place(
@@ -158,7 +152,10 @@ pub async fn place(
         }
         None => None,
     };
-    quota_allows(db, ctx).await?;
+    // The plan's limits, before anything is written (a campaign's dialer
+    // checks them once per round, see `campaigns::dialer`).
+    crate::billing::quota::allows(db, &env.billing, ctx.org_id(), domain::billing::usage::Spend::Call)
+        .await?;
     let at = env.clock.now();
     let (to_number, prospect) = match (req.prospect_id, req.to_number.as_deref()) {
         (Some(id), None) => {

@@ -234,6 +234,44 @@ async fn agent_for(
     })
 }
 
+/// What the call used, for billing: its minutes (the agent's time on it),
+/// the model's tokens, speech seconds and characters. Once per call.
+async fn record_usage(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    call: &calls::Model,
+    report: &AgentReport,
+) -> ServiceResult<()> {
+    let model = match call.agent_id {
+        Some(a) => entity::agents::Entity::find_by_id(a)
+            .one(db)
+            .await?
+            .and_then(|a| serde_json::from_value::<AgentSettings>(a.settings).ok())
+            .map(|s| format!("{}/{}", s.llm.provider, s.llm.model)),
+        None => None,
+    };
+    let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    let usage = domain::billing::Usage {
+        call_seconds: whole(report.duration_ms.div_ceil(1000)),
+        llm_input_tokens: whole(report.usage.llm_input_tokens),
+        llm_output_tokens: whole(report.usage.llm_output_tokens),
+        stt_seconds: report.usage.stt_seconds.max(0.0).ceil().min(i64::MAX as f64) as i64,
+        tts_characters: whole(report.usage.tts_characters),
+    };
+    let r = crate::billing::usage::Record {
+        org_id: call.org_id,
+        source: crate::billing::usage::Source::Call(call.id),
+        agent_id: call.agent_id,
+        agent_kind: Some("voice"),
+        api_key_id: call.placed_by_api_key,
+        model,
+        usage,
+        at: env.clock.now(),
+    };
+    crate::billing::usage::record(db, &env.billing, r).await?;
+    Ok(())
+}
+
 /// Tells the call's open pages that it changed (a turn, a value).
 async fn touched(db: &DatabaseConnection, bus: &EventBus, ctx: &OrgCtx, call_id: Uuid) {
     let Ok(call) = super::find(db, ctx, call_id).await else { return };
@@ -332,15 +370,20 @@ pub async fn finish(
     report: &AgentReport,
 ) -> ServiceResult<()> {
     let stored = serde_json::to_value(report).map_err(|_| ServiceError::internal())?;
-    calls::Entity::update_many()
+    let first = calls::Entity::update_many()
         .col_expr(calls::Column::AgentReport, Expr::value(stored))
         .col_expr(calls::Column::UpdatedAt, Expr::value(now()))
         .filter(calls::Column::Id.eq(call_id))
         .filter(calls::Column::OrgId.eq(ctx.org_id()))
         .filter(calls::Column::AgentReport.is_null())
         .exec(db)
-        .await?;
+        .await?
+        .rows_affected
+        == 1;
     let call = super::find(db, ctx, call_id).await?;
+    if first {
+        record_usage(db, env, &call, report).await?;
+    }
     if matches!(report.end, EndReason::Voicemail { .. }) && super::status_of(&call).is_final() {
         // Ended (and its campaign attempt settled) before the report came.
         crate::campaigns::dialer::resettle_voicemail(db, env, bus, &call).await?;

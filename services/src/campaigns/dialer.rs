@@ -316,6 +316,10 @@ async fn ready(
         return Err(ServiceError::new(domain::ErrorCode::AgentInactive));
     }
     let line = place::line(db, ctx, env, c.trunk_id, c.from_number.as_deref()).await?;
+    // Over the plan's limits: the campaign pauses, saying so, until the
+    // organisation upgrades and a manager resumes it.
+    crate::billing::quota::allows(db, &env.billing, ctx.org_id(), domain::billing::usage::Spend::Call)
+        .await?;
     // Its language was checked when the campaign was saved. A script
     // archived since is still followed: the manager chose it for this
     // campaign, and its versions are kept.

@@ -29,6 +29,8 @@ pub struct TelephonyEnv {
     runner: std::sync::Arc<std::sync::OnceLock<crate::jobs::Runner>>,
     /// What time calls, dials and campaigns go by (a test clock in tests).
     pub clock: crate::clock::SharedClock,
+    /// The plan's limits, checked before each dial; usage recorded at the end.
+    pub billing: crate::billing::BillingEnv,
 }
 
 impl TelephonyEnv {
@@ -43,6 +45,7 @@ impl TelephonyEnv {
             egress: providers.egress.clone(),
             runner: Default::default(),
             clock: crate::clock::system(),
+            billing: providers.billing.clone(),
         }
     }
 
