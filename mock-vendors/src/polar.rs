@@ -81,22 +81,33 @@ impl Default for PolarState {
                 "benefits": [], "medias": [], "attached_custom_fields": [],
             })
         };
+        let mut products = vec![
+            product(
+                FREE_PRODUCT,
+                "Starter",
+                0,
+                json!({"call_minutes": 30, "llm_tokens": 200000, "stt_minutes": 30, "tts_characters": 50000}),
+            ),
+            product(
+                PRO_PRODUCT,
+                "Pro",
+                4900,
+                json!({"call_minutes": 1000, "llm_tokens": 5000000, "stt_minutes": 1000, "tts_characters": 1000000}),
+            ),
+            product(BUSINESS_PRODUCT, "Business", 19900, json!({"call_minutes": 10000})),
+        ];
+        // Business also charges each call minute: two cents, capped at $150.
+        products[2]["prices"].as_array_mut().unwrap().push(json!({
+            "id": "0a0a0a0a-0000-4000-8000-0000000000d3", "created_at": at, "modified_at": null,
+            "source": "catalog", "amount_type": "metered_unit", "price_currency": "usd",
+            "tax_behavior": null, "is_archived": false, "product_id": BUSINESS_PRODUCT,
+            "unit_amount": "2", "cap_amount": 15000,
+            "meter_id": "0a0a0a0a-0000-4000-8000-0000000000e1",
+            "meter": {"id": "0a0a0a0a-0000-4000-8000-0000000000e1", "name": "call_minutes",
+                      "unit": "scalar", "custom_label": null, "custom_multiplier": null},
+        }));
         PolarState {
-            products: vec![
-                product(
-                    FREE_PRODUCT,
-                    "Starter",
-                    0,
-                    json!({"call_minutes": 30, "llm_tokens": 200000, "stt_minutes": 30, "tts_characters": 50000}),
-                ),
-                product(
-                    PRO_PRODUCT,
-                    "Pro",
-                    4900,
-                    json!({"call_minutes": 1000, "llm_tokens": 5000000, "stt_minutes": 1000, "tts_characters": 1000000}),
-                ),
-                product(BUSINESS_PRODUCT, "Business", 19900, json!({"call_minutes": 10000})),
-            ],
+            products,
             customers: HashMap::new(),
             checkouts: HashMap::new(),
             subscriptions: HashMap::new(),

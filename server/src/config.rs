@@ -638,7 +638,26 @@ impl Config {
         let plans = match get("HANDOO_PLANS") {
             None => Vec::new(),
             Some(json) => match serde_json::from_str::<Vec<domain::billing::Plan>>(&json) {
-                Ok(p) => p,
+                Ok(plans) => {
+                    // A unit price is checked as one from Polar would be.
+                    for p in &plans {
+                        for u in &p.unit_prices {
+                            let ok = domain::billing::UnitPrice::new(
+                                &u.metric,
+                                &u.unit_amount,
+                                &u.currency,
+                                u.cap_minor,
+                            );
+                            if ok.as_ref() != Some(u) {
+                                errors.push(format!(
+                                    "HANDOO_PLANS: plan {:?}: unit price {:?} per {:?} is not a non-negative decimal on call_minutes, llm_tokens, stt_minutes or tts_characters in lowercase currency",
+                                    p.id, u.unit_amount, u.metric
+                                ));
+                            }
+                        }
+                    }
+                    plans
+                }
                 Err(e) => {
                     errors.push(format!("HANDOO_PLANS: not a JSON list of plans ({e})"));
                     Vec::new()
@@ -823,6 +842,26 @@ mod tests {
             let err = cfg(&[("HANDOO_SIGNUPS_PER_IP_PER_HOUR", bad)]).unwrap_err().to_string();
             assert!(err.contains("HANDOO_SIGNUPS_PER_IP_PER_HOUR"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn a_local_catalogue_is_read_and_its_unit_prices_checked() {
+        let plan = |unit: &str| {
+            format!(
+                r#"[{{"id": "team", "name": "Team", "price": {{"amount_minor": 4900, "currency": "eur"}},
+                    "interval": "month", "limits": {{"call_minutes": 1000}},
+                    "unit_prices": [{{"metric": "call_minutes", "unit_amount": {unit}, "currency": "eur", "cap_minor": null}}]}}]"#
+            )
+        };
+        let c = cfg(&[("HANDOO_PLANS", &plan("\"1.5\""))]).unwrap();
+        assert_eq!(c.plans[0].unit_prices[0].unit_amount, "1.5");
+        assert_eq!(c.plans[0].limits.call_minutes, Some(1000));
+        for bad in ["\"-1\"", "\"1e3\"", "\"free\""] {
+            let err = cfg(&[("HANDOO_PLANS", &plan(bad))]).unwrap_err().to_string();
+            assert!(err.contains("HANDOO_PLANS") && err.contains("team"), "{bad}: {err}");
+        }
+        let err = cfg(&[("HANDOO_PLANS", "{}")]).unwrap_err().to_string();
+        assert!(err.contains("not a JSON list of plans"), "{err}");
     }
 
     #[test]

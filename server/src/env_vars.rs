@@ -111,11 +111,11 @@ pub const VARS: &[(&str, &str)] = &[
     ),
     (
         "`POLAR_ACCESS_TOKEN`, `POLAR_WEBHOOK_SECRET`, `POLAR_API_URL`, `POLAR_ORGANIZATION_ID`",
-        "billing through Polar (token and webhook secret together; `https://api.polar.sh` by default, `https://sandbox-api.polar.sh` for the sandbox): plans are its recurring products (limits in their metadata: `call_minutes`, `llm_tokens`, `stt_minutes`, `tts_characters`), Owners check out there, webhooks come to `POST /webhooks/polar`, usage is reported to its event ingestion; without it, nothing is limited",
+        "billing through Polar (token and webhook secret together; `https://api.polar.sh` by default, `https://sandbox-api.polar.sh` for the sandbox): plans are its recurring products (limits in their metadata: `call_minutes`, `llm_tokens`, `stt_minutes`, `tts_characters`; metered prices on meters of those names count in the cost estimate), Owners check out there, webhooks come to `POST /webhooks/polar`, usage is reported to its event ingestion; without it, nothing is limited",
     ),
     (
         "`HANDOO_PLANS`",
-        "without Polar: the plans the billing page shows, as JSON (`[{\"id\", \"name\", \"price\": {\"amount_minor\", \"currency\"}, \"interval\", \"limits\": {…}}]`), for information only",
+        "without Polar: the plans the billing page shows, as JSON (`[{\"id\", \"name\", \"price\": {\"amount_minor\", \"currency\"}, \"interval\", \"limits\": {…}, \"unit_prices\": [{\"metric\", \"unit_amount\", \"currency\", \"cap_minor\"}]}]`), for information only",
     ),
     ("`RUST_LOG`", "log filter"),
 ];

@@ -449,13 +449,44 @@ impl PreparedTurn {
         }
         .await;
 
+        // What the turn cost, billed whatever becomes of it: the model's
+        // tokens are spent even when the browser leaves or the save loses a
+        // race (a turn streamed and then abandoned is not free).
+        let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let usage = domain::billing::Usage {
+            llm_input_tokens: whole(input_tokens.saturating_sub(view.input_tokens)),
+            llm_output_tokens: whole(output_tokens.saturating_sub(view.output_tokens)),
+            ..Default::default()
+        };
+        let bill = |turn_id: Uuid| crate::billing::usage::Record {
+            org_id: ctx.org_id(),
+            source: crate::billing::usage::Source::PlaygroundTurn(turn_id),
+            agent_id: Some(conv.agent_id),
+            agent_kind: Some(s.kind.as_str()),
+            api_key_id: ctx.api_key_id(),
+            model: Some(format!("{}/{}", s.llm.provider, s.llm.model)),
+            usage,
+            at: now(),
+        };
+        let (billing, bill) = (&billing, &bill);
+        let unsaved = |why: &'static str| async move {
+            if usage.is_empty() {
+                return;
+            }
+            if let Err(e) = crate::billing::usage::record(db, billing, bill(new_id())).await {
+                tracing::error!(conversation = %id, error = %e, why, "an unsaved turn's usage was not recorded");
+            }
+        };
+
         match outcome {
             Err(Abort::ClientGone) => {
                 tracing::info!(conversation = %id, "client left mid-turn; turn discarded");
+                unsaved("client_gone").await;
                 return Ok(());
             }
             Err(Abort::Provider(e)) => {
                 tracing::warn!(conversation = %id, error = %e, "playground turn failed");
+                unsaved("provider_failed").await;
                 let _ = tx.send(PlaygroundEvent::Error { code: e.code(), message: e.to_string() }).await;
                 return Ok(());
             }
@@ -463,10 +494,13 @@ impl PreparedTurn {
         }
 
         // Save the whole turn at once, and only if nobody else saved a turn of
-        // this conversation meanwhile (two tabs sending at the same time).
+        // this conversation meanwhile (two tabs sending at the same time);
+        // its usage in the same transaction, its id derived from the
+        // conversation and the turn's place in it.
         let at = now();
         let status = if ended.is_some() { ConversationStatus::Ended } else { ConversationStatus::Active };
         let json = |v: serde_json::Result<serde_json::Value>| v.map_err(|_| ServiceError::internal());
+        let txn = crate::db::begin_write(db).await?;
         let res = convs::Entity::update_many()
             .col_expr(convs::Column::Turns, Expr::value(json(serde_json::to_value(&turns))?))
             .col_expr(convs::Column::CollectedData, Expr::value(json(serde_json::to_value(&data))?))
@@ -480,9 +514,11 @@ impl PreparedTurn {
             .filter(convs::Column::Id.eq(id))
             .filter(convs::Column::OrgId.eq(ctx.org_id()))
             .filter(convs::Column::UpdatedAt.eq(conv.updated_at))
-            .exec(db)
+            .exec(&txn)
             .await?;
         if res.rows_affected == 0 {
+            txn.rollback().await?;
+            unsaved("conflict").await;
             let _ = tx
                 .send(PlaygroundEvent::Error {
                     code: ErrorCode::Conflict,
@@ -491,31 +527,9 @@ impl PreparedTurn {
                 .await;
             return Ok(());
         }
-        // The turn's own tokens, for billing: one record per turn, its id
-        // derived from the conversation and the turn's place in it.
-        let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
-        let usage = domain::billing::Usage {
-            llm_input_tokens: whole(input_tokens.saturating_sub(view.input_tokens)),
-            llm_output_tokens: whole(output_tokens.saturating_sub(view.output_tokens)),
-            ..Default::default()
-        };
-        let record = crate::billing::usage::Record {
-            org_id: ctx.org_id(),
-            source: crate::billing::usage::Source::PlaygroundTurn(crate::copilot::defaults::seeded_id(
-                id,
-                &format!("playground-turn/{}", turns.len()),
-            )),
-            agent_id: Some(conv.agent_id),
-            agent_kind: Some(s.kind.as_str()),
-            api_key_id: ctx.api_key_id(),
-            model: Some(format!("{}/{}", s.llm.provider, s.llm.model)),
-            usage,
-            at,
-        };
-        if let Err(e) = crate::billing::usage::record(db, &billing, record).await {
-            // The turn is saved; a lost record costs the operator, not the user.
-            tracing::error!(conversation = %id, error = %e, "a playground turn's usage was not recorded");
-        }
+        let turn_id = crate::copilot::defaults::seeded_id(id, &format!("playground-turn/{}", turns.len()));
+        crate::billing::usage::record(&txn, billing, bill(turn_id)).await?;
+        txn.commit().await?;
         let _ = tx.send(PlaygroundEvent::Usage { input_tokens, output_tokens }).await;
         if let Some(reason) = ended {
             let _ = tx.send(PlaygroundEvent::Ended { reason }).await;

@@ -10,6 +10,6 @@ pub mod usage;
 pub mod views;
 
 pub use money::Money;
-pub use plan::{Plan, PlanLimits};
+pub use plan::{Plan, PlanLimits, UnitPrice};
 pub use subscription::{SubscriptionState, SubscriptionStatus};
 pub use usage::{Metric, QuotaExceeded, Usage};

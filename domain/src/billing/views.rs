@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::money::Money;
 use super::plan::{Plan, PlanLimits};
 use super::subscription::SubscriptionState;
 use super::usage::Usage;
@@ -24,6 +25,9 @@ pub struct BillingOverview {
     pub period_end: DateTime<Utc>,
     pub limits: PlanLimits,
     pub used: Usage,
+    /// What this period costs so far: the plan's price (the subscription's,
+    /// when there is one) and its unit prices' share of `used`.
+    pub estimate: Option<Money>,
 }
 
 /// Where to send the buyer (Polar's checkout, or its customer portal).

@@ -9,13 +9,13 @@ use mock_vendors::MockVendors;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-async fn user(app: &TestApp, name: &str, email: &str) -> Client {
+pub(crate) async fn user(app: &TestApp, name: &str, email: &str) -> Client {
     let c = app.client().await;
     c.sign_up(name, email, GOOD_PASSWORD).await.expect("sign up");
     c
 }
 
-fn settings(name: &str) -> Value {
+pub(crate) fn settings(name: &str) -> Value {
     json!({
         "name": name,
         "description": "Books test drives",
@@ -38,7 +38,12 @@ fn settings(name: &str) -> Value {
     })
 }
 
-async fn create_agent(c: &Client, org: &str, folder: Option<&str>, s: Value) -> Result<Value, String> {
+pub(crate) async fn create_agent(
+    c: &Client,
+    org: &str,
+    folder: Option<&str>,
+    s: Value,
+) -> Result<Value, String> {
     c.call_json("create_agent", json!({"org_id": org, "folder_id": folder, "settings": s})).await
 }
 
@@ -308,7 +313,7 @@ async fn list_err(c: &Client, org: &str) -> String {
 }
 
 /// Points the org's OpenAI settings at the mock with `key`.
-async fn use_mock(c: &Client, org: &str, mock: &MockVendors, key: &str) -> Value {
+pub(crate) async fn use_mock(c: &Client, org: &str, mock: &MockVendors, key: &str) -> Value {
     let base = mock.base_url("openai");
     c.call(
         "save_provider_settings",
@@ -324,7 +329,7 @@ async fn use_mock(c: &Client, org: &str, mock: &MockVendors, key: &str) -> Value
     .expect("save provider settings")
 }
 
-fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
+pub(crate) fn of_type<'a>(events: &'a [Value], t: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == t).collect()
 }
 

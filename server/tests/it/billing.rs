@@ -190,6 +190,29 @@ on_both_backends!(
         }
         let v = s.billing().await;
         assert_eq!((v["plan"]["name"].as_str(), v["subscription"].is_null()), (Some("Starter"), true), "{v}");
+        assert_eq!(v["estimate"], json!({"amount_minor": 0, "currency": "usd"}), "{v}");
+
+        // Business charges each call minute on top: the estimate is its price
+        // and two cents for each started minute used (90 s: two).
+        assert_eq!(
+            v["plans"][2]["unit_prices"],
+            json!([{"metric": "call_minutes", "unit_amount": "2", "currency": "usd", "cap_minor": 15000}])
+        );
+        s.buy(mock_vendors::polar::BUSINESS_PRODUCT).await;
+        let env = &s.app.state.server_ctx.providers.billing;
+        let call = Record {
+            org_id: org.parse().unwrap(),
+            source: Source::Call(uuid::Uuid::now_v7()),
+            agent_id: None,
+            agent_kind: Some("voice"),
+            api_key_id: None,
+            model: None,
+            usage: domain::billing::Usage { call_seconds: 90, ..Default::default() },
+            at: chrono::Utc::now(),
+        };
+        assert!(services::billing::usage::record(&s.app.state.db, env, call).await.unwrap());
+        let v = s.billing().await;
+        assert_eq!(v["estimate"], json!({"amount_minor": 19904, "currency": "usd"}), "{v}");
 
         // Another organisation sees its own billing only.
         let other = s.app.client().await;
@@ -370,3 +393,53 @@ impl Scene {
             .unwrap()
     }
 }
+
+// Each playground turn is metered (its own tokens, under its agent, in the
+// turn's transaction); once the plan's tokens are spent, the next turn is
+// refused before the model is asked, naming the limit.
+on_both_backends!(playground_turns_are_metered_and_stop_at_the_token_limit, |backend: Backend| async move {
+    let Some(s) = scene(backend).await else { return };
+    use crate::agents::{create_agent, of_type, settings, use_mock};
+    use_mock(&s.owner, &s.org, &s.polar, "sk-test-1234567890abcd").await;
+    let agent = create_agent(&s.owner, &s.org, None, settings("Max")).await.unwrap();
+    let agent_id = agent["id"].as_str().unwrap().to_string();
+    let conv =
+        s.owner.call("start_conversation", &[("org_id", &s.org), ("agent_id", &agent_id)]).await.unwrap();
+    let conv_id = conv["id"].as_str().unwrap().to_string();
+    let path = format!("/orgs/{}/conversations/{conv_id}/messages", s.org);
+    for text in ["Hello there", "How much is it?"] {
+        let (status, events) = s.owner.rest_events(&path, json!({"text": text})).await;
+        assert_eq!((status, events.last().unwrap()["type"].as_str()), (200, Some("done")), "{events:?}");
+        assert_eq!(of_type(&events, "usage").len(), 1);
+    }
+    let saved =
+        s.owner.call("get_conversation", &[("org_id", &s.org), ("conversation_id", &conv_id)]).await.unwrap();
+    let (code, u) = s.owner.rest(Method::GET, &format!("/orgs/{}/usage", s.org), None).await;
+    assert_eq!(code, 200, "{u}");
+    assert_eq!(
+        (&u["total"]["llm_input_tokens"], &u["total"]["llm_output_tokens"]),
+        (&saved["input_tokens"], &saved["output_tokens"]),
+        "{u}"
+    );
+    assert_eq!((&u["by_agent"][0]["id"], &u["by_agent"][0]["events"]), (&json!(agent_id), &json!(2)), "{u}");
+
+    // The free plan's 200,000 tokens spent: the next turn is refused, nothing saved.
+    let env = &s.app.state.server_ctx.providers.billing;
+    let spent = Record {
+        org_id: s.org.parse().unwrap(),
+        source: Source::PlaygroundTurn(uuid::Uuid::now_v7()),
+        agent_id: None,
+        agent_kind: Some("chat"),
+        api_key_id: None,
+        model: None,
+        usage: domain::billing::Usage { llm_input_tokens: 200_000, ..Default::default() },
+        at: chrono::Utc::now(),
+    };
+    assert!(services::billing::usage::record(&s.app.state.db, env, spent).await.unwrap());
+    let (status, body) = s.owner.rest_events(&path, json!({"text": "Still there?"})).await;
+    assert_eq!((status, body[0]["code"].as_str()), (402, Some("quota_exceeded")), "{body:?}");
+    assert!(body[0]["detail"].as_str().unwrap().starts_with("llm_tokens: "), "{body:?}");
+    let after =
+        s.owner.call("get_conversation", &[("org_id", &s.org), ("conversation_id", &conv_id)]).await.unwrap();
+    assert_eq!(after["turns"], saved["turns"]);
+});

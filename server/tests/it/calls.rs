@@ -411,7 +411,9 @@ on_both_backends!(
         assert_eq!(c.webhook(&joined, LK_KEY).await, 200, "a redelivery is fine");
         assert_eq!(c.call(&id).await["call"]["status"], "in_progress");
         // A forged or tampered webhook changes nothing.
-        let left = lk_event("EV_left", "participant_left", &room, participant(Kind::Sip, "callee"));
+        let mut left = lk_event("EV_left", "participant_left", &room, participant(Kind::Sip, "callee"));
+        // Some seconds of talk (LiveKit's times are whole seconds).
+        left.created_at += 3;
         let (good, auth) = mock_vendors::livekit::sign_webhook(&left, LK_KEY);
         assert_eq!(
             c.raw_webhook(good.replace("participant_left", "room_finished"), &auth).await,
@@ -427,7 +429,7 @@ on_both_backends!(
         assert_eq!(c.webhook(&finished, LK_KEY).await, 200);
         let done = c.call(&id).await;
         assert_eq!(done["call"]["status"], "completed", "{done}");
-        assert!(done["call"]["talk_ms"].as_i64().is_some());
+        assert!(done["call"]["talk_ms"].as_i64().is_some_and(|ms| ms > 1000), "{done}");
         let timeline = done["timeline"].as_array().unwrap();
         let agent_entries = timeline.iter().filter(|e| e["kind"] == "agent_joined").count();
         assert_eq!(agent_entries, 1, "one entry per webhook id: {timeline:?}");
@@ -436,6 +438,15 @@ on_both_backends!(
             (last["kind"].as_str(), last["ignored"].as_str()),
             (Some("room_finished"), Some("already_ended"))
         );
+
+        // Its minutes are billed with its end, once (the room's close came after).
+        let talk_ms = done["call"]["talk_ms"].as_i64().unwrap();
+        let (s, usage) = c.owner.rest(Method::GET, &format!("/orgs/{}/usage", c.org), None).await;
+        assert_eq!(s, 200, "{usage}");
+        assert_eq!(usage["total"]["call_seconds"].as_i64(), Some((talk_ms + 999) / 1000), "{usage}");
+        let by_agent = usage["by_agent"].as_array().unwrap();
+        assert_eq!(by_agent.len(), 1, "{usage}");
+        assert_eq!((&by_agent[0]["id"], &by_agent[0]["events"]), (&json!(c.agent), &json!(1)), "{usage}");
 
         // Another organisation sees nothing of it.
         let other = c.app.client().await;

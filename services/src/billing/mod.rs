@@ -214,6 +214,12 @@ pub async fn overview(
     ctx.require(Permission::ViewAnalytics)?;
     let cur = current(db, env, ctx.org_id()).await?;
     let used = usage::between(db, ctx.org_id(), cur.period.0, cur.period.1).await?;
+    let estimate = cur.plan.clone().and_then(|mut p| {
+        if let Some(s) = &cur.subscription {
+            p.price = Some(s.price.clone());
+        }
+        p.estimate(&used)
+    });
     Ok(BillingOverview {
         enabled: env.polar.is_some(),
         plans: env.plans().await?,
@@ -223,6 +229,7 @@ pub async fn overview(
         period_end: cur.period.1,
         limits: cur.limits,
         used,
+        estimate,
     })
 }
 

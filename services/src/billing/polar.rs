@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::billing::{Money, Plan, PlanLimits};
+use domain::billing::{Money, Plan, PlanLimits, UnitPrice};
 use domain::ErrorCode;
 use serde_json::{json, Value};
 
@@ -106,8 +106,9 @@ pub fn parse_subscription(v: &Value) -> Option<PolarSubscription> {
     })
 }
 
-/// A recurring product as a plan: its first fixed price, its limits from
-/// its metadata.
+/// A recurring product as a plan: its first fixed price, its metered
+/// prices on meters named after what we meter (`call_minutes`…), its
+/// limits from its metadata.
 pub fn parse_product(v: &Value) -> Option<Plan> {
     let prices = v["prices"].as_array()?;
     let fixed = prices.iter().find(|p| p["amount_type"] == "fixed" && p["is_archived"] != true);
@@ -124,6 +125,18 @@ pub fn parse_product(v: &Value) -> Option<Plan> {
         price,
         interval: v["recurring_interval"].as_str().map(str::to_string),
         limits: PlanLimits::from_metadata(&v["metadata"]),
+        unit_prices: prices
+            .iter()
+            .filter(|p| p["amount_type"] == "metered_unit" && p["is_archived"] != true)
+            .filter_map(|p| {
+                UnitPrice::new(
+                    p["meter"]["name"].as_str()?,
+                    p["unit_amount"].as_str()?,
+                    p["price_currency"].as_str().unwrap_or("usd"),
+                    p["cap_amount"].as_i64(),
+                )
+            })
+            .collect(),
     })
 }
 
@@ -310,7 +323,10 @@ mod tests {
             "id": "prod_1", "name": "Pro", "description": null, "recurring_interval": "month",
             "metadata": {"call_minutes": 1000},
             "prices": [
-                {"amount_type": "metered_unit", "unit_amount": "0.5", "is_archived": false},
+                {"amount_type": "metered_unit", "unit_amount": "0.5", "is_archived": false,
+                 "price_currency": "eur", "cap_amount": 2000, "meter": {"name": "call_minutes"}},
+                {"amount_type": "metered_unit", "unit_amount": "1", "is_archived": false,
+                 "meter": {"name": "sms_sent"}},
                 {"amount_type": "fixed", "price_amount": 4900, "price_currency": "eur", "is_archived": false},
             ],
         });
@@ -318,5 +334,6 @@ mod tests {
         assert_eq!(p.price, Some(Money::new(4900, "eur").unwrap()));
         assert_eq!(p.limits.call_minutes, Some(1000));
         assert_eq!(p.interval.as_deref(), Some("month"));
+        assert_eq!(p.unit_prices, [UnitPrice::new("call_minutes", "0.5", "eur", Some(2000)).unwrap()]);
     }
 }

@@ -33,8 +33,12 @@ pub const EVENT_NAME: &str = "handoo.usage";
 /// What used it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
-    /// A phone call (its id).
+    /// A phone call's minutes, from answer to hang-up (its id): written as
+    /// it ends, whoever was on it — an agent that crashed still cost them.
     Call(Uuid),
+    /// What a call's AI agent used on it — tokens, speech — from its
+    /// report (the call's id).
+    CallAgent(Uuid),
     /// One turn of a playground conversation (the turn's own id).
     PlaygroundTurn(Uuid),
 }
@@ -43,6 +47,7 @@ impl Source {
     fn parts(self) -> (&'static str, Uuid) {
         match self {
             Source::Call(id) => ("call", id),
+            Source::CallAgent(id) => ("call_agent", id),
             Source::PlaygroundTurn(id) => ("playground", id),
         }
     }

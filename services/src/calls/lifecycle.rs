@@ -133,6 +133,10 @@ pub(crate) async fn apply_locked(
         Some(_) if to.is_final() => crate::campaigns::dialer::settle(&txn, env, bus, &updated).await?,
         _ => None,
     };
+    // An answered call's minutes are billed with its end, in its transaction.
+    if to.is_final() {
+        record_minutes(&txn, env, &updated).await?;
+    }
     // A call someone answered is analysed once its last words are in (the
     // agent's report asks sooner when it comes first).
     if to.is_final() && updated.answered_at.is_some() {
@@ -146,6 +150,31 @@ pub(crate) async fn apply_locked(
         settled.after_commit(env, bus);
     }
     Ok(applied)
+}
+
+/// Bills an ended call's talk time (none when nobody answered), once: a
+/// redelivered end finds the row already written.
+async fn record_minutes<C: ConnectionTrait>(
+    db: &C,
+    env: &TelephonyEnv,
+    call: &calls::Model,
+) -> ServiceResult<()> {
+    let Some(talk_ms) = call.talk_ms.filter(|ms| *ms > 0) else { return Ok(()) };
+    let usage =
+        domain::billing::Usage { call_seconds: talk_ms.saturating_add(999) / 1000, ..Default::default() };
+    let r = crate::billing::usage::Record {
+        org_id: call.org_id,
+        source: crate::billing::usage::Source::Call(call.id),
+        agent_id: call.agent_id,
+        // A call without an agent is a rep's (the copilot's).
+        agent_kind: Some(if call.agent_id.is_some() { "voice" } else { "rep" }),
+        api_key_id: call.placed_by_api_key,
+        model: None,
+        usage,
+        at: call.ended_at.unwrap_or_else(|| env.clock.now()),
+    };
+    crate::billing::usage::record(db, &env.billing, r).await?;
+    Ok(())
 }
 
 /// Keeps an event that came for a call already ended: it changes nothing,

@@ -234,8 +234,9 @@ async fn agent_for(
     })
 }
 
-/// What the call used, for billing: its minutes (the agent's time on it),
-/// the model's tokens, speech seconds and characters. Once per call.
+/// What the agent used on the call, for billing: the model's tokens, speech
+/// seconds and characters, once per call (its minutes are the call's,
+/// recorded as it ends: [`super::lifecycle`]).
 async fn record_usage(
     db: &DatabaseConnection,
     env: &TelephonyEnv,
@@ -252,7 +253,7 @@ async fn record_usage(
     };
     let whole = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     let usage = domain::billing::Usage {
-        call_seconds: whole(report.duration_ms.div_ceil(1000)),
+        call_seconds: 0,
         llm_input_tokens: whole(report.usage.llm_input_tokens),
         llm_output_tokens: whole(report.usage.llm_output_tokens),
         stt_seconds: report.usage.stt_seconds.max(0.0).ceil().min(i64::MAX as f64) as i64,
@@ -260,7 +261,7 @@ async fn record_usage(
     };
     let r = crate::billing::usage::Record {
         org_id: call.org_id,
-        source: crate::billing::usage::Source::Call(call.id),
+        source: crate::billing::usage::Source::CallAgent(call.id),
         agent_id: call.agent_id,
         agent_kind: Some("voice"),
         api_key_id: call.placed_by_api_key,

@@ -6,7 +6,7 @@
 //! the buttons; Members are told it is not theirs.
 
 use domain::billing::views::BillingOverview;
-use domain::billing::{Plan, PlanLimits, SubscriptionStatus, Usage};
+use domain::billing::{Plan, PlanLimits, SubscriptionStatus, UnitPrice, Usage};
 use domain::Permission;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -25,19 +25,36 @@ const POLL_MS: u64 = 2_000;
 const POLLS: u32 = 30;
 
 pub(crate) fn money(locale: domain::Locale, m: &domain::billing::Money) -> String {
-    let symbol = match m.currency.as_str() {
+    priced(locale, m.major_text(), &m.currency)
+}
+
+/// An amount in major units (exact text) with its currency's sign, the
+/// way `locale` writes it.
+fn priced(locale: domain::Locale, amount: String, currency: &str) -> String {
+    let symbol = match currency {
         "usd" => "$",
         "eur" => "€",
         "gbp" => "£",
         _ => "",
     };
-    let amount = m.major_text();
     let amount = if locale == domain::Locale::Fr { amount.replace('.', ",") } else { amount };
     match (symbol, locale) {
-        ("", _) => format!("{amount} {}", m.currency.to_uppercase()),
+        ("", _) => format!("{amount} {}", currency.to_uppercase()),
         (s, domain::Locale::Fr) => format!("{amount} {s}"),
         (s, _) => format!("{s}{amount}"),
     }
+}
+
+/// "+ $0.02 per call minute".
+fn unit_price(i18n: leptos_i18n::I18nContext<Locale>, locale: domain::Locale, u: &UnitPrice) -> String {
+    let unit = match u.metric.as_str() {
+        "call_minutes" => t_string!(i18n, billing.unit_call_minutes),
+        "llm_tokens" => t_string!(i18n, billing.unit_llm_tokens),
+        "stt_minutes" => t_string!(i18n, billing.unit_stt_minutes),
+        _ => t_string!(i18n, billing.unit_tts_characters),
+    };
+    let price = priced(locale, u.major_text(), &u.currency);
+    t_string!(i18n, billing.per_unit, price = price, unit = unit).to_string()
 }
 
 fn status_tone(s: SubscriptionStatus) -> Tone {
@@ -233,6 +250,7 @@ fn Overview(
             <div class="mt-2 grid gap-3 sm:grid-cols-2" data-testid="billing-meters">
                 {bars.into_iter().map(|(key, label, used, limit)| view! { <Meter key label used limit/> }).collect_view()}
             </div>
+            {o.estimate.map(|m| view! { <Estimate m/> })}
         </Card>
         <section aria-labelledby="plans-title" class="space-y-3">
             <h2 id="plans-title" class="text-lg font-semibold">{t!(i18n, billing.plans)}</h2>
@@ -244,6 +262,18 @@ fn Overview(
                 }).collect_view()}
             </div>
         </section>
+    }
+}
+
+/// What the period costs so far (the billing and usage pages).
+#[component]
+pub(crate) fn Estimate(m: domain::billing::Money) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = use_locale();
+    view! {
+        <p class="mt-3 text-sm font-medium" data-testid="billing-estimate">
+            {move || t_string!(i18n, billing.estimate, amount = money(locale.get(), &m)).to_string()}
+        </p>
     }
 }
 
@@ -300,6 +330,10 @@ fn PlanCard(
                 }}</p>
                 <p class="text-sm text-slate-500">{p.description.clone()}</p>
                 <ul class="space-y-1 text-sm">
+                    {p.unit_prices.iter().map(|u| {
+                        let u = u.clone();
+                        view! { <li data-testid="plan-unit-price">{move || unit_price(i18n, locale.get(), &u)}</li> }
+                    }).collect_view()}
                     {limits.into_iter().map(|(_, label, _, limit)| view! {
                         <li>{move || match limit {
                             Some(l) => format!("{} {label}", crate::format::integer(locale.get(), l)),

@@ -104,6 +104,7 @@ fn Report(r: UsageReport, org_id: uuid::Uuid) -> impl IntoView {
                     }}</p>
                 }).collect_view()}
             </div>
+            {r.overview.estimate.clone().map(|m| view! { <super::page::Estimate m/> })}
         </Card>
         <Card>
             <div class="mb-2 flex items-center justify-between">
@@ -133,10 +134,10 @@ fn Report(r: UsageReport, org_id: uuid::Uuid) -> impl IntoView {
                             view! {
                                 <tr>
                                     <td class="px-2 py-1 whitespace-nowrap">{move || crate::format::date(locale.get(), d.day.and_hms_opt(12, 0, 0).map(|t| t.and_utc()).unwrap_or_default())}</td>
-                                    <td class="px-2 py-1 text-right tabular-nums">{format!("{:.1}", minutes(u.call_seconds))}</td>
+                                    <td class="px-2 py-1 text-right tabular-nums">{move || crate::format::minutes(locale.get(), u.call_seconds)}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(u.llm_input_tokens)}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(u.llm_output_tokens)}</td>
-                                    <td class="px-2 py-1 text-right tabular-nums">{format!("{:.1}", minutes(u.stt_seconds))}</td>
+                                    <td class="px-2 py-1 text-right tabular-nums">{move || crate::format::minutes(locale.get(), u.stt_seconds)}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(u.tts_characters)}</td>
                                 </tr>
                             }
@@ -176,9 +177,9 @@ fn ByTable(title: Signal<String>, rows: Vec<UsageBy>, testid: &'static str) -> i
                                 <tr>
                                     <td class="px-2 py-1">{name}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(b.events as i64)}</td>
-                                    <td class="px-2 py-1 text-right tabular-nums">{format!("{:.1}", u.call_seconds as f64 / 60.0)}</td>
+                                    <td class="px-2 py-1 text-right tabular-nums">{move || crate::format::minutes(locale.get(), u.call_seconds)}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(u.llm_input_tokens.saturating_add(u.llm_output_tokens))}</td>
-                                    <td class="px-2 py-1 text-right tabular-nums">{format!("{:.1}", u.stt_seconds as f64 / 60.0)}</td>
+                                    <td class="px-2 py-1 text-right tabular-nums">{move || crate::format::minutes(locale.get(), u.stt_seconds)}</td>
                                     <td class="px-2 py-1 text-right tabular-nums">{move || n(u.tts_characters)}</td>
                                 </tr>
                             }
