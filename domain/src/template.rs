@@ -261,6 +261,12 @@ pub fn render(src: &str, ctx: &RenderContext) -> Result<Rendered, TemplateError>
     Ok(Template::parse(src)?.render(ctx))
 }
 
+/// Renders a text that was validated when saved: it parses, so this never
+/// fails; were it somehow not to, the text is kept as written rather than lost.
+pub fn fill(src: &str, ctx: &RenderContext) -> String {
+    render(src, ctx).map(|r| r.text).unwrap_or_else(|_| src.to_string())
+}
+
 /// Checks a template at save time; `field` names the form field in the error.
 pub fn validate(field: &str, src: &str) -> Result<(), crate::error::FieldError> {
     Template::parse(src).map(|_| ()).map_err(|e| {

@@ -5,6 +5,9 @@ use leptos::prelude::*;
 
 const CONTROL: &str = "block w-full rounded-md border-0 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm ring-1 ring-inset ring-slate-300 placeholder:text-slate-400 focus:outline-none focus:ring-2 focus:ring-inset focus:ring-indigo-600 aria-[invalid=true]:ring-red-500 dark:bg-slate-800 dark:text-slate-100 dark:ring-slate-600";
 
+/// The compact input and select of filter bars and inline forms.
+pub const COMPACT_CONTROL: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
+
 fn label_view(id: &str, label: Signal<String>) -> impl IntoView {
     view! {
         <label for=id.to_string() class="mb-1 block text-sm font-medium text-slate-700 dark:text-slate-200">
@@ -182,14 +185,39 @@ pub fn Switch(#[prop(into)] label: Signal<String>, checked: RwSignal<bool>) -> i
     }
 }
 
+const ALERT: &str = "rounded-md border border-red-200 bg-red-50 p-3 text-sm text-red-700 dark:border-red-900 dark:bg-red-950 dark:text-red-300";
+
 /// A form-level error banner (`role="alert"` so it is announced).
 #[component]
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
     view! {
         {move || message.get().map(|m| view! {
-            <div role="alert" data-testid="form-error" class="rounded-md border border-red-200 bg-red-50 p-3 text-sm text-red-700 dark:border-red-900 dark:bg-red-950 dark:text-red-300">
+            <div role="alert" data-testid="form-error" class=ALERT>
                 {m}
             </div>
+        })}
+    }
+}
+
+/// [`FormError`] for an error from the server: its message in the reader's
+/// language and, when it says the plan's limit is reached, the way to the
+/// billing page to upgrade.
+#[component]
+pub fn ErrorNotice(#[prop(into)] error: Signal<Option<crate::AppError>>) -> impl IntoView {
+    use crate::i18n::{describe, t, use_i18n};
+    let i18n = use_i18n();
+    view! {
+        {move || error.get().map(|e| {
+            let quota = e.code == domain::ErrorCode::QuotaExceeded;
+            view! {
+                <div role="alert" data-testid="form-error" class=ALERT>
+                    {describe(i18n, &e)}
+                    {quota.then(|| view! {
+                        " "
+                        <a href="/app/billing" class="font-medium underline" data-testid="upgrade-link">{t!(i18n, billing.upgrade)}</a>
+                    })}
+                </div>
+            }
         })}
     }
 }

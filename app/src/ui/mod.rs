@@ -23,7 +23,7 @@ pub use card::Card;
 pub use dialog::Dialog;
 pub use empty::EmptyState;
 pub use feedback::{banner_error, field_error, password_feedback, toast_result};
-pub use form::{Checkbox, FormError, Input, Select, Switch, TextArea};
+pub use form::{Checkbox, ErrorNotice, FormError, Input, Select, Switch, TextArea, COMPACT_CONTROL};
 pub use navigate::hard_navigate;
 pub use preferences::{LanguageSwitcher, SaveLocale, ThemeToggle};
 pub use skeleton::Skeleton;

@@ -259,27 +259,14 @@ pub async fn report(
     };
     let agent_rows = group(rows::Column::AgentId).await?;
     let key_rows = group(rows::Column::ApiKeyId).await?;
-    let agent_names = names(
+    use entity::{agents, api_keys};
+    let agent_names =
+        names::<agents::Entity>(db, ctx, [agents::Column::Id, agents::Column::Name, agents::Column::OrgId], &agent_rows)
+            .await?;
+    let key_names = names::<api_keys::Entity>(
         db,
         ctx,
-        entity::agents::Entity::find()
-            .select_only()
-            .column(entity::agents::Column::Id)
-            .column(entity::agents::Column::Name),
-        entity::agents::Column::OrgId,
-        entity::agents::Column::Id,
-        &agent_rows,
-    )
-    .await?;
-    let key_names = names(
-        db,
-        ctx,
-        entity::api_keys::Entity::find()
-            .select_only()
-            .column(entity::api_keys::Column::Id)
-            .column(entity::api_keys::Column::Name),
-        entity::api_keys::Column::OrgId,
-        entity::api_keys::Column::Id,
+        [api_keys::Column::Id, api_keys::Column::Name, api_keys::Column::OrgId],
         &key_rows,
     )
     .await?;
@@ -313,21 +300,27 @@ pub async fn report(
     })
 }
 
-/// The names of the grouped ids, from the organisation's own rows only.
+/// The names of the grouped ids, from the organisation's own rows only
+/// (`[id, name, org_id]` are `E`'s columns).
 async fn names<E: EntityTrait>(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
-    q: sea_orm::Select<E>,
-    org_col: impl ColumnTrait,
-    id_col: impl ColumnTrait,
+    [id, name, org]: [E::Column; 3],
     groups: &[GroupSums],
 ) -> ServiceResult<std::collections::HashMap<Uuid, String>> {
     let ids: Vec<Uuid> = groups.iter().filter_map(|g| g.id).collect();
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let named: Vec<(Uuid, String)> =
-        q.filter(org_col.eq(ctx.org_id())).filter(id_col.is_in(ids)).into_tuple().all(db).await?;
+    let named: Vec<(Uuid, String)> = E::find()
+        .select_only()
+        .column(id)
+        .column(name)
+        .filter(org.eq(ctx.org_id()))
+        .filter(id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
     Ok(named.into_iter().collect())
 }
 

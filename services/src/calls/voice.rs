@@ -16,7 +16,7 @@ use domain::call_views::{CallTurn, TurnsAdded};
 use domain::copilot::outcome::{CallOutcome, OutcomeReport};
 use domain::copilot::script::ScriptContent;
 use domain::data_schema::CollectedData;
-use domain::template::{RenderContext, Template};
+use domain::template::{fill, RenderContext};
 use domain::ErrorCode;
 use entity::{calls, prospects};
 use providers::stt::SpeechToText;
@@ -101,11 +101,6 @@ pub async fn accept(
         return Err(ServiceError::not_found());
     }
     Ok((ctx, call))
-}
-
-fn fill(src: &str, vars: &RenderContext) -> String {
-    // Saved settings were validated: parsing cannot fail; keep the text if it does.
-    Template::parse(src).map(|t| t.render(vars).text).unwrap_or_else(|_| src.to_string())
 }
 
 /// The agent's settings, texts and provider clients for `call`.

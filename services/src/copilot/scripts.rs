@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use domain::copilot::outcome::CallOutcome;
 use domain::copilot::script::ScriptContent;
 use domain::copilot::views::{AiGeneration, ScriptDetail, ScriptInput, ScriptSummary, ScriptVersionInfo};
-use domain::template::{RenderContext, Template};
+use domain::template::{fill, RenderContext};
 use domain::{validation, ErrorCode, Locale, Permission};
 use entity::{calls, copilot_sessions, script_versions, scripts};
 use sea_orm::sea_query::{Expr, OnConflict};
@@ -280,11 +280,6 @@ pub(crate) async fn pinned<C: ConnectionTrait>(
             Err(ServiceError::internal())
         }
     }
-}
-
-fn fill(src: &str, ctx: &RenderContext) -> String {
-    // Saved scripts were validated: parsing cannot fail; keep the text if it does.
-    Template::parse(src).map(|t| t.render(ctx).text).unwrap_or_else(|_| src.to_string())
 }
 
 /// The script with every text filled for one prospect (and its caller).

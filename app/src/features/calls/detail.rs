@@ -21,7 +21,7 @@ use crate::features::copilot::labels::outcome_label;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
 use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton};
 
-const CONTROL: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
+use crate::ui::COMPACT_CONTROL as CONTROL;
 
 #[component]
 pub fn CallPage() -> impl IntoView {

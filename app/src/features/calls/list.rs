@@ -18,7 +18,7 @@ use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
 use crate::ui::{Badge, Button, ButtonVariant, Card, EmptyState, FormError, Skeleton};
 
 const LIST_PATH: &str = "/app/calls";
-const CONTROL: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
+use crate::ui::COMPACT_CONTROL as CONTROL;
 
 /// The URL's query for `p`, defaults left out.
 pub fn query_string(p: &CallParams) -> String {

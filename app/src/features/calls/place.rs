@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::api::PlaceCall;
 use crate::i18n::{describe, t, t_string, use_i18n};
-use crate::ui::{Button, ButtonVariant, Dialog, FormError};
+use crate::ui::{Button, ButtonVariant, Dialog, ErrorNotice, FormError};
 
 /// A fresh idempotency key for one dialog opening: a double click, or a
 /// request retried after a network blip, places one call.
@@ -60,7 +60,7 @@ pub fn CallWithAgent(org_id: Uuid, prospect_id: Uuid, #[prop(into)] blocked: Sig
             navigate(&format!("/app/calls/{}", call.id), Default::default());
         }
     });
-    let error = Signal::derive(move || place.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)));
+    let error = Signal::derive(move || place.value().get().and_then(|r| r.err()));
     let submit = move |_| {
         let Ok(agent_id) = agent.get_untracked().parse::<Uuid>() else { return };
         place.dispatch(PlaceCall { org_id, prospect_id, agent_id, key: key.get_untracked() });
@@ -98,7 +98,7 @@ pub fn CallWithAgent(org_id: Uuid, prospect_id: Uuid, #[prop(into)] blocked: Sig
                         }.into_any(),
                     })}
                 </Suspense>
-                <FormError message=error/>
+                <ErrorNotice error/>
                 <div class="flex justify-end gap-2">
                     <Button variant=ButtonVariant::Secondary on:click=move |_| open.set(false)>{t!(i18n, common.cancel)}</Button>
                     <Button busy=place.pending() disabled=Signal::derive(move || agent.get().is_empty()) attr:data-testid="call-place"

@@ -19,7 +19,7 @@ use super::labels::{
 };
 use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, FormError, Skeleton};
+use crate::ui::{toast_result, Badge, Button, ButtonVariant, Card, ErrorNotice, FormError, Skeleton};
 
 #[component]
 pub fn CampaignPage() -> impl IntoView {
@@ -139,7 +139,7 @@ fn CampaignHeader(
                 </div>
             })}
         </div>
-        <FormError message=Signal::derive(move || act.value().get().and_then(|r| r.err()).map(|e| describe(i18n, &e)))/>
+        <ErrorNotice error=Signal::derive(move || act.value().get().and_then(|r| r.err()))/>
         {move || current.with(|c| c.paused_by.clone()).filter(|_| current.with(|c| c.status == CampaignStatus::Paused)).map(|p| view! {
             <div role="status" data-testid="campaign-paused-reason" class="rounded-md border border-amber-200 bg-amber-50 p-3 text-sm text-amber-900 dark:border-amber-900 dark:bg-amber-950 dark:text-amber-200">
                 {paused_label(i18n, &p)}

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::i18n::{t, t_string, use_i18n};
 use crate::ui::{Button, ButtonVariant, FormError};
 
-pub(crate) const CONTROL: &str = "block w-full rounded-md border-0 bg-white px-2 py-1.5 text-sm ring-1 ring-slate-300 focus:ring-2 focus:ring-indigo-600 dark:bg-slate-800 dark:ring-slate-600";
+pub(crate) use crate::ui::COMPACT_CONTROL as CONTROL;
 
 pub(crate) const DAYS: [(&str, Weekday); 7] = [
     ("mon", Weekday::Mon),

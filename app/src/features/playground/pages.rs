@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::api::StartConversation;
 use crate::features::auth::session::use_current_org;
 use crate::i18n::{describe, t, t_string, use_i18n, use_locale};
-use crate::ui::{Badge, Button, Card, FormError, Skeleton, Tone};
+use crate::ui::{Badge, Button, Card, ErrorNotice, FormError, Skeleton, Tone};
 use crate::AppError;
 
 #[component]
@@ -226,7 +226,7 @@ fn Chat(org_id: Uuid, agent: Agent, conversation: Conversation, on_turn: Callbac
                     {move || ended.get().map(|reason| view! {
                         <p class="mt-3 rounded-md bg-slate-100 p-2 text-sm dark:bg-slate-800" data-testid="conversation-ended">{t!(i18n, playground.ended_because, reason = reason.clone())}</p>
                     })}
-                    <div class="mt-3"><FormError message=Signal::derive(move || error.get().map(|e| describe(i18n, &e)))/></div>
+                    <div class="mt-3"><ErrorNotice error=Signal::derive(move || error.get())/></div>
                     <form class="mt-3 flex gap-2" on:submit=move |ev| { ev.prevent_default(); send(); }>
                         <label for="playground-input" class="sr-only">{t!(i18n, playground.message)}</label>
                         <input id="playground-input" data-testid="playground-input" autocomplete="off"
