@@ -119,7 +119,9 @@ async fn subscribe(app: &App, mock: &MockVendors, orgs: &[String]) -> Vec<Value>
     }
     let p = mock.state.polar.lock().unwrap();
     orgs.iter()
-        .map(|o| p.subscriptions.values().find(|s| s["customer"]["external_id"] == o.as_str()).unwrap().clone())
+        .map(|o| {
+            p.subscriptions.values().find(|s| s["customer"]["external_id"] == o.as_str()).unwrap().clone()
+        })
         .collect()
 }
 
@@ -262,7 +264,8 @@ async fn bench(name: &str, db_url: &str, records: usize, webhooks: usize, report
         let at = base + chrono::Duration::milliseconds(i as i64);
         data["modified_at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
         data["status"] = json!(if i % 2 == 0 { "active" } else { "past_due" });
-        let body = json!({"type": "subscription.updated", "timestamp": data["modified_at"], "data": data}).to_string();
+        let body = json!({"type": "subscription.updated", "timestamp": data["modified_at"], "data": data})
+            .to_string();
         let id = format!("msg_bench_{i}");
         let h = signed(&id, chrono::Utc::now().timestamp(), &body);
         distinct += 1;

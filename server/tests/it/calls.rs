@@ -447,6 +447,52 @@ on_both_backends!(
         let by_agent = usage["by_agent"].as_array().unwrap();
         assert_eq!(by_agent.len(), 1, "{usage}");
         assert_eq!((&by_agent[0]["id"], &by_agent[0]["events"]), (&json!(c.agent), &json!(1)), "{usage}");
+        // The agent's report adds its tokens and speech (a second report
+        // changes nothing); the call still counts as one.
+        let report = domain::agent_report::AgentReport {
+            duration_ms: talk_ms as u64,
+            end: domain::agent_report::EndReason::Caller,
+            turns: 4,
+            interruptions: 0,
+            usage: domain::agent_report::CallUsage {
+                stt_seconds: 2.2,
+                llm_input_tokens: 1_200,
+                llm_output_tokens: 300,
+                tts_characters: 420,
+            },
+            latencies: vec![],
+            barge_ins_ms: vec![],
+            outcome: None,
+        };
+        let s = &c.app.state;
+        let org_id: Uuid = c.org.parse().unwrap();
+        let ctx = services::OrgCtx::system(org_id, "voice");
+        let call_id: Uuid = id.parse().unwrap();
+        for _ in 0..2 {
+            services::calls::voice::finish(
+                &s.db,
+                &s.server_ctx.telephony,
+                &s.server_ctx.bus,
+                &ctx,
+                call_id,
+                &report,
+            )
+            .await
+            .unwrap();
+        }
+        let (_, usage) = c.owner.rest(Method::GET, &format!("/orgs/{}/usage", c.org), None).await;
+        let t = &usage["total"];
+        assert_eq!(
+            (t["call_seconds"].as_i64(), t["llm_input_tokens"].as_i64(), t["llm_output_tokens"].as_i64()),
+            (Some((talk_ms + 999) / 1000), Some(1_200), Some(300)),
+            "{usage}"
+        );
+        assert_eq!(
+            (t["stt_seconds"].as_i64(), t["tts_characters"].as_i64()),
+            (Some(3), Some(420)),
+            "{usage}"
+        );
+        assert_eq!(usage["by_agent"][0]["events"], 1, "{usage}");
 
         // Another organisation sees nothing of it.
         let other = c.app.client().await;

@@ -250,7 +250,8 @@ pub async fn report(
     }
     let group = |col: rows::Column| async move {
         let rows: Vec<GroupSums> =
-            sums(in_range().column_as(col, "id").column_as(Expr::cust("COUNT(*)"), "n"))
+            // A call has two rows (its minutes, its agent's usage): counted once.
+            sums(in_range().column_as(col, "id").column_as(Expr::cust("COUNT(DISTINCT source_id)"), "n"))
                 .group_by(col)
                 .into_model()
                 .all(db)
@@ -260,9 +261,13 @@ pub async fn report(
     let agent_rows = group(rows::Column::AgentId).await?;
     let key_rows = group(rows::Column::ApiKeyId).await?;
     use entity::{agents, api_keys};
-    let agent_names =
-        names::<agents::Entity>(db, ctx, [agents::Column::Id, agents::Column::Name, agents::Column::OrgId], &agent_rows)
-            .await?;
+    let agent_names = names::<agents::Entity>(
+        db,
+        ctx,
+        [agents::Column::Id, agents::Column::Name, agents::Column::OrgId],
+        &agent_rows,
+    )
+    .await?;
     let key_names = names::<api_keys::Entity>(
         db,
         ctx,

@@ -605,7 +605,7 @@ mod tests {
         let d = PlaceCall { script_id: Some(Uuid::nil()), ..a.clone() };
         assert_ne!(request_hash(&a), request_hash(&d));
         // Pinned: the same in every build, whatever serde_json's map order.
-        assert_eq!(request_hash(&a), "PLACEHOLDER");
+        assert_eq!(request_hash(&a), "b6a3c45976578c376f1488987d54cb0c81789bc0e28139d9fd8d6a77bd370bf8");
     }
 
     #[test]
