@@ -15,12 +15,13 @@
 
 #[path = "support/analytics_seed.rs"]
 mod seed;
+mod support;
 
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::analytics::AnalyticsQuery;
-use sea_orm::{ConnectionTrait, Database, EntityTrait, IntoActiveModel};
+use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
 use uuid::Uuid;
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
@@ -204,22 +205,10 @@ async fn main() {
     bench("SQLite", &format!("sqlite://{}/bench.db?mode=rwc", dir.display()), calls, runs).await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match Database::connect(&admin_url).await {
-        Ok(admin) => {
-            let name = format!("handoo_analytics_bench_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create bench database");
-            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            bench("PostgreSQL", &url, calls, runs).await;
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL unreachable with CI=true: {e}")
-        }
-        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
-    }
+    support::on_postgres(
+        "analytics",
+        false,
+        |url| async move { bench("PostgreSQL", &url, calls, runs).await },
+    )
+    .await;
 }

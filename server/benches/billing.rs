@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mock_vendors::MockVendors;
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{json, Value};
 use services::billing::signature::{self, Headers};
 use services::billing::usage::{self, Record, Source};
@@ -62,16 +62,7 @@ impl App {
     }
 
     async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        support::rest(&self.http, &self.base, &self.csrf, method, path, body).await
     }
 }
 
@@ -263,7 +254,7 @@ async fn bench(name: &str, db_url: &str, records: usize, webhooks: usize, report
         let mut data = subs[i % subs.len()].clone();
         let at = base + chrono::Duration::milliseconds(i as i64);
         data["modified_at"] = json!(at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
-        data["status"] = json!(if i % 2 == 0 { "active" } else { "past_due" });
+        data["status"] = json!(if i.is_multiple_of(2) { "active" } else { "past_due" });
         let body = json!({"type": "subscription.updated", "timestamp": data["modified_at"], "data": data})
             .to_string();
         let id = format!("msg_bench_{i}");
@@ -345,22 +336,8 @@ async fn main() {
     bench("SQLite", &format!("sqlite://{}/bench.db", dir.display()), records, webhooks, report).await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match Database::connect(&admin_url).await {
-        Ok(admin) => {
-            let name = format!("handoo_billing_bench_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create bench database");
-            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            bench("PostgreSQL", &url, records, webhooks, report).await;
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL unreachable with CI=true: {e}")
-        }
-        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
-    }
+    support::on_postgres("billing", false, |url| async move {
+        bench("PostgreSQL", &url, records, webhooks, report).await
+    })
+    .await;
 }

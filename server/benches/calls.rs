@@ -24,7 +24,7 @@ use livekit_protocol as proto;
 use mock_vendors::livekit::{sign_webhook, API_SECRET};
 use mock_vendors::MockVendors;
 use proto::participant_info::Kind;
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -44,16 +44,7 @@ struct App {
 
 impl App {
     async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status().as_u16();
-        (status, res.json().await.unwrap_or(Value::Null))
+        support::rest(&self.http, &self.base, &self.csrf, method, path, body).await
     }
 }
 
@@ -382,22 +373,8 @@ async fn main() {
     bench("SQLite", &format!("sqlite://{}/bench.db", dir.display()), runs, live, webhooks).await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match Database::connect(&admin_url).await {
-        Ok(admin) => {
-            let name = format!("handoo_calls_bench_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create bench database");
-            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            bench("PostgreSQL", &url, runs, live, webhooks).await;
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL unreachable with CI=true: {e}")
-        }
-        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
-    }
+    support::on_postgres("calls", false, |url| async move {
+        bench("PostgreSQL", &url, runs, live, webhooks).await
+    })
+    .await;
 }

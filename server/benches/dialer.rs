@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use entity::{calls, prospects};
 use mock_vendors::MockVendors;
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -76,16 +76,7 @@ struct Api {
 
 impl Api {
     async fn rest(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/api/v1{path}", self.base))
-            .header("x-csrf-token", &self.csrf);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let s = res.status().as_u16();
-        (s, res.json().await.unwrap_or(Value::Null))
+        support::rest(&self.http, &self.base, &self.csrf, method, path, body).await
     }
 }
 
@@ -257,23 +248,6 @@ async fn bench(db_url: &str, n: u64, lines: u32) {
 async fn main() {
     let n: u64 = std::env::var("DIALER_PROSPECTS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
     let lines: u32 = std::env::var("DIALER_LINES").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     println!("\n== the campaign dialer, PostgreSQL");
-    match Database::connect(&admin_url).await {
-        Ok(admin) => {
-            let name = format!("handoo_dialer_bench_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create bench database");
-            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            bench(&url, n, lines).await;
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL unreachable with CI=true: {e}")
-        }
-        Err(e) => println!("PostgreSQL unreachable ({e}): skipped"),
-    }
+    support::on_postgres("dialer", false, |url| async move { bench(&url, n, lines).await }).await;
 }

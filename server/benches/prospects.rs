@@ -21,7 +21,6 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, Database};
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -426,27 +425,8 @@ async fn run_sqlite(dir: &std::path::Path, rows: usize, file: &bytes::Bytes, imp
 }
 
 async fn run_postgres(rows: usize, file: &bytes::Bytes, import_only: bool, keep: bool) {
-    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
-    match Database::connect(&admin_url).await {
-        Ok(admin) => {
-            let name = format!("handoo_bench_{}", std::process::id());
-            admin
-                .execute_unprepared(&format!("CREATE DATABASE {name}"))
-                .await
-                .expect("create bench database");
-            let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
-            run("PostgreSQL", &url, rows, file, import_only).await;
-            if keep {
-                println!("  kept: {url}");
-                return;
-            }
-            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-        // In CI an unreachable database is a failure, as in the test suite.
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-            panic!("PostgreSQL unreachable with CI=true: {e}")
-        }
-        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
-    }
+    support::on_postgres("prospects", keep, |url| async move {
+        run("PostgreSQL", &url, rows, file, import_only).await
+    })
+    .await;
 }

@@ -24,6 +24,7 @@ pub async fn serve(vars: &[(&str, String)]) -> (String, server::AppState) {
 
 /// A browser-like client (cookies kept) and the CSRF token the login page
 /// hands out, for server functions and REST writes.
+#[allow(dead_code)]
 pub async fn session(base: &str, timeout: std::time::Duration) -> (reqwest::Client, String) {
     let http = reqwest::Client::builder().cookie_store(true).timeout(timeout).build().unwrap();
     let page = http.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
@@ -53,4 +54,55 @@ pub async fn owner_org(http: &reqwest::Client, base: &str, csrf: &str, password:
     let org: serde_json::Value =
         call("create_org", vec![("name", "Bench".into())]).await.unwrap().json().await.unwrap();
     org["id"].as_str().unwrap().to_string()
+}
+
+/// Runs `bench` with the URL of a fresh PostgreSQL database on
+/// `HANDOO_TEST_PG_URL`'s server (by default the local test one), dropped
+/// afterwards unless `keep`. Unreachable is a failure with CI=true, as in
+/// the test suite; otherwise it is said and skipped.
+#[allow(dead_code)]
+pub async fn on_postgres<F: std::future::Future<Output = ()>>(
+    name: &str,
+    keep: bool,
+    bench: impl FnOnce(String) -> F,
+) {
+    use sea_orm::{ConnectionTrait, Database};
+    let admin_url = std::env::var("HANDOO_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    match Database::connect(&admin_url).await {
+        Ok(admin) => {
+            let db = format!("handoo_{name}_bench_{}", std::process::id());
+            admin.execute_unprepared(&format!("CREATE DATABASE {db}")).await.expect("create bench database");
+            let url = format!("{}/{db}", admin_url.rsplit_once('/').unwrap().0);
+            bench(url.clone()).await;
+            if keep {
+                println!("  kept: {url}");
+                return;
+            }
+            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+        }
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("PostgreSQL unreachable with CI=true: {e}")
+        }
+        Err(e) => println!("\nPostgreSQL unreachable ({e}): skipped"),
+    }
+}
+
+/// A REST call (`/api/v1{path}`) by a signed-in client: status and body.
+#[allow(dead_code)]
+pub async fn rest(
+    http: &reqwest::Client,
+    base: &str,
+    csrf: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut req = http.request(method, format!("{base}/api/v1{path}")).header("x-csrf-token", csrf);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
 }
