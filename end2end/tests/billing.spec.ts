@@ -98,7 +98,8 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(agentRow).toHaveCount(1);
     await expect(agentRow.locator('td').nth(0)).toHaveText('Ava');
     await expect(agentRow.locator('td').nth(1)).toHaveText('1');
-    await expect(page.getByTestId('period-call_minutes')).toContainText('1 / 10');
+    await expect(page.getByTestId('meter-call_minutes-text')).toHaveText(/^1 \/ 10[ ,\u202f\u00a0]?000$/);
+    await expect(page.getByTestId('usage-period').getByRole('progressbar').first()).toBeVisible();
     await expect(page.getByTestId('billing-estimate')).toHaveText(w.estimate);
     // The charts are drawn (leptos-chartistry's SVG).
     await expect(page.locator('svg').first()).toBeVisible();

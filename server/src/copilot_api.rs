@@ -323,7 +323,17 @@ async fn end_session(
     ApiJson(report): ApiJson<OutcomeReport>,
 ) -> Result<Json<SessionView>, AppError> {
     let id = parse_uuid(&id, "session_id")?;
-    Ok(Json(sessions::end(&state.db, &state.server_ctx.copilot, &ctx, id, report).await?))
+    Ok(Json(
+        sessions::end(
+            &state.db,
+            &state.server_ctx.copilot,
+            &state.server_ctx.telephony.clock,
+            &ctx,
+            id,
+            report,
+        )
+        .await?,
+    ))
 }
 
 /// `GET …/copilot/sessions/{id}/analysis`: the rep's call analysed after it ended.

@@ -288,6 +288,7 @@ on_both_backends!(a_reps_copilot_call_is_analysed_and_a_manager_corrects_it, |ba
             .await;
     assert_eq!(code, 200, "{v}");
     let mut done = Value::Null;
+    let mut last = Value::Null;
     for _ in 0..300 {
         s.clock.advance(chrono::Duration::seconds(5));
         let (code, v) = s.c.owner.rest(Method::GET, &path, None).await;
@@ -295,8 +296,10 @@ on_both_backends!(a_reps_copilot_call_is_analysed_and_a_manager_corrects_it, |ba
             done = v;
             break;
         }
+        last = v;
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
+    assert!(!done.is_null(), "the analysis never got done: {last}");
     let a = &done["analysis"];
     assert_eq!(a["suggested_outcome"], "meeting_booked", "{done}");
     assert_eq!(a["phases"][0]["evidence"], "Hello, this is Remy from Handoo.", "quoted from the rep: {done}");

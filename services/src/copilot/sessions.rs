@@ -655,6 +655,7 @@ pub async fn navigate(
 pub async fn end(
     db: &DatabaseConnection,
     hub: &CopilotHub,
+    clock: &crate::clock::SharedClock,
     ctx: &OrgCtx,
     id: Uuid,
     report: OutcomeReport,
@@ -725,7 +726,9 @@ pub async fn end(
     let ev = CopilotEvent::Ended { outcome: report.outcome };
     persist(&txn, ctx.org_id(), id, &ev, seq).await?;
     let subject = crate::analysis::Subject::Session(id);
-    crate::analysis::request(&txn, &crate::clock::system(), ctx.org_id(), subject, at).await?;
+    // Due now on the job runner's clock (the session's own times are the
+    // wall clock's; a test's runner may keep another time).
+    crate::analysis::request(&txn, clock, ctx.org_id(), subject, clock.now()).await?;
     crate::analytics::rollup::touch(&txn, ctx.org_id(), row.started_at).await?;
     txn.commit().await?;
     state.next_seq += 1;

@@ -277,8 +277,9 @@ pub(crate) fn Estimate(m: domain::billing::Money) -> impl IntoView {
     }
 }
 
+/// One limit of the period: used of allowed, and a bar when there is a limit.
 #[component]
-fn Meter(key: &'static str, label: String, used: i64, limit: Option<i64>) -> impl IntoView {
+pub(crate) fn Meter(key: &'static str, label: String, used: i64, limit: Option<i64>) -> impl IntoView {
     let i18n = use_i18n();
     let locale = use_locale();
     let pct = limit.filter(|l| *l > 0).map(|l| ((used as f64 / l as f64) * 100.0).clamp(0.0, 100.0));

@@ -96,13 +96,8 @@ fn Report(r: UsageReport, org_id: uuid::Uuid) -> impl IntoView {
     view! {
         <Card>
             <h2 class="font-semibold">{move || t_string!(i18n, billing.this_period, from = crate::format::date(locale.get(), r.overview.period_start), until = crate::format::date(locale.get(), r.overview.period_end)).to_string()}</h2>
-            <div class="mt-2 grid gap-2 sm:grid-cols-2" data-testid="usage-period">
-                {meters.into_iter().map(|(key, label, used, limit)| view! {
-                    <p class="text-sm" data-testid=format!("period-{key}")>{move || match limit {
-                        Some(l) => format!("{label}: {} / {}", n(used), n(l)),
-                        None => format!("{label}: {} · {}", n(used), t_string!(i18n, billing.unlimited)),
-                    }}</p>
-                }).collect_view()}
+            <div class="mt-2 grid gap-3 sm:grid-cols-2" data-testid="usage-period">
+                {meters.into_iter().map(|(key, label, used, limit)| view! { <super::page::Meter key label used limit/> }).collect_view()}
             </div>
             {r.overview.estimate.clone().map(|m| view! { <super::page::Estimate m/> })}
         </Card>

@@ -114,7 +114,15 @@ pub async fn end_session(
     report: OutcomeReport,
 ) -> Result<SessionView, AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
-    Ok(services::copilot::sessions::end(&ctx.db, &ctx.copilot, &org, session_id, report).await?)
+    Ok(services::copilot::sessions::end(
+        &ctx.db,
+        &ctx.copilot,
+        &ctx.telephony.clock,
+        &org,
+        session_id,
+        report,
+    )
+    .await?)
 }
 
 /// Honours the session's opt-out card `seq` (see `services::copilot::opt_out`).
