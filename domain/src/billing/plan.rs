@@ -26,6 +26,17 @@ impl PlanLimits {
         PlanLimits::default()
     }
 
+    /// The limit on `metric` (one of [`PRICED_METRICS`]), in its units.
+    pub fn get(&self, metric: &str) -> Option<i64> {
+        match metric {
+            "call_minutes" => self.call_minutes,
+            "llm_tokens" => self.llm_tokens,
+            "stt_minutes" => self.stt_minutes,
+            "tts_characters" => self.tts_characters,
+            _ => None,
+        }
+    }
+
     /// The limits written in a product's metadata. A value that is not a
     /// whole number ≥ 0 (or its text) is ignored rather than read as 0: a
     /// typo in the dashboard must not lock an organisation out.

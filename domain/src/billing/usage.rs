@@ -116,19 +116,15 @@ pub enum Spend {
 /// Nothing is cut once started: the check is made before a dial or a
 /// turn, never during one, so a call in progress always finishes.
 pub fn check(limits: &PlanLimits, used: &Usage, what: Spend) -> Result<(), QuotaExceeded> {
-    let minutes = |s: i64| s.saturating_add(59) / 60;
-    let tokens = used.llm_input_tokens.saturating_add(used.llm_output_tokens);
-    let mut checks: Vec<(&str, Option<i64>, i64)> = vec![("llm_tokens", limits.llm_tokens, tokens)];
-    if what == Spend::Call {
-        checks.push(("call_minutes", limits.call_minutes, minutes(used.call_seconds)));
-        checks.push(("stt_minutes", limits.stt_minutes, minutes(used.stt_seconds)));
-        checks.push(("tts_characters", limits.tts_characters, used.tts_characters));
-    }
-    for (name, allowed, used) in checks {
-        if let Some(allowed) = allowed {
-            if used >= allowed {
-                return Err(QuotaExceeded { limit: name.into(), used, allowed });
-            }
+    let metrics: &[&str] = match what {
+        Spend::Call => &["llm_tokens", "call_minutes", "stt_minutes", "tts_characters"],
+        Spend::ModelTurn => &["llm_tokens"],
+    };
+    for name in metrics {
+        let Some(allowed) = limits.get(name) else { continue };
+        let used = super::plan::plan_units(name, used).unwrap_or(0);
+        if used >= allowed {
+            return Err(QuotaExceeded { limit: (*name).into(), used, allowed });
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 //! customer portal for invoices and cancelling. Admins see it all without
 //! the buttons; Members are told it is not theirs.
 
+use domain::billing::plan::{plan_units, PRICED_METRICS};
 use domain::billing::views::BillingOverview;
 use domain::billing::{Plan, PlanLimits, SubscriptionStatus, UnitPrice, Usage};
 use domain::Permission;
@@ -77,39 +78,24 @@ fn status_label(i18n: leptos_i18n::I18nContext<Locale>, s: SubscriptionStatus) -
     .to_string()
 }
 
-/// The four limits a plan has, as (key, label, used, limit) in display units.
+/// The four limits a plan has, as (key, label, used, limit) in its units.
 pub(crate) fn meters(
     i18n: leptos_i18n::I18nContext<Locale>,
     limits: &PlanLimits,
     used: &Usage,
 ) -> Vec<(&'static str, String, i64, Option<i64>)> {
-    let minutes = |s: i64| s.saturating_add(59) / 60;
-    vec![
-        (
-            "call_minutes",
-            t_string!(i18n, billing.call_minutes).to_string(),
-            minutes(used.call_seconds),
-            limits.call_minutes,
-        ),
-        (
-            "llm_tokens",
-            t_string!(i18n, billing.llm_tokens).to_string(),
-            used.llm_input_tokens.saturating_add(used.llm_output_tokens),
-            limits.llm_tokens,
-        ),
-        (
-            "stt_minutes",
-            t_string!(i18n, billing.stt_minutes).to_string(),
-            minutes(used.stt_seconds),
-            limits.stt_minutes,
-        ),
-        (
-            "tts_characters",
-            t_string!(i18n, billing.tts_characters).to_string(),
-            used.tts_characters,
-            limits.tts_characters,
-        ),
-    ]
+    PRICED_METRICS
+        .into_iter()
+        .map(|key| {
+            let label = match key {
+                "call_minutes" => t_string!(i18n, billing.call_minutes),
+                "llm_tokens" => t_string!(i18n, billing.llm_tokens),
+                "stt_minutes" => t_string!(i18n, billing.stt_minutes),
+                _ => t_string!(i18n, billing.tts_characters),
+            };
+            (key, label.to_string(), plan_units(key, used).unwrap_or(0), limits.get(key))
+        })
+        .collect()
 }
 
 #[component]
