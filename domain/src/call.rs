@@ -48,6 +48,10 @@ impl CallStatus {
         CallStatus::Canceled,
     ];
 
+    /// The states of a call still under way (not final).
+    pub const LIVE: [CallStatus; 4] =
+        [CallStatus::Initiated, CallStatus::Ringing, CallStatus::Answered, CallStatus::InProgress];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CallStatus::Initiated => "initiated",
@@ -187,6 +191,14 @@ pub fn unanswered(sip_status: u16) -> CallStatus {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn live_states_are_exactly_the_unfinished_ones() {
+        for s in CallStatus::ALL {
+            assert_eq!(CallStatus::LIVE.contains(&s), !s.is_final(), "{s:?}");
+        }
+    }
+
     use super::CallEvent as E;
     use super::CallStatus::*;
     use super::*;

@@ -63,6 +63,10 @@ pub struct Call {
     pub recording_status: Option<String>,
     #[serde(default)]
     pub recording_duration_ms: Option<i64>,
+    /// The rep talking on it: a call placed from the copilot (none for an
+    /// AI agent's call).
+    #[serde(default)]
+    pub rep_id: Option<Uuid>,
 }
 
 impl Call {
@@ -123,6 +127,8 @@ pub struct CallDetail {
 pub enum TurnSpeaker {
     Agent,
     Prospect,
+    /// The person on a rep's call from the copilot.
+    Rep,
 }
 
 impl TurnSpeaker {
@@ -130,6 +136,7 @@ impl TurnSpeaker {
         match self {
             TurnSpeaker::Agent => "agent",
             TurnSpeaker::Prospect => "prospect",
+            TurnSpeaker::Rep => "rep",
         }
     }
 
@@ -137,6 +144,7 @@ impl TurnSpeaker {
         match s {
             "agent" => Some(TurnSpeaker::Agent),
             "prospect" => Some(TurnSpeaker::Prospect),
+            "rep" => Some(TurnSpeaker::Rep),
             _ => None,
         }
     }
@@ -431,17 +439,114 @@ pub struct ProspectCall {
     pub notes: String,
 }
 
-/// What a browser needs to listen to a live call: the LiveKit server's
-/// address for clients, and a subscribe-only, hidden token for that room.
+/// What a browser needs to join a call's room: the LiveKit server's
+/// address for clients, and a token for that room with the grants of the
+/// joiner's part (a rep's, a listener's, a whisperer's, a barger's).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ListenAccess {
+pub struct RoomAccess {
     /// `wss://…` (or `ws://` for a project on plain http).
     pub url: String,
     pub token: String,
     pub room: String,
     pub identity: String,
     pub expires_at: DateTime<Utc>,
+}
+
+/// A rep's call from the copilot: the prospect, and optionally the script
+/// to follow and the line to call from (the organisation's defaults).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RepCallRequest {
+    pub prospect_id: Uuid,
+    #[serde(default)]
+    pub script_id: Option<Uuid>,
+    #[serde(default)]
+    pub trunk_id: Option<Uuid>,
+    #[serde(default)]
+    pub from_number: Option<String>,
+    /// The language of the default script when `script_id` is absent (the
+    /// rep's, by default English).
+    #[serde(default)]
+    pub language: Option<crate::Locale>,
+}
+
+/// A rep's call, placed: the call, the copilot session that follows it,
+/// and the rep's way into its room (publish a microphone, hear everyone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RepCall {
+    pub call: Call,
+    pub session_id: Uuid,
+    pub access: RoomAccess,
+}
+
+/// How a manager joins a live call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum SuperviseMode {
+    /// Hears both sides; nobody hears or sees them.
+    Listen,
+    /// Speaks to the rep only: the prospect never receives the track.
+    Whisper,
+    /// Joins the conversation: everyone hears them.
+    Barge,
+}
+
+impl SuperviseMode {
+    pub const ALL: [SuperviseMode; 3] = [SuperviseMode::Listen, SuperviseMode::Whisper, SuperviseMode::Barge];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuperviseMode::Listen => "listen",
+            SuperviseMode::Whisper => "whisper",
+            SuperviseMode::Barge => "barge",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SuperviseMode> {
+        Self::ALL.into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SuperviseRequest {
+    pub mode: SuperviseMode,
+}
+
+/// A manager's way into a live call: the room access for the mode, and the
+/// rep's identity in the room (a whisper's track is for them alone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Supervision {
+    pub mode: SuperviseMode,
+    pub access: RoomAccess,
+    /// Set on a rep's call: the only participant a whisper may reach.
+    pub rep_identity: Option<String>,
+}
+
+/// Hold from the rep's side: the prospect hears silence (or the music the
+/// rep's page plays), the rep stops hearing the prospect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HoldRequest {
+    pub hold: bool,
+}
+
+/// One call in progress, as the managers' live board shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LiveCall {
+    pub call: Call,
+    /// The rep on it (a rep's call), by id and name.
+    pub rep_id: Option<Uuid>,
+    pub rep_name: Option<String>,
+    /// The copilot session following it, with where it stands.
+    pub session_id: Option<Uuid>,
+    pub phase: Option<crate::copilot::script::Phase>,
+    pub last_objection: Option<crate::copilot::objection::ObjectionKind>,
 }
 
 #[cfg(test)]
@@ -539,6 +644,7 @@ mod tests {
             talk_ms: None,
             recording_status: None,
             recording_duration_ms: None,
+            rep_id: None,
         };
         let update = Call {
             status: CallStatus::InProgress,

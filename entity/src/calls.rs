@@ -50,6 +50,9 @@ pub struct Model {
     /// The script the agent was given, at the version it had then (m0024).
     pub script_id: Option<Uuid>,
     pub script_version: Option<i64>,
+    /// The rep talking on a call placed from the copilot; none for an AI
+    /// agent's call (m0026).
+    pub rep_user_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub ringing_at: Option<DateTimeUtc>,
     pub answered_at: Option<DateTimeUtc>,

@@ -21,6 +21,9 @@ pub struct Model {
     pub notes: String,
     /// `Vec<Uuid>` of techniques shown during the session.
     pub technique_ids: Json,
+    /// The phone call this session follows (a rep's call from the
+    /// copilot); none in practice mode (m0026).
+    pub call_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -29,6 +29,7 @@ mod m0022_call_analyses;
 mod m0023_analytics_rollups;
 mod m0024_call_scripts;
 mod m0025_billing;
+mod m0026_rep_calls;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_analytics_rollups::Migration),
             Box::new(m0024_call_scripts::Migration),
             Box::new(m0025_billing::Migration),
+            Box::new(m0026_rep_calls::Migration),
         ]
     }
 }

@@ -38,6 +38,17 @@
 //! answer rings until `POST /__control/livekit/answer {"room": …}` (or the
 //! ringing timeout: 480). `POST /__control/livekit/hangup {"room": …}` is the
 //! callee hanging up.
+//!
+//! A browser joining with a token (there is no media server here) is
+//! `POST /__control/livekit/join {"token": …, "publish_audio": bool}`: the
+//! token is verified and its grants enforced as LiveKit does — a microphone
+//! is published only with `canPublish` and `microphone` among the allowed
+//! sources (else 403) — then the participant (its name and attributes from
+//! the token) is in the room with its audio track, and `participant_joined`
+//! and `track_published` are sent. `POST /__control/livekit/leave {"room",
+//! "identity"}` is it leaving. `UpdateSubscriptions` is checked (the room
+//! admin grant, a participant and tracks that exist) and kept in
+//! `subscriptions`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -86,6 +97,8 @@ pub struct LiveKitState {
     pub joins: Vec<serde_json::Value>,
     /// Running egresses: id → what was asked, when.
     running: BTreeMap<String, (proto::RoomCompositeEgressRequest, std::time::Instant)>,
+    /// `UpdateSubscriptions` applied, in order.
+    pub subscriptions: Vec<proto::UpdateSubscriptionsRequest>,
 }
 
 impl LiveKitState {
@@ -170,6 +183,8 @@ pub fn router() -> Router<Shared> {
         .route("/rtc/validate", axum::routing::get(rtc_join))
         .route("/rtc/v1/validate", axum::routing::get(rtc_join))
         .route("/__control/livekit/joins", axum::routing::get(control_joins))
+        .route("/__control/livekit/join", post(control_join))
+        .route("/__control/livekit/leave", post(control_leave))
 }
 
 /// A client SDK joining (`/rtc?access_token=…`): the token is verified and
@@ -194,6 +209,90 @@ async fn rtc_join(
         "can_subscribe": claims.video.can_subscribe(),
     }));
     (StatusCode::NOT_IMPLEMENTED, "the LiveKit mock has no media server").into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Join {
+    token: String,
+    #[serde(default)]
+    publish_audio: bool,
+}
+
+/// A client joins with `token` (and publishes its microphone): see the module.
+async fn control_join(State(state): State<Shared>, Json(j): Json<Join>) -> Response {
+    let issuer = Claims::from_unverified(&j.token).map(|c| c.iss).unwrap_or_default();
+    let Ok(claims) = TokenVerifier::with_api_key(&issuer, API_SECRET).verify(&j.token) else {
+        return (StatusCode::UNAUTHORIZED, "invalid token").into_response();
+    };
+    let v = &claims.video;
+    if !v.room_join || v.room.is_empty() {
+        return (StatusCode::FORBIDDEN, "no roomJoin grant").into_response();
+    }
+    let mic_allowed = v.can_publish()
+        && (v.can_publish_sources.is_empty() || v.can_publish_sources.iter().any(|s| s == "microphone"));
+    if j.publish_audio && !mic_allowed {
+        return (StatusCode::FORBIDDEN, "does not have permission to publish").into_response();
+    }
+    let room = v.room.clone();
+    let (participant, track) = {
+        let mut lk = state.livekit.lock().unwrap();
+        if !lk.rooms.contains_key(&room) {
+            return (StatusCode::NOT_FOUND, "no such room").into_response();
+        }
+        let sid = lk.id("PA");
+        let track = j.publish_audio.then(|| proto::TrackInfo {
+            sid: lk.id("TR"),
+            r#type: proto::TrackType::Audio as i32,
+            source: proto::TrackSource::Microphone as i32,
+            name: "microphone".into(),
+            ..Default::default()
+        });
+        let p = proto::ParticipantInfo {
+            sid,
+            identity: claims.sub.clone(),
+            name: claims.name.clone(),
+            kind: proto::participant_info::Kind::Standard as i32,
+            attributes: claims.attributes.clone().into_iter().collect(),
+            tracks: track.iter().cloned().collect(),
+            ..Default::default()
+        };
+        lk.participants.retain(|(r, q)| !(*r == room && q.identity == p.identity));
+        lk.participants.push((room.clone(), p.clone()));
+        (p, track)
+    };
+    let key = issuer;
+    let mut events = Vec::new();
+    if !v.hidden {
+        events.push(event("participant_joined", room_ref(&state, &room), Some(participant.clone())));
+    }
+    if let Some(t) = track.clone() {
+        let mut ev = event("track_published", room_ref(&state, &room), Some(participant.clone()));
+        ev.track = Some(t);
+        events.push(ev);
+    }
+    send_later(&state, &key, events);
+    Json(serde_json::json!({ "sid": participant.sid, "track_sid": track.map(|t| t.sid) })).into_response()
+}
+
+#[derive(serde::Deserialize)]
+struct Leave {
+    room: String,
+    identity: String,
+}
+
+/// The participant `identity` leaves `room`: `participant_left`.
+async fn control_leave(State(state): State<Shared>, Json(l): Json<Leave>) -> StatusCode {
+    let (left, key) = {
+        let mut lk = state.livekit.lock().unwrap();
+        let Some(i) = lk.participants.iter().position(|(r, p)| *r == l.room && p.identity == l.identity)
+        else {
+            return StatusCode::NOT_FOUND;
+        };
+        let (_, p) = lk.participants.remove(i);
+        (p, lk.room_keys.get(&l.room).cloned().unwrap_or_default())
+    };
+    send_later(&state, &key, vec![event("participant_left", room_ref(&state, &l.room), Some(left))]);
+    StatusCode::NO_CONTENT
 }
 
 async fn control_joins(State(state): State<Shared>) -> Json<Vec<serde_json::Value>> {
@@ -507,6 +606,7 @@ fn record_body(service: &str, method: &str, call: &Call) -> serde_json::Value {
     }
     match (service, method) {
         ("livekit.RoomService", "CreateRoom") => as_json::<proto::CreateRoomRequest>(call),
+        ("livekit.RoomService", "UpdateSubscriptions") => as_json::<proto::UpdateSubscriptionsRequest>(call),
         ("livekit.SIP", "CreateSIPParticipant") => as_json::<proto::CreateSipParticipantRequest>(call),
         ("livekit.SIP", "CreateSIPOutboundTrunk") => as_json::<proto::CreateSipOutboundTrunkRequest>(call),
         ("livekit.SIP", "CreateSIPInboundTrunk") => as_json::<proto::CreateSipInboundTrunkRequest>(call),
@@ -601,6 +701,23 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             let participants =
                 lk.participants.iter().filter(|(r, _)| *r == req.room).map(|(_, p)| p.clone()).collect();
             Ok(call.reply(&proto::ListParticipantsResponse { participants }))
+        }
+        ("livekit.RoomService", "UpdateSubscriptions") => {
+            let req: proto::UpdateSubscriptionsRequest = call.decode()?;
+            call.room_admin(&req.room)?;
+            let mut lk = state.livekit.lock().unwrap();
+            let in_room: Vec<&proto::ParticipantInfo> =
+                lk.participants.iter().filter(|(r, _)| *r == req.room).map(|(_, p)| p).collect();
+            if !in_room.iter().any(|p| p.identity == req.identity) {
+                return Err(Twirp::new("not_found", "participant not found"));
+            }
+            let tracks: Vec<&str> =
+                in_room.iter().flat_map(|p| p.tracks.iter().map(|t| t.sid.as_str())).collect();
+            if let Some(t) = req.track_sids.iter().find(|t| !tracks.contains(&t.as_str())) {
+                return Err(Twirp::new("not_found", format!("track {t} not found")));
+            }
+            lk.subscriptions.push(req);
+            Ok(call.reply(&proto::UpdateSubscriptionsResponse {}))
         }
         ("livekit.RoomService", "RemoveParticipant") => {
             let req: proto::RoomParticipantIdentity = call.decode()?;
@@ -775,10 +892,19 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             };
             let participant_id = lk.id("PA");
             let sip_call_id = lk.id("SCL");
+            // The phone's voice, as the bridge publishes it.
+            let voice = proto::TrackInfo {
+                sid: lk.id("TR"),
+                r#type: proto::TrackType::Audio as i32,
+                source: proto::TrackSource::Microphone as i32,
+                name: "phone".into(),
+                ..Default::default()
+            };
             let callee = proto::ParticipantInfo {
                 sid: participant_id.clone(),
                 identity: identity.clone(),
                 kind: SIP,
+                tracks: vec![voice],
                 attributes: [
                     ("sip.callStatus".to_string(), "active".to_string()),
                     ("sip.phoneNumber".to_string(), req.sip_call_to.clone()),

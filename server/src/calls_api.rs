@@ -152,9 +152,61 @@ async fn listen(
     State(state): State<AppState>,
     OrgAccess { ctx, .. }: OrgAccess,
     Path((_, id)): Path<(String, String)>,
-) -> Result<Json<domain::call_views::ListenAccess>, AppError> {
+) -> Result<Json<domain::call_views::RoomAccess>, AppError> {
     let id = parse_uuid(&id, "call_id")?;
-    Ok(Json(calls::listen::listen(&state.db, &ctx, &state.server_ctx.telephony, id).await?))
+    let (hub, env) = (&state.server_ctx.copilot, &state.server_ctx.telephony);
+    Ok(Json(calls::listen::listen(&state.db, hub, &ctx, env, id).await?))
+}
+
+/// `POST …/calls/{id}/supervise` `{"mode": "listen"|"whisper"|"barge"}`:
+/// a manager's way into a live call (audited, shown to the rep).
+async fn supervise(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<domain::call_views::SuperviseRequest>,
+) -> Result<Json<domain::call_views::Supervision>, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    let (hub, env) = (&state.server_ctx.copilot, &state.server_ctx.telephony);
+    Ok(Json(calls::listen::supervise(&state.db, hub, &ctx, env, id, req.mode).await?))
+}
+
+/// `GET …/calls/live`: the calls in progress (the managers' board).
+async fn live_board(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+) -> Result<Json<Vec<domain::call_views::LiveCall>>, AppError> {
+    Ok(Json(calls::live::board(&state.db, &ctx).await?))
+}
+
+/// `POST …/calls/rep`: the signed-in rep calls a prospect from the copilot.
+async fn rep_call(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    ApiJson(req): ApiJson<domain::call_views::RepCallRequest>,
+) -> Result<(StatusCode, Json<domain::call_views::RepCall>), AppError> {
+    let placed = calls::rep::place(&state.db, &ctx, &state.server_ctx.telephony, req).await?;
+    Ok((StatusCode::CREATED, Json(placed)))
+}
+
+/// `GET …/calls/rep/current`: the rep's live call with a fresh token, or `null`.
+async fn rep_current(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+) -> Result<Json<Option<domain::call_views::RepCall>>, AppError> {
+    Ok(Json(calls::rep::current(&state.db, &ctx, &state.server_ctx.telephony).await?))
+}
+
+/// `POST …/calls/{id}/hold` `{"hold": true|false}`: the rep's own call.
+async fn hold(
+    State(state): State<AppState>,
+    OrgAccess { ctx, .. }: OrgAccess,
+    Path((_, id)): Path<(String, String)>,
+    ApiJson(req): ApiJson<domain::call_views::HoldRequest>,
+) -> Result<StatusCode, AppError> {
+    let id = parse_uuid(&id, "call_id")?;
+    calls::rep::hold(&state.db, &ctx, &state.server_ctx.telephony, id, req.hold).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET …/calls/{id}/recording`: a short-lived address to play it.
@@ -204,7 +256,8 @@ pub async fn livekit_webhook(State(state): State<AppState>, headers: HeaderMap, 
         return crate::rest::error_response(StatusCode::BAD_REQUEST, ErrorCode::Validation, None);
     };
     let env = &state.server_ctx.telephony;
-    match webhook::receive(&state.db, env, &state.server_ctx.bus, body, auth).await {
+    let hub = &state.server_ctx.copilot;
+    match webhook::receive(&state.db, env, &state.server_ctx.bus, hub, body, auth).await {
         Ok(_) => StatusCode::OK.into_response(),
         Err(Ok(webhook::Refusal::Unauthorized)) => {
             crate::rest::error_response(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, None)
@@ -243,6 +296,11 @@ api_routes! {
     "/orgs/{org}/calls" => get(list_calls).post(place_call);
     "/orgs/{org}/calls/export.csv" => get(export_csv);
     "/orgs/{org}/calls/events" => get(all_events);
+    "/orgs/{org}/calls/live" => get(live_board);
+    "/orgs/{org}/calls/rep" => post(rep_call);
+    "/orgs/{org}/calls/rep/current" => get(rep_current);
+    "/orgs/{org}/calls/{id}/hold" => post(hold);
+    "/orgs/{org}/calls/{id}/supervise" => post(supervise);
     "/orgs/{org}/calls/{id}" => get(get_call);
     "/orgs/{org}/calls/{id}/events" => get(call_events);
     "/orgs/{org}/calls/{id}/outcome" => post(set_outcome);

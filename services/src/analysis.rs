@@ -228,10 +228,10 @@ async fn material(db: &DatabaseConnection, org: Uuid, subject: Subject) -> Servi
                 .into_iter()
                 .filter(|t| !t.text.trim().is_empty())
                 .map(|t| Line {
-                    speaker: if t.speaker == domain::call_views::TurnSpeaker::Agent {
-                        "Agent"
-                    } else {
-                        "Prospect"
+                    speaker: match t.speaker {
+                        domain::call_views::TurnSpeaker::Agent => "Agent",
+                        domain::call_views::TurnSpeaker::Rep => "Rep",
+                        domain::call_views::TurnSpeaker::Prospect => "Prospect",
                     }
                     .into(),
                     text: t.text,
@@ -239,7 +239,21 @@ async fn material(db: &DatabaseConnection, org: Uuid, subject: Subject) -> Servi
                 .collect();
             let settings = agent_settings(db, call.agent_id).await?;
             let schema = settings.as_ref().map(|s| s.data_schema.clone()).unwrap_or_default();
-            let language = settings.map(|s| language_name(&s.language)).unwrap_or("English");
+            let script_row = match call.script_id {
+                Some(id) => {
+                    entity::scripts::Entity::find_by_id(id)
+                        .filter(entity::scripts::Column::OrgId.eq(org))
+                        .one(db)
+                        .await?
+                }
+                None => None,
+            };
+            // The agent's language; on a rep's call, the script's they followed.
+            let language = match (&settings, &script_row) {
+                (Some(s), _) => language_name(&s.language),
+                (None, Some(s)) => language_name(&s.language),
+                _ => "English",
+            };
             let script = match (call.script_id, call.script_version) {
                 (Some(id), Some(version)) => crate::copilot::scripts::pinned(db, org, id, version).await?,
                 _ => None,

@@ -30,6 +30,10 @@ pub mod action {
     pub const RECORDING_PLAYED: &str = "call.recording_played";
     /// Someone listened to a live call.
     pub const CALL_LISTENED: &str = "call.listened";
+    /// A manager spoke to the rep on a live call (the prospect did not hear).
+    pub const CALL_WHISPERED: &str = "call.whispered";
+    /// A manager joined a live call's conversation.
+    pub const CALL_BARGED: &str = "call.barged";
     pub const TRUNK_CREATED: &str = "telephony.trunk_created";
     pub const TRUNK_DELETED: &str = "telephony.trunk_deleted";
     /// A manager corrected a call's analysis (before and after kept).

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod sentences;
 pub mod simulate;
 mod speaker;
+pub mod transcriber;
 pub mod vad;
 pub mod voicemail;
 pub mod worker;

@@ -89,7 +89,7 @@ async fn carry(
     (identity, stream): (String, AudioStream),
 ) {
     let crate::media::FarEnd { to_agent, mut from_agent, .. } = far;
-    let mut caller = (identity, tokio::spawn(listen(stream, to_agent.clone())));
+    let mut caller = (identity, tokio::spawn(hear(stream, to_agent.clone())));
     loop {
         tokio::select! {
             event = room.next_event() => {
@@ -108,7 +108,7 @@ async fn carry(
                         match AudioStream::open(client, track, CALLER_RATE, 1) {
                             Ok(stream) => {
                                 caller.1.abort();
-                                caller.1 = tokio::spawn(listen(stream, to_agent.clone()));
+                                caller.1 = tokio::spawn(hear(stream, to_agent.clone()));
                             }
                             Err(e) => tracing::warn!(error = %e, "cannot read the caller's audio"),
                         }
@@ -142,10 +142,83 @@ async fn carry(
     let _ = tokio::time::timeout(Duration::from_secs(5), room.disconnect()).await;
 }
 
-async fn listen(mut stream: AudioStream, to_agent: mpsc::Sender<Inbound>) {
+async fn hear(mut stream: AudioStream, to_agent: mpsc::Sender<Inbound>) {
     while let Some(frame) = stream.next().await {
         if to_agent.send(Inbound::Audio(frame.data)).await.is_err() {
             return;
         }
     }
+}
+
+/// A call's room, joined to listen (the transcriber): each audio track of a
+/// participant `label` names is a [`crate::transcriber::Source`]; the
+/// others (managers, agents) are not heard. The channel closes when the
+/// room does; the task carries the room until then.
+pub struct LiveKitListening {
+    pub sources: mpsc::Receiver<crate::transcriber::Source>,
+    pub task: JoinHandle<()>,
+}
+
+/// Joins `url` with `token` without publishing anything; see [`LiveKitListening`].
+pub async fn listen(
+    client: &'static FfiClient,
+    url: &str,
+    token: &str,
+    label: impl Fn(&str) -> Option<domain::copilot::script::Speaker> + Send + 'static,
+) -> Result<LiveKitListening, MediaError> {
+    let options = RoomOptions { auto_subscribe: true, connect_timeout_ms: 15_000 };
+    let room = Room::connect(client, &providers::ws::ws_url(url), token, options)
+        .await
+        .map_err(|e| MediaError::Join(e.to_string()))?;
+    let (tx, sources) = mpsc::channel(8);
+    let task = tokio::spawn(carry_listening(client, room, tx, label));
+    Ok(LiveKitListening { sources, task })
+}
+
+async fn carry_listening(
+    client: &'static FfiClient,
+    mut room: Room,
+    sources: mpsc::Sender<crate::transcriber::Source>,
+    label: impl Fn(&str) -> Option<domain::copilot::script::Speaker>,
+) {
+    let mut streams: Vec<JoinHandle<()>> = Vec::new();
+    while let Some(event) = room.next_event().await {
+        match event {
+            room_event::Message::TrackSubscribed(sub) => {
+                let track = sub.track;
+                let speaker = label(&sub.participant_identity);
+                let (Some(speaker), TrackKind::KindAudio) = (speaker, track.info.kind()) else {
+                    drop(OwnedHandle::new(&track.handle));
+                    continue;
+                };
+                let stream = match AudioStream::open(client, track, CALLER_RATE, 1) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot read a participant's audio");
+                        continue;
+                    }
+                };
+                let (audio_tx, audio) = mpsc::channel(100);
+                let source = crate::transcriber::Source { speaker, rate: CALLER_RATE, audio };
+                if sources.send(source).await.is_err() {
+                    break;
+                }
+                streams.push(tokio::spawn(async move {
+                    let mut stream = stream;
+                    while let Some(frame) = stream.next().await {
+                        if audio_tx.send(frame.data).await.is_err() {
+                            return;
+                        }
+                    }
+                }));
+            }
+            room_event::Message::Disconnected(_) | room_event::Message::Eos(_) => break,
+            _ => {}
+        }
+    }
+    // The streams end with their tracks; the room is gone, so end them now.
+    for s in streams {
+        s.abort();
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), room.disconnect()).await;
 }

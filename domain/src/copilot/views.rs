@@ -184,6 +184,12 @@ pub struct TranscriptLine {
     pub text: String,
     pub is_final: bool,
     pub at: DateTime<Utc>,
+    /// Where the line falls in the call's audio, in ms from the start of
+    /// its source (a phone call's transcriber); none for typed or posted lines.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_ms: Option<u64>,
 }
 
 /// One live event of a copilot session, as pushed to the dashboard.
@@ -208,6 +214,14 @@ pub enum CopilotEvent {
     /// The live source failed (STT down…); the session itself goes on.
     SourceError {
         code: crate::ErrorCode,
+    },
+    /// A manager joined or left the rep's call (listening, whispering to
+    /// the rep, or in the conversation): the rep is always told.
+    Supervisor {
+        seq: i64,
+        name: String,
+        mode: crate::call_views::SuperviseMode,
+        joined: bool,
     },
 }
 
@@ -245,6 +259,9 @@ pub struct SessionView {
     /// The script with variables filled for this prospect and rep.
     pub script: ScriptContent,
     pub events: Vec<CopilotEvent>,
+    /// The phone call the session follows (a rep's call from the copilot).
+    #[serde(default)]
+    pub call_id: Option<Uuid>,
 }
 
 /// Which opt-out a rep honours: the `seq` of the session's opt-out card.

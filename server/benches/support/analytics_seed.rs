@@ -125,6 +125,7 @@ pub async fn seed_ai_calls(db: &DatabaseConnection, s: &Seed, n: u64) {
                 campaign_id: Set(None),
                 script_id: Set(None),
                 script_version: Set(None),
+                rep_user_id: Set(None),
                 created_at: Set(c.at),
                 ringing_at: Set(Some(c.at)),
                 answered_at: Set(c.answered.then_some(c.at + Duration::seconds(5))),
@@ -202,6 +203,7 @@ pub async fn seed_rep_calls(db: &DatabaseConnection, s: &Seed, n: u64) {
                 callback_at: Set(None),
                 notes: Set(String::new()),
                 technique_ids: Set(json!([])),
+                call_id: Set(None),
             });
             analyses.push(analysis(s.org, None, Some(id), 0.2, at));
         }

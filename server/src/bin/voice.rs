@@ -42,7 +42,10 @@ async fn serve() -> anyhow::Result<()> {
         Some(dir) => services::copilot::Semantic::shared(dir),
         None => services::copilot::Semantic::default(),
     };
-    let host = server::voice_host::spawn(server::voice_host::parts(&voice, None, db, semantic, envs)?);
+    // Its own hub: a rep's call is transcribed into the session through it
+    // (the session's watchers, on the web nodes, hear it on the bus).
+    let copilot = services::copilot::CopilotHub::with_semantic(semantic, envs.bus.clone());
+    let host = server::voice_host::spawn(server::voice_host::parts(&voice, None, db, copilot, envs)?);
     tracing::info!("voice agent running");
     server::shutdown_signal().await;
     tracing::info!("draining: no new call, waiting for live ones");

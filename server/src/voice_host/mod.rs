@@ -14,6 +14,7 @@
 
 pub mod effects;
 pub mod runner;
+pub mod transcribe;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -38,8 +39,10 @@ pub const RECONCILE: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct HostParts {
     pub db: DatabaseConnection,
-    /// The copilot's objection classifier (empty without the model).
-    pub semantic: services::copilot::Semantic,
+    /// The copilot's live sessions (a rep's call is transcribed into its
+    /// session) and its objection classifier (empty without the model).
+    /// In the embedded default, the web server's own hub.
+    pub copilot: Arc<services::copilot::CopilotHub>,
     pub providers: ProviderEnv,
     pub telephony: TelephonyEnv,
     pub bus: EventBus,
@@ -87,8 +90,8 @@ pub fn start(config: &crate::Config, state: &crate::AppState) -> anyhow::Result<
         telephony: ctx.telephony.clone(),
         bus: ctx.bus.clone(),
     };
-    let semantic = state.server_ctx.copilot.semantic().clone();
-    Ok(Some(spawn(parts(voice, state.vad.clone(), state.db.clone(), semantic, envs)?)))
+    let copilot = state.server_ctx.copilot.clone();
+    Ok(Some(spawn(parts(voice, state.vad.clone(), state.db.clone(), copilot, envs)?)))
 }
 
 /// The host's parts from the configuration (loads the libraries).
@@ -96,7 +99,7 @@ pub fn parts(
     voice: &crate::config::VoiceAgentConfig,
     vad: Option<Arc<SileroModel>>,
     db: DatabaseConnection,
-    semantic: services::copilot::Semantic,
+    copilot: Arc<services::copilot::CopilotHub>,
     envs: crate::Envs,
 ) -> anyhow::Result<HostParts> {
     let vad = match vad {
@@ -110,7 +113,7 @@ pub fn parts(
     let rooms = load_rooms(voice)?;
     Ok(HostParts {
         db,
-        semantic,
+        copilot,
         providers: envs.providers,
         telephony: envs.telephony,
         bus: envs.bus,

@@ -4,14 +4,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use domain::copilot::script::Speaker;
 use futures::future::BoxFuture;
 use services::calls::voice::{self as svc, JobMetadata, VoiceAgent};
 use services::telephony::settings::ServedProject;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use voice::call::{CallConfig, CallReport, EndReason, Providers, Voice};
 use voice::conversation::Conversation;
 use voice::media::MediaSession;
+use voice::transcriber::Source;
 use voice::{AssignedJob, JobRunner};
 
 use super::effects::ServiceEffects;
@@ -31,6 +34,28 @@ pub trait MediaConnector: Send + Sync + 'static {
         job: &AssignedJob,
         egress: Option<&providers::EgressPolicy>,
     ) -> Result<(MediaSession, JoinHandle<()>), String>;
+
+    /// Joins a rep's call to listen (the transcriber): the rep's and the
+    /// callee's audio as labelled sources, as they appear.
+    async fn listen(
+        &self,
+        job: &AssignedJob,
+        egress: Option<&providers::EgressPolicy>,
+    ) -> Result<(mpsc::Receiver<Source>, JoinHandle<()>), String>;
+}
+
+/// Who a participant of a rep's call is, by the identity we gave them:
+/// the rep (`rep-<user>`) or the callee (the SIP leg); nobody else is
+/// transcribed (managers, agents).
+pub fn party(identity: &str) -> Option<domain::copilot::script::Speaker> {
+    use domain::copilot::script::Speaker;
+    if services::calls::rep::is_rep_identity(identity) {
+        Some(Speaker::Rep)
+    } else if identity == services::calls::control::CALLEE {
+        Some(Speaker::Prospect)
+    } else {
+        None
+    }
 }
 
 /// LiveKit rooms through `liblivekit_ffi.so`.
@@ -52,6 +77,19 @@ impl MediaConnector for LiveKitRooms {
             .await
             .map_err(|e| e.to_string())?;
         Ok((media.session, media.task))
+    }
+
+    async fn listen(
+        &self,
+        job: &AssignedJob,
+        egress: Option<&providers::EgressPolicy>,
+    ) -> Result<(mpsc::Receiver<Source>, JoinHandle<()>), String> {
+        if let Some(policy) = egress {
+            check_room_url(&job.url, policy).await?;
+        }
+        let l =
+            voice::livekit::listen(self.ffi, &job.url, &job.token, party).await.map_err(|e| e.to_string())?;
+        Ok((l.sources, l.task))
     }
 }
 
@@ -121,9 +159,12 @@ impl CallRunner {
         let (ctx, call) = svc::accept(&p.db, &p.telephony, &self.served.project, &room, &meta)
             .await
             .map_err(|e| format!("job refused: {e}"))?;
+        if meta.transcribes() {
+            return self.transcribe(job, ctx, call.id, cancel).await;
+        }
         let effects = Arc::new(ServiceEffects::new(
             p.db.clone(),
-            p.semantic.clone(),
+            p.copilot.semantic().clone(),
             p.telephony.clone(),
             p.bus.clone(),
             ctx,
@@ -166,6 +207,42 @@ impl CallRunner {
             return Err("terminated by the server".into());
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), media_task).await;
+        Ok(())
+    }
+}
+
+impl CallRunner {
+    /// A rep's call: listen to both sides and transcribe them into the
+    /// copilot session and onto the call, until the room ends.
+    async fn transcribe(
+        &self,
+        job: AssignedJob,
+        ctx: services::OrgCtx,
+        call_id: uuid::Uuid,
+        cancel: CancellationToken,
+    ) -> Result<(), String> {
+        let p = &self.parts;
+        let (live, lang) =
+            services::copilot::speech::LiveTranscript::for_call(&p.db, p.copilot.clone(), &ctx, call_id)
+                .await
+                .map_err(|e| format!("no session to transcribe into: {e}"))?;
+        let sink = std::sync::Arc::new(super::transcribe::SessionSink(live));
+        let (stt, config) = match services::copilot::speech::pick_stt(&p.db, &ctx, &p.providers, lang).await {
+            Ok(s) => s,
+            Err(e) => {
+                // The call goes on without a transcript; the rep's screen says why.
+                voice::transcriber::TranscriptSink::failed(sink.as_ref(), Speaker::Unknown, e.code).await;
+                return Err(format!("no speech-to-text: {e}"));
+            }
+        };
+        let (sources, media_task) =
+            p.media.listen(&job, self.served.tenant.then_some(&p.providers.egress)).await?;
+        let transcriber = voice::transcriber::Transcriber { stt: stt.into(), config };
+        transcriber.run(sources, sink, cancel.clone()).await;
+        media_task.abort();
+        if cancel.is_cancelled() {
+            return Err("terminated by the server".into());
+        }
         Ok(())
     }
 }

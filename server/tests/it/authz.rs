@@ -231,6 +231,11 @@ fn rest_cases() -> Vec<Case> {
         route("GET", "/orgs/{org}/calls/{id}/recording", UseWorkspace),
         route("GET", "/orgs/{org}/calls/{id}/recording/audio", UseWorkspace),
         route("POST", "/orgs/{org}/calls/{id}/listen", ListenToCalls),
+        route("POST", "/orgs/{org}/calls/{id}/supervise", ListenToCalls).json(json!({"mode": "listen"})),
+        route("GET", "/orgs/{org}/calls/live", ListenToCalls),
+        route("POST", "/orgs/{org}/calls/rep", UseWorkspace).json(json!({"prospect_id": ANY})),
+        route("GET", "/orgs/{org}/calls/rep/current", UseWorkspace),
+        route("POST", "/orgs/{org}/calls/{id}/hold", UseWorkspace).json(json!({"hold": true})),
         route("GET", "/orgs/{org}/calls/{id}/analysis", UseWorkspace),
         route("PUT", "/orgs/{org}/calls/{id}/analysis", ManageCampaigns).json(json!({"analysis": {
             "summary": "s", "key_points": [], "sentiment": "neutral", "sentiment_score": 0.0,
@@ -530,6 +535,11 @@ fn fn_cases() -> Vec<FnCase> {
         form("test_recordings", ManageSettings, &[]),
         form("call_recording", UseWorkspace, &[("call_id", ANY)]),
         form("listen_call", ListenToCalls, &[("call_id", ANY)]),
+        form("supervise_call", ListenToCalls, &[("call_id", ANY), ("mode", "listen")]),
+        form("live_calls", ListenToCalls, &[]),
+        json_fn("rep_call", UseWorkspace, json!({"req": {"prospect_id": ANY}})),
+        form("rep_current_call", UseWorkspace, &[]),
+        form("rep_hold", UseWorkspace, &[("call_id", ANY), ("hold", "true")]),
         json_fn("get_analysis", UseWorkspace, json!({"of": {"kind": "call", "id": ANY}})),
         json_fn(
             "edit_analysis",

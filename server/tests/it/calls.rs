@@ -54,6 +54,7 @@ pub(crate) fn call(org: Uuid, room: &str, key: Option<&str>) -> calls::ActiveMod
         campaign_id: Set(None),
         script_id: Set(None),
         script_version: Set(None),
+        rep_user_id: Set(None),
         created_at: Set(now),
         ringing_at: Set(None),
         answered_at: Set(None),

@@ -165,7 +165,7 @@ on_both_backends!(
         let ctx = &c.app.state.server_ctx;
         let host = server::voice_host::spawn(HostParts {
             db: c.app.state.db.clone(),
-            semantic: ctx.copilot.semantic().clone(),
+            copilot: ctx.copilot.clone(),
             providers: ctx.providers.clone(),
             telephony: ctx.telephony.clone(),
             bus: ctx.bus.clone(),

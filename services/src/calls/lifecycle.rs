@@ -227,6 +227,29 @@ async fn record<C: ConnectionTrait>(
     Ok(rows > 0)
 }
 
+/// Writes on `call`'s timeline something that changes no state (a hold,
+/// a manager joining).
+pub(crate) async fn note<C: ConnectionTrait>(
+    db: &C,
+    call: &calls::Model,
+    source: &'static str,
+    kind: &str,
+    data: serde_json::Value,
+) -> ServiceResult<()> {
+    let status = super::status_of(call);
+    let h = Happened {
+        event: CallEvent::RoomFinished,
+        source,
+        kind: kind.into(),
+        event_id: None,
+        data,
+        at: crate::now(),
+        failure_reason: None,
+    };
+    record(db, call, &h, status, status, &Applied::Moved { from: status, to: status }).await?;
+    Ok(())
+}
+
 async fn agent_joined_before<C: ConnectionTrait>(db: &C, call_id: Uuid) -> ServiceResult<bool> {
     Ok(call_events::Entity::find()
         .filter(call_events::Column::CallId.eq(call_id))

@@ -8,9 +8,11 @@ pub mod history;
 pub mod lifecycle;
 pub mod list;
 pub mod listen;
+pub mod live;
 pub mod outcome;
 pub mod place;
 pub mod recording;
+pub mod rep;
 pub mod transcript;
 pub mod voice;
 pub mod webhook;
@@ -62,6 +64,7 @@ pub(crate) fn view(r: &calls::Model) -> Call {
         talk_ms: r.talk_ms.or_else(|| talk_ms(r)),
         recording_status: r.recording_status.clone(),
         recording_duration_ms: r.recording_duration_ms,
+        rep_id: r.rep_user_id,
     }
 }
 

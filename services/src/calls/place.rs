@@ -193,7 +193,8 @@ pub async fn place(
 
     // 2. The call row (and its dial job) before any request to LiveKit.
     let new = NewCall {
-        agent: &agent,
+        agent: Some(&agent),
+        rep: None,
         prospect: prospect.as_ref(),
         to_number,
         line: &line,
@@ -275,7 +276,9 @@ pub(crate) async fn line(
 
 /// A call about to be written: everything checked.
 pub(crate) struct NewCall<'a> {
-    pub agent: &'a entity::agents::Model,
+    /// The AI agent on the call, or none on a rep's call (`rep`).
+    pub agent: Option<&'a entity::agents::Model>,
+    pub rep: Option<Uuid>,
     pub prospect: Option<&'a prospects::Model>,
     pub to_number: String,
     pub line: &'a Line,
@@ -302,7 +305,7 @@ pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
         org_id: Set(ctx.org_id()),
         direction: Set("outbound".into()),
         prospect_id: Set(new.prospect.map(|p| p.id)),
-        agent_id: Set(Some(new.agent.id)),
+        agent_id: Set(new.agent.map(|a| a.id)),
         trunk_id: Set(Some(new.line.trunk_id)),
         to_number: Set(new.to_number),
         from_number: Set(Some(new.line.from_number.clone())),
@@ -310,7 +313,7 @@ pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
         sip_status: Set(None),
         failure_reason: Set(None),
         room_name: Set(format!("call-{}", id.simple())),
-        variables: Set(variables(new.prospect, &new.agent.name, new.extra)),
+        variables: Set(variables(new.prospect, new.agent.map_or("", |a| a.name.as_str()), new.extra)),
         placed_by_user: Set(ctx.user_id()),
         placed_by_api_key: Set(ctx.api_key_id()),
         idempotency_key: Set(new.idempotency.as_ref().map(|(k, _)| k.to_string())),
@@ -329,6 +332,7 @@ pub(crate) async fn insert<C: sea_orm::ConnectionTrait>(
         campaign_id: Set(new.campaign_id),
         script_id: Set(new.script.map(|p| p.id)),
         script_version: Set(new.script.map(|p| p.version)),
+        rep_user_id: Set(new.rep),
         created_at: Set(new.at),
         ringing_at: Set(None),
         answered_at: Set(None),
@@ -511,10 +515,15 @@ async fn dial(
     let plan = super::recording::plan(db, env, org, call.agent_id).await?;
     let meta = json!({ "call_id": id, "org_id": org, "agent_id": call.agent_id }).to_string();
     // The worker speaks the disclosure first, and knows whether it is recorded.
+    // A rep's call gets the same worker in listen-only mode: it transcribes
+    // both sides for the copilot and speaks no word.
+    let mode =
+        if call.rep_user_id.is_some() { super::voice::MODE_TRANSCRIBE } else { super::voice::MODE_AGENT };
     let job_meta = json!({
         "call_id": id,
         "org_id": org,
         "agent_id": call.agent_id,
+        "mode": mode,
         "recorded": plan.bucket.is_some(),
         "recording_disclosure": plan.disclosure,
     })

@@ -132,6 +132,17 @@ fn refused(e: ValueError) -> ServiceError {
     .into()
 }
 
+/// The number the next turn of call `call_id` takes (after the last stored).
+pub(crate) async fn next_seq(db: &DatabaseConnection, call_id: Uuid) -> ServiceResult<u32> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let last = call_turns::Entity::find()
+        .filter(call_turns::Column::CallId.eq(call_id))
+        .order_by_desc(call_turns::Column::Seq)
+        .one(db)
+        .await?;
+    Ok(last.map_or(0, |t| t.seq as u32 + 1))
+}
+
 /// Call `id`'s turns in order.
 pub(crate) async fn turns_of(db: &DatabaseConnection, call_id: Uuid) -> ServiceResult<Vec<CallTurn>> {
     use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};

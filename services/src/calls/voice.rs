@@ -39,6 +39,11 @@ use crate::{agents, now, playground, OrgCtx, ServiceError, ServiceResult};
 /// Who the agent's writes are attributed to (notes, timeline, audit).
 pub const ACTOR: &str = "voice_agent";
 
+/// The job's mode: an AI agent holds the conversation.
+pub const MODE_AGENT: &str = "agent";
+/// The job's mode on a rep's call: listen only, transcribe both sides.
+pub const MODE_TRANSCRIBE: &str = "transcribe";
+
 /// What the dial puts in the job it dispatches (see `place::dial`).
 #[derive(Debug, Clone, Deserialize)]
 pub struct JobMetadata {
@@ -46,6 +51,17 @@ pub struct JobMetadata {
     pub org_id: Uuid,
     #[serde(default)]
     pub recording_disclosure: Option<String>,
+    /// [`MODE_AGENT`] (absent: jobs dispatched before modes existed) or
+    /// [`MODE_TRANSCRIBE`].
+    #[serde(default)]
+    pub mode: Option<String>,
+}
+
+impl JobMetadata {
+    /// Whether the job is a rep's call's transcriber.
+    pub fn transcribes(&self) -> bool {
+        self.mode.as_deref() == Some(MODE_TRANSCRIBE)
+    }
 }
 
 impl JobMetadata {
@@ -89,7 +105,9 @@ pub async fn accept(
 ) -> ServiceResult<(OrgCtx, calls::Model)> {
     let ctx = OrgCtx::system(meta.org_id, ACTOR);
     let call = super::find(db, &ctx, meta.call_id).await?;
-    if call.room_name != room || call.agent_id.is_none() {
+    // An agent's job needs the call's agent; a transcriber's, a rep's call.
+    let fits = if meta.transcribes() { call.rep_user_id.is_some() } else { call.agent_id.is_some() };
+    if call.room_name != room || !fits {
         return Err(ServiceError::not_found());
     }
     if super::status_of(&call).is_final() {

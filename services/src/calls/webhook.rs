@@ -7,6 +7,7 @@
 //! for an organisation whose secret signed the webhook.
 
 use domain::call::CallEvent;
+use domain::call_views::SuperviseMode;
 use entity::{calls, telephony_settings};
 use livekit_api::access_token::{Claims, TokenVerifier};
 use livekit_api::webhooks::WebhookReceiver;
@@ -87,6 +88,7 @@ pub async fn receive(
     db: &DatabaseConnection,
     env: &TelephonyEnv,
     bus: &EventBus,
+    hub: &crate::copilot::sessions::CopilotHub,
     body: &str,
     authorization: &str,
 ) -> Result<Outcome, Result<Refusal, crate::ServiceError>> {
@@ -118,6 +120,9 @@ pub async fn receive(
             super::recording::EgressApplied::Unrelated => Ok(Outcome::Unrelated),
             r => Ok(Outcome::Recording(r)),
         };
+    }
+    if let Some(done) = rep_call_event(db, env, bus, hub, &signer, &room, &event).await.map_err(Err)? {
+        return Ok(done);
     }
     let Some(ev) = call_event(&event) else { return Ok(Outcome::Unrelated) };
     let h = Happened {
@@ -151,6 +156,53 @@ pub async fn receive(
         return Ok(Outcome::Unrelated);
     }
     apply_locked(txn, env, bus, call, h).await.map(Outcome::Applied).map_err(Err)
+}
+
+/// What only a rep's call listens for: the rep leaving the room for good
+/// (the call is hung up) and a whisper's track (kept from the callee).
+/// and a manager leaving (the rep is told).
+async fn rep_call_event(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    hub: &crate::copilot::sessions::CopilotHub,
+    signer: &Signer,
+    room: &str,
+    event: &proto::WebhookEvent,
+) -> ServiceResult<Option<Outcome>> {
+    let Some(p) = event.participant.as_ref() else { return Ok(None) };
+    let manager = supervisor_mode(p);
+    let whisper = event.event == "track_published" && manager == Some(SuperviseMode::Whisper);
+    let rep_left = event.event == "participant_left" && super::rep::is_rep_identity(&p.identity);
+    let manager_left = event.event == "participant_left" && manager.is_some();
+    if !(whisper || rep_left || manager_left) {
+        return Ok(None);
+    }
+    let Some(call) = find_allowed(db, signer, room).await? else { return Ok(Some(Outcome::Unrelated)) };
+    if rep_left {
+        super::rep::rep_left(db, env, bus, &call, &p.identity).await?;
+    } else if whisper {
+        if let Some(track) = event.track.as_ref() {
+            super::rep::guard_whisper(db, env, &call, &track.sid).await?;
+        }
+    } else if let Some(mode) = manager {
+        let ctx = crate::OrgCtx::system(call.org_id, "livekit");
+        if let Some(session) = crate::copilot::sessions::of_call(db, &ctx, call.id).await? {
+            let name = if p.name.is_empty() { "API" } else { p.name.as_str() };
+            match crate::copilot::sessions::supervisor(db, hub, &ctx, session.id, name, mode, false).await {
+                Ok(()) => {}
+                Err(e) if e.code == domain::ErrorCode::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(Some(Outcome::Unrelated))
+}
+
+/// How a manager is on the call (the role their token gave them), if they are one.
+fn supervisor_mode(p: &proto::ParticipantInfo) -> Option<SuperviseMode> {
+    use crate::telephony::livekit::ROLE_ATTRIBUTE;
+    SuperviseMode::parse(p.attributes.get(ROLE_ATTRIBUTE)?)
 }
 
 /// Whether `signer` speaks for `call`'s organisation. The server's key
@@ -246,7 +298,10 @@ pub fn call_event(ev: &proto::WebhookEvent) -> Option<CallEvent> {
     let p = ev.participant.as_ref();
     match ev.event.as_str() {
         "room_finished" => Some(CallEvent::RoomFinished),
-        "participant_joined" | "participant_connection_aborted" if p.is_some_and(agent_kind) => {
+        // On a rep's call the rep stands where the agent would.
+        "participant_joined" | "participant_connection_aborted"
+            if p.is_some_and(|p| agent_kind(p) || super::rep::is_rep_identity(&p.identity)) =>
+        {
             (ev.event == "participant_joined").then_some(CallEvent::AgentJoined)
         }
         "participant_joined" if p.is_some_and(sip_kind) => match p.and_then(sip_status_attr) {
@@ -322,6 +377,9 @@ mod tests {
             "the agent leaving ends nothing"
         );
         assert_eq!(call_event(&ev("participant_joined", Kind::Standard, &[])), None, "a listener joining");
+        let mut rep = ev("participant_joined", Kind::Standard, &[]);
+        rep.participant.as_mut().unwrap().identity = super::super::rep::rep_identity(Uuid::now_v7());
+        assert_eq!(call_event(&rep), Some(CallEvent::AgentJoined), "the rep joining their call");
         assert_eq!(call_event(&ev("track_published", Kind::Sip, &[])), None);
         let finished = proto::WebhookEvent { event: "room_finished".into(), ..Default::default() };
         assert_eq!(call_event(&finished), Some(CallEvent::RoomFinished));

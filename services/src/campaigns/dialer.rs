@@ -385,7 +385,8 @@ async fn dial<C: ConnectionTrait>(
         ctx,
         env,
         NewCall {
-            agent: &kit.agent,
+            agent: Some(&kit.agent),
+            rep: None,
             prospect: Some(p),
             to_number: p.phone.clone().unwrap_or_default(),
             line: &kit.line,

@@ -228,12 +228,24 @@ pub async fn start(
         }
     }
     let (script_row, content) = scripts::for_session(db, ctx, script_id, lang).await?;
+    let row = new_row(ctx, p.id, &script_row, &content, mode, None).insert(db).await?;
+    view(db, hub, ctx, &row).await
+}
+
+fn new_row(
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+    script_row: &entity::scripts::Model,
+    content: &ScriptContent,
+    mode: SessionMode,
+    call_id: Option<Uuid>,
+) -> sessions::ActiveModel {
     let first = content.phases.first().map(|p| p.phase).unwrap_or(Phase::Opening);
-    let row = sessions::ActiveModel {
+    sessions::ActiveModel {
         id: Set(new_id()),
         org_id: Set(ctx.org_id()),
         user_id: Set(ctx.user_id()),
-        prospect_id: Set(p.id),
+        prospect_id: Set(prospect_id),
         script_id: Set(Some(script_row.id)),
         script_version: Set(script_row.version),
         mode: Set(mode.as_str().to_string()),
@@ -244,10 +256,49 @@ pub async fn start(
         callback_at: Set(None),
         notes: Set(String::new()),
         technique_ids: Set(json!([])),
+        call_id: Set(call_id),
     }
-    .insert(db)
-    .await?;
-    view(db, hub, ctx, &row).await
+}
+
+/// The script a rep's call will follow (`script_id`, or the default one in
+/// `lang`), read before anything is written.
+pub(crate) async fn script_for_call<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    script_id: Option<Uuid>,
+    lang: Locale,
+) -> ServiceResult<(entity::scripts::Model, ScriptContent)> {
+    scripts::for_session(db, ctx, script_id, lang).await
+}
+
+/// Writes the session that follows a rep's call `call_id`, in the
+/// transaction that writes the call (the caller checked everything).
+pub(crate) async fn insert_for_call<C: ConnectionTrait>(
+    txn: &C,
+    ctx: &OrgCtx,
+    prospect_id: Uuid,
+    script: &(entity::scripts::Model, ScriptContent),
+    call_id: Uuid,
+) -> Result<sessions::Model, sea_orm::DbErr> {
+    new_row(ctx, prospect_id, &script.0, &script.1, SessionMode::Call, Some(call_id)).insert(txn).await
+}
+
+/// The call session `id` follows, if any (the caller may see the session).
+pub async fn call_of(db: &DatabaseConnection, ctx: &OrgCtx, id: Uuid) -> ServiceResult<Option<Uuid>> {
+    Ok(find(db, ctx, id).await?.call_id)
+}
+
+/// The session following call `call_id`, if any (the caller's organisation's).
+pub async fn of_call<C: ConnectionTrait>(
+    db: &C,
+    ctx: &OrgCtx,
+    call_id: Uuid,
+) -> ServiceResult<Option<sessions::Model>> {
+    Ok(sessions::Entity::find()
+        .filter(sessions::Column::OrgId.eq(ctx.org_id()))
+        .filter(sessions::Column::CallId.eq(call_id))
+        .one(db)
+        .await?)
 }
 
 async fn view(
@@ -278,6 +329,7 @@ async fn view(
         outcome: row.outcome.as_deref().and_then(CallOutcome::parse),
         script: state.script.clone(),
         events,
+        call_id: row.call_id,
     })
 }
 
@@ -338,6 +390,7 @@ async fn persist<C: ConnectionTrait>(
         CopilotEvent::Objection { .. } => "objection",
         CopilotEvent::Ended { .. } => "ended",
         CopilotEvent::SourceError { .. } => "source_error",
+        CopilotEvent::Supervisor { .. } => "supervisor",
     };
     events::ActiveModel {
         id: Set(new_id()),
@@ -379,6 +432,26 @@ pub async fn observe(
     ctx: &OrgCtx,
     id: Uuid,
     utterance: Utterance,
+) -> ServiceResult<Vec<CopilotEvent>> {
+    observe_at(db, hub, ctx, id, utterance, None).await
+}
+
+/// Where a line falls in its source's audio, in ms from its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LineTimes {
+    pub start_ms: u64,
+    pub end_ms: u64,
+}
+
+/// [`observe`], for a line whose place in the call's audio is known (a
+/// phone call's transcriber).
+pub async fn observe_at(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+    utterance: Utterance,
+    times: Option<LineTimes>,
 ) -> ServiceResult<Vec<CopilotEvent>> {
     ctx.require(Permission::UseWorkspace)?;
     if utterance.text.chars().count() > UTTERANCE_MAX_CHARS {
@@ -435,6 +508,8 @@ pub async fn observe(
         text: utterance.text.clone(),
         is_final: utterance.is_final,
         at,
+        start_ms: times.map(|t| t.start_ms),
+        end_ms: times.map(|t| t.end_ms),
     }));
     for detection in obs.objections {
         let handler = handler_card(db, live.org_id, &state.script, detection.kind).await?;
@@ -579,6 +654,30 @@ impl Review {
     }
 }
 
+/// Tells the rep on session `id` (and its other watchers) that a manager
+/// joined or left their call; kept in the session's history.
+pub async fn supervisor(
+    db: &DatabaseConnection,
+    hub: &CopilotHub,
+    ctx: &OrgCtx,
+    id: Uuid,
+    name: &str,
+    mode: domain::call_views::SuperviseMode,
+    joined: bool,
+) -> ServiceResult<()> {
+    let row = find(db, ctx, id).await?;
+    let live = live(db, hub, ctx, &row).await?;
+    let mut state = live.state.lock().await;
+    let seq = state.next_seq;
+    let ev = CopilotEvent::Supervisor { seq, name: name.to_string(), mode, joined };
+    let txn = crate::db::begin_write(db).await?;
+    persist(&txn, live.org_id, id, &ev, seq).await?;
+    txn.commit().await?;
+    state.next_seq += 1;
+    hub.publish(live.org_id, id, &ev).await;
+    Ok(())
+}
+
 /// Tells a session's watchers that its live source failed (not stored:
 /// the session itself is unaffected and can go on with typed transcript).
 pub async fn report_source_error(hub: &CopilotHub, ctx: &OrgCtx, id: Uuid, code: ErrorCode) {
@@ -719,16 +818,28 @@ pub async fn end(
         .await?;
 
     // Both modes log on the prospect: "practice" names the live source (the
-    // rep's microphone, e.g. beside a desk phone), not a pretend call.
-    let logged = prospect_svc::outcome::LoggedCall::Session(id);
+    // rep's microphone, e.g. beside a desk phone), not a pretend call. A
+    // session that followed a phone call logs that call, and the outcome
+    // lands on the call too (unless someone gave it one on the call page).
+    let logged = match row.call_id {
+        Some(call) => {
+            crate::calls::rep::outcome_from_session(&txn, ctx, call, &report, &notes, at).await?;
+            prospect_svc::outcome::LoggedCall::Call(call)
+        }
+        None => prospect_svc::outcome::LoggedCall::Session(id),
+    };
     prospect_svc::outcome::log(&txn, ctx, row.prospect_id, logged, &report, at).await?;
     let seq = state.next_seq;
     let ev = CopilotEvent::Ended { outcome: report.outcome };
     persist(&txn, ctx.org_id(), id, &ev, seq).await?;
-    let subject = crate::analysis::Subject::Session(id);
-    // Due now on the job runner's clock (the session's own times are the
-    // wall clock's; a test's runner may keep another time).
-    crate::analysis::request(&txn, clock, ctx.org_id(), subject, clock.now()).await?;
+    // A phone call is analysed from its own transcript once it ends
+    // (`calls::lifecycle`); a practice session from its lines, now — due on
+    // the job runner's clock (the session's own times are the wall
+    // clock's; a test's runner may keep another time).
+    if row.call_id.is_none() {
+        let subject = crate::analysis::Subject::Session(id);
+        crate::analysis::request(&txn, clock, ctx.org_id(), subject, clock.now()).await?;
+    }
     crate::analytics::rollup::touch(&txn, ctx.org_id(), row.started_at).await?;
     txn.commit().await?;
     state.next_seq += 1;

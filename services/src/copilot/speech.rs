@@ -125,3 +125,118 @@ pub async fn transcribe<Stop: Future>(
         }
     }
 }
+
+/// Where a phone call's transcriber (or a stereo feed) puts what it hears:
+/// each line into the copilot session (labelled, with its times: phases
+/// move, cards rise) and, when the session follows a call, onto the call as
+/// numbered turns — what the call page and the post-call analysis read.
+pub struct LiveTranscript {
+    db: DatabaseConnection,
+    hub: std::sync::Arc<CopilotHub>,
+    ctx: OrgCtx,
+    session_id: Uuid,
+    call_id: Option<Uuid>,
+    /// The next turn's number on the call (after those already stored: a
+    /// transcriber that restarts goes on where the last one stopped).
+    next_turn: std::sync::atomic::AtomicU32,
+    /// The session ended: lines still go onto the call, not into it.
+    ended: std::sync::atomic::AtomicBool,
+}
+
+impl LiveTranscript {
+    /// For the session following call `call_id`; its language with it.
+    pub async fn for_call(
+        db: &DatabaseConnection,
+        hub: std::sync::Arc<CopilotHub>,
+        ctx: &OrgCtx,
+        call_id: Uuid,
+    ) -> ServiceResult<(LiveTranscript, Locale)> {
+        let session = sessions::of_call(db, ctx, call_id).await?.ok_or_else(ServiceError::not_found)?;
+        Self::for_session(db, hub, ctx, session.id).await
+    }
+
+    /// For session `id` (and its call, if it follows one).
+    pub async fn for_session(
+        db: &DatabaseConnection,
+        hub: std::sync::Arc<CopilotHub>,
+        ctx: &OrgCtx,
+        id: Uuid,
+    ) -> ServiceResult<(LiveTranscript, Locale)> {
+        let lang = sessions::language(db, ctx, id).await?;
+        let call_id = sessions::call_of(db, ctx, id).await?;
+        let next_turn = match call_id {
+            Some(call) => crate::calls::transcript::next_seq(db, call).await?,
+            None => 0,
+        };
+        let live = LiveTranscript {
+            db: db.clone(),
+            hub,
+            ctx: *ctx,
+            session_id: id,
+            call_id,
+            next_turn: std::sync::atomic::AtomicU32::new(next_turn),
+            ended: Default::default(),
+        };
+        Ok((live, lang))
+    }
+
+    pub fn session_id(&self) -> Uuid {
+        self.session_id
+    }
+
+    /// Words still being said: shown live, stored nowhere.
+    pub async fn partial(&self, speaker: Speaker, text: String) {
+        if self.ended.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let u = Utterance { speaker, text, is_final: false };
+        if let Err(e) = sessions::observe(&self.db, &self.hub, &self.ctx, self.session_id, u).await {
+            self.note_error(&e);
+        }
+    }
+
+    /// A settled line: into the session, onto the call. False when nobody
+    /// wants more (the session ended and there is no call to write on).
+    pub async fn line(&self, speaker: Speaker, text: String, start_ms: u64, end_ms: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        if let Some(call) = self.call_id {
+            let turn = domain::call_views::CallTurn {
+                seq: self.next_turn.fetch_add(1, Ordering::Relaxed),
+                speaker: match speaker {
+                    Speaker::Rep => domain::call_views::TurnSpeaker::Rep,
+                    _ => domain::call_views::TurnSpeaker::Prospect,
+                },
+                text: text.chars().take(domain::call_views::TURN_TEXT_MAX).collect(),
+                start_ms,
+                end_ms,
+                interrupted: false,
+            };
+            if let Err(e) = crate::calls::transcript::add_turns(&self.db, &self.ctx, call, vec![turn]).await {
+                tracing::warn!(call = %call, code = e.code.as_str(), "a transcript turn was not stored");
+            }
+        }
+        if !self.ended.load(Ordering::Relaxed) {
+            let u = Utterance { speaker, text, is_final: true };
+            let times = Some(sessions::LineTimes { start_ms, end_ms });
+            if let Err(e) =
+                sessions::observe_at(&self.db, &self.hub, &self.ctx, self.session_id, u, times).await
+            {
+                self.note_error(&e);
+            }
+        }
+        self.call_id.is_some() || !self.ended.load(Ordering::Relaxed)
+    }
+
+    /// A source's speech-to-text failed: the rep's screen says so.
+    pub async fn failed(&self, code: ErrorCode) {
+        sessions::report_source_error(&self.hub, &self.ctx, self.session_id, code).await;
+    }
+
+    fn note_error(&self, e: &ServiceError) {
+        if e.code == ErrorCode::ConversationEnded {
+            self.ended.store(true, std::sync::atomic::Ordering::Relaxed);
+        } else {
+            tracing::warn!(session = %self.session_id, code = e.code.as_str(), "transcript not applied");
+        }
+    }
+}

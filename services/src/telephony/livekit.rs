@@ -99,7 +99,79 @@ impl Project {
             .to_jwt()
             .map_err(|e| LiveKitError::Protocol(e.to_string()))
     }
+
+    /// A token for a person joining `room` as `role`, shown as `name`, with
+    /// `attributes` (and the role's) on their participant.
+    pub fn role_token(
+        &self,
+        identity: &str,
+        name: &str,
+        room: &str,
+        role: RoomRole,
+        attributes: &[(&str, &str)],
+        ttl: Duration,
+    ) -> Result<String, LiveKitError> {
+        let mut attrs: Vec<(String, String)> = vec![(ROLE_ATTRIBUTE.to_string(), role.as_str().to_string())];
+        attrs.extend(attributes.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        AccessToken::with_api_key(&self.api_key, &self.api_secret)
+            .with_identity(identity)
+            .with_name(name)
+            .with_ttl(ttl)
+            .with_attributes(attrs)
+            .with_grants(role.grants(room))
+            .to_jwt()
+            .map_err(|e| LiveKitError::Protocol(e.to_string()))
+    }
 }
+
+/// A person's part in a call's room, and so the grants of their token:
+/// each gets what the part needs and nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoomRole {
+    /// The rep on their own call: speaks (a microphone, nothing else),
+    /// hears everyone, sends DTMF (a data packet the SIP bridge turns into
+    /// tones).
+    Rep,
+    /// A manager listening: hears, cannot publish, unseen by the others.
+    Listener,
+    /// A manager whispering to the rep: a microphone, no data. Seen (the
+    /// rep must be able to subscribe); the page limits who may receive the
+    /// track to the rep, and the server unsubscribes the callee as well.
+    Whisperer,
+    /// A manager in the conversation: a microphone, no data.
+    Barger,
+}
+
+impl RoomRole {
+    /// The `handoo.role` attribute other participants read.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoomRole::Rep => "rep",
+            RoomRole::Listener => "listen",
+            RoomRole::Whisperer => "whisper",
+            RoomRole::Barger => "barge",
+        }
+    }
+
+    fn grants(self, room: &str) -> VideoGrants {
+        let speaks = self != RoomRole::Listener;
+        VideoGrants {
+            room_join: true,
+            room: room.to_string(),
+            can_publish: Some(speaks),
+            can_publish_sources: if speaks { vec!["microphone".to_string()] } else { Vec::new() },
+            can_publish_data: Some(self == RoomRole::Rep),
+            can_subscribe: Some(true),
+            hidden: self == RoomRole::Listener,
+            // Names and roles are ours to say, not the participant's.
+            can_update_own_metadata: Some(false),
+            ..Default::default()
+        }
+    }
+}
+
+/// Attribute naming a participant's part (`RoomRole::as_str`).
+pub const ROLE_ATTRIBUTE: &str = "handoo.role";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProjectError {
@@ -317,6 +389,29 @@ impl LiveKit {
         Ok(resp.participants)
     }
 
+    /// Subscribes (or unsubscribes) participant `identity` to the tracks
+    /// `track_sids` of `room`: how the server keeps a track from someone
+    /// whatever their client does (hold, a whisper).
+    pub async fn update_subscriptions(
+        &self,
+        room: &str,
+        identity: &str,
+        track_sids: Vec<String>,
+        subscribe: bool,
+    ) -> Result<(), LiveKitError> {
+        let req = proto::UpdateSubscriptionsRequest {
+            room: room.to_string(),
+            identity: identity.to_string(),
+            track_sids,
+            subscribe,
+            ..Default::default()
+        };
+        let _: proto::UpdateSubscriptionsResponse = self
+            .twirp("RoomService", "UpdateSubscriptions", &req, Grants::room_admin(room), self.timeout)
+            .await?;
+        Ok(())
+    }
+
     pub async fn remove_participant(&self, room: &str, identity: &str) -> Result<(), LiveKitError> {
         let req = proto::RoomParticipantIdentity {
             room: room.to_string(),
@@ -470,5 +565,54 @@ mod tests {
         assert!(claims.video.room_join && claims.video.can_subscribe());
         assert!(!claims.video.can_publish() && !claims.video.room_admin);
         assert!(claims.video.hidden, "a listener is hidden");
+    }
+
+    #[test]
+    fn each_part_in_a_call_gets_exactly_its_grants() {
+        use livekit_api::access_token::TokenVerifier;
+        let secret = "secret-secret-secret-secret-32b!";
+        let p = Project::parse("https://x", "key", secret).unwrap();
+        let claims = |role: RoomRole| {
+            let jwt = p
+                .role_token(
+                    "id-1",
+                    "Ann",
+                    "call-abc",
+                    role,
+                    &[("handoo.to", "rep-1")],
+                    Duration::from_secs(60),
+                )
+                .unwrap();
+            TokenVerifier::with_api_key("key", secret).verify(&jwt).unwrap()
+        };
+        for role in [RoomRole::Rep, RoomRole::Listener, RoomRole::Whisperer, RoomRole::Barger] {
+            let c = claims(role);
+            let v = &c.video;
+            assert_eq!((c.sub.as_str(), c.name.as_str(), v.room.as_str()), ("id-1", "Ann", "call-abc"));
+            assert!(v.room_join && v.can_subscribe(), "{role:?} joins and hears");
+            assert!(!v.room_admin && !v.room_create && !v.room_record, "{role:?} administers nothing");
+            assert_eq!(v.can_update_own_metadata, Some(false), "{role:?} cannot rename itself");
+            assert_eq!(c.attributes.get(ROLE_ATTRIBUTE).map(String::as_str), Some(role.as_str()));
+            assert_eq!(c.attributes.get("handoo.to").map(String::as_str), Some("rep-1"));
+            match role {
+                RoomRole::Listener => {
+                    assert!(!v.can_publish() && v.can_publish_data == Some(false) && v.hidden);
+                    assert!(v.can_publish_sources.is_empty());
+                }
+                _ => {
+                    assert!(v.can_publish() && !v.hidden, "{role:?} speaks, seen");
+                    assert_eq!(
+                        v.can_publish_sources,
+                        vec!["microphone".to_string()],
+                        "{role:?}: a microphone only"
+                    );
+                    assert_eq!(
+                        v.can_publish_data,
+                        Some(role == RoomRole::Rep),
+                        "{role:?}: data (DTMF) for the rep only"
+                    );
+                }
+            }
+        }
     }
 }

@@ -1,4 +1,7 @@
-use domain::call_views::{Call, CallDetail, CallPage, CallParams, ProspectCall};
+use domain::call_views::{
+    Call, CallDetail, CallPage, CallParams, LiveCall, ProspectCall, RepCall, RepCallRequest, SuperviseMode,
+    Supervision,
+};
 use domain::copilot::outcome::OutcomeReport;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -88,9 +91,50 @@ pub async fn call_recording(
 
 /// A hidden, subscribe-only token to listen to a live call (audited).
 #[server(client = CsrfClient, endpoint = "listen_call")]
-pub async fn listen_call(org_id: Uuid, call_id: Uuid) -> Result<domain::call_views::ListenAccess, AppError> {
+pub async fn listen_call(org_id: Uuid, call_id: Uuid) -> Result<domain::call_views::RoomAccess, AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
-    Ok(services::calls::listen::listen(&ctx.db, &org, &ctx.telephony, call_id).await?)
+    Ok(services::calls::listen::listen(&ctx.db, &ctx.copilot, &org, &ctx.telephony, call_id).await?)
+}
+
+/// A manager's way into a live call: listen, whisper to the rep, or barge
+/// (permission-checked, audited, shown to the rep).
+#[server(client = CsrfClient, endpoint = "supervise_call")]
+pub async fn supervise_call(
+    org_id: Uuid,
+    call_id: Uuid,
+    mode: SuperviseMode,
+) -> Result<Supervision, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::listen::supervise(&ctx.db, &ctx.copilot, &org, &ctx.telephony, call_id, mode).await?)
+}
+
+/// The calls in progress, for the managers' live board.
+#[server(client = CsrfClient, endpoint = "live_calls")]
+pub async fn live_calls(org_id: Uuid) -> Result<Vec<LiveCall>, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::live::board(&ctx.db, &org).await?)
+}
+
+/// The rep calls the prospect from the copilot: the call, its session,
+/// and the rep's way into its room.
+#[server(client = CsrfClient, endpoint = "rep_call", input = Json)]
+pub async fn call_prospect(org_id: Uuid, req: RepCallRequest) -> Result<RepCall, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::rep::place(&ctx.db, &org, &ctx.telephony, req).await?)
+}
+
+/// The rep's live call, if any (the copilot reopened), with a fresh token.
+#[server(client = CsrfClient, endpoint = "rep_current_call")]
+pub async fn rep_current_call(org_id: Uuid) -> Result<Option<RepCall>, AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::rep::current(&ctx.db, &org, &ctx.telephony).await?)
+}
+
+/// Hold (or resume) the rep's own call.
+#[server(client = CsrfClient, endpoint = "rep_hold")]
+pub async fn rep_hold(org_id: Uuid, call_id: Uuid, hold: bool) -> Result<(), AppError> {
+    let (ctx, org) = crate::ssr::require_member(org_id).await?;
+    Ok(services::calls::rep::hold(&ctx.db, &org, &ctx.telephony, call_id, hold).await?)
 }
 
 /// What an analysis is of: a phone call, or a rep's copilot call.

@@ -21,6 +21,7 @@ use knowledge::KnowledgePanel;
 use queue::{ProspectPanel, QueuePanel};
 use script::ScriptPanel;
 
+use domain::call_views::SuperviseMode;
 use domain::copilot::objection::Detection;
 use domain::copilot::outcome::CallOutcome;
 use domain::copilot::script::Phase;
@@ -47,6 +48,8 @@ struct Live {
     ended: RwSignal<Option<CallOutcome>>,
     /// The live audio source failed (the session goes on).
     source_error: RwSignal<Option<domain::ErrorCode>>,
+    /// Managers on the rep's call now: name and how.
+    supervisors: RwSignal<Vec<(String, SuperviseMode)>>,
 }
 
 impl Live {
@@ -60,6 +63,7 @@ impl Live {
             cards: RwSignal::new(Vec::new()),
             ended: RwSignal::new(None),
             source_error: RwSignal::new(None),
+            supervisors: RwSignal::new(Vec::new()),
         }
     }
 
@@ -68,6 +72,7 @@ impl Live {
         self.lines.set(Vec::new());
         self.cards.set(Vec::new());
         self.partial.set(None);
+        self.supervisors.set(Vec::new());
         self.phase.set(s.phase);
         self.progress.set(s.progress);
         self.ended.set(s.outcome.filter(|_| s.ended_at.is_some()));
@@ -102,6 +107,13 @@ impl Live {
             }),
             CopilotEvent::Ended { outcome } => self.ended.set(Some(outcome)),
             CopilotEvent::SourceError { code } => self.source_error.set(Some(code)),
+            CopilotEvent::Supervisor { name, mode, joined, .. } => self.supervisors.update(|list| {
+                // Replayed history included: the last word per manager and mode wins.
+                list.retain(|(n, m)| !(n == &name && *m == mode));
+                if joined {
+                    list.push((name, mode));
+                }
+            }),
         }
     }
 }
