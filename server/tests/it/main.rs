@@ -30,6 +30,7 @@ mod operations;
 mod organisations;
 mod prospects;
 mod recordings;
+mod rep_calls;
 mod security;
 mod site_config;
 mod ssr_concurrency;

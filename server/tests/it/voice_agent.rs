@@ -29,9 +29,11 @@ use voice::AssignedJob;
 
 use crate::calls::{calling_with, livekit_control, Calling};
 
-/// Hands each joined call's far end to the test, which plays the callee.
-struct TestRooms {
-    joined: Mutex<mpsc::UnboundedSender<(String, FarEnd)>>,
+/// Hands each joined call's far end to the test, which plays the callee
+/// (and, for a rep's call, the sender of its voices: the test plays both).
+pub(crate) struct TestRooms {
+    pub joined: Mutex<mpsc::UnboundedSender<(String, FarEnd)>>,
+    pub listened: Mutex<Option<mpsc::UnboundedSender<(String, mpsc::Sender<voice::transcriber::Source>)>>>,
 }
 
 #[async_trait]
@@ -45,6 +47,19 @@ impl MediaConnector for TestRooms {
         let room = job.job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default();
         self.joined.lock().unwrap().send((room, far)).map_err(|_| "test over".to_string())?;
         Ok((session, tokio::spawn(async {})))
+    }
+
+    async fn listen(
+        &self,
+        job: &AssignedJob,
+        _egress: Option<&providers::EgressPolicy>,
+    ) -> Result<(mpsc::Receiver<voice::transcriber::Source>, JoinHandle<()>), String> {
+        let (tx, sources) = mpsc::channel(8);
+        let room = job.job.room.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+        let listened = self.listened.lock().unwrap();
+        let to_test = listened.as_ref().ok_or("no listening in this test")?;
+        to_test.send((room, tx)).map_err(|_| "test over".to_string())?;
+        Ok((sources, tokio::spawn(async {})))
     }
 }
 
@@ -170,7 +185,7 @@ on_both_backends!(
             telephony: ctx.telephony.clone(),
             bus: ctx.bus.clone(),
             vad,
-            media: Arc::new(TestRooms { joined: Mutex::new(joined_tx) }),
+            media: Arc::new(TestRooms { joined: Mutex::new(joined_tx), listened: Mutex::new(None) }),
             max_calls: 4,
         });
         // One worker per project: the server's and the other organisation's.

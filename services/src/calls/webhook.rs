@@ -144,6 +144,14 @@ pub async fn receive(
     if !allowed(&signer, &call, own_project) {
         return Ok(Outcome::Unrelated);
     }
+    // On a rep's call the worker only transcribes: the call is under way
+    // when the rep is on it, not when the transcriber joins.
+    if call.rep_user_id.is_some()
+        && ev == CallEvent::AgentJoined
+        && event.participant.as_ref().is_some_and(agent_kind)
+    {
+        return Ok(Outcome::Unrelated);
+    }
     if let Some(applied) = super::lifecycle::record_after_end(db, &call, &h).await.map_err(Err)? {
         return Ok(Outcome::Applied(applied));
     }
