@@ -60,6 +60,7 @@ pub fn AppRoutes() -> impl IntoView {
                 <Route path=path!("campaigns") view={Lazy::<CampaignsRoute>::new()}/>
                 <Route path=path!("campaigns/:id") view={Lazy::<CampaignRoute>::new()}/>
                 <Route path=path!("calls") view={Lazy::<CallsRoute>::new()}/>
+                <Route path=path!("calls/live") view={Lazy::<LiveCallsRoute>::new()}/>
                 <Route path=path!("calls/:id") view={Lazy::<CallRoute>::new()}/>
                 <Route path=path!("copilot") view=copilot::dashboard::CopilotPage/>
                 <Route path=path!("knowledge") view={Lazy::<KnowledgeRoute>::new()}/>
@@ -134,6 +135,7 @@ lazy_page! {
     CampaignsRoute => campaigns::list, CampaignsPage;
     CampaignRoute => campaigns::detail, CampaignPage;
     CallsRoute => calls::list, CallsPage;
+    LiveCallsRoute => calls::live, LiveCallsPage;
     CallRoute => calls::detail, CallPage;
     KnowledgeRoute => copilot::knowledge, KnowledgePage;
     ScriptsRoute => copilot::scripts, ScriptsPage;

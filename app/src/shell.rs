@@ -219,6 +219,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
     });
     let is_admin = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ViewAuditLog));
     let is_analyst = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ViewAnalytics));
+    let can_listen = info.current.as_ref().is_some_and(|o| o.role.allows(domain::Permission::ListenToCalls));
     let has_org = info.current.is_some();
     let nav_link = move |href: &'static str, label: Signal<String>, testid: &'static str| {
         let active = move || {
@@ -251,6 +252,7 @@ fn SignedIn(info: SessionInfo) -> impl IntoView {
                     {nav_link("/app/copilot", Signal::derive(move || t_string!(i18n, nav.copilot).to_string()), "nav-copilot")}
                     {nav_link("/app/prospects", Signal::derive(move || t_string!(i18n, nav.prospects).to_string()), "nav-prospects")}
                     {nav_link("/app/calls", Signal::derive(move || t_string!(i18n, nav.calls).to_string()), "nav-calls")}
+                    {can_listen.then(|| nav_link("/app/calls/live", Signal::derive(move || t_string!(i18n, nav.live_calls).to_string()), "nav-live-calls"))}
                     {nav_link("/app/campaigns", Signal::derive(move || t_string!(i18n, nav.campaigns).to_string()), "nav-campaigns")}
                     {is_analyst.then(|| nav_link("/app/analytics", Signal::derive(move || t_string!(i18n, nav.analytics).to_string()), "nav-analytics"))}
                     {is_analyst.then(|| nav_link("/app/billing", Signal::derive(move || t_string!(i18n, nav.billing).to_string()), "nav-billing"))}

@@ -481,6 +481,20 @@ pub struct RepCall {
     pub access: RoomAccess,
 }
 
+/// The RFC 4733 event code of a phone keypad key (what LiveKit's SIP
+/// bridge plays to the phone); none for anything else.
+pub fn dtmf_code(key: char) -> Option<u32> {
+    match key {
+        '0'..='9' => key.to_digit(10),
+        '*' => Some(10),
+        '#' => Some(11),
+        _ => None,
+    }
+}
+
+/// The keys of a phone keypad, in its order.
+pub const KEYPAD: [char; 12] = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
 /// How a manager joins a live call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -533,6 +547,11 @@ pub struct Supervision {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HoldRequest {
     pub hold: bool,
+    /// The rep's page plays music in place of their microphone: the
+    /// prospect keeps receiving the rep's track (the music); without it
+    /// the server cuts that track off (silence).
+    #[serde(default)]
+    pub music: bool,
 }
 
 /// One call in progress, as the managers' live board shows it.
@@ -551,6 +570,23 @@ pub struct LiveCall {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn keypad_keys_are_rfc_4733_events() {
+        let codes: Vec<u32> = KEYPAD.iter().map(|k| dtmf_code(*k).unwrap()).collect();
+        assert_eq!(codes, vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 0, 11]);
+        for bad in ['a', 'A', ' ', '+', '٣'] {
+            assert_eq!(dtmf_code(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn supervise_modes_read_back() {
+        for m in SuperviseMode::ALL {
+            assert_eq!(SuperviseMode::parse(m.as_str()), Some(m));
+        }
+        assert_eq!(SuperviseMode::parse("spy"), None);
+    }
     use super::*;
 
     fn q(f: impl FnOnce(&mut CallParams)) -> Result<CallQuery, FieldError> {

@@ -205,7 +205,7 @@ async fn hold(
     ApiJson(req): ApiJson<domain::call_views::HoldRequest>,
 ) -> Result<StatusCode, AppError> {
     let id = parse_uuid(&id, "call_id")?;
-    calls::rep::hold(&state.db, &ctx, &state.server_ctx.telephony, id, req.hold).await?;
+    calls::rep::hold(&state.db, &ctx, &state.server_ctx.telephony, id, req.hold, req.music).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -539,7 +539,7 @@ fn fn_cases() -> Vec<FnCase> {
         form("live_calls", ListenToCalls, &[]),
         json_fn("rep_call", UseWorkspace, json!({"req": {"prospect_id": ANY}})),
         form("rep_current_call", UseWorkspace, &[]),
-        form("rep_hold", UseWorkspace, &[("call_id", ANY), ("hold", "true")]),
+        form("rep_hold", UseWorkspace, &[("call_id", ANY), ("hold", "true"), ("music", "false")]),
         json_fn("get_analysis", UseWorkspace, json!({"of": {"kind": "call", "id": ANY}})),
         json_fn(
             "edit_analysis",

@@ -29,11 +29,15 @@ use voice::AssignedJob;
 
 use crate::calls::{calling_with, livekit_control, Calling};
 
+/// Where a rep's call's room, joined to listen, goes: the room's name and
+/// the sender of its voices (the test plays the rep and the prospect).
+pub(crate) type Listened = mpsc::UnboundedSender<(String, mpsc::Sender<voice::transcriber::Source>)>;
+
 /// Hands each joined call's far end to the test, which plays the callee
 /// (and, for a rep's call, the sender of its voices: the test plays both).
 pub(crate) struct TestRooms {
     pub joined: Mutex<mpsc::UnboundedSender<(String, FarEnd)>>,
-    pub listened: Mutex<Option<mpsc::UnboundedSender<(String, mpsc::Sender<voice::transcriber::Source>)>>>,
+    pub listened: Mutex<Option<Listened>>,
 }
 
 #[async_trait]
@@ -576,5 +580,121 @@ on_both_backends!(
         // Nothing is stored: no call, no conversation.
         let (_, calls) = owner.rest(Method::GET, &format!("/orgs/{org}/calls"), None).await;
         assert_eq!(calls["total"], 0, "{calls}");
+    }
+);
+
+on_both_backends!(
+    a_reps_call_is_transcribed_by_the_worker_in_listen_only_mode,
+    |backend: Backend| async move {
+        use domain::copilot::script::Speaker;
+        let Some(vad) = vad() else { return };
+        let vendors = mock_vendors::MockVendors::start().await;
+        let deepgram = vendors.base_url("deepgram");
+        let env = [("DEEPGRAM_BASE_URL", deepgram.as_str()), ("DEEPGRAM_API_KEY", "dg-test")];
+        let Some(c) = calling_with(backend, &env).await else { return };
+        let org = c.org.clone();
+        let said = ["Hello Paula, it's Olivia from Handoo.", "We already have a supplier for that."];
+        *vendors.state.stt_script.lock().unwrap() = Some(said.map(String::from).into());
+
+        let (joined_tx, mut joined) = mpsc::unbounded_channel();
+        let (listened_tx, mut listened) = mpsc::unbounded_channel();
+        let ctx = &c.app.state.server_ctx;
+        let host = server::voice_host::spawn(HostParts {
+            db: c.app.state.db.clone(),
+            copilot: ctx.copilot.clone(),
+            providers: ctx.providers.clone(),
+            telephony: ctx.telephony.clone(),
+            bus: ctx.bus.clone(),
+            vad,
+            media: Arc::new(TestRooms {
+                joined: Mutex::new(joined_tx),
+                listened: Mutex::new(Some(listened_tx)),
+            }),
+            max_calls: 4,
+        });
+        let state = c.mock.state.clone();
+        wait_until("the worker registers", Duration::from_secs(10), move || {
+            !state.agents.workers().is_empty()
+        })
+        .await;
+
+        let pid = c.prospect(json!({"first_name": "Paula", "phone": "+33612345099"})).await;
+        let (s, placed) = c
+            .owner
+            .rest(Method::POST, &format!("/orgs/{org}/calls/rep"), Some(json!({"prospect_id": pid})))
+            .await;
+        assert_eq!(s, 201, "{placed}");
+        let id = placed["call"]["id"].as_str().unwrap().to_string();
+        let session = placed["session_id"].as_str().unwrap().to_string();
+        // Dispatched to our worker, which joins to listen — never to talk.
+        let (room, voices) = tokio::time::timeout(Duration::from_secs(20), listened.recv())
+            .await
+            .expect("the worker listens")
+            .unwrap();
+        assert_eq!(room, placed["call"]["room_name"].as_str().unwrap());
+        assert!(joined.try_recv().is_err(), "no agent speaks on a rep's call");
+
+        // The rep, then the prospect (48 kHz, as LiveKit delivers), each on its own track.
+        let play = |speaker: Speaker, voice: &'static str, text: &'static str, after: Duration| {
+            let voices = voices.clone();
+            async move {
+                tokio::time::sleep(after).await;
+                let (tx, audio) = mpsc::channel(64);
+                voices.send(voice::transcriber::Source { speaker, rate: 48_000, audio }).await.unwrap();
+                let mut pcm = voice::simulate::espeak(text, voice, 48_000);
+                pcm.extend(std::iter::repeat_n(0i16, 48_000));
+                for frame in pcm.chunks(960 * 5) {
+                    if tx.send(frame.to_vec()).await.is_err() {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        let rep = tokio::spawn(play(
+            Speaker::Rep,
+            "en-us",
+            "Hello Paula, it's Olivia from Handoo.",
+            Duration::ZERO,
+        ));
+        let prospect = tokio::spawn(play(
+            Speaker::Prospect,
+            "en+f3",
+            "We already have a supplier for that.",
+            Duration::from_secs(4),
+        ));
+        let _ = tokio::join!(rep, prospect);
+
+        let v = until(&c, &id, "both sides transcribed", 30, |v| {
+            v["turns"].as_array().is_some_and(|t| t.len() == 2)
+        })
+        .await;
+        let turns: Vec<(&str, &str)> = v["turns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["speaker"].as_str().unwrap(), t["text"].as_str().unwrap()))
+            .collect();
+        assert_eq!(turns, vec![("rep", said[0]), ("prospect", said[1])]);
+        let (_, sv) =
+            c.owner.rest(Method::GET, &format!("/orgs/{org}/copilot/sessions/{session}"), None).await;
+        let events = sv["events"].as_array().unwrap();
+        let lines: Vec<&str> = events
+            .iter()
+            .filter(|e| e["type"] == "transcript")
+            .map(|e| e["speaker"].as_str().unwrap())
+            .collect();
+        assert_eq!(lines, vec!["rep", "prospect"], "{events:?}");
+        assert!(
+            events
+                .iter()
+                .any(|e| e["type"] == "objection" && e["detection"]["kind"] == "already_have_supplier"),
+            "the prospect's objection is carded: {events:?}"
+        );
+        assert!(events
+            .iter()
+            .filter(|e| e["type"] == "transcript")
+            .all(|e| e["end_ms"].as_u64() >= e["start_ms"].as_u64()));
+        host.drain().await;
     }
 );

@@ -199,16 +199,17 @@ fn tracks_of(people: &[proto::ParticipantInfo], identity: &str) -> Vec<String> {
         .collect()
 }
 
-/// Puts the rep's call on hold (or takes it off): the callee stops
-/// receiving the rep's microphone and the rep the callee's voice. Music,
-/// when the rep wants it, is a track their page publishes on top (the
-/// callee receives tracks published after the hold). On the timeline.
+/// Puts the rep's call on hold (or takes it off): the rep stops receiving
+/// the callee's voice, and the callee the rep's microphone — unless the
+/// rep's page plays hold music on it (`music`), which the callee then
+/// hears. On the timeline.
 pub async fn hold(
     db: &DatabaseConnection,
     ctx: &OrgCtx,
     env: &TelephonyEnv,
     id: Uuid,
     on: bool,
+    music: bool,
 ) -> ServiceResult<()> {
     let (user, call) = own_live_call(db, ctx, id).await?;
     if !status_of(&call).was_answered() {
@@ -218,14 +219,18 @@ pub async fn hold(
     let rep = rep_identity(user);
     let people = lk.list_participants(&call.room_name).await.map_err(|e| upstream(&e))?;
     let (rep_tracks, callee_tracks) = (tracks_of(&people, &rep), tracks_of(&people, CALLEE));
-    if !rep_tracks.is_empty() {
+    // With music the callee keeps the rep's track (the page plays music on
+    // it); a resume gives it back either way.
+    let cut_rep = !(on && music);
+    if cut_rep && !rep_tracks.is_empty() {
         lk.update_subscriptions(&call.room_name, CALLEE, rep_tracks, !on).await.map_err(|e| upstream(&e))?;
     }
     if !callee_tracks.is_empty() {
         lk.update_subscriptions(&call.room_name, &rep, callee_tracks, !on).await.map_err(|e| upstream(&e))?;
     }
     let kind = if on { "held" } else { "resumed" };
-    super::lifecycle::note(db, &call, "user", kind, json!({ "by_user": user })).await
+    let data = json!({ "by_user": user, "music": on && music });
+    super::lifecycle::note(db, &call, "user", kind, data).await
 }
 
 fn upstream(e: &LiveKitError) -> ServiceError {

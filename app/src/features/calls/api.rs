@@ -132,9 +132,9 @@ pub async fn rep_current_call(org_id: Uuid) -> Result<Option<RepCall>, AppError>
 
 /// Hold (or resume) the rep's own call.
 #[server(client = CsrfClient, endpoint = "rep_hold")]
-pub async fn rep_hold(org_id: Uuid, call_id: Uuid, hold: bool) -> Result<(), AppError> {
+pub async fn rep_hold(org_id: Uuid, call_id: Uuid, hold: bool, music: bool) -> Result<(), AppError> {
     let (ctx, org) = crate::ssr::require_member(org_id).await?;
-    Ok(services::calls::rep::hold(&ctx.db, &org, &ctx.telephony, call_id, hold).await?)
+    Ok(services::calls::rep::hold(&ctx.db, &org, &ctx.telephony, call_id, hold, music).await?)
 }
 
 /// What an analysis is of: a phone call, or a rep's copilot call.

@@ -112,6 +112,7 @@ fn CallView(
             .unwrap_or_else(|| first.clone())
     });
     let id = d.call.id;
+    let rep_call = d.call.rep_id.is_some();
     let status = move || call.with(|c| c.status);
     let live = move || !status().is_final();
     let talking = move || matches!(status(), CallStatus::Answered | CallStatus::InProgress);
@@ -164,7 +165,7 @@ fn CallView(
                         on:click=move |_| { transfer.dispatch(TransferCall { org_id, call_id: id }); }>{t!(i18n, calls.transfer)}</Button>
                 </Show>
                 <Show when=move || can_listen && live()>
-                    <super::listen::ListenLive org_id call_id=id/>
+                    <super::listen::ListenLive org_id call_id=id rep_call/>
                 </Show>
                 <Show when=live>
                     <Button variant=ButtonVariant::Danger busy=hang_up.pending() attr:data-testid="call-hang-up"

@@ -1,7 +1,8 @@
 //! Phone calls placed through LiveKit: the list (filters, server-side sort
 //! and pages, CSV export), a call's page whose status follows the call live,
 //! "Call with agent…" on a prospect, and a prospect's calls (AI agents' and
-//! reps') in one list, and a finished call's analysis.
+//! reps') in one list, a finished call's analysis, and the managers' live
+//! board (listen, whisper, barge).
 
 pub mod analysis;
 pub mod api;
@@ -9,5 +10,8 @@ pub mod detail;
 pub mod labels;
 pub mod list;
 pub mod listen;
+pub mod live;
 pub mod place;
 pub mod prospect_calls;
+#[cfg(feature = "hydrate")]
+pub mod room;

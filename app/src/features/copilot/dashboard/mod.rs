@@ -2,7 +2,8 @@
 //! - left: the call queue, the selected prospect's profile, history and
 //!   pre-call brief;
 //! - centre: the script phase by phase (progress, manual next/previous,
-//!   automatic advance), the live transcript, starting and ending a session;
+//!   automatic advance), the live transcript, starting and ending a session,
+//!   and the softphone when the rep calls the prospect from here;
 //! - right: objection cards as they are detected, techniques for the current
 //!   phase, and a knowledge search.
 //!
@@ -15,6 +16,7 @@ mod knowledge;
 mod microphone;
 mod queue;
 mod script;
+mod softphone;
 mod transcript;
 
 use knowledge::KnowledgePanel;

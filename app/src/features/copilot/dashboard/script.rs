@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use super::end_call::{EndCall, Ending};
 use super::microphone::MicControl;
+use super::softphone::Softphone;
 use super::transcript::TranscriptPanel;
 use super::Live;
 use crate::features::auth::session::use_current_org;
@@ -31,6 +32,33 @@ pub(super) fn ScriptPanel(
     let chosen_script = RwSignal::new(String::new());
     let start_error = RwSignal::new(None::<String>);
     let starting = RwSignal::new(false);
+    // Call the prospect's phone from here: the call, its session, the softphone.
+    let dial = {
+        let navigate = navigate.clone();
+        move || {
+            let Some(p) = prospect_id.get_untracked() else { return };
+            let script_id = chosen_script.get_untracked().parse::<Uuid>().ok();
+            let navigate = navigate.clone();
+            starting.set(true);
+            leptos::task::spawn_local(async move {
+                let req = domain::call_views::RepCallRequest {
+                    prospect_id: p,
+                    script_id,
+                    language: Some(locale.get_untracked()),
+                    ..Default::default()
+                };
+                let r = crate::features::calls::api::call_prospect(org_id, req).await;
+                starting.set(false);
+                match r {
+                    Ok(c) => {
+                        start_error.set(None);
+                        navigate(&format!("/app/copilot?p={p}&s={}", c.session_id), Default::default());
+                    }
+                    Err(e) => start_error.set(Some(describe(i18n, &e))),
+                }
+            });
+        }
+    };
     let start = move |mode: SessionMode| {
         let Some(p) = prospect_id.get_untracked() else { return };
         let script = chosen_script.get_untracked().parse::<Uuid>().ok();
@@ -88,6 +116,7 @@ pub(super) fn ScriptPanel(
             (Some(_), None) if session_id.get().is_none() => {
                 let start_call = start.clone();
                 let start_practice = start_practice.clone();
+                let dial = dial.clone();
                 view! {
                     <Card title=Signal::derive(move || t_string!(i18n, copilot.start_title).to_string())>
                         <div class="space-y-3">
@@ -104,7 +133,8 @@ pub(super) fn ScriptPanel(
                                 </select>
                             </label>
                             <div class="flex flex-wrap gap-2">
-                                <Button busy=starting attr:data-testid="start-call" on:click=move |_| start_call(SessionMode::Call)>{t!(i18n, copilot.start_call)}</Button>
+                                <Button busy=starting attr:data-testid="phone-call" on:click=move |_| dial()>{t!(i18n, copilot.phone_call)}</Button>
+                                <Button variant=ButtonVariant::Secondary busy=starting attr:data-testid="start-call" on:click=move |_| start_call(SessionMode::Call)>{t!(i18n, copilot.start_call)}</Button>
                                 <Button variant=ButtonVariant::Secondary busy=starting attr:data-testid="start-practice" on:click=move |_| start_practice(SessionMode::Practice)>{t!(i18n, copilot.start_practice)}</Button>
                             </div>
                             <FormError message=start_error/>
@@ -187,7 +217,11 @@ fn RunningSession(
             </div>
             <FormError message=nav_error/>
         </Card>
-        <MicControl org_id session_id live/>
+        {match s.call_id {
+            // A phone call from the copilot: the softphone is the live source.
+            Some(call_id) => view! { <Softphone org_id call_id live end_open/> }.into_any(),
+            None => view! { <MicControl org_id session_id live/> }.into_any(),
+        }}
         <TranscriptPanel org_id session_id live/>
     }
 }
