@@ -134,7 +134,9 @@ on_both_backends!(
             .await;
         assert_eq!((s, again["code"].as_str()), (409, Some("conflict")), "{again}");
 
-        // The worker is dispatched in listen-only mode.
+        // -- ringing, answered; the rep's page joins with its microphone
+        c.until(&id, "ringing").await;
+        // (Dialled:) the worker is dispatched in listen-only mode.
         let dispatch = c
             .requests("CreateDispatch")
             .into_iter()
@@ -146,8 +148,6 @@ on_both_backends!(
             (Some("transcribe"), Some(id.as_str()))
         );
 
-        // -- ringing, answered; the rep's page joins with its microphone
-        c.until(&id, "ringing").await;
         let (s, back) = rep.rest(Method::GET, &format!("/orgs/{org}/calls/rep/current"), None).await;
         assert_eq!((s, back["call"]["id"].as_str()), (200, Some(id.as_str())), "{back}");
         assert_eq!(

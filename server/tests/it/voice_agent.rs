@@ -695,6 +695,12 @@ on_both_backends!(
             .iter()
             .filter(|e| e["type"] == "transcript")
             .all(|e| e["end_ms"].as_u64() >= e["start_ms"].as_u64()));
-        host.drain().await;
+        // The rep hangs up: the room goes, so do its voices, and the job ends.
+        let (s, _) = c.owner.rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hang-up"), None).await;
+        assert_eq!(s, 200);
+        drop(voices);
+        tokio::time::timeout(Duration::from_secs(30), host.drain())
+            .await
+            .expect("the worker drains once the call is over");
     }
 );

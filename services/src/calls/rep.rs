@@ -311,13 +311,21 @@ pub(crate) async fn guard_whisper(
     let people = lk.list_participants(&call.room_name).await.map_err(|e| upstream(&e))?;
     let machines = people.iter().filter(|p| p.kind != proto::participant_info::Kind::Standard as i32);
     let mut guarded = 0;
+    let mut failed = None;
     for p in machines {
-        lk.update_subscriptions(&call.room_name, &p.identity, vec![track_sid.to_string()], false)
-            .await
-            .map_err(|e| upstream(&e))?;
-        guarded += 1;
+        // One participant gone meanwhile must not leave the others subscribed.
+        match lk.update_subscriptions(&call.room_name, &p.identity, vec![track_sid.to_string()], false).await
+        {
+            Ok(()) => guarded += 1,
+            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            Err(e) => failed = Some(e),
+        }
     }
-    Ok(guarded)
+    // Anything else: the webhook fails, and LiveKit delivers it again.
+    match failed {
+        Some(e) => Err(upstream(&e)),
+        None => Ok(guarded),
+    }
 }
 
 #[cfg(test)]

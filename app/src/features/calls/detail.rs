@@ -343,14 +343,20 @@ fn Transcript(turns: Vec<CallTurn>) -> impl IntoView {
             </Show>
             <ol class="space-y-2 text-sm" data-testid="call-transcript">
                 {turns.into_iter().map(|turn| {
-                    let agent = turn.speaker == TurnSpeaker::Agent;
+                    // The AI agent, or the rep on a rep's call: our side of the call.
+                    let agent = turn.speaker != TurnSpeaker::Prospect;
+                    let who = turn.speaker;
                     let at = duration(turn.start_ms as i64);
                     view! {
                         <li class="flex gap-3" data-testid="call-turn" data-speaker=turn.speaker.as_str()>
                             <span class="w-12 shrink-0 tabular-nums text-xs text-slate-500">{at}</span>
                             <div>
                                 <span class=if agent { "text-xs font-semibold text-indigo-700 dark:text-indigo-300" } else { "text-xs font-semibold text-emerald-700 dark:text-emerald-300" }>
-                                    {move || if agent { t_string!(i18n, calls.speaker_agent).to_string() } else { t_string!(i18n, calls.speaker_prospect).to_string() }}
+                                    {move || match who {
+                                        TurnSpeaker::Agent => t_string!(i18n, calls.speaker_agent).to_string(),
+                                        TurnSpeaker::Rep => t_string!(i18n, calls.speaker_rep).to_string(),
+                                        TurnSpeaker::Prospect => t_string!(i18n, calls.speaker_prospect).to_string(),
+                                    }}
                                 </span>
                                 <p class="whitespace-pre-wrap">{turn.text.clone()}</p>
                                 {turn.interrupted.then(|| view! { <span class="text-xs text-slate-400" data-testid="call-turn-interrupted">{t!(i18n, calls.interrupted)}</span> })}

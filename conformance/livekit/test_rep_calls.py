@@ -1,0 +1,114 @@
+"""A rep calls from the copilot, through the real LiveKit stack, in Chromium.
+
+Handoo's server runs with its own worker on (`HANDOO_VOICE_AGENT=on`): on a
+rep's call it joins the room in listen-only mode through `liblivekit_ffi.so`
+and streams the rep's and the phone's tracks, each on its own, through the
+speech-to-text (the mock vendors' Deepgram, scripted: the lines are the
+script's, in the order the stretches of speech end). end2end/livekit/
+rep_calls.spec.ts drives two Chromiums: the rep's, whose fake microphone
+says a line (espeak-ng), presses Call in the copilot; the phone (baresip)
+rings until the spec answers it, then says its objection; the copilot shows
+both sides' lines and the card. The manager's Chromium, whose fake
+microphone plays a 1,200 Hz tone, whispers from the live board, then barges.
+What the phone recorded is checked here afterwards, window by window (the
+spec writes when each began and ended): no trace of the tone while the
+manager whispered — LiveKit kept the track from the phone — and the tone
+while they barged. In English and in French, one call each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from pathlib import Path
+
+import numpy as np
+import requests
+
+import harness
+from audio import read_wav, speech_wav, tone_wav
+from handoo import Handoo
+from test_handoo_agent import mock_vendors
+
+ROOT = Path(__file__).resolve().parents[2]
+NUMBER = "+33612345077"
+WHISPER_HZ = 1200.0
+REP_LINE = "Hello Claire, this is Mia from Handoo."
+PROSPECT_LINE = "Honestly, it is too expensive for us."
+
+
+def tone_level(samples: np.ndarray, rate: int, hz: float) -> float:
+    """How much of `samples` is at `hz` (the spectrum's magnitude there over its mean)."""
+    if len(samples) < rate // 10:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(samples.astype(np.float64) * np.hanning(len(samples))))
+    freqs = np.fft.rfftfreq(len(samples), 1 / rate)
+    near = (freqs > hz - 25) & (freqs < hz + 25)
+    return float(spectrum[near].max() / (spectrum.mean() + 1e-9))
+
+
+async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(sip_stack, workdir, webhooks):
+    stack = sip_stack
+    vendors, port = mock_vendors(workdir)
+    # The phone lets the rep speak first, then objects, once.
+    answer = speech_wav(workdir / "objection.wav", PROSPECT_LINE, rate=8000, pause=6)
+    phone = harness.start_phone(workdir / f"phone-rep-{uuid.uuid4().hex[:8]}", answer, number=NUMBER, answer="manual")
+    rep_mic = speech_wav(workdir / "rep.wav", REP_LINE, rate=48000, pause=1.5)
+    manager_mic = tone_wav(workdir / "manager.wav", WHISPER_HZ, seconds=60, rate=48000)
+    marks = workdir / f"rep-call-marks-{uuid.uuid4().hex[:8]}.json"
+    handoo = Handoo(
+        workdir,
+        stack,
+        extra_env={
+            "HANDOO_VOICE_AGENT": "on",
+            "DEEPGRAM_BASE_URL": f"ws://127.0.0.1:{port}/deepgram/v1",
+            "DEEPGRAM_API_KEY": "dg-test",
+            "RUST_LOG": "warn,services=info,server::voice_host=info,voice=info",
+        },
+    )
+    hook = f"{handoo.base}/webhooks/livekit"
+    webhooks.forward.append(hook)
+    try:
+        browser = await asyncio.create_subprocess_exec(
+            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "rep_calls.spec.ts",
+            cwd=ROOT,
+            env={
+                **os.environ,
+                "HANDOO_URL": handoo.base,
+                "PHONE_NUMBER": NUMBER,
+                "PHONE_HOST": phone.uri_host,
+                "PHONE_CTRL_PORT": str(phone.ctrl_port),
+                "REP_MIC": str(rep_mic),
+                "MANAGER_MIC": str(manager_mic),
+                "STT_SCRIPT_URL": f"http://127.0.0.1:{port}/__control/stt-script",
+                "REP_LINE": REP_LINE,
+                "PROSPECT_LINE": PROSPECT_LINE,
+                "MARKS_FILE": str(marks),
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await asyncio.wait_for(browser.communicate(), 420)
+        text = out.decode(errors="replace")
+        assert browser.returncode == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
+        assert "2 passed" in text, text
+        phone.wait_hung_up(20)
+        # What the phone heard, call by call: the whisper never, the barge yes.
+        windows = json.loads(marks.read_text())
+        recordings = phone.heard()
+        assert len(recordings) >= len(windows), (recordings, windows)
+        for rec, w in zip(recordings[-len(windows):], windows):
+            samples, rate = read_wav(rec)
+            cut = lambda a, b: samples[int(max(0, a) * rate) : int(max(0, b) * rate)]  # noqa: E731
+            whispered = tone_level(cut(w["whisper"][0] + 0.5, w["whisper"][1] - 0.2), rate, WHISPER_HZ)
+            barged = tone_level(cut(w["barge"][0] + 1.0, w["barge"][1] - 0.2), rate, WHISPER_HZ)
+            assert whispered < 8, f"{w['lang']}: the phone heard the whisper ({whispered:.1f}); windows {w}"
+            assert barged > 30, f"{w['lang']}: the phone did not hear the barge ({barged:.1f}); windows {w}"
+    finally:
+        webhooks.forward.remove(hook)
+        handoo.stop()
+        phone.service.stop()
+        vendors.stop()
+        requests.Session().close()

@@ -1,0 +1,182 @@
+// A rep calls from the copilot through LiveKit's own server and SIP bridge,
+// in Chromium; a manager whispers, then barges. Not run on its own:
+// conformance/livekit/test_rep_calls.py starts the stack, Handoo (its worker
+// on, transcribing rep calls), the mock speech-to-text and the SIP phone,
+// runs this with their addresses in the environment, and afterwards checks
+// what the phone recorded in the windows this spec writes to MARKS_FILE.
+//
+// The rep's Chromium has a fake microphone saying REP_LINE; the manager's
+// (this spec's own page) a fake microphone playing a 1,200 Hz tone.
+import { test, expect, chromium as pw, Page } from '@playwright/test';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { fakeMicrophone } from '../playwright.config';
+import { PASSWORD, newOwner, unique, waitHydrated } from '../tests/support';
+import { orgRequest, setUpTelephony } from '../tests/calls-support';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: conformance/livekit/test_rep_calls.py runs this spec`);
+  return v;
+}
+
+const handoo = env('HANDOO_URL');
+const phoneNumber = env('PHONE_NUMBER');
+const phoneHost = env('PHONE_HOST');
+const phoneCtrl = Number(env('PHONE_CTRL_PORT'));
+const repLine = env('REP_LINE');
+const prospectLine = env('PROSPECT_LINE');
+const marksFile = env('MARKS_FILE');
+const autoplay = '--autoplay-policy=no-user-gesture-required';
+
+const managerMic = fakeMicrophone(env('MANAGER_MIC'));
+test.use({ baseURL: handoo, launchOptions: { ...managerMic, args: [...managerMic.args, autoplay] } });
+
+const say = {
+  en: { whisper: 'can speak to you', barge: 'has joined the conversation' },
+  fr: { whisper: 'peut vous parler', barge: 'a rejoint la conversation' },
+};
+
+/** A command to baresip's ctrl_tcp (netstrings of JSON); its answer's text. */
+function phone(command: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(phoneCtrl, '127.0.0.1');
+    const body = JSON.stringify({ command, params: '', token: 'e2e' });
+    let buf = '';
+    sock.setTimeout(5000, () => sock.destroy(new Error('baresip did not answer')));
+    sock.on('connect', () => sock.write(`${Buffer.byteLength(body)}:${body},`));
+    sock.on('data', (d) => {
+      buf += d.toString();
+      for (;;) {
+        const colon = buf.indexOf(':');
+        if (colon < 0) return;
+        const len = Number(buf.slice(0, colon));
+        if (buf.length < colon + 1 + len + 1) return;
+        const msg = JSON.parse(buf.slice(colon + 1, colon + 1 + len));
+        buf = buf.slice(colon + 1 + len + 1);
+        if (msg.response) {
+          sock.end();
+          return resolve(String(msg.data ?? ''));
+        }
+      }
+    });
+    sock.on('error', reject);
+  });
+}
+
+/** The loudest frequency and its level in what `testid`'s <audio> elements play. */
+async function heard(page: Page, testid: string) {
+  return page.evaluate(async (testid) => {
+    const els = [...document.querySelectorAll<HTMLAudioElement>(`[data-testid="${testid}"]`)];
+    const ctx = new AudioContext();
+    await ctx.resume();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    for (const el of els) ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
+    await new Promise((r) => setTimeout(r, 500));
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    analyser.getFloatFrequencyData(bins);
+    const at = (hz: number) => bins[Math.round((hz * analyser.fftSize) / ctx.sampleRate)];
+    const result = { elements: els.length, tone: at(1200) };
+    await ctx.close();
+    return result;
+  }, testid);
+}
+
+const marks: object[] = [];
+
+for (const lang of ['en', 'fr'] as const) {
+  test(`a rep calls from the copilot; the manager whispers, then barges (${lang})`, async ({ page, context }) => {
+    test.setTimeout(180_000);
+    const s = say[lang];
+    await newOwner(page, `Real rep calls ${lang}`);
+    if (lang === 'fr') await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: handoo }]);
+    await waitHydrated(page);
+    await orgRequest(page, 'PUT', '/compliance', { window_start_minute: 0, window_end_minute: 1440, default_region: 'FR' });
+    const prospect = await orgRequest(page, 'POST', '/prospects', { first_name: 'Claire', last_name: 'Dupont', phone: phoneNumber });
+    await setUpTelephony(page, lang, 'Phone', phoneHost);
+    // The rep, invited, in their own Chromium with their own microphone.
+    await page.goto('/app/members');
+    await waitHydrated(page);
+    await page.fill('#invite-email', `mia-${unique()}@example.com`);
+    await page.getByTestId('invite-form').locator('button[type=submit]').click();
+    const link = await page.getByTestId('invite-link').inputValue();
+    const repMic = fakeMicrophone(`${env('REP_MIC')}%noloop`);
+    const repBrowser = await pw.launch({ ...repMic, args: [...repMic.args, autoplay] });
+    const repContext = await repBrowser.newContext({ baseURL: handoo, permissions: ['microphone'] });
+    if (lang === 'fr') await repContext.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: handoo }]);
+    const rep = await repContext.newPage();
+    await rep.goto(new URL(link).pathname);
+    await waitHydrated(rep);
+    await rep.fill('#name', 'Mia Rep');
+    await rep.fill('#password', PASSWORD);
+    await rep.getByTestId('invite-signup-form').locator('button[type=submit]').click();
+    await rep.waitForURL(/\/app$/);
+    // What the speech-to-text will "hear", stretch by stretch: the rep, then the phone.
+    const scripted = await fetch(env('STT_SCRIPT_URL'), {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ utterances: [repLine, prospectLine] }),
+    });
+    expect(scripted.status).toBe(204);
+
+    // -- Call: the softphone joins the real room, the phone rings
+    await rep.goto(`/app/copilot?p=${prospect.id}`);
+    await waitHydrated(rep);
+    await rep.getByTestId('phone-call').click();
+    await rep.waitForURL(/\/app\/copilot\?p=.+&s=.+/);
+    await waitHydrated(rep);
+    const softphone = rep.getByTestId('softphone');
+    await expect(softphone).toHaveAttribute('data-link', 'connected', { timeout: 30_000 });
+    await expect(softphone).toHaveAttribute('data-status', 'ringing', { timeout: 20_000 });
+    await expect.poll(() => phone('accept'), { timeout: 20_000 }).toContain('Answering');
+    const answeredAt = Date.now();
+    const since = () => (Date.now() - answeredAt) / 1000;
+    await expect(softphone).toHaveAttribute('data-status', 'in_progress', { timeout: 20_000 });
+
+    // -- both sides, transcribed apart: the rep's line, the phone's, the card from the phone's
+    const lines = rep.getByTestId('transcript-line');
+    await expect(lines.filter({ hasText: repLine })).toHaveAttribute('data-speaker', 'rep', { timeout: 40_000 });
+    await expect(lines.filter({ hasText: prospectLine })).toHaveAttribute('data-speaker', 'prospect', { timeout: 40_000 });
+    await expect(rep.getByTestId('objection-card')).toHaveAttribute('data-objection', 'too_expensive');
+    await expect(rep.getByTestId('objection-card')).toHaveCount(1);
+
+    // -- the manager whispers: the rep hears the tone and is told; the phone must not
+    await page.goto('/app/calls/live');
+    await waitHydrated(page);
+    const row = page.getByTestId('live-call');
+    await expect(row.getByTestId('live-who')).toHaveText('Mia Rep');
+    await expect(row.getByTestId('live-objection')).not.toHaveText('—', { timeout: 15_000 });
+    await row.getByTestId('whisper-start').click();
+    await expect(row.getByTestId('listen-live')).toHaveAttribute('data-state', 'whispering', { timeout: 20_000 });
+    const whisper = [since(), 0];
+    await expect(rep.getByTestId('phone-supervisors')).toContainText(s.whisper);
+    await expect
+      .poll(async () => (await heard(rep, 'softphone-audio')).tone, { timeout: 20_000, message: 'the rep hears the whisper' })
+      .toBeGreaterThan(-70);
+    await page.waitForTimeout(3_000);
+    whisper[1] = since();
+    await row.getByTestId('listen-stop').click();
+    await expect(row.getByTestId('listen-live')).toHaveAttribute('data-state', 'idle');
+    await page.waitForTimeout(1_000);
+
+    // -- then barges: everyone hears them
+    await row.getByTestId('barge-start').click();
+    await expect(row.getByTestId('listen-live')).toHaveAttribute('data-state', 'barging', { timeout: 20_000 });
+    const barge = [since(), 0];
+    await expect(rep.getByTestId('phone-supervisors')).toContainText(s.barge);
+    await page.waitForTimeout(4_000);
+    barge[1] = since();
+    await row.getByTestId('listen-stop').click();
+
+    // -- the rep hangs up: the phone's side ends, the outcome dialog opens
+    await rep.getByTestId('phone-hang-up').click();
+    await expect(softphone).toHaveAttribute('data-status', 'completed', { timeout: 20_000 });
+    await expect(rep.getByTestId('end-form')).toBeVisible();
+    await rep.getByTestId('outcome-interested').check();
+    await rep.getByTestId('end-submit').click();
+    await expect(rep.getByTestId('session-ended')).toBeVisible();
+    await repBrowser.close();
+    marks.push({ lang, whisper, barge });
+    fs.writeFileSync(marksFile, JSON.stringify(marks));
+  });
+}
