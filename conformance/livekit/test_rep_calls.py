@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -52,8 +53,11 @@ def tone_level(samples: np.ndarray, rate: int, hz: float) -> float:
 async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(sip_stack, workdir, webhooks):
     stack = sip_stack
     vendors, port = mock_vendors(workdir)
-    # The phone lets the rep speak first, then objects, once.
-    answer = speech_wav(workdir / "objection.wav", PROSPECT_LINE, rate=8000, pause=6)
+    # The phone lets the rep speak first, then objects, once — and stays on
+    # the line (baresip hangs up when its audio file ends).
+    said = speech_wav(workdir / "objection-said.wav", PROSPECT_LINE, rate=8000, pause=6)
+    answer = workdir / "objection.wav"
+    subprocess.run(["sox", str(said), str(answer), "pad", "0", "120"], check=True)
     phone = harness.start_phone(workdir / f"phone-rep-{uuid.uuid4().hex[:8]}", answer, number=NUMBER, answer="manual")
     rep_mic = speech_wav(workdir / "rep.wav", REP_LINE, rate=48000, pause=1.5)
     manager_mic = tone_wav(workdir / "manager.wav", WHISPER_HZ, seconds=60, rate=48000)
