@@ -172,7 +172,7 @@ async def test_the_call_page_follows_a_real_call_in_chromium(sip_stack, workdir,
     webhooks.forward.append(hook)
     try:
         browser = await asyncio.create_subprocess_exec(
-            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "calls.spec.ts",
+            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "livekit/calls.spec.ts",
             cwd=ROOT,
             env={
                 **os.environ,

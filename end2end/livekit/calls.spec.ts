@@ -11,17 +11,13 @@
 // live joins the real room with LiveKit's browser SDK and the page plays the
 // phone's tone (checked with Web Audio on the <audio> element the SDK made);
 // Hang up ends the call on the phone too and the page says Completed.
+import { env as supportEnv, phone as phoneCommand } from './support';
 import { test, expect } from '@playwright/test';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { newOwner, waitHydrated } from '../tests/support';
 import { orgRequest, setUpTelephony, voiceAgent, words } from '../tests/calls-support';
 
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: conformance/livekit/test_handoo_calls.py runs this spec`);
-  return v;
-}
+const env = (name: string) => supportEnv(name, 'conformance/livekit/test_handoo_calls.py');
 
 const handoo = env('HANDOO_URL');
 const phoneNumber = env('PHONE_NUMBER');
@@ -32,33 +28,7 @@ const agentJobs = env('AGENT_JOBS');
 
 test.use({ baseURL: handoo });
 
-/** A command to baresip's ctrl_tcp (netstrings of JSON); its answer's text. */
-function phone(command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(phoneCtrl, '127.0.0.1');
-    const body = JSON.stringify({ command, params: '', token: 'e2e' });
-    let buf = '';
-    sock.setTimeout(5000, () => sock.destroy(new Error('baresip did not answer')));
-    sock.on('connect', () => sock.write(`${Buffer.byteLength(body)}:${body},`));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      // Events may come first; the answer is the message with `response`.
-      for (;;) {
-        const colon = buf.indexOf(':');
-        if (colon < 0) return;
-        const len = Number(buf.slice(0, colon));
-        if (buf.length < colon + 1 + len + 1) return;
-        const msg = JSON.parse(buf.slice(colon + 1, colon + 1 + len));
-        buf = buf.slice(colon + 1 + len + 1);
-        if (msg.response) {
-          sock.end();
-          return resolve(String(msg.data ?? ''));
-        }
-      }
-    });
-    sock.on('error', reject);
-  });
-}
+const phone = (command: string) => phoneCommand(phoneCtrl, command);
 
 /** The tone's loudest frequency and level in what the page's <audio> elements play. */
 async function heard(page: import('@playwright/test').Page) {

@@ -7,18 +7,14 @@
 //
 // The rep's Chromium has a fake microphone saying REP_LINE; the manager's
 // (this spec's own page) a fake microphone playing a 1,200 Hz tone.
+import { env as supportEnv, phone as phoneCommand } from './support';
 import { test, expect, chromium as pw, Page } from '@playwright/test';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { fakeMicrophone } from '../playwright.config';
-import { PASSWORD, newOwner, unique, waitHydrated } from '../tests/support';
+import { acceptInvite, inviteMember, newOwner, unique, waitHydrated } from '../tests/support';
 import { orgRequest, setUpTelephony } from '../tests/calls-support';
 
-function env(name: string): string {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set: conformance/livekit/test_rep_calls.py runs this spec`);
-  return v;
-}
+const env = (name: string) => supportEnv(name, 'conformance/livekit/test_rep_calls.py');
 
 const handoo = env('HANDOO_URL');
 const phoneNumber = env('PHONE_NUMBER');
@@ -37,32 +33,7 @@ const say = {
   fr: { whisper: 'peut vous parler', barge: 'a rejoint la conversation' },
 };
 
-/** A command to baresip's ctrl_tcp (netstrings of JSON); its answer's text. */
-function phone(command: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(phoneCtrl, '127.0.0.1');
-    const body = JSON.stringify({ command, params: '', token: 'e2e' });
-    let buf = '';
-    sock.setTimeout(5000, () => sock.destroy(new Error('baresip did not answer')));
-    sock.on('connect', () => sock.write(`${Buffer.byteLength(body)}:${body},`));
-    sock.on('data', (d) => {
-      buf += d.toString();
-      for (;;) {
-        const colon = buf.indexOf(':');
-        if (colon < 0) return;
-        const len = Number(buf.slice(0, colon));
-        if (buf.length < colon + 1 + len + 1) return;
-        const msg = JSON.parse(buf.slice(colon + 1, colon + 1 + len));
-        buf = buf.slice(colon + 1 + len + 1);
-        if (msg.response) {
-          sock.end();
-          return resolve(String(msg.data ?? ''));
-        }
-      }
-    });
-    sock.on('error', reject);
-  });
-}
+const phone = (command: string) => phoneCommand(phoneCtrl, command);
 
 /** The loudest frequency and its level in what `testid`'s <audio> elements play. */
 async function heard(page: Page, testid: string) {
@@ -96,22 +67,13 @@ for (const lang of ['en', 'fr'] as const) {
     const prospect = await orgRequest(page, 'POST', '/prospects', { first_name: 'Claire', last_name: 'Dupont', phone: phoneNumber });
     await setUpTelephony(page, lang, 'Phone', phoneHost);
     // The rep, invited, in their own Chromium with their own microphone.
-    await page.goto('/app/members');
-    await waitHydrated(page);
-    await page.fill('#invite-email', `mia-${unique()}@example.com`);
-    await page.getByTestId('invite-form').locator('button[type=submit]').click();
-    const link = await page.getByTestId('invite-link').inputValue();
+    const link = await inviteMember(page, `mia-${unique()}@example.com`);
     const repMic = fakeMicrophone(`${env('REP_MIC')}%noloop`);
     const repBrowser = await pw.launch({ ...repMic, args: [...repMic.args, autoplay] });
     const repContext = await repBrowser.newContext({ baseURL: handoo, permissions: ['microphone'] });
     if (lang === 'fr') await repContext.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: handoo }]);
     const rep = await repContext.newPage();
-    await rep.goto(new URL(link).pathname);
-    await waitHydrated(rep);
-    await rep.fill('#name', 'Mia Rep');
-    await rep.fill('#password', PASSWORD);
-    await rep.getByTestId('invite-signup-form').locator('button[type=submit]').click();
-    await rep.waitForURL(/\/app$/);
+    await acceptInvite(rep, link, 'Mia Rep');
     // What the speech-to-text will "hear", stretch by stretch: the rep, then the phone.
     const scripted = await fetch(env('STT_SCRIPT_URL'), {
       method: 'POST', headers: { 'content-type': 'application/json' },

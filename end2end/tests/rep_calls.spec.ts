@@ -9,7 +9,7 @@
 // and the card, a manager on the live board who whispers (the rep is
 // told), hanging up, and the outcome dialog landing on the call.
 import { test, expect, Browser, Page } from '@playwright/test';
-import { PASSWORD, newOwner, unique, waitHydrated } from './support';
+import { acceptInvite, inviteMember, newOwner, unique, waitHydrated } from './support';
 import { livekit, mockPort, orgRequest, serverPort, setUpTelephony, words } from './calls-support';
 
 const say = {
@@ -19,23 +19,13 @@ const say = {
 
 /** Invites a member through the members page; they accept in their own browser context. */
 async function invitedRep(page: Page, browser: Browser, lang: 'en' | 'fr'): Promise<Page> {
-  const email = `rep-${unique()}@example.com`;
-  await page.goto('/app/members');
-  await waitHydrated(page);
-  await page.fill('#invite-email', email);
-  await page.getByTestId('invite-form').locator('button[type=submit]').click();
-  const link = await page.getByTestId('invite-link').inputValue();
+  const link = await inviteMember(page, `rep-${unique()}@example.com`);
   const context = await browser.newContext({ permissions: ['microphone'] });
   if (lang === 'fr') {
     await context.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: test.info().project.use.baseURL! }]);
   }
   const rep = await context.newPage();
-  await rep.goto(new URL(link).pathname);
-  await waitHydrated(rep);
-  await rep.fill('#name', 'Mia Rep');
-  await rep.fill('#password', PASSWORD);
-  await rep.getByTestId('invite-signup-form').locator('button[type=submit]').click();
-  await rep.waitForURL(/\/app$/);
+  await acceptInvite(rep, link, 'Mia Rep');
   return rep;
 }
 

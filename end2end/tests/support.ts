@@ -35,3 +35,22 @@ export async function loginDemoAdmin(page: Page) {
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.waitForURL(/\/app$/);
 }
+
+/** Invites `email` as a member from the members page; the invitation link. */
+export async function inviteMember(page: Page, email: string): Promise<string> {
+  await page.goto('/app/members');
+  await waitHydrated(page);
+  await page.fill('#invite-email', email);
+  await page.getByTestId('invite-form').locator('button[type=submit]').click();
+  return page.getByTestId('invite-link').inputValue();
+}
+
+/** Accepts the invitation `link` as a new user called `name`, on `page` (a context of its own). */
+export async function acceptInvite(page: Page, link: string, name: string) {
+  await page.goto(new URL(link).pathname);
+  await waitHydrated(page);
+  await page.fill('#name', name);
+  await page.fill('#password', PASSWORD);
+  await page.getByTestId('invite-signup-form').locator('button[type=submit]').click();
+  await page.waitForURL(/\/app$/);
+}

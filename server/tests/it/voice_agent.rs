@@ -67,6 +67,25 @@ impl MediaConnector for TestRooms {
     }
 }
 
+/// The server's voice host on `c`'s app, joining rooms through `rooms`.
+fn spawn_host(
+    c: &Calling,
+    vad: Arc<voice::vad::SileroModel>,
+    rooms: TestRooms,
+) -> server::voice_host::VoiceHost {
+    let ctx = &c.app.state.server_ctx;
+    server::voice_host::spawn(HostParts {
+        db: c.app.state.db.clone(),
+        copilot: ctx.copilot.clone(),
+        providers: ctx.providers.clone(),
+        telephony: ctx.telephony.clone(),
+        bus: ctx.bus.clone(),
+        vad,
+        media: Arc::new(rooms),
+        max_calls: 4,
+    })
+}
+
 fn vad() -> Option<Arc<voice::vad::SileroModel>> {
     match voice::vad::SileroModel::from_env(1) {
         Ok(m) => Some(Arc::new(m)),
@@ -181,17 +200,8 @@ on_both_backends!(
         assert_eq!(s, 200, "{v}");
 
         let (joined_tx, mut joined) = mpsc::unbounded_channel();
-        let ctx = &c.app.state.server_ctx;
-        let host = server::voice_host::spawn(HostParts {
-            db: c.app.state.db.clone(),
-            copilot: ctx.copilot.clone(),
-            providers: ctx.providers.clone(),
-            telephony: ctx.telephony.clone(),
-            bus: ctx.bus.clone(),
-            vad,
-            media: Arc::new(TestRooms { joined: Mutex::new(joined_tx), listened: Mutex::new(None) }),
-            max_calls: 4,
-        });
+        let host =
+            spawn_host(&c, vad, TestRooms { joined: Mutex::new(joined_tx), listened: Mutex::new(None) });
         // One worker per project: the server's and the other organisation's.
         for lk in [&c.mock, &other_lk] {
             let state = lk.state.clone();
@@ -598,20 +608,8 @@ on_both_backends!(
 
         let (joined_tx, mut joined) = mpsc::unbounded_channel();
         let (listened_tx, mut listened) = mpsc::unbounded_channel();
-        let ctx = &c.app.state.server_ctx;
-        let host = server::voice_host::spawn(HostParts {
-            db: c.app.state.db.clone(),
-            copilot: ctx.copilot.clone(),
-            providers: ctx.providers.clone(),
-            telephony: ctx.telephony.clone(),
-            bus: ctx.bus.clone(),
-            vad,
-            media: Arc::new(TestRooms {
-                joined: Mutex::new(joined_tx),
-                listened: Mutex::new(Some(listened_tx)),
-            }),
-            max_calls: 4,
-        });
+        let rooms = TestRooms { joined: Mutex::new(joined_tx), listened: Mutex::new(Some(listened_tx)) };
+        let host = spawn_host(&c, vad, rooms);
         let state = c.mock.state.clone();
         wait_until("the worker registers", Duration::from_secs(10), move || {
             !state.agents.workers().is_empty()
