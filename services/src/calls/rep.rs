@@ -93,7 +93,8 @@ pub async fn place(
         .await?
         .map_err(|r| ServiceError::new(ErrorCode::CallNotAllowed).with_detail(r.to_string()))?;
     let line = line(db, ctx, env, req.trunk_id, req.from_number.as_deref()).await?;
-    let script = crate::copilot::sessions::script_for_call(db, ctx, req.script_id, lang).await?;
+    // The script the session will follow (the default one in `lang`), read before anything is written.
+    let script = crate::copilot::scripts::for_session(db, ctx, req.script_id, lang).await?;
     let lk = client(db, ctx, env).await?;
     let name = user_name(db, user).await?;
 

@@ -260,17 +260,6 @@ fn new_row(
     }
 }
 
-/// The script a rep's call will follow (`script_id`, or the default one in
-/// `lang`), read before anything is written.
-pub(crate) async fn script_for_call<C: ConnectionTrait>(
-    db: &C,
-    ctx: &OrgCtx,
-    script_id: Option<Uuid>,
-    lang: Locale,
-) -> ServiceResult<(entity::scripts::Model, ScriptContent)> {
-    scripts::for_session(db, ctx, script_id, lang).await
-}
-
 /// Writes the session that follows a rep's call `call_id`, in the
 /// transaction that writes the call (the caller checked everything).
 pub(crate) async fn insert_for_call<C: ConnectionTrait>(
