@@ -106,6 +106,17 @@ impl LiveKitState {
         self.next += 1;
         format!("{prefix}_{:012}", self.next)
     }
+
+    /// A new audio track from a microphone (a browser's, or the phone's as the bridge publishes it).
+    fn microphone_track(&mut self, name: &str) -> proto::TrackInfo {
+        proto::TrackInfo {
+            sid: self.id("TR"),
+            r#type: proto::TrackType::Audio as i32,
+            source: proto::TrackSource::Microphone as i32,
+            name: name.into(),
+            ..Default::default()
+        }
+    }
 }
 
 /// A failure chosen by the API key (the token's issuer).
@@ -240,13 +251,7 @@ async fn control_join(State(state): State<Shared>, Json(j): Json<Join>) -> Respo
             return (StatusCode::NOT_FOUND, "no such room").into_response();
         }
         let sid = lk.id("PA");
-        let track = j.publish_audio.then(|| proto::TrackInfo {
-            sid: lk.id("TR"),
-            r#type: proto::TrackType::Audio as i32,
-            source: proto::TrackSource::Microphone as i32,
-            name: "microphone".into(),
-            ..Default::default()
-        });
+        let track = j.publish_audio.then(|| lk.microphone_track("microphone"));
         let p = proto::ParticipantInfo {
             sid,
             identity: claims.sub.clone(),
@@ -893,13 +898,7 @@ async fn handle(state: &Shared, service: &str, method: &str, call: &Call) -> Res
             let participant_id = lk.id("PA");
             let sip_call_id = lk.id("SCL");
             // The phone's voice, as the bridge publishes it.
-            let voice = proto::TrackInfo {
-                sid: lk.id("TR"),
-                r#type: proto::TrackType::Audio as i32,
-                source: proto::TrackSource::Microphone as i32,
-                name: "phone".into(),
-                ..Default::default()
-            };
+            let voice = lk.microphone_track("phone");
             let callee = proto::ParticipantInfo {
                 sid: participant_id.clone(),
                 identity: identity.clone(),
