@@ -51,6 +51,37 @@ impl LiveStream {
     }
 }
 
+/// Follows the stream at `url()` while the calling component lives: opened
+/// when the page hydrates, reopened when `url()` changes, closed on `None`.
+/// `on_event` gets every event, `on_open` every (re)connection — where a
+/// page re-reads what it shows, so nothing sent while away is missed.
+///
+/// In the browser only: a stream is not `Send`, and one a server render
+/// held would be dropped on another thread.
+pub fn follow<T: DeserializeOwned + 'static>(
+    url: impl Fn() -> Option<String> + 'static,
+    on_event: impl Fn(T) + Clone + 'static,
+    on_open: impl Fn() + Clone + 'static,
+) {
+    #[cfg(feature = "hydrate")]
+    {
+        // The stored value belongs to the calling component's owner: it (and
+        // the connection) goes when the component does.
+        use leptos::prelude::{Effect, SetValue, StoredValue};
+        use send_wrapper::SendWrapper;
+        let stream = StoredValue::new(None::<SendWrapper<LiveStream>>);
+        Effect::new(move |_| {
+            stream.set_value(None);
+            let Some(url) = url() else { return };
+            let (event, open) = (on_event.clone(), on_open.clone());
+            let s = LiveStream::open::<T>(&url, move |v| event(v), move || open());
+            stream.set_value(s.map(SendWrapper::new));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, on_event, on_open);
+}
+
 impl LiveStream {
     /// Stops the stream (and its reconnections) now; safe from inside its
     /// own callback, where dropping it is not.

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import requests
 
@@ -88,6 +91,53 @@ class Handoo:
 
     def tail(self, n: int = 60) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-n:])
+
+
+def mock_vendors(workdir: Path) -> tuple[harness.Service, int]:
+    """The mock vendors (the binary beside the server's) on a free loopback port."""
+    binary = Path(os.environ["HANDOO_SERVER_BIN"]).parent / "mock-vendors"
+    port = harness.free_port()
+    svc = harness.spawn("mock-vendors", [str(binary), f"127.0.0.1:{port}"], workdir)
+
+    def up() -> bool:
+        with socket.socket() as s:
+            return s.connect_ex(("127.0.0.1", port)) == 0
+
+    harness.wait_for(up, "the mock vendors", 30, svc)
+    return svc, port
+
+
+@contextmanager
+def with_worker(workdir: Path, stack, webhooks) -> Iterator[tuple[Handoo, int]]:
+    """Handoo with its own voice worker on (it registers with `stack`; media
+    through `liblivekit_ffi.so`), the mock vendors as its LLM and
+    speech-to-text, and LiveKit's webhooks forwarded to it. Yields the server
+    and the mock vendors' port; stops both on the way out."""
+    vendors, port = mock_vendors(workdir)
+    try:
+        handoo = Handoo(
+            workdir,
+            stack,
+            extra_env={
+                "HANDOO_VOICE_AGENT": "on",
+                "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/openai/v1",
+                "OPENAI_API_KEY": "sk-test",
+                "DEEPGRAM_BASE_URL": f"ws://127.0.0.1:{port}/deepgram/v1",
+                "DEEPGRAM_API_KEY": "dg-test",
+                "RUST_LOG": "warn,services=info,server::voice_host=info,voice=info",
+            },
+        )
+    except BaseException:
+        vendors.stop()
+        raise
+    hook = f"{handoo.base}/webhooks/livekit"
+    webhooks.forward.append(hook)
+    try:
+        yield handoo, port
+    finally:
+        webhooks.forward.remove(hook)
+        handoo.stop()
+        vendors.stop()
 
 
 # A voice agent that records and may transfer to one number.

@@ -16,18 +16,15 @@ report lands on the call.
 
 from __future__ import annotations
 
-import os
-import socket
 import time
 import uuid
-from pathlib import Path
 
 import numpy as np
 import requests
 
 import harness
 from audio import dominant_frequency, mock_transcribe, read_wav, rms, speech_wav
-from handoo import VOICE_AGENT, Handoo
+from handoo import VOICE_AGENT, Handoo, with_worker
 
 NUMBER = "+33612345099"
 
@@ -48,19 +45,6 @@ AGENT = {
 }
 
 
-def mock_vendors(workdir: Path) -> tuple[harness.Service, int]:
-    binary = Path(os.environ["HANDOO_SERVER_BIN"]).parent / "mock-vendors"
-    port = harness.free_port()
-    svc = harness.spawn("mock-vendors", [str(binary), f"127.0.0.1:{port}"], workdir)
-
-    def up() -> bool:
-        with socket.socket() as s:
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    harness.wait_for(up, "the mock vendors", 30, svc)
-    return svc, port
-
-
 def until(handoo: Handoo, org: str, call_id: str, what: str, check, timeout: float = 40) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -73,73 +57,56 @@ def until(handoo: Handoo, org: str, call_id: str, what: str, check, timeout: flo
 
 async def test_handoos_own_agent_talks_with_the_phone(sip_stack, workdir, webhooks):
     stack = sip_stack
-    vendors, port = mock_vendors(workdir)
     # The callee lets the agent greet, then says its line once.
     answer = speech_wav(workdir / "answer.wav", "My budget is four hundred and fifty euros.", rate=8000, pause=7)
     phone = harness.start_phone(workdir / f"phone-agent-{uuid.uuid4().hex[:8]}", answer, number=NUMBER)
-    handoo = Handoo(
-        workdir,
-        stack,
-        extra_env={
-            "HANDOO_VOICE_AGENT": "on",
-            "OPENAI_BASE_URL": f"http://127.0.0.1:{port}/openai/v1",
-            "OPENAI_API_KEY": "sk-test",
-            "DEEPGRAM_BASE_URL": f"ws://127.0.0.1:{port}/deepgram/v1",
-            "DEEPGRAM_API_KEY": "dg-test",
-            "RUST_LOG": "warn,services=info,server::voice_host=info,voice=info",
-        },
-    )
-    hook = f"{handoo.base}/webhooks/livekit"
-    webhooks.forward.append(hook)
-    try:
-        r = requests.post(f"http://127.0.0.1:{port}/__control/stt-script", json={"utterances": ["My budget is 450 euros."]}, timeout=5)
-        assert r.status_code == 204, r.text
-        handoo.fn("sign_up", name="Olivia", email="olivia@example.com", password="correct horse battery staple")
-        org = handoo.fn("create_org", name="Dupont Motors")["id"]
-        handoo.rest("PUT", f"/orgs/{org}/compliance", {"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})
-        agent = handoo.rest("POST", f"/orgs/{org}/agents", {"settings": AGENT})["id"]
-        trunk = handoo.rest("POST", f"/orgs/{org}/telephony/trunks", {"name": "Loopback phone", "address": phone.uri_host, "numbers": ["+33187654321"]})
-        handoo.rest("PUT", f"/orgs/{org}/telephony", {"default_trunk_id": trunk["id"]})
-        prospect = handoo.rest("POST", f"/orgs/{org}/prospects", {"first_name": "Claire", "last_name": "Dupont", "company": "Dupont Motors", "phone": NUMBER})
+    with with_worker(workdir, stack, webhooks) as (handoo, port):
+        try:
+            r = requests.post(f"http://127.0.0.1:{port}/__control/stt-script", json={"utterances": ["My budget is 450 euros."]}, timeout=5)
+            assert r.status_code == 204, r.text
+            handoo.fn("sign_up", name="Olivia", email="olivia@example.com", password="correct horse battery staple")
+            org = handoo.fn("create_org", name="Dupont Motors")["id"]
+            handoo.rest("PUT", f"/orgs/{org}/compliance", {"window_start_minute": 0, "window_end_minute": 1440, "default_region": "FR"})
+            agent = handoo.rest("POST", f"/orgs/{org}/agents", {"settings": AGENT})["id"]
+            trunk = handoo.rest("POST", f"/orgs/{org}/telephony/trunks", {"name": "Loopback phone", "address": phone.uri_host, "numbers": ["+33187654321"]})
+            handoo.rest("PUT", f"/orgs/{org}/telephony", {"default_trunk_id": trunk["id"]})
+            prospect = handoo.rest("POST", f"/orgs/{org}/prospects", {"first_name": "Claire", "last_name": "Dupont", "company": "Dupont Motors", "phone": NUMBER})
 
-        call_id = handoo.rest("POST", f"/orgs/{org}/calls", {"prospect_id": prospect["id"], "agent_id": agent})["id"]
-        # The greeting, rendered for the prospect, is spoken and stored as the callee answers.
-        v = until(handoo, org, call_id, "the agent's greeting", lambda v: any(t["speaker"] == "agent" for t in v["turns"]))
-        greeting = next(t for t in v["turns"] if t["speaker"] == "agent")
-        assert greeting["text"] == "Hello Claire, this is Max from Handoo. Do you have a minute?", greeting
-        # The callee's answer travels the phone line into the agent, which records the budget.
-        v = until(handoo, org, call_id, "the budget heard over the phone", lambda v: v["collected_data"].get("budget") == "450 euros", 60)
-        assert any(t["speaker"] == "prospect" and "450" in t["text"] for t in v["turns"]), v["turns"]
-        time.sleep(3)
-        handoo.rest("POST", f"/orgs/{org}/calls/{call_id}/hang-up")
-        phone.wait_hung_up(20)
-        done = until(handoo, org, call_id, "the end of the call", lambda v: v["call"]["status"] == "completed" and v.get("agent_report"))
-        report = done["agent_report"]
-        assert report["usage"]["stt_seconds"] > 1 and report["usage"]["tts_characters"] > 40, report
-        assert len(report["latencies"]) >= 1, report
-        # The phone heard the agent, through the room, the bridge and G.711: the
-        # mock TTS speaks 10 ms of a 440 Hz tone per character, so the line is
-        # loud for up to as long as the agent's text, at the agent's pitch. (Not
-        # all of it: with the whole suite on 2 cores, livekit-sip's mixer drops
-        # input frames it gets late — its "call statistics" log them as
-        # input_samples_dropped — and one run heard 0.42 s of 0.66 s.)…
-        samples, rate = read_wav(phone.heard()[-1])
-        win = rate // 50
-        loud = [samples[i : i + win] for i in range(0, len(samples) - win, win) if rms(samples[i : i + win]) > 500]
-        spoken = report["usage"]["tts_characters"] * 0.01
-        heard = len(loud) * 0.02
-        assert 0.4 * spoken <= heard <= 1.3 * spoken + 0.2, f"the phone heard {heard:.2f} s of the agent's {spoken:.2f} s"
-        pitch = dominant_frequency(np.concatenate(loud), rate)
-        assert abs(pitch - 440) < 15, pitch
-        # …and as the separate utterances the agent stored, in order: the mock
-        # STT's energy splitter finds a stretch of sound for each agent turn (a
-        # turn lost on the line would leave the script's last one unheard).
-        said = [t["text"] for t in done["turns"] if t["speaker"] == "agent"]
-        assert len(said) >= 2, done["turns"]
-        finals = mock_transcribe(f"ws://127.0.0.1:{port}/deepgram/v1", samples, rate, said)
-        assert finals == said, f"the phone heard {finals}, the agent said {said}"
-    finally:
-        webhooks.forward.remove(hook)
-        handoo.stop()
-        phone.service.stop()
-        vendors.stop()
+            call_id = handoo.rest("POST", f"/orgs/{org}/calls", {"prospect_id": prospect["id"], "agent_id": agent})["id"]
+            # The greeting, rendered for the prospect, is spoken and stored as the callee answers.
+            v = until(handoo, org, call_id, "the agent's greeting", lambda v: any(t["speaker"] == "agent" for t in v["turns"]))
+            greeting = next(t for t in v["turns"] if t["speaker"] == "agent")
+            assert greeting["text"] == "Hello Claire, this is Max from Handoo. Do you have a minute?", greeting
+            # The callee's answer travels the phone line into the agent, which records the budget.
+            v = until(handoo, org, call_id, "the budget heard over the phone", lambda v: v["collected_data"].get("budget") == "450 euros", 60)
+            assert any(t["speaker"] == "prospect" and "450" in t["text"] for t in v["turns"]), v["turns"]
+            time.sleep(3)
+            handoo.rest("POST", f"/orgs/{org}/calls/{call_id}/hang-up")
+            phone.wait_hung_up(20)
+            done = until(handoo, org, call_id, "the end of the call", lambda v: v["call"]["status"] == "completed" and v.get("agent_report"))
+            report = done["agent_report"]
+            assert report["usage"]["stt_seconds"] > 1 and report["usage"]["tts_characters"] > 40, report
+            assert len(report["latencies"]) >= 1, report
+            # The phone heard the agent, through the room, the bridge and G.711: the
+            # mock TTS speaks 10 ms of a 440 Hz tone per character, so the line is
+            # loud for up to as long as the agent's text, at the agent's pitch. (Not
+            # all of it: with the whole suite on 2 cores, livekit-sip's mixer drops
+            # input frames it gets late — its "call statistics" log them as
+            # input_samples_dropped — and one run heard 0.42 s of 0.66 s.)…
+            samples, rate = read_wav(phone.heard()[-1])
+            win = rate // 50
+            loud = [samples[i : i + win] for i in range(0, len(samples) - win, win) if rms(samples[i : i + win]) > 500]
+            spoken = report["usage"]["tts_characters"] * 0.01
+            heard = len(loud) * 0.02
+            assert 0.4 * spoken <= heard <= 1.3 * spoken + 0.2, f"the phone heard {heard:.2f} s of the agent's {spoken:.2f} s"
+            pitch = dominant_frequency(np.concatenate(loud), rate)
+            assert abs(pitch - 440) < 15, pitch
+            # …and as the separate utterances the agent stored, in order: the mock
+            # STT's energy splitter finds a stretch of sound for each agent turn (a
+            # turn lost on the line would leave the script's last one unheard).
+            said = [t["text"] for t in done["turns"] if t["speaker"] == "agent"]
+            assert len(said) >= 2, done["turns"]
+            finals = mock_transcribe(f"ws://127.0.0.1:{port}/deepgram/v1", samples, rate, said)
+            assert finals == said, f"the phone heard {finals}, the agent said {said}"
+        finally:
+            phone.service.stop()

@@ -13,7 +13,10 @@ microphone plays a 1,200 Hz tone, whispers from the live board, then barges.
 What the phone recorded is checked here afterwards, window by window (the
 spec writes when each began and ended): no trace of the tone while the
 manager whispered — LiveKit kept the track from the phone — and the tone
-while they barged. In English and in French, one call each.
+while they barged. Mid-call the spec also cuts the rep's network (a proxy
+in front of their Chromium) for a few seconds: the softphone shows it
+reconnecting, the call goes on, and the keypad's tones then reach the phone
+(baresip's DTMF events). In English and in French, one call each.
 """
 
 from __future__ import annotations
@@ -26,12 +29,10 @@ import uuid
 from pathlib import Path
 
 import numpy as np
-import requests
 
 import harness
 from audio import read_wav, speech_wav, tone_wav
-from handoo import Handoo
-from test_handoo_agent import mock_vendors
+from handoo import with_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345077"
@@ -52,7 +53,6 @@ def tone_level(samples: np.ndarray, rate: int, hz: float) -> float:
 
 async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(sip_stack, workdir, webhooks):
     stack = sip_stack
-    vendors, port = mock_vendors(workdir)
     # The phone lets the rep speak first, then objects, once — and stays on
     # the line (baresip hangs up when its audio file ends).
     said = speech_wav(workdir / "objection-said.wav", PROSPECT_LINE, rate=8000, pause=6)
@@ -62,57 +62,42 @@ async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(s
     rep_mic = speech_wav(workdir / "rep.wav", REP_LINE, rate=48000, pause=1.5)
     manager_mic = tone_wav(workdir / "manager.wav", WHISPER_HZ, seconds=60, rate=48000)
     marks = workdir / f"rep-call-marks-{uuid.uuid4().hex[:8]}.json"
-    handoo = Handoo(
-        workdir,
-        stack,
-        extra_env={
-            "HANDOO_VOICE_AGENT": "on",
-            "DEEPGRAM_BASE_URL": f"ws://127.0.0.1:{port}/deepgram/v1",
-            "DEEPGRAM_API_KEY": "dg-test",
-            "RUST_LOG": "warn,services=info,server::voice_host=info,voice=info",
-        },
-    )
-    hook = f"{handoo.base}/webhooks/livekit"
-    webhooks.forward.append(hook)
-    try:
-        browser = await asyncio.create_subprocess_exec(
-            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "rep_calls.spec.ts",
-            cwd=ROOT,
-            env={
-                **os.environ,
-                "HANDOO_URL": handoo.base,
-                "PHONE_NUMBER": NUMBER,
-                "PHONE_HOST": phone.uri_host,
-                "PHONE_CTRL_PORT": str(phone.ctrl_port),
-                "REP_MIC": str(rep_mic),
-                "MANAGER_MIC": str(manager_mic),
-                "STT_SCRIPT_URL": f"http://127.0.0.1:{port}/__control/stt-script",
-                "REP_LINE": REP_LINE,
-                "PROSPECT_LINE": PROSPECT_LINE,
-                "MARKS_FILE": str(marks),
-            },
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        out, _ = await asyncio.wait_for(browser.communicate(), 420)
-        text = out.decode(errors="replace")
-        assert browser.returncode == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
-        assert "2 passed" in text, text
-        phone.wait_hung_up(20)
-        # What the phone heard, call by call: the whisper never, the barge yes.
-        windows = json.loads(marks.read_text())
-        recordings = phone.heard()
-        assert len(recordings) >= len(windows), (recordings, windows)
-        for rec, w in zip(recordings[-len(windows):], windows):
-            samples, rate = read_wav(rec)
-            cut = lambda a, b: samples[int(max(0, a) * rate) : int(max(0, b) * rate)]  # noqa: E731
-            whispered = tone_level(cut(w["whisper"][0] + 0.5, w["whisper"][1] - 0.2), rate, WHISPER_HZ)
-            barged = tone_level(cut(w["barge"][0] + 1.0, w["barge"][1] - 0.2), rate, WHISPER_HZ)
-            assert whispered < 8, f"{w['lang']}: the phone heard the whisper ({whispered:.1f}); windows {w}"
-            assert barged > 30, f"{w['lang']}: the phone did not hear the barge ({barged:.1f}); windows {w}"
-    finally:
-        webhooks.forward.remove(hook)
-        handoo.stop()
-        phone.service.stop()
-        vendors.stop()
-        requests.Session().close()
+    with with_worker(workdir, stack, webhooks) as (handoo, port):
+        try:
+            browser = await asyncio.create_subprocess_exec(
+                "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "rep_calls.spec.ts",
+                cwd=ROOT,
+                env={
+                    **os.environ,
+                    "HANDOO_URL": handoo.base,
+                    "PHONE_NUMBER": NUMBER,
+                    "PHONE_HOST": phone.uri_host,
+                    "PHONE_CTRL_PORT": str(phone.ctrl_port),
+                    "REP_MIC": str(rep_mic),
+                    "MANAGER_MIC": str(manager_mic),
+                    "STT_SCRIPT_URL": f"http://127.0.0.1:{port}/__control/stt-script",
+                    "REP_LINE": REP_LINE,
+                    "PROSPECT_LINE": PROSPECT_LINE,
+                    "MARKS_FILE": str(marks),
+                },
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            out, _ = await asyncio.wait_for(browser.communicate(), 420)
+            text = out.decode(errors="replace")
+            assert browser.returncode == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
+            assert "2 passed" in text, text
+            phone.wait_hung_up(20)
+            # What the phone heard, call by call: the whisper never, the barge yes.
+            windows = json.loads(marks.read_text())
+            recordings = phone.heard()
+            assert len(recordings) >= len(windows), (recordings, windows)
+            for rec, w in zip(recordings[-len(windows):], windows):
+                samples, rate = read_wav(rec)
+                cut = lambda a, b: samples[int(max(0, a) * rate) : int(max(0, b) * rate)]  # noqa: E731
+                whispered = tone_level(cut(w["whisper"][0] + 0.5, w["whisper"][1] - 0.2), rate, WHISPER_HZ)
+                barged = tone_level(cut(w["barge"][0] + 1.0, w["barge"][1] - 0.2), rate, WHISPER_HZ)
+                assert whispered < 8, f"{w['lang']}: the phone heard the whisper ({whispered:.1f}); windows {w}"
+                assert barged > 30, f"{w['lang']}: the phone did not hear the barge ({barged:.1f}); windows {w}"
+        finally:
+            phone.service.stop()

@@ -11,7 +11,7 @@
 // live joins the real room with LiveKit's browser SDK and the page plays the
 // phone's tone (checked with Web Audio on the <audio> element the SDK made);
 // Hang up ends the call on the phone too and the page says Completed.
-import { env as supportEnv, phone as phoneCommand } from './support';
+import { heard, env as supportEnv, phone as phoneCommand } from './support';
 import { test, expect } from '@playwright/test';
 import * as fs from 'node:fs';
 import { newOwner, waitHydrated } from '../tests/support';
@@ -29,30 +29,6 @@ const agentJobs = env('AGENT_JOBS');
 test.use({ baseURL: handoo });
 
 const phone = (command: string) => phoneCommand(phoneCtrl, command);
-
-/** The tone's loudest frequency and level in what the page's <audio> elements play. */
-async function heard(page: import('@playwright/test').Page) {
-  return page.evaluate(async () => {
-    const els = [...document.querySelectorAll<HTMLAudioElement>('[data-testid="listen-audio"]')];
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 8192;
-    for (const el of els) ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
-    await new Promise((r) => setTimeout(r, 500));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    let best = 0;
-    for (let i = 2; i < bins.length; i++) if (bins[i] > bins[best] || best < 2) best = i;
-    const result = {
-      playing: els.length > 0 && els.every((el) => !el.paused),
-      hz: (best * ctx.sampleRate) / analyser.fftSize,
-      db: bins[best],
-    };
-    await ctx.close();
-    return result;
-  });
-}
 
 for (const lang of ['en', 'fr'] as const) {
   test(`a real call through LiveKit, watched and listened to on its page (${lang})`, async ({ page, context }) => {
@@ -99,7 +75,7 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(page.getByTestId('listen-audio').first()).toBeAttached({ timeout: 20_000 });
     await expect
       .poll(async () => {
-        const h = await heard(page);
+        const h = await heard(page, 'listen-audio');
         return h.playing && h.db > -70 && Math.abs(h.hz - toneHz) < 15;
       }, { timeout: 20_000, message: 'the page plays the phone’s tone' })
       .toBe(true);

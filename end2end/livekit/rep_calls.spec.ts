@@ -6,9 +6,11 @@
 // what the phone recorded in the windows this spec writes to MARKS_FILE.
 //
 // The rep's Chromium has a fake microphone saying REP_LINE; the manager's
-// (this spec's own page) a fake microphone playing a 1,200 Hz tone.
-import { env as supportEnv, phone as phoneCommand } from './support';
-import { test, expect, chromium as pw, Page } from '@playwright/test';
+// (this spec's own page) a fake microphone playing a 1,200 Hz tone. The
+// rep's network goes through a proxy the spec cuts for a few seconds
+// mid-call; afterwards the keypad's tones must still reach the phone.
+import { CuttableProxy, PhoneEvents, heard, env as supportEnv, phone as phoneCommand } from './support';
+import { test, expect, chromium as pw } from '@playwright/test';
 import * as fs from 'node:fs';
 import { fakeMicrophone } from '../playwright.config';
 import { acceptInvite, inviteMember, newOwner, unique, waitHydrated } from '../tests/support';
@@ -35,25 +37,6 @@ const say = {
 
 const phone = (command: string) => phoneCommand(phoneCtrl, command);
 
-/** The loudest frequency and its level in what `testid`'s <audio> elements play. */
-async function heard(page: Page, testid: string) {
-  return page.evaluate(async (testid) => {
-    const els = [...document.querySelectorAll<HTMLAudioElement>(`[data-testid="${testid}"]`)];
-    const ctx = new AudioContext();
-    await ctx.resume();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 8192;
-    for (const el of els) ctx.createMediaStreamSource(el.srcObject as MediaStream).connect(analyser);
-    await new Promise((r) => setTimeout(r, 500));
-    const bins = new Float32Array(analyser.frequencyBinCount);
-    analyser.getFloatFrequencyData(bins);
-    const at = (hz: number) => bins[Math.round((hz * analyser.fftSize) / ctx.sampleRate)];
-    const result = { elements: els.length, tone: at(1200) };
-    await ctx.close();
-    return result;
-  }, testid);
-}
-
 const marks: object[] = [];
 
 for (const lang of ['en', 'fr'] as const) {
@@ -69,7 +52,9 @@ for (const lang of ['en', 'fr'] as const) {
     // The rep, invited, in their own Chromium with their own microphone.
     const link = await inviteMember(page, `mia-${unique()}@example.com`);
     const repMic = fakeMicrophone(`${env('REP_MIC')}%noloop`);
-    const repBrowser = await pw.launch({ ...repMic, args: [...repMic.args, autoplay] });
+    // Its network goes through a proxy that can be cut.
+    const network = new CuttableProxy();
+    const repBrowser = await pw.launch({ ...repMic, args: [...repMic.args, autoplay], proxy: { server: await network.start() } });
     const repContext = await repBrowser.newContext({ baseURL: handoo, permissions: ['microphone'] });
     if (lang === 'fr') await repContext.addCookies([{ name: 'i18n_pref_locale', value: 'fr', url: handoo }]);
     const rep = await repContext.newPage();
@@ -113,7 +98,7 @@ for (const lang of ['en', 'fr'] as const) {
     const whisper = [since(), 0];
     await expect(rep.getByTestId('phone-supervisors')).toContainText(s.whisper);
     await expect
-      .poll(async () => (await heard(rep, 'softphone-audio')).tone, { timeout: 20_000, message: 'the rep hears the whisper' })
+      .poll(async () => (await heard(rep, 'softphone-audio', 1200)).probe, { timeout: 20_000, message: 'the rep hears the whisper' })
       .toBeGreaterThan(-70);
     await page.waitForTimeout(3_000);
     whisper[1] = since();
@@ -130,6 +115,28 @@ for (const lang of ['en', 'fr'] as const) {
     barge[1] = since();
     await row.getByTestId('listen-stop').click();
 
+    // -- the rep's network drops for a few seconds: the softphone says so,
+    // the SDK resumes by itself, and the call goes on (LiveKit kept the
+    // rep in the room, so nobody hung up)
+    network.cut(5_000);
+    await expect(softphone).toHaveAttribute('data-link', 'reconnecting', { timeout: 10_000 });
+    await expect(rep.getByTestId('phone-reconnecting')).toBeVisible();
+    await expect(softphone).toHaveAttribute('data-link', 'connected', { timeout: 40_000 });
+    expect(network.refused).toBeGreaterThan(0);
+    await expect(softphone).toHaveAttribute('data-status', 'in_progress');
+
+    // -- the keypad's tones reach the phone (RFC 4733 through the SIP bridge)
+    const events = new PhoneEvents(phoneCtrl);
+    await events.ready();
+    await rep.getByTestId('phone-keypad').click();
+    for (const k of ['1', '2', '#']) {
+      await rep.getByTestId(`key-${k}`).click();
+      await expect.poll(() => events.params('CALL_DTMF_START').length, { timeout: 10_000, message: `the phone gets ${k}` })
+        .toBeGreaterThan(['1', '2', '#'].indexOf(k));
+    }
+    expect(events.params('CALL_DTMF_START')).toEqual(['1', '2', '#']);
+    events.close();
+
     // -- the rep hangs up: the phone's side ends, the outcome dialog opens
     await rep.getByTestId('phone-hang-up').click();
     await expect(softphone).toHaveAttribute('data-status', 'completed', { timeout: 20_000 });
@@ -138,6 +145,7 @@ for (const lang of ['en', 'fr'] as const) {
     await rep.getByTestId('end-submit').click();
     await expect(rep.getByTestId('session-ended')).toBeVisible();
     await repBrowser.close();
+    network.stop();
     marks.push({ lang, whisper, barge });
     fs.writeFileSync(marksFile, JSON.stringify(marks));
   });

@@ -53,28 +53,15 @@ pub fn CallPage() -> impl IntoView {
             }
         },
     );
-    // In the browser only: the stream is not `Send`, and a server render
-    // that held one would drop it on another thread.
-    #[cfg(feature = "hydrate")]
-    {
-        use send_wrapper::SendWrapper;
-        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
-        Effect::new(move |_| {
-            stream.set_value(None);
-            let Some(id) = call_id() else { return };
-            let url = format!("/api/v1/orgs/{org_id}/calls/{id}/events");
-            let s = crate::live::LiveStream::open::<domain::call_views::CallUpdate>(
-                &url,
-                move |u| {
-                    latest.set(Some(u.call));
-                    changed.update(|n| *n += 1);
-                },
-                // (Re)connected: read again, so nothing missed while away stays missed.
-                move || changed.update(|n| *n += 1),
-            );
-            stream.set_value(s.map(SendWrapper::new));
-        });
-    }
+    crate::live::follow(
+        move || call_id().map(|id| format!("/api/v1/orgs/{org_id}/calls/{id}/events")),
+        move |u: domain::call_views::CallUpdate| {
+            latest.set(Some(u.call));
+            changed.update(|n| *n += 1);
+        },
+        // (Re)connected: read again, so nothing missed while away stays missed.
+        move || changed.update(|n| *n += 1),
+    );
     view! {
         <div class="space-y-6">
             <A href="/app/calls" attr:class="text-sm text-indigo-700 hover:underline dark:text-indigo-300">{move || format!("← {}", t_string!(i18n, calls.title))}</A>

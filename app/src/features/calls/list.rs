@@ -88,22 +88,7 @@ pub fn CallsPage() -> impl IntoView {
     // Live: a call on this page that changes is updated in place; a new
     // call (or one entering the filter) shows as "new calls — refresh".
     let live = RwSignal::new(Vec::<CallUpdate>::new());
-    // In the browser only: the stream is not `Send`, and a server render
-    // that held one would drop it on another thread.
-    #[cfg(feature = "hydrate")]
-    {
-        use send_wrapper::SendWrapper;
-        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
-        Effect::new(move |_| {
-            let url = format!("/api/v1/orgs/{org_id}/calls/events");
-            let s = crate::live::LiveStream::open::<CallUpdate>(
-                &url,
-                move |u| live.update(|l| l.push(u)),
-                move || {},
-            );
-            stream.set_value(s.map(SendWrapper::new));
-        });
-    }
+    super::follow_calls(org_id, move |u| live.update(|l| l.push(u)), || {});
     let set = move |f: fn(&mut CallParams, String), v: String| {
         params.update(|p| {
             f(p, v);

@@ -5,8 +5,6 @@
 //! whichever node received it) and every few seconds for the copilot's
 //! columns. Per call: listen, whisper to the rep, barge ([`super::listen`]).
 
-#[cfg(feature = "hydrate")]
-use domain::call_views::CallUpdate;
 use domain::call_views::LiveCall;
 use leptos::prelude::*;
 
@@ -29,19 +27,9 @@ pub fn LiveCallsPage() -> impl IntoView {
     let board = Resource::new(move || refresh.get(), move |_| super::api::live_calls(org_id));
     // The clock the durations tick on (client side only).
     let now = RwSignal::new(chrono::Utc::now());
+    super::follow_calls(org_id, move |_| refresh.update(|n| *n += 1), move || refresh.update(|n| *n += 1));
     #[cfg(feature = "hydrate")]
     {
-        use send_wrapper::SendWrapper;
-        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
-        Effect::new(move |_| {
-            let url = format!("/api/v1/orgs/{org_id}/calls/events");
-            let s = crate::live::LiveStream::open::<CallUpdate>(
-                &url,
-                move |_| refresh.update(|n| *n += 1),
-                move || refresh.update(|n| *n += 1),
-            );
-            stream.set_value(s.map(SendWrapper::new));
-        });
         // Durations tick every second; the copilot's columns are re-read every five.
         let tick = leptos::prelude::set_interval_with_handle(
             move || {

@@ -15,3 +15,13 @@ pub mod place;
 pub mod prospect_calls;
 #[cfg(feature = "hydrate")]
 pub mod room;
+
+/// Follows the organisation's calls as they change (the call list, the
+/// live board), for as long as the calling component lives.
+pub(crate) fn follow_calls(
+    org_id: uuid::Uuid,
+    on_update: impl Fn(domain::call_views::CallUpdate) + Clone + 'static,
+    on_open: impl Fn() + Clone + 'static,
+) {
+    crate::live::follow(move || Some(format!("/api/v1/orgs/{org_id}/calls/events")), on_update, on_open);
+}

@@ -135,7 +135,11 @@ pub async fn join(
     });
     room.on("trackSubscribed", on_track.as_ref().unchecked_ref());
     listeners.push(on_track);
+    // A lost signalling connection alone (media still flowing) is
+    // `signalReconnecting`, a lost media path `reconnecting`; both end in
+    // `reconnected`, and the rep is told either way.
     for (event, state) in [
+        ("signalReconnecting", Some(Link::Reconnecting)),
         ("reconnecting", Some(Link::Reconnecting)),
         ("reconnected", Some(Link::Connected)),
         ("disconnected", None),

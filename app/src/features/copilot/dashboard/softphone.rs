@@ -9,9 +9,7 @@
 //! for a few seconds; the page says so meanwhile. When the call ends the
 //! outcome dialog opens.
 
-#[cfg(feature = "hydrate")]
-use domain::call_views::CallUpdate;
-use domain::call_views::{Call, SuperviseMode, KEYPAD};
+use domain::call_views::{Call, CallUpdate, SuperviseMode, KEYPAD};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -69,28 +67,23 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
             });
         }
     });
+    crate::live::follow(
+        move || Some(format!("/api/v1/orgs/{org_id}/calls/{call_id}/events")),
+        // Live updates carry no names: the read's are kept.
+        move |u: CallUpdate| {
+            call.update(|c| {
+                let new = match c.as_ref() {
+                    Some(k) if k.id == u.call.id => u.call.keep_names(k),
+                    _ => u.call,
+                };
+                *c = Some(new);
+            })
+        },
+        move || first.refetch(),
+    );
     #[cfg(feature = "hydrate")]
     {
         use send_wrapper::SendWrapper;
-        let stream = StoredValue::new(None::<SendWrapper<crate::live::LiveStream>>);
-        Effect::new(move |_| {
-            let url = format!("/api/v1/orgs/{org_id}/calls/{call_id}/events");
-            let s = crate::live::LiveStream::open::<CallUpdate>(
-                &url,
-                // Live updates carry no names: the read's are kept.
-                move |u: CallUpdate| {
-                    call.update(|c| {
-                        let new = match c.as_ref() {
-                            Some(k) if k.id == u.call.id => u.call.keep_names(k),
-                            _ => u.call,
-                        };
-                        *c = Some(new);
-                    })
-                },
-                move || first.refetch(),
-            );
-            stream.set_value(s.map(SendWrapper::new));
-        });
         let tick =
             set_interval_with_handle(move || now.set(chrono::Utc::now()), std::time::Duration::from_secs(1));
         if let Ok(tick) = tick {
