@@ -74,7 +74,7 @@ pub fn follow<T: DeserializeOwned + 'static>(
             stream.set_value(None);
             let Some(url) = url() else { return };
             let (event, open) = (on_event.clone(), on_open.clone());
-            let s = LiveStream::open::<T>(&url, move |v| event(v), move || open());
+            let s = LiveStream::open::<T>(&url, event, open);
             stream.set_value(s.map(SendWrapper::new));
         });
     }

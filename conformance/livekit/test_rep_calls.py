@@ -16,7 +16,8 @@ manager whispered — LiveKit kept the track from the phone — and the tone
 while they barged. Mid-call the spec also cuts the rep's network (a proxy
 in front of their Chromium) for a few seconds: the softphone shows it
 reconnecting, the call goes on, and the keypad's tones then reach the phone
-(baresip's DTMF events). In English and in French, one call each.
+(baresip's DTMF events); while the rep holds with music the phone hears its
+notes. In English and in French, one call each.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import harness
 from audio import read_wav, speech_wav, tone_wav
@@ -37,6 +39,8 @@ from handoo import with_worker
 ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345077"
 WHISPER_HZ = 1200.0
+# The notes of the hold music (public/livekit-loader.js's holdMusicTrack).
+HOLD_NOTES = (392.0, 523.25, 440.0, 349.23)
 REP_LINE = "Hello Claire, this is Mia from Handoo."
 PROSPECT_LINE = "Honestly, it is too expensive for us."
 
@@ -51,6 +55,9 @@ def tone_level(samples: np.ndarray, rate: int, hz: float) -> float:
     return float(spectrum[near].max() / (spectrum.mean() + 1e-9))
 
 
+# Two calls in two Chromiums each, with a network cut and a hold: longer than
+# the suite's default.
+@pytest.mark.timeout(420)
 async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(sip_stack, workdir, webhooks):
     stack = sip_stack
     # The phone lets the rep speak first, then objects, once — and stays on
@@ -83,7 +90,7 @@ async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(s
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
             )
-            out, _ = await asyncio.wait_for(browser.communicate(), 420)
+            out, _ = await asyncio.wait_for(browser.communicate(), 380)
             text = out.decode(errors="replace")
             assert browser.returncode == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
             assert "2 passed" in text, text
@@ -99,5 +106,12 @@ async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(s
                 barged = tone_level(cut(w["barge"][0] + 1.0, w["barge"][1] - 0.2), rate, WHISPER_HZ)
                 assert whispered < 8, f"{w['lang']}: the phone heard the whisper ({whispered:.1f}); windows {w}"
                 assert barged > 30, f"{w['lang']}: the phone did not hear the barge ({barged:.1f}); windows {w}"
+            # The hold music's notes (livekit-loader.js) while the rep held — and
+            # not while the manager whispered, when nobody the phone hears spoke.
+            music = lambda a, b: max(tone_level(cut(a, b), rate, hz) for hz in HOLD_NOTES)  # noqa: E731
+            on_hold = music(w["held"][0] + 0.5, w["held"][1] - 0.2)
+            quiet = music(w["whisper"][0] + 0.5, w["whisper"][1] - 0.2)
+            assert on_hold > 30, f"{w['lang']}: the phone did not hear the hold music ({on_hold:.1f}); windows {w}"
+            assert quiet < 8, f"{w['lang']}: the notes were there before the hold ({quiet:.1f}); windows {w}"
         finally:
             phone.service.stop()

@@ -8,7 +8,8 @@
 // The rep's Chromium has a fake microphone saying REP_LINE; the manager's
 // (this spec's own page) a fake microphone playing a 1,200 Hz tone. The
 // rep's network goes through a proxy the spec cuts for a few seconds
-// mid-call; afterwards the keypad's tones must still reach the phone.
+// mid-call; afterwards the keypad's tones must still reach the phone, and
+// the phone must hear the hold music while the rep holds.
 import { CuttableProxy, PhoneEvents, heard, env as supportEnv, phone as phoneCommand } from './support';
 import { test, expect, chromium as pw } from '@playwright/test';
 import * as fs from 'node:fs';
@@ -137,6 +138,16 @@ for (const lang of ['en', 'fr'] as const) {
     expect(events.params('CALL_DTMF_START')).toEqual(['1', '2', '#']);
     events.close();
 
+    // -- hold with music: the phone hears the music (checked in its recording), then the rep again
+    await rep.getByTestId('phone-hold-music').check();
+    await rep.getByTestId('phone-hold').click();
+    await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'true', { timeout: 10_000 });
+    const held = [since(), 0];
+    await rep.waitForTimeout(4_000);
+    held[1] = since();
+    await rep.getByTestId('phone-hold').click();
+    await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'false', { timeout: 10_000 });
+
     // -- the rep hangs up: the phone's side ends, the outcome dialog opens
     await rep.getByTestId('phone-hang-up').click();
     await expect(softphone).toHaveAttribute('data-status', 'completed', { timeout: 20_000 });
@@ -146,7 +157,7 @@ for (const lang of ['en', 'fr'] as const) {
     await expect(rep.getByTestId('session-ended')).toBeVisible();
     await repBrowser.close();
     network.stop();
-    marks.push({ lang, whisper, barge });
+    marks.push({ lang, whisper, barge, held });
     fs.writeFileSync(marksFile, JSON.stringify(marks));
   });
 }

@@ -101,6 +101,10 @@ pub struct Config {
     /// `HANDOO_DIAL_CONCURRENCY`: dials at once per node, in a lane of
     /// their own (a dial holds its job for the whole ring).
     pub dial_concurrency: usize,
+    /// `HANDOO_REP_REJOIN_SECS`: how long a rep who left their call's room
+    /// has to come back (the browser SDK's full reconnect leaves and joins
+    /// again) before the call is hung up.
+    pub rep_rejoin_grace: std::time::Duration,
     /// `HANDOO_METRICS_TOKEN`: lets a scraper on another host read `/metrics`.
     pub metrics_token: Option<String>,
     /// `HANDOO_LOG_FORMAT`: `text` or `json`.
@@ -448,6 +452,18 @@ impl Config {
                 }
             },
         };
+        let rep_rejoin_grace = match get("HANDOO_REP_REJOIN_SECS") {
+            None => std::time::Duration::from_secs(15),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n <= 300 => std::time::Duration::from_secs(n),
+                _ => {
+                    errors.push(format!(
+                        "HANDOO_REP_REJOIN_SECS: a number of seconds from 0 to 300, got {v:?}"
+                    ));
+                    std::time::Duration::from_secs(15)
+                }
+            },
+        };
         let metrics_token =
             get("HANDOO_METRICS_TOKEN").map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         if metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
@@ -698,6 +714,7 @@ impl Config {
             import_limits,
             jobs,
             dial_concurrency,
+            rep_rejoin_grace,
             clock: services::clock::system(),
             metrics_token,
             log_json,
@@ -796,6 +813,22 @@ mod tests {
     fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn a_rep_has_fifteen_seconds_to_rejoin_unless_told() {
+        use std::time::Duration;
+        assert_eq!(cfg(&[]).unwrap().rep_rejoin_grace, Duration::from_secs(15));
+        for (v, want) in [("0", 0), ("2", 2), (" 300 ", 300)] {
+            assert_eq!(
+                cfg(&[("HANDOO_REP_REJOIN_SECS", v)]).unwrap().rep_rejoin_grace,
+                Duration::from_secs(want)
+            );
+        }
+        for bad in ["301", "-1", "soon", ""] {
+            let err = cfg(&[("HANDOO_REP_REJOIN_SECS", bad)]).unwrap_err().to_string();
+            assert!(err.contains("HANDOO_REP_REJOIN_SECS"), "{bad}: {err}");
+        }
     }
 
     #[test]

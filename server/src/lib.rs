@@ -114,6 +114,7 @@ pub async fn envs(config: &Config, db: &sea_orm::DatabaseConnection) -> anyhow::
         services::events::EventBus::for_database(db).await.map_err(|e| anyhow::anyhow!("event bus: {e}"))?;
     let mut telephony = services::telephony::TelephonyEnv::new(&providers, config.livekit.clone());
     telephony.clock = config.clock.clone();
+    telephony.rep_rejoin_grace = config.rep_rejoin_grace;
     Ok(Envs { providers, telephony, bus })
 }
 
@@ -429,6 +430,13 @@ fn job_handlers(
     h.insert(
         services::calls::DIAL_JOB,
         std::sync::Arc::new(services::calls::place::DialHandler { env: telephony.clone(), bus: bus.clone() }),
+    );
+    h.insert(
+        services::calls::rep::REP_GONE_JOB,
+        std::sync::Arc::new(services::calls::rep::RepGoneHandler {
+            env: telephony.clone(),
+            bus: bus.clone(),
+        }),
     );
     h.insert(
         services::campaigns::dialer::TICK_JOB,

@@ -81,7 +81,8 @@ fn subscriptions(c: &Calling) -> Vec<Value> {
 on_both_backends!(
     a_rep_calls_from_the_copilot_and_managers_join_with_exactly_their_rights,
     |backend: Backend| async move {
-        let Some(c) = calling_with(backend, &[]).await else { return };
+        // A rep who left has two seconds to come back.
+        let Some(c) = calling_with(backend, &[("HANDOO_REP_REJOIN_SECS", "2")]).await else { return };
         lifecycle_webhooks(&c).await;
         let org = c.org.clone();
         let (rep, rep_id) = c.owner.invite_new_user(&c.app, &org, "Rita", "rita@example.com", "member").await;
@@ -373,12 +374,28 @@ on_both_backends!(
         assert_eq!(row["last_objection"], "too_expensive");
         assert!(row["phase"].is_string(), "{row}");
 
-        // -- the rep closes the page for good: the call is hung up
+        // -- the rep's browser reconnects in full (the SDK leaves and joins
+        // again as a new participant): the call goes on past the grace
+        assert_eq!(
+            livekit_control(c.mock.addr, "leave", json!({"room": room, "identity": rep_identity})).await,
+            204
+        );
+        let (s, again) = rep.rest(Method::GET, &format!("/orgs/{org}/calls/rep/current"), None).await;
+        assert_eq!(s, 200, "{again}");
+        assert_eq!(join(&c, again["access"]["token"].as_str().unwrap(), true).await.0, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+        let (_, v) = c.owner.rest(Method::GET, &format!("/orgs/{org}/calls/{id}"), None).await;
+        assert_eq!(v["call"]["status"], "in_progress", "a rep back within the grace keeps the call: {v}");
+
+        // -- the rep closes the page for good: after the grace, the call is hung up
+        let left_at = std::time::Instant::now();
         assert_eq!(
             livekit_control(c.mock.addr, "leave", json!({"room": room, "identity": rep_identity})).await,
             204
         );
         let ended = c.until(&id, "completed").await;
+        assert!(left_at.elapsed() >= std::time::Duration::from_secs(2), "hung up before the grace");
+
         assert!(
             ended["timeline"].as_array().unwrap().iter().any(|e| e["kind"] == "rep_left"),
             "{}",

@@ -266,20 +266,85 @@ pub(crate) async fn outcome_from_session<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The rep left their call's room for good (closed the page, lost the
-/// network past LiveKit's patience): the call is hung up, as the rep would.
+/// The job that decides, once the grace has passed, whether a rep who left
+/// their call's room is gone for good ([`RepGoneHandler`]).
+pub const REP_GONE_JOB: &str = "calls.rep_gone";
+
+/// The rep's participant left their call's room. That is not yet the rep
+/// gone: LiveKit's browser SDK, after a network change it cannot resume
+/// from, leaves and joins again as a new participant of the same identity.
+/// So the call is checked again after `env.rep_rejoin_grace`, durably (the
+/// node that heard the webhook may not be the one that checks), once per
+/// departing participant however often the webhook arrives.
 pub(crate) async fn rep_left(
     db: &DatabaseConnection,
     env: &TelephonyEnv,
-    bus: &EventBus,
     call: &calls::Model,
     identity: &str,
+    participant_sid: &str,
 ) -> ServiceResult<()> {
     if status_of(call).is_final() || call.rep_user_id.map(rep_identity).as_deref() != Some(identity) {
         return Ok(());
     }
+    let grace = chrono::Duration::from_std(env.rep_rejoin_grace).unwrap_or_default();
+    let mut job = crate::jobs::NewJob::new(
+        REP_GONE_JOB,
+        Some(call.org_id),
+        json!({ "call_id": call.id, "identity": identity }),
+    );
+    job.run_at = Some(env.clock.now() + grace);
+    job.dedupe_key = Some(format!("rep_gone:{}:{participant_sid}", call.id));
+    crate::jobs::enqueue(db, &env.clock, job).await?;
+    if grace.is_zero() {
+        env.wake_runner();
+    }
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct RepGonePayload {
+    call_id: Uuid,
+    identity: String,
+}
+
+/// Runs [`REP_GONE_JOB`]: unless the rep is back in the room (or the call
+/// is over), the call is hung up, as the rep would — the callee is not left
+/// talking to nobody.
+pub struct RepGoneHandler {
+    pub env: TelephonyEnv,
+    pub bus: EventBus,
+}
+
+#[async_trait::async_trait]
+impl crate::jobs::Handler for RepGoneHandler {
+    async fn run(&self, job: &crate::jobs::RunningJob) -> Result<(), crate::jobs::JobFailure> {
+        let p: RepGonePayload = serde_json::from_value(job.payload.clone())
+            .map_err(|e| crate::jobs::JobFailure::Fatal(format!("payload: {e}")))?;
+        rep_gone(job.db(), &self.env, &self.bus, p.call_id, &p.identity).await.map_err(Into::into)
+    }
+}
+
+async fn rep_gone(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    bus: &EventBus,
+    call_id: Uuid,
+    identity: &str,
+) -> ServiceResult<()> {
+    let Some(call) = calls::Entity::find_by_id(call_id).one(db).await? else { return Ok(()) };
+    if status_of(&call).is_final() {
+        return Ok(());
+    }
     let ctx = OrgCtx::system(call.org_id, "rep_left");
     let lk = client(db, &ctx, env).await?;
+    let people = match lk.list_participants(&call.room_name).await {
+        Ok(people) => people,
+        Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => Vec::new(),
+        Err(e) => return Err(upstream(&e)),
+    };
+    if people.iter().any(|p| p.identity == identity) {
+        return Ok(());
+    }
     match lk.delete_room(&call.room_name).await {
         Ok(()) => {}
         Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}

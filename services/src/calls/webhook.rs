@@ -121,7 +121,7 @@ pub async fn receive(
             r => Ok(Outcome::Recording(r)),
         };
     }
-    if let Some(done) = rep_call_event(db, env, bus, hub, &signer, &room, &event).await.map_err(Err)? {
+    if let Some(done) = rep_call_event(db, env, hub, &signer, &room, &event).await.map_err(Err)? {
         return Ok(done);
     }
     let Some(ev) = call_event(&event) else { return Ok(Outcome::Unrelated) };
@@ -166,13 +166,12 @@ pub async fn receive(
     apply_locked(txn, env, bus, call, h).await.map(Outcome::Applied).map_err(Err)
 }
 
-/// What only a rep's call listens for: the rep leaving the room for good
-/// (the call is hung up) and a whisper's track (kept from the callee).
-/// and a manager leaving (the rep is told).
+/// What only a rep's call listens for: the rep leaving the room (the call
+/// is hung up unless they come back), a whisper's track (kept from the
+/// callee) and a manager leaving (the rep is told).
 async fn rep_call_event(
     db: &DatabaseConnection,
     env: &TelephonyEnv,
-    bus: &EventBus,
     hub: &crate::copilot::sessions::CopilotHub,
     signer: &Signer,
     room: &str,
@@ -188,7 +187,7 @@ async fn rep_call_event(
     }
     let Some(call) = find_allowed(db, signer, room).await? else { return Ok(Some(Outcome::Unrelated)) };
     if rep_left {
-        super::rep::rep_left(db, env, bus, &call, &p.identity).await?;
+        super::rep::rep_left(db, env, &call, &p.identity, &p.sid).await?;
     } else if whisper {
         if let Some(track) = event.track.as_ref() {
             super::rep::guard_whisper(db, env, &call, &track.sid).await?;

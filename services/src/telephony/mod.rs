@@ -31,6 +31,9 @@ pub struct TelephonyEnv {
     pub clock: crate::clock::SharedClock,
     /// The plan's limits, checked before each dial; usage recorded at the end.
     pub billing: crate::billing::BillingEnv,
+    /// How long a rep who left their call's room has to join it again
+    /// before the call is hung up ([`crate::calls::rep::REP_GONE_JOB`]).
+    pub rep_rejoin_grace: std::time::Duration,
 }
 
 impl TelephonyEnv {
@@ -46,6 +49,7 @@ impl TelephonyEnv {
             runner: Default::default(),
             clock: crate::clock::system(),
             billing: providers.billing.clone(),
+            rep_rejoin_grace: std::time::Duration::from_secs(15),
         }
     }
 
