@@ -373,6 +373,25 @@ def start_agent_worker(workdir: Path, ws_url: str) -> tuple[Service, Path]:
     return svc, jobs
 
 
+async def playwright_spec(spec: str, env: dict, timeout: float) -> tuple[int | None, str]:
+    """Runs the spec `spec` of end2end/livekit in Chromium, with `env` added to
+    ours; its exit status and output. Killed after `timeout` seconds."""
+    proc = await asyncio.create_subprocess_exec(
+        "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", spec,
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except asyncio.TimeoutError:
+        proc.kill()
+        out, _ = await proc.communicate()
+        return None, out.decode(errors="replace") + f"\n(killed after {timeout:.0f} s)"
+    return proc.returncode, out.decode(errors="replace")
+
+
 def make_workdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="handoo-livekit-"))
 

@@ -21,10 +21,8 @@ so, and the call goes on.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 import uuid
-from pathlib import Path
 
 from livekit import rtc
 
@@ -32,7 +30,6 @@ import harness
 from handoo import VOICE_AGENT, Handoo
 from audio import record, rms, tone_wav
 
-ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345678"
 
 
@@ -171,11 +168,9 @@ async def test_the_call_page_follows_a_real_call_in_chromium(sip_stack, workdir,
     hook = f"{handoo.base}/webhooks/livekit"
     webhooks.forward.append(hook)
     try:
-        browser = await asyncio.create_subprocess_exec(
-            "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "livekit/calls.spec.ts",
-            cwd=ROOT,
-            env={
-                **os.environ,
+        status, text = await harness.playwright_spec(
+            "livekit/calls.spec.ts",
+            {
                 "HANDOO_URL": handoo.base,
                 "PHONE_NUMBER": NUMBER,
                 "PHONE_HOST": phone.uri_host,
@@ -183,14 +178,10 @@ async def test_the_call_page_follows_a_real_call_in_chromium(sip_stack, workdir,
                 "PHONE_TONE_HZ": str(TONE_HZ),
                 "AGENT_JOBS": str(jobs),
             },
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
+            300,
         )
-        out, _ = await asyncio.wait_for(browser.communicate(), 300)
-        assert browser.returncode == 0, (
-            f"{out.decode(errors='replace')}\n{handoo.tail()}\n{worker.tail()}\n{phone.service.tail()}"
-        )
-        assert "2 passed" in out.decode(errors="replace"), out.decode(errors="replace")
+        assert status == 0, f"{text}\n{handoo.tail()}\n{worker.tail()}\n{phone.service.tail()}"
+        assert "2 passed" in text, text
         # Both calls really ended on the phone when the page hung up.
         assert phone.log().count(" terminated (duration:") >= 2, phone.service.tail()
     finally:

@@ -22,12 +22,9 @@ notes. In English and in French, one call each.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import subprocess
 import uuid
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,7 +33,6 @@ import harness
 from audio import read_wav, speech_wav, tone_wav
 from handoo import with_worker
 
-ROOT = Path(__file__).resolve().parents[2]
 NUMBER = "+33612345077"
 WHISPER_HZ = 1200.0
 # The notes of the hold music (public/livekit-loader.js's holdMusicTrack).
@@ -71,11 +67,9 @@ async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(s
     marks = workdir / f"rep-call-marks-{uuid.uuid4().hex[:8]}.json"
     with with_worker(workdir, stack, webhooks) as (handoo, port):
         try:
-            browser = await asyncio.create_subprocess_exec(
-                "npx", "playwright", "test", "--config", "end2end/livekit/playwright.config.ts", "rep_calls.spec.ts",
-                cwd=ROOT,
-                env={
-                    **os.environ,
+            status, text = await harness.playwright_spec(
+                "rep_calls.spec.ts",
+                {
                     "HANDOO_URL": handoo.base,
                     "PHONE_NUMBER": NUMBER,
                     "PHONE_HOST": phone.uri_host,
@@ -87,12 +81,9 @@ async def test_a_rep_calls_from_the_copilot_and_a_manager_whispers_then_barges(s
                     "PROSPECT_LINE": PROSPECT_LINE,
                     "MARKS_FILE": str(marks),
                 },
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                380,
             )
-            out, _ = await asyncio.wait_for(browser.communicate(), 380)
-            text = out.decode(errors="replace")
-            assert browser.returncode == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
+            assert status == 0, f"{text}\n{handoo.tail()}\n{phone.service.tail()}"
             assert "2 passed" in text, text
             phone.wait_hung_up(20)
             # What the phone heard, call by call: the whisper never, the barge yes.
