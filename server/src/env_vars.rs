@@ -37,6 +37,10 @@ pub const VARS: &[(&str, &str)] = &[
     ("`HANDOO_JOB_CONCURRENCY`", "background jobs run at once per node (`2`, 1–64)"),
     ("`HANDOO_DIAL_CONCURRENCY`", "phone dials placed at once per node, each waiting for its answer beside the other background jobs (`50`, 1–500)"),
     (
+        "`HANDOO_REP_REJOIN_SECS`",
+        "how long a rep who left their call's room has to join it again before the call is hung up (`15`, 0–300)",
+    ),
+    (
         "`HANDOO_USAGE_FLUSH_MS`",
         "how often counted API-key usage (requests per day, last use) is written, in ms (`10000`, 10–600000); also written at shutdown and whenever the keys are listed",
     ),
