@@ -58,7 +58,7 @@ pub async fn hang_up(
         match lk.delete_room(&call.room_name).await {
             Ok(()) => {}
             // Not created yet, or already gone: nothing left to hang up.
-            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => return Err(upstream(&e)),
         }
         apply(db, env, bus, ctx.org_id(), id, by_caller(ctx, "hung_up", json!({}))).await?;

@@ -427,7 +427,7 @@ async fn apply_if_interrupted(
             let lk = client(db, &OrgCtx::system(org, "dialer"), env).await?;
             match lk.list_participants(&call.room_name).await {
                 Ok(people) => people.iter().any(|p| p.kind == proto::participant_info::Kind::Sip as i32),
-                Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => false,
+                Err(e) if e.is_not_found() => false,
                 Err(e) => return Err(ServiceError::new(error_code(&e))),
             }
         }

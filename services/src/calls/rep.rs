@@ -339,7 +339,7 @@ async fn rep_gone(
     let lk = client(db, &ctx, env).await?;
     let people = match lk.list_participants(&call.room_name).await {
         Ok(people) => people,
-        Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => Vec::new(),
+        Err(e) if e.is_not_found() => Vec::new(),
         Err(e) => return Err(upstream(&e)),
     };
     if people.iter().any(|p| p.identity == identity) {
@@ -347,7 +347,7 @@ async fn rep_gone(
     }
     match lk.delete_room(&call.room_name).await {
         Ok(()) => {}
-        Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+        Err(e) if e.is_not_found() => {}
         Err(e) => return Err(upstream(&e)),
     }
     let h = Happened {
@@ -383,7 +383,7 @@ pub(crate) async fn guard_whisper(
         match lk.update_subscriptions(&call.room_name, &p.identity, vec![track_sid.to_string()], false).await
         {
             Ok(()) => guarded += 1,
-            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            Err(e) if e.is_not_found() => {}
             Err(e) => failed = Some(e),
         }
     }

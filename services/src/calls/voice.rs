@@ -31,7 +31,7 @@ use uuid::Uuid;
 use super::lifecycle::{apply, CallUpdate, Happened, CALLS_TOPIC};
 use crate::credentials::{self, ProviderEnv};
 use crate::events::EventBus;
-use crate::telephony::livekit::{LiveKitError, Project};
+use crate::telephony::livekit::Project;
 use crate::telephony::settings::client;
 use crate::telephony::TelephonyEnv;
 use crate::{agents, now, playground, OrgCtx, ServiceError, ServiceResult};
@@ -416,7 +416,7 @@ pub async fn finish(
         let lk = client(db, ctx, env).await?;
         match lk.delete_room(&call.room_name).await {
             Ok(()) => {}
-            Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => {}
+            Err(e) if e.is_not_found() => {}
             // The room empties and closes by itself (its empty timeout);
             // the call still ends here.
             Err(e) => tracing::warn!(call = %call_id, error = %e, "the agent's room was not deleted"),

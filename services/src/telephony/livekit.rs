@@ -230,6 +230,12 @@ impl LiveKitError {
             _ => None,
         }
     }
+
+    /// LiveKit has no such room, participant or track (Twirp `not_found`):
+    /// already gone, which the callers that clean up take as done.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, LiveKitError::Twirp { code, .. } if code == "not_found")
+    }
 }
 
 /// Twirp's error body.

@@ -284,7 +284,7 @@ pub async fn delete(
     let t = find(db, ctx, id).await?;
     let lk = client(db, ctx, env).await?;
     let gone = |r: Result<(), LiveKitError>| match r {
-        Err(LiveKitError::Twirp { code, .. }) if code == "not_found" => Ok(()),
+        Err(e) if e.is_not_found() => Ok(()),
         other => other.map_err(lk_error),
     };
     if let Some(rule) = &t.livekit_dispatch_rule_id {
