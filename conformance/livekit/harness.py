@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,37 +33,45 @@ API_KEY = "handoo-test"
 API_SECRET = "handoo-test-secret-not-for-production-0123"
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port free for both TCP and UDP right now (LiveKit uses one of each)."""
-    for _ in range(200):
-        with socket.socket(socket.AF_INET, kind) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
-        try:
-            with socket.socket(socket.AF_INET, other) as s:
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _bindable(port: int, kinds=(socket.SOCK_STREAM, socket.SOCK_DGRAM)) -> bool:
+    try:
+        with contextlib.ExitStack() as stack:
+            for kind in kinds:
+                s = stack.enter_context(socket.socket(socket.AF_INET, kind))
                 s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+
+
+def free_port(span: int = 1) -> int:
+    """A port free for both TCP and UDP right now (LiveKit uses one of each), with
+    the `span - 1` ports above it free too.
+
+    Chosen below the kernel's ephemeral range: a port asked of the kernel (bind to
+    0) comes from that range, and any outbound connection made between our pick
+    and the service's own bind may take it (CI saw baresip fail that way)."""
+    low, high = _ephemeral_range()
+    pool = range(10000, low - span) if low - span > 11000 else range(high + 1, 65000 - span)
+    for _ in range(500):
+        port = random.choice(pool)
+        if all(_bindable(p) for p in range(port, port + span)):
             return port
-        except OSError:
-            continue
     raise RuntimeError("no free port on 127.0.0.1")
 
 
 def free_port_range(count: int) -> tuple[int, int]:
     """`count` consecutive ports free for UDP (RTP media ranges)."""
-    for _ in range(200):
-        start = free_port(socket.SOCK_DGRAM)
-        if start + count > 65000:
-            continue
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(start, start + count):
-                    s = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
-                    s.bind(("127.0.0.1", port))
-            return start, start + count - 1
-        except OSError:
-            continue
-    raise RuntimeError(f"no {count} consecutive free UDP ports")
+    start = free_port(span=count)
+    return start, start + count - 1
 
 
 def wait_for(check, what: str, timeout: float, proc: "Service | None" = None) -> None:
@@ -167,7 +176,7 @@ def start_redis(workdir: Path) -> tuple[Service, int]:
 
 
 def start_livekit(binary: str, workdir: Path, redis_port: int, webhook_url: str | None) -> tuple[Service, int]:
-    http, tcp, udp = free_port(), free_port(), free_port(socket.SOCK_DGRAM)
+    http, tcp, udp = free_port(), free_port(), free_port()
     config = f"""\
 port: {http}
 bind_addresses: ["127.0.0.1"]
@@ -311,23 +320,11 @@ class PhoneEvents:
         self.sock.close()
 
 
-def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100", answer: str = "auto") -> Phone:
-    """`answer`: "auto" (at once) or "manual" (when told: the `accept` command on its
-    control port, as end2end/livekit/calls.spec.ts sends it)."""
-    baresip = shutil.which("baresip")
-    if not baresip:
-        raise RuntimeError("baresip is not installed (scripts/setup.sh installs baresip-core)")
-    port = free_port()
-    ctrl = free_port()
-    rtp = free_port_range(20)
-    home = workdir / "phone"
-    recordings = home / "heard"
-    recordings.mkdir(parents=True, exist_ok=True)
+def write_phone_config(home: Path, speech_wav: Path, port: int, ctrl: int, rtp: tuple[int, int], recordings: Path) -> None:
     modules = "/usr/lib/baresip/modules"
     (home / "config").write_text(f"""\
 poll_method epoll
 sip_listen 127.0.0.1:{port}
-sip_transports udp
 audio_player alsa,null
 audio_alert alsa,null
 audio_source aufile,{speech_wav}
@@ -345,15 +342,43 @@ module_app ctrl_tcp.so
 ctrl_tcp_listen 127.0.0.1:{ctrl}
 snd_path {recordings}
 """)
-    # baresip routes an incoming INVITE to the account whose user part is the
-    # dialled number; that account answers at once, or rings until told.
+
+
+def start_phone(workdir: Path, speech_wav: Path, number: str = "+15550100", answer: str = "auto") -> Phone:
+    """`answer`: "auto" (at once) or "manual" (when told: the `accept` command on its
+    control port, as end2end/livekit/calls.spec.ts sends it)."""
+    baresip = shutil.which("baresip")
+    if not baresip:
+        raise RuntimeError("baresip is not installed (scripts/setup.sh installs baresip-core)")
     if answer not in ("auto", "manual"):
         raise ValueError(f"answer must be auto or manual, not {answer!r}")
-    (home / "accounts").write_text(f"<sip:{number}@127.0.0.1:{port}>;regint=0;answermode={answer}\n")
-    (home / "contacts").write_text("")
-    svc = spawn("phone", [baresip, "-f", str(home), "-n", "127.0.0.1"], workdir)
-    wait_for(lambda: "baresip is ready" in svc.log.read_text(errors="replace"), "baresip", 15, svc)
-    wait_for(lambda: tcp_open(ctrl), "baresip's control port", 10, svc)
+    home = workdir / "phone"
+    recordings = home / "heard"
+    recordings.mkdir(parents=True, exist_ok=True)
+    # Free ports are only free until someone else binds them: a lost race is
+    # retried on fresh ports rather than failing the test.
+    for attempt in range(3):
+        # baresip 1.0 listens for SIP on UDP and TCP at `port`, and TLS at port + 1.
+        port = free_port(span=2)
+        ctrl = free_port()
+        rtp = free_port_range(20)
+        write_phone_config(home, speech_wav, port, ctrl, rtp, recordings)
+        # baresip routes an incoming INVITE to the account whose user part is the
+        # dialled number; that account answers at once, or rings until told.
+        (home / "accounts").write_text(f"<sip:{number}@127.0.0.1:{port}>;regint=0;answermode={answer}\n")
+        (home / "contacts").write_text("")
+        svc = spawn("phone", [baresip, "-f", str(home), "-n", "127.0.0.1"], workdir)
+        try:
+            wait_for(lambda: "baresip is ready" in svc.log.read_text(errors="replace"), "baresip", 15, svc)
+        except RuntimeError:
+            lost_race = "Address already in use" in svc.log.read_text(errors="replace")
+            if not lost_race or attempt == 2:
+                raise
+            svc.stop()
+            svc.log.rename(svc.log.with_suffix(f".try{attempt}.log"))
+            continue
+        wait_for(lambda: tcp_open(ctrl), "baresip's control port", 10, svc)
+        break
     return Phone(svc, number, port, recordings, ctrl)
 
 
@@ -460,6 +485,12 @@ class WebhookSink:
             await asyncio.sleep(0.05)
         seen = [json.loads(b).get("event") for b, _ in self.received]
         raise TimeoutError(f"no {event!r} webhook for room {room!r} in {timeout} s (got {seen})")
+
+    def events(self, event: str) -> list[dict]:
+        """Every webhook of kind `event` received so far, decoded."""
+        with self.cond:
+            decoded = [json.loads(body) for body, _ in self.received]
+        return [d for d in decoded if d.get("event") == event]
 
     def close(self) -> None:
         self.server.shutdown()

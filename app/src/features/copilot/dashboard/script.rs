@@ -106,9 +106,15 @@ pub(super) fn ScriptPanel(
     });
     on_cleanup(move || keys.remove());
     let end_open = RwSignal::new(false);
+    // What is drawn follows which session is loaded, not each load of it: a
+    // reconnected event stream reloads the same session, and redrawing then
+    // would drop the softphone's call — it would leave the room and join
+    // again, losing hold, mute and the keypad, and the prospect would hear
+    // the rep vanish. What changes within a session comes through `live`.
+    let loaded = Memo::new(move |_| live.session.with(|s| s.as_ref().map(|s| s.id)));
 
     view! {
-        {move || match (prospect_id.get(), live.session.get()) {
+        {move || match (prospect_id.get(), loaded.get().and_then(|_| live.session.get_untracked())) {
             (None, _) => view! {
                 <EmptyState title=Signal::derive(move || t_string!(i18n, copilot.pick_title).to_string())
                     body=Signal::derive(move || t_string!(i18n, copilot.pick_body).to_string())/>
@@ -145,7 +151,7 @@ pub(super) fn ScriptPanel(
             (Some(_), None) => view! { <Skeleton lines=6/> }.into_any(),
             (Some(_), Some(s)) => view! { <RunningSession s live go nav_error end_open/> }.into_any(),
         }}
-        {move || live.session.get().map(|s| view! { <EndCall ending=Ending { org_id, session: s.id, open: end_open, live, refresh_queue }/> })}
+        {move || loaded.get().map(|session| view! { <EndCall ending=Ending { org_id, session, open: end_open, live, refresh_queue }/> })}
     }
 }
 
