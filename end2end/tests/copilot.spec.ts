@@ -150,6 +150,42 @@ test('typed transcript drives a session and French objections are recognised', a
   await expect(input).toHaveValue('');
 });
 
+test('a live stream that reconnects reloads the session without redrawing it: the microphone and a draft line stay', async ({ page }) => {
+  await newOwner(page, 'Copilot reconnect');
+  await waitHydrated(page);
+  await createProspect(page, { first_name: 'Nina', last_name: 'Perrin', company: 'Perrin SAS', phone: '+33 6 11 22 33 44' });
+  // The session's event stream: the first connection is held until the test
+  // lets it go, then ends at once — as a dropped network would end it — and
+  // the browser reconnects by itself (EventSource), which reloads the session.
+  let release = () => {};
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let connections = 0;
+  await page.route(/\/copilot\/sessions\/[^/]+\/events$/, async (route) => {
+    if (++connections > 1) return route.continue();
+    await released;
+    await route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }, body: ': bye\n\n' });
+  });
+  await startPractice(page, 'Nina Perrin');
+  await scriptStt([]);
+  await page.getByTestId('mic-toggle').click();
+  await expect(page.getByTestId('mic-live')).toBeVisible();
+  await page.getByTestId('say-input').fill('a line not sent yet');
+  // A mark on the running view's node: a redraw would put a new node there.
+  await page.getByTestId('say-input').evaluate((el) => ((el as any).handooMark = 'kept'));
+
+  const reloaded = page.waitForResponse((r) => r.url().includes('copilot_session'));
+  release();
+  await reloaded;
+  await expect.poll(() => connections).toBeGreaterThan(1);
+  // The reload went through the page (the phase it shows is the stored one)…
+  await expect(page.getByTestId('phase-opening')).toHaveAttribute('aria-current', 'step');
+  // …and nothing the rep had going was dropped.
+  expect(await page.getByTestId('say-input').evaluate((el) => (el as any).handooMark)).toBe('kept');
+  await expect(page.getByTestId('say-input')).toHaveValue('a line not sent yet');
+  await expect(page.getByTestId('mic-toggle')).toHaveAttribute('aria-pressed', 'true');
+  await expect(page.getByTestId('mic-live')).toBeVisible();
+});
+
 test('an opt-out raises a compliance card whose one click puts the number on the do-not-call list', async ({ page }) => {
   await newOwner(page, 'Copilot opt-out');
   await waitHydrated(page);
