@@ -479,6 +479,17 @@ pub struct RepCall {
     pub call: Call,
     pub session_id: Uuid,
     pub access: RoomAccess,
+    /// On hold now: a page that joins again holds as it was.
+    #[serde(default)]
+    pub hold: Option<HoldState>,
+}
+
+/// A rep's call on hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HoldState {
+    /// The page plays hold music to the prospect (else they hear nothing).
+    pub music: bool,
 }
 
 /// The RFC 4733 event code of a phone keypad key (what LiveKit's SIP

@@ -138,15 +138,32 @@ for (const lang of ['en', 'fr'] as const) {
     expect(events.params('CALL_DTMF_START')).toEqual(['1', '2', '#']);
     events.close();
 
+    // -- another microphone and speaker (Chromium's fake devices): each list
+    // then shows the device the SDK reports in use, not merely the choice
+    for (const testid of ['phone-input', 'phone-output']) {
+      const list = rep.getByTestId(testid);
+      await expect(list).toHaveAttribute('data-active', 'default');
+      const ids = await list.locator('option').evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+      const other = ids.find((id) => id !== 'default');
+      expect(other, `${testid} offers a second device: ${ids}`).toBeTruthy();
+      await list.selectOption(other!);
+      await expect(list).toHaveAttribute('data-active', other!, { timeout: 10_000 });
+      await expect(list).toHaveValue(other!);
+    }
+    await expect(softphone.getByTestId('form-error')).toHaveCount(0);
+
     // -- hold with music: the phone hears the music (checked in its recording), then the rep again
     await rep.getByTestId('phone-hold-music').check();
     await rep.getByTestId('phone-hold').click();
     await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'true', { timeout: 10_000 });
     const held = [since(), 0];
+    // A microphone switch would restart the track in the music's place.
+    await expect(rep.getByTestId('phone-input')).toBeDisabled();
     await rep.waitForTimeout(4_000);
     held[1] = since();
     await rep.getByTestId('phone-hold').click();
     await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'false', { timeout: 10_000 });
+    await expect(rep.getByTestId('phone-input')).toBeEnabled();
 
     // -- the rep hangs up: the phone's side ends, the outcome dialog opens
     await rep.getByTestId('phone-hang-up').click();

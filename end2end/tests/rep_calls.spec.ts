@@ -82,6 +82,12 @@ for (const lang of ['en', 'fr'] as const) {
     await rep.getByTestId('phone-hold-music').uncheck();
     await rep.getByTestId('phone-hold').click();
     await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'true');
+    // A reload while on hold: the page comes back holding, as it was.
+    await rep.reload();
+    await waitHydrated(rep);
+    await expect(phone).toHaveAttribute('data-status', 'in_progress');
+    await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'true');
+    await expect(rep.getByTestId('phone-hold-music')).not.toBeChecked();
     await rep.getByTestId('phone-hold').click();
     await expect(rep.getByTestId('phone-hold')).toHaveAttribute('aria-pressed', 'false');
     const timeline = (await orgRequest(rep, 'GET', `/calls/${current.call.id}`)).timeline.map((e: any) => e.kind);

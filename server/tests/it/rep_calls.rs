@@ -374,18 +374,49 @@ on_both_backends!(
         assert_eq!(row["last_objection"], "too_expensive");
         assert!(row["phase"].is_string(), "{row}");
 
-        // -- the rep's browser reconnects in full (the SDK leaves and joins
-        // again as a new participant): the call goes on past the grace
+        // -- on hold, the rep's page joins again (a reload, or the SDK's full
+        // reconnect: it leaves and joins as a new participant): the call goes
+        // on past the grace, the page learns it is on hold, and the hold is
+        // made again for the new participant (LiveKit subscribes a newcomer
+        // to everyone)
+        let (s, v) = rep
+            .rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hold"), Some(json!({"hold": true})))
+            .await;
+        assert_eq!(s, 204, "{v}");
         assert_eq!(
             livekit_control(c.mock.addr, "leave", json!({"room": room, "identity": rep_identity})).await,
             204
         );
+        let before = subscriptions(&c).len();
         let (s, again) = rep.rest(Method::GET, &format!("/orgs/{org}/calls/rep/current"), None).await;
         assert_eq!(s, 200, "{again}");
-        assert_eq!(join(&c, again["access"]["token"].as_str().unwrap(), true).await.0, 200);
+        assert_eq!(again["hold"], json!({"music": false}), "the page reopens on hold: {again}");
+        let (s, back) = join(&c, again["access"]["token"].as_str().unwrap(), true).await;
+        assert_eq!(s, 200, "{back}");
+        let new_track = back["track_sid"].as_str().unwrap().to_string();
+        assert_ne!(new_track, rep_track);
+        eventually(
+            "the hold made again for the rejoined rep",
+            || async { json!(subscriptions(&c)[before..]) },
+            |subs| {
+                let subs = subs.as_array().unwrap();
+                subs.iter().any(|s| {
+                    s["identity"] == "callee"
+                        && s["track_sids"] == json!([new_track])
+                        && s["subscribe"] == false
+                }) && subs.iter().any(|s| s["identity"] == rep_identity.as_str() && s["subscribe"] == false)
+            },
+        )
+        .await;
         tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
         let (_, v) = c.owner.rest(Method::GET, &format!("/orgs/{org}/calls/{id}"), None).await;
         assert_eq!(v["call"]["status"], "in_progress", "a rep back within the grace keeps the call: {v}");
+        let (s, _) = rep
+            .rest(Method::POST, &format!("/orgs/{org}/calls/{id}/hold"), Some(json!({"hold": false})))
+            .await;
+        assert_eq!(s, 204);
+        let (_, again) = rep.rest(Method::GET, &format!("/orgs/{org}/calls/rep/current"), None).await;
+        assert!(again["hold"].is_null(), "resumed: {again}");
 
         // -- the rep closes the page for good: after the grace, the call is hung up
         let left_at = std::time::Instant::now();

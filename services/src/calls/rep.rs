@@ -16,13 +16,13 @@
 
 use chrono::{DateTime, Utc};
 use domain::call::CallStatus;
-use domain::call_views::{RepCall, RepCallRequest, RoomAccess};
+use domain::call_views::{HoldState, RepCall, RepCallRequest, RoomAccess};
 use domain::copilot::outcome::OutcomeReport;
 use domain::{ErrorCode, Permission};
-use entity::calls;
+use entity::{call_events, calls};
 use livekit_protocol as proto;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -117,7 +117,7 @@ pub async fn place(
     txn.commit().await?;
     env.wake_runner();
     let access = rep_access(&lk, &call, user, &name)?;
-    Ok(RepCall { call: view(&call), session_id: session.id, access })
+    Ok(RepCall { call: view(&call), session_id: session.id, access, hold: None })
 }
 
 fn rep_access(lk: &LiveKit, call: &calls::Model, user: Uuid, name: &str) -> ServiceResult<RoomAccess> {
@@ -166,7 +166,8 @@ pub async fn join(
         crate::copilot::sessions::of_call(db, ctx, call.id).await?.ok_or_else(ServiceError::not_found)?;
     let lk = client(db, ctx, env).await?;
     let access = rep_access(&lk, &call, user, &user_name(db, user).await?)?;
-    Ok(RepCall { call: view(&call), session_id: session.id, access })
+    let hold = hold_of(db, call.id).await?;
+    Ok(RepCall { call: view(&call), session_id: session.id, access, hold })
 }
 
 /// The rep's live call, if they are on one (the copilot reopens it).
@@ -217,21 +218,66 @@ pub async fn hold(
         return Err(ServiceError::new(ErrorCode::InvalidTransition).with_detail("not answered yet"));
     }
     let lk = client(db, ctx, env).await?;
-    let rep = rep_identity(user);
-    let people = lk.list_participants(&call.room_name).await.map_err(|e| upstream(&e))?;
-    let (rep_tracks, callee_tracks) = (tracks_of(&people, &rep), tracks_of(&people, CALLEE));
+    apply_hold(&lk, &call.room_name, &rep_identity(user), on, music).await?;
+    let kind = if on { "held" } else { "resumed" };
+    let data = json!({ "by_user": user, "music": on && music });
+    super::lifecycle::note(db, &call, "user", kind, data).await
+}
+
+/// The subscriptions a hold is made of, as the room is now: `rep` stops
+/// (or starts again) receiving the callee, and the callee `rep` — unless
+/// the page plays music on the rep's track (`music`).
+async fn apply_hold(lk: &LiveKit, room: &str, rep: &str, on: bool, music: bool) -> ServiceResult<()> {
+    let people = lk.list_participants(room).await.map_err(|e| upstream(&e))?;
+    let (rep_tracks, callee_tracks) = (tracks_of(&people, rep), tracks_of(&people, CALLEE));
     // With music the callee keeps the rep's track (the page plays music on
     // it); a resume gives it back either way.
     let cut_rep = !(on && music);
     if cut_rep && !rep_tracks.is_empty() {
-        lk.update_subscriptions(&call.room_name, CALLEE, rep_tracks, !on).await.map_err(|e| upstream(&e))?;
+        lk.update_subscriptions(room, CALLEE, rep_tracks, !on).await.map_err(|e| upstream(&e))?;
     }
     if !callee_tracks.is_empty() {
-        lk.update_subscriptions(&call.room_name, &rep, callee_tracks, !on).await.map_err(|e| upstream(&e))?;
+        lk.update_subscriptions(room, rep, callee_tracks, !on).await.map_err(|e| upstream(&e))?;
     }
-    let kind = if on { "held" } else { "resumed" };
-    let data = json!({ "by_user": user, "music": on && music });
-    super::lifecycle::note(db, &call, "user", kind, data).await
+    Ok(())
+}
+
+/// Whether the call is on hold now — the last hold or resume on its
+/// timeline — and with music.
+async fn hold_of<C: ConnectionTrait>(db: &C, call_id: Uuid) -> ServiceResult<Option<HoldState>> {
+    let last = call_events::Entity::find()
+        .filter(call_events::Column::CallId.eq(call_id))
+        .filter(call_events::Column::Kind.is_in(["held", "resumed"]))
+        .order_by_desc(call_events::Column::At)
+        .order_by_desc(call_events::Column::Id)
+        .one(db)
+        .await?;
+    Ok(last.filter(|e| e.kind == "held").map(|e| HoldState {
+        music: e.data.get("music").and_then(serde_json::Value::as_bool).unwrap_or(false),
+    }))
+}
+
+/// The rep's participant published a track while the call is on hold: their
+/// page joined again (a reload, or the SDK's full reconnect), and LiveKit
+/// subscribes a newcomer to everyone. The hold is made again for the new
+/// participant, so the prospect stays held whatever the page did.
+pub(crate) async fn keep_hold(
+    db: &DatabaseConnection,
+    env: &TelephonyEnv,
+    call: &calls::Model,
+) -> ServiceResult<()> {
+    let Some(user) = call.rep_user_id else { return Ok(()) };
+    if status_of(call).is_final() {
+        return Ok(());
+    }
+    let Some(hold) = hold_of(db, call.id).await? else { return Ok(()) };
+    let ctx = OrgCtx::system(call.org_id, "rep_hold");
+    let lk = client(db, &ctx, env).await?;
+    match apply_hold(&lk, &call.room_name, &rep_identity(user), true, hold.music).await {
+        // Gone meanwhile (the call ended): nothing left to hold.
+        Err(e) if e.code == ErrorCode::NotFound => Ok(()),
+        r => r,
+    }
 }
 
 fn upstream(e: &LiveKitError) -> ServiceError {

@@ -182,12 +182,15 @@ async fn rep_call_event(
     let whisper = event.event == "track_published" && manager == Some(SuperviseMode::Whisper);
     let rep_left = event.event == "participant_left" && super::rep::is_rep_identity(&p.identity);
     let manager_left = event.event == "participant_left" && manager.is_some();
-    if !(whisper || rep_left || manager_left) {
+    let rep_published = event.event == "track_published" && super::rep::is_rep_identity(&p.identity);
+    if !(whisper || rep_left || manager_left || rep_published) {
         return Ok(None);
     }
     let Some(call) = find_allowed(db, signer, room).await? else { return Ok(Some(Outcome::Unrelated)) };
     if rep_left {
         super::rep::rep_left(db, env, &call, &p.identity, &p.sid).await?;
+    } else if rep_published {
+        super::rep::keep_hold(db, env, &call).await?;
     } else if whisper {
         if let Some(track) = event.track.as_ref() {
             super::rep::guard_whisper(db, env, &call, &track.sid).await?;

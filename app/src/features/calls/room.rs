@@ -32,10 +32,14 @@ extern "C" {
     /// Lets audio play (the click that joined is the gesture).
     #[wasm_bindgen(method, js_name = startAudio)]
     fn start_audio(this: &Room) -> js_sys::Promise;
+    #[wasm_bindgen(method)]
+    fn off(this: &Room, event: &str, listener: &js_sys::Function) -> Room;
     #[wasm_bindgen(method, js_name = removeAllListeners)]
     fn remove_all_listeners(this: &Room) -> Room;
     #[wasm_bindgen(method, js_name = switchActiveDevice)]
     fn switch_active_device(this: &Room, kind: &str, device_id: &str) -> js_sys::Promise;
+    #[wasm_bindgen(method, js_name = getActiveDevice)]
+    fn get_active_device(this: &Room, kind: &str) -> Option<String>;
     #[wasm_bindgen(method, getter, js_name = localParticipant)]
     fn local_participant(this: &Room) -> LocalParticipant;
 
@@ -80,10 +84,14 @@ pub enum Link {
     Gone(String),
 }
 
+/// Hears `activeDeviceChanged(kind, device)`.
+type DeviceListener = Closure<dyn FnMut(JsValue, JsValue)>;
+
 /// In the room while this lives.
 pub struct Joined {
     room: Room,
     _listeners: Vec<Closure<dyn FnMut(JsValue)>>,
+    device_listener: std::cell::RefCell<Option<DeviceListener>>,
     /// While hold music plays: the microphone's own track and the music's.
     held_mic: std::cell::RefCell<Option<(JsValue, JsValue)>>,
 }
@@ -156,7 +164,12 @@ pub async fn join(
     }
     JsFuture::from(room.connect(url, token)).await.map_err(words)?;
     let _ = JsFuture::from(room.start_audio()).await;
-    Ok(Joined { room, _listeners: listeners, held_mic: Default::default() })
+    Ok(Joined {
+        room,
+        _listeners: listeners,
+        device_listener: Default::default(),
+        held_mic: Default::default(),
+    })
 }
 
 impl Joined {
@@ -188,9 +201,38 @@ impl Joined {
             .map_err(words)
     }
 
-    /// Uses device `id` for `kind` (`audioinput` or `audiooutput`).
+    /// Uses device `id` for `kind` (`audioinput` or `audiooutput`). The SDK
+    /// answers `false` when the microphone it restarted is not the one asked
+    /// for (the device went away, or the browser picked another): an error.
     pub async fn use_device(&self, kind: &str, id: &str) -> Result<(), String> {
-        JsFuture::from(self.room.switch_active_device(kind, id)).await.map(|_| ()).map_err(words)
+        let switched = JsFuture::from(self.room.switch_active_device(kind, id)).await.map_err(words)?;
+        if switched.as_bool() == Some(false) {
+            return Err(format!("{kind} {id} is not available"));
+        }
+        Ok(())
+    }
+
+    /// `f(kind, device)` whenever the device in use for a kind changes: a
+    /// switch, or the SDK settling on the device a track actually opened —
+    /// after a switch resolves, for a microphone. Replaces an earlier `f`.
+    pub fn on_device_change(&self, f: impl Fn(String, String) + 'static) {
+        let cb = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |kind: JsValue, id: JsValue| {
+            if let (Some(kind), Some(id)) = (kind.as_string(), id.as_string()) {
+                f(kind, id)
+            }
+        });
+        if let Some(old) = self.device_listener.borrow_mut().replace(cb) {
+            self.room.off("activeDeviceChanged", old.as_ref().unchecked_ref());
+        }
+        if let Some(cb) = self.device_listener.borrow().as_ref() {
+            self.room.on("activeDeviceChanged", cb.as_ref().unchecked_ref());
+        }
+    }
+
+    /// The device the room uses for `kind`, as the SDK knows it (none until
+    /// it has opened or been told one).
+    pub fn active_device(&self, kind: &str) -> Option<String> {
+        self.room.get_active_device(kind)
     }
 
     fn mic_track(&self) -> Option<LocalAudioTrack> {

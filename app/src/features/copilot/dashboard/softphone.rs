@@ -46,6 +46,10 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
     let error = RwSignal::new(None::<String>);
     let inputs = RwSignal::new(Vec::<(String, String)>::new());
     let outputs = RwSignal::new(Vec::<(String, String)>::new());
+    // The devices in use as the SDK reports them (not merely as chosen): a
+    // switch that failed shows the device still in use.
+    let active_input = RwSignal::new(None::<String>);
+    let active_output = RwSignal::new(None::<String>);
     let now = RwSignal::new(chrono::Utc::now());
     let players = NodeRef::<leptos::html::Div>::new();
     #[cfg(feature = "hydrate")]
@@ -96,6 +100,12 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
                 Ok(_) => return link.set(Link::Off),
                 Err(e) => return link.set(Link::Failed(describe(i18n, &e))),
             };
+            // On hold when the page (re)opened: it holds as it was (the server
+            // keeps the hold for the new participant).
+            if let Some(h) = current.hold {
+                music.set(h.music);
+                held.set(true);
+            }
             let Some(container) = players.get_untracked() else { return };
             let on_link = move |l: crate::features::calls::room::Link| {
                 use crate::features::calls::room::Link as L;
@@ -119,14 +129,31 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
                 Ok(r) => r,
                 Err(why) => return link.set(Link::Failed(why)),
             };
+            room.on_device_change(move |kind, id| match kind.as_str() {
+                "audioinput" => active_input.set(Some(id)),
+                "audiooutput" => active_output.set(Some(id)),
+                _ => {}
+            });
             if let Err(why) = room.microphone(true).await {
                 error.set(Some(t_string!(i18n, copilot.phone_no_microphone, detail = why).to_string()));
+            } else if current.hold.is_some_and(|h| h.music) {
+                if let Err(why) = room.hold_music(true).await {
+                    error.set(Some(why));
+                }
             }
             joined.set_value(Some(SendWrapper::new(std::rc::Rc::new(room))));
             link.set(Link::Connected);
             // Labels are readable once the microphone is allowed.
             inputs.set(crate::features::calls::room::devices("audioinput").await);
             outputs.set(crate::features::calls::room::devices("audiooutput").await);
+            // Until the SDK names one, the browser's default is in use.
+            if let Some(j) = joined.get_value() {
+                for (kind, active) in [("audioinput", active_input), ("audiooutput", active_output)] {
+                    if active.with_untracked(Option::is_none) {
+                        active.set(j.active_device(kind).or_else(|| Some("default".into())));
+                    }
+                }
+            }
         });
     }
     #[cfg(not(feature = "hydrate"))]
@@ -199,11 +226,16 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
     let choose = move |kind: &'static str, id: String| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            if let Some(j) = joined.get_value() {
-                if let Err(why) = j.use_device(kind, &id).await {
-                    error.set(Some(why));
+            let Some(j) = joined.get_value() else { return };
+            let active = if kind == "audioinput" { active_input } else { active_output };
+            match j.use_device(kind, &id).await {
+                Ok(()) => error.set(None),
+                Err(why) => {
+                    error.set(Some(t_string!(i18n, copilot.phone_device_failed, detail = why).to_string()))
                 }
             }
+            // Set even when unchanged: the list goes back to the device in use.
+            active.set(j.active_device(kind).or_else(|| active.get_untracked()));
         });
         #[cfg(not(feature = "hydrate"))]
         let _ = (kind, id);
@@ -283,14 +315,20 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
                 <div class="grid gap-2 sm:grid-cols-2">
                     <label class="text-sm">
                         <span class="mb-1 block text-xs text-slate-500">{t!(i18n, copilot.phone_microphone)}</span>
-                        <select class=crate::ui::COMPACT_CONTROL data-testid="phone-input" on:change=move |ev| choose("audioinput", event_target_value(&ev))>
-                            {move || inputs.get().into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
+                        // Switching restarts the microphone's track, which would put the
+                        // microphone back in the hold music's place: not while on hold.
+                        <select class=crate::ui::COMPACT_CONTROL data-testid="phone-input" disabled=held
+                            data-active=move || active_input.get()
+                            on:change=move |ev| choose("audioinput", event_target_value(&ev))>
+                            {move || inputs.get().into_iter().map(|(id, label)| device_option(id, label, active_input)).collect_view()}
                         </select>
                     </label>
                     <label class="text-sm">
                         <span class="mb-1 block text-xs text-slate-500">{t!(i18n, copilot.phone_speaker)}</span>
-                        <select class=crate::ui::COMPACT_CONTROL data-testid="phone-output" on:change=move |ev| choose("audiooutput", event_target_value(&ev))>
-                            {move || outputs.get().into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
+                        <select class=crate::ui::COMPACT_CONTROL data-testid="phone-output"
+                            data-active=move || active_output.get()
+                            on:change=move |ev| choose("audiooutput", event_target_value(&ev))>
+                            {move || outputs.get().into_iter().map(|(id, label)| device_option(id, label, active_output)).collect_view()}
                         </select>
                     </label>
                 </div>
@@ -303,4 +341,10 @@ pub(super) fn Softphone(org_id: Uuid, call_id: Uuid, live: Live, end_open: RwSig
             </div>
         </Card>
     }
+}
+
+/// A device in a softphone list, selected while it is the one in use.
+fn device_option(id: String, label: String, active: RwSignal<Option<String>>) -> impl IntoView {
+    let this = id.clone();
+    view! { <option value=id prop:selected=move || active.with(|a| a.as_deref() == Some(this.as_str()))>{label}</option> }
 }
