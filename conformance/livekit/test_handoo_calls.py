@@ -138,7 +138,8 @@ async def test_handoo_places_a_call_through_livekit_to_the_phone(sip_stack, work
         until(handoo, org, second, "answered")
         # baresip takes the REFER and cannot reach a `tel:` target, so it answers 500: the
         # transfer really went out and was refused, which Handoo reports as such (409) while
-        # the call goes on.
+        # the call goes on. (When baresip's NOTIFY overtakes its 202 Accepted, LiveKit's
+        # bridge sees the REFER's transaction end unanswered, Twirp `canceled`: the same 409.)
         r = handoo.http.post(
             f"{handoo.base}/api/v1/orgs/{org}/calls/{second}/transfer", headers={"x-csrf-token": handoo.csrf}, timeout=40
         )

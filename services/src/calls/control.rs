@@ -98,15 +98,61 @@ pub async fn transfer(
         play_dialtone: true,
         ..Default::default()
     };
-    lk.transfer_sip_participant(req).await.map_err(|e| match &e {
-        // LiveKit sent the REFER and the far end said no: the call is as it was.
-        LiveKitError::Twirp { code, sip_status, .. } if code == "failed_precondition" => {
+    lk.transfer_sip_participant(req).await.map_err(|e| {
+        let refused = transfer_error(&e);
+        if refused.code == ErrorCode::TransferRefused {
             tracing::info!(call = %id, error = %e, "transfer refused by the callee's side");
-            ServiceError::new(ErrorCode::TransferRefused)
-                .with_detail(sip_status.map_or_else(|| "SIP".to_string(), |s| format!("SIP {s}")))
         }
-        _ => upstream(&e),
+        refused
     })?;
     apply(db, env, bus, ctx.org_id(), id, by_caller(ctx, "transferred", json!({ "to": to }))).await?;
     get(db, ctx, id).await
+}
+
+/// What a failed `TransferSIPParticipant` means for the call. LiveKit sent
+/// the REFER, and the far end said no (`failed_precondition`, with its SIP
+/// status) or never confirmed it (`canceled`, `deadline_exceeded`: the SIP
+/// transaction ended without a final answer). Either way nothing moved and
+/// the call goes on as it was, which is what `transfer_refused` tells the
+/// caller. Anything else is LiveKit's own failure.
+fn transfer_error(e: &LiveKitError) -> ServiceError {
+    match e {
+        LiveKitError::Twirp { code, sip_status, .. }
+            if matches!(code.as_str(), "failed_precondition" | "canceled" | "deadline_exceeded") =>
+        {
+            let detail = match (sip_status, code.as_str()) {
+                (Some(s), _) => format!("SIP {s}"),
+                (None, "failed_precondition") => "SIP".to_string(),
+                (None, _) => "no answer to the transfer".to_string(),
+            };
+            ServiceError::new(ErrorCode::TransferRefused).with_detail(detail)
+        }
+        _ => upstream(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn twirp(status: u16, code: &str, sip_status: Option<u16>) -> LiveKitError {
+        LiveKitError::Twirp { status, code: code.into(), msg: "x".into(), sip_status }
+    }
+
+    #[test]
+    fn a_transfer_the_far_end_refused_or_never_confirmed_leaves_the_call_as_it_was() {
+        let refused = transfer_error(&twirp(412, "failed_precondition", Some(486)));
+        assert_eq!((refused.code, refused.detail.as_deref()), (ErrorCode::TransferRefused, Some("SIP 486")));
+        // LiveKit's bridge when the REFER's transaction ends with no final answer.
+        let unanswered = transfer_error(&twirp(408, "canceled", None));
+        assert_eq!(
+            (unanswered.code, unanswered.detail.as_deref()),
+            (ErrorCode::TransferRefused, Some("no answer to the transfer"))
+        );
+        assert_eq!(transfer_error(&twirp(504, "deadline_exceeded", None)).code, ErrorCode::TransferRefused);
+        // LiveKit's own failures stay theirs.
+        assert_eq!(transfer_error(&twirp(503, "unavailable", None)).code, ErrorCode::ProviderUnavailable);
+        assert_eq!(transfer_error(&twirp(400, "invalid_argument", None)).code, ErrorCode::ProviderBadRequest);
+        assert_eq!(transfer_error(&LiveKitError::Timeout).code, ErrorCode::ProviderTimeout);
+    }
 }
