@@ -218,7 +218,7 @@ pub async fn hold(
         return Err(ServiceError::new(ErrorCode::InvalidTransition).with_detail("not answered yet"));
     }
     let lk = client(db, ctx, env).await?;
-    apply_hold(&lk, &call.room_name, &rep_identity(user), on, music).await?;
+    apply_hold(&lk, &call.room_name, &rep_identity(user), on, music).await.map_err(|e| upstream(&e))?;
     let kind = if on { "held" } else { "resumed" };
     let data = json!({ "by_user": user, "music": on && music });
     super::lifecycle::note(db, &call, "user", kind, data).await
@@ -227,17 +227,17 @@ pub async fn hold(
 /// The subscriptions a hold is made of, as the room is now: `rep` stops
 /// (or starts again) receiving the callee, and the callee `rep` — unless
 /// the page plays music on the rep's track (`music`).
-async fn apply_hold(lk: &LiveKit, room: &str, rep: &str, on: bool, music: bool) -> ServiceResult<()> {
-    let people = lk.list_participants(room).await.map_err(|e| upstream(&e))?;
+async fn apply_hold(lk: &LiveKit, room: &str, rep: &str, on: bool, music: bool) -> Result<(), LiveKitError> {
+    let people = lk.list_participants(room).await?;
     let (rep_tracks, callee_tracks) = (tracks_of(&people, rep), tracks_of(&people, CALLEE));
     // With music the callee keeps the rep's track (the page plays music on
     // it); a resume gives it back either way.
     let cut_rep = !(on && music);
     if cut_rep && !rep_tracks.is_empty() {
-        lk.update_subscriptions(room, CALLEE, rep_tracks, !on).await.map_err(|e| upstream(&e))?;
+        lk.update_subscriptions(room, CALLEE, rep_tracks, !on).await?;
     }
     if !callee_tracks.is_empty() {
-        lk.update_subscriptions(room, rep, callee_tracks, !on).await.map_err(|e| upstream(&e))?;
+        lk.update_subscriptions(room, rep, callee_tracks, !on).await?;
     }
     Ok(())
 }
@@ -274,9 +274,11 @@ pub(crate) async fn keep_hold(
     let ctx = OrgCtx::system(call.org_id, "rep_hold");
     let lk = client(db, &ctx, env).await?;
     match apply_hold(&lk, &call.room_name, &rep_identity(user), true, hold.music).await {
-        // Gone meanwhile (the call ended): nothing left to hold.
-        Err(e) if e.code == ErrorCode::NotFound => Ok(()),
-        r => r,
+        // The room or the participant gone meanwhile (the call ending, the
+        // page leaving again): nothing left to hold.
+        Err(e) if e.is_not_found() => Ok(()),
+        // Anything else: the webhook fails, and LiveKit delivers it again.
+        r => r.map_err(|e| upstream(&e)),
     }
 }
 
